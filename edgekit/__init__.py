@@ -1,0 +1,59 @@
+"""edgekit: take a trained vision model to an edge device and show it running live.
+
+The public API is imported lazily so ``import edgekit`` stays light (numpy +
+onnxruntime are the only hard runtime needs on a device); torch, openvino and
+Qt are imported only by the functions that use them.
+
+Example:
+    >>> import edgekit
+    >>> profile = edgekit.profile_hardware()          # doctest: +SKIP
+    >>> model = edgekit.load_model("demo:digits")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "profile_hardware": "edgekit.hardware",
+    "HardwareProfile": "edgekit.hardware",
+    "load_model": "edgekit.models",
+    "convert": "edgekit.models",
+    "Model": "edgekit.models",
+    "Preprocess": "edgekit.models",
+    "TensorSpec": "edgekit.models",
+    "list_backends": "edgekit.backends",
+    "get_backend": "edgekit.backends",
+    "compile_session": "edgekit.backends",
+    "check_parity": "edgekit.backends",
+    "bench": "edgekit.evaluate",
+    "evaluate": "edgekit.evaluate",
+    "plan": "edgekit.plan",
+    "load_target": "edgekit.targets",
+    "list_targets": "edgekit.targets",
+    "deploy": "edgekit.deploy",
+    "Predictor": "edgekit.deploy",
+    "LivePipeline": "edgekit.vision",
+    "errors": "edgekit.errors",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'edgekit' has no attribute {name!r}")
+    value = importlib.import_module(module)
+    if name != "errors":
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,5 @@
+"""``python -m edgekit`` = the ``edgekit`` command."""
+
+from edgekit.cli import run
+
+run()

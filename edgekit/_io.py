@@ -1,0 +1,118 @@
+"""File helpers every writer in edgekit uses: atomic writes, no overwrites, hashes.
+
+Why: a crash or Ctrl-C half-way through writing a model must never leave a
+truncated file where a good one was, and a user's existing file must never be
+replaced unless they asked for it (``force``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgekit.errors import OutputExists
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: str | Path) -> str:
+    """Return the hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_files(paths: list[Path]) -> str:
+    """Return one sha256 over several files (in the given order), e.g. IR .xml + .bin."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def check_writable(path: str | Path, force: bool = False) -> Path:
+    """Refuse to overwrite an existing output unless ``force``.
+
+    Raises:
+        OutputExists: when ``path`` exists and ``force`` is false.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise OutputExists(
+            f"{path} already exists; choose another output or pass --force to replace it",
+            path=path,
+        )
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place on success.
+
+    The temporary file lives in the same folder so the final ``os.replace`` is
+    atomic. On any exception the temporary file is removed and ``path`` is
+    untouched.
+
+    Example:
+        >>> with atomic_path("out.onnx") as tmp:   # doctest: +SKIP
+        ...     onnx.save(model, tmp)
+    """
+    path = check_writable(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; move it into place on success.
+
+    With ``force`` an existing folder is replaced only after the new one is
+    complete, so a failure leaves the old one as it was.
+    """
+    path = check_writable(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_text_atomic(path: str | Path, text: str, force: bool = False) -> Path:
+    """Write ``text`` to ``path`` atomically; return the path."""
+    with atomic_path(path, force) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def is_within(child: str | Path, parent: str | Path) -> bool:
+    """True when ``child`` resolves to a path inside ``parent`` (symlinks resolved)."""
+    try:
+        Path(child).resolve().relative_to(Path(parent).resolve())
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,75 @@
+"""The ``edgekit`` command line: one module per sub-command, each with ``register(app)``.
+
+Every :class:`~edgekit.errors.EdgekitError` becomes one red line on stderr and
+exit code 2; nothing from inside a library reaches the user as a traceback
+(set ``EDGEKIT_DEBUG=1`` to see it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from edgekit.errors import EdgekitError
+
+# sub-command modules under edgekit.cli; each defines register(app: typer.Typer)
+COMMANDS = (
+    "profile",
+    "convert",
+)
+
+app = typer.Typer(
+    name="edgekit",
+    help="Take a trained vision model to an edge device: profile, convert, benchmark, "
+    "compress, deploy and demo it live.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_all() -> None:
+    for name in COMMANDS:
+        importlib.import_module(f"edgekit.cli.{name}").register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (2 for any edgekit error)."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except EdgekitError as exc:
+        if os.environ.get("EDGEKIT_DEBUG"):
+            raise
+        from edgekit.cli._console import err_console
+
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # typer.Exit inside commands
+        return int(exc.code or 0)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            print("aborted", file=sys.stderr)
+            return 130
+        raise
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

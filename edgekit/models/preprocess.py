@@ -1,0 +1,134 @@
+"""How an image becomes a model input: resize, colour order, scale, normalise, layout.
+
+Kept in numpy + OpenCV so the same code runs in the SDK, the live pipeline
+and a deployment bundle on a small device. Images enter as OpenCV gives
+them: ``uint8`` BGR ``(H, W, 3)``; grayscale ``(H, W)`` and BGRA ``(H, W, 4)``
+are accepted and converted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+RESIZE_MODES = ("stretch", "center_crop", "letterbox")
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """Preprocessing a model expects.
+
+    Attributes:
+        size: ``(height, width)`` of the model input.
+        mean: per-channel mean, subtracted after scaling (in ``channel_order``).
+        std: per-channel std, divided after the mean.
+        scale: multiplier applied to uint8 pixels first (``1/255`` -> [0, 1]).
+        channel_order: ``"RGB"``, ``"BGR"`` or ``"GRAY"``.
+        resize: ``"stretch"`` to size, ``"center_crop"`` (resize the shorter
+            side to ``size / crop_ratio`` then crop the centre) or
+            ``"letterbox"`` (fit inside, pad with grey).
+        crop_ratio: for ``center_crop``: 224/256 = 0.875 is the ImageNet habit.
+        layout: ``"NCHW"`` or ``"NHWC"``.
+    """
+
+    size: tuple[int, int] = (224, 224)
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
+    std: tuple[float, ...] = (1.0, 1.0, 1.0)
+    scale: float = 1.0 / 255.0
+    channel_order: str = "RGB"
+    resize: str = "stretch"
+    crop_ratio: float = 0.875
+    layout: str = "NCHW"
+
+    def __post_init__(self) -> None:
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(f"resize must be one of {RESIZE_MODES}, not {self.resize!r}")
+        if self.channel_order not in ("RGB", "BGR", "GRAY"):
+            raise ValueError(f"channel_order must be RGB, BGR or GRAY, not {self.channel_order!r}")
+        if self.layout not in ("NCHW", "NHWC"):
+            raise ValueError(f"layout must be NCHW or NHWC, not {self.layout!r}")
+
+    @property
+    def channels(self) -> int:
+        """Number of channels the model sees."""
+        return 1 if self.channel_order == "GRAY" else 3
+
+    def resize_image(self, image: np.ndarray) -> np.ndarray:
+        """Resize/crop a 3-channel BGR uint8 image to ``size`` as configured."""
+        h, w = self.size
+        ih, iw = image.shape[:2]
+        if self.resize == "stretch":
+            return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if ih > h else cv2.INTER_LINEAR)
+        if self.resize == "center_crop":
+            short = min(h, w) / self.crop_ratio
+            factor = short / min(ih, iw)
+            nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
+            resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+            top, left = (nh - h) // 2, (nw - w) // 2
+            return resized[top : top + h, left : left + w]
+        factor = min(h / ih, w / iw)
+        nh, nw = max(1, round(ih * factor)), max(1, round(iw * factor))
+        resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        canvas = np.full((h, w, 3), 114, dtype=np.uint8)
+        top, left = (h - nh) // 2, (w - nw) // 2
+        canvas[top : top + nh, left : left + nw] = resized
+        return canvas
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Turn one image into a ``(1, C, H, W)`` (or NHWC) float32 array."""
+        return self.batch([image])
+
+    def batch(self, images: list[np.ndarray]) -> np.ndarray:
+        """Turn several images into one float32 batch."""
+        return np.stack([self._one(as_bgr(img)) for img in images])
+
+    def _one(self, bgr: np.ndarray) -> np.ndarray:
+        img = self.resize_image(bgr)
+        if self.channel_order == "RGB":
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        elif self.channel_order == "GRAY":
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[..., None]
+        out = img.astype(np.float32) * np.float32(self.scale)
+        mean = np.asarray(self.mean[: self.channels], dtype=np.float32)
+        std = np.asarray(self.std[: self.channels], dtype=np.float32)
+        out = (out - mean) / std
+        return np.ascontiguousarray(out.transpose(2, 0, 1)) if self.layout == "NCHW" else out
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        data = asdict(self)
+        for key in ("size", "mean", "std"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Preprocess:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``TypeError``."""
+        data = dict(data)
+        for key in ("size", "mean", "std"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    """Return a 3-channel uint8 BGR view of a gray, BGR or BGRA image.
+
+    Raises:
+        ValueError: for arrays that are not images.
+    """
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.ndim == 3 and image.shape[2] == 1:
+        image = cv2.cvtColor(image[..., 0], cv2.COLOR_GRAY2BGR)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    elif not (image.ndim == 3 and image.shape[2] == 3):
+        raise ValueError(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape {image.shape}")
+    if image.dtype != np.uint8:
+        if np.issubdtype(image.dtype, np.floating) and image.size and float(image.max()) <= 1.0:
+            image = image * 255.0
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return image

@@ -1,0 +1,55 @@
+"""Small enums shared by every part: formats, precisions and device kinds.
+
+They are ``StrEnum``-like (``str`` subclasses) so they compare equal to the plain
+strings a user types on the command line or writes in YAML.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class _StrEnum(str, enum.Enum):
+    """``enum.StrEnum`` for Python 3.10 too."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: str | _StrEnum, what: str = "value"):
+        """Return the member for ``value`` (case-insensitive) or raise ``ValueError``."""
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower()
+        for member in cls:
+            if member.value == text:
+                return member
+        choices = ", ".join(m.value for m in cls)
+        raise ValueError(f"unknown {what} {value!r}; choose one of: {choices}")
+
+
+class Format(_StrEnum):
+    """On-disk model formats edgekit reads or writes."""
+
+    ONNX = "onnx"
+    OPENVINO = "openvino"  # IR: .xml + .bin
+    TORCH = "torch"  # an nn.Module, TorchScript file or state-dict checkpoint
+
+
+class Precision(_StrEnum):
+    """Numeric precision a model is stored or executed in."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    INT8 = "int8"  # static post-training quantization (QDQ / NNCF)
+    INT8_DYNAMIC = "int8-dynamic"
+
+
+class DeviceKind(_StrEnum):
+    """Kinds of compute device a backend can run on."""
+
+    CPU = "cpu"
+    GPU = "gpu"
+    NPU = "npu"
+    AUTO = "auto"
