@@ -1,0 +1,65 @@
+"""The error tree maps library errors at the boundary; writers never clobber a file."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit import errors
+from edgekit._io import atomic_dir, atomic_path, write_text_atomic
+
+
+def test_every_error_is_an_edgekit_error():
+    names = ["ModelLoadError", "ConversionError", "BackendUnavailable", "InputMismatch", "TargetError",
+             "DataError", "SourceError", "BudgetNotMet", "BundleError", "DownloadError", "OutputExists", "Cancelled"]
+    for name in names:
+        assert issubclass(getattr(errors, name), errors.EdgekitError)
+        assert name in errors.__doc__  # the tree in the docstring stays complete
+
+
+def test_map_exceptions_keeps_the_original_as_cause(tmp_path):
+    with pytest.raises(errors.ModelLoadError) as info:
+        with errors.map_exceptions({ValueError: errors.ModelLoadError}, "cannot read model: {error}", path=tmp_path):
+            raise ValueError("truncated protobuf\nmore detail")
+    assert str(info.value) == "cannot read model: truncated protobuf"
+    assert isinstance(info.value.__cause__, ValueError)
+    assert info.value.path == tmp_path
+
+
+def test_map_exceptions_lets_unmapped_errors_through():
+    with pytest.raises(KeyError):
+        with errors.map_exceptions({ValueError: errors.ModelLoadError}, "x"):
+            raise KeyError("k")
+
+
+def test_existing_output_is_never_overwritten(tmp_path):
+    target = tmp_path / "model.onnx"
+    target.write_text("user's file")
+    with pytest.raises(errors.OutputExists, match="--force"):
+        write_text_atomic(target, "new")
+    assert target.read_text() == "user's file"
+    write_text_atomic(target, "new", force=True)
+    assert target.read_text() == "new"
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("crash mid-write")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_replaces_only_when_complete(tmp_path):
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out, force=True) as tmp:
+            (tmp / "new.txt").write_text("new")
+            raise RuntimeError("fail")
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    with atomic_dir(out, force=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
