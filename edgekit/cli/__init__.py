@@ -19,6 +19,7 @@ from edgekit.errors import EdgekitError
 COMMANDS = (
     "profile",
     "convert",
+    "info",
 )
 
 app = typer.Typer(
@@ -40,9 +41,12 @@ _register_all()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (2 for any edgekit error)."""
+    """Run the CLI; return the exit code (2 for any edgekit error or usage error)."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="edgekit")  # standalone: usage errors print usage, exit 2
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
         if os.environ.get("EDGEKIT_DEBUG"):
             raise
@@ -53,20 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
-    except SystemExit as exc:  # typer.Exit inside commands
-        return int(exc.code or 0)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            print("aborted", file=sys.stderr)
-            return 130
-        raise
     return 0
 
 

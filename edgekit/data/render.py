@@ -42,7 +42,7 @@ def font_mask(digit: int, rng: np.random.Generator, size: int) -> np.ndarray:
 
     Font, weight, italics and slant (shear) are drawn from ``rng``.
     """
-    big = 4 * size
+    big = max(96, min(3 * size, 256))
     canvas = np.zeros((big, big), np.uint8)
     font = int(rng.choice(FONTS)) | (cv2.FONT_ITALIC if rng.random() < 0.2 else 0)
     scale = big / 40.0
@@ -127,10 +127,12 @@ def compose(mask: np.ndarray, background: np.ndarray, ink: np.ndarray, opacity: 
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def camera_effects(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+def camera_effects(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0,
+                   invert: bool = True) -> np.ndarray:
     """Light gradient, colour cast, blur, sensor noise, JPEG and (rarely) inversion.
 
-    ``strength`` in [0, 1] scales how much of each is applied (0 = none).
+    ``strength`` in [0, 1] scales how much of each is applied (0 = none);
+    ``invert=False`` never inverts (light ink on dark paper).
     """
     h, w = img.shape[:2]
     out = img.astype(np.float32)
@@ -152,7 +154,7 @@ def camera_effects(img: np.ndarray, rng: np.random.Generator, strength: float = 
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
             out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    if rng.random() < 0.08 * strength:
+    if invert and rng.random() < 0.08 * strength:
         out = 255 - out
     return out
 
@@ -168,7 +170,7 @@ def render_digit(rng: np.random.Generator, size: int, *, digit: int | None = Non
         image8: an 8x8 scikit-learn handwriting scan to draw instead.
         strength: 0..1, how strong geometric and camera effects are.
     """
-    mask = handwriting_mask(image8, 2 * size) if image8 is not None else font_mask(int(digit), rng, 2 * size)
+    mask = handwriting_mask(image8, size) if image8 is not None else font_mask(int(digit), rng, size)
     lo = 1.0 - 0.5 * strength
     mask = place(mask, rng, size, scale=(lo, 1.05), shift=0.12 * strength, perspective=0.08 * strength)
     if image8 is not None and rng.random() < 0.5:
@@ -192,4 +194,4 @@ def clean_handwriting(image8: np.ndarray, size: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     mask = handwriting_mask(image8, size)
     img = compose(mask, paper(rng, size, size), ink_colour(rng), rng.uniform(0.85, 1.0))
-    return camera_effects(img, rng, strength=0.3)
+    return camera_effects(img, rng, strength=0.3, invert=False)

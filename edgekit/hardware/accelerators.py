@@ -81,8 +81,9 @@ def parse_nvidia_smi_csv(text: str) -> tuple[CudaDevice, ...]:
             continue
         mib = _int_or_none(cols[2])
         cap = cols[3] if len(cols) > 4 and cols[3][:1].isdigit() else None
-        devices.append(CudaDevice(int(cols[0]), cols[1], None if mib is None else mib * 2**20, cap,
-                                  "nvidia-smi"))
+        devices.append(
+            CudaDevice(int(cols[0]), cols[1], None if mib is None else mib * 2**20, cap, "nvidia-smi")
+        )
     return tuple(devices)
 
 
@@ -164,8 +165,13 @@ def probe_openvino() -> tuple[OpenVINODevice, ...]:
     core = ov.Core()
     devices = []
     for name in core.available_devices:
-        devices.append(OpenVINODevice(name, str(_ov_property(core, name, "FULL_DEVICE_NAME") or name),
-                                      tuple(_ov_property(core, name, "OPTIMIZATION_CAPABILITIES") or ())))
+        devices.append(
+            OpenVINODevice(
+                name,
+                str(_ov_property(core, name, "FULL_DEVICE_NAME") or name),
+                tuple(_ov_property(core, name, "OPTIMIZATION_CAPABILITIES") or ()),
+            )
+        )
     if not devices:
         raise Absent("openvino sees no device")
     return tuple(devices)

@@ -48,13 +48,27 @@ ARM_ISA = tuple(list(ISA_ALIASES)[15:])
 # Arm "CPU part" ids (implementer 0x41 = Arm Ltd) -> core name, for boards whose
 # /proc/cpuinfo has no "model name" (Raspberry Pi, Jetson, most aarch64 kernels)
 _ARM_PARTS = {
-    "0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55",
-    "0xd07": "Cortex-A57", "0xd08": "Cortex-A72", "0xd09": "Cortex-A73",
-    "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76", "0xd0c": "Neoverse-N1",
-    "0xd0d": "Cortex-A77", "0xd40": "Neoverse-V1", "0xd41": "Cortex-A78",
-    "0xd42": "Cortex-A78AE", "0xd44": "Cortex-X1", "0xd46": "Cortex-A510",
-    "0xd47": "Cortex-A710", "0xd49": "Neoverse-N2", "0xd4f": "Neoverse-V2",
-    "0xc07": "Cortex-A7", "0xc09": "Cortex-A9", "0xc0f": "Cortex-A15",
+    "0xd03": "Cortex-A53",
+    "0xd04": "Cortex-A35",
+    "0xd05": "Cortex-A55",
+    "0xd07": "Cortex-A57",
+    "0xd08": "Cortex-A72",
+    "0xd09": "Cortex-A73",
+    "0xd0a": "Cortex-A75",
+    "0xd0b": "Cortex-A76",
+    "0xd0c": "Neoverse-N1",
+    "0xd0d": "Cortex-A77",
+    "0xd40": "Neoverse-V1",
+    "0xd41": "Cortex-A78",
+    "0xd42": "Cortex-A78AE",
+    "0xd44": "Cortex-X1",
+    "0xd46": "Cortex-A510",
+    "0xd47": "Cortex-A710",
+    "0xd49": "Neoverse-N2",
+    "0xd4f": "Neoverse-V2",
+    "0xc07": "Cortex-A7",
+    "0xc09": "Cortex-A9",
+    "0xc0f": "Cortex-A15",
 }
 _NVIDIA_PARTS = {"0x003": "Denver", "0x004": "Carmel"}
 
@@ -188,10 +202,16 @@ def _sysctl(name: str) -> str | None:
 def _probe_macos() -> CpuInfo:
     arm = platform.machine().lower() in ("arm64", "aarch64")
     flags = {"asimd", "asimdhp"} if arm else set()
-    for key, flag in (("hw.optional.arm.FEAT_DotProd", "asimddp"), ("hw.optional.arm.FEAT_I8MM", "i8mm"),
-                      ("hw.optional.arm.FEAT_BF16", "bf16"), ("hw.optional.avx2_0", "avx2"),
-                      ("hw.optional.fma", "fma"), ("hw.optional.avx512f", "avx512f"),
-                      ("hw.optional.sse4_2", "sse4_2"), ("hw.optional.avx1_0", "avx")):
+    for key, flag in (
+        ("hw.optional.arm.FEAT_DotProd", "asimddp"),
+        ("hw.optional.arm.FEAT_I8MM", "i8mm"),
+        ("hw.optional.arm.FEAT_BF16", "bf16"),
+        ("hw.optional.avx2_0", "avx2"),
+        ("hw.optional.fma", "fma"),
+        ("hw.optional.avx512f", "avx512f"),
+        ("hw.optional.sse4_2", "sse4_2"),
+        ("hw.optional.avx1_0", "avx"),
+    ):
         if _sysctl(key) == "1":
             flags.add(flag)
     physical = _sysctl("hw.physicalcpu")
@@ -210,10 +230,24 @@ def numpy_cpu_flags() -> set[str]:
         from numpy._core._multiarray_umath import __cpu_features__ as feats
     except ImportError:  # numpy < 2
         from numpy.core._multiarray_umath import __cpu_features__ as feats
-    names = {"SSE42": "sse4_2", "AVX": "avx", "AVX2": "avx2", "FMA3": "fma", "F16C": "f16c",
-             "AVX512F": "avx512f", "AVX512BW": "avx512bw", "AVX512VL": "avx512vl",
-             "AVX512VNNI": "avx512_vnni", "AVX512BF16": "avx512_bf16", "AVX512FP16": "avx512_fp16",
-             "NEON": "neon", "ASIMD": "asimd", "ASIMDHP": "asimdhp", "ASIMDDP": "asimddp", "SVE": "sve"}
+    names = {
+        "SSE42": "sse4_2",
+        "AVX": "avx",
+        "AVX2": "avx2",
+        "FMA3": "fma",
+        "F16C": "f16c",
+        "AVX512F": "avx512f",
+        "AVX512BW": "avx512bw",
+        "AVX512VL": "avx512vl",
+        "AVX512VNNI": "avx512_vnni",
+        "AVX512BF16": "avx512_bf16",
+        "AVX512FP16": "avx512_fp16",
+        "NEON": "neon",
+        "ASIMD": "asimd",
+        "ASIMDHP": "asimdhp",
+        "ASIMDDP": "asimddp",
+        "SVE": "sve",
+    }
     return {flag for key, flag in names.items() if feats.get(key)}
 
 

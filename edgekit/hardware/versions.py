@@ -18,8 +18,12 @@ RUNTIMES: dict[str, tuple[str, ...]] = {
     "openvino": ("openvino",),
     "nncf": ("nncf",),
     "torch": ("torch",),
-    "opencv": ("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless",
-               "opencv-contrib-python"),
+    "opencv": (
+        "opencv-python-headless",
+        "opencv-python",
+        "opencv-contrib-python-headless",
+        "opencv-contrib-python",
+    ),
     "PySide6": ("PySide6", "PySide6-Essentials"),
 }
 

@@ -160,3 +160,30 @@ def tinycnn(num_classes: int = 10, in_channels: int = 3, width: int = 16) -> nn.
 def gemmnet(num_classes: int = 10, in_channels: int = 3, size: int = 8, hidden: int = 16) -> nn.Module:
     """An MLP on a flattened 8x8 image."""
     return GemmNet(num_classes, in_channels, size, hidden)
+
+
+class DigitCNN(nn.Module):
+    """Conv-BN-ReLU blocks, each halving the resolution, then global pooling and a linear head.
+
+    Four blocks give a receptive field that covers a whole 64x64 digit (which
+    :class:`TinyCNN`'s three unpooled-at-the-end blocks do not).
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96)):
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = in_channels
+        for w in widths:
+            layers += [nn.Conv2d(cin, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            cin = w
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1))
+        self.classifier = nn.Sequential(nn.Dropout(0.1), nn.Linear(cin, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+@register_model("digitcnn", input_size=(3, 64, 64), description="Four conv blocks + global pool: the demo:digits net")
+def digitcnn(num_classes: int = 10, in_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64, 96)) -> nn.Module:
+    """The small, fast CNN behind ``demo:digits``."""
+    return DigitCNN(num_classes, in_channels, tuple(widths))

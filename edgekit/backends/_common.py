@@ -1,0 +1,123 @@
+"""Helpers every backend module shares: package checks, file checks, precision rules.
+
+Kept apart from :mod:`edgekit.backends.base` (a shared contract) so the backends
+can grow these without touching it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import BackendUnavailable, ModelLoadError
+from edgekit.types import Precision
+
+QUANTIZED = (Precision.INT8, Precision.INT8_DYNAMIC)
+
+
+def has_package(module: str) -> bool:
+    """True when ``module`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def missing_package(backend: str, module: str, extra: str) -> str:
+    """The reason string for a backend whose Python package is not installed."""
+    return f"{backend} needs the Python package {module!r}, which is not installed; install it with: pip install \"edgekit[{extra}]\""
+
+
+def require(available: tuple[bool, str]) -> None:
+    """Raise ``BackendUnavailable(reason)`` unless ``available[0]``."""
+    ok, reason = available
+    if not ok:
+        raise BackendUnavailable(reason)
+
+
+def check_files(model: Any) -> Path:
+    """Return the model's main file, checking it and every companion file still exist.
+
+    Why: a model loaded earlier whose file was deleted or moved would otherwise
+    surface as a runtime's C++ error text.
+
+    Raises:
+        ModelLoadError: naming the missing file.
+    """
+    if model.path is None:
+        raise ModelLoadError(
+            f"model {model.name!r} has no file on disk; export it first with edgekit.models.convert(model, to='onnx')"
+        )
+    for path in (Path(model.path), *map(Path, model.files)):
+        if not path.is_file():
+            raise ModelLoadError(
+                f"model file {path} no longer exists (deleted or moved after loading); load the model again",
+                path=path,
+            )
+    return Path(model.path)
+
+
+def parse_precision(precision: str | Precision) -> Precision:
+    """Parse a precision name, turning a typo into ``BackendUnavailable``."""
+    try:
+        return Precision.parse(precision, "precision")
+    except ValueError as exc:
+        raise BackendUnavailable(str(exc)) from exc
+
+
+def stored_precision_rule(backend: str, model: Any, requested: Precision) -> tuple[Precision, tuple[str, ...]]:
+    """Precision for runtimes that execute a graph as stored (onnxruntime, torch CPU).
+
+    The default request ``fp32`` on an already quantized or fp16 model runs the
+    model as it is stored and says so in a note; any other mismatch is refused,
+    since this runtime cannot change a model's precision by itself.
+
+    Returns:
+        ``(precision in force, notes)``.
+
+    Raises:
+        BackendUnavailable: naming the stored precision and how to get the asked one.
+    """
+    stored = Precision.parse(model.precision)
+    if requested == stored:
+        return stored, ()
+    if requested == Precision.FP32:
+        return stored, (f"model is stored in {stored}; {backend} runs it as stored (asked fp32)",)
+    how = "quantize it with edgekit.compress" if requested in QUANTIZED else f"make a {requested} copy with edgekit.compress"
+    raise BackendUnavailable(
+        f"{backend} runs a model in the precision it is stored in ({stored}), not {requested}; {how} first"
+        + (", or use the openvino backend, which sets the execution precision" if requested in (Precision.FP16, Precision.BF16) else "")
+    )
+
+
+def build_options(cls: type, options: Any, backend: str) -> Any:
+    """Return ``options`` as an instance of ``cls`` (``None`` -> defaults, dict -> fields).
+
+    Raises:
+        BackendUnavailable: options of another backend's type or unknown keys.
+    """
+    if options is None:
+        return cls()
+    if isinstance(options, cls):
+        return options
+    if isinstance(options, dict):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise BackendUnavailable(f"unknown {backend} options {unknown}; known: {sorted(known)}")
+        return cls(**options)
+    kind = type(options).__name__ if is_dataclass(options) else repr(options)
+    raise BackendUnavailable(f"{backend} takes {cls.__name__} options, not {kind}")
+
+
+def physical_cores() -> int:
+    """Physical core count (what onnxruntime and OpenVINO default to), best effort."""
+    try:
+        import psutil
+
+        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    except ImportError:
+        return os.cpu_count() or 1

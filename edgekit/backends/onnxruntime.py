@@ -1,0 +1,330 @@
+"""onnxruntime backend: the CPU execution provider, plus CUDA / TensorRT / OpenVINO /
+DirectML providers when the installed onnxruntime build has them.
+
+Why an optimized-model cache: graph optimisation of a large model takes a
+noticeable part of the cold start; the optimized graph is saved once, keyed by
+the model's hash, the onnxruntime version, the settings and the CPU, and
+loaded with optimisation turned off afterwards.
+
+Why profiling for node placement: the only reliable record of which provider
+runs each node is onnxruntime's own profile of one inference; it is taken only
+when an accelerator provider is asked for (or ``OrtOptions.profile_placement``),
+so a CPU session pays nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.backends._common import (
+    build_options,
+    check_files,
+    has_package,
+    missing_package,
+    parse_precision,
+    physical_cores,
+    require,
+    stored_precision_rule,
+)
+from edgekit.backends.base import Backend, Session, SessionInfo, validate_inputs
+from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
+from edgekit.types import Format
+
+# edgekit device name -> onnxruntime execution provider
+DEVICE_PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "gpu": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "dml": "DmlExecutionProvider",
+}
+_PIP_HINT = {
+    "CUDAExecutionProvider": "pip install onnxruntime-gpu (with a matching CUDA)",
+    "TensorrtExecutionProvider": "pip install onnxruntime-gpu and TensorRT",
+    "OpenVINOExecutionProvider": "pip install onnxruntime-openvino",
+    "DmlExecutionProvider": "pip install onnxruntime-directml (Windows)",
+}
+_OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+
+
+@dataclass(frozen=True)
+class OrtOptions:
+    """Settings of an onnxruntime session.
+
+    Attributes:
+        threads: intra-op threads; ``None`` = onnxruntime's default (physical cores).
+        inter_op_threads: threads between independent nodes (parallel mode only).
+        graph_optimization: "disable", "basic", "extended" or "all".
+        cache: save the optimized graph and reuse it on the next compile.
+        cache_dir: where the cache lives; ``None`` = the user cache dir (platformdirs).
+        profile_placement: profile one inference to count nodes per provider;
+            ``None`` = only when an accelerator provider is asked for.
+        device_id: GPU index for CUDA / TensorRT / DirectML.
+        parallel_requests: concurrent ``run`` calls in ``run_many`` (1 = in turn).
+    """
+
+    threads: int | None = None
+    inter_op_threads: int | None = None
+    graph_optimization: str = "all"
+    cache: bool = True
+    cache_dir: Path | None = None
+    profile_placement: bool | None = None
+    device_id: int = 0
+    parallel_requests: int = 1
+
+
+class OrtSession(Session):
+    """A compiled onnxruntime ``InferenceSession``; ``run`` adds one dict build on top."""
+
+    def __init__(self, model: Any, sess: Any, info: SessionInfo, options: OrtOptions) -> None:
+        self.model, self.info, self._sess, self._options = model, info, sess, options
+        self._specs = model.inputs
+        self._names = [o.name for o in sess.get_outputs()]
+
+    def run(self, inputs: Any) -> dict[str, np.ndarray]:
+        feed = validate_inputs(self._specs, inputs)
+        return dict(zip(self._names, self._sess.run(self._names, feed)))
+
+    def run_many(self, batches: list[Any]) -> list[dict[str, np.ndarray]]:
+        """Run batches in turn, or ``parallel_requests`` at once (onnxruntime's run is thread-safe)."""
+        workers = self._options.parallel_requests
+        if workers <= 1 or len(batches) <= 1:
+            return [self.run(b) for b in batches]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self.run, batches))
+
+    def close(self) -> None:
+        self._sess = None
+
+
+class OnnxRuntimeBackend(Backend):
+    """onnxruntime: reads ONNX; CPU always, accelerators when the build provides them."""
+
+    name = "onnxruntime"
+    extra = "onnxruntime"
+
+    def available(self, profile: Any = None) -> tuple[bool, str]:
+        if not has_package("onnxruntime"):
+            return False, missing_package(self.name, "onnxruntime", self.extra)
+        return True, ""
+
+    def devices(self, profile: Any = None) -> list[str]:
+        if not self.available(profile)[0]:
+            return []
+        providers = set(_providers())
+        return [d for d, p in DEVICE_PROVIDERS.items() if p in providers and d != "gpu"]
+
+    def device_status(self, profile: Any = None) -> list[tuple[str, bool, str]]:
+        """Every device this backend knows, with availability and the reason/fix."""
+        return [(d, *self._device_ok(d)) for d in ("cpu", "cuda", "tensorrt", "openvino", "dml")]
+
+    def _device_ok(self, device: str) -> tuple[bool, str]:
+        ok, reason = self.available()
+        if not ok:
+            return ok, reason
+        provider = DEVICE_PROVIDERS.get(device.lower().split(":")[0])
+        if provider is None:
+            return False, f"onnxruntime knows no device {device!r}; choose one of {sorted(DEVICE_PROVIDERS)}"
+        if provider not in _providers():
+            return False, (
+                f"this onnxruntime build has no {provider} (it has {', '.join(_providers())}); "
+                f"{_PIP_HINT.get(provider, '')}"
+            )
+        return True, ""
+
+    def compile(self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None) -> Session:
+        """Compile an ONNX model; see :class:`OrtOptions`.
+
+        Raises:
+            BackendUnavailable: onnxruntime missing, provider absent, precision mismatch.
+            ModelLoadError: the ONNX file is gone or unreadable.
+        """
+        require(self.available())
+        opts = build_options(OrtOptions, options, self.name)
+        require(self._device_ok(device))
+        if Format.parse(model.format) != Format.ONNX:
+            raise BackendUnavailable(f"onnxruntime reads ONNX files only, not {model.format}; convert with edgekit.models.convert(model, to='onnx')")
+        prec, notes = stored_precision_rule(self.name, model, parse_precision(precision))
+        path = check_files(model)
+        start = time.perf_counter()
+        sess, cache_note = _create(model, path, device, opts)
+        load_ms = (time.perf_counter() - start) * 1e3
+        placement, more = _placement(sess, model, path, device, opts)
+        info = SessionInfo(
+            backend=self.name,
+            device=device.lower(),
+            precision=str(prec),
+            threads=opts.threads or physical_cores(),
+            streams=max(1, opts.parallel_requests),
+            providers=tuple(sess.get_providers()),
+            node_placement=placement,
+            notes=tuple(n for n in (*notes, cache_note, *more) if n),
+            load_ms=load_ms,
+        )
+        return OrtSession(model, sess, info, opts)
+
+
+def _providers() -> list[str]:
+    import onnxruntime
+
+    return list(onnxruntime.get_available_providers())
+
+
+def _provider_list(device: str, opts: OrtOptions) -> list[Any]:
+    provider = DEVICE_PROVIDERS[device.lower().split(":")[0]]
+    if provider == "CPUExecutionProvider":
+        return [provider]
+    gpu_id = int(device.split(":")[1]) if ":" in device else opts.device_id
+    extra = {"device_id": gpu_id} if provider != "OpenVINOExecutionProvider" else {}
+    return [(provider, extra), "CPUExecutionProvider"]
+
+
+def _session_options(opts: OrtOptions, level: str) -> Any:
+    import onnxruntime as ort
+
+    if opts.graph_optimization not in _OPT_LEVELS:
+        raise BackendUnavailable(f"graph_optimization must be one of {sorted(_OPT_LEVELS)}, not {opts.graph_optimization!r}")
+    so = ort.SessionOptions()
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPT_LEVELS[level])
+    if opts.threads:
+        so.intra_op_num_threads = opts.threads
+    if opts.inter_op_threads:
+        so.inter_op_num_threads = opts.inter_op_threads
+        so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+    so.log_severity_level = 3
+    return so
+
+
+def _create(model: Any, path: Path, device: str, opts: OrtOptions) -> tuple[Any, str]:
+    """Create the session, through the optimized-model cache when it applies."""
+    import onnxruntime as ort
+
+    providers = _provider_list(device, opts)
+    cached = _cache_path(model, path, device, opts) if _cacheable(model, device, opts) else None
+    with map_exceptions({Exception: ModelLoadError}, f"onnxruntime cannot load {path}: {{error}}", path=path):
+        if cached is not None and cached.is_file():
+            try:
+                return ort.InferenceSession(str(cached), _session_options(opts, "disable"), providers=providers), f"optimized graph loaded from cache {cached}"
+            except Exception:  # noqa: BLE001 - a stale or broken cache entry is rebuilt below
+                cached.unlink(missing_ok=True)
+        so = _session_options(opts, opts.graph_optimization)
+        tmp = None
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.{id(so)}.tmp")
+            so.optimized_model_filepath = str(tmp)
+        sess = ort.InferenceSession(str(path), so, providers=providers)
+    if tmp is not None and tmp.is_file():
+        tmp.replace(cached)  # atomic: a reader never sees a half-written cache file
+        return sess, f"optimized graph saved to cache {cached}"
+    return sess, ""
+
+
+def _cacheable(model: Any, device: str, opts: OrtOptions) -> bool:
+    """Cache CPU graphs of single-file models only: accelerator providers compile
+    their own partitions, and external-data models would lose their weights' path."""
+    single = len(model.files) <= 1
+    return opts.cache and opts.graph_optimization != "disable" and device.lower() == "cpu" and single
+
+
+def _cache_path(model: Any, path: Path, device: str, opts: OrtOptions) -> Path:
+    import onnxruntime
+
+    from edgekit._io import sha256_file
+
+    settings = {k: str(v) for k, v in asdict(opts).items() if k in ("graph_optimization", "threads", "inter_op_threads")}
+    key = json.dumps(
+        {
+            "model": model.sha256 or sha256_file(path),
+            "file": [path.stat().st_size, path.stat().st_mtime_ns],  # an edited file is a new key
+            "ort": onnxruntime.__version__,
+            "settings": settings,
+            "device": device,
+            "cpu": [platform.machine(), platform.processor(), _cpu_flags_digest()],
+        },
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return _cache_root(opts) / "ort" / f"{path.stem}-{digest}.onnx"
+
+
+def _cache_root(opts: OrtOptions) -> Path:
+    if opts.cache_dir is not None:
+        return Path(opts.cache_dir)
+    try:
+        import platformdirs
+
+        return Path(platformdirs.user_cache_dir("edgekit"))
+    except ImportError:
+        return Path(tempfile.gettempdir()) / "edgekit-cache"
+
+
+def _cpu_flags_digest() -> str:
+    """A digest of the CPU's ISA flags: the optimized graph holds ISA-specific layouts."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return hashlib.sha256(flags.encode()).hexdigest()[:12]
+
+
+def _placement(sess: Any, model: Any, path: Path, device: str, opts: OrtOptions) -> tuple[dict[str, int], list[str]]:
+    """Count nodes per provider: from a profiled inference when wanted, else all on CPU."""
+    accelerated = device.lower() != "cpu"
+    if not (opts.profile_placement or (opts.profile_placement is None and accelerated)):
+        return _cpu_placement(model, path, device, opts), []
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory(prefix="edgekit-ortprof-") as tmp:
+        so = _session_options(opts, opts.graph_optimization)
+        so.enable_profiling = True
+        so.profile_file_prefix = str(Path(tmp) / "profile")
+        probe = ort.InferenceSession(str(path), so, providers=_provider_list(device, opts))
+        feed = {s.name: np.zeros(s.concrete_shape(), dtype=s.dtype) for s in model.inputs}
+        probe.run(None, feed)
+        counts = count_placement(probe.end_profiling())
+    notes = []
+    cpu = counts.get("CPUExecutionProvider", 0)
+    if accelerated and cpu:
+        total = sum(counts.values())
+        notes.append(f"{cpu} of {total} nodes fell back to CPUExecutionProvider (not supported by {DEVICE_PROVIDERS[device.lower().split(':')[0]]})")
+    return counts, notes
+
+
+def _cpu_placement(model: Any, path: Path, device: str, opts: OrtOptions) -> dict[str, int]:
+    """With the CPU provider alone every node of the optimized graph runs on it;
+    count them from the cached optimized graph when there is one (no extra run)."""
+    if device.lower() != "cpu" or not _cacheable(model, device, opts):
+        return {}
+    cached = _cache_path(model, path, device, opts)
+    try:
+        import onnx
+
+        return {"CPUExecutionProvider": len(onnx.load(str(cached), load_external_data=False).graph.node)}
+    except Exception:  # noqa: BLE001 - placement is information, never a reason to fail
+        return {}
+
+
+def count_placement(profile_file: str | Path) -> dict[str, int]:
+    """Nodes per execution provider from an onnxruntime profiling JSON file."""
+    events = json.loads(Path(profile_file).read_text())
+    nodes = {
+        (e["args"].get("provider"), e["name"])
+        for e in events
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e.get("args", {}).get("provider")
+    }
+    return dict(Counter(provider for provider, _ in nodes))

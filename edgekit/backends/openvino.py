@@ -1,0 +1,257 @@
+"""OpenVINO backend: CPU, GPU, NPU and AUTO devices as ``openvino.Core`` reports them.
+
+Why an explicit inference precision: on CPUs with AMX or avx512_bf16 OpenVINO
+silently executes fp32 models in bf16; edgekit always sets
+``INFERENCE_PRECISION_HINT`` so the precision asked for is the one measured,
+and refuses a precision the device does not list in its
+``OPTIMIZATION_CAPABILITIES``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.backends._common import (
+    QUANTIZED,
+    build_options,
+    check_files,
+    has_package,
+    missing_package,
+    parse_precision,
+    require,
+)
+from edgekit.backends.base import Backend, Session, SessionInfo, validate_inputs
+from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
+from edgekit.types import Format, Precision
+
+# execution precision -> (OpenVINO element type name, OPTIMIZATION_CAPABILITIES entry)
+_PRECISIONS = {Precision.FP32: ("f32", "FP32"), Precision.FP16: ("f16", "FP16"), Precision.BF16: ("bf16", "BF16")}
+_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "cumulative_throughput": "CUMULATIVE_THROUGHPUT"}
+KNOWN_DEVICES = ("CPU", "GPU", "NPU", "AUTO")
+
+
+@dataclass(frozen=True)
+class OpenVINOOptions:
+    """Settings of an OpenVINO compiled model.
+
+    Attributes:
+        hint: "latency", "throughput" or "cumulative_throughput" (PERFORMANCE_HINT).
+        streams: NUM_STREAMS; ``None`` = what the hint picks.
+        threads: INFERENCE_NUM_THREADS; ``None`` = what the hint picks.
+        requests: infer requests in ``run_many``; ``None`` = OPTIMAL_NUMBER_OF_INFER_REQUESTS.
+        cache_dir: CACHE_DIR for compiled blobs (faster second compile); ``None`` = off.
+    """
+
+    hint: str = "latency"
+    streams: int | None = None
+    threads: int | None = None
+    requests: int | None = None
+    cache_dir: Path | None = None
+
+
+class OpenVINOSession(Session):
+    """An OpenVINO compiled model with one sync infer request (and a lazy async queue)."""
+
+    def __init__(self, model: Any, compiled: Any, info: SessionInfo, ports: list[int], requests: int) -> None:
+        self.model, self.info, self._compiled = model, info, compiled
+        self._specs, self._ports = model.inputs, ports
+        self._names = [_port_name(o, i, model) for i, o in enumerate(compiled.outputs)]
+        self._request = compiled.create_infer_request()
+        self._queue = None
+        self.optimal_requests = requests
+
+    def _feed(self, inputs: Any) -> dict[int, np.ndarray]:
+        checked = validate_inputs(self._specs, inputs)
+        return {port: checked[spec.name] for port, spec in zip(self._ports, self._specs)}
+
+    def run(self, inputs: Any) -> dict[str, np.ndarray]:
+        result = self._request.infer(self._feed(inputs), share_inputs=True)
+        return dict(zip(self._names, result.to_tuple()))
+
+    def run_many(self, batches: list[Any]) -> list[dict[str, np.ndarray]]:
+        """Run batches through an ``AsyncInferQueue`` of ``optimal_requests`` requests."""
+        from openvino import AsyncInferQueue
+
+        if self._queue is None:
+            self._queue = AsyncInferQueue(self._compiled, self.optimal_requests)
+            self._queue.set_callback(self._collect)
+        results: list[Any] = [None] * len(batches)
+        for i, batch in enumerate(batches):
+            self._queue.start_async(self._feed(batch), (results, i), share_inputs=True)
+        self._queue.wait_all()
+        return results
+
+    def _collect(self, request: Any, userdata: tuple[list, int]) -> None:
+        results, index = userdata
+        results[index] = {n: request.get_output_tensor(i).data.copy() for i, n in enumerate(self._names)}
+
+    def close(self) -> None:
+        self._queue = self._request = self._compiled = None
+
+
+class OpenVINOBackend(Backend):
+    """OpenVINO: reads ONNX and IR (.xml); devices and precisions as the runtime reports."""
+
+    name = "openvino"
+    extra = "openvino"
+
+    def available(self, profile: Any = None) -> tuple[bool, str]:
+        if not has_package("openvino"):
+            return False, missing_package(self.name, "openvino", self.extra)
+        return True, ""
+
+    def devices(self, profile: Any = None) -> list[str]:
+        if not self.available(profile)[0]:
+            return []
+        found = _core().available_devices
+        return [*found, "AUTO"] if found else []
+
+    def device_status(self, profile: Any = None) -> list[tuple[str, bool, str]]:
+        """CPU, GPU, NPU, AUTO and any other device found, with availability and reason."""
+        names = list(KNOWN_DEVICES)
+        names += [d for d in self.devices(profile) if d not in names]
+        return [(d, *self._device_ok(d)) for d in names]
+
+    def _device_ok(self, device: str) -> tuple[bool, str]:
+        ok, reason = self.available()
+        if not ok:
+            return ok, reason
+        found = _core().available_devices
+        name = device.upper()
+        if name == "AUTO" and found or any(d == name or d.startswith(name + ".") for d in found):
+            return True, ""
+        return False, f"OpenVINO finds no {name} device here (it finds {', '.join(found) or 'none'}); install the device's driver or pick one of those"
+
+    def compile(self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None) -> Session:
+        """Compile for an OpenVINO device with an explicit inference precision.
+
+        Raises:
+            BackendUnavailable: openvino missing, device absent, precision unsupported.
+            ModelLoadError: the model file is gone or unreadable.
+        """
+        require(self.available())
+        opts = build_options(OpenVINOOptions, options, self.name)
+        require(self._device_ok(device))
+        if Format.parse(model.format) not in (Format.ONNX, Format.OPENVINO):
+            raise BackendUnavailable(f"openvino reads ONNX or IR files, not {model.format}; convert with edgekit.models.convert(model, to='onnx')")
+        device = device.upper()
+        prec, hint, notes = _precision(model, parse_precision(precision), device)
+        path = check_files(model)
+        start = time.perf_counter()
+        with map_exceptions({Exception: ModelLoadError}, f"OpenVINO cannot compile {path} for {device}: {{error}}", path=path):
+            compiled = _core().compile_model(str(path), device, _config(opts, hint))
+        load_ms = (time.perf_counter() - start) * 1e3
+        info, requests = _info(compiled, device, prec, notes, load_ms)
+        return OpenVINOSession(model, compiled, info, _input_ports(compiled, model), opts.requests or requests)
+
+
+_CORE = None
+
+
+def _core() -> Any:
+    """One ``openvino.Core`` per process (creating one scans for devices)."""
+    global _CORE
+    if _CORE is None:
+        import openvino
+
+        _CORE = openvino.Core()
+    return _CORE
+
+
+def _precision(model: Any, requested: Precision, device: str) -> tuple[Precision, str, tuple[str, ...]]:
+    """Execution precision, the INFERENCE_PRECISION_HINT to set, and notes."""
+    stored = Precision.parse(model.precision)
+    notes: tuple[str, ...] = ()
+    if requested in QUANTIZED:
+        if stored not in QUANTIZED:
+            raise BackendUnavailable(f"model is stored in {stored}; quantize it with edgekit.compress first to run {requested}")
+        requested_exec, shown = Precision.FP32, stored
+    elif stored in QUANTIZED:
+        requested_exec, shown = requested, stored
+        notes = (f"model is quantized ({stored}); the non-quantized parts run in {requested}",)
+    else:
+        requested_exec, shown = requested, requested
+    if requested_exec not in _PRECISIONS:
+        raise BackendUnavailable(f"openvino cannot execute precision {requested}; choose fp32, fp16 or bf16")
+    element, capability = _PRECISIONS[requested_exec]
+    if device != "AUTO":
+        caps = _capabilities(device)
+        needed = "INT8" if shown in QUANTIZED else capability
+        if caps and needed not in caps:
+            raise BackendUnavailable(
+                f"OpenVINO {device} does not support {shown if shown in QUANTIZED else requested_exec} here "
+                f"(its OPTIMIZATION_CAPABILITIES are {', '.join(caps)}); use precision "
+                + ("fp32" if "FP32" in caps else " or ".join(c.lower() for c in caps if c.startswith(("FP", "BF"))))
+            )
+    return shown, element, notes
+
+
+def _capabilities(device: str) -> list[str]:
+    try:
+        return list(_core().get_property(device, "OPTIMIZATION_CAPABILITIES"))
+    except Exception:  # noqa: BLE001 - a device that cannot tell is not refused here
+        return []
+
+
+def _config(opts: OpenVINOOptions, element: str) -> dict[str, Any]:
+    if opts.hint.lower() not in _HINTS:
+        raise BackendUnavailable(f"openvino hint must be one of {sorted(_HINTS)}, not {opts.hint!r}")
+    config: dict[str, Any] = {"PERFORMANCE_HINT": _HINTS[opts.hint.lower()], "INFERENCE_PRECISION_HINT": element}
+    if opts.streams:
+        config["NUM_STREAMS"] = str(opts.streams)
+    if opts.threads:
+        config["INFERENCE_NUM_THREADS"] = opts.threads
+    if opts.cache_dir is not None:
+        Path(opts.cache_dir).mkdir(parents=True, exist_ok=True)
+        config["CACHE_DIR"] = str(opts.cache_dir)
+    return config
+
+
+def _prop(compiled: Any, name: str) -> Any:
+    try:
+        return compiled.get_property(name)
+    except Exception:  # noqa: BLE001 - AUTO/GPU plugins do not report every property
+        return None
+
+
+def _info(compiled: Any, device: str, prec: Precision, notes: tuple[str, ...], load_ms: float) -> tuple[SessionInfo, int]:
+    devices = tuple(str(d) for d in (_prop(compiled, "EXECUTION_DEVICES") or [device]))
+    streams, threads = _prop(compiled, "NUM_STREAMS"), _prop(compiled, "INFERENCE_NUM_THREADS")
+    requests = int(_prop(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS") or 1)
+    ops = len(compiled.get_runtime_model().get_ops()) if len(devices) == 1 else 0
+    if device == "AUTO":
+        notes = (*notes, f"AUTO chose {', '.join(devices)}")
+    info = SessionInfo(
+        backend="openvino",
+        device=device,
+        precision=str(prec),
+        threads=None if threads is None else int(threads),
+        streams=None if streams is None else int(streams),
+        providers=devices,
+        node_placement={devices[0]: ops} if ops else {},
+        notes=notes,
+        load_ms=load_ms,
+    )
+    return info, requests
+
+
+def _input_ports(compiled: Any, model: Any) -> list[int]:
+    """Port index of each model input spec, matched by name (graph order otherwise)."""
+    ports = []
+    for i, spec in enumerate(model.inputs):
+        match = [j for j, port in enumerate(compiled.inputs) if spec.name in port.get_names()]
+        ports.append(match[0] if match else i)
+    return ports
+
+
+def _port_name(port: Any, index: int, model: Any) -> str:
+    """Output name as the model's spec calls it, so every backend returns the same keys."""
+    if index < len(model.outputs) and model.outputs[index].name in port.get_names():
+        return model.outputs[index].name
+    names = port.get_names()
+    return port.get_any_name() if names else f"output{index}"

@@ -1,0 +1,119 @@
+"""``edgekit convert``: PyTorch/ONNX -> ONNX/OpenVINO IR, with the numeric check's report.
+
+The conversion and its check run under a spinner on stderr; the report is a
+table on stdout (``--json`` for scripts). Nothing is written when the check
+fails, and existing files are kept unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+from rich.table import Table
+
+from edgekit.errors import ModelLoadError
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``.
+
+    Raises:
+        ModelLoadError: not a comma-separated list of positive integers.
+    """
+    if not text:
+        return None
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        dims = ()
+    if not dims or any(d <= 0 for d in dims):
+        raise ModelLoadError(f"--input-shape {text!r} must be positive integers like 1,3,224,224")
+    return dims
+
+
+@contextlib.contextmanager
+def spinner(text: str) -> Iterator[Callable[[str], None]]:
+    """A transient spinner on stderr yielding ``say(text)``; silent when stderr is not a
+    terminal, so a failing command prints exactly one error line there."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from edgekit.cli._console import err_console
+
+    if not err_console.is_terminal:
+        yield lambda _text: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(text, total=None)
+        yield lambda new: bar.update(task, description=new)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "skipped" if value is None else format(value, spec)
+
+
+def render(report) -> Table:
+    """A ConversionReport as a two-column table."""
+    table = Table(title="Conversion", show_header=False, title_justify="left")
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    verdict = {True: "[green]passed[/]", False: "[red]FAILED[/]", None: "[yellow]not checked (--no-check)[/]"}
+    rows = [
+        ("From", f"{report.source_format}  {esc(report.source_path or '(in memory)')}"),
+        ("To", f"{report.target_format}  {esc(report.target_path or '')}"),
+        ("Size", f"{report.output_bytes / 1e6:.2f} MB"),
+        ("Conversion time", f"{report.seconds:.2f} s"),
+        ("Numeric check", verdict[report.passed]),
+        ("Max abs diff", f"{_fmt(report.max_abs_diff, '.3g')} (tolerance {report.tolerance:.3g})"),
+        ("Mean abs diff", _fmt(report.mean_abs_diff, ".3g")),
+        ("Top-1 agreement", "n/a" if report.top1_agreement is None else f"{report.top1_agreement:.1%}"),
+        ("Samples", f"{report.samples} ({report.check_seconds:.2f} s)"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``convert`` to the CLI."""
+
+    @app.command("convert")
+    def convert_cmd(
+        model: Annotated[str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")],
+        to: Annotated[str, typer.Option("--to", help="Target format: onnx or openvino.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.onnx/.xml) or folder.")],
+        force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
+        no_check: Annotated[bool, typer.Option("--no-check", help="Skip the numeric check (not advised).")] = False,
+        input_shape: Annotated[
+            str | None, typer.Option("--input-shape", help="Input shape for PyTorch files, e.g. 1,3,224,224.")
+        ] = None,
+        arch: Annotated[
+            str | None, typer.Option("--arch", help="Zoo architecture for a state-dict checkpoint, e.g. tinycnn.")
+        ] = None,
+        tolerance: Annotated[
+            float | None, typer.Option("--tolerance", help="Max abs output difference allowed (default by precision).")
+        ] = None,
+        samples: Annotated[int, typer.Option("--samples", min=1, help="Random inputs for the check.")] = 8,
+        fp16: Annotated[bool, typer.Option("--fp16", help="OpenVINO: store weights as float16.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print only the report as JSON.")] = False,
+    ) -> None:
+        """Convert a model (PyTorch -> ONNX, ONNX/PyTorch -> OpenVINO IR) and check that the
+        result gives the same outputs as the source on random inputs."""
+        from edgekit.cli._console import console, print_json
+        from edgekit.models import convert, load_model
+
+        with spinner(f"loading {model}") as say:
+            source = load_model(model, input_shape=parse_shape(input_shape), arch=arch)
+            _, report = convert(
+                source, to, out, force=force, check=not no_check, tolerance=tolerance, samples=samples,
+                fp16=fp16, progress=say,
+            )
+        if as_json:
+            print_json(report.to_dict())
+            return
+        console.print(render(report))

@@ -1,0 +1,77 @@
+"""``edgekit info``: what a model file is: inputs, outputs, format, precision, cost, hash."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+from rich.table import Table
+
+
+def _count(n: int | None, unit: str = "") -> str:
+    if n is None:
+        return "unknown"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.2f} {suffix}{unit}"
+    return f"{n} {unit}".strip()
+
+
+def _tensor(spec) -> str:
+    dims = ", ".join(str(d) for d in spec.shape)
+    layout = f" {spec.layout}" if spec.layout else ""
+    return esc(f"{spec.name}  [{dims}]  {spec.dtype}{layout}")
+
+
+def render(model) -> Table:
+    """A Model as a two-column table."""
+    table = Table(title=f"Model {esc(model.name)}", show_header=False, title_justify="left")
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    rows = [("Format", str(model.format)), ("Path", esc(str(model.path or "(in memory)")))]
+    rows += [(f"Input {i}", _tensor(t)) for i, t in enumerate(model.inputs)]
+    rows += [(f"Output {i}", _tensor(t)) for i, t in enumerate(model.outputs)]
+    rows += [
+        ("Precision", str(model.precision)),
+        ("FLOPs (batch 1)", _count(model.flops, "FLOP")),
+        ("Parameters", _count(model.params)),
+        ("Size", f"{model.size_bytes / 1e6:.2f} MB in {len(model.files)} file(s)"),
+        ("sha256", model.sha256),
+    ]
+    if model.preprocess is not None:
+        p = model.preprocess
+        rows.append(("Preprocess", esc(f"{p.size[0]}x{p.size[1]} {p.channel_order} {p.resize}, "
+                                       f"scale {p.scale:.4g}, mean {list(p.mean)}, std {list(p.std)}")))
+    if model.labels:
+        shown = ", ".join(model.labels[:10]) + (" ..." if len(model.labels) > 10 else "")
+        rows.append(("Labels", esc(f"{len(model.labels)}: {shown}")))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``info`` to the CLI."""
+
+    @app.command("info")
+    def info(
+        model: Annotated[str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print only the model description as JSON.")] = False,
+        input_shape: Annotated[
+            str | None, typer.Option("--input-shape", help="Input shape for PyTorch files, e.g. 1,3,224,224.")
+        ] = None,
+        arch: Annotated[
+            str | None, typer.Option("--arch", help="Zoo architecture for a state-dict checkpoint.")
+        ] = None,
+    ) -> None:
+        """Show a model's inputs/outputs, format, precision, FLOPs, parameters, size and sha256."""
+        from edgekit.cli._console import console, print_json
+        from edgekit.cli.convert import parse_shape
+        from edgekit.models import load_model
+
+        loaded = load_model(model, input_shape=parse_shape(input_shape), arch=arch)
+        if as_json:
+            print_json({**loaded.to_dict(), "size_bytes": loaded.size_bytes})
+            return
+        console.print(render(loaded))

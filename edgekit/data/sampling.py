@@ -1,0 +1,115 @@
+"""Deterministic stratified splits and calibration sets built from any dataset.
+
+A calibration set is what INT8 post-training quantization reads (onnxruntime's
+``CalibrationDataReader``, NNCF's ``Dataset``): a list of ``{input_name:
+array}`` feeds, made with the model's *own* preprocessing so the value ranges
+seen during calibration are the ones seen in use.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from edgekit.data.datasets import Dataset
+from edgekit.errors import DataError, EdgekitWarning
+
+
+class Subset(Dataset):
+    """A view of some indices of another dataset (same classes)."""
+
+    def __init__(self, base: Dataset, indices: Sequence[int]):
+        self.base = base
+        self.indices = np.asarray(indices, np.int64)
+        self.classes = tuple(base.classes)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def _load(self, index: int) -> tuple[np.ndarray, int]:
+        return self.base[int(self.indices[index])]
+
+    def _label(self, index: int) -> int:
+        return self.base._label(int(self.indices[index]))
+
+
+def stratified_split(ds: Dataset, fraction: float, seed: int = 0) -> tuple[Subset, Subset]:
+    """Split into ``(rest, held_out)`` keeping each class's share; same seed, same split.
+
+    ``held_out`` takes ``round(fraction * n_c)`` images of each class ``c``
+    (at least one when a class has two or more images).
+
+    Raises:
+        DataError: ``fraction`` outside (0, 1).
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"split fraction must lie strictly between 0 and 1, not {fraction}")
+    labels = ds.labels
+    rng = np.random.default_rng(seed)
+    held: list[int] = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = int(round(len(idx) * fraction))
+        if len(idx) >= 2:
+            k = min(max(k, 1), len(idx) - 1)
+        held.extend(rng.choice(idx, k, replace=False).tolist())
+    mask = np.zeros(len(labels), bool)
+    mask[held] = True
+    return Subset(ds, np.flatnonzero(~mask)), Subset(ds, np.flatnonzero(mask))
+
+
+def check_classes(ds: Dataset, labels: Sequence[str] | None) -> None:
+    """Make sure a dataset's classes are the model's labels, in the same order.
+
+    Raises:
+        DataError: naming the first classes that differ and how to fix it.
+    """
+    if not labels:
+        return
+    ours, theirs = [str(c) for c in ds.classes], [str(c) for c in labels]
+    if ours == theirs:
+        return
+    if len(ours) > len(theirs) or any(a != b for a, b in zip(ours, theirs)):
+        missing = [c for c in ours if c not in theirs][:5]
+        raise DataError(
+            f"the dataset's classes {ours[:5]}{'...' if len(ours) > 5 else ''} do not match the model's labels "
+            f"{theirs[:5]}{'...' if len(theirs) > 5 else ''}"
+            + (f" (not in the model: {missing})" if missing else " (different order)")
+            + "; name the class folders after the model's labels"
+        )
+
+
+def calibration_set(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """``n`` feeds ``{input_name: (1, ...) float32}`` drawn class-balanced from ``ds``.
+
+    Args:
+        ds: any dataset whose classes match the model's labels (when it has labels).
+        model: an edgekit ``Model`` (uses its ``preprocess``, ``inputs`` and ``labels``).
+        n: how many feeds; fewer when the dataset is smaller (with a warning).
+        seed: which images are drawn.
+
+    Raises:
+        DataError: empty dataset, or classes that do not match the model's labels.
+    """
+    if len(ds) == 0:
+        raise DataError("the calibration dataset is empty; give at least one image")
+    check_classes(ds, getattr(model, "labels", None))
+    if n > len(ds):
+        warnings.warn(f"calibration asked for {n} images but the dataset has {len(ds)}; using all", EdgekitWarning, stacklevel=2)
+    order = _balanced_order(ds.labels, seed)[: min(n, len(ds))]
+    name = model.inputs[0].name
+    pre = model.preprocess
+    return [{name: pre(ds[int(i)][0])} for i in order]
+
+
+def _balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:
+    """Indices interleaved class by class (round-robin over shuffled classes), so a prefix is balanced."""
+    rng = np.random.default_rng(seed)
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    out = []
+    for r in range(max(len(p) for p in per_class)):
+        out.extend(int(p[r]) for p in per_class if r < len(p))
+    return np.asarray(out, np.int64)

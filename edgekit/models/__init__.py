@@ -1,0 +1,47 @@
+"""Models: load (ONNX, OpenVINO IR, PyTorch), convert with a numeric check, count FLOPs.
+
+Light on import: ``Model``, ``Preprocess`` and ``TensorSpec`` come eagerly;
+the rest (which pulls in onnx, and torch/openvino inside functions) is
+imported on first use.
+
+Example:
+    >>> from edgekit.models import load_model, convert        # doctest: +SKIP
+    >>> model = load_model("tiny.onnx")
+    >>> ir, report = convert(model, to="openvino", out="ir/")
+    >>> report.max_abs_diff < report.tolerance
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from edgekit.models.model import Model
+from edgekit.models.preprocess import Preprocess
+from edgekit.models.spec import TensorSpec
+
+_LAZY = {
+    "load_model": "edgekit.models.load",
+    "read_card": "edgekit.models.load",
+    "convert": "edgekit.models.convert",
+    "supported_conversions": "edgekit.models.convert",
+    "ConversionReport": "edgekit.models.check",
+    "check_conversion": "edgekit.models.check",
+    "count_flops": "edgekit.models.flops",
+}
+
+__all__ = ["Model", "Preprocess", "TensorSpec", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'edgekit.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

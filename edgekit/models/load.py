@@ -1,0 +1,178 @@
+"""``load_model``: one entry point for ONNX, OpenVINO IR, PyTorch and zoo names.
+
+The format is chosen by the source's type or file suffix through one dict of
+loader functions (``_LOADERS``); adding a format is one function and one line.
+A model card ``X.json`` beside ``X.onnx`` / ``X.xml`` / ``X.pt`` may give
+``preprocess``, ``labels`` and ``input_shape``; explicit arguments win.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edgekit._io import sha256_files
+from edgekit.errors import ModelLoadError
+from edgekit.models import onnx_io
+from edgekit.models.model import Model
+from edgekit.models.preprocess import Preprocess
+from edgekit.types import Format
+
+def load_model(
+    src: str | Path | Any,
+    *,
+    input_shape: tuple[int, ...] | list[int] | None = None,
+    preprocess: Preprocess | dict | None = None,
+    labels: list[str] | tuple[str, ...] | None = None,
+    name: str | None = None,
+    arch: str | None = None,
+    arch_kwargs: dict | None = None,
+) -> Model:
+    """Load a model from a file, a zoo/hub name or an ``nn.Module``.
+
+    Args:
+        src: ``.onnx``; ``.xml`` (OpenVINO IR with its ``.bin``); ``.pt``/``.pth``
+            (TorchScript or a weights-only checkpoint); an ``nn.Module``; or a
+            name such as ``"demo:digits"`` resolved by ``edgekit.zoo.hub``.
+        input_shape: e.g. ``(1, 3, 224, 224)``; needed for PyTorch sources
+            unless a zoo ``arch`` or the model card gives it.
+        preprocess: how images become inputs (a ``Preprocess`` or its dict).
+        labels: class names, index = class id.
+        name: human name; defaults to the file stem or hub name.
+        arch: zoo architecture for a state-dict checkpoint (``"tinycnn"``).
+        arch_kwargs: keyword arguments for that architecture.
+
+    Returns:
+        A frozen :class:`Model` with inputs/outputs, precision, sha256,
+        params and FLOPs (when countable).
+
+    Raises:
+        ModelLoadError: missing, empty, corrupt, unsafe or unknown input,
+            naming the file and the fix.
+
+    Example:
+        >>> model = load_model("tiny.onnx", labels=["cat", "dog"])   # doctest: +SKIP
+        >>> model.inputs[0].shape
+        ('batch', 3, 32, 32)
+    """
+    opts = {"input_shape": None if input_shape is None else tuple(int(d) for d in input_shape),
+            "arch": arch, "arch_kwargs": dict(arch_kwargs or {})}
+    if not isinstance(src, (str, Path)):
+        from edgekit.models import torch_io
+
+        model = torch_io.load_module(src, name=name or type(src).__name__, **opts)
+        return _apply_card(model, {}, preprocess, labels)
+    path, hub_name = _resolve(src)
+    card = read_card(path)
+    if opts["input_shape"] is None and card.get("input_shape"):
+        opts["input_shape"] = tuple(int(d) for d in card["input_shape"])
+    model = _loader_for(path)(path, name=name or hub_name or path.stem, **opts)
+    return _apply_card(model, card, preprocess, labels)
+
+
+def _resolve(src: str | Path) -> tuple[Path, str | None]:
+    """Path for ``src``; names like ``"demo:digits"`` go through the hub."""
+    text = str(src)
+    if isinstance(src, str) and ":" in text and not Path(text).exists() and not _is_drive(text):
+        try:
+            from edgekit.zoo import hub
+        except ImportError as exc:
+            raise ModelLoadError(
+                f"unknown model name {text!r}: the model hub is not available in this install; "
+                "pass a model file path instead"
+            ) from exc
+        return Path(hub.resolve(text)), text
+    return Path(src).expanduser(), None
+
+
+def _is_drive(text: str) -> bool:
+    return len(text) > 2 and text[1] == ":" and text[2] in "\\/"
+
+
+def _loader_for(path: Path) -> Callable[..., Model]:
+    suffix = path.suffix.lower()
+    loader = _LOADERS.get(suffix)
+    if loader is None:
+        if not path.exists():
+            raise ModelLoadError(f"model file {path} does not exist; check the path", path=path)
+        known = ", ".join(sorted(_LOADERS))
+        raise ModelLoadError(
+            f"{path} has an unknown model suffix {suffix or '(none)'!r}; edgekit reads {known} "
+            "(export the model to ONNX, or rename it if the suffix is wrong)", path=path,
+        )
+    return loader
+
+
+def load_onnx(path: Path, *, name: str, **_: Any) -> Model:
+    """Load an ONNX file: sniffed, checked, external data confined, shapes inferred."""
+    from edgekit.models.flops import onnx_flops
+
+    proto, files = onnx_io.read(path)
+    size = sum(f.stat().st_size for f in files)
+    inputs, outputs = onnx_io.io_specs(proto)
+    return Model(
+        name=name, format=Format.ONNX, path=path, files=files, inputs=inputs, outputs=outputs,
+        precision=onnx_io.precision(proto), sha256=sha256_files(list(files)),
+        flops=onnx_flops(onnx_io.infer_shapes(proto, path, size)), params=onnx_io.count_params(proto),
+        metadata={"opset": max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None),
+                  "producer": proto.producer_name},
+    )
+
+
+def _load_openvino(path: Path, *, name: str, **_: Any) -> Model:
+    from edgekit.models import openvino_io
+
+    return openvino_io.load_ir(path, name=name)
+
+
+def _load_torch(path: Path, **opts: Any) -> Model:
+    from edgekit.models import torch_io
+
+    return torch_io.load_file(path, **opts)
+
+
+_LOADERS: dict[str, Callable[..., Model]] = {
+    ".onnx": load_onnx,
+    ".xml": _load_openvino,
+    **{s: _load_torch for s in (".pt", ".pth", ".ckpt", ".ts", ".torchscript")},
+}
+
+
+def read_card(path: Path) -> dict:
+    """The model card ``X.json`` beside ``path`` (``{}`` when there is none).
+
+    Raises:
+        ModelLoadError: the card exists but is not a JSON object.
+    """
+    card_path = path.with_suffix(".json")
+    if not card_path.is_file() or card_path == path:
+        return {}
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"model card {card_path} is not valid JSON ({exc}); fix or remove it", path=card_path) from exc
+    if not isinstance(card, dict):
+        raise ModelLoadError(f"model card {card_path} must hold a JSON object; fix or remove it", path=card_path)
+    return card
+
+
+def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any) -> Model:
+    """Explicit ``preprocess``/``labels`` win over the card's."""
+    pre = preprocess if preprocess is not None else card.get("preprocess")
+    labs = labels if labels is not None else card.get("labels")
+    try:
+        pre = Preprocess.from_dict(pre) if isinstance(pre, dict) else pre
+    except (TypeError, ValueError) as exc:
+        where = "the preprocess argument" if preprocess is not None else f"the model card of {model.path}"
+        raise ModelLoadError(f"{where} has an invalid preprocess: {exc}", path=model.path) from exc
+    if labs is not None and (isinstance(labs, str) or not all(isinstance(x, str) for x in labs)):
+        raise ModelLoadError(f"labels for {model.name} must be a list of strings", path=model.path)
+    meta = dict(model.metadata)
+    extra = {k: v for k, v in card.items() if k not in ("preprocess", "labels")}
+    if extra:
+        meta["card"] = extra
+    return model.replace(
+        preprocess=pre, labels=None if labs is None else tuple(labs), metadata=meta,
+    )

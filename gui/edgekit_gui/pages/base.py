@@ -1,0 +1,43 @@
+"""What every page has: a title, an inline message banner, the shared state and a job runner."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from edgekit_gui.jobs import JobRunner
+from edgekit_gui.state import AppState
+from edgekit_gui.widgets.banner import MessageBanner
+
+
+class Page(QWidget):
+    """Base of the sidebar pages. Subclasses fill ``self.content`` (a vertical layout)."""
+
+    title = "Page"
+    scrolls = True  # False for pages that manage their own space (live demo)
+
+    def __init__(self, state: AppState, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.setObjectName(type(self).__name__)
+        outer = QVBoxLayout(self)
+        heading = QLabel(f"<h2>{self.title}</h2>")
+        outer.addWidget(heading)
+        self.banner = MessageBanner(self)
+        outer.addWidget(self.banner)
+        self.body = QWidget()
+        self.content = QVBoxLayout(self.body)
+        self.content.setContentsMargins(0, 0, 0, 0)
+        if self.scrolls:
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(self.body)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            outer.addWidget(scroll, 1)
+        else:
+            outer.addWidget(self.body, 1)
+
+    def on_shown(self) -> None:
+        """Called when the page becomes visible (override to load lazily)."""
+
+    def shutdown(self) -> None:
+        """Called when the window closes: stop anything the page runs outside the runner."""

@@ -1,0 +1,245 @@
+"""Model page: open (dialog, drag-and-drop, recent, bundled), inspect, edit preprocessing/labels, convert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget,
+)
+
+from edgekit_gui import settings
+from edgekit_gui.pages.base import Page
+from edgekit_gui.pages.model_editors import LabelsEditor, PreprocessEditor
+from edgekit_gui.widgets.cards import Card
+from edgekit_gui.widgets.tables import fill_table, make_table
+
+MODEL_FILTER = "Models (*.onnx *.xml *.pt *.pth *.ts);;All files (*)"
+
+
+def bundled_models() -> list[str]:
+    """Names the zoo hub can resolve offline (falls back to the two demo names)."""
+    from edgekit.zoo import hub
+
+    try:
+        names = [a.name for a in hub.list_artifacts()]
+    except Exception:  # noqa: BLE001 - a broken cache must not hide the bundled demos
+        names = []
+    return names or [f"demo:{m}" for m in hub.DEMO_MODELS]
+
+
+def load_in_worker(source: str, progress: Any) -> Any:
+    """Worker: ``load_model`` (+ FLOPs when the loader left them unknown)."""
+    from edgekit.models import count_flops, load_model
+
+    progress(f"Loading {source}…")
+    model = load_model(source)
+    if model.flops is None:
+        model = model.replace(flops=count_flops(model))
+    return model
+
+
+def convert_in_worker(model: Any, to: str, out: str, progress: Any) -> Any:
+    """Worker: ``convert`` with the numeric check; returns ``(model, report)``."""
+    from edgekit.models import convert
+
+    return convert(model, to=to, out=out, check=True, progress=progress)
+
+
+def describe_check(report: Any) -> str:
+    """The numeric check of a ConversionReport in one sentence."""
+    if report.passed is None:
+        return "Numeric check skipped."
+    verdict = "passed" if report.passed else "FAILED"
+    agree = "" if report.top1_agreement is None else f", top-1 agreement {report.top1_agreement:.0%}"
+    return (f"Numeric check {verdict}: max |diff| {report.max_abs_diff:.2e} (mean {report.mean_abs_diff:.2e}) "
+            f"vs tolerance {report.tolerance:.0e} on {report.samples} samples{agree}.")
+
+
+class ModelPage(Page):
+    """Shows the current model and lets the user replace, edit or convert it."""
+
+    title = "Model"
+
+    def __init__(self, state, runner, parent: QWidget | None = None) -> None:
+        super().__init__(state, runner, parent)
+        self.setAcceptDrops(True)
+        self.job = None
+        self._build_open_row()
+        self._build_info()
+        self._build_editors()
+        self._build_convert()
+        self.content.addStretch(1)
+        state.model_changed.connect(self.show_model)
+
+    def _build_open_row(self) -> None:
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open model file…")
+        self.recent = QComboBox()
+        self.recent.setMinimumWidth(260)
+        self.recent.setPlaceholderText("Recent models")
+        self.recent.addItems(settings.recent_models())
+        self.bundled = QComboBox()
+        self.bundled.addItems(bundled_models())
+        self.load_bundled = QPushButton("Load bundled")
+        for w in (self.open_button, QLabel("Recent:"), self.recent, QLabel("Bundled:"), self.bundled, self.load_bundled):
+            row.addWidget(w)
+        row.addStretch(1)
+        self.content.addLayout(row)
+        hint = QLabel("…or drop an ONNX, OpenVINO IR (.xml) or PyTorch (.pt) file anywhere on this page.")
+        hint.setStyleSheet("color: gray;")
+        self.content.addWidget(hint)
+        self.open_button.clicked.connect(self._ask_file)
+        self.recent.activated.connect(lambda i: self.open_model(self.recent.itemText(i)))
+        self.load_bundled.clicked.connect(lambda: self.open_model(self.bundled.currentText()))
+
+    def _build_info(self) -> None:
+        grid = QGridLayout()
+        self.info = Card("Model")
+        grid.addWidget(self.info, 0, 0)
+        box = QGroupBox("Inputs and outputs")
+        self.io_table = make_table(["kind", "name", "shape", "dtype", "layout"])
+        QGridLayout(box).addWidget(self.io_table)
+        grid.addWidget(box, 0, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        self.content.addLayout(grid)
+
+    def _build_editors(self) -> None:
+        row = QHBoxLayout()
+        self.pre_editor, self.labels_editor = PreprocessEditor(), LabelsEditor()
+        row.addWidget(self.pre_editor, 1)
+        row.addWidget(self.labels_editor, 1)
+        self.content.addLayout(row)
+        self.apply_button = QPushButton("Apply preprocessing and labels")
+        self.apply_button.clicked.connect(self.apply_edits)
+        self.content.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def _build_convert(self) -> None:
+        box = QGroupBox("Convert (with a numeric check against the original)")
+        row = QHBoxLayout(box)
+        self.convert_to = QComboBox()
+        self.convert_to.addItems(["onnx", "openvino"])
+        self.convert_out = QLineEdit(str(Path.home() / "edgekit" / "converted"))
+        browse = QPushButton("Folder…")
+        self.convert_button = QPushButton("Convert")
+        for w in (QLabel("To:"), self.convert_to, QLabel("Output:"), self.convert_out, browse, self.convert_button):
+            row.addWidget(w)
+        self.convert_result = QLabel("")
+        self.convert_result.setWordWrap(True)
+        self.content.addWidget(box)
+        self.content.addWidget(self.convert_result)
+        browse.clicked.connect(self._ask_out)
+        self.convert_button.clicked.connect(self.convert)
+        self._set_enabled(False)
+
+    def _set_enabled(self, loaded: bool) -> None:
+        for w in (self.apply_button, self.convert_button, self.pre_editor, self.labels_editor):
+            w.setEnabled(loaded)
+
+    # ---- opening -----------------------------------------------------------------
+    def _ask_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", settings.get("models/dir"), MODEL_FILTER)
+        if path:
+            settings.put("models/dir", str(Path(path).parent))
+            self.open_model(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_model(urls[0])
+
+    def open_model(self, source: str) -> None:
+        """Load ``source`` (path or bundled name) in a worker; errors show on the banner."""
+        if not source or self.job is not None:
+            return
+        self.banner.show_info(f"Loading {source}…")
+        self.job = self.runner.start(
+            load_in_worker, source, on_result=lambda m: self._loaded(source, m),
+            on_error=self.banner.show_error, on_done=self._job_done,
+        )
+
+    def _job_done(self) -> None:
+        self.job = None
+
+    def _loaded(self, source: str, model: Any) -> None:
+        self.banner.show_success(f"Loaded {model.name}.")
+        self.recent.clear()
+        self.recent.addItems(settings.add_recent_model(source))
+        self.state.set_model(model)
+
+    # ---- showing -----------------------------------------------------------------
+    def show_model(self, model: Any) -> None:
+        """Fill the card, the I/O table and the editors from ``model``."""
+        self._set_enabled(model is not None)
+        if model is None:
+            return
+        mb = model.size_bytes / 2**20
+        rows = (
+            ("Name", model.name), ("Format", str(model.format)), ("Precision", str(model.precision)),
+            ("Path", str(model.path or "in memory")), ("Size", f"{mb:.2f} MiB"),
+            ("Parameters", "unknown" if model.params is None else f"{model.params:,}"),
+            ("FLOPs (batch 1)", "unknown" if model.flops is None else f"{model.flops / 1e6:,.1f} MFLOPs"),
+            ("Classes", str(model.num_classes or "unknown")), ("sha256", model.sha256 or "–"),
+        )
+        for label, value in rows:
+            self.info.add_row(label, value)
+        io = [("input", t.name, str(list(t.shape)), t.dtype, t.layout) for t in model.inputs]
+        io += [("output", t.name, str(list(t.shape)), t.dtype, t.layout) for t in model.outputs]
+        fill_table(self.io_table, io)
+        self.pre_editor.set_value(model.preprocess)
+        self.labels_editor.set_value(model.labels)
+
+    def apply_edits(self) -> None:
+        """Make a new Model with the edited preprocessing and labels (the file is not touched)."""
+        model = self.state.model
+        if model is None:
+            return
+        try:
+            pre = self.pre_editor.value()
+        except (ValueError, TypeError) as exc:
+            self.banner.show_error(str(exc))
+            return
+        labels = self.labels_editor.value()
+        if labels and model.num_classes and model.labels is None and len(labels) != model.num_classes:
+            self.banner.show_error(f"the model has {model.num_classes} outputs but {len(labels)} labels were given")
+            return
+        self.state.set_model(model.replace(preprocess=pre, labels=labels))
+        self.banner.show_success("Preprocessing and labels applied to the current model (the file is unchanged).")
+
+    # ---- converting --------------------------------------------------------------
+    def _ask_out(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.convert_out.text())
+        if folder:
+            self.convert_out.setText(folder)
+
+    def convert(self) -> None:
+        """Convert the current model in a worker and show the numeric check."""
+        model = self.state.model
+        if model is None or self.job is not None:
+            return
+        to = self.convert_to.currentText()
+        self.convert_result.setText(f"Converting to {to}…")
+        self.job = self.runner.start(
+            convert_in_worker, model, to, self.convert_out.text(), on_result=self._converted,
+            on_progress=lambda text: self.convert_result.setText(f"{text}…"),
+            on_error=self._convert_failed, on_done=self._job_done,
+        )
+
+    def _convert_failed(self, exc: BaseException) -> None:
+        self.convert_result.setText("")
+        self.banner.show_error(exc)
+
+    def _converted(self, result: tuple[Any, Any]) -> None:
+        new_model, report = result
+        self.convert_result.setText(f"Wrote {new_model.path} in {report.seconds:.1f} s.\n{describe_check(report)}")
+        self.banner.show_success(f"Converted to {new_model.format}; the new model is now current.")
+        self.state.set_model(new_model)

@@ -1,0 +1,1 @@
+"""Small reusable widgets: message banner, badges, cards, tables, plots."""
