@@ -1,0 +1,183 @@
+"""``deploy``: package a plan's choice (or a model) as a bundle; ``Bundle.open`` reads one back.
+
+A bundle is a folder or a ``.zip`` of it::
+
+    manifest.json          what it is, how to run it, what it promises, sha256 of every file
+    manifest.sha256        sha256 of manifest.json
+    model/model.onnx       (or model.xml + model.bin) the model for the chosen backend
+    labels.txt             class names, one a line
+    validation/sample.npz  inputs, labels, outputs and top-1 recorded at deploy time
+    validation/report.json what the sample gave when the bundle was made
+    requirements.txt       the runtime packages the device needs
+    README.md              for the person on the device
+
+It is built in a temporary folder and moved into place only when complete,
+so an interrupted deploy never leaves half a bundle, and an existing output is
+replaced only with ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import weakref
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekit._io import atomic_dir, atomic_path, check_writable
+from edgekit.deploy import safezip
+from edgekit.deploy.integrity import list_files, verify_folder
+from edgekit.deploy.manifest import Manifest
+from edgekit.errors import BundleError
+from edgekit.models.model import Model
+from edgekit.models.preprocess import Preprocess
+from edgekit.models.spec import TensorSpec
+from edgekit.types import Format, Precision
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """An opened bundle.
+
+    Attributes:
+        path: what was opened (folder or ``.zip``).
+        root: the folder holding the files (a private extraction for a zip,
+            removed when the ``Bundle`` is garbage-collected or closed).
+        manifest: the verified manifest.
+    """
+
+    path: Path
+    root: Path
+    manifest: Manifest
+    _cleanup: Any = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def open(cls, path: str | Path, *, check: bool = True) -> Bundle:
+        """Open a bundle folder or zip, verifying every checksum unless ``check=False``.
+
+        Raises:
+            BundleError: not a bundle, unsafe zip, or a modified/missing/extra file.
+
+        Example:
+            >>> bundle = Bundle.open("digits.zip")     # doctest: +SKIP
+            >>> bundle.manifest.backend
+            'onnxruntime'
+        """
+        path = Path(path).expanduser()
+        if path.is_file():
+            if not zipfile.is_zipfile(path):
+                raise BundleError(f"{path} is neither a bundle folder nor a zip file", path=path)
+            root = Path(tempfile.mkdtemp(prefix="edgekit-bundle-"))
+            cleanup = weakref.finalize(root, safezip.remove_tree, root)
+            try:
+                safezip.extract(path, root)
+                manifest = verify_folder(root) if check else Manifest.read(root)
+            except BaseException:
+                cleanup()
+                raise
+            bundle = cls(path, root, manifest)
+            object.__setattr__(bundle, "_cleanup", weakref.finalize(bundle, safezip.remove_tree, root))
+            cleanup.detach()
+            return bundle
+        if not path.is_dir():
+            raise BundleError(f"bundle {path} does not exist; pass the folder or .zip edgekit deploy wrote", path=path)
+        return cls(path, path, verify_folder(path) if check else Manifest.read(path))
+
+    def model(self) -> Model:
+        """The packaged model as a :class:`Model` (built from the manifest; no onnx import)."""
+        m = self.manifest
+        files = tuple(self.root / f for f in sorted(m.files) if f.startswith("model/"))
+        return Model(
+            name=m.name,
+            format=Format.parse(m.format),
+            path=self.root / m.model_file,
+            inputs=tuple(TensorSpec.from_dict(t) for t in m.inputs),
+            outputs=tuple(TensorSpec.from_dict(t) for t in m.outputs),
+            files=files,
+            preprocess=None if m.preprocess is None else Preprocess.from_dict(m.preprocess),
+            labels=m.labels,
+            precision=Precision.parse(m.precision),
+            sha256=m.files[m.model_file]["sha256"],
+        )
+
+    def sample(self) -> dict:
+        """The packaged validation sample's arrays."""
+        from edgekit.deploy.sample import load
+
+        return load(self.root / self.manifest.validation.get("file", "validation/sample.npz"))
+
+    def close(self) -> None:
+        """Remove a zip's private extraction now (idempotent)."""
+        if self._cleanup is not None:
+            self._cleanup()
+
+
+def deploy(
+    report_or_model: Any,
+    target: Any = "local",
+    out: str | Path | None = None,
+    *,
+    backend: str | None = None,
+    precision: str | None = None,
+    device: str | None = None,
+    data: Any = None,
+    samples: int = 64,
+    force: bool = False,
+) -> Bundle:
+    """Package a plan's best candidate (or a model) as a self-checking bundle.
+
+    Args:
+        report_or_model: a plan ``Report``/``Candidate``, a saved plan JSON, a
+            ``Model``, or anything ``load_model`` accepts ("demo:digits", a path).
+        target: target name (or ``Target``) the bundle is for.
+        out: output folder, or a path ending in ``.zip``; default ``./<name>-bundle``.
+        backend / precision / device: override the plan's choice.
+        data: validation data (``(image, label)`` iterable); ``samples`` of it are
+            packaged. Without it, seeded noise images check agreement only.
+        force: replace an existing output.
+
+    Returns:
+        The written bundle, opened and verified.
+
+    Raises:
+        OutputExists: ``out`` exists and ``force`` is false.
+        BundleError / BackendUnavailable / DataError: naming what to fix.
+
+    Example:
+        >>> bundle = deploy("demo:digits", out="digits.zip", data=demo_digits())   # doctest: +SKIP
+    """
+    from edgekit.deploy.build import build_folder
+    from edgekit.deploy.source import resolve
+
+    choice = resolve(report_or_model, backend, precision, device)
+    out = Path(out or f"{choice.model.name.replace(':', '-')}-bundle").expanduser()
+    check_writable(out, force)
+    target_name = str(getattr(target, "name", target) or choice.target or "local")
+    with tempfile.TemporaryDirectory(prefix="edgekit-deploy-") as work:
+        folder = Path(work) / "bundle"
+        build_folder(choice, folder, Path(work), target=target_name, data=data, samples=samples)
+        _move(folder, out, force)
+    return Bundle.open(out)
+
+
+def _move(folder: Path, out: Path, force: bool) -> None:
+    """Place the finished bundle: zip it or move the folder, atomically."""
+    if out.suffix.lower() == ".zip":
+        with atomic_path(out, force) as tmp:
+            safezip.write_zip(folder, tmp)
+        return
+    if out.exists() and not out.is_dir():
+        raise BundleError(f"{out} is a file; give a folder or a .zip path for the bundle", path=out)
+    with atomic_dir(out, force) as tmp:
+        for rel in [*list_files(folder), "manifest.json", "manifest.sha256"]:
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(folder / rel, tmp / rel)
+
+
+def read_report(bundle: Bundle) -> dict:
+    """The packaged ``validation/report.json``."""
+    path = bundle.root / bundle.manifest.validation.get("report", "validation/report.json")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,70 @@
+"""The video view: paints the newest annotated frame, scaled to fit with its aspect ratio kept."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+def bgr_to_qimage(frame: np.ndarray) -> QImage:
+    """Wrap a BGR uint8 ``(H, W, 3)`` array (or gray ``(H, W)``) as a QImage without copying pixels."""
+    frame = np.ascontiguousarray(frame)
+    h, w = frame.shape[:2]
+    if frame.ndim == 2:
+        return QImage(frame.data, w, h, frame.strides[0], QImage.Format.Format_Grayscale8)
+    return QImage(frame.data, w, h, frame.strides[0], QImage.Format.Format_BGR888)
+
+
+class VideoView(QWidget):
+    """Shows frames given to :meth:`show_frame`; a caption is drawn when there is none yet."""
+
+    def __init__(self, caption: str = "No video", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption = caption
+        self.label = ""
+        self._frame: np.ndarray | None = None
+        self._image: QImage | None = None
+        self.frames_shown = 0
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(640, 480)
+
+    def show_frame(self, frame: np.ndarray) -> None:
+        """Keep ``frame`` (the array backs the image) and repaint."""
+        self._frame = np.ascontiguousarray(frame)
+        self._image = bgr_to_qimage(self._frame)
+        self.frames_shown += 1
+        self.update()
+
+    def clear(self, caption: str | None = None) -> None:
+        """Drop the frame and show ``caption``."""
+        self._frame = self._image = None
+        if caption is not None:
+            self.caption = caption
+        self.update()
+
+    def current_frame(self) -> np.ndarray | None:
+        """The frame on screen (for snapshots)."""
+        return self._frame
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#111214"))
+        if self._image is None:
+            painter.setPen(QColor("#bbbbbb"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.caption)
+        else:
+            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(self.rect().center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(target, self._image)
+        if self.label:
+            painter.setPen(QColor("#ffffff"))
+            painter.fillRect(QRect(6, 6, 12 + 8 * len(self.label), 22), QColor(0, 0, 0, 150))
+            painter.drawText(QRect(12, 6, 8 * len(self.label), 22), Qt.AlignmentFlag.AlignVCenter, self.label)
+        painter.end()
