@@ -217,7 +217,7 @@ def _create(model: Any, path: Path, device: str, opts: OrtOptions) -> tuple[Any,
     with map_exceptions({Exception: ModelLoadError}, f"onnxruntime cannot load {path}: {{error}}", path=path):
         if cached is not None and cached.is_file():
             try:
-                return ort.InferenceSession(str(cached), _session_options(opts, "disable"), providers=providers), f"optimized graph loaded from cache {cached}"
+                return ort.InferenceSession(str(cached), _session_options(opts, "disable"), providers=providers), f"optimized graph loaded from the cache ({cached.name})"
             except Exception:  # noqa: BLE001 - a stale or broken cache entry is rebuilt below
                 cached.unlink(missing_ok=True)
         so = _session_options(opts, opts.graph_optimization)
@@ -229,7 +229,7 @@ def _create(model: Any, path: Path, device: str, opts: OrtOptions) -> tuple[Any,
         sess = ort.InferenceSession(str(path), so, providers=providers)
     if tmp is not None and tmp.is_file():
         tmp.replace(cached)  # atomic: a reader never sees a half-written cache file
-        return sess, f"optimized graph saved to cache {cached}"
+        return sess, f"optimized graph saved to the cache ({cached.name})"
     return sess, ""
 
 

@@ -33,6 +33,8 @@ class TorchOptions:
         cuda_graphs: capture one CUDA graph for a fixed input shape and replay it.
         compile: wrap the module in ``torch.compile``.
         compile_mode: ``torch.compile`` mode ("default", "reduce-overhead", "max-autotune").
+        allow_tf32: let fp32 matmuls/convs use TF32 on Ampere+ (process-wide flags);
+            off by default so that "fp32" on CUDA really means fp32.
     """
 
     threads: int | None = None
@@ -40,6 +42,7 @@ class TorchOptions:
     cuda_graphs: bool = False
     compile: bool = False
     compile_mode: str | None = None
+    allow_tf32: bool = False
 
 
 class TorchSession(Session):
@@ -165,6 +168,9 @@ class TorchBackend(Backend):
         if opts.threads:
             torch.set_num_threads(opts.threads)
         autocast, notes = _autocast(torch, dev, prec, model)
+        if dev != "cpu":
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = opts.allow_tf32
+            notes += ("TF32 allowed for fp32 math (process-wide)",) if opts.allow_tf32 else ()
         module = module.to(dev).eval()
         if dev != "cpu" and opts.channels_last:
             module = module.to(memory_format=torch.channels_last)

@@ -20,6 +20,12 @@ COMMANDS = (
     "profile",
     "convert",
     "info",
+    "bench",
+    "backends",
+    "demo",
+    "deploy", "verify", "serve", "export",
+    "eval", "pull",
+    "plan", "compress", "targets", "run",
 )
 
 app = typer.Typer(

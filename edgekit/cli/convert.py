@@ -84,19 +84,25 @@ def register(app: typer.Typer) -> None:
 
     @app.command("convert")
     def convert_cmd(
-        model: Annotated[str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")],
+        model: Annotated[
+            str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")
+        ],
         to: Annotated[str, typer.Option("--to", help="Target format: onnx or openvino.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.onnx/.xml) or folder.")],
         force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
-        no_check: Annotated[bool, typer.Option("--no-check", help="Skip the numeric check (not advised).")] = False,
+        no_check: Annotated[
+            bool, typer.Option("--no-check", help="Skip the numeric check (not advised).")
+        ] = False,
         input_shape: Annotated[
             str | None, typer.Option("--input-shape", help="Input shape for PyTorch files, e.g. 1,3,224,224.")
         ] = None,
         arch: Annotated[
-            str | None, typer.Option("--arch", help="Zoo architecture for a state-dict checkpoint, e.g. tinycnn.")
+            str | None,
+            typer.Option("--arch", help="Zoo architecture for a state-dict checkpoint, e.g. tinycnn."),
         ] = None,
         tolerance: Annotated[
-            float | None, typer.Option("--tolerance", help="Max abs output difference allowed (default by precision).")
+            float | None,
+            typer.Option("--tolerance", help="Max abs output difference allowed (default by precision)."),
         ] = None,
         samples: Annotated[int, typer.Option("--samples", min=1, help="Random inputs for the check.")] = 8,
         fp16: Annotated[bool, typer.Option("--fp16", help="OpenVINO: store weights as float16.")] = False,
@@ -110,8 +116,15 @@ def register(app: typer.Typer) -> None:
         with spinner(f"loading {model}") as say:
             source = load_model(model, input_shape=parse_shape(input_shape), arch=arch)
             _, report = convert(
-                source, to, out, force=force, check=not no_check, tolerance=tolerance, samples=samples,
-                fp16=fp16, progress=say,
+                source,
+                to,
+                out,
+                force=force,
+                check=not no_check,
+                tolerance=tolerance,
+                samples=samples,
+                fp16=fp16,
+                progress=say,
             )
         if as_json:
             print_json(report.to_dict())

@@ -41,8 +41,15 @@ def render(model) -> Table:
     ]
     if model.preprocess is not None:
         p = model.preprocess
-        rows.append(("Preprocess", esc(f"{p.size[0]}x{p.size[1]} {p.channel_order} {p.resize}, "
-                                       f"scale {p.scale:.4g}, mean {list(p.mean)}, std {list(p.std)}")))
+        rows.append(
+            (
+                "Preprocess",
+                esc(
+                    f"{p.size[0]}x{p.size[1]} {p.channel_order} {p.resize}, "
+                    f"scale {p.scale:.4g}, mean {list(p.mean)}, std {list(p.std)}"
+                ),
+            )
+        )
     if model.labels:
         shown = ", ".join(model.labels[:10]) + (" ..." if len(model.labels) > 10 else "")
         rows.append(("Labels", esc(f"{len(model.labels)}: {shown}")))
@@ -56,8 +63,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("info")
     def info(
-        model: Annotated[str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")],
-        as_json: Annotated[bool, typer.Option("--json", help="Print only the model description as JSON.")] = False,
+        model: Annotated[
+            str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")
+        ],
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print only the model description as JSON.")
+        ] = False,
         input_shape: Annotated[
             str | None, typer.Option("--input-shape", help="Input shape for PyTorch files, e.g. 1,3,224,224.")
         ] = None,

@@ -61,25 +61,33 @@ def stratified_split(ds: Dataset, fraction: float, seed: int = 0) -> tuple[Subse
     return Subset(ds, np.flatnonzero(~mask)), Subset(ds, np.flatnonzero(mask))
 
 
-def check_classes(ds: Dataset, labels: Sequence[str] | None) -> None:
-    """Make sure a dataset's classes are the model's labels, in the same order.
+def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
+    """Map a dataset's class indices to the model's label indices, by name.
+
+    A dataset may hold a subset of the model's classes (e.g. 10 ImageNet
+    classes for a 1000-class model) in any order; every class name must be
+    one of the model's labels.
+
+    Returns:
+        ``mapping`` with ``mapping[dataset_label] == model_label`` (identity
+        when the model has no labels).
 
     Raises:
-        DataError: naming the first classes that differ and how to fix it.
+        DataError: naming the dataset classes the model does not know and how to fix it.
     """
+    ours = [str(c) for c in ds.classes]
     if not labels:
-        return
-    ours, theirs = [str(c) for c in ds.classes], [str(c) for c in labels]
-    if ours == theirs:
-        return
-    if len(ours) > len(theirs) or any(a != b for a, b in zip(ours, theirs)):
-        missing = [c for c in ours if c not in theirs][:5]
+        return np.arange(len(ours), dtype=np.int64)
+    index = {str(name): i for i, name in enumerate(labels)}
+    missing = [c for c in ours if c not in index]
+    if missing:
+        shown = ", ".join(repr(c) for c in missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise DataError(
-            f"the dataset's classes {ours[:5]}{'...' if len(ours) > 5 else ''} do not match the model's labels "
-            f"{theirs[:5]}{'...' if len(theirs) > 5 else ''}"
-            + (f" (not in the model: {missing})" if missing else " (different order)")
-            + "; name the class folders after the model's labels"
+            f"the dataset's classes {shown} are not among the model's {len(labels)} labels "
+            f"({', '.join(map(str, list(labels)[:5]))}{' ...' if len(labels) > 5 else ''}); "
+            "name the class folders (or manifest labels) after the model's labels"
         )
+    return np.asarray([index[c] for c in ours], np.int64)
 
 
 def calibration_set(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> list[dict[str, np.ndarray]]:
@@ -97,6 +105,9 @@ def calibration_set(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> lis
     if len(ds) == 0:
         raise DataError("the calibration dataset is empty; give at least one image")
     check_classes(ds, getattr(model, "labels", None))
+    if getattr(model, "preprocess", None) is None:
+        raise DataError(f"model {getattr(model, 'name', '')!r} has no preprocessing, so images cannot become "
+                        "calibration inputs; load it with preprocess=... (size, mean, std)")
     if n > len(ds):
         warnings.warn(f"calibration asked for {n} images but the dataset has {len(ds)}; using all", EdgekitWarning, stacklevel=2)
     order = _balanced_order(ds.labels, seed)[: min(n, len(ds))]

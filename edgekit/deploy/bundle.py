@@ -71,16 +71,14 @@ class Bundle:
             if not zipfile.is_zipfile(path):
                 raise BundleError(f"{path} is neither a bundle folder nor a zip file", path=path)
             root = Path(tempfile.mkdtemp(prefix="edgekit-bundle-"))
-            cleanup = weakref.finalize(root, safezip.remove_tree, root)
             try:
                 safezip.extract(path, root)
                 manifest = verify_folder(root) if check else Manifest.read(root)
             except BaseException:
-                cleanup()
+                safezip.remove_tree(root)
                 raise
             bundle = cls(path, root, manifest)
             object.__setattr__(bundle, "_cleanup", weakref.finalize(bundle, safezip.remove_tree, root))
-            cleanup.detach()
             return bundle
         if not path.is_dir():
             raise BundleError(f"bundle {path} does not exist; pass the folder or .zip edgekit deploy wrote", path=path)
@@ -172,6 +170,7 @@ def _move(folder: Path, out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise BundleError(f"{out} is a file; give a folder or a .zip path for the bundle", path=out)
     with atomic_dir(out, force) as tmp:
+        tmp.chmod(0o755)
         for rel in [*list_files(folder), "manifest.json", "manifest.sha256"]:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / rel, tmp / rel)

@@ -31,7 +31,18 @@ _LAZY = {
     "count_flops": "edgekit.models.flops",
 }
 
-__all__ = ["Model", "Preprocess", "TensorSpec", *sorted(_LAZY)]
+__all__ = [
+    "ConversionReport",
+    "Model",
+    "Preprocess",
+    "TensorSpec",
+    "check_conversion",
+    "convert",
+    "count_flops",
+    "load_model",
+    "read_card",
+    "supported_conversions",
+]
 
 
 def __getattr__(name: str) -> Any:

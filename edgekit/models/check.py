@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.errors import ConversionError
+from edgekit.errors import ConversionError, map_exceptions
 from edgekit.models.model import Model
 from edgekit.types import Precision
 
@@ -84,7 +84,7 @@ def sample_inputs(model: Model, samples: int = 8, seed: int = 0) -> list[list[np
     for _ in range(samples):
         arrays = []
         for spec in model.inputs:
-            shape = spec.concrete_shape(1)
+            shape = _sample_shape(model, spec)
             if np.issubdtype(np.dtype(spec.dtype), np.floating):
                 arrays.append(rng.standard_normal(shape).astype(spec.dtype))
             else:
@@ -93,11 +93,27 @@ def sample_inputs(model: Model, samples: int = 8, seed: int = 0) -> list[list[np
     return out
 
 
+def _sample_shape(model: Model, spec) -> tuple[int, ...]:
+    """Batch 1; dynamic image height/width from the preprocess size, else 224
+    (a 1x1 image would not exercise the convolutions being checked)."""
+    shape = list(spec.concrete_shape(1))
+    spatial = {"NCHW": (2, 3), "NHWC": (1, 2)}.get(spec.layout, ())
+    size = model.preprocess.size if model.preprocess is not None else (224, 224)
+    for axis, value in zip(spatial, size):
+        if not isinstance(spec.shape[axis], int):
+            shape[axis] = int(value)
+    return tuple(shape)
+
+
 def _as_samples(inputs: Sequence[Any]) -> list[list[np.ndarray]]:
     """Accept arrays, lists of arrays or dicts; split batches into batch-1 samples."""
     out: list[list[np.ndarray]] = []
     for item in inputs:
-        arrays = list(item.values()) if isinstance(item, dict) else (list(item) if isinstance(item, list | tuple) else [item])
+        arrays = (
+            list(item.values())
+            if isinstance(item, dict)
+            else (list(item) if isinstance(item, list | tuple) else [item])
+        )
         arrays = [np.asarray(a) for a in arrays]
         out += [[a[i : i + 1] for a in arrays] for i in range(arrays[0].shape[0])]
     return out
@@ -115,7 +131,9 @@ def runner(model: Model) -> Runner:
     if fmt == "openvino":
         from edgekit.models.openvino_io import openvino
 
-        compiled = openvino().Core().compile_model(str(model.path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        compiled = (
+            openvino().Core().compile_model(str(model.path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        )
         return lambda xs: [np.asarray(v) for v in compiled(list(xs)).values()]
     return _torch_runner(model)
 
@@ -160,10 +178,16 @@ def check_conversion(
     tol = float(tolerance if tolerance is not None else DEFAULT_TOLERANCE.get(converted.precision, 1e-3))
     batches = sample_inputs(source, samples, seed) + (_as_samples(inputs) if inputs is not None else [])
     start = time.perf_counter()
-    ref_run, new_run = runner(source), runner(converted)
+    with map_exceptions(
+        {Exception: ConversionError}, "cannot run the models to check the conversion: {error}"
+    ):
+        ref_run, new_run = runner(source), runner(converted)
     diffs, agree, top1_total = [], 0, 0
     for xs in batches:
-        ref, new = ref_run(xs), new_run(xs)
+        with map_exceptions(
+            {Exception: ConversionError}, "running the models on a check input failed: {error}"
+        ):
+            ref, new = ref_run(xs), new_run(xs)
         _same_structure(ref, new, converted)
         for r, n in zip(ref, new):
             d = np.abs(r.astype(np.float64) - n.astype(np.float64))
@@ -173,12 +197,17 @@ def check_conversion(
             top1_total += ref[0].shape[0]
     flat = np.concatenate(diffs) if diffs else np.zeros(1)
     report = ConversionReport(
-        source_format=str(source.format), target_format=str(converted.format),
+        source_format=str(source.format),
+        target_format=str(converted.format),
         source_path=None if source.path is None else str(source.path),
         target_path=None if converted.path is None else str(converted.path),
-        max_abs_diff=float(flat.max()), mean_abs_diff=float(flat.mean()),
-        top1_agreement=agree / top1_total if top1_total else None, tolerance=tol,
-        passed=bool(flat.max() <= tol), seconds=0.0, samples=len(batches),
+        max_abs_diff=float(flat.max()),
+        mean_abs_diff=float(flat.mean()),
+        top1_agreement=agree / top1_total if top1_total else None,
+        tolerance=tol,
+        passed=bool(flat.max() <= tol),
+        seconds=0.0,
+        samples=len(batches),
         check_seconds=time.perf_counter() - start,
     )
     if raise_on_fail and not report.passed:
@@ -191,7 +220,8 @@ def _same_structure(ref: list[np.ndarray], new: list[np.ndarray], converted: Mod
     if shapes[0] != shapes[1]:
         raise ConversionError(
             f"the converted model {converted.path} gives outputs of shapes {shapes[1]} where the source "
-            f"gives {shapes[0]}; the conversion changed the model", path=converted.path,
+            f"gives {shapes[0]}; the conversion changed the model",
+            path=converted.path,
         )
 
 

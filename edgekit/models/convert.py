@@ -66,7 +66,8 @@ def _timed(fn: Callable[[Model, Path, ConvertOptions], list[Path]]):
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise ConversionError(
                 f"{fn.__name__} failed for {model.path or model.name}: {first}; "
-                "check that the model runs in its own framework and uses standard ops", path=model.path,
+                "check that the model runs in its own framework and uses standard ops",
+                path=model.path,
             ) from exc
         seconds = time.perf_counter() - start
         size = sum(f.stat().st_size for f in files)
@@ -81,8 +82,14 @@ def _export_onnx(model: Model, dest: Path, opts: ConvertOptions) -> None:
 
     dummy = torch.zeros(model.input.concrete_shape(1))
     torch.onnx.export(
-        model.module, (dummy,), str(dest), dynamo=False, opset_version=opts.opset,
-        input_names=["input"], output_names=["logits"], do_constant_folding=True,
+        model.module,
+        (dummy,),
+        str(dest),
+        dynamo=False,
+        opset_version=opts.opset,
+        input_names=["input"],
+        output_names=["logits"],
+        do_constant_folding=True,
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
     )
 
@@ -208,7 +215,9 @@ def convert(
     fn = _CONVERTERS.get((source.format, target))
     if fn is None:
         pairs = ", ".join(f"{a}->{b}" for a, b in supported_conversions())
-        raise ConversionError(f"cannot convert {source.format} to {target}; supported: {pairs}", path=source.path)
+        raise ConversionError(
+            f"cannot convert {source.format} to {target}; supported: {pairs}", path=source.path
+        )
     dest = target_path(source, target, out)
     card = _card(source)
     finals = _final_names(dest, target, card is not None)
@@ -267,7 +276,9 @@ def _load_staged(path: Path, source: Model, target: Format, card: dict | None) -
     try:
         return load_model(path, name=source.name)
     except EdgekitError as exc:
-        raise ConversionError(f"the {target} file written for {source.name} does not load back: {exc}") from exc
+        raise ConversionError(
+            f"the {target} file written for {source.name} does not load back: {exc}"
+        ) from exc
 
 
 def _check(source, converted, check, tolerance, samples, inputs, progress) -> ConversionReport:
@@ -275,10 +286,17 @@ def _check(source, converted, check, tolerance, samples, inputs, progress) -> Co
         _say(progress, f"checking against the source on {samples} inputs")
         return check_conversion(source, converted, samples=samples, tolerance=tolerance, inputs=inputs)
     return ConversionReport(
-        source_format=str(source.format), target_format=str(converted.format),
-        source_path=None if source.path is None else str(source.path), target_path=None,
-        max_abs_diff=None, mean_abs_diff=None, top1_agreement=None,
-        tolerance=float(tolerance or 0.0), passed=None, seconds=0.0, samples=0,
+        source_format=str(source.format),
+        target_format=str(converted.format),
+        source_path=None if source.path is None else str(source.path),
+        target_path=None,
+        max_abs_diff=None,
+        mean_abs_diff=None,
+        top1_agreement=None,
+        tolerance=float(tolerance or 0.0),
+        passed=None,
+        seconds=0.0,
+        samples=0,
     )
 
 
@@ -289,8 +307,13 @@ def _move_into_place(stage: Path, finals: list[Path], force: bool) -> None:
 
 
 def _provenance(source: Model) -> dict:
-    return {"converted_from": {"format": str(source.format), "sha256": source.sha256,
-                               "path": None if source.path is None else str(source.path)}}
+    return {
+        "converted_from": {
+            "format": str(source.format),
+            "sha256": source.sha256,
+            "path": None if source.path is None else str(source.path),
+        }
+    }
 
 
 def _say(progress: Callable[[str], None] | None, text: str) -> None:

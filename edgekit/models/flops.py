@@ -16,9 +16,26 @@ import onnx
 
 # ops that move or describe data but compute nothing
 _FREE = {
-    "Shape", "Constant", "ConstantOfShape", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
-    "Transpose", "Gather", "Concat", "Slice", "Split", "Cast", "Expand", "Dropout", "Range", "Size",
-    "QuantizeLinear", "DequantizeLinear",
+    "Shape",
+    "Constant",
+    "ConstantOfShape",
+    "Reshape",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Identity",
+    "Transpose",
+    "Gather",
+    "Concat",
+    "Slice",
+    "Split",
+    "Cast",
+    "Expand",
+    "Dropout",
+    "Range",
+    "Size",
+    "QuantizeLinear",
+    "DequantizeLinear",
 }
 # op -> (index of the weight input, index of the data input)
 _CONVS = {"Conv": (1, 0), "ConvInteger": (1, 0), "QLinearConv": (3, 0)}
@@ -26,10 +43,13 @@ _MATMULS = {"MatMul": 0, "MatMulInteger": 0, "QLinearMatMul": 0, "Gemm": 0}
 
 
 def count_flops(model: Any) -> int | None:
-    """FLOPs of a ``Model`` (any format) or an ``onnx.ModelProto`` for batch 1.
+    """FLOPs of a ``Model`` (any format) or a shape-inferred ``onnx.ModelProto``, batch 1.
+
+    Dynamic image height/width are taken from ``model.preprocess.size``.
 
     Returns:
-        The count, or ``None`` when the shapes needed are unknown.
+        The count, or ``None`` when a needed dim is unknown (dynamic and no
+        preprocess) rather than a count for a 1x1 image.
 
     Example:
         >>> count_flops(load_model("tiny.onnx"))   # doctest: +SKIP
@@ -37,19 +57,55 @@ def count_flops(model: Any) -> int | None:
     """
     if isinstance(model, onnx.ModelProto):
         return onnx_flops(model)
+    shapes = input_shapes(model)
+    if shapes is None:
+        return None
     fmt = str(model.format)
     if fmt == "onnx":
         from edgekit.models import onnx_io
 
         proto, _ = onnx_io.read(model.path)
-        return onnx_flops(onnx_io.infer_shapes(proto, model.path, model.size_bytes))
+        return onnx_flops(onnx_io.infer_shapes(fix_inputs(proto, shapes), model.path, model.size_bytes))
     if fmt == "openvino":
-        from edgekit.models.openvino_io import openvino_flops
+        from edgekit.models.openvino_io import graph_flops, read_ir
 
-        return openvino_flops(model.path)
+        return graph_flops(read_ir(model.path), shapes)
     from edgekit.models.torch_io import torch_flops
 
-    return torch_flops(model.module, model.input.concrete_shape(1))
+    return torch_flops(model.module, next(iter(shapes.values())))
+
+
+def input_shapes(model: Any) -> dict[str, tuple[int, ...]] | None:
+    """Input name -> concrete shape: batch 1, dynamic image H/W from the preprocess size.
+
+    Returns ``None`` when any other dim is still unknown.
+    """
+    out = {}
+    for spec in model.inputs:
+        shape = list(spec.shape)
+        if shape and not isinstance(shape[0], int):
+            shape[0] = 1
+        spatial = {"NCHW": (2, 3), "NHWC": (1, 2)}.get(spec.layout, ())
+        if model.preprocess is not None:
+            for axis, value in zip(spatial, model.preprocess.size):
+                if not isinstance(shape[axis], int):
+                    shape[axis] = int(value)
+        if any(not isinstance(d, int) or d <= 0 for d in shape):
+            return None
+        out[spec.name] = tuple(shape)
+    return out
+
+
+def fix_inputs(proto: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]) -> onnx.ModelProto:
+    """A copy of ``proto`` whose graph inputs have the given concrete shapes."""
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(proto)
+    for value in fixed.graph.input:
+        if value.name in shapes:
+            for dim, size in zip(value.type.tensor_type.shape.dim, shapes[value.name]):
+                dim.ClearField("dim_param")
+                dim.dim_value = size
+    return fixed
 
 
 def _numel(shape: tuple[int, ...] | None) -> int:
@@ -88,7 +144,7 @@ def onnx_flops(proto: onnx.ModelProto) -> int | None:
 def _node_flops(node: onnx.NodeProto, out: tuple[int, ...], shapes: dict) -> int:
     if node.op_type in _CONVS:
         w = shapes.get(node.input[_CONVS[node.op_type][0]])
-        return 2 * _numel(out) * _numel(w[1:]) if w else _numel(out)
+        return 2 * _numel(out) * _numel(w[1:]) + _bias(node, out) if w else _numel(out)
     if node.op_type == "ConvTranspose":
         x, w = shapes.get(node.input[0]), shapes.get(node.input[1])
         return 2 * _numel(x) * _numel(w[1:]) if x and w else _numel(out)
@@ -98,8 +154,15 @@ def _node_flops(node: onnx.NodeProto, out: tuple[int, ...], shapes: dict) -> int
             return _numel(out)
         trans_a = any(at.name == "transA" and at.i for at in node.attribute)
         k = a[0] if trans_a and len(a) == 2 else a[-1]
-        return 2 * _numel(out) * k
+        return 2 * _numel(out) * k + _bias(node, out)
     return _numel(out)
+
+
+def _bias(node: onnx.NodeProto, out: tuple[int, ...]) -> int:
+    """One add per output for a fused bias (Conv input 2, Gemm input C), as an
+    OpenVINO graph or a torch layer with bias counts it."""
+    has_bias = node.op_type in ("Conv", "Gemm") and len(node.input) > 2 and node.input[2]
+    return _numel(out) if has_bias else 0
 
 
 def conv_flops(out_numel: int, weight_per_output: int) -> int:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from edgekit._io import sha256_files
-from edgekit.errors import ModelLoadError
+from edgekit.errors import ModelLoadError, map_exceptions
 from edgekit.models import onnx_io
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.types import Format
+
 
 def load_model(
     src: str | Path | Any,
@@ -57,34 +58,77 @@ def load_model(
         >>> model.inputs[0].shape
         ('batch', 3, 32, 32)
     """
-    opts = {"input_shape": None if input_shape is None else tuple(int(d) for d in input_shape),
-            "arch": arch, "arch_kwargs": dict(arch_kwargs or {})}
+    opts = {
+        "input_shape": None if input_shape is None else tuple(int(d) for d in input_shape),
+        "arch": arch,
+        "arch_kwargs": dict(arch_kwargs or {}),
+    }
     if not isinstance(src, (str, Path)):
         from edgekit.models import torch_io
 
         model = torch_io.load_module(src, name=name or type(src).__name__, **opts)
         return _apply_card(model, {}, preprocess, labels)
     path, hub_name = _resolve(src)
+    path = _model_in_folder(path) if path.is_dir() else path
     card = read_card(path)
     if opts["input_shape"] is None and card.get("input_shape"):
-        opts["input_shape"] = tuple(int(d) for d in card["input_shape"])
+        opts["input_shape"] = _card_shape(card["input_shape"], path)
     model = _loader_for(path)(path, name=name or hub_name or path.stem, **opts)
-    return _apply_card(model, card, preprocess, labels)
+    model = _apply_card(model, card, preprocess, labels)
+    if model.flops is None and model.preprocess is not None:
+        from edgekit.models.flops import count_flops
+
+        model = model.replace(flops=count_flops(model))
+    return model
+
+
+def _card_shape(value: Any, path: Path) -> tuple[int, ...]:
+    try:
+        return tuple(int(d) for d in value)
+    except (TypeError, ValueError) as exc:
+        card = path.with_suffix(".json")
+        raise ModelLoadError(
+            f"model card {card}: input_shape must be a list of ints like [1, 3, 224, 224]", path=card
+        ) from exc
 
 
 def _resolve(src: str | Path) -> tuple[Path, str | None]:
-    """Path for ``src``; names like ``"demo:digits"`` go through the hub."""
+    """Path for ``src``; names (``"demo:digits"``, ``"hub:x"``, a bare ``"resnet50"``)
+    that are not existing files go through :mod:`edgekit.zoo.hub`."""
     text = str(src)
-    if isinstance(src, str) and ":" in text and not Path(text).exists() and not _is_drive(text):
-        try:
-            from edgekit.zoo import hub
-        except ImportError as exc:
-            raise ModelLoadError(
-                f"unknown model name {text!r}: the model hub is not available in this install; "
-                "pass a model file path instead"
-            ) from exc
-        return Path(hub.resolve(text)), text
-    return Path(src).expanduser(), None
+    path = Path(text).expanduser()
+    if not isinstance(src, str) or not _looks_like_name(text, path):
+        return path, None
+    try:
+        from edgekit.zoo import hub
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"{text!r} is neither a model file nor a known model name (the model hub is not "
+            "available in this install); pass a model file path"
+        ) from exc
+    try:
+        with map_exceptions({Exception: ModelLoadError}, f"cannot resolve model name {text!r}: {{error}}"):
+            return Path(hub.resolve(text)), text
+    except ModelLoadError as exc:
+        if ":" in text:
+            raise
+        raise ModelLoadError(f"{text} is neither a model file nor a known model name ({exc})") from exc
+
+
+def _looks_like_name(text: str, path: Path) -> bool:
+    """``demo:x`` / ``hub:x`` or a bare word without a folder or suffix, not on disk."""
+    if path.exists() or _is_drive(text) or path.suffix.lower() in _LOADERS:
+        return False
+    return ":" in text or ("/" not in text and "\\" not in text and not path.suffix)
+
+
+def _model_in_folder(folder: Path) -> Path:
+    """The one ``.onnx`` / ``.xml`` model in ``folder`` (what ``convert --out DIR`` writes)."""
+    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".onnx", ".xml") and p.is_file())
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found) or "no .onnx or .xml file"
+        raise ModelLoadError(f"{folder} is a folder holding {names}; pass the model file itself", path=folder)
+    return found[0]
 
 
 def _is_drive(text: str) -> bool:
@@ -100,25 +144,40 @@ def _loader_for(path: Path) -> Callable[..., Model]:
         known = ", ".join(sorted(_LOADERS))
         raise ModelLoadError(
             f"{path} has an unknown model suffix {suffix or '(none)'!r}; edgekit reads {known} "
-            "(export the model to ONNX, or rename it if the suffix is wrong)", path=path,
+            "(export the model to ONNX, or rename it if the suffix is wrong)",
+            path=path,
         )
     return loader
 
 
 def load_onnx(path: Path, *, name: str, **_: Any) -> Model:
     """Load an ONNX file: sniffed, checked, external data confined, shapes inferred."""
-    from edgekit.models.flops import onnx_flops
+    from edgekit.models.flops import fix_inputs, input_shapes, onnx_flops
 
     proto, files = onnx_io.read(path)
     size = sum(f.stat().st_size for f in files)
     inputs, outputs = onnx_io.io_specs(proto)
-    return Model(
-        name=name, format=Format.ONNX, path=path, files=files, inputs=inputs, outputs=outputs,
-        precision=onnx_io.precision(proto), sha256=sha256_files(list(files)),
-        flops=onnx_flops(onnx_io.infer_shapes(proto, path, size)), params=onnx_io.count_params(proto),
-        metadata={"opset": max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None),
-                  "producer": proto.producer_name},
+    model = Model(
+        name=name,
+        format=Format.ONNX,
+        path=path,
+        files=files,
+        inputs=inputs,
+        outputs=outputs,
+        precision=onnx_io.precision(proto),
+        sha256=sha256_files(list(files)),
+        params=onnx_io.count_params(proto),
+        metadata={
+            "opset": max(
+                (o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None
+            ),
+            "producer": proto.producer_name,
+        },
     )
+    shapes = input_shapes(model)  # None while image H/W are dynamic: counted once the card gives a size
+    if shapes is None:
+        return model
+    return model.replace(flops=onnx_flops(onnx_io.infer_shapes(fix_inputs(proto, shapes), path, size)))
 
 
 def _load_openvino(path: Path, *, name: str, **_: Any) -> Model:
@@ -152,9 +211,13 @@ def read_card(path: Path) -> dict:
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"model card {card_path} is not valid JSON ({exc}); fix or remove it", path=card_path) from exc
+        raise ModelLoadError(
+            f"model card {card_path} is not valid JSON ({exc}); fix or remove it", path=card_path
+        ) from exc
     if not isinstance(card, dict):
-        raise ModelLoadError(f"model card {card_path} must hold a JSON object; fix or remove it", path=card_path)
+        raise ModelLoadError(
+            f"model card {card_path} must hold a JSON object; fix or remove it", path=card_path
+        )
     return card
 
 
@@ -174,5 +237,7 @@ def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any) -> Model
     if extra:
         meta["card"] = extra
     return model.replace(
-        preprocess=pre, labels=None if labs is None else tuple(labs), metadata=meta,
+        preprocess=pre,
+        labels=None if labs is None else tuple(labs),
+        metadata=meta,
     )

@@ -21,7 +21,14 @@ from edgekit.models.spec import Dim, TensorSpec, guess_layout
 from edgekit.types import Precision
 
 _TWO_GB = 2**31 - 1
-_INT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"}
+_INT8_OPS = {
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+}
 _FIX = "re-export it (torch.onnx.export / edgekit convert) or download it again"
 
 
@@ -34,13 +41,17 @@ def sniff(path: Path, kind: str = "ONNX model") -> None:
     if not path.exists():
         raise ModelLoadError(f"model file {path} does not exist; check the path", path=path)
     if path.is_dir():
-        raise ModelLoadError(f"{path} is a folder, not a model file; pass the model file inside it", path=path)
+        raise ModelLoadError(
+            f"{path} is a folder, not a model file; pass the model file inside it", path=path
+        )
     if path.stat().st_size == 0:
         raise ModelLoadError(f"model file {path} is empty (0 bytes); {_FIX}", path=path)
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(b"%PDF"):
-        raise ModelLoadError(f"{path} is a PDF document, not an {kind}; pass the model file itself", path=path)
+        raise ModelLoadError(
+            f"{path} is a PDF document, not an {kind}; pass the model file itself", path=path
+        )
     if kind == "ONNX model" and _looks_like_text(head):
         raise ModelLoadError(f"{path} is a text file, not an {kind} (a binary protobuf); {_FIX}", path=path)
 
@@ -66,7 +77,8 @@ def read(path: Path) -> tuple[onnx.ModelProto, tuple[Path, ...]]:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf DecodeError, RuntimeError, ...
         raise ModelLoadError(
-            f"{path} is not a readable ONNX model (truncated or corrupt: {_first_line(exc)}); {_FIX}", path=path
+            f"{path} is not a readable ONNX model (truncated or corrupt: {_first_line(exc)}); {_FIX}",
+            path=path,
         ) from exc
     if not proto.opset_import or not proto.graph.node:
         raise ModelLoadError(f"{path} is not a valid ONNX model (no graph or opset); {_FIX}", path=path)
@@ -74,7 +86,9 @@ def read(path: Path) -> tuple[onnx.ModelProto, tuple[Path, ...]]:
     try:
         onnx.checker.check_model(str(path))
     except Exception as exc:
-        raise ModelLoadError(f"{path} failed the ONNX checker ({_first_line(exc)}); {_FIX}", path=path) from exc
+        raise ModelLoadError(
+            f"{path} failed the ONNX checker ({_first_line(exc)}); {_FIX}", path=path
+        ) from exc
     return proto, files
 
 
@@ -102,7 +116,8 @@ def external_files(proto: onnx.ModelProto, path: Path) -> list[Path]:
         if not target.is_file():
             raise ModelLoadError(
                 f"{path} needs external data file {location!r}, which is missing from {base}; "
-                "copy it beside the model", path=path,
+                "copy it beside the model",
+                path=path,
             )
         if target.resolve() not in found:
             found.append(target.resolve())
@@ -159,7 +174,9 @@ def precision(proto: onnx.ModelProto) -> Precision:
     for t in proto.graph.initializer:
         if t.data_type in sizes:
             sizes[t.data_type] += _numel(t.dims)
-    return Precision.FP16 if sizes[onnx.TensorProto.FLOAT16] > sizes[onnx.TensorProto.FLOAT] else Precision.FP32
+    return (
+        Precision.FP16 if sizes[onnx.TensorProto.FLOAT16] > sizes[onnx.TensorProto.FLOAT] else Precision.FP32
+    )
 
 
 def count_params(proto: onnx.ModelProto) -> int:

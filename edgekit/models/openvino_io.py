@@ -5,19 +5,33 @@ Imported only when an IR is loaded; ``openvino`` is an optional extra.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from edgekit._io import sha256_files
 from edgekit.errors import BackendUnavailable, ModelLoadError
-from edgekit.models.flops import conv_flops
+from edgekit.models.flops import conv_flops, input_shapes
 from edgekit.models.model import Model
 from edgekit.models.onnx_io import sniff
 from edgekit.models.spec import TensorSpec, guess_layout
 from edgekit.types import Format, Precision
 
-_FREE = {"Parameter", "Constant", "Result", "Convert", "ShapeOf", "Reshape", "Squeeze", "Unsqueeze",
-         "Transpose", "Gather", "Concat", "StridedSlice", "FakeQuantize"}
+_FREE = {
+    "Parameter",
+    "Constant",
+    "Result",
+    "Convert",
+    "ShapeOf",
+    "Reshape",
+    "Squeeze",
+    "Unsqueeze",
+    "Transpose",
+    "Gather",
+    "Concat",
+    "StridedSlice",
+    "FakeQuantize",
+}
 
 
 def openvino():
@@ -25,7 +39,9 @@ def openvino():
     try:
         import openvino as ov
     except ImportError as exc:
-        raise BackendUnavailable('OpenVINO IR needs openvino; install it with: pip install "edgekit[openvino]"') from exc
+        raise BackendUnavailable(
+            'OpenVINO IR needs openvino; install it with: pip install "edgekit[openvino]"'
+        ) from exc
     return ov
 
 
@@ -40,26 +56,36 @@ def read_ir(path: Path) -> Any:
     if not weights.is_file():
         raise ModelLoadError(
             f"OpenVINO IR {path} needs its weights file {weights}, which is missing; "
-            "keep the .xml and .bin together (same name, same folder)", path=weights,
+            "keep the .xml and .bin together (same name, same folder)",
+            path=weights,
         )
     ov = openvino()
     try:
         return ov.Core().read_model(str(path), str(weights))
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelLoadError(f"{path} is not a readable OpenVINO IR ({first}); re-convert the model", path=path) from exc
+        raise ModelLoadError(
+            f"{path} is not a readable OpenVINO IR ({first}); re-convert the model", path=path
+        ) from exc
 
 
 def load_ir(path: Path, *, name: str) -> Model:
     """Load an IR into a :class:`Model` (the ``ov.Model`` is not kept)."""
     ir = read_ir(path)
     files = (path, path.with_suffix(".bin"))
-    return Model(
-        name=name, format=Format.OPENVINO, path=path, files=files,
-        inputs=tuple(_spec(p) for p in ir.inputs), outputs=tuple(_spec(p) for p in ir.outputs),
-        precision=_precision(ir), sha256=sha256_files(list(files)),
-        flops=graph_flops(ir), params=_params(ir),
+    model = Model(
+        name=name,
+        format=Format.OPENVINO,
+        path=path,
+        files=files,
+        inputs=tuple(_spec(p) for p in ir.inputs),
+        outputs=tuple(_spec(p) for p in ir.outputs),
+        precision=_precision(ir),
+        sha256=sha256_files(list(files)),
+        params=_params(ir),
     )
+    shapes = input_shapes(model)  # None while image H/W are dynamic: counted once the card gives a size
+    return model if shapes is None else model.replace(flops=graph_flops(ir, shapes))
 
 
 def _spec(port: Any) -> TensorSpec:
@@ -80,7 +106,9 @@ def _constants(ir: Any):
 
 def _precision(ir: Any) -> Precision:
     types = {op.get_type_name() for op in ir.get_ordered_ops()}
-    if "FakeQuantize" in types or any(c.get_element_type().to_dtype().name in ("int8", "uint8") for c in _constants(ir)):
+    if "FakeQuantize" in types or any(
+        c.get_element_type().to_dtype().name in ("int8", "uint8") for c in _constants(ir)
+    ):
         return Precision.INT8
     f16 = sum(_numel(c) for c in _constants(ir) if c.get_element_type().to_dtype().name == "float16")
     f32 = sum(_numel(c) for c in _constants(ir) if c.get_element_type().to_dtype().name == "float32")
@@ -97,16 +125,16 @@ def _numel(op: Any) -> int:
 def _params(ir: Any) -> int:
     """Elements of floating/int8 constants larger than a scalar (shape constants are int64)."""
     keep = ("float32", "float16", "bfloat16", "int8", "uint8")
-    return sum(_numel(c) for c in _constants(ir) if c.get_element_type().to_dtype().name in keep and _numel(c) > 1)
+    return sum(
+        _numel(c) for c in _constants(ir) if c.get_element_type().to_dtype().name in keep and _numel(c) > 1
+    )
 
 
-def graph_flops(ir: Any) -> int | None:
-    """FLOPs for batch 1 (same rule as :mod:`edgekit.models.flops`)."""
+def graph_flops(ir: Any, shapes: dict[str, tuple[int, ...]]) -> int | None:
+    """FLOPs for the concrete input ``shapes`` (same rule as :mod:`edgekit.models.flops`)."""
     ir = ir.clone()
-    try:
-        ir.reshape({p.get_any_name(): _batch1(p) for p in ir.inputs})
-    except Exception:  # noqa: BLE001 - fixed batch or unnamed inputs: count as is
-        pass
+    with contextlib.suppress(Exception):  # already static, or unnamed inputs: count as is
+        ir.reshape({name: list(shape) for name, shape in shapes.items()})
     total = 0
     for op in ir.get_ordered_ops():
         kind = op.get_type_name()
@@ -118,7 +146,7 @@ def graph_flops(ir: Any) -> int | None:
         if kind in ("Convolution", "GroupConvolution"):
             w = list(op.input(1).get_partial_shape().to_shape())
             per = 1
-            for d in w[(2 if kind == "GroupConvolution" else 1):]:
+            for d in w[(2 if kind == "GroupConvolution" else 1) :]:
                 per *= d
             total += conv_flops(out, per)
         elif kind == "MatMul":
@@ -127,13 +155,3 @@ def graph_flops(ir: Any) -> int | None:
         else:
             total += out
     return total
-
-
-def _batch1(port: Any) -> list[int]:
-    return [1 if (i == 0 and not d.is_static) else (d.get_length() if d.is_static else -1)
-            for i, d in enumerate(port.get_partial_shape())]
-
-
-def openvino_flops(path: Path) -> int | None:
-    """FLOPs of the IR at ``path``."""
-    return graph_flops(read_ir(path))

@@ -65,12 +65,16 @@ class Preprocess:
             short = min(h, w) / self.crop_ratio
             factor = short / min(ih, iw)
             nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
-            resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+            resized = cv2.resize(
+                image, (nw, nh), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+            )
             top, left = (nh - h) // 2, (nw - w) // 2
             return resized[top : top + h, left : left + w]
         factor = min(h / ih, w / iw)
         nh, nw = max(1, round(ih * factor)), max(1, round(iw * factor))
-        resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        resized = cv2.resize(
+            image, (nw, nh), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+        )
         canvas = np.full((h, w, 3), 114, dtype=np.uint8)
         top, left = (h - nh) // 2, (w - nw) // 2
         canvas[top : top + nh, left : left + nw] = resized

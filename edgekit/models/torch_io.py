@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ def _torch():
     try:
         import torch
     except ImportError as exc:
-        raise BackendUnavailable('PyTorch models need torch; install it with: pip install "edgekit[torch]"') from exc
+        raise BackendUnavailable(
+            'PyTorch models need torch; install it with: pip install "edgekit[torch]"'
+        ) from exc
     return torch
 
 
@@ -54,16 +57,21 @@ def load_file(path: Path, *, name: str, input_shape=None, arch=None, arch_kwargs
     torch = _torch()
     if _is_torchscript(path):
         try:
-            module = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # "torch.jit.load is deprecated": still the way to read it
+                warnings.simplefilter("ignore", DeprecationWarning)
+                module = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
-            raise ModelLoadError(f"{path} is not a loadable TorchScript file ({_line(exc)}); re-export it", path=path) from exc
+            raise ModelLoadError(
+                f"{path} is not a loadable TorchScript file ({_line(exc)}); re-export it", path=path
+            ) from exc
         shape = _input_shape(input_shape, arch, path)
         return _describe(module, shape, name=name, path=path, digest=sha256_file(path))
     state, arch, arch_kwargs = _read_checkpoint(path, arch, arch_kwargs)
     if not arch:
         raise ModelLoadError(
             f"{path} holds only weights (a state dict); say which architecture they belong to, "
-            "e.g. load_model(path, arch='mobilenetv2_tiny') or --arch mobilenetv2_tiny", path=path,
+            "e.g. load_model(path, arch='mobilenetv2_tiny') or --arch mobilenetv2_tiny",
+            path=path,
         )
     from edgekit.zoo import create_model
 
@@ -72,7 +80,8 @@ def load_file(path: Path, *, name: str, input_shape=None, arch=None, arch_kwargs
         module.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError) as exc:
         raise ModelLoadError(
-            f"the weights in {path} do not fit zoo architecture {arch!r} ({_line(exc)}); check --arch and its kwargs",
+            f"the weights in {path} do not fit zoo architecture {arch!r} ({_line(exc)}); "
+            "check --arch and its kwargs",
             path=path,
         ) from exc
     shape = _input_shape(input_shape, arch, path)
@@ -96,10 +105,13 @@ def _read_checkpoint(path: Path, arch: str | None, arch_kwargs: dict | None) -> 
         raise ModelLoadError(
             f"{path} contains pickled Python objects that could run code, so edgekit will not load it "
             "(only weights are read, torch.load weights_only=True); re-save it with "
-            "torch.save(model.state_dict(), path) or export it to ONNX/TorchScript", path=path,
+            "torch.save(model.state_dict(), path) or export it to ONNX/TorchScript",
+            path=path,
         ) from exc
     except Exception as exc:
-        raise ModelLoadError(f"{path} is not a readable PyTorch checkpoint ({_line(exc)}); re-save it", path=path) from exc
+        raise ModelLoadError(
+            f"{path} is not a readable PyTorch checkpoint ({_line(exc)}); re-save it", path=path
+        ) from exc
     if isinstance(obj, dict):
         arch = arch or (obj.get("arch") if isinstance(obj.get("arch"), str) else None)
         kwargs = arch_kwargs or (obj.get("arch_kwargs") if isinstance(obj.get("arch_kwargs"), dict) else {})
@@ -108,7 +120,9 @@ def _read_checkpoint(path: Path, arch: str | None, arch_kwargs: dict | None) -> 
                 return obj[key], arch, dict(kwargs)
         if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
             return obj, arch, dict(kwargs)
-    raise ModelLoadError(f"{path} holds no state dict (found {type(obj).__name__}); save model.state_dict()", path=path)
+    raise ModelLoadError(
+        f"{path} holds no state dict (found {type(obj).__name__}); save model.state_dict()", path=path
+    )
 
 
 def _input_shape(input_shape, arch: str | None, where) -> tuple[int, ...]:
@@ -131,7 +145,8 @@ def _describe(module: Any, shape: tuple[int, ...], *, name: str, path: Path | No
             out = module(torch.zeros(shape))
     except Exception as exc:
         raise ModelLoadError(
-            f"{path or name} failed on an input of shape {tuple(shape)} ({_line(exc)}); check the input shape",
+            f"{path or name} failed on an input of shape {tuple(shape)} ({_line(exc)}); "
+            "check the input shape",
             path=path,
         ) from exc
     out = out[0] if isinstance(out, (tuple, list)) else out
@@ -139,10 +154,18 @@ def _describe(module: Any, shape: tuple[int, ...], *, name: str, path: Path | No
     out_shape = ("batch", *tuple(out.shape)[1:])
     params = sum(p.numel() for p in module.parameters())
     return Model(
-        name=name, format=Format.TORCH, path=path, files=() if path is None else (path,),
+        name=name,
+        format=Format.TORCH,
+        path=path,
+        files=() if path is None else (path,),
         inputs=(TensorSpec("input", in_shape, "float32", guess_layout(in_shape)),),
-        outputs=(TensorSpec("logits", out_shape, str(out.dtype).replace("torch.", ""), guess_layout(out_shape)),),
-        sha256=digest, params=params, flops=torch_flops(module, shape), module=module,
+        outputs=(
+            TensorSpec("logits", out_shape, str(out.dtype).replace("torch.", ""), guess_layout(out_shape)),
+        ),
+        sha256=digest,
+        params=params,
+        flops=torch_flops(module, shape),
+        module=module,
     )
 
 
@@ -167,9 +190,9 @@ def torch_flops(module: Any, shape: tuple[int, ...]) -> int | None:
         if not isinstance(out, torch.Tensor):
             return
         if isinstance(mod, torch.nn.Conv2d | torch.nn.Conv1d | torch.nn.Conv3d):
-            total[0] += 2 * out.numel() * mod.weight[0].numel()
+            total[0] += 2 * out.numel() * mod.weight[0].numel() + (out.numel() if mod.bias is not None else 0)
         elif isinstance(mod, torch.nn.Linear):
-            total[0] += 2 * out.numel() * mod.in_features
+            total[0] += 2 * out.numel() * mod.in_features + (out.numel() if mod.bias is not None else 0)
         elif not isinstance(mod, torch.nn.Flatten | torch.nn.Identity | torch.nn.Dropout):
             total[0] += out.numel()
 

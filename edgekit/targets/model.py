@@ -72,7 +72,7 @@ class Figure:
 
     value: float
     source: str
-    precision: str = "fp32"
+    precision: str = ""
     approximate: bool = False
     note: str = ""
 

@@ -1,6 +1,8 @@
 """Long SDK calls on the global ``QThreadPool``, with progress, cancel and results as signals.
 
-A job wraps a plain function ``fn(*args, progress=report)``. The worker
+A job wraps a plain function ``fn(*args, progress=report[, cancel=event])``
+(``cancel`` is passed when ``fn`` has such a parameter: a ``threading.Event``
+that SDK functions like ``bench`` poll). The worker
 calls ``report(event)`` whenever it has news: the event travels to the GUI
 thread as ``progress`` and the call is also a cancel point (it raises
 :class:`edgekit.errors.Cancelled` once :meth:`Job.cancel` was asked). A
@@ -16,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from edgekit.errors import Cancelled
 
@@ -64,6 +66,8 @@ class Job(QRunnable):
         Job.unfinished.add(self)
         self.signals.started.emit()
         try:
+            if self._cancel.is_set():  # cancelled before a pool thread picked it up
+                raise Cancelled("cancelled before it started")
             result = self._call()
         except Cancelled:
             self.signals.cancelled.emit()
@@ -93,7 +97,10 @@ class Job(QRunnable):
                 return stop.value
             finally:
                 gen.close()
-        return self._fn(*self._args, progress=self.report, **self._kwargs)
+        extra = {"progress": self.report}
+        if "cancel" in inspect.signature(self._fn).parameters:
+            extra["cancel"] = self._cancel  # a threading.Event the SDK polls between steps
+        return self._fn(*self._args, **extra, **self._kwargs)
 
 
 class JobRunner(QObject):
@@ -125,7 +132,9 @@ class JobRunner(QObject):
                 signal.connect(slot)
         job.signals.finished.connect(lambda: self._jobs.discard(job))
         self._jobs.add(job)
-        QThreadPool.globalInstance().start(job)
+        # Queued like superqt's workers: the caller can connect to ``job.signals`` before
+        # anything is emitted, and the job starts as soon as the event loop turns.
+        QTimer.singleShot(0, self, lambda: QThreadPool.globalInstance().start(job))
         return job
 
     @property
@@ -138,6 +147,9 @@ class JobRunner(QObject):
         for job in list(self._jobs):
             job.cancel()
         return QThreadPool.globalInstance().waitForDone(msecs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
 
 
 def cancel_all_jobs(msecs: int = 2000) -> bool:

@@ -40,6 +40,10 @@ class MainWindow(QMainWindow):
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self._build_status_bar()
+        for page in self.pages.values():
+            signal = getattr(page, "presentation_toggled", None)
+            if signal is not None:
+                signal.connect(self._present)
         self.sidebar.currentRowChanged.connect(self._show_page)
         for i in range(min(9, self.sidebar.count())):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda i=i: self.sidebar.setCurrentRow(i))
@@ -65,6 +69,18 @@ class MainWindow(QMainWindow):
         page = self.stack.widget(index)
         if isinstance(page, Page):
             page.on_shown()
+
+    def _present(self, on: bool) -> None:
+        """Presentation mode: full screen, no sidebar, no status bar."""
+        self.sidebar.setVisible(not on)
+        self.statusBar().setVisible(not on)
+        if on:
+            self._was_maximized = self.isMaximized()
+            self.showFullScreen()
+        elif getattr(self, "_was_maximized", False):
+            self.showMaximized()
+        else:
+            self.showNormal()
 
     def show_page(self, name: str) -> Page:
         """Switch to the page whose class is ``name`` and return it."""

@@ -57,3 +57,70 @@ def digits_model():
         return load_model("demo:digits")
     except EdgekitError as exc:
         pytest.skip(f"demo:digits is not available yet: {exc}")
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tmp_path_factory):
+    """A 32x32 ten-class CNN exported to ONNX through the SDK, loaded as a Model."""
+    from edgekit.models import convert, load_model
+    from edgekit.zoo import create_model
+
+    module = create_model("tinycnn", num_classes=10)
+    source = load_model(module.eval(), input_shape=(1, 3, 32, 32), name="tiny",
+                        labels=[str(i) for i in range(10)])
+    model, _ = convert(source, to="onnx", out=tmp_path_factory.mktemp("tiny") / "tiny.onnx")
+    return model
+
+
+class JobRecorder:
+    """Appends ``(signal name, payload)`` for every signal a job emits."""
+
+    def __init__(self, job) -> None:
+        self.events: list[tuple[str, object]] = []
+        s = job.signals
+        for name in ("started", "progress", "returned", "errored", "cancelled", "finished"):
+            getattr(s, name).connect(lambda *args, name=name: self.events.append((name, args[0] if args else None)))
+
+    @property
+    def names(self) -> list[str]:
+        """Signal names in emission order, runs of progress collapsed to one."""
+        out: list[str] = []
+        for name, _ in self.events:
+            if not (name == "progress" and out and out[-1] == "progress"):
+                out.append(name)
+        return out
+
+    def payloads(self, name: str) -> list[object]:
+        """Payloads of one signal, in order."""
+        return [p for n, p in self.events if n == name]
+
+
+@pytest.fixture()
+def recorder():
+    """``recorder(job)`` -> a :class:`JobRecorder` attached to the job's signals."""
+    return JobRecorder
+
+
+@pytest.fixture(autouse=True)
+def _edgekit_cache_in_tmp(tmp_path, monkeypatch):
+    """Plans and pulled models are cached under the test's tmp folder, not the user's cache."""
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def digits_folder(tmp_path_factory):
+    """An image folder (one sub-folder per class) of real held-out handwritten digits, 8 per class."""
+    import cv2
+
+    from edgekit.data import demo_digits
+
+    root = tmp_path_factory.mktemp("digits")
+    counts: dict[str, int] = {}
+    for image, label in demo_digits("test"):
+        name = str(label)
+        if counts.get(name, 0) >= 8:
+            continue
+        counts[name] = counts.get(name, 0) + 1
+        (root / name).mkdir(exist_ok=True)
+        cv2.imwrite(str(root / name / f"{counts[name]}.png"), image)
+    return root

@@ -1,9 +1,211 @@
-"""Benchmark page (being written)."""
+"""Benchmark page: pick backends × devices × precisions, measure with progress and cancel, compare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+    QWidget,
+)
 
 from edgekit_gui.pages.base import Page
+from edgekit_gui.widgets.plots import colour, make_plot
+from edgekit_gui.widgets.tables import fill_table, make_table
+
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int8-dynamic")
+COLUMNS = ["backend", "device", "precision", "status", "p50 ms", "p90 ms", "p99 ms", "images/s", "runs",
+           "compile ms", "GFLOP/s", "note"]
+# percentile points drawn as the latency distribution (an empirical CDF)
+CDF_POINTS = (("min", 0), ("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99), ("max", 100))
+
+
+def discover(progress: Any) -> list[tuple[str, bool, str, list[tuple[str, bool, str]]]]:
+    """Worker: every backend with its availability and devices (imports runtimes, hence a worker)."""
+    from edgekit.backends import available_backends, device_status
+
+    out = []
+    for name, ok, reason in available_backends():
+        out.append((name, ok, reason, device_status(name) if ok else []))
+        progress(name)
+    return out
+
+
+def run_bench(model: Any, backends: list[str], devices: list[str], precisions: list[str], mode: str,
+              seconds: float, progress: Any, cancel: Any) -> list[Any]:
+    """Worker: ``edgekit.evaluate.bench`` with ``(fraction, message)`` progress and the cancel event."""
+    from edgekit.evaluate import bench
+
+    return bench(model, backends=backends, devices=devices, precisions=precisions, mode=mode, seconds=seconds,
+                 warmup=min(2.0, seconds), progress=lambda f, m: progress((f, m)), cancel=cancel)
+
+
+def result_row(r: Any) -> list[Any]:
+    """One table row for a BenchResult."""
+    lat = r.latency_ms
+    return [r.backend, r.device, r.precision, r.status, lat.get("p50"), lat.get("p90"), lat.get("p99"),
+            r.throughput_fps, r.runs or None, r.compile_ms, r.gflops, r.reason]
 
 
 class BenchmarkPage(Page):
-    """Benchmark."""
+    """Measures the current model with :func:`edgekit.evaluate.bench`."""
 
     title = "Benchmark"
+
+    def __init__(self, state, runner, parent: QWidget | None = None) -> None:
+        super().__init__(state, runner, parent)
+        self.job = None
+        self.results: list[Any] = []
+        self.backend_boxes: dict[str, QCheckBox] = {}
+        self.device_boxes: dict[str, QCheckBox] = {}
+        self._build_choices()
+        self._build_run_row()
+        self.table = make_table(COLUMNS)
+        self.table.setSortingEnabled(True)
+        self.table.setMinimumHeight(180)
+        self.content.addWidget(self.table)
+        self.plot = make_plot("Latency distribution (batch 1)", "latency (ms)", "share of runs at or below (%)")
+        self.plot.setMinimumHeight(260)
+        self.content.addWidget(self.plot)
+        state.model_changed.connect(self._model_changed)
+        self._model_changed(state.model)
+        self._discovered = False
+
+    def _build_choices(self) -> None:
+        box = QGroupBox("What to measure")
+        grid = QGridLayout(box)
+        self.backends_row, self.devices_row, precisions = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
+        self.backends_row.addWidget(QLabel("finding backends…"))
+        self.precision_boxes = {p: QCheckBox(p) for p in PRECISIONS}
+        self.precision_boxes["fp32"].setChecked(True)
+        for b in self.precision_boxes.values():
+            precisions.addWidget(b)
+        for row, (label, layout) in enumerate((("Backends:", self.backends_row), ("Devices:", self.devices_row),
+                                               ("Precisions:", precisions))):
+            grid.addWidget(QLabel(label), row, 0)
+            layout.addStretch(1)
+            grid.addLayout(layout, row, 1)
+        self.content.addWidget(box)
+
+    def _build_run_row(self) -> None:
+        row = QHBoxLayout()
+        self.mode = QComboBox()
+        self.mode.addItems(["latency", "throughput"])
+        self.seconds = QDoubleSpinBox()
+        self.seconds.setRange(0.2, 120.0)
+        self.seconds.setValue(3.0)
+        self.seconds.setSuffix(" s each")
+        self.run_button, self.cancel_button = QPushButton("Run benchmark"), QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.status = QLabel("")
+        for w in (QLabel("Mode:"), self.mode, QLabel("Time:"), self.seconds, self.run_button, self.cancel_button,
+                  self.progress):
+            row.addWidget(w)
+        row.addWidget(self.status, 1)
+        self.content.addLayout(row)
+        self.cancel_button.setEnabled(False)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+
+    def on_shown(self) -> None:
+        """Find the backends the first time the page is shown."""
+        if not self._discovered:
+            self._discovered = True
+            self.runner.start(discover, on_result=self._show_backends, on_error=self.banner.show_error)
+
+    def _show_backends(self, found: list) -> None:
+        _clear(self.backends_row)
+        _clear(self.devices_row)
+        devices: dict[str, str] = {}
+        for name, ok, reason, devs in found:
+            box = QCheckBox(name)
+            box.setEnabled(ok)
+            box.setChecked(ok and name != "torch")
+            box.setToolTip(reason or f"{name} is available")
+            self.backend_boxes[name] = box
+            self.backends_row.insertWidget(self.backends_row.count() - 1, box)
+            for dev, dev_ok, why in devs:
+                if dev_ok or dev not in devices:
+                    devices[dev] = "" if dev_ok else why
+        for dev, why in devices.items():
+            box = QCheckBox(dev)
+            box.setEnabled(not why)
+            box.setChecked(dev == "cpu")
+            box.setToolTip(why or f"{dev} is available")
+            self.device_boxes[dev] = box
+            self.devices_row.insertWidget(self.devices_row.count() - 1, box)
+
+    def _model_changed(self, model: Any) -> None:
+        self.run_button.setEnabled(model is not None and self.job is None)
+        if model is None:
+            self.status.setText("Load a model on the Model page first.")
+        else:
+            self.status.setText(f"Ready to measure {model.name}.")
+
+    def selection(self) -> tuple[list[str], list[str], list[str]]:
+        """Checked backends, devices and precisions."""
+        pick = lambda boxes: [n for n, b in boxes.items() if b.isChecked() and b.isEnabled()]  # noqa: E731
+        return pick(self.backend_boxes), pick(self.device_boxes), pick(self.precision_boxes)
+
+    def start(self) -> None:
+        """Run the benchmark in a worker."""
+        model = self.state.model
+        backends, devices, precisions = self.selection()
+        if model is None or self.job is not None:
+            return
+        if not (backends and devices and precisions):
+            self.banner.show_error("choose at least one backend, one device and one precision")
+            return
+        self.banner.clear_message()
+        self.progress.setValue(0)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.job = self.runner.start(
+            run_bench, model, backends, devices, precisions, self.mode.currentText(), self.seconds.value(),
+            on_progress=self._progress, on_result=self.show_results, on_error=self.banner.show_error,
+            on_done=self._done,
+        )
+        self.job.signals.cancelled.connect(lambda: self.banner.show_info("Benchmark cancelled."))
+
+    def cancel(self) -> None:
+        """Ask the running benchmark to stop."""
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("Cancelling…")
+
+    def _progress(self, event: tuple[float, str]) -> None:
+        fraction, message = event
+        self.progress.setValue(int(round(fraction * 100)))
+        self.status.setText(message)
+
+    def _done(self) -> None:
+        self.job = None
+        self.cancel_button.setEnabled(False)
+        self._model_changed(self.state.model)
+
+    def show_results(self, results: list[Any]) -> None:
+        """Fill the table and the latency distribution plot."""
+        self.results = list(results)
+        fill_table(self.table, [result_row(r) for r in self.results])
+        self.plot.clear()
+        for i, r in enumerate(r for r in self.results if r.ok):
+            xs = [r.latency_ms[k] for k, _ in CDF_POINTS if k in r.latency_ms]
+            ys = [q for k, q in CDF_POINTS if k in r.latency_ms]
+            self.plot.plot(xs, ys, pen=colour(i), symbol="o", symbolSize=6, symbolBrush=colour(i),
+                           name=f"{r.backend}/{r.device}/{r.precision}")
+        ok = [r for r in self.results if r.ok]
+        if ok:
+            best = min(ok, key=lambda r: r.p50_ms)
+            self.banner.show_success(f"Fastest here: {best.backend} on {best.device} at {best.precision}, "
+                                     f"median {best.p50_ms:.2f} ms.")
+            self.state.set_backend(best.backend)
+        self.status.setText(f"{len(ok)} of {len(self.results)} combinations measured.")
+
+
+def _clear(layout: QHBoxLayout) -> None:
+    """Remove every widget but the trailing stretch."""
+    while layout.count() > 1:
+        item = layout.takeAt(0)
+        if item.widget():
+            item.widget().deleteLater()

@@ -1,9 +1,151 @@
-"""Deploy page (being written)."""
+"""Deploy page: package the chosen plan candidate (or the current model) as a verified bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QSpinBox, QWidget,
+)
 
 from edgekit_gui.pages.base import Page
+from edgekit_gui.widgets.cards import Card
+from edgekit_gui.widgets.data_picker import DataPicker, open_dataset
+from edgekit_gui.widgets.tables import fill_table, make_table
+
+FROM_CHOICE = "as chosen"
+
+
+def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data_spec: tuple, samples: int,
+                     force: bool, progress: Any) -> Any:
+    """Worker: ``edgekit.deploy.deploy`` then the bundle's own validation report."""
+    from edgekit.deploy import deploy
+    from edgekit.deploy.bundle import read_report
+
+    progress("Reading validation data…")
+    data = open_dataset(data_spec)
+    progress("Building and verifying the bundle…")
+    bundle = deploy(source, target=target, out=out, data=data, samples=samples, force=force, **overrides)
+    return bundle, read_report(bundle)
 
 
 class DeployPage(Page):
-    """Deploy."""
+    """Exports what "Use this model" chose on the Optimize page (or the current model)."""
 
     title = "Deploy"
+
+    def __init__(self, state, runner, parent: QWidget | None = None) -> None:
+        super().__init__(state, runner, parent)
+        self.job = None
+        self.bundle: Any = None
+        self.what = Card("What will be deployed")
+        self.content.addWidget(self.what)
+        self._build_form()
+        self.result = Card("Bundle")
+        self.files = make_table(["file", "bytes", "sha256"])
+        self.files.setMinimumHeight(220)
+        self.result.body.addWidget(self.files)
+        self.content.addWidget(self.result)
+        self.content.addStretch(1)
+        state.model_changed.connect(lambda *_: self._describe())
+        state.choice_changed.connect(lambda *_: self._describe())
+        state.target_changed.connect(lambda *_: self._describe())
+        self._describe()
+
+    def _build_form(self) -> None:
+        box = QGroupBox("Bundle settings")
+        form = QFormLayout(box)
+        self.out = QLineEdit(str(Path.home() / "edgekit" / "bundles" / "model-bundle.zip"))
+        browse = QPushButton("Save as…")
+        row = QHBoxLayout()
+        row.addWidget(self.out, 1)
+        row.addWidget(browse)
+        form.addRow("Output (folder or .zip):", row)
+        self.backend, self.precision = QComboBox(), QComboBox()
+        self.backend.addItems([FROM_CHOICE, "onnxruntime", "openvino"])
+        self.precision.addItems([FROM_CHOICE, "fp32", "fp16", "int8", "int8-dynamic"])
+        form.addRow("Backend:", self.backend)
+        form.addRow("Precision:", self.precision)
+        self.data = DataPicker(allow_none=True)
+        form.addRow("Validation sample from:", self.data)
+        self.samples = QSpinBox()
+        self.samples.setRange(1, 10000)
+        self.samples.setValue(64)
+        form.addRow("Samples packaged:", self.samples)
+        self.force = QCheckBox("Replace an existing bundle at that path")
+        form.addRow("", self.force)
+        self.deploy_button = QPushButton("Build bundle")
+        form.addRow("", self.deploy_button)
+        self.content.addWidget(box)
+        browse.clicked.connect(self._ask_out)
+        self.deploy_button.clicked.connect(self.start)
+
+    def source(self) -> Any:
+        """The plan choice when there is one for the current model, else the current model."""
+        return self.state.choice if self.state.choice is not None else self.state.model
+
+    def _describe(self) -> None:
+        src = self.source()
+        self.what.clear_rows()
+        if src is None:
+            self.what.add_row("Nothing yet", "load a model on the Model page, or run a plan and click “Use this model”")
+            self.deploy_button.setEnabled(False)
+            return
+        self.deploy_button.setEnabled(True)
+        model = getattr(src, "model", src)
+        self.what.add_row("Model", f"{model.name} ({model.format}, {model.precision})")
+        if src is self.state.choice:
+            self.what.add_row("Plan choice", f"{src.backend} / {src.device} / {src.precision}")
+        self.what.add_row("Target", self.state.target)
+        stem = model.name.replace(":", "-").replace("/", "-")
+        self.out.setText(str(Path(self.out.text()).with_name(f"{stem}-bundle.zip")))
+
+    def _ask_out(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Bundle", self.out.text(), "Zip (*.zip);;Folder (*)")
+        if path:
+            self.out.setText(path)
+
+    def start(self) -> None:
+        """Build the bundle in a worker."""
+        src = self.source()
+        if src is None or self.job is not None:
+            return
+        overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
+                     if w.currentText() != FROM_CHOICE}
+        self.deploy_button.setEnabled(False)
+        self.job = self.runner.start(
+            deploy_in_worker, src, self.state.target, self.out.text(), overrides, self.data.spec(),
+            self.samples.value(), self.force.isChecked(),
+            on_progress=self.banner.show_info, on_result=self.show_bundle, on_error=self.banner.show_error,
+            on_done=self._done,
+        )
+
+    def _done(self) -> None:
+        self.job = None
+        self.deploy_button.setEnabled(True)
+
+    def show_bundle(self, result: tuple[Any, dict]) -> None:
+        """Show the manifest and the files of the finished bundle."""
+        bundle, report = result
+        self.bundle = bundle
+        m = bundle.manifest
+        self.banner.show_success(f"Bundle written and verified: {bundle.path}")
+        self.result.clear_rows()
+        for label, value in (
+            ("Path", str(bundle.path)), ("Model", f"{m.name} ({m.format}, {m.precision})"),
+            ("Runs on", ", ".join(b.get("name", str(b)) for b in m.backends) + f" / {m.device}"),
+            ("Target", m.target), ("Accuracy", "–" if m.accuracy is None else f"{m.accuracy:.2%}"),
+            ("Validation", _summarise(report)),
+        ):
+            self.result.add_row(label, value)
+        rows = [(name, info.get("bytes", info.get("size")), info.get("sha256", "")[:16] + "…")
+                for name, info in sorted(m.files.items())]
+        fill_table(self.files, rows)
+
+
+def _summarise(report: dict) -> str:
+    parts = [f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in report.items()
+             if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+    return ", ".join(parts[:8]) or "recorded"

@@ -1,9 +1,333 @@
-"""Live demo page (being written)."""
+"""Live demo page: a model on a camera, video, folder or the demo stream, with honest readouts."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget,
+)
+
+from edgekit_gui import settings
+from edgekit_gui.live.bridge import FrameBridge
+from edgekit_gui.live.capture import Recording, save_snapshot
+from edgekit_gui.live.controls import PredictorPicker, SourcePicker
+from edgekit_gui.live.plots import LivePlots
+from edgekit_gui.live.readout_panel import ReadoutPanel
+from edgekit_gui.live.session import LiveRequest, start_pipeline, stop_pipeline
+from edgekit_gui.live.video_view import VideoView
 from edgekit_gui.pages.base import Page
+
+FROM_SOURCE = "(labels from the source)"
+UI_INTERVAL_MS = 100  # readouts and plots refresh at 10 Hz; frames show as they come (newest wins)
+
+
+def find_cameras(progress: Any) -> list:
+    """Worker: cameras on this machine (none here is normal)."""
+    from edgekit.vision import list_cameras
+
+    return list_cameras()
 
 
 class LiveDemoPage(Page):
-    """Live demo."""
+    """Runs :class:`edgekit.vision.LivePipeline` and shows its frames and :class:`Readouts`."""
 
     title = "Live demo"
+    scrolls = False
+    presentation_toggled = Signal(bool)
+
+    def __init__(self, state, runner, parent: QWidget | None = None) -> None:
+        super().__init__(state, runner, parent)
+        self.pipe: Any = None
+        self.job = None
+        self.latest: Any = None
+        self.frames_received = 0
+        self.presenting = False
+        self.recording = Recording()
+        self.snapshot_dir = Path(settings.get("live/snapshots", str(Path.home() / "edgekit" / "snapshots")))
+        self.bridge = FrameBridge(self)
+        self.bridge.delivered.connect(self._show_frame)
+        self._build_controls()
+        self._build_views()
+        self.timer = QTimer(self)
+        self.timer.setInterval(UI_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        state.model_changed.connect(lambda *_: self._refresh_models())
+        state.choice_changed.connect(lambda *_: self._refresh_models())
+        self._refresh_models()
+        self._set_running(False)
+        self._cameras_found = False
+
+    # ---- layout --------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.controls = QWidget()
+        box = QVBoxLayout(self.controls)
+        box.setContentsMargins(0, 0, 0, 0)
+        row1, row2, row3 = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
+        self.source = SourcePicker()
+        self.source.select(settings.get("live/source", "demo"))
+        self.truth = QComboBox()
+        self.truth.setMinimumWidth(180)
+        self.truth.setToolTip("What the camera shows (number keys 0–9 choose it too)")
+        row1.addWidget(self.source)
+        row1.addWidget(QLabel("Ground truth:"))
+        row1.addWidget(self.truth)
+        row1.addStretch(1)
+        self.picker_a, self.picker_b = PredictorPicker("Model A:"), PredictorPicker("B:")
+        self.ab = QCheckBox("A/B compare with")
+        row2.addWidget(self.picker_a)
+        row2.addWidget(self.ab)
+        row2.addWidget(self.picker_b)
+        row2.addStretch(1)
+        self.start_button, self.pause_button, self.stop_button = QPushButton("Start"), QPushButton("Pause"), QPushButton("Stop")
+        self.snapshot_button, self.record_button = QPushButton("Snapshot"), QPushButton("Record")
+        self.present_button = QPushButton("Present (full screen)")
+        self.record_button.setCheckable(True)
+        for w in (self.start_button, self.pause_button, self.stop_button, self.snapshot_button, self.record_button,
+                  self.present_button):
+            row3.addWidget(w)
+        self.status = QLabel("")
+        row3.addWidget(self.status, 1)
+        for row in (row1, row2, row3):
+            box.addLayout(row)
+        self.content.addWidget(self.controls)
+        self.ab.toggled.connect(self.picker_b.setEnabled)
+        self.picker_b.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.snapshot_button.clicked.connect(self.snapshot)
+        self.record_button.toggled.connect(self.toggle_record)
+        self.present_button.clicked.connect(lambda: self.set_presenting(not self.presenting))
+        self.source.rescan.clicked.connect(self.scan_cameras)
+        self.truth.currentIndexChanged.connect(self._truth_changed)
+
+    def _build_views(self) -> None:
+        self.view = VideoView("Choose a source and a model, then press Start")
+        self.panel = ReadoutPanel()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.panel)
+        scroll.setMinimumWidth(340)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(scroll)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.plots = LivePlots()
+        self.plots.setMaximumHeight(230)
+        self.content.addWidget(self.splitter, 1)
+        self.content.addWidget(self.plots)
+
+    def _refresh_models(self) -> None:
+        for picker in (self.picker_a, self.picker_b):
+            picker.refresh(self.state.model, self.state.choice)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running and self.job is None)
+        for w in (self.pause_button, self.stop_button, self.snapshot_button, self.record_button):
+            w.setEnabled(running)
+        for w in (self.source, self.picker_a, self.ab):
+            w.setEnabled(not running)
+        self.picker_b.setEnabled(not running and self.ab.isChecked())
+
+    def on_shown(self) -> None:
+        """Look for cameras the first time the page is shown."""
+        if not self._cameras_found:
+            self._cameras_found = True
+            self.scan_cameras()
+
+    def scan_cameras(self) -> None:
+        """Find cameras in a worker and offer them."""
+        self.runner.start(find_cameras, on_result=self.source.set_cameras, on_error=self.banner.show_error)
+
+    # ---- run control -----------------------------------------------------------------------
+    def request(self) -> LiveRequest:
+        """The run the controls describe."""
+        return LiveRequest(self.source.spec(), self.source.fps(), self.picker_a.choice(),
+                           self.picker_b.choice() if self.ab.isChecked() else None)
+
+    def start(self) -> None:
+        """Compile and start the pipeline in a worker."""
+        if self.pipe is not None or self.job is not None:
+            return
+        request = self.request()
+        settings.put("live/source", request.source)
+        self.banner.clear_message()
+        self.bridge.reset()
+        self.plots.reset()
+        self.panel.clear()
+        self.view.clear("Starting…")
+        self.latest, self.frames_received = None, 0
+        self.start_button.setEnabled(False)
+        self.job = self.runner.start(
+            start_pipeline, request, self._on_result, on_progress=self.status.setText, on_result=self._started,
+            on_error=self._failed, on_done=self._start_done,
+        )
+
+    def _on_result(self, frame: Any, readouts: Any) -> None:
+        """Render thread: hand the newest frame to the GUI; record it when recording."""
+        self.bridge.post((frame, readouts))
+        self.recording.write(frame)
+
+    def _started(self, result: tuple[Any, tuple]) -> None:
+        pipe, classes = result
+        self.pipe = pipe
+        self.state.set_backend(self.picker_a.choice().backend)
+        self._fill_truth(classes)
+        self.timer.start()
+        self._set_running(True)
+
+    def _start_done(self) -> None:
+        self.job = None
+        self._set_running(self.pipe is not None)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.banner.show_error(exc)
+        self.status.setText("")
+        self.view.clear("Not running")
+
+    def _fill_truth(self, classes: tuple) -> None:
+        self.truth.blockSignals(True)
+        self.truth.clear()
+        self.truth.addItem(FROM_SOURCE, None)
+        for name in classes:
+            self.truth.addItem(str(name), str(name))
+        self.truth.blockSignals(False)
+
+    def toggle_pause(self) -> None:
+        """Pause or resume taking frames."""
+        if self.pipe is None:
+            return
+        if self.pipe.paused:
+            self.pipe.resume()
+            self.pause_button.setText("Pause")
+        else:
+            self.pipe.pause()
+            self.pause_button.setText("Resume")
+
+    def stop(self) -> None:
+        """Stop the pipeline (its threads are joined in a worker)."""
+        pipe, self.pipe = self.pipe, None
+        if pipe is None:
+            return
+        self.timer.stop()
+        self._finish_recording()
+        self.pause_button.setText("Pause")
+        self._set_running(False)
+        self.status.setText("Stopped.")
+        self.runner.start(stop_pipeline, pipe, on_error=self.banner.show_error)
+
+    def shutdown(self) -> None:
+        """Window closing: stop the pipeline now (threads join within ~0.2 s)."""
+        self.timer.stop()
+        if self.job is not None:
+            self.job.cancel()
+        pipe, self.pipe = self.pipe, None
+        if pipe is not None:
+            pipe.stop(timeout=1.0)
+        self._finish_recording()
+
+    # ---- what arrives ------------------------------------------------------------------------
+    def _show_frame(self, item: tuple[Any, Any]) -> None:
+        frame, readouts = item
+        self.view.show_frame(frame)
+        self.latest = readouts
+        self.frames_received += 1
+
+    def _tick(self) -> None:
+        pipe, r = self.pipe, self.latest
+        if r is not None:
+            if r.predictor.backend and r.predictor.backend != self.state.backend:
+                self.state.set_backend(r.predictor.backend)
+            self.panel.show_readouts(r)
+            lat = {name: r.latency[key].p50_ms for key, name in (("inference", "inference"),
+                                                                  ("end_to_end", "end to end")) if key in r.latency}
+            self.plots.add({"capture": r.capture_fps.ema, "inference": r.inference_fps.ema,
+                            "display": r.display_fps.ema}, lat)
+            if r.source_error:
+                self.banner.show_error(f"The source failed: {r.source_error}. Reopening it…")
+            elif self.banner.kind == "error" and pipe is not None and pipe.error is None:
+                self.banner.clear_message()
+            self.status.setText(f"{self.frames_received} frames shown, {self.bridge.dropped} skipped by the view")
+        if pipe is not None and pipe.finished:
+            self._pipeline_ended(pipe)
+
+    def _pipeline_ended(self, pipe: Any) -> None:
+        if pipe.error is not None:
+            self.banner.show_error(pipe.error)
+        else:
+            self.banner.show_info("The source ended.")
+        self.stop()
+
+    # ---- ground truth, snapshot, record, presentation -----------------------------------------------
+    def _truth_changed(self, index: int) -> None:
+        if self.pipe is not None:
+            self.pipe.set_ground_truth(self.truth.itemData(index))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        text = event.text()
+        if text.isdigit() and int(text) + 1 < self.truth.count():
+            self.truth.setCurrentIndex(int(text) + 1)
+        elif event.key() == Qt.Key.Key_Escape and self.presenting:
+            self.set_presenting(False)
+        elif event.key() == Qt.Key.Key_Space and self.pipe is not None:
+            self.toggle_pause()
+        else:
+            super().keyPressEvent(event)
+
+    def snapshot(self) -> Path | None:
+        """Save the frame on screen as a PNG."""
+        frame = self.view.current_frame()
+        if frame is None:
+            return None
+        try:
+            path = save_snapshot(frame, self.snapshot_dir)
+        except Exception as exc:  # noqa: BLE001 - shown, the demo keeps running
+            self.banner.show_error(exc)
+            return None
+        self.banner.show_success(f"Snapshot saved: {path}")
+        return path
+
+    def toggle_record(self, on: bool) -> None:
+        """Start or finish recording the annotated video."""
+        if not on:
+            self._finish_recording()
+            return
+        import time
+
+        path = self.snapshot_dir / f"recording-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+        try:
+            self.recording.start(path, fps=max(1.0, self.latest.display_fps.ema if self.latest else 30.0))
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_error(exc)
+            self.record_button.setChecked(False)
+            return
+        self.record_button.setText("Stop recording")
+        self.banner.show_info(f"Recording to {path}…")
+
+    def _finish_recording(self) -> None:
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(False)
+        self.record_button.setText("Record")
+        self.record_button.blockSignals(False)
+        try:
+            path, frames = self.recording.stop()
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_error(exc)
+            return
+        if self.recording.error is not None:
+            self.banner.show_error(self.recording.error)
+        elif path is not None:
+            self.banner.show_success(f"Recorded {frames} frames to {path}")
+
+    def set_presenting(self, on: bool) -> None:
+        """Full-screen presentation: only the video, the readouts and the plots."""
+        self.presenting = on
+        self.controls.setVisible(not on)
+        self.present_button.setText("Leave presentation (Esc)" if on else "Present (full screen)")
+        self.presentation_toggled.emit(on)
+        self.setFocus()

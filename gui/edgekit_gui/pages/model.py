@@ -195,8 +195,18 @@ class ModelPage(Page):
         io = [("input", t.name, str(list(t.shape)), t.dtype, t.layout) for t in model.inputs]
         io += [("output", t.name, str(list(t.shape)), t.dtype, t.layout) for t in model.outputs]
         fill_table(self.io_table, io)
+        self._offer_conversions(str(model.format))
         self.pre_editor.set_value(model.preprocess)
         self.labels_editor.set_value(model.labels)
+
+    def _offer_conversions(self, fmt: str) -> None:
+        from edgekit.models import supported_conversions
+
+        targets = [b for a, b in supported_conversions() if a == fmt]
+        self.convert_to.clear()
+        self.convert_to.addItems(targets)
+        self.convert_button.setEnabled(bool(targets))
+        self.convert_button.setToolTip("" if targets else f"edgekit converts nothing from {fmt}")
 
     def apply_edits(self) -> None:
         """Make a new Model with the edited preprocessing and labels (the file is not touched)."""

@@ -1,9 +1,190 @@
-"""Optimize page (being written)."""
+"""Optimize page: choose a target and a budget, run the planner with progress and cancel, pick a candidate."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QFileDialog, QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton, QSplitter, QWidget,
+)
+from PySide6.QtCore import Qt
+
+from edgekit_gui import settings
+from edgekit_gui.optimize.results import PlanResults
+from edgekit_gui.optimize.settings_form import PlanSettings
+from edgekit_gui.optimize.target_cards import TargetCards, load_all_targets, load_target_file
 from edgekit_gui.pages.base import Page
 
 
+def run_plan(model: Any, target: Any, kwargs: dict, progress: Any, cancel: Any) -> Any:
+    """Worker: :func:`edgekit.plan.plan` with ``(fraction, message)`` progress and the cancel event."""
+    from edgekit.plan import plan
+
+    return plan(model, target=target, progress=lambda f, m: progress((f, m)), cancel=cancel, **kwargs)
+
+
+def accuracy_floor(candidates: list[Any], max_drop: float) -> float | None:
+    """FP32 reference accuracy minus the allowed drop (for the plot's budget line)."""
+    ref = [c.accuracy for c in candidates if c.method == "fp32" and c.accuracy is not None]
+    return None if not ref else max(ref) - max_drop
+
+
 class OptimizePage(Page):
-    """Optimize."""
+    """Runs :func:`edgekit.plan.plan` for the current model and shows its :class:`Report`."""
 
     title = "Optimize"
+
+    def __init__(self, state, runner, parent: QWidget | None = None) -> None:
+        super().__init__(state, runner, parent)
+        self.job = None
+        self.report: Any = None
+        self._targets_loaded = False
+        header = QHBoxLayout()
+        header.addWidget(QLabel("<b>Target</b> (latency is measured on <i>local</i>, estimated elsewhere)"))
+        header.addStretch(1)
+        self.open_target = QPushButton("Open target YAML…")
+        header.addWidget(self.open_target)
+        self.content.addLayout(header)
+        self.cards = TargetCards()
+        self.content.addWidget(self.cards)
+        self.form = PlanSettings()
+        self.content.addWidget(self.form)
+        self._build_run_row()
+        self.steps = QListWidget()
+        self.steps.setMaximumHeight(110)
+        self.content.addWidget(self.steps)
+        self.results = PlanResults()
+        self.results.setMinimumHeight(520)
+        self.content.addWidget(self.results)
+        self.cards.chosen.connect(self._target_chosen)
+        self.open_target.clicked.connect(self._ask_target)
+        state.model_changed.connect(lambda *_: self._sync())
+        self._sync()
+
+    def _build_run_row(self) -> None:
+        row = QHBoxLayout()
+        self.run_button, self.cancel_button = QPushButton("Run plan"), QPushButton("Cancel")
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setToolTip("Carry the selected (or chosen) candidate to Deploy and Live demo")
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        for w in (self.run_button, self.cancel_button, self.progress, self.use_button):
+            row.addWidget(w)
+        row.addWidget(self.status, 1)
+        self.content.addLayout(row)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.use_button.clicked.connect(self.use_selected)
+        self.cancel_button.setEnabled(False)
+        self.use_button.setEnabled(False)
+
+    def _sync(self) -> None:
+        model = self.state.model
+        self.run_button.setEnabled(model is not None and self.job is None and self.cards.current() is not None)
+        if self.job is None:
+            self.status.setText("Load a model on the Model page first." if model is None else f"Plan {model.name}.")
+
+    # ---- targets -------------------------------------------------------------------------------
+    def on_shown(self) -> None:
+        """Load the target cards the first time the page is shown."""
+        if not self._targets_loaded:
+            self._targets_loaded = True
+            self.runner.start(load_all_targets, on_result=self._show_targets, on_error=self.banner.show_error)
+
+    def _show_targets(self, targets: list[Any]) -> None:
+        for t in targets:
+            self.cards.add_target(t)
+        last = settings.get("targets/last", "local")
+        if not self.cards.select(last):
+            self.cards.select("local")
+
+    def _ask_target(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Target", "", "Target (*.yaml *.yml)")
+        if path:
+            self.open_target_file(path)
+
+    def open_target_file(self, path: str) -> None:
+        """Load a target YAML in a worker; a malformed one shows the SDK's sentence."""
+        self.runner.start(load_target_file, path, on_result=lambda t: self.cards.add_target(t, select=True),
+                          on_error=self.banner.show_error)
+
+    def _target_chosen(self, target: Any) -> None:
+        name = str(target.path) if target.path is not None and target.name not in self._bundled() else target.name
+        self.state.set_target(name)
+        settings.put("targets/last", name)
+        self.banner.clear_message() if self.banner.kind == "error" else None
+        self._sync()
+
+    def _bundled(self) -> set[str]:
+        from edgekit.targets import list_targets
+
+        return set(list_targets())
+
+    # ---- running --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the planner in a worker."""
+        model, target = self.state.model, self.cards.current()
+        if model is None or target is None or self.job is not None:
+            return
+        kwargs = self.form.kwargs()
+        if not kwargs["methods"]:
+            self.banner.show_error("choose at least one method to try (fp32 is the reference)")
+            return
+        self.banner.clear_message()
+        self.steps.clear()
+        self.progress.setValue(0)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.job = self.runner.start(run_plan, model, target, kwargs, on_progress=self._progress,
+                                     on_result=self.show_report, on_error=self._failed, on_done=self._done)
+        self.job.signals.cancelled.connect(lambda: self.banner.show_info("Plan cancelled; nothing was changed."))
+
+    def cancel(self) -> None:
+        """Ask the planner to stop at its next step."""
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("Cancelling…")
+
+    def _progress(self, event: tuple[float, str]) -> None:
+        fraction, message = event
+        self.progress.setValue(int(round(100 * fraction)))
+        self.status.setText(message)
+        self.steps.addItem(f"{fraction:4.0%}  {message}")
+        self.steps.scrollToBottom()
+
+    def _done(self) -> None:
+        self.job = None
+        self.cancel_button.setEnabled(False)
+        self._sync()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.banner.show_error(exc)
+        closest = getattr(exc, "closest", None)
+        if closest:
+            self.results.show_candidates(closest, [str(exc)], self.form.kwargs()["latency_budget_ms"], None)
+
+    def show_report(self, report: Any) -> None:
+        """Show a finished plan and make it the app's current report."""
+        self.report = report
+        cands = list(report.candidates)
+        target = self.cards.current()
+        budget = self.form.kwargs()["latency_budget_ms"] or (target.budgets.latency_ms if target else None)
+        floor = accuracy_floor(cands, self.form.kwargs()["max_accuracy_drop"])
+        self.results.show_candidates(cands, list(report.log), budget, floor)
+        best = report.best
+        self.banner.show_success(f"Chosen: {best.key} at {best.latency_text()}"
+                                 + ("" if best.accuracy is None else f", accuracy {best.accuracy:.1%}")
+                                 + (" (from the cache)" if report.cache_hit else "") + ".")
+        self.use_button.setEnabled(True)
+        self.state.set_report(report)
+
+    def use_selected(self) -> None:
+        """Carry the selected candidate (or the chosen one) to Deploy and Live demo."""
+        if self.report is None:
+            return
+        cand = self.results.selected() or self.report.best
+        if cand.status == "failed" or not cand.model:
+            self.banner.show_error(f"{cand.key} failed and cannot be used: {'; '.join(cand.reasons)}")
+            return
+        self.state.set_choice(cand)
+        self.banner.show_success(f"{cand.key} will be deployed and shown in the live demo.")

@@ -1,0 +1,197 @@
+"""How much does edgekit add on top of the runtimes it drives?
+
+Measures the median latency (p50) of a MobileNetV2 at 224x224 (zoo
+``mobilenetv2``, exported to ONNX), interleaved over several repeats so drift
+on a shared machine hits all ways alike:
+
+- edgekit ``Session.run`` vs the bare runtime call (``InferenceSession.run``,
+  ``InferRequest.infer``), same file, threads and input, timed in alternating
+  bursts in one process: the purest measure of edgekit's per-call overhead;
+- edgekit's ``bench`` on onnxruntime  vs  a bare ``InferenceSession.run`` loop
+  (the in-process one above);
+- edgekit's ``bench`` on OpenVINO     vs  OpenVINO's own ``benchmark_app`` (same
+  file, CPU, ``-hint latency -nireq 1``, ``-infer_precision f32`` as edgekit
+  sets it, ``-data_shape`` so the model stays as dynamic as edgekit runs it).
+
+Prints ratios edgekit/tool (target <= 1.05), the medians and run counts as a
+table, and writes JSON (``--out``). Not a test: timings on a shared machine
+are noisy; run it on a quiet one for numbers to quote.
+
+Usage:
+    python benchmarks/overhead.py --seconds 5 --repeats 3 --out overhead.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.backends._common import physical_cores
+from edgekit.backends._zoo import zoo_onnx_model
+from edgekit.backends.onnxruntime import OrtOptions
+from edgekit.backends.openvino import OpenVINOOptions
+from edgekit.evaluate import stats
+from edgekit.evaluate.bench import BenchSettings, bench, bench_manifest
+
+
+def edgekit_p50(model, backend: str, options, seconds: float) -> tuple[float, int]:
+    """edgekit's own measurement: ``edgekit.evaluate.bench`` on one backend."""
+    settings = BenchSettings(seconds=seconds, warmup_seconds=min(2.0, seconds), ci_target=0.005)
+    (result,) = bench(model, [backend], ["cpu"], settings=settings, options={backend: options})
+    if not result.ok:
+        raise SystemExit(f"edgekit {backend} failed: {result.reason}")
+    return result.latency_ms["p50"], result.runs
+
+
+def interleaved_p50(calls: dict, seconds: float, slice_s: float = 0.1) -> dict[str, tuple[float, int]]:
+    """p50 of several callables timed in alternating bursts of ``slice_s`` (the first
+    call of a burst is not timed: it pays for the other runtime's spinning threads)."""
+    warm = {k: [] for k in calls}
+    for _ in range(30):
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            call()
+            warm[name].append((time.perf_counter() - t0) * 1e3)
+    burst = {k: max(2, int(slice_s * 1e3 / max(1e-3, float(np.median(v[-10:]))))) for k, v in warm.items()}
+    timed: dict[str, list[float]] = {k: [] for k in calls}
+    end = time.perf_counter() + seconds * len(calls)
+    while time.perf_counter() < end:
+        for name, call in calls.items():
+            for i in range(burst[name]):
+                t0 = time.perf_counter()
+                call()
+                if i:
+                    timed[name].append((time.perf_counter() - t0) * 1e3)
+    return {k: (float(np.median(v)), len(v)) for k, v in timed.items()}
+
+
+def in_process_pairs(model, feed: dict, threads: int, seconds: float) -> dict[str, tuple[float, int]]:
+    """edgekit sessions vs the bare runtimes' own loops, interleaved in one process."""
+    import onnxruntime as ort
+
+    from edgekit.backends import compile_session
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    bare = ort.InferenceSession(str(model.path), so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in bare.get_outputs()]
+    mine = compile_session(model, "onnxruntime", options=OrtOptions(threads=threads))
+    x = next(iter(feed.values()))
+    ort_pair = interleaved_p50({"edgekit onnxruntime (run)": lambda: mine.run(x),
+                                "bare InferenceSession.run": lambda: bare.run(names, feed)}, seconds)
+    ov_mine = compile_session(model, "openvino", options=OpenVINOOptions(hint="latency"))
+    compiled = ov_mine._compiled
+    request = compiled.create_infer_request()
+    ov_pair = interleaved_p50({"edgekit openvino (run)": lambda: ov_mine.run(x),
+                               "bare InferRequest.infer": lambda: request.infer({0: x}, share_inputs=True)}, seconds)
+    return {**ort_pair, **ov_pair}
+
+
+def benchmark_app_p50(path: Path, input_name: str, shape: tuple[int, ...], seconds: float) -> tuple[float, int]:
+    """OpenVINO's ``benchmark_app``: its reported median latency and iteration count."""
+    tool = shutil.which("benchmark_app") or str(Path(sys.executable).with_name("benchmark_app"))
+    with tempfile.TemporaryDirectory(prefix="edgekit-bapp-") as folder:
+        cmd = [
+            tool, "-m", str(path), "-d", "CPU", "-hint", "latency", "-nireq", "1", "-t", str(int(max(1, seconds))),
+            "-infer_precision", "f32", "-data_shape", f"{input_name}[{','.join(map(str, shape))}]",
+            "-report_type", "no_counters", "-report_folder", folder, "-json_stats",
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + seconds)
+        report = Path(folder) / "benchmark_report.json"
+        if done.returncode != 0 or not report.is_file():
+            raise SystemExit(f"benchmark_app failed ({done.returncode}): {done.stdout[-800:]} {done.stderr[-800:]}")
+        results = json.loads(report.read_text())["execution_results"]
+    return float(results["latency (ms)"]), int(results["total number of iterations"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats")
+    parser.add_argument("--size", type=int, default=224, help="input height = width")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: physical cores)")
+    parser.add_argument("--out", type=Path, default=None, help="write JSON here")
+    args = parser.parse_args(argv)
+    threads = args.threads or physical_cores()
+    with tempfile.TemporaryDirectory(prefix="edgekit-overhead-") as tmp:
+        model = zoo_onnx_model("mobilenetv2", tmp, input_size=(args.size, args.size))
+        spec = model.inputs[0]
+        shape = spec.concrete_shape()
+        feed = {spec.name: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
+        jobs = {
+            "edgekit onnxruntime": lambda: edgekit_p50(model, "onnxruntime", OrtOptions(threads=threads), args.seconds),
+            "edgekit openvino": lambda: edgekit_p50(model, "openvino", OpenVINOOptions(hint="latency"), args.seconds),
+            "benchmark_app": lambda: benchmark_app_p50(model.path, spec.name, shape, args.seconds),
+        }
+        samples: dict[str, list[tuple[float, int]]] = {}
+        names = list(jobs)
+        for rep in range(args.repeats):
+            for name, value in in_process_pairs(model, feed, threads, args.seconds).items():
+                samples.setdefault(name, []).append(value)
+            order = names[rep % len(names):] + names[: rep % len(names)]  # rotate who goes first
+            for name in order:
+                samples.setdefault(name, []).append(jobs[name]())
+            print(f"repeat {rep + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1][0]:.3f}" for k, v in samples.items()), file=sys.stderr)
+    summary = summarize(samples)
+    print_table(summary, threads, args)
+    if args.out:
+        data = {"manifest": bench_manifest(None, _profile()), "threads": threads, "model": f"mobilenetv2 {args.size}x{args.size}",
+                "seconds": args.seconds, "repeats": args.repeats, "samples": samples, "summary": summary}
+        args.out.write_text(json.dumps(data, indent=2, default=str) + "\n")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def summarize(samples: dict[str, list[tuple[float, int]]]) -> dict:
+    """Median of the repeats' p50s per way, and the two ratios (per repeat and overall)."""
+    med = {k: statistics.median(p for p, _ in v) for k, v in samples.items()}
+    runs = {k: sum(n for _, n in v) for k, v in samples.items()}
+    pairs = {
+        "onnxruntime, in-process interleaved": ("edgekit onnxruntime (run)", "bare InferenceSession.run"),
+        "openvino, in-process interleaved": ("edgekit openvino (run)", "bare InferRequest.infer"),
+        "onnxruntime, edgekit.bench vs bare loop": ("edgekit onnxruntime", "bare InferenceSession.run"),
+        "openvino, edgekit.bench vs benchmark_app": ("edgekit openvino", "benchmark_app"),
+    }
+    ratios = {}
+    for key, (mine, tool) in pairs.items():
+        per_repeat = [a[0] / b[0] for a, b in zip(samples[mine], samples[tool])]
+        ratios[key] = {"ratio": med[mine] / med[tool], "per_repeat": per_repeat, "edgekit": mine, "edgekit_p50_ms": med[mine],
+                       "tool_p50_ms": med[tool], "edgekit_runs": runs[mine], "tool_runs": runs[tool], "tool": tool}
+    return ratios
+
+
+def print_table(summary: dict, threads: int, args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"edgekit overhead: mobilenetv2 {args.size}x{args.size}, {threads} threads, "
+                        f"{args.repeats} interleaved repeats x {args.seconds:g} s", title_justify="left")
+    for col in ("comparison", "edgekit p50 ms", "tool", "tool p50 ms", "ratio", "per repeat", "runs (edgekit/tool)", "target"):
+        table.add_column(col, justify="right" if "ms" in col or col == "ratio" else "left")
+    for key, r in summary.items():
+        verdict = "[green]<= 1.05[/]" if r["ratio"] <= 1.05 else "[red]> 1.05[/]"
+        table.add_row(key, f"{r['edgekit_p50_ms']:.3f}", r["tool"], f"{r['tool_p50_ms']:.3f}", f"{r['ratio']:.3f}",
+                      " ".join(f"{x:.3f}" for x in r["per_repeat"]), f"{r['edgekit_runs']}/{r['tool_runs']}", verdict)
+    Console(width=160).print(table)
+
+
+def _profile():
+    try:
+        from edgekit.hardware import profile_hardware
+
+        return profile_hardware()
+    except Exception:  # noqa: BLE001 - the manifest is still useful without a profile
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""``edgekit backends``: which backends and devices can run here, and why not when not."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+from rich.table import Table
+
+
+def collect() -> list[dict]:
+    """One row per backend x device: ``{backend, device, available, reason}``."""
+    from edgekit.backends import available_backends, device_status
+
+    rows = []
+    for name, ok, reason in available_backends():
+        devices = device_status(name) if ok else [("-", False, reason)]
+        rows += [{"backend": name, "device": d, "available": d_ok, "reason": why} for d, d_ok, why in devices]
+    return rows
+
+
+def render(rows: list[dict]) -> Table:
+    """The rows as a rich table."""
+    table = Table(title="Backends and devices", title_justify="left")
+    for column in ("backend", "device", "available", "reason / fix"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        mark = "[green]yes[/]" if row["available"] else "[yellow]no[/]"
+        table.add_row(row["backend"], esc(row["device"]), mark, esc(row["reason"]))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``backends`` to the CLI."""
+
+    @app.command("backends")
+    def backends_cmd(
+        as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+    ) -> None:
+        """List inference backends (onnxruntime, openvino, torch) and their devices, with
+        availability and, when unavailable, the reason and the fix."""
+        from edgekit.cli._console import console, print_json
+
+        rows = collect()
+        if as_json:
+            print_json(rows)
+            return
+        console.print(render(rows))

@@ -1,0 +1,129 @@
+"""``edgekit bench MODEL``: measure a model on every backend, interleaved, in one table.
+
+MODEL is a file (``.onnx``, ``.xml``, ``.pt``), a hub name (``demo:digits``) or
+a zoo architecture ``zoo:NAME`` (exported to ONNX in a temporary folder, with
+its PyTorch module kept as the eager baseline). By default all three backends
+run on the CPU, plus a torch CUDA row (unavailable, with the reason, without a GPU).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render(results: list[Any]) -> Group:
+    """BenchResults as one rich table with numbered footnotes (reasons, notes)."""
+    first = results[0] if results else None
+    title = f"{first.model} - {first.mode} mode" if first else "benchmark"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("backend", "device", "prec", "status", "p50 ms", "p90 ms", "p99 ms", "img/s", "runs", "±CI", "cold ms", "GFLOP/s"):
+        right = name.endswith("ms") or name in ("img/s", "runs", "GFLOP/s", "±CI")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name in ("backend", "device", "status"))
+    notes: list[str] = []
+    for r in results:
+        texts = [r.reason] if not r.ok else list(r.info.get("notes", ()))
+        marks = "".join(f"[{len(notes) + i + 1}]" for i in range(len(texts)))
+        notes += texts
+        if not r.ok:
+            table.add_row(r.backend, r.device, r.precision, f"[yellow]{r.status}[/] {marks}", *["-"] * 8)
+            continue
+        lat, share = r.latency_ms, f" ({r.peak_share:.0%})" if r.peak_share else ""
+        table.add_row(
+            r.backend, r.device, r.precision, f"[green]ok[/] {marks}",
+            _fmt(lat.get("p50"), 3), _fmt(lat.get("p90"), 3), _fmt(lat.get("p99"), 3),
+            _fmt(r.throughput_fps, 1), str(r.runs), "-" if r.ci_rel is None else f"{r.ci_rel:.1%}",
+            _fmt(r.cold_start_ms, 0), _fmt(r.gflops, 1) + share,
+        )
+    lines = [Text(f"[{i}] {text}", style="dim") for i, text in enumerate(notes, 1)]
+    return Group(table, *lines)
+
+
+def resolve_model(spec: str, workdir: Path) -> Any:
+    """A model from a path, a hub name or ``zoo:NAME`` (exported into ``workdir``)."""
+    if spec.startswith("zoo:"):
+        from edgekit.backends._zoo import zoo_onnx_model
+
+        return zoo_onnx_model(spec[4:], workdir)
+    from edgekit.models import load_model
+
+    return load_model(spec)
+
+
+def _profile(peak: bool) -> Any:
+    """The hardware profile for the manifest (and peak GFLOP/s with ``--peak``); None if unavailable."""
+    try:
+        from edgekit.hardware import profile_hardware
+    except ImportError:
+        return None
+    return profile_hardware(bench=peak)
+
+
+def _run(model: Any, profile: Any, kwargs: dict, quiet: bool) -> list[Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from edgekit.cli._console import err_console
+    from edgekit.evaluate.bench import bench
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
+        task = bar.add_task("benchmark", total=1.0)
+        update = lambda fraction, message: bar.update(task, completed=fraction, description=message)  # noqa: E731
+        return bench(model, profile=profile, progress=update, **kwargs)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench`` to the CLI."""
+
+    @app.command("bench")
+    def bench_cmd(
+        model: Annotated[str, typer.Argument(help="Model file, hub name (demo:digits) or zoo:NAME.")],
+        backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Backend (repeat for several); default: all.")] = None,
+        device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Device (repeat); default: cpu (+ torch cuda).")] = None,
+        precision: Annotated[list[str] | None, typer.Option("--precision", "-p", help="Precision (repeat); default: as stored.")] = None,
+        mode: Annotated[str, typer.Option("--mode", help="latency (one sync request) or throughput (async requests).")] = "latency",
+        seconds: Annotated[float, typer.Option("--seconds", "-t", help="Timed budget per combination.")] = 5.0,
+        warmup: Annotated[float, typer.Option("--warmup", help="Most warm-up time per combination.")] = 2.0,
+        peak: Annotated[bool, typer.Option("--peak", help="Measure the machine's peak GFLOP/s first (a few s).")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print only JSON (results + manifest).")] = False,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Also save the JSON here.")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    ) -> None:
+        """Benchmark MODEL on several backends, interleaved: latency percentiles, throughput,
+        cold start, memory; unavailable combinations are listed with the reason."""
+        from edgekit._io import check_writable
+        from edgekit.cli._console import console, err_console, print_json
+        from edgekit.evaluate.bench import BenchSettings, bench_manifest, save_results
+
+        if out is not None:
+            check_writable(out, force)
+        try:
+            settings = BenchSettings(mode=mode, seconds=seconds, warmup_seconds=warmup)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--mode") from exc
+        with tempfile.TemporaryDirectory(prefix="edgekit-bench-") as tmp:
+            loaded = resolve_model(model, Path(tmp))
+            profile = _profile(peak)
+            kwargs = {"backends": backend or None, "devices": device or None, "precisions": precision or None, "settings": settings}
+            results = _run(loaded, profile, kwargs, quiet=as_json)
+        if out is not None:
+            save_results(results, out, profile=profile, force=force)
+        if as_json:
+            print_json({"manifest": bench_manifest(settings, profile), "results": [r.to_dict() for r in results]})
+            return
+        # a pipe or file gets the whole table; a terminal gets its own width
+        wide = console if console.is_terminal else Console(width=132)
+        wide.print(render(results))
+        if out is not None:
+            err_console.print(f"saved {out}")

@@ -1,0 +1,84 @@
+"""``edgekit compress MODEL --method fp16|int8|int8-dynamic|prune --out FILE``.
+
+Writes a new model file (and its ``.json`` card); the input is never touched.
+INT8 static needs calibration images (``--data DIR``; demo models use their
+training split).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+
+METHODS = ("fp16", "int8", "int8-dynamic", "prune")
+
+
+def _calibration(model, data: str | None, n: int):
+    from edgekit.data import ImageFolder, calibration_set, demo_digits
+    from edgekit.errors import DataError
+
+    if data:
+        ds = ImageFolder(data)
+    elif model.name.startswith("demo:digits"):
+        ds = demo_digits("train")
+    else:
+        raise DataError(f"INT8 static needs calibration images for {model.name}: pass --data DIR "
+                        "(one sub-folder of images per class)")
+    return calibration_set(ds, model, n=n)
+
+
+def _compress(model, method: str, out, fmt, data, samples, ratio, force):
+    from edgekit.errors import ConversionError
+
+    if method == "fp16":
+        from edgekit.compress import to_fp16
+
+        return to_fp16(model, out, fmt=fmt, force=force)
+    if method == "int8-dynamic":
+        from edgekit.compress import quantize_dynamic_int8
+
+        return quantize_dynamic_int8(model, out, force=force)
+    if method == "int8":
+        from edgekit.compress import quantize_int8, quantize_openvino
+
+        feeds = _calibration(model, data, samples)
+        if fmt == "openvino":
+            return quantize_openvino(model, feeds, out, force=force)
+        return quantize_int8(model, feeds, out, force=force)
+    if method == "prune":
+        from edgekit.compress import prune_channels
+        from edgekit.plan.build import torch_twin
+
+        twin = torch_twin(model)
+        if twin is None:
+            raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it")
+        return prune_channels(twin, ratio, out, force=force).model
+    raise ConversionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("compress")
+    def compress_cmd(
+        model: Annotated[str, typer.Argument(help="Model file or name.")],
+        method: Annotated[str, typer.Option(help="fp16 | int8 | int8-dynamic | prune")],
+        out: Annotated[str | None, typer.Option(help="Output file or folder (default: beside the input).")] = None,
+        fmt: Annotated[str | None, typer.Option("--format", help="onnx | openvino (fp16, int8).")] = None,
+        data: Annotated[str | None, typer.Option(help="Calibration images (int8).")] = None,
+        samples: Annotated[int, typer.Option(help="Calibration samples (int8).")] = 300,
+        ratio: Annotated[float, typer.Option(help="Share of channels removed (prune).")] = 0.3,
+        force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the new model as JSON.")] = False,
+    ) -> None:
+        """Compress a model into a NEW file (never edits the input)."""
+        from edgekit.cli._console import console, print_json
+        from edgekit.models import load_model
+
+        source = load_model(model)
+        result = _compress(source, method, out, fmt, data, samples, ratio, force)
+        if as_json:
+            print_json(result.to_dict())
+            return
+        before, after = source.size_bytes / 1e6, result.size_bytes / 1e6
+        console.print(f"[green]wrote[/] {esc(str(result.path))} ({result.precision}, {after:.2f} MB, was {before:.2f} MB)")

@@ -1,0 +1,110 @@
+"""``edgekit demo``: run a model live on a camera, video, folder or the labelled
+demo stream, headless by default, with a one-line live readout.
+
+With no arguments it runs ``demo:digits`` on the labelled demo stream for
+15 s and prints FPS, latency and accuracy. ``--record`` writes the annotated
+video, ``--json`` the stats (neither over an existing file unless ``--force``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+from rich.table import Table
+
+
+def summary_table(stats: dict) -> Table:
+    """The run's final numbers as a two-column table."""
+    from edgekit.vision.readouts import Readouts
+
+    r = Readouts.from_dict(stats["readouts"])
+    table = Table(title=f"edgekit demo: {esc(r.predictor.name)} on {esc(r.source)}", show_header=False,
+                  title_justify="left")
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("Runs on", esc(r.predictor.badge))
+    table.add_row("FPS (avg of last 5 s)", f"capture {r.capture_fps.window:.1f} | inference {r.inference_fps.window:.1f} "
+                  f"| shown {r.display_fps.window:.1f}")
+    table.add_row("Frames", f"{r.frames_captured} captured, {r.frames_inferred} inferred, {r.frames_displayed} shown, "
+                  f"{r.dropped} dropped" + ("" if stats.get("dropping") else " (file/stream source: none need dropping)"))
+    for stage, lat in r.latency.items():
+        table.add_row(f"latency {stage}", f"p50 {lat.p50_ms:.2f} ms, p95 {lat.p95_ms:.2f} ms")
+    if r.accuracy and r.accuracy.n:
+        a = r.accuracy
+        table.add_row("Accuracy", f"[bold]{a.accuracy:.1%}[/] (95% CI {a.low:.1%}-{a.high:.1%}) on {a.n} labelled frames; "
+                      f"macro P {a.precision:.3f} R {a.recall:.3f} F1 {a.f1:.3f}")
+    else:
+        table.add_row("Accuracy", "[dim]no labels (declare what the camera shows with --window keys 0-9)[/]")
+    if r.ab:
+        table.add_row("A/B reference", f"{esc(r.ab.reference.name)} ({esc(r.ab.reference.badge)}): "
+                      f"{r.ab.reference.fps.window:.1f} FPS, p50 {r.ab.reference.latency.p50_ms:.2f} ms")
+        table.add_row("Top-1 agreement", f"{r.ab.agreement:.1%} - {esc(r.ab.note)}")
+    if r.source_reopens or r.source_error:
+        table.add_row("Source", f"reopened {r.source_reopens}x; last error: {esc(r.source_error or '-')}")
+    if stats.get("record"):
+        table.add_row("Video", f"{esc(str(stats['record']['path']))} ({stats['record']['frames']} frames)")
+    return table
+
+
+def _list_cameras() -> None:
+    from edgekit.cli._console import console
+    from edgekit.vision.sources import list_cameras
+
+    cameras = list_cameras(probe=True)
+    if not cameras:
+        console.print("no cameras found (on Linux: no /dev/video* capture device)")
+    for cam in cameras:
+        size = f" {cam.width}x{cam.height} @ {cam.fps or '?'} FPS" if cam.width else ""
+        console.print(f"{cam.index}: {esc(cam.name)} {esc(cam.path)}{size}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo`` to the CLI."""
+
+    @app.command("demo")
+    def demo_cmd(
+        model: Annotated[str, typer.Option("--model", "-m", help="Model file or name.")] = "demo:digits",
+        source: Annotated[str, typer.Option("--source", "-s", help="demo | synthetic | camera index (0) | rtsp://... | video file | image folder.")] = "demo",
+        backend: Annotated[str, typer.Option("--backend", "-b", help="auto | onnxruntime | openvino | torch.")] = "auto",
+        precision: Annotated[str, typer.Option("--precision", "-p", help="Execution precision.")] = "fp32",
+        compare: Annotated[str | None, typer.Option("--compare", help="A/B: a reference model run on the same frames.")] = None,
+        compare_backend: Annotated[str | None, typer.Option("--compare-backend", help="Backend for --compare (default: --backend).")] = None,
+        every: Annotated[int, typer.Option("--every", min=1, help="Run the --compare reference on every Nth frame.")] = 1,
+        seconds: Annotated[float, typer.Option("--seconds", "-t", min=0.1, help="How long to run.")] = 15.0,
+        fps: Annotated[float | None, typer.Option("--fps", help="Pace a file/demo source like a live camera at this FPS.")] = None,
+        record: Annotated[Path | None, typer.Option("--record", help="Write the annotated video (.mp4/.avi).")] = None,
+        json_out: Annotated[Path | None, typer.Option("--json", help="Write the stats JSON here.")] = None,
+        window: Annotated[bool, typer.Option("--window", help="Show a window when a display exists.")] = False,
+        list_cameras: Annotated[bool, typer.Option("--list-cameras", help="List cameras and exit.")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Replace --record/--json files.")] = False,
+    ) -> None:
+        """Run a model live with honest FPS, latency breakdown and accuracy readouts."""
+        from rich.live import Live
+        from rich.text import Text
+
+        from edgekit.cli._console import console, err_console
+        from edgekit.vision.demo import DemoSettings, run_demo
+
+        if list_cameras:
+            _list_cameras()
+            return
+        settings = DemoSettings(model=model, source=source, backend=backend, precision=precision, compare=compare,
+                                compare_backend=compare_backend, reference_every=every, seconds=seconds, fps=fps,
+                                record=None if record is None else str(record),
+                                json_out=None if json_out is None else str(json_out), window=window, force=force)
+
+        def notice(text: str) -> None:
+            err_console.print(f"[yellow]{esc(text)}[/]")
+
+        if console.is_terminal:
+            with Live(Text("starting..."), console=console, refresh_per_second=4, transient=True) as live:
+                stats = run_demo(settings, on_update=lambda r: live.update(Text(r.line())), notice=notice)
+        else:
+            stats = run_demo(settings, notice=notice)
+        console.print(summary_table(stats))
+        for out in (record, json_out):
+            if out is not None:
+                err_console.print(f"saved {out}")

@@ -1,0 +1,63 @@
+"""``edgekit deploy PLAN_OR_MODEL --target T --out DIR|FILE.zip``: write a bundle.
+
+PLAN_OR_MODEL is a saved plan (``plan.json`` from ``edgekit plan``), a model
+file, or a hub name (``demo:digits``). ``--data`` gives the validation images
+packaged for ``edgekit verify``: ``demo:digits`` (the held-out handwriting), an
+image folder (one sub-folder per class) or a ``path,label`` CSV; for the demo
+models it defaults to their held-out split.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+def open_data(spec: str | None, source: str) -> Any:
+    """The validation dataset named by ``--data`` (or the demo split for demo models)."""
+    from edgekit import data as datasets
+
+    if spec is None:
+        return datasets.demo_digits("test") if source.startswith("demo:digits") else None
+    if spec.startswith("demo:digits"):
+        return datasets.demo_digits("test")
+    path = Path(spec).expanduser()
+    return datasets.ManifestDataset(path) if path.suffix.lower() == ".csv" else datasets.ImageFolder(path)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``deploy`` to the CLI."""
+
+    @app.command("deploy")
+    def deploy_cmd(
+        source: Annotated[str, typer.Argument(help="Saved plan JSON, model file or hub name (demo:digits).")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder, or a path ending in .zip.")],
+        target: Annotated[str, typer.Option("--target", "-t", help="Target name the bundle is for.")] = "local",
+        backend: Annotated[str | None, typer.Option(help="Override the plan's backend (onnxruntime, openvino).")] = None,
+        precision: Annotated[str | None, typer.Option(help="Override the plan's precision.")] = None,
+        device: Annotated[str | None, typer.Option(help="Override the plan's device.")] = None,
+        data: Annotated[str | None, typer.Option(help="Validation images: demo:digits, a class folder or a CSV.")] = None,
+        samples: Annotated[int, typer.Option(min=1, max=10000, help="Validation images packaged for verify.")] = 64,
+        force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print only the manifest as JSON.")] = False,
+    ) -> None:
+        """Package a plan's choice (or a model) as a bundle that checks itself on the device."""
+        from edgekit.cli._console import console, print_json
+        from edgekit.deploy import deploy
+
+        bundle = deploy(source, target=target, out=out, backend=backend, precision=precision, device=device,
+                        data=open_data(data, source), samples=samples, force=force)
+        m = bundle.manifest
+        if as_json:
+            print_json(m.to_dict())
+            return
+        acc = m.validation.get("accuracy")
+        console.print(f"[green]bundle written:[/] {bundle.path}", highlight=False)
+        console.print(f"  {m.name} on {m.backend} ({m.device}, {m.precision}); fallbacks: "
+                      f"{', '.join(b['backend'] for b in m.backends[1:]) or 'none'}", highlight=False)
+        console.print(f"  sample: {m.validation.get('samples')} images, accuracy "
+                      f"{'n/a' if acc is None else f'{acc:.4f}'}, p50 {m.validation.get('latency_ms', 0):.3f} ms; "
+                      f"{len(m.files)} files checksummed", highlight=False)
+        console.print(f"  on the device: edgekit verify {bundle.path}", highlight=False)

@@ -1,0 +1,86 @@
+"""``edgekit eval MODEL --data DIR|demo-test``: accuracy, per-class P/R/F1 and the summary.
+
+``--data`` takes an image folder (one sub-folder per class), a ``path,label``
+CSV manifest, or ``demo-test`` / ``demo-train`` (the bundled real handwriting,
+rendered at the model's input size).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+from rich.table import Table
+
+from edgekit.errors import DataError
+
+
+def open_dataset(spec: str, size: int | None = None):
+    """A dataset from a ``--data`` value: ``demo-test``, ``demo-train``, a folder or a manifest file."""
+    from edgekit.data import ImageFolder, ManifestDataset, demo_digits
+
+    if spec in ("demo-test", "demo-train"):
+        return demo_digits(spec.split("-")[1], size=size or 64)
+    path = Path(spec)
+    if path.is_dir():
+        return ImageFolder(path)
+    if path.is_file():
+        return ManifestDataset(path)
+    raise DataError(f"--data {spec!r} is neither a folder, a manifest file, nor demo-test/demo-train", path=path)
+
+
+def render(result) -> tuple[Table, str]:
+    """Per-class table and a one-paragraph summary of an ``EvalResult``."""
+    m = result.metrics
+    table = Table(title=f"{esc(result.model)} on {result.backend}/{result.device}/{result.precision}",
+                  title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for row in m.per_class():
+        if row["support"] == 0 and m.confusion and sum(r[m.classes.index(row["class"])] for r in m.confusion) == 0:
+            continue  # neither in the data nor predicted (e.g. 990 unused ImageNet classes)
+        table.add_row(esc(str(row["class"])), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                      f"{row['f1']:.3f}", str(row["support"]))
+    lo, hi = m.accuracy_ci
+    top = "".join(f", top-{k} {v:.2%}" for k, v in sorted(m.top_k.items()) if k > 1)
+    summary = (
+        f"accuracy {m.accuracy:.2%} (95% CI {lo:.2%}-{hi:.2%}, n={m.n}){top}\n"
+        f"macro P/R/F1 {m.macro_precision:.3f}/{m.macro_recall:.3f}/{m.macro_f1:.3f}; "
+        f"weighted P/R/F1 {m.weighted_precision:.3f}/{m.weighted_recall:.3f}/{m.weighted_f1:.3f}; "
+        f"{result.seconds:.1f}s"
+    )
+    return table, summary
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``eval`` to the CLI."""
+
+    @app.command("eval")
+    def eval_cmd(
+        model: Annotated[str, typer.Argument(help="Model file or name (demo:digits, hub:mobilenetv2, model.onnx).")],
+        data: Annotated[str, typer.Option("--data", "-d", help="Image folder, path,label CSV, or demo-test.")],
+        backend: Annotated[str, typer.Option("--backend", "-b", help="onnxruntime, openvino, torch or auto.")] = "onnxruntime",
+        device: Annotated[str, typer.Option("--device", help="cpu, gpu, cuda, npu...")] = "cpu",
+        precision: Annotated[str, typer.Option("--precision", help="fp32, fp16, int8...")] = "fp32",
+        limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N images.")] = None,
+        batch_size: Annotated[int, typer.Option("--batch-size", help="Images per inference call.")] = 32,
+        as_json: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
+    ) -> None:
+        """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""
+        from edgekit.cli._console import console, print_json
+        from edgekit.evaluate.accuracy import evaluate
+        from edgekit.models import load_model
+
+        loaded = load_model(model)
+        size = loaded.preprocess.size[0] if loaded.preprocess is not None else None
+        dataset = open_dataset(data, size)
+        result = evaluate(loaded, dataset, backend, device=device, precision=precision,
+                          batch_size=batch_size, limit=limit)
+        if as_json:
+            print_json(result.to_dict())
+            return
+        table, summary = render(result)
+        console.print(table)
+        console.print(summary, highlight=False)

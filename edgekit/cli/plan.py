@@ -1,0 +1,93 @@
+"""``edgekit plan MODEL --target T``: measure every candidate, choose, explain.
+
+A rich progress bar on stderr while it works; then the candidates table and
+the decision log on stdout (``--json`` prints the report as JSON instead).
+``--save-config plan.yaml`` writes the settings for ``edgekit run plan.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+from rich.table import Table
+
+_STYLE = {"chosen": "bold green", "valid": "green", "rejected": "yellow", "failed": "red"}
+
+
+def render(report) -> Table:
+    """The candidates as a table (estimates marked)."""
+    kind = "estimated" if report.estimated else "measured"
+    table = Table(title=f"{report.model} -> {report.target} (latency {kind})", title_justify="left")
+    for col in ("candidate", "status", "p50", "vs FP32", "top-1 (95% CI)", "drop (95% CI)", "MB", "why"):
+        table.add_column(col, overflow="fold")
+    for c in report.candidates:
+        acc = "-" if c.accuracy is None else f"{100 * c.accuracy:.2f}% ({100 * c.accuracy_ci[0]:.1f}-{100 * c.accuracy_ci[1]:.1f})"
+        drop = "-" if c.drop is None else f"{100 * c.drop:+.2f} ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
+        table.add_row(esc(c.key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", c.latency_text(),
+                      "-" if c.speedup is None else f"{c.speedup:.2f}x", acc, drop, f"{c.size_mb:.2f}",
+                      esc("; ".join(c.reasons)) or "-")
+    return table
+
+
+def show(report, as_json: bool) -> None:
+    """Print the report: JSON, or table + decision log."""
+    from edgekit.cli._console import console, print_json
+
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(render(report))
+    console.print("\n[bold]Decision log[/]")
+    for line in report.log:
+        console.print(f" - {esc(line)}", soft_wrap=True)
+
+
+def run_config(config, as_json: bool) -> None:
+    """Run a ``PlanConfig`` with a progress bar; print the report."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from edgekit.cli._console import err_console
+    from edgekit.plan import plan
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+        task = bar.add_task("planning", total=1.0)
+        report = plan(config.model, config=config,
+                      progress=lambda f, m: bar.update(task, completed=f, description=esc(m)))
+    show(report, as_json)
+    if config.out and not as_json:
+        from edgekit.cli._console import console
+
+        console.print(f"\nReport written to {esc(config.out)} (report.json, report.md, plot.png)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    def plan_cmd(
+        model: Annotated[str, typer.Argument(help="Model file or name (demo:digits-mnv2).")],
+        target: Annotated[str, typer.Option("--target", "-t", help="Target name or YAML; 'local' measures here.")] = "local",
+        data: Annotated[str | None, typer.Option(help="Labelled image folder (one sub-folder per class).")] = None,
+        max_accuracy_drop: Annotated[float, typer.Option(help="Top-1 drop allowed vs FP32 (0.01 = 1 point).")] = 0.01,
+        latency_budget_ms: Annotated[float | None, typer.Option(help="p50 latency limit in ms.")] = None,
+        max_model_mb: Annotated[float | None, typer.Option(help="Model size limit in MB.")] = None,
+        objective: Annotated[str, typer.Option(help="latency | size | accuracy | efficiency")] = "latency",
+        methods: Annotated[str, typer.Option(help="Comma list: fp32,fp16,int8,int8-dynamic,prune")] = "fp32,fp16,int8,int8-dynamic",
+        seconds: Annotated[float, typer.Option(help="Timed benchmark seconds per candidate.")] = 2.0,
+        verify: Annotated[bool, typer.Option("--verify", help="Re-measure the top three.")] = False,
+        no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,
+        out: Annotated[str | None, typer.Option(help="Folder for report.json/.md, plot.png and models.")] = None,
+        save_config: Annotated[str | None, typer.Option(help="Also write these settings as YAML for `edgekit run`.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    ) -> None:
+        """Find the fastest deployment within the accuracy/latency/size budget, by measuring."""
+        from edgekit.plan import PlanConfig
+
+        config = PlanConfig(model=model, target=target, data=data, max_accuracy_drop=max_accuracy_drop,
+                            latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
+                            methods=tuple(m.strip() for m in methods.split(",") if m.strip()), seconds=seconds,
+                            verify=verify, cache=not no_cache, out=out)
+        if save_config:
+            config.save(save_config)
+        run_config(config, as_json)

@@ -1,0 +1,41 @@
+"""``edgekit serve BUNDLE``: serve a bundle over the Open Inference Protocol (KServe v2 REST).
+
+Listens on 127.0.0.1 unless ``--host`` says otherwise. ``--workers`` is the
+number of inference threads (each with its own session) in this one process;
+``--max-queue`` bounds the requests admitted at once (more get 503).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the CLI."""
+
+    @app.command("serve")
+    def serve_cmd(
+        bundle: Annotated[Path, typer.Argument(help="Bundle folder or .zip.")],
+        host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes it to the network).")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+        workers: Annotated[int, typer.Option(min=1, max=64, help="Inference threads, each with its own session.")] = 1,
+        max_queue: Annotated[int, typer.Option(min=1, help="Requests admitted at once (running + waiting); more get 503.")] = 64,
+        max_body_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body in MiB; more get 413.")] = 32.0,
+        backend: Annotated[str | None, typer.Option(help="Force one of the bundle's allowed backends.")] = None,
+    ) -> None:
+        """Serve a bundle: /v2/health, /v2/models/NAME, /v2/models/NAME/infer, /v2/models/NAME/classify."""
+        from edgekit.cli._console import err_console
+        from edgekit.serve.server import serve
+
+        def ready(engine) -> None:
+            err_console.print(f"serving {engine.name} ({engine.predictors[0].backend}) on http://{host}:{port}/v2 "
+                              f"- Ctrl-C stops", highlight=False)
+
+        def stopped(engine) -> None:
+            err_console.print(f"stopped cleanly after {engine.served} requests", highlight=False)
+
+        serve(bundle, host=host, port=port, workers=workers, max_queue=max_queue,
+              max_body_bytes=int(max_body_mb * (1 << 20)), backend=backend, on_ready=ready, on_shutdown=stopped)

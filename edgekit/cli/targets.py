@@ -1,0 +1,64 @@
+"""``edgekit targets [NAME]``: list the known targets, or show one with its sources."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape as esc
+from rich.table import Table
+
+
+def _list() -> Table:
+    from edgekit.targets import list_targets, load_target
+
+    table = Table(title="Targets", title_justify="left")
+    for col in ("name", "cpu", "memory", "backends", "budget p50 / MB"):
+        table.add_column(col, overflow="fold")
+    for name in list_targets():
+        t = load_target(name)
+        backends = ", ".join(f"{b} ({'/'.join(e['devices'])})" for b, e in t.backends.items())
+        b = t.budgets
+        table.add_row(name, esc(f"{t.cpu_arch} x{t.cores} {t.cpu_model}"), f"{t.memory_mb} MB", backends,
+                      f"{b.latency_ms or '-'} ms / {b.model_mb or '-'} MB")
+    return table
+
+
+def _show(name: str) -> Table:
+    from edgekit.targets import load_target
+
+    t = load_target(name)
+    table = Table(title=f"{t.name}: {esc(t.description)}", show_header=False, title_justify="left")
+    table.add_column(style="bold cyan")
+    table.add_column(overflow="fold")
+    table.add_row("CPU", esc(f"{t.cpu_arch}, {t.cores} cores, {t.cpu_model} {t.freq_ghz or ''} GHz"))
+    table.add_row("ISA", ", ".join(t.isa) or "-")
+    table.add_row("Memory", f"{t.memory_mb} MB")
+    for a in t.accelerators:
+        table.add_row("Accelerator", esc(f"{a.name} ({a.kind}, {a.peak_tops} TOPS {a.precision}) [{a.source}]"))
+    for b, e in t.backends.items():
+        table.add_row(f"Backend {b}", f"devices {', '.join(e['devices'])}; precisions {', '.join(e['precisions'])}")
+    table.add_row("Budgets", esc(str(t.budgets)))
+    for label, fig in (("Peak GFLOP/s", t.peak_gflops), ("Memory GB/s", t.mem_bandwidth_gbs)):
+        if fig:
+            table.add_row(label, esc(f"{fig.value} {fig.precision}".strip() + f"{' (approx.)' if fig.approximate else ''} [{fig.source}]"))
+    for r in t.references:
+        table.add_row("Reference", esc(f"{r.model} {r.precision} {r.runtime}/{r.device}: {r.latency_ms} ms"
+                                       f"{' (approx.)' if r.approximate else ''} [{r.source}]"))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("targets")
+    def targets_cmd(
+        name: Annotated[str | None, typer.Argument(help="Show one target (name or YAML path).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    ) -> None:
+        """List target devices, or show one with its published reference figures."""
+        from edgekit.cli._console import console, print_json
+        from edgekit.targets import list_targets, load_target
+
+        if as_json:
+            print_json(load_target(name).to_dict() if name else list_targets())
+        else:
+            console.print(_show(name) if name else _list())

@@ -1,0 +1,39 @@
+"""Compression: each method returns a NEW ``Model`` written to a new file; the input is never edited.
+
+- :func:`to_fp16` (:mod:`.fp16`): ONNX float16 (I/O kept fp32) or OpenVINO FP16 weights.
+- :func:`quantize_int8`, :func:`quantize_dynamic_int8`, :func:`quantize_openvino` (:mod:`.int8`).
+- :func:`controlled` (:mod:`.accuracy_control`): INT8 that keeps sensitive layers float until a drop budget holds.
+- :func:`prune_channels` (:mod:`.prune`): structured channel pruning (+ fine-tune).
+- :func:`check_calibration` (:mod:`.calibration`): refuse or warn about an unfit calibration set.
+
+Names are imported lazily: onnxruntime/torch/openvino load only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "to_fp16": "edgekit.compress.fp16",
+    "quantize_int8": "edgekit.compress.int8",
+    "quantize_dynamic_int8": "edgekit.compress.int8",
+    "quantize_openvino": "edgekit.compress.int8",
+    "needs_reduce_range": "edgekit.compress.int8",
+    "FeedReader": "edgekit.compress.int8",
+    "controlled": "edgekit.compress.accuracy_control",
+    "ControlledResult": "edgekit.compress.accuracy_control",
+    "prune_channels": "edgekit.compress.prune",
+    "PruneResult": "edgekit.compress.prune",
+    "check_calibration": "edgekit.compress.calibration",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'edgekit.compress' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,219 @@
+"""INT8 post-training quantization: onnxruntime QDQ (static and dynamic) and NNCF for OpenVINO.
+
+Calibration data is a plain iterable of ``{input_name: float32 array}`` (what
+:func:`edgekit.data.calibration_set` returns); :class:`FeedReader` adapts it
+to onnxruntime's ``CalibrationDataReader`` and :func:`nncf_dataset` to NNCF.
+
+``reduce_range``: on x86 CPUs *without* VNNI, onnxruntime runs U8S8 through
+``VPMADDUBSW``, whose 16-bit intermediate can saturate; 7-bit weights avoid
+that at a small accuracy cost. :func:`needs_reduce_range` decides it from the
+hardware profile (never hard-coded per machine).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.compress._common import as_onnx, load_result, output_path, refuse_quantized, say, staged
+from edgekit.compress.calibration import check_calibration
+from edgekit.errors import ConversionError, map_exceptions
+from edgekit.models.model import Model
+from edgekit.types import Format, Precision
+
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+_VNNI = ("avx512_vnni", "avx_vnni", "amx_int8")
+Feed = dict[str, np.ndarray]
+
+
+class FeedReader:
+    """onnxruntime ``CalibrationDataReader`` over any iterable of feeds (re-iterable via ``rewind``)."""
+
+    def __init__(self, feeds: Iterable[Feed]):
+        self.feeds = list(feeds)
+        self._it = iter(self.feeds)
+
+    def get_next(self) -> Feed | None:
+        return next(self._it, None)
+
+    def rewind(self) -> None:
+        self._it = iter(self.feeds)
+
+    def __len__(self) -> int:
+        return len(self.feeds)
+
+
+def needs_reduce_range(profile: Any = None) -> bool:
+    """True on x86 CPUs without VNNI/AMX (saturation risk of U8S8 on AVX2/AVX-512F)."""
+    if profile is None:
+        from edgekit.hardware import profile_hardware
+
+        profile = profile_hardware()
+    x86 = profile.arch in ("x86_64", "i386", "i686")
+    return x86 and not any(profile.has(flag) for flag in _VNNI)
+
+
+def quantize_int8(
+    model: Model,
+    calibration: Iterable[Feed],
+    out: str | Path | None = None,
+    *,
+    method: str = "minmax",
+    per_channel: bool = True,
+    reduce_range: bool | None = None,
+    exclude: Iterable[str] = (),
+    labels: Iterable[int] | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Model:
+    """Static INT8 (QDQ) for onnxruntime from a calibration set.
+
+    Args:
+        model: an FP32 ONNX (or PyTorch, exported first) model.
+        calibration: feeds ``{input_name: array}``; 300 is a good size.
+        out: output file or folder (default ``<stem>.int8.onnx`` beside the input).
+        method: "minmax", "entropy" or "percentile".
+        per_channel: per-output-channel weight scales (better accuracy for convs).
+        reduce_range: 7-bit weights; ``None`` decides from this machine's ISA.
+        exclude: node names kept in float (see :mod:`.accuracy_control`).
+        labels: the calibration images' labels, when known (checks classes).
+
+    Returns:
+        A new INT8 ``Model``; ``metadata["compression"]`` holds the settings.
+
+    Raises:
+        DataError: calibration set too small or unfit (see :func:`check_calibration`).
+        ConversionError: already quantized, wrong format, or onnxruntime failed.
+
+    Example:
+        >>> q = quantize_int8(model, calibration_set(ds, model))   # doctest: +SKIP
+    """
+    refuse_quantized(model, "static INT8")
+    feeds = check_calibration(calibration, labels=labels, num_classes=model.num_classes)
+    if method not in CALIBRATION_METHODS:
+        raise ConversionError(f"calibration method {method!r} unknown; choose one of {', '.join(CALIBRATION_METHODS)}")
+    reduce_range = needs_reduce_range() if reduce_range is None else reduce_range
+    settings = {"method": method, "per_channel": per_channel, "reduce_range": reduce_range,
+                "exclude": sorted(exclude), "calibration_samples": len(feeds), "backend": "onnxruntime"}
+    with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
+        source = as_onnx(model, Path(work), progress)
+        dest = output_path(model, out, "int8", Format.ONNX)
+        say(progress, f"calibrating {model.name} on {len(feeds)} samples ({method})")
+        with staged(dest, Format.ONNX, model, force) as tmp:
+            _ort_static(source.path, tmp, feeds, Path(work), settings)
+    return load_result(dest, model, "int8", settings).replace(precision=Precision.INT8)
+
+
+def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    prepped = _preprocess(src, work)
+    calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+             "percentile": CalibrationMethod.Percentile}[s["method"]]
+    with map_exceptions({Exception: ConversionError}, f"onnxruntime static quantization of {src} failed: {{error}}",
+                        path=src):
+        quantize_static(
+            str(prepped), str(tmp), FeedReader(feeds), quant_format=QuantFormat.QDQ,
+            per_channel=s["per_channel"], reduce_range=s["reduce_range"],
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            nodes_to_exclude=list(s["exclude"]) or None, calibrate_method=calib,
+            extra_options={"CalibTensorRangeSymmetric": False, "ActivationSymmetric": False},
+        )
+
+
+def _preprocess(src: Path, work: Path) -> Path:
+    """ORT's recommended pre-pass (shape inference + graph optimisation); the source if it fails."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    prepped = work / f"{src.stem}.prep.onnx"
+    try:
+        quant_pre_process(str(src), str(prepped), skip_symbolic_shape=True)
+    except Exception:  # noqa: BLE001 - optional optimisation; quantizing the raw graph still works
+        return src
+    return prepped
+
+
+def quantize_dynamic_int8(
+    model: Model,
+    out: str | Path | None = None,
+    *,
+    per_channel: bool = False,
+    reduce_range: bool | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Model:
+    """Dynamic INT8 for onnxruntime: weights stored INT8, activations quantized at run time.
+
+    No calibration data needed; helps MatMul/Gemm-heavy models most, convs little.
+
+    Raises:
+        ConversionError: already quantized, wrong format, or onnxruntime failed.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    refuse_quantized(model, "dynamic INT8")
+    reduce_range = needs_reduce_range() if reduce_range is None else reduce_range
+    settings = {"per_channel": per_channel, "reduce_range": reduce_range, "backend": "onnxruntime"}
+    with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
+        source = as_onnx(model, Path(work), progress)
+        dest = output_path(model, out, "int8-dynamic", Format.ONNX)
+        say(progress, f"quantizing {model.name} weights to INT8 (dynamic)")
+        with staged(dest, Format.ONNX, model, force) as tmp:
+            with map_exceptions({Exception: ConversionError}, f"dynamic quantization of {source.path} failed: {{error}}",
+                                path=source.path):
+                quantize_dynamic(str(_preprocess(source.path, Path(work))), str(tmp), per_channel=per_channel,
+                                 reduce_range=reduce_range, weight_type=QuantType.QInt8)
+    return load_result(dest, model, "int8-dynamic", settings).replace(precision=Precision.INT8_DYNAMIC)
+
+
+def nncf_dataset(feeds: list[Feed]) -> Any:
+    """An ``nncf.Dataset`` over feeds (NNCF hands each item to the model as-is)."""
+    import nncf
+
+    return nncf.Dataset(feeds, lambda feed: next(iter(feed.values())) if len(feed) == 1 else feed)
+
+
+def quantize_openvino(
+    model: Model,
+    calibration: Iterable[Feed],
+    out: str | Path | None = None,
+    *,
+    labels: Iterable[int] | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    ignored: Iterable[str] = (),
+) -> Model:
+    """Static INT8 for OpenVINO with NNCF (``nncf.quantize`` on an ``ov.Model``).
+
+    Args:
+        model: FP32 ONNX or OpenVINO IR (PyTorch models are exported to ONNX first).
+        ignored: node names NNCF must keep in float.
+
+    Returns:
+        A new INT8 OpenVINO IR ``Model`` (``<stem>.int8.xml`` + ``.bin``).
+
+    Raises:
+        DataError / ConversionError: as :func:`quantize_int8`.
+    """
+    import nncf
+    import openvino as ov
+
+    refuse_quantized(model, "NNCF INT8")
+    feeds = check_calibration(calibration, labels=labels, num_classes=model.num_classes)
+    settings = {"backend": "openvino", "calibration_samples": len(feeds), "ignored": sorted(ignored)}
+    with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
+        source = model if model.format is Format.OPENVINO else as_onnx(model, Path(work), progress)
+        dest = output_path(model, out, "int8", Format.OPENVINO)
+        say(progress, f"quantizing {model.name} for OpenVINO with NNCF on {len(feeds)} samples")
+        with staged(dest, Format.OPENVINO, model, force) as tmp:
+            with map_exceptions({Exception: ConversionError}, f"NNCF quantization of {source.path} failed: {{error}}",
+                                path=source.path):
+                ov_model = ov.Core().read_model(str(source.path))
+                scope = nncf.IgnoredScope(names=list(ignored), validate=False) if ignored else None
+                quantized = nncf.quantize(ov_model, nncf_dataset(feeds), subset_size=len(feeds), ignored_scope=scope)
+                ov.save_model(quantized, str(tmp), compress_to_fp16=False)
+    return load_result(dest, model, "int8", settings).replace(precision=Precision.INT8)

@@ -1,0 +1,47 @@
+"""Deployment bundles that check themselves, and the runtime that runs them on a device.
+
+``deploy(plan_or_model, target, out)`` writes a bundle (folder or ``.zip``);
+``Predictor.open(bundle)`` verifies every checksum before it loads the model;
+``verify_bundle(bundle)`` re-runs the packaged validation sample and compares
+it with what the manifest promised; ``export_triton`` writes a Triton model
+repository. Names are imported on first use, so ``import edgekit.deploy``
+stays as light as the device runtime needs.
+
+Example:
+    >>> from edgekit.deploy import deploy, Predictor             # doctest: +SKIP
+    >>> bundle = deploy("demo:digits", out="digits.zip")
+    >>> Predictor.open("digits.zip").predict(image).label
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "deploy": "edgekit.deploy.bundle",
+    "Bundle": "edgekit.deploy.bundle",
+    "Manifest": "edgekit.deploy.manifest",
+    "Tolerance": "edgekit.deploy.manifest",
+    "Predictor": "edgekit.deploy.predictor",
+    "Prediction": "edgekit.deploy.predictor",
+    "verify_bundle": "edgekit.deploy.verify",
+    "VerifyReport": "edgekit.deploy.verify",
+    "export_triton": "edgekit.deploy.triton",
+    "ZipLimits": "edgekit.deploy.safezip",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'edgekit.deploy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,116 @@
+"""``PlanConfig``: the one settings object the CLI, the GUI and ``edgekit run plan.yaml`` all build.
+
+Saved as YAML so a plan can be replayed exactly (``edgekit run plan.yaml``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+from edgekit._io import write_text_atomic
+from edgekit.errors import DataError, TargetError
+
+OBJECTIVES = ("latency", "size", "accuracy", "efficiency")
+METHODS = ("fp32", "fp16", "int8", "int8-dynamic", "prune")
+DEFAULT_METHODS = ("fp32", "fp16", "int8", "int8-dynamic")
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """What to plan, for where, under which budget.
+
+    Attributes:
+        model: a model path or name (``"demo:digits-mnv2"``).
+        target: target name or YAML path (``"local"`` measures this machine).
+        data: labelled image folder (one sub-folder per class); ``None`` = the
+            demo set for demo models. Half is used for calibration, half for validation.
+        max_accuracy_drop: largest top-1 drop allowed vs FP32 (0.01 = 1 point).
+        latency_budget_ms: p50 limit (``None``: the target's default budget).
+        max_model_mb: size limit (``None``: the target's default budget).
+        objective: "latency", "size", "accuracy" or "efficiency" (accuracy per ms).
+        methods: compression methods to try (see ``METHODS``).
+        seconds: timed benchmark budget per candidate.
+        calibration_samples: images used to calibrate INT8.
+        verify: re-measure the top three to confirm their order.
+        cache: reuse a stored result for the same model, hardware, versions and settings.
+        out: folder for the report (JSON, Markdown, PNG) and the candidate models.
+    """
+
+    model: str
+    target: str = "local"
+    data: str | None = None
+    max_accuracy_drop: float = 0.01
+    latency_budget_ms: float | None = None
+    max_model_mb: float | None = None
+    objective: str = "latency"
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    seconds: float = 2.0
+    calibration_samples: int = 300
+    verify: bool = False
+    cache: bool = True
+    out: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise TargetError(f"objective {self.objective!r} unknown; choose one of {', '.join(OBJECTIVES)}")
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad:
+            raise TargetError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
+        if not 0.0 <= self.max_accuracy_drop < 1.0:
+            raise DataError(f"max_accuracy_drop is a fraction (0.01 = 1 point), not {self.max_accuracy_drop}")
+        object.__setattr__(self, "methods", tuple(self.methods))
+
+    def replace(self, **changes) -> PlanConfig:
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+    def key_settings(self) -> dict:
+        """The settings that change the result (cache key): not where it is written."""
+        data = self.to_dict()
+        for k in ("out", "cache", "model"):
+            data.pop(k)
+        return data
+
+    def to_dict(self) -> dict:
+        """Plain dict (lists, not tuples) for YAML/JSON."""
+        data = asdict(self)
+        data["methods"] = list(self.methods)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "plan config") -> PlanConfig:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            TargetError: unknown keys or a missing ``model``.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown or "model" not in data:
+            problem = f"unknown key(s) {unknown}" if unknown else "no `model:` given"
+            raise TargetError(f"{where}: {problem}; allowed keys: {', '.join(sorted(names))}")
+        return cls(**{**data, "methods": tuple(data.get("methods", DEFAULT_METHODS))})
+
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """Write as YAML (atomic; never over an existing file unless ``force``)."""
+        return write_text_atomic(path, yaml.safe_dump({"plan": self.to_dict()}, sort_keys=False), force)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PlanConfig:
+        """Read a YAML written by :meth:`save` (``plan:`` mapping at the top).
+
+        Raises:
+            TargetError: unreadable file or bad keys, naming the file.
+        """
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise TargetError(f"cannot read plan file {path}: {exc}", path=path) from exc
+        if not isinstance(data, dict) or not isinstance(data.get("plan"), dict):
+            raise TargetError(f"{path} must hold a `plan:` mapping (write one with `edgekit plan ... --save-config`)", path=path)
+        return cls.from_dict(data["plan"], where=str(path))

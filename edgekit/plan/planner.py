@@ -1,0 +1,356 @@
+"""``plan``: build every candidate a target supports, measure, apply the rules, choose, explain.
+
+The work is a generator (:func:`iter_plan`) that yields ``(fraction, message)``
+between steps; :func:`plan` drives it, forwards progress to a callback and
+honours a cancel request at every step (raising ``Cancelled``). The GUI runs
+the same generator in a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import BudgetNotMet, Cancelled, DataError, EdgekitError, EdgekitWarning
+from edgekit.models.model import Model
+from edgekit.plan import cache as plan_cache
+from edgekit.plan import rules
+from edgekit.plan.build import BuildContext, Spec, build, specs_for, torch_twin
+from edgekit.plan.config import PlanConfig
+from edgekit.plan.measure import accuracy, bench_interleaved
+from edgekit.plan.report import Candidate, Report
+from edgekit.targets import Target, estimate_latency, load_target
+
+Step = tuple[float, str]
+
+
+def plan(
+    model: Model | str | Path,
+    target: str | Path | Target = "local",
+    data: str | Path | None = None,
+    max_accuracy_drop: float = 0.01,
+    latency_budget_ms: float | None = None,
+    max_model_mb: float | None = None,
+    objective: str = "latency",
+    progress: Callable[[float, str], None] | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+    cache: bool = True,
+    verify: bool = False,
+    *,
+    config: PlanConfig | None = None,
+    **options: Any,
+) -> Report:
+    """Find the fastest deployment of ``model`` on ``target`` that keeps accuracy, by measuring.
+
+    Args:
+        model: a ``Model`` or anything ``load_model`` takes ("demo:digits-mnv2", a path).
+        target: "local" (measured here), a bundled target name, or a target YAML (estimated).
+        data: labelled image folder (half calibrates INT8, half validates); ``None`` for demo models.
+        max_accuracy_drop: top-1 drop allowed vs FP32 (0.01 = 1 point).
+        latency_budget_ms / max_model_mb: limits (``None``: the target's defaults).
+        objective: "latency", "size", "accuracy" or "efficiency".
+        progress: called as ``progress(fraction, message)`` after each step.
+        cancel: an Event (or callable) checked between steps.
+        cache: reuse a stored result for the same model/hardware/versions/settings.
+        verify: re-measure the top three candidates to confirm their order.
+        config: a full :class:`PlanConfig` (overrides the arguments above).
+        **options: other ``PlanConfig`` fields (``methods``, ``seconds``, ``out``...).
+
+    Returns:
+        A :class:`Report`; ``report.best`` is the chosen :class:`Candidate`.
+
+    Raises:
+        BudgetNotMet: no candidate meets the budget (``exc.closest`` lists the nearest).
+        Cancelled: ``cancel`` fired.
+        DataError / TargetError / ModelLoadError: bad inputs, naming the fix.
+
+    Example:
+        >>> report = plan("demo:digits-mnv2", target="local")   # doctest: +SKIP
+        >>> report.best.key, report.best.p50_ms                 # doctest: +SKIP
+    """
+    if config is None:
+        name = model if isinstance(model, (str, Path)) else (model.path or model.name)
+        config = PlanConfig(model=str(name), target=str(getattr(target, "name", target)),
+                            data=None if data is None else str(data), max_accuracy_drop=max_accuracy_drop,
+                            latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
+                            verify=verify, cache=cache, **options)
+    gen = iter_plan(config, model=model if isinstance(model, Model) else None,
+                    target=target if isinstance(target, Target) else None, cancel=cancel)
+    while True:
+        _check(cancel)
+        try:
+            fraction, message = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if progress is not None:
+            progress(fraction, message)
+
+
+def _check(cancel) -> None:
+    fired = cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel and cancel())
+    if fired:
+        raise Cancelled("planning cancelled by the user")
+
+
+def iter_plan(config: PlanConfig, *, model: Model | None = None, target: Target | None = None,
+              cancel: Any = None) -> Generator[Step, None, Report]:
+    """The planner as a generator of ``(fraction, message)``; its return value is the ``Report``."""
+    from edgekit.hardware import profile_hardware
+    from edgekit.models import load_model
+
+    t0 = time.perf_counter()
+    yield 0.0, f"loading {config.model}"
+    model = model or load_model(config.model)
+    target = target or load_target(config.target)
+    profile = profile_hardware()
+    key = plan_cache.cache_key(model.sha256, profile.fingerprint, profile.versions, config.key_settings(),
+                               target.to_dict())
+    if config.cache:
+        hit = plan_cache.load(key)
+        if hit is not None:
+            yield 1.0, "reusing the cached result (same model, hardware, versions and settings)"
+            return _finish_cached(hit, config)
+    state = _State(config, model, target, profile, key)
+    yield from state.prepare()
+    yield from state.build_all()
+    yield from state.evaluate_all()
+    yield from state.time_all(cancel)
+    report = state.decide(time.perf_counter() - t0)
+    if config.verify:
+        yield 0.95, "verifying the top three"
+        report = state.verify(report, cancel)
+    if config.out:
+        report.save(config.out)
+    if config.cache:
+        plan_cache.store(key, report)
+    yield 1.0, f"chose {report.best_key}"
+    return report
+
+
+def _finish_cached(report: Report, config: PlanConfig) -> Report:
+    report = replace(report, cache_hit=True, log=(*report.log, "Result reused from the cache (--no-cache re-measures)."))
+    if config.out:
+        report.save(config.out)
+    return report
+
+
+class _State:
+    """One planning run's working data (kept off the public API)."""
+
+    def __init__(self, config: PlanConfig, model: Model, target: Target, profile: Any, key: str) -> None:
+        self.config, self.model, self.target, self.profile, self.key = config, model, target, profile, key
+        self.log: list[str] = []
+        self.cands: dict[str, Candidate] = {}
+        self.models: dict[str, Model] = {}
+        self.evals: dict[str, Any] = {}
+
+    # ---- data + specs --------------------------------------------------------------
+    def prepare(self) -> Generator[Step, None, None]:
+        from edgekit.data import calibration_set
+
+        cfg, t = self.config, self.target
+        where = "measured on this machine" if t.is_local else "ESTIMATED from the target's published figures"
+        self.log.append(f"Target {t.name}: latency {where}; accuracy is measured here on real images.")
+        calib_ds, self.val_ds, self.train_ds, what = _datasets(cfg, self.model)
+        self.log.append(what)
+        yield 0.05, "preparing calibration data"
+        methods_need_calib = any(m.startswith("int8") for m in cfg.methods)
+        n = min(cfg.calibration_samples, len(calib_ds))
+        feeds = calibration_set(calib_ds, self.model, n=n) if methods_need_calib else []
+        self.twin = torch_twin(self.model)
+        if self.twin is None:
+            self.log.append("No PyTorch module for this model: no PyTorch-eager baseline, no pruning.")
+        src = self.model if self.model.format.value == "onnx" else _to_onnx(self.model, self._work())
+        self.ctx = BuildContext(src, self.twin, feeds, [], self.train_ds, self._work())
+        self.specs = specs_for(t, cfg.methods, self.twin is not None)
+
+    def _work(self) -> Path:
+        if self.config.out:
+            path = Path(self.config.out) / "models"
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        return plan_cache.work_dir(self.key)
+
+    # ---- build ---------------------------------------------------------------------
+    def build_all(self) -> Generator[Step, None, None]:
+        for i, spec in enumerate(self.specs):
+            yield 0.1 + 0.3 * i / max(1, len(self.specs)), f"building {spec.key}"
+            start = time.perf_counter()
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", EdgekitWarning)
+                    built = build(spec, self.ctx)
+            except EdgekitError as exc:
+                self._fail(spec, f"could not build: {exc}")
+                continue
+            finally:
+                self._note_warnings(spec, caught)
+            self.models[spec.key] = built
+            self.cands[spec.key] = Candidate(spec.key, spec.backend, spec.device, spec.precision, spec.method,
+                                             built.to_dict(), size_mb=built.size_bytes / 2**20, model_obj=built)
+            if spec.method not in ("fp32", "eager"):
+                self.log.append(f"Built {spec.key} in {time.perf_counter() - start:.1f} s{_how(built)}.")
+
+    def _note_warnings(self, spec: Spec, caught: list) -> None:
+        """Warnings while building go to the decision log (once each), not to stderr."""
+        for w in caught:
+            line = f"Warning while building {spec.key}: {w.message}"
+            if issubclass(w.category, EdgekitWarning) and not any(str(w.message) in s for s in self.log):
+                self.log.append(line)
+
+    def _fail(self, spec: Spec, reason: str) -> None:
+        self.cands[spec.key] = Candidate(spec.key, spec.backend, spec.device, spec.precision, spec.method, {},
+                                         status="failed", reasons=(reason,))
+        self.log.append(f"{spec.key}: {reason}")
+
+    # ---- accuracy ------------------------------------------------------------------
+    def evaluate_all(self) -> Generator[Step, None, None]:
+        yield 0.4, "measuring FP32 accuracy (the reference)"
+        ref = accuracy(self.ctx.source, self.val_ds, "onnxruntime", "cpu", "fp32")
+        self.evals[(self.ctx.source.sha256, "onnxruntime", "fp32")] = ref
+        ref_ok = [p == y for p, y in zip(ref.predictions, ref.labels)]
+        self.ref_accuracy = ref.metrics.accuracy
+        live = [k for k, c in self.cands.items() if c.status != "failed"]
+        for i, k in enumerate(live):
+            c = self.cands[k]
+            yield 0.4 + 0.3 * i / max(1, len(live)), f"measuring accuracy of {k}"
+            memo = (self.models[k].sha256, c.backend, c.precision)
+            try:
+                res = self.evals.get(memo) or accuracy(self.models[k], self.val_ds, c.backend, c.device, c.precision)
+                self.evals[memo] = res
+            except EdgekitError as exc:
+                self.cands[k] = rules.reject(replace(c, status="failed"), f"could not run: {exc}")
+                continue
+            drop, ci = rules.paired_drop(ref_ok, [p == y for p, y in zip(res.predictions, res.labels)])
+            m = res.metrics
+            self.cands[k] = replace(c, accuracy=m.accuracy, accuracy_ci=tuple(m.accuracy_ci), n=m.n, drop=drop,
+                                    drop_ci=ci)
+
+    # ---- latency -------------------------------------------------------------------
+    def time_all(self, cancel: Any) -> Generator[Step, None, None]:
+        live = [k for k, c in self.cands.items() if c.status != "failed"]
+        if not self.target.is_local:
+            yield 0.75, "estimating latency on the target"
+            for k in live:
+                self._estimate(k)
+            return
+        yield 0.75, f"benchmarking {len(live)} candidates, interleaved ({self.config.seconds:g} s each)"
+        items = [(self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision) for k in live]
+        for k, r in zip(live, bench_interleaved(items, self.config.seconds, cancel)):
+            c = self.cands[k]
+            if r.ok:
+                self.cands[k] = replace(c, p50_ms=r.latency_ms["p50"], p90_ms=r.latency_ms.get("p90"), ci_rel=r.ci_rel)
+            else:
+                self.cands[k] = rules.reject(replace(c, status="failed"), f"benchmark {r.status}: {r.reason}")
+
+    def _estimate(self, k: str) -> None:
+        c, m = self.cands[k], self.models[k]
+        flops = m.flops or self.model.flops
+        if not flops:
+            self.cands[k] = rules.reject(c, "FLOPs unknown: cannot estimate latency on a target that is not here")
+            return
+        try:
+            est = estimate_latency(self.target, flops=flops, weight_bytes=m.size_bytes, device=c.device,
+                                   precision=c.precision)
+        except EdgekitError as exc:
+            self.cands[k] = rules.reject(c, str(exc))
+            return
+        self.cands[k] = replace(c, estimate=est)
+
+    # ---- decide --------------------------------------------------------------------
+    def decide(self, seconds: float) -> Report:
+        cfg, t = self.config, self.target
+        lat_budget = cfg.latency_budget_ms if cfg.latency_budget_ms is not None else t.budgets.latency_ms
+        size_budget = cfg.max_model_mb if cfg.max_model_mb is not None else t.budgets.model_mb
+        isa = self.target.isa
+        fp32 = {(c.backend, c.device): c for c in self.cands.values() if c.method == "fp32"}
+        judged = []
+        for c in self.cands.values():
+            if c.status == "failed":
+                judged.append(c)
+                continue
+            c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa)
+            c = rules.accuracy_rule(c, cfg.max_accuracy_drop)
+            judged.append(rules.budget_rule(c, lat_budget, size_budget))
+        for c in judged:
+            if c.status in ("rejected",):
+                self.log.append(f"Rejected {c.key}: {'; '.join(c.reasons)}.")
+        try:
+            best = rules.choose(judged, cfg.objective)
+        except BudgetNotMet as exc:
+            self.log.append(str(exc))
+            raise
+        judged = [replace(c, status="chosen") if c.key == best.key else c for c in judged]
+        gap, pct = rules.regret(best, judged)
+        eager = next((c for c in judged if c.method == "eager" and c.p50_ms), None)
+        vs_eager = eager.p50_ms / best.p50_ms if eager and best.p50_ms else None
+        self.log.append(_why(best, cfg, vs_eager, gap, pct))
+        return Report(self.model.name, self.model.sha256, t.name, not t.is_local, tuple(judged), best.key,
+                      tuple(self.log), gap, pct, {}, eager.p50_ms if eager else None, vs_eager, cfg.to_dict(),
+                      {"fingerprint": self.profile.fingerprint, "summary": self.profile.summary()}, seconds)
+
+    def verify(self, report: Report, cancel: Any) -> Report:
+        if report.estimated:
+            return replace(report, log=(*report.log, "--verify skipped: latencies on this target are estimates."))
+        valid = sorted((c for c in report.candidates if c.status in ("valid", "chosen") and c.p50_ms),
+                       key=lambda c: c.p50_ms)[:3]
+        items = [(self.models[c.key], c.backend, c.device, c.precision) for c in valid]
+        res = bench_interleaved(items, self.config.seconds, cancel)
+        again = {c.key: r.latency_ms.get("p50") for c, r in zip(valid, res) if r.ok}
+        same = sorted(again, key=again.get) == [c.key for c in valid if c.key in again]
+        line = ("Verified: re-measuring the top three gave the same order (" if same else
+                "Verify: the re-measured order differs, the top candidates are within noise (")
+        line += ", ".join(f"{k} {v:.3g} ms" for k, v in again.items()) + ")."
+        return replace(report, verified=again, log=(*report.log, line))
+
+
+def _datasets(cfg: PlanConfig, model: Model) -> tuple[Any, Any, Any, str]:
+    """(calibration, validation, training, description)."""
+    from edgekit.data import ImageFolder, demo_digits, stratified_split
+
+    if cfg.data:
+        full = ImageFolder(cfg.data)
+        calib, val = stratified_split(full, 0.5, seed=0)
+        return calib, val, calib, (f"Data {cfg.data}: {len(val)} images validate, {len(calib)} calibrate "
+                                   "(stratified half/half, no overlap).")
+    if model.name.startswith("demo:digits") or str(cfg.model).startswith("demo:digits"):
+        train, test = demo_digits("train"), demo_digits("test")
+        return train, test, train, (f"Validation: the {len(test)} held-out real handwritten digits "
+                                    f"(never trained on); calibration from the {len(train)}-image training split.")
+    raise DataError(f"no validation data for {model.name}: pass data=DIR (--data DIR), a folder with one "
+                    "sub-folder of images per class")
+
+
+def _to_onnx(model: Model, work: Path) -> Model:
+    from edgekit.compress._common import as_onnx
+
+    return as_onnx(model, work)
+
+
+def _how(model: Model) -> str:
+    s = model.metadata.get("compression", {})
+    bits = []
+    if "method" in s and s.get("backend") == "onnxruntime" and "reduce_range" in s:
+        bits.append(f"reduce_range={s['reduce_range']}")
+    if s.get("calibration_samples"):
+        bits.append(f"{s['calibration_samples']} calibration images")
+    return f" ({', '.join(bits)})" if bits else ""
+
+
+def _why(best: Candidate, cfg: PlanConfig, vs_eager: float | None, gap: float, pct: float) -> str:
+    lat = best.latency_text()
+    parts = [f"Chose {best.key} for objective '{cfg.objective}': {lat}"]
+    if best.speedup:
+        parts.append(f"{best.speedup:.2f}x FP32 on {best.backend}")
+    if vs_eager:
+        parts.append(f"{vs_eager:.1f}x faster than PyTorch eager FP32")
+    if best.drop is not None:
+        lo, hi = best.drop_ci or (best.drop, best.drop)
+        parts.append(f"accuracy drop {100 * best.drop:+.2f} points (95% CI {100 * lo:+.2f}..{100 * hi:+.2f})")
+    parts.append(f"regret {gap:.3g} ms ({pct:.1f}%) vs the fastest valid candidate")
+    return "; ".join(parts) + "."

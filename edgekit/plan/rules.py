@@ -1,0 +1,121 @@
+"""The planner's rules as pure functions over measured figures (easy to test, easy to read).
+
+- **never slower**: a compressed variant slower than its own FP32 on the
+  same backend and device is rejected, with both figures and a plain reason;
+- **never silently worse**: a drop over budget is rejected, with its interval;
+- **budgets**: latency and size limits reject with the excess;
+- **choose** by the objective; **regret** = chosen vs fastest valid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from edgekit.errors import BudgetNotMet
+from edgekit.plan.report import Candidate
+
+_INT8_ISA = ("avx512_vnni", "avx_vnni", "amx_int8", "dotprod", "i8mm")
+
+
+def paired_drop(ref_correct: list[bool], cand_correct: list[bool]) -> tuple[float, tuple[float, float]]:
+    """Accuracy drop (ref - candidate) on the same images, with a ~95 % interval.
+
+    Paired: only images where the two disagree carry information, so a
+    candidate that agrees everywhere has drop 0 with a zero-width interval.
+    """
+    n = max(1, len(ref_correct))
+    b = sum(1 for r, c in zip(ref_correct, cand_correct) if r and not c)
+    c = sum(1 for r, c_ in zip(ref_correct, cand_correct) if c_ and not r)
+    drop = (b - c) / n
+    var = max(0.0, (b + c) / n - drop * drop) / n
+    half = 1.959963984540054 * math.sqrt(var)
+    return drop, (drop - half, drop + half)
+
+
+def slower_reason(method: str, isa: tuple[str, ...], device: str) -> str:
+    """A plain explanation of why a compressed variant can run slower here."""
+    if method.startswith("int8") and device == "cpu" and not any(f in isa for f in _INT8_ISA):
+        return ("this CPU has no VNNI/dot-product instructions, so INT8 convolutions gain little and the "
+                "quantize/dequantize steps cost extra (INT8 runs as emulated)")
+    if method.startswith("int8"):
+        return "the quantize/dequantize overhead outweighs the compute saved (a small or Gemm-bound model)"
+    if method == "fp16" and device == "cpu" and "avx512_fp16" not in isa and "fp16" not in isa:
+        return "this CPU has no FP16 arithmetic: FP16 tensors are converted back to FP32 at run time"
+    if method == "pruned":
+        return "pruning removed too little work to pay off on this backend"
+    return "it measured slower"
+
+
+def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...]) -> Candidate:
+    """Reject ``cand`` when its measured p50 exceeds its own FP32's on the same backend/device."""
+    if fp32 is None or cand.key == fp32.key or cand.p50_ms is None or fp32.p50_ms is None:
+        return cand
+    speedup = fp32.p50_ms / cand.p50_ms
+    cand = replace(cand, speedup=speedup)
+    if cand.p50_ms > fp32.p50_ms:
+        why = slower_reason(cand.method, isa, cand.device)
+        return reject(cand, f"slower than FP32 on {cand.backend}: {cand.p50_ms:.3g} ms vs {fp32.p50_ms:.3g} ms p50 "
+                            f"({speedup:.2f}x); {why}")
+    return cand
+
+
+def accuracy_rule(cand: Candidate, max_drop: float) -> Candidate:
+    """Reject when the measured drop exceeds ``max_drop``; the interval is always quoted."""
+    if cand.drop is None or cand.drop <= max_drop + 1e-12:
+        return cand
+    lo, hi = cand.drop_ci or (cand.drop, cand.drop)
+    return reject(cand, f"accuracy drop {100 * cand.drop:.2f} points (95% CI {100 * lo:.2f}..{100 * hi:.2f}) "
+                        f"exceeds the {100 * max_drop:.2f}-point budget")
+
+
+def budget_rule(cand: Candidate, latency_ms: float | None, model_mb: float | None) -> Candidate:
+    """Reject over the latency (p50 or estimate centre) or size budget."""
+    lat = cand.latency_ms
+    if latency_ms is not None and lat is not None and lat > latency_ms:
+        kind = "estimated" if cand.is_estimate else "p50"
+        cand = reject(cand, f"{kind} latency {lat:.3g} ms is over the {latency_ms:g} ms budget")
+    if model_mb is not None and cand.size_mb > model_mb:
+        cand = reject(cand, f"size {cand.size_mb:.2f} MB is over the {model_mb:g} MB budget")
+    return cand
+
+
+def reject(cand: Candidate, reason: str) -> Candidate:
+    """Mark ``cand`` rejected, keeping earlier reasons."""
+    status = "failed" if cand.status == "failed" else "rejected"
+    return replace(cand, status=status, reasons=(*cand.reasons, reason))
+
+
+def score(cand: Candidate, objective: str) -> tuple:
+    """Sort key: smaller is better for the objective (latency breaks ties)."""
+    lat = cand.latency_ms if cand.latency_ms is not None else math.inf
+    if objective == "size":
+        return (cand.size_mb, lat)
+    if objective == "accuracy":
+        return (-(cand.accuracy or 0.0), lat)
+    if objective == "efficiency":
+        return (-(cand.accuracy or 0.0) / max(lat, 1e-9), lat)
+    return (lat, cand.size_mb)
+
+
+def choose(cands: list[Candidate], objective: str) -> Candidate:
+    """The best valid candidate for ``objective``.
+
+    Raises:
+        BudgetNotMet: no candidate is valid; ``closest`` lists the three nearest misses.
+    """
+    valid = [c for c in cands if c.status == "valid"]
+    if valid:
+        return min(valid, key=lambda c: score(c, objective))
+    near = sorted((c for c in cands if c.status == "rejected"), key=lambda c: (len(c.reasons), score(c, objective)))[:3]
+    lines = "; ".join(f"{c.key}: {' / '.join(c.reasons)}" for c in near)
+    raise BudgetNotMet(f"no candidate meets the budget; closest: {lines or 'none could be built'}", closest=near)
+
+
+def regret(chosen: Candidate, cands: list[Candidate]) -> tuple[float, float]:
+    """How much slower the chosen candidate is than the fastest valid one: (ms, %)."""
+    lats = [c.latency_ms for c in cands if c.status in ("valid", "chosen") and c.latency_ms is not None]
+    if not lats or chosen.latency_ms is None:
+        return 0.0, 0.0
+    gap = chosen.latency_ms - min(lats)
+    return gap, 100.0 * gap / min(lats)

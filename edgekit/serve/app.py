@@ -1,0 +1,198 @@
+"""The HTTP side: Open Inference Protocol (KServe v2) REST routes on FastAPI.
+
+Imported only by :mod:`edgekit.serve.server` (fastapi is the ``serve`` extra).
+
+Routes (``{v}`` = the optional ``/versions/1`` segment)::
+
+    GET  /v2/health/live | /v2/health/ready      server liveness / readiness
+    GET  /v2                                     server metadata
+    GET  /v2/models/{name}{v}                    model metadata
+    GET  /v2/models/{name}{v}/ready              model readiness
+    GET  /v2/models/{name}{v}/config             Triton-style model configuration
+    POST /v2/models/{name}{v}/infer              tensors in, tensors out (JSON or binary extension)
+    POST /v2/models/{name}/classify?top_k=5      JPEG/PNG bytes in, label + scores out
+
+Every error is JSON ``{"error": "..."}``: 400 malformed, 404 unknown model or
+route, 413 body too large, 415 not an image, 503 queue full or shutting down.
+Bodies are read in chunks and refused as soon as they pass ``max_body_bytes``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from edgekit.serve.engine import Engine
+from edgekit.serve.protocol import HEADER_LENGTH, RequestError, datatype_of, encode_response, parse_request
+
+MAX_BODY_BYTES = 32 << 20
+PLATFORMS = {"onnxruntime": "onnxruntime_onnx", "openvino": "openvino"}
+
+
+def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutdown: Any = None) -> Any:
+    """Build the FastAPI app serving ``engine`` (closed on shutdown, then ``on_shutdown(engine)``).
+
+    Example:
+        >>> app = create_app(Engine("digits.zip"))    # doctest: +SKIP
+    """
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any):
+        yield
+        engine.close()
+        if on_shutdown is not None:
+            on_shutdown(engine)
+
+    app = FastAPI(title="edgekit serve", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    _errors(app)
+
+    def ok(data: Any, status: int = 200) -> Any:
+        return JSONResponse(data, status_code=status)
+
+    @app.get("/v2/health/live")
+    async def live() -> Any:
+        return ok({"live": True})
+
+    @app.get("/v2/health/ready")
+    async def ready() -> Any:
+        return ok({"ready": not engine.closing}, 503 if engine.closing else 200)
+
+    @app.get("/v2")
+    async def server_metadata() -> Any:
+        import edgekit
+
+        return ok({"name": "edgekit", "version": edgekit.__version__,
+                   "extensions": ["binary_tensor_data", "classification", "model_configuration"]})
+
+    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
+        _model_routes(app, prefix, engine, ok, max_body_bytes)
+
+    @app.post("/v2/models/{name}/classify")
+    async def classify(name: str, request: Request, top_k: int = 5) -> Any:
+        _model(engine, name)
+        if not 1 <= top_k <= 1000:
+            raise RequestError(400, "top_k must be between 1 and 1000")
+        body = await read_body(request, max_body_bytes)
+
+        def work(predictor: Any) -> dict:
+            from edgekit.serve.images import decode
+
+            return predictor.predict(decode(body), k=top_k).to_dict()
+
+        return ok({"model_name": engine.name, **await engine.submit(work)})
+
+    return app
+
+
+def _model_routes(app: FastAPI, prefix: str, engine: Engine, ok: Any, limit: int) -> None:
+    """Metadata, ready, config and infer under one URL prefix."""
+
+    @app.get(prefix)
+    async def model_metadata(name: str, version: str = "1") -> Any:
+        _model(engine, name, version)
+        return ok(metadata(engine))
+
+    @app.get(prefix + "/ready")
+    async def model_ready(name: str, version: str = "1") -> Any:
+        _model(engine, name, version)
+        return ok({"name": engine.name, "ready": not engine.closing}, 503 if engine.closing else 200)
+
+    @app.get(prefix + "/config")
+    async def model_config(name: str, version: str = "1") -> Any:
+        _model(engine, name, version)
+        return ok(config(engine))
+
+    @app.post(prefix + "/infer")
+    async def infer(name: str, request: Request, version: str = "1") -> Any:
+        _model(engine, name, version)
+        header = request.headers.get(HEADER_LENGTH)
+        if header is not None and not header.isdigit():
+            raise RequestError(400, f"{HEADER_LENGTH} must be an integer, not {header!r}")
+        body = await read_body(request, limit)
+
+        def work(predictor: Any) -> tuple[bytes, dict]:
+            decoded = parse_request(body, None if header is None else int(header))
+            return encode_response(engine.name, decoded.id, engine.infer(predictor, decoded))
+
+        payload, headers = await engine.submit(work)
+        kind = "application/octet-stream" if headers else "application/json"
+        return Response(payload, media_type=kind, headers=headers)
+
+
+def _model(engine: Engine, name: str, version: str = "1") -> None:
+    if name not in (engine.name, engine.manifest.name):
+        raise RequestError(404, f"unknown model {name!r}; this server serves {engine.name!r}")
+    if version not in ("1", ""):
+        raise RequestError(404, f"model {name!r} has only version 1, not {version!r}")
+
+
+async def read_body(request: Any, limit: int) -> bytes:
+    """Read the body in chunks, refusing it (413) as soon as it passes ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"request body of {declared} bytes is over the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _tensor_meta(spec: Any) -> dict:
+    return {"name": spec.name, "datatype": datatype_of(spec.dtype),
+            "shape": [d if isinstance(d, int) and d > 0 else -1 for d in spec.shape]}
+
+
+def metadata(engine: Engine) -> dict:
+    """Model metadata as the protocol defines it."""
+    model = engine.model
+    return {"name": engine.name, "versions": ["1"], "platform": PLATFORMS.get(engine.predictors[0].backend, "edgekit"),
+            "inputs": [_tensor_meta(s) for s in model.inputs], "outputs": [_tensor_meta(s) for s in model.outputs]}
+
+
+def config(engine: Engine) -> dict:
+    """A Triton-style model configuration (JSON form of config.pbtxt)."""
+    def dims(spec: Any) -> list[int]:
+        return [d if isinstance(d, int) and d > 0 else -1 for d in spec.shape]
+
+    model, backend = engine.model, engine.predictors[0].backend
+    return {"name": engine.name, "platform": PLATFORMS.get(backend, "edgekit"), "backend": backend, "max_batch_size": 0,
+            "input": [{"name": s.name, "data_type": "TYPE_" + datatype_of(s.dtype), "dims": dims(s)} for s in model.inputs],
+            "output": [{"name": s.name, "data_type": "TYPE_" + datatype_of(s.dtype), "dims": dims(s)} for s in model.outputs],
+            "labels": list(model.labels or ())}
+
+
+def _errors(app: FastAPI) -> None:
+    """Every failure becomes ``{"error": ...}`` with a fitting status."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    from edgekit.errors import EdgekitError
+
+    @app.exception_handler(RequestError)
+    async def request_error(_request: Any, exc: RequestError) -> Any:
+        headers = {"Retry-After": "1"} if exc.status == 503 else None
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Any, exc: RequestValidationError) -> Any:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse({"error": f"invalid request: {where}: {first.get('msg', 'malformed')}"}, status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Any, exc: HTTPException) -> Any:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(EdgekitError)
+    async def edgekit_error(_request: Any, exc: EdgekitError) -> Any:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Any, exc: Exception) -> Any:
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)

@@ -1,0 +1,68 @@
+"""Decode an uploaded JPEG/PNG without letting it exhaust memory.
+
+A 50 kB PNG can declare 60000 x 60000 pixels and inflate to ~10 GB, so the
+declared size is read from the header and checked before OpenCV decodes.
+Only PNG and JPEG are accepted: they are what cameras and browsers send.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from edgekit.serve.protocol import RequestError
+
+MAX_PIXELS = 40_000_000
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def declared_size(data: bytes) -> tuple[str, int, int]:
+    """``(kind, width, height)`` from a PNG or JPEG header.
+
+    Raises:
+        RequestError: 415 for other formats, 400 for a header that cannot be read.
+    """
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise RequestError(400, "PNG image has no IHDR header; the upload is truncated or corrupt")
+        width, height = struct.unpack(">II", data[16:24])
+        return "png", width, height
+    if data[:2] == b"\xff\xd8":
+        return ("jpeg", *_jpeg_size(data))
+    raise RequestError(415, "body is not a JPEG or PNG image; send the encoded image bytes")
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            pos += 1
+            continue
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _SOF and pos + 9 <= len(data):
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + length
+    raise RequestError(400, "JPEG image has no frame header; the upload is truncated or corrupt")
+
+
+def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode to BGR uint8 after checking the declared size.
+
+    Raises:
+        RequestError: 415 not JPEG/PNG, 413 over ``max_pixels``, 400 undecodable.
+    """
+    import cv2
+
+    kind, width, height = declared_size(data)
+    if width * height > max_pixels:
+        raise RequestError(413, f"{kind.upper()} declares {width}x{height} pixels (limit {max_pixels}); send a smaller image")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise RequestError(400, f"could not decode the {kind.upper()} image; the upload is truncated or corrupt")
+    return image

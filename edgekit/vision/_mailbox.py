@@ -1,0 +1,58 @@
+"""A single-slot mailbox where the newest item wins.
+
+Why not a queue: behind a slow model a queue grows, and every frame shown
+is older than the last. Here a producer either replaces the waiting item
+(live sources: the stale one is dropped and counted) or waits for the slot
+to empty (files and generators, whose frames need not be dropped).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+EMPTY = object()  # returned by get() when nothing arrived in time
+END = object()  # end of a finite stream; never dropped
+
+
+class Mailbox:
+    """One slot; ``put`` replaces (counting a drop) or waits; ``get`` takes."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: Any = EMPTY
+        self._closed = False
+        self.dropped = 0
+
+    def put(self, item: Any, wait: bool = False) -> None:
+        """Leave ``item``; with ``wait`` block until the slot is free (or the box closes)."""
+        with self._cond:
+            if wait or item is END:
+                while self._item is not EMPTY and self._item is not END and not self._closed:
+                    self._cond.wait(0.05)
+            if self._closed:
+                return
+            if self._item is not EMPTY:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> Any:
+        """Take the item, waiting up to ``timeout`` s; ``EMPTY`` when none came."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._item is EMPTY and not self._closed:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return EMPTY
+                self._cond.wait(left)
+            item, self._item = self._item, EMPTY
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        """Wake every waiter; later puts are ignored."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()

@@ -1,0 +1,90 @@
+"""Running state per predictor, and turning the meters into a :class:`Readouts`."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from edgekit.vision._meters import Confusion, LatencyWindow, RateMeter
+from edgekit.vision.predictors import PipelinePredictor
+from edgekit.vision.readouts import STAGES, AccuracyReadout, PredictorReadout, Rate, StageLatency
+
+
+class PredictorState:
+    """One predictor's meters: rate, latency, confusion (reset when it is swapped in)."""
+
+    def __init__(self, predictor: PipelinePredictor, window_s: float) -> None:
+        self.predictor = predictor
+        self.rate = RateMeter(window_s)
+        self.latency = LatencyWindow()
+        self.confusion = Confusion(len(predictor.labels))
+        self._unknown: dict[str, int] = {}
+        self.declared = False
+
+    def class_index(self, name: str) -> int:
+        """Index of a true label among the model's labels; unknown names get indices past them."""
+        labels = self.predictor.labels
+        if name in labels:
+            return labels.index(name)
+        if name not in self._unknown:
+            self._unknown[name] = len(labels) + len(self._unknown)
+        return self._unknown[name]
+
+    def class_names(self) -> list[str]:
+        return list(self.predictor.labels) + sorted(self._unknown, key=self._unknown.get)
+
+    def record(self, truth: str | None, pred: int, declared: bool) -> None:
+        if truth is not None:
+            self.confusion.add(self.class_index(truth), pred)
+            self.declared = self.declared or declared
+
+    def accuracy(self) -> AccuracyReadout | None:
+        if self.confusion.n == 0:
+            return None
+        return AccuracyReadout(**self.confusion.summary(), declared=self.declared)
+
+    def readout(self, now: float) -> PredictorReadout:
+        p = self.predictor
+        return PredictorReadout(p.name, p.backend, p.device, p.precision, rate(self.rate, now),
+                                latency(self.latency), self.rate.count, self.accuracy())
+
+
+def rate(meter: RateMeter, now: float) -> Rate:
+    return Rate(meter.ema(), meter.windowed(now))
+
+
+def latency(window: LatencyWindow) -> StageLatency:
+    return StageLatency(*window.percentiles())
+
+
+class StageMeters:
+    """Latency windows of every stage, with percentiles cached for ``refresh_s``.
+
+    Why cached: percentiles of six windows every frame cost more than a tiny
+    model's inference; a tenth of a second old is fresh enough for a human.
+    """
+
+    def __init__(self, refresh_s: float = 0.1) -> None:
+        self.windows = {stage: LatencyWindow() for stage in STAGES}
+        self.refresh_s = refresh_s
+        self._cached: dict[str, StageLatency] = {}
+        self._at = 0.0
+
+    def add(self, stage: str, ms: float) -> None:
+        self.windows[stage].add(ms)
+
+    def snapshot(self, now: float | None = None, force: bool = False) -> dict[str, StageLatency]:
+        now = time.monotonic() if now is None else now
+        if force or now - self._at >= self.refresh_s or not self._cached:
+            self._cached = {stage: latency(w) for stage, w in self.windows.items()}
+            self._at = now
+        return self._cached
+
+
+def topk(predictor: PipelinePredictor, probs: np.ndarray, k: int) -> tuple[tuple[str, float], ...]:
+    """``(label, probability)`` of the ``k`` best classes, best first."""
+    k = min(k, probs.size)
+    best = np.argpartition(-probs, k - 1)[:k] if k < probs.size else np.arange(probs.size)
+    best = best[np.argsort(-probs[best], kind="stable")]
+    return tuple((predictor.label(int(i)), float(probs[i])) for i in best)

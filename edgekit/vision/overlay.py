@@ -1,0 +1,111 @@
+"""Draw the readouts on the frame: top-1 label and confidence, FPS, latency,
+accuracy, A/B agreement and a backend/precision badge.
+
+Text is scaled to the frame so it reads the same on a 320x240 webcam frame
+and on a 1920x1080 one; frames smaller than ``MIN_HEIGHT`` are enlarged first
+(a 64x64 digit with readable text on top would be all text).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edgekit.models.preprocess import as_bgr
+from edgekit.vision.readouts import Readouts, StageLatency
+
+MIN_HEIGHT = 240
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+GREEN, RED, WHITE, YELLOW = (80, 220, 80), (60, 60, 240), (240, 240, 240), (60, 220, 240)
+_WIDEST = "FPS 9999.9  inf 999.9ms"  # the longest line that must fit the width
+
+
+def prepare_canvas(image: np.ndarray, min_height: int = MIN_HEIGHT) -> np.ndarray:
+    """A BGR uint8 copy of ``image`` to draw on, enlarged to ``min_height`` when smaller."""
+    bgr = as_bgr(image)
+    h, w = bgr.shape[:2]
+    if h < min_height:
+        factor = min_height / h
+        return cv2.resize(bgr, (max(1, round(w * factor)), min_height), interpolation=cv2.INTER_NEAREST)
+    return bgr.copy()
+
+
+def text_scale(height: int, width: int) -> tuple[float, int, int]:
+    """``(font_scale, thickness, line_height_px)`` for a frame of this size.
+
+    Scales with the height (about 1/24 of it per line) and shrinks when the
+    widest line would not fit in 90 % of the width.
+    """
+    scale = max(0.4, height / 720.0)
+    (tw, _), _ = cv2.getTextSize(_WIDEST, FONT, scale, max(1, round(scale * 1.6)))
+    if tw > 0.9 * width:
+        scale *= 0.9 * width / tw
+    thickness = max(1, round(scale * 1.6))
+    (_, th), base = cv2.getTextSize("Ag", FONT, scale, thickness)
+    return scale, thickness, int((th + base) * 1.35)
+
+
+def draw_overlay(image: np.ndarray, readouts: Readouts) -> np.ndarray:
+    """Return an annotated copy of ``image`` (never drawn on in place)."""
+    canvas = prepare_canvas(image)
+    h, w = canvas.shape[:2]
+    scale, thick, line_h = text_scale(h, w)
+    lines = _lines(readouts)
+    margin = max(4, line_h // 4)
+    big_h = int(line_h * 1.5)
+    panel_h = min(h, margin * 2 + big_h + line_h * (len(lines) - 1))
+    panel_w = min(w, _panel_width(lines, scale, thick) + 2 * margin)
+    roi = canvas[:panel_h, :panel_w]
+    roi[:] = (roi * 0.35).astype(np.uint8)  # darken behind the text for contrast on any scene
+    y = margin
+    for i, (text, colour) in enumerate(lines):
+        s, t, step = (scale * 1.5, thick + 1, big_h) if i == 0 else (scale, thick, line_h)
+        y += step
+        cv2.putText(canvas, text, (margin, y - step // 4), FONT, s, colour, t, cv2.LINE_AA)
+    _badge(canvas, readouts.predictor.badge, scale, thick, margin)
+    return canvas
+
+
+def _panel_width(lines: list[tuple[str, tuple]], scale: float, thick: int) -> int:
+    widths = [cv2.getTextSize(t, FONT, scale * (1.5 if i == 0 else 1), thick + (i == 0))[0][0]
+              for i, (t, _) in enumerate(lines)]
+    return max(widths)
+
+
+def _lines(r: Readouts) -> list[tuple[str, tuple]]:
+    """Text and colour of each line; the first (top-1) is drawn larger."""
+    top = r.top1
+    colour = WHITE
+    if top and r.truth is not None:
+        colour = GREEN if top[0] == r.truth else RED
+    head = f"{top[0]} {top[1]:.0%}" if top else "..."
+    if r.truth is not None:
+        head += f" (is {r.truth})"
+    lat = r.latency.get("inference", StageLatency())
+    e2e = r.latency.get("end_to_end", StageLatency())
+    lines = [(head, colour),
+             (f"FPS {r.display_fps.ema:.1f}  inf {lat.p50_ms:.1f}ms", WHITE),
+             (f"e2e {e2e.p50_ms:.0f}ms  drop {r.dropped}", WHITE)]
+    if r.accuracy and r.accuracy.n:
+        lines.append((f"acc {r.accuracy.accuracy:.1%} n={r.accuracy.n}", WHITE))
+    if r.ab:
+        lines.append((f"agree {r.ab.agreement:.0%} 1/{r.ab.every}", YELLOW))
+    if r.source_error:
+        lines.append(("source lost: reopening", RED))
+    return lines
+
+
+def _badge(canvas: np.ndarray, text: str, scale: float, thick: int, margin: int) -> None:
+    """Backend/device/precision in the bottom-right corner."""
+    if not text:
+        return
+    h, w = canvas.shape[:2]
+    s = scale * 0.8
+    (tw, th), base = cv2.getTextSize(text, FONT, s, thick)
+    if tw + 2 * margin > w:
+        s *= (w - 2 * margin) / (tw + 2 * margin)
+        (tw, th), base = cv2.getTextSize(text, FONT, s, thick)
+    x0, y0 = max(0, w - tw - 2 * margin), max(0, h - th - base - 2 * margin)
+    roi = canvas[y0:h, x0:w]
+    roi[:] = (roi * 0.35).astype(np.uint8)
+    cv2.putText(canvas, text, (x0 + margin, h - base - margin), FONT, s, YELLOW, thick, cv2.LINE_AA)

@@ -1,0 +1,421 @@
+"""The threaded live pipeline: capture ∥ inference ∥ render, newest frame wins.
+
+::
+
+    capture thread          inference thread            render thread
+    source.read()   ──► [slot] ──► predictor.predict ──► [slot] ──► top-k, readouts,
+    + preprocess                   (+ every Nth frame            overlay, callback,
+                                    ──► [slot] ──► reference thread)   results()
+
+Each ``[slot]`` holds one item. With a live source (camera, stream, paced
+generator) a new item replaces a waiting one, which is dropped and counted:
+nothing queues behind a slow model. With a file or generator the producer
+waits for the slot instead, so every frame is used. Preprocessing runs on the
+capture thread, where a camera leaves the CPU idle, so inference never
+waits for it (a frame is prepared again if the predictor was switched since).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import EdgekitError, SourceError
+from edgekit.vision._mailbox import EMPTY, END, Mailbox
+from edgekit.vision._meters import RateMeter
+from edgekit.vision._state import PredictorState, StageMeters, rate, topk
+from edgekit.vision.overlay import draw_overlay
+from edgekit.vision.predictors import PipelinePredictor, adapt, to_probabilities
+from edgekit.vision.readouts import ABReadout, Readouts
+from edgekit.vision.sources.base import Frame, FrameSource
+
+Callback = Callable[[np.ndarray, Readouts], None]
+_BACKOFF = (0.25, 5.0)  # first and longest wait between reopen attempts, seconds
+_STATUS_EVERY = 0.5  # while the source is down, re-show the last frame with the error this often
+
+
+@dataclass
+class _Captured:
+    frame: Frame
+    batch: np.ndarray | None
+    owner: PipelinePredictor | None
+
+
+@dataclass
+class _Inferred:
+    frame: Frame
+    scores: np.ndarray
+    state: PredictorState
+    truth: str | None
+
+
+class LivePipeline:
+    """Run a predictor on a frame source, live, with honest readouts.
+
+    Args:
+        source: a :class:`~edgekit.vision.sources.FrameSource` (not yet open).
+        predictor: a backends ``Session``, a bundle ``Predictor`` or anything
+            :func:`~edgekit.vision.predictors.adapt` accepts.
+        reference: a second predictor for A/B (e.g. the FP32 original).
+        reference_every: run the reference on every Nth inferred frame.
+        topk: how many classes the readouts list.
+        labels: class names overriding the predictor's.
+        on_result: called on the render thread with ``(annotated, readouts)``.
+        drop: drop stale frames (``None``: when the source is live).
+        draw: draw the overlay (``False``: hand out the frame as captured).
+        window_s: span of the windowed FPS.
+
+    Example:
+        >>> with LivePipeline(DemoSource(), session) as pipe:       # doctest: +SKIP
+        ...     for frame, readouts in pipe.results(timeout=2.0):
+        ...         print(readouts.line())
+    """
+
+    def __init__(self, source: FrameSource, predictor: Any, *, reference: Any = None, reference_every: int = 1,
+                 topk: int = 5, labels: list[str] | None = None, on_result: Callback | None = None,
+                 drop: bool | None = None, draw: bool = True, window_s: float = 5.0) -> None:
+        if reference_every < 1:
+            raise ValueError(f"reference_every must be >= 1, not {reference_every}")
+        self.source, self.topk, self.on_result, self.draw = source, topk, on_result, draw
+        self.reference_every, self.window_s, self._drop = reference_every, window_s, drop
+        self._labels = tuple(labels) if labels else None
+        self._state = PredictorState(self._adapt(predictor), window_s)
+        self._ref = None if reference is None else PredictorState(self._adapt(reference, "reference"), window_s)
+        self._ab = {"compared": 0, "agree": 0}
+        self._inbox, self._outbox, self._refbox, self._results = Mailbox(), Mailbox(), Mailbox(), Mailbox()
+        self._capture_rate, self._display_rate = RateMeter(window_s), RateMeter(window_s)
+        self._infer_rate = RateMeter(window_s)  # all predictors together (a switch does not reset it)
+        self._stages = StageMeters()
+        self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._declared: str | None = None
+        self._source_error: str | None = None
+        self._reopens = 0
+        self._started_at = 0.0
+        self.error: BaseException | None = None
+        self.readouts = Readouts()
+
+    # -- control ---------------------------------------------------------------
+    def start(self) -> LivePipeline:
+        """Open the source and start the threads.
+
+        Raises:
+            SourceError: the source cannot be opened (with what to do).
+        """
+        if self._threads:
+            raise RuntimeError("this pipeline was already started; make a new LivePipeline")
+        self.source.open()
+        if self._drop is None:
+            self._drop = bool(self.source.info.live)
+        self._started_at = time.monotonic()
+        self._running.set()
+        loops = [self._capture_loop, self._inference_loop, self._render_loop]
+        if self._ref is not None:
+            loops.append(self._reference_loop)
+        for loop in loops:
+            thread = threading.Thread(target=self._guard(loop), daemon=True, name=f"edgekit-{loop.__name__[1:]}")
+            self._threads.append(thread)
+            thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the threads and close the source (idempotent)."""
+        self._stop.set()
+        self._running.set()
+        for box in (self._inbox, self._outbox, self._refbox, self._results):
+            box.close()
+        for thread in self._threads:
+            thread.join(timeout)
+        self.source.close()
+        self._finished.set()
+
+    def pause(self) -> None:
+        """Stop taking frames (threads stay up; ``resume`` continues)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Continue after :meth:`pause`."""
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def finished(self) -> bool:
+        """True once a finite source ended and its last frame was shown, or after ``stop``."""
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until finished; re-raise a predictor failure. Returns ``finished``."""
+        done = self._finished.wait(timeout)
+        if self.error is not None:
+            raise self.error
+        return done
+
+    def set_predictor(self, predictor: Any, name: str | None = None) -> None:
+        """Switch model or backend while running; the source keeps going.
+
+        The new predictor's own speed and accuracy readouts start from zero;
+        the pipeline's frame counts and rates go on.
+        """
+        self._state = PredictorState(self._adapt(predictor, name), self.window_s)
+
+    def set_reference(self, reference: Any | None) -> None:
+        """Swap the A/B reference; only when one was given at construction (its thread exists)."""
+        if self._ref is None and self._threads:
+            raise RuntimeError("start the pipeline with reference=... to use A/B mode")
+        self._ref = None if reference is None else PredictorState(self._adapt(reference, "reference"), self.window_s)
+        self._ab = {"compared": 0, "agree": 0}
+
+    def set_ground_truth(self, label: str | int | None) -> None:
+        """Declare what the camera shows ("I am showing a 7"); ``None`` stops counting.
+
+        Frames that carry their own label keep it; the declared truth is
+        counted for unlabelled frames (a live camera).
+        """
+        self._declared = None if label is None else str(label)
+
+    def reset_metrics(self) -> None:
+        """Start accuracy and A/B agreement again (e.g. after moving the camera)."""
+        self._state = PredictorState(self._state.predictor, self.window_s)
+        if self._ref is not None:
+            self._ref = PredictorState(self._ref.predictor, self.window_s)
+        self._ab = {"compared": 0, "agree": 0}
+
+    def results(self, timeout: float | None = 5.0) -> Iterator[tuple[np.ndarray, Readouts]]:
+        """Yield the newest ``(annotated_frame, readouts)``; results not taken in
+        time are skipped. Ends when the pipeline finishes, or when nothing
+        arrives within ``timeout`` seconds."""
+        while True:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            item = self._results.get(0.05)
+            while item is EMPTY and not self._finished.is_set():
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                item = self._results.get(0.05)
+            if item is EMPTY:
+                item = self._results.get(0)
+            if item is EMPTY:
+                if self.error is not None:
+                    raise self.error
+                return
+            yield item
+
+    def __enter__(self) -> LivePipeline:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- threads -----------------------------------------------------------------
+    def _adapt(self, obj: Any, name: str | None = None) -> PipelinePredictor:
+        pred = adapt(obj, None if name == "reference" else name)
+        if self._labels:
+            pred.labels = self._labels
+        return pred
+
+    def _guard(self, loop: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                loop()
+            except BaseException as exc:  # noqa: BLE001 - handed to wait()/results()
+                self.error = exc
+                self._stop.set()
+                self._finished.set()
+                for box in (self._inbox, self._outbox, self._refbox):
+                    box.close()
+        return run
+
+    def _capture_loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._running.wait(0.1):
+                continue
+            t0 = time.monotonic()
+            try:
+                frame = self.source.read()
+            except (SourceError, OSError) as exc:
+                self._recover(exc)
+                continue
+            if frame is None:
+                self._inbox.put(END)
+                return
+            t1 = time.monotonic()
+            self._source_error = None
+            self._capture_rate.tick(t1)
+            self._stages.add("capture", (t1 - t0) * 1e3)
+            pred = self._state.predictor
+            batch = pred.prepare(frame.image)
+            self._stages.add("preprocess", (time.monotonic() - t1) * 1e3)
+            self._inbox.put(_Captured(frame, batch, pred), wait=not self._drop)
+
+    def _recover(self, exc: BaseException) -> None:
+        """Close the broken source and reopen it on a growing back-off, reporting why."""
+        self._source_error = str(exc)
+        delay = _BACKOFF[0]
+        while not self._stop.is_set():
+            try:
+                self.source.close()
+            except Exception:  # noqa: BLE001 - already broken; reopening is what matters
+                pass
+            if self._stop.wait(delay):
+                return
+            try:
+                self.source.open()
+            except (SourceError, OSError) as again:
+                self._source_error = str(again)
+                delay = min(delay * 2, _BACKOFF[1])
+                continue
+            self._reopens += 1
+            return
+
+    def _inference_loop(self) -> None:
+        count = 0
+        while True:
+            item = self._inbox.get(0.1)
+            if item is EMPTY:
+                if self._stop.is_set():
+                    return
+                continue
+            if item is END:
+                self._refbox.put(END)
+                self._outbox.put(END)
+                return
+            state = self._state
+            pred, batch = state.predictor, item.batch
+            if item.owner is not pred:  # switched since capture: prepare for the new one
+                batch = pred.prepare(item.frame.image)
+            t0 = time.monotonic()
+            scores = pred.scores(batch)
+            t1 = time.monotonic()
+            state.rate.tick(t1)
+            self._infer_rate.tick(t1)
+            state.latency.add((t1 - t0) * 1e3)
+            self._stages.add("inference", (t1 - t0) * 1e3)
+            truth = item.frame.label if item.frame.label is not None else self._declared
+            state.record(truth, int(np.argmax(scores)), declared=item.frame.label is None)
+            if self._ref is not None and count % self.reference_every == 0:
+                self._refbox.put((item.frame, pred.label(int(np.argmax(scores))), truth))
+            count += 1
+            self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
+
+    def _reference_loop(self) -> None:
+        while True:
+            item = self._refbox.get(0.1)
+            if item is EMPTY:
+                if self._stop.is_set():
+                    return
+                continue
+            if item is END:
+                return
+            frame, main_label, truth = item
+            ref = self._ref
+            if ref is None:
+                continue
+            batch = ref.predictor.prepare(frame.image)
+            t0 = time.monotonic()
+            scores = ref.predictor.scores(batch)
+            t1 = time.monotonic()
+            ref.rate.tick(t1)
+            ref.latency.add((t1 - t0) * 1e3)
+            top = int(np.argmax(scores))
+            ref.record(truth, top, declared=frame.label is None)
+            self._ab["compared"] += 1
+            self._ab["agree"] += int(ref.predictor.label(top) == main_label)
+
+    def _render_loop(self) -> None:
+        last, shown_at = None, time.monotonic()
+        while True:
+            item = self._outbox.get(0.1)
+            if item is EMPTY:
+                if self._stop.is_set():
+                    return
+                if last is not None and self._source_error and time.monotonic() - shown_at > _STATUS_EVERY:
+                    self._render(last, status_only=True)  # show the outage on the last frame
+                    shown_at = time.monotonic()
+                continue
+            if item is END:
+                self._finished.set()
+                return
+            self._render(item)
+            last, shown_at = item, time.monotonic()
+
+    def _render(self, item: _Inferred, status_only: bool = False) -> None:
+        """Top-k, readouts, overlay; ``status_only`` re-shows the last frame
+        (source down) without counting it as a displayed frame."""
+        t0 = time.monotonic()
+        top = topk(item.state.predictor, to_probabilities(item.scores), self.topk)
+        t1 = time.monotonic()
+        readouts = self._snapshot(item, top, t1)
+        annotated = draw_overlay(item.frame.image, readouts) if self.draw else item.frame.image
+        t2 = time.monotonic()
+        if not status_only:
+            self._stages.add("postprocess", (t1 - t0) * 1e3)
+            self._stages.add("render", (t2 - t1) * 1e3)
+            self._stages.add("end_to_end", (t2 - item.frame.timestamp) * 1e3)
+            self._display_rate.tick(t2)
+        readouts = replace(readouts, frames_displayed=self._display_rate.count, display_fps=rate(self._display_rate, t2))
+        self.readouts = readouts
+        if self.on_result is not None:
+            self.on_result(annotated, readouts)
+        self._results.put((annotated, readouts))
+
+    def _snapshot(self, item: _Inferred, top: tuple, now: float) -> Readouts:
+        state = item.state
+        h, w = item.frame.image.shape[:2]
+        dropped_in, dropped_out = self._inbox.dropped, self._outbox.dropped
+        return Readouts(
+            seq=item.frame.seq, elapsed_s=now - self._started_at, source=item.frame.source, frame_size=(w, h),
+            capture_fps=rate(self._capture_rate, now), inference_fps=rate(self._infer_rate, now),
+            display_fps=rate(self._display_rate, now), frames_captured=self._capture_rate.count,
+            frames_inferred=self._infer_rate.count, frames_displayed=self._display_rate.count,
+            dropped=dropped_in + dropped_out, dropped_before_inference=dropped_in,
+            dropped_before_display=dropped_out, latency=self._stages.snapshot(now), topk=top, truth=item.truth,
+            accuracy=state.accuracy(), predictor=state.readout(now), ab=self._ab_readout(now),
+            source_error=self._source_error, source_reopens=self._reopens, window_s=self.window_s,
+        )
+
+    def _ab_readout(self, now: float) -> ABReadout | None:
+        if self._ref is None:
+            return None
+        compared, agree = self._ab["compared"], self._ab["agree"]
+        return ABReadout(self._ref.readout(now), self.reference_every, compared, agree,
+                         agree / compared if compared else 0.0, self._refbox.dropped)
+
+    # -- results -------------------------------------------------------------------
+    def summary(self) -> dict:
+        """Final numbers for ``--json``: the last readouts (latency percentiles
+        recomputed now), the source's requested vs granted settings, and the
+        metrics over every labelled frame."""
+        readouts = replace(self.readouts, latency=self._stages.snapshot(force=True),
+                           ab=self._ab_readout(time.monotonic()))
+        return {
+            "readouts": readouts.to_dict(),
+            "source": self.source.info.to_dict(),
+            "dropping": bool(self._drop),
+            "reference_every": self.reference_every if self._ref is not None else None,
+            "metrics": _final_metrics(self._state),
+            "reference_metrics": None if self._ref is None else _final_metrics(self._ref),
+            "error": None if self.error is None else str(self.error),
+        }
+
+
+def _final_metrics(state: PredictorState) -> dict | None:
+    """Metrics over all labelled frames, from ``edgekit.evaluate.metrics`` when it is installed."""
+    conf = state.confusion
+    if conf.n == 0:
+        return None
+    try:
+        from edgekit.evaluate.metrics import compute_metrics
+    except ImportError:
+        return conf.summary()
+    try:
+        metrics = compute_metrics(conf.y_true, conf.y_pred, classes=state.class_names())
+    except EdgekitError:
+        return conf.summary()
+    return metrics.to_dict() if hasattr(metrics, "to_dict") else dict(metrics)

@@ -1,0 +1,105 @@
+"""Make anything that predicts look the same to the pipeline.
+
+The pipeline needs four things from a predictor: how to turn an image into
+an input (``Preprocess``), how to run it, the class names, and what it runs
+on (for the badge). A backends :class:`~edgekit.backends.base.Session` has
+them as ``.model.preprocess``, ``.predict``, ``.model.labels`` and ``.info``;
+a deployment bundle's ``Predictor`` wraps such a session (``.session``) or
+exposes ``preprocess``/``labels``/``predict`` itself. :func:`adapt` accepts
+all three shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import InputMismatch
+from edgekit.models.preprocess import Preprocess
+
+
+class PipelinePredictor:
+    """A predictor as the pipeline sees it.
+
+    Attributes:
+        target: the wrapped object (a ``Session`` or bundle ``Predictor``).
+        preprocess: image -> input.
+        labels: class names (index = class id).
+        name, backend, device, precision: for the badge and readouts.
+    """
+
+    def __init__(self, target: Any, preprocess: Preprocess, labels: tuple[str, ...], *, name: str = "",
+                 backend: str = "", device: str = "", precision: str = "") -> None:
+        self.target = target
+        self.preprocess = preprocess
+        self.labels = labels
+        self.name, self.backend, self.device, self.precision = name, backend, device, precision
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """Image (any of BGR/gray/BGRA, any size) -> a batch of one."""
+        return self.preprocess.batch([image])
+
+    def scores(self, batch: np.ndarray) -> np.ndarray:
+        """Run a batch of one; return the class scores as a 1-D float array."""
+        out = np.asarray(self.target.predict(batch))
+        return out.reshape(out.shape[0], -1)[0] if out.ndim > 1 else out.reshape(-1)
+
+    def label(self, index: int) -> str:
+        """Name of class ``index`` (its number when the model has no labels)."""
+        return self.labels[index] if 0 <= index < len(self.labels) else str(index)
+
+
+def adapt(obj: Any, name: str | None = None) -> PipelinePredictor:
+    """Wrap a ``Session``, a bundle ``Predictor`` or a duck-typed object.
+
+    Raises:
+        InputMismatch: ``obj`` has no ``predict`` or no way to preprocess images.
+    """
+    if isinstance(obj, PipelinePredictor):
+        return obj
+    inner = getattr(obj, "session", None)
+    if inner is not None and hasattr(inner, "model") and not hasattr(obj, "model"):
+        return adapt(inner, name)
+    if not callable(getattr(obj, "predict", None)):
+        raise InputMismatch(f"{type(obj).__name__} cannot be used as a predictor: it has no predict(batch) method")
+    model = getattr(obj, "model", None)
+    pre = getattr(model, "preprocess", None) or getattr(obj, "preprocess", None) or _default_preprocess(model)
+    if pre is None:
+        raise InputMismatch(
+            f"{type(obj).__name__} has no preprocessing and no image-shaped input; "
+            "load the model with load_model(..., preprocess=Preprocess(size=(h, w)))"
+        )
+    labels = getattr(model, "labels", None) or getattr(obj, "labels", None)
+    if not labels:
+        labels = tuple(str(i) for i in range(getattr(model, "num_classes", None) or 0))
+    info = getattr(obj, "info", None)
+    return PipelinePredictor(
+        obj, pre, tuple(str(x) for x in labels),
+        name=name or str(getattr(model, "name", "") or getattr(obj, "name", "") or type(obj).__name__),
+        backend=str(getattr(info, "backend", "") or getattr(obj, "backend", "")),
+        device=str(getattr(info, "device", "") or getattr(obj, "device", "")),
+        precision=str(getattr(info, "precision", "") or getattr(obj, "precision", "")),
+    )
+
+
+def _default_preprocess(model: Any) -> Preprocess | None:
+    """An image-shaped first input (N, C, H, W) or (N, H, W, C) gives a plain [0, 1] RGB preprocess."""
+    spec = getattr(model, "input", None) if model is not None else None
+    shape = getattr(spec, "shape", ())
+    if len(shape) != 4:
+        return None
+    nhwc = getattr(spec, "layout", "") == "NHWC" or (shape[3] in (1, 3) and shape[1] not in (1, 3))
+    c, h, w = (shape[3], shape[1], shape[2]) if nhwc else (shape[1], shape[2], shape[3])
+    if not all(isinstance(d, int) and d > 0 for d in (h, w)):
+        return None
+    return Preprocess(size=(h, w), channel_order="GRAY" if c == 1 else "RGB", layout="NHWC" if nhwc else "NCHW")
+
+
+def to_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Softmax, unless the scores already are probabilities."""
+    scores = scores.astype(np.float64, copy=False)
+    if scores.size and scores.min() >= 0.0 and abs(float(scores.sum()) - 1.0) < 1e-3:
+        return scores
+    shifted = np.exp(scores - scores.max())
+    return shifted / shifted.sum()

@@ -1,0 +1,216 @@
+"""What the live pipeline reports with every annotated frame.
+
+All frozen dataclasses with ``to_dict``/``from_dict`` so the CLI can print
+them, the GUI can show them and ``--json`` can save them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+STAGES = ("capture", "preprocess", "inference", "postprocess", "render", "end_to_end")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Frames per second: exponential moving average and over the last ``window_s`` seconds."""
+
+    ema: float = 0.0
+    window: float = 0.0
+
+
+@dataclass(frozen=True)
+class StageLatency:
+    """Latency of one stage over the recent frames, in milliseconds."""
+
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class AccuracyReadout:
+    """Running accuracy against known or declared labels.
+
+    Attributes:
+        n: labelled frames counted.
+        correct: of those, top-1 right.
+        accuracy: ``correct / n``.
+        low, high: 95 % Wilson interval of the accuracy.
+        precision, recall, f1: macro averages over the classes seen so far.
+        declared: the truth was declared by the user (live camera), not known
+            from the source.
+    """
+
+    n: int = 0
+    correct: int = 0
+    accuracy: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    precision: float = 0.0
+    recall: float = 0.0
+    f1: float = 0.0
+    declared: bool = False
+
+
+@dataclass(frozen=True)
+class PredictorReadout:
+    """One predictor's identity and its own speed.
+
+    Attributes:
+        name: model name.
+        backend, device, precision: what it really runs on.
+        fps: inference rate of this predictor.
+        latency: its inference latency.
+        frames: frames it has run on.
+        accuracy: its accuracy on the labelled frames it ran on, when any.
+    """
+
+    name: str = ""
+    backend: str = ""
+    device: str = ""
+    precision: str = ""
+    fps: Rate = field(default_factory=Rate)
+    latency: StageLatency = field(default_factory=StageLatency)
+    frames: int = 0
+    accuracy: AccuracyReadout | None = None
+
+    @property
+    def badge(self) -> str:
+        """Short text for the overlay: ``onnxruntime CPU fp32``."""
+        return " ".join(x for x in (self.backend, self.device.upper(), self.precision) if x)
+
+
+@dataclass(frozen=True)
+class ABReadout:
+    """A/B comparison: the reference's own readout and top-1 agreement with it.
+
+    Attributes:
+        reference: the reference predictor's readout.
+        every: the reference runs on every ``every``-th inferred frame.
+        compared: frames both ran on.
+        agree: of those, same top-1 class.
+        agreement: ``agree / compared``.
+        skipped: due frames the reference skipped because it was still busy.
+    """
+
+    reference: PredictorReadout = field(default_factory=PredictorReadout)
+    every: int = 1
+    compared: int = 0
+    agree: int = 0
+    agreement: float = 0.0
+    skipped: int = 0
+
+    @property
+    def note(self) -> str:
+        """Which frames the reference ran on, in words."""
+        which = "every frame" if self.every == 1 else f"every {self.every}th inferred frame"
+        return f"reference ran on {which} ({self.compared} compared, {self.skipped} skipped while busy)"
+
+
+@dataclass(frozen=True)
+class Readouts:
+    """Everything the viewer shows next to one annotated frame.
+
+    Attributes:
+        seq: the source's sequence number of this frame.
+        elapsed_s: seconds since the pipeline started.
+        source: source name; ``frame_size`` its ``(width, height)``.
+        capture_fps, inference_fps, display_fps: the three rates.
+        frames_captured, frames_inferred, frames_displayed: counts so far.
+        dropped: stale frames dropped in total (never queued), split into
+            ``dropped_before_inference`` and ``dropped_before_display``.
+        latency: stage name -> p50/p95 (see ``STAGES``; ``end_to_end`` runs
+            from capture to the finished annotated frame).
+        topk: ``(label, confidence)`` best first.
+        truth: this frame's known or declared label.
+        accuracy: running accuracy, when any frame was labelled.
+        predictor: the main predictor's readout.
+        ab: A/B comparison, when a reference runs.
+        source_error: the last source failure, while it is being reopened.
+        source_reopens: how often the source was reopened.
+        window_s: span of the windowed rates.
+    """
+
+    seq: int = 0
+    elapsed_s: float = 0.0
+    source: str = ""
+    frame_size: tuple[int, int] = (0, 0)
+    capture_fps: Rate = field(default_factory=Rate)
+    inference_fps: Rate = field(default_factory=Rate)
+    display_fps: Rate = field(default_factory=Rate)
+    frames_captured: int = 0
+    frames_inferred: int = 0
+    frames_displayed: int = 0
+    dropped: int = 0
+    dropped_before_inference: int = 0
+    dropped_before_display: int = 0
+    latency: dict[str, StageLatency] = field(default_factory=dict)
+    topk: tuple[tuple[str, float], ...] = ()
+    truth: str | None = None
+    accuracy: AccuracyReadout | None = None
+    predictor: PredictorReadout = field(default_factory=PredictorReadout)
+    ab: ABReadout | None = None
+    source_error: str | None = None
+    source_reopens: int = 0
+    window_s: float = 5.0
+
+    @property
+    def top1(self) -> tuple[str, float] | None:
+        """Best ``(label, confidence)``, when any."""
+        return self.topk[0] if self.topk else None
+
+    def line(self) -> str:
+        """One line for a terminal: FPS, latency, drops, top-1, accuracy, agreement."""
+        parts = [f"{self.display_fps.ema:6.1f} FPS shown", f"{self.inference_fps.ema:6.1f} inferred",
+                 f"infer p50 {self.latency.get('inference', StageLatency()).p50_ms:5.1f} ms",
+                 f"e2e p50 {self.latency.get('end_to_end', StageLatency()).p50_ms:5.1f} ms",
+                 f"dropped {self.dropped}"]
+        if self.top1:
+            parts.append(f"top-1 {self.top1[0]} {self.top1[1]:.0%}")
+        if self.accuracy and self.accuracy.n:
+            a = self.accuracy
+            parts.append(f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}")
+        if self.ab:
+            parts.append(f"agree {self.ab.agreement:.1%} n={self.ab.compared}")
+        if self.source_error:
+            parts.append(f"SOURCE: {self.source_error}")
+        return " | ".join(parts)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        data = asdict(self)
+        data["frame_size"] = list(self.frame_size)
+        data["topk"] = [list(t) for t in self.topk]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Readouts:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        for key in ("capture_fps", "inference_fps", "display_fps"):
+            data[key] = Rate(**data.get(key, {}))
+        data["latency"] = {k: StageLatency(**v) for k, v in data.get("latency", {}).items()}
+        data["frame_size"] = tuple(data.get("frame_size", (0, 0)))
+        data["topk"] = tuple((str(k), float(v)) for k, v in data.get("topk", ()))
+        data["accuracy"] = _accuracy(data.get("accuracy"))
+        data["predictor"] = _predictor(data.get("predictor") or {})
+        ab = data.get("ab")
+        if ab is not None:
+            ab = dict(ab)
+            ab["reference"] = _predictor(ab.get("reference") or {})
+            data["ab"] = ABReadout(**ab)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _accuracy(data: dict | None) -> AccuracyReadout | None:
+    return None if data is None else AccuracyReadout(**data)
+
+
+def _predictor(data: dict) -> PredictorReadout:
+    data = dict(data)
+    data["fps"] = Rate(**data.get("fps", {}))
+    data["latency"] = StageLatency(**data.get("latency", {}))
+    data["accuracy"] = _accuracy(data.get("accuracy"))
+    return PredictorReadout(**data)

@@ -1,0 +1,59 @@
+"""Frame sources: cameras and streams, video files, image folders, the labelled
+demo stream, a test pattern and in-memory arrays; :func:`open_source` picks one
+from a short text spec (what ``--source`` takes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekit.errors import SourceError
+from edgekit.vision.sources.base import Frame, FrameSource, SourceInfo
+from edgekit.vision.sources.camera import CameraInfo, CameraSource, list_cameras
+from edgekit.vision.sources.files import FolderSource, VideoSource
+from edgekit.vision.sources.generated import ArraySource, DemoSource, SyntheticSource
+
+__all__ = [
+    "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "FolderSource", "Frame", "FrameSource",
+    "SourceInfo", "SyntheticSource", "VideoSource", "list_cameras", "open_source",
+]
+
+_URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+
+
+def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False,
+                size: tuple[int, int] | None = None) -> FrameSource:
+    """Build (not open) a source from ``--source`` text.
+
+    ``"demo"`` labelled demo stream, ``"synthetic"`` test pattern, ``"0"``
+    camera index, ``"rtsp://..."``/``"http://..."`` stream, a folder of
+    images, or a video file.
+
+    Args:
+        spec: the text (or a camera index).
+        fps: pace generated/file frames like a live camera at this rate;
+            for cameras, the frame rate requested.
+        loop: loop files and folders.
+        size: ``(height, width)`` for generated frames; requested camera size.
+
+    Raises:
+        SourceError: the spec names nothing that exists, with the choices.
+    """
+    text = str(spec).strip()
+    if text == "demo":
+        return DemoSource(fps=fps, **({"size": size} if size else {}))
+    if text == "synthetic":
+        return SyntheticSource(fps=fps, **({"size": size} if size else {}))
+    if text.isdigit():
+        h, w = size if size else (None, None)
+        return CameraSource(int(text), width=w, height=h, fps=fps)
+    if text.lower().startswith(_URL_SCHEMES):
+        return CameraSource(text, fps=fps)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return FolderSource(path, loop=loop, fps=fps)
+    if path.is_file():
+        return VideoSource(path, loop=loop, realtime=fps is not None)
+    raise SourceError(
+        f"source {text!r} is not a camera index, URL, folder or file that exists; use demo, synthetic, "
+        "a camera index (0), rtsp://..., a video file or a folder of images", path=path,
+    )

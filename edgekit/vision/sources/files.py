@@ -1,0 +1,154 @@
+"""Frames from files: a video file and a folder of images (labels from sub-folders)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgekit._io import is_within
+from edgekit.errors import SourceError
+from edgekit.vision.sources.base import Frame, Pacer, SourceInfo
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+
+
+class VideoSource:
+    """A video file read with OpenCV.
+
+    Args:
+        path: the video file.
+        loop: start again at the end instead of finishing.
+        realtime: pace frames at the file's own FPS, like a camera (frames
+            are then dropped when the model is slower); by default frames
+            are read as fast as they are consumed.
+
+    Raises (from ``open``/``read``):
+        SourceError: missing, unreadable or corrupt file, naming it.
+    """
+
+    def __init__(self, path: str | Path, loop: bool = False, realtime: bool = False) -> None:
+        self.path = Path(path)
+        self.loop, self.realtime = loop, realtime
+        self.info = SourceInfo(self.path.name, "video", live=realtime)
+        self._cap: cv2.VideoCapture | None = None
+        self._pacer = Pacer(None)
+        self._seq = 0
+
+    def open(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(f"video file {self.path} does not exist; check the path", path=self.path)
+        cap = cv2.VideoCapture(str(self.path))
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        if not ok or first is None:
+            cap.release()
+            raise SourceError(
+                f"video file {self.path} cannot be decoded (corrupt, truncated or an unsupported codec); "
+                "re-encode it, e.g. `ffmpeg -i in -c:v libx264 out.mp4`", path=self.path,
+            )
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        h, w = first.shape[:2]
+        self.info = SourceInfo(self.path.name, "video", live=self.realtime, granted_size=(w, h), granted_fps=fps,
+                               length=count)
+        self._pacer = Pacer(fps if self.realtime else None)
+        self._cap = cap
+
+    def read(self) -> Frame | None:
+        if self._cap is None:
+            raise SourceError(f"video {self.path} is not open; call open() first", path=self.path)
+        ok, image = self._cap.read()
+        if not ok and self.loop and self._seq > 0:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        self._pacer.wait()
+        frame = Frame(image, time.monotonic(), self._seq, None, self.info.name)
+        self._seq += 1
+        return frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class FolderSource:
+    """Images in a folder, in sorted order; one sub-folder per class gives labels.
+
+    ``dir/cat/1.jpg`` is labelled ``"cat"``; images directly in ``dir`` have
+    no label. Files that do not decode are skipped and counted in
+    ``skipped``; links that point outside the folder are ignored.
+
+    Raises (from ``open``):
+        SourceError: the folder is missing or holds no images.
+    """
+
+    def __init__(self, path: str | Path, loop: bool = False, fps: float | None = None) -> None:
+        self.path = Path(path)
+        self.loop = loop
+        self.skipped: list[Path] = []
+        self.info = SourceInfo(self.path.name or str(self.path), "folder", live=fps is not None, requested_fps=fps)
+        self._pacer = Pacer(fps)
+        self._files: list[tuple[Path, str | None]] = []
+        self._index = 0
+        self._seq = 0
+
+    def open(self) -> None:
+        if not self.path.is_dir():
+            raise SourceError(f"image folder {self.path} does not exist; check the path", path=self.path)
+        files = [p for p in sorted(self.path.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES
+                 and p.is_file() and is_within(p, self.path)]
+        if not files:
+            raise SourceError(
+                f"image folder {self.path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); "
+                "point --source at a folder of images", path=self.path,
+            )
+        self._files = [(p, _label_of(p, self.path)) for p in files]
+        labels = sorted({label for _, label in self._files if label is not None})
+        self.info = SourceInfo(self.info.name, "folder", live=self.info.live, requested_fps=self.info.requested_fps,
+                               granted_fps=self.info.requested_fps, length=len(files),
+                               classes=tuple(labels) if labels else None)
+        self._index = 0
+        self._pacer.reset()
+
+    def read(self) -> Frame | None:
+        if not self._files:
+            raise SourceError(f"image folder {self.path} is not open; call open() first", path=self.path)
+        while True:
+            if self._index >= len(self._files):
+                if not self.loop or len(self.skipped) >= len(self._files):
+                    return None
+                self._index = 0
+            path, label = self._files[self._index]
+            self._index += 1
+            image = _imread(path)
+            if image is not None:
+                break
+            if path not in self.skipped:
+                self.skipped.append(path)
+        self._pacer.wait()
+        frame = Frame(image, time.monotonic(), self._seq, label, self.info.name)
+        self._seq += 1
+        return frame
+
+    def close(self) -> None:
+        """Nothing to release; kept for the protocol."""
+
+
+def _label_of(path: Path, root: Path) -> str | None:
+    parts = path.relative_to(root).parts
+    return parts[0] if len(parts) > 1 else None
+
+
+def _imread(path: Path) -> np.ndarray | None:
+    """Read with ``imdecode`` so non-ASCII paths work on Windows too; ``None`` when undecodable."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None

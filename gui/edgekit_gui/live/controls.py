@@ -1,0 +1,111 @@
+"""The Live demo's pickers: frame source, and model + backend (for A and for B)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from edgekit_gui.live.session import PredictorChoice
+
+DEMO, VIDEO, FOLDER = "Demo stream (labelled digits)", "Video file…", "Image folder…"
+SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
+BUNDLED = ("demo:digits", "demo:digits-mnv2")
+
+
+class SourcePicker(QWidget):
+    """Cameras found, demo stream, a video file or a folder. :meth:`spec` gives ``open_source`` text."""
+
+    changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.combo = QComboBox()
+        self.combo.setMinimumWidth(230)
+        self.speed = QComboBox()
+        self.speed.addItems(list(SPEEDS))
+        self.rescan = QPushButton("Find cameras")
+        for w in (QLabel("Source:"), self.combo, self.speed, self.rescan):
+            row.addWidget(w)
+        self._path = ""
+        self.set_cameras([])
+        self.combo.activated.connect(self._picked)
+
+    def set_cameras(self, cameras: list[Any]) -> None:
+        """Offer the demo stream, each camera found, a file and a folder."""
+        current = self.spec()
+        self.combo.clear()
+        self.combo.addItem(DEMO, "demo")
+        for cam in cameras:
+            self.combo.addItem(f"Camera {cam.index}: {cam.name}", str(cam.index))
+        self.combo.addItem(VIDEO, "")
+        self.combo.addItem(FOLDER, "")
+        self.select(current)
+
+    def _picked(self, index: int) -> None:
+        text = self.combo.itemText(index)
+        if text in (VIDEO, FOLDER):
+            path = (QFileDialog.getOpenFileName(self, "Video file", "", "Video (*.mp4 *.avi *.mkv *.mov);;All (*)")[0]
+                    if text == VIDEO else QFileDialog.getExistingDirectory(self, "Image folder"))
+            if not path:
+                self.combo.setCurrentIndex(0)
+                return
+            self.select(path)
+        self.changed.emit(self.spec())
+
+    def select(self, spec: str) -> None:
+        """Choose the entry for ``spec`` (adding a file/folder entry when needed)."""
+        for i in range(self.combo.count()):
+            if self.combo.itemData(i) == spec and spec:
+                self.combo.setCurrentIndex(i)
+                return
+        if spec and spec != "demo" and not spec.isdigit():
+            self.combo.insertItem(self.combo.count() - 2, spec, spec)
+            self.combo.setCurrentIndex(self.combo.count() - 3)
+        else:
+            self.combo.setCurrentIndex(0)
+
+    def spec(self) -> str:
+        """``open_source`` text for the current entry."""
+        data = self.combo.currentData() if self.combo.count() else "demo"
+        return str(data or "demo")
+
+    def fps(self) -> float | None:
+        """Pace for generated/file sources (None = as fast as the model runs)."""
+        return SPEEDS[self.speed.currentText()]
+
+
+class PredictorPicker(QWidget):
+    """A model (plan choice, current model, bundled demos) and a backend."""
+
+    def __init__(self, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.model = QComboBox()
+        self.model.setMinimumWidth(220)
+        self.backend = QComboBox()
+        self.backend.addItems(["auto", "onnxruntime", "openvino", "torch"])
+        for w in (QLabel(label), self.model, QLabel("on"), self.backend):
+            row.addWidget(w)
+        self.refresh(None, None)
+
+    def refresh(self, current: Any, choice: Any) -> None:
+        """Offer the plan choice, the current model and the bundled demos (keeps the selection if possible)."""
+        keep = self.model.currentText()
+        self.model.clear()
+        if choice is not None:
+            self.model.addItem(f"Plan choice: {choice.key}", choice)
+        if current is not None:
+            self.model.addItem(f"Current model: {current.name}", current)
+        for name in BUNDLED:
+            self.model.addItem(name, name)
+        index = self.model.findText(keep)
+        self.model.setCurrentIndex(max(0, index))
+
+    def choice(self) -> PredictorChoice:
+        """The picked model and backend."""
+        return PredictorChoice(self.model.currentData(), self.backend.currentText())

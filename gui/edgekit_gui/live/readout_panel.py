@@ -1,0 +1,139 @@
+"""The readout panel: FPS ×3, latency per stage, top-k with confidence bars, accuracy, drops, A/B."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+STAGE_NAMES = {"capture": "capture", "preprocess": "preprocess", "inference": "inference",
+               "postprocess": "top-k", "render": "overlay", "end_to_end": "end to end"}
+TOPK = 5
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+class ReadoutPanel(QWidget):
+    """Shows one :class:`edgekit.vision.Readouts`; ``values`` maps a row name to its label (tests read it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.values: dict[str, QLabel] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.model_label = QLabel("Not running")
+        self.model_label.setWordWrap(True)
+        self.model_label.setStyleSheet("font-weight: bold;")
+        layout.addWidget(self.model_label)
+        layout.addWidget(self._rows("Frames per second", ["capture FPS", "inference FPS", "display FPS"]))
+        layout.addWidget(self._rows("Latency p50 / p95 (ms)", list(STAGE_NAMES.values())))
+        layout.addWidget(self._topk_box())
+        layout.addWidget(self._rows("Accuracy", ["truth", "accuracy", "precision", "recall", "F1"]))
+        layout.addWidget(self._rows("Frames", ["captured / inferred / shown", "dropped (stale)"]))
+        self.ab_box = self._rows("A/B comparison", ["B model", "B FPS", "B latency p50", "B accuracy", "agreement"])
+        self.ab_box.hide()
+        layout.addWidget(self.ab_box)
+        self.source_label = QLabel("")
+        self.source_label.setWordWrap(True)
+        self.source_label.setStyleSheet("color: #d64545;")
+        layout.addWidget(self.source_label)
+        layout.addStretch(1)
+        self.setMinimumWidth(300)
+
+    def _rows(self, title: str, names: list[str]) -> QGroupBox:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setContentsMargins(8, 4, 8, 4)
+        for name in names:
+            value = QLabel("–")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight)
+            form.addRow(f"{name}:", value)
+            self.values[name] = value
+        return box
+
+    def _topk_box(self) -> QGroupBox:
+        box = QGroupBox("Top predictions")
+        grid = QGridLayout(box)
+        grid.setContentsMargins(8, 4, 8, 4)
+        self.topk_labels, self.topk_bars = [], []
+        for i in range(TOPK):
+            label, bar = QLabel("–"), QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setFormat("")
+            bar.setMaximumHeight(14)
+            grid.addWidget(label, i, 0)
+            grid.addWidget(bar, i, 1)
+            self.topk_labels.append(label)
+            self.topk_bars.append(bar)
+        grid.setColumnStretch(1, 1)
+        return box
+
+    def _set(self, name: str, text: str) -> None:
+        self.values[name].setText(text)
+
+    def show_readouts(self, r: Any) -> None:
+        """Fill every row from readouts ``r``."""
+        p = r.predictor
+        self.model_label.setText(f"A: {p.name} — {p.badge or 'running'}  ·  {r.source} {r.frame_size[0]}×{r.frame_size[1]}")
+        for name, rate in (("capture FPS", r.capture_fps), ("inference FPS", r.inference_fps),
+                           ("display FPS", r.display_fps)):
+            self._set(name, f"{rate.ema:.1f}  (last {r.window_s:.0f} s: {rate.window:.1f})")
+        for stage, name in STAGE_NAMES.items():
+            lat = r.latency.get(stage)
+            self._set(name, "–" if lat is None or not lat.n else f"{lat.p50_ms:.2f} / {lat.p95_ms:.2f}")
+        self._show_topk(r.topk)
+        self._show_accuracy(r)
+        self._set("captured / inferred / shown", f"{r.frames_captured} / {r.frames_inferred} / {r.frames_displayed}")
+        self._set("dropped (stale)", f"{r.dropped} ({r.dropped_before_inference} before inference, "
+                                     f"{r.dropped_before_display} before display)")
+        self._show_ab(r.ab)
+        error = f"Source problem: {r.source_error} (reopening…)" if r.source_error else ""
+        self.source_label.setText(error or (f"Source reopened {r.source_reopens}×" if r.source_reopens else ""))
+
+    def _show_topk(self, topk: tuple) -> None:
+        for i, (label, bar) in enumerate(zip(self.topk_labels, self.topk_bars)):
+            if i < len(topk):
+                name, conf = topk[i]
+                label.setText(f"{name}  {conf:.0%}")
+                bar.setValue(int(conf * 1000))
+            else:
+                label.setText("–")
+                bar.setValue(0)
+
+    def _show_accuracy(self, r: Any) -> None:
+        a = r.accuracy
+        self._set("truth", r.truth if r.truth is not None else "unknown (choose one, or press a number key)")
+        if a is None or not a.n:
+            for name in ("accuracy", "precision", "recall", "F1"):
+                self._set(name, "–")
+            return
+        src = "declared" if a.declared else "from source"
+        self._set("accuracy", f"{_pct(a.accuracy)} [{_pct(a.low)}–{_pct(a.high)}] n={a.n} ({src})")
+        self._set("precision", _pct(a.precision))
+        self._set("recall", _pct(a.recall))
+        self._set("F1", _pct(a.f1))
+
+    def _show_ab(self, ab: Any) -> None:
+        self.ab_box.setVisible(ab is not None)
+        if ab is None:
+            return
+        ref = ab.reference
+        self._set("B model", f"{ref.name} — {ref.badge}")
+        self._set("B FPS", f"{ref.fps.ema:.1f}")
+        self._set("B latency p50", f"{ref.latency.p50_ms:.2f} ms")
+        acc = ref.accuracy
+        self._set("B accuracy", "–" if acc is None or not acc.n else f"{_pct(acc.accuracy)} n={acc.n}")
+        self._set("agreement", f"{_pct(ab.agreement)} of {ab.compared} frames")
+        self.ab_box.setToolTip(ab.note)
+
+    def clear(self) -> None:
+        """Back to dashes."""
+        self.model_label.setText("Not running")
+        for value in self.values.values():
+            value.setText("–")
+        self._show_topk(())
+        self.ab_box.hide()
+        self.source_label.setText("")

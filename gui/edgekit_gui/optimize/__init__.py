@@ -1,0 +1,1 @@
+"""Widgets of the Optimize page: target cards, plan settings, plan results."""

@@ -1,0 +1,100 @@
+"""Plan results: a sortable candidate table, a latency-vs-accuracy scatter with budget lines, the decision log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+
+from edgekit_gui.theme import BAD, GOOD
+from edgekit_gui.widgets.plots import make_plot
+from edgekit_gui.widgets.tables import fill_table, make_table
+
+COLUMNS = ["status", "candidate", "backend", "method", "latency p50 ms", "accuracy %", "drop (points)",
+           "size MB", "speed-up", "why"]
+STATUS_BRUSH = {"chosen": "#e8743b", "valid": "#2f7de1", "rejected": "#8a8a8e"}
+
+
+def candidate_row(c: Any) -> list[Any]:
+    """One table row for a Candidate (estimates are marked)."""
+    latency = c.latency_ms
+    acc = None if c.accuracy is None else 100 * c.accuracy
+    drop = None if c.drop is None else 100 * c.drop
+    why = "; ".join(c.reasons or c.notes)
+    if c.is_estimate:
+        why = f"latency estimated: {c.estimate}" + (f"; {why}" if why else "")
+    return [c.status, c.key, c.backend, c.method, latency, acc, drop, c.size_mb, c.speedup, why]
+
+
+class PlanResults(QWidget):
+    """Shows a Report (or the closest candidates of a BudgetNotMet)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.table = make_table(COLUMNS)
+        self.table.setSortingEnabled(True)
+        self.table.setMinimumHeight(200)
+        self.plot = make_plot("Latency vs accuracy of every candidate", "latency p50 (ms)", "top-1 accuracy (%)")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setPlaceholderText("The planner's decision log appears here.")
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.plot)
+        split.addWidget(self.log)
+        split.setSizes([600, 400])
+        layout.addWidget(self.table)
+        layout.addWidget(split)
+        self.candidates: list[Any] = []
+
+    def show_candidates(self, candidates: list[Any], log: list[str], latency_budget: float | None,
+                        accuracy_floor: float | None) -> None:
+        """Fill table, scatter (chosen point highlighted, budget lines) and log."""
+        self.candidates = list(candidates)
+        self.table.setSortingEnabled(False)
+        fill_table(self.table, [candidate_row(c) for c in self.candidates])
+        self.table.setSortingEnabled(True)
+        self.log.setPlainText("\n".join(log))
+        self._scatter(latency_budget, accuracy_floor)
+
+    def _scatter(self, latency_budget: float | None, accuracy_floor: float | None) -> None:
+        self.plot.clear()
+        for status, brush in STATUS_BRUSH.items():
+            pts = [c for c in self.candidates if c.status == status and c.latency_ms is not None and c.accuracy is not None]
+            if not pts:
+                continue
+            big = status == "chosen"
+            self.plot.plot([c.latency_ms for c in pts], [100 * c.accuracy for c in pts], pen=None,
+                           symbol="star" if big else "o", symbolSize=22 if big else 10, symbolBrush=brush,
+                           name=status)
+            for c in pts:
+                label = pg.TextItem(c.key.split("/", 1)[0][:4] + "/" + c.method, anchor=(0, 1), color="#808080")
+                label.setPos(c.latency_ms, 100 * c.accuracy)
+                self.plot.addItem(label)
+        if latency_budget:
+            self.plot.addItem(pg.InfiniteLine(latency_budget, angle=90, pen=pg.mkPen(BAD, style=Qt.PenStyle.DashLine),
+                                              label=f"latency budget {latency_budget:g} ms",
+                                              labelOpts={"position": 0.9, "color": BAD}))
+        if accuracy_floor is not None:
+            self.plot.addItem(pg.InfiniteLine(100 * accuracy_floor, angle=0,
+                                              pen=pg.mkPen(GOOD, style=Qt.PenStyle.DashLine),
+                                              label=f"accuracy floor {100 * accuracy_floor:.1f} %",
+                                              labelOpts={"position": 0.15, "color": GOOD}))
+
+    def selected(self) -> Any:
+        """The candidate of the selected row (the table may be sorted), or None."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        key = self.table.item(rows[0].row(), 1).text()
+        return next((c for c in self.candidates if c.key == key), None)
+
+    def clear(self) -> None:
+        """Empty everything."""
+        self.candidates = []
+        self.table.setRowCount(0)
+        self.plot.clear()
+        self.log.clear()

@@ -1,0 +1,93 @@
+"""The plan settings form: budgets, objective, methods, timing, validation data, cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QWidget,
+    QFileDialog,
+)
+
+DEMO_DATA = "Bundled held-out digits (demo models)"
+FOLDER_DATA = "Image folder (one sub-folder per class)"
+
+
+def _spin(maximum: float, value: float, suffix: str, special: str = "", step: float = 1.0) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(0.0, maximum)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    spin.setSuffix(suffix)
+    if special:
+        spin.setSpecialValueText(special)
+    return spin
+
+
+class PlanSettings(QGroupBox):
+    """Builds the keyword arguments of :func:`edgekit.plan.plan` from the fields."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Budget and settings", parent)
+        from edgekit.plan.config import DEFAULT_METHODS, METHODS, OBJECTIVES
+
+        form = QFormLayout(self)
+        self.max_drop = _spin(50.0, 1.0, " points", step=0.5)
+        self.max_drop.setToolTip("Largest top-1 accuracy drop allowed versus FP32 (1 point = 1 %)")
+        self.latency = _spin(100000.0, 0.0, " ms", "target's default")
+        self.size = _spin(100000.0, 0.0, " MB", "target's default")
+        self.objective = QComboBox()
+        self.objective.addItems(list(OBJECTIVES))
+        form.addRow("Accuracy budget (max drop):", self.max_drop)
+        form.addRow("Latency budget (p50):", self.latency)
+        form.addRow("Model size budget:", self.size)
+        form.addRow("Objective:", self.objective)
+        methods = QHBoxLayout()
+        self.methods = {m: QCheckBox(m) for m in METHODS}
+        for m, box in self.methods.items():
+            box.setChecked(m in DEFAULT_METHODS)
+            methods.addWidget(box)
+        methods.addStretch(1)
+        form.addRow("Methods to try:", methods)
+        self.seconds = _spin(60.0, 2.0, " s per candidate", step=0.5)
+        self.seconds.setMinimum(0.1)
+        form.addRow("Benchmark time:", self.seconds)
+        data = QHBoxLayout()
+        self.data_kind = QComboBox()
+        self.data_kind.addItems([DEMO_DATA, FOLDER_DATA])
+        self.data_folder = QLineEdit()
+        self.data_folder.setPlaceholderText("validation folder: one sub-folder of images per class")
+        browse = QPushButton("Folder…")
+        for w in (self.data_kind, self.data_folder, browse):
+            data.addWidget(w)
+        form.addRow("Validation data:", data)
+        self.cache = QCheckBox("Reuse a cached result for the same model, hardware and settings")
+        self.cache.setChecked(True)
+        form.addRow("", self.cache)
+        browse.clicked.connect(self._ask)
+        self.data_kind.currentTextChanged.connect(lambda t: self.data_folder.setEnabled(t == FOLDER_DATA))
+        self.data_folder.setEnabled(False)
+
+    def _ask(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Validation data", self.data_folder.text())
+        if folder:
+            self.set_folder(folder)
+
+    def set_folder(self, folder: str) -> None:
+        """Use an image folder as validation data."""
+        self.data_kind.setCurrentText(FOLDER_DATA)
+        self.data_folder.setText(str(folder))
+
+    def kwargs(self) -> dict[str, Any]:
+        """Arguments for ``plan`` (besides model, target, progress and cancel)."""
+        folder = self.data_folder.text().strip() if self.data_kind.currentText() == FOLDER_DATA else ""
+        return {
+            "data": folder or None,
+            "max_accuracy_drop": self.max_drop.value() / 100.0,
+            "latency_budget_ms": self.latency.value() or None,
+            "max_model_mb": self.size.value() or None,
+            "objective": self.objective.currentText(),
+            "methods": tuple(m for m, b in self.methods.items() if b.isChecked()),
+            "seconds": self.seconds.value(),
+            "cache": self.cache.isChecked(),
+        }

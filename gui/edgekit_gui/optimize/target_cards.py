@@ -1,0 +1,93 @@
+"""Target cards: one selectable card per target from ``targets/`` plus ``local`` and any YAML the user opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton, QSizePolicy, QWidget
+
+from edgekit_gui.theme import ACCENT
+
+COLUMNS = 4
+_CARD_STYLE = (
+    "QPushButton { text-align: left; padding: 6px 8px; border: 1px solid #9a9aa0; border-radius: 6px; }"
+    f"QPushButton:checked {{ border: 2px solid {ACCENT}; background: rgba(47, 125, 225, 40); }}"
+)
+
+
+def load_all_targets(progress: Any) -> list[Any]:
+    """Worker: every known target (``local`` profiles this machine, hence a worker)."""
+    from edgekit.targets import list_targets, load_target
+
+    targets = []
+    for name in list_targets():
+        targets.append(load_target(name))
+        progress(name)
+    return targets
+
+
+def load_target_file(path: str, progress: Any) -> Any:
+    """Worker: one target YAML (a bad file raises TargetError naming the field and line)."""
+    from edgekit.targets import load_target
+
+    return load_target(path)
+
+
+def card_text(t: Any) -> str:
+    """Three short lines: name; CPU and memory; backends."""
+    where = "this machine (measured)" if t.is_local else f"{t.cpu_model or t.cpu_arch}"
+    accel = f" + {', '.join(a.name for a in t.accelerators)}" if t.accelerators else ""
+    mem = f"{t.memory_mb / 1024:.0f} GB" if t.memory_mb >= 1024 else f"{t.memory_mb} MB"
+    budget = f", budget {t.budgets.latency_ms:g} ms" if t.budgets.latency_ms else ""
+    return f"{t.name}\n{where}, {t.cores} cores, {mem}{accel}\n{', '.join(t.backends)}{budget}"
+
+
+class TargetCards(QWidget):
+    """A grid of checkable cards; ``chosen`` is emitted with the Target picked."""
+
+    chosen = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.targets: dict[str, Any] = {}
+        self.buttons: dict[str, QPushButton] = {}
+
+    def add_target(self, target: Any, select: bool = False) -> None:
+        """Add (or replace) the card of ``target``."""
+        button = self.buttons.get(target.name)
+        if button is None:
+            button = QPushButton()
+            button.setCheckable(True)
+            button.setStyleSheet(_CARD_STYLE)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+            n = len(self.buttons)
+            self.grid.addWidget(button, n // COLUMNS, n % COLUMNS)
+            self.group.addButton(button)
+            self.buttons[target.name] = button
+            button.clicked.connect(lambda _=False, name=target.name: self.chosen.emit(self.targets[name]))
+        button.setText(card_text(target))
+        button.setToolTip(target.description or target.name)
+        self.targets[target.name] = target
+        if select:
+            self.select(target.name)
+
+    def select(self, name: str) -> bool:
+        """Check the card ``name``; False when there is none."""
+        button = self.buttons.get(name)
+        if button is None:
+            return False
+        button.setChecked(True)
+        self.chosen.emit(self.targets[name])
+        return True
+
+    def current(self) -> Any:
+        """The checked Target, or None."""
+        for name, button in self.buttons.items():
+            if button.isChecked():
+                return self.targets[name]
+        return None

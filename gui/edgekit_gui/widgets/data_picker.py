@@ -1,0 +1,65 @@
+"""Choosing evaluation/validation data: the bundled held-out digits, an image folder, or none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+
+DEMO, FOLDER, NONE = "Bundled handwritten digits (held-out test set)", "Image folder (one sub-folder per class)", "None"
+
+
+class DataPicker(QWidget):
+    """A kind combo plus a folder field; :meth:`open_dataset` builds the SDK dataset (call it in a worker)."""
+
+    def __init__(self, allow_none: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.kind = QComboBox()
+        self.kind.addItems([DEMO, FOLDER] + ([NONE] if allow_none else []))
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("folder with one sub-folder per class")
+        self.browse = QPushButton("Folder…")
+        row.addWidget(self.kind)
+        row.addWidget(self.folder, 1)
+        row.addWidget(self.browse)
+        self.browse.clicked.connect(self._ask)
+        self.kind.currentTextChanged.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        on = self.kind.currentText() == FOLDER
+        self.folder.setEnabled(on)
+        self.browse.setEnabled(on)
+
+    def _ask(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Validation data folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def set_folder(self, path: str | Path) -> None:
+        """Choose an image folder."""
+        self.kind.setCurrentText(FOLDER)
+        self.folder.setText(str(path))
+
+    def describe(self) -> str:
+        """What is chosen, in words."""
+        return self.folder.text() if self.kind.currentText() == FOLDER else self.kind.currentText()
+
+    def spec(self) -> tuple[str, str]:
+        """``(kind, folder)``: plain values a worker can take across threads."""
+        return self.kind.currentText(), self.folder.text().strip()
+
+
+def open_dataset(spec: tuple[str, str]) -> Any:
+    """The SDK dataset for a :meth:`DataPicker.spec` (worker side; raises DataError for a bad folder)."""
+    kind, folder = spec
+    if kind == NONE:
+        return None
+    from edgekit.data import ImageFolder, demo_digits
+
+    if kind == DEMO:
+        return demo_digits("test")
+    return ImageFolder(folder)

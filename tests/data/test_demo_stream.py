@@ -1,0 +1,76 @@
+"""The labelled demo stream: deterministic random access, runs of one digit, video export, and
+frames that the demo model reads right on onnxruntime and OpenVINO."""
+
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+from edgekit.data.demo_stream import DemoStream
+from edgekit.errors import DataError, OutputExists
+
+
+def test_frames_are_deterministic_and_randomly_accessible():
+    a, b = DemoStream(seed=3, length=120), DemoStream(seed=3, length=120)
+    img, label = a.frame(77)
+    assert img.shape == (360, 480, 3) and img.dtype == np.uint8 and 0 <= label < 10
+    seq = [frame for frame in a]
+    assert np.array_equal(seq[77][0], img) and np.array_equal(b.frame(77)[0], img)
+    assert not np.array_equal(DemoStream(seed=4, length=120).frame(77)[0], img)
+    assert len(a) == 120 and a.fps == 30 and a.classes == tuple("0123456789")
+    with pytest.raises(IndexError):
+        a.frame(120)
+
+
+def test_each_digit_stays_for_a_run_of_frames_and_moves():
+    stream = DemoStream(seed=0, length=600)
+    labels = stream.labels
+    changes = np.flatnonzero(np.diff(labels)) + 1
+    runs = np.diff(np.concatenate([[0], changes, [len(labels)]]))
+    assert (runs[:-1] >= 30).all() and (runs <= 60).all() and len(set(labels.tolist())) >= 8
+    first, last = stream.frame(0)[0], stream.frame(int(runs[0]) - 1)[0]
+    assert np.abs(first.astype(int) - last.astype(int)).mean() > 2  # motion and light change
+
+
+def test_bad_settings_raise():
+    with pytest.raises(DataError, match="length"):
+        DemoStream(length=0)
+
+
+def test_export_video_and_labels(tmp_path):
+    stream = DemoStream(seed=1, length=400, size=(120, 160))
+    video, sidecar = stream.export_video(tmp_path / "demo.mp4", seconds=2, fps=15)
+    assert video.name == "demo.mp4" and sidecar.name == "demo.csv"
+    cap = cv2.VideoCapture(str(video))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    cap.release()
+    assert frames == 30
+    rows = list(csv.DictReader(sidecar.open()))
+    assert len(rows) == 30 and rows[5]["label"] == stream.classes[stream.label(5)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.csv", "demo.mp4"]
+    with pytest.raises(OutputExists):
+        stream.export_video(video, seconds=1)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    stream = DemoStream(seed=1, length=1800)
+    return [stream.frame(i) for i in range(0, 1800, 9)]  # 200 frames over ~40 digits
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_demo_model_reads_the_stream(frames, backend):
+    pytest.importorskip(backend)
+    from edgekit.backends import compile_session
+    from edgekit.models import load_model
+
+    model = load_model("demo:digits")
+    with compile_session(model, backend) as session:
+        preds = [int(session.predict(model.preprocess(img)).argmax()) for img, _ in frames]
+    accuracy = float(np.mean([p == label for p, (_, label) in zip(preds, frames)]))
+    assert len(frames) == 200 and accuracy >= 0.90, f"{backend}: {accuracy:.3f}"

@@ -1,0 +1,46 @@
+"""`edgekit eval`: per-class table + summary, JSON, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+
+from edgekit.cli import main
+from edgekit.data import demo_digits
+
+
+def test_eval_demo_test_prints_accuracy_and_per_class_table(capsys):
+    assert main(["eval", "demo:digits", "--data", "demo-test"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "95% CI" in out and "n=539" in out
+    acc = float(out.split("accuracy ")[1].split("%")[0])
+    assert acc >= 97.0
+    for col in ("precision", "recall", "F1", "support"):
+        assert col in out
+
+
+def test_eval_json_on_an_image_folder(tmp_path, capsys):
+    ds = demo_digits("test")
+    for i in range(40):
+        image, label = ds[i]
+        (tmp_path / str(label)).mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / str(label) / f"{i}.png"), image)
+    assert main(["eval", "demo:digits", "--data", str(tmp_path), "--limit", "30", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["metrics"]["n"] == 30 and len(data["predictions"]) == 30
+    assert data["metrics"]["accuracy"] >= 0.8
+
+
+def test_eval_with_classes_the_model_does_not_know(tmp_path, capsys):
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "a.png"), demo_digits("test")[0][0])
+    assert main(["eval", "demo:digits", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "'cat'" in err and "labels" in err
+
+
+def test_eval_missing_data_is_one_error_line(tmp_path, capsys):
+    assert main(["eval", "demo:digits", "--data", str(tmp_path / "nope")]) == 2
+    assert "nope" in capsys.readouterr().err

@@ -1,0 +1,66 @@
+"""Benchmark page: real measurements through a worker, progress in order, results, cancel."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture()
+def bench_page(window, qtbot, tiny_onnx):
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("BenchmarkPage")
+    qtbot.waitUntil(lambda: "onnxruntime" in page.backend_boxes, timeout=60000)
+    page.seconds.setValue(0.3)
+    return page
+
+
+def test_benchmark_runs_in_a_worker_with_progress_in_order(bench_page, qtbot, recorder):
+    page = bench_page
+    for name, box in page.backend_boxes.items():
+        box.setChecked(name in ("onnxruntime", "openvino") and box.isEnabled())
+    page.start()
+    job = page.job
+    events = recorder(job)
+    with qtbot.waitSignals([job.signals.started, job.signals.returned, job.signals.finished],
+                           order="strict", timeout=120000):
+        pass
+    assert events.names == ["started", "progress", "returned", "finished"]
+    fractions = [f for f, _ in events.payloads("progress")]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    measured = {page.table.item(r, 0).text() for r in range(page.table.rowCount())}
+    assert "onnxruntime" in measured and page.table.item(0, 3).text() == "ok"
+    assert float(page.table.item(0, 4).text()) > 0  # p50 ms from the SDK
+    assert len(page.plot.getPlotItem().listDataItems()) == sum(r.ok for r in page.results)
+    assert page.banner.kind == "success" and window_backend(page) in measured
+
+
+def window_backend(page):
+    return page.state.backend
+
+
+def test_benchmark_can_be_cancelled_and_run_again(bench_page, qtbot):
+    page = bench_page
+    page.seconds.setValue(30.0)
+    page.start()
+    job = page.job
+    with qtbot.waitSignal(job.signals.progress, timeout=60000):
+        pass
+    page.cancel_button.click()
+    with qtbot.waitSignals([job.signals.cancelled, job.signals.finished], order="strict", timeout=30000):
+        pass
+    assert page.table.rowCount() == 0 and "cancelled" in page.banner.text()
+    assert page.run_button.isEnabled() and page.job is None
+    page.seconds.setValue(0.2)
+    page.start()
+    with qtbot.waitSignal(page.job.signals.finished, timeout=120000):
+        pass
+    assert page.table.rowCount() >= 1
+
+
+def test_benchmark_without_a_precision_says_what_to_choose(bench_page):
+    for box in bench_page.precision_boxes.values():
+        box.setChecked(False)
+    bench_page.start()
+    assert bench_page.job is None and "precision" in bench_page.banner.text()

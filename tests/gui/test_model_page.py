@@ -1,0 +1,81 @@
+"""Model page: open a real model through a worker, show its facts, edit, convert, reject bad files."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+pytestmark = pytest.mark.gui
+
+
+def _open(page, qtbot, source):
+    page.open_model(source)
+    with qtbot.waitSignal(page.job.signals.finished, timeout=60000):
+        pass
+
+
+def test_open_file_shows_inputs_outputs_and_hash(window, qtbot, tiny_onnx):
+    page = window.show_page("ModelPage")
+    _open(page, qtbot, str(tiny_onnx.path))
+    model = window.state.model
+    assert model is not None and model.sha256 == tiny_onnx.sha256
+    assert page.info.values["sha256"].text() == tiny_onnx.sha256
+    assert page.info.values["Format"].text() == "onnx"
+    assert page.io_table.rowCount() == len(model.inputs) + len(model.outputs)
+    assert page.io_table.item(0, 1).text() == model.inputs[0].name
+    assert "MFLOPs" in page.info.values["FLOPs (batch 1)"].text()
+    assert page.recent.itemText(0) == str(tiny_onnx.path)
+    assert window.model_label.text() == f"Model: {model.name}"
+
+
+def test_a_pdf_dropped_as_a_model_is_an_error_and_the_app_recovers(window, qtbot, tmp_path, tiny_onnx):
+    page = window.show_page("ModelPage")
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(pdf))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    page.dropEvent(event)
+    with qtbot.waitSignal(page.job.signals.finished, timeout=60000):
+        pass
+    assert page.banner.kind == "error" and "paper.pdf" in page.banner.text()
+    assert window.state.model is None
+    _open(page, qtbot, str(tiny_onnx.path))  # still works afterwards
+    assert window.state.model is not None and page.banner.kind == "success"
+
+
+def test_edit_preprocessing_and_labels(window, qtbot, tiny_onnx):
+    page = window.show_page("ModelPage")
+    window.state.set_model(tiny_onnx)
+    page.pre_editor.height.setValue(40)
+    page.pre_editor.mean.setText("0.5, 0.5, 0.5")
+    page.labels_editor.text.setPlainText("\n".join(f"class {i}" for i in range(10)))
+    page.apply_edits()
+    model = window.state.model
+    assert model.preprocess.size[0] == 40 and model.preprocess.mean == (0.5, 0.5, 0.5)
+    assert model.labels[3] == "class 3"
+    page.pre_editor.std.setText("one two")
+    page.apply_edits()
+    assert page.banner.kind == "error" and "Std" in page.banner.text()
+    assert window.state.model is model
+
+
+def test_convert_to_openvino_shows_the_numeric_check(window, qtbot, tiny_onnx, tmp_path):
+    page = window.show_page("ModelPage")
+    window.state.set_model(tiny_onnx)
+    page.convert_to.setCurrentText("openvino")
+    page.convert_out.setText(str(tmp_path / "ir"))
+    page.convert()
+    with qtbot.waitSignal(page.job.signals.finished, timeout=120000):
+        pass
+    assert "Numeric check passed" in page.convert_result.text(), page.banner.text()
+    assert window.state.model.format == "openvino"
+    assert (tmp_path / "ir" / "tiny.xml").is_file()
+    window.state.set_model(tiny_onnx)
+    page.convert_to.setCurrentText("openvino")
+    page.convert()  # the same output again: OutputExists, shown, nothing overwritten
+    with qtbot.waitSignal(page.job.signals.finished, timeout=120000):
+        pass
+    assert page.banner.kind == "error" and "exist" in page.banner.text()

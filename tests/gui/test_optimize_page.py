@@ -1,0 +1,87 @@
+"""Optimize page: target cards from targets/, a real plan through a worker, cancel, use the choice."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture()
+def optimize_page(window, qtbot, tiny_onnx, digits_folder):
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("OptimizePage")
+    qtbot.waitUntil(lambda: page.cards.current() is not None, timeout=60000)
+    form = page.form
+    for name, box in form.methods.items():
+        box.setChecked(name in ("fp32", "int8-dynamic"))
+    form.seconds.setValue(0.2)
+    form.cache.setChecked(False)
+    form.set_folder(str(digits_folder))
+    form.max_drop.setValue(50.0)
+    return page
+
+
+def test_target_cards_come_from_the_targets_folder(optimize_page):
+    from edgekit.targets import list_targets
+
+    assert set(optimize_page.cards.buttons) == set(list_targets())
+    assert optimize_page.cards.current().name == "local"
+    optimize_page.cards.buttons["raspberry-pi-5"].click()
+    assert optimize_page.state.target == "raspberry-pi-5"
+    assert "Cortex-A76" in optimize_page.cards.buttons["raspberry-pi-5"].text()
+
+
+def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, qtbot, recorder, window):
+    page = optimize_page
+    page.start()
+    job = page.job
+    events = recorder(job)
+    with qtbot.waitSignals([job.signals.started, job.signals.returned, job.signals.finished],
+                           order="strict", timeout=240000):
+        pass
+    assert events.names == ["started", "progress", "returned", "finished"], page.banner.text()
+    fractions = [f for f, _ in events.payloads("progress")]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert page.steps.count() == len(fractions)
+    report = page.report
+    assert page.results.table.rowCount() == len(report.candidates)
+    keys = {page.results.table.item(r, 1).text() for r in range(page.results.table.rowCount())}
+    assert keys == {c.key for c in report.candidates}
+    assert report.best_key in page.banner.text()
+    assert page.results.log.toPlainText().splitlines() == list(report.log)
+    assert any(item.name() == "chosen" for item in page.results.plot.getPlotItem().listDataItems())
+    page.results.table.sortItems(4)  # sortable by latency
+    page.use_button.click()
+    assert window.state.choice.key == report.best_key
+    live = window.pages["LiveDemoPage"]
+    assert live.picker_a.model.itemText(0) == f"Plan choice: {report.best_key}"
+    assert report.best_key.split("/")[0] in window.pages["DeployPage"].what.values["Plan choice"].text()
+
+
+def test_plan_can_be_cancelled(optimize_page, qtbot):
+    page = optimize_page
+    page.start()
+    job = page.job
+    with qtbot.waitSignal(job.signals.progress, timeout=60000):
+        pass
+    page.cancel_button.click()
+    with qtbot.waitSignals([job.signals.cancelled, job.signals.finished], order="strict", timeout=60000):
+        pass
+    assert "cancelled" in page.banner.text() and page.report is None
+    assert page.run_button.isEnabled()
+
+
+def test_a_target_yaml_with_errors_is_shown_and_the_page_keeps_working(optimize_page, qtbot, tmp_path):
+    page = optimize_page
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: broken\ncpu:\n  arch: aarch64\n  cores: four\nmemory_mb: 512\n")
+    page.open_target_file(str(bad))
+    qtbot.waitUntil(lambda: page.banner.kind == "error", timeout=30000)
+    assert "broken.yaml" in page.banner.text()
+    assert "broken" not in page.cards.buttons and page.cards.current().name == "local"
+    good = tmp_path / "mine.yaml"
+    good.write_text((page.cards.targets["raspberry-pi-5"].path).read_text().replace("raspberry-pi-5", "my-pi"))
+    page.open_target_file(str(good))
+    qtbot.waitUntil(lambda: page.cards.current() is not None and page.cards.current().name == "my-pi", timeout=30000)
+    assert page.state.target == str(good)

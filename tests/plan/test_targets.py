@@ -1,0 +1,100 @@
+"""Targets: bundled files load and cite sources; bad YAML names file, field and line; estimates are labelled."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit.errors import TargetError
+from edgekit.targets import check_fit, estimate_latency, list_targets, load_target
+
+BUNDLED = ["raspberry-pi-4", "raspberry-pi-5", "jetson-orin-nano", "intel-nuc-iris-xe", "intel-core-ultra-npu",
+           "x86-avx2-laptop"]
+
+
+def test_every_bundled_target_loads_and_cites_its_figures():
+    names = list_targets()
+    assert names[0] == "local" and set(BUNDLED) <= set(names)
+    for name in BUNDLED:
+        t = load_target(name)
+        figures = [f for f in (t.peak_gflops, t.mem_bandwidth_gbs) if f] + list(t.references) + list(t.accelerators)
+        assert figures, name
+        assert all(f.source.startswith("https://") for f in figures), name
+        assert t.backends and t.budgets.latency_ms
+
+
+def test_local_target_comes_from_this_machine():
+    t = load_target("local")
+    assert t.is_local and t.path is None
+    assert "onnxruntime" in t.backends and t.cores >= 1 and t.memory_mb > 0
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(TargetError, match="did you mean raspberry-pi-5"):
+        load_target("raspbery-pi-5")
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "board.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """name: board
+cpu:
+  arch: aarch64
+  cores: 4
+memory_mb: 2048
+backends:
+  onnxruntime:
+    devices: [cpu]
+    precisions: [fp32, int8]
+"""
+
+
+def test_user_target_file_loads_by_path(tmp_path):
+    t = load_target(str(_write(tmp_path, GOOD)))
+    assert t.name == "board" and t.supports("onnxruntime", "cpu", "int8") and not t.supports("openvino")
+
+
+def test_unknown_field_names_file_field_and_line(tmp_path):
+    path = _write(tmp_path, GOOD.replace("memory_mb: 2048", "memory_mb: 2048\nmemroy: 5"))
+    with pytest.raises(TargetError) as err:
+        load_target(path)
+    text = str(err.value)
+    assert str(path) in text and "line 6" in text and "`memroy`" in text and "unknown field" in text
+
+
+def test_wrong_type_names_field_and_line(tmp_path):
+    path = _write(tmp_path, GOOD.replace("cores: 4", "cores: four"))
+    with pytest.raises(TargetError, match=r"line 4, field `cpu.cores`: expected an integer, got 'four'"):
+        load_target(path)
+
+
+def test_unknown_precision_is_refused_with_its_line(tmp_path):
+    path = _write(tmp_path, GOOD.replace("[fp32, int8]", "[fp32, int4]"))
+    with pytest.raises(TargetError, match=r"line 9, field `backends.onnxruntime.precisions\[1\]`"):
+        load_target(path)
+
+
+def test_estimate_is_labelled_with_a_band_and_its_sources():
+    pi5 = load_target("raspberry-pi-5")
+    est = estimate_latency(pi5, flops=600_000_000, weight_bytes=8_000_000)
+    assert est.is_estimate and est.low_ms < est.latency_ms < est.high_ms
+    assert "est." in str(est) and any("https://" in b for b in est.basis)
+    more = estimate_latency(pi5, flops=1_200_000_000, weight_bytes=8_000_000)
+    assert more.latency_ms > est.latency_ms
+
+
+def test_int8_estimate_is_faster_only_with_dot_product_instructions():
+    pi4, pi5 = load_target("raspberry-pi-4"), load_target("raspberry-pi-5")
+    for t, faster in ((pi4, False), (pi5, True)):
+        fp32 = estimate_latency(t, flops=6e8, precision="fp32").latency_ms
+        int8 = estimate_latency(t, flops=6e8, precision="int8").latency_ms
+        assert (int8 < fp32) is faster
+
+
+def test_fit_check_names_what_does_not_fit():
+    pi4 = load_target("raspberry-pi-4")
+    assert check_fit(pi4, model_mb=10, backend="onnxruntime", precision="int8").ok
+    fit = check_fit(pi4, model_mb=80, backend="openvino")
+    assert not fit.ok and any("50 MB" in r for r in fit.reasons) and any("openvino" in r for r in fit.reasons)

@@ -1,0 +1,92 @@
+"""A tiny bundle (zoo ``tinycnn`` 32x32, 4 classes) and an ``edgekit serve`` on 127.0.0.1 serving it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+LABELS = ["ant", "bee", "cat", "dog"]
+MAX_BODY_MB = 1
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory) -> Path:
+    torch = pytest.importorskip("torch")
+    from edgekit.deploy import deploy
+    from edgekit.models import load_model
+    from edgekit.zoo import create_model
+
+    folder = tmp_path_factory.mktemp("serve-model")
+    torch.manual_seed(0)
+    net = create_model("tinycnn", num_classes=len(LABELS)).eval()
+    path = folder / "tiny.onnx"
+    with warnings.catch_warnings():  # torch's note about its legacy exporter
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(net, torch.zeros(1, 3, 32, 32), str(path), input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    path.with_suffix(".json").write_text(json.dumps({"preprocess": {"size": [32, 32]}, "labels": LABELS}))
+    rng = np.random.default_rng(0)
+    data = [(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), i % len(LABELS)) for i in range(8)]
+    return deploy(load_model(path), out=folder / "tiny.zip", data=data).path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``python -m edgekit serve`` in a subprocess, on a free loopback port."""
+
+    def __init__(self, bundle: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "edgekit", "serve", str(bundle), "--host", "127.0.0.1",
+               "--port", str(self.port), "--max-body-mb", str(MAX_BODY_MB), *extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 90.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"edgekit serve exited early: {self.proc.stderr.read()}")
+            try:
+                if httpx.get(f"http://{self.url}/v2/health/ready", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("edgekit serve did not become ready")
+
+    def stop(self, sig: int | None = None) -> tuple[int, str]:
+        """Signal the server (SIGINT by default) and return its exit code and stderr."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig or signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def server(bundle):
+    srv = Server(bundle)
+    yield srv
+    srv.stop()

@@ -1,0 +1,69 @@
+"""``edgekit demo`` end to end: video that plays back, stats with FPS and accuracy."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from edgekit.cli import main
+
+
+def frames_in(path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    return count
+
+
+def test_demo_records_video_and_stats(tmp_path, tiny_path):
+    video, stats_path = tmp_path / "x.mp4", tmp_path / "s.json"
+    code = main(["demo", "--model", tiny_path, "--seconds", "3", "--record", str(video), "--json", str(stats_path)])
+    assert code == 0
+    stats = json.loads(stats_path.read_text())
+    readouts = stats["readouts"]
+    assert readouts["display_fps"]["ema"] > 0 and readouts["inference_fps"]["window"] > 0
+    assert readouts["accuracy"]["n"] > 0 and 0.0 <= readouts["accuracy"]["accuracy"] <= 1.0
+    assert stats["metrics"]["n"] == readouts["accuracy"]["n"]
+    assert stats["record"]["frames"] > 0
+    assert frames_in(video) == stats["record"]["frames"]
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_demo_with_compare_reports_agreement(tmp_path, tiny_path):
+    stats_path = tmp_path / "ab.json"
+    assert main(["demo", "--model", tiny_path, "--compare", tiny_path, "--every", "3", "--seconds", "2",
+                 "--json", str(stats_path)]) == 0
+    ab = json.loads(stats_path.read_text())["readouts"]["ab"]
+    assert ab["every"] == 3 and ab["compared"] > 0 and ab["agreement"] == 1.0
+
+
+def test_demo_never_overwrites_outputs(tmp_path, tiny_path, capsys):
+    existing = tmp_path / "keep.json"
+    existing.write_text("mine")
+    assert main(["demo", "--model", tiny_path, "--seconds", "1", "--json", str(existing)]) == 2
+    assert existing.read_text() == "mine" and "--force" in capsys.readouterr().err
+
+
+def test_demo_with_a_corrupt_video_is_one_clear_error(tmp_path, tiny_path, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    assert main(["demo", "--model", tiny_path, "--source", str(bad), "--seconds", "1"]) == 2
+    assert "bad.mp4" in capsys.readouterr().err
+
+
+def test_window_without_display_runs_headless_with_a_message(tmp_path, tiny_path, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["demo", "--model", tiny_path, "--seconds", "1", "--window", "--source", "synthetic"]) == 0
+    err = capsys.readouterr().err
+    assert "--window" in err and "headless" in err
+
+
+@pytest.mark.parametrize("spec", ["synthetic"])
+def test_demo_on_an_unlabelled_source_says_so(tiny_path, capsys, spec):
+    assert main(["demo", "--model", tiny_path, "--seconds", "1", "--source", spec]) == 0
+    assert "no labels" in capsys.readouterr().out

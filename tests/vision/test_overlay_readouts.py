@@ -1,0 +1,100 @@
+"""Overlay readability at small and large frames; readouts as data; running metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekit.vision._meters import Confusion, RateMeter
+from edgekit.vision.overlay import draw_overlay
+from edgekit.vision.readouts import (
+    ABReadout,
+    AccuracyReadout,
+    PredictorReadout,
+    Rate,
+    Readouts,
+    StageLatency,
+)
+
+
+def sample_readouts() -> Readouts:
+    acc = AccuracyReadout(200, 190, 0.95, 0.91, 0.97, 0.94, 0.95, 0.945)
+    pred = PredictorReadout("demo:digits", "openvino", "cpu", "int8", Rate(812.5, 790.1), StageLatency(1.2, 1.9, 300), 900, acc)
+    ab = ABReadout(PredictorReadout("fp32", "onnxruntime", "cpu", "fp32"), 5, 180, 177, 177 / 180, 3)
+    return Readouts(seq=41, elapsed_s=3.2, source="demo", frame_size=(320, 240), display_fps=Rate(233.4, 230.0),
+                    latency={"inference": StageLatency(1.2, 1.9, 300), "end_to_end": StageLatency(8.0, 12.0, 300)},
+                    topk=(("7", 0.93), ("1", 0.04)), truth="7", accuracy=acc, predictor=pred, ab=ab, dropped=12)
+
+
+def text_box(height: int, width: int) -> tuple[int, int, int, float]:
+    """Draw on a flat grey frame; return rows and cols spanned by text, the
+    tallest run of text rows in px (one line), and the fraction of the frame drawn over."""
+    frame = np.full((height, width, 3), 90, np.uint8)
+    out = draw_overlay(frame, sample_readouts())
+    assert out.shape == frame.shape and np.array_equal(frame, np.full_like(frame, 90))  # not drawn in place
+    bright = (out.max(axis=2) > 150)  # the text itself (the panel behind it is darkened)
+    rows = np.flatnonzero(bright.any(axis=1))
+    cols = np.flatnonzero(bright.any(axis=0))
+    runs, run = [], 0
+    for has in bright.any(axis=1):
+        run = run + 1 if has else 0
+        runs.append(run)
+    covered = float((out != frame).any(axis=2).mean())
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1, max(runs), covered
+
+
+@pytest.mark.parametrize("height,width", [(240, 320), (1080, 1920)])
+def test_overlay_text_is_readable_and_fits(height, width):
+    rows, cols, tallest_line, covered = text_box(height, width)
+    assert cols <= width and rows <= height
+    assert tallest_line >= 9  # a line of text is at least ~9 px tall: readable on a small frame
+    assert tallest_line / height >= 0.025  # and it grows with the frame instead of shrinking to a speck
+    assert covered <= 0.4  # leaves most of the picture visible
+
+
+def test_overlay_scales_with_frame_size():
+    small, large = text_box(240, 320), text_box(1080, 1920)
+    assert large[2] > 2 * small[2]
+
+
+def test_overlay_accepts_gray_bgra_and_tiny_frames():
+    r = sample_readouts()
+    assert draw_overlay(np.zeros((240, 320), np.uint8), r).shape == (240, 320, 3)
+    assert draw_overlay(np.zeros((240, 320, 4), np.uint8), r).shape == (240, 320, 3)
+    assert draw_overlay(np.zeros((32, 32, 3), np.uint8), r).shape == (240, 240, 3)
+
+
+def test_readouts_round_trip_through_dict_and_json():
+    import json
+
+    r = sample_readouts()
+    again = Readouts.from_dict(json.loads(json.dumps(r.to_dict())))
+    assert again == r
+    assert "acc 95.0%" in r.line() and "agree 98.3%" in r.line()
+    assert r.predictor.badge == "openvino CPU int8"
+    assert "every 5th" in r.ab.note
+
+
+def test_running_confusion_matches_compute_metrics():
+    from edgekit.evaluate.metrics import compute_metrics
+
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 6, 300), rng.integers(0, 5, 300)
+    conf = Confusion(5)
+    for t, p in zip(y_true, y_pred):
+        conf.add(int(t), int(p))
+    got, want = conf.summary(), compute_metrics(y_true, y_pred, classes=[str(i) for i in range(6)])
+    assert got["accuracy"] == pytest.approx(want.accuracy)
+    assert (got["low"], got["high"]) == pytest.approx(want.accuracy_ci)
+    assert got["precision"] == pytest.approx(want.macro_precision)
+    assert got["recall"] == pytest.approx(want.macro_recall)
+    assert got["f1"] == pytest.approx(want.macro_f1)
+
+
+def test_rate_meter_ema_and_window_from_given_times():
+    meter = RateMeter(window_s=1.0)
+    for i in range(50):
+        meter.tick(i * 0.02)  # 50 FPS
+    assert meter.ema() == pytest.approx(50.0)
+    assert meter.windowed(now=0.98) == pytest.approx(50.0)
+    assert meter.windowed(now=5.0) == 0.0  # nothing in the last second

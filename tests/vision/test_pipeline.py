@@ -1,0 +1,184 @@
+"""The live pipeline on real sessions: accuracy, dropping, reopening, A/B, odd frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekit.vision import ArraySource, CameraSource, DemoSource, LivePipeline, SyntheticSource
+from edgekit.vision.sources import camera as camera_module
+
+from .conftest import SlowPredictor
+
+
+def run_to_end(pipe: LivePipeline, timeout: float = 120.0) -> LivePipeline:
+    with pipe:
+        assert pipe.wait(timeout), "the pipeline did not finish"
+    return pipe
+
+
+def test_accuracy_readouts_match_evaluate_on_the_same_frames(digits_session):
+    from edgekit.data.demo_stream import DemoStream
+    from edgekit.evaluate.accuracy import evaluate
+
+    seed, n, size = 3, 120, (120, 160)
+    pipe = run_to_end(LivePipeline(DemoSource(seed=seed, length=n, size=size, loop=False), digits_session))
+    expected = evaluate(digits_session, DemoStream(seed=seed, length=n, size=size), batch_size=1).metrics
+    acc = pipe.readouts.accuracy
+    assert pipe.readouts.frames_inferred == n and pipe.readouts.dropped == 0
+    assert acc.n == n and acc.correct == round(expected.accuracy * n)
+    assert acc.accuracy == pytest.approx(expected.accuracy)
+    assert (acc.low, acc.high) == pytest.approx(expected.accuracy_ci)
+    assert acc.precision == pytest.approx(expected.macro_precision)
+    assert acc.recall == pytest.approx(expected.macro_recall)
+    assert acc.f1 == pytest.approx(expected.macro_f1)
+    assert pipe.summary()["metrics"]["accuracy"] == pytest.approx(expected.accuracy)
+
+
+def test_a_slow_model_drops_stale_frames_and_counts_them(tiny_session):
+    source = SyntheticSource(size=(60, 80), fps=200, length=150)  # live: 200 FPS, model ~30 FPS
+    pipe = run_to_end(LivePipeline(source, SlowPredictor(tiny_session, 0.03)))
+    r = pipe.readouts
+    assert r.frames_captured == 150
+    assert r.dropped_before_inference > 0 and r.frames_inferred < 100
+    assert r.frames_captured == r.frames_inferred + r.dropped_before_inference
+    assert r.frames_inferred == r.frames_displayed + r.dropped_before_display
+    assert r.dropped == r.dropped_before_inference + r.dropped_before_display
+
+
+def test_a_file_like_source_is_not_dropped_behind_a_slow_model(tiny_session):
+    pipe = run_to_end(LivePipeline(SyntheticSource(size=(60, 80), length=20), SlowPredictor(tiny_session, 0.01)))
+    assert pipe.readouts.frames_displayed == 20 and pipe.readouts.dropped == 0
+
+
+class FlakyCaptures:
+    """Hardware edge: the camera works for 5 frames, is then unplugged, fails to
+    open twice, then works again."""
+
+    def __init__(self, fake_capture):
+        self.plan = [fake_capture(frames=5), fake_capture(opened=False), fake_capture(opened=False),
+                     fake_capture(frames=None)]
+        self.opens = 0
+
+    def __call__(self, target, *args):
+        capture = self.plan[min(self.opens, len(self.plan) - 1)]
+        self.opens += 1
+        return capture
+
+
+def test_a_camera_that_fails_mid_run_is_reopened(tiny_session, monkeypatch):
+    from .test_sources import FakeCapture
+
+    captures = FlakyCaptures(FakeCapture)
+    monkeypatch.setattr(camera_module, "_open_capture", captures)
+    seen = []
+    with LivePipeline(CameraSource(0), tiny_session) as pipe:
+        for _, readouts in pipe.results(timeout=10):
+            seen.append(readouts)
+            if readouts.source_reopens and readouts.frames_displayed >= 10:
+                break
+    assert captures.opens == 4
+    errors = [r.source_error for r in seen if r.source_error]
+    assert errors and "could not be opened" in errors[-1]
+    after = [r for r in seen if r.source_reopens == 1 and r.source_error is None]
+    assert after and after[-1].frames_displayed > 5
+
+
+def test_ab_agreement_of_a_model_with_itself_is_total(tiny_path, tiny_session):
+    from edgekit.backends import compile_session
+    from edgekit.models import load_model
+
+    images = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(40)]
+    reference = compile_session(load_model(tiny_path), "onnxruntime")
+    pipe = run_to_end(LivePipeline(ArraySource(images), tiny_session, reference=reference, reference_every=2))
+    reference.close()
+    ab = pipe.summary()["readouts"]["ab"]
+    assert ab["every"] == 2
+    assert 0 < ab["compared"] <= 20 and ab["agree"] == ab["compared"] and ab["agreement"] == 1.0
+    assert ab["reference"]["frames"] == ab["compared"]
+
+
+def test_gray_rgba_odd_sizes_and_4k_frames_are_handled(tiny_session):
+    images = [
+        np.full((240, 320), 128, np.uint8),
+        np.full((240, 320, 4), 200, np.uint8),
+        np.random.default_rng(0).integers(0, 255, (333, 517, 3), dtype=np.uint8),
+        np.zeros((2160, 3840, 3), np.uint8),
+        np.zeros((17, 9, 3), np.uint8),
+    ]
+    shown = []
+    pipe = run_to_end(LivePipeline(ArraySource(images), tiny_session, on_result=lambda f, r: shown.append((f, r))))
+    assert pipe.readouts.frames_displayed == len(images)
+    sizes = [r.frame_size for _, r in shown]
+    assert sizes == [(320, 240), (320, 240), (517, 333), (3840, 2160), (9, 17)]
+    for frame, _ in shown:
+        assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    assert shown[3][0].shape[:2] == (2160, 3840) and shown[4][0].shape[0] >= 240
+
+
+class CountingSource(SyntheticSource):
+    opens = 0
+
+    def open(self):
+        self.opens += 1
+        super().open()
+
+
+def test_switching_predictor_keeps_the_source_running(tiny_session, digits_session):
+    source = CountingSource(size=(60, 80), fps=100)
+    with LivePipeline(source, tiny_session) as pipe:
+        first = next(iter(pipe.results(timeout=10)))[1]
+        pipe.set_predictor(SlowPredictor(tiny_session, 0.001))
+        pipe.set_predictor(digits_session, name="switched")
+        for _, r in pipe.results(timeout=10):
+            if r.predictor.name == "switched" and r.predictor.frames > 3:
+                break
+    assert r.predictor.name == "switched" and r.predictor.badge == "onnxruntime CPU fp32"
+    assert r.frames_captured > first.frames_captured and source.opens == 1 and r.source_reopens == 0
+    assert r.predictor.frames < r.frames_inferred  # the new predictor's count started at the switch
+
+
+def test_declared_ground_truth_counts_live_frames(tiny_session):
+    image = np.random.default_rng(5).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    with LivePipeline(ArraySource([image], fps=100, loop=True), tiny_session) as pipe:
+        r = next(iter(pipe.results(timeout=10)))[1]
+        assert r.accuracy is None and r.truth is None
+        predicted = r.topk[0][0]
+        pipe.set_ground_truth(predicted)
+        for _, r in pipe.results(timeout=10):
+            if r.accuracy and r.accuracy.n >= 5:
+                break
+        right = r.accuracy
+        pipe.set_ground_truth("9" if predicted != "9" else "8")
+        for _, r in pipe.results(timeout=10):
+            if r.accuracy.n >= right.n + 5:
+                break
+    assert right.declared and right.accuracy == 1.0 and r.truth != predicted
+    assert r.accuracy.n > r.accuracy.correct >= right.correct
+
+
+def test_pause_stops_capture(tiny_session):
+    import time
+
+    with LivePipeline(SyntheticSource(size=(60, 80), fps=100), tiny_session) as pipe:
+        next(iter(pipe.results(timeout=10)))
+        pipe.pause()
+        time.sleep(0.3)
+        count = pipe.readouts.frames_captured
+        time.sleep(0.3)
+        assert pipe.paused and pipe.readouts.frames_captured == count
+        pipe.resume()
+        for _, r in pipe.results(timeout=10):
+            if r.frames_captured > count:
+                break
+    assert r.frames_captured > count
+
+
+def test_a_failing_predictor_surfaces_its_error(tiny_session):
+    class Broken(SlowPredictor):
+        def predict(self, batch):
+            raise RuntimeError("runtime crashed")
+
+    pipe = LivePipeline(SyntheticSource(size=(60, 80), length=10), Broken(tiny_session, 0))
+    with pipe, pytest.raises(RuntimeError, match="runtime crashed"):
+        pipe.wait(10)

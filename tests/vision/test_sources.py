@@ -1,0 +1,188 @@
+"""Frame sources: what they hand out, and the errors a user gets."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edgekit.errors import SourceError
+from edgekit.vision.sources import (
+    ArraySource,
+    CameraSource,
+    DemoSource,
+    FolderSource,
+    SyntheticSource,
+    VideoSource,
+    list_cameras,
+    open_source,
+)
+from edgekit.vision.sources import camera as camera_module
+
+
+def read_all(source, limit=1000):
+    source.open()
+    frames = []
+    while len(frames) < limit and (frame := source.read()) is not None:
+        frames.append(frame)
+    source.close()
+    return frames
+
+
+def write_video(path, n=12, size=(96, 128)):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, size[::-1])
+    for i in range(n):
+        writer.write(np.full((*size, 3), i * 20, np.uint8))
+    writer.release()
+
+
+def test_synthetic_is_deterministic_and_moves():
+    a = read_all(SyntheticSource(size=(120, 160), length=5))
+    b = read_all(SyntheticSource(size=(120, 160), length=5))
+    assert [f.seq for f in a] == list(range(5))
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b))
+    assert not np.array_equal(a[0].image, a[1].image)
+    assert a[0].image.shape == (120, 160, 3) and a[0].label is None
+    assert all(a[i].timestamp <= a[i + 1].timestamp for i in range(4))
+
+
+def test_demo_source_labels_match_the_demo_stream():
+    from edgekit.data.demo_stream import DemoStream
+
+    frames = read_all(DemoSource(seed=2, length=40, size=(120, 160), loop=False))
+    stream = DemoStream(seed=2, length=40, size=(120, 160))
+    assert len(frames) == 40
+    for i in (0, 17, 39):
+        image, label = stream.frame(i)
+        assert np.array_equal(frames[i].image, image) and frames[i].label == stream.classes[label]
+
+
+def test_folder_source_labels_from_subfolders_and_skips_broken_files(tmp_path):
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "a.png"), np.zeros((20, 30, 3), np.uint8))
+    (tmp_path / "dog" / "broken.png").write_bytes(b"not an image")
+    cv2.imwrite(str(tmp_path / "loose.png"), np.zeros((20, 30), np.uint8))
+    source = FolderSource(tmp_path)
+    frames = read_all(source)
+    assert sorted(f.label for f in frames if f.label) == ["cat", "dog"]
+    assert [f.label for f in frames].count(None) == 1
+    assert source.info.classes == ("cat", "dog")
+    assert [p.name for p in source.skipped] == ["broken.png"]
+
+
+def test_empty_or_missing_folder_is_a_source_error(tmp_path):
+    with pytest.raises(SourceError, match="no images"):
+        FolderSource(tmp_path).open()
+    with pytest.raises(SourceError, match="does not exist"):
+        FolderSource(tmp_path / "nope").open()
+
+
+def test_video_source_reads_and_loops(tmp_path):
+    path = tmp_path / "clip.avi"
+    write_video(path)
+    frames = read_all(VideoSource(path))
+    assert len(frames) == 12 and frames[0].image.shape == (96, 128, 3)
+    looped = read_all(VideoSource(path, loop=True), limit=30)
+    assert len(looped) == 30
+    source = VideoSource(path)
+    source.open()
+    assert source.info.granted_size == (128, 96) and source.info.granted_fps == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01garbage" * 500, b"RIFF" + bytes(range(256)) * 40])
+def test_corrupt_video_is_a_source_error_naming_the_file(tmp_path, content):
+    path = tmp_path / "broken.mp4"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match="broken.mp4") as info:
+        VideoSource(path).open()
+    assert info.value.path == path
+
+
+def test_missing_video_is_a_source_error(tmp_path):
+    with pytest.raises(SourceError, match="does not exist"):
+        VideoSource(tmp_path / "none.mp4").open()
+
+
+def test_open_source_parses_specs(tmp_path):
+    path = tmp_path / "clip.avi"
+    write_video(path)
+    assert isinstance(open_source("demo"), DemoSource)
+    assert isinstance(open_source("synthetic"), SyntheticSource)
+    assert isinstance(open_source("0"), CameraSource) and open_source("0").target == 0
+    stream = open_source("rtsp://user:secret@cam.local/live")
+    assert isinstance(stream, CameraSource) and "secret" not in stream.name
+    assert isinstance(open_source(str(tmp_path)), FolderSource)
+    assert isinstance(open_source(str(path)), VideoSource)
+    with pytest.raises(SourceError, match="demo, synthetic"):
+        open_source(str(tmp_path / "missing.mp4"))
+
+
+class FakeCapture:
+    """The hardware edge: an OpenCV capture that grants 640x480 @ 30 whatever is asked."""
+
+    def __init__(self, opened=True, frames=None):
+        self.opened, self.frames, self.released, self.props = opened, frames, False, {}
+
+    def isOpened(self):
+        return self.opened
+
+    def set(self, prop, value):
+        self.props[prop] = value
+        return True
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480, cv2.CAP_PROP_FPS: 30.0}.get(prop, 0)
+
+    def read(self):
+        if self.frames is not None:
+            if self.frames <= 0:
+                return False, None
+            self.frames -= 1
+        return True, np.zeros((480, 640, 3), np.uint8)
+
+    def release(self):
+        self.released = True
+
+
+def test_camera_reports_requested_and_granted(monkeypatch):
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: FakeCapture())
+    cam = CameraSource(0, width=1920, height=1080, fps=60)
+    cam.open()
+    assert cam.info.requested_size == (1920, 1080) and cam.info.requested_fps == 60
+    assert cam.info.granted_size == (640, 480) and cam.info.granted_fps == 30.0
+    assert cam.info.live and cam.read().image.shape == (480, 640, 3)
+
+
+def test_missing_or_busy_camera_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: FakeCapture(opened=False))
+    with pytest.raises(SourceError, match="missing, or busy.*--list-cameras"):
+        CameraSource(3).open()
+
+
+def test_unplugged_camera_raises_source_error(monkeypatch):
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: FakeCapture(frames=1))
+    cam = CameraSource(0)
+    cam.open()
+    cam.read()
+    with pytest.raises(SourceError, match="stopped delivering frames"):
+        cam.read()
+
+
+def test_list_cameras_finds_device_nodes_only(tmp_path):
+    assert list_cameras(dev_dir=str(tmp_path)) == []
+    for name in ("video0", "video2", "video-meta", "video12"):
+        (tmp_path / name).touch()
+    found = list_cameras(max_index=8, dev_dir=str(tmp_path))
+    assert [c.index for c in found] == [0, 2]
+
+
+def test_list_cameras_on_this_machine_returns_a_list():
+    assert isinstance(list_cameras(), list)
+
+
+def test_array_source_checks_its_inputs():
+    with pytest.raises(SourceError, match="no images"):
+        ArraySource([])
+    with pytest.raises(SourceError, match="one label per image"):
+        ArraySource([np.zeros((4, 4, 3), np.uint8)], ["a", "b"])
