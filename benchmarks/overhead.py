@@ -8,7 +8,7 @@ on a shared machine hits all ways alike:
   ``InferRequest.infer``), same file, threads and input, timed in alternating
   bursts in one process: the purest measure of edgekit's per-call overhead;
 - edgekit's ``bench`` on onnxruntime  vs  a bare ``InferenceSession.run`` loop
-  (the in-process one above);
+  alone in the process (same threads);
 - edgekit's ``bench`` on OpenVINO     vs  OpenVINO's own ``benchmark_app`` (same
   file, CPU, ``-hint latency -nireq 1``, ``-infer_precision f32`` as edgekit
   sets it, ``-data_shape`` so the model stays as dynamic as edgekit runs it).
@@ -39,7 +39,6 @@ from edgekit.backends._common import physical_cores
 from edgekit.backends._zoo import zoo_onnx_model
 from edgekit.backends.onnxruntime import OrtOptions
 from edgekit.backends.openvino import OpenVINOOptions
-from edgekit.evaluate import stats
 from edgekit.evaluate.bench import BenchSettings, bench, bench_manifest
 
 
@@ -50,6 +49,31 @@ def edgekit_p50(model, backend: str, options, seconds: float) -> tuple[float, in
     if not result.ok:
         raise SystemExit(f"edgekit {backend} failed: {result.reason}")
     return result.latency_ms["p50"], result.runs
+
+
+def bare_ort_p50(path: Path, feed: dict, threads: int, seconds: float) -> tuple[float, int]:
+    """A bare onnxruntime loop alone in the process: warm up until settled, then time ``seconds``."""
+    import onnxruntime as ort
+
+    from edgekit.evaluate import stats
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    warm: list[float] = []
+    start = time.perf_counter()
+    while not stats.settled(warm) and time.perf_counter() - start < min(2.0, seconds):
+        t0 = time.perf_counter()
+        sess.run(names, feed)
+        warm.append((time.perf_counter() - t0) * 1e3)
+    timed: list[float] = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        sess.run(names, feed)
+        timed.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(timed)), len(timed)
 
 
 def interleaved_p50(calls: dict, seconds: float, slice_s: float = 0.1) -> dict[str, tuple[float, int]]:
@@ -86,29 +110,60 @@ def in_process_pairs(model, feed: dict, threads: int, seconds: float) -> dict[st
     names = [o.name for o in bare.get_outputs()]
     mine = compile_session(model, "onnxruntime", options=OrtOptions(threads=threads))
     x = next(iter(feed.values()))
-    ort_pair = interleaved_p50({"edgekit onnxruntime (run)": lambda: mine.run(x),
-                                "bare InferenceSession.run": lambda: bare.run(names, feed)}, seconds)
+    ort_pair = interleaved_p50(
+        {
+            "edgekit onnxruntime (run)": lambda: mine.run(x),
+            "bare InferenceSession.run": lambda: bare.run(names, feed),
+        },
+        seconds,
+    )
     ov_mine = compile_session(model, "openvino", options=OpenVINOOptions(hint="latency"))
     compiled = ov_mine._compiled
     request = compiled.create_infer_request()
-    ov_pair = interleaved_p50({"edgekit openvino (run)": lambda: ov_mine.run(x),
-                               "bare InferRequest.infer": lambda: request.infer({0: x}, share_inputs=True)}, seconds)
+    ov_pair = interleaved_p50(
+        {
+            "edgekit openvino (run)": lambda: ov_mine.run(x),
+            "bare InferRequest.infer": lambda: request.infer({0: x}, share_inputs=True),
+        },
+        seconds,
+    )
     return {**ort_pair, **ov_pair}
 
 
-def benchmark_app_p50(path: Path, input_name: str, shape: tuple[int, ...], seconds: float) -> tuple[float, int]:
+def benchmark_app_p50(
+    path: Path, input_name: str, shape: tuple[int, ...], seconds: float
+) -> tuple[float, int]:
     """OpenVINO's ``benchmark_app``: its reported median latency and iteration count."""
     tool = shutil.which("benchmark_app") or str(Path(sys.executable).with_name("benchmark_app"))
     with tempfile.TemporaryDirectory(prefix="edgekit-bapp-") as folder:
         cmd = [
-            tool, "-m", str(path), "-d", "CPU", "-hint", "latency", "-nireq", "1", "-t", str(int(max(1, seconds))),
-            "-infer_precision", "f32", "-data_shape", f"{input_name}[{','.join(map(str, shape))}]",
-            "-report_type", "no_counters", "-report_folder", folder, "-json_stats",
+            tool,
+            "-m",
+            str(path),
+            "-d",
+            "CPU",
+            "-hint",
+            "latency",
+            "-nireq",
+            "1",
+            "-t",
+            str(int(max(1, seconds))),
+            "-infer_precision",
+            "f32",
+            "-data_shape",
+            f"{input_name}[{','.join(map(str, shape))}]",
+            "-report_type",
+            "no_counters",
+            "-report_folder",
+            folder,
+            "-json_stats",
         ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + seconds)
         report = Path(folder) / "benchmark_report.json"
         if done.returncode != 0 or not report.is_file():
-            raise SystemExit(f"benchmark_app failed ({done.returncode}): {done.stdout[-800:]} {done.stderr[-800:]}")
+            raise SystemExit(
+                f"benchmark_app failed ({done.returncode}): {done.stdout[-800:]} {done.stderr[-800:]}"
+            )
         results = json.loads(report.read_text())["execution_results"]
     return float(results["latency (ms)"]), int(results["total number of iterations"])
 
@@ -118,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats")
     parser.add_argument("--size", type=int, default=224, help="input height = width")
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: physical cores)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="onnxruntime intra-op threads (default: physical cores)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
     args = parser.parse_args(argv)
     threads = args.threads or physical_cores()
@@ -128,8 +185,13 @@ def main(argv: list[str] | None = None) -> int:
         shape = spec.concrete_shape()
         feed = {spec.name: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
         jobs = {
-            "edgekit onnxruntime": lambda: edgekit_p50(model, "onnxruntime", OrtOptions(threads=threads), args.seconds),
-            "edgekit openvino": lambda: edgekit_p50(model, "openvino", OpenVINOOptions(hint="latency"), args.seconds),
+            "edgekit onnxruntime": lambda: edgekit_p50(
+                model, "onnxruntime", OrtOptions(threads=threads), args.seconds
+            ),
+            "bare ORT loop": lambda: bare_ort_p50(model.path, feed, threads, args.seconds),
+            "edgekit openvino": lambda: edgekit_p50(
+                model, "openvino", OpenVINOOptions(hint="latency"), args.seconds
+            ),
             "benchmark_app": lambda: benchmark_app_p50(model.path, spec.name, shape, args.seconds),
         }
         samples: dict[str, list[tuple[float, int]]] = {}
@@ -137,15 +199,26 @@ def main(argv: list[str] | None = None) -> int:
         for rep in range(args.repeats):
             for name, value in in_process_pairs(model, feed, threads, args.seconds).items():
                 samples.setdefault(name, []).append(value)
-            order = names[rep % len(names):] + names[: rep % len(names)]  # rotate who goes first
+            order = names[rep % len(names) :] + names[: rep % len(names)]  # rotate who goes first
             for name in order:
                 samples.setdefault(name, []).append(jobs[name]())
-            print(f"repeat {rep + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1][0]:.3f}" for k, v in samples.items()), file=sys.stderr)
+            print(
+                f"repeat {rep + 1}/{args.repeats}: "
+                + ", ".join(f"{k} {v[-1][0]:.3f}" for k, v in samples.items()),
+                file=sys.stderr,
+            )
     summary = summarize(samples)
     print_table(summary, threads, args)
     if args.out:
-        data = {"manifest": bench_manifest(None, _profile()), "threads": threads, "model": f"mobilenetv2 {args.size}x{args.size}",
-                "seconds": args.seconds, "repeats": args.repeats, "samples": samples, "summary": summary}
+        data = {
+            "manifest": bench_manifest(None, _profile()),
+            "threads": threads,
+            "model": f"mobilenetv2 {args.size}x{args.size}",
+            "seconds": args.seconds,
+            "repeats": args.repeats,
+            "samples": samples,
+            "summary": summary,
+        }
         args.out.write_text(json.dumps(data, indent=2, default=str) + "\n")
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
@@ -158,14 +231,22 @@ def summarize(samples: dict[str, list[tuple[float, int]]]) -> dict:
     pairs = {
         "onnxruntime, in-process interleaved": ("edgekit onnxruntime (run)", "bare InferenceSession.run"),
         "openvino, in-process interleaved": ("edgekit openvino (run)", "bare InferRequest.infer"),
-        "onnxruntime, edgekit.bench vs bare loop": ("edgekit onnxruntime", "bare InferenceSession.run"),
+        "onnxruntime, edgekit.bench vs bare loop": ("edgekit onnxruntime", "bare ORT loop"),
         "openvino, edgekit.bench vs benchmark_app": ("edgekit openvino", "benchmark_app"),
     }
     ratios = {}
     for key, (mine, tool) in pairs.items():
         per_repeat = [a[0] / b[0] for a, b in zip(samples[mine], samples[tool])]
-        ratios[key] = {"ratio": med[mine] / med[tool], "per_repeat": per_repeat, "edgekit": mine, "edgekit_p50_ms": med[mine],
-                       "tool_p50_ms": med[tool], "edgekit_runs": runs[mine], "tool_runs": runs[tool], "tool": tool}
+        ratios[key] = {
+            "ratio": med[mine] / med[tool],
+            "per_repeat": per_repeat,
+            "edgekit": mine,
+            "edgekit_p50_ms": med[mine],
+            "tool_p50_ms": med[tool],
+            "edgekit_runs": runs[mine],
+            "tool_runs": runs[tool],
+            "tool": tool,
+        }
     return ratios
 
 
@@ -173,14 +254,34 @@ def print_table(summary: dict, threads: int, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"edgekit overhead: mobilenetv2 {args.size}x{args.size}, {threads} threads, "
-                        f"{args.repeats} interleaved repeats x {args.seconds:g} s", title_justify="left")
-    for col in ("comparison", "edgekit p50 ms", "tool", "tool p50 ms", "ratio", "per repeat", "runs (edgekit/tool)", "target"):
+    table = Table(
+        title=f"edgekit overhead: mobilenetv2 {args.size}x{args.size}, {threads} threads, "
+        f"{args.repeats} interleaved repeats x {args.seconds:g} s",
+        title_justify="left",
+    )
+    for col in (
+        "comparison",
+        "edgekit p50 ms",
+        "tool",
+        "tool p50 ms",
+        "ratio",
+        "per repeat",
+        "runs (edgekit/tool)",
+        "target",
+    ):
         table.add_column(col, justify="right" if "ms" in col or col == "ratio" else "left")
     for key, r in summary.items():
         verdict = "[green]<= 1.05[/]" if r["ratio"] <= 1.05 else "[red]> 1.05[/]"
-        table.add_row(key, f"{r['edgekit_p50_ms']:.3f}", r["tool"], f"{r['tool_p50_ms']:.3f}", f"{r['ratio']:.3f}",
-                      " ".join(f"{x:.3f}" for x in r["per_repeat"]), f"{r['edgekit_runs']}/{r['tool_runs']}", verdict)
+        table.add_row(
+            key,
+            f"{r['edgekit_p50_ms']:.3f}",
+            r["tool"],
+            f"{r['tool_p50_ms']:.3f}",
+            f"{r['ratio']:.3f}",
+            " ".join(f"{x:.3f}" for x in r["per_repeat"]),
+            f"{r['edgekit_runs']}/{r['tool_runs']}",
+            verdict,
+        )
     Console(width=160).print(table)
 
 

@@ -64,28 +64,56 @@ def frames(n: int, size: tuple[int, int]) -> tuple[list[np.ndarray], list[str]]:
     return [p[0] for p in pairs], [stream.classes[p[1]] for p in pairs]
 
 
-def inference_only(session, batches: list[np.ndarray], seconds: float) -> float:
-    """Frames per second of bare ``predict`` calls over the preprocessed frames."""
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each thread of this process (needs psutil; else empty).
+
+    Why: on a shared machine wall-clock FPS swings with the neighbours' load;
+    CPU time per frame does not, and it shows where the pipeline's work goes.
+    """
+    try:
+        import psutil
+    except ImportError:
+        return {}
+    return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
+
+
+def cpu_per_frame(before: dict[int, float], after: dict[int, float], frames: int, names: dict[int, str]) -> dict:
+    """Milliseconds of CPU per frame, by pipeline thread (the runtime's own pool counted as ``runtime``)."""
+    out: dict[str, float] = {}
+    for tid, used in after.items():
+        role = names.get(tid, "runtime pool").removeprefix("edgekit-").removesuffix("_loop")
+        out[role] = out.get(role, 0.0) + (used - before.get(tid, 0.0)) * 1e3 / max(frames, 1)
+    out["total"] = sum(out.values())
+    return {k: round(v, 3) for k, v in out.items() if v >= 0.001}
+
+
+def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[float, float]:
+    """``(FPS, CPU ms per frame over all threads)`` of bare ``predict`` calls over preprocessed frames."""
     for b in batches[:10]:
         session.predict(b)
-    count, start = 0, time.perf_counter()
+    count, before, start = 0, thread_cpu(), time.perf_counter()
     while time.perf_counter() - start < seconds:
         session.predict(batches[count % len(batches)])
         count += 1
-    return count / (time.perf_counter() - start)
+    fps = count / (time.perf_counter() - start)
+    return fps, cpu_per_frame(before, thread_cpu(), count, {}).get("total", 0.0)
 
 
-def end_to_end(session, images: list[np.ndarray], labels: list[str], seconds: float) -> tuple[float, dict]:
-    """Annotated frames per second out of the pipeline (after a short warm-up)."""
+def end_to_end(session, images: list[np.ndarray], labels: list[str], seconds: float) -> tuple[float, dict, dict]:
+    """``(FPS, summary, CPU ms per frame by thread)``: annotated frames out of the pipeline, after a warm-up."""
+    import threading
+
     from edgekit.vision import ArraySource, LivePipeline
 
     with LivePipeline(ArraySource(images, labels, loop=True), session, drop=False) as pipe:
         time.sleep(min(1.0, seconds / 4))
-        n0, t0 = pipe.readouts.frames_displayed, time.perf_counter()
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        n0, c0, t0 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
         time.sleep(seconds)
-        n1, t1 = pipe.readouts.frames_displayed, time.perf_counter()
+        n1, c1, t1 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
         summary = pipe.summary()
-    return (n1 - n0) / (t1 - t0), summary
+    names[threading.main_thread().native_id] = "main (idle)"
+    return (n1 - n0) / (t1 - t0), summary, cpu_per_frame(c0, c1, n1 - n0, names)
 
 
 def measure(name: str, args, tmp: Path) -> dict:
@@ -95,10 +123,12 @@ def measure(name: str, args, tmp: Path) -> dict:
     session = compile_session(model, args.backend)
     images, labels = frames(args.frames, tuple(args.frame_size))
     batches = [session.model.preprocess.batch([img]) for img in images]
-    infer, e2e, last = [], [], {}
+    infer, e2e, last, infer_cpu, e2e_cpu = [], [], {}, [], {}
     for _ in range(args.rounds):
-        infer.append(inference_only(session, batches, args.seconds))
-        fps, last = end_to_end(session, images, labels, args.seconds)
+        fps, cpu = inference_only(session, batches, args.seconds)
+        infer.append(fps)
+        infer_cpu.append(cpu)
+        fps, last, e2e_cpu = end_to_end(session, images, labels, args.seconds)
         e2e.append(fps)
     session.close()
     i_med, e_med = statistics.median(infer), statistics.median(e2e)
@@ -106,7 +136,9 @@ def measure(name: str, args, tmp: Path) -> dict:
     return {"model": name, "note": note, "backend": session.info.backend, "precision": session.info.precision,
             "threads": session.info.threads, "inference_only_fps": i_med, "end_to_end_fps": e_med,
             "ratio": e_med / i_med, "rounds": {"inference_only": infer, "end_to_end": e2e},
-            "stage_p50_ms": latency, "accuracy": (last["readouts"].get("accuracy") or {}).get("accuracy")}
+            "stage_p50_ms": latency, "accuracy": (last["readouts"].get("accuracy") or {}).get("accuracy"),
+            "cpu_ms_per_frame": {"inference_only": statistics.median(infer_cpu) if infer_cpu else None,
+                                 "pipeline_last_round": e2e_cpu}}
 
 
 def table(rows: list[dict]) -> str:
@@ -119,6 +151,12 @@ def table(rows: list[dict]) -> str:
                      f"{r['ratio']:6.2f}   {stages}")
         if r["note"]:
             lines.append(f"  ({r['note'][:120]})")
+    lines.append("")
+    lines.append("CPU ms per frame (all cores; steadier than FPS on a shared machine):")
+    for r in rows:
+        cpu = r["cpu_ms_per_frame"]
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in cpu["pipeline_last_round"].items())
+        lines.append(f"  {r['model']:18} inference-only {cpu['inference_only'] or 0:.2f} | pipeline: {parts}")
     return "\n".join(lines)
 
 
@@ -136,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="edgekit-pipeline-bench-") as tmp:
         rows = [measure(name, args, Path(tmp)) for name in args.models]
     print(table(rows))
-    data = {"machine": {"python": sys.version.split()[0], "platform": platform.platform()},
+    import os
+
+    data = {"machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+                        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None},
             "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "results": rows}
     if args.out:
         from edgekit._io import write_text_atomic

@@ -28,7 +28,10 @@ def has_package(module: str) -> bool:
 
 def missing_package(backend: str, module: str, extra: str) -> str:
     """The reason string for a backend whose Python package is not installed."""
-    return f"{backend} needs the Python package {module!r}, which is not installed; install it with: pip install \"edgekit[{extra}]\""
+    return (
+        f"{backend} needs the Python package {module!r}, which is not installed; "
+        f'install it with: pip install "edgekit[{extra}]"'
+    )
 
 
 def require(available: tuple[bool, str]) -> None:
@@ -49,7 +52,8 @@ def check_files(model: Any) -> Path:
     """
     if model.path is None:
         raise ModelLoadError(
-            f"model {model.name!r} has no file on disk; export it first with edgekit.models.convert(model, to='onnx')"
+            f"model {model.name!r} has no file on disk; "
+            "export it first with edgekit.models.convert(model, to='onnx')"
         )
     for path in (Path(model.path), *map(Path, model.files)):
         if not path.is_file():
@@ -68,7 +72,9 @@ def parse_precision(precision: str | Precision) -> Precision:
         raise BackendUnavailable(str(exc)) from exc
 
 
-def stored_precision_rule(backend: str, model: Any, requested: Precision) -> tuple[Precision, tuple[str, ...]]:
+def stored_precision_rule(
+    backend: str, model: Any, requested: Precision
+) -> tuple[Precision, tuple[str, ...]]:
     """Precision for runtimes that execute a graph as stored (onnxruntime, torch CPU).
 
     The default request ``fp32`` on an already quantized or fp16 model runs the
@@ -86,10 +92,18 @@ def stored_precision_rule(backend: str, model: Any, requested: Precision) -> tup
         return stored, ()
     if requested == Precision.FP32:
         return stored, (f"model is stored in {stored}; {backend} runs it as stored (asked fp32)",)
-    how = "quantize it with edgekit.compress" if requested in QUANTIZED else f"make a {requested} copy with edgekit.compress"
+    how = (
+        "quantize it with edgekit.compress"
+        if requested in QUANTIZED
+        else f"make a {requested} copy with edgekit.compress"
+    )
     raise BackendUnavailable(
         f"{backend} runs a model in the precision it is stored in ({stored}), not {requested}; {how} first"
-        + (", or use the openvino backend, which sets the execution precision" if requested in (Precision.FP16, Precision.BF16) else "")
+        + (
+            ", or use the openvino backend, which sets the execution precision"
+            if requested in (Precision.FP16, Precision.BF16)
+            else ""
+        )
     )
 
 

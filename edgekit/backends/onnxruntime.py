@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -55,7 +57,12 @@ _PIP_HINT = {
     "OpenVINOExecutionProvider": "pip install onnxruntime-openvino",
     "DmlExecutionProvider": "pip install onnxruntime-directml (Windows)",
 }
-_OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+_OPT_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,9 @@ class OnnxRuntimeBackend(Backend):
             )
         return True, ""
 
-    def compile(self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None) -> Session:
+    def compile(
+        self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None
+    ) -> Session:
         """Compile an ONNX model; see :class:`OrtOptions`.
 
         Raises:
@@ -156,7 +165,10 @@ class OnnxRuntimeBackend(Backend):
         opts = build_options(OrtOptions, options, self.name)
         require(self._device_ok(device))
         if Format.parse(model.format) != Format.ONNX:
-            raise BackendUnavailable(f"onnxruntime reads ONNX files only, not {model.format}; convert with edgekit.models.convert(model, to='onnx')")
+            raise BackendUnavailable(
+                f"onnxruntime reads ONNX files only, not {model.format}; "
+                "convert with edgekit.models.convert(model, to='onnx')"
+            )
         prec, notes = stored_precision_rule(self.name, model, parse_precision(precision))
         path = check_files(model)
         start = time.perf_counter()
@@ -196,7 +208,9 @@ def _session_options(opts: OrtOptions, level: str) -> Any:
     import onnxruntime as ort
 
     if opts.graph_optimization not in _OPT_LEVELS:
-        raise BackendUnavailable(f"graph_optimization must be one of {sorted(_OPT_LEVELS)}, not {opts.graph_optimization!r}")
+        raise BackendUnavailable(
+            f"graph_optimization must be one of {sorted(_OPT_LEVELS)}, not {opts.graph_optimization!r}"
+        )
     so = ort.SessionOptions()
     so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPT_LEVELS[level])
     if opts.threads:
@@ -217,20 +231,33 @@ def _create(model: Any, path: Path, device: str, opts: OrtOptions) -> tuple[Any,
     with map_exceptions({Exception: ModelLoadError}, f"onnxruntime cannot load {path}: {{error}}", path=path):
         if cached is not None and cached.is_file():
             try:
-                return ort.InferenceSession(str(cached), _session_options(opts, "disable"), providers=providers), f"optimized graph loaded from the cache ({cached.name})"
+                return ort.InferenceSession(
+                    str(cached), _session_options(opts, "disable"), providers=providers
+                ), f"optimized graph loaded from the cache ({cached.name})"
             except Exception:  # noqa: BLE001 - a stale or broken cache entry is rebuilt below
                 cached.unlink(missing_ok=True)
         so = _session_options(opts, opts.graph_optimization)
-        tmp = None
-        if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.name}.{id(so)}.tmp")
+        tmp = _cache_tmp(cached)
+        if tmp is not None:
             so.optimized_model_filepath = str(tmp)
         sess = ort.InferenceSession(str(path), so, providers=providers)
     if tmp is not None and tmp.is_file():
         tmp.replace(cached)  # atomic: a reader never sees a half-written cache file
         return sess, f"optimized graph saved to the cache ({cached.name})"
     return sess, ""
+
+
+def _cache_tmp(cached: Path | None) -> Path | None:
+    """A private temporary name beside the cache entry; ``None`` when the cache dir is not writable."""
+    if cached is None:
+        return None
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(cached.parent, os.W_OK):
+        return None
+    return cached.with_name(f".{cached.name}.{os.getpid()}-{threading.get_ident()}.tmp")
 
 
 def _cacheable(model: Any, device: str, opts: OrtOptions) -> bool:
@@ -245,7 +272,11 @@ def _cache_path(model: Any, path: Path, device: str, opts: OrtOptions) -> Path:
 
     from edgekit._io import sha256_file
 
-    settings = {k: str(v) for k, v in asdict(opts).items() if k in ("graph_optimization", "threads", "inter_op_threads")}
+    settings = {
+        k: str(v)
+        for k, v in asdict(opts).items()
+        if k in ("graph_optimization", "threads", "inter_op_threads")
+    }
     key = json.dumps(
         {
             "model": model.sha256 or sha256_file(path),
@@ -282,7 +313,9 @@ def _cpu_flags_digest() -> str:
     return hashlib.sha256(flags.encode()).hexdigest()[:12]
 
 
-def _placement(sess: Any, model: Any, path: Path, device: str, opts: OrtOptions) -> tuple[dict[str, int], list[str]]:
+def _placement(
+    sess: Any, model: Any, path: Path, device: str, opts: OrtOptions
+) -> tuple[dict[str, int], list[str]]:
     """Count nodes per provider: from a profiled inference when wanted, else all on CPU."""
     accelerated = device.lower() != "cpu"
     if not (opts.profile_placement or (opts.profile_placement is None and accelerated)):
@@ -301,7 +334,10 @@ def _placement(sess: Any, model: Any, path: Path, device: str, opts: OrtOptions)
     cpu = counts.get("CPUExecutionProvider", 0)
     if accelerated and cpu:
         total = sum(counts.values())
-        notes.append(f"{cpu} of {total} nodes fell back to CPUExecutionProvider (not supported by {DEVICE_PROVIDERS[device.lower().split(':')[0]]})")
+        notes.append(
+            f"{cpu} of {total} nodes fell back to CPUExecutionProvider "
+            f"(not supported by {DEVICE_PROVIDERS[device.lower().split(':')[0]]})"
+        )
     return counts, notes
 
 

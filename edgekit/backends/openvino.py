@@ -30,7 +30,11 @@ from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
 from edgekit.types import Format, Precision
 
 # execution precision -> (OpenVINO element type name, OPTIMIZATION_CAPABILITIES entry)
-_PRECISIONS = {Precision.FP32: ("f32", "FP32"), Precision.FP16: ("f16", "FP16"), Precision.BF16: ("bf16", "BF16")}
+_PRECISIONS = {
+    Precision.FP32: ("f32", "FP32"),
+    Precision.FP16: ("f16", "FP16"),
+    Precision.BF16: ("bf16", "BF16"),
+}
 _HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "cumulative_throughput": "CUMULATIVE_THROUGHPUT"}
 KNOWN_DEVICES = ("CPU", "GPU", "NPU", "AUTO")
 
@@ -125,9 +129,15 @@ class OpenVINOBackend(Backend):
         name = device.upper()
         if name == "AUTO" and found or any(d == name or d.startswith(name + ".") for d in found):
             return True, ""
-        return False, f"OpenVINO finds no {name} device here (it finds {', '.join(found) or 'none'}); install the device's driver or pick one of those"
+        return (
+            False,
+            f"OpenVINO finds no {name} device here (it finds {', '.join(found) or 'none'}); "
+            "install the device's driver or pick one of those",
+        )
 
-    def compile(self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None) -> Session:
+    def compile(
+        self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None
+    ) -> Session:
         """Compile for an OpenVINO device with an explicit inference precision.
 
         Raises:
@@ -138,16 +148,23 @@ class OpenVINOBackend(Backend):
         opts = build_options(OpenVINOOptions, options, self.name)
         require(self._device_ok(device))
         if Format.parse(model.format) not in (Format.ONNX, Format.OPENVINO):
-            raise BackendUnavailable(f"openvino reads ONNX or IR files, not {model.format}; convert with edgekit.models.convert(model, to='onnx')")
+            raise BackendUnavailable(
+                f"openvino reads ONNX or IR files, not {model.format}; "
+                "convert with edgekit.models.convert(model, to='onnx')"
+            )
         device = device.upper()
         prec, hint, notes = _precision(model, parse_precision(precision), device)
         path = check_files(model)
         start = time.perf_counter()
-        with map_exceptions({Exception: ModelLoadError}, f"OpenVINO cannot compile {path} for {device}: {{error}}", path=path):
+        with map_exceptions(
+            {Exception: ModelLoadError}, f"OpenVINO cannot compile {path} for {device}: {{error}}", path=path
+        ):
             compiled = _core().compile_model(str(path), device, _config(opts, hint))
         load_ms = (time.perf_counter() - start) * 1e3
         info, requests = _info(compiled, device, prec, notes, load_ms)
-        return OpenVINOSession(model, compiled, info, _input_ports(compiled, model), opts.requests or requests)
+        return OpenVINOSession(
+            model, compiled, info, _input_ports(compiled, model), opts.requests or requests
+        )
 
 
 _CORE = None
@@ -169,7 +186,9 @@ def _precision(model: Any, requested: Precision, device: str) -> tuple[Precision
     notes: tuple[str, ...] = ()
     if requested in QUANTIZED:
         if stored not in QUANTIZED:
-            raise BackendUnavailable(f"model is stored in {stored}; quantize it with edgekit.compress first to run {requested}")
+            raise BackendUnavailable(
+                f"model is stored in {stored}; quantize it with edgekit.compress first to run {requested}"
+            )
         requested_exec, shown = Precision.FP32, stored
     elif stored in QUANTIZED:
         requested_exec, shown = requested, stored
@@ -186,7 +205,11 @@ def _precision(model: Any, requested: Precision, device: str) -> tuple[Precision
             raise BackendUnavailable(
                 f"OpenVINO {device} does not support {shown if shown in QUANTIZED else requested_exec} here "
                 f"(its OPTIMIZATION_CAPABILITIES are {', '.join(caps)}); use precision "
-                + ("fp32" if "FP32" in caps else " or ".join(c.lower() for c in caps if c.startswith(("FP", "BF"))))
+                + (
+                    "fp32"
+                    if "FP32" in caps
+                    else " or ".join(c.lower() for c in caps if c.startswith(("FP", "BF")))
+                )
             )
     return shown, element, notes
 
@@ -201,7 +224,10 @@ def _capabilities(device: str) -> list[str]:
 def _config(opts: OpenVINOOptions, element: str) -> dict[str, Any]:
     if opts.hint.lower() not in _HINTS:
         raise BackendUnavailable(f"openvino hint must be one of {sorted(_HINTS)}, not {opts.hint!r}")
-    config: dict[str, Any] = {"PERFORMANCE_HINT": _HINTS[opts.hint.lower()], "INFERENCE_PRECISION_HINT": element}
+    config: dict[str, Any] = {
+        "PERFORMANCE_HINT": _HINTS[opts.hint.lower()],
+        "INFERENCE_PRECISION_HINT": element,
+    }
     if opts.streams:
         config["NUM_STREAMS"] = str(opts.streams)
     if opts.threads:
@@ -219,7 +245,9 @@ def _prop(compiled: Any, name: str) -> Any:
         return None
 
 
-def _info(compiled: Any, device: str, prec: Precision, notes: tuple[str, ...], load_ms: float) -> tuple[SessionInfo, int]:
+def _info(
+    compiled: Any, device: str, prec: Precision, notes: tuple[str, ...], load_ms: float
+) -> tuple[SessionInfo, int]:
     devices = tuple(str(d) for d in (_prop(compiled, "EXECUTION_DEVICES") or [device]))
     streams, threads = _prop(compiled, "NUM_STREAMS"), _prop(compiled, "INFERENCE_NUM_THREADS")
     requests = int(_prop(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS") or 1)

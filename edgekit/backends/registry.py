@@ -109,11 +109,18 @@ def compile_session(
         except BackendUnavailable as exc:
             reasons.append(f"{name}: {exc}")
             if name != names[-1]:
-                warnings.warn(EdgekitWarning(f"backend {name} cannot run {model.name} ({exc}); trying the next"), stacklevel=2)
+                warnings.warn(
+                    EdgekitWarning(f"backend {name} cannot run {model.name} ({exc}); trying the next"),
+                    stacklevel=2,
+                )
     raise BackendUnavailable("no backend can run this model here: " + "; ".join(reasons))
 
 
 def _owns(name: str, options: Any) -> bool:
     """True when ``options`` is the options type of backend ``name``."""
     module = importlib.import_module(_BACKENDS[name].split(":")[0])
-    return any(isinstance(options, cls) for cls in vars(module).values() if isinstance(cls, type) and cls.__name__.endswith("Options"))
+    return any(
+        isinstance(options, cls)
+        for cls in vars(module).values()
+        if isinstance(cls, type) and cls.__name__.endswith("Options")
+    )

@@ -48,7 +48,9 @@ class TorchOptions:
 class TorchSession(Session):
     """Runs a module under ``torch.inference_mode`` (and autocast on CUDA)."""
 
-    def __init__(self, model: Any, module: Any, info: SessionInfo, device: str, opts: TorchOptions, autocast: Any) -> None:
+    def __init__(
+        self, model: Any, module: Any, info: SessionInfo, device: str, opts: TorchOptions, autocast: Any
+    ) -> None:
         import torch
 
         self.model, self.info, self._module, self._opts = model, info, module, opts
@@ -101,7 +103,12 @@ class TorchSession(Session):
             out = list(out.values())
         if not isinstance(out, (list, tuple)):
             out = [out]
-        arrays = [o.detach().float().cpu().numpy() if o.dtype in (self._torch.float16, self._torch.bfloat16) else o.detach().cpu().numpy() for o in out]
+        arrays = [
+            o.detach().float().cpu().numpy()
+            if o.dtype in (self._torch.float16, self._torch.bfloat16)
+            else o.detach().cpu().numpy()
+            for o in out
+        ]
         names = self._names if len(self._names) == len(arrays) else [f"output{i}" for i in range(len(arrays))]
         return dict(zip(names, arrays))
 
@@ -140,14 +147,24 @@ class TorchBackend(Backend):
 
         if not torch.cuda.is_available():
             build = torch.version.cuda
-            why = f"torch {torch.__version__} is a CPU-only build" if build is None else "no CUDA GPU/driver was found"
-            return False, f"CUDA is not available: {why}; install a CUDA build of torch on a machine with an NVIDIA GPU"
+            why = (
+                f"torch {torch.__version__} is a CPU-only build"
+                if build is None
+                else "no CUDA GPU/driver was found"
+            )
+            return (
+                False,
+                f"CUDA is not available: {why}; "
+                "install a CUDA build of torch on a machine with an NVIDIA GPU",
+            )
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
             return False, f"no CUDA device {index}: this machine has {torch.cuda.device_count()}"
         return True, ""
 
-    def compile(self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None) -> Session:
+    def compile(
+        self, model: Any, device: str = "cpu", precision: str = "fp32", options: Any = None
+    ) -> Session:
         """Prepare the module for eager CPU or CUDA execution.
 
         Raises:
@@ -196,12 +213,23 @@ def _module(model: Any, device: str) -> Any:
     path = None if model.path is None else Path(model.path)
     if Format.parse(model.format) == Format.TORCH and path is not None:
         if not path.is_file():
-            raise ModelLoadError(f"model file {path} no longer exists (deleted or moved after loading); load the model again", path=path)
+            raise ModelLoadError(
+                f"model file {path} no longer exists (deleted or moved after loading); load the model again",
+                path=path,
+            )
         import torch
 
-        with map_exceptions({Exception: BackendUnavailable}, f"{path} is not a TorchScript file torch can run ({{error}}); load it with edgekit.load_model and its architecture", path=path):
+        with map_exceptions(
+            {Exception: BackendUnavailable},
+            f"{path} is not a TorchScript file torch can run ({{error}}); "
+            "load it with edgekit.load_model and its architecture",
+            path=path,
+        ):
             return torch.jit.load(str(path), map_location=device)
-    raise BackendUnavailable(f"no PyTorch module for this model ({model.name}, {model.format}); the torch backend needs the nn.Module or a TorchScript file")
+    raise BackendUnavailable(
+        f"no PyTorch module for this model ({model.name}, {model.format}); "
+        "the torch backend needs the nn.Module or a TorchScript file"
+    )
 
 
 def _autocast(torch: Any, device: str, prec: Precision, model: Any) -> tuple[Any, tuple[str, ...]]:
@@ -213,11 +241,15 @@ def _autocast(torch: Any, device: str, prec: Precision, model: Any) -> tuple[Any
         raise BackendUnavailable(f"torch backend runs fp32 modules; this model is stored in {stored}")
     if device == "cpu":
         if prec != Precision.FP32:
-            raise BackendUnavailable(f"torch CPU eager is the fp32 reference; {prec} is offered on cuda or by openvino/onnxruntime")
+            raise BackendUnavailable(
+                f"torch CPU eager is the fp32 reference; {prec} is offered on cuda or by openvino/onnxruntime"
+            )
         return contextlib.nullcontext, ()
     if prec not in _CUDA_PRECISIONS:
         raise BackendUnavailable(f"torch CUDA runs fp32, fp16 or bf16, not {prec}")
     if prec == Precision.FP32:
         return contextlib.nullcontext, ()
     dtype = torch.float16 if prec == Precision.FP16 else torch.bfloat16
-    return (lambda: torch.autocast("cuda", dtype=dtype)), (f"{prec} via torch.autocast; outputs returned as float32",)
+    return (lambda: torch.autocast("cuda", dtype=dtype)), (
+        f"{prec} via torch.autocast; outputs returned as float32",
+    )

@@ -28,9 +28,24 @@ def render(results: list[Any]) -> Group:
     first = results[0] if results else None
     title = f"{first.model} - {first.mode} mode" if first else "benchmark"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for name in ("backend", "device", "prec", "status", "p50 ms", "p90 ms", "p99 ms", "img/s", "runs", "±CI", "cold ms", "GFLOP/s"):
+    for name in (
+        "backend",
+        "device",
+        "prec",
+        "status",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "img/s",
+        "runs",
+        "±CI",
+        "cold ms",
+        "GFLOP/s",
+    ):
         right = name.endswith("ms") or name in ("img/s", "runs", "GFLOP/s", "±CI")
-        table.add_column(name, justify="right" if right else "left", no_wrap=name in ("backend", "device", "status"))
+        table.add_column(
+            name, justify="right" if right else "left", no_wrap=name in ("backend", "device", "status")
+        )
     notes: list[str] = []
     for r in results:
         texts = [r.reason] if not r.ok else list(r.info.get("notes", ()))
@@ -41,10 +56,18 @@ def render(results: list[Any]) -> Group:
             continue
         lat, share = r.latency_ms, f" ({r.peak_share:.0%})" if r.peak_share else ""
         table.add_row(
-            r.backend, r.device, r.precision, f"[green]ok[/] {marks}",
-            _fmt(lat.get("p50"), 3), _fmt(lat.get("p90"), 3), _fmt(lat.get("p99"), 3),
-            _fmt(r.throughput_fps, 1), str(r.runs), "-" if r.ci_rel is None else f"{r.ci_rel:.1%}",
-            _fmt(r.cold_start_ms, 0), _fmt(r.gflops, 1) + share,
+            r.backend,
+            r.device,
+            r.precision,
+            f"[green]ok[/] {marks}",
+            _fmt(lat.get("p50"), 3),
+            _fmt(lat.get("p90"), 3),
+            _fmt(lat.get("p99"), 3),
+            _fmt(r.throughput_fps, 1),
+            str(r.runs),
+            "-" if r.ci_rel is None else f"{r.ci_rel:.1%}",
+            _fmt(r.cold_start_ms, 0),
+            _fmt(r.gflops, 1) + share,
         )
     lines = [Text(f"[{i}] {text}", style="dim") for i, text in enumerate(notes, 1)]
     return Group(table, *lines)
@@ -89,14 +112,31 @@ def register(app: typer.Typer) -> None:
     @app.command("bench")
     def bench_cmd(
         model: Annotated[str, typer.Argument(help="Model file, hub name (demo:digits) or zoo:NAME.")],
-        backend: Annotated[list[str] | None, typer.Option("--backend", "-b", help="Backend (repeat for several); default: all.")] = None,
-        device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Device (repeat); default: cpu (+ torch cuda).")] = None,
-        precision: Annotated[list[str] | None, typer.Option("--precision", "-p", help="Precision (repeat); default: as stored.")] = None,
-        mode: Annotated[str, typer.Option("--mode", help="latency (one sync request) or throughput (async requests).")] = "latency",
-        seconds: Annotated[float, typer.Option("--seconds", "-t", help="Timed budget per combination.")] = 5.0,
+        backend: Annotated[
+            list[str] | None,
+            typer.Option("--backend", "-b", help="Backend (repeat for several); default: all."),
+        ] = None,
+        device: Annotated[
+            list[str] | None,
+            typer.Option("--device", "-d", help="Device (repeat); default: cpu (+ torch cuda)."),
+        ] = None,
+        precision: Annotated[
+            list[str] | None,
+            typer.Option("--precision", "-p", help="Precision (repeat); default: as stored."),
+        ] = None,
+        mode: Annotated[
+            str, typer.Option("--mode", help="latency (one sync request) or throughput (async requests).")
+        ] = "latency",
+        seconds: Annotated[
+            float, typer.Option("--seconds", "-t", help="Timed budget per combination.")
+        ] = 5.0,
         warmup: Annotated[float, typer.Option("--warmup", help="Most warm-up time per combination.")] = 2.0,
-        peak: Annotated[bool, typer.Option("--peak", help="Measure the machine's peak GFLOP/s first (a few s).")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print only JSON (results + manifest).")] = False,
+        peak: Annotated[
+            bool, typer.Option("--peak", help="Measure the machine's peak GFLOP/s first (a few s).")
+        ] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print only JSON (results + manifest).")
+        ] = False,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Also save the JSON here.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
     ) -> None:
@@ -115,12 +155,19 @@ def register(app: typer.Typer) -> None:
         with tempfile.TemporaryDirectory(prefix="edgekit-bench-") as tmp:
             loaded = resolve_model(model, Path(tmp))
             profile = _profile(peak)
-            kwargs = {"backends": backend or None, "devices": device or None, "precisions": precision or None, "settings": settings}
+            kwargs = {
+                "backends": backend or None,
+                "devices": device or None,
+                "precisions": precision or None,
+                "settings": settings,
+            }
             results = _run(loaded, profile, kwargs, quiet=as_json)
         if out is not None:
             save_results(results, out, profile=profile, force=force)
         if as_json:
-            print_json({"manifest": bench_manifest(settings, profile), "results": [r.to_dict() for r in results]})
+            print_json(
+                {"manifest": bench_manifest(settings, profile), "results": [r.to_dict() for r in results]}
+            )
             return
         # a pipe or file gets the whole table; a terminal gets its own width
         wide = console if console.is_terminal else Console(width=132)

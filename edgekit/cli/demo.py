@@ -29,7 +29,8 @@ def summary_table(stats: dict) -> Table:
     table.add_row("FPS (avg of last 5 s)", f"capture {r.capture_fps.window:.1f} | inference {r.inference_fps.window:.1f} "
                   f"| shown {r.display_fps.window:.1f}")
     table.add_row("Frames", f"{r.frames_captured} captured, {r.frames_inferred} inferred, {r.frames_displayed} shown, "
-                  f"{r.dropped} dropped" + ("" if stats.get("dropping") else " (file/stream source: none need dropping)"))
+                  f"{r.dropped} dropped" + ("" if stats.get("dropping") else " (source is not live: every frame is used)"))
+    table.add_row("Limited by", esc(r.bottleneck))
     for stage, lat in r.latency.items():
         table.add_row(f"latency {stage}", f"p50 {lat.p50_ms:.2f} ms, p95 {lat.p95_ms:.2f} ms")
     if r.accuracy and r.accuracy.n:

@@ -10,21 +10,9 @@ models it defaults to their held-out split.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-
-
-def open_data(spec: str | None, source: str) -> Any:
-    """The validation dataset named by ``--data`` (or the demo split for demo models)."""
-    from edgekit import data as datasets
-
-    if spec is None:
-        return datasets.demo_digits("test") if source.startswith("demo:digits") else None
-    if spec.startswith("demo:digits"):
-        return datasets.demo_digits("test")
-    path = Path(spec).expanduser()
-    return datasets.ManifestDataset(path) if path.suffix.lower() == ".csv" else datasets.ImageFolder(path)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +22,7 @@ def register(app: typer.Typer) -> None:
     def deploy_cmd(
         source: Annotated[str, typer.Argument(help="Saved plan JSON, model file or hub name (demo:digits).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder, or a path ending in .zip.")],
-        target: Annotated[str, typer.Option("--target", "-t", help="Target name the bundle is for.")] = "local",
+        target: Annotated[str | None, typer.Option("--target", "-t", help="Target the bundle is for (default: the plan's, else local).")] = None,
         backend: Annotated[str | None, typer.Option(help="Override the plan's backend (onnxruntime, openvino).")] = None,
         precision: Annotated[str | None, typer.Option(help="Override the plan's precision.")] = None,
         device: Annotated[str | None, typer.Option(help="Override the plan's device.")] = None,
@@ -48,7 +36,7 @@ def register(app: typer.Typer) -> None:
         from edgekit.deploy import deploy
 
         bundle = deploy(source, target=target, out=out, backend=backend, precision=precision, device=device,
-                        data=open_data(data, source), samples=samples, force=force)
+                        data=data, samples=samples, force=force)
         m = bundle.manifest
         if as_json:
             print_json(m.to_dict())

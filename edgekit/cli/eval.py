@@ -28,21 +28,34 @@ def open_dataset(spec: str, size: int | None = None):
         return ImageFolder(path)
     if path.is_file():
         return ManifestDataset(path)
-    raise DataError(f"--data {spec!r} is neither a folder, a manifest file, nor demo-test/demo-train", path=path)
+    raise DataError(
+        f"--data {spec!r} is neither a folder, a manifest file, nor demo-test/demo-train", path=path
+    )
 
 
 def render(result) -> tuple[Table, str]:
     """Per-class table and a one-paragraph summary of an ``EvalResult``."""
     m = result.metrics
-    table = Table(title=f"{esc(result.model)} on {result.backend}/{result.device}/{result.precision}",
-                  title_justify="left")
+    table = Table(
+        title=f"{esc(result.model)} on {result.backend}/{result.device}/{result.precision}",
+        title_justify="left",
+    )
     for col in ("class", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for row in m.per_class():
-        if row["support"] == 0 and m.confusion and sum(r[m.classes.index(row["class"])] for r in m.confusion) == 0:
+        if (
+            row["support"] == 0
+            and m.confusion
+            and sum(r[m.classes.index(row["class"])] for r in m.confusion) == 0
+        ):
             continue  # neither in the data nor predicted (e.g. 990 unused ImageNet classes)
-        table.add_row(esc(str(row["class"])), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
-                      f"{row['f1']:.3f}", str(row["support"]))
+        table.add_row(
+            esc(str(row["class"])),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            str(row["support"]),
+        )
     lo, hi = m.accuracy_ci
     top = "".join(f", top-{k} {v:.2%}" for k, v in sorted(m.top_k.items()) if k > 1)
     summary = (
@@ -59,12 +72,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval")
     def eval_cmd(
-        model: Annotated[str, typer.Argument(help="Model file or name (demo:digits, hub:mobilenetv2, model.onnx).")],
-        data: Annotated[str, typer.Option("--data", "-d", help="Image folder, path,label CSV, or demo-test.")],
-        backend: Annotated[str, typer.Option("--backend", "-b", help="onnxruntime, openvino, torch or auto.")] = "onnxruntime",
+        model: Annotated[
+            str, typer.Argument(help="Model file or name (demo:digits, hub:mobilenetv2, model.onnx).")
+        ],
+        data: Annotated[
+            str, typer.Option("--data", "-d", help="Image folder, path,label CSV, or demo-test.")
+        ],
+        backend: Annotated[
+            str, typer.Option("--backend", "-b", help="onnxruntime, openvino, torch or auto.")
+        ] = "onnxruntime",
         device: Annotated[str, typer.Option("--device", help="cpu, gpu, cuda, npu...")] = "cpu",
         precision: Annotated[str, typer.Option("--precision", help="fp32, fp16, int8...")] = "fp32",
-        limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N images.")] = None,
+        limit: Annotated[
+            int | None, typer.Option("--limit", help="Evaluate only the first N images.")
+        ] = None,
         batch_size: Annotated[int, typer.Option("--batch-size", help="Images per inference call.")] = 32,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
     ) -> None:
@@ -76,8 +97,9 @@ def register(app: typer.Typer) -> None:
         loaded = load_model(model)
         size = loaded.preprocess.size[0] if loaded.preprocess is not None else None
         dataset = open_dataset(data, size)
-        result = evaluate(loaded, dataset, backend, device=device, precision=precision,
-                          batch_size=batch_size, limit=limit)
+        result = evaluate(
+            loaded, dataset, backend, device=device, precision=precision, batch_size=batch_size, limit=limit
+        )
         if as_json:
             print_json(result.to_dict())
             return

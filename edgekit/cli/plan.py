@@ -27,8 +27,15 @@ def render(report) -> Table:
         drop = "-" if c.drop is None else f"{100 * c.drop:+.2f} ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
         table.add_row(esc(c.key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", c.latency_text(),
                       "-" if c.speedup is None else f"{c.speedup:.2f}x", acc, drop, f"{c.size_mb:.2f}",
-                      esc("; ".join(c.reasons)) or "-")
+                      esc(_short(c)))
     return table
+
+
+def _short(c) -> str:
+    """The first clause of the first reason: the full sentences are in the decision log."""
+    if not c.reasons:
+        return "-"
+    return c.reasons[0].split(";")[0] + (" (+more)" if len(c.reasons) > 1 else "")
 
 
 def show(report, as_json: bool) -> None:
@@ -38,7 +45,8 @@ def show(report, as_json: bool) -> None:
     if as_json:
         print_json(report.to_dict())
         return
-    console.print(render(report))
+    width = console.width if console.is_terminal else max(console.width, 150)
+    console.print(render(report), width=width)
     console.print("\n[bold]Decision log[/]")
     for line in report.log:
         console.print(f" - {esc(line)}", soft_wrap=True)

@@ -20,7 +20,10 @@ def register(app: typer.Typer) -> None:
     def pull_cmd(
         name: Annotated[str | None, typer.Argument(help="Catalogue name, e.g. mobilenetv2.")] = None,
         list_all: Annotated[bool, typer.Option("--list", help="List the catalogue instead.")] = False,
-        base_url: Annotated[str | None, typer.Option("--base-url", help="Hub root URL (default $EDGEKIT_HUB_URL or the ONNX Model Zoo).")] = None,
+        base_url: Annotated[
+            str | None,
+            typer.Option("--base-url", help="Hub root URL (default $EDGEKIT_HUB_URL or the ONNX Model Zoo)."),
+        ] = None,
         force: Annotated[bool, typer.Option("--force", help="Download again even if cached.")] = False,
     ) -> None:
         """Download a model from the catalogue (sha256-verified, never a partial file)."""
@@ -38,7 +41,9 @@ def register(app: typer.Typer) -> None:
             console.print(table)
             return
         path = _pull_with_bar(name, base_url, force)
-        console.print(f"[green]ok[/] {esc(name)} -> {esc(str(path))}  (load it as hub:{esc(name)})", highlight=False)
+        console.print(
+            f"[green]ok[/] {esc(name)} -> {esc(str(path))}  (load it as hub:{esc(name)})", highlight=False
+        )
 
 
 def _pull_with_bar(name: str, base_url: str | None, force: bool):
@@ -49,8 +54,18 @@ def _pull_with_bar(name: str, base_url: str | None, force: bool):
     from edgekit.zoo.download import pull
 
     entry = get_entry(name)
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=err_console, transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"pull {entry.name}", total=entry.size)
-        return pull(entry, base_url=base_url, force=force,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return pull(
+            entry,
+            base_url=base_url,
+            force=force,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )

@@ -57,9 +57,9 @@ def check_calibration(
         )
     if not all(isinstance(f, dict) and f for f in feeds):
         raise DataError("calibration samples must be dicts {input_name: array}; build them with edgekit.data.calibration_set")
+    _check_alike(feeds)
     if len(feeds) < FEW_SAMPLES:
         _warn(f"only {len(feeds)} calibration samples; INT8 ranges may be off (300 recommended)")
-    _check_alike(feeds)
     if labels is not None:
         _check_classes(list(labels), num_classes)
     if validation is not None:

@@ -63,16 +63,22 @@ class ArrayDataset(Dataset):
         DataError: lengths differ, no images, or a label outside ``classes``.
     """
 
-    def __init__(self, images: Sequence[np.ndarray] | np.ndarray, labels: Sequence[int], classes: Sequence[str]):
+    def __init__(
+        self, images: Sequence[np.ndarray] | np.ndarray, labels: Sequence[int], classes: Sequence[str]
+    ):
         self.images = images
         self._labels = np.asarray(labels, np.int64)
         self.classes = tuple(str(c) for c in classes)
         if len(images) != len(self._labels):
-            raise DataError(f"ArrayDataset got {len(images)} images but {len(self._labels)} labels; give one label per image")
+            raise DataError(
+                f"ArrayDataset got {len(images)} images but {len(self._labels)} labels; give one label per image"
+            )
         if len(self._labels) == 0:
             raise DataError("ArrayDataset got no images; pass at least one")
         if self._labels.min() < 0 or self._labels.max() >= len(self.classes):
-            raise DataError(f"ArrayDataset labels must lie in 0..{len(self.classes) - 1} (one per class name)")
+            raise DataError(
+                f"ArrayDataset labels must lie in 0..{len(self.classes) - 1} (one per class name)"
+            )
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -95,7 +101,9 @@ class _FileDataset(Dataset):
         self._items = [it for it in items if self._readable(it[0])]
         if self.skipped:
             shown = ", ".join(p.name for p in self.skipped_files[:3])
-            warnings.warn(f"{where}: skipped {self.skipped} unreadable image(s) ({shown})", EdgekitWarning, stacklevel=3)
+            warnings.warn(
+                f"{where}: skipped {self.skipped} unreadable image(s) ({shown})", EdgekitWarning, stacklevel=3
+            )
         if not self._items:
             raise DataError(f"{where} holds no readable images; add .jpg/.png files", path=where)
 
@@ -159,7 +167,9 @@ class ImageFolder(_FileDataset):
             if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
         ]
         if not items:
-            raise DataError(f"{root} has class folders but no images ({', '.join(IMAGE_SUFFIXES)})", path=root)
+            raise DataError(
+                f"{root} has class folders but no images ({', '.join(IMAGE_SUFFIXES)})", path=root
+            )
         super().__init__(items, classes, root)
 
 
@@ -179,20 +189,28 @@ class ManifestDataset(_FileDataset):
 
         manifest = Path(path)
         if not manifest.is_file():
-            raise DataError(f"manifest {manifest} does not exist; give a CSV with path,label rows", path=manifest)
+            raise DataError(
+                f"manifest {manifest} does not exist; give a CSV with path,label rows", path=manifest
+            )
         rows = _read_rows(manifest)
         names = list(classes) if classes is not None else sorted({lab for _, lab in rows}, key=_natural)
         index = {name: i for i, name in enumerate(names)}
         items = []
         for rel, lab in rows:
             if lab not in index:
-                raise DataError(f"{manifest}: label {lab!r} is not one of the classes {names[:10]}", path=manifest)
+                raise DataError(
+                    f"{manifest}: label {lab!r} is not one of the classes {names[:10]}", path=manifest
+                )
             file = manifest.parent / rel
             if not is_within(file, manifest.parent):
-                raise DataError(f"{manifest}: path {rel!r} points outside the manifest's folder", path=manifest)
+                raise DataError(
+                    f"{manifest}: path {rel!r} points outside the manifest's folder", path=manifest
+                )
             items.append((file, index[lab]))
         if len(names) < 2:
-            raise DataError(f"{manifest} names {len(names)} class(es); at least two are needed", path=manifest)
+            raise DataError(
+                f"{manifest} names {len(names)} class(es); at least two are needed", path=manifest
+            )
         super().__init__(items, names, manifest)
 
 
@@ -203,14 +221,18 @@ def _natural(label: str) -> tuple:
 def _read_rows(manifest: Path) -> list[tuple[str, str]]:
     text = manifest.read_text(encoding="utf-8-sig").splitlines()
     rows: list[tuple[str, str]] = []
-    for n, row in enumerate(csv.reader(line.replace("\t", ",") if "," not in line else line for line in text), 1):
+    for n, row in enumerate(
+        csv.reader(line.replace("\t", ",") if "," not in line else line for line in text), 1
+    ):
         cells = [c.strip() for c in (row if len(row) > 1 else (row[0].split() if row else []))]
         if not cells or cells[0].startswith("#"):
             continue
         if n == 1 and cells[0].lower() in ("path", "file", "filename", "image"):
             continue
         if len(cells) < 2:
-            raise DataError(f"{manifest}, line {n}: expected 'path,label', got {','.join(cells)!r}", path=manifest)
+            raise DataError(
+                f"{manifest}, line {n}: expected 'path,label', got {','.join(cells)!r}", path=manifest
+            )
         rows.append((cells[0], cells[1]))
     if not rows:
         raise DataError(f"manifest {manifest} has no rows; add lines of the form path,label", path=manifest)

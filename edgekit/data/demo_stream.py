@@ -57,12 +57,25 @@ class DemoStream:
         DataError: a non-positive length, fps or a frame smaller than 32x32.
     """
 
-    def __init__(self, seed: int = 0, length: int = 900, size: tuple[int, int] = (360, 480), fps: float = 30,
-                 run: tuple[int, int] = (30, 60)):
+    def __init__(
+        self,
+        seed: int = 0,
+        length: int = 900,
+        size: tuple[int, int] = (360, 480),
+        fps: float = 30,
+        run: tuple[int, int] = (30, 60),
+    ):
         if length <= 0 or fps <= 0 or min(size) < 32 or not 1 <= run[0] <= run[1]:
-            raise DataError(f"DemoStream needs length > 0, fps > 0, size >= 32x32 and 1 <= run min <= max "
-                            f"(got length={length}, fps={fps}, size={size}, run={run})")
-        self.seed, self.length, self.size, self.fps = seed, int(length), (int(size[0]), int(size[1])), float(fps)
+            raise DataError(
+                f"DemoStream needs length > 0, fps > 0, size >= 32x32 and 1 <= run min <= max "
+                f"(got length={length}, fps={fps}, size={size}, run={run})"
+            )
+        self.seed, self.length, self.size, self.fps = (
+            seed,
+            int(length),
+            (int(size[0]), int(size[1])),
+            float(fps),
+        )
         self.classes = CLASSES
         self._scans, self._scan_labels = scans("test")
         self._segments = self._plan(run)
@@ -118,8 +131,9 @@ class DemoStream:
         rng = np.random.default_rng([self.seed, 11, index])
         return _light(img, index / self.fps, rng), seg.label
 
-    def export_video(self, path: str | Path, seconds: float | None = None, fps: float | None = None,
-                     force: bool = False) -> tuple[Path, Path]:
+    def export_video(
+        self, path: str | Path, seconds: float | None = None, fps: float | None = None, force: bool = False
+    ) -> tuple[Path, Path]:
         """Write the stream as an ``.mp4`` (mp4v) plus a ``frame,label`` CSV beside it (same stem).
 
         Both files appear only when complete (written to temporaries, then renamed).
@@ -158,7 +172,9 @@ def _write_mp4(path: str, frames, fps: float, size: tuple[int, int]) -> None:
     h, w = size
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
-        raise DataError(f"OpenCV cannot write an mp4v video to {path}; check the OpenCV build's video support")
+        raise DataError(
+            f"OpenCV cannot write an mp4v video to {path}; check the OpenCV build's video support"
+        )
     try:
         for image in frames:
             writer.write(image)
@@ -173,22 +189,30 @@ def _scene_cached(seed: int, seg: _Segment, h: int, w: int, scan_bytes: bytes | 
     desk = np.full((h, w, 3), rng.uniform(40, 200, 3), np.float32)
     desk += cv2.resize(rng.normal(0, 18, (6, 8)).astype(np.float32), (w, h))[..., None]
     sheet = render.paper(rng, h, w).astype(np.float32)
-    margin_y, margin_x = rng.uniform(0.0, 0.08) * h, (w - h) / 2 * rng.uniform(0.2, 1.0)
+    margin_y, margin_x = rng.uniform(0.0, 0.04) * h, (w - h) / 2 * rng.uniform(0.2, 1.0)
     yy, xx = np.mgrid[0:h, 0:w]
     inside = (yy >= margin_y) & (yy < h - margin_y) & (xx >= margin_x) & (xx < w - margin_x)
     base = np.where(inside[..., None], sheet, desk)
-    box = int(h * rng.uniform(0.5, 0.7))
+    box = int(
+        h * rng.uniform(0.6, 0.8)
+    )  # the digit fills about half of the centre square, as when held up to a camera
     mask = render.handwriting_mask(scan, box) if scan is not None else render.font_mask(seg.label, rng, box)
     path = {
-        "p0": rng.uniform(-0.1, 0.1, 2) * h, "p1": rng.uniform(-0.1, 0.1, 2) * h,
-        "a0": rng.uniform(-12, 12), "a1": rng.uniform(-12, 12), "s0": rng.uniform(0.9, 1.1), "s1": rng.uniform(0.9, 1.1),
+        "p0": rng.uniform(-0.08, 0.08, 2) * h,
+        "p1": rng.uniform(-0.08, 0.08, 2) * h,
+        "a0": rng.uniform(-12, 12),
+        "a1": rng.uniform(-12, 12),
+        "s0": rng.uniform(0.9, 1.1),
+        "s1": rng.uniform(0.9, 1.1),
     }
     return base, mask, render.ink_colour(rng), path
 
 
 def _scene(seed: int, seg: _Segment, h: int, w: int, scan: np.ndarray | None):
     """Background, ink mask, ink colour and motion path of one segment (cached: a segment spans many frames)."""
-    return _scene_cached(seed, seg, h, w, None if scan is None else np.ascontiguousarray(scan, np.uint8).tobytes())
+    return _scene_cached(
+        seed, seg, h, w, None if scan is None else np.ascontiguousarray(scan, np.uint8).tobytes()
+    )
 
 
 def _pose(scene, t: float, h: int, w: int) -> np.ndarray:
@@ -211,5 +235,7 @@ def _light(img: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndar
     gx = 0.35 * np.sin(2 * np.pi * seconds / 11.0)
     ramp = 1.0 + gx * (np.linspace(-0.5, 0.5, w, dtype=np.float32))[None, :]
     out = img * (gain * ramp)[..., None]
-    out += rng.normal(0, 3.0, (-(-h // 4), -(-w // 4), 1)).astype(np.float32).repeat(4, 0).repeat(4, 1)[:h, :w]
+    out += (
+        rng.normal(0, 3.0, (-(-h // 4), -(-w // 4), 1)).astype(np.float32).repeat(4, 0).repeat(4, 1)[:h, :w]
+    )
     return np.clip(out, 0, 255).astype(np.uint8)

@@ -100,7 +100,9 @@ def demo_digits(split: str = "test", size: int = 64):
         raise DataError(f"demo_digits size must be at least 8 pixels, not {size}")
     images, labels = scans(split)
     _, _, test = _load()
-    full_index = np.flatnonzero(test if split == "test" else ~test) if split != "all" else np.arange(len(labels))
+    full_index = (
+        np.flatnonzero(test if split == "test" else ~test) if split != "all" else np.arange(len(labels))
+    )
 
     class DemoDigits(Dataset):
         classes = CLASSES
@@ -109,7 +111,9 @@ def demo_digits(split: str = "test", size: int = 64):
             return len(labels)
 
         def _load(self, index: int) -> tuple[np.ndarray, int]:
-            return clean_handwriting(images[index], size, seed=1_000_003 + int(full_index[index])), int(labels[index])
+            return clean_handwriting(images[index], size, seed=1_000_003 + int(full_index[index])), int(
+                labels[index]
+            )
 
         def _label(self, index: int) -> int:
             return int(labels[index])

@@ -48,7 +48,9 @@ def font_mask(digit: int, rng: np.random.Generator, size: int) -> np.ndarray:
     scale = big / 40.0
     thickness = max(1, int(round(big / 40.0 * rng.uniform(0.8, 4.0))))
     (tw, th), _ = cv2.getTextSize(str(digit), font, scale, thickness)
-    cv2.putText(canvas, str(digit), ((big - tw) // 2, (big + th) // 2), font, scale, 255, thickness, cv2.LINE_AA)
+    cv2.putText(
+        canvas, str(digit), ((big - tw) // 2, (big + th) // 2), font, scale, 255, thickness, cv2.LINE_AA
+    )
     shear = rng.uniform(-0.35, 0.35)
     warp = np.float32([[1, shear, -shear * big / 2], [0, 1, 0]])
     canvas = cv2.warpAffine(canvas, warp, (big, big))
@@ -74,8 +76,12 @@ def _fit(canvas: np.ndarray, size: int) -> np.ndarray:
         return np.zeros((size, size), np.float32)
     cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
     half = max(ys.max() - ys.min(), xs.max() - xs.min()) / 2 * 1.25 + 2
-    warp = np.float32([[size / (2 * half), 0, size / 2 - cx * size / (2 * half)],
-                       [0, size / (2 * half), size / 2 - cy * size / (2 * half)]])
+    warp = np.float32(
+        [
+            [size / (2 * half), 0, size / 2 - cx * size / (2 * half)],
+            [0, size / (2 * half), size / 2 - cy * size / (2 * half)],
+        ]
+    )
     out = cv2.warpAffine(canvas, warp, (size, size), flags=cv2.INTER_AREA)
     return out.astype(np.float32) / 255.0
 
@@ -98,8 +104,14 @@ def paper(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def place(mask: np.ndarray, rng: np.random.Generator, size: int, scale: tuple[float, float] = (0.55, 1.0),
-          shift: float = 0.12, perspective: float = 0.08) -> np.ndarray:
+def place(
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    size: int,
+    scale: tuple[float, float] = (0.55, 1.0),
+    shift: float = 0.12,
+    perspective: float = 0.08,
+) -> np.ndarray:
     """Scale, rotate, shift and tilt a mask into a ``(size, size)`` canvas (may crop edges)."""
     s = rng.uniform(*scale) * size / mask.shape[0]
     angle = rng.uniform(-15, 15)
@@ -127,8 +139,9 @@ def compose(mask: np.ndarray, background: np.ndarray, ink: np.ndarray, opacity: 
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def camera_effects(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0,
-                   invert: bool = True) -> np.ndarray:
+def camera_effects(
+    img: np.ndarray, rng: np.random.Generator, strength: float = 1.0, invert: bool = True
+) -> np.ndarray:
     """Light gradient, colour cast, blur, sensor noise, JPEG and (rarely) inversion.
 
     ``strength`` in [0, 1] scales how much of each is applied (0 = none);
@@ -159,8 +172,14 @@ def camera_effects(img: np.ndarray, rng: np.random.Generator, strength: float = 
     return out
 
 
-def render_digit(rng: np.random.Generator, size: int, *, digit: int | None = None,
-                 image8: np.ndarray | None = None, strength: float = 1.0) -> np.ndarray:
+def render_digit(
+    rng: np.random.Generator,
+    size: int,
+    *,
+    digit: int | None = None,
+    image8: np.ndarray | None = None,
+    strength: float = 1.0,
+) -> np.ndarray:
     """One training-style sample: a printed ``digit`` or a handwritten ``image8`` on paper, photographed.
 
     Args:
@@ -171,8 +190,10 @@ def render_digit(rng: np.random.Generator, size: int, *, digit: int | None = Non
         strength: 0..1, how strong geometric and camera effects are.
     """
     mask = handwriting_mask(image8, size) if image8 is not None else font_mask(int(digit), rng, size)
-    lo = 1.0 - 0.5 * strength
-    mask = place(mask, rng, size, scale=(lo, 1.05), shift=0.12 * strength, perspective=0.08 * strength)
+    # near-clean samples keep the digit filling the frame (like the held-out scans); the others
+    # range from 40% of the frame upwards, as a digit held in front of a camera does
+    lo = 1.0 - 0.6 * min(1.0, 3.0 * strength)
+    mask = place(mask, rng, size, scale=(lo, 1.05), shift=0.15 * strength, perspective=0.08 * strength)
     if image8 is not None and rng.random() < 0.5:
         mask = _stroke_weight(mask, rng, size)
     img = compose(mask, paper(rng, size, size), ink_colour(rng), rng.uniform(0.7, 1.0))

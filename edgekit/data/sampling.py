@@ -106,10 +106,16 @@ def calibration_set(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> lis
         raise DataError("the calibration dataset is empty; give at least one image")
     check_classes(ds, getattr(model, "labels", None))
     if getattr(model, "preprocess", None) is None:
-        raise DataError(f"model {getattr(model, 'name', '')!r} has no preprocessing, so images cannot become "
-                        "calibration inputs; load it with preprocess=... (size, mean, std)")
+        raise DataError(
+            f"model {getattr(model, 'name', '')!r} has no preprocessing, so images cannot become "
+            "calibration inputs; load it with preprocess=... (size, mean, std)"
+        )
     if n > len(ds):
-        warnings.warn(f"calibration asked for {n} images but the dataset has {len(ds)}; using all", EdgekitWarning, stacklevel=2)
+        warnings.warn(
+            f"calibration asked for {n} images but the dataset has {len(ds)}; using all",
+            EdgekitWarning,
+            stacklevel=2,
+        )
     order = _balanced_order(ds.labels, seed)[: min(n, len(ds))]
     name = model.inputs[0].name
     pre = model.preprocess

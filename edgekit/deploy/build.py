@@ -18,7 +18,7 @@ import numpy as np
 
 from edgekit.deploy import sample as sample_mod
 from edgekit.deploy.integrity import list_files, manifest_digest
-from edgekit.deploy.manifest import MANIFEST, MANIFEST_DIGEST, SCHEMA_VERSION, Manifest, file_entry
+from edgekit.deploy.manifest import MANIFEST, MANIFEST_DIGEST, SCHEMA_VERSION, Manifest, Tolerance, file_entry
 from edgekit.deploy.source import Choice, ensure_file
 from edgekit.deploy.texts import readme, requirements
 from edgekit.errors import BundleError, EdgekitWarning
@@ -29,13 +29,21 @@ from edgekit.types import Format
 _DROP_OPTIONS = ("cache_dir", "cache")  # paths of the build machine mean nothing on the device
 
 
-def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data: Any, samples: int) -> Manifest:
+def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data: Any, samples: int,
+                 tolerance: Tolerance = Tolerance()) -> Manifest:
     """Write every bundle file into the new folder ``folder``; return the manifest."""
     from edgekit.backends.registry import compile_session
 
     model = ensure_file(choice.model, work)
     preprocess = _preprocess(model)
-    images, labels = sample_mod.pick(data, samples) if data is not None else sample_mod.synthetic(preprocess, min(samples, 16))
+    if data is not None:
+        images, labels = sample_mod.pick(data, samples)
+    else:
+        images, labels = sample_mod.synthetic(preprocess, min(samples, 16))
+    if data is not None and getattr(data, "classes", None) is not None:
+        from edgekit.data import check_classes  # dataset class ids -> the model's label ids, by name
+
+        labels = check_classes(data, model.labels)[labels]
     with compile_session(model, choice.backend, choice.device, choice.precision, choice.options) as session:
         arrays, result = sample_mod.record(session, preprocess, images, labels)
         info = session.info
@@ -49,7 +57,8 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
               "data": "validation data" if data is not None else "seeded noise images (no labels)"}
     (folder / "validation" / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     fields = _fields(choice, model, preprocess, info, result, target)
-    fields.update(model_file=model_file, output_kind=sample_mod.output_kind(arrays["outputs"]))
+    fields.update(model_file=model_file, output_kind=sample_mod.output_kind(arrays["outputs"]),
+                  tolerance=dataclasses.asdict(tolerance))
     (folder / "requirements.txt").write_text(requirements(choice.backend), encoding="utf-8")
     (folder / "README.md").write_text(readme({**fields, "files": {}}), encoding="utf-8")
     return write_manifest(folder, fields)
@@ -106,6 +115,16 @@ def _options(options: Any) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items() if k not in _DROP_OPTIONS}
 
 
+def _machine() -> str:
+    """CPU name and arch of this machine, for the figures measured here."""
+    try:
+        from edgekit.hardware.cpu import probe_cpu
+
+        return f"{probe_cpu().name} ({platform.machine()})"
+    except Exception:  # noqa: BLE001 - a label only; never fail a deploy over it
+        return platform.machine()
+
+
 def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: Any, target: str) -> dict:
     import edgekit
 
@@ -115,7 +134,10 @@ def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: An
         "source": "measured" if target == "local" else "build-machine",
         "what": "p50 of the packaged sample, batch 1, model only",
     }
-    figures.setdefault("measured_on", f"{platform.machine()} {platform.processor()}".strip())
+    if figures.get("source") == "estimated":
+        figures.setdefault("estimated_for", target)
+    else:
+        figures.setdefault("measured_on", _machine())
     return {
         "name": model.name, "format": str(model.format),
         "inputs": [t.to_dict() for t in model.inputs], "outputs": [t.to_dict() for t in model.outputs],

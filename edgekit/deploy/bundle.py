@@ -18,8 +18,10 @@ replaced only with ``force``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+import warnings
 import tempfile
 import weakref
 import zipfile
@@ -30,8 +32,8 @@ from typing import Any
 from edgekit._io import atomic_dir, atomic_path, check_writable
 from edgekit.deploy import safezip
 from edgekit.deploy.integrity import list_files, verify_folder
-from edgekit.deploy.manifest import Manifest
-from edgekit.errors import BundleError
+from edgekit.deploy.manifest import Manifest, Tolerance
+from edgekit.errors import BundleError, EdgekitWarning
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.models.spec import TensorSpec
@@ -115,7 +117,7 @@ class Bundle:
 
 def deploy(
     report_or_model: Any,
-    target: Any = "local",
+    target: Any = None,
     out: str | Path | None = None,
     *,
     backend: str | None = None,
@@ -123,6 +125,7 @@ def deploy(
     device: str | None = None,
     data: Any = None,
     samples: int = 64,
+    tolerance: Tolerance | None = None,
     force: bool = False,
 ) -> Bundle:
     """Package a plan's best candidate (or a model) as a self-checking bundle.
@@ -130,11 +133,15 @@ def deploy(
     Args:
         report_or_model: a plan ``Report``/``Candidate``, a saved plan JSON, a
             ``Model``, or anything ``load_model`` accepts ("demo:digits", a path).
-        target: target name (or ``Target``) the bundle is for.
+        target: target name (or ``Target``) the bundle is for; default: the plan's target, else "local".
         out: output folder, or a path ending in ``.zip``; default ``./<name>-bundle``.
         backend / precision / device: override the plan's choice.
-        data: validation data (``(image, label)`` iterable); ``samples`` of it are
-            packaged. Without it, seeded noise images check agreement only.
+        data: validation data: an ``(image, label)`` dataset, a class-folder/CSV path or
+            ``"demo:digits"``; default: the plan's data, or the held-out split for demo
+            models. ``samples`` of it are packaged. With none, seeded noise images
+            check agreement only (no accuracy).
+        tolerance: how far ``edgekit verify`` may find a device from the promises
+            (default :class:`Tolerance`).
         force: replace an existing output.
 
     Returns:
@@ -148,15 +155,21 @@ def deploy(
         >>> bundle = deploy("demo:digits", out="digits.zip", data=demo_digits())   # doctest: +SKIP
     """
     from edgekit.deploy.build import build_folder
-    from edgekit.deploy.source import resolve
+    from edgekit.deploy.source import open_data, resolve
 
     choice = resolve(report_or_model, backend, precision, device)
+    if data is None and choice.data and not Path(choice.data).expanduser().exists():
+        warnings.warn(EdgekitWarning(f"the plan's validation data {choice.data} is not here; "
+                                     "the bundle's sample checks agreement only (pass data=...)"), stacklevel=2)
+        choice = dataclasses.replace(choice, data=None)
+    data = open_data(data if data is not None else choice.data, choice.model)
     out = Path(out or f"{choice.model.name.replace(':', '-')}-bundle").expanduser()
     check_writable(out, force)
     target_name = str(getattr(target, "name", target) or choice.target or "local")
     with tempfile.TemporaryDirectory(prefix="edgekit-deploy-") as work:
         folder = Path(work) / "bundle"
-        build_folder(choice, folder, Path(work), target=target_name, data=data, samples=samples)
+        build_folder(choice, folder, Path(work), target=target_name, data=data, samples=samples,
+                     tolerance=tolerance or Tolerance())
         _move(folder, out, force)
     return Bundle.open(out)
 

@@ -94,7 +94,8 @@ class Predictor:
         if self._max_batch is None or len(inputs) <= self._max_batch:
             return np.asarray(self.session.predict(inputs))
         step = self._max_batch
-        return np.concatenate([np.asarray(self.session.predict(inputs[i : i + step])) for i in range(0, len(inputs), step)])
+        parts = [np.asarray(self.session.predict(inputs[i : i + step])) for i in range(0, len(inputs), step)]
+        return np.concatenate(parts)
 
     def predict(self, image: np.ndarray, k: int = 5) -> Prediction:
         """Classify one BGR uint8 image (grayscale/BGRA accepted).

@@ -122,8 +122,10 @@ def rerun(session: Any, preprocess: Any, arrays: dict) -> SampleResult:
     outputs, times = run_inputs(session, inputs)
     base = _result(outputs, arrays["labels"], times)
     agreement = float(np.mean(outputs.argmax(axis=1) == arrays["top1"]))
-    diff = float(np.abs(outputs - arrays["outputs"]).max()) if outputs.shape == arrays["outputs"].shape else float("inf")
-    return SampleResult(**{**base.to_dict(), "agreement": agreement, "max_abs_diff": diff, "preprocess_max_diff": pre_diff})
+    same = outputs.shape == arrays["outputs"].shape
+    diff = float(np.abs(outputs - arrays["outputs"]).max()) if same else float("inf")
+    extra = {"agreement": agreement, "max_abs_diff": diff, "preprocess_max_diff": pre_diff}
+    return SampleResult(**{**base.to_dict(), **extra})
 
 
 def _result(outputs: np.ndarray, labels: np.ndarray, times: np.ndarray) -> SampleResult:

@@ -32,6 +32,7 @@ class Choice:
         figures: plan figures (``latency_ms``, ``throughput_fps``, ``source``...).
         accuracy: plan accuracy on its validation data, when known.
         target: target name from the plan, when given.
+        data: the plan's validation data (a folder/CSV path), when it named one.
     """
 
     model: Model
@@ -42,6 +43,7 @@ class Choice:
     figures: dict = field(default_factory=dict)
     accuracy: float | None = None
     target: str | None = None
+    data: str | None = None
 
 
 def resolve(src: Any, backend: str | None, precision: str | None, device: str | None) -> Choice:
@@ -58,7 +60,7 @@ def _from_source(src: Any) -> Choice:
     if isinstance(src, Model):
         return Choice(model=src, backend=_default_backend(src), precision=str(src.precision))
     if hasattr(src, "best") and not isinstance(src, (str, Path)):
-        return _from_candidate(src.best, getattr(src, "target", None))
+        return _from_candidate(src.best, getattr(src, "target", None), src)
     if hasattr(src, "model") and hasattr(src, "backend"):
         return _from_candidate(src, None)
     if isinstance(src, (str, Path)) and str(src).lower().endswith(".json") and Path(src).is_file():
@@ -79,28 +81,38 @@ def _from_plan_file(path: Path) -> Choice:
     from edgekit import plan as plan_mod
 
     report = plan_mod.Report.from_dict(data)
-    return _from_candidate(report.best, getattr(report, "target", None))
+    return _from_candidate(report.best, getattr(report, "target", None), report)
 
 
-def _from_candidate(cand: Any, target: Any) -> Choice:
+def _from_candidate(cand: Any, target: Any, report: Any = None) -> Choice:
+    """A planner ``Candidate``: its live model (``model_obj``) or its model dict."""
     if cand is None:
         raise BundleError("the plan has no best candidate (nothing met the budget); relax the budget and plan again")
-    latency = _first(cand, "latency_ms", "latency_p50_ms", "p50_ms")
+    model = getattr(cand, "model_obj", None) or cand.model
+    if isinstance(model, dict):
+        if not model.get("path"):
+            raise BundleError(f"the plan's choice {getattr(cand, 'key', '')!r} has no model file; plan again with an output folder")
+        model = Model.from_dict(model)
+    latency = _first(cand, "latency_ms", "p50_ms")
     figures = {
         "latency_ms": latency,
-        "throughput_fps": _first(cand, "throughput_fps", "fps"),
-        "source": "estimated" if _first(cand, "estimated", "is_estimate") else "measured",
+        "latency_p90_ms": _first(cand, "p90_ms"),
+        "throughput_fps": _first(cand, "throughput_fps"),
+        "source": "estimated" if _first(cand, "is_estimate", "estimated") else "measured",
+        "plan_candidate": _first(cand, "key"),
     }
     target_name = getattr(target, "name", target)
+    plan_config = getattr(report, "config", None) or {}
     return Choice(
-        model=cand.model,
+        model=model,
         backend=str(cand.backend),
         device=str(getattr(cand, "device", "cpu") or "cpu"),
-        precision=str(getattr(cand, "precision", cand.model.precision)),
+        precision=str(getattr(cand, "precision", None) or model.precision),
         options=getattr(cand, "options", None),
         figures={k: v for k, v in figures.items() if v is not None} if latency is not None else {},
         accuracy=_first(cand, "accuracy"),
         target=None if target_name is None else str(target_name),
+        data=plan_config.get("data") if isinstance(plan_config, dict) else None,
     )
 
 
@@ -140,3 +152,19 @@ def ensure_file(model: Model, workdir: Path) -> Model:
 
     converted, _report = convert(model, to="onnx", out=workdir / "model.onnx")
     return converted
+
+
+def open_data(spec: Any, model: Model) -> Any:
+    """Validation data for the sample: a dataset as given, a path (class folder or CSV),
+    ``"demo:digits"``, or -- when nothing is given -- the held-out split for the demo models."""
+    if spec is not None and not isinstance(spec, (str, Path)):
+        return spec
+    from edgekit import data as datasets
+
+    text = "" if spec is None else str(spec)
+    if text.startswith("demo:digits") or (spec is None and model.name.startswith("demo:digits")):
+        return datasets.demo_digits("test")
+    if spec is None:
+        return None
+    path = Path(text).expanduser()
+    return datasets.ManifestDataset(path) if path.suffix.lower() == ".csv" else datasets.ImageFolder(path)

@@ -12,6 +12,7 @@ The bundle is verified first, so a tampered bundle is never exported.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def config_pbtxt(m, max_batch_size: int = 8, instances: int = 1) -> str:
     dynamic_batch = bool(first) and not (isinstance(first[0], int) and first[0] > 0)
     batch = max_batch_size if dynamic_batch else 0
     backend = TRITON_BACKENDS[m.format][0]
-    lines = [f'name: "{m.serve_name}"', f'backend: "{backend}"', f"max_batch_size: {batch}"]
+    lines = [f"name: {json.dumps(m.serve_name)}", f"backend: {json.dumps(backend)}", f"max_batch_size: {batch}"]
     lines += _tensors("input", m.inputs, batch, None)
     lines += _tensors("output", m.outputs, batch, "labels.txt" if m.labels else None)
     lines += [f"instance_group [ {{ count: {int(instances)} kind: KIND_CPU }} ]"]
@@ -102,8 +103,8 @@ def _tensors(kind: str, specs: tuple[dict, ...], batch: int, labels: str | None)
         dtype = TRITON_TYPES.get(spec.get("dtype", "float32"))
         if dtype is None:
             raise BundleError(f"{kind} {spec['name']!r} has dtype {spec.get('dtype')}, which Triton has no type for")
-        body = [f'name: "{spec["name"]}"', f"data_type: {dtype}", f"dims: [ {', '.join(map(str, dims))} ]"]
+        body = [f"name: {json.dumps(spec['name'])}", f"data_type: {dtype}", f"dims: [ {', '.join(map(str, dims))} ]"]
         if labels and i == 0:
-            body.append(f'label_filename: "{labels}"')
+            body.append(f"label_filename: {json.dumps(labels)}")
         entries.append("  {\n    " + "\n    ".join(body) + "\n  }")
     return [f"{kind} [", ",\n".join(entries), "]"]

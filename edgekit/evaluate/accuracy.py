@@ -45,11 +45,18 @@ class EvalResult:
 
     def to_dict(self) -> dict:
         """JSON-ready dict (without the raw scores)."""
-        return json_ready({
-            "model": self.model, "backend": self.backend, "device": self.device, "precision": self.precision,
-            "metrics": self.metrics.to_dict(), "labels": list(self.labels),
-            "predictions": list(self.predictions), "seconds": self.seconds,
-        })
+        return json_ready(
+            {
+                "model": self.model,
+                "backend": self.backend,
+                "device": self.device,
+                "precision": self.precision,
+                "metrics": self.metrics.to_dict(),
+                "labels": list(self.labels),
+                "predictions": list(self.predictions),
+                "seconds": self.seconds,
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: dict) -> EvalResult:
@@ -112,7 +119,9 @@ def evaluate(
     try:
         model = session.model
         if model.preprocess is None:
-            raise DataError(f"model {model.name} has no preprocessing; load it with preprocess=... (size, mean, std)")
+            raise DataError(
+                f"model {model.name} has no preprocessing; load it with preprocess=... (size, mean, std)"
+            )
         mapping = check_classes(dataset, model.labels)
         total = len(dataset) if limit is None else min(limit, len(dataset))
         if total <= 0:
@@ -126,10 +135,20 @@ def evaluate(
     from edgekit.evaluate.metrics import compute_metrics
 
     predictions = scores.argmax(1)
-    metrics = compute_metrics(labels, predictions, scores if scores.shape[1] == len(classes) else None, classes)
-    return EvalResult(model.name, session.info.backend, session.info.device, session.info.precision, metrics,
-                      tuple(int(v) for v in labels), tuple(int(v) for v in predictions),
-                      time.perf_counter() - t0, scores)
+    metrics = compute_metrics(
+        labels, predictions, scores if scores.shape[1] == len(classes) else None, classes
+    )
+    return EvalResult(
+        model.name,
+        session.info.backend,
+        session.info.device,
+        session.info.precision,
+        metrics,
+        tuple(int(v) for v in labels),
+        tuple(int(v) for v in predictions),
+        time.perf_counter() - t0,
+        scores,
+    )
 
 
 def _batch_size(model: Any, wanted: int) -> int:

@@ -20,13 +20,14 @@ How it measures, and why:
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from edgekit.backends import compile_session, list_backends
+from edgekit.backends import compile_session, get_backend, list_backends
 from edgekit.backends.parity import random_inputs
 from edgekit.errors import BackendUnavailable, Cancelled, DataError, EdgekitError
 from edgekit.evaluate import stats
@@ -183,6 +184,7 @@ def bench(
     profile: Any = None,
     progress: Progress | None = None,
     cancel: Cancel = None,
+    combos: list[tuple[str, str, str]] | None = None,
 ) -> list[BenchResult]:
     """Measure ``model`` on every backend x device x precision, interleaved.
 
@@ -200,12 +202,15 @@ def bench(
         profile: a ``HardwareProfile`` (for the peak-GFLOP/s share); ``None`` = none.
         progress: called with ``(fraction 0..1, message)``.
         cancel: a callable returning True, or a ``threading.Event``, to stop early.
+        combos: explicit ``(backend, device, precision)`` triples instead of the
+            product of ``backends`` x ``devices`` x ``precisions``.
 
     Returns:
         One :class:`BenchResult` per combination, in the order asked.
 
     Raises:
         Cancelled: when ``cancel`` fired.
+        BackendUnavailable: an unknown backend name (with a did-you-mean hint).
 
     Example:
         >>> results = bench(model, ["onnxruntime", "openvino"], seconds=2)   # doctest: +SKIP
@@ -213,8 +218,14 @@ def bench(
     """
     settings = settings or BenchSettings(mode=mode, seconds=seconds, warmup_seconds=warmup)
     report = progress or (lambda fraction, message: None)
-    combos = _combos(model, backends or list_backends(), devices, precisions)
-    runs = [_Run(BenchResult(model.name, b, d, p, mode=settings.mode, settings=settings)) for b, d, p in combos]
+    if combos is None:
+        names = [get_backend(b).name for b in backends or list_backends()]  # a typo raises, with a hint
+        combos = _combos(model, names, devices, precisions)
+    else:
+        combos = [(get_backend(b).name, d, p) for b, d, p in combos]
+    runs = [
+        _Run(BenchResult(model.name, b, d, p, mode=settings.mode, settings=settings)) for b, d, p in combos
+    ]
     try:
         for i, run in enumerate(runs):
             _check(cancel)
@@ -230,7 +241,9 @@ def bench(
     return [_finish(run, model, settings, profile) for run in runs]
 
 
-def _combos(model: Any, backends: list[str], devices: list[str] | None, precisions: list[str] | None) -> list[tuple[str, str, str]]:
+def _combos(
+    model: Any, backends: list[str], devices: list[str] | None, precisions: list[str] | None
+) -> list[tuple[str, str, str]]:
     precs = precisions or [str(model.precision)]
     combos = [(b, d, p) for b in backends for d in (devices or ["cpu"]) for p in precs]
     if devices is None and "torch" in backends:
@@ -306,7 +319,8 @@ def _warm_up(runs: list[_Run], settings: BenchSettings, cancel: Cancel, report: 
         for run in active:
             run.warm.append(_timed_call(run))
         active = [
-            r for r in active
+            r
+            for r in active
             if not r.done and not stats.settled(r.warm) and r.spent < settings.warmup_seconds
         ]
         report(0.2 + 0.1 * (1 - len(active) / max(1, len(runs))), "warming up")
@@ -383,7 +397,10 @@ def _input(model: Any, settings: BenchSettings) -> dict:
     out = {}
     for spec in model.inputs:
         if isinstance(spec.shape[0], int) and spec.shape[0] > 0 and spec.shape[0] != settings.batch:
-            raise BackendUnavailable(f"input {spec.name!r} has a fixed batch of {spec.shape[0]}; batch {settings.batch} needs a dynamic batch dim")
+            raise BackendUnavailable(
+                f"input {spec.name!r} has a fixed batch of {spec.shape[0]}; "
+                f"batch {settings.batch} needs a dynamic batch dim"
+            )
         out[spec.name] = feed[spec.name].repeat(settings.batch, axis=0)
     return out
 
@@ -442,9 +459,7 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
-def save_results(
-    results: list[BenchResult], path: Any, profile: Any = None, force: bool = False
-) -> Any:
+def save_results(results: list[BenchResult], path: Any, profile: Any = None, force: bool = False) -> Any:
     """Write ``{"manifest": ..., "results": [...]}`` to ``path`` atomically; return the path.
 
     Raises:
@@ -473,4 +488,20 @@ def load_results(path: Any) -> tuple[list[BenchResult], dict]:
         data = json.loads(path.read_text(encoding="utf-8"))
         return [BenchResult.from_dict(r) for r in data["results"]], data.get("manifest", {})
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path} is not a benchmark result file written by edgekit ({exc})", path=path) from exc
+        raise DataError(
+            f"{path} is not a benchmark result file written by edgekit ({exc})", path=path
+        ) from exc
+
+
+class _CallableModule(sys.modules[__name__].__class__):
+    """Why: ``edgekit.evaluate.bench`` names both this module and its main function.
+    Once anything imports the module (``from edgekit.evaluate.bench import ...``),
+    Python sets the package attribute ``bench`` to the module, and the lazy
+    ``from edgekit.evaluate import bench`` would return it; calling the module
+    therefore calls :func:`bench`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[BenchResult]:
+        return bench(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -146,11 +146,19 @@ def compute_metrics(
     weights = support / support.sum()
     correct = int(tp.sum())
     return Metrics(
-        n=len(t), accuracy=correct / len(t), accuracy_ci=wilson_interval(correct, len(t)), classes=names,
-        precision=tuple(prec.tolist()), recall=tuple(rec.tolist()), f1=tuple(f1.tolist()),
+        n=len(t),
+        accuracy=correct / len(t),
+        accuracy_ci=wilson_interval(correct, len(t)),
+        classes=names,
+        precision=tuple(prec.tolist()),
+        recall=tuple(rec.tolist()),
+        f1=tuple(f1.tolist()),
         support=tuple(int(s) for s in support),
-        macro_precision=float(prec[seen].mean()), macro_recall=float(rec[seen].mean()), macro_f1=float(f1[seen].mean()),
-        weighted_precision=float((prec * weights).sum()), weighted_recall=float((rec * weights).sum()),
+        macro_precision=float(prec[seen].mean()),
+        macro_recall=float(rec[seen].mean()),
+        macro_f1=float(f1[seen].mean()),
+        weighted_precision=float((prec * weights).sum()),
+        weighted_recall=float((rec * weights).sum()),
         weighted_f1=float((f1 * weights).sum()),
         confusion=tuple(tuple(int(v) for v in row) for row in cm),
         top_k=top_k_accuracy(t, scores) if scores is not None else {},
@@ -164,7 +172,9 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def _class_names(t: np.ndarray, p: np.ndarray, scores: np.ndarray | None, classes: Sequence[str] | None) -> tuple[str, ...]:
+def _class_names(
+    t: np.ndarray, p: np.ndarray, scores: np.ndarray | None, classes: Sequence[str] | None
+) -> tuple[str, ...]:
     if len(t) == 0:
         raise DataError("no samples to compute metrics on; the dataset or prediction list is empty")
     if len(t) != len(p):
@@ -179,7 +189,9 @@ def _class_names(t: np.ndarray, p: np.ndarray, scores: np.ndarray | None, classe
     names = tuple(str(c) for c in classes)
     lo, hi = min(int(t.min()), int(p.min())), max(int(t.max()), int(p.max()))
     if lo < 0 or hi >= len(names):
-        raise DataError(f"class indices must lie in 0..{len(names) - 1} for {len(names)} classes, found {lo}..{hi}")
+        raise DataError(
+            f"class indices must lie in 0..{len(names) - 1} for {len(names)} classes, found {lo}..{hi}"
+        )
     return names
 
 
@@ -203,7 +215,9 @@ def agreement(pred_a: Sequence[int] | np.ndarray, pred_b: Sequence[int] | np.nda
     """
     a, b = np.asarray(pred_a).ravel(), np.asarray(pred_b).ravel()
     if len(a) == 0 or len(a) != len(b):
-        raise DataError(f"agreement needs two prediction lists of the same, non-zero length (got {len(a)} and {len(b)})")
+        raise DataError(
+            f"agreement needs two prediction lists of the same, non-zero length (got {len(a)} and {len(b)})"
+        )
     return float((a == b).mean())
 
 

@@ -122,8 +122,17 @@ def _pruned(spec: Spec, ctx: BuildContext) -> Model:
 
     if ctx.torch_model is None:
         raise ConversionError("pruning needs the PyTorch module (a .pt checkpoint beside the ONNX file)")
-    return prune_channels(ctx.torch_model, 0.3, ctx.work / "pruned", train_data=ctx.train_data,
-                          force=True, progress=ctx.progress).model
+    return prune_channels(ctx.torch_model, 0.3, ctx.work / "pruned", train_data=_few(ctx.train_data, 512),
+                          epochs=1, force=True, progress=ctx.progress).model
+
+
+def _few(ds: Any, n: int) -> Any:
+    """At most ``n`` class-balanced images for the short fine-tune (keeps the plan within minutes)."""
+    if ds is None or len(ds) <= n:
+        return ds
+    from edgekit.data import stratified_split
+
+    return stratified_split(ds, n / len(ds), seed=0)[1]
 
 
 _BUILDERS = {"fp32": _fp32, "eager": _eager, "fp16": _fp16, "int8": _int8, "int8-dynamic": _int8_dynamic,

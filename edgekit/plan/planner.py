@@ -8,6 +8,7 @@ the same generator in a worker thread.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -119,6 +120,7 @@ def iter_plan(config: PlanConfig, *, model: Model | None = None, target: Target 
     yield from state.prepare()
     yield from state.build_all()
     yield from state.evaluate_all()
+    yield from state.control_all()
     yield from state.time_all(cancel)
     report = state.decide(time.perf_counter() - t0)
     if config.verify:
@@ -213,7 +215,7 @@ class _State:
         yield 0.4, "measuring FP32 accuracy (the reference)"
         ref = accuracy(self.ctx.source, self.val_ds, "onnxruntime", "cpu", "fp32")
         self.evals[(self.ctx.source.sha256, "onnxruntime", "fp32")] = ref
-        ref_ok = [p == y for p, y in zip(ref.predictions, ref.labels)]
+        ref_ok = self.ref_ok = [p == y for p, y in zip(ref.predictions, ref.labels)]
         self.ref_accuracy = ref.metrics.accuracy
         live = [k for k, c in self.cands.items() if c.status != "failed"]
         for i, k in enumerate(live):
@@ -231,6 +233,46 @@ class _State:
             self.cands[k] = replace(c, accuracy=m.accuracy, accuracy_ci=tuple(m.accuracy_ci), n=m.n, drop=drop,
                                     drop_ci=ci)
 
+    # ---- accuracy control ----------------------------------------------------------
+    def control_all(self) -> Generator[Step, None, None]:
+        """INT8 over the drop budget: keep its most sensitive layers float (a new "int8-ac" candidate)."""
+        budget = self.config.max_accuracy_drop
+        over = [c for c in list(self.cands.values())
+                if c.method == "int8" and c.drop is not None and c.drop > budget and c.backend in ("onnxruntime", "openvino")]
+        for c in over:
+            yield 0.7, f"INT8 on {c.backend} drops {100 * c.drop:.2f} points: keeping sensitive layers in float"
+            key = f"{c.backend}/{c.device}/int8-ac"
+            try:
+                built = self._controlled(c, budget)
+            except EdgekitError as exc:
+                self.log.append(f"Accuracy-controlled INT8 on {c.backend} did not fit the budget: {exc}")
+                continue
+            self.models[key] = built.model
+            cand = Candidate(key, c.backend, c.device, c.precision, "int8-ac", built.model.to_dict(),
+                             size_mb=built.model.size_bytes / 2**20, model_obj=built.model,
+                             notes=(f"kept in float: {', '.join(built.float_layers) or 'none'}",))
+            self.cands[key] = cand
+            self.log.append(f"Accuracy-controlled INT8 on {c.backend}: {len(built.float_layers)} layer(s) kept in "
+                            f"float ({', '.join(built.float_layers[:5])}{'...' if len(built.float_layers) > 5 else ''}); "
+                            "layers were chosen on the validation images, so its accuracy there is slightly optimistic.")
+            res = accuracy(built.model, self.val_ds, c.backend, c.device, c.precision)
+            drop, ci = rules.paired_drop(self.ref_ok, [p == y for p, y in zip(res.predictions, res.labels)])
+            self.cands[key] = replace(cand, accuracy=res.metrics.accuracy, accuracy_ci=tuple(res.metrics.accuracy_ci),
+                                      n=res.metrics.n, drop=drop, drop_ci=ci)
+
+    def _controlled(self, c: Candidate, budget: float):
+        from edgekit.compress.accuracy_control import quantize_openvino_controlled, quantize_ort_controlled
+
+        pre, name = self.ctx.source.preprocess, self.ctx.source.input.name
+        pairs = [({name: pre(img)}, label) for img, label in self.val_ds]
+        out = self.ctx.work / f"{c.backend}-int8-ac"
+        fn = quantize_openvino_controlled if c.backend == "openvino" else quantize_ort_controlled
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EdgekitWarning)
+            result = fn(self.ctx.source, self.ctx.calibration, pairs, out, max_drop=budget, force=True)
+        self._note_warnings(Spec(c.backend, c.device, c.precision, "int8-ac"), caught)
+        return result
+
     # ---- latency -------------------------------------------------------------------
     def time_all(self, cancel: Any) -> Generator[Step, None, None]:
         live = [k for k, c in self.cands.items() if c.status != "failed"]
@@ -243,8 +285,12 @@ class _State:
         items = [(self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision) for k in live]
         for k, r in zip(live, bench_interleaved(items, self.config.seconds, cancel)):
             c = self.cands[k]
-            if r.ok:
-                self.cands[k] = replace(c, p50_ms=r.latency_ms["p50"], p90_ms=r.latency_ms.get("p90"), ci_rel=r.ci_rel)
+            if r.ok and r.latency_ms.get("p50"):
+                ci = r.ci_rel if r.ci_rel is not None and math.isfinite(r.ci_rel) else None
+                self.cands[k] = replace(c, p50_ms=r.latency_ms["p50"], p90_ms=r.latency_ms.get("p90"), ci_rel=ci)
+            elif r.ok:
+                self.cands[k] = rules.reject(replace(c, status="failed"),
+                                             "no timed run completed (machine too busy?); re-run with more seconds")
             else:
                 self.cands[k] = rules.reject(replace(c, status="failed"), f"benchmark {r.status}: {r.reason}")
 
@@ -290,6 +336,9 @@ class _State:
         eager = next((c for c in judged if c.method == "eager" and c.p50_ms), None)
         vs_eager = eager.p50_ms / best.p50_ms if eager and best.p50_ms else None
         self.log.append(_why(best, cfg, vs_eager, gap, pct))
+        runner = _runner_up(best, judged, cfg.objective)
+        if runner:
+            self.log.append(runner)
         return Report(self.model.name, self.model.sha256, t.name, not t.is_local, tuple(judged), best.key,
                       tuple(self.log), gap, pct, {}, eager.p50_ms if eager else None, vs_eager, cfg.to_dict(),
                       {"fingerprint": self.profile.fingerprint, "summary": self.profile.summary()}, seconds)
@@ -301,7 +350,7 @@ class _State:
                        key=lambda c: c.p50_ms)[:3]
         items = [(self.models[c.key], c.backend, c.device, c.precision) for c in valid]
         res = bench_interleaved(items, self.config.seconds, cancel)
-        again = {c.key: r.latency_ms.get("p50") for c, r in zip(valid, res) if r.ok}
+        again = {c.key: r.latency_ms["p50"] for c, r in zip(valid, res) if r.ok and r.latency_ms.get("p50")}
         same = sorted(again, key=again.get) == [c.key for c in valid if c.key in again]
         line = ("Verified: re-measuring the top three gave the same order (" if same else
                 "Verify: the re-measured order differs, the top candidates are within noise (")
@@ -340,6 +389,18 @@ def _how(model: Model) -> str:
     if s.get("calibration_samples"):
         bits.append(f"{s['calibration_samples']} calibration images")
     return f" ({', '.join(bits)})" if bits else ""
+
+
+def _runner_up(best: Candidate, judged: list[Candidate], objective: str) -> str:
+    """Name the next best valid candidate and the margin, flagging a margin inside the noise."""
+    others = sorted((c for c in judged if c.status == "valid"), key=lambda c: rules.score(c, objective))
+    if not others or best.latency_ms is None or others[0].latency_ms is None:
+        return ""
+    nxt = others[0]
+    margin = 100 * (nxt.latency_ms / best.latency_ms - 1)
+    noise = 100 * max(best.ci_rel or 0.0, nxt.ci_rel or 0.0)
+    within = " -- within measurement noise" if best.p50_ms and abs(margin) <= max(noise, 2.0) else ""
+    return f"Runner-up: {nxt.key} at {nxt.latency_text()} ({margin:+.1f}% latency{within})."
 
 
 def _why(best: Candidate, cfg: PlanConfig, vs_eager: float | None, gap: float, pct: float) -> str:

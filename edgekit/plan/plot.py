@@ -51,13 +51,38 @@ def render(report) -> np.ndarray:
         _text(img, f"budget {budget:g} ms", (px(budget) + 4, TOP + 14), 0.4, (60, 60, 220))
     _dashed(img, (LEFT, py(floor)), (W - RIGHT, py(floor)), (60, 60, 220))
     _text(img, "accuracy floor", (W - RIGHT - 110, py(floor) - 6), 0.4, (60, 60, 220))
-    for c, lat, acc in pts:
+    placed: list[tuple[int, int, int, int]] = []
+    for c, lat, acc in sorted(pts, key=lambda item: (item[1], -item[2])):
         p, color = (px(lat), py(acc)), _COLORS.get(c.status, (0, 0, 0))
         cv2.circle(img, p, 6, color, 1 if c.is_estimate else -1, cv2.LINE_AA)
         if c.status == "chosen":
             cv2.circle(img, p, 11, (20, 120, 20), 2, cv2.LINE_AA)
-        _text(img, c.key, (p[0] + 9, p[1] - 7), 0.38)
+        _label(img, c.key, p, placed)
+    _legend(img)
     return img
+
+
+def _label(img, text: str, point: tuple[int, int], placed: list) -> None:
+    """Put ``text`` beside ``point`` without overlapping earlier labels (stacked, with a leader line)."""
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.38, 1)
+    x = point[0] + 9 if point[0] + 9 + w < W - RIGHT else point[0] - 9 - w
+    y = point[1] - 7
+    while any(x < bx + bw and bx < x + w and y - h < by and by - bh < y for bx, by, bw, bh in placed):
+        y += h + 5
+    placed.append((x, y, w, h))
+    if y != point[1] - 7:
+        cv2.line(img, point, (x if x > point[0] else x + w, y - h // 2), (190, 190, 190), 1, cv2.LINE_AA)
+    _text(img, text, (x, y), 0.38)
+
+
+def _legend(img) -> None:
+    x, y = W - RIGHT - 300, H - BOTTOM - 16
+    items = (("chosen", "chosen"), ("valid", "valid"), ("rejected", "rejected"), ("failed", "failed"))
+    for i, (status, name) in enumerate(items):
+        cx = x + i * 75
+        cv2.circle(img, (cx, y), 5, _COLORS[status], -1, cv2.LINE_AA)
+        _text(img, name, (cx + 8, y + 4), 0.38)
+    _text(img, "hollow = estimate", (x + 75, y - 14), 0.38)
 
 
 def _axes(img, x0, x1, y0, y1, px, py, report) -> None:

@@ -48,14 +48,19 @@ def slower_reason(method: str, isa: tuple[str, ...], device: str) -> str:
 
 
 def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...]) -> Candidate:
-    """Reject ``cand`` when its measured p50 exceeds its own FP32's on the same backend/device."""
-    if fp32 is None or cand.key == fp32.key or cand.p50_ms is None or fp32.p50_ms is None:
+    """Reject ``cand`` when its p50 (or, on an absent target, its estimate) exceeds its own
+    FP32's on the same backend/device."""
+    if fp32 is None or cand.key == fp32.key or cand.latency_ms is None or fp32.latency_ms is None:
         return cand
-    speedup = fp32.p50_ms / cand.p50_ms
+    if cand.is_estimate != fp32.is_estimate:
+        return cand
+    mine, base = cand.latency_ms, fp32.latency_ms
+    speedup = base / mine
     cand = replace(cand, speedup=speedup)
-    if cand.p50_ms > fp32.p50_ms:
+    if mine > base:
         why = slower_reason(cand.method, isa, cand.device)
-        return reject(cand, f"slower than FP32 on {cand.backend}: {cand.p50_ms:.3g} ms vs {fp32.p50_ms:.3g} ms p50 "
+        kind = "estimated" if cand.is_estimate else "p50"
+        return reject(cand, f"slower than FP32 on {cand.backend}: {mine:.3g} ms vs {base:.3g} ms {kind} "
                             f"({speedup:.2f}x); {why}")
     return cand
 

@@ -130,7 +130,13 @@ def _model(engine: Engine, name: str, version: str = "1") -> None:
 
 
 async def read_body(request: Any, limit: int) -> bytes:
-    """Read the body in chunks, refusing it (413) as soon as it passes ``limit``."""
+    """Read the body in chunks, refusing it (413) as soon as it passes ``limit``.
+
+    Compressed bodies are refused (415): inflating them would bypass the limit.
+    """
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise RequestError(415, f"Content-Encoding {encoding!r} is not supported; send the body uncompressed")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise RequestError(413, f"request body of {declared} bytes is over the limit of {limit} bytes")

@@ -91,10 +91,10 @@ def parse_request(body: bytes, header_length: int | None) -> InferRequest:
         inputs[name] = array
     if offset != len(binary):
         raise RequestError(400, f"binary data is {len(binary)} bytes but the inputs' binary_data_size add up to {offset}")
-    outputs = tuple(_output(o, bool(params.get("binary_data_output", False))) for o in _list(doc.get("outputs"), "'outputs'"))
+    binary_default = bool(params.get("binary_data_output", False))
+    outputs = tuple(_output(o, binary_default) for o in _list(doc.get("outputs"), "'outputs'"))
     request_id = doc.get("id")
-    return InferRequest(None if request_id is None else str(request_id), inputs, outputs,
-                        bool(params.get("binary_data_output", False)), params)
+    return InferRequest(None if request_id is None else str(request_id), inputs, outputs, binary_default, params)
 
 
 def _dict(value: Any, what: str) -> dict:
@@ -160,18 +160,21 @@ def _output(item: Any, binary_default: bool) -> OutputRequest:
     return OutputRequest(item["name"], bool(params.get("binary_data", binary_default)), k)
 
 
-def encode_response(model: str, request_id: str | None, tensors: list[tuple[str, np.ndarray, bool]]) -> tuple[bytes, dict]:
+def encode_response(
+    model: str, request_id: str | None, tensors: list[tuple[str, np.ndarray, bool]]
+) -> tuple[bytes, dict]:
     """Encode ``(name, array, binary)`` outputs; return the body and extra headers."""
     outputs, blobs = [], []
     for name, array, binary in tensors:
         entry = {"name": name, "datatype": "BYTES" if array.dtype == object else datatype_of(array.dtype.name),
                  "shape": list(array.shape)}
+        strings = array.dtype == object
         if binary:
-            blob = _bytes_blob(array) if array.dtype == object else np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
+            blob = _bytes_blob(array) if strings else array.astype(array.dtype.newbyteorder("<")).tobytes()
             entry["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
         else:
-            entry["data"] = [str(v) for v in array.reshape(-1)] if array.dtype == object else array.reshape(-1).tolist()
+            entry["data"] = [str(v) for v in array.reshape(-1)] if strings else array.reshape(-1).tolist()
         outputs.append(entry)
     doc = {"model_name": model, "model_version": "1", "outputs": outputs}
     if request_id is not None:

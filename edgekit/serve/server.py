@@ -57,5 +57,5 @@ def serve(
         on_ready(engine)
     app = create_app(engine, max_body_bytes=max_body_bytes or MAX_BODY_BYTES, on_shutdown=on_shutdown)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=grace_s,
-                            limit_concurrency=max_queue * 2 + 16, access_log=False)
+                            limit_concurrency=max_queue * 4 + 64, access_log=False)
     uvicorn.Server(config).run()

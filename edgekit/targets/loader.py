@@ -95,7 +95,6 @@ def local_target() -> Target:
 
     profile = profile_hardware()
     memory_mb = (profile.memory_total or 0) // 2**20
-    available_mb = (profile.memory_available or 0) // 2**20
     figure = lambda v, what: None if v is None else Figure(v, source=f"measured here ({what})")  # noqa: E731
     return Target(
         name=LOCAL,
@@ -106,7 +105,7 @@ def local_target() -> Target:
         isa=tuple(k for k, v in profile.isa.items() if v),
         memory_mb=memory_mb,
         backends=_local_backends(profile),
-        budgets=Budgets(memory_mb=float(available_mb) if available_mb else None),
+        budgets=Budgets(),  # no default limits here; free memory changes run to run (and would break caching)
         peak_gflops=figure(profile.peak_gflops, "edgekit profile --bench"),
         mem_bandwidth_gbs=figure(profile.mem_bandwidth_gbs, "edgekit profile --bench"),
         is_local=True,

@@ -41,13 +41,16 @@ class RateMeter:
         return 0.0 if not self._ema_dt else 1.0 / self._ema_dt
 
     def windowed(self, now: float | None = None) -> float:
-        """Events in the last ``window_s`` divided by the time they span."""
-        times = list(self._times)
+        """Events per second over the last ``window_s`` up to the newest event; 0 when
+        nothing happened in the last ``window_s``. O(1): ``tick`` keeps only the window."""
         now = time.monotonic() if now is None else now
-        times = [t for t in times if t >= now - self.window_s]
-        if len(times) < 2:
+        try:
+            first, last, n = self._times[0], self._times[-1], len(self._times)
+        except IndexError:  # emptied by the writer meanwhile
             return 0.0
-        return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+        if n < 2 or now - last > self.window_s:
+            return 0.0
+        return (n - 1) / max(last - first, 1e-9)
 
 
 class LatencyWindow:
@@ -69,30 +72,34 @@ class LatencyWindow:
 
 
 class Confusion:
-    """A confusion matrix that grows one prediction at a time.
+    """A confusion count that grows one prediction at a time.
 
     Classes are indices into the model's labels; a true label the model
     does not know gets an index past them (always wrong, never predicted).
     Macro precision/recall/F1 average over the classes seen so far as truth
-    or prediction (scikit-learn's default), so a live camera shown only
-    "7"s is not averaged over ten classes it never saw.
+    or prediction (scikit-learn's default and ``compute_metrics``'), so a
+    live camera shown only "7"s is not averaged over ten classes it never saw.
+
+    Why per-class counters in plain Python: the summary is asked for every
+    frame, and numpy's per-call overhead on a 10x10 matrix costs more than a
+    small model's inference; this costs O(classes seen) and is cached per count.
     """
 
-    def __init__(self, num_classes: int) -> None:
-        self.matrix = np.zeros((max(num_classes, 1),) * 2, dtype=np.int64)
+    def __init__(self, num_classes: int = 0) -> None:
         self.y_true: list[int] = []
         self.y_pred: list[int] = []
+        self._tp: dict[int, int] = {}
+        self._true: dict[int, int] = {}
+        self._pred: dict[int, int] = {}
+        self._cached: tuple[int, dict] | None = None
 
     def add(self, true: int, pred: int) -> None:
-        size = max(true, pred) + 1
-        if size > self.matrix.shape[0]:
-            grown = np.zeros((size, size), dtype=np.int64)
-            n = self.matrix.shape[0]
-            grown[:n, :n] = self.matrix
-            self.matrix = grown
-        self.matrix[true, pred] += 1
         self.y_true.append(true)
         self.y_pred.append(pred)
+        self._true[true] = self._true.get(true, 0) + 1
+        self._pred[pred] = self._pred.get(pred, 0) + 1
+        if true == pred:
+            self._tp[true] = self._tp.get(true, 0) + 1
 
     @property
     def n(self) -> int:
@@ -100,15 +107,20 @@ class Confusion:
 
     def summary(self) -> dict:
         """accuracy, Wilson low/high, macro precision/recall/F1, n, correct."""
-        m = self.matrix
-        n, correct = int(m.sum()), int(np.trace(m))
-        tp, pred_tot, true_tot = np.diag(m).astype(float), m.sum(axis=0).astype(float), m.sum(axis=1).astype(float)
-        seen = (pred_tot + true_tot) > 0
-        precision = np.divide(tp, pred_tot, out=np.zeros_like(tp), where=pred_tot > 0)
-        recall = np.divide(tp, true_tot, out=np.zeros_like(tp), where=true_tot > 0)
-        denom = precision + recall
-        f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-        low, high = wilson_interval(correct, n)
-        macro = (lambda v: float(v[seen].mean()) if seen.any() else 0.0)
-        return {"n": n, "correct": correct, "accuracy": correct / n if n else 0.0, "low": low, "high": high,
-                "precision": macro(precision), "recall": macro(recall), "f1": macro(f1)}
+        n = len(self.y_true)
+        if self._cached is not None and self._cached[0] == n:
+            return self._cached[1]
+        correct = sum(self._tp.values())
+        seen = self._true.keys() | self._pred.keys()
+        precision = recall = f1 = 0.0
+        for c in seen:
+            tp, t, p = self._tp.get(c, 0), self._true.get(c, 0), self._pred.get(c, 0)
+            precision += tp / p if p else 0.0
+            recall += tp / t if t else 0.0
+            f1 += 2 * tp / (t + p) if t + p else 0.0
+        k = max(len(seen), 1)
+        low, high = wilson_interval(correct, n) if n else (0.0, 0.0)
+        result = {"n": n, "correct": correct, "accuracy": correct / n if n else 0.0, "low": low, "high": high,
+                  "precision": precision / k, "recall": recall / k, "f1": f1 / k}
+        self._cached = (n, result)
+        return result

@@ -8,6 +8,8 @@ and on a 1920x1080 one; frames smaller than ``MIN_HEIGHT`` are enlarged first
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -30,6 +32,7 @@ def prepare_canvas(image: np.ndarray, min_height: int = MIN_HEIGHT) -> np.ndarra
     return bgr.copy()
 
 
+@functools.lru_cache(maxsize=64)
 def text_scale(height: int, width: int) -> tuple[float, int, int]:
     """``(font_scale, thickness, line_height_px)`` for a frame of this size.
 
@@ -56,7 +59,7 @@ def draw_overlay(image: np.ndarray, readouts: Readouts) -> np.ndarray:
     panel_h = min(h, margin * 2 + big_h + line_h * (len(lines) - 1))
     panel_w = min(w, _panel_width(lines, scale, thick) + 2 * margin)
     roi = canvas[:panel_h, :panel_w]
-    roi[:] = (roi * 0.35).astype(np.uint8)  # darken behind the text for contrast on any scene
+    _darken(roi)  # behind the text, for contrast on any scene
     y = margin
     for i, (text, colour) in enumerate(lines):
         s, t, step = (scale * 1.5, thick + 1, big_h) if i == 0 else (scale, thick, line_h)
@@ -64,6 +67,11 @@ def draw_overlay(image: np.ndarray, readouts: Readouts) -> np.ndarray:
         cv2.putText(canvas, text, (margin, y - step // 4), FONT, s, colour, t, cv2.LINE_AA)
     _badge(canvas, readouts.predictor.badge, scale, thick, margin)
     return canvas
+
+
+def _darken(roi: np.ndarray) -> None:
+    """Scale pixels to 35 % in place (OpenCV: ~4x faster than numpy floats, and without the GIL)."""
+    roi[:] = cv2.convertScaleAbs(roi, alpha=0.35)
 
 
 def _panel_width(lines: list[tuple[str, tuple]], scale: float, thick: int) -> int:
@@ -78,9 +86,9 @@ def _lines(r: Readouts) -> list[tuple[str, tuple]]:
     colour = WHITE
     if top and r.truth is not None:
         colour = GREEN if top[0] == r.truth else RED
-    head = f"{top[0]} {top[1]:.0%}" if top else "..."
+    head = f"{_short(top[0])} {top[1]:.0%}" if top else "..."
     if r.truth is not None:
-        head += f" (is {r.truth})"
+        head += f" (is {_short(r.truth)})"
     lat = r.latency.get("inference", StageLatency())
     e2e = r.latency.get("end_to_end", StageLatency())
     lines = [(head, colour),
@@ -89,10 +97,15 @@ def _lines(r: Readouts) -> list[tuple[str, tuple]]:
     if r.accuracy and r.accuracy.n:
         lines.append((f"acc {r.accuracy.accuracy:.1%} n={r.accuracy.n}", WHITE))
     if r.ab:
-        lines.append((f"agree {r.ab.agreement:.0%} 1/{r.ab.every}", YELLOW))
+        lines.append((f"ref {_short(r.ab.last_label or '-')}  agree {r.ab.agreement:.0%}", YELLOW))
     if r.source_error:
         lines.append(("source lost: reopening", RED))
     return lines
+
+
+def _short(label: str, most: int = 14) -> str:
+    """Long class names ("German shepherd dog") would run off a small frame."""
+    return label if len(label) <= most else label[: most - 1] + "~"
 
 
 def _badge(canvas: np.ndarray, text: str, scale: float, thick: int, margin: int) -> None:
@@ -106,6 +119,5 @@ def _badge(canvas: np.ndarray, text: str, scale: float, thick: int, margin: int)
         s *= (w - 2 * margin) / (tw + 2 * margin)
         (tw, th), base = cv2.getTextSize(text, FONT, s, thick)
     x0, y0 = max(0, w - tw - 2 * margin), max(0, h - th - base - 2 * margin)
-    roi = canvas[y0:h, x0:w]
-    roi[:] = (roi * 0.35).astype(np.uint8)
+    _darken(canvas[y0:h, x0:w])
     cv2.putText(canvas, text, (x0 + margin, h - base - margin), FONT, s, YELLOW, thick, cv2.LINE_AA)

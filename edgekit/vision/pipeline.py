@@ -325,8 +325,9 @@ class LivePipeline:
             ref.latency.add((t1 - t0) * 1e3)
             top = int(np.argmax(scores))
             ref.record(truth, top, declared=frame.label is None)
+            self._ab["last"] = ref.predictor.label(top)
             self._ab["compared"] += 1
-            self._ab["agree"] += int(ref.predictor.label(top) == main_label)
+            self._ab["agree"] += int(self._ab["last"] == main_label)
 
     def _render_loop(self) -> None:
         last, shown_at = None, time.monotonic()
@@ -385,15 +386,21 @@ class LivePipeline:
             return None
         compared, agree = self._ab["compared"], self._ab["agree"]
         return ABReadout(self._ref.readout(now), self.reference_every, compared, agree,
-                         agree / compared if compared else 0.0, self._refbox.dropped)
+                         agree / compared if compared else 0.0, self._refbox.dropped, self._ab.get("last"))
 
     # -- results -------------------------------------------------------------------
     def summary(self) -> dict:
         """Final numbers for ``--json``: the last readouts (latency percentiles
         recomputed now), the source's requested vs granted settings, and the
         metrics over every labelled frame."""
-        readouts = replace(self.readouts, latency=self._stages.snapshot(force=True),
-                           ab=self._ab_readout(time.monotonic()))
+        now = time.monotonic()
+        dropped_in, dropped_out = self._inbox.dropped, self._outbox.dropped
+        readouts = replace(  # counts up to now, including frames inferred after the last one shown
+            self.readouts, latency=self._stages.snapshot(force=True), ab=self._ab_readout(now),
+            accuracy=self._state.accuracy(), predictor=self._state.readout(now),
+            frames_captured=self._capture_rate.count, frames_inferred=self._infer_rate.count,
+            frames_displayed=self._display_rate.count, dropped=dropped_in + dropped_out,
+            dropped_before_inference=dropped_in, dropped_before_display=dropped_out)
         return {
             "readouts": readouts.to_dict(),
             "source": self.source.info.to_dict(),

@@ -92,6 +92,7 @@ class ABReadout:
         agree: of those, same top-1 class.
         agreement: ``agree / compared``.
         skipped: due frames the reference skipped because it was still busy.
+        last_label: the reference's top-1 on the newest frame it ran on.
     """
 
     reference: PredictorReadout = field(default_factory=PredictorReadout)
@@ -100,11 +101,12 @@ class ABReadout:
     agree: int = 0
     agreement: float = 0.0
     skipped: int = 0
+    last_label: str | None = None
 
     @property
     def note(self) -> str:
         """Which frames the reference ran on, in words."""
-        which = "every frame" if self.every == 1 else f"every {self.every}th inferred frame"
+        which = "every frame" if self.every == 1 else f"every {_ordinal(self.every)} inferred frame"
         return f"reference ran on {which} ({self.compared} compared, {self.skipped} skipped while busy)"
 
 
@@ -120,8 +122,11 @@ class Readouts:
         frames_captured, frames_inferred, frames_displayed: counts so far.
         dropped: stale frames dropped in total (never queued), split into
             ``dropped_before_inference`` and ``dropped_before_display``.
-        latency: stage name -> p50/p95 (see ``STAGES``; ``end_to_end`` runs
-            from capture to the finished annotated frame).
+        latency: stage name -> p50/p95 over the recent frames (see ``STAGES``).
+            ``capture`` is the time inside ``source.read()``: for a live camera
+            (or a paced source) that includes waiting for its next frame,
+            about 1/FPS; for a file, the decoding. ``end_to_end`` runs from
+            the moment the frame was captured to the finished annotated frame.
         topk: ``(label, confidence)`` best first.
         truth: this frame's known or declared label.
         accuracy: running accuracy, when any frame was labelled.
@@ -159,6 +164,17 @@ class Readouts:
     def top1(self) -> tuple[str, float] | None:
         """Best ``(label, confidence)``, when any."""
         return self.topk[0] if self.topk else None
+
+    @property
+    def bottleneck(self) -> str:
+        """Which thread limits the frame rate: the one with the largest p50 work per frame."""
+        p50 = {k: v.p50_ms for k, v in self.latency.items()}
+        if not p50:
+            return ""
+        threads = {"source (capture + preprocess)": p50.get("capture", 0) + p50.get("preprocess", 0),
+                   "model (inference)": p50.get("inference", 0),
+                   "drawing (postprocess + render)": p50.get("postprocess", 0) + p50.get("render", 0)}
+        return max(threads, key=threads.get)
 
     def line(self) -> str:
         """One line for a terminal: FPS, latency, drops, top-1, accuracy, agreement."""
@@ -202,6 +218,11 @@ class Readouts:
             data["ab"] = ABReadout(**ab)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _accuracy(data: dict | None) -> AccuracyReadout | None:

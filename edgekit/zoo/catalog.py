@@ -20,8 +20,14 @@ from edgekit.errors import ModelLoadError
 DEFAULT_BASE_URL = "https://github.com/onnx/models/raw/main/validated/"
 HUB_URL_ENV = "EDGEKIT_HUB_URL"
 
-_IMAGENET = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "scale": 1 / 255,
-             "channel_order": "RGB", "resize": "center_crop", "crop_ratio": 0.875}
+_IMAGENET = {
+    "mean": [0.485, 0.456, 0.406],
+    "std": [0.229, 0.224, 0.225],
+    "scale": 1 / 255,
+    "channel_order": "RGB",
+    "resize": "center_crop",
+    "crop_ratio": 0.875,
+}
 
 
 @dataclass(frozen=True)
@@ -65,16 +71,31 @@ class CatalogEntry:
     def card(self) -> dict:
         """The ``X.json`` card written beside the downloaded file (read by ``load_model``)."""
         return {
-            "name": self.name, "description": self.title, "preprocess": self.preprocess, "labels": imagenet_labels(),
-            "source": self.url(), "sha256": self.sha256, "output_kind": self.output_kind, "license": self.license,
+            "name": self.name,
+            "description": self.title,
+            "preprocess": self.preprocess,
+            "labels": imagenet_labels(),
+            "source": self.url(),
+            "sha256": self.sha256,
+            "output_kind": self.output_kind,
+            "license": self.license,
             "notes": self.notes,
         }
 
     def to_dict(self) -> dict:
         """JSON-ready dict (without the 1000 labels)."""
-        return {"name": self.name, "title": self.title, "url": self.url(), "sha256": self.sha256, "size": self.size,
-                "preprocess": self.preprocess, "input_name": self.input_name, "output_kind": self.output_kind,
-                "notes": self.notes, "license": self.license}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "url": self.url(),
+            "sha256": self.sha256,
+            "size": self.size,
+            "preprocess": self.preprocess,
+            "input_name": self.input_name,
+            "output_kind": self.output_kind,
+            "notes": self.notes,
+            "license": self.license,
+        }
 
 
 def _pp(size: int = 224, layout: str = "NCHW", **overrides) -> dict:
@@ -85,27 +106,44 @@ CATALOG: dict[str, CatalogEntry] = {
     e.name: e
     for e in (
         CatalogEntry(
-            "mobilenetv2", "MobileNetV2 1.0 (ImageNet-1k, 71.8% top-1)",
+            "mobilenetv2",
+            "MobileNetV2 1.0 (ImageNet-1k, 71.8% top-1)",
             "vision/classification/mobilenet/model/mobilenetv2-12.onnx",
-            "c0c3f76d93fa3fd6580652a45618618a220fced18babf65774ed169de0432ad5", 13964571, _pp(), "input",
+            "c0c3f76d93fa3fd6580652a45618618a220fced18babf65774ed169de0432ad5",
+            13964571,
+            _pp(),
+            "input",
         ),
         CatalogEntry(
-            "resnet50", "ResNet-50 v1 (ImageNet-1k, 74.9% top-1)",
+            "resnet50",
+            "ResNet-50 v1 (ImageNet-1k, 74.9% top-1)",
             "vision/classification/resnet/model/resnet50-v1-12.onnx",
-            "3f03fdef724b22947eed826f1eef1dc5c34151bb4c37d634f1db89dfa2dd1526", 102576593, _pp(), "data",
+            "3f03fdef724b22947eed826f1eef1dc5c34151bb4c37d634f1db89dfa2dd1526",
+            102576593,
+            _pp(),
+            "data",
         ),
         CatalogEntry(
-            "squeezenet", "SqueezeNet 1.0 (ImageNet-1k, 56.9% top-1)",
+            "squeezenet",
+            "SqueezeNet 1.0 (ImageNet-1k, 56.9% top-1)",
             "vision/classification/squeezenet/model/squeezenet1.0-12.onnx",
-            "dec81a8684617770b3cf13fadc1d92565d1d453d23935fc6388b792d99c992bd", 4952956, _pp(), "data_0",
-            output_kind="softmax", notes="fixed batch 1; output shape (1, 1000, 1, 1) holds softmax probabilities",
+            "dec81a8684617770b3cf13fadc1d92565d1d453d23935fc6388b792d99c992bd",
+            4952956,
+            _pp(),
+            "data_0",
+            output_kind="softmax",
+            notes="fixed batch 1; output shape (1, 1000, 1, 1) holds softmax probabilities",
         ),
         CatalogEntry(
-            "efficientnet-lite4", "EfficientNet-Lite4 (ImageNet-1k, 80.4% top-1)",
+            "efficientnet-lite4",
+            "EfficientNet-Lite4 (ImageNet-1k, 80.4% top-1)",
             "vision/classification/efficientnet-lite4/model/efficientnet-lite4-11.onnx",
-            "d111689907c06eea7c82e4833ddef758da6453b9d4cf60b7e99ca05c7cbd9c12", 51946641,
-            _pp(layout="NHWC", mean=[127 / 255] * 3, std=[128 / 255] * 3), "images:0",
-            output_kind="softmax", notes="NHWC input, (x - 127) / 128; fixed batch 1",
+            "d111689907c06eea7c82e4833ddef758da6453b9d4cf60b7e99ca05c7cbd9c12",
+            51946641,
+            _pp(layout="NHWC", mean=[127 / 255] * 3, std=[128 / 255] * 3),
+            "images:0",
+            output_kind="softmax",
+            notes="NHWC input, (x - 127) / 128; fixed batch 1",
         ),
     )
 }

@@ -106,15 +106,16 @@ def _fetch(url: str, out, entry: CatalogEntry, dest: Path, timeout: float, progr
                 if progress is not None:
                     progress(done, total)
     except urllib.error.HTTPError as exc:
-        raise DownloadError(f"{url} answered HTTP {exc.code} {exc.reason}; {_manual_hint(entry, url, dest)}",
-                            path=dest) from exc
+        raise DownloadError(
+            f"{url} answered HTTP {exc.code} {exc.reason}; {_manual_hint(entry, url, dest)}", path=dest
+        ) from exc
     except http.client.IncompleteRead as exc:
         raise DownloadError(
             f"the connection to {url} was cut after {len(exc.partial)} more bytes; nothing was kept; "
             f"run edgekit pull {entry.name} again or {_manual_hint(entry, url, dest)}",
             path=dest,
         ) from exc
-    except (urllib.error.URLError, socket.timeout, ConnectionError, http.client.HTTPException, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise DownloadError(
             f"could not download {entry.name} ({type(exc).__name__}: {reason}); {_manual_hint(entry, url, dest)}",

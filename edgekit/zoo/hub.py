@@ -85,7 +85,9 @@ def read_card(path: str | Path) -> dict:
     try:
         return json.loads(card.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"model card {card} is not valid JSON ({exc}); restore it from the repository", path=card) from exc
+        raise ModelLoadError(
+            f"model card {card} is not valid JSON ({exc}); restore it from the repository", path=card
+        ) from exc
 
 
 def resolve(name: str) -> Path:
@@ -104,7 +106,11 @@ def resolve(name: str) -> Path:
         short = name.split(":", 1)[1]
         if short not in DEMO_MODELS:
             hint = difflib.get_close_matches(short, DEMO_MODELS, n=1)
-            extra = f"; did you mean demo:{hint[0]}?" if hint else f"; known: {', '.join('demo:' + m for m in DEMO_MODELS)}"
+            extra = (
+                f"; did you mean demo:{hint[0]}?"
+                if hint
+                else f"; known: {', '.join('demo:' + m for m in DEMO_MODELS)}"
+            )
             raise ModelLoadError(f"unknown demo model {name!r}{extra}")
         path = assets_dir() / f"{short}.onnx"
         if not path.is_file():
@@ -158,7 +164,9 @@ def load_demo_module(name: str):
     onnx_path = resolve(name if name.startswith("demo:") else f"demo:{name}")
     card, weights = read_card(onnx_path), onnx_path.with_suffix(".pt")
     if not card or not weights.is_file():
-        raise ModelLoadError(f"{name} has no PyTorch weights/card beside {onnx_path}; re-run train_demo", path=onnx_path)
+        raise ModelLoadError(
+            f"{name} has no PyTorch weights/card beside {onnx_path}; re-run train_demo", path=onnx_path
+        )
     module = create_model(card["architecture"], **card.get("arch_kwargs", {}))
     module.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return module.eval()

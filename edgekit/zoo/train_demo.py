@@ -62,13 +62,19 @@ class DemoSpec:
 
 SPECS = {
     "digits": DemoSpec(
-        "digits", "digitcnn", {"num_classes": 10}, 64,
+        "digits",
+        "digitcnn",
+        {"num_classes": 10},
+        64,
         (Stage(64, 10, 6000, 4e-3),),
         description="small four-block CNN, 64x64 RGB input: fast",
     ),
     "digits-mnv2": DemoSpec(
-        "digits-mnv2", "mobilenetv2", {"num_classes": 10, "width_mult": 0.5}, 224,
-        (Stage(96, 6, 4000, 4e-3), Stage(224, 1, 2000, 1e-3)),
+        "digits-mnv2",
+        "mobilenetv2",
+        {"num_classes": 10, "width_mult": 0.5},
+        224,
+        (Stage(96, 6, 4000, 2e-3), Stage(224, 1, 2000, 5e-4)),
         description="MobileNetV2 x0.5 at 224x224: a few ms per image FP32, so backend/precision differences show",
     ),
 }
@@ -76,8 +82,14 @@ SPECS = {
 
 def preprocess_for(size: int) -> Preprocess:
     """The demo models' preprocessing: centre square crop, RGB, (x/255 - 0.5) / 0.25."""
-    return Preprocess(size=(size, size), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
-                      channel_order="RGB", resize="center_crop", crop_ratio=1.0)
+    return Preprocess(
+        size=(size, size),
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        channel_order="RGB",
+        resize="center_crop",
+        crop_ratio=1.0,
+    )
 
 
 def make_batch(rng: np.random.Generator, n: int, size: int, scans: np.ndarray, labels: np.ndarray):
@@ -105,14 +117,18 @@ def train(spec: DemoSpec, seed: int, log=print):
     from edgekit.zoo.registry import create_model
 
     torch.manual_seed(seed)
-    model = create_model(spec.architecture, seed=seed, **spec.arch_kwargs).to(memory_format=torch.channels_last)
+    model = create_model(spec.architecture, seed=seed, **spec.arch_kwargs).to(
+        memory_format=torch.channels_last
+    )
     train_x, train_y = scans("train")
     t0 = time.perf_counter()
     for s, stage in enumerate(spec.stages):
         pre = preprocess_for(stage.size)
         steps = stage.epochs * (stage.samples // spec.batch)
         opt = torch.optim.AdamW(model.parameters(), lr=stage.lr, weight_decay=5e-4)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=stage.lr, total_steps=steps, pct_start=0.15 if s == 0 else 0.05)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=stage.lr, total_steps=steps, pct_start=0.15 if s == 0 else 0.05
+        )
         for epoch in range(stage.epochs):
             rng = np.random.default_rng([seed, s, epoch, len(spec.name)])
             model.train()
@@ -129,8 +145,10 @@ def train(spec: DemoSpec, seed: int, log=print):
                 sched.step()
                 correct += int((logits.argmax(1) == y).sum())
                 total += len(y)
-            log(f"  {spec.name} stage {s + 1} ({stage.size}px) epoch {epoch + 1}/{stage.epochs}: "
-                f"train acc {correct / total:.3f}, loss {loss.item():.3f}, {time.perf_counter() - t0:.0f}s")
+            log(
+                f"  {spec.name} stage {s + 1} ({stage.size}px) epoch {epoch + 1}/{stage.epochs}: "
+                f"train acc {correct / total:.3f}, loss {loss.item():.3f}, {time.perf_counter() - t0:.0f}s"
+            )
     return model.eval().to(memory_format=torch.contiguous_format), time.perf_counter() - t0
 
 
@@ -165,7 +183,11 @@ def count_macs(module, size: int) -> int:
         else:
             macs += layer.in_features * layer.out_features
 
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in module.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
+    ]
     with torch.no_grad():
         module(torch.zeros(1, 3, size, size))
     for h in handles:
@@ -182,9 +204,16 @@ def export(spec: DemoSpec, module, out: Path, seed: int, seconds: float, command
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / f"{spec.name}.onnx"
     with atomic_path(onnx_path, force=True) as tmp:
-        torch.onnx.export(module, torch.zeros(1, 3, spec.size, spec.size), str(tmp), dynamo=False, opset_version=17,
-                          input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(
+            module,
+            torch.zeros(1, 3, spec.size, spec.size),
+            str(tmp),
+            dynamo=False,
+            opset_version=17,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        )
     with atomic_path(out / f"{spec.name}.pt", force=True) as tmp:
         torch.save(module.state_dict(), tmp)
     macs = count_macs(module, spec.size)
@@ -224,10 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: train the chosen demo models and write them to ``--out``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("assets/models"))
-    parser.add_argument("--only", choices=sorted(SPECS), action="append", help="train only this model (repeatable)")
+    parser.add_argument(
+        "--only", choices=sorted(SPECS), action="append", help="train only this model (repeatable)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--data-only", action="store_true", help="only (re)build assets/data/digits.npz from scikit-learn")
+    parser.add_argument(
+        "--data-only", action="store_true", help="only (re)build assets/data/digits.npz from scikit-learn"
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -242,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or list(SPECS):
         module, seconds = train(SPECS[name], args.seed)
         card = export(SPECS[name], module, args.out, args.seed, seconds, command.strip())
-        print(f"{name}: held-out accuracy {card['held_out_accuracy']:.4f}, {card['params']} params, "
-              f"{card['flops'] / 1e6:.1f} MFLOPs, trained in {seconds:.0f}s -> {args.out / (name + '.onnx')}")
+        print(
+            f"{name}: held-out accuracy {card['held_out_accuracy']:.4f}, {card['params']} params, "
+            f"{card['flops'] / 1e6:.1f} MFLOPs, trained in {seconds:.0f}s -> {args.out / (name + '.onnx')}"
+        )
     return 0
 
 

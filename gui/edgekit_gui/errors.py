@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from edgekit.errors import EdgekitError
 
+_OPEN: set[QMessageBox] = set()
+
 
 def describe(exc: BaseException) -> str:
     """One line for the user: the SDK's own sentence, or the type and message of a surprise."""
@@ -36,6 +38,8 @@ def show_error_dialog(parent: QWidget | None, exc: BaseException, title: str = "
     if not isinstance(exc, EdgekitError):
         box.setDetailedText(details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    _OPEN.add(box)  # a parentless box would be garbage-collected (and vanish) without a reference
+    box.finished.connect(lambda *_: _OPEN.discard(box))
     box.show()
     return box
 

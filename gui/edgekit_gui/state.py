@@ -23,11 +23,15 @@ class AppState(QObject):
         self.backend: str = "auto"
         self.report: Any = None
         self.choice: Any = None
+        self._choice_for = ""  # sha256 of the model the choice was planned for
 
     def set_model(self, model: Any) -> None:
         """Make ``model`` the current model (clears a choice made for another model)."""
         self.model = model
         self.model_changed.emit(model)
+        if self.choice is not None and getattr(model, "sha256", "") != self._choice_for:
+            self.choice = None
+            self.choice_changed.emit(None)
 
     def set_target(self, name: str) -> None:
         """Remember the chosen target by name or path."""
@@ -49,6 +53,7 @@ class AppState(QObject):
     def set_choice(self, candidate: Any) -> None:
         """Carry a plan candidate to the Deploy and Live demo pages."""
         self.choice = candidate
+        self._choice_for = getattr(self.model, "sha256", "")
         if getattr(candidate, "backend", None):
             self.set_backend(str(candidate.backend))
         self.choice_changed.emit(candidate)

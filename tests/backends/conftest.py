@@ -12,7 +12,9 @@ import pytest
 from edgekit.backends._zoo import zoo_onnx_model
 
 ZOO = ("tinycnn", "mobilenetv2_tiny")
-REALDATA = Path(os.environ.get("EDGEKIT_REALDATA", Path(__file__).resolve().parents[2].parent / "shared" / "realdata"))
+REALDATA = Path(
+    os.environ.get("EDGEKIT_REALDATA", Path(__file__).resolve().parents[2].parent / "shared" / "realdata")
+)
 SHUFFLENET = REALDATA / "models" / "shufflenet-v2-12-qdq.onnx"
 
 
@@ -56,7 +58,22 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def shufflenet():
     """The real third-party INT8 (QDQ) ImageNet model from ../shared, when present."""
     if not SHUFFLENET.is_file():
-        pytest.skip(f"real-data model not found at {SHUFFLENET} (set EDGEKIT_REALDATA to the realdata folder)")
+        pytest.skip(
+            f"real-data model not found at {SHUFFLENET} (set EDGEKIT_REALDATA to the realdata folder)"
+        )
     from edgekit.models import load_model
 
     return load_model(SHUFFLENET)
+
+
+@pytest.fixture(scope="session")
+def real_photos() -> list[tuple[Path, int]]:
+    """The first 8 photos of ../shared/realdata with their ImageNet labels."""
+    import csv
+
+    table = REALDATA / "labels" / "imagenet500.csv"
+    if not table.is_file():
+        pytest.skip(f"real-data photos not found at {table}")
+    with table.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))[:8]
+    return [(REALDATA / row["path"], int(row["label"])) for row in rows]

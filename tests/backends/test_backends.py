@@ -142,7 +142,7 @@ def test_missing_package_names_the_pip_extra(tiny, monkeypatch):
     monkeypatch.setattr(ov_backend, "has_package", lambda name: name != "openvino")
     ok, reason = get_backend("openvino").available()
     assert not ok and 'pip install "edgekit[openvino]"' in reason
-    with pytest.raises(BackendUnavailable, match=r'edgekit\[openvino\]'):
+    with pytest.raises(BackendUnavailable, match=r"edgekit\[openvino\]"):
         compile_session(tiny, "openvino")
 
 
@@ -174,9 +174,14 @@ def test_openvino_precision_is_explicit_and_checked(tiny, precision):
     if precision.upper() in caps:
         session = compile_session(tiny, "openvino", precision=precision)
         assert session.info.precision == precision
-        assert str(session._compiled.get_property("INFERENCE_PRECISION_HINT")) in ("<Type: 'float16'>", "<Type: 'bfloat16'>")
+        assert str(session._compiled.get_property("INFERENCE_PRECISION_HINT")) in (
+            "<Type: 'float16'>",
+            "<Type: 'bfloat16'>",
+        )
     else:
-        with pytest.raises(BackendUnavailable, match=f"does not support {precision}.*OPTIMIZATION_CAPABILITIES"):
+        with pytest.raises(
+            BackendUnavailable, match=f"does not support {precision}.*OPTIMIZATION_CAPABILITIES"
+        ):
             compile_session(tiny, "openvino", precision=precision)
     fp32 = compile_session(tiny, "openvino", precision="fp32")
     assert fp32._compiled.get_property("INFERENCE_PRECISION_HINT") == openvino.Type.f32
@@ -237,7 +242,9 @@ def _cuda_reason() -> str:
 
 @pytest.mark.cuda
 @pytest.mark.skipif(bool(_cuda_reason()), reason=_cuda_reason() or "CUDA available")
-@pytest.mark.parametrize("precision, options", [("fp32", None), ("fp16", None), ("fp32", {"cuda_graphs": True})])
+@pytest.mark.parametrize(
+    "precision, options", [("fp32", None), ("fp16", None), ("fp32", {"cuda_graphs": True})]
+)
 def test_torch_cuda_path(tiny, precision, options):
     session = compile_session(tiny, "torch", device="cuda", precision=precision, options=options)
     x = _x(tiny, batch=2)
@@ -256,3 +263,23 @@ def test_torch_cuda_unavailable_says_why(tiny):
         pytest.skip("CUDA is available here; the cuda path is tested above")
     with pytest.raises(BackendUnavailable, match="CUDA is not available"):
         compile_session(tiny, "torch", device="cuda")
+
+
+def test_quantized_model_runs_as_stored_with_a_note(shufflenet):
+    """The real INT8 (QDQ) ShuffleNet from ../shared: default fp32 request runs it as int8, and says so."""
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    for backend in ("onnxruntime", "openvino"):
+        session = compile_session(shufflenet, backend)
+        assert session.info.precision == "int8"
+        assert any("int8" in note for note in session.info.notes)
+        assert session.predict(x).shape == (1, 1000)
+    with pytest.raises(BackendUnavailable, match="stored in \\(int8\\), not fp16"):
+        compile_session(shufflenet, "onnxruntime", precision="fp16")
+
+
+def test_unwritable_cache_dir_only_skips_the_cache(tiny, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder would be")
+    session = compile_session(tiny, "onnxruntime", options=OrtOptions(cache_dir=blocker / "cache"))
+    assert not any("cache" in note for note in session.info.notes)
+    assert session.predict(_x(tiny)).shape == (1, 10)

@@ -30,3 +30,15 @@ def feeds(model, n: int, seed: int = 0) -> list[dict]:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return onnx_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def calib(tiny):
+    """120 varied feeds: enough that no small-set warning fires."""
+    return feeds(tiny, 120)
+
+
+@pytest.fixture(scope="module")
+def mnv2(tmp_path_factory):
+    """MobileNetV2-tiny (32x32, untrained) as ONNX: enough layers for a sensitivity ranking."""
+    return onnx_model(tmp_path_factory.mktemp("mnv2"), "mobilenetv2_tiny", 32, "mnv2")

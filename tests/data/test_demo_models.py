@@ -24,7 +24,10 @@ def _ort_accuracy(path, size):
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     ds = demo_digits("test", size=size)
     images, labels = zip(*ds)
-    preds = [sess.run(None, {"input": pre.batch(list(images[i:i + 64]))})[0].argmax(1) for i in range(0, len(ds), 64)]
+    preds = [
+        sess.run(None, {"input": pre.batch(list(images[i : i + 64]))})[0].argmax(1)
+        for i in range(0, len(ds), 64)
+    ]
     return float((np.concatenate(preds) == np.asarray(labels)).mean())
 
 
@@ -42,8 +45,17 @@ def test_cards_describe_the_model(name, size):
     path = hub.resolve(name)
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["labels"] == [str(d) for d in range(10)]
-    for key in ("architecture", "arch_kwargs", "training_data", "flops", "params", "training_command", "seed",
-                "training_seconds", "held_out"):
+    for key in (
+        "architecture",
+        "arch_kwargs",
+        "training_data",
+        "flops",
+        "params",
+        "training_command",
+        "seed",
+        "training_seconds",
+        "held_out",
+    ):
         assert key in card, key
     assert path.stat().st_size < 8_000_000 and path.with_suffix(".pt").stat().st_size < 8_000_000
 
@@ -78,7 +90,9 @@ def test_torch_module_matches_onnx():
     x = pre.batch([img for img, _ in (demo_digits("test")[i] for i in range(8))])
     with torch.no_grad():
         ref = module(torch.from_numpy(x)).numpy()
-    out = ort.InferenceSession(str(hub.resolve("demo:digits")), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    out = ort.InferenceSession(str(hub.resolve("demo:digits")), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x}
+    )[0]
     np.testing.assert_allclose(out, ref, atol=1e-4)
 
 

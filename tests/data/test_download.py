@@ -54,8 +54,13 @@ def server():
 
 def _entry(path="models/good.onnx", sha=None, size=None):
     base = catalog.CATALOG["mobilenetv2"]
-    return replace(base, name="testnet", path=path, sha256=sha or hashlib.sha256(PAYLOAD).hexdigest(),
-                   size=size or len(PAYLOAD))
+    return replace(
+        base,
+        name="testnet",
+        path=path,
+        sha256=sha or hashlib.sha256(PAYLOAD).hexdigest(),
+        size=size or len(PAYLOAD),
+    )
 
 
 def _leftovers(folder: Path) -> list[str]:

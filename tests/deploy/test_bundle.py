@@ -72,22 +72,58 @@ def test_predict_rejects_non_images(bundle_dir):
 
 
 def test_newer_schema_is_refused_with_upgrade_hint(bundle_copy):
-    from edgekit.deploy.build import write_manifest
+    from edgekit.deploy.integrity import manifest_digest
 
     data = json.loads((bundle_copy / "manifest.json").read_text())
     data["schema_version"] = SCHEMA_VERSION + 1
-    with pytest.raises(BundleError, match="newer .* upgrade edgekit"):
-        write_manifest(bundle_copy, data)
+    text = json.dumps(data).encode()
+    (bundle_copy / "manifest.json").write_bytes(text)
+    (bundle_copy / "manifest.sha256").write_text(manifest_digest(text) + "  manifest.json\n")
+    with pytest.raises(BundleError, match="newer than this edgekit .* upgrade edgekit"):
+        Predictor.open(bundle_copy)
 
 
-def test_plan_like_candidate_is_packaged_with_its_figures(tiny_model, dataset, tmp_path):
-    class Candidate:  # the planner's Candidate shape (edgekit.plan), built by hand
-        model, backend, device, precision = tiny_model, "onnxruntime", "cpu", "fp32"
-        latency_ms, throughput_fps, accuracy = 0.25, 4000.0, 0.5
+def test_a_plan_report_and_its_saved_json_deploy_its_best_candidate(tiny_model, dataset, tmp_path):
+    import cv2
 
-    class Report:
-        best, target = Candidate(), "local"
+    from edgekit.plan import plan
 
-    bundle = deploy(Report(), out=tmp_path / "plan-bundle", data=dataset[:8])
-    assert bundle.manifest.figures["latency_ms"] == 0.25 and bundle.manifest.accuracy == 0.5
-    assert bundle.manifest.figures["source"] == "measured"
+    for i, (image, label) in enumerate(dataset):
+        folder = tmp_path / "val" / tiny_model.labels[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i}.png"), image)
+    report = plan(tiny_model, target="local", data=str(tmp_path / "val"), methods=("fp32",), seconds=0.2,
+                  cache=False, max_accuracy_drop=0.5)
+    bundle = deploy(report, out=tmp_path / "plan-bundle")
+    m, best = bundle.manifest, report.best
+    assert m.backend == best.backend and m.precision == best.precision and m.target == "local"
+    assert m.figures["latency_ms"] == best.p50_ms and m.figures["source"] == "measured"
+    assert m.accuracy == best.accuracy and m.validation["accuracy"] is not None  # the plan's data was packaged
+    saved = tmp_path / "plan.json"
+    saved.write_text(report.to_json())
+    again = deploy(saved, out=tmp_path / "from-json.zip")
+    assert again.manifest.figures == m.figures and again.manifest.files["model/tiny.onnx"] == m.files["model/tiny.onnx"]
+
+
+def test_dataset_classes_are_mapped_to_model_labels_by_name(tiny_model, dataset, tmp_path):
+    from edgekit.data import ArrayDataset
+    from edgekit.errors import DataError
+
+    images = [img for img, _ in dataset[:4]]
+    bundle = deploy(tiny_model, out=tmp_path / "b", data=ArrayDataset(images, [0, 1, 0, 1], classes=["dog", "ant"]))
+    assert bundle.sample()["labels"].tolist() == [3, 0, 3, 0]
+    with pytest.raises(DataError, match="'wolf'"):
+        deploy(tiny_model, out=tmp_path / "c", data=ArrayDataset(images, [0, 1, 0, 1], classes=["dog", "wolf"]))
+    assert not (tmp_path / "c").exists()
+
+
+def test_without_data_the_sample_checks_agreement_only(tiny_model, tmp_path):
+    from edgekit.deploy import verify_bundle
+
+    from edgekit.deploy import Tolerance
+
+    bundle = deploy(tiny_model, out=tmp_path / "noise", tolerance=Tolerance(latency_slack_ms=1000.0))
+    assert bundle.manifest.tolerance.latency_slack_ms == 1000.0
+    assert bundle.manifest.validation["accuracy"] is None and bundle.sample()["labels"].tolist() == [-1] * 16
+    report = verify_bundle(bundle.path)
+    assert report.passed and "sample accuracy" not in {c.name for c in report.checks}

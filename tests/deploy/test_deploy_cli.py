@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import cv2
 
 from edgekit.cli import main
@@ -23,3 +25,21 @@ def test_deploy_cli_writes_a_zip_and_refuses_to_overwrite(tiny_model, dataset, t
     assert "--force" in capsys.readouterr().err
     assert main([*args, "--force", "--backend", "openvino"]) == 0
     assert Bundle.open(out).manifest.backend == "openvino"
+
+
+def test_demo_model_bundle_carries_its_held_out_digits(tmp_path, capsys):
+    import pytest
+
+    from edgekit.zoo.hub import assets_dir
+
+    if not (assets_dir("models") / "digits.onnx").is_file():
+        pytest.skip("demo:digits is not in assets/models (train it with edgekit.zoo.train_demo)")
+    out = tmp_path / "digits.zip"
+    assert main(["deploy", "demo:digits", "--out", str(out), "--samples", "32"]) == 0
+    manifest = Bundle.open(out).manifest
+    assert manifest.serve_name == "demo_digits" and manifest.labels == tuple(str(d) for d in range(10))
+    assert manifest.validation["samples"] == 32 and manifest.validation["accuracy"] >= 0.9
+    capsys.readouterr()
+    main(["verify", str(out), "--json"])  # exit code depends on latency too, which is noise on CI
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["sample accuracy"]["ok"] is True and checks["top-1 agreement with deploy time"]["ok"] is True

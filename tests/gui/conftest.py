@@ -62,12 +62,12 @@ def digits_model():
 @pytest.fixture(scope="session")
 def tiny_onnx(tmp_path_factory):
     """A 32x32 ten-class CNN exported to ONNX through the SDK, loaded as a Model."""
-    from edgekit.models import convert, load_model
+    from edgekit.models import Preprocess, convert, load_model
     from edgekit.zoo import create_model
 
     module = create_model("tinycnn", num_classes=10)
     source = load_model(module.eval(), input_shape=(1, 3, 32, 32), name="tiny",
-                        labels=[str(i) for i in range(10)])
+                        labels=[str(i) for i in range(10)], preprocess=Preprocess(size=(32, 32)))
     model, _ = convert(source, to="onnx", out=tmp_path_factory.mktemp("tiny") / "tiny.onnx")
     return model
 

@@ -106,3 +106,30 @@ def test_cli_plan_for_raspberry_pi_5_prints_estimates(world, capsys):
                  "--seconds", "0.3"])
     out = capsys.readouterr().out
     assert code == 0 and "est." in out and "Decision log" in out
+
+
+def test_verify_re_measures_the_top_candidates(world):
+    model, data = world
+    report = plan(model.path, data=data, methods=("fp32", "fp16"), verify=True, cache=False, **FAST)
+    assert report.verified and set(report.verified) <= {c.key for c in report.candidates}
+    assert any(line.startswith(("Verified", "Verify")) for line in report.log)
+
+
+def test_pruned_and_eager_candidates_come_from_the_pytorch_checkpoint(world, tmp_path, make_onnx):
+    import torch
+
+    from edgekit.zoo import create_model
+
+    _, data = world
+    model = make_onnx(tmp_path, "tinycnn", 32, "net")
+    card = json.loads(model.path.with_suffix(".json").read_text())
+    card.update(architecture="tinycnn", arch_kwargs={"num_classes": 4}, input_size=[3, 32, 32])
+    model.path.with_suffix(".json").write_text(json.dumps(card))
+    torch.save(create_model("tinycnn", num_classes=4).state_dict(), model.path.with_suffix(".pt"))
+    report = plan(model.path, data=data, methods=("fp32", "prune"), cache=False, **FAST)
+    by = {c.key: c for c in report.candidates}
+    eager, pruned, fp32 = by["torch/cpu/eager"], by["onnxruntime/cpu/pruned"], by["onnxruntime/cpu/fp32"]
+    assert eager.p50_ms and report.eager_ms == eager.p50_ms
+    assert pruned.model["flops"] < fp32.model["flops"]
+    if pruned.p50_ms > fp32.p50_ms:
+        assert pruned.status == "rejected" and "slower than FP32" in pruned.reasons[0]

@@ -98,3 +98,14 @@ def test_fit_check_names_what_does_not_fit():
     assert check_fit(pi4, model_mb=10, backend="onnxruntime", precision="int8").ok
     fit = check_fit(pi4, model_mb=80, backend="openvino")
     assert not fit.ok and any("50 MB" in r for r in fit.reasons) and any("openvino" in r for r in fit.reasons)
+
+
+def test_cli_lists_and_shows_targets(capsys):
+    from edgekit.cli import main
+
+    assert main(["targets", "--json"]) == 0
+    assert "raspberry-pi-5" in capsys.readouterr().out
+    assert main(["targets", "jetson-orin-nano"]) == 0
+    assert "hokwangchoi.com" in capsys.readouterr().out.replace("\n", "").replace("│", "").replace(" ", "")
+    assert main(["targets", "jetson-nano"]) == 2
+    assert "did you mean jetson-orin-nano" in capsys.readouterr().err

@@ -85,6 +85,12 @@ class Server:
         return self.proc.returncode, err
 
 
+@pytest.fixture(scope="session")
+def server_class():
+    """The :class:`Server` helper, for tests that start their own server."""
+    return Server
+
+
 @pytest.fixture(scope="module")
 def server(bundle):
     srv = Server(bundle)

@@ -15,8 +15,6 @@ from tritonclient.utils import InferenceServerException  # noqa: E402
 
 from edgekit.deploy import Predictor  # noqa: E402
 
-from .conftest import Server  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def client(server):
@@ -129,6 +127,14 @@ def test_tritonclient_sees_the_error_message(client, predictor):
     assert_serving(client, predictor)
 
 
+def test_compressed_requests_are_refused_not_inflated(client, predictor):
+    tensor = tritonhttp.InferInput("input", [1, 3, 32, 32], "FP32")
+    tensor.set_data_from_numpy(np.zeros((1, 3, 32, 32), np.float32))
+    with pytest.raises(InferenceServerException, match="Content-Encoding 'gzip' is not supported"):
+        client.infer("tiny", [tensor], request_compression_algorithm="gzip")
+    assert_serving(client, predictor)
+
+
 def test_binary_size_mismatch_and_bad_header(server, client, predictor):
     head = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32",
                                    "parameters": {"binary_data_size": 3072 * 4}}]}).encode()
@@ -164,8 +170,8 @@ def test_unknown_routes_models_and_images(server, client, predictor):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signals_shut_down_cleanly(bundle, sig):
-    srv = Server(bundle, "--workers", "2")
+def test_signals_shut_down_cleanly(bundle, server_class, sig):
+    srv = server_class(bundle, "--workers", "2")
     client = tritonhttp.InferenceServerClient(srv.url)
     assert infer(client, np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 4)
     code, err = srv.stop(sig)

@@ -20,7 +20,7 @@ from edgekit.vision.readouts import (
 def sample_readouts() -> Readouts:
     acc = AccuracyReadout(200, 190, 0.95, 0.91, 0.97, 0.94, 0.95, 0.945)
     pred = PredictorReadout("demo:digits", "openvino", "cpu", "int8", Rate(812.5, 790.1), StageLatency(1.2, 1.9, 300), 900, acc)
-    ab = ABReadout(PredictorReadout("fp32", "onnxruntime", "cpu", "fp32"), 5, 180, 177, 177 / 180, 3)
+    ab = ABReadout(PredictorReadout("fp32", "onnxruntime", "cpu", "fp32"), 5, 180, 177, 177 / 180, 3, "7")
     return Readouts(seq=41, elapsed_s=3.2, source="demo", frame_size=(320, 240), display_fps=Rate(233.4, 230.0),
                     latency={"inference": StageLatency(1.2, 1.9, 300), "end_to_end": StageLatency(8.0, 12.0, 300)},
                     topk=(("7", 0.93), ("1", 0.04)), truth="7", accuracy=acc, predictor=pred, ab=ab, dropped=12)
@@ -73,6 +73,7 @@ def test_readouts_round_trip_through_dict_and_json():
     assert "acc 95.0%" in r.line() and "agree 98.3%" in r.line()
     assert r.predictor.badge == "openvino CPU int8"
     assert "every 5th" in r.ab.note
+    assert r.bottleneck == "model (inference)"  # 1.2 ms inference; no capture/render recorded
 
 
 def test_running_confusion_matches_compute_metrics():

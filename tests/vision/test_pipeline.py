@@ -182,3 +182,33 @@ def test_a_failing_predictor_surfaces_its_error(tiny_session):
     pipe = LivePipeline(SyntheticSource(size=(60, 80), length=10), Broken(tiny_session, 0))
     with pipe, pytest.raises(RuntimeError, match="runtime crashed"):
         pipe.wait(10)
+
+
+def test_folder_labels_are_counted_against_the_model_labels(tmp_path, tiny_session):
+    import cv2
+
+    rng = np.random.default_rng(1)
+    for name in ("3", "8", "cat"):  # "cat" is no class of the model: always wrong
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            cv2.imwrite(str(tmp_path / name / f"{i}.png"), rng.integers(0, 255, (40, 50, 3), dtype=np.uint8))
+    from edgekit.vision import FolderSource
+
+    pipe = run_to_end(LivePipeline(FolderSource(tmp_path), tiny_session))
+    acc = pipe.readouts.accuracy
+    assert acc.n == 9 and not acc.declared
+    metrics = pipe.summary()["metrics"]
+    assert metrics["classes"][-1] == "cat" and metrics["support"][-1] == 3 and metrics["recall"][-1] == 0.0
+    assert acc.correct == sum(metrics["confusion"][i][i] for i in range(len(metrics["classes"])))
+
+
+def test_a_deployment_bundle_predictor_drives_the_pipeline(tmp_path, tiny_path, tiny_session):
+    deploy_mod = pytest.importorskip("edgekit.deploy")
+    bundle = deploy_mod.deploy(tiny_path, out=tmp_path / "bundle", backend="onnxruntime", samples=4)
+    images = [np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8) for i in range(6)]
+    with deploy_mod.Predictor.open(bundle) as predictor:
+        expected = [predictor.predict(img).label for img in images]
+        shown = []
+        run_to_end(LivePipeline(ArraySource(images), predictor, on_result=lambda f, r: shown.append(r)))
+    assert [r.topk[0][0] for r in shown] == expected
+    assert shown[-1].predictor.backend == "onnxruntime"

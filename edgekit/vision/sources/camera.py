@@ -24,12 +24,21 @@ _TIMEOUT_MS = 5000
 
 
 def _open_capture(target: int | str, timeout_ms: int = _TIMEOUT_MS) -> cv2.VideoCapture:
-    """The hardware edge: open an OpenCV capture (tests replace this function)."""
-    if isinstance(target, int):
-        api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-        return cv2.VideoCapture(target, api)
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
-    return cv2.VideoCapture(target, cv2.CAP_ANY, params)
+    """The hardware edge: open an OpenCV capture (tests replace this function).
+
+    OpenCV's own warnings for a missing camera are silenced: the
+    ``SourceError`` raised by the caller says the same with what to do.
+    """
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        if isinstance(target, int):
+            api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+            return cv2.VideoCapture(target, api)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+        return cv2.VideoCapture(target, cv2.CAP_ANY, params)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 class CameraSource:

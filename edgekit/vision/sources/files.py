@@ -151,4 +151,4 @@ def _imread(path: Path) -> np.ndarray | None:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError:
         return None
-    return cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # 8-bit BGR whatever the file holds

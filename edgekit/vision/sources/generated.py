@@ -135,7 +135,7 @@ class DemoSource(_Generated):
         loop: start again at the end.
     """
 
-    def __init__(self, seed: int = 0, length: int = 2000, size: tuple[int, int] = (240, 320),
+    def __init__(self, seed: int = 0, length: int = 100_000, size: tuple[int, int] = (240, 320),
                  fps: float | None = None, loop: bool = True) -> None:
         super().__init__(length, fps, loop)
         from edgekit.data.demo_stream import DemoStream

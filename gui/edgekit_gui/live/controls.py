@@ -37,6 +37,7 @@ class SourcePicker(QWidget):
     def set_cameras(self, cameras: list[Any]) -> None:
         """Offer the demo stream, each camera found, a file and a folder."""
         current = self.spec()
+        current = current if isinstance(current, str) else "demo"
         self.combo.clear()
         self.combo.addItem(DEMO, "demo")
         for cam in cameras:
@@ -68,10 +69,15 @@ class SourcePicker(QWidget):
         else:
             self.combo.setCurrentIndex(0)
 
-    def spec(self) -> str:
-        """``open_source`` text for the current entry."""
+    def add_source(self, source: Any, name: str) -> None:
+        """Offer a ready-made FrameSource (e.g. from a plugin or a test) and select it."""
+        self.combo.insertItem(0, name, source)
+        self.combo.setCurrentIndex(0)
+
+    def spec(self) -> Any:
+        """``open_source`` text for the current entry (or a FrameSource object added with add_source)."""
         data = self.combo.currentData() if self.combo.count() else "demo"
-        return str(data or "demo")
+        return data if data and not isinstance(data, str) else str(data or "demo")
 
     def fps(self) -> float | None:
         """Pace for generated/file sources (None = as fast as the model runs)."""
@@ -93,9 +99,9 @@ class PredictorPicker(QWidget):
             row.addWidget(w)
         self.refresh(None, None)
 
-    def refresh(self, current: Any, choice: Any) -> None:
-        """Offer the plan choice, the current model and the bundled demos (keeps the selection if possible)."""
-        keep = self.model.currentText()
+    def refresh(self, current: Any, choice: Any, prefer: str = "") -> None:
+        """Offer the plan choice, the current model and the bundled demos; select the first entry
+        starting with ``prefer`` (else the first entry)."""
         self.model.clear()
         if choice is not None:
             self.model.addItem(f"Plan choice: {choice.key}", choice)
@@ -103,8 +109,8 @@ class PredictorPicker(QWidget):
             self.model.addItem(f"Current model: {current.name}", current)
         for name in BUNDLED:
             self.model.addItem(name, name)
-        index = self.model.findText(keep)
-        self.model.setCurrentIndex(max(0, index))
+        index = next((i for i in range(self.model.count()) if prefer and self.model.itemText(i).startswith(prefer)), 0)
+        self.model.setCurrentIndex(index)
 
     def choice(self) -> PredictorChoice:
         """The picked model and backend."""

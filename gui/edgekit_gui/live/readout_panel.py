@@ -28,14 +28,11 @@ class ReadoutPanel(QWidget):
         self.model_label.setWordWrap(True)
         self.model_label.setStyleSheet("font-weight: bold;")
         layout.addWidget(self.model_label)
-        layout.addWidget(self._rows("Frames per second", ["capture FPS", "inference FPS", "display FPS"]))
+        layout.addWidget(self._rows("Frames per second", ["capture FPS", "inference FPS", "display FPS",
+                                                          "captured / inferred / shown", "dropped (stale)"]))
         layout.addWidget(self._rows("Latency p50 / p95 (ms)", list(STAGE_NAMES.values())))
         layout.addWidget(self._topk_box())
-        layout.addWidget(self._rows("Accuracy", ["truth", "accuracy", "precision", "recall", "F1"]))
-        layout.addWidget(self._rows("Frames", ["captured / inferred / shown", "dropped (stale)"]))
-        self.ab_box = self._rows("A/B comparison", ["B model", "B FPS", "B latency p50", "B accuracy", "agreement"])
-        self.ab_box.hide()
-        layout.addWidget(self.ab_box)
+        layout.addWidget(self._rows("Accuracy", ["truth", "accuracy", "95% interval", "precision · recall · F1"]))
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         self.source_label.setStyleSheet("color: #d64545;")
@@ -46,7 +43,8 @@ class ReadoutPanel(QWidget):
     def _rows(self, title: str, names: list[str]) -> QGroupBox:
         box = QGroupBox(title)
         form = QFormLayout(box)
-        form.setContentsMargins(8, 4, 8, 4)
+        form.setContentsMargins(8, 2, 8, 2)
+        form.setVerticalSpacing(1)
         for name in names:
             value = QLabel("–")
             value.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -55,15 +53,17 @@ class ReadoutPanel(QWidget):
         return box
 
     def _topk_box(self) -> QGroupBox:
-        box = QGroupBox("Top predictions")
+        box = QGroupBox("Top 5 predictions")
         grid = QGridLayout(box)
-        grid.setContentsMargins(8, 4, 8, 4)
+        grid.setContentsMargins(8, 2, 8, 2)
+        grid.setVerticalSpacing(1)
         self.topk_labels, self.topk_bars = [], []
         for i in range(TOPK):
             label, bar = QLabel("–"), QProgressBar()
+            label.setMinimumWidth(90)
             bar.setRange(0, 1000)
-            bar.setFormat("")
-            bar.setMaximumHeight(14)
+            bar.setTextVisible(False)
+            bar.setMaximumHeight(12)
             grid.addWidget(label, i, 0)
             grid.addWidget(bar, i, 1)
             self.topk_labels.append(label)
@@ -89,7 +89,6 @@ class ReadoutPanel(QWidget):
         self._set("captured / inferred / shown", f"{r.frames_captured} / {r.frames_inferred} / {r.frames_displayed}")
         self._set("dropped (stale)", f"{r.dropped} ({r.dropped_before_inference} before inference, "
                                      f"{r.dropped_before_display} before display)")
-        self._show_ab(r.ab)
         error = f"Source problem: {r.source_error} (reopening…)" if r.source_error else ""
         self.source_label.setText(error or (f"Source reopened {r.source_reopens}×" if r.source_reopens else ""))
 
@@ -107,27 +106,13 @@ class ReadoutPanel(QWidget):
         a = r.accuracy
         self._set("truth", r.truth if r.truth is not None else "unknown (choose one, or press a number key)")
         if a is None or not a.n:
-            for name in ("accuracy", "precision", "recall", "F1"):
+            for name in ("accuracy", "95% interval", "precision · recall · F1"):
                 self._set(name, "–")
             return
-        src = "declared" if a.declared else "from source"
-        self._set("accuracy", f"{_pct(a.accuracy)} [{_pct(a.low)}–{_pct(a.high)}] n={a.n} ({src})")
-        self._set("precision", _pct(a.precision))
-        self._set("recall", _pct(a.recall))
-        self._set("F1", _pct(a.f1))
-
-    def _show_ab(self, ab: Any) -> None:
-        self.ab_box.setVisible(ab is not None)
-        if ab is None:
-            return
-        ref = ab.reference
-        self._set("B model", f"{ref.name} — {ref.badge}")
-        self._set("B FPS", f"{ref.fps.ema:.1f}")
-        self._set("B latency p50", f"{ref.latency.p50_ms:.2f} ms")
-        acc = ref.accuracy
-        self._set("B accuracy", "–" if acc is None or not acc.n else f"{_pct(acc.accuracy)} n={acc.n}")
-        self._set("agreement", f"{_pct(ab.agreement)} of {ab.compared} frames")
-        self.ab_box.setToolTip(ab.note)
+        src = "declared" if a.declared else "labels from source"
+        self._set("accuracy", f"{_pct(a.accuracy)}  (n={a.n}, {src})")
+        self._set("95% interval", f"{_pct(a.low)} – {_pct(a.high)}")
+        self._set("precision · recall · F1", f"{_pct(a.precision)} · {_pct(a.recall)} · {_pct(a.f1)}")
 
     def clear(self) -> None:
         """Back to dashes."""
@@ -135,5 +120,4 @@ class ReadoutPanel(QWidget):
         for value in self.values.values():
             value.setText("–")
         self._show_topk(())
-        self.ab_box.hide()
         self.source_label.setText("")

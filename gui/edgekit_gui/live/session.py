@@ -32,7 +32,7 @@ class PredictorChoice:
 class LiveRequest:
     """Everything the worker needs to start a run (plain values, safe to pass across threads)."""
 
-    source: str  # open_source() text: "demo", "0", a file or folder
+    source: Any  # open_source() text ("demo", "0", a file or folder) or a FrameSource
     fps: float | None
     main: PredictorChoice
     reference: PredictorChoice | None = None
@@ -68,8 +68,9 @@ def start_pipeline(request: LiveRequest, on_result: Callable[[Any, Any], None], 
     if request.reference is not None:
         progress(f"Compiling {request.reference.describe()} for A/B…")
         reference = compile_choice(request.reference)
-    progress(f"Opening source {request.source}…")
-    source = open_source(request.source, fps=request.fps, loop=request.loop)
+    spec = request.source
+    progress(f"Opening source {getattr(getattr(spec, 'info', None), 'name', spec)}…")
+    source = open_source(spec, fps=request.fps, loop=request.loop) if isinstance(spec, (str, int)) else spec
     pipe = LivePipeline(source, main, reference=reference, on_result=on_result)
     pipe.start()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyqtgraph as pg
@@ -14,6 +15,7 @@ from edgekit_gui.widgets.tables import fill_table, make_table
 
 COLUMNS = ["status", "candidate", "backend", "method", "latency p50 ms", "accuracy %", "drop (points)",
            "size MB", "speed-up", "why"]
+SHORT = {"onnxruntime": "ORT", "openvino": "OV", "torch": "PyTorch"}
 STATUS_BRUSH = {"chosen": "#e8743b", "valid": "#2f7de1", "rejected": "#8a8a8e"}
 
 
@@ -38,15 +40,15 @@ class PlanResults(QWidget):
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
         self.table.setMinimumHeight(200)
-        self.plot = make_plot("Latency vs accuracy of every candidate", "latency p50 (ms)", "top-1 accuracy (%)")
+        self.plot = make_plot("Latency vs accuracy of every candidate", "latency p50 (ms, log scale)", "top-1 accuracy (%)")
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("The planner's decision log appears here.")
-        split = QSplitter(Qt.Orientation.Horizontal)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
         split.addWidget(self.plot)
         split.addWidget(self.log)
-        split.setSizes([600, 400])
-        layout.addWidget(self.table)
+        split.setSizes([260, 300, 160])
         layout.addWidget(split)
         self.candidates: list[Any] = []
 
@@ -61,7 +63,9 @@ class PlanResults(QWidget):
         self._scatter(latency_budget, accuracy_floor)
 
     def _scatter(self, latency_budget: float | None, accuracy_floor: float | None) -> None:
+        """Latency on a log axis: candidates often span two orders of magnitude."""
         self.plot.clear()
+        self.plot.setLogMode(x=True, y=False)
         for status, brush in STATUS_BRUSH.items():
             pts = [c for c in self.candidates if c.status == status and c.latency_ms is not None and c.accuracy is not None]
             if not pts:
@@ -70,12 +74,12 @@ class PlanResults(QWidget):
             self.plot.plot([c.latency_ms for c in pts], [100 * c.accuracy for c in pts], pen=None,
                            symbol="star" if big else "o", symbolSize=22 if big else 10, symbolBrush=brush,
                            name=status)
-            for c in pts:
-                label = pg.TextItem(c.key.split("/", 1)[0][:4] + "/" + c.method, anchor=(0, 1), color="#808080")
-                label.setPos(c.latency_ms, 100 * c.accuracy)
+            for c in pts if status != "rejected" else ():
+                label = pg.TextItem(f"{SHORT.get(c.backend, c.backend)} {c.method}", anchor=(0, 1), color="#808080")
+                label.setPos(math.log10(c.latency_ms), 100 * c.accuracy)
                 self.plot.addItem(label)
         if latency_budget:
-            self.plot.addItem(pg.InfiniteLine(latency_budget, angle=90, pen=pg.mkPen(BAD, style=Qt.PenStyle.DashLine),
+            self.plot.addItem(pg.InfiniteLine(math.log10(latency_budget), angle=90, pen=pg.mkPen(BAD, style=Qt.PenStyle.DashLine),
                                               label=f"latency budget {latency_budget:g} ms",
                                               labelOpts={"position": 0.9, "color": BAD}))
         if accuracy_floor is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QWidget,
     QFileDialog,
 )
 
@@ -42,26 +42,26 @@ class PlanSettings(QGroupBox):
         form.addRow("Latency budget (p50):", self.latency)
         form.addRow("Model size budget:", self.size)
         form.addRow("Objective:", self.objective)
-        methods = QHBoxLayout()
+        methods = QGridLayout()
         self.methods = {m: QCheckBox(m) for m in METHODS}
-        for m, box in self.methods.items():
+        for i, (m, box) in enumerate(self.methods.items()):
             box.setChecked(m in DEFAULT_METHODS)
-            methods.addWidget(box)
-        methods.addStretch(1)
+            methods.addWidget(box, i // 3, i % 3)
         form.addRow("Methods to try:", methods)
         self.seconds = _spin(60.0, 2.0, " s per candidate", step=0.5)
         self.seconds.setMinimum(0.1)
         form.addRow("Benchmark time:", self.seconds)
-        data = QHBoxLayout()
         self.data_kind = QComboBox()
         self.data_kind.addItems([DEMO_DATA, FOLDER_DATA])
+        form.addRow("Validation data:", self.data_kind)
+        data = QHBoxLayout()
         self.data_folder = QLineEdit()
-        self.data_folder.setPlaceholderText("validation folder: one sub-folder of images per class")
+        self.data_folder.setPlaceholderText("one sub-folder of images per class")
         browse = QPushButton("Folder…")
-        for w in (self.data_kind, self.data_folder, browse):
-            data.addWidget(w)
-        form.addRow("Validation data:", data)
-        self.cache = QCheckBox("Reuse a cached result for the same model, hardware and settings")
+        data.addWidget(self.data_folder, 1)
+        data.addWidget(browse)
+        form.addRow("", data)
+        self.cache = QCheckBox("Reuse a cached result (same model, hardware, settings)")
         self.cache.setChecked(True)
         form.addRow("", self.cache)
         browse.clicked.connect(self._ask)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton, QSizePolic
 
 from edgekit_gui.theme import ACCENT
 
-COLUMNS = 4
+COLUMNS = 2
 _CARD_STYLE = (
     "QPushButton { text-align: left; padding: 6px 8px; border: 1px solid #9a9aa0; border-radius: 6px; }"
     f"QPushButton:checked {{ border: 2px solid {ACCENT}; background: rgba(47, 125, 225, 40); }}"
@@ -34,13 +34,25 @@ def load_target_file(path: str, progress: Any) -> Any:
     return load_target(path)
 
 
+SHORT = {"onnxruntime": "ORT", "openvino": "OpenVINO", "torch": "PyTorch"}
+
+
 def card_text(t: Any) -> str:
-    """Three short lines: name; CPU and memory; backends."""
-    where = "this machine (measured)" if t.is_local else f"{t.cpu_model or t.cpu_arch}"
-    accel = f" + {', '.join(a.name for a in t.accelerators)}" if t.accelerators else ""
+    """Three short lines: name; CPU, cores, memory, accelerators; backends and latency budget."""
     mem = f"{t.memory_mb / 1024:.0f} GB" if t.memory_mb >= 1024 else f"{t.memory_mb} MB"
-    budget = f", budget {t.budgets.latency_ms:g} ms" if t.budgets.latency_ms else ""
-    return f"{t.name}\n{where}, {t.cores} cores, {mem}{accel}\n{', '.join(t.backends)}{budget}"
+    accel = "".join(f" + {a.kind.upper()}" for a in t.accelerators)
+    where = "this machine, measured" if t.is_local else t.cpu_arch
+    budget = f" · {t.budgets.latency_ms:g} ms budget" if t.budgets.latency_ms else ""
+    backends = ", ".join(SHORT.get(b, b) for b in t.backends)
+    return f"{t.name}\n{where} · {t.cores} cores · {mem}{accel}\n{backends}{budget}"
+
+
+def card_tooltip(t: Any) -> str:
+    """The long description: model, frequency, ISA, accelerators."""
+    lines = [t.description or t.name, f"CPU: {t.cpu_model or t.cpu_arch}"
+             + (f" @ {t.freq_ghz:g} GHz" if t.freq_ghz else ""), f"ISA: {', '.join(t.isa) or '–'}"]
+    lines += [f"{a.kind}: {a.name}" for a in t.accelerators]
+    return "\n".join(lines)
 
 
 class TargetCards(QWidget):
@@ -71,7 +83,7 @@ class TargetCards(QWidget):
             self.buttons[target.name] = button
             button.clicked.connect(lambda _=False, name=target.name: self.chosen.emit(self.targets[name]))
         button.setText(card_text(target))
-        button.setToolTip(target.description or target.name)
+        button.setToolTip(card_tooltip(target))
         self.targets[target.name] = target
         if select:
             self.select(target.name)

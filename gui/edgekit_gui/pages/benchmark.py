@@ -62,10 +62,12 @@ class BenchmarkPage(Page):
         self._build_run_row()
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
-        self.table.setMinimumHeight(180)
-        self.content.addWidget(self.table)
-        self.plot = make_plot("Latency distribution (batch 1)", "latency (ms)", "share of runs at or below (%)")
-        self.plot.setMinimumHeight(260)
+        self.table.setMinimumHeight(300)
+        self.content.addWidget(self.table, 1)
+        self.plot = make_plot("Latency distribution (batch 1): min, p50, p90, p95, p99, max",
+                              "latency (ms, log scale)", "share of runs at or below (%)")
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.setFixedHeight(330)
         self.content.addWidget(self.plot)
         state.model_changed.connect(self._model_changed)
         self._model_changed(state.model)
@@ -117,7 +119,7 @@ class BenchmarkPage(Page):
     def _show_backends(self, found: list) -> None:
         _clear(self.backends_row)
         _clear(self.devices_row)
-        devices: dict[str, str] = {}
+        devices: dict[str, str] = {}  # lower-cased device -> why unavailable ("" = available somewhere)
         for name, ok, reason, devs in found:
             box = QCheckBox(name)
             box.setEnabled(ok)
@@ -126,15 +128,20 @@ class BenchmarkPage(Page):
             self.backend_boxes[name] = box
             self.backends_row.insertWidget(self.backends_row.count() - 1, box)
             for dev, dev_ok, why in devs:
-                if dev_ok or dev not in devices:
-                    devices[dev] = "" if dev_ok else why
-        for dev, why in devices.items():
+                key = dev.lower()
+                if dev_ok or key not in devices:
+                    devices[key] = "" if dev_ok else f"{name}: {why}"
+        missing = [f"{d} ({why})" for d, why in devices.items() if why]
+        for dev in (d for d, why in devices.items() if not why):
             box = QCheckBox(dev)
-            box.setEnabled(not why)
             box.setChecked(dev == "cpu")
-            box.setToolTip(why or f"{dev} is available")
             self.device_boxes[dev] = box
             self.devices_row.insertWidget(self.devices_row.count() - 1, box)
+        if missing:
+            note = QLabel(f"{len(missing)} more not available here")
+            note.setStyleSheet("color: gray;")
+            note.setToolTip("\n".join(missing))
+            self.devices_row.insertWidget(self.devices_row.count() - 1, note)
 
     def _model_changed(self, model: Any) -> None:
         self.run_button.setEnabled(model is not None and self.job is None)
@@ -182,7 +189,7 @@ class BenchmarkPage(Page):
     def _done(self) -> None:
         self.job = None
         self.cancel_button.setEnabled(False)
-        self._model_changed(self.state.model)
+        self.run_button.setEnabled(self.state.model is not None)
 
     def show_results(self, results: list[Any]) -> None:
         """Fill the table and the latency distribution plot."""

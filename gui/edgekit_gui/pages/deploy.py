@@ -94,12 +94,16 @@ class DeployPage(Page):
             self.deploy_button.setEnabled(False)
             return
         self.deploy_button.setEnabled(True)
-        model = getattr(src, "model", src)
-        self.what.add_row("Model", f"{model.name} ({model.format}, {model.precision})")
-        if src is self.state.choice:
-            self.what.add_row("Plan choice", f"{src.backend} / {src.device} / {src.precision}")
+        if src is self.state.choice:  # a plan Candidate: its model is a Model.to_dict()
+            name, fmt = src.model.get("name", src.key), src.model.get("format", "?")
+            self.what.add_row("Model", f"{name} ({fmt}, {src.method})")
+            self.what.add_row("Plan choice", f"{src.key}: {src.backend} / {src.device} / {src.precision}, "
+                                             f"{src.latency_text()}")
+        else:
+            name = src.name
+            self.what.add_row("Model", f"{name} ({src.format}, {src.precision}) — no plan chosen yet")
         self.what.add_row("Target", self.state.target)
-        stem = model.name.replace(":", "-").replace("/", "-")
+        stem = name.replace(":", "-").replace("/", "-")
         self.out.setText(str(Path(self.out.text()).with_name(f"{stem}-bundle.zip")))
 
     def _ask_out(self) -> None:
@@ -135,7 +139,8 @@ class DeployPage(Page):
         self.result.clear_rows()
         for label, value in (
             ("Path", str(bundle.path)), ("Model", f"{m.name} ({m.format}, {m.precision})"),
-            ("Runs on", ", ".join(b.get("name", str(b)) for b in m.backends) + f" / {m.device}"),
+            ("Runs on", ", ".join(f"{b.get('backend', '?')} {b.get('precision', '')}".strip() for b in m.backends)
+             + f" (device {m.device})"),
             ("Target", m.target), ("Accuracy", "–" if m.accuracy is None else f"{m.accuracy:.2%}"),
             ("Validation", _summarise(report)),
         ):

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from edgekit_gui import settings
+from edgekit_gui.live.ab_strip import ABStrip
 from edgekit_gui.live.bridge import FrameBridge
 from edgekit_gui.live.capture import Recording, save_snapshot
 from edgekit_gui.live.controls import PredictorPicker, SourcePicker
@@ -42,6 +43,7 @@ class LiveDemoPage(Page):
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
         self.pipe: Any = None
+        self.stopping: set = set()  # pipelines whose stop runs in a worker
         self.job = None
         self.latest: Any = None
         self.frames_received = 0
@@ -107,24 +109,31 @@ class LiveDemoPage(Page):
 
     def _build_views(self) -> None:
         self.view = VideoView("Choose a source and a model, then press Start")
+        self.ab_strip = ABStrip()
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.view, 1)
+        column.addWidget(self.ab_strip)
         self.panel = ReadoutPanel()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.panel)
-        scroll.setMinimumWidth(340)
+        scroll.setMinimumWidth(380)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(left)
         self.splitter.addWidget(scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.plots = LivePlots()
-        self.plots.setMaximumHeight(230)
+        self.plots.setFixedHeight(190)
         self.content.addWidget(self.splitter, 1)
         self.content.addWidget(self.plots)
 
     def _refresh_models(self) -> None:
-        for picker in (self.picker_a, self.picker_b):
-            picker.refresh(self.state.model, self.state.choice)
+        # A: the plan's choice when there is one; B: the current (original) model, to compare against
+        self.picker_a.refresh(self.state.model, self.state.choice, prefer="Plan choice")
+        self.picker_b.refresh(self.state.model, self.state.choice, prefer="Current model")
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running and self.job is None)
@@ -155,11 +164,13 @@ class LiveDemoPage(Page):
         if self.pipe is not None or self.job is not None:
             return
         request = self.request()
-        settings.put("live/source", request.source)
+        if isinstance(request.source, str):
+            settings.put("live/source", request.source)
         self.banner.clear_message()
         self.bridge.reset()
         self.plots.reset()
         self.panel.clear()
+        self.ab_strip.hide()
         self.view.clear("Starting…")
         self.latest, self.frames_received = None, 0
         self.start_button.setEnabled(False)
@@ -219,7 +230,9 @@ class LiveDemoPage(Page):
         self.pause_button.setText("Pause")
         self._set_running(False)
         self.status.setText("Stopped.")
-        self.runner.start(stop_pipeline, pipe, on_error=self.banner.show_error)
+        self.stopping.add(pipe)
+        self.runner.start(stop_pipeline, pipe, on_error=self.banner.show_error,
+                          on_done=lambda: self.stopping.discard(pipe))
 
     def shutdown(self) -> None:
         """Window closing: stop the pipeline now (threads join within ~0.2 s)."""
@@ -227,8 +240,9 @@ class LiveDemoPage(Page):
         if self.job is not None:
             self.job.cancel()
         pipe, self.pipe = self.pipe, None
-        if pipe is not None:
-            pipe.stop(timeout=1.0)
+        for each in {pipe, *self.stopping} - {None}:
+            each.stop(timeout=1.0)  # idempotent; a queued stop job may have been cancelled
+        self.stopping.clear()
         self._finish_recording()
 
     # ---- what arrives ------------------------------------------------------------------------
@@ -244,6 +258,7 @@ class LiveDemoPage(Page):
             if r.predictor.backend and r.predictor.backend != self.state.backend:
                 self.state.set_backend(r.predictor.backend)
             self.panel.show_readouts(r)
+            self.ab_strip.show_readouts(r)
             lat = {name: r.latency[key].p50_ms for key, name in (("inference", "inference"),
                                                                   ("end_to_end", "end to end")) if key in r.latency}
             self.plots.add({"capture": r.capture_fps.ema, "inference": r.inference_fps.ema,

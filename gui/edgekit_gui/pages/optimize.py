@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton, QSplitter, QWidget,
+    QFileDialog, QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+    QWidget,
 )
 from PySide6.QtCore import Qt
 
@@ -33,29 +34,48 @@ class OptimizePage(Page):
     """Runs :func:`edgekit.plan.plan` for the current model and shows its :class:`Report`."""
 
     title = "Optimize"
+    scrolls = False
 
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
         self.job = None
         self.report: Any = None
         self._targets_loaded = False
+        left = QWidget()
+        self.left = QVBoxLayout(left)
+        self.left.setContentsMargins(0, 0, 4, 0)
         header = QHBoxLayout()
-        header.addWidget(QLabel("<b>Target</b> (latency is measured on <i>local</i>, estimated elsewhere)"))
+        header.addWidget(QLabel("<b>Target</b> (measured on <i>local</i>, estimated elsewhere)"))
         header.addStretch(1)
         self.open_target = QPushButton("Open target YAML…")
         header.addWidget(self.open_target)
-        self.content.addLayout(header)
+        self.left.addLayout(header)
         self.cards = TargetCards()
-        self.content.addWidget(self.cards)
+        self.left.addWidget(self.cards)
         self.form = PlanSettings()
-        self.content.addWidget(self.form)
+        self.left.addWidget(self.form)
         self._build_run_row()
+        self.left.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMinimumWidth(500)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(4, 0, 0, 0)
         self.steps = QListWidget()
-        self.steps.setMaximumHeight(110)
-        self.content.addWidget(self.steps)
+        self.steps.setMaximumHeight(90)
+        column.addWidget(QLabel("<b>Progress</b>"))
+        column.addWidget(self.steps)
         self.results = PlanResults()
-        self.results.setMinimumHeight(520)
-        self.content.addWidget(self.results)
+        column.addWidget(self.results, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([520, 900])
+        self.content.addWidget(split)
         self.cards.chosen.connect(self._target_chosen)
         self.open_target.clicked.connect(self._ask_target)
         state.model_changed.connect(lambda *_: self._sync())
@@ -68,10 +88,12 @@ class OptimizePage(Page):
         self.use_button.setToolTip("Carry the selected (or chosen) candidate to Deploy and Live demo")
         self.progress = QProgressBar()
         self.status = QLabel("")
-        for w in (self.run_button, self.cancel_button, self.progress, self.use_button):
+        self.status.setWordWrap(True)
+        for w in (self.run_button, self.cancel_button, self.use_button):
             row.addWidget(w)
-        row.addWidget(self.status, 1)
-        self.content.addLayout(row)
+        self.left.addLayout(row)
+        self.left.addWidget(self.progress)
+        self.left.addWidget(self.status)
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.use_button.clicked.connect(self.use_selected)
@@ -112,7 +134,8 @@ class OptimizePage(Page):
         name = str(target.path) if target.path is not None and target.name not in self._bundled() else target.name
         self.state.set_target(name)
         settings.put("targets/last", name)
-        self.banner.clear_message() if self.banner.kind == "error" else None
+        if self.banner.kind == "error":
+            self.banner.clear_message()
         self._sync()
 
     def _bundled(self) -> set[str]:

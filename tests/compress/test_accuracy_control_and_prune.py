@@ -1,0 +1,49 @@
+"""Accuracy-controlled INT8 reports the layers kept in float; pruning really removes channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from edgekit.compress.accuracy_control import quantize_ort_controlled, sensitivity_ranking
+from edgekit.compress.int8 import quantize_int8
+from edgekit.errors import ConversionError
+
+
+def _feeds(model, n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{model.input.name: rng.random((1, 3, 32, 32), dtype=np.float32)} for _ in range(n)]
+
+
+def test_sensitive_layers_stay_float_until_the_budget_holds(mnv2, tmp_path):
+    calib = _feeds(mnv2, 120)
+    sess = ort.InferenceSession(str(mnv2.path), providers=["CPUExecutionProvider"])
+    # labels = the FP32 model's own answers, so FP32 scores 100 % and any INT8 error is a drop
+    val = [(f, int(np.argmax(sess.run(None, f)[0]))) for f in _feeds(mnv2, 60, seed=1)]
+    q = quantize_int8(mnv2, calib, tmp_path / "all.onnx")
+    ranking = sensitivity_ranking(mnv2.path, q.path, calib[:4])
+    assert len(ranking) > 10 and len(set(ranking)) == len(ranking)
+    result = quantize_ort_controlled(mnv2, calib, val, tmp_path / "ac.onnx", max_drop=0.0)
+    assert result.baseline == 1.0 and result.drop <= 0.0
+    assert result.steps[0][0] == 0 and result.float_layers == tuple(ranking[: result.steps[-1][0]])
+    assert result.model.metadata["compression"]["exclude"] == sorted(result.float_layers)
+
+
+def test_pruning_removes_channels_and_flops(tmp_path):
+    from edgekit.compress.prune import prune_channels
+    from edgekit.models import Preprocess, load_model
+    from edgekit.zoo import create_model
+
+    net = load_model(create_model("mobilenetv2_tiny", num_classes=4), input_shape=(1, 3, 32, 32),
+                     preprocess=Preprocess(size=(32, 32)), labels=["a", "b", "c", "d"])
+    rng = np.random.default_rng(0)
+    train = [((rng.random((32, 32, 3)) * 255).astype(np.uint8), i % 4) for i in range(16)]
+    result = prune_channels(net, 0.4, tmp_path / "pruned.onnx", train_data=train, epochs=1)
+    assert result.flops_after < 0.8 * result.flops_before and result.params_after < result.params_before
+    assert result.fine_tuned and result.model.flops < net.flops
+    out = ort.InferenceSession(str(result.model.path), providers=["CPUExecutionProvider"]).run(
+        None, {result.model.input.name: np.zeros((1, 3, 32, 32), np.float32)})[0]
+    assert out.shape == (1, 4)
+    with pytest.raises(ConversionError, match="PyTorch model"):
+        prune_channels(result.model, 0.3, tmp_path / "again.onnx")

@@ -1,0 +1,42 @@
+"""Deploy page: a real bundle from the current model or a plan's choice; an existing output is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def _deploy(page, qtbot):
+    page.deploy_button.click()
+    assert page.job is not None
+    with qtbot.waitSignal(page.job.signals.finished, timeout=180000):
+        pass
+
+
+def test_deploy_the_current_model_as_a_verified_bundle(window, qtbot, tiny_onnx, tmp_path):
+    from edgekit.deploy import Bundle
+
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("DeployPage")
+    assert "no plan chosen" in page.what.values["Model"].text()
+    page.out.setText(str(tmp_path / "tiny.zip"))
+    page.data.kind.setCurrentIndex(0)  # bundled held-out digits as the validation sample
+    page.samples.setValue(16)
+    _deploy(page, qtbot)
+    assert page.banner.kind == "success", page.banner.text()
+    bundle = Bundle.open(tmp_path / "tiny.zip")
+    files = {page.files.item(r, 0).text() for r in range(page.files.rowCount())}
+    assert files == set(bundle.manifest.files)
+    assert page.result.values["Model"].text().startswith(bundle.manifest.name)
+    _deploy(page, qtbot)  # again: the existing zip is not overwritten
+    assert page.banner.kind == "error" and "tiny.zip" in page.banner.text()
+    page.force.setChecked(True)
+    _deploy(page, qtbot)
+    assert page.banner.kind == "success"
+
+
+def test_nothing_to_deploy_without_a_model(window):
+    page = window.show_page("DeployPage")
+    assert not page.deploy_button.isEnabled()
+    assert "Model page" in page.what.values["Nothing yet"].text()

@@ -1,0 +1,143 @@
+"""Live demo page: frames and readouts from the demo stream, A/B, ground truth, snapshot, errors, close."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def _pipeline_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("edgekit-")]
+
+
+@pytest.fixture()
+def live_page(window, tiny_onnx, tmp_path):
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("LiveDemoPage")
+    page.picker_a.model.setCurrentIndex(page.picker_a.model.findText("Current model: tiny"))
+    page.picker_a.backend.setCurrentText("onnxruntime")
+    page.snapshot_dir = tmp_path / "snaps"
+    return page
+
+
+def _start(page, qtbot, frames=20):
+    page.start()
+    qtbot.waitUntil(lambda: page.pipe is not None or page.banner.kind == "error", timeout=60000)
+    assert page.pipe is not None, page.banner.text()
+    qtbot.waitUntil(lambda: page.frames_received >= frames, timeout=60000)
+    qtbot.wait(250)  # one readout refresh
+
+
+def test_demo_stream_shows_frames_and_readouts(live_page, qtbot, window):
+    page = live_page
+    _start(page, qtbot)
+    assert page.view.frames_shown >= 20 and page.view.current_frame().shape[2] == 3
+    r = page.latest
+    assert r.frames_inferred >= 20 and r.predictor.backend == "onnxruntime"
+    assert page.panel.values["inference FPS"].text().split()[0] == f"{r.inference_fps.ema:.1f}" or r.inference_fps.ema > 0
+    assert page.panel.values["truth"].text() in [str(i) for i in range(10)]  # the demo stream's labels
+    assert "n=" in page.panel.values["accuracy"].text()
+    assert page.panel.topk_labels[0].text() != "–" and page.panel.topk_bars[0].value() > 0
+    assert page.plots.points("fps", "inference") >= 1
+    assert window.backend_label.text() == "Backend: onnxruntime"
+    snap = page.snapshot()
+    assert snap is not None and snap.is_file() and snap.stat().st_size > 0
+    page.toggle_pause()
+    assert page.pipe.paused
+    page.toggle_pause()
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+    assert page.start_button.isEnabled()
+
+
+def test_ab_compare_and_declared_ground_truth(live_page, qtbot):
+    page = live_page
+    page.ab.setChecked(True)
+    page.picker_b.model.setCurrentIndex(page.picker_b.model.findText("Current model: tiny"))
+    page.picker_b.backend.setCurrentText("openvino")
+    _start(page, qtbot)
+    qtbot.waitUntil(lambda: page.latest.ab is not None and page.latest.ab.compared > 5, timeout=30000)
+    qtbot.wait(250)
+    assert page.ab_strip.isVisible()
+    assert "openvino" in page.ab_strip.b_label.text() and "onnxruntime" in page.ab_strip.a_label.text()
+    ab = page.latest.ab
+    assert "agreement" in page.ab_strip.agreement.text() and page.ab_strip.bar.value() >= 0
+    assert 0.0 <= ab.agreement <= 1.0
+    qtbot.keyClick(page, "7")
+    assert page.truth.currentText() == "7"
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
+def test_a_missing_video_file_is_an_error_and_the_demo_still_starts(live_page, qtbot, tmp_path):
+    page = live_page
+    page.source.select(str(tmp_path / "gone.mp4"))
+    page.start()
+    qtbot.waitUntil(lambda: page.banner.kind == "error", timeout=30000)
+    assert "gone.mp4" in page.banner.text() and page.pipe is None
+    qtbot.waitUntil(lambda: page.job is None, timeout=10000)
+    page.source.select("demo")
+    _start(page, qtbot, frames=5)
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
+class UnpluggableCamera:
+    """A fake at the hardware edge: the demo stream paced like a camera, which can be unplugged."""
+
+    def __init__(self) -> None:
+        from edgekit.vision import DemoSource
+
+        self.inner = DemoSource(fps=60)
+        self.info = self.inner.info
+        self.unplugged = threading.Event()
+
+    def open(self) -> None:
+        from edgekit.errors import SourceError
+
+        if self.unplugged.is_set():
+            raise SourceError("camera 0 is not connected; plug it in or pick another source")
+        self.inner.open()
+
+    def read(self):
+        from edgekit.errors import SourceError
+
+        if self.unplugged.is_set():
+            raise SourceError("camera 0 stopped delivering frames (unplugged?)")
+        return self.inner.read()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_camera_that_vanishes_is_reported_and_recovered_from(live_page, qtbot):
+    page = live_page
+    camera = UnpluggableCamera()
+    page.source.add_source(camera, "Camera 0: test camera")
+    _start(page, qtbot, frames=5)
+    camera.unplugged.set()
+    qtbot.waitUntil(lambda: page.banner.kind == "error", timeout=20000)
+    assert "camera 0" in page.banner.text() and page.pipe is not None
+    camera.unplugged.clear()
+    before = page.frames_received
+    qtbot.waitUntil(lambda: page.frames_received > before + 5, timeout=20000)
+    qtbot.waitUntil(lambda: page.banner.kind != "error", timeout=5000)
+    assert "reopened" in page.panel.source_label.text()
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
+def test_closing_the_window_with_a_running_demo_stops_within_2_s(live_page, qtbot, window):
+    page = live_page
+    page.source.speed.setCurrentText("Full speed")
+    _start(page, qtbot)
+    assert _pipeline_threads()
+    t0 = time.monotonic()
+    window.close()
+    elapsed = time.monotonic() - t0
+    assert not _pipeline_threads() and page.pipe is None
+    assert elapsed < 2.0, f"closing took {elapsed:.2f} s"
