@@ -13,6 +13,12 @@ The two are timed in alternating rounds so drift on a shared machine hits
 both alike; the median per way is reported with the ratio (goal >= 0.9),
 the pipeline's stage latencies, and written as JSON.
 
+It also prints CPU milliseconds per frame by thread (psutil): on a shared
+machine wall-clock FPS swings with the neighbours' load, CPU per frame does
+not, and it shows what the pipeline adds (capture + preprocessing, drawing,
+glue) next to what inference costs. The ratio can only reach ~1 when that
+extra work fits on cores the runtime leaves free.
+
 When a bundled demo model is missing (not trained yet), ``--stand-in`` uses
 the same architecture at the same input size with untrained weights: speed
 depends on the architecture, not on the weights.

@@ -1,0 +1,187 @@
+"""How responsive the desktop app stays while it works: event-loop stalls under load.
+
+A QTimer probe fires every 5 ms on the GUI thread and records the gap since
+its previous tick. A gap much longer than 5 ms means the event loop was busy
+(a stall: clicks and repaints wait that long). Scenarios:
+
+- ``idle``: the window shown, nothing running (the floor of this machine);
+- ``plan``: the Optimize page running a real plan of ``demo:digits`` on ``local``;
+- ``live``: the Live demo on the demo stream at full speed (no pacing: as many
+  frames as the model and the GUI take);
+- ``live-ab``: the same with an A/B reference on OpenVINO.
+
+Goal: largest stall <= 50 ms and p99 <= 20 ms in every scenario. Prints a
+table and writes JSON (``--out``). Not a test: timings on a shared machine
+are noisy; run it on a quiet one.
+
+Usage:
+    python benchmarks/gui_responsiveness.py --seconds 10 --out gui_responsiveness.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+PROBE_MS = 5
+GOAL_MAX_MS, GOAL_P99_MS = 50.0, 20.0
+
+
+class Probe:
+    """Records gaps between ticks of a 5 ms timer on the GUI thread."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.gaps: list[float] = []
+        self._last = 0.0
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.gaps, self._last = [], time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        return self.gaps
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append((now - self._last) * 1e3)
+        self._last = now
+
+
+def summarise(name: str, gaps: list[float], seconds: float, extra: dict) -> dict:
+    """Largest gap, p99, p50 and how many ticks were late by more than 20 / 50 ms."""
+    import numpy as np
+
+    data = np.asarray(gaps or [0.0])
+    row = {"scenario": name, "seconds": round(seconds, 1), "ticks": len(gaps),
+           "max_ms": float(data.max()), "p99_ms": float(np.percentile(data, 99)),
+           "p50_ms": float(np.percentile(data, 50)), "over_20ms": int((data > 20).sum()),
+           "over_50ms": int((data > 50).sum())}
+    row["meets_goal"] = row["max_ms"] <= GOAL_MAX_MS and row["p99_ms"] <= GOAL_P99_MS
+    row.update(extra)
+    return row
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    """Drive the window through the scenarios with a QTimer state machine."""
+    from PySide6.QtCore import QTimer
+
+    from edgekit_gui.app import create_app
+    from edgekit_gui.main_window import MainWindow
+
+    app = create_app([])
+    work = Path(tempfile.mkdtemp(prefix="edgekit-gui-bench-"))
+    os.environ["EDGEKIT_GUI_SETTINGS"] = str(work / "settings.ini")
+    os.environ.setdefault("EDGEKIT_CACHE", str(work / "cache"))
+    window = MainWindow()
+    window.resize(1440, 960)
+    window.show()
+    probe, rows = Probe(), []
+    script = _scenarios(window, args, probe, rows)
+    waiting: list = []
+
+    def tick() -> None:
+        if waiting and not waiting[0]():
+            return
+        waiting.clear()
+        for cond in script:
+            waiting.append(cond)
+            return
+        driver.stop()
+        window.close()
+        app.quit()
+
+    driver = QTimer()
+    driver.timeout.connect(tick)
+    driver.start(50)
+    app.exec()
+    return rows
+
+
+def _scenarios(window, args, probe: Probe, rows: list[dict]):
+    """Generator of wait conditions; measurement bookkeeping in between."""
+    window.show_page("ModelPage").open_model("demo:digits")
+    yield lambda: window.state.model is not None and window.pages["ModelPage"].job is None
+
+    t0 = time.monotonic()
+    probe.start()
+    yield lambda: time.monotonic() - t0 > min(3.0, args.seconds)
+    rows.append(summarise("idle", probe.stop(), time.monotonic() - t0, {}))
+
+    opt = window.show_page("OptimizePage")
+    yield lambda: opt.cards.current() is not None
+    opt.form.cache.setChecked(False)
+    opt.form.seconds.setValue(args.plan_seconds)
+    t0 = time.monotonic()
+    probe.start()
+    opt.start()
+    yield lambda: opt.job is None
+    steps = opt.steps.count()
+    rows.append(summarise("plan", probe.stop(), time.monotonic() - t0,
+                          {"progress_events": steps, "result": opt.banner.text()[:80]}))
+
+    live = window.show_page("LiveDemoPage")
+    for ab in (False, True):
+        live.source.speed.setCurrentText("Full speed")
+        live.picker_a.model.setCurrentIndex(live.picker_a.model.findText("Current model: demo:digits"))
+        live.picker_a.backend.setCurrentText("onnxruntime")
+        live.ab.setChecked(ab)
+        if ab:
+            live.picker_b.model.setCurrentIndex(live.picker_b.model.findText("demo:digits"))
+            live.picker_b.backend.setCurrentText("openvino")
+        live.start()
+        yield lambda: live.pipe is not None and live.frames_received > 30
+        t0, shown0 = time.monotonic(), live.view.frames_shown
+        probe.start()
+        yield lambda: time.monotonic() - t0 > args.seconds
+        gaps, elapsed = probe.stop(), time.monotonic() - t0
+        r = live.latest
+        rows.append(summarise("live-ab" if ab else "live", gaps, elapsed, {
+            "inference_fps": round(r.inference_fps.ema, 1), "display_fps_pipeline": round(r.display_fps.ema, 1),
+            "frames_painted_per_s": round((live.view.frames_shown - shown0) / elapsed, 1),
+            "skipped_by_view": live.bridge.dropped}))
+        live.stop()
+        yield lambda: not live.stopping
+
+
+def print_table(rows: list[dict]) -> None:
+    """One line per scenario."""
+    print(f"{'scenario':<9} {'s':>5} {'ticks':>6} {'max ms':>7} {'p99 ms':>7} {'p50 ms':>7} "
+          f"{'>20ms':>6} {'>50ms':>6}  goal  notes")
+    for r in rows:
+        notes = ", ".join(f"{k}={v}" for k, v in r.items() if k not in {
+            "scenario", "seconds", "ticks", "max_ms", "p99_ms", "p50_ms", "over_20ms", "over_50ms", "meets_goal"})
+        print(f"{r['scenario']:<9} {r['seconds']:>5} {r['ticks']:>6} {r['max_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+              f"{r['p50_ms']:>7.1f} {r['over_20ms']:>6} {r['over_50ms']:>6}  {'ok' if r['meets_goal'] else 'MISS':<4}  "
+              f"{notes}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="live demo seconds per scenario")
+    parser.add_argument("--plan-seconds", type=float, default=0.5, help="planner benchmark time per candidate")
+    parser.add_argument("--out", type=Path, default=None, help="write JSON here")
+    args = parser.parse_args()
+    rows = run(args)
+    print_table(rows)
+    data = {"probe_ms": PROBE_MS, "goal": {"max_ms": GOAL_MAX_MS, "p99_ms": GOAL_P99_MS}, "rows": rows}
+    print(json.dumps(data, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(data, indent=2) + "\n")
+    return 0 if rows and all(r["meets_goal"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
