@@ -67,6 +67,7 @@ def quantize_int8(
     reduce_range: bool | None = None,
     exclude: Iterable[str] = (),
     labels: Iterable[int] | None = None,
+    quant_format: str = "qdq",
     force: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> Model:
@@ -81,6 +82,9 @@ def quantize_int8(
         reduce_range: 7-bit weights; ``None`` decides from this machine's ISA.
         exclude: node names kept in float (see :mod:`.accuracy_control`).
         labels: the calibration images' labels, when known (checks classes).
+        quant_format: "qdq" (QuantizeLinear/DequantizeLinear pairs, portable; ORT fuses
+            them on CPU) or "qoperator" (QLinearConv/QLinearMatMul written out; on some
+            CPUs faster, less portable). The planner measures rather than assumes.
 
     Returns:
         A new INT8 ``Model``; ``metadata["compression"]`` holds the settings.
@@ -97,7 +101,9 @@ def quantize_int8(
     if method not in CALIBRATION_METHODS:
         raise ConversionError(f"calibration method {method!r} unknown; choose one of {', '.join(CALIBRATION_METHODS)}")
     reduce_range = needs_reduce_range() if reduce_range is None else reduce_range
-    settings = {"method": method, "per_channel": per_channel, "reduce_range": reduce_range,
+    if quant_format not in ("qdq", "qoperator"):
+        raise ConversionError(f"quant_format {quant_format!r} unknown; choose qdq or qoperator")
+    settings = {"method": method, "format": quant_format, "per_channel": per_channel, "reduce_range": reduce_range,
                 "exclude": sorted(exclude), "calibration_samples": len(feeds), "backend": "onnxruntime"}
     with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
         source = as_onnx(model, Path(work), progress)
@@ -117,7 +123,8 @@ def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict) ->
     with map_exceptions({Exception: ConversionError}, f"onnxruntime static quantization of {src} failed: {{error}}",
                         path=src):
         quantize_static(
-            str(prepped), str(tmp), FeedReader(feeds), quant_format=QuantFormat.QDQ,
+            str(prepped), str(tmp), FeedReader(feeds),
+            quant_format=QuantFormat.QDQ if s["format"] == "qdq" else QuantFormat.QOperator,
             per_channel=s["per_channel"], reduce_range=s["reduce_range"],
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
             nodes_to_exclude=list(s["exclude"]) or None, calibrate_method=calib,

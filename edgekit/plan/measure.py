@@ -55,14 +55,19 @@ def _bench_once(items, seconds, cancel, progress) -> list[Any]:
 
 
 def accuracy(model: Model, dataset: Any, backend: str, device: str, precision: str) -> Any:
-    """``EvalResult`` of ``model`` on ``dataset`` (devices absent here run on this CPU)."""
+    """``EvalResult`` of ``model`` on ``dataset``.
+
+    A device that is not here (a GPU/NPU of another target) is stood in for by
+    this CPU running the same file; FP16 execution becomes FP32 there (the
+    weights stay FP16), so the accuracy is that of the file, not of the device.
+    """
     from edgekit.evaluate import evaluate
 
-    local = device if device == "cpu" else "cpu"
+    if device != "cpu":
+        device, precision = "cpu", ("fp32" if precision in ("fp16", "bf16") else precision)
     try:
-        return evaluate(model, dataset, backend, device=local, precision=precision)
+        return evaluate(model, dataset, backend, device=device, precision=precision)
     except EdgekitError:
-        if backend == "torch":
+        if backend != "openvino" or model.format.value != "onnx":
             raise
-        return evaluate(model, dataset, "onnxruntime" if model.format.value == "onnx" else backend,
-                        device="cpu", precision=precision)
+        return evaluate(model, dataset, "onnxruntime", device="cpu", precision=precision)

@@ -18,7 +18,16 @@ from edgekit_gui.pages.base import Page
 
 
 def run_plan(model: Any, target: Any, kwargs: dict, progress: Any, cancel: Any) -> Any:
-    """Worker: :func:`edgekit.plan.plan` with ``(fraction, message)`` progress and the cancel event."""
+    """Worker: :func:`edgekit.plan.plan` with ``(fraction, message)`` progress and the cancel event.
+
+    Models on disk are planned in a child process (see :mod:`edgekit_gui.plan_process`) so the
+    window stays responsive; an in-memory PyTorch module is planned on this worker thread.
+    """
+    from edgekit_gui.plan_process import run_plan_process
+
+    where = str(target.path) if getattr(target, "path", None) is not None else target.name
+    if model.path is not None:
+        return run_plan_process(model, where, kwargs, progress, cancel)
     from edgekit.plan import plan
 
     return plan(model, target=target, progress=lambda f, m: progress((f, m)), cancel=cancel, **kwargs)
