@@ -135,3 +135,47 @@ def physical_cores() -> int:
         return psutil.cpu_count(logical=False) or os.cpu_count() or 1
     except ImportError:
         return os.cpu_count() or 1
+
+
+class InputChecker:
+    """``validate_inputs`` with a fast path for the common call: one C-contiguous array
+    of the right dtype and shape for a single-input model.
+
+    Why: on small models the general check costs several microseconds per call,
+    a visible share of a sub-millisecond inference; the fast path checks the same
+    things (dtype, rank, fixed dims, layout) with precomputed specs, and every
+    other case goes through :func:`~edgekit.backends.base.validate_inputs`.
+    """
+
+    def __init__(self, specs: tuple) -> None:
+        import numpy as np
+
+        self.specs = specs
+        self._single = specs[0].name if len(specs) == 1 else None
+        spec = specs[0] if specs else None
+        self._dtype = np.dtype(spec.dtype) if spec is not None else None
+        self._rank = len(spec.shape) if spec is not None else 0
+        self._fixed = (
+            tuple((i, d) for i, d in enumerate(spec.shape) if isinstance(d, int) and d > 0) if spec else ()
+        )
+        self._ndarray = np.ndarray
+
+    def __call__(self, inputs: Any) -> dict:
+        """``{name: array}`` ready for the runtime.
+
+        Raises:
+            InputMismatch: naming the input (from ``validate_inputs``).
+        """
+        if (
+            self._single is not None
+            and type(inputs) is self._ndarray
+            and inputs.dtype == self._dtype
+            and inputs.ndim == self._rank
+            and inputs.flags.c_contiguous
+        ):
+            shape = inputs.shape
+            if all(shape[i] == d for i, d in self._fixed):
+                return {self._single: inputs}
+        from edgekit.backends.base import validate_inputs
+
+        return validate_inputs(self.specs, inputs)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.backends._common import (
+    InputChecker,
     build_options,
     check_files,
     has_package,
@@ -38,7 +39,7 @@ from edgekit.backends._common import (
     require,
     stored_precision_rule,
 )
-from edgekit.backends.base import Backend, Session, SessionInfo, validate_inputs
+from edgekit.backends.base import Backend, Session, SessionInfo
 from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
 from edgekit.types import Format
 
@@ -96,11 +97,11 @@ class OrtSession(Session):
 
     def __init__(self, model: Any, sess: Any, info: SessionInfo, options: OrtOptions) -> None:
         self.model, self.info, self._sess, self._options = model, info, sess, options
-        self._specs = model.inputs
+        self._specs, self._check = model.inputs, InputChecker(model.inputs)
         self._names = [o.name for o in sess.get_outputs()]
 
     def run(self, inputs: Any) -> dict[str, np.ndarray]:
-        feed = validate_inputs(self._specs, inputs)
+        feed = self._check(inputs)
         return dict(zip(self._names, self._sess.run(self._names, feed)))
 
     def run_many(self, batches: list[Any]) -> list[dict[str, np.ndarray]]:

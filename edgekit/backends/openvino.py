@@ -18,6 +18,7 @@ import numpy as np
 
 from edgekit.backends._common import (
     QUANTIZED,
+    InputChecker,
     build_options,
     check_files,
     has_package,
@@ -25,7 +26,7 @@ from edgekit.backends._common import (
     parse_precision,
     require,
 )
-from edgekit.backends.base import Backend, Session, SessionInfo, validate_inputs
+from edgekit.backends.base import Backend, Session, SessionInfo
 from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
 from edgekit.types import Format, Precision
 
@@ -59,18 +60,22 @@ class OpenVINOOptions:
 
 
 class OpenVINOSession(Session):
-    """An OpenVINO compiled model with one sync infer request (and a lazy async queue)."""
+    """An OpenVINO compiled model with one sync infer request (and a lazy async queue).
+
+    ``run`` reuses one infer request, so one session serves one thread at a
+    time; use ``run_many`` (an ``AsyncInferQueue``) for parallel requests.
+    """
 
     def __init__(self, model: Any, compiled: Any, info: SessionInfo, ports: list[int], requests: int) -> None:
         self.model, self.info, self._compiled = model, info, compiled
-        self._specs, self._ports = model.inputs, ports
+        self._specs, self._ports, self._check = model.inputs, ports, InputChecker(model.inputs)
         self._names = [_port_name(o, i, model) for i, o in enumerate(compiled.outputs)]
         self._request = compiled.create_infer_request()
         self._queue = None
         self.optimal_requests = requests
 
     def _feed(self, inputs: Any) -> dict[int, np.ndarray]:
-        checked = validate_inputs(self._specs, inputs)
+        checked = self._check(inputs)
         return {port: checked[spec.name] for port, spec in zip(self._ports, self._specs)}
 
     def run(self, inputs: Any) -> dict[str, np.ndarray]:

@@ -15,8 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.backends._common import build_options, has_package, missing_package, parse_precision, require
-from edgekit.backends.base import Backend, Session, SessionInfo, validate_inputs
+from edgekit.backends._common import (
+    InputChecker,
+    build_options,
+    has_package,
+    missing_package,
+    parse_precision,
+    require,
+)
+from edgekit.backends.base import Backend, Session, SessionInfo
 from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
 from edgekit.types import Format, Precision
 
@@ -55,13 +62,13 @@ class TorchSession(Session):
 
         self.model, self.info, self._module, self._opts = model, info, module, opts
         self._device, self._autocast, self._torch = torch.device(device), autocast, torch
-        self._specs = model.inputs
+        self._specs, self._check = model.inputs, InputChecker(model.inputs)
         self._names = [o.name for o in model.outputs] or ["output"]
         self._graph = None
 
     def run(self, inputs: Any) -> dict[str, np.ndarray]:
         torch = self._torch
-        feed = validate_inputs(self._specs, inputs)
+        feed = self._check(inputs)
         with torch.inference_mode():
             tensors = [self._to_device(torch.from_numpy(a)) for a in feed.values()]
             if self._opts.cuda_graphs and self._device.type == "cuda":

@@ -70,6 +70,9 @@ def render(results: list[Any]) -> Group:
             _fmt(r.gflops, 1) + share,
         )
     lines = [Text(f"[{i}] {text}", style="dim") for i, text in enumerate(notes, 1)]
+    if first is not None and first.mode == "throughput":
+        per = ", ".join(f"{r.backend} {r.requests}" for r in results if r.ok)
+        lines.append(Text(f"latency = one call with N requests in flight (N: {per})", style="dim"))
     return Group(table, *lines)
 
 

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     def compress_cmd(
         model: Annotated[str, typer.Argument(help="Model file or name.")],
         method: Annotated[str, typer.Option(help="fp16 | int8 | int8-dynamic | prune")],
-        out: Annotated[str | None, typer.Option(help="Output file or folder (default: beside the input).")] = None,
+        out: Annotated[str, typer.Option(help="Output file (.onnx / .xml) or folder.")],
         fmt: Annotated[str | None, typer.Option("--format", help="onnx | openvino (fp16, int8).")] = None,
         data: Annotated[str | None, typer.Option(help="Calibration images (int8).")] = None,
         samples: Annotated[int, typer.Option(help="Calibration samples (int8).")] = 300,

@@ -32,7 +32,15 @@ from edgekit.backends.parity import random_inputs
 from edgekit.errors import BackendUnavailable, Cancelled, DataError, EdgekitError
 from edgekit.evaluate import stats
 
-__all__ = ["BenchResult", "BenchSettings", "bench", "bench_manifest", "load_results", "save_results"]
+__all__ = [
+    "BenchResult",
+    "BenchSettings",
+    "bench",
+    "bench_items",
+    "bench_manifest",
+    "load_results",
+    "save_results",
+]
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool] | threading.Event | None
@@ -55,6 +63,8 @@ class BenchSettings:
         requests: throughput mode: requests per call; ``None`` = the backend's optimum.
         seed: seed of the random input.
         slice_seconds: length of one interleaved burst; 0 = strictly one call per turn.
+        gap_seconds: idle pause after each burst, so the runtime that ran parks its
+            spinning threads before the next one starts (not counted as time spent).
     """
 
     mode: str = "latency"
@@ -67,6 +77,7 @@ class BenchSettings:
     requests: int | None = None
     seed: int = 0
     slice_seconds: float = 0.05
+    gap_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -93,7 +104,7 @@ class BenchResult:
         mode: "latency" or "throughput".
         latency_ms: p50, p90, p95, p99, min, max, mean, std of timed calls (ms).
         runs / warmup_runs: timed and warm-up calls made.
-        ci_rel: half-width of the median's ~95% CI / median.
+        ci_rel: half-width of the median's ~95% CI / median (None with under 3 timed runs).
         throughput_fps: images per second (sync in latency mode, async in throughput mode).
         requests: requests per timed call (1 in latency mode).
         cold_start_ms / compile_ms / first_run_ms: load + compile + first inference.
@@ -223,11 +234,34 @@ def bench(
         combos = _combos(model, names, devices, precisions)
     else:
         combos = [(get_backend(b).name, d, p) for b, d, p in combos]
-    runs = [
-        _Run(BenchResult(model.name, b, d, p, mode=settings.mode, settings=settings)) for b, d, p in combos
-    ]
+    items = [(model, b, d, p) for b, d, p in combos]
+    return bench_items(items, settings, options=options, profile=profile, progress=report, cancel=cancel)
+
+
+def bench_items(
+    items: list[tuple[Any, str, str, str]],
+    settings: BenchSettings | None = None,
+    options: dict[str, Any] | None = None,
+    profile: Any = None,
+    progress: Progress | None = None,
+    cancel: Cancel = None,
+) -> list[BenchResult]:
+    """Measure several ``(model, backend, device, precision)`` items interleaved.
+
+    The same procedure as :func:`bench` (which calls this), for items that may
+    be different models, e.g. a planner's candidates (fp32, fp16, int8 copies).
+
+    Returns:
+        One :class:`BenchResult` per item, in order.
+
+    Raises:
+        Cancelled: when ``cancel`` fired.
+    """
+    settings = settings or BenchSettings()
+    report = progress or (lambda fraction, message: None)
+    runs = [_Run(BenchResult(m.name, b, d, p, mode=settings.mode, settings=settings)) for m, b, d, p in items]
     try:
-        for i, run in enumerate(runs):
+        for i, (run, (model, *_)) in enumerate(zip(runs, items)):
             _check(cancel)
             report(0.2 * i / len(runs), f"compiling {run.result.backend} on {run.result.device}")
             _prepare(run, model, settings, (options or {}).get(run.result.backend))
@@ -238,7 +272,7 @@ def bench(
             if run.session is not None:
                 run.session.close()
     report(1.0, "done")
-    return [_finish(run, model, settings, profile) for run in runs]
+    return [_finish(run, model, settings, profile) for run, (model, *_) in zip(runs, items)]
 
 
 def _combos(
@@ -339,6 +373,8 @@ def _measure(runs: list[_Run], settings: BenchSettings, cancel: Cancel, report: 
         _check(cancel)
         for run in active:
             _burst(run, settings)
+            if settings.gap_seconds > 0 and len(active) > 1:
+                time.sleep(settings.gap_seconds)
         active = [r for r in active if not r.done and not _enough(r, settings)]
         spent = sum(r.spent for r in runs)
         report(0.3 + 0.7 * min(1.0, spent / total), f"measuring ({sum(len(r.timed) for r in runs)} runs)")
@@ -349,13 +385,13 @@ def _burst(run: _Run, settings: BenchSettings) -> None:
     for j in range(run.burst):
         elapsed = _timed_call(run)
         (run.switch if j == 0 and run.burst >= 3 else run.timed).append(elapsed)
-        if run.done or run.spent >= settings.seconds:
+        if run.done or (run.timed and run.spent >= settings.seconds):
             return
 
 
 def _enough(run: _Run, settings: BenchSettings) -> bool:
     n = len(run.timed)
-    if n >= settings.max_runs or run.spent >= settings.seconds:
+    if n and (n >= settings.max_runs or run.spent >= settings.seconds):  # >= 1 timed run, even after a hiccup
         return True
     if n < max(settings.min_runs, run.next_check):
         return False
@@ -368,8 +404,8 @@ def _finish(run: _Run, model: Any, settings: BenchSettings, profile: Any) -> Ben
     size = round(model.size_bytes / 2**20, 3) if model.path is not None else None
     if r.status != "ok":
         return replace(r, model_size_mb=size)
-    if run.error:
-        return replace(r, status="failed", reason=run.error, model_size_mb=size)
+    if run.error or not run.timed:
+        return replace(r, status="failed", reason=run.error or "no timed run completed", model_size_mb=size)
     lat = stats.percentiles(run.timed)
     images = r.requests * settings.batch
     fps = images * len(run.timed) / (sum(run.timed) / 1e3) if run.timed else None
@@ -380,13 +416,18 @@ def _finish(run: _Run, model: Any, settings: BenchSettings, profile: Any) -> Ben
         latency_ms=lat,
         runs=len(run.timed),
         warmup_runs=len(run.warm),
-        ci_rel=stats.relative_ci(run.timed),
+        ci_rel=_finite(stats.relative_ci(run.timed)),
         throughput_fps=fps,
         peak_rss_mb=peak_rss_mb(),
         model_size_mb=size,
         gflops=gflops,
         peak_share=gflops / peak if gflops and peak else None,
     )
+
+
+def _finite(value: float) -> float | None:
+    """``None`` for an unknown (infinite) CI, so results survive a JSON round trip."""
+    return value if math.isfinite(value) else None
 
 
 def _input(model: Any, settings: BenchSettings) -> dict:

@@ -32,7 +32,8 @@ class Spec:
         return f"{self.backend}/{self.device}/{self.method}"
 
 
-_METHOD_PRECISION = {"fp32": "fp32", "fp16": "fp16", "int8": "int8", "int8-dynamic": "int8-dynamic"}
+_METHOD_PRECISION = {"fp32": "fp32", "fp16": "fp16", "int8": "int8", "int8-qop": "int8", "int8-dynamic": "int8-dynamic"}
+_ONLY = {"int8-qop": "onnxruntime", "int8-dynamic": "onnxruntime"}  # methods one backend makes
 
 
 def specs_for(target: Target, methods: tuple[str, ...], has_torch: bool) -> list[Spec]:
@@ -46,7 +47,7 @@ def specs_for(target: Target, methods: tuple[str, ...], has_torch: bool) -> list
                 continue
             for method in methods:
                 precision = _METHOD_PRECISION.get(method)
-                if precision and precision in entry["precisions"]:
+                if precision and precision in entry["precisions"] and _ONLY.get(method, backend) == backend:
                     out.append(Spec(backend, device, _run_precision(backend, device, precision), method))
             if "prune" in methods and has_torch and "fp32" in entry["precisions"] and backend == "onnxruntime":
                 out.append(Spec(backend, device, "fp32", "pruned"))
@@ -111,6 +112,14 @@ def _int8(spec: Spec, ctx: BuildContext) -> Model:
     return quantize_int8(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, force=True, progress=ctx.progress)
 
 
+def _int8_qop(spec: Spec, ctx: BuildContext) -> Model:
+    """onnxruntime static INT8 written as QLinearConv/QLinearMatMul (QOperator) instead of QDQ."""
+    from edgekit.compress.int8 import quantize_int8
+
+    return quantize_int8(ctx.source, ctx.calibration, ctx.work / "onnxruntime-int8-qop", labels=ctx.calib_labels,
+                         quant_format="qoperator", force=True, progress=ctx.progress)
+
+
 def _int8_dynamic(spec: Spec, ctx: BuildContext) -> Model:
     from edgekit.compress.int8 import quantize_dynamic_int8
 
@@ -135,7 +144,8 @@ def _few(ds: Any, n: int) -> Any:
     return stratified_split(ds, n / len(ds), seed=0)[1]
 
 
-_BUILDERS = {"fp32": _fp32, "eager": _eager, "fp16": _fp16, "int8": _int8, "int8-dynamic": _int8_dynamic,
+_BUILDERS = {"fp32": _fp32, "eager": _eager, "fp16": _fp16, "int8": _int8, "int8-qop": _int8_qop,
+             "int8-dynamic": _int8_dynamic,
              "pruned": _pruned}
 
 

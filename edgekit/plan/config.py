@@ -15,7 +15,7 @@ from edgekit._io import write_text_atomic
 from edgekit.errors import DataError, TargetError
 
 OBJECTIVES = ("latency", "size", "accuracy", "efficiency")
-METHODS = ("fp32", "fp16", "int8", "int8-dynamic", "prune")
+METHODS = ("fp32", "fp16", "int8", "int8-qop", "int8-dynamic", "prune")
 DEFAULT_METHODS = ("fp32", "fp16", "int8", "int8-dynamic")
 
 

@@ -19,6 +19,7 @@ import queue
 import subprocess
 import sys
 import threading
+from collections import deque
 from typing import Any
 
 MARK = "@@edgekit "
@@ -80,10 +81,9 @@ def run_plan_process(model: Any, target: str, kwargs: dict, progress: Any, cance
     child = subprocess.Popen([sys.executable, "-m", "edgekit_gui.plan_process"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
     lines: queue.Queue = queue.Queue()
-    tail: list[str] = []
-    threading.Thread(target=lambda: [lines.put(x) for x in child.stdout] + [lines.put(None)], daemon=True).start()
-    threading.Thread(target=lambda: [tail.append(x) or tail.__delitem__(slice(0, -20)) for x in child.stderr],
-                     daemon=True).start()
+    tail: deque[str] = deque(maxlen=20)  # the child's last stderr lines, for an unexpected exit
+    threading.Thread(target=_pump, args=(child.stdout, lines.put), daemon=True).start()
+    threading.Thread(target=_pump, args=(child.stderr, tail.append), daemon=True).start()
     child.stdin.write(json.dumps(request) + "\n")
     child.stdin.flush()
     try:
@@ -95,7 +95,7 @@ def run_plan_process(model: Any, target: str, kwargs: dict, progress: Any, cance
             except queue.Empty:
                 continue
             if line is None:
-                raise EdgekitError("the planner process ended unexpectedly: " + "".join(tail[-3:]).strip())
+                raise EdgekitError("the planner process ended unexpectedly: " + "".join(x for x in list(tail)[-4:] if x).strip())
             if not line.startswith(MARK):
                 continue
             msg = json.loads(line[len(MARK):])
@@ -107,6 +107,13 @@ def run_plan_process(model: Any, target: str, kwargs: dict, progress: Any, cance
                 raise _error(msg["error"])
     finally:
         _stop(child)
+
+
+def _pump(stream: Any, put: Any) -> None:
+    """Copy lines from a pipe; ``None`` marks its end."""
+    for line in stream:
+        put(line)
+    put(None)
 
 
 def _stop(child: subprocess.Popen) -> None:

@@ -47,6 +47,7 @@ def _script(window, out: Path, work: Path) -> Iterator[Step | Path]:
     opt = window.show_page("OptimizePage")
     yield "targets", lambda: opt.cards.current() is not None
     opt.form.seconds.setValue(1.0)
+    opt.form.cache.setChecked(False)  # a fresh, measured plan
     opt.start()
     yield "plan", lambda: opt.job is None
     opt.use_selected()

@@ -283,3 +283,12 @@ def test_unwritable_cache_dir_only_skips_the_cache(tiny, tmp_path):
     session = compile_session(tiny, "onnxruntime", options=OrtOptions(cache_dir=blocker / "cache"))
     assert not any("cache" in note for note in session.info.notes)
     assert session.predict(_x(tiny)).shape == (1, 10)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_non_contiguous_and_batched_inputs_take_the_checked_path(tiny, backend):
+    session = compile_session(tiny, backend)
+    x = _x(tiny, batch=3)
+    expected = session.predict(x)
+    np.testing.assert_allclose(session.predict(np.asfortranarray(x)), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(session.predict(x[::-1].copy()[::-1]), expected, rtol=1e-6, atol=1e-7)

@@ -23,10 +23,10 @@ def test_compress_refuses_overwrite_and_unknown_method(tiny, tmp_path, capsys):
     assert main(["compress", str(tiny.path), "--method", "fp16", "--out", str(out)]) == 0
     assert main(["compress", str(tiny.path), "--method", "fp16", "--out", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
-    assert main(["compress", str(tiny.path), "--method", "int4"]) == 2
+    assert main(["compress", str(tiny.path), "--method", "int4", "--out", str(tmp_path)]) == 2
     assert "unknown method" in capsys.readouterr().err
 
 
-def test_int8_without_calibration_data_names_the_fix(tiny, capsys):
-    assert main(["compress", str(tiny.path), "--method", "int8"]) == 2
+def test_int8_without_calibration_data_names_the_fix(tiny, tmp_path, capsys):
+    assert main(["compress", str(tiny.path), "--method", "int8", "--out", str(tmp_path)]) == 2
     assert "--data DIR" in capsys.readouterr().err

@@ -53,7 +53,10 @@ def test_palette_follows_the_colour_scheme(qapp, monkeypatch):
     light = theme._palette(False)
     assert dark.window().color().lightness() < 80 < light.window().color().lightness()
     theme.apply_theme(qapp)
-    assert qapp.palette().window().color() == dark.window().color() or not theme.is_dark()
+    assert qapp.palette().window().color() == dark.window().color()
+    monkeypatch.setattr(theme, "is_dark", lambda: False)
+    qapp.styleHints().colorSchemeChanged.emit(qapp.styleHints().colorScheme())  # the system switched back
+    assert qapp.palette().window().color() == light.window().color()
 
 
 def test_unexpected_errors_show_a_dialog_instead_of_aborting(qtbot, monkeypatch):

@@ -54,6 +54,27 @@ def test_demo_stream_shows_frames_and_readouts(live_page, qtbot, window):
     assert page.start_button.isEnabled()
 
 
+def test_record_and_presentation_mode(live_page, qtbot, window):
+    from PySide6.QtCore import Qt
+
+    page = live_page
+    _start(page, qtbot, frames=5)
+    page.record_button.click()
+    assert page.recording.active
+    shown = page.frames_received
+    qtbot.waitUntil(lambda: page.frames_received > shown + 15, timeout=30000)
+    page.record_button.click()
+    assert not page.recording.active and page.banner.kind == "success", page.banner.text()
+    videos = list(page.snapshot_dir.glob("recording-*.mp4"))
+    assert len(videos) == 1 and videos[0].stat().st_size > 0
+    page.present_button.click()
+    assert window.isFullScreen() and not window.sidebar.isVisible() and not page.controls.isVisible()
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    assert not window.isFullScreen() and window.sidebar.isVisible() and page.controls.isVisible()
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
 def test_ab_compare_and_declared_ground_truth(live_page, qtbot):
     page = live_page
     page.ab.setChecked(True)

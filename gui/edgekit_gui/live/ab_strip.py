@@ -22,6 +22,8 @@ class ABStrip(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 2, 4, 2)
         self.a_label, self.b_label = QLabel(), QLabel()
+        for label in (self.a_label, self.b_label):
+            label.setWordWrap(True)
         middle = QVBoxLayout()
         self.agreement = QLabel("agreement –")
         self.bar = QProgressBar()

@@ -29,7 +29,8 @@ class ReadoutPanel(QWidget):
         self.model_label.setStyleSheet("font-weight: bold;")
         layout.addWidget(self.model_label)
         layout.addWidget(self._rows("Frames per second", ["capture FPS", "inference FPS", "display FPS",
-                                                          "captured / inferred / shown", "dropped (stale)"]))
+                                                          "captured / inferred / shown", "dropped (stale)",
+                                                          "dropped before inference / display"]))
         layout.addWidget(self._rows("Latency p50 / p95 (ms)", list(STAGE_NAMES.values())))
         layout.addWidget(self._topk_box())
         layout.addWidget(self._rows("Accuracy", ["truth", "accuracy", "95% interval", "precision · recall · F1"]))
@@ -87,8 +88,8 @@ class ReadoutPanel(QWidget):
         self._show_topk(r.topk)
         self._show_accuracy(r)
         self._set("captured / inferred / shown", f"{r.frames_captured} / {r.frames_inferred} / {r.frames_displayed}")
-        self._set("dropped (stale)", f"{r.dropped} ({r.dropped_before_inference} before inference, "
-                                     f"{r.dropped_before_display} before display)")
+        self._set("dropped (stale)", str(r.dropped))
+        self._set("dropped before inference / display", f"{r.dropped_before_inference} / {r.dropped_before_display}")
         error = f"Source problem: {r.source_error} (reopening…)" if r.source_error else ""
         self.source_label.setText(error or (f"Source reopened {r.source_reopens}×" if r.source_reopens else ""))
 

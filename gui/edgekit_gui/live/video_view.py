@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -27,6 +27,13 @@ class VideoView(QWidget):
         self._frame: np.ndarray | None = None
         self._image: QImage | None = None
         self.frames_shown = 0
+        self.frames_painted = 0
+        # at most one repaint per 16 ms (~60 Hz): faster frames replace each other, newest wins
+        self._dirty = False
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.setInterval(16)
+        self._throttle.timeout.connect(self._flush)
         self.setMinimumSize(320, 240)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -38,7 +45,17 @@ class VideoView(QWidget):
         self._frame = np.ascontiguousarray(frame)
         self._image = bgr_to_qimage(self._frame)
         self.frames_shown += 1
+        if self._throttle.isActive():
+            self._dirty = True
+            return
         self.update()
+        self._throttle.start()
+
+    def _flush(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.update()
+            self._throttle.start()
 
     def clear(self, caption: str | None = None) -> None:
         """Drop the frame and show ``caption``."""
@@ -52,6 +69,7 @@ class VideoView(QWidget):
         return self._frame
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        self.frames_painted += 1
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#111214"))
         if self._image is None:

@@ -13,9 +13,9 @@ from edgekit_gui.theme import BAD, GOOD
 from edgekit_gui.widgets.plots import make_plot
 from edgekit_gui.widgets.tables import fill_table, make_table
 
-COLUMNS = ["status", "candidate", "backend", "method", "latency p50 ms", "accuracy %", "drop (points)",
-           "size MB", "speed-up", "why"]
-SHORT = {"onnxruntime": "ORT", "openvino": "OV", "torch": "PyTorch"}
+COLUMNS = ["status", "candidate", "latency p50 ms", "accuracy %", "drop (points)", "size MB", "speed-up", "why"]
+SYMBOL = {"onnxruntime": "o", "openvino": "s", "torch": "t1"}  # circle, square, triangle up
+STATUS_ORDER = {"chosen": 0, "valid": 1, "rejected": 2, "failed": 3}
 STATUS_BRUSH = {"chosen": "#e8743b", "valid": "#2f7de1", "rejected": "#8a8a8e"}
 
 
@@ -27,7 +27,7 @@ def candidate_row(c: Any) -> list[Any]:
     why = "; ".join(c.reasons or c.notes)
     if c.is_estimate:
         why = f"latency estimated: {c.estimate}" + (f"; {why}" if why else "")
-    return [c.status, c.key, c.backend, c.method, latency, acc, drop, c.size_mb, c.speedup, why]
+    return [c.status, c.key, latency, acc, drop, c.size_mb, c.speedup, why]
 
 
 class PlanResults(QWidget):
@@ -40,7 +40,7 @@ class PlanResults(QWidget):
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
         self.table.setMinimumHeight(200)
-        self.plot = make_plot("Latency vs accuracy of every candidate", "latency p50 (ms, log scale)", "top-1 accuracy (%)")
+        self.plot = make_plot("Latency vs accuracy (● onnxruntime ■ OpenVINO ▲ PyTorch)", "latency p50 (ms, log scale)", "top-1 accuracy (%)")
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("The planner's decision log appears here.")
@@ -55,29 +55,35 @@ class PlanResults(QWidget):
     def show_candidates(self, candidates: list[Any], log: list[str], latency_budget: float | None,
                         accuracy_floor: float | None) -> None:
         """Fill table, scatter (chosen point highlighted, budget lines) and log."""
-        self.candidates = list(candidates)
+        self.candidates = sorted(candidates, key=lambda c: STATUS_ORDER.get(c.status, 9))
         self.table.setSortingEnabled(False)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         fill_table(self.table, [candidate_row(c) for c in self.candidates])
         self.table.setSortingEnabled(True)
         self.log.setPlainText("\n".join(log))
         self._scatter(latency_budget, accuracy_floor)
 
     def _scatter(self, latency_budget: float | None, accuracy_floor: float | None) -> None:
-        """Latency on a log axis: candidates often span two orders of magnitude."""
+        """Latency on a log axis (candidates often span two orders of magnitude); colour = status,
+        symbol = backend; the chosen point is a large star with its name."""
         self.plot.clear()
         self.plot.setLogMode(x=True, y=False)
+        plotted = [c for c in self.candidates if c.latency_ms is not None and c.accuracy is not None]
+        named: set[str] = set()
         for status, brush in STATUS_BRUSH.items():
-            pts = [c for c in self.candidates if c.status == status and c.latency_ms is not None and c.accuracy is not None]
-            if not pts:
-                continue
-            big = status == "chosen"
-            self.plot.plot([c.latency_ms for c in pts], [100 * c.accuracy for c in pts], pen=None,
-                           symbol="star" if big else "o", symbolSize=22 if big else 10, symbolBrush=brush,
-                           name=status)
-            for c in pts if status != "rejected" else ():
-                label = pg.TextItem(f"{SHORT.get(c.backend, c.backend)} {c.method}", anchor=(0, 1), color="#808080")
-                label.setPos(math.log10(c.latency_ms), 100 * c.accuracy)
-                self.plot.addItem(label)
+            for backend, symbol in SYMBOL.items():
+                pts = [c for c in plotted if c.status == status and c.backend == backend]
+                if not pts:
+                    continue
+                chosen = status == "chosen"
+                self.plot.plot([c.latency_ms for c in pts], [100 * c.accuracy for c in pts], pen=None,
+                               symbol="star" if chosen else symbol, symbolSize=24 if chosen else 11,
+                               symbolBrush=brush, name=None if status in named else status)
+                named.add(status)
+        for c in (c for c in plotted if c.status == "chosen"):
+            label = pg.TextItem(f"chosen: {c.key}", anchor=(0, 1.2), color=STATUS_BRUSH["chosen"])
+            label.setPos(math.log10(c.latency_ms), 100 * c.accuracy)
+            self.plot.addItem(label)
         if latency_budget:
             self.plot.addItem(pg.InfiniteLine(math.log10(latency_budget), angle=90, pen=pg.mkPen(BAD, style=Qt.PenStyle.DashLine),
                                               label=f"latency budget {latency_budget:g} ms",

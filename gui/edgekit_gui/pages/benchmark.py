@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
     QWidget,
@@ -193,8 +194,11 @@ class BenchmarkPage(Page):
 
     def show_results(self, results: list[Any]) -> None:
         """Fill the table and the latency distribution plot."""
-        self.results = list(results)
+        self.results = sorted(results, key=lambda r: (not r.ok, r.p50_ms or 0.0))  # measured, fastest first
+        self.table.setSortingEnabled(False)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         fill_table(self.table, [result_row(r) for r in self.results])
+        self.table.setSortingEnabled(True)
         self.plot.clear()
         for i, r in enumerate(r for r in self.results if r.ok):
             xs = [r.latency_ms[k] for k, _ in CDF_POINTS if k in r.latency_ms]

@@ -69,7 +69,8 @@ class OptimizePage(Page):
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMinimumWidth(500)
+        scroll.setMinimumWidth(600)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(4, 0, 0, 0)
@@ -83,7 +84,7 @@ class OptimizePage(Page):
         split.addWidget(scroll)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([520, 900])
+        split.setSizes([610, 830])
         self.content.addWidget(split)
         self.cards.chosen.connect(self._target_chosen)
         self.open_target.clicked.connect(self._ask_target)
@@ -187,7 +188,7 @@ class OptimizePage(Page):
     def _done(self) -> None:
         self.job = None
         self.cancel_button.setEnabled(False)
-        self._sync()
+        self.run_button.setEnabled(self.state.model is not None and self.cards.current() is not None)
 
     def _failed(self, exc: BaseException) -> None:
         self.banner.show_error(exc)
