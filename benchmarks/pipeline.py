@@ -123,10 +123,10 @@ def end_to_end(session, images: list[np.ndarray], labels: list[str], seconds: fl
 
 
 def measure(name: str, args, tmp: Path) -> dict:
-    from edgekit.backends import compile_session
+    from edgekit.vision.demo import compile_live_session
 
     model, note = load(name, tmp, args.stand_in)
-    session = compile_session(model, args.backend)
+    session = compile_live_session(model, args.backend)
     images, labels = frames(args.frames, tuple(args.frame_size))
     batches = [session.model.preprocess.batch([img]) for img in images]
     infer, e2e, last, infer_cpu, e2e_cpu = [], [], {}, [], {}

@@ -80,6 +80,9 @@ class OrtOptions:
             ``None`` = only when an accelerator provider is asked for.
         device_id: GPU index for CUDA / TensorRT / DirectML.
         parallel_requests: concurrent ``run`` calls in ``run_many`` (1 = in turn).
+        spin: let idle intra-op threads spin-wait for the next run. Lowest latency
+            in a tight loop (benchmarks); turn it off when other threads of the
+            process (capture, drawing in the live pipeline) need the same cores.
     """
 
     threads: int | None = None
@@ -90,6 +93,7 @@ class OrtOptions:
     profile_placement: bool | None = None
     device_id: int = 0
     parallel_requests: int = 1
+    spin: bool = True
 
 
 class OrtSession(Session):
@@ -219,6 +223,8 @@ def _session_options(opts: OrtOptions, level: str) -> Any:
     if opts.inter_op_threads:
         so.inter_op_num_threads = opts.inter_op_threads
         so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+    if not opts.spin:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
     return so
 

@@ -292,3 +292,13 @@ def test_non_contiguous_and_batched_inputs_take_the_checked_path(tiny, backend):
     expected = session.predict(x)
     np.testing.assert_allclose(session.predict(np.asfortranarray(x)), expected, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(session.predict(x[::-1].copy()[::-1]), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_onnxruntime_spin_waiting_can_be_turned_off_for_live_use(tiny):
+    x = _x(tiny)
+    with compile_session(tiny, "onnxruntime", options=OrtOptions(spin=False, cache=False)) as quiet, \
+            compile_session(tiny, "onnxruntime", options=OrtOptions(cache=False)) as spinning:
+        entry = "session.intra_op.allow_spinning"
+        assert quiet._sess.get_session_options().get_session_config_entry(entry) == "0"
+        assert not spinning._sess.get_session_options().has_config_entry(entry)  # ORT default: spin
+        np.testing.assert_array_equal(quiet.predict(x), spinning.predict(x))

@@ -56,7 +56,7 @@ class LivePlots(QWidget):
                 plot = self.fps_plot if key[0] == "fps" else self.latency_plot
                 curve = plot.plot([], [], pen=colour(i), name=key[1])
                 self._curves[key] = curve
-            curve.setData([t - now for t, _ in series], [v for _, v in series])
+            curve.setData([t - now for t, _ in series], [v for _, v in series], skipFiniteCheck=True)
 
     def points(self, kind: str, name: str) -> int:
         """How many points a series has (for tests)."""

@@ -28,6 +28,7 @@ class VideoView(QWidget):
         self._image: QImage | None = None
         self.frames_shown = 0
         self.frames_painted = 0
+        self._fit_size = (640, 480)
         # at most one repaint per 16 ms (~60 Hz): faster frames replace each other, newest wins
         self._dirty = False
         self._throttle = QTimer(self)
@@ -40,10 +41,30 @@ class VideoView(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(640, 480)
 
-    def show_frame(self, frame: np.ndarray) -> None:
-        """Keep ``frame`` (the array backs the image) and repaint."""
-        self._frame = np.ascontiguousarray(frame)
-        self._image = bgr_to_qimage(self._frame)
+    def fit(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` scaled to fit the view (keeping its aspect), for any thread to call.
+
+        The live page calls this on the pipeline's render thread (OpenCV releases the
+        GIL), so painting on the GUI thread is a plain copy without scaling.
+        """
+        import cv2
+
+        w, h = self._fit_size
+        fh, fw = frame.shape[:2]
+        scale = min(w / fw, h / fh)
+        if scale <= 0 or abs(scale - 1.0) < 0.02:
+            return frame
+        size = (max(1, round(fw * scale)), max(1, round(fh * scale)))
+        return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API; remembered for fit() on other threads
+        self._fit_size = (max(1, self.width()), max(1, self.height()))
+        super().resizeEvent(event)
+
+    def show_frame(self, frame: np.ndarray, original: np.ndarray | None = None) -> None:
+        """Show ``frame`` (already fitted, or scaled while painting); ``original`` is what snapshots save."""
+        self._frame = np.ascontiguousarray(frame if original is None else original)
+        self._image = bgr_to_qimage(np.ascontiguousarray(frame))
         self.frames_shown += 1
         if self._throttle.isActive():
             self._dirty = True
@@ -76,11 +97,16 @@ class VideoView(QWidget):
             painter.setPen(QColor("#bbbbbb"))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.caption)
         else:
-            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
+            image = self._image
+            if image.width() > self.width() or image.height() > self.height() or (
+                    image.width() < self.width() - 2 and image.height() < self.height() - 2):
+                size = image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+                target = QRect(0, 0, size.width(), size.height())
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            else:  # already fitted off the GUI thread: a plain blit
+                target = QRect(0, 0, image.width(), image.height())
             target.moveCenter(self.rect().center())
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(target, self._image)
+            painter.drawImage(target, image)
         if self.label:
             painter.setPen(QColor("#ffffff"))
             painter.fillRect(QRect(6, 6, 12 + 8 * len(self.label), 22), QColor(0, 0, 0, 150))

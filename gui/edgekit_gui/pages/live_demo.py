@@ -24,7 +24,7 @@ from edgekit_gui.pages.base import Page
 
 FROM_SOURCE = "(labels from the source)"
 UI_INTERVAL_MS = 100  # readouts refresh at 10 Hz; frames show as they come (newest wins, <= 60 Hz)
-PLOT_EVERY = 3  # plots redraw every 3rd refresh (~3 Hz): a redraw of two plots costs the GUI thread most
+PLOT_EVERY = 5  # plots redraw every 5th refresh (2 Hz): a redraw of two plots costs the GUI thread most
 
 
 def find_cameras(progress: Any) -> list:
@@ -181,8 +181,9 @@ class LiveDemoPage(Page):
         )
 
     def _on_result(self, frame: Any, readouts: Any) -> None:
-        """Render thread: hand the newest frame to the GUI; record it when recording."""
-        self.bridge.post((frame, readouts))
+        """Render thread: fit the frame to the view here (not on the GUI thread), hand the newest to
+        the GUI, record the full-size frame when recording."""
+        self.bridge.post((self.view.fit(frame), frame, readouts))
         self.recording.write(frame)
 
     def _started(self, result: tuple[Any, tuple]) -> None:
@@ -247,9 +248,9 @@ class LiveDemoPage(Page):
         self._finish_recording()
 
     # ---- what arrives ------------------------------------------------------------------------
-    def _show_frame(self, item: tuple[Any, Any]) -> None:
-        frame, readouts = item
-        self.view.show_frame(frame)
+    def _show_frame(self, item: tuple[Any, Any, Any]) -> None:
+        fitted, frame, readouts = item
+        self.view.show_frame(fitted, frame)
         self.latest = readouts
         self.frames_received += 1
 
