@@ -17,15 +17,11 @@ from edgekit.errors import EdgekitError
 
 # sub-command modules under edgekit.cli; each defines register(app: typer.Typer)
 COMMANDS = (
-    "profile",
-    "convert",
-    "info",
-    "bench",
-    "backends",
-    "demo",
+    "profile", "backends", "targets",
+    "info", "convert", "pull", "eval", "bench",
+    "compress", "plan", "run",
+    "demo", "gui",
     "deploy", "verify", "serve", "export",
-    "eval", "pull",
-    "plan", "compress", "targets", "run",
 )
 
 app = typer.Typer(

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget,
 )
 
-from edgekit_gui import settings
+from edgekit_gui import _gc, settings
 from edgekit_gui.live.ab_strip import ABStrip
 from edgekit_gui.live.bridge import FrameBridge
 from edgekit_gui.live.capture import Recording, save_snapshot
@@ -189,6 +189,7 @@ class LiveDemoPage(Page):
     def _started(self, result: tuple[Any, tuple]) -> None:
         pipe, classes = result
         self.pipe = pipe
+        _gc.hold()
         self.state.set_backend(self.picker_a.choice().backend)
         self._fill_truth(classes)
         self.timer.start()
@@ -227,6 +228,7 @@ class LiveDemoPage(Page):
         pipe, self.pipe = self.pipe, None
         if pipe is None:
             return
+        _gc.release()
         self.timer.stop()
         self._finish_recording()
         self.pause_button.setText("Pause")
@@ -242,6 +244,8 @@ class LiveDemoPage(Page):
         if self.job is not None:
             self.job.cancel()
         pipe, self.pipe = self.pipe, None
+        if pipe is not None:
+            _gc.release()
         for each in {pipe, *self.stopping} - {None}:
             each.stop(timeout=1.0)  # idempotent; a queued stop job may have been cancelled
         self.stopping.clear()

@@ -1,0 +1,27 @@
+"""``edgekit gui``: start the desktop app (a separate package, ``edgekit_gui``).
+
+The SDK never imports Qt, so the app is started as its own process: the same
+thing the ``edgekit-gui`` entry point does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import typer
+
+from edgekit.errors import BackendUnavailable
+
+
+def gui() -> None:
+    """Open the desktop app (Hardware, Model, Benchmark, Optimize, Deploy, Live demo pages)."""
+    if importlib.util.find_spec("PySide6") is None or importlib.util.find_spec("edgekit_gui") is None:
+        raise BackendUnavailable('the desktop app needs PySide6; install it with: pip install "edgekit[gui]"')
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "edgekit_gui"]))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gui`` to the CLI."""
+    app.command("gui")(gui)
