@@ -193,9 +193,8 @@ def _scene_cached(seed: int, seg: _Segment, h: int, w: int, scan_bytes: bytes | 
     yy, xx = np.mgrid[0:h, 0:w]
     inside = (yy >= margin_y) & (yy < h - margin_y) & (xx >= margin_x) & (xx < w - margin_x)
     base = np.where(inside[..., None], sheet, desk)
-    box = int(
-        h * rng.uniform(0.6, 0.8)
-    )  # the digit fills about half of the centre square, as when held up to a camera
+    # the digit fills about half of the centre square, as when held up to a camera
+    box = int(h * rng.uniform(0.6, 0.8))
     mask = render.handwriting_mask(scan, box) if scan is not None else render.font_mask(seg.label, rng, box)
     path = {
         "p0": rng.uniform(-0.08, 0.08, 2) * h,
@@ -205,7 +204,9 @@ def _scene_cached(seed: int, seg: _Segment, h: int, w: int, scan_bytes: bytes | 
         "s0": rng.uniform(0.9, 1.1),
         "s1": rng.uniform(0.9, 1.1),
     }
-    return base, mask, render.ink_colour(rng), path
+    ink = np.empty_like(base)
+    ink[:] = render.ink_colour(rng)
+    return base, mask, ink, path
 
 
 def _scene(seed: int, seg: _Segment, h: int, w: int, scan: np.ndarray | None):
@@ -224,8 +225,7 @@ def _pose(scene, t: float, h: int, w: int) -> np.ndarray:
     m = cv2.getRotationMatrix2D((mask.shape[1] / 2, mask.shape[0] / 2), angle, scale)
     m[:, 2] += centre - np.array([mask.shape[1] / 2, mask.shape[0] / 2])
     placed = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR)
-    alpha = placed[..., None]
-    return base * (1 - alpha) + ink[None, None, :] * alpha
+    return cv2.blendLinear(ink, base, placed, 1.0 - placed)
 
 
 def _light(img: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
@@ -233,9 +233,9 @@ def _light(img: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndar
     h, w = img.shape[:2]
     gain = 1.0 + 0.25 * np.sin(2 * np.pi * seconds / 7.0)
     gx = 0.35 * np.sin(2 * np.pi * seconds / 11.0)
-    ramp = 1.0 + gx * (np.linspace(-0.5, 0.5, w, dtype=np.float32))[None, :]
-    out = img * (gain * ramp)[..., None]
-    out += (
-        rng.normal(0, 3.0, (-(-h // 4), -(-w // 4), 1)).astype(np.float32).repeat(4, 0).repeat(4, 1)[:h, :w]
-    )
-    return np.clip(out, 0, 255).astype(np.uint8)
+    row = (gain * (1.0 + gx * np.linspace(-0.5, 0.5, w, dtype=np.float32))).astype(np.float32)
+    small = rng.normal(0, 3.0, (-(-h // 4), -(-w // 4))).astype(np.float32)
+    noise = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    out = img * row[None, :, None]
+    out += noise[..., None]
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
