@@ -45,8 +45,11 @@ def show(report, as_json: bool) -> None:
     if as_json:
         print_json(report.to_dict())
         return
-    width = console.width if console.is_terminal else max(console.width, 150)
-    console.print(render(report), width=width)
+    if not console.is_terminal:  # a pipe or file: no terminal to wrap for, keep rows readable
+        from rich.console import Console
+
+        console = Console(width=170)
+    console.print(render(report))
     console.print("\n[bold]Decision log[/]")
     for line in report.log:
         console.print(f" - {esc(line)}", soft_wrap=True)

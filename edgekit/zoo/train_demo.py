@@ -74,7 +74,7 @@ SPECS = {
         "mobilenetv2",
         {"num_classes": 10, "width_mult": 0.5},
         224,
-        (Stage(96, 6, 4000, 2e-3), Stage(224, 1, 2000, 5e-4)),
+        (Stage(96, 6, 4000, 2e-3), Stage(224, 1, 2000, 5e-4), Stage(224, 4, 2500, 1e-3)),
         description="MobileNetV2 x0.5 at 224x224: a few ms per image FP32, so backend/precision differences show",
     ),
 }
@@ -109,8 +109,14 @@ def make_batch(rng: np.random.Generator, n: int, size: int, scans: np.ndarray, l
     return images, np.asarray(ys, np.int64)
 
 
-def train(spec: DemoSpec, seed: int, log=print):
-    """Train ``spec`` from scratch; return the module (eval mode) and seconds spent."""
+def train(spec: DemoSpec, seed: int, log=print, resume: Path | None = None, start_stage: int = 1):
+    """Train ``spec``; return the module (eval mode) and seconds spent.
+
+    From scratch by default. ``resume`` (a state dict saved by an earlier run of
+    the same recipe) with ``start_stage`` K continues at stage K: since every
+    stage draws its data from ``(seed, stage, epoch)``, this gives what a
+    from-scratch run gives, without repeating the earlier stages.
+    """
     import torch
 
     from edgekit.data.digits import scans
@@ -120,9 +126,13 @@ def train(spec: DemoSpec, seed: int, log=print):
     model = create_model(spec.architecture, seed=seed, **spec.arch_kwargs).to(
         memory_format=torch.channels_last
     )
+    if resume is not None:
+        model.load_state_dict(torch.load(resume, map_location="cpu", weights_only=True))
     train_x, train_y = scans("train")
     t0 = time.perf_counter()
     for s, stage in enumerate(spec.stages):
+        if s + 1 < start_stage:
+            continue
         pre = preprocess_for(stage.size)
         steps = stage.epochs * (stage.samples // spec.batch)
         opt = torch.optim.AdamW(model.parameters(), lr=stage.lr, weight_decay=5e-4)
@@ -195,8 +205,13 @@ def count_macs(module, size: int) -> int:
     return macs
 
 
-def export(spec: DemoSpec, module, out: Path, seed: int, seconds: float, command: str) -> dict:
-    """Write ``NAME.onnx``, ``NAME.pt`` and the ``NAME.json`` card (atomically); return the card."""
+def export(
+    spec: DemoSpec, module, out: Path, seed: int, seconds: float, command: str, extra: dict | None = None
+) -> dict:
+    """Write ``NAME.onnx``, ``NAME.pt`` and the ``NAME.json`` card (atomically); return the card.
+
+    ``extra`` is merged into the card (e.g. where a resumed run started from).
+    """
     import torch
 
     from edgekit._io import atomic_path, write_text_atomic
@@ -242,6 +257,7 @@ def export(spec: DemoSpec, module, out: Path, seed: int, seconds: float, command
         "seed": seed,
         "training_seconds": round(seconds, 1),
         "torch_version": torch.__version__,
+        **(extra or {}),
     }
     write_text_atomic(out / f"{spec.name}.json", json.dumps(card, indent=2) + "\n", force=True)
     for suffix in (".onnx", ".pt", ".json"):
@@ -258,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", type=Path, help="state dict to continue from (with --start-stage)")
+    parser.add_argument("--start-stage", type=int, default=1, help="first stage to run (1-based)")
     parser.add_argument(
         "--data-only", action="store_true", help="only (re)build assets/data/digits.npz from scikit-learn"
     )
@@ -273,8 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     command = "python -m edgekit.zoo.train_demo " + shlex.join(argv if argv is not None else sys.argv[1:])
     for name in args.only or list(SPECS):
-        module, seconds = train(SPECS[name], args.seed)
-        card = export(SPECS[name], module, args.out, args.seed, seconds, command.strip())
+        module, seconds = train(SPECS[name], args.seed, resume=args.resume, start_stage=args.start_stage)
+        extra = (
+            {"resumed_from": {"weights": str(args.resume), "start_stage": args.start_stage}}
+            if args.resume
+            else {}
+        )
+        card = export(SPECS[name], module, args.out, args.seed, seconds, command.strip(), extra)
         print(
             f"{name}: held-out accuracy {card['held_out_accuracy']:.4f}, {card['params']} params, "
             f"{card['flops'] / 1e6:.1f} MFLOPs, trained in {seconds:.0f}s -> {args.out / (name + '.onnx')}"

@@ -5,9 +5,9 @@ on worker threads (:mod:`edgekit_gui.jobs`) so the window never freezes.
 Start it with ``edgekit-gui`` or ``python -m edgekit_gui``.
 """
 
-from edgekit_gui._pyside_fix import protect_bool_singletons
+from edgekit_gui._pyside_fix import protect_singletons
 
-protect_bool_singletons()  # before any signal is emitted: see _pyside_fix
+protect_singletons()  # before any signal is emitted: see _pyside_fix
 
 __all__ = ["main"]
 
