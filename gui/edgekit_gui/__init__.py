@@ -5,10 +5,6 @@ on worker threads (:mod:`edgekit_gui.jobs`) so the window never freezes.
 Start it with ``edgekit-gui`` or ``python -m edgekit_gui``.
 """
 
-from edgekit_gui._pyside_fix import protect_singletons
-
-protect_singletons()  # before any signal is emitted: see _pyside_fix
-
 __all__ = ["main"]
 
 
