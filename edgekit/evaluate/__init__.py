@@ -5,8 +5,7 @@ Names are imported lazily so that using one part does not load the others.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from edgekit._lazy import lazy_exports
 
 _LAZY = {
     "bench": "edgekit.evaluate.bench",
@@ -17,10 +16,4 @@ _LAZY = {
     "compute_metrics": "edgekit.evaluate.metrics",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'edgekit.evaluate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
