@@ -74,6 +74,7 @@ class BuildContext:
     work: Path
     progress: Callable[[str], None] | None = None
     cache: dict | None = None
+    reduce_range: bool | None = None  # from the *target's* ISA (see target_reduce_range)
 
 
 def build(spec: Spec, ctx: BuildContext) -> Model:
@@ -109,7 +110,8 @@ def _int8(spec: Spec, ctx: BuildContext) -> Model:
     if spec.backend == "openvino":
         return quantize_openvino(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, force=True,
                                  progress=ctx.progress)
-    return quantize_int8(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, force=True, progress=ctx.progress)
+    return quantize_int8(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, reduce_range=ctx.reduce_range,
+                         force=True, progress=ctx.progress)
 
 
 def _int8_qop(spec: Spec, ctx: BuildContext) -> Model:
@@ -117,13 +119,21 @@ def _int8_qop(spec: Spec, ctx: BuildContext) -> Model:
     from edgekit.compress.int8 import quantize_int8
 
     return quantize_int8(ctx.source, ctx.calibration, ctx.work / "onnxruntime-int8-qop", labels=ctx.calib_labels,
-                         quant_format="qoperator", force=True, progress=ctx.progress)
+                         quant_format="qoperator", reduce_range=ctx.reduce_range, force=True, progress=ctx.progress)
 
 
 def _int8_dynamic(spec: Spec, ctx: BuildContext) -> Model:
     from edgekit.compress.int8 import quantize_dynamic_int8
 
-    return quantize_dynamic_int8(ctx.source, ctx.work / "int8-dynamic", force=True, progress=ctx.progress)
+    return quantize_dynamic_int8(ctx.source, ctx.work / "int8-dynamic", reduce_range=ctx.reduce_range, force=True,
+                                 progress=ctx.progress)
+
+
+def target_reduce_range(target: Target) -> bool:
+    """7-bit weights only where the *target* runs U8S8 without VNNI/AMX (x86 AVX2/AVX-512F):
+    the artifact is built for the device it will run on, not for this machine."""
+    x86 = target.cpu_arch in ("x86_64", "i386", "i686")
+    return x86 and not any(target.has(f) for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
 def _pruned(spec: Spec, ctx: BuildContext) -> Model:

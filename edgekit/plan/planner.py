@@ -21,7 +21,7 @@ from edgekit.errors import BudgetNotMet, Cancelled, DataError, EdgekitError, Edg
 from edgekit.models.model import Model
 from edgekit.plan import cache as plan_cache
 from edgekit.plan import rules
-from edgekit.plan.build import BuildContext, Spec, build, specs_for, torch_twin
+from edgekit.plan.build import BuildContext, Spec, build, specs_for, target_reduce_range, torch_twin
 from edgekit.plan.config import PlanConfig
 from edgekit.plan.measure import accuracy, bench_interleaved
 from edgekit.plan.report import Candidate, Report
@@ -168,7 +168,8 @@ class _State:
         if self.twin is None:
             self.log.append("No PyTorch module for this model: no PyTorch-eager baseline, no pruning.")
         src = self.model if self.model.format.value == "onnx" else _to_onnx(self.model, self._work())
-        self.ctx = BuildContext(src, self.twin, feeds, [], self.train_ds, self._work())
+        self.ctx = BuildContext(src, self.twin, feeds, [], self.train_ds, self._work(),
+                                reduce_range=target_reduce_range(t))
         self.specs = specs_for(t, cfg.methods, self.twin is not None)
 
     def _work(self) -> Path:

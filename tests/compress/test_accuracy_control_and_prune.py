@@ -47,3 +47,18 @@ def test_pruning_removes_channels_and_flops(tmp_path):
     assert out.shape == (1, 4)
     with pytest.raises(ConversionError, match="PyTorch model"):
         prune_channels(result.model, 0.3, tmp_path / "again.onnx")
+
+
+def test_nncf_accuracy_control_reports_float_layers(mnv2, tmp_path):
+    import openvino as ov
+
+    from edgekit.compress.accuracy_control import quantize_openvino_controlled
+    from edgekit.types import Format
+
+    calib = _feeds(mnv2, 120)
+    compiled = ov.Core().compile_model(str(mnv2.path), "CPU")
+    val = [(f, int(np.argmax(compiled(list(f.values()))[0]))) for f in _feeds(mnv2, 60, seed=1)]
+    result = quantize_openvino_controlled(mnv2, calib, val, tmp_path / "ac", max_drop=0.0)
+    assert result.model.format is Format.OPENVINO and result.model.path.exists()
+    assert result.baseline == 1.0 and result.drop <= 0.0
+    assert all(isinstance(name, str) for name in result.float_layers)
