@@ -39,11 +39,11 @@ from edgekit.backends._common import physical_cores
 from edgekit.backends._zoo import zoo_onnx_model
 from edgekit.backends.onnxruntime import OrtOptions
 from edgekit.backends.openvino import OpenVINOOptions
-from edgekit.evaluate.bench import BenchSettings, bench, bench_manifest
+from edgekit.evaluate.benchmark import BenchSettings, bench, bench_manifest
 
 
 def edgekit_p50(model, backend: str, options, seconds: float) -> tuple[float, int]:
-    """edgekit's own measurement: ``edgekit.evaluate.bench`` on one backend."""
+    """edgekit's own measurement: ``edgekit.evaluate.benchmark`` on one backend."""
     settings = BenchSettings(seconds=seconds, warmup_seconds=min(2.0, seconds), ci_target=0.005)
     (result,) = bench(model, [backend], ["cpu"], settings=settings, options={backend: options})
     if not result.ok:

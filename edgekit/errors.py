@@ -15,6 +15,7 @@ user.
     ├── BackendUnavailable    a backend/device/precision cannot run here (with the fix)
     ├── InputMismatch         inputs do not match the model's input spec
     ├── TargetError           a target YAML is malformed or names an unknown target
+    ├── ConfigError           a plan configuration (settings or plan.yaml) is invalid
     ├── DataError             a dataset/calibration set is empty, unreadable or unfit
     ├── SourceError           a camera / video / folder frame source failed
     ├── BudgetNotMet          no candidate meets the accuracy/latency/size budget
@@ -62,6 +63,10 @@ class InputMismatch(EdgekitError):
 
 class TargetError(EdgekitError):
     """A target description is malformed or unknown."""
+
+
+class ConfigError(EdgekitError):
+    """Settings given to a long operation (a plan, ``edgekit run plan.yaml``) are invalid."""
 
 
 class DataError(EdgekitError):

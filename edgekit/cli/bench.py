@@ -100,7 +100,7 @@ def _run(model: Any, profile: Any, kwargs: dict, quiet: bool) -> list[Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from edgekit.cli._console import err_console
-    from edgekit.evaluate.bench import bench
+    from edgekit.evaluate.benchmark import bench
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
         cold start, memory; unavailable combinations are listed with the reason."""
         from edgekit._io import check_writable
         from edgekit.cli._console import console, err_console, print_json
-        from edgekit.evaluate.bench import BenchSettings, bench_manifest, save_results
+        from edgekit.evaluate.benchmark import BenchSettings, bench_manifest, save_results
 
         if out is not None:
             check_writable(out, force)

@@ -1,4 +1,4 @@
-"""Measuring models: accuracy metrics (:mod:`.metrics`, :mod:`.accuracy`) and speed (:mod:`.bench`).
+"""Measuring models: accuracy metrics (:mod:`.metrics`, :mod:`.accuracy`) and speed (:mod:`.benchmark`).
 
 Names are imported lazily so that using one part does not load the others.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 from edgekit._lazy import lazy_exports
 
 _LAZY = {
-    "bench": "edgekit.evaluate.bench",
-    "BenchResult": "edgekit.evaluate.bench",
-    "BenchSettings": "edgekit.evaluate.bench",
+    "bench": "edgekit.evaluate.benchmark",
+    "BenchResult": "edgekit.evaluate.benchmark",
+    "BenchSettings": "edgekit.evaluate.benchmark",
     "evaluate": "edgekit.evaluate.accuracy",
     "Metrics": "edgekit.evaluate.metrics",
     "compute_metrics": "edgekit.evaluate.metrics",

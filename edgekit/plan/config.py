@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from edgekit._io import write_text_atomic
-from edgekit.errors import DataError, TargetError
+from edgekit.errors import ConfigError, DataError
 
 OBJECTIVES = ("latency", "size", "accuracy", "efficiency")
 METHODS = ("fp32", "fp16", "int8", "int8-qop", "int8-dynamic", "prune")
@@ -56,10 +56,10 @@ class PlanConfig:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise TargetError(f"objective {self.objective!r} unknown; choose one of {', '.join(OBJECTIVES)}")
+            raise ConfigError(f"objective {self.objective!r} unknown; choose one of {', '.join(OBJECTIVES)}")
         bad = [m for m in self.methods if m not in METHODS]
         if bad:
-            raise TargetError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
+            raise ConfigError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
         if not 0.0 <= self.max_accuracy_drop < 1.0:
             raise DataError(f"max_accuracy_drop is a fraction (0.01 = 1 point), not {self.max_accuracy_drop}")
         object.__setattr__(self, "methods", tuple(self.methods))
@@ -86,13 +86,13 @@ class PlanConfig:
         """Inverse of :meth:`to_dict`.
 
         Raises:
-            TargetError: unknown keys or a missing ``model``.
+            ConfigError: unknown keys or a missing ``model``.
         """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown or "model" not in data:
             problem = f"unknown key(s) {unknown}" if unknown else "no `model:` given"
-            raise TargetError(f"{where}: {problem}; allowed keys: {', '.join(sorted(names))}")
+            raise ConfigError(f"{where}: {problem}; allowed keys: {', '.join(sorted(names))}")
         return cls(**{**data, "methods": tuple(data.get("methods", DEFAULT_METHODS))})
 
     def save(self, path: str | Path, force: bool = False) -> Path:
@@ -104,13 +104,13 @@ class PlanConfig:
         """Read a YAML written by :meth:`save` (``plan:`` mapping at the top).
 
         Raises:
-            TargetError: unreadable file or bad keys, naming the file.
+            ConfigError: unreadable file or bad keys, naming the file.
         """
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
-            raise TargetError(f"cannot read plan file {path}: {exc}", path=path) from exc
+            raise ConfigError(f"cannot read plan file {path}: {exc}", path=path) from exc
         if not isinstance(data, dict) or not isinstance(data.get("plan"), dict):
-            raise TargetError(f"{path} must hold a `plan:` mapping (write one with `edgekit plan ... --save-config`)", path=path)
+            raise ConfigError(f"{path} must hold a `plan:` mapping (write one with `edgekit plan ... --save-config`)", path=path)
         return cls.from_dict(data["plan"], where=str(path))

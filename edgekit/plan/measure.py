@@ -1,8 +1,8 @@
 """Measure candidates: accuracy on the validation data, latency with the shared benchmark.
 
 Latency: every candidate is a different model, so the candidates are run
-*interleaved* through :mod:`edgekit.evaluate.bench`'s own warm-up and timing
-loop (A B C A B C ...): drift on a shared, noisy machine hits all alike.
+*interleaved* through :func:`edgekit.evaluate.benchmark.bench_items`' warm-up and
+timing loop (A B C A B C ...): drift on a shared, noisy machine hits all alike.
 """
 
 from __future__ import annotations
@@ -20,38 +20,12 @@ def bench_interleaved(
     cancel: Any = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> list[Any]:
-    """``BenchResult`` for each ``(model, backend, device, precision)``, measured interleaved.
+    """``BenchResult`` for each ``(model, backend, device, precision)``, measured interleaved
+    (A B C A B C ...) by the same procedure as ``edgekit bench``."""
+    from edgekit.evaluate.benchmark import BenchSettings, bench_items
 
-    Combinations that ended with no timed run (a hiccup on a busy machine ate
-    the whole budget) are measured once more, with twice the time.
-    """
-    results = _bench_once(items, seconds, cancel, progress)
-    again = [i for i, r in enumerate(results) if r.ok and r.latency_ms.get("p50") is None]
-    if again:
-        for i, r in zip(again, _bench_once([items[i] for i in again], 2 * seconds, cancel, progress)):
-            results[i] = r
-    return results
-
-
-def _bench_once(items, seconds, cancel, progress) -> list[Any]:
-    import importlib
-
-    B = importlib.import_module("edgekit.evaluate.bench")
-
-    settings = B.BenchSettings(mode="latency", seconds=seconds, warmup_seconds=min(2.0, seconds))
-    report = progress or (lambda f, m: None)
-    runs = [B._Run(B.BenchResult(m.name, b, d, p, mode="latency", settings=settings)) for m, b, d, p in items]
-    try:
-        for run, (model, *_rest) in zip(runs, items):
-            B._check(cancel)
-            B._prepare(run, model, settings, None)
-        B._warm_up(runs, settings, cancel, report)
-        B._measure(runs, settings, cancel, report)
-    finally:
-        for run in runs:
-            if run.session is not None:
-                run.session.close()
-    return [B._finish(run, model, settings, None) for run, (model, *_r) in zip(runs, items)]
+    settings = BenchSettings(mode="latency", seconds=seconds, warmup_seconds=min(2.0, seconds))
+    return bench_items(items, settings, progress=progress, cancel=cancel)
 
 
 def accuracy(model: Model, dataset: Any, backend: str, device: str, precision: str) -> Any:

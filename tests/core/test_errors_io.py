@@ -9,7 +9,7 @@ from edgekit._io import atomic_dir, atomic_path, write_text_atomic
 
 
 def test_every_error_is_an_edgekit_error():
-    names = ["ModelLoadError", "ConversionError", "BackendUnavailable", "InputMismatch", "TargetError",
+    names = ["ModelLoadError", "ConversionError", "BackendUnavailable", "InputMismatch", "TargetError", "ConfigError",
              "DataError", "SourceError", "BudgetNotMet", "BundleError", "DownloadError", "OutputExists", "Cancelled"]
     for name in names:
         assert issubclass(getattr(errors, name), errors.EdgekitError)

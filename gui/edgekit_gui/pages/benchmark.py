@@ -34,7 +34,7 @@ def discover(progress: Any) -> list[tuple[str, bool, str, list[tuple[str, bool, 
 
 def run_bench(model: Any, backends: list[str], devices: list[str], precisions: list[str], mode: str,
               seconds: float, progress: Any, cancel: Any) -> list[Any]:
-    """Worker: ``edgekit.evaluate.bench`` with ``(fraction, message)`` progress and the cancel event."""
+    """Worker: ``edgekit.evaluate.benchmark`` with ``(fraction, message)`` progress and the cancel event."""
     from edgekit.evaluate import bench
 
     return bench(model, backends=backends, devices=devices, precisions=precisions, mode=mode, seconds=seconds,
@@ -49,7 +49,7 @@ def result_row(r: Any) -> list[Any]:
 
 
 class BenchmarkPage(Page):
-    """Measures the current model with :func:`edgekit.evaluate.bench`."""
+    """Measures the current model with :func:`edgekit.evaluate.benchmark`."""
 
     title = "Benchmark"
 

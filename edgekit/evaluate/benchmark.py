@@ -533,16 +533,3 @@ def load_results(path: Any) -> tuple[list[BenchResult], dict]:
             f"{path} is not a benchmark result file written by edgekit ({exc})", path=path
         ) from exc
 
-
-class _CallableModule(sys.modules[__name__].__class__):
-    """Why: ``edgekit.evaluate.bench`` names both this module and its main function.
-    Once anything imports the module (``from edgekit.evaluate.bench import ...``),
-    Python sets the package attribute ``bench`` to the module, and the lazy
-    ``from edgekit.evaluate import bench`` would return it; calling the module
-    therefore calls :func:`bench`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[BenchResult]:
-        return bench(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
