@@ -8,8 +8,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from edgekit._lazy import lazy_exports
 
 _LAZY = {
     "plan": "edgekit.plan.planner",
@@ -21,10 +20,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'edgekit.plan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
