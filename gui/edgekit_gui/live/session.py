@@ -41,16 +41,16 @@ class LiveRequest:
 
 def compile_choice(choice: PredictorChoice) -> Any:
     """A compiled session for ``choice`` (loads names, honours a candidate's backend/device/precision)."""
-    from edgekit.backends import compile_session
     from edgekit.models import Model, load_model
+    from edgekit.vision.demo import compile_live_session
 
     src = choice.source
     if hasattr(src, "key") and hasattr(src, "model"):  # a plan Candidate
         model = src.model_obj if src.model_obj is not None else Model.from_dict(src.model)
         backend = src.backend if choice.backend in ("as planned", "auto") else choice.backend
-        return compile_session(model, backend, device=src.device, precision=src.precision)
+        return compile_live_session(model, backend, device=src.device, precision=src.precision)
     model = src if isinstance(src, Model) else load_model(str(src))
-    return compile_session(model, choice.backend)
+    return compile_live_session(model, choice.backend)
 
 
 def start_pipeline(request: LiveRequest, on_result: Callable[[Any, Any], None], progress: Any) -> tuple[Any, tuple]:
