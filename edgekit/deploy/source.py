@@ -78,9 +78,9 @@ def _from_plan_file(path: Path) -> Choice:
         raise BundleError(f"plan file {path} is not readable JSON ({exc})", path=path) from exc
     if not isinstance(data, dict) or not ({"best", "candidates"} & set(data)):
         raise BundleError(f"{path} is not a saved plan (no 'best' or 'candidates'); pass a model or an edgekit plan JSON", path=path)
-    from edgekit import plan as plan_mod
+    from edgekit.plan.report import Report  # not `from edgekit import plan`: that name is the plan() function
 
-    report = plan_mod.Report.from_dict(data)
+    report = Report.from_dict(data)
     return _from_candidate(report.best, getattr(report, "target", None), report)
 
 

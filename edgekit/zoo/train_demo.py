@@ -74,7 +74,12 @@ SPECS = {
         "mobilenetv2",
         {"num_classes": 10, "width_mult": 0.5},
         224,
-        (Stage(96, 6, 4000, 2e-3), Stage(224, 1, 2000, 5e-4), Stage(224, 4, 2500, 1e-3)),
+        (
+            Stage(96, 6, 4000, 2e-3),
+            Stage(224, 1, 2000, 5e-4),
+            Stage(224, 4, 2500, 1e-3),
+            Stage(224, 3, 2500, 5e-4),
+        ),
         description="MobileNetV2 x0.5 at 224x224: a few ms per image FP32, so backend/precision differences show",
     ),
 }

@@ -43,3 +43,27 @@ def test_demo_model_bundle_carries_its_held_out_digits(tmp_path, capsys):
     main(["verify", str(out), "--json"])  # exit code depends on latency too, which is noise on CI
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     assert checks["sample accuracy"]["ok"] is True and checks["top-1 agreement with deploy time"]["ok"] is True
+
+
+
+def test_deploy_cli_from_a_saved_plan_json(tiny_model, tmp_path):
+    """``edgekit plan --out DIR`` writes DIR/report.json; ``edgekit deploy DIR/report.json`` packages its choice.
+
+    Run in a fresh interpreter: the bug it guards against (``from edgekit import plan`` giving the
+    ``plan()`` function, not the package) only shows when nothing imported ``edgekit.plan`` before.
+    """
+    import subprocess
+    import sys
+
+    cand = {"key": "onnxruntime/cpu/fp32", "backend": "onnxruntime", "device": "cpu", "precision": "fp32",
+            "method": "fp32", "model": tiny_model.to_dict(), "p50_ms": 1.0, "accuracy": 0.5, "status": "chosen"}
+    report = {"model": "tiny", "model_sha256": "0" * 64, "target": "local", "estimated": False,
+              "candidates": [cand], "best_key": cand["key"], "log": ["chose onnxruntime/cpu/fp32"]}
+    plan_json = tmp_path / "report.json"
+    plan_json.write_text(json.dumps(report, default=str))
+    out = tmp_path / "bundle"
+    cmd = [sys.executable, "-m", "edgekit", "deploy", str(plan_json), "--out", str(out), "--samples", "4"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert "bundle written" in done.stdout
+    assert Bundle.open(out).manifest.backend == "onnxruntime"
