@@ -67,6 +67,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo_cmd(
+        model_arg: Annotated[str | None, typer.Argument(metavar="[MODEL]", show_default=False,
+                                                        help="Model file or name (same as --model).")] = None,
         model: Annotated[str, typer.Option("--model", "-m", help="Model file or name.")] = "demo:digits",
         source: Annotated[str, typer.Option("--source", "-s", help="demo | synthetic | camera index (0) | rtsp://... | video file | image folder.")] = "demo",
         backend: Annotated[str, typer.Option("--backend", "-b", help="auto | onnxruntime | openvino | torch.")] = "auto",
@@ -92,6 +94,10 @@ def register(app: typer.Typer) -> None:
         if list_cameras:
             _list_cameras()
             return
+        if model_arg is not None:  # `edgekit demo MODEL`, like every other command
+            if model != "demo:digits" and model != model_arg:
+                raise typer.BadParameter(f"two models given ({model_arg} and --model {model}); give one", param_hint="MODEL")
+            model = model_arg
         settings = DemoSettings(model=model, source=source, backend=backend, precision=precision, compare=compare,
                                 compare_backend=compare_backend, reference_every=every, seconds=seconds, fps=fps,
                                 record=None if record is None else str(record),

@@ -51,7 +51,8 @@ def plan(
     Args:
         model: a ``Model`` or anything ``load_model`` takes ("demo:digits-mnv2", a path).
         target: "local" (measured here), a bundled target name, or a target YAML (estimated).
-        data: labelled image folder (half calibrates INT8, half validates); ``None`` for demo models.
+        data: labelled image folder, or a dataset of ``(image, label)`` (``edgekit.data``);
+            half calibrates INT8, half validates; ``None`` for demo models.
         max_accuracy_drop: top-1 drop allowed vs FP32 (0.01 = 1 point).
         latency_budget_ms / max_model_mb: limits (``None``: the target's defaults).
         objective: "latency", "size", "accuracy" or "efficiency".
@@ -74,14 +75,16 @@ def plan(
         >>> report = plan("demo:digits-mnv2", target="local")   # doctest: +SKIP
         >>> report.best.key, report.best.p50_ms                 # doctest: +SKIP
     """
+    dataset = None if data is None or isinstance(data, (str, Path)) else data
     if config is None:
         name = model if isinstance(model, (str, Path)) else (model.path or model.name)
         config = PlanConfig(model=str(name), target=str(getattr(target, "name", target)),
-                            data=None if data is None else str(data), max_accuracy_drop=max_accuracy_drop,
+                            data=None if data is None or dataset is not None else str(data),
+                            max_accuracy_drop=max_accuracy_drop,
                             latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
                             verify=verify, cache=cache, **options)
     gen = iter_plan(config, model=model if isinstance(model, Model) else None,
-                    target=target if isinstance(target, Target) else None, cancel=cancel)
+                    target=target if isinstance(target, Target) else None, cancel=cancel, dataset=dataset)
     while True:
         _check(cancel)
         try:
@@ -99,8 +102,12 @@ def _check(cancel) -> None:
 
 
 def iter_plan(config: PlanConfig, *, model: Model | None = None, target: Target | None = None,
-              cancel: Any = None) -> Generator[Step, None, Report]:
-    """The planner as a generator of ``(fraction, message)``; its return value is the ``Report``."""
+              cancel: Any = None, dataset: Any = None) -> Generator[Step, None, Report]:
+    """The planner as a generator of ``(fraction, message)``; its return value is the ``Report``.
+
+    ``dataset`` (an in-memory dataset) takes the place of ``config.data``; its
+    content is hashed into the cache key, so a different dataset re-measures.
+    """
     from edgekit.hardware import profile_hardware
     from edgekit.models import load_model
 
@@ -109,14 +116,16 @@ def iter_plan(config: PlanConfig, *, model: Model | None = None, target: Target 
     model = model or load_model(config.model)
     target = target or load_target(config.target)
     profile = profile_hardware()
-    key = plan_cache.cache_key(model.sha256, profile.fingerprint, profile.versions, config.key_settings(),
-                               target.to_dict())
+    settings = config.key_settings()
+    if dataset is not None:
+        settings = {**settings, "dataset": _dataset_fingerprint(dataset)}
+    key = plan_cache.cache_key(model.sha256, profile.fingerprint, profile.versions, settings, target.to_dict())
     if config.cache:
         hit = plan_cache.load(key)
         if hit is not None:
             yield 1.0, "reusing the cached result (same model, hardware, versions and settings)"
             return _finish_cached(hit, config)
-    state = _State(config, model, target, profile, key)
+    state = _State(config, model, target, profile, key, dataset)
     yield from state.prepare()
     yield from state.build_all()
     yield from state.evaluate_all()
@@ -144,8 +153,10 @@ def _finish_cached(report: Report, config: PlanConfig) -> Report:
 class _State:
     """One planning run's working data (kept off the public API)."""
 
-    def __init__(self, config: PlanConfig, model: Model, target: Target, profile: Any, key: str) -> None:
+    def __init__(self, config: PlanConfig, model: Model, target: Target, profile: Any, key: str,
+                 dataset: Any = None) -> None:
         self.config, self.model, self.target, self.profile, self.key = config, model, target, profile, key
+        self.dataset = dataset
         self.log: list[str] = []
         self.cands: dict[str, Candidate] = {}
         self.models: dict[str, Model] = {}
@@ -158,7 +169,7 @@ class _State:
         cfg, t = self.config, self.target
         where = "measured on this machine" if t.is_local else "ESTIMATED from the target's published figures"
         self.log.append(f"Target {t.name}: latency {where}; accuracy is measured here on real images.")
-        calib_ds, self.val_ds, self.train_ds, what = _datasets(cfg, self.model)
+        calib_ds, self.val_ds, self.train_ds, what = _datasets(cfg, self.model, self.dataset)
         self.log.append(what)
         yield 0.05, "preparing calibration data"
         methods_need_calib = any(m.startswith("int8") for m in cfg.methods)
@@ -359,14 +370,15 @@ class _State:
         return replace(report, verified=again, log=(*report.log, line))
 
 
-def _datasets(cfg: PlanConfig, model: Model) -> tuple[Any, Any, Any, str]:
+def _datasets(cfg: PlanConfig, model: Model, dataset: Any = None) -> tuple[Any, Any, Any, str]:
     """(calibration, validation, training, description)."""
     from edgekit.data import ImageFolder, demo_digits, stratified_split
 
-    if cfg.data:
-        full = ImageFolder(cfg.data)
+    if dataset is not None or cfg.data:
+        full = dataset if dataset is not None else ImageFolder(cfg.data)
         calib, val = stratified_split(full, 0.5, seed=0)
-        return calib, val, calib, (f"Data {cfg.data}: {len(val)} images validate, {len(calib)} calibrate "
+        where = cfg.data or f"the given dataset ({type(full).__name__})"
+        return calib, val, calib, (f"Data {where}: {len(val)} images validate, {len(calib)} calibrate "
                                    "(stratified half/half, no overlap).")
     if model.name.startswith("demo:digits") or str(cfg.model).startswith("demo:digits"):
         train, test = demo_digits("train"), demo_digits("test")
@@ -374,6 +386,19 @@ def _datasets(cfg: PlanConfig, model: Model) -> tuple[Any, Any, Any, str]:
                                     f"(never trained on); calibration from the {len(train)}-image training split.")
     raise DataError(f"no validation data for {model.name}: pass data=DIR (--data DIR), a folder with one "
                     "sub-folder of images per class")
+
+
+def _dataset_fingerprint(dataset: Any) -> str:
+    """A hash of an in-memory dataset's images and labels (for the plan cache key)."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.blake2b(digest_size=16)
+    for image, label in dataset:
+        digest.update(np.ascontiguousarray(image).tobytes())
+        digest.update(str(label).encode())
+    return digest.hexdigest()
 
 
 def _to_onnx(model: Model, work: Path) -> Model:

@@ -133,3 +133,19 @@ def test_pruned_and_eager_candidates_come_from_the_pytorch_checkpoint(world, tmp
     assert pruned.model["flops"] < fp32.model["flops"]
     if pruned.p50_ms > fp32.p50_ms:
         assert pruned.status == "rejected" and "slower than FP32" in pruned.reasons[0]
+
+
+def test_a_dataset_object_is_planned_like_its_folder_and_keys_the_cache(world):
+    from edgekit.data import ArrayDataset, ImageFolder
+
+    model, data = world
+    folder = ImageFolder(data)
+    images, labels = zip(*folder)
+    dataset = ArrayDataset(list(images), list(labels), folder.classes)
+    first = plan(model.path, data=dataset, methods=("fp32",), **FAST)
+    again = plan(model.path, data=dataset, methods=("fp32",), **FAST)
+    other = ArrayDataset(list(images[::-1]), list(labels[::-1]), folder.classes)
+    changed = plan(model.path, data=other, methods=("fp32",), **FAST)
+    assert any("given dataset" in line for line in first.log)
+    assert first.best.accuracy == plan(model.path, data=data, methods=("fp32",), cache=False, **FAST).best.accuracy
+    assert again.cache_hit and not changed.cache_hit

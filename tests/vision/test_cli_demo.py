@@ -81,3 +81,12 @@ def test_window_without_display_runs_headless_with_a_message(tmp_path, tiny_path
 def test_demo_on_an_unlabelled_source_says_so(tiny_path, capsys, spec):
     assert main(["demo", "--model", tiny_path, "--seconds", "1", "--source", spec]) == 0
     assert "no labels" in capsys.readouterr().out
+
+
+def test_demo_takes_the_model_as_an_argument_like_every_other_command(tmp_path, tiny_path, capsys):
+    stats_path = tmp_path / "s.json"
+    assert main(["demo", tiny_path, "--seconds", "1", "--source", "synthetic", "--json", str(stats_path)]) == 0
+    assert json.loads(stats_path.read_text())["readouts"]["frames_inferred"] > 0
+    capsys.readouterr()
+    assert main(["demo", tiny_path, "--model", "other.onnx", "--seconds", "1"]) == 2
+    assert "two models given" in capsys.readouterr().err
