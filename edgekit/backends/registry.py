@@ -44,7 +44,8 @@ def get_backend(name: str) -> Backend:
     key = _ALIASES.get(str(name).lower(), str(name).lower())
     if key not in _BACKENDS:
         close = difflib.get_close_matches(key, [*_BACKENDS, *_ALIASES], n=2, cutoff=0.5)
-        hint = f"did you mean {' or '.join(repr(_ALIASES.get(c, c)) for c in close)}? " if close else ""
+        names = list(dict.fromkeys(_ALIASES.get(c, c) for c in close))  # an alias and its target: say it once
+        hint = f"did you mean {' or '.join(map(repr, names))}? " if names else ""
         raise BackendUnavailable(f"unknown backend {name!r}; {hint}known backends: {', '.join(_BACKENDS)}")
     if key not in _INSTANCES:
         module, cls = _BACKENDS[key].split(":")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import typer
 
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, EdgekitWarning
 
 # sub-command modules under edgekit.cli; each defines register(app: typer.Typer)
 COMMANDS = (
@@ -43,8 +44,29 @@ def _register_all() -> None:
 _register_all()
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """An EdgekitWarning is for the user: one yellow line, not Python's file:line + source echo."""
+    if not issubclass(category, EdgekitWarning) or os.environ.get("EDGEKIT_DEBUG"):
+        _python_showwarning(message, category, filename, lineno, file, line)
+        return
+    from rich.markup import escape
+
+    from edgekit.cli._console import err_console
+
+    err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (2 for any edgekit error or usage error)."""
+    """Run the CLI; return the exit code (2 for any edgekit error or usage error, 1 for a bug)."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         app(args=argv, prog_name="edgekit")  # standalone: usage errors print usage, exit 2
     except SystemExit as exc:
@@ -55,11 +77,24 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from edgekit.cli._console import err_console
 
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug in edgekit, not the user's fault: still no traceback by default
+        if os.environ.get("EDGEKIT_DEBUG") or isinstance(exc, Warning):  # a warning made an error (-W error) stays one
+            raise
+        from rich.markup import escape
+
+        from edgekit.cli._console import err_console
+
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (this is a bug in edgekit; "
+                          "rerun with EDGEKIT_DEBUG=1 for the traceback and report it)", highlight=False,
+                          soft_wrap=True, markup=True)
+        return 1
     return 0
 
 

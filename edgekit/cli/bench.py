@@ -131,9 +131,9 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--mode", help="latency (one sync request) or throughput (async requests).")
         ] = "latency",
         seconds: Annotated[
-            float, typer.Option("--seconds", "-t", help="Timed budget per combination.")
+            float, typer.Option("--seconds", "-t", min=0.1, help="Timed budget per combination.")
         ] = 5.0,
-        warmup: Annotated[float, typer.Option("--warmup", help="Most warm-up time per combination.")] = 2.0,
+        warmup: Annotated[float, typer.Option("--warmup", min=0.0, help="Most warm-up time per combination.")] = 2.0,
         peak: Annotated[
             bool, typer.Option("--peak", help="Measure the machine's peak GFLOP/s first (a few s).")
         ] = False,

@@ -29,6 +29,21 @@ def _calibration(model, data: str | None, n: int):
     return calibration_set(ds, model, n=n)
 
 
+def _check_format(fmt: str | None, method: str) -> str | None:
+    """``--format`` is onnx or openvino, and openvino only where a method can write it (not silently ignored)."""
+    from edgekit.errors import ConfigError
+
+    if fmt is None:
+        return None
+    fmt = fmt.lower()
+    if fmt not in ("onnx", "openvino"):
+        raise ConfigError(f"--format {fmt!r} is unknown; choose onnx or openvino (or leave it out)")
+    if fmt == "openvino" and method not in ("fp16", "int8"):
+        raise ConfigError(f"--method {method} writes ONNX only; drop --format openvino, or convert the result "
+                          "afterwards with edgekit convert --to openvino")
+    return fmt
+
+
 def _compress(model, method: str, out, fmt, data, samples, ratio, force):
     from edgekit.errors import ConversionError
 
@@ -66,7 +81,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[str, typer.Option(help="Output file (.onnx / .xml) or folder.")],
         fmt: Annotated[str | None, typer.Option("--format", help="onnx | openvino (fp16, int8).")] = None,
         data: Annotated[str | None, typer.Option(help="Calibration images (int8).")] = None,
-        samples: Annotated[int, typer.Option(help="Calibration samples (int8).")] = 300,
+        samples: Annotated[int, typer.Option(min=1, help="Calibration samples (int8).")] = 300,
         ratio: Annotated[float, typer.Option(help="Share of channels removed (prune).")] = 0.3,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the new model as JSON.")] = False,
@@ -75,6 +90,7 @@ def register(app: typer.Typer) -> None:
         from edgekit.cli._console import console, print_json
         from edgekit.models import load_model
 
+        fmt = _check_format(fmt, method)
         source = load_model(model)
         result = _compress(source, method, out, fmt, data, samples, ratio, force)
         if as_json:

@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo_cmd(
-        model_arg: Annotated[str | None, typer.Argument(metavar="[MODEL]", show_default=False,
+        model_arg: Annotated[str | None, typer.Argument(metavar="model", show_default=False,
                                                         help="Model file or name (same as --model).")] = None,
         model: Annotated[str, typer.Option("--model", "-m", help="Model file or name.")] = "demo:digits",
         source: Annotated[str, typer.Option("--source", "-s", help="demo | synthetic | camera index (0) | rtsp://... | video file | image folder.")] = "demo",

@@ -18,9 +18,11 @@ from edgekit.errors import DataError
 
 
 def open_dataset(spec: str, size: int | None = None):
-    """A dataset from a ``--data`` value: ``demo-test``, ``demo-train``, a folder or a manifest file."""
+    """A dataset from a ``--data`` value: ``demo-test`` (= ``demo:digits``), ``demo-train``, a folder or a manifest file."""
     from edgekit.data import ImageFolder, ManifestDataset, demo_digits
 
+    if spec == "demo:digits":  # what `edgekit deploy --data` calls the held-out digits
+        spec = "demo-test"
     if spec in ("demo-test", "demo-train"):
         return demo_digits(spec.split("-")[1], size=size or 64)
     path = Path(spec)
@@ -29,7 +31,7 @@ def open_dataset(spec: str, size: int | None = None):
     if path.is_file():
         return ManifestDataset(path)
     raise DataError(
-        f"--data {spec!r} is neither a folder, a manifest file, nor demo-test/demo-train", path=path
+        f"--data {spec!r} does not exist; give a class folder, a path,label CSV, demo-test or demo-train", path=path
     )
 
 
@@ -84,9 +86,9 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option("--device", help="cpu, gpu, cuda, npu...")] = "cpu",
         precision: Annotated[str, typer.Option("--precision", help="fp32, fp16, int8...")] = "fp32",
         limit: Annotated[
-            int | None, typer.Option("--limit", help="Evaluate only the first N images.")
+            int | None, typer.Option("--limit", min=1, help="Evaluate only the first N images.")
         ] = None,
-        batch_size: Annotated[int, typer.Option("--batch-size", help="Images per inference call.")] = 32,
+        batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per inference call.")] = 32,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
     ) -> None:
         """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""

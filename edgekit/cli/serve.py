@@ -13,6 +13,29 @@ from typing import Annotated
 import typer
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail before loading anything when ``host:port`` cannot be listened on, in one line
+    (uvicorn would print a log line, then 'stopped cleanly', then exit 3)."""
+    import socket
+
+    from edgekit.errors import ConfigError
+
+    if port == 0:  # the OS picks a free one
+        return
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host!r} is not an address of this machine ({exc.strerror}); "
+                          "use 127.0.0.1, or 0.0.0.0 to listen on every interface") from exc
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port, "
+                              "or stop the program that uses it") from exc
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the CLI."""
 
@@ -29,6 +52,8 @@ def register(app: typer.Typer) -> None:
         """Serve a bundle: /v2/health, /v2/models/NAME, /v2/models/NAME/infer, /v2/models/NAME/classify."""
         from edgekit.cli._console import err_console
         from edgekit.serve.server import serve
+
+        check_port(host, port)
 
         def ready(engine) -> None:
             err_console.print(f"serving {engine.name} ({engine.predictors[0].backend}) on http://{host}:{port}/v2 "

@@ -24,6 +24,13 @@ def _list() -> Table:
     return table
 
 
+def _budgets_text(b) -> str:
+    """``p50 <= 100 ms, model <= 100 MB, memory <= 2048 MB`` (only the limits that are set)."""
+    parts = [f"{label} <= {value:g} {unit}" for label, value, unit in
+             (("p50", b.latency_ms, "ms"), ("model", b.model_mb, "MB"), ("memory", b.memory_mb, "MB")) if value]
+    return ", ".join(parts) or "none"
+
+
 def _show(name: str) -> Table:
     from edgekit.targets import load_target
 
@@ -38,7 +45,7 @@ def _show(name: str) -> Table:
         table.add_row("Accelerator", esc(f"{a.name} ({a.kind}, {a.peak_tops} TOPS {a.precision}) [{a.source}]"))
     for b, e in t.backends.items():
         table.add_row(f"Backend {b}", f"devices {', '.join(e['devices'])}; precisions {', '.join(e['precisions'])}")
-    table.add_row("Budgets", esc(str(t.budgets)))
+    table.add_row("Budgets", _budgets_text(t.budgets))
     for label, fig in (("Peak GFLOP/s", t.peak_gflops), ("Memory GB/s", t.mem_bandwidth_gbs)):
         if fig:
             table.add_row(label, esc(f"{fig.value} {fig.precision}".strip() + f"{' (approx.)' if fig.approximate else ''} [{fig.source}]"))

@@ -157,6 +157,7 @@ def deploy(
     from edgekit.deploy.build import build_folder
     from edgekit.deploy.source import open_data, resolve
 
+    target = _known_target(target)
     choice = resolve(report_or_model, backend, precision, device)
     if data is None and choice.data and not Path(choice.data).expanduser().exists():
         warnings.warn(EdgekitWarning(f"the plan's validation data {choice.data} is not here; "
@@ -172,6 +173,15 @@ def deploy(
                      tolerance=tolerance or Tolerance())
         _move(folder, out, force)
     return Bundle.open(out)
+
+
+def _known_target(target: Any) -> Any:
+    """An explicit target name must exist: a typo would otherwise be written into the manifest unnoticed."""
+    if not isinstance(target, (str, Path)) or str(target) in ("", "local"):
+        return target
+    from edgekit.targets import load_target
+
+    return load_target(target).name  # TargetError with a did-you-mean hint
 
 
 def _move(folder: Path, out: Path, force: bool) -> None:

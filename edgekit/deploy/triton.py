@@ -54,7 +54,11 @@ def export_triton(bundle: str | Path | Bundle, out: str | Path, *, max_batch_siz
     m = opened.manifest
     if m.format not in TRITON_BACKENDS:
         raise BundleError(f"bundle format {m.format!r} has no Triton backend here; use an ONNX or OpenVINO bundle")
-    target = Path(out).expanduser() / m.serve_name
+    repo = Path(out).expanduser()
+    if repo.exists() and not repo.is_dir():
+        raise BundleError(f"{repo} is a file; --out must be the Triton model repository folder (new or existing)",
+                          path=repo)
+    target = repo / m.serve_name
     with atomic_dir(target, force) as tmp:
         tmp.chmod(0o755)
         _copy_version(opened, tmp / "1")

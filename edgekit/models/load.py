@@ -141,6 +141,9 @@ def _loader_for(path: Path) -> Callable[..., Model]:
     if loader is None:
         if not path.exists():
             raise ModelLoadError(f"model file {path} does not exist; check the path", path=path)
+        if suffix == ".bin" and path.with_suffix(".xml").is_file():  # the weights half of an OpenVINO IR
+            raise ModelLoadError(f"{path} holds the weights of an OpenVINO IR; pass its {path.with_suffix('.xml').name} "
+                                 "instead (the .bin beside it is read with it)", path=path)
         known = ", ".join(sorted(_LOADERS))
         raise ModelLoadError(
             f"{path} has an unknown model suffix {suffix or '(none)'!r}; edgekit reads {known} "

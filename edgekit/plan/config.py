@@ -62,6 +62,11 @@ class PlanConfig:
             raise ConfigError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
         if not 0.0 <= self.max_accuracy_drop < 1.0:
             raise DataError(f"max_accuracy_drop is a fraction (0.01 = 1 point), not {self.max_accuracy_drop}")
+        positive = {"seconds": self.seconds, "calibration_samples": self.calibration_samples,
+                    "latency_budget_ms": self.latency_budget_ms, "max_model_mb": self.max_model_mb}
+        for name, value in positive.items():
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name} must be greater than 0, not {value}; give a positive number or leave it out")
         object.__setattr__(self, "methods", tuple(self.methods))
 
     def replace(self, **changes) -> PlanConfig:

@@ -33,6 +33,13 @@ def test_registry_lists_the_three_backends_in_auto_order():
     assert [name for name, ok, _ in available_backends()] == list_backends()
 
 
+def test_a_typo_close_to_a_name_and_its_alias_names_the_backend_once():
+    with pytest.raises(BackendUnavailable) as info:
+        get_backend("onnxrt")  # close to both "onnxruntime" and its alias "ort"
+    assert "did you mean 'onnxruntime'?" in str(info.value)
+    assert str(info.value).count("'onnxruntime'") == 1
+
+
 def test_unknown_backend_gets_a_did_you_mean_hint():
     with pytest.raises(BackendUnavailable, match="did you mean 'openvino'"):
         get_backend("openvio")

@@ -71,3 +71,9 @@ def test_backends_lists_devices_with_reasons():
     assert all(r["reason"] for r in rows if not r["available"])
     table = runner.invoke(app, ["backends"])
     assert "Backends and devices" in table.output
+
+
+def test_bench_refuses_a_negative_time_budget(tiny, capsys):
+    assert main(["bench", str(tiny.path), "--seconds", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--seconds" in err and "Traceback" not in err

@@ -30,3 +30,12 @@ def test_compress_refuses_overwrite_and_unknown_method(tiny, tmp_path, capsys):
 def test_int8_without_calibration_data_names_the_fix(tiny, tmp_path, capsys):
     assert main(["compress", str(tiny.path), "--method", "int8", "--out", str(tmp_path)]) == 2
     assert "--data DIR" in capsys.readouterr().err
+
+
+def test_unknown_or_unusable_format_is_refused_before_any_work(tiny, tmp_path, capsys):
+    out = tmp_path / "x.onnx"
+    assert main(["compress", str(tiny.path), "--method", "fp16", "--out", str(out), "--format", "tflite"]) == 2
+    assert "--format 'tflite' is unknown; choose onnx or openvino" in capsys.readouterr().err
+    assert main(["compress", str(tiny.path), "--method", "int8-dynamic", "--out", str(out), "--format", "openvino"]) == 2
+    assert "writes ONNX only; drop --format openvino" in capsys.readouterr().err
+    assert not out.exists()

@@ -67,3 +67,11 @@ def test_deploy_cli_from_a_saved_plan_json(tiny_model, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "bundle written" in done.stdout
     assert Bundle.open(out).manifest.backend == "onnxruntime"
+
+
+def test_deploy_cli_refuses_a_misspelt_target(tiny_model, tmp_path, capsys):
+    out = tmp_path / "b"
+    assert main(["deploy", str(tiny_model.path), "--out", str(out), "--target", "raspbery-pi-5"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown target 'raspbery-pi-5'" in err and "raspberry-pi-5" in err
+    assert not out.exists()

@@ -65,3 +65,11 @@ def test_existing_model_folder_needs_force_and_tampered_bundles_are_not_exported
     (bundle_copy / "README.md").write_text("changed")
     with pytest.raises(BundleError, match="README.md was modified"):
         export_triton(bundle_copy, tmp_path / "repo2")
+
+
+def test_a_file_as_the_model_repository_is_one_clear_error(bundle_zip, tmp_path, capsys):
+    not_a_folder = tmp_path / "picture.png"
+    not_a_folder.write_bytes(b"\x89PNG")
+    assert main(["export", str(bundle_zip), "--out", str(not_a_folder)]) == 2
+    assert "is a file; --out must be the Triton model repository folder" in capsys.readouterr().err
+    assert not_a_folder.read_bytes() == b"\x89PNG"

@@ -212,3 +212,10 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "broken.onnx" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_bin_half_of_an_openvino_ir_points_to_its_xml(tmp_path):
+    (tmp_path / "net.xml").write_text("<net/>")
+    (tmp_path / "net.bin").write_bytes(b"\0" * 16)
+    with pytest.raises(ModelLoadError, match=r"weights of an OpenVINO IR; pass its net\.xml"):
+        load_model(tmp_path / "net.bin")

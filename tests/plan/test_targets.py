@@ -109,3 +109,11 @@ def test_cli_lists_and_shows_targets(capsys):
     assert "hokwangchoi.com" in capsys.readouterr().out.replace("\n", "").replace("│", "").replace(" ", "")
     assert main(["targets", "jetson-nano"]) == 2
     assert "did you mean jetson-orin-nano" in capsys.readouterr().err
+
+
+def test_targets_cli_shows_budgets_in_words_not_a_dataclass_repr(capsys):
+    from edgekit.cli import main
+
+    assert main(["targets", "raspberry-pi-5"]) == 0
+    out = capsys.readouterr().out
+    assert "Budgets(" not in out and "p50 <= 100 ms" in out

@@ -1,0 +1,74 @@
+"""``edgekit.cli.main``: whatever goes wrong, the user gets one line, never a Python traceback."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import edgekit.targets
+from edgekit.cli import main
+from edgekit.errors import EdgekitWarning, TargetError
+
+
+def test_an_unexpected_exception_is_one_line_with_exit_1(monkeypatch, capsys):
+    def broken(name):
+        raise AttributeError("'function' object has no attribute 'Report'")
+
+    monkeypatch.setattr(edgekit.targets, "load_target", broken)
+    assert main(["targets", "raspberry-pi-5"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "internal error" in err and "EDGEKIT_DEBUG=1" in err
+
+
+def test_error_text_with_brackets_is_printed_verbatim(monkeypatch, capsys):
+    def broken(name):
+        raise TargetError("unknown backend(s) [int8] in targets/x.yaml; use [bold] names")
+
+    monkeypatch.setattr(edgekit.targets, "load_target", broken)
+    assert main(["targets", "x"]) == 2
+    assert "[int8] in targets/x.yaml; use [bold] names" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("default::edgekit.errors.EdgekitWarning")
+def test_an_edgekit_warning_is_one_yellow_line_without_source_echo(monkeypatch, capsys):
+    real = edgekit.targets.load_target
+
+    def warns(name):
+        warnings.warn("only 50 calibration samples; INT8 ranges may be off", EdgekitWarning, stacklevel=2)
+        return real(name)
+
+    monkeypatch.setattr(edgekit.targets, "load_target", warns)
+    assert main(["targets", "raspberry-pi-5"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: only 50 calibration samples" in err
+    assert "EdgekitWarning" not in err and ".py:" not in err
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["eval", "m.onnx", "--data", "demo-test", "--limit", "-3"], "--limit"),
+    (["eval", "m.onnx", "--data", "demo-test", "--batch-size", "0"], "--batch-size"),
+    (["compress", "m.onnx", "--method", "int8", "--out", "x.onnx", "--samples", "-5"], "--samples"),
+    (["bench", "m.onnx", "--seconds", "-1"], "--seconds"),
+])
+def test_counts_and_durations_below_their_minimum_are_refused(argv, option, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert option in err and "Traceback" not in err
+
+
+def test_data_names_mean_the_same_in_eval_and_deploy():
+    """``demo-test`` and ``demo:digits`` both name the held-out digits, whichever command is given them."""
+    from edgekit.cli.eval import open_dataset
+    from edgekit.deploy.source import open_data
+    from edgekit.errors import EdgekitError
+
+    try:
+        reference = open_dataset("demo-test")
+    except EdgekitError as exc:
+        pytest.skip(f"demo digits not installed: {exc}")
+    assert len(open_dataset("demo:digits")) == len(reference)
+    model = type("M", (), {"name": "other"})()
+    assert len(open_data("demo-test", model)) == len(reference)
+    assert len(open_data("demo:digits", model)) == len(reference)
