@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.data:
         train, val = stratified_split(ImageFolder(args.data), 0.5, seed=0)
     else:
-        train, val = demo_digits("train"), demo_digits("test")
+        size = model.preprocess.size[0]  # render the digits at the model's input size
+        train, val = demo_digits("train", size), demo_digits("test", size)
     calib = calibration_set(train, model, n=min(args.calibration, len(train)))
     with tempfile.TemporaryDirectory(prefix="edgekit-bench-") as work:
         rows = build_variants(model, calib, train, Path(work), args.prune_ratio, args.finetune_epochs)

@@ -16,13 +16,14 @@ METHODS = ("fp16", "int8", "int8-dynamic", "prune")
 
 
 def _calibration(model, data: str | None, n: int):
-    from edgekit.data import ImageFolder, calibration_set, demo_digits
+    from edgekit.data import calibration_set, open_dataset
+    from edgekit.data.spec import image_size
     from edgekit.errors import DataError
 
     if data:
-        ds = ImageFolder(data)
+        ds = open_dataset(data, image_size(model))
     elif model.name.startswith("demo:digits"):
-        ds = demo_digits("train")
+        ds = open_dataset("demo-train", image_size(model))
     else:
         raise DataError(f"INT8 static needs calibration images for {model.name}: pass --data DIR "
                         "(one sub-folder of images per class)")

@@ -17,24 +17,6 @@ from rich.table import Table
 from edgekit.errors import DataError
 
 
-def open_dataset(spec: str, size: int | None = None):
-    """A dataset from a ``--data`` value: ``demo-test`` (= ``demo:digits``), ``demo-train``, a folder or a manifest file."""
-    from edgekit.data import ImageFolder, ManifestDataset, demo_digits
-
-    if spec == "demo:digits":  # what `edgekit deploy --data` calls the held-out digits
-        spec = "demo-test"
-    if spec in ("demo-test", "demo-train"):
-        return demo_digits(spec.split("-")[1], size=size or 64)
-    path = Path(spec)
-    if path.is_dir():
-        return ImageFolder(path)
-    if path.is_file():
-        return ManifestDataset(path)
-    raise DataError(
-        f"--data {spec!r} does not exist; give a class folder, a path,label CSV, demo-test or demo-train", path=path
-    )
-
-
 def render(result) -> tuple[Table, str]:
     """Per-class table and a one-paragraph summary of an ``EvalResult``."""
     m = result.metrics
@@ -93,6 +75,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""
         from edgekit.cli._console import console, print_json
+        from edgekit.data import open_dataset
         from edgekit.evaluate.accuracy import evaluate
         from edgekit.models import load_model
 

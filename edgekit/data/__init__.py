@@ -11,6 +11,7 @@
 from edgekit.data.datasets import ArrayDataset, Dataset, ImageFolder, ManifestDataset
 from edgekit.data.digits import demo_digits
 from edgekit.data.sampling import Subset, calibration_set, check_classes, stratified_split
+from edgekit.data.spec import open_dataset
 
 __all__ = [
     "ArrayDataset",
@@ -21,5 +22,6 @@ __all__ = [
     "calibration_set",
     "check_classes",
     "demo_digits",
+    "open_dataset",
     "stratified_split",
 ]

@@ -219,7 +219,14 @@ def _natural(label: str) -> tuple:
 
 
 def _read_rows(manifest: Path) -> list[tuple[str, str]]:
-    text = manifest.read_text(encoding="utf-8-sig").splitlines()
+    try:
+        text = manifest.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{manifest} is not a text manifest (path,label per line); give a CSV or a folder "
+            "with one sub-folder of images per class",
+            path=manifest,
+        ) from exc
     rows: list[tuple[str, str]] = []
     for n, row in enumerate(
         csv.reader(line.replace("\t", ",") if "," not in line else line for line in text), 1

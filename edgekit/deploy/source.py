@@ -155,18 +155,11 @@ def ensure_file(model: Model, workdir: Path) -> Model:
 
 
 def open_data(spec: Any, model: Model) -> Any:
-    """Validation data for the sample: a dataset as given, a path (class folder or CSV),
-    ``"demo:digits"`` (= ``"demo-test"``; ``"demo-train"``), or -- when nothing is given -- the held-out split for the demo models."""
-    if spec is not None and not isinstance(spec, (str, Path)):
-        return spec
-    from edgekit import data as datasets
+    """Validation data for the sample: anything :func:`edgekit.data.open_dataset` takes,
+    or -- when nothing is given -- the held-out split for the demo models."""
+    from edgekit.data import open_dataset
+    from edgekit.data.spec import image_size
 
-    text = "" if spec is None else str(spec)
-    if text in ("demo-test", "demo-train"):  # the names `edgekit eval --data` takes
-        return datasets.demo_digits(text.split("-")[1])
-    if text.startswith("demo:digits") or (spec is None and model.name.startswith("demo:digits")):
-        return datasets.demo_digits("test")
     if spec is None:
-        return None
-    path = Path(text).expanduser()
-    return datasets.ManifestDataset(path) if path.suffix.lower() == ".csv" else datasets.ImageFolder(path)
+        return open_dataset("demo-test", image_size(model)) if model.name.startswith("demo:digits") else None
+    return open_dataset(spec, image_size(model))

@@ -372,16 +372,23 @@ class _State:
 
 def _datasets(cfg: PlanConfig, model: Model, dataset: Any = None) -> tuple[Any, Any, Any, str]:
     """(calibration, validation, training, description)."""
-    from edgekit.data import ImageFolder, demo_digits, stratified_split
+    from edgekit.data import demo_digits, open_dataset, stratified_split
+    from edgekit.data.spec import DEMO_NAMES, image_size, is_demo_name
 
+    size = image_size(model)
+
+    if is_demo_name(cfg.data):  # the bundled digits: keep the training split for calibration
+        train, test = demo_digits("train", size), demo_digits(DEMO_NAMES[cfg.data], size)
+        return train, test, train, (f"Validation: the {len(test)} {cfg.data} images; calibration from the "
+                                    f"{len(train)}-image training split.")
     if dataset is not None or cfg.data:
-        full = dataset if dataset is not None else ImageFolder(cfg.data)
+        full = open_dataset(dataset if dataset is not None else cfg.data)
         calib, val = stratified_split(full, 0.5, seed=0)
         where = cfg.data or f"the given dataset ({type(full).__name__})"
         return calib, val, calib, (f"Data {where}: {len(val)} images validate, {len(calib)} calibrate "
                                    "(stratified half/half, no overlap).")
     if model.name.startswith("demo:digits") or str(cfg.model).startswith("demo:digits"):
-        train, test = demo_digits("train"), demo_digits("test")
+        train, test = demo_digits("train", size), demo_digits("test", size)
         return train, test, train, (f"Validation: the {len(test)} held-out real handwritten digits "
                                     f"(never trained on); calibration from the {len(train)}-image training split.")
     raise DataError(f"no validation data for {model.name}: pass data=DIR (--data DIR), a folder with one "

@@ -51,3 +51,20 @@ def test_as_bgr_rejects_non_images():
     with pytest.raises(ValueError, match="expected an image"):
         as_bgr(np.zeros((2, 3, 4, 5), np.uint8))
     assert as_bgr(np.ones((4, 4), np.float32)).max() == 255
+
+
+def test_fused_fast_path_gives_the_same_numbers_as_the_plain_path():
+    import dataclasses
+
+    class Plain(Preprocess):
+        @property
+        def _fused(self):
+            return None
+
+    image = _image(120, 100)
+    for pre in (Preprocess(size=(32, 40), mean=(0.5, 0.4, 0.3), std=(0.25, 0.25, 0.25)),
+                Preprocess(size=(32, 32), mean=(0.1, 0.2, 0.3), std=(0.5,) * 3, channel_order="BGR",
+                           resize="center_crop")):
+        assert pre._fused is not None
+        np.testing.assert_allclose(pre(image), Plain(**dataclasses.asdict(pre))(image), atol=1e-5)
+    assert Preprocess(std=(0.229, 0.224, 0.225))._fused is None  # per-channel std: numpy path

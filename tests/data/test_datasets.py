@@ -90,6 +90,10 @@ def test_manifest_errors(folder):
         ManifestDataset(bad)
     with pytest.raises(DataError, match="does not exist"):
         ManifestDataset(folder / "missing.csv")
+    image = folder / "photo.png"  # an image given where a manifest is expected
+    cv2.imwrite(str(image), np.full((8, 8, 3), 200, np.uint8))
+    with pytest.raises(DataError, match="photo.png is not a text manifest"):
+        ManifestDataset(image)
 
 
 def test_array_dataset_checks():

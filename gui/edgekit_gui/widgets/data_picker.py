@@ -58,8 +58,6 @@ def open_dataset(spec: tuple[str, str]) -> Any:
     kind, folder = spec
     if kind == NONE:
         return None
-    from edgekit.data import ImageFolder, demo_digits
+    from edgekit.data import open_dataset
 
-    if kind == DEMO:
-        return demo_digits("test")
-    return ImageFolder(folder)
+    return open_dataset("demo-test" if kind == DEMO else folder)

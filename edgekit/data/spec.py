@@ -1,0 +1,63 @@
+"""One reading of a ``--data`` value, shared by ``eval``, ``compress``, ``plan``, ``deploy`` and the app.
+
+Why: four commands each parsed ``--data`` their own way, so ``demo-test``
+worked in one and was "not a folder" in another.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import DataError
+
+DEMO_NAMES = {"demo-test": "test", "demo:digits": "test", "demo-train": "train"}
+
+
+def open_dataset(spec: Any, size: int | None = None) -> Any:
+    """A dataset from what a user passes as data.
+
+    Args:
+        spec: a dataset object (returned as is); ``"demo-test"`` (also
+            ``"demo:digits"``) or ``"demo-train"``: the bundled real handwriting;
+            a folder with one sub-folder of images per class; a ``path,label``
+            CSV/text manifest.
+        size: image size for the demo digits (default 64).
+
+    Raises:
+        DataError: the path does not exist or is not a dataset, naming the choices.
+
+    Example:
+        >>> len(open_dataset("demo-test")) > 500     # doctest: +SKIP
+        True
+    """
+    if spec is not None and not isinstance(spec, (str, Path)):
+        return spec
+    from edgekit.data.datasets import ImageFolder, ManifestDataset
+    from edgekit.data.digits import demo_digits
+
+    text = str(spec or "")
+    if text in DEMO_NAMES:
+        return demo_digits(DEMO_NAMES[text], size=size or 64)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return ImageFolder(path)
+    if path.is_file():
+        return ManifestDataset(path)
+    raise DataError(
+        f"data {text!r} does not exist; give a folder with one sub-folder of images per class, "
+        "a path,label CSV, demo-test or demo-train",
+        path=path,
+    )
+
+
+def image_size(model: Any) -> int:
+    """The side to render the demo digits at for ``model``: its input size, so the
+    images are drawn once at the size the model sees (no second resampling)."""
+    pre = getattr(model, "preprocess", None)
+    return pre.size[0] if pre is not None else 64
+
+
+def is_demo_name(spec: Any) -> bool:
+    """True for the names of the bundled digits (``demo-test``, ``demo-train``, ``demo:digits``)."""
+    return isinstance(spec, str) and spec in DEMO_NAMES
