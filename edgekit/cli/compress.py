@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape as esc
 
 METHODS = ("fp16", "int8", "int8-dynamic", "prune")
+_TAGS = {"fp16": "fp16", "int8": "int8", "int8-dynamic": "int8-dynamic", "prune": "pruned"}  # output file tags
 
 
 def _calibration(model, data: str | None, n: int):
@@ -45,9 +46,32 @@ def _check_format(fmt: str | None, method: str) -> str | None:
     return fmt
 
 
+def _refuse_existing(model, method: str, out, fmt, force) -> None:
+    """Refuse an existing ``--out`` (or its ``.json`` / ``.bin``) before calibration or pruning runs,
+    naming the same files, with the same message, the method itself would refuse minutes later."""
+    from edgekit.compress._common import output_path, refuse_existing
+    from edgekit.types import Format
+
+    if method == "fp16":
+        target = Format.parse(fmt or model.format, "format")
+    else:
+        target = Format.OPENVINO if method == "int8" and fmt == "openvino" else Format.ONNX
+    refuse_existing(output_path(model, out, _TAGS[method], target), target, model, force)
+
+
 def _compress(model, method: str, out, fmt, data, samples, ratio, force):
     from edgekit.errors import ConversionError
 
+    if method not in METHODS:
+        raise ConversionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "prune":
+        from edgekit.plan.build import torch_twin
+
+        twin = torch_twin(model)
+        if twin is None:
+            raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it")
+        model = twin
+    _refuse_existing(model, method, out, fmt, force)
     if method == "fp16":
         from edgekit.compress import to_fp16
 
@@ -63,15 +87,9 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force):
         if fmt == "openvino":
             return quantize_openvino(model, feeds, out, force=force)
         return quantize_int8(model, feeds, out, force=force)
-    if method == "prune":
-        from edgekit.compress import prune_channels
-        from edgekit.plan.build import torch_twin
+    from edgekit.compress import prune_channels
 
-        twin = torch_twin(model)
-        if twin is None:
-            raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it")
-        return prune_channels(twin, ratio, out, force=force).model
-    raise ConversionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    return prune_channels(model, ratio, out, force=force).model
 
 
 def register(app: typer.Typer) -> None:

@@ -47,6 +47,7 @@ def render(result) -> tuple[Table, str]:
         f"macro P/R/F1 {m.macro_precision:.3f}/{m.macro_recall:.3f}/{m.macro_f1:.3f}; "
         f"weighted P/R/F1 {m.weighted_precision:.3f}/{m.weighted_recall:.3f}/{m.weighted_f1:.3f}; "
         f"{result.seconds:.1f}s"
+        + (f"\n{result.skipped} unreadable image(s) skipped" if result.skipped else "")
     )
     return table, summary
 

@@ -3,10 +3,16 @@
 A rich progress bar on stderr while it works; then the candidates table and
 the decision log on stdout (``--json`` prints the report as JSON instead).
 ``--save-config plan.yaml`` writes the settings for ``edgekit run plan.yaml``.
+``--out DIR`` must be new or empty unless ``--force``, like every other output.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -55,15 +61,84 @@ def show(report, as_json: bool) -> None:
         console.print(f" - {esc(line)}", soft_wrap=True)
 
 
-def run_config(config, as_json: bool) -> None:
-    """Run a ``PlanConfig`` with a progress bar; print the report."""
+def check_out(out: str | None, force: bool, setting: str = "--out") -> Path | None:
+    """``out`` as a path, refused when it holds anything and ``force`` is not given.
+
+    Why: the planner writes into the folder as it goes, so an old report there would be
+    silently mixed with (or replaced by) the new one.
+
+    Raises:
+        OutputExists: ``out`` exists and is not an empty folder; ``setting`` names where it was set.
+    """
+    from edgekit.errors import OutputExists
+
+    if not out:
+        return None
+    path = Path(out).expanduser()
+    if path.exists() and not force and not (path.is_dir() and not any(path.iterdir())):
+        raise OutputExists(f"{path} (set by {setting}) already exists and is not an empty folder; "
+                           f"change {setting}, or pass --force to replace it", path=path)
+    return path
+
+
+@contextlib.contextmanager
+def report_folder(out: str | None, force: bool, setting: str = "--out") -> Iterator[None]:
+    """Guard the plan's ``out`` folder for one run: all or nothing.
+
+    The old folder (``force``) is moved aside and put back if the run fails or is
+    cancelled, else deleted; a folder the run created is removed on failure, so a
+    retry is not refused. Not a temp-folder-then-rename: the report's model paths
+    point into ``out``, so the planner has to write there.
+    """
+    path = check_out(out, force, setting)
+    if path is None:
+        yield
+        return
+    was_empty = path.is_dir() and not any(path.iterdir())
+    old = None
+    if path.exists() and not was_empty:  # --force: keep the old folder aside until the new one is complete
+        if Path.cwd().resolve().is_relative_to(path.resolve()):  # e.g. --out . : never move the work folder
+            from edgekit.errors import ConfigError
+
+            raise ConfigError(f"{path} (set by {setting}) holds the current folder and cannot be replaced; "
+                              f"change {setting} to a new folder")
+        old = path.resolve().with_name(f".{path.resolve().name}.old")
+        _remove(old)
+        os.replace(path, old)
+    try:
+        yield
+    except BaseException:
+        _remove(path)
+        if old is not None:
+            os.replace(old, path)
+        elif was_empty:
+            path.mkdir()
+        raise
+    if old is not None:
+        _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def run_config(config, as_json: bool, force: bool = False, setting: str = "--out") -> None:
+    """Run a ``PlanConfig`` with a progress bar; print the report.
+
+    ``force`` lets the run replace an existing ``config.out``; ``setting`` names where
+    that folder was set, for the refusal (``--out``, or the YAML's ``out:``).
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from edgekit.cli._console import err_console
     from edgekit.plan import plan
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+    with report_folder(config.out, force, setting), \
+            Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
         task = bar.add_task("planning", total=1.0)
         report = plan(config.model, config=config,
                       progress=lambda f, m: bar.update(task, completed=f, description=esc(m)))
@@ -90,6 +165,7 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,
         out: Annotated[str | None, typer.Option(help="Folder for report.json/.md, plot.png and models.")] = None,
         save_config: Annotated[str | None, typer.Option(help="Also write these settings as YAML for `edgekit run`.")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Find the fastest deployment within the accuracy/latency/size budget, by measuring."""
@@ -99,6 +175,7 @@ def register(app: typer.Typer) -> None:
                             latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
                             methods=tuple(m.strip() for m in methods.split(",") if m.strip()), seconds=seconds,
                             verify=verify, cache=not no_cache, out=out)
+        check_out(out, force)  # before --save-config writes anything
         if save_config:
             config.save(save_config)
-        run_config(config, as_json)
+        run_config(config, as_json, force)

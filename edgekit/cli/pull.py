@@ -1,7 +1,9 @@
 """``edgekit pull NAME``: download a pretrained ImageNet classifier into the user cache.
 
 ``edgekit pull --list`` shows the catalogue and what is already cached. The
-downloaded model then loads as ``load_model("hub:NAME")``.
+downloaded model then loads as ``load_model("hub:NAME")``. Names read as
+``load_model`` reads them: ``hub:NAME`` is the catalogue's NAME, and a bundled
+``demo:NAME`` needs no download (pull says so and succeeds).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("pull")
     def pull_cmd(
-        name: Annotated[str | None, typer.Argument(help="Catalogue name, e.g. mobilenetv2.")] = None,
+        name: Annotated[str | None, typer.Argument(help="Catalogue name, e.g. mobilenetv2 (or hub:mobilenetv2).")] = None,
         list_all: Annotated[bool, typer.Option("--list", help="List the catalogue instead.")] = False,
         base_url: Annotated[
             str | None,
@@ -40,6 +42,14 @@ def register(app: typer.Typer) -> None:
                 table.add_row(e.name, esc(e.title), f"{e.size / 1e6:.1f} MB", "yes" if is_cached(e) else "-")
             console.print(table)
             return
+        if name.startswith("demo:"):
+            from edgekit.zoo.hub import resolve
+
+            path = resolve(name)  # unknown demo name or missing file: ModelLoadError with the fix
+            console.print(f"[green]ok[/] {esc(name)} is bundled with edgekit ({esc(str(path))}); no download "
+                          f"needed, load it as {esc(name)}", highlight=False, soft_wrap=True)
+            return
+        name = name.removeprefix("hub:")
         path = _pull_with_bar(name, base_url, force)
         console.print(
             f"[green]ok[/] {esc(name)} -> {esc(str(path))}  (load it as hub:{esc(name)})", highlight=False

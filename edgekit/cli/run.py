@@ -1,4 +1,7 @@
-"""``edgekit run plan.yaml``: replay a saved ``PlanConfig`` (written by ``plan --save-config`` or the GUI)."""
+"""``edgekit run plan.yaml``: replay a saved ``PlanConfig`` (written by ``plan --save-config`` or the GUI).
+
+Its ``out:`` folder must be new or empty unless ``--force``, as with ``edgekit plan --out``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ def register(app: typer.Typer) -> None:
     def run_cmd(
         config_file: Annotated[str, typer.Argument(help="A plan.yaml with a `plan:` mapping.")],
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Replace an existing `out:` folder.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Run a saved plan configuration."""
@@ -21,4 +25,4 @@ def register(app: typer.Typer) -> None:
         config = PlanConfig.load(config_file)
         if no_cache:
             config = config.replace(cache=False)
-        run_config(config, as_json)
+        run_config(config, as_json, force, setting=f"out: in {config_file}")

@@ -3,6 +3,7 @@
 Listens on 127.0.0.1 unless ``--host`` says otherwise. ``--workers`` is the
 number of inference threads (each with its own session) in this one process;
 ``--max-queue`` bounds the requests admitted at once (more get 503).
+``--port 0`` lets the system pick a free port; the 'serving ... on' line names it.
 """
 
 from __future__ import annotations
@@ -13,29 +14,6 @@ from typing import Annotated
 import typer
 
 
-def check_port(host: str, port: int) -> None:
-    """Fail before loading anything when ``host:port`` cannot be listened on, in one line
-    (uvicorn would print a log line, then 'stopped cleanly', then exit 3)."""
-    import socket
-
-    from edgekit.errors import ConfigError
-
-    if port == 0:  # the OS picks a free one
-        return
-    try:
-        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as exc:
-        raise ConfigError(f"--host {host!r} is not an address of this machine ({exc.strerror}); "
-                          "use 127.0.0.1, or 0.0.0.0 to listen on every interface") from exc
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            sock.bind(addr)
-        except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port, "
-                              "or stop the program that uses it") from exc
-
-
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the CLI."""
 
@@ -43,7 +21,7 @@ def register(app: typer.Typer) -> None:
     def serve_cmd(
         bundle: Annotated[Path, typer.Argument(help="Bundle folder or .zip.")],
         host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes it to the network).")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+        port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: the system picks a free one).")] = 8000,
         workers: Annotated[int, typer.Option(min=1, max=64, help="Inference threads, each with its own session.")] = 1,
         max_queue: Annotated[int, typer.Option(min=1, help="Requests admitted at once (running + waiting); more get 503.")] = 64,
         max_body_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body in MiB; more get 413.")] = 32.0,
@@ -53,14 +31,13 @@ def register(app: typer.Typer) -> None:
         from edgekit.cli._console import err_console
         from edgekit.serve.server import serve
 
-        check_port(host, port)
+        def ready(engine) -> None:  # engine.port: the port bound, the OS's pick for --port 0
+            err_console.print(f"serving {engine.name} ({engine.predictors[0].backend}) on "
+                              f"http://{host}:{engine.port}/v2 - Ctrl-C stops", highlight=False)
 
-        def ready(engine) -> None:
-            err_console.print(f"serving {engine.name} ({engine.predictors[0].backend}) on http://{host}:{port}/v2 "
-                              f"- Ctrl-C stops", highlight=False)
-
-        def stopped(engine) -> None:
-            err_console.print(f"stopped cleanly after {engine.served} requests", highlight=False)
+        def stopped(engine) -> None:  # engine.served: /infer and /classify calls answered, not health checks
+            n = engine.served
+            err_console.print(f"stopped cleanly after {n} inference request{'' if n == 1 else 's'}", highlight=False)
 
         serve(bundle, host=host, port=port, workers=workers, max_queue=max_queue,
               max_body_bytes=int(max_body_mb * (1 << 20)), backend=backend, on_ready=ready, on_shutdown=stopped)

@@ -58,6 +58,21 @@ def companions(dest: Path, fmt: Format, with_card: bool) -> list[Path]:
     return [*names, dest]
 
 
+def refuse_existing(dest: Path, fmt: Format, source: Model, force: bool) -> list[Path]:
+    """Every file written for ``dest`` (model, ``.bin``, ``.json`` card), each checked to be new.
+
+    Callers that do slow work before :func:`staged` (calibration, pruning) call it
+    first, so an existing output is refused before the minutes, not after.
+
+    Raises:
+        OutputExists: one of them exists and ``force`` is false.
+    """
+    finals = companions(dest, fmt, _card(source) is not None)
+    for path in finals:
+        check_writable(path, force)
+    return finals
+
+
 @contextmanager
 def staged(dest: Path, fmt: Format, source: Model, force: bool) -> Iterator[Path]:
     """Yield a staging path ``<tmpdir>/<dest.name>``; on success move every file into place.
@@ -66,9 +81,7 @@ def staged(dest: Path, fmt: Format, source: Model, force: bool) -> Iterator[Path
     ``load_model`` of the result knows how to feed it.
     """
     card = _card(source)
-    finals = companions(dest, fmt, card is not None)
-    for path in finals:
-        check_writable(path, force)  # refuse before minutes of work
+    finals = refuse_existing(dest, fmt, source, force)  # refuse before minutes of work
     dest.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:

@@ -22,6 +22,11 @@ from edgekit.errors import DataError, EdgekitWarning
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
 
+class UnreadableImage(DataError):
+    """An image file whose body does not decode: iteration (and ``evaluate``) skips it, also
+    through a view such as a split; the dataset counts it in ``skipped``."""
+
+
 class Dataset:
     """Base: indexable ``(image, label)`` pairs; subclasses define ``_load(i)`` and ``__len__``."""
 
@@ -39,8 +44,12 @@ class Dataset:
         raise NotImplementedError
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, int]]:
+        """Every readable pair; an image found corrupt on reading is skipped (its dataset counts it)."""
         for i in range(len(self)):
-            yield self[i]
+            try:
+                yield self[i]
+            except UnreadableImage:
+                continue
 
     @property
     def labels(self) -> np.ndarray:
@@ -91,7 +100,14 @@ class ArrayDataset(Dataset):
 
 
 class _FileDataset(Dataset):
-    """Images read from files; unreadable ones are skipped, counted and warned about once."""
+    """Images read from files; unreadable ones are skipped, counted and warned about once.
+
+    Opening checks each file's header only (cheap on a large folder), so a file
+    whose body is corrupt or cut short is found when it is decoded: iteration
+    then skips it, adds it to ``skipped``/``skipped_files`` and warns once for
+    it, exactly like a file refused at open time. ``len()`` still counts it (the
+    indices of splits made before stay valid); indexing it raises ``DataError``.
+    """
 
     def __init__(self, items: list[tuple[Path, int]], classes: Sequence[str], where: Path):
         self.classes = tuple(classes)
@@ -123,10 +139,24 @@ class _FileDataset(Dataset):
 
     def _load(self, index: int) -> tuple[np.ndarray, int]:
         path, label = self._items[index]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = None if path in self.skipped_files else cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            raise DataError(f"{path} could not be decoded as an image; remove or replace it", path=path)
+            self._skip_late(path)
+            raise UnreadableImage(f"{path} could not be decoded as an image; remove or replace it", path=path)
         return image, label
+
+    def _skip_late(self, path: Path) -> None:
+        """Count a file whose header passed but whose body does not decode (once per file)."""
+        if path in self.skipped_files:
+            return
+        self.skipped += 1
+        self.skipped_files.append(path)
+        warnings.warn(
+            f"{self.root}: skipped unreadable image {path.name} (corrupt or truncated; {self.skipped} skipped "
+            "in all); remove or replace it",
+            EdgekitWarning,
+            stacklevel=4,
+        )
 
     def _label(self, index: int) -> int:
         return self._items[index][1]

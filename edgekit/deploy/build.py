@@ -30,8 +30,12 @@ _DROP_OPTIONS = ("cache_dir", "cache")  # paths of the build machine mean nothin
 
 
 def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data: Any, samples: int,
-                 tolerance: Tolerance = Tolerance()) -> Manifest:
-    """Write every bundle file into the new folder ``folder``; return the manifest."""
+                 tolerance: Tolerance = Tolerance(), declared: Any = None) -> Manifest:
+    """Write every bundle file into the new folder ``folder``; return the manifest.
+
+    ``declared`` is the ``Target`` the bundle is for: fallbacks are limited to
+    the backends it lists (``None``, a target whose file is not here: no fallback).
+    """
     from edgekit.backends.registry import compile_session
 
     model = ensure_file(choice.model, work)
@@ -56,7 +60,7 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
     report = {"sample": result.to_dict(), "session": info.to_dict(), "plan_accuracy": choice.accuracy,
               "data": "validation data" if data is not None else "seeded noise images (no labels)"}
     (folder / "validation" / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    fields = _fields(choice, model, preprocess, info, result, target)
+    fields = _fields(choice, model, preprocess, info, result, target, declared)
     fields.update(model_file=model_file, output_kind=sample_mod.output_kind(arrays["outputs"]),
                   tolerance=dataclasses.asdict(tolerance))
     (folder / "requirements.txt").write_text(requirements(choice.backend), encoding="utf-8")
@@ -99,12 +103,20 @@ def _copy_model(model: Model, dest: Path) -> str:
     return f"model/{Path(model.path).name}"
 
 
-def _backends(choice: Choice, model: Model) -> list[dict]:
-    """The chosen backend first, then the others that read this format (at the stored precision)."""
+def _backends(choice: Choice, model: Model, declared: Any) -> list[dict]:
+    """The chosen backend first, then another that reads this format (at the stored precision).
+
+    A fallback is a promise that the bundle may run there, so it must be a
+    backend the target lists for this device and precision: a Raspberry Pi has
+    no OpenVINO, and naming it would only send the device owner after a runtime
+    that cannot help.
+    """
     chosen = [{"backend": choice.backend, "precision": choice.precision}]
     if Format.parse(model.format) != Format.ONNX:
         return chosen
     other = "openvino" if choice.backend == "onnxruntime" else "onnxruntime"
+    if declared is None or not declared.supports(other, choice.device, str(model.precision)):
+        return chosen
     return chosen + [{"backend": other, "precision": str(model.precision)}]
 
 
@@ -125,7 +137,8 @@ def _machine() -> str:
         return platform.machine()
 
 
-def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: Any, target: str) -> dict:
+def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: Any, target: str,
+            declared: Any) -> dict:
     import edgekit
 
     figures = dict(choice.figures) or {
@@ -142,7 +155,7 @@ def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: An
         "name": model.name, "format": str(model.format),
         "inputs": [t.to_dict() for t in model.inputs], "outputs": [t.to_dict() for t in model.outputs],
         "preprocess": pre.to_dict(), "labels": None if model.labels is None else list(model.labels),
-        "backends": _backends(choice, model), "device": choice.device, "precision": info.precision,
+        "backends": _backends(choice, model, declared), "device": choice.device, "precision": info.precision,
         "runtime": {"threads": info.threads, "streams": info.streams, "options": _options(choice.options)},
         "figures": figures, "accuracy": choice.accuracy, "target": target,
         "validation": {"file": "validation/sample.npz", "report": "validation/report.json",

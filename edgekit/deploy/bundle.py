@@ -33,7 +33,7 @@ from edgekit._io import atomic_dir, atomic_path, check_writable
 from edgekit.deploy import safezip
 from edgekit.deploy.integrity import list_files, verify_folder
 from edgekit.deploy.manifest import Manifest, Tolerance
-from edgekit.errors import BundleError, EdgekitWarning
+from edgekit.errors import BundleError, EdgekitWarning, TargetError
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.models.spec import TensorSpec
@@ -170,7 +170,7 @@ def deploy(
     with tempfile.TemporaryDirectory(prefix="edgekit-deploy-") as work:
         folder = Path(work) / "bundle"
         build_folder(choice, folder, Path(work), target=target_name, data=data, samples=samples,
-                     tolerance=tolerance or Tolerance())
+                     tolerance=tolerance or Tolerance(), declared=_declared(target, target_name))
         _move(folder, out, force)
     return Bundle.open(out)
 
@@ -181,7 +181,20 @@ def _known_target(target: Any) -> Any:
         return target
     from edgekit.targets import load_target
 
-    return load_target(target).name  # TargetError with a did-you-mean hint
+    return load_target(target)  # TargetError with a did-you-mean hint; a YAML path keeps its file
+
+
+def _declared(target: Any, name: str) -> Any:
+    """The ``Target`` whose backends bound the bundle's fallbacks; ``None`` when its file is not here
+    (a plan made with a target YAML this machine lacks): then no fallback is promised."""
+    from edgekit.targets import Target, load_target
+
+    if isinstance(target, Target):
+        return target
+    try:
+        return load_target(name)
+    except TargetError:
+        return None
 
 
 def _move(folder: Path, out: Path, force: bool) -> None:

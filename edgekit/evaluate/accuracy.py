@@ -31,6 +31,7 @@ class EvalResult:
         labels: true class per evaluated image; ``predictions`` the model's top-1.
         scores: ``(n, n_classes)`` raw model outputs (not serialised).
         seconds: wall time of the whole evaluation (preprocessing included).
+        skipped: images that could not be decoded when read (corrupt or cut short), left out.
     """
 
     model: str
@@ -42,6 +43,7 @@ class EvalResult:
     predictions: tuple[int, ...]
     seconds: float
     scores: np.ndarray | None = field(default=None, compare=False, repr=False)
+    skipped: int = 0
 
     def to_dict(self) -> dict:
         """JSON-ready dict (without the raw scores)."""
@@ -55,6 +57,7 @@ class EvalResult:
                 "labels": list(self.labels),
                 "predictions": list(self.predictions),
                 "seconds": self.seconds,
+                "skipped": self.skipped,
             }
         )
 
@@ -126,7 +129,7 @@ def evaluate(
         total = len(dataset) if limit is None else min(limit, len(dataset))
         if total <= 0:
             raise DataError("the evaluation dataset is empty; give at least one labelled image")
-        labels, scores = _run(session, dataset, total, _batch_size(model, batch_size), progress)
+        labels, scores, skipped = _run(session, dataset, total, _batch_size(model, batch_size), progress)
         labels = mapping[labels]
     finally:
         if owned:
@@ -148,6 +151,7 @@ def evaluate(
         tuple(int(v) for v in predictions),
         time.perf_counter() - t0,
         scores,
+        skipped,
     )
 
 
@@ -156,14 +160,25 @@ def _batch_size(model: Any, wanted: int) -> int:
     return first if isinstance(first, int) and first > 0 else max(1, wanted)
 
 
-def _run(session, dataset, total: int, batch: int, progress) -> tuple[np.ndarray, np.ndarray]:
+def _run(session, dataset, total: int, batch: int, progress) -> tuple[np.ndarray, np.ndarray, int]:
+    """Labels and raw outputs of the first ``total`` images, and how many could not be decoded."""
+    from edgekit.data.datasets import UnreadableImage
+
     pre, name = session.model.preprocess, session.model.inputs[0].name
-    labels, outputs = [], []
+    labels, outputs, skipped = [], [], 0
     for start in range(0, total, batch):
-        items = [dataset[i] for i in range(start, min(start + batch, total))]
-        logits = np.asarray(session.predict({name: pre.batch([im for im, _ in items])}))
-        outputs.append(logits.reshape(len(items), -1))
-        labels.extend(y for _, y in items)
+        items = []
+        for i in range(start, min(start + batch, total)):
+            try:
+                items.append(dataset[i])
+            except UnreadableImage:  # the dataset counted and warned; the rest still count
+                skipped += 1
+        if items:
+            logits = np.asarray(session.predict({name: pre.batch([im for im, _ in items])}))
+            outputs.append(logits.reshape(len(items), -1))
+            labels.extend(y for _, y in items)
         if progress is not None:
             progress(min(start + batch, total), total)
-    return np.asarray(labels, np.int64), np.concatenate(outputs).astype(np.float32)
+    if not outputs:
+        raise DataError(f"none of the {total} images could be decoded; check the dataset's files")
+    return np.asarray(labels, np.int64), np.concatenate(outputs).astype(np.float32), skipped

@@ -314,7 +314,7 @@ class _State:
             return
         try:
             est = estimate_latency(self.target, flops=flops, weight_bytes=m.size_bytes, device=c.device,
-                                   precision=c.precision)
+                                   precision=c.precision, backend=c.backend)
         except EdgekitError as exc:
             self.cands[k] = rules.reject(c, str(exc))
             return
@@ -425,15 +425,14 @@ def _how(model: Model) -> str:
 
 
 def _runner_up(best: Candidate, judged: list[Candidate], objective: str) -> str:
-    """Name the next best valid candidate and the margin, flagging a margin inside the noise."""
+    """Name the next best valid candidate and the margin, saying when noise makes it untrustworthy."""
     others = sorted((c for c in judged if c.status == "valid"), key=lambda c: rules.score(c, objective))
     if not others or best.latency_ms is None or others[0].latency_ms is None:
         return ""
     nxt = others[0]
     margin = 100 * (nxt.latency_ms / best.latency_ms - 1)
-    noise = 100 * max(best.ci_rel or 0.0, nxt.ci_rel or 0.0)
-    within = " -- within measurement noise" if best.p50_ms and abs(margin) <= max(noise, 2.0) else ""
-    return f"Runner-up: {nxt.key} at {nxt.latency_text()} ({margin:+.1f}% latency{within})."
+    note = rules.margin_note(best, nxt)
+    return f"Runner-up: {nxt.key} at {nxt.latency_text()} ({margin:+.1f}% latency{' -- ' + note if note else ''})."
 
 
 def _why(best: Candidate, cfg: PlanConfig, vs_eager: float | None, gap: float, pct: float) -> str:

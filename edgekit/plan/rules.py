@@ -124,3 +124,33 @@ def regret(chosen: Candidate, cands: list[Candidate]) -> tuple[float, float]:
         return 0.0, 0.0
     gap = chosen.latency_ms - min(lats)
     return gap, 100.0 * gap / min(lats)
+
+
+TIE_PCT = 2.0  # medians this close are a tie whatever their intervals say
+WIDE_CI = 0.25  # a median known only to +-25 % or worse cannot order two candidates
+
+
+def margin_note(best: Candidate, other: Candidate) -> str:
+    """How far the measured latency gap between two candidates can be trusted ("" = a real gap).
+
+    Why: "within measurement noise" must mean the gap lies inside both medians'
+    ~95 % intervals *and* those intervals are narrow. A short run can give
+    intervals wider than the medians themselves; they overlap any gap, so a
+    +114 % difference would read as noise when it is simply unknown. That
+    case, and a run too short to have an interval, says so and how to fix it.
+    Estimates get no note: their band is printed with them.
+    """
+    if not best.p50_ms or not other.p50_ms:
+        return ""
+    if 100 * abs(other.p50_ms / best.p50_ms - 1) <= TIE_PCT:
+        return "within measurement noise"
+    rels = (best.ci_rel, other.ci_rel)
+    if None not in rels:
+        (a, ra), (b, rb) = (best.p50_ms, best.ci_rel), (other.p50_ms, other.ci_rel)
+        if max(a * (1 - ra), b * (1 - rb)) > min(a * (1 + ra), b * (1 + rb)):
+            return ""  # the intervals do not overlap: the gap is real
+        if max(rels) <= WIDE_CI:
+            return "within measurement noise"
+    known = [r for r in rels if r is not None]
+    width = f" (95% interval up to +-{100 * max(known):.0f}% of the median)" if len(known) == 2 else ""
+    return f"too noisy to rank{width}: rerun with more seconds per candidate (--seconds)"

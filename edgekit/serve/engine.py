@@ -40,6 +40,7 @@ class Engine:
         self.manifest = first.manifest
         self.name = self.manifest.serve_name
         self.max_queue, self.admitted, self.closing, self.served = max_queue, 0, False, 0
+        self.port: int | None = None  # set by serve() once bound: the OS's pick for --port 0
         self._free: queue.Queue[Predictor] = queue.Queue()
         for p in self.predictors:
             self._free.put(p)

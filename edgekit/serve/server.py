@@ -7,10 +7,37 @@ admitted requests finish (up to ``grace_s``), then release the model.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import BackendUnavailable
+from edgekit.errors import BackendUnavailable, ConfigError
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind ``host:port`` before the model loads, and hand the socket to uvicorn.
+
+    Why: a port in use fails in one line before seconds of loading (uvicorn would log,
+    say 'stopped cleanly', then exit 3), and with ``port=0`` the port the OS picked is
+    known, so the server can announce where it really listens.
+
+    Raises:
+        ConfigError: ``host`` is not an address here, or ``host:port`` cannot be bound.
+    """
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host!r} is not an address of this machine ({exc.strerror}); "
+                          "use 127.0.0.1, or 0.0.0.0 to listen on every interface") from exc
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind(addr)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port (0 lets the "
+                          "system choose), or stop the program that uses it") from exc
+    return sock
 
 
 def serve(
@@ -31,17 +58,20 @@ def serve(
 
     Args:
         bundle: bundle folder or zip.
-        host / port: where to listen (default loopback only; pass 0.0.0.0 to expose it).
+        host / port: where to listen (default loopback only; pass 0.0.0.0 to expose it);
+            ``port=0`` lets the OS choose, and ``engine.port`` says which it chose.
         workers: inference threads, each with its own compiled session.
         max_queue: requests admitted at once (running + waiting); more get 503.
         max_body_bytes: largest request body (default 32 MiB); more get 413.
         backend: force one of the bundle's allowed backends.
         grace_s: how long shutdown waits for admitted requests.
-        on_ready: called with the ``Engine`` once the model is loaded.
+        on_ready: called with the ``Engine`` once the model is loaded and the port bound
+            (``engine.port``); the server accepts connections right after.
         on_shutdown: called with the ``Engine`` once admitted requests finished and it is closed.
             uvicorn then re-raises SIGTERM/SIGINT, so the process ends as signalled.
 
     Raises:
+        ConfigError: ``host:port`` cannot be listened on (checked before the model loads).
         BundleError: the bundle is refused.
         BackendUnavailable: fastapi/uvicorn missing, or no allowed backend runs here.
     """
@@ -52,10 +82,13 @@ def serve(
     from edgekit.serve.app import MAX_BODY_BYTES, create_app
     from edgekit.serve.engine import Engine
 
-    engine = Engine(bundle, workers=workers, max_queue=max_queue, backend=backend)
-    if on_ready is not None:
-        on_ready(engine)
-    app = create_app(engine, max_body_bytes=max_body_bytes or MAX_BODY_BYTES, on_shutdown=on_shutdown)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=grace_s,
-                            limit_concurrency=max_queue * 4 + 64, access_log=False)
-    uvicorn.Server(config).run()
+    with bind(host, port) as sock:
+        engine = Engine(bundle, workers=workers, max_queue=max_queue, backend=backend)
+        engine.port = sock.getsockname()[1]
+        if on_ready is not None:
+            on_ready(engine)
+        app = create_app(engine, max_body_bytes=max_body_bytes or MAX_BODY_BYTES, on_shutdown=on_shutdown)
+        config = uvicorn.Config(app, host=host, port=engine.port, log_level=log_level,
+                                timeout_graceful_shutdown=grace_s, limit_concurrency=max_queue * 4 + 64,
+                                access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])

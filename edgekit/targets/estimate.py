@@ -3,11 +3,18 @@
 How an estimate is made (roofline-ish, always labelled an *estimate*):
 
 1. **Compute time** = model FLOPs / the GFLOP/s the target's runtime really
-   reached on a published reference model of the same device (and, when
-   possible, precision). Several references -> geometric mean.
+   reached on a published reference model of the same device, *runtime* (the
+   candidate's backend) and, when possible, precision. Several references ->
+   geometric mean. A runtime differs too much from another to borrow its
+   figure, with one stated exception: a TFLite figure stands in for
+   onnxruntime/OpenVINO (all three run a pre-optimized graph on tuned
+   kernels), with a wider band and a line in the basis saying so.
    Without a reference for that device: FLOPs / (peak GFLOP/s x efficiency),
    where efficiency is measured here when we can (this machine's measured
-   latency vs its measured peak) or an assumed 15 %.
+   latency vs its measured peak) or an assumed 15 % -- for those graph
+   runtimes only. PyTorch eager (op by op from Python) has no stand-in and no
+   assumed efficiency: without a ``torch`` figure its estimate is unavailable
+   (a ``TargetError`` that says which figure to add), never another runtime's.
 2. **Memory floor** = weight bytes / memory bandwidth: a model cannot run
    faster than it can stream its weights once.
 3. The estimate is the larger of the two; the **error band** widens with
@@ -23,7 +30,10 @@ from dataclasses import asdict, dataclass
 from edgekit.errors import TargetError
 from edgekit.targets.model import ReferenceLatency, Target
 
-DEFAULT_EFFICIENCY = 0.15  # share of peak FLOP/s a small CNN reaches on a CPU runtime
+DEFAULT_EFFICIENCY = 0.15  # share of peak FLOP/s a small CNN reaches on a CPU graph runtime
+# backend -> runtimes whose published figures may stand in for it (see the module doc)
+_STAND_INS = {"onnxruntime": ("tflite",), "openvino": ("tflite",)}
+_PEAK_BACKENDS = ("onnxruntime", "openvino")  # what DEFAULT_EFFICIENCY describes
 _INT8_ISA = ("dotprod", "i8mm", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
@@ -89,26 +99,51 @@ def estimate_latency(
     device: str = "cpu",
     precision: str = "fp32",
     local_efficiency: float | None = None,
+    backend: str | None = None,
 ) -> Estimate:
     """Estimate batch-1 latency of a model with ``flops`` on ``target``.
 
     Args:
         local_efficiency: achieved / peak FLOP/s of the same model measured
             here, used when the target has only a peak figure.
+        backend: the runtime the model will run on ("onnxruntime", "torch"...):
+            only that runtime's reference figures are used (see the module
+            doc); ``None`` uses every figure for ``device``.
 
     Raises:
-        TargetError: when the target has neither references nor a peak figure
-            for ``device``.
+        TargetError: when the target has no figure for ``device`` (and
+            ``backend``) to estimate from, naming the figure to add.
     """
     refs = [r for r in target.references if r.device == device]
+    where = target.path or target.name
+    has_peak = device == "cpu" and target.peak_gflops is not None
+    peak_ok = has_peak and (backend is None or backend in _PEAK_BACKENDS)
+    stand_in = ""
+    if backend is not None:
+        own = [r for r in refs if r.runtime == backend]
+        others = [r for r in refs if r.runtime in _STAND_INS.get(backend, ())]
+        if not own and others:
+            stand_in = (f"no {backend} figure for {target.name}: {others[0].runtime}'s stands in "
+                        "(both run a pre-optimized graph; assumed equally fast, band x1.5)")
+        if not own and not others and not peak_ok and (refs or has_peak):
+            runtimes = ", ".join(sorted({r.runtime for r in refs}))
+            why = (f"its {runtimes} figures would mislead for {backend}" if runtimes
+                   else f"its peak_gflops estimate assumes a graph runtime, not {backend}")
+            raise TargetError(
+                f"latency estimate unavailable for {backend}/{device} on {target.name!r}: no {backend} reference "
+                f"figure, and {why}; add a `references:` entry with runtime: {backend}, device: {device} "
+                f"and its source to {where}"
+            )
+        refs = own or others
     if refs:
         compute, band, basis = _from_references(target, refs, flops, device, precision)
         method = "reference"
-    elif device == "cpu" and target.peak_gflops is not None:
+        if stand_in:
+            band, basis = band * 1.5, (*basis, stand_in)
+    elif peak_ok:
         compute, band, basis = _from_peak(target, flops, precision, local_efficiency)
         method = "peak"
     else:
-        where = target.path or target.name
         raise TargetError(
             f"target {target.name!r} has no reference latency for device {device!r} and no peak_gflops; "
             f"add a `references:` entry with device: {device} to {where}"

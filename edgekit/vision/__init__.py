@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.predictors import PipelinePredictor, adapt
-from edgekit.vision.readouts import ABReadout, AccuracyReadout, PredictorReadout, Rate, Readouts, StageLatency
+from edgekit.vision.readouts import ABFrame, ABReadout, AccuracyReadout, PredictorReadout, Rate, Readouts, StageLatency
 from edgekit.vision.sources import (
     ArraySource,
     CameraInfo,
@@ -24,7 +24,7 @@ from edgekit.vision.sources import (
 )
 
 __all__ = [
-    "ABReadout", "AccuracyReadout", "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "FolderSource",
+    "ABFrame", "ABReadout", "AccuracyReadout", "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "FolderSource",
     "Frame", "FrameSource", "LivePipeline", "PipelinePredictor", "PredictorReadout", "Rate", "Readouts",
     "SourceInfo", "StageLatency", "SyntheticSource", "VideoSource", "adapt", "list_cameras", "open_source",
 ]

@@ -31,7 +31,7 @@ from edgekit.vision._meters import RateMeter
 from edgekit.vision._state import PredictorState, StageMeters, rate, topk
 from edgekit.vision.overlay import draw_overlay
 from edgekit.vision.predictors import PipelinePredictor, adapt, to_probabilities
-from edgekit.vision.readouts import ABReadout, Readouts
+from edgekit.vision.readouts import ABFrame, ABReadout, Readouts
 from edgekit.vision.sources.base import Frame, FrameSource
 
 Callback = Callable[[np.ndarray, Readouts], None]
@@ -298,9 +298,11 @@ class LivePipeline:
             state.latency.add((t1 - t0) * 1e3)
             self._stages.add("inference", (t1 - t0) * 1e3)
             truth = item.frame.label if item.frame.label is not None else self._declared
-            state.record(truth, int(np.argmax(scores)), declared=item.frame.label is None)
+            best = int(np.argmax(scores))
+            state.record(truth, best, declared=item.frame.label is None)
             if self._ref is not None and count % self.reference_every == 0:
-                self._refbox.put((item.frame, pred.label(int(np.argmax(scores))), truth))
+                confidence = float(to_probabilities(scores).reshape(-1)[best])
+                self._refbox.put((item.frame, pred.label(best), confidence, truth))
             count += 1
             self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
 
@@ -313,7 +315,7 @@ class LivePipeline:
                 continue
             if item is END:
                 return
-            frame, main_label, truth = item
+            frame, main_label, main_confidence, truth = item
             ref = self._ref
             if ref is None:
                 continue
@@ -326,6 +328,8 @@ class LivePipeline:
             top = int(np.argmax(scores))
             ref.record(truth, top, declared=frame.label is None)
             self._ab["last"] = ref.predictor.label(top)
+            self._ab["frame"] = ABFrame(frame.seq, main_label, main_confidence, self._ab["last"],
+                                        float(to_probabilities(scores).reshape(-1)[top]))
             self._ab["compared"] += 1
             self._ab["agree"] += int(self._ab["last"] == main_label)
 
@@ -386,7 +390,8 @@ class LivePipeline:
             return None
         compared, agree = self._ab["compared"], self._ab["agree"]
         return ABReadout(self._ref.readout(now), self.reference_every, compared, agree,
-                         agree / compared if compared else 0.0, self._refbox.dropped, self._ab.get("last"))
+                         agree / compared if compared else 0.0, self._refbox.dropped, self._ab.get("last"),
+                         self._ab.get("frame"))
 
     # -- results -------------------------------------------------------------------
     def summary(self) -> dict:

@@ -82,6 +82,28 @@ class PredictorReadout:
 
 
 @dataclass(frozen=True)
+class ABFrame:
+    """A and B on one and the same frame: what each said, with its confidence.
+
+    Attributes:
+        seq: the source's sequence number of the frame both ran on.
+        a_label, a_confidence: the main predictor's top-1 and its probability.
+        b_label, b_confidence: the reference's top-1 and its probability.
+    """
+
+    seq: int = 0
+    a_label: str = ""
+    a_confidence: float = 0.0
+    b_label: str = ""
+    b_confidence: float = 0.0
+
+    @property
+    def agree(self) -> bool:
+        """Same top-1 class."""
+        return self.a_label == self.b_label
+
+
+@dataclass(frozen=True)
 class ABReadout:
     """A/B comparison: the reference's own readout and top-1 agreement with it.
 
@@ -93,6 +115,8 @@ class ABReadout:
         agreement: ``agree / compared``.
         skipped: due frames the reference skipped because it was still busy.
         last_label: the reference's top-1 on the newest frame it ran on.
+        last_frame: A's and B's top-1 with confidence on that same frame
+            (the split view shows them side by side).
     """
 
     reference: PredictorReadout = field(default_factory=PredictorReadout)
@@ -102,6 +126,7 @@ class ABReadout:
     agreement: float = 0.0
     skipped: int = 0
     last_label: str | None = None
+    last_frame: ABFrame | None = None
 
     @property
     def note(self) -> str:
@@ -215,6 +240,7 @@ class Readouts:
         if ab is not None:
             ab = dict(ab)
             ab["reference"] = _predictor(ab.get("reference") or {})
+            ab["last_frame"] = None if ab.get("last_frame") is None else ABFrame(**ab["last_frame"])
             data["ab"] = ABReadout(**ab)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -157,13 +157,19 @@ def imagenet_labels() -> list[str]:
 
 
 def get_entry(name: str) -> CatalogEntry:
-    """The catalogue entry called ``name``.
+    """The catalogue entry called ``name`` (``hub:NAME`` too, as ``load_model`` spells it).
 
     Raises:
         ModelLoadError: unknown name, with a did-you-mean and the list of names.
     """
+    name = name.removeprefix("hub:")
     if name in CATALOG:
         return CATALOG[name]
+    from edgekit.zoo.hub import DEMO_MODELS
+
+    if name in DEMO_MODELS:  # a bundled model typed without its prefix: point at it, not at the catalogue
+        raise ModelLoadError(f"{name!r} is a demo model bundled with edgekit, not a catalogue download; "
+                             f"use demo:{name} (no download needed)")
     hint = difflib.get_close_matches(name, CATALOG, n=1)
     extra = f"did you mean {hint[0]!r}? " if hint else ""
     raise ModelLoadError(f"{name!r} is not in the model catalogue; {extra}known: {', '.join(CATALOG)}")

@@ -49,7 +49,7 @@ def _script(window, out: Path, work: Path) -> Iterator[Step | Path]:
     opt.form.seconds.setValue(1.0)
     opt.form.cache.setChecked(False)  # a fresh, measured plan
     opt.start()
-    yield "plan", lambda: opt.job is None
+    yield "plan", lambda: opt.job is None and not opt.results.drawing
     opt.use_selected()
     yield out / "optimize.png"
 

@@ -39,3 +39,28 @@ def test_unknown_or_unusable_format_is_refused_before_any_work(tiny, tmp_path, c
     assert main(["compress", str(tiny.path), "--method", "int8-dynamic", "--out", str(out), "--format", "openvino"]) == 2
     assert "writes ONNX only; drop --format openvino" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_int8_refuses_an_existing_output_or_card_before_calibrating(tiny, tmp_path, monkeypatch, capsys):
+    from edgekit.cli import compress as compress_cli
+    from edgekit.errors import DataError
+
+    calibrated = []
+
+    def calibration(*args):  # stands for minutes of work
+        calibrated.append(args)
+        raise DataError("calibration stub")
+
+    monkeypatch.setattr(compress_cli, "_calibration", calibration)
+    out = tmp_path / "q.onnx"
+    for existing in (out, out.with_suffix(".json")):  # the model, or only the card beside it
+        existing.write_text("keep me")
+        args = ["compress", str(tiny.path), "--method", "int8", "--out", str(out), "--data", str(tmp_path)]
+        assert main(args) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"{existing} already exists" in err and "--force" in err
+        assert not calibrated and existing.read_text() == "keep me"
+        existing.unlink()
+    out.write_text("keep me")  # --force goes on to the work
+    main(["compress", str(tiny.path), "--method", "int8", "--out", str(out), "--data", str(tmp_path), "--force"])
+    assert calibrated and "calibration stub" in capsys.readouterr().err

@@ -51,6 +51,23 @@ def test_unreadable_images_are_skipped_with_a_count(folder):
     assert {p.name for p in ds.skipped_files} == {"broken.jpg", "empty.png"}
 
 
+def test_a_truncated_image_is_skipped_and_counted_when_read(folder):
+    """A PNG with a valid header but a cut-off body passes the open-time check; reading it must skip it."""
+    whole = (folder / "cat" / "0.png").read_bytes()
+    (folder / "cat" / "cut.png").write_bytes(whole[: len(whole) // 2])
+    ds = ImageFolder(folder)
+    assert ds.skipped == 0 and len(ds) == 13  # the header looked fine
+    with pytest.warns(EdgekitWarning, match="skipped unreadable image cut.png"):
+        pairs = list(ds)
+    assert len(pairs) == 12 and all(image.shape == (12, 12, 3) for image, _ in pairs)
+    assert ds.skipped == 1 and [p.name for p in ds.skipped_files] == ["cut.png"]
+    assert len(list(ds)) == 12 and ds.skipped == 1  # counted once, however often it is read
+    _, held = stratified_split(ds, 0.5)
+    assert len(list(held)) in (len(held), len(held) - 1)  # a split skips it too
+    with pytest.raises(DataError, match="cut.png could not be decoded"):
+        ds[ds.paths.index(folder / "cat" / "cut.png")]
+
+
 def test_image_folder_errors_name_the_folder(tmp_path):
     with pytest.raises(DataError, match="not a folder"):
         ImageFolder(tmp_path / "nope")

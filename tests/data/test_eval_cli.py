@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import warnings
+
 import cv2
 
 from edgekit.cli import main
 from edgekit.data import demo_digits
+from edgekit.errors import EdgekitWarning
 
 
 def test_eval_demo_test_prints_accuracy_and_per_class_table(capsys):
@@ -44,3 +47,20 @@ def test_eval_with_classes_the_model_does_not_know(tmp_path, capsys):
 def test_eval_missing_data_is_one_error_line(tmp_path, capsys):
     assert main(["eval", "demo:digits", "--data", str(tmp_path / "nope")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_eval_skips_a_truncated_image_and_says_so(tmp_path, capsys):
+    ds = demo_digits("test")
+    for i in range(20):
+        image, label = ds[i]
+        (tmp_path / str(label)).mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / str(label) / f"{i}.png"), image)
+    victim = next(tmp_path.glob("*/3.png"))
+    whole = victim.read_bytes()
+    victim.write_bytes(whole[: len(whole) // 2])  # a valid header, a body cut short
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", EdgekitWarning)  # as a user sees it: one line, the run goes on
+        assert main(["eval", "demo:digits", "--data", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "n=19" in captured.out and "1 unreadable image(s) skipped" in captured.out
+    assert "warning:" in captured.err and "skipped unreadable image 3.png" in captured.err

@@ -75,3 +75,16 @@ def test_deploy_cli_refuses_a_misspelt_target(tiny_model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown target 'raspbery-pi-5'" in err and "raspberry-pi-5" in err
     assert not out.exists()
+
+
+def test_deploy_for_a_pi_offers_no_openvino_fallback(tiny_model, dataset, tmp_path, capsys):
+    out = tmp_path / "pi"
+    assert main(["deploy", str(tiny_model.path), "--out", str(out), "--target", "raspberry-pi-5", "--samples", "4"]) == 0
+    assert "fallbacks: none" in capsys.readouterr().out
+    bundle = Bundle.open(out)
+    assert [b["backend"] for b in bundle.manifest.backends] == ["onnxruntime"]
+    assert "allowed fallbacks: none" in (out / "README.md").read_text()
+    laptop = tmp_path / "laptop"  # a target that lists OpenVINO keeps it as the fallback
+    assert main(["deploy", str(tiny_model.path), "--out", str(laptop), "--target", "x86-avx2-laptop",
+                 "--samples", "4"]) == 0
+    assert [b["backend"] for b in Bundle.open(laptop).manifest.backends] == ["onnxruntime", "openvino"]

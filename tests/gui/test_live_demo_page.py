@@ -88,6 +88,14 @@ def test_ab_compare_and_declared_ground_truth(live_page, qtbot):
     ab = page.latest.ab
     assert "agreement" in page.ab_strip.agreement.text() and page.ab_strip.bar.value() >= 0
     assert 0.0 <= ab.agreement <= 1.0
+    r = page.latest  # split view: A's and B's top-1 with confidence on the same frame
+    page.ab_strip.show_readouts(r)
+    pair = r.ab.last_frame
+    assert pair is not None and pair.b_label == r.ab.last_label
+    assert f"<b>{pair.a_label}</b> {pair.a_confidence:.1%}" in page.ab_strip.a_label.text()
+    assert f"<b>{pair.b_label}</b> {pair.b_confidence:.1%}" in page.ab_strip.b_label.text()
+    verdict = page.ab_strip.verdict.text()
+    assert f"frame #{pair.seq}" in verdict and ("agree" if pair.agree else "differ") in verdict
     qtbot.keyClick(page, "7")
     assert page.truth.currentText() == "7"
     page.stop()

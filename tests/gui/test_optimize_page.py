@@ -50,6 +50,7 @@ def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, 
     assert keys == {c.key for c in report.candidates}
     assert report.best_key in page.banner.text()
     assert page.results.log.toPlainText().splitlines() == list(report.log)
+    qtbot.waitUntil(lambda: not page.results.drawing, timeout=5000)  # the scatter follows a moment later
     assert any(item.name() == "chosen" for item in page.results.plot.getPlotItem().listDataItems())
     page.results.table.sortItems(2)  # sortable by latency
     latencies = [page.results.table.item(r, 2).text() for r in range(page.results.table.rowCount())]

@@ -115,17 +115,23 @@ def test_verify_re_measures_the_top_candidates(world):
     assert any(line.startswith(("Verified", "Verify")) for line in report.log)
 
 
-def test_pruned_and_eager_candidates_come_from_the_pytorch_checkpoint(world, tmp_path, make_onnx):
+def _with_checkpoint(tmp_path, make_onnx):
+    """A tiny ONNX model whose card and ``.pt`` checkpoint give the planner its PyTorch twin."""
     import torch
 
     from edgekit.zoo import create_model
 
-    _, data = world
     model = make_onnx(tmp_path, "tinycnn", 32, "net")
     card = json.loads(model.path.with_suffix(".json").read_text())
     card.update(architecture="tinycnn", arch_kwargs={"num_classes": 4}, input_size=[3, 32, 32])
     model.path.with_suffix(".json").write_text(json.dumps(card))
     torch.save(create_model("tinycnn", num_classes=4).state_dict(), model.path.with_suffix(".pt"))
+    return model
+
+
+def test_pruned_and_eager_candidates_come_from_the_pytorch_checkpoint(world, tmp_path, make_onnx):
+    _, data = world
+    model = _with_checkpoint(tmp_path, make_onnx)
     report = plan(model.path, data=data, methods=("fp32", "prune"), cache=False, **FAST)
     by = {c.key: c for c in report.candidates}
     eager, pruned, fp32 = by["torch/cpu/eager"], by["onnxruntime/cpu/pruned"], by["onnxruntime/cpu/fp32"]
@@ -149,3 +155,14 @@ def test_a_dataset_object_is_planned_like_its_folder_and_keys_the_cache(world):
     assert any("given dataset" in line for line in first.log)
     assert first.best.accuracy == plan(model.path, data=data, methods=("fp32",), cache=False, **FAST).best.accuracy
     assert again.cache_hit and not changed.cache_hit
+
+
+def test_pytorch_eager_on_an_absent_pi_is_not_given_the_onnxruntime_estimate(world, tmp_path, make_onnx):
+    _, data = world
+    model = _with_checkpoint(tmp_path, make_onnx)
+    report = plan(model.path, target="raspberry-pi-5", data=data, methods=("fp32",), cache=False, **FAST)
+    by = {c.key: c for c in report.candidates}
+    eager, ort = by["torch/cpu/eager"], by["onnxruntime/cpu/fp32"]
+    assert eager.status == "rejected" and eager.estimate is None
+    assert "unavailable for torch/cpu" in eager.reasons[0] and "runtime: torch" in eager.reasons[0]
+    assert ort.is_estimate and any("tflite's stands in" in b for b in ort.estimate.basis)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from edgekit.errors import BudgetNotMet
@@ -65,3 +67,35 @@ def test_objectives_and_regret():
     assert rules.choose([a, b], "accuracy") is b
     assert rules.regret(a, [a, b]) == (0.0, 0.0)
     assert rules.regret(b, [a, b]) == (1.0, 100.0)
+
+
+def timed(method, p50, ci):
+    return replace(cand(method, p50=p50), ci_rel=ci)
+
+
+def test_a_big_gap_with_huge_intervals_is_too_noisy_to_rank_not_noise():
+    from edgekit.plan.planner import _runner_up
+
+    best, other = timed("fp32", 1.00, 1.5), timed("int8", 2.14, 1.5)  # a short run: CI wider than the median
+    note = rules.margin_note(best, other)
+    assert "noise" not in note and note.startswith("too noisy to rank") and "--seconds" in note
+    chosen = replace(best, status="chosen")
+    line = _runner_up(chosen, [chosen, other], "latency")
+    assert "+114.0% latency -- too noisy to rank" in line and "within measurement noise" not in line
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ((1.00, 0.05), (1.06, 0.05), "within measurement noise"),  # intervals overlap and are narrow
+    ((1.00, 0.02), (1.30, 0.02), ""),                          # intervals apart: a real gap
+    ((1.00, None), (1.01, None), "within measurement noise"),  # a 1 % gap is a tie
+    ((1.00, 0.40), (1.30, 0.40), "too noisy to rank"),         # overlap, but +-40 % cannot rank
+    ((1.00, None), (1.50, 0.01), "too noisy to rank"),         # too few runs for an interval
+])
+def test_margin_note_says_noise_only_when_the_gap_is_inside_narrow_intervals(a, b, expected):
+    note = rules.margin_note(timed("fp32", *a), timed("int8", *b))
+    assert note.startswith(expected) if expected else note == ""
+
+
+def test_estimates_get_no_noise_note():
+    est = replace(cand(p50=None), estimate=None)
+    assert rules.margin_note(est, timed("int8", 2.0, 0.01)) == ""

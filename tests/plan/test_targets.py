@@ -93,6 +93,37 @@ def test_int8_estimate_is_faster_only_with_dot_product_instructions():
         assert (int8 < fp32) is faster
 
 
+def _ref(runtime, ms):
+    return (f"  - {{model: m, flops: 1000000000, latency_ms: {ms}, precision: fp32, runtime: {runtime}, "
+            "device: cpu, source: https://example.org/m}\n")
+
+
+def test_estimate_uses_the_figures_of_the_candidates_own_runtime(tmp_path):
+    board = load_target(_write(tmp_path, GOOD + "references:\n" + _ref("onnxruntime", 10) + _ref("torch", 30)))
+    ort = estimate_latency(board, flops=1e9, backend="onnxruntime")
+    eager = estimate_latency(board, flops=1e9, backend="torch")
+    assert ort.latency_ms == pytest.approx(10) and eager.latency_ms == pytest.approx(30)
+    assert all("torch" not in b for b in ort.basis) and any("on torch/cpu" in b for b in eager.basis)
+
+
+def test_pytorch_eager_on_a_pi_gets_no_borrowed_estimate():
+    pi5 = load_target("raspberry-pi-5")
+    with pytest.raises(TargetError) as err:
+        estimate_latency(pi5, flops=6e8, backend="torch")
+    text = str(err.value)
+    assert "unavailable for torch/cpu" in text and "runtime: torch" in text and str(pi5.path) in text
+    ort = estimate_latency(pi5, flops=6e8, backend="onnxruntime")  # the TFLite figure stands in, and says so
+    assert any("tflite's stands in" in b for b in ort.basis)
+    assert ort.high_ms / ort.low_ms > estimate_latency(pi5, flops=6e8).high_ms / estimate_latency(pi5, flops=6e8).low_ms
+
+
+def test_onnxruntime_on_a_jetson_gpu_does_not_borrow_the_pytorch_figure():
+    jetson = load_target("jetson-orin-nano")
+    assert any("on torch/cuda" in b for b in estimate_latency(jetson, flops=6e8, device="cuda", backend="torch").basis)
+    with pytest.raises(TargetError, match="unavailable for onnxruntime/cuda.*tensorrt, torch figures would mislead"):
+        estimate_latency(jetson, flops=6e8, device="cuda", backend="onnxruntime")
+
+
 def test_fit_check_names_what_does_not_fit():
     pi4 = load_target("raspberry-pi-4")
     assert check_fit(pi4, model_mb=10, backend="onnxruntime", precision="int8").ok

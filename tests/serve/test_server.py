@@ -176,5 +176,5 @@ def test_signals_shut_down_cleanly(bundle, server_class, sig):
     assert infer(client, np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 4)
     code, err = srv.stop(sig)
     # uvicorn finishes admitted requests, runs the shutdown (model released), then ends as signalled
-    assert "stopped cleanly after 1 requests" in err and "Traceback" not in err
+    assert "stopped cleanly after 1 inference request\n" in err and "Traceback" not in err
     assert code in (0, 130, -sig)

@@ -212,3 +212,21 @@ def test_a_deployment_bundle_predictor_drives_the_pipeline(tmp_path, tiny_path, 
         run_to_end(LivePipeline(ArraySource(images), predictor, on_result=lambda f, r: shown.append(r)))
     assert [r.topk[0][0] for r in shown] == expected
     assert shown[-1].predictor.backend == "onnxruntime"
+
+
+def test_ab_readout_shows_a_and_b_on_the_same_frame(tiny_path, tiny_session):
+    from edgekit.backends import compile_session
+    from edgekit.models import load_model
+    from edgekit.vision.readouts import Readouts
+
+    images = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(30)]
+    reference = compile_session(load_model(tiny_path), "onnxruntime")
+    pipe = run_to_end(LivePipeline(ArraySource(images), tiny_session, reference=reference, reference_every=3))
+    reference.close()
+    ab = pipe.summary()["readouts"]["ab"]
+    pair = ab["last_frame"]
+    assert pair is not None and pair["seq"] % 3 == 0  # a frame the reference ran on
+    assert pair["a_label"] == pair["b_label"] == ab["last_label"]
+    assert 0.0 < pair["a_confidence"] <= 1.0 and pair["b_confidence"] == pytest.approx(pair["a_confidence"], abs=1e-4)
+    again = Readouts.from_dict(pipe.summary()["readouts"])
+    assert again.ab.last_frame.agree and again.ab.last_frame.seq == pair["seq"]

@@ -1,17 +1,28 @@
-"""The A/B strip under the video: model A and model B side by side, and how often they agree."""
+"""The A/B split view under the video: A and B side by side on the same frame (top-1 and
+confidence), and how often they agree."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 
-def _side(title: str, p: Any) -> str:
+def _side(title: str, p: Any, said: tuple[str, float] | None = None) -> str:
     acc = p.accuracy
     acc_text = "accuracy –" if acc is None or not acc.n else f"accuracy {acc.accuracy:.1%} (n={acc.n})"
-    return (f"<b>{title}: {p.name}</b> — {p.badge}<br>{p.fps.ema:.1f} FPS · inference p50 "
+    top = "" if said is None else f"<br><span style='font-size:15pt'><b>{escape(said[0])}</b> {said[1]:.1%}</span>"
+    return (f"<b>{title}: {escape(p.name)}</b> — {escape(p.badge)}{top}<br>{p.fps.ema:.1f} FPS · inference p50 "
             f"{p.latency.p50_ms:.2f} ms · {acc_text}")
+
+
+def _verdict(pair: Any) -> str:
+    """Whether A and B agreed on the newest frame both ran on."""
+    if pair is None:
+        return "no frame compared yet"
+    word = "<span style='color:#2e9d4f'>✓ agree</span>" if pair.agree else "<span style='color:#d9534f'>✗ differ</span>"
+    return f"frame #{pair.seq}: {word}"
 
 
 class ABStrip(QWidget):
@@ -26,6 +37,8 @@ class ABStrip(QWidget):
             label.setWordWrap(True)
         middle = QVBoxLayout()
         self.agreement = QLabel("agreement –")
+        self.verdict = QLabel("")
+        middle.addWidget(self.verdict)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
@@ -43,8 +56,10 @@ class ABStrip(QWidget):
         self.setVisible(ab is not None)
         if ab is None:
             return
-        self.a_label.setText(_side("A", r.predictor))
-        self.b_label.setText(_side("B", ab.reference))
-        self.agreement.setText(f"<b>agreement {ab.agreement:.1%}</b> of {ab.compared} frames")
+        pair = ab.last_frame  # A and B on the same frame, side by side
+        self.a_label.setText(_side("A", r.predictor, None if pair is None else (pair.a_label, pair.a_confidence)))
+        self.b_label.setText(_side("B", ab.reference, None if pair is None else (pair.b_label, pair.b_confidence)))
+        self.verdict.setText(_verdict(pair))
+        self.agreement.setText(f"<b>agreement {ab.agreement:.1%}</b> (n={ab.compared})")
         self.agreement.setToolTip(ab.note)
         self.bar.setValue(int(ab.agreement * 1000))

@@ -27,17 +27,28 @@ class LivePlots(QWidget):
             row.addWidget(plot)
         self._series: dict[tuple[str, str], deque] = {}
         self._curves: dict[tuple[str, str], object] = {}
+        self._top: dict[str, float] = {}  # y-axis top per plot; see _fit_y
+
+    def declare(self, kind: str, names: list[str]) -> None:
+        """Create the curves (and legend rows) of ``kind`` up front: creating them while a run
+        goes costs the GUI thread a visible stall (legend and layout)."""
+        plot = self.fps_plot if kind == "fps" else self.latency_plot
+        for name in names:
+            if (kind, name) not in self._curves:
+                self._series.setdefault((kind, name), deque())
+                self._curves[(kind, name)] = plot.plot([], [], pen=colour(len(self._curves)), name=name)
 
     def reset(self) -> None:
-        """Forget every point (a new run)."""
-        for key in list(self._curves):
-            plot = self.fps_plot if key[0] == "fps" else self.latency_plot
-            plot.removeItem(self._curves[key])
-        self._series.clear()
-        self._curves.clear()
+        """Forget every point (a new run); the curves stay."""
+        for key, curve in self._curves.items():
+            self._series[key] = deque()
+            curve.setData([], [])
+        self._top.clear()
 
-    def add(self, fps: dict[str, float], latency_ms: dict[str, float], now: float | None = None) -> None:
-        """Append one sample of each named series and redraw."""
+    def add(self, fps: dict[str, float], latency_ms: dict[str, float], now: float | None = None,
+            redraw: tuple[str, ...] = ("fps", "ms")) -> None:
+        """Append one sample of each named series and redraw the plots named in ``redraw``
+        (``"fps"``, ``"ms"``; the live page redraws them on different ticks to halve each stall)."""
         now = time.monotonic() if now is None else now
         for kind, values in (("fps", fps), ("ms", latency_ms)):
             for name, value in values.items():
@@ -47,17 +58,44 @@ class LivePlots(QWidget):
                 series.append((now, float(value)))
                 while series and now - series[0][0] > WINDOW_S:
                     series.popleft()
-        self._redraw(now)
+        for kind in redraw:
+            self.redraw(kind, now)
 
-    def _redraw(self, now: float) -> None:
-        for i, (key, series) in enumerate(self._series.items()):
-            curve = self._curves.get(key)
-            if curve is None:
-                plot = self.fps_plot if key[0] == "fps" else self.latency_plot
-                curve = plot.plot([], [], pen=colour(i), name=key[1])
-                self._curves[key] = curve
-            curve.setData([t - now for t, _ in series], [v for _, v in series], skipFiniteCheck=True)
+    def redraw(self, kind: str, now: float | None = None) -> None:
+        """Redraw one plot (``"fps"`` or ``"ms"``) up to ``now``."""
+        now = time.monotonic() if now is None else now
+        plot = self.fps_plot if kind == "fps" else self.latency_plot
+        top = 0.0
+        self.declare(kind, [name for k, name in self._series if k == kind])
+        for key, series in self._series.items():
+            if key[0] != kind:
+                continue
+            curve = self._curves[key]
+            values = [v for _, v in series]
+            top = max(top, *values) if values else top
+            curve.setData([t - now for t, _ in series], values, skipFiniteCheck=True)
+        self._fit_y(kind, plot, top)
+
+    def _fit_y(self, kind: str, plot, top: float) -> None:
+        """Set the y-axis to a round top that changes only when the data outgrows it or falls far
+        below it: pyqtgraph regenerates the axis ticks and grid (in Python, tens of ms on a busy
+        CPU) whenever the range moves, as auto-range on a live series does on every redraw."""
+        current = self._top.get(kind)
+        if current is not None and top * 1.05 <= current and top >= current * 0.3:
+            return
+        new = _nice_ceiling(max(top * 1.25, 1e-3))
+        if new != current:
+            self._top[kind] = new
+            plot.setYRange(0.0, new, padding=0)
 
     def points(self, kind: str, name: str) -> int:
         """How many points a series has (for tests)."""
         return len(self._series.get((kind, name), ()))
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is >= ``x``."""
+    import math
+
+    base = 10.0 ** math.floor(math.log10(x))
+    return next(m * base for m in (1, 2, 5, 10) if m * base >= x)

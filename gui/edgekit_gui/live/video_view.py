@@ -9,11 +9,15 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 def bgr_to_qimage(frame: np.ndarray) -> QImage:
-    """Wrap a BGR uint8 ``(H, W, 3)`` array (or gray ``(H, W)``) as a QImage without copying pixels."""
+    """Wrap a BGR uint8 ``(H, W, 3)``, BGRA ``(H, W, 4)`` or gray ``(H, W)`` array as a QImage
+    without copying pixels. BGRA is Qt's native 32-bit layout: painting it is a plain copy, where
+    BGR888 is converted on every paint (on the GUI thread)."""
     frame = np.ascontiguousarray(frame)
     h, w = frame.shape[:2]
     if frame.ndim == 2:
         return QImage(frame.data, w, h, frame.strides[0], QImage.Format.Format_Grayscale8)
+    if frame.shape[2] == 4:
+        return QImage(frame.data, w, h, frame.strides[0], QImage.Format.Format_RGB32)
     return QImage(frame.data, w, h, frame.strides[0], QImage.Format.Format_BGR888)
 
 
@@ -42,7 +46,7 @@ class VideoView(QWidget):
         return QSize(640, 480)
 
     def fit(self, frame: np.ndarray) -> np.ndarray:
-        """``frame`` scaled to fit the view (keeping its aspect), for any thread to call.
+        """``frame`` scaled to fit the view (keeping its aspect) as BGRA, for any thread to call.
 
         The live page calls this on the pipeline's render thread (OpenCV releases the
         GIL), so painting on the GUI thread is a plain copy without scaling.
@@ -52,10 +56,12 @@ class VideoView(QWidget):
         w, h = self._fit_size
         fh, fw = frame.shape[:2]
         scale = min(w / fw, h / fh)
-        if scale <= 0 or abs(scale - 1.0) < 0.02:
-            return frame
-        size = (max(1, round(fw * scale)), max(1, round(fh * scale)))
-        return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        if scale > 0 and abs(scale - 1.0) >= 0.02:
+            size = (max(1, round(fw * scale)), max(1, round(fh * scale)))
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        if frame.ndim == 3 and frame.shape[2] == 3:  # to Qt's native 32-bit layout, here rather than per paint
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
+        return frame
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API; remembered for fit() on other threads
         self._fit_size = (max(1, self.width()), max(1, self.height()))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from edgekit_gui.theme import BAD, GOOD
 from edgekit_gui.widgets.plots import make_plot
@@ -51,6 +51,12 @@ class PlanResults(QWidget):
         split.setSizes([260, 300, 160])
         layout.addWidget(split)
         self.candidates: list[Any] = []
+        self._scatter_args: tuple | None = None  # a scatter waiting for the next event-loop turn
+
+    @property
+    def drawing(self) -> bool:
+        """True while the scatter of the last results is still to be drawn."""
+        return self._scatter_args is not None
 
     def show_candidates(self, candidates: list[Any], log: list[str], latency_budget: float | None,
                         accuracy_floor: float | None) -> None:
@@ -61,7 +67,16 @@ class PlanResults(QWidget):
         fill_table(self.table, [candidate_row(c) for c in self.candidates])
         self.table.setSortingEnabled(True)
         self.log.setPlainText("\n".join(log))
-        self._scatter(latency_budget, accuracy_floor)
+        # the scatter (pyqtgraph items, tens of ms of Python) is drawn 15 ms later (a timer, so the
+        # event loop repaints and takes input in between) instead of stalling for table and plot at once
+        if self._scatter_args is None:
+            QTimer.singleShot(15, self._draw_scatter)
+        self._scatter_args = (latency_budget, accuracy_floor)
+
+    def _draw_scatter(self) -> None:
+        args, self._scatter_args = self._scatter_args, None
+        if args is not None:
+            self._scatter(*args)
 
     def _scatter(self, latency_budget: float | None, accuracy_floor: float | None) -> None:
         """Latency on a log axis (candidates often span two orders of magnitude); colour = status,
@@ -105,6 +120,7 @@ class PlanResults(QWidget):
     def clear(self) -> None:
         """Empty everything."""
         self.candidates = []
+        self._scatter_args = None
         self.table.setRowCount(0)
         self.plot.clear()
         self.log.clear()

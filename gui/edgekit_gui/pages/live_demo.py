@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget,
 )
 
-from edgekit_gui import _gc, settings
+from edgekit_gui import _busy, settings
 from edgekit_gui.live.ab_strip import ABStrip
 from edgekit_gui.live.bridge import FrameBridge
 from edgekit_gui.live.capture import Recording, save_snapshot
@@ -51,7 +51,8 @@ class LiveDemoPage(Page):
         self.presenting = False
         self.recording = Recording()
         self.snapshot_dir = Path(settings.get("live/snapshots", str(Path.home() / "edgekit" / "snapshots")))
-        self.bridge = FrameBridge(self)
+        # <= ~60 frames/s reach the GUI (12 ms cool-down + the event loop's latency), the rate the view paints
+        self.bridge = FrameBridge(self, prepare=self._fit, min_interval_ms=12)
         self.bridge.delivered.connect(self._show_frame)
         self._build_controls()
         self._build_views()
@@ -128,6 +129,8 @@ class LiveDemoPage(Page):
         self.splitter.setStretchFactor(1, 1)
         self.plots = LivePlots()
         self.plots.setFixedHeight(190)
+        self.plots.declare("fps", ["capture", "inference", "display"])
+        self.plots.declare("ms", ["inference", "end to end"])
         self.content.addWidget(self.splitter, 1)
         self.content.addWidget(self.plots)
 
@@ -171,7 +174,7 @@ class LiveDemoPage(Page):
         self.bridge.reset()
         self.plots.reset()
         self.panel.clear()
-        self.ab_strip.hide()
+        self.ab_strip.setVisible(request.reference is not None)  # now, not mid-run: showing it relayouts the page
         self.view.clear("Starting…")
         self.latest, self.frames_received, self._ticks = None, 0, 0
         self.start_button.setEnabled(False)
@@ -181,15 +184,20 @@ class LiveDemoPage(Page):
         )
 
     def _on_result(self, frame: Any, readouts: Any) -> None:
-        """Render thread: fit the frame to the view here (not on the GUI thread), hand the newest to
-        the GUI, record the full-size frame when recording."""
-        self.bridge.post((self.view.fit(frame), frame, readouts))
+        """Render thread: hand the newest frame to the GUI, record the full-size frame when recording."""
+        self.bridge.post((frame, readouts))
         self.recording.write(frame)
+
+    def _fit(self, item: tuple[Any, Any]) -> tuple[Any, Any, Any]:
+        """Scale a frame the GUI will show to the view; the bridge runs this on the render
+        thread (OpenCV releases the GIL) and only for frames that are not dropped."""
+        frame, readouts = item
+        return self.view.fit(frame), frame, readouts
 
     def _started(self, result: tuple[Any, tuple]) -> None:
         pipe, classes = result
         self.pipe = pipe
-        _gc.hold()
+        _busy.hold()
         self.state.set_backend(self.picker_a.choice().backend)
         self._fill_truth(classes)
         self.timer.start()
@@ -202,6 +210,7 @@ class LiveDemoPage(Page):
     def _failed(self, exc: BaseException) -> None:
         self.banner.show_error(exc)
         self.status.setText("")
+        self.ab_strip.hide()
         self.view.clear("Not running")
 
     def _fill_truth(self, classes: tuple) -> None:
@@ -228,7 +237,7 @@ class LiveDemoPage(Page):
         pipe, self.pipe = self.pipe, None
         if pipe is None:
             return
-        _gc.release()
+        _busy.release()
         self.timer.stop()
         self._finish_recording()
         self.pause_button.setText("Pause")
@@ -245,7 +254,7 @@ class LiveDemoPage(Page):
             self.job.cancel()
         pipe, self.pipe = self.pipe, None
         if pipe is not None:
-            _gc.release()
+            _busy.release()
         for each in {pipe, *self.stopping} - {None}:
             each.stop(timeout=1.0)  # idempotent; a queued stop job may have been cancelled
         self.stopping.clear()
@@ -268,9 +277,11 @@ class LiveDemoPage(Page):
             lat = {name: r.latency[key].p50_ms for key, name in (("inference", "inference"),
                                                                   ("end_to_end", "end to end")) if key in r.latency}
             self._ticks += 1
-            if self._ticks % PLOT_EVERY == 0:
+            if self._ticks % PLOT_EVERY == 0:  # sample both, redraw the FPS plot now and latency 2 ticks later
                 self.plots.add({"capture": r.capture_fps.ema, "inference": r.inference_fps.ema,
-                                "display": r.display_fps.ema}, lat)
+                                "display": r.display_fps.ema}, lat, redraw=("fps",))
+            elif self._ticks % PLOT_EVERY == 2:
+                self.plots.redraw("ms")
             if r.source_error:
                 self.banner.show_error(f"The source failed: {r.source_error}. Reopening it…")
             elif self.banner.kind == "error" and pipe is not None and pipe.error is None:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 )
 from PySide6.QtCore import Qt
 
-from edgekit_gui import _gc, settings
+from edgekit_gui import _busy, settings
 from edgekit_gui.optimize.results import PlanResults
 from edgekit_gui.optimize.settings_form import PlanSettings
 from edgekit_gui.optimize.target_cards import TargetCards, load_all_targets, load_target_file
@@ -168,7 +168,7 @@ class OptimizePage(Page):
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        _gc.hold()
+        _busy.hold()
         self.job = self.runner.start(run_plan, model, target, kwargs, on_progress=self._progress,
                                      on_result=self.show_report, on_error=self._failed, on_done=self._done)
         self.job.signals.cancelled.connect(lambda: self.banner.show_info("Plan cancelled; nothing was changed."))
@@ -188,7 +188,7 @@ class OptimizePage(Page):
 
     def _done(self) -> None:
         self.job = None
-        _gc.release()
+        _busy.release()
         self.cancel_button.setEnabled(False)
         self.run_button.setEnabled(self.state.model is not None and self.cards.current() is not None)
 
