@@ -167,10 +167,12 @@ def deploy(
     out = Path(out or f"{choice.model.name.replace(':', '-')}-bundle").expanduser()
     check_writable(out, force)
     target_name = str(getattr(target, "name", target) or choice.target or "local")
+    declared = _declared(target, target_name)
+    _check_runs_there(choice, declared)
     with tempfile.TemporaryDirectory(prefix="edgekit-deploy-") as work:
         folder = Path(work) / "bundle"
         build_folder(choice, folder, Path(work), target=target_name, data=data, samples=samples,
-                     tolerance=tolerance or Tolerance(), declared=_declared(target, target_name))
+                     tolerance=tolerance or Tolerance(), declared=declared)
         _move(folder, out, force)
     return Bundle.open(out)
 
@@ -182,6 +184,19 @@ def _known_target(target: Any) -> Any:
     from edgekit.targets import load_target
 
     return load_target(target)  # TargetError with a did-you-mean hint; a YAML path keeps its file
+
+
+def _check_runs_there(choice: Any, declared: Any) -> None:
+    """Refuse a bundle whose chosen backend/device/precision the target does not list: it
+    would be built here, then fail on the device (e.g. OpenVINO for a Raspberry Pi)."""
+    if declared is None or declared.supports(choice.backend, choice.device, choice.precision):
+        return
+    where = f" ({declared.path})" if getattr(declared, "path", None) else ""
+    runs = "; ".join(f"{b} on {', '.join(e['devices'])} at {', '.join(e['precisions'])}"
+                     for b, e in declared.backends.items()) or "nothing"
+    raise TargetError(f"target {declared.name}{where} does not run {choice.backend}/{choice.device}/"
+                      f"{choice.precision}; it lists: {runs}. Pick one of those with --backend/--device/"
+                      "--precision, or deploy for another --target")
 
 
 def _declared(target: Any, name: str) -> Any:

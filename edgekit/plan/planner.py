@@ -363,10 +363,7 @@ class _State:
         items = [(self.models[c.key], c.backend, c.device, c.precision) for c in valid]
         res = bench_interleaved(items, self.config.seconds, cancel)
         again = {c.key: r.latency_ms["p50"] for c, r in zip(valid, res) if r.ok and r.latency_ms.get("p50")}
-        same = sorted(again, key=again.get) == [c.key for c in valid if c.key in again]
-        line = ("Verified: re-measuring the top three gave the same order (" if same else
-                "Verify: the re-measured order differs, the top candidates are within noise (")
-        line += ", ".join(f"{k} {v:.3g} ms" for k, v in again.items()) + ")."
+        line = rules.verify_line([c.key for c in valid if c.key in again], again)
         return replace(report, verified=again, log=(*report.log, line))
 
 
@@ -447,3 +444,4 @@ def _why(best: Candidate, cfg: PlanConfig, vs_eager: float | None, gap: float, p
         parts.append(f"accuracy drop {100 * best.drop:+.2f} points (95% CI {100 * lo:+.2f}..{100 * hi:+.2f})")
     parts.append(f"regret {gap:.3g} ms ({pct:.1f}%) vs the fastest valid candidate")
     return "; ".join(parts) + "."
+

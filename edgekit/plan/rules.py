@@ -154,3 +154,22 @@ def margin_note(best: Candidate, other: Candidate) -> str:
     known = [r for r in rels if r is not None]
     width = f" (95% interval up to +-{100 * max(known):.0f}% of the median)" if len(known) == 2 else ""
     return f"too noisy to rank{width}: rerun with more seconds per candidate (--seconds)"
+
+def verify_line(order: list[str], again: dict[str, float]) -> str:
+    """The decision-log line for ``--verify``: ``order`` is the first run's ranking (fastest
+    first), ``again`` the re-measured p50s. A changed order is called noise only when the
+    re-measured gap to the chosen candidate is within the tie margin; otherwise the log
+    says the ranking is not stable, rather than hiding a real difference."""
+    figures = ", ".join(f"{k} {v:.3g} ms" for k, v in again.items())
+    if not order:
+        return "Verify: no candidate could be re-measured."
+    if sorted(again, key=again.get) == order:
+        return f"Verified: re-measuring the top three gave the same order ({figures})."
+    chosen, fastest = order[0], min(again, key=again.get)
+    if fastest == chosen:
+        return f"Verified: the chosen {chosen} is still the fastest; the runners-up swapped places ({figures})."
+    gap = 100 * (again[chosen] / again[fastest] - 1)
+    verdict = ("within measurement noise" if gap <= TIE_PCT else
+               "the ranking is not stable on this machine: rerun with more --seconds, on a quieter machine")
+    return (f"Verify: this time {fastest} measured {gap:.1f}% faster than the chosen {chosen} -- {verdict} "
+            f"({figures}).")

@@ -88,3 +88,12 @@ def test_deploy_for_a_pi_offers_no_openvino_fallback(tiny_model, dataset, tmp_pa
     assert main(["deploy", str(tiny_model.path), "--out", str(laptop), "--target", "x86-avx2-laptop",
                  "--samples", "4"]) == 0
     assert [b["backend"] for b in Bundle.open(laptop).manifest.backends] == ["onnxruntime", "openvino"]
+
+
+def test_deploy_refuses_a_backend_the_target_does_not_run(tiny_model, dataset, tmp_path, capsys):
+    out = tmp_path / "pi-ov"
+    code = main(["deploy", str(tiny_model.path), "--out", str(out), "--target", "raspberry-pi-5",
+                 "--backend", "openvino", "--samples", "4"])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert "raspberry-pi-5" in err and "does not run openvino/cpu/fp32" in err and "onnxruntime on cpu" in err

@@ -89,3 +89,14 @@ def test_a_target_yaml_with_errors_is_shown_and_the_page_keeps_working(optimize_
     page.open_target_file(str(good))
     qtbot.waitUntil(lambda: page.cards.current() is not None and page.cards.current().name == "my-pi", timeout=30000)
     assert page.state.target == str(good)
+
+
+def test_the_scatter_log_axis_labels_only_round_latencies():
+    """Minor ticks of a log axis get no text: "0.2 0.3 0.4 ..." would run into each other."""
+    import math
+
+    from edgekit_gui.widgets.plots import LogAxis
+
+    axis = LogAxis("bottom")
+    values = [math.log10(v) for v in (0.2, 0.3, 0.5, 1, 7, 20, 100, 300)]
+    assert axis.logTickStrings(values, 1.0, 1.0) == ["0.2", "", "0.5", "1", "", "20", "100", ""]

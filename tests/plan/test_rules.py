@@ -99,3 +99,14 @@ def test_margin_note_says_noise_only_when_the_gap_is_inside_narrow_intervals(a, 
 def test_estimates_get_no_noise_note():
     est = replace(cand(p50=None), estimate=None)
     assert rules.margin_note(est, timed("int8", 2.0, 0.01)) == ""
+
+
+@pytest.mark.parametrize("again, expected", [
+    ({"a": 10.0, "b": 11.0, "c": 12.0}, "Verified: re-measuring the top three gave the same order"),
+    ({"a": 10.0, "b": 12.0, "c": 11.0}, "the chosen a is still the fastest"),
+    ({"a": 10.1, "b": 10.0, "c": 12.0}, "1.0% faster than the chosen a -- within measurement noise"),
+    ({"a": 15.0, "b": 10.0, "c": 12.0}, "50.0% faster than the chosen a -- the ranking is not stable"),
+])
+def test_verify_line_calls_a_changed_order_noise_only_when_the_gap_is_small(again, expected):
+    line = rules.verify_line(["a", "b", "c"], again)
+    assert expected in line and f"a {again['a']:.3g} ms" in line  # the figures are printed

@@ -40,7 +40,9 @@ class PlanResults(QWidget):
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
         self.table.setMinimumHeight(200)
-        self.plot = make_plot("Latency vs accuracy (● onnxruntime ■ OpenVINO ▲ PyTorch)", "latency p50 (ms, log scale)", "top-1 accuracy (%)")
+        self.plot = make_plot("Latency vs accuracy (● onnxruntime ■ OpenVINO ▲ PyTorch)", "latency p50 (ms, log scale)", "top-1 accuracy (%)",
+                              log_x=True)
+        self.plot.getPlotItem().legend.setOffset((-10, -10))  # bottom right: slow and inaccurate, rarely a point
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("The planner's decision log appears here.")
