@@ -26,6 +26,7 @@ from pathlib import Path
 
 from edgekit.backends.parity import random_inputs
 from edgekit.evaluate.benchmark import BenchResult, BenchSettings, bench, bench_manifest
+from edgekit.hardware import profile_hardware
 
 # (backend, device) pairs worth a row: each backend's CPU and its GPU path
 DEVICES = (
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(model.name, results, eager)
     if args.out:
         data = {
-            "manifest": bench_manifest(settings, _profile()),
+            "manifest": bench_manifest(settings, profile_hardware()),
             "model": model.name,
             "eager_p50_ms": eager,
             "results": [
@@ -161,15 +162,6 @@ def print_table(name: str, results: list[tuple[str, BenchResult]], eager: float 
             "; ".join(r.info.get("notes", ()))[:80],
         )
     Console(width=180).print(table)
-
-
-def _profile():
-    try:
-        from edgekit.hardware import profile_hardware
-
-        return profile_hardware()
-    except Exception:  # noqa: BLE001 - the manifest is still useful without a profile
-        return None
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from edgekit.backends._zoo import zoo_onnx_model
 from edgekit.backends.onnxruntime import OrtOptions
 from edgekit.backends.openvino import OpenVINOOptions
 from edgekit.evaluate.benchmark import BenchSettings, bench, bench_manifest
+from edgekit.hardware import profile_hardware
 
 
 def edgekit_p50(model, backend: str, options, seconds: float) -> tuple[float, int]:
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(summary, threads, args)
     if args.out:
         data = {
-            "manifest": bench_manifest(None, _profile()),
+            "manifest": bench_manifest(None, profile_hardware()),
             "threads": threads,
             "model": f"mobilenetv2 {args.size}x{args.size}",
             "seconds": args.seconds,
@@ -283,15 +284,6 @@ def print_table(summary: dict, threads: int, args: argparse.Namespace) -> None:
             verdict,
         )
     Console(width=160).print(table)
-
-
-def _profile():
-    try:
-        from edgekit.hardware import profile_hardware
-
-        return profile_hardware()
-    except Exception:  # noqa: BLE001 - the manifest is still useful without a profile
-        return None
 
 
 if __name__ == "__main__":

@@ -34,6 +34,14 @@ def missing_package(backend: str, module: str, extra: str) -> str:
     )
 
 
+def package_available(backend: str, module: str, extra: str) -> tuple[bool, str]:
+    """``Backend.available`` of a backend that needs one Python package: ``(True, "")``
+    or ``(False, reason naming the pip extra)``."""
+    if not has_package(module):
+        return False, missing_package(backend, module, extra)
+    return True, ""
+
+
 def require(available: tuple[bool, str]) -> None:
     """Raise ``BackendUnavailable(reason)`` unless ``available[0]``."""
     ok, reason = available

@@ -14,6 +14,7 @@ so a CPU session pays nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -32,8 +33,7 @@ from edgekit.backends._common import (
     InputChecker,
     build_options,
     check_files,
-    has_package,
-    missing_package,
+    package_available,
     parse_precision,
     physical_cores,
     require,
@@ -129,9 +129,7 @@ class OnnxRuntimeBackend(Backend):
     extra = "onnxruntime"
 
     def available(self, profile: Any = None) -> tuple[bool, str]:
-        if not has_package("onnxruntime"):
-            return False, missing_package(self.name, "onnxruntime", self.extra)
-        return True, ""
+        return package_available(self.name, "onnxruntime", self.extra)
 
     def devices(self, profile: Any = None) -> list[str]:
         if not self.available(profile)[0]:
@@ -177,9 +175,10 @@ class OnnxRuntimeBackend(Backend):
         prec, notes = stored_precision_rule(self.name, model, parse_precision(precision))
         path = check_files(model)
         start = time.perf_counter()
-        sess, cache_note = _create(model, path, device, opts)
+        cached = _cache_path(model, path, device, opts) if _cacheable(model, device, opts) else None
+        sess, cache_note = _create(path, device, opts, cached)
         load_ms = (time.perf_counter() - start) * 1e3
-        placement, more = _placement(sess, model, path, device, opts)
+        placement, more = _placement(model, path, device, opts, cached)
         info = SessionInfo(
             backend=self.name,
             device=device.lower(),
@@ -229,12 +228,11 @@ def _session_options(opts: OrtOptions, level: str) -> Any:
     return so
 
 
-def _create(model: Any, path: Path, device: str, opts: OrtOptions) -> tuple[Any, str]:
-    """Create the session, through the optimized-model cache when it applies."""
+def _create(path: Path, device: str, opts: OrtOptions, cached: Path | None) -> tuple[Any, str]:
+    """Create the session, through the optimized-model cache entry ``cached`` when there is one."""
     import onnxruntime as ort
 
     providers = _provider_list(device, opts)
-    cached = _cache_path(model, path, device, opts) if _cacheable(model, device, opts) else None
     with map_exceptions({Exception: ModelLoadError}, f"onnxruntime cannot load {path}: {{error}}", path=path):
         if cached is not None and cached.is_file():
             try:
@@ -310,8 +308,12 @@ def _cache_root(opts: OrtOptions) -> Path:
         return Path(tempfile.gettempdir()) / "edgekit-cache"
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_flags_digest() -> str:
-    """A digest of the CPU's ISA flags: the optimized graph holds ISA-specific layouts."""
+    """A digest of the CPU's ISA flags: the optimized graph holds ISA-specific layouts.
+
+    Read once per process: the flags cannot change, and ``/proc/cpuinfo`` is long
+    on many-core machines (every compile builds the cache key, some twice)."""
     try:
         text = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
@@ -321,12 +323,12 @@ def _cpu_flags_digest() -> str:
 
 
 def _placement(
-    sess: Any, model: Any, path: Path, device: str, opts: OrtOptions
+    model: Any, path: Path, device: str, opts: OrtOptions, cached: Path | None
 ) -> tuple[dict[str, int], list[str]]:
     """Count nodes per provider: from a profiled inference when wanted, else all on CPU."""
     accelerated = device.lower() != "cpu"
     if not (opts.profile_placement or (opts.profile_placement is None and accelerated)):
-        return _cpu_placement(model, path, device, opts), []
+        return _cpu_placement(cached), []
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory(prefix="edgekit-ortprof-") as tmp:
@@ -348,12 +350,12 @@ def _placement(
     return counts, notes
 
 
-def _cpu_placement(model: Any, path: Path, device: str, opts: OrtOptions) -> dict[str, int]:
+def _cpu_placement(cached: Path | None) -> dict[str, int]:
     """With the CPU provider alone every node of the optimized graph runs on it;
-    count them from the cached optimized graph when there is one (no extra run)."""
-    if device.lower() != "cpu" or not _cacheable(model, device, opts):
+    count them from the cached optimized graph when there is one (no extra run).
+    ``cached`` is set for cacheable CPU sessions only."""
+    if cached is None:
         return {}
-    cached = _cache_path(model, path, device, opts)
     try:
         import onnx
 

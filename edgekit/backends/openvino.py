@@ -21,8 +21,7 @@ from edgekit.backends._common import (
     InputChecker,
     build_options,
     check_files,
-    has_package,
-    missing_package,
+    package_available,
     parse_precision,
     require,
 )
@@ -110,9 +109,7 @@ class OpenVINOBackend(Backend):
     extra = "openvino"
 
     def available(self, profile: Any = None) -> tuple[bool, str]:
-        if not has_package("openvino"):
-            return False, missing_package(self.name, "openvino", self.extra)
-        return True, ""
+        return package_available(self.name, "openvino", self.extra)
 
     def devices(self, profile: Any = None) -> list[str]:
         if not self.available(profile)[0]:

@@ -18,8 +18,7 @@ import numpy as np
 from edgekit.backends._common import (
     InputChecker,
     build_options,
-    has_package,
-    missing_package,
+    package_available,
     parse_precision,
     require,
 )
@@ -130,9 +129,7 @@ class TorchBackend(Backend):
     extra = "torch"
 
     def available(self, profile: Any = None) -> tuple[bool, str]:
-        if not has_package("torch"):
-            return False, missing_package(self.name, "torch", self.extra)
-        return True, ""
+        return package_available(self.name, "torch", self.extra)
 
     def devices(self, profile: Any = None) -> list[str]:
         return [d for d, ok, _ in self.device_status(profile) if ok]

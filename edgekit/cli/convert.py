@@ -16,6 +16,8 @@ import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
+from edgekit.cli._options import ArchOption, InputShapeOption, ModelArg
+
 from edgekit.errors import ModelLoadError
 
 
@@ -59,9 +61,8 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def render(report) -> Table:
     """A ConversionReport as a two-column table."""
-    table = Table(title="Conversion", show_header=False, title_justify="left")
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column(overflow="fold")
+    from edgekit.cli._console import key_value_table
+
     verdict = {True: "[green]passed[/]", False: "[red]FAILED[/]", None: "[yellow]not checked (--no-check)[/]"}
     rows = [
         ("From", f"{report.source_format}  {esc(report.source_path or '(in memory)')}"),
@@ -74,9 +75,7 @@ def render(report) -> Table:
         ("Top-1 agreement", "n/a" if report.top1_agreement is None else f"{report.top1_agreement:.1%}"),
         ("Samples", f"{report.samples} ({report.check_seconds:.2f} s)"),
     ]
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
+    return key_value_table("Conversion", rows)
 
 
 def register(app: typer.Typer) -> None:
@@ -84,22 +83,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command("convert")
     def convert_cmd(
-        model: Annotated[
-            str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")
-        ],
+        model: ModelArg,
         to: Annotated[str, typer.Option("--to", help="Target format: onnx or openvino.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.onnx/.xml) or folder.")],
         force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
         no_check: Annotated[
             bool, typer.Option("--no-check", help="Skip the numeric check (not advised).")
         ] = False,
-        input_shape: Annotated[
-            str | None, typer.Option("--input-shape", help="Input shape for PyTorch files, e.g. 1,3,224,224.")
-        ] = None,
-        arch: Annotated[
-            str | None,
-            typer.Option("--arch", help="Zoo architecture for a state-dict checkpoint, e.g. tinycnn."),
-        ] = None,
+        input_shape: InputShapeOption = None,
+        arch: ArchOption = None,
         tolerance: Annotated[
             float | None,
             typer.Option("--tolerance", help="Max abs output difference allowed (default by precision)."),

@@ -8,6 +8,8 @@ import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
+from edgekit.cli._options import ArchOption, InputShapeOption, ModelArg
+
 
 def _count(n: int | None, unit: str = "") -> str:
     if n is None:
@@ -26,9 +28,8 @@ def _tensor(spec) -> str:
 
 def render(model) -> Table:
     """A Model as a two-column table."""
-    table = Table(title=f"Model {esc(model.name)}", show_header=False, title_justify="left")
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column(overflow="fold")
+    from edgekit.cli._console import key_value_table
+
     rows = [("Format", str(model.format)), ("Path", esc(str(model.path or "(in memory)")))]
     rows += [(f"Input {i}", _tensor(t)) for i, t in enumerate(model.inputs)]
     rows += [(f"Output {i}", _tensor(t)) for i, t in enumerate(model.outputs)]
@@ -53,9 +54,7 @@ def render(model) -> Table:
     if model.labels:
         shown = ", ".join(model.labels[:10]) + (" ..." if len(model.labels) > 10 else "")
         rows.append(("Labels", esc(f"{len(model.labels)}: {shown}")))
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
+    return key_value_table(f"Model {esc(model.name)}", rows)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,18 +62,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("info")
     def info(
-        model: Annotated[
-            str, typer.Argument(help="Model file (.onnx, .xml, .pt/.pth) or a name like demo:digits.")
-        ],
+        model: ModelArg,
         as_json: Annotated[
             bool, typer.Option("--json", help="Print only the model description as JSON.")
         ] = False,
-        input_shape: Annotated[
-            str | None, typer.Option("--input-shape", help="Input shape for PyTorch files, e.g. 1,3,224,224.")
-        ] = None,
-        arch: Annotated[
-            str | None, typer.Option("--arch", help="Zoo architecture for a state-dict checkpoint.")
-        ] = None,
+        input_shape: InputShapeOption = None,
+        arch: ArchOption = None,
     ) -> None:
         """Show a model's inputs/outputs, format, precision, FLOPs, parameters, size and sha256."""
         from edgekit.cli._console import console, print_json

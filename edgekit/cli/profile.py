@@ -48,9 +48,8 @@ def _device_rows(p: HardwareProfile) -> list[tuple[str, str]]:
 
 def render(p: HardwareProfile) -> Table:
     """The profile as a two-column rich table (also used by other commands)."""
-    table = Table(title="Hardware profile", show_header=False, title_justify="left")
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column(overflow="fold")
+    from edgekit.cli._console import key_value_table
+
     cores = f"{p.physical_cores or '?'} physical / {p.logical_cores} logical ({p.usable_cores} usable)"
     rows = [
         ("OS", esc(p.os_release)),
@@ -71,9 +70,7 @@ def render(p: HardwareProfile) -> Table:
         if name not in ("cuda", "openvino", "onnxruntime"):
             rows.append((f"note: {esc(name)}", f"[yellow]{esc(note)}[/]"))
     rows.append(("Fingerprint", p.fingerprint))
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
+    return key_value_table("Hardware profile", rows)
 
 
 def _profile_with_spinner(bench: bool) -> HardwareProfile:

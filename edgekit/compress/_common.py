@@ -1,21 +1,20 @@
 """What every compression method shares: where the output goes, how it is
 written (staged, then moved into place: never half a file, never over the
 input), and how the new ``Model`` remembers where it came from.
+
+Staging, the card and the moves are :mod:`edgekit.models._output`'s, so a
+converted and a compressed model are written the same way.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from edgekit._io import check_writable
 from edgekit.errors import ConversionError, EdgekitError
+from edgekit.models._output import model_card, move_into_place, output_files, safe_stem, staging_dir
 from edgekit.models.model import Model
 from edgekit.types import Format, Precision
 
@@ -32,7 +31,7 @@ def output_path(model: Model, out: str | Path | None, tag: str, fmt: Format) -> 
         ConversionError: ``out`` is the input file itself or has the wrong suffix.
     """
     suffix = _SUFFIX[fmt]
-    stem = model.path.stem if model.path else re.sub(r"[^A-Za-z0-9_.-]+", "_", model.name) or "model"
+    stem = safe_stem(model)
     if out is None:
         if model.path is None:
             raise ConversionError(f"{model.name} is held in memory: give an output file (out=...)")
@@ -50,85 +49,62 @@ def output_path(model: Model, out: str | Path | None, tag: str, fmt: Format) -> 
     return dest
 
 
-def companions(dest: Path, fmt: Format, with_card: bool) -> list[Path]:
-    """Every file written for ``dest``, the main file last (it appears only when all else is in place)."""
-    names = [dest.with_suffix(".bin")] if fmt is Format.OPENVINO else []
-    if with_card:
-        names.append(dest.with_suffix(".json"))
-    return [*names, dest]
-
-
 def refuse_existing(dest: Path, fmt: Format, source: Model, force: bool) -> list[Path]:
     """Every file written for ``dest`` (model, ``.bin``, ``.json`` card), each checked to be new.
 
-    Callers that do slow work before :func:`staged` (calibration, pruning) call it
+    Callers that do slow work before :func:`write_result` (calibration, pruning) call it
     first, so an existing output is refused before the minutes, not after.
 
     Raises:
         OutputExists: one of them exists and ``force`` is false.
     """
-    finals = companions(dest, fmt, _card(source) is not None)
+    finals = output_files(dest, fmt, _card(source) is not None)
     for path in finals:
         check_writable(path, force)
     return finals
 
 
-@contextmanager
-def staged(dest: Path, fmt: Format, source: Model, force: bool) -> Iterator[Path]:
-    """Yield a staging path ``<tmpdir>/<dest.name>``; on success move every file into place.
+def write_result(
+    dest: Path, fmt: Format, source: Model, force: bool, method: str, settings: dict, write: Callable[[Path], None]
+) -> Model:
+    """Run ``write(staging_path)``, check the file loads, move it (and its card) to ``dest``.
 
-    The card (``.json``: preprocess + labels) is written beside it so that
+    The output is staged beside ``dest`` and loaded *before* it is moved into
+    place, so a broken output never appears; that one load is also the
+    returned ``Model``, which remembers its parent and ``settings``. The card
+    (``.json``: preprocess + labels) is written beside it so that
     ``load_model`` of the result knows how to feed it.
+
+    Raises:
+        OutputExists: an output file exists and ``force`` is false.
+        ConversionError: the written file does not load back (nothing is written).
     """
+    from edgekit.models import load_model
+
     card = _card(source)
     finals = refuse_existing(dest, fmt, source, force)  # refuse before minutes of work
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
-        yield stage / dest.name
-        _verify(stage / dest.name)
+    with staging_dir(dest) as stage:
+        tmp = stage / dest.name
+        write(tmp)
         if card is not None:
-            (stage / dest.with_suffix(".json").name).write_text(json.dumps(card, indent=2), encoding="utf-8")
-        for final in finals:
-            check_writable(final, force)
-            os.replace(stage / final.name, final)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _verify(path: Path) -> None:
-    """Load the staged file before it is moved into place: a broken output never appears."""
-    from edgekit.models import load_model
-
-    try:
-        load_model(path)
-    except EdgekitError as exc:
-        raise ConversionError(f"the compressed model does not load back ({exc}); nothing was written") from exc
-
-
-def _card(source: Model) -> dict | None:
-    if source.preprocess is None and source.labels is None:
-        return None
-    return {
-        "preprocess": None if source.preprocess is None else source.preprocess.to_dict(),
-        "labels": None if source.labels is None else list(source.labels),
-        "compressed_from": {"format": str(source.format), "sha256": source.sha256},
-    }
-
-
-def load_result(dest: Path, source: Model, method: str, settings: dict) -> Model:
-    """Load the written file as a ``Model`` that remembers its parent and settings."""
-    from edgekit.models import load_model
-
-    try:
-        model = load_model(dest, name=f"{source.name} [{method}]")
-    except EdgekitError as exc:
-        raise ConversionError(f"the {method} model written to {dest} does not load back: {exc}", path=dest) from exc
+            tmp.with_suffix(".json").write_text(json.dumps(card, indent=2), encoding="utf-8")
+        try:
+            model = load_model(tmp, name=f"{source.name} [{method}]")
+        except EdgekitError as exc:
+            raise ConversionError(
+                f"the {method} model written for {dest} does not load back ({exc}); nothing was written", path=dest
+            ) from exc
+        move_into_place(stage, finals, force)
     meta = {**model.metadata, "compression": {"method": method, "parent_sha256": source.sha256,
                                               "parent_path": None if source.path is None else str(source.path),
                                               **settings}}
-    return model.replace(preprocess=model.preprocess or source.preprocess,
+    return model.replace(path=dest, files=tuple(dest.parent / f.name for f in model.files),
+                         preprocess=model.preprocess or source.preprocess,
                          labels=model.labels or source.labels, metadata=meta)
+
+
+def _card(source: Model) -> dict | None:
+    return model_card(source, "compressed_from")
 
 
 def as_onnx(model: Model, workdir: Path, progress: Callable[[str], None] | None = None) -> Model:

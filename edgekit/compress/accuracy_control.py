@@ -113,7 +113,7 @@ def sensitivity_ranking(float_path: Path, quant_path: Path, feeds: list[Feed]) -
     nodes = [n for n in proto.graph.node if n.op_type in _QUANTIZABLE and n.name]
     producer = {o: n for n in proto.graph.node for o in n.output}
     names = [n.output[0] for n in nodes]
-    ref, got = _intermediates(float_path, names, feeds), _intermediates(quant_path, names, feeds)
+    ref, got = _intermediates(proto, names, feeds), _intermediates(onnx.load(str(quant_path)), names, feeds)
     err = {t: float(np.mean([_rel(a, b) for a, b in zip(ref[t], got[t])])) for t in names if t in got}
     added = {}
     for node in nodes:
@@ -135,12 +135,11 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + 1e-12))
 
 
-def _intermediates(path: Path, names: list[str], feeds: list[Feed]) -> dict[str, list[np.ndarray]]:
-    """Run ``path`` with ``names`` exposed as extra outputs (those that exist in it)."""
+def _intermediates(proto, names: list[str], feeds: list[Feed]) -> dict[str, list[np.ndarray]]:
+    """Run the ``onnx.ModelProto`` with ``names`` exposed as extra outputs (those that exist in it; added in place)."""
     import onnx
     import onnxruntime as ort
 
-    proto = onnx.load(str(path))
     present = {o for n in proto.graph.node for o in n.output}
     have = {o.name for o in proto.graph.output}
     wanted = [t for t in names if t in present]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from edgekit.compress._common import load_result, output_path, say, staged
+from edgekit.compress._common import output_path, say, write_result
 from edgekit.errors import ConversionError, map_exceptions
 from edgekit.models.model import Model
 from edgekit.types import Format, Precision
@@ -53,14 +53,12 @@ def to_fp16(
                               path=model.path)
     dest = output_path(model, out, "fp16", target)
     say(progress, f"converting {model.name} to FP16 ({target})")
-    with staged(dest, target, model, force) as tmp:
-        if target is Format.ONNX:
-            _onnx_fp16(model, tmp)
-        elif target is Format.OPENVINO:
-            _openvino_fp16(model, tmp)
-        else:
-            raise ConversionError(f"FP16 conversion writes onnx or openvino, not {target}")
-    return load_result(dest, model, "fp16", {"format": str(target)}).replace(precision=Precision.FP16)
+    writers = {Format.ONNX: _onnx_fp16, Format.OPENVINO: _openvino_fp16}
+    if target not in writers:
+        raise ConversionError(f"FP16 conversion writes onnx or openvino, not {target}")
+    result = write_result(dest, target, model, force, "fp16", {"format": str(target)},
+                          lambda tmp: writers[target](model, tmp))
+    return result.replace(precision=Precision.FP16)
 
 
 def _onnx_fp16(model: Model, tmp: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.compress._common import as_onnx, load_result, output_path, refuse_quantized, say, staged
+from edgekit.compress._common import as_onnx, output_path, refuse_quantized, say, write_result
 from edgekit.compress.calibration import check_calibration
 from edgekit.errors import ConversionError, map_exceptions
 from edgekit.models.model import Model
@@ -109,9 +109,9 @@ def quantize_int8(
         source = as_onnx(model, Path(work), progress)
         dest = output_path(model, out, "int8", Format.ONNX)
         say(progress, f"calibrating {model.name} on {len(feeds)} samples ({method})")
-        with staged(dest, Format.ONNX, model, force) as tmp:
-            _ort_static(source.path, tmp, feeds, Path(work), settings)
-    return load_result(dest, model, "int8", settings).replace(precision=Precision.INT8)
+        result = write_result(dest, Format.ONNX, model, force, "int8", settings,
+                              lambda tmp: _ort_static(source.path, tmp, feeds, Path(work), settings))
+    return result.replace(precision=Precision.INT8)
 
 
 def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict) -> None:
@@ -169,12 +169,15 @@ def quantize_dynamic_int8(
         source = as_onnx(model, Path(work), progress)
         dest = output_path(model, out, "int8-dynamic", Format.ONNX)
         say(progress, f"quantizing {model.name} weights to INT8 (dynamic)")
-        with staged(dest, Format.ONNX, model, force) as tmp:
+
+        def write(tmp: Path) -> None:
             with map_exceptions({Exception: ConversionError}, f"dynamic quantization of {source.path} failed: {{error}}",
                                 path=source.path):
                 quantize_dynamic(str(_preprocess(source.path, Path(work))), str(tmp), per_channel=per_channel,
                                  reduce_range=reduce_range, weight_type=QuantType.QInt8)
-    return load_result(dest, model, "int8-dynamic", settings).replace(precision=Precision.INT8_DYNAMIC)
+
+        result = write_result(dest, Format.ONNX, model, force, "int8-dynamic", settings, write)
+    return result.replace(precision=Precision.INT8_DYNAMIC)
 
 
 def nncf_dataset(feeds: list[Feed]) -> Any:
@@ -210,17 +213,21 @@ def quantize_openvino(
     import openvino as ov
 
     refuse_quantized(model, "NNCF INT8")
+    ignored = list(ignored)  # read twice below (settings, IgnoredScope): a generator would be empty the second time
     feeds = check_calibration(calibration, labels=labels, num_classes=model.num_classes)
     settings = {"backend": "openvino", "calibration_samples": len(feeds), "ignored": sorted(ignored)}
     with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
         source = model if model.format is Format.OPENVINO else as_onnx(model, Path(work), progress)
         dest = output_path(model, out, "int8", Format.OPENVINO)
         say(progress, f"quantizing {model.name} for OpenVINO with NNCF on {len(feeds)} samples")
-        with staged(dest, Format.OPENVINO, model, force) as tmp:
+
+        def write(tmp: Path) -> None:
             with map_exceptions({Exception: ConversionError}, f"NNCF quantization of {source.path} failed: {{error}}",
                                 path=source.path):
                 ov_model = ov.Core().read_model(str(source.path))
                 scope = nncf.IgnoredScope(names=list(ignored), validate=False) if ignored else None
                 quantized = nncf.quantize(ov_model, nncf_dataset(feeds), subset_size=len(feeds), ignored_scope=scope)
                 ov.save_model(quantized, str(tmp), compress_to_fp16=False)
-    return load_result(dest, model, "int8", settings).replace(precision=Precision.INT8)
+
+        result = write_result(dest, Format.OPENVINO, model, force, "int8", settings, write)
+    return result.replace(precision=Precision.INT8)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.compress._common import say
+from edgekit.compress._common import output_path, refuse_existing, say
 from edgekit.errors import BackendUnavailable, ConversionError
 from edgekit.models.model import Model
 from edgekit.types import Format
@@ -94,6 +94,8 @@ def prune_channels(
     if not 0.0 < ratio < 1.0:
         raise ConversionError(f"pruning ratio must lie strictly between 0 and 1, not {ratio}")
     tp = _tp()
+    dest = output_path(model, out, "pruned", Format.ONNX)
+    refuse_existing(dest, Format.ONNX, model, force)  # before the minutes of pruning and fine-tuning, not after
     module = copy.deepcopy(model.module).eval()
     example = torch.zeros(model.input.concrete_shape(1))
     flops0, params0 = tp.utils.count_ops_and_params(module, example)
@@ -106,7 +108,7 @@ def prune_channels(
     tuned = train_data is not None
     if tuned:
         fine_tune(module, model, train_data, epochs=epochs, lr=lr, progress=progress)
-    onnx_model = _export(model, module.eval(), out, force, progress)
+    onnx_model = _export(model, module.eval(), dest, force, progress)
     return PruneResult(onnx_model, module, int(2 * flops0), int(2 * flops1), int(params0), int(params1), tuned)
 
 
@@ -132,11 +134,9 @@ def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]],
     module.eval()
 
 
-def _export(model: Model, module: Any, out: str | Path | None, force: bool, progress) -> Model:
-    from edgekit.compress._common import output_path
+def _export(model: Model, module: Any, dest: Path, force: bool, progress) -> Model:
     from edgekit.models import convert, load_model
 
-    dest = output_path(model, out, "pruned", Format.ONNX)
     pruned = load_model(module, input_shape=model.input.concrete_shape(1), name=f"{model.name} [pruned]",
                         preprocess=model.preprocess, labels=model.labels)
     result, _ = convert(pruned, to="onnx", out=dest, force=force, progress=progress)

@@ -408,7 +408,7 @@ def _finish(run: _Run, model: Any, settings: BenchSettings, profile: Any) -> Ben
         return replace(r, status="failed", reason=run.error or "no timed run completed", model_size_mb=size)
     lat = stats.percentiles(run.timed)
     images = r.requests * settings.batch
-    fps = images * len(run.timed) / (sum(run.timed) / 1e3) if run.timed else None
+    fps = images * len(run.timed) / (sum(run.timed) / 1e3)
     gflops = fps * model.flops / 1e9 if fps and model.flops else None
     peak = getattr(profile, "peak_gflops", None)
     return replace(
@@ -453,7 +453,6 @@ def peak_rss_mb() -> float | None:
     """Peak resident memory of this process in MiB (``None`` where the OS cannot tell)."""
     try:
         import resource
-        import sys
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return round(peak / 2**20 if sys.platform == "darwin" else peak / 2**10, 1)
@@ -489,15 +488,10 @@ def bench_manifest(settings: BenchSettings | None = None, profile: Any = None) -
 
 
 def _versions() -> dict[str, str | None]:
-    from importlib import metadata
+    """The runtimes' versions, as the hardware profile finds them (onnxruntime-gpu & co. included)."""
+    from edgekit.hardware.versions import RUNTIMES, dist_version
 
-    found = {}
-    for dist in ("numpy", "onnx", "onnxruntime", "openvino", "torch"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = None
-    return found
+    return {key: dist_version(*RUNTIMES[key]) for key in ("numpy", "onnx", "onnxruntime", "openvino", "torch")}
 
 
 def save_results(results: list[BenchResult], path: Any, profile: Any = None, force: bool = False) -> Any:

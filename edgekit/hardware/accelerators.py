@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgekit.hardware.versions import dist_version
+from edgekit.hardware.versions import RUNTIMES, dist_version
 
 _SMI_FIELDS = "index,name,memory.total,compute_cap,driver_version"
 
@@ -190,7 +190,7 @@ def probe_ort_providers() -> tuple[str, ...]:
     Raises:
         Absent: onnxruntime is not installed.
     """
-    if dist_version("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml") is None:
+    if dist_version(*RUNTIMES["onnxruntime"]) is None:
         raise Absent("onnxruntime is not installed (pip install onnxruntime)")
     import onnxruntime
 

@@ -14,10 +14,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
-import re
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -27,6 +23,7 @@ from typing import Any
 
 from edgekit._io import check_writable
 from edgekit.errors import ConversionError, EdgekitError
+from edgekit.models._output import model_card, move_into_place, output_files, safe_stem, staging_dir
 from edgekit.models.check import ConversionReport, check_conversion
 from edgekit.models.model import Model
 from edgekit.types import Format
@@ -163,8 +160,7 @@ def target_path(model: Model, to: Format, out: str | Path) -> Path:
         raise ConversionError(
             f"output {out} does not fit format {to}: give a {suffix} file or a folder", path=out
         )
-    stem = model.path.stem if model.path else re.sub(r"[^A-Za-z0-9_.-]+", "_", model.name) or "model"
-    return out / f"{stem}{suffix}"
+    return out / f"{safe_stem(model)}{suffix}"
 
 
 def convert(
@@ -219,21 +215,17 @@ def convert(
             f"cannot convert {source.format} to {target}; supported: {pairs}", path=source.path
         )
     dest = target_path(source, target, out)
-    card = _card(source)
-    finals = _final_names(dest, target, card is not None)
-    for path in [dest, *finals]:
+    card = model_card(source, "converted_from")
+    finals = output_files(dest, target, card is not None)
+    for path in finals:
         check_writable(path, force)  # fail before minutes of work, and again before moving
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
+    with staging_dir(dest) as stage:
         _say(progress, f"converting {source.name} ({source.format}) to {target}")
         files, seconds = fn(source, stage / dest.name, ConvertOptions(fp16=fp16))
         converted = _load_staged(stage / dest.name, source, target, card)
         report = _check(source, converted, check, tolerance, samples, inputs, progress)
         _say(progress, f"writing {dest}")
-        _move_into_place(stage, finals, force)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        move_into_place(stage, finals, force)
     moved = tuple(dest.parent / f.name for f in files)
     result = converted.replace(path=dest, files=moved, metadata={**converted.metadata, **_provenance(source)})
     report = report.replace(target_path=str(dest), seconds=seconds, output_bytes=result.size_bytes)
@@ -248,24 +240,6 @@ def _parse_format(to: str | Format) -> Format:
     if target not in _SUFFIX:
         raise ConversionError(f"cannot write {target} files; convert writes onnx or openvino")
     return target
-
-
-def _final_names(dest: Path, target: Format, with_card: bool) -> list[Path]:
-    """Every file that will appear, the main file last (so it appears only when complete)."""
-    names = [dest.with_suffix(".bin")] if target is Format.OPENVINO else []
-    if with_card:
-        names.append(dest.with_suffix(".json"))
-    return [*names, dest]
-
-
-def _card(source: Model) -> dict | None:
-    if source.preprocess is None and source.labels is None:
-        return None
-    return {
-        "preprocess": None if source.preprocess is None else source.preprocess.to_dict(),
-        "labels": None if source.labels is None else list(source.labels),
-        "converted_from": {"format": str(source.format), "sha256": source.sha256},
-    }
 
 
 def _load_staged(path: Path, source: Model, target: Format, card: dict | None) -> Model:
@@ -298,12 +272,6 @@ def _check(source, converted, check, tolerance, samples, inputs, progress) -> Co
         seconds=0.0,
         samples=0,
     )
-
-
-def _move_into_place(stage: Path, finals: list[Path], force: bool) -> None:
-    for final in finals:
-        check_writable(final, force)
-        os.replace(stage / final.name, final)
 
 
 def _provenance(source: Model) -> dict:

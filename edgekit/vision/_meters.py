@@ -58,17 +58,30 @@ class LatencyWindow:
 
     def __init__(self, size: int = 300) -> None:
         self._values: deque[float] = deque(maxlen=size)
+        self._cached: tuple[float, tuple[float, float, int]] | None = None
 
     def add(self, ms: float) -> None:
         self._values.append(ms)
 
-    def percentiles(self) -> tuple[float, float, int]:
-        """``(p50, p95, n)``; zeros when empty."""
+    def percentiles(self, now: float | None = None, max_age: float = 0.0) -> tuple[float, float, int]:
+        """``(p50, p95, n)``; zeros when empty. With ``max_age`` a result computed
+        less than ``max_age`` seconds before ``now`` is handed out again.
+
+        Why cached: the readouts ask every frame, and percentiles of a few
+        windows cost more than a tiny model's inference; a tenth of a second
+        old is fresh enough for a human.
+        """
+        now = time.monotonic() if now is None else now
+        if max_age and self._cached is not None and now - self._cached[0] < max_age:
+            return self._cached[1]
         values = np.fromiter(self._values, dtype=np.float64)
         if values.size == 0:
-            return 0.0, 0.0, 0
-        p50, p95 = np.percentile(values, (50, 95))
-        return float(p50), float(p95), int(values.size)
+            result = (0.0, 0.0, 0)
+        else:
+            p50, p95 = np.percentile(values, (50, 95))
+            result = (float(p50), float(p95), int(values.size))
+        self._cached = (now, result)
+        return result
 
 
 class Confusion:

@@ -10,6 +10,8 @@ from edgekit.vision._meters import Confusion, LatencyWindow, RateMeter
 from edgekit.vision.predictors import PipelinePredictor
 from edgekit.vision.readouts import STAGES, AccuracyReadout, PredictorReadout, Rate, StageLatency
 
+REFRESH_S = 0.1  # latency percentiles shown per frame may be this old (see LatencyWindow.percentiles)
+
 
 class PredictorState:
     """One predictor's meters: rate, latency, confusion (reset when it is swapped in)."""
@@ -44,42 +46,47 @@ class PredictorState:
             return None
         return AccuracyReadout(**self.confusion.summary(), declared=self.declared)
 
-    def readout(self, now: float) -> PredictorReadout:
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """Run the predictor on ``batch``, counting it: ``(scores, finished_at, ms)``."""
+        t0 = time.monotonic()
+        scores = self.predictor.scores(batch)
+        t1 = time.monotonic()
+        ms = (t1 - t0) * 1e3
+        self.rate.tick(t1)
+        self.latency.add(ms)
+        return scores, t1, ms
+
+    def readout(self, now: float, force: bool = False) -> PredictorReadout:
+        """``force``: percentiles computed now, not up to ``REFRESH_S`` old."""
         p = self.predictor
         return PredictorReadout(p.name, p.backend, p.device, p.precision, rate(self.rate, now),
-                                latency(self.latency), self.rate.count, self.accuracy())
+                                latency(self.latency, now, 0.0 if force else REFRESH_S), self.rate.count,
+                                self.accuracy())
 
 
 def rate(meter: RateMeter, now: float) -> Rate:
     return Rate(meter.ema(), meter.windowed(now))
 
 
-def latency(window: LatencyWindow) -> StageLatency:
-    return StageLatency(*window.percentiles())
+def latency(window: LatencyWindow, now: float | None = None, max_age: float = 0.0) -> StageLatency:
+    return StageLatency(*window.percentiles(now, max_age))
 
 
 class StageMeters:
-    """Latency windows of every stage, with percentiles cached for ``refresh_s``.
+    """Latency windows of every stage, with percentiles cached for ``refresh_s``
+    (see :meth:`LatencyWindow.percentiles`)."""
 
-    Why cached: percentiles of six windows every frame cost more than a tiny
-    model's inference; a tenth of a second old is fresh enough for a human.
-    """
-
-    def __init__(self, refresh_s: float = 0.1) -> None:
+    def __init__(self, refresh_s: float = REFRESH_S) -> None:
         self.windows = {stage: LatencyWindow() for stage in STAGES}
         self.refresh_s = refresh_s
-        self._cached: dict[str, StageLatency] = {}
-        self._at = 0.0
 
     def add(self, stage: str, ms: float) -> None:
         self.windows[stage].add(ms)
 
     def snapshot(self, now: float | None = None, force: bool = False) -> dict[str, StageLatency]:
         now = time.monotonic() if now is None else now
-        if force or now - self._at >= self.refresh_s or not self._cached:
-            self._cached = {stage: latency(w) for stage, w in self.windows.items()}
-            self._at = now
-        return self._cached
+        max_age = 0.0 if force else self.refresh_s
+        return {stage: latency(w, now, max_age) for stage, w in self.windows.items()}
 
 
 def topk(predictor: PipelinePredictor, probs: np.ndarray, k: int) -> tuple[tuple[str, float], ...]:

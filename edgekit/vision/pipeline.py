@@ -86,7 +86,7 @@ class LivePipeline:
         self._labels = tuple(labels) if labels else None
         self._state = PredictorState(self._adapt(predictor), window_s)
         self._ref = None if reference is None else PredictorState(self._adapt(reference, "reference"), window_s)
-        self._ab = {"compared": 0, "agree": 0}
+        self._reset_ab()
         self._inbox, self._outbox, self._refbox, self._results = Mailbox(), Mailbox(), Mailbox(), Mailbox()
         self._capture_rate, self._display_rate = RateMeter(window_s), RateMeter(window_s)
         self._infer_rate = RateMeter(window_s)  # all predictors together (a switch does not reset it)
@@ -171,7 +171,7 @@ class LivePipeline:
         if self._ref is None and self._threads:
             raise RuntimeError("start the pipeline with reference=... to use A/B mode")
         self._ref = None if reference is None else PredictorState(self._adapt(reference, "reference"), self.window_s)
-        self._ab = {"compared": 0, "agree": 0}
+        self._reset_ab()
 
     def set_ground_truth(self, label: str | int | None) -> None:
         """Declare what the camera shows ("I am showing a 7"); ``None`` stops counting.
@@ -186,7 +186,7 @@ class LivePipeline:
         self._state = PredictorState(self._state.predictor, self.window_s)
         if self._ref is not None:
             self._ref = PredictorState(self._ref.predictor, self.window_s)
-        self._ab = {"compared": 0, "agree": 0}
+        self._reset_ab()
 
     def results(self, timeout: float | None = 5.0) -> Iterator[tuple[np.ndarray, Readouts]]:
         """Yield the newest ``(annotated_frame, readouts)``; results not taken in
@@ -214,6 +214,10 @@ class LivePipeline:
         self.stop()
 
     # -- threads -----------------------------------------------------------------
+    def _reset_ab(self) -> None:
+        self._ab_compared, self._ab_agree = 0, 0
+        self._ab_frame: ABFrame | None = None  # A and B on the newest frame both ran on
+
     def _adapt(self, obj: Any, name: str | None = None) -> PipelinePredictor:
         pred = adapt(obj, None if name == "reference" else name)
         if self._labels:
@@ -231,6 +235,18 @@ class LivePipeline:
                 for box in (self._inbox, self._outbox, self._refbox):
                     box.close()
         return run
+
+    def _drain(self, box: Mailbox) -> Iterator[Any]:
+        """Items from ``box`` until ``END`` arrives or the pipeline stops."""
+        while True:
+            item = box.get(0.1)
+            if item is EMPTY:
+                if self._stop.is_set():
+                    return
+                continue
+            if item is END:
+                return
+            yield item
 
     def _capture_loop(self) -> None:
         while not self._stop.is_set():
@@ -276,27 +292,14 @@ class LivePipeline:
 
     def _inference_loop(self) -> None:
         count = 0
-        while True:
-            item = self._inbox.get(0.1)
-            if item is EMPTY:
-                if self._stop.is_set():
-                    return
-                continue
-            if item is END:
-                self._refbox.put(END)
-                self._outbox.put(END)
-                return
+        for item in self._drain(self._inbox):
             state = self._state
             pred, batch = state.predictor, item.batch
             if item.owner is not pred:  # switched since capture: prepare for the new one
                 batch = pred.prepare(item.frame.image)
-            t0 = time.monotonic()
-            scores = pred.scores(batch)
-            t1 = time.monotonic()
-            state.rate.tick(t1)
+            scores, t1, ms = state.infer(batch)
             self._infer_rate.tick(t1)
-            state.latency.add((t1 - t0) * 1e3)
-            self._stages.add("inference", (t1 - t0) * 1e3)
+            self._stages.add("inference", ms)
             truth = item.frame.label if item.frame.label is not None else self._declared
             best = int(np.argmax(scores))
             state.record(truth, best, declared=item.frame.label is None)
@@ -305,33 +308,23 @@ class LivePipeline:
                 self._refbox.put((item.frame, pred.label(best), confidence, truth))
             count += 1
             self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
+        if not self._stop.is_set():  # the source ended (not stopped): pass the end on
+            self._refbox.put(END)
+            self._outbox.put(END)
 
     def _reference_loop(self) -> None:
-        while True:
-            item = self._refbox.get(0.1)
-            if item is EMPTY:
-                if self._stop.is_set():
-                    return
-                continue
-            if item is END:
-                return
-            frame, main_label, main_confidence, truth = item
+        for frame, main_label, main_confidence, truth in self._drain(self._refbox):
             ref = self._ref
             if ref is None:
                 continue
-            batch = ref.predictor.prepare(frame.image)
-            t0 = time.monotonic()
-            scores = ref.predictor.scores(batch)
-            t1 = time.monotonic()
-            ref.rate.tick(t1)
-            ref.latency.add((t1 - t0) * 1e3)
+            scores, _, _ = ref.infer(ref.predictor.prepare(frame.image))
             top = int(np.argmax(scores))
             ref.record(truth, top, declared=frame.label is None)
-            self._ab["last"] = ref.predictor.label(top)
-            self._ab["frame"] = ABFrame(frame.seq, main_label, main_confidence, self._ab["last"],
-                                        float(to_probabilities(scores).reshape(-1)[top]))
-            self._ab["compared"] += 1
-            self._ab["agree"] += int(self._ab["last"] == main_label)
+            pair = ABFrame(frame.seq, main_label, main_confidence, ref.predictor.label(top),
+                           float(to_probabilities(scores).reshape(-1)[top]))
+            self._ab_frame = pair
+            self._ab_compared += 1
+            self._ab_agree += int(pair.agree)
 
     def _render_loop(self) -> None:
         last, shown_at = None, time.monotonic()
@@ -385,13 +378,13 @@ class LivePipeline:
             source_error=self._source_error, source_reopens=self._reopens, window_s=self.window_s,
         )
 
-    def _ab_readout(self, now: float) -> ABReadout | None:
+    def _ab_readout(self, now: float, force: bool = False) -> ABReadout | None:
         if self._ref is None:
             return None
-        compared, agree = self._ab["compared"], self._ab["agree"]
-        return ABReadout(self._ref.readout(now), self.reference_every, compared, agree,
-                         agree / compared if compared else 0.0, self._refbox.dropped, self._ab.get("last"),
-                         self._ab.get("frame"))
+        compared, agree, pair = self._ab_compared, self._ab_agree, self._ab_frame
+        return ABReadout(self._ref.readout(now, force), self.reference_every, compared, agree,
+                         agree / compared if compared else 0.0, self._refbox.dropped,
+                         None if pair is None else pair.b_label, pair)
 
     # -- results -------------------------------------------------------------------
     def summary(self) -> dict:
@@ -401,8 +394,8 @@ class LivePipeline:
         now = time.monotonic()
         dropped_in, dropped_out = self._inbox.dropped, self._outbox.dropped
         readouts = replace(  # counts up to now, including frames inferred after the last one shown
-            self.readouts, latency=self._stages.snapshot(force=True), ab=self._ab_readout(now),
-            accuracy=self._state.accuracy(), predictor=self._state.readout(now),
+            self.readouts, latency=self._stages.snapshot(now, force=True), ab=self._ab_readout(now, force=True),
+            accuracy=self._state.accuracy(), predictor=self._state.readout(now, force=True),
             frames_captured=self._capture_rate.count, frames_inferred=self._infer_rate.count,
             frames_displayed=self._display_rate.count, dropped=dropped_in + dropped_out,
             dropped_before_inference=dropped_in, dropped_before_display=dropped_out)

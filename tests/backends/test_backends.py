@@ -144,9 +144,9 @@ def test_onnxruntime_reports_missing_providers(tiny):
 
 
 def test_missing_package_names_the_pip_extra(tiny, monkeypatch):
-    import edgekit.backends.openvino as ov_backend
+    import edgekit.backends._common as common
 
-    monkeypatch.setattr(ov_backend, "has_package", lambda name: name != "openvino")
+    monkeypatch.setattr(common, "has_package", lambda name: name != "openvino")
     ok, reason = get_backend("openvino").available()
     assert not ok and 'pip install "edgekit[openvino]"' in reason
     with pytest.raises(BackendUnavailable, match=r"edgekit\[openvino\]"):

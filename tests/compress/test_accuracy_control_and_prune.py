@@ -62,3 +62,17 @@ def test_nncf_accuracy_control_reports_float_layers(mnv2, tmp_path):
     assert result.model.format is Format.OPENVINO and result.model.path.exists()
     assert result.baseline == 1.0 and result.drop <= 0.0
     assert all(isinstance(name, str) for name in result.float_layers)
+
+
+def test_pruning_refuses_an_existing_output_before_it_prunes(tmp_path, monkeypatch):
+    from edgekit.compress import prune
+    from edgekit.errors import OutputExists
+    from edgekit.models import load_model
+    from edgekit.zoo import create_model
+
+    net = load_model(create_model("tinycnn", num_classes=4), input_shape=(1, 3, 32, 32))
+    (tmp_path / "pruned.onnx").write_bytes(b"keep me")
+    monkeypatch.setattr(prune.copy, "deepcopy", lambda *_: pytest.fail("pruned before refusing the output"))
+    with pytest.raises(OutputExists):
+        prune.prune_channels(net, 0.4, tmp_path / "pruned.onnx")
+    assert (tmp_path / "pruned.onnx").read_bytes() == b"keep me"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import warnings
 
 import cv2
@@ -11,6 +10,15 @@ import cv2
 from edgekit.cli import main
 from edgekit.data import demo_digits
 from edgekit.errors import EdgekitWarning
+
+
+def write_digits(folder, n: int) -> None:
+    """The first ``n`` demo-digits test images as ``folder/<label>/<i>.png``."""
+    ds = demo_digits("test")
+    for i in range(n):
+        image, label = ds[i]
+        (folder / str(label)).mkdir(exist_ok=True)
+        cv2.imwrite(str(folder / str(label) / f"{i}.png"), image)
 
 
 def test_eval_demo_test_prints_accuracy_and_per_class_table(capsys):
@@ -24,11 +32,7 @@ def test_eval_demo_test_prints_accuracy_and_per_class_table(capsys):
 
 
 def test_eval_json_on_an_image_folder(tmp_path, capsys):
-    ds = demo_digits("test")
-    for i in range(40):
-        image, label = ds[i]
-        (tmp_path / str(label)).mkdir(exist_ok=True)
-        cv2.imwrite(str(tmp_path / str(label) / f"{i}.png"), image)
+    write_digits(tmp_path, 40)
     assert main(["eval", "demo:digits", "--data", str(tmp_path), "--limit", "30", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["metrics"]["n"] == 30 and len(data["predictions"]) == 30
@@ -50,11 +54,7 @@ def test_eval_missing_data_is_one_error_line(tmp_path, capsys):
 
 
 def test_eval_skips_a_truncated_image_and_says_so(tmp_path, capsys):
-    ds = demo_digits("test")
-    for i in range(20):
-        image, label = ds[i]
-        (tmp_path / str(label)).mkdir(exist_ok=True)
-        cv2.imwrite(str(tmp_path / str(label) / f"{i}.png"), image)
+    write_digits(tmp_path, 20)
     victim = next(tmp_path.glob("*/3.png"))
     whole = victim.read_bytes()
     victim.write_bytes(whole[: len(whole) // 2])  # a valid header, a body cut short

@@ -101,6 +101,27 @@ def recorder():
     return JobRecorder
 
 
+@pytest.fixture()
+def cancel_mid_run(qtbot):
+    """``cancel_mid_run(page)``: start the page's job, press Cancel after its first progress event and
+    wait until it ended cancelled (``cancelled`` then ``finished``); returns the job."""
+
+    def run(page, timeout: int = 60000):
+        page.start()
+        job = page.job
+        assert job is not None, page.banner.text()
+        with qtbot.waitSignal(job.signals.progress, timeout=timeout):
+            pass
+        page.cancel_button.click()
+        with qtbot.waitSignals([job.signals.cancelled, job.signals.finished], order="strict", timeout=timeout):
+            pass
+        assert page.job is None and page.run_button.isEnabled() and not page.cancel_button.isEnabled()
+        assert "cancelled" in page.banner.text()
+        return job
+
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _edgekit_cache_in_tmp(tmp_path, monkeypatch):
     """Plans and pulled models are cached under the test's tmp folder, not the user's cache."""

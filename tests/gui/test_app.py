@@ -83,3 +83,19 @@ def test_sdk_errors_show_the_sdk_sentence(qtbot):
     qtbot.addWidget(box)
     assert box.text() == "target foo.yaml: cpu.cores must be an integer (line 4)"
     assert box.detailedText() == ""
+
+
+def test_the_banner_restyles_only_when_the_kind_of_message_changes(qtbot):
+    from edgekit_gui.widgets.banner import MessageBanner
+
+    banner = MessageBanner()
+    qtbot.addWidget(banner)
+    restyles = []
+    banner.setStyleSheet = lambda sheet, _set=banner.setStyleSheet: restyles.append(sheet) or _set(sheet)
+    for n in range(3):  # the live page repeats one error every tick
+        banner.show_error(f"the source failed ({n})")
+    assert len(restyles) == 1 and banner.kind == "error" and banner.text() == "the source failed (2)"
+    banner.show_success("done")
+    banner.clear_message()
+    banner.show_error("again")
+    assert len(restyles) == 3 and not banner.isHidden() and banner.text() == "again"

@@ -32,25 +32,14 @@ def test_benchmark_runs_in_a_worker_with_progress_in_order(bench_page, qtbot, re
     assert "onnxruntime" in measured and page.table.item(0, 3).text() == "ok"
     assert float(page.table.item(0, 4).text()) > 0  # p50 ms from the SDK
     assert len(page.plot.getPlotItem().listDataItems()) == sum(r.ok for r in page.results)
-    assert page.banner.kind == "success" and window_backend(page) in measured
+    assert page.banner.kind == "success" and page.state.backend in measured
 
 
-def window_backend(page):
-    return page.state.backend
-
-
-def test_benchmark_can_be_cancelled_and_run_again(bench_page, qtbot):
+def test_benchmark_can_be_cancelled_and_run_again(bench_page, qtbot, cancel_mid_run):
     page = bench_page
     page.seconds.setValue(30.0)
-    page.start()
-    job = page.job
-    with qtbot.waitSignal(job.signals.progress, timeout=60000):
-        pass
-    page.cancel_button.click()
-    with qtbot.waitSignals([job.signals.cancelled, job.signals.finished], order="strict", timeout=30000):
-        pass
-    assert page.table.rowCount() == 0 and "cancelled" in page.banner.text()
-    assert page.run_button.isEnabled() and page.job is None
+    cancel_mid_run(page)
+    assert page.table.rowCount() == 0
     page.seconds.setValue(0.2)
     page.start()
     with qtbot.waitSignal(page.job.signals.finished, timeout=120000):

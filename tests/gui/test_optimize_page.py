@@ -63,17 +63,10 @@ def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, 
     assert report.best_key.split("/")[0] in window.pages["DeployPage"].what.values["Plan choice"].text()
 
 
-def test_plan_can_be_cancelled(optimize_page, qtbot):
+def test_plan_can_be_cancelled(optimize_page, cancel_mid_run):
     page = optimize_page
-    page.start()
-    job = page.job
-    with qtbot.waitSignal(job.signals.progress, timeout=60000):
-        pass
-    page.cancel_button.click()
-    with qtbot.waitSignals([job.signals.cancelled, job.signals.finished], order="strict", timeout=60000):
-        pass
-    assert "cancelled" in page.banner.text() and page.report is None
-    assert page.run_button.isEnabled()
+    cancel_mid_run(page)
+    assert page.report is None and not page.use_button.isEnabled()
 
 
 def test_a_target_yaml_with_errors_is_shown_and_the_page_keeps_working(optimize_page, qtbot, tmp_path):

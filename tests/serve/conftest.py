@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-LABELS = ["ant", "bee", "cat", "dog"]
+from ..deploy.conftest import LABELS, export_tiny  # the same tiny model the deploy tests bundle
+
 MAX_BODY_MB = 1
 
 
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory) -> Path:
-    torch = pytest.importorskip("torch")
     from edgekit.deploy import deploy
     from edgekit.models import load_model
-    from edgekit.zoo import create_model
 
     folder = tmp_path_factory.mktemp("serve-model")
-    torch.manual_seed(0)
-    net = create_model("tinycnn", num_classes=len(LABELS)).eval()
-    path = folder / "tiny.onnx"
-    with warnings.catch_warnings():  # torch's note about its legacy exporter
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(net, torch.zeros(1, 3, 32, 32), str(path), input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
-    path.with_suffix(".json").write_text(json.dumps({"preprocess": {"size": [32, 32]}, "labels": LABELS}))
+    path = export_tiny(folder)
     rng = np.random.default_rng(0)
     data = [(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), i % len(LABELS)) for i in range(8)]
     return deploy(load_model(path), out=folder / "tiny.zip", data=data).path

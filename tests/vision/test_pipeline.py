@@ -84,18 +84,38 @@ def test_a_camera_that_fails_mid_run_is_reopened(tiny_session, monkeypatch):
     assert after and after[-1].frames_displayed > 5
 
 
-def test_ab_agreement_of_a_model_with_itself_is_total(tiny_path, tiny_session):
+def run_ab_with_itself(tiny_path, tiny_session, frames: int, every: int) -> LivePipeline:
+    """The tiny model against a second session of itself, run to the end on random frames."""
     from edgekit.backends import compile_session
     from edgekit.models import load_model
 
-    images = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(40)]
+    images = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(frames)]
     reference = compile_session(load_model(tiny_path), "onnxruntime")
-    pipe = run_to_end(LivePipeline(ArraySource(images), tiny_session, reference=reference, reference_every=2))
-    reference.close()
+    try:
+        return run_to_end(LivePipeline(ArraySource(images), tiny_session, reference=reference, reference_every=every))
+    finally:
+        reference.close()
+
+
+def test_ab_agreement_of_a_model_with_itself_is_total(tiny_path, tiny_session):
+    pipe = run_ab_with_itself(tiny_path, tiny_session, frames=40, every=2)
     ab = pipe.summary()["readouts"]["ab"]
     assert ab["every"] == 2
     assert 0 < ab["compared"] <= 20 and ab["agree"] == ab["compared"] and ab["agreement"] == 1.0
     assert ab["reference"]["frames"] == ab["compared"]
+    assert ab["reference"]["latency"]["n"] == ab["compared"]  # the summary's percentiles are fresh, not cached
+
+
+def test_latency_percentiles_are_reused_within_max_age_and_fresh_when_forced():
+    from edgekit.vision._meters import LatencyWindow
+
+    window = LatencyWindow()
+    window.add(1.0)
+    assert window.percentiles(now=10.0, max_age=0.1) == (1.0, 1.0, 1)
+    window.add(3.0)
+    assert window.percentiles(now=10.05, max_age=0.1) == (1.0, 1.0, 1)  # cached: under 0.1 s old
+    assert window.percentiles(now=10.05) == (2.0, pytest.approx(2.9), 2)  # max_age 0: computed now
+    assert window.percentiles(now=10.2, max_age=0.1)[2] == 2
 
 
 def test_gray_rgba_odd_sizes_and_4k_frames_are_handled(tiny_session):
@@ -215,14 +235,9 @@ def test_a_deployment_bundle_predictor_drives_the_pipeline(tmp_path, tiny_path, 
 
 
 def test_ab_readout_shows_a_and_b_on_the_same_frame(tiny_path, tiny_session):
-    from edgekit.backends import compile_session
-    from edgekit.models import load_model
     from edgekit.vision.readouts import Readouts
 
-    images = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(30)]
-    reference = compile_session(load_model(tiny_path), "onnxruntime")
-    pipe = run_to_end(LivePipeline(ArraySource(images), tiny_session, reference=reference, reference_every=3))
-    reference.close()
+    pipe = run_ab_with_itself(tiny_path, tiny_session, frames=30, every=3)
     ab = pipe.summary()["readouts"]["ab"]
     pair = ab["last_frame"]
     assert pair is not None and pair["seq"] % 3 == 0  # a frame the reference ran on

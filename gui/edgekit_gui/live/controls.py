@@ -14,6 +14,14 @@ SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
 BUNDLED = ("demo:digits", "demo:digits-mnv2")
 
 
+def _row(owner: QWidget, *widgets: QWidget) -> None:
+    """Lay ``widgets`` out left to right in ``owner``, without margins."""
+    row = QHBoxLayout(owner)
+    row.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        row.addWidget(w)
+
+
 class SourcePicker(QWidget):
     """Cameras found, demo stream, a video file or a folder. :meth:`spec` gives ``open_source`` text."""
 
@@ -21,16 +29,12 @@ class SourcePicker(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setMinimumWidth(230)
         self.speed = QComboBox()
         self.speed.addItems(list(SPEEDS))
         self.rescan = QPushButton("Find cameras")
-        for w in (QLabel("Source:"), self.combo, self.speed, self.rescan):
-            row.addWidget(w)
-        self._path = ""
+        _row(self, QLabel("Source:"), self.combo, self.speed, self.rescan)
         self.set_cameras([])
         self.combo.activated.connect(self._picked)
 
@@ -89,14 +93,11 @@ class PredictorPicker(QWidget):
 
     def __init__(self, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
         self.model = QComboBox()
         self.model.setMinimumWidth(220)
         self.backend = QComboBox()
         self.backend.addItems(["auto", "onnxruntime", "openvino", "torch"])
-        for w in (QLabel(label), self.model, QLabel("on"), self.backend):
-            row.addWidget(w)
+        _row(self, QLabel(label), self.model, QLabel("on"), self.backend)
         self.refresh(None, None)
 
     def refresh(self, current: Any, choice: Any, prefer: str = "") -> None:

@@ -54,7 +54,9 @@ class LivePlots(QWidget):
             for name, value in values.items():
                 if value is None:
                     continue
-                series = self._series.setdefault((kind, name), deque())
+                if (kind, name) not in self._curves:
+                    self.declare(kind, [name])
+                series = self._series[(kind, name)]
                 series.append((now, float(value)))
                 while series and now - series[0][0] > WINDOW_S:
                     series.popleft()
@@ -66,7 +68,6 @@ class LivePlots(QWidget):
         now = time.monotonic() if now is None else now
         plot = self.fps_plot if kind == "fps" else self.latency_plot
         top = 0.0
-        self.declare(kind, [name for k, name in self._series if k == kind])
         for key, series in self._series.items():
             if key[0] != kind:
                 continue

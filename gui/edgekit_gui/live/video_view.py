@@ -69,8 +69,8 @@ class VideoView(QWidget):
 
     def show_frame(self, frame: np.ndarray, original: np.ndarray | None = None) -> None:
         """Show ``frame`` (already fitted, or scaled while painting); ``original`` is what snapshots save."""
+        self._image = bgr_to_qimage(frame)
         self._frame = np.ascontiguousarray(frame if original is None else original)
-        self._image = bgr_to_qimage(np.ascontiguousarray(frame))
         self.frames_shown += 1
         if self._throttle.isActive():
             self._dirty = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from edgekit_gui.jobs import JobRunner
@@ -10,10 +12,16 @@ from edgekit_gui.widgets.banner import MessageBanner
 
 
 class Page(QWidget):
-    """Base of the sidebar pages. Subclasses fill ``self.content`` (a vertical layout)."""
+    """Base of the sidebar pages. Subclasses fill ``self.content`` (a vertical layout).
+
+    A page that runs one cancellable job at a time keeps it in ``self.job`` and shows its
+    ``(fraction, message)`` progress in ``self.progress`` (a QProgressBar) and ``self.status``
+    (a QLabel): :meth:`cancel` and :meth:`_progress` serve such pages.
+    """
 
     title = "Page"
     scrolls = True  # False for pages that manage their own space (live demo)
+    job: Any = None  # the page's running Job, if any
 
     def __init__(self, state: AppState, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,6 +43,17 @@ class Page(QWidget):
             outer.addWidget(scroll, 1)
         else:
             outer.addWidget(self.body, 1)
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next progress report."""
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("Cancelling…")
+
+    def _progress(self, event: tuple[float, str]) -> None:
+        fraction, message = event
+        self.progress.setValue(int(round(100 * fraction)))
+        self.status.setText(message)
 
     def on_shown(self) -> None:
         """Called when the page becomes visible (override to load lazily)."""

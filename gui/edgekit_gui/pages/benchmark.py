@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from edgekit_gui.pages.base import Page
+from edgekit_gui.widgets.flow import clear_layout
 from edgekit_gui.widgets.plots import colour, make_plot
 from edgekit_gui.widgets.tables import fill_table, make_table
 
@@ -55,7 +56,6 @@ class BenchmarkPage(Page):
 
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
-        self.job = None
         self.results: list[Any] = []
         self.backend_boxes: dict[str, QCheckBox] = {}
         self.device_boxes: dict[str, QCheckBox] = {}
@@ -118,8 +118,8 @@ class BenchmarkPage(Page):
             self.runner.start(discover, on_result=self._show_backends, on_error=self.banner.show_error)
 
     def _show_backends(self, found: list) -> None:
-        _clear(self.backends_row)
-        _clear(self.devices_row)
+        clear_layout(self.backends_row, keep=1)  # keep the trailing stretch
+        clear_layout(self.devices_row, keep=1)
         devices: dict[str, str] = {}  # lower-cased device -> why unavailable ("" = available somewhere)
         for name, ok, reason, devs in found:
             box = QCheckBox(name)
@@ -176,17 +176,6 @@ class BenchmarkPage(Page):
         )
         self.job.signals.cancelled.connect(lambda: self.banner.show_info("Benchmark cancelled."))
 
-    def cancel(self) -> None:
-        """Ask the running benchmark to stop."""
-        if self.job is not None:
-            self.job.cancel()
-            self.status.setText("Cancelling…")
-
-    def _progress(self, event: tuple[float, str]) -> None:
-        fraction, message = event
-        self.progress.setValue(int(round(fraction * 100)))
-        self.status.setText(message)
-
     def _done(self) -> None:
         self.job = None
         self.cancel_button.setEnabled(False)
@@ -212,11 +201,3 @@ class BenchmarkPage(Page):
                                      f"median {best.p50_ms:.2f} ms.")
             self.state.set_backend(best.backend)
         self.status.setText(f"{len(ok)} of {len(self.results)} combinations measured.")
-
-
-def _clear(layout: QHBoxLayout) -> None:
-    """Remove every widget but the trailing stretch."""
-    while layout.count() > 1:
-        item = layout.takeAt(0)
-        if item.widget():
-            item.widget().deleteLater()

@@ -38,7 +38,6 @@ class DeployPage(Page):
 
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
-        self.job = None
         self.bundle: Any = None
         self.what = Card("What will be deployed")
         self.content.addWidget(self.what)

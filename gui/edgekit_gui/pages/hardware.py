@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QPushButto
 
 from edgekit_gui.pages.base import Page
 from edgekit_gui.widgets.cards import Card, badge
-from edgekit_gui.widgets.flow import FlowLayout
+from edgekit_gui.widgets.flow import FlowLayout, clear_layout
 
 GIB = 2**30
 
@@ -32,7 +32,6 @@ class HardwarePage(Page):
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
         self.profile: Any = None
-        self.job = None
         buttons = QHBoxLayout()
         self.refresh_button = QPushButton("Refresh")
         self.measure_button = QPushButton("Measure (GFLOP/s, bandwidth)")
@@ -113,10 +112,7 @@ class HardwarePage(Page):
             self.notes_card.add_row("all probes", "answered")
 
     def _fill_badges(self, profile: Any) -> None:
-        while self.badge_layout.count():
-            item = self.badge_layout.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+        clear_layout(self.badge_layout)
         for flag in profile.isa_keys:
             self.badge_layout.addWidget(badge(flag, profile.has(flag)))
         self.badges.updateGeometry()

@@ -45,7 +45,6 @@ class LiveDemoPage(Page):
         super().__init__(state, runner, parent)
         self.pipe: Any = None
         self.stopping: set = set()  # pipelines whose stop runs in a worker
-        self.job = None
         self.latest: Any = None
         self.frames_received = self._ticks = 0
         self.presenting = False

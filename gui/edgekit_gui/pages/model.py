@@ -67,7 +67,6 @@ class ModelPage(Page):
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
         self.setAcceptDrops(True)
-        self.job = None
         self._build_open_row()
         self._build_info()
         self._build_editors()

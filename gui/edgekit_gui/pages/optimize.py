@@ -47,7 +47,6 @@ class OptimizePage(Page):
 
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
-        self.job = None
         self.report: Any = None
         self._targets_loaded = False
         left = QWidget()
@@ -173,16 +172,9 @@ class OptimizePage(Page):
                                      on_result=self.show_report, on_error=self._failed, on_done=self._done)
         self.job.signals.cancelled.connect(lambda: self.banner.show_info("Plan cancelled; nothing was changed."))
 
-    def cancel(self) -> None:
-        """Ask the planner to stop at its next step."""
-        if self.job is not None:
-            self.job.cancel()
-            self.status.setText("Cancelling…")
-
     def _progress(self, event: tuple[float, str]) -> None:
+        super()._progress(event)
         fraction, message = event
-        self.progress.setValue(int(round(100 * fraction)))
-        self.status.setText(message)
         self.steps.addItem(f"{fraction:4.0%}  {message}")
         self.steps.scrollToBottom()
 

@@ -21,8 +21,9 @@ class MessageBanner(QLabel):
         self.hide()
 
     def _show(self, text: str, colour: str, kind: str) -> None:
-        self.kind = kind
-        self.setStyleSheet(_STYLE.format(bg=colour))
+        if kind != self.kind:  # restyling re-polishes; the live page repeats one message every tick
+            self.kind = kind
+            self.setStyleSheet(_STYLE.format(bg=colour))
         self.setText(text)
         self.show()
 

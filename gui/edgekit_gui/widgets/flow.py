@@ -61,3 +61,11 @@ class FlowLayout(QLayout):
             x += hint.width() + gap
             line = max(line, hint.height())
         return y + line - rect.y()
+
+
+def clear_layout(layout: QLayout, keep: int = 0) -> None:
+    """Remove (and delete) the items of ``layout`` but its last ``keep`` (e.g. a trailing stretch)."""
+    while layout.count() > keep:
+        item = layout.takeAt(0)
+        if item.widget():
+            item.widget().deleteLater()

@@ -1,0 +1,66 @@
+"""How every writer of models in edgekit puts its output in place (convert, compress).
+
+The output is written into a scratch folder beside its destination, checked,
+and only then moved into place, main file last, each file re-checked to be new
+(``force`` aside), so a failure never leaves half a model behind.
+
+Kept apart from :mod:`edgekit.models.convert` so that importing these helpers does
+not bind the ``convert`` submodule over the lazily exported ``convert`` function.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from edgekit._io import check_writable
+from edgekit.models.model import Model
+from edgekit.types import Format
+
+
+def safe_stem(model: Model) -> str:
+    """File stem for outputs made from ``model``: its file's stem, else its name made file-safe."""
+    return model.path.stem if model.path else re.sub(r"[^A-Za-z0-9_.-]+", "_", model.name) or "model"
+
+
+def output_files(dest: Path, fmt: Format, with_card: bool) -> list[Path]:
+    """Every file written for ``dest`` (``.bin``, ``.json`` card), the main file last (it appears only when complete)."""
+    names = [dest.with_suffix(".bin")] if fmt is Format.OPENVINO else []
+    if with_card:
+        names.append(dest.with_suffix(".json"))
+    return [*names, dest]
+
+
+def model_card(source: Model, origin: str) -> dict | None:
+    """The ``.json`` card (preprocess + labels) written beside a model made from ``source``;
+    ``origin`` names the step (``"converted_from"``, ``"compressed_from"``). ``None`` when there is nothing to carry."""
+    if source.preprocess is None and source.labels is None:
+        return None
+    return {
+        "preprocess": None if source.preprocess is None else source.preprocess.to_dict(),
+        "labels": None if source.labels is None else list(source.labels),
+        origin: {"format": str(source.format), "sha256": source.sha256},
+    }
+
+
+@contextmanager
+def staging_dir(dest: Path) -> Iterator[Path]:
+    """A scratch folder beside ``dest`` (same file system, so moves are atomic), removed afterwards."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def move_into_place(stage: Path, finals: list[Path], force: bool) -> None:
+    """Move ``stage/<name>`` onto each of ``finals`` in order, re-checking each is still new."""
+    for final in finals:
+        check_writable(final, force)
+        os.replace(stage / final.name, final)
