@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from edgekit.backends.parity import random_inputs
-from edgekit.evaluate.benchmark import BenchResult, BenchSettings, bench, bench_manifest
+from edgekit.evaluation.benchmark import BenchResult, BenchSettings, bench, bench_manifest
 from edgekit.hardware import profile_hardware
 
 # (backend, device) pairs worth a row: each backend's CPU and its GPU path

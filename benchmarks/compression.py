@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 from edgekit.data import ImageFolder, calibration_set, demo_digits, stratified_split
-from edgekit.evaluate import evaluate
+from edgekit.evaluation import evaluate
 from edgekit.models import load_model
-from edgekit.plan.build import torch_twin
-from edgekit.plan.measure import bench_interleaved
+from edgekit.planner.build import torch_twin
+from edgekit.planner.measure import bench_interleaved
 
 
 def build_variants(model, calib, train, work: Path, prune_ratio: float, epochs: int) -> list[tuple]:

@@ -39,12 +39,12 @@ from edgekit.backends._common import physical_cores
 from edgekit.backends._zoo import zoo_onnx_model
 from edgekit.backends.onnxruntime import OrtOptions
 from edgekit.backends.openvino import OpenVINOOptions
-from edgekit.evaluate.benchmark import BenchSettings, bench, bench_manifest
+from edgekit.evaluation.benchmark import BenchSettings, bench, bench_manifest
 from edgekit.hardware import profile_hardware
 
 
 def edgekit_p50(model, backend: str, options, seconds: float) -> tuple[float, int]:
-    """edgekit's own measurement: ``edgekit.evaluate.benchmark`` on one backend."""
+    """edgekit's own measurement: ``edgekit.evaluation.benchmark`` on one backend."""
     settings = BenchSettings(seconds=seconds, warmup_seconds=min(2.0, seconds), ci_target=0.005)
     (result,) = bench(model, [backend], ["cpu"], settings=settings, options={backend: options})
     if not result.ok:
@@ -56,7 +56,7 @@ def bare_ort_p50(path: Path, feed: dict, threads: int, seconds: float) -> tuple[
     """A bare onnxruntime loop alone in the process: warm up until settled, then time ``seconds``."""
     import onnxruntime as ort
 
-    from edgekit.evaluate import stats
+    from edgekit.evaluation import stats
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads

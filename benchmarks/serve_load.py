@@ -39,7 +39,7 @@ def make_bundle(args: argparse.Namespace, work: Path) -> Path:
     """Use ``--bundle`` as given, or deploy ``--model`` into ``work``."""
     if args.bundle:
         return Path(args.bundle)
-    from edgekit.deploy import deploy
+    from edgekit.deployment import deploy
 
     data = None
     if args.model.startswith("demo:digits"):
@@ -51,7 +51,7 @@ def make_bundle(args: argparse.Namespace, work: Path) -> Path:
 
 def request_bodies(bundle: Path, n: int = 16) -> tuple[str, list[tuple[bytes, dict]]]:
     """Binary-extension infer requests for the bundle's packaged sample images."""
-    from edgekit.deploy import Bundle
+    from edgekit.deployment import Bundle
 
     opened = Bundle.open(bundle)
     inputs, name = opened.sample()["inputs"][:n], opened.manifest.inputs[0]["name"]

@@ -132,7 +132,7 @@ def map_exceptions(
         yield
     except EdgekitError:
         raise
-    except BaseException as exc:  # noqa: BLE001 - re-raised below when unmapped
+    except BaseException as exc:
         for source, target in mapping.items():
             if isinstance(exc, source):
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

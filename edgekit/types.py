@@ -53,3 +53,10 @@ class DeviceKind(_StrEnum):
     GPU = "gpu"
     NPU = "npu"
     AUTO = "auto"
+
+
+class Task(_StrEnum):
+    """What a model's outputs mean: predictions, metrics, overlays and bundles dispatch on it."""
+
+    CLASSIFICATION = "classification"
+    DETECTION = "detection"

@@ -75,9 +75,9 @@ def _main(argv: list[str] | None) -> int:
     except EdgekitError as exc:
         if os.environ.get("EDGEKIT_DEBUG"):
             raise
-        from edgekit.cli._console import err_console
-
         from rich.markup import escape
+
+        from edgekit.cli._console import err_console
 
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2

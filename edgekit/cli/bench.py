@@ -100,12 +100,12 @@ def _run(model: Any, profile: Any, kwargs: dict, quiet: bool) -> list[Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from edgekit.cli._console import err_console
-    from edgekit.evaluate.benchmark import bench
+    from edgekit.evaluation.benchmark import bench
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
         task = bar.add_task("benchmark", total=1.0)
-        update = lambda fraction, message: bar.update(task, completed=fraction, description=message)  # noqa: E731
+        update = lambda fraction, message: bar.update(task, completed=fraction, description=message)
         return bench(model, profile=profile, progress=update, **kwargs)
 
 
@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
         cold start, memory; unavailable combinations are listed with the reason."""
         from edgekit._io import check_writable
         from edgekit.cli._console import console, err_console, print_json
-        from edgekit.evaluate.benchmark import BenchSettings, bench_manifest, save_results
+        from edgekit.evaluation.benchmark import BenchSettings, bench_manifest, save_results
 
         if out is not None:
             check_writable(out, force)

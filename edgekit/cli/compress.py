@@ -65,7 +65,7 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force):
     if method not in METHODS:
         raise ConversionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method == "prune":
-        from edgekit.plan.build import torch_twin
+        from edgekit.planner.build import torch_twin
 
         twin = torch_twin(model)
         if twin is None:

@@ -17,7 +17,6 @@ from rich.markup import escape as esc
 from rich.table import Table
 
 from edgekit.cli._options import ArchOption, InputShapeOption, ModelArg
-
 from edgekit.errors import ModelLoadError
 
 

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Package a plan's choice (or a model) as a bundle that checks itself on the device."""
         from edgekit.cli._console import console, print_json
-        from edgekit.deploy import deploy
+        from edgekit.deployment import deploy
 
         bundle = deploy(source, target=target, out=out, backend=backend, precision=precision, device=device,
                         data=data, samples=samples, force=force)

@@ -7,14 +7,11 @@ rendered at the model's input size).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape as esc
 from rich.table import Table
-
-from edgekit.errors import DataError
 
 
 def render(result) -> tuple[Table, str]:
@@ -77,7 +74,7 @@ def register(app: typer.Typer) -> None:
         """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""
         from edgekit.cli._console import console, print_json
         from edgekit.data import open_dataset
-        from edgekit.evaluate.accuracy import evaluate
+        from edgekit.evaluation.accuracy import evaluate
         from edgekit.models import load_model
 
         loaded = load_model(model)

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export a verified bundle for a serving cluster."""
         from edgekit.cli._console import console
-        from edgekit.deploy.triton import export_triton
+        from edgekit.deployment.triton import export_triton
         from edgekit.errors import BundleError
 
         if fmt.lower() not in FORMATS:

@@ -134,7 +134,7 @@ def run_config(config, as_json: bool, force: bool = False, setting: str = "--out
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from edgekit.cli._console import err_console
-    from edgekit.plan import plan
+    from edgekit.planner import plan
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with report_folder(config.out, force, setting), \
@@ -169,7 +169,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Find the fastest deployment within the accuracy/latency/size budget, by measuring."""
-        from edgekit.plan import PlanConfig
+        from edgekit.planner import PlanConfig
 
         config = PlanConfig(model=model, target=target, data=data, max_accuracy_drop=max_accuracy_drop,
                             latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,

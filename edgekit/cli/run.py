@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a saved plan configuration."""
         from edgekit.cli.plan import run_config
-        from edgekit.plan import PlanConfig
+        from edgekit.planner import PlanConfig
 
         config = PlanConfig.load(config_file)
         if no_cache:

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check a bundle's files and re-measure its promises here (exit 1 when one fails)."""
         from edgekit.cli._console import console, print_json
-        from edgekit.deploy.verify import EXIT_FAILED, verify_bundle
+        from edgekit.deployment.verify import EXIT_FAILED, verify_bundle
 
         report = verify_bundle(bundle, backend=backend)
         if as_json:

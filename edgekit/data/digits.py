@@ -48,9 +48,8 @@ def build_npz(out: str | Path, *, force: bool = False) -> Path:
     for c in range(10):
         idx = np.flatnonzero(labels == c)
         test[rng.choice(idx, int(round(len(idx) * TEST_FRACTION)), replace=False)] = True
-    with atomic_path(out, force=force) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, images=images, labels=labels, test=test)
+    with atomic_path(out, force=force) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, images=images, labels=labels, test=test)
     return Path(out)
 
 

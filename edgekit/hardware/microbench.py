@@ -56,7 +56,7 @@ def measure_peak_gflops(
         a = rng.standard_normal((n, n), dtype=np.float32)
         b = rng.standard_normal((n, n), dtype=np.float32)
         out = np.empty((n, n), dtype=np.float32)
-        product = lambda a=a, b=b, out=out: np.matmul(a, b, out=out)  # noqa: E731
+        product = lambda a=a, b=b, out=out: np.matmul(a, b, out=out)
         seconds = _best_seconds(product, repeats, budget_s / len(sizes))
         best = max(best, 2.0 * n**3 / seconds / 1e9)
     return best

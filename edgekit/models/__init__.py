@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 from edgekit._lazy import lazy_exports
-
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.models.spec import TensorSpec

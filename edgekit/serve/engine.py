@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import queue
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from edgekit.deploy.predictor import Predictor
+from edgekit.deployment.predictor import Predictor
 from edgekit.errors import InputMismatch
 from edgekit.serve.protocol import InferRequest, OutputRequest, RequestError, classification
 

@@ -10,7 +10,14 @@ Example:
 """
 
 from edgekit.targets.estimate import Estimate, Fit, check_fit, estimate_latency
-from edgekit.targets.loader import LOCAL, list_targets, load_target, load_target_file, local_target, target_dirs
+from edgekit.targets.loader import (
+    LOCAL,
+    list_targets,
+    load_target,
+    load_target_file,
+    local_target,
+    target_dirs,
+)
 from edgekit.targets.model import Accelerator, Budgets, Figure, ReferenceLatency, Target
 
 __all__ = [

@@ -95,7 +95,7 @@ def local_target() -> Target:
 
     profile = profile_hardware()
     memory_mb = (profile.memory_total or 0) // 2**20
-    figure = lambda v, what: None if v is None else Figure(v, source=f"measured here ({what})")  # noqa: E731
+    figure = lambda v, what: None if v is None else Figure(v, source=f"measured here ({what})")
     return Target(
         name=LOCAL,
         description=f"this machine: {profile.summary()}",

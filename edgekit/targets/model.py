@@ -173,7 +173,7 @@ class Target:
     def from_dict(cls, data: dict, path: Path | None = None, is_local: bool = False) -> Target:
         """Build from the YAML dict (``cpu:`` nested) or from :meth:`to_dict` output."""
         cpu = data.get("cpu") or {}
-        fig = lambda d: None if not d else Figure(**d)  # noqa: E731
+        fig = lambda d: None if not d else Figure(**d)
         return cls(
             name=data["name"],
             description=data.get("description", ""),

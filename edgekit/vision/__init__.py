@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.predictors import PipelinePredictor, adapt
-from edgekit.vision.readouts import ABFrame, ABReadout, AccuracyReadout, PredictorReadout, Rate, Readouts, StageLatency
+from edgekit.vision.readouts import (
+    ABFrame,
+    ABReadout,
+    AccuracyReadout,
+    PredictorReadout,
+    Rate,
+    Readouts,
+    StageLatency,
+)
 from edgekit.vision.sources import (
     ArraySource,
     CameraInfo,

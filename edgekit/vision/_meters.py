@@ -11,7 +11,7 @@ from collections import deque
 
 import numpy as np
 
-from edgekit.evaluate.metrics import wilson_interval  # the same interval `edgekit eval` reports
+from edgekit.evaluation.metrics import wilson_interval  # the same interval `edgekit eval` reports
 
 EMA_ALPHA = 0.1
 

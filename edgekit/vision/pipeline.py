@@ -210,7 +210,7 @@ class LivePipeline:
     def __enter__(self) -> LivePipeline:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- threads -----------------------------------------------------------------
@@ -411,12 +411,12 @@ class LivePipeline:
 
 
 def _final_metrics(state: PredictorState) -> dict | None:
-    """Metrics over all labelled frames, from ``edgekit.evaluate.metrics`` when it is installed."""
+    """Metrics over all labelled frames, from ``edgekit.evaluation.metrics`` when it is installed."""
     conf = state.confusion
     if conf.n == 0:
         return None
     try:
-        from edgekit.evaluate.metrics import compute_metrics
+        from edgekit.evaluation.metrics import compute_metrics
     except ImportError:
         return conf.summary()
     try:

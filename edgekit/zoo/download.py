@@ -16,7 +16,6 @@ import hashlib
 import http.client
 import json
 import os
-import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -96,7 +95,7 @@ def _fetch(url: str, out, entry: CatalogEntry, dest: Path, timeout: float, progr
     digest = hashlib.sha256()
     request = urllib.request.Request(url, headers={"User-Agent": "edgekit"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URLs only, see url()
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or entry.size)
             done = 0
             while chunk := response.read(_CHUNK):

@@ -62,7 +62,7 @@ class Job(QRunnable):
             raise Cancelled("cancelled by the user")
         self.signals.progress.emit(event)
 
-    def run(self) -> None:  # noqa: D102 - QRunnable entry point, on the pool thread
+    def run(self) -> None:
         Job.unfinished.add(self)
         self.signals.started.emit()
         try:

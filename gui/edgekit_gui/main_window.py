@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self._update_status()
         self.sidebar.setCurrentRow(0)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Save the geometry, then stop every page and worker (within 2 s)."""
         started = time.monotonic()
         settings.app_settings().setValue("window/geometry", self.saveGeometry())
@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.runner.stop_all(left)
         super().closeEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - F11 toggles full screen anywhere
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_F11:
             self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)
         else:

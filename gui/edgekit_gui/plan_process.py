@@ -44,7 +44,7 @@ def _child() -> int:
 
     from edgekit.errors import EdgekitError
     from edgekit.models import Model
-    from edgekit.plan import plan
+    from edgekit.planner import plan
 
     model = Model.from_dict(request["model"]) if isinstance(request["model"], dict) else request["model"]
     try:
@@ -61,7 +61,7 @@ def _child() -> int:
 def _error(data: dict) -> BaseException:
     """Rebuild the child's EdgekitError (with a BudgetNotMet's closest candidates)."""
     from edgekit import errors
-    from edgekit.plan import Candidate
+    from edgekit.planner import Candidate
 
     kind = getattr(errors, data.get("type", ""), None)
     if not (isinstance(kind, type) and issubclass(kind, errors.EdgekitError)):
@@ -79,7 +79,7 @@ def run_plan_process(model: Any, target: str, kwargs: dict, progress: Any, cance
         EdgekitError: the planner's own error, rebuilt with its type and sentence.
     """
     from edgekit.errors import Cancelled, EdgekitError
-    from edgekit.plan import Report
+    from edgekit.planner import Report
 
     request = {"model": model.to_dict() if model.path is not None else str(model.name), "target": target,
                "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}}

@@ -13,7 +13,7 @@ class AppState(QObject):
     model_changed = Signal(object)  # edgekit.models.Model | None
     target_changed = Signal(str)
     backend_changed = Signal(str)
-    report_changed = Signal(object)  # edgekit.plan Report
+    report_changed = Signal(object)  # edgekit.planner Report
     choice_changed = Signal(object)  # the Candidate chosen with "Use this model"
 
     def __init__(self, parent: QObject | None = None) -> None:

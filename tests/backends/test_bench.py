@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-import edgekit.evaluate.benchmark as bench_module
+import edgekit.evaluation.benchmark as bench_module
 from edgekit.errors import Cancelled
-from edgekit.evaluate import stats
-from edgekit.evaluate.benchmark import BenchResult, BenchSettings, bench, load_results, save_results
+from edgekit.evaluation import stats
+from edgekit.evaluation.benchmark import BenchResult, BenchSettings, bench, load_results, save_results
 
 QUICK = dict(seconds=0.3, warmup=0.2)
 

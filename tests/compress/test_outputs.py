@@ -12,7 +12,6 @@ from edgekit.errors import ConversionError, OutputExists
 from edgekit.types import Format, Precision
 
 
-
 def _run(path, feed):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)[0]
 

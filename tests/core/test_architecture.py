@@ -24,7 +24,7 @@ def _modules_after(code: str) -> set[str]:
     "code",
     [
         "import edgekit",
-        "import edgekit.errors, edgekit.models, edgekit.backends, edgekit.evaluate, edgekit.zoo",
+        "import edgekit.errors, edgekit.models, edgekit.backends, edgekit.evaluation, edgekit.zoo",
         "import edgekit.cli",
     ],
 )

@@ -61,7 +61,7 @@ def test_counts_and_durations_below_their_minimum_are_refused(argv, option, caps
 def test_data_names_mean_the_same_in_eval_and_deploy():
     """``demo-test`` and ``demo:digits`` both name the held-out digits, whichever command is given them."""
     from edgekit.data import open_dataset
-    from edgekit.deploy.source import open_data
+    from edgekit.deployment.source import open_data
     from edgekit.errors import EdgekitError
 
     try:

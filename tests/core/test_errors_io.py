@@ -26,9 +26,8 @@ def test_map_exceptions_keeps_the_original_as_cause(tmp_path):
 
 
 def test_map_exceptions_lets_unmapped_errors_through():
-    with pytest.raises(KeyError):
-        with errors.map_exceptions({ValueError: errors.ModelLoadError}, "x"):
-            raise KeyError("k")
+    with pytest.raises(KeyError), errors.map_exceptions({ValueError: errors.ModelLoadError}, "x"):
+        raise KeyError("k")
 
 
 def test_existing_output_is_never_overwritten(tmp_path):
@@ -43,10 +42,9 @@ def test_existing_output_is_never_overwritten(tmp_path):
 
 def test_failed_write_leaves_nothing_behind(tmp_path):
     target = tmp_path / "out.bin"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("crash mid-write")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("crash mid-write")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -54,10 +52,9 @@ def test_atomic_dir_replaces_only_when_complete(tmp_path):
     out = tmp_path / "bundle"
     out.mkdir()
     (out / "old.txt").write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_dir(out, force=True) as tmp:
-            (tmp / "new.txt").write_text("new")
-            raise RuntimeError("fail")
+    with pytest.raises(RuntimeError), atomic_dir(out, force=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+        raise RuntimeError("fail")
     assert [p.name for p in out.iterdir()] == ["old.txt"]
     with atomic_dir(out, force=True) as tmp:
         (tmp / "new.txt").write_text("new")

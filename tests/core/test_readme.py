@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.findall(r"```bash\n(.+?)\n```", text, flags=re.S)
+    return re.findall(r"```bash\n(.+?)\n```", text, flags=re.DOTALL)
 
 
 def test_readme_opens_with_two_setup_commands():
@@ -28,4 +28,4 @@ def test_ci_runs_readme_test_command_verbatim():
 
 def test_constraints_pin_cpu_torch():
     pins = (ROOT / "constraints.txt").read_text(encoding="utf-8")
-    assert re.search(r"^torch==2\.13\.0$", pins, flags=re.M)
+    assert re.search(r"^torch==2\.13\.0$", pins, flags=re.MULTILINE)

@@ -61,7 +61,7 @@ def test_cards_describe_the_model(name, size):
 
 
 def test_evaluate_through_compile_session():
-    from edgekit.evaluate.accuracy import evaluate
+    from edgekit.evaluation.accuracy import evaluate
 
     result = evaluate("demo:digits", demo_digits("test"), backend="onnxruntime")
     assert result.metrics.n == 539 and result.metrics.accuracy >= 0.97

@@ -21,7 +21,7 @@ PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         if self.path.endswith("/cut.onnx"):
             self.send_response(200)
             self.send_header("Content-Length", str(len(PAYLOAD)))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import DataError
-from edgekit.evaluate.metrics import Metrics, agreement, compute_metrics, efficiency, wilson_interval
+from edgekit.evaluation.metrics import Metrics, agreement, compute_metrics, efficiency, wilson_interval
 
 sk = pytest.importorskip("sklearn.metrics")
 

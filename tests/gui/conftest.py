@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QThreadPool  # noqa: E402
+from PySide6.QtCore import QThreadPool
 
 
 @pytest.fixture(autouse=True)

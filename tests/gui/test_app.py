@@ -76,8 +76,9 @@ def test_unexpected_errors_show_a_dialog_instead_of_aborting(qtbot, monkeypatch)
 
 
 def test_sdk_errors_show_the_sdk_sentence(qtbot):
-    from edgekit.errors import TargetError
     from edgekit_gui.errors import show_error_dialog
+
+    from edgekit.errors import TargetError
 
     box = show_error_dialog(None, TargetError("target foo.yaml: cpu.cores must be an integer (line 4)"))
     qtbot.addWidget(box)

@@ -15,7 +15,7 @@ def _deploy(page, qtbot):
 
 
 def test_deploy_the_current_model_as_a_verified_bundle(window, qtbot, tiny_onnx, tmp_path):
-    from edgekit.deploy import Bundle
+    from edgekit.deployment import Bundle
 
     window.state.set_model(tiny_onnx)
     page = window.show_page("DeployPage")

@@ -18,7 +18,7 @@ MAX_BODY_MB = 1
 
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory) -> Path:
-    from edgekit.deploy import deploy
+    from edgekit.deployment import deploy
     from edgekit.models import load_model
 
     folder = tmp_path_factory.mktemp("serve-model")

@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from edgekit.serve.app import create_app  # noqa: E402
-from edgekit.serve.engine import Engine  # noqa: E402
+from edgekit.serve.app import create_app
+from edgekit.serve.engine import Engine
 
 REQUEST = {"inputs": [{"name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32", "data": [0.5] * 3072}]}
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 tritonhttp = pytest.importorskip("tritonclient.http")
-from tritonclient.utils import InferenceServerException  # noqa: E402
+from tritonclient.utils import InferenceServerException
 
-from edgekit.deploy import Predictor  # noqa: E402
+from edgekit.deployment import Predictor
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def test_readouts_round_trip_through_dict_and_json():
 
 
 def test_running_confusion_matches_compute_metrics():
-    from edgekit.evaluate.metrics import compute_metrics
+    from edgekit.evaluation.metrics import compute_metrics
 
     rng = np.random.default_rng(0)
     y_true, y_pred = rng.integers(0, 6, 300), rng.integers(0, 5, 300)

@@ -19,7 +19,7 @@ def run_to_end(pipe: LivePipeline, timeout: float = 120.0) -> LivePipeline:
 
 def test_accuracy_readouts_match_evaluate_on_the_same_frames(digits_session):
     from edgekit.data.demo_stream import DemoStream
-    from edgekit.evaluate.accuracy import evaluate
+    from edgekit.evaluation.accuracy import evaluate
 
     seed, n, size = 3, 120, (120, 160)
     pipe = run_to_end(LivePipeline(DemoSource(seed=seed, length=n, size=size, loop=False), digits_session))
@@ -223,7 +223,7 @@ def test_folder_labels_are_counted_against_the_model_labels(tmp_path, tiny_sessi
 
 
 def test_a_deployment_bundle_predictor_drives_the_pipeline(tmp_path, tiny_path, tiny_session):
-    deploy_mod = pytest.importorskip("edgekit.deploy")
+    deploy_mod = pytest.importorskip("edgekit.deployment")
     bundle = deploy_mod.deploy(tiny_path, out=tmp_path / "bundle", backend="onnxruntime", samples=4)
     images = [np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8) for i in range(6)]
     with deploy_mod.Predictor.open(bundle) as predictor:

@@ -42,7 +42,7 @@ class VideoView(QWidget):
         self.setMinimumSize(320, 240)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(640, 480)
 
     def fit(self, frame: np.ndarray) -> np.ndarray:
@@ -63,7 +63,7 @@ class VideoView(QWidget):
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
         return frame
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API; remembered for fit() on other threads
+    def resizeEvent(self, event) -> None:
         self._fit_size = (max(1, self.width()), max(1, self.height()))
         super().resizeEvent(event)
 
@@ -95,7 +95,7 @@ class VideoView(QWidget):
         """The frame on screen (for snapshots)."""
         return self._frame
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.frames_painted += 1
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#111214"))

@@ -6,8 +6,8 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from edgekit_gui.theme import BAD, GOOD
 from edgekit_gui.widgets.plots import make_plot

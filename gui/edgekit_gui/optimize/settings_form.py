@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QWidget,
 )
 
 DEMO_DATA = "Bundled held-out digits (demo models)"
@@ -25,11 +34,11 @@ def _spin(maximum: float, value: float, suffix: str, special: str = "", step: fl
 
 
 class PlanSettings(QGroupBox):
-    """Builds the keyword arguments of :func:`edgekit.plan.plan` from the fields."""
+    """Builds the keyword arguments of :func:`edgekit.planner.plan` from the fields."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Budget and settings", parent)
-        from edgekit.plan.config import DEFAULT_METHODS, METHODS, OBJECTIVES
+        from edgekit.planner.config import DEFAULT_METHODS, METHODS, OBJECTIVES
 
         form = QFormLayout(self)
         self.max_drop = _spin(50.0, 1.0, " points", step=0.5)

@@ -6,7 +6,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
     QWidget,
 )
 
@@ -35,8 +43,8 @@ def discover(progress: Any) -> list[tuple[str, bool, str, list[tuple[str, bool, 
 
 def run_bench(model: Any, backends: list[str], devices: list[str], precisions: list[str], mode: str,
               seconds: float, progress: Any, cancel: Any) -> list[Any]:
-    """Worker: ``edgekit.evaluate.benchmark`` with ``(fraction, message)`` progress and the cancel event."""
-    from edgekit.evaluate import bench
+    """Worker: ``edgekit.evaluation.benchmark`` with ``(fraction, message)`` progress and the cancel event."""
+    from edgekit.evaluation import bench
 
     return bench(model, backends=backends, devices=devices, precisions=precisions, mode=mode, seconds=seconds,
                  warmup=min(2.0, seconds), progress=lambda f, m: progress((f, m)), cancel=cancel)
@@ -50,7 +58,7 @@ def result_row(r: Any) -> list[Any]:
 
 
 class BenchmarkPage(Page):
-    """Measures the current model with :func:`edgekit.evaluate.benchmark`."""
+    """Measures the current model with :func:`edgekit.evaluation.benchmark`."""
 
     title = "Benchmark"
 
@@ -153,7 +161,7 @@ class BenchmarkPage(Page):
 
     def selection(self) -> tuple[list[str], list[str], list[str]]:
         """Checked backends, devices and precisions."""
-        pick = lambda boxes: [n for n, b in boxes.items() if b.isChecked() and b.isEnabled()]  # noqa: E731
+        pick = lambda boxes: [n for n, b in boxes.items() if b.isChecked() and b.isEnabled()]
         return pick(self.backend_boxes), pick(self.device_boxes), pick(self.precision_boxes)
 
     def start(self) -> None:

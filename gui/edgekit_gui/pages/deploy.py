@@ -6,8 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton,
-    QSpinBox, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
 )
 
 from edgekit_gui.pages.base import Page
@@ -20,9 +28,9 @@ FROM_CHOICE = "as chosen"
 
 def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data_spec: tuple, samples: int,
                      force: bool, progress: Any) -> Any:
-    """Worker: ``edgekit.deploy.deploy`` then the bundle's own validation report."""
-    from edgekit.deploy import deploy
-    from edgekit.deploy.bundle import read_report
+    """Worker: ``edgekit.deployment.deploy`` then the bundle's own validation report."""
+    from edgekit.deployment import deploy
+    from edgekit.deployment.bundle import read_report
 
     progress("Reading validation data…")
     data = open_dataset(data_spec)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
     QWidget,
 )
-from PySide6.QtCore import Qt
 
 from edgekit_gui import _busy, settings
 from edgekit_gui.optimize.results import PlanResults
@@ -18,7 +26,7 @@ from edgekit_gui.pages.base import Page
 
 
 def run_plan(model: Any, target: Any, kwargs: dict, progress: Any, cancel: Any) -> Any:
-    """Worker: :func:`edgekit.plan.plan` with ``(fraction, message)`` progress and the cancel event.
+    """Worker: :func:`edgekit.planner.plan` with ``(fraction, message)`` progress and the cancel event.
 
     Models on disk are planned in a child process (see :mod:`edgekit_gui.plan_process`) so the
     window stays responsive; an in-memory PyTorch module is planned on this worker thread.
@@ -28,7 +36,7 @@ def run_plan(model: Any, target: Any, kwargs: dict, progress: Any, cancel: Any) 
     where = str(target.path) if getattr(target, "path", None) is not None else target.name
     if model.path is not None:
         return run_plan_process(model, where, kwargs, progress, cancel)
-    from edgekit.plan import plan
+    from edgekit.planner import plan
 
     return plan(model, target=target, progress=lambda f, m: progress((f, m)), cancel=cancel, **kwargs)
 
@@ -40,7 +48,7 @@ def accuracy_floor(candidates: list[Any], max_drop: float) -> float | None:
 
 
 class OptimizePage(Page):
-    """Runs :func:`edgekit.plan.plan` for the current model and shows its :class:`Report`."""
+    """Runs :func:`edgekit.planner.plan` for the current model and shows its :class:`Report`."""
 
     title = "Optimize"
     scrolls = False

@@ -20,7 +20,7 @@ class LogAxis(pg.AxisItem):
     into each other. The grid keeps every tick; only the text is thinned.
     """
 
-    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+    def logTickStrings(self, values, scale, spacing):
         return [_nice_label(10.0 ** float(v) * scale) for v in values]
 
 

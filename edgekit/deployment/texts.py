@@ -1,0 +1,82 @@
+"""The two human-facing files of a bundle: ``requirements.txt`` and ``README.md``.
+
+Why a requirements file per bundle: a device should install the runtime its
+bundle needs and nothing else (no torch, no OpenVINO for an onnxruntime
+bundle), so the list is derived from the backend the bundle names first.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+# backend -> the pip package that provides its runtime (beyond edgekit's own deps)
+RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+_MINIMUM = {"edgekit": "0.1.0", "onnxruntime": "1.17", "openvino": "2024.0"}
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def requirements(backend: str) -> str:
+    """``requirements.txt``: edgekit, plus the preferred backend's runtime.
+
+    onnxruntime is listed for every bundle: edgekit itself needs it, and it is
+    the fallback an ONNX bundle allows.
+    """
+    lines = ["# Runtime packages for this bundle; install with: pip install -r requirements.txt"]
+    for package in dict.fromkeys(["edgekit", "onnxruntime", RUNTIME_PACKAGES[backend]]):
+        made_with = _installed(package)
+        note = f"  # bundle made and checked with {made_with}" if made_with else ""
+        lines.append(f"{package}>={_MINIMUM[package]}{note}")
+    return "\n".join(lines) + "\n"
+
+
+def readme(manifest: dict) -> str:
+    """README.md for the person installing the bundle on the device."""
+    name, backend = manifest["name"], manifest["backends"][0]["backend"]
+    fallbacks = ", ".join(b["backend"] for b in manifest["backends"][1:]) or "none"
+    val = manifest.get("validation", {})
+    acc = val.get("accuracy")
+    lat = manifest.get("figures", {}).get("latency_ms")
+    return f"""# {name} -- edgekit deployment bundle
+
+Made by edgekit {manifest['edgekit_version']} on {manifest['created']} for target `{manifest['target']}`.
+Runs on **{backend}** ({manifest['device']}, {manifest['precision']}); allowed fallbacks: {fallbacks}.
+
+## Install on the device
+```
+pip install -r requirements.txt
+```
+
+## Check it before use
+```
+edgekit verify .            # re-runs the packaged validation sample
+```
+`verify` checks every file's sha256 against `manifest.json` (and `manifest.json`
+against `manifest.sha256`), then compares top-1 accuracy on the sample
+({'n/a' if acc is None else f'{acc:.3f}'} promised) and latency
+({'n/a' if lat is None else f'{lat:.2f} ms'} promised) with the manifest. Exit code 0 = as promised,
+1 = accuracy or latency beyond the tolerance in the manifest, 2 = the bundle is refused
+(modified, missing or extra file, unknown schema).
+
+## Use it from Python
+```python
+from edgekit.deployment import Predictor
+
+predictor = Predictor.open(".")       # refuses a tampered bundle
+prediction = predictor.predict(image) # image: BGR uint8 (OpenCV)
+print(prediction.label, prediction.score, prediction.latency_ms)
+```
+
+## Serve it
+```
+pip install "edgekit[serve]"
+edgekit serve . --host 127.0.0.1 --port 8000    # KServe v2 / Open Inference Protocol
+```
+
+Do not edit files in this folder: any change makes the bundle refuse to load.
+"""

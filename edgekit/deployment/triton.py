@@ -1,0 +1,114 @@
+"""``export_triton``: a bundle -> a Triton Inference Server model repository.
+
+When one device is not enough, the same model can be served by Triton (or a
+KServe cluster running Triton). The layout is Triton's::
+
+    repo/<name>/config.pbtxt
+    repo/<name>/labels.txt          referenced by the output's label_filename
+    repo/<name>/1/model.onnx        (onnxruntime backend) or model.xml + model.bin (openvino)
+
+The bundle is verified first, so a tampered bundle is never exported.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from edgekit._io import atomic_dir
+from edgekit.deployment.bundle import Bundle
+from edgekit.errors import BundleError
+
+# numpy dtype name -> Triton model-config data type
+TRITON_TYPES = {
+    "float32": "TYPE_FP32", "float16": "TYPE_FP16", "float64": "TYPE_FP64", "bool": "TYPE_BOOL",
+    "uint8": "TYPE_UINT8", "int8": "TYPE_INT8", "int16": "TYPE_INT16", "int32": "TYPE_INT32", "int64": "TYPE_INT64",
+}
+TRITON_BACKENDS = {"onnx": ("onnxruntime", "model.onnx"), "openvino": ("openvino", "model.xml")}
+
+
+def export_triton(bundle: str | Path | Bundle, out: str | Path, *, max_batch_size: int = 8,
+                  instances: int = 1, force: bool = False) -> Path:
+    """Write ``out/<name>/`` for Triton from a verified bundle.
+
+    Args:
+        bundle: bundle folder, zip, or an opened :class:`Bundle`.
+        out: the model repository folder (created; other models in it are left alone).
+        max_batch_size: for models with a dynamic batch dim; a fixed batch gives 0.
+        instances: CPU model instances.
+        force: replace an existing ``out/<name>``.
+
+    Returns:
+        The model folder written.
+
+    Raises:
+        BundleError: the bundle is refused, or its format has no Triton backend.
+        OutputExists: ``out/<name>`` exists and ``force`` is false.
+
+    Example:
+        >>> export_triton("digits.zip", "repo/")        # doctest: +SKIP
+        PosixPath('repo/demo_digits')
+    """
+    opened = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
+    m = opened.manifest
+    if m.format not in TRITON_BACKENDS:
+        raise BundleError(f"bundle format {m.format!r} has no Triton backend here; use an ONNX or OpenVINO bundle")
+    repo = Path(out).expanduser()
+    if repo.exists() and not repo.is_dir():
+        raise BundleError(f"{repo} is a file; --out must be the Triton model repository folder (new or existing)",
+                          path=repo)
+    target = repo / m.serve_name
+    with atomic_dir(target, force) as tmp:
+        tmp.chmod(0o755)
+        _copy_version(opened, tmp / "1")
+        if m.labels:
+            (tmp / "labels.txt").write_text("\n".join(m.labels) + "\n", encoding="utf-8")
+        (tmp / "config.pbtxt").write_text(config_pbtxt(m, max_batch_size, instances), encoding="utf-8")
+    return target
+
+
+def _copy_version(bundle: Bundle, dest: Path) -> None:
+    """Copy the model files into the version folder, renaming the main file (and IR .bin) to Triton's default."""
+    m = bundle.manifest
+    main_name = TRITON_BACKENDS[m.format][1]
+    main = bundle.root / m.model_file
+    for rel in sorted(f for f in m.files if f.startswith("model/")):
+        src = bundle.root / rel
+        name = Path(rel).relative_to("model")
+        if src == main:
+            name = Path(main_name)
+        elif m.format == "openvino" and src == main.with_suffix(".bin"):
+            name = Path("model.bin")
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / name)
+
+
+def config_pbtxt(m, max_batch_size: int = 8, instances: int = 1) -> str:
+    """The ``config.pbtxt`` text for manifest ``m``."""
+    first = m.inputs[0]["shape"]
+    dynamic_batch = bool(first) and not (isinstance(first[0], int) and first[0] > 0)
+    batch = max_batch_size if dynamic_batch else 0
+    backend = TRITON_BACKENDS[m.format][0]
+    lines = [f"name: {json.dumps(m.serve_name)}", f"backend: {json.dumps(backend)}", f"max_batch_size: {batch}"]
+    lines += _tensors("input", m.inputs, batch, None)
+    lines += _tensors("output", m.outputs, batch, "labels.txt" if m.labels else None)
+    lines += [f"instance_group [ {{ count: {int(instances)} kind: KIND_CPU }} ]"]
+    if batch:
+        lines.append("dynamic_batching { }")
+    return "\n".join(lines) + "\n"
+
+
+def _tensors(kind: str, specs: tuple[dict, ...], batch: int, labels: str | None) -> list[str]:
+    entries = []
+    for i, spec in enumerate(specs):
+        dims = list(spec["shape"][1:] if batch else spec["shape"])
+        dims = [d if isinstance(d, int) and d > 0 else -1 for d in dims]
+        dtype = TRITON_TYPES.get(spec.get("dtype", "float32"))
+        if dtype is None:
+            raise BundleError(f"{kind} {spec['name']!r} has dtype {spec.get('dtype')}, which Triton has no type for")
+        body = [f"name: {json.dumps(spec['name'])}", f"data_type: {dtype}", f"dims: [ {', '.join(map(str, dims))} ]"]
+        if labels and i == 0:
+            body.append(f"label_filename: {json.dumps(labels)}")
+        entries.append("  {\n    " + "\n    ".join(body) + "\n  }")
+    return [f"{kind} [", ",\n".join(entries), "]"]

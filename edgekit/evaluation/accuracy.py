@@ -1,0 +1,184 @@
+"""Accuracy of a model on a labelled dataset, through any backend.
+
+The model's own :class:`~edgekit.models.preprocess.Preprocess` turns each
+image into an input, a :class:`~edgekit.backends.base.Session` runs it, and
+:func:`~edgekit.evaluation.metrics.compute_metrics` scores the top-1
+predictions (and top-k from the logits).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import DataError
+from edgekit.evaluation.metrics import Metrics, json_ready
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """What :func:`evaluate` measured.
+
+    Attributes:
+        model: the model's name.
+        backend, device, precision: where it ran.
+        metrics: accuracy, P/R/F1, confusion matrix, top-k.
+        labels: true class per evaluated image; ``predictions`` the model's top-1.
+        scores: ``(n, n_classes)`` raw model outputs (not serialised).
+        seconds: wall time of the whole evaluation (preprocessing included).
+        skipped: images that could not be decoded when read (corrupt or cut short), left out.
+    """
+
+    model: str
+    backend: str
+    device: str
+    precision: str
+    metrics: Metrics
+    labels: tuple[int, ...]
+    predictions: tuple[int, ...]
+    seconds: float
+    scores: np.ndarray | None = field(default=None, compare=False, repr=False)
+    skipped: int = 0
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (without the raw scores)."""
+        return json_ready(
+            {
+                "model": self.model,
+                "backend": self.backend,
+                "device": self.device,
+                "precision": self.precision,
+                "metrics": self.metrics.to_dict(),
+                "labels": list(self.labels),
+                "predictions": list(self.predictions),
+                "seconds": self.seconds,
+                "skipped": self.skipped,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EvalResult:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["metrics"] = Metrics.from_dict(data["metrics"])
+        data["labels"], data["predictions"] = tuple(data["labels"]), tuple(data["predictions"])
+        return cls(**data)
+
+
+def _session_for(model_or_session: Any, backend: str, device: str, precision: str):
+    """Return ``(session, owned)``: compile a Model / path / name, or use a Session as is."""
+    from edgekit.backends import Session, compile_session
+
+    if isinstance(model_or_session, Session):
+        return model_or_session, False
+    model = model_or_session
+    if isinstance(model, str | Path):
+        from edgekit.models import load_model
+
+        model = load_model(model)
+    return compile_session(model, backend, device=device, precision=precision), True
+
+
+def evaluate(
+    model_or_session: Any,
+    dataset: Any,
+    backend: str = "onnxruntime",
+    *,
+    device: str = "cpu",
+    precision: str = "fp32",
+    batch_size: int = 32,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvalResult:
+    """Run a model over a labelled dataset and compute its metrics.
+
+    Args:
+        model_or_session: a ``Model``, a model path/name (``"demo:digits"``) or a compiled ``Session``.
+        dataset: ``(image_bgr, label)`` pairs with ``len()`` and ``.classes`` matching the model's labels.
+        backend, device, precision: used when a session has to be compiled.
+        batch_size: images per run (1 when the model's batch dimension is fixed to 1).
+        limit: evaluate only the first ``limit`` images.
+        progress: called as ``progress(done, total)`` after each batch; may raise ``Cancelled``.
+
+    Raises:
+        DataError: empty dataset, classes that differ from the model's labels,
+            or a model without preprocessing.
+
+    Example:
+        >>> from edgekit.data import demo_digits
+        >>> result = evaluate("demo:digits", demo_digits("test"))   # doctest: +SKIP
+        >>> result.metrics.accuracy > 0.97                            # doctest: +SKIP
+        True
+    """
+    from edgekit.data.sampling import check_classes
+
+    t0 = time.perf_counter()
+    session, owned = _session_for(model_or_session, backend, device, precision)
+    try:
+        model = session.model
+        if model.preprocess is None:
+            raise DataError(
+                f"model {model.name} has no preprocessing; load it with preprocess=... (size, mean, std)"
+            )
+        mapping = check_classes(dataset, model.labels)
+        total = len(dataset) if limit is None else min(limit, len(dataset))
+        if total <= 0:
+            raise DataError("the evaluation dataset is empty; give at least one labelled image")
+        labels, scores, skipped = _run(session, dataset, total, _batch_size(model, batch_size), progress)
+        labels = mapping[labels]
+    finally:
+        if owned:
+            session.close()
+    classes = tuple(model.labels) if model.labels else tuple(dataset.classes)
+    from edgekit.evaluation.metrics import compute_metrics
+
+    predictions = scores.argmax(1)
+    metrics = compute_metrics(
+        labels, predictions, scores if scores.shape[1] == len(classes) else None, classes
+    )
+    return EvalResult(
+        model.name,
+        session.info.backend,
+        session.info.device,
+        session.info.precision,
+        metrics,
+        tuple(int(v) for v in labels),
+        tuple(int(v) for v in predictions),
+        time.perf_counter() - t0,
+        scores,
+        skipped,
+    )
+
+
+def _batch_size(model: Any, wanted: int) -> int:
+    first = model.inputs[0].shape[0] if model.inputs and model.inputs[0].shape else None
+    return first if isinstance(first, int) and first > 0 else max(1, wanted)
+
+
+def _run(session, dataset, total: int, batch: int, progress) -> tuple[np.ndarray, np.ndarray, int]:
+    """Labels and raw outputs of the first ``total`` images, and how many could not be decoded."""
+    from edgekit.data.datasets import UnreadableImage
+
+    pre, name = session.model.preprocess, session.model.inputs[0].name
+    labels, outputs, skipped = [], [], 0
+    for start in range(0, total, batch):
+        items = []
+        for i in range(start, min(start + batch, total)):
+            try:
+                items.append(dataset[i])
+            except UnreadableImage:  # the dataset counted and warned; the rest still count
+                skipped += 1
+        if items:
+            logits = np.asarray(session.predict({name: pre.batch([im for im, _ in items])}))
+            outputs.append(logits.reshape(len(items), -1))
+            labels.extend(y for _, y in items)
+        if progress is not None:
+            progress(min(start + batch, total), total)
+    if not outputs:
+        raise DataError(f"none of the {total} images could be decoded; check the dataset's files")
+    return np.asarray(labels, np.int64), np.concatenate(outputs).astype(np.float32), skipped

@@ -1,0 +1,529 @@
+"""``bench``: an honest latency/throughput benchmark of one model on several backends.
+
+How it measures, and why:
+
+- every combination (backend x device x precision) is compiled first; cold
+  start = compile + first inference;
+- warm-up runs until the latency settles (the median of the last runs stops
+  moving), not a fixed count: caches, allocators and thread pools differ;
+- timed runs continue until the ~95% confidence interval of the median is
+  within ``ci_target`` of it, or the time budget runs out;
+- several combinations are run **interleaved** (A B C A B C ...), so drift on
+  a shared, noisy machine hits all of them alike. Each turn is a short burst
+  (``slice_seconds``) rather than one call, and the first call of a burst is
+  not timed: runtimes keep their thread pools spinning for a while after a
+  call, and that would be charged to whichever runtime runs next;
+- a combination that cannot run here becomes a result with
+  ``status="unavailable"`` and the reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from edgekit.backends import compile_session, get_backend, list_backends
+from edgekit.backends.parity import random_inputs
+from edgekit.errors import BackendUnavailable, Cancelled, DataError, EdgekitError
+from edgekit.evaluation import stats
+
+__all__ = [
+    "BenchResult",
+    "BenchSettings",
+    "bench",
+    "bench_items",
+    "bench_manifest",
+    "load_results",
+    "save_results",
+]
+
+Progress = Callable[[float, str], None]
+Cancel = Callable[[], bool] | threading.Event | None
+MODES = ("latency", "throughput")
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How to measure.
+
+    Attributes:
+        mode: "latency" (one synchronous request at a time) or "throughput"
+            (``requests`` in flight through the backend's async/streams path).
+        seconds: time budget of the timed phase, per combination.
+        warmup_seconds: most time spent warming up, per combination.
+        min_runs: timed runs before the confidence interval may stop early.
+        max_runs: timed runs at most, per combination.
+        ci_target: stop when the median's CI half-width / median is at most this.
+        batch: batch size of each request (dynamic batch dims only).
+        requests: throughput mode: requests per call; ``None`` = the backend's optimum.
+        seed: seed of the random input.
+        slice_seconds: length of one interleaved burst; 0 = strictly one call per turn.
+        gap_seconds: idle pause after each burst, so the runtime that ran parks its
+            spinning threads before the next one starts (not counted as time spent).
+    """
+
+    mode: str = "latency"
+    seconds: float = 5.0
+    warmup_seconds: float = 2.0
+    min_runs: int = 10
+    max_runs: int = 100_000
+    ci_target: float = 0.01
+    batch: int = 1
+    requests: int | None = None
+    seed: int = 0
+    slice_seconds: float = 0.05
+    gap_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BenchSettings:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One combination's measurement (or why it could not be measured).
+
+    Attributes:
+        model / backend / device / precision: what was measured (precision as run).
+        status: "ok", "unavailable" (cannot run here; see ``reason``) or "failed".
+        reason: why not "ok".
+        mode: "latency" or "throughput".
+        latency_ms: p50, p90, p95, p99, min, max, mean, std of timed calls (ms).
+        runs / warmup_runs: timed and warm-up calls made.
+        ci_rel: half-width of the median's ~95% CI / median (None with under 3 timed runs).
+        throughput_fps: images per second (sync in latency mode, async in throughput mode).
+        requests: requests per timed call (1 in latency mode).
+        cold_start_ms / compile_ms / first_run_ms: load + compile + first inference.
+        peak_rss_mb: peak resident memory of this process so far.
+        model_size_mb: model files on disk.
+        gflops: achieved GFLOP/s from the model's FLOPs, when known.
+        peak_share: ``gflops`` / the machine's measured peak, when both are known.
+        info: the session's :class:`~edgekit.backends.SessionInfo` as a dict.
+        settings: the :class:`BenchSettings` used.
+    """
+
+    model: str
+    backend: str
+    device: str
+    precision: str
+    status: str = "ok"
+    reason: str = ""
+    mode: str = "latency"
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    runs: int = 0
+    warmup_runs: int = 0
+    ci_rel: float | None = None
+    throughput_fps: float | None = None
+    requests: int = 1
+    cold_start_ms: float | None = None
+    compile_ms: float | None = None
+    first_run_ms: float | None = None
+    peak_rss_mb: float | None = None
+    model_size_mb: float | None = None
+    gflops: float | None = None
+    peak_share: float | None = None
+    info: dict = field(default_factory=dict)
+    settings: BenchSettings = field(default_factory=BenchSettings)
+
+    @property
+    def ok(self) -> bool:
+        """True when measured."""
+        return self.status == "ok"
+
+    @property
+    def p50_ms(self) -> float | None:
+        """Median latency in ms."""
+        return self.latency_ms.get("p50")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (infinite CI written as null)."""
+        data = asdict(self)
+        data["settings"] = self.settings.to_dict()
+        if self.ci_rel is not None and not math.isfinite(self.ci_rel):
+            data["ci_rel"] = None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BenchResult:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["settings"] = BenchSettings.from_dict(data.get("settings", {}))
+        return cls(**data)
+
+
+@dataclass
+class _Run:
+    """Mutable state of one combination while it is measured."""
+
+    result: BenchResult
+    session: Any = None
+    call: Callable[[], Any] | None = None
+    warm: list[float] = field(default_factory=list)
+    timed: list[float] = field(default_factory=list)
+    switch: list[float] = field(default_factory=list)
+    spent: float = 0.0
+    burst: int = 1
+    next_check: int = 0
+    done: bool = False
+    error: str = ""
+
+
+def bench(
+    model: Any,
+    backends: list[str] | None = None,
+    devices: list[str] | None = None,
+    precisions: list[str] | None = None,
+    mode: str = "latency",
+    seconds: float = 5.0,
+    warmup: float = 2.0,
+    settings: BenchSettings | None = None,
+    options: dict[str, Any] | None = None,
+    profile: Any = None,
+    progress: Progress | None = None,
+    cancel: Cancel = None,
+    combos: list[tuple[str, str, str]] | None = None,
+) -> list[BenchResult]:
+    """Measure ``model`` on every backend x device x precision, interleaved.
+
+    Args:
+        model: an :class:`edgekit.models.Model`.
+        backends: names; ``None`` = every registered backend.
+        devices: devices for every backend; ``None`` = "cpu" for each, plus the
+            torch CUDA path (reported unavailable, with the reason, without a GPU).
+        precisions: ``None`` = the precision the model is stored in.
+        mode: "latency" or "throughput" (ignored when ``settings`` is given).
+        seconds: timed budget per combination (ignored when ``settings`` is given).
+        warmup: warm-up budget per combination (ignored when ``settings`` is given).
+        settings: full :class:`BenchSettings`.
+        options: backend name -> its options dataclass.
+        profile: a ``HardwareProfile`` (for the peak-GFLOP/s share); ``None`` = none.
+        progress: called with ``(fraction 0..1, message)``.
+        cancel: a callable returning True, or a ``threading.Event``, to stop early.
+        combos: explicit ``(backend, device, precision)`` triples instead of the
+            product of ``backends`` x ``devices`` x ``precisions``.
+
+    Returns:
+        One :class:`BenchResult` per combination, in the order asked.
+
+    Raises:
+        Cancelled: when ``cancel`` fired.
+        BackendUnavailable: an unknown backend name (with a did-you-mean hint).
+
+    Example:
+        >>> results = bench(model, ["onnxruntime", "openvino"], seconds=2)   # doctest: +SKIP
+        >>> [round(r.p50_ms, 2) for r in results if r.ok]                     # doctest: +SKIP
+    """
+    settings = settings or BenchSettings(mode=mode, seconds=seconds, warmup_seconds=warmup)
+    report = progress or (lambda fraction, message: None)
+    if combos is None:
+        names = [get_backend(b).name for b in backends or list_backends()]  # a typo raises, with a hint
+        combos = _combos(model, names, devices, precisions)
+    else:
+        combos = [(get_backend(b).name, d, p) for b, d, p in combos]
+    items = [(model, b, d, p) for b, d, p in combos]
+    return bench_items(items, settings, options=options, profile=profile, progress=report, cancel=cancel)
+
+
+def bench_items(
+    items: list[tuple[Any, str, str, str]],
+    settings: BenchSettings | None = None,
+    options: dict[str, Any] | None = None,
+    profile: Any = None,
+    progress: Progress | None = None,
+    cancel: Cancel = None,
+) -> list[BenchResult]:
+    """Measure several ``(model, backend, device, precision)`` items interleaved.
+
+    The same procedure as :func:`bench` (which calls this), for items that may
+    be different models, e.g. a planner's candidates (fp32, fp16, int8 copies).
+
+    Returns:
+        One :class:`BenchResult` per item, in order.
+
+    Raises:
+        Cancelled: when ``cancel`` fired.
+    """
+    settings = settings or BenchSettings()
+    report = progress or (lambda fraction, message: None)
+    runs = [_Run(BenchResult(m.name, b, d, p, mode=settings.mode, settings=settings)) for m, b, d, p in items]
+    try:
+        for i, (run, (model, *_)) in enumerate(zip(runs, items)):
+            _check(cancel)
+            report(0.2 * i / len(runs), f"compiling {run.result.backend} on {run.result.device}")
+            _prepare(run, model, settings, (options or {}).get(run.result.backend))
+        _warm_up(runs, settings, cancel, report)
+        _measure(runs, settings, cancel, report)
+    finally:
+        for run in runs:
+            if run.session is not None:
+                run.session.close()
+    report(1.0, "done")
+    return [_finish(run, model, settings, profile) for run, (model, *_) in zip(runs, items)]
+
+
+def _combos(
+    model: Any, backends: list[str], devices: list[str] | None, precisions: list[str] | None
+) -> list[tuple[str, str, str]]:
+    precs = precisions or [str(model.precision)]
+    combos = [(b, d, p) for b in backends for d in (devices or ["cpu"]) for p in precs]
+    if devices is None and "torch" in backends:
+        combos += [("torch", "cuda", p if p != "int8" else "fp32") for p in precs]
+    return combos
+
+
+def _check(cancel: Cancel) -> None:
+    fired = cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel and cancel())
+    if fired:
+        raise Cancelled("benchmark cancelled by the user")
+
+
+def _prepare(run: _Run, model: Any, settings: BenchSettings, options: Any) -> None:
+    """Compile, make the input, time the first inference; mark unavailable combos."""
+    r = run.result
+    if options is None and settings.mode == "throughput" and r.backend == "openvino":
+        from edgekit.backends.openvino import OpenVINOOptions
+
+        options = OpenVINOOptions(hint="throughput")
+    try:
+        feed = _input(model, settings)
+        start = time.perf_counter()
+        session = compile_session(model, r.backend, r.device, r.precision, options)
+        compiled = time.perf_counter()
+        run.session = session
+        requests = settings.requests or getattr(session, "optimal_requests", None) or 1
+        if settings.mode == "throughput":
+            batches = [feed] * requests
+            run.call = lambda: session.run_many(batches)
+        else:
+            requests = 1
+            run.call = lambda: session.run(feed)
+        run.call()
+        first = time.perf_counter()
+    except EdgekitError as exc:
+        status = "unavailable" if isinstance(exc, BackendUnavailable) else "failed"
+        run.result, run.done = replace(r, status=status, reason=str(exc)), True
+        return
+    except Exception as exc:  # noqa: BLE001 - a runtime crash on one combo must not end the others
+        run.result, run.done = replace(r, status="failed", reason=f"{type(exc).__name__}: {exc}"), True
+        return
+    run.result = replace(
+        r,
+        precision=session.info.precision,
+        device=session.info.device,
+        requests=requests,
+        compile_ms=(compiled - start) * 1e3,
+        first_run_ms=(first - compiled) * 1e3,
+        cold_start_ms=(first - start) * 1e3,
+        info=session.info.to_dict(),
+    )
+
+
+def _timed_call(run: _Run) -> float:
+    """One call of ``run``; its duration in ms (a runtime error ends this combo only)."""
+    start = time.perf_counter()
+    try:
+        run.call()
+    except Exception as exc:  # noqa: BLE001 - recorded as this combination's failure
+        run.error, run.done = f"{type(exc).__name__}: {exc}", True
+    elapsed = time.perf_counter() - start
+    run.spent += elapsed
+    return elapsed * 1e3
+
+
+def _warm_up(runs: list[_Run], settings: BenchSettings, cancel: Cancel, report: Progress) -> None:
+    """Interleaved warm-up until each combination's latency settles (or its budget is spent);
+    then size each combination's burst from its settled median."""
+    active = [r for r in runs if not r.done]
+    while active:
+        _check(cancel)
+        for run in active:
+            run.warm.append(_timed_call(run))
+        active = [
+            r
+            for r in active
+            if not r.done and not stats.settled(r.warm) and r.spent < settings.warmup_seconds
+        ]
+        report(0.2 + 0.1 * (1 - len(active) / max(1, len(runs))), "warming up")
+    for run in runs:
+        run.spent = 0.0
+        if run.warm and settings.slice_seconds > 0:
+            typical = max(1e-3, sorted(run.warm[-5:])[len(run.warm[-5:]) // 2])
+            run.burst = max(1, min(200, int(settings.slice_seconds * 1e3 / typical)))
+
+
+def _measure(runs: list[_Run], settings: BenchSettings, cancel: Cancel, report: Progress) -> None:
+    """Interleaved timed bursts (A B C A B C ...) until each median is tight or time is up."""
+    active = [r for r in runs if not r.done]
+    total = max(1e-9, settings.seconds * len(active))
+    while active:
+        _check(cancel)
+        for run in active:
+            _burst(run, settings)
+            if settings.gap_seconds > 0 and len(active) > 1:
+                time.sleep(settings.gap_seconds)
+        active = [r for r in active if not r.done and not _enough(r, settings)]
+        spent = sum(r.spent for r in runs)
+        report(0.3 + 0.7 * min(1.0, spent / total), f"measuring ({sum(len(r.timed) for r in runs)} runs)")
+
+
+def _burst(run: _Run, settings: BenchSettings) -> None:
+    """``run.burst`` calls in a row; the first is kept apart when the burst is long enough."""
+    for j in range(run.burst):
+        elapsed = _timed_call(run)
+        (run.switch if j == 0 and run.burst >= 3 else run.timed).append(elapsed)
+        if run.done or (run.timed and run.spent >= settings.seconds):
+            return
+
+
+def _enough(run: _Run, settings: BenchSettings) -> bool:
+    n = len(run.timed)
+    if n and (n >= settings.max_runs or run.spent >= settings.seconds):  # >= 1 timed run, even after a hiccup
+        return True
+    if n < max(settings.min_runs, run.next_check):
+        return False
+    run.next_check = n + max(5, n // 10)  # the CI costs a sort: check now and then
+    return stats.relative_ci(run.timed) <= settings.ci_target
+
+
+def _finish(run: _Run, model: Any, settings: BenchSettings, profile: Any) -> BenchResult:
+    r = run.result
+    size = round(model.size_bytes / 2**20, 3) if model.path is not None else None
+    if r.status != "ok":
+        return replace(r, model_size_mb=size)
+    if run.error or not run.timed:
+        return replace(r, status="failed", reason=run.error or "no timed run completed", model_size_mb=size)
+    lat = stats.percentiles(run.timed)
+    images = r.requests * settings.batch
+    fps = images * len(run.timed) / (sum(run.timed) / 1e3)
+    gflops = fps * model.flops / 1e9 if fps and model.flops else None
+    peak = getattr(profile, "peak_gflops", None)
+    return replace(
+        r,
+        latency_ms=lat,
+        runs=len(run.timed),
+        warmup_runs=len(run.warm),
+        ci_rel=_finite(stats.relative_ci(run.timed)),
+        throughput_fps=fps,
+        peak_rss_mb=peak_rss_mb(),
+        model_size_mb=size,
+        gflops=gflops,
+        peak_share=gflops / peak if gflops and peak else None,
+    )
+
+
+def _finite(value: float) -> float | None:
+    """``None`` for an unknown (infinite) CI, so results survive a JSON round trip."""
+    return value if math.isfinite(value) else None
+
+
+def _input(model: Any, settings: BenchSettings) -> dict:
+    """One seeded input batch of ``settings.batch`` images."""
+    feed = random_inputs(model, 1, settings.seed)[0]
+    if settings.batch == 1:
+        return feed
+    out = {}
+    for spec in model.inputs:
+        if isinstance(spec.shape[0], int) and spec.shape[0] > 0 and spec.shape[0] != settings.batch:
+            raise BackendUnavailable(
+                f"input {spec.name!r} has a fixed batch of {spec.shape[0]}; "
+                f"batch {settings.batch} needs a dynamic batch dim"
+            )
+        out[spec.name] = feed[spec.name].repeat(settings.batch, axis=0)
+    return out
+
+
+# ---- results on disk: JSON with a reproducibility manifest ------------------------
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process in MiB (``None`` where the OS cannot tell)."""
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return round(peak / 2**20 if sys.platform == "darwin" else peak / 2**10, 1)
+    except (ImportError, OSError):
+        try:
+            import psutil
+
+            info = psutil.Process().memory_info()
+            return round(getattr(info, "peak_wset", info.rss) / 2**20, 1)
+        except ImportError:
+            return None
+
+
+def bench_manifest(settings: BenchSettings | None = None, profile: Any = None) -> dict:
+    """What a reader needs to reproduce a benchmark: machine, versions, settings, time."""
+    import datetime
+    import platform
+
+    from edgekit import __version__
+
+    manifest = {
+        "edgekit": __version__,
+        "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": _versions(),
+        "settings": None if settings is None else settings.to_dict(),
+        "hardware": None,
+    }
+    if profile is not None and hasattr(profile, "to_dict"):
+        manifest["hardware"] = profile.to_dict()
+    return manifest
+
+
+def _versions() -> dict[str, str | None]:
+    """The runtimes' versions, as the hardware profile finds them (onnxruntime-gpu & co. included)."""
+    from edgekit.hardware.versions import RUNTIMES, dist_version
+
+    return {key: dist_version(*RUNTIMES[key]) for key in ("numpy", "onnx", "onnxruntime", "openvino", "torch")}
+
+
+def save_results(results: list[BenchResult], path: Any, profile: Any = None, force: bool = False) -> Any:
+    """Write ``{"manifest": ..., "results": [...]}`` to ``path`` atomically; return the path.
+
+    Raises:
+        OutputExists: ``path`` exists and ``force`` is false.
+    """
+    import json
+
+    from edgekit._io import write_text_atomic
+
+    settings = results[0].settings if results else None
+    data = {"manifest": bench_manifest(settings, profile), "results": [r.to_dict() for r in results]}
+    return write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n", force=force)
+
+
+def load_results(path: Any) -> tuple[list[BenchResult], dict]:
+    """Read what :func:`save_results` wrote: ``(results, manifest)``.
+
+    Raises:
+        DataError: the file is missing or not a benchmark JSON.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [BenchResult.from_dict(r) for r in data["results"]], data.get("manifest", {})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"{path} is not a benchmark result file written by edgekit ({exc})", path=path
+        ) from exc
+

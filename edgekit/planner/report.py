@@ -1,0 +1,187 @@
+"""``Candidate`` and ``Report``: the planner's results as data (JSON + Markdown + PNG plot)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekit._io import write_text_atomic
+from edgekit.targets.estimate import Estimate
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to deploy the model: backend x device x precision/compression.
+
+    Attributes:
+        key: "backend/device/method" (unique in a report).
+        method: "fp32", "fp16", "int8", "int8-dynamic", "int8-ac" (accuracy controlled), "pruned", "eager".
+        model: the candidate's model as a dict (``Model.to_dict()``); ``model_obj`` is the live ``Model``.
+        p50_ms / p90_ms / ci_rel: measured latency (None when estimated or failed).
+        estimate: latency estimate for a target that is not this machine.
+        accuracy / accuracy_ci / n: top-1 on the validation data and its 95 % interval.
+        drop / drop_ci: accuracy drop vs the FP32 reference, paired on the same images.
+        size_mb: model files on disk.
+        speedup: vs the FP32 candidate of the same backend (>1 = faster).
+        status: "chosen", "valid", "rejected" or "failed".
+        reasons: why rejected/failed, in plain words; notes: caveats.
+    """
+
+    key: str
+    backend: str
+    device: str
+    precision: str
+    method: str
+    model: dict
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    ci_rel: float | None = None
+    estimate: Estimate | None = None
+    accuracy: float | None = None
+    accuracy_ci: tuple[float, float] | None = None
+    n: int = 0
+    drop: float | None = None
+    drop_ci: tuple[float, float] | None = None
+    size_mb: float = 0.0
+    speedup: float | None = None
+    status: str = "valid"
+    reasons: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    model_obj: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Measured p50, else the estimate's centre."""
+        if self.p50_ms is not None:
+            return self.p50_ms
+        return None if self.estimate is None else self.estimate.latency_ms
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.p50_ms is None and self.estimate is not None
+
+    def latency_text(self) -> str:
+        if self.p50_ms is not None:
+            return f"{self.p50_ms:.3g} ms"
+        return str(self.estimate) if self.estimate else "-"
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("model_obj")
+        data["estimate"] = None if self.estimate is None else self.estimate.to_dict()
+        data["reasons"], data["notes"] = list(self.reasons), list(self.notes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Candidate:
+        data = dict(data)
+        data["estimate"] = None if data.get("estimate") is None else Estimate.from_dict(data["estimate"])
+        for key in ("accuracy_ci", "drop_ci"):
+            data[key] = None if data.get(key) is None else tuple(data[key])
+        data["reasons"], data["notes"] = tuple(data.get("reasons", ())), tuple(data.get("notes", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the planner measured and decided.
+
+    Attributes:
+        model / model_sha256 / target: what was planned for where.
+        estimated: True when latencies are estimates (target is not this machine).
+        candidates: every candidate, chosen one included.
+        best_key: the chosen candidate's key.
+        log: the plain-language decision log.
+        regret_ms / regret_pct: chosen vs fastest valid measured candidate.
+        verified: ``--verify`` re-measurements: key -> p50 ms (empty when not run).
+        eager_ms / speedup_vs_eager: PyTorch eager FP32 p50 and the chosen one's speed-up over it.
+        config: the :class:`PlanConfig` as a dict; hardware: fingerprint + summary; seconds: wall time.
+        cache_hit: this report came from the cache.
+    """
+
+    model: str
+    model_sha256: str
+    target: str
+    estimated: bool
+    candidates: tuple[Candidate, ...]
+    best_key: str
+    log: tuple[str, ...]
+    regret_ms: float = 0.0
+    regret_pct: float = 0.0
+    verified: dict = field(default_factory=dict)
+    eager_ms: float | None = None
+    speedup_vs_eager: float | None = None
+    config: dict = field(default_factory=dict)
+    hardware: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    cache_hit: bool = False
+
+    @property
+    def best(self) -> Candidate:
+        """The chosen candidate (its ``model_obj`` is the live ``Model``, loaded lazily from disk)."""
+        cand = next(c for c in self.candidates if c.key == self.best_key)
+        if cand.model_obj is None and cand.model.get("path"):
+            from edgekit.models import Model
+
+            object.__setattr__(cand, "model_obj", Model.from_dict(cand.model))
+        return cand
+
+    def to_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["candidates"] = [c.to_dict() for c in self.candidates]
+        data["log"] = list(self.log)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        data = dict(data)
+        data["candidates"] = tuple(Candidate.from_dict(c) for c in data["candidates"])
+        data["log"] = tuple(data["log"])
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def to_markdown(self) -> str:
+        """A table of every candidate and the decision log."""
+        kind = "estimated on" if self.estimated else "measured on"
+        lines = [f"# Plan: {self.model} -> {self.target}", "",
+                 f"Latency {kind} {self.target}; accuracy measured here. Chosen: **{self.best_key}**.", "",
+                 "| candidate | status | latency p50 | speed-up vs FP32 | top-1 (95% CI) | drop (95% CI) | size MB | why |",
+                 "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for c in self.candidates:
+            lines.append(f"| {c.key} | {c.status} | {c.latency_text()} | {_x(c.speedup)} | {_acc(c)} | {_drop(c)} "
+                         f"| {c.size_mb:.2f} | {'; '.join(c.reasons) or '-'} |")
+        lines += ["", "## Decision log", ""] + [f"- {line}" for line in self.log]
+        return "\n".join(lines) + "\n"
+
+    def save(self, out: str | Path, force: bool = True) -> dict[str, Path]:
+        """Write ``report.json``, ``report.md`` and ``plot.png`` into folder ``out``."""
+        from edgekit.planner.plot import save_plot
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"json": write_text_atomic(out / "report.json", self.to_json(), force),
+                 "markdown": write_text_atomic(out / "report.md", self.to_markdown(), force)}
+        paths["plot"] = save_plot(self, out / "plot.png", force=force)
+        return paths
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _acc(c: Candidate) -> str:
+    if c.accuracy is None:
+        return "-"
+    lo, hi = c.accuracy_ci or (c.accuracy, c.accuracy)
+    return f"{100 * c.accuracy:.2f}% ({100 * lo:.1f}-{100 * hi:.1f})"
+
+
+def _drop(c: Candidate) -> str:
+    if c.drop is None:
+        return "-"
+    lo, hi = c.drop_ci or (c.drop, c.drop)
+    return f"{100 * c.drop:+.2f} pt ({100 * lo:+.2f}..{100 * hi:+.2f})"

@@ -1,0 +1,99 @@
+"""``edgekit deploy`` from a model file, with an image-folder validation set."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+
+from edgekit.cli import main
+from edgekit.deployment import Bundle
+
+
+def test_deploy_cli_writes_a_zip_and_refuses_to_overwrite(tiny_model, dataset, tmp_path, capsys):
+    for i, (image, label) in enumerate(dataset[:8]):
+        folder = tmp_path / "val" / tiny_model.labels[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i}.png"), image)
+    out = tmp_path / "tiny.zip"
+    args = ["deploy", str(tiny_model.path), "--out", str(out), "--data", str(tmp_path / "val"), "--samples", "6"]
+    assert main(args) == 0
+    assert "bundle written" in capsys.readouterr().out
+    manifest = Bundle.open(out).manifest
+    assert manifest.validation["samples"] == 6 and manifest.validation["accuracy"] is not None
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main([*args, "--force", "--backend", "openvino"]) == 0
+    assert Bundle.open(out).manifest.backend == "openvino"
+
+
+def test_demo_model_bundle_carries_its_held_out_digits(tmp_path, capsys):
+    import pytest
+
+    from edgekit.zoo.hub import assets_dir
+
+    if not (assets_dir("models") / "digits.onnx").is_file():
+        pytest.skip("demo:digits is not in assets/models (train it with edgekit.zoo.train_demo)")
+    out = tmp_path / "digits.zip"
+    assert main(["deploy", "demo:digits", "--out", str(out), "--samples", "32"]) == 0
+    manifest = Bundle.open(out).manifest
+    assert manifest.serve_name == "demo_digits" and manifest.labels == tuple(str(d) for d in range(10))
+    assert manifest.validation["samples"] == 32 and manifest.validation["accuracy"] >= 0.9
+    capsys.readouterr()
+    main(["verify", str(out), "--json"])  # exit code depends on latency too, which is noise on CI
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["sample accuracy"]["ok"] is True and checks["top-1 agreement with deploy time"]["ok"] is True
+
+
+
+def test_deploy_cli_from_a_saved_plan_json(tiny_model, tmp_path):
+    """``edgekit plan --out DIR`` writes DIR/report.json; ``edgekit deploy DIR/report.json`` packages its choice.
+
+    Run in a fresh interpreter: the bug it guards against (``from edgekit import plan`` giving the
+    ``plan()`` function, not the package) only shows when nothing imported ``edgekit.plan`` before.
+    """
+    import subprocess
+    import sys
+
+    cand = {"key": "onnxruntime/cpu/fp32", "backend": "onnxruntime", "device": "cpu", "precision": "fp32",
+            "method": "fp32", "model": tiny_model.to_dict(), "p50_ms": 1.0, "accuracy": 0.5, "status": "chosen"}
+    report = {"model": "tiny", "model_sha256": "0" * 64, "target": "local", "estimated": False,
+              "candidates": [cand], "best_key": cand["key"], "log": ["chose onnxruntime/cpu/fp32"]}
+    plan_json = tmp_path / "report.json"
+    plan_json.write_text(json.dumps(report, default=str))
+    out = tmp_path / "bundle"
+    cmd = [sys.executable, "-m", "edgekit", "deploy", str(plan_json), "--out", str(out), "--samples", "4"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert "bundle written" in done.stdout
+    assert Bundle.open(out).manifest.backend == "onnxruntime"
+
+
+def test_deploy_cli_refuses_a_misspelt_target(tiny_model, tmp_path, capsys):
+    out = tmp_path / "b"
+    assert main(["deploy", str(tiny_model.path), "--out", str(out), "--target", "raspbery-pi-5"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown target 'raspbery-pi-5'" in err and "raspberry-pi-5" in err
+    assert not out.exists()
+
+
+def test_deploy_for_a_pi_offers_no_openvino_fallback(tiny_model, dataset, tmp_path, capsys):
+    out = tmp_path / "pi"
+    assert main(["deploy", str(tiny_model.path), "--out", str(out), "--target", "raspberry-pi-5", "--samples", "4"]) == 0
+    assert "fallbacks: none" in capsys.readouterr().out
+    bundle = Bundle.open(out)
+    assert [b["backend"] for b in bundle.manifest.backends] == ["onnxruntime"]
+    assert "allowed fallbacks: none" in (out / "README.md").read_text()
+    laptop = tmp_path / "laptop"  # a target that lists OpenVINO keeps it as the fallback
+    assert main(["deploy", str(tiny_model.path), "--out", str(laptop), "--target", "x86-avx2-laptop",
+                 "--samples", "4"]) == 0
+    assert [b["backend"] for b in Bundle.open(laptop).manifest.backends] == ["onnxruntime", "openvino"]
+
+
+def test_deploy_refuses_a_backend_the_target_does_not_run(tiny_model, dataset, tmp_path, capsys):
+    out = tmp_path / "pi-ov"
+    code = main(["deploy", str(tiny_model.path), "--out", str(out), "--target", "raspberry-pi-5",
+                 "--backend", "openvino", "--samples", "4"])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert "raspberry-pi-5" in err and "does not run openvino/cpu/fp32" in err and "onnxruntime on cpu" in err

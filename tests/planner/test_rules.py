@@ -1,0 +1,112 @@
+"""The planner's rules on measured figures: never slower, never silently worse, choose, regret."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from edgekit.errors import BudgetNotMet
+from edgekit.planner import rules
+from edgekit.planner.report import Candidate
+
+
+def cand(method="fp32", p50=2.0, drop=0.0, size=4.0, backend="onnxruntime", acc=0.95):
+    return Candidate(f"{backend}/cpu/{method}", backend, "cpu", method, method, {}, p50_ms=p50, accuracy=acc,
+                     accuracy_ci=(acc - 0.01, acc + 0.01), drop=drop, drop_ci=(drop - 0.001, drop + 0.001),
+                     size_mb=size)
+
+
+def test_int8_slower_than_its_fp32_is_rejected_with_figures_and_reason():
+    fp32, int8 = cand(p50=1.00), cand("int8", p50=1.30)
+    judged = rules.never_slower(int8, fp32, isa=("avx2", "fma"))
+    assert judged.status == "rejected"
+    reason = judged.reasons[0]
+    assert "1.3 ms vs 1 ms" in reason and "0.77x" in reason and "no VNNI" in reason
+
+
+def test_int8_faster_than_its_fp32_stays_valid_with_its_speedup():
+    judged = rules.never_slower(cand("int8", p50=0.5), cand(p50=1.0), isa=("avx512_vnni",))
+    assert judged.status == "valid" and judged.speedup == pytest.approx(2.0)
+
+
+def test_slower_reason_depends_on_the_instruction_set():
+    assert "no VNNI" in rules.slower_reason("int8", ("avx2",), "cpu")
+    assert "no VNNI" not in rules.slower_reason("int8", ("avx512_vnni",), "cpu")
+    assert "FP16" in rules.slower_reason("fp16", ("avx2",), "cpu")
+
+
+def test_accuracy_drop_over_budget_is_rejected_with_its_interval():
+    judged = rules.accuracy_rule(cand("int8", drop=0.02), max_drop=0.01)
+    assert judged.status == "rejected" and "2.00 points" in judged.reasons[0] and "95% CI" in judged.reasons[0]
+    assert rules.accuracy_rule(cand("int8", drop=0.005), max_drop=0.01).status == "valid"
+
+
+def test_paired_drop_counts_only_disagreements():
+    ref = [True] * 90 + [False] * 10
+    same = rules.paired_drop(ref, ref)
+    assert same == (0.0, (0.0, 0.0))
+    worse = [True] * 85 + [False] * 15
+    drop, (lo, hi) = rules.paired_drop(ref, worse)
+    assert drop == pytest.approx(0.05) and lo < drop < hi
+
+
+def test_no_candidate_within_budget_raises_with_the_closest():
+    cands = [rules.budget_rule(cand(m, p50=p), latency_ms=0.1, model_mb=None)
+             for m, p in (("fp32", 2.0), ("int8", 1.0), ("fp16", 3.0))]
+    with pytest.raises(BudgetNotMet) as err:
+        rules.choose(cands, "latency")
+    assert [c.key for c in err.value.closest][0] == "onnxruntime/cpu/int8"
+    assert "over the 0.1 ms budget" in str(err.value)
+
+
+def test_objectives_and_regret():
+    a, b = cand(p50=1.0, size=8.0, acc=0.95), cand("int8", p50=2.0, size=2.0, acc=0.96)
+    assert rules.choose([a, b], "latency") is a
+    assert rules.choose([a, b], "size") is b
+    assert rules.choose([a, b], "accuracy") is b
+    assert rules.regret(a, [a, b]) == (0.0, 0.0)
+    assert rules.regret(b, [a, b]) == (1.0, 100.0)
+
+
+def timed(method, p50, ci):
+    return replace(cand(method, p50=p50), ci_rel=ci)
+
+
+def test_a_big_gap_with_huge_intervals_is_too_noisy_to_rank_not_noise():
+    from edgekit.planner.planner import _runner_up
+
+    best, other = timed("fp32", 1.00, 1.5), timed("int8", 2.14, 1.5)  # a short run: CI wider than the median
+    note = rules.margin_note(best, other)
+    assert "noise" not in note and note.startswith("too noisy to rank") and "--seconds" in note
+    chosen = replace(best, status="chosen")
+    line = _runner_up(chosen, [chosen, other], "latency")
+    assert "+114.0% latency -- too noisy to rank" in line and "within measurement noise" not in line
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ((1.00, 0.05), (1.06, 0.05), "within measurement noise"),  # intervals overlap and are narrow
+    ((1.00, 0.02), (1.30, 0.02), ""),                          # intervals apart: a real gap
+    ((1.00, None), (1.01, None), "within measurement noise"),  # a 1 % gap is a tie
+    ((1.00, 0.40), (1.30, 0.40), "too noisy to rank"),         # overlap, but +-40 % cannot rank
+    ((1.00, None), (1.50, 0.01), "too noisy to rank"),         # too few runs for an interval
+])
+def test_margin_note_says_noise_only_when_the_gap_is_inside_narrow_intervals(a, b, expected):
+    note = rules.margin_note(timed("fp32", *a), timed("int8", *b))
+    assert note.startswith(expected) if expected else note == ""
+
+
+def test_estimates_get_no_noise_note():
+    est = replace(cand(p50=None), estimate=None)
+    assert rules.margin_note(est, timed("int8", 2.0, 0.01)) == ""
+
+
+@pytest.mark.parametrize("again, expected", [
+    ({"a": 10.0, "b": 11.0, "c": 12.0}, "Verified: re-measuring the top three gave the same order"),
+    ({"a": 10.0, "b": 12.0, "c": 11.0}, "the chosen a is still the fastest"),
+    ({"a": 10.1, "b": 10.0, "c": 12.0}, "1.0% faster than the chosen a -- within measurement noise"),
+    ({"a": 15.0, "b": 10.0, "c": 12.0}, "50.0% faster than the chosen a -- the ranking is not stable"),
+])
+def test_verify_line_calls_a_changed_order_noise_only_when_the_gap_is_small(again, expected):
+    line = rules.verify_line(["a", "b", "c"], again)
+    assert expected in line and f"a {again['a']:.3g} ms" in line  # the figures are printed
