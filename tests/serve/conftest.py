@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..deploy.conftest import LABELS, export_tiny  # the same tiny model the deploy tests bundle
+from ..deployment.conftest import LABELS, export_tiny  # the same tiny model the deploy tests bundle
 
 MAX_BODY_MB = 1
 
