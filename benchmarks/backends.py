@@ -79,7 +79,7 @@ def load(args: argparse.Namespace, folder: Path):
         from edgekit.models import load_model
 
         return load_model(args.model)
-    from edgekit.backends._zoo import zoo_onnx_model
+    from edgekit.models.from_zoo import zoo_onnx_model
 
     return zoo_onnx_model(args.zoo, folder, input_size=(args.size, args.size))
 

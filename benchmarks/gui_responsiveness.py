@@ -77,9 +77,10 @@ def summarise(name: str, gaps: list[float], seconds: float, extra: dict) -> dict
 
 def run(args: argparse.Namespace) -> list[dict]:
     """Drive the window through the scenarios with a QTimer state machine."""
+    from PySide6.QtCore import QTimer
+
     from edgekit_gui.app import create_app
     from edgekit_gui.main_window import MainWindow
-    from PySide6.QtCore import QTimer
 
     app = create_app([])
     work = Path(tempfile.mkdtemp(prefix="edgekit-gui-bench-"))

@@ -11,7 +11,11 @@ on a shared machine hits all ways alike:
   alone in the process (same threads);
 - edgekit's ``bench`` on OpenVINO     vs  OpenVINO's own ``benchmark_app`` (same
   file, CPU, ``-hint latency -nireq 1``, ``-infer_precision f32`` as edgekit
-  sets it, ``-data_shape`` so the model stays as dynamic as edgekit runs it).
+  sets it, ``-data_shape`` so the model stays as dynamic as edgekit runs it);
+- throughput (images/s, goal edgekit/tool >= 0.95): edgekit's throughput mode on
+  OpenVINO vs ``benchmark_app -hint throughput`` and vs a bare ``AsyncInferQueue``
+  kept full; on onnxruntime vs a bare loop over one pre-built batch of 8
+  (``--only-throughput`` runs just these rows).
 
 Prints ratios edgekit/tool (target <= 1.05), the medians and run counts as a
 table, and writes JSON (``--out``). Not a test: timings on a shared machine
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -36,11 +41,11 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.backends._common import physical_cores
-from edgekit.backends._zoo import zoo_onnx_model
 from edgekit.backends.onnxruntime import OrtOptions
 from edgekit.backends.openvino import OpenVINOOptions
 from edgekit.evaluation.benchmark import BenchSettings, bench, bench_manifest
 from edgekit.hardware import profile_hardware
+from edgekit.models.from_zoo import zoo_onnx_model
 
 
 def edgekit_p50(model, backend: str, options, seconds: float) -> tuple[float, int]:
@@ -159,7 +164,7 @@ def benchmark_app_p50(
             folder,
             "-json_stats",
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + seconds)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + seconds, check=False)
         report = Path(folder) / "benchmark_report.json"
         if done.returncode != 0 or not report.is_file():
             raise SystemExit(
@@ -167,6 +172,117 @@ def benchmark_app_p50(
             )
         results = json.loads(report.read_text())["execution_results"]
     return float(results["latency (ms)"]), int(results["total number of iterations"])
+
+
+# ---- throughput (issue 15): images/s, higher is better; goal edgekit/tool >= 0.95 -----------------
+
+
+def edgekit_fps(model, backend: str, options, seconds: float) -> tuple[float, int]:
+    """edgekit's throughput mode (``bench --mode throughput``): images/s and timed calls."""
+    settings = BenchSettings(mode="throughput", seconds=seconds, warmup_seconds=min(2.0, seconds), ci_target=0.005)
+    (result,) = bench(model, [backend], ["cpu"], settings=settings, options={backend: options})
+    if not result.ok:
+        raise SystemExit(f"edgekit {backend} throughput failed: {result.reason}")
+    return result.throughput_fps, result.runs
+
+
+def bare_async_fps(path: Path, feed: dict, seconds: float) -> tuple[float, int]:
+    """A bare OpenVINO ``AsyncInferQueue`` (hint throughput, its optimal number of requests) kept full."""
+    import openvino as ov
+    import openvino.properties.hint as hints
+
+    core = ov.Core()
+    compiled = core.compile_model(str(path), "CPU", {hints.performance_mode: hints.PerformanceMode.THROUGHPUT,
+                                                     hints.inference_precision: ov.Type.f32})
+    n = compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
+    queue = ov.AsyncInferQueue(compiled, n)
+    x = next(iter(feed.values()))
+    warm_end = time.perf_counter() + min(2.0, seconds)
+    while time.perf_counter() < warm_end:
+        queue.start_async({0: x}, share_inputs=True)
+    queue.wait_all()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        queue.start_async({0: x}, share_inputs=True)
+        done += 1
+    queue.wait_all()
+    return done / (time.perf_counter() - start), done
+
+
+def benchmark_app_fps(path: Path, input_name: str, shape: tuple[int, ...], seconds: float) -> tuple[float, int]:
+    """``benchmark_app -hint throughput``: its reported throughput (FPS) and iterations."""
+    tool = shutil.which("benchmark_app") or str(Path(sys.executable).with_name("benchmark_app"))
+    with tempfile.TemporaryDirectory(prefix="edgekit-bapp-") as folder:
+        cmd = [tool, "-m", str(path), "-d", "CPU", "-hint", "throughput", "-t", str(int(max(1, seconds))),
+               "-infer_precision", "f32", "-data_shape", f"{input_name}[{','.join(map(str, shape))}]",
+               "-report_type", "no_counters", "-report_folder", folder, "-json_stats"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + seconds, check=False)
+        report = Path(folder) / "benchmark_report.json"
+        if done.returncode != 0 or not report.is_file():
+            raise SystemExit(f"benchmark_app failed ({done.returncode}): {done.stdout[-800:]} {done.stderr[-800:]}")
+        results = json.loads(report.read_text())["execution_results"]
+    return float(results["throughput"]), int(results["total number of iterations"])
+
+
+def bare_ort_batched_fps(path: Path, feed: dict, threads: int, batch: int, seconds: float) -> tuple[float, int]:
+    """A bare onnxruntime loop over one pre-built batch of ``batch`` images: images/s."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    big = {k: np.repeat(v, batch, axis=0) for k, v in feed.items()}
+    warm_end = time.perf_counter() + min(2.0, seconds)
+    while time.perf_counter() < warm_end:
+        sess.run(names, big)
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        sess.run(names, big)
+        calls += 1
+    return calls * batch / (time.perf_counter() - start), calls
+
+
+THROUGHPUT_PAIRS = {
+    "openvino throughput, edgekit vs benchmark_app -hint throughput": ("edgekit openvino img/s", "benchmark_app img/s"),
+    "openvino throughput, edgekit vs bare AsyncInferQueue": ("edgekit openvino img/s", "bare AsyncInferQueue img/s"),
+    "onnxruntime throughput, edgekit vs bare batched loop": ("edgekit onnxruntime img/s", "bare ORT batch-8 img/s"),
+}
+
+
+def throughput_jobs(model, feed: dict, threads: int, seconds: float) -> dict:
+    """The throughput measurements, by name (each returns ``(images/s, runs)``)."""
+    from edgekit.backends.onnxruntime import BATCH_REQUESTS
+
+    spec = model.inputs[0]
+    return {
+        "edgekit openvino img/s": lambda: edgekit_fps(model, "openvino", OpenVINOOptions(hint="throughput"), seconds),
+        "benchmark_app img/s": lambda: benchmark_app_fps(model.path, spec.name, spec.concrete_shape(), seconds),
+        "bare AsyncInferQueue img/s": lambda: bare_async_fps(model.path, feed, seconds),
+        "edgekit onnxruntime img/s": lambda: edgekit_fps(model, "onnxruntime", OrtOptions(threads=threads), seconds),
+        "bare ORT batch-8 img/s": lambda: bare_ort_batched_fps(model.path, feed, threads, BATCH_REQUESTS, seconds),
+    }
+
+
+def summarize_throughput(samples: dict) -> dict:
+    """Median images/s per way and edgekit/tool ratios (higher is better; goal >= 0.95)."""
+    out = {}
+    for key, (mine, tool) in THROUGHPUT_PAIRS.items():
+        if mine not in samples or tool not in samples:
+            continue
+        a, b = statistics.median(v for v, _ in samples[mine]), statistics.median(v for v, _ in samples[tool])
+        out[key] = {"ratio": a / b, "per_repeat": [x[0] / y[0] for x, y in zip(samples[mine], samples[tool])],
+                    "edgekit_fps": a, "tool_fps": b, "edgekit": mine, "tool": tool}
+    return out
+
+
+def print_throughput(summary: dict, load: tuple) -> None:
+    print(f"\nthroughput (images/s, median of repeats; load avg at start {load[0]:.2f})")
+    print(f"{'comparison':64} {'edgekit':>9} {'tool':>9} {'ratio':>6}  per repeat               goal")
+    for key, r in summary.items():
+        goal = ">=0.95 " + ("ok" if r["ratio"] >= 0.95 else "NO")
+        print(f"{key:64} {r['edgekit_fps']:9.1f} {r['tool_fps']:9.1f} {r['ratio']:6.3f}  "
+              f"{' '.join(f'{x:.2f}' for x in r['per_repeat']):24} {goal}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=None, help="onnxruntime intra-op threads (default: physical cores)"
     )
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
+    parser.add_argument("--only-throughput", action="store_true", help="only the throughput rows")
     args = parser.parse_args(argv)
+    load = os.getloadavg()
     threads = args.threads or physical_cores()
     with tempfile.TemporaryDirectory(prefix="edgekit-overhead-") as tmp:
         model = zoo_onnx_model("mobilenetv2", tmp, input_size=(args.size, args.size))
@@ -195,10 +313,13 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "benchmark_app": lambda: benchmark_app_p50(model.path, spec.name, shape, args.seconds),
         }
+        jobs = {} if args.only_throughput else jobs
+        jobs.update(throughput_jobs(model, feed, threads, args.seconds))
         samples: dict[str, list[tuple[float, int]]] = {}
         names = list(jobs)
         for rep in range(args.repeats):
-            for name, value in in_process_pairs(model, feed, threads, args.seconds).items():
+            for name, value in ({} if args.only_throughput else
+                                in_process_pairs(model, feed, threads, args.seconds)).items():
                 samples.setdefault(name, []).append(value)
             order = names[rep % len(names) :] + names[: rep % len(names)]  # rotate who goes first
             for name in order:
@@ -208,8 +329,13 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{k} {v[-1][0]:.3f}" for k, v in samples.items()),
                 file=sys.stderr,
             )
-    summary = summarize(samples)
-    print_table(summary, threads, args)
+    summary = {} if args.only_throughput else summarize(samples)
+    if summary:
+        print_table(summary, threads, args)
+    throughput = summarize_throughput(samples)
+    print_throughput(throughput, load)
+    print(json.dumps({"load_avg_start": load, "load_avg_end": os.getloadavg(),
+                      "throughput": throughput, "latency": summary}, default=str))
     if args.out:
         data = {
             "manifest": bench_manifest(None, profile_hardware()),
@@ -219,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": args.repeats,
             "samples": samples,
             "summary": summary,
+            "throughput": throughput,
+            "load_avg": load,
         }
         args.out.write_text(json.dumps(data, indent=2, default=str) + "\n")
         print(f"wrote {args.out}", file=sys.stderr)

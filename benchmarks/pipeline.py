@@ -54,11 +54,11 @@ def load(name: str, tmp: Path, stand_in: bool):
         if not stand_in or name not in STAND_INS:
             raise
         arch, size, kwargs = STAND_INS[name]
-        from edgekit.backends._zoo import zoo_onnx_model
-        from edgekit.zoo.train_demo import preprocess_for
+        from edgekit.data.digits import demo_preprocess
+        from edgekit.models.from_zoo import zoo_onnx_model
 
         model = zoo_onnx_model(arch, tmp / name.replace(":", "_"), input_size=(size, size), num_classes=10, **kwargs)
-        model = model.replace(preprocess=preprocess_for(size), labels=tuple(str(i) for i in range(10)))
+        model = model.replace(preprocess=demo_preprocess(size), labels=tuple(str(i) for i in range(10)))
         return model, f"stand-in: untrained {arch} {size}x{size} ({exc})"
 
 

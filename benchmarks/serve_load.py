@@ -9,6 +9,12 @@ Two phases, each against a fresh ``edgekit serve`` on 127.0.0.1:
    at a server started with ``--overload-queue``; the excess must get 503
    (with ``Retry-After``) quickly, the rest 200, and nothing else.
 
+With ``--engines edgekit,kserve,triton`` it instead runs phase 1's bounded load against each
+engine in turn - ``edgekit serve``, ``edgekit serve --engine kserve`` (KServe's ModelServer) and a
+real ``tritonserver`` over the python-backend export (skipped, with the reason, when it cannot
+run here) - and prints them side by side: req/s, p50/p99, errors and the peak RSS of the
+server's whole process tree (Triton's python stub included).
+
 Each request is one digit image as the binary-tensor infer request that
 ``tritonclient`` sends (JSON header + raw FP32), from the held-out demo digits.
 Prints a table and writes JSON (``--out``). Timings on a shared machine are
@@ -16,6 +22,7 @@ noisy; run it on a quiet one for numbers to quote.
 
 Usage:
     python benchmarks/serve_load.py --model demo:digits --clients 8 --requests 2000 --seconds 20 --out serve_load.json
+    python benchmarks/serve_load.py --engines edgekit,kserve,triton --clients 4 --requests 1000 --seconds 15
 """
 
 from __future__ import annotations
@@ -184,9 +191,12 @@ def main() -> int:
     parser.add_argument("--overload-queue", type=int, default=4)
     parser.add_argument("--overload-clients", type=int, default=48)
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
+    parser.add_argument("--engines", default=None, help="compare engines instead: comma list of edgekit,kserve,triton")
     args = parser.parse_args()
     if args.clients > args.max_queue:
         parser.error("--clients must not exceed --max-queue (phase 1 measures the server below its limit)")
+    if args.engines:
+        return compare_engines(args, [e.strip() for e in args.engines.split(",") if e.strip()])
     rows = []
     with tempfile.TemporaryDirectory(prefix="serve-load-") as work:
         bundle = make_bundle(args, Path(work))
@@ -217,6 +227,89 @@ def main() -> int:
         write_text_atomic(args.out, json.dumps(data, indent=2) + "\n", force=True)
         print(f"wrote {args.out}", file=sys.stderr)
     return 0 if all(verdicts.values()) else 1
+
+
+class PeakRss:
+    """Sample the RSS of a process and all its children every 0.2 s; keep the peak (MiB)."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.root, self.peak_mib, self._stop = psutil.Process(pid), 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs if p.is_running())
+                self.peak_mib = max(self.peak_mib, rss / 2**20)
+            except psutil.Error:
+                pass
+            self._stop.wait(0.2)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join(5)
+        return self.peak_mib
+
+
+def compare_engines(args: argparse.Namespace, engines: list[str]) -> int:
+    """The same bounded load against each engine, one after the other; a side-by-side table + JSON."""
+    from edgekit.errors import BackendUnavailable
+    from edgekit.serve.launch import start
+
+    rows, skipped = [], {}
+    with tempfile.TemporaryDirectory(prefix="serve-load-") as work:
+        bundle = make_bundle(args, Path(work))
+        name, bodies = request_bodies(bundle)
+        for engine in engines:
+            try:
+                server = start(engine, bundle, workers=args.workers, timeout_s=180)
+            except BackendUnavailable as exc:
+                skipped[engine] = str(exc)
+                print(f"{engine}: skipped: {exc}", file=sys.stderr)
+                continue
+            try:
+                url = f"http://{server.http}/v2/models/{name}/infer"
+                run_phase(url, bodies, min(args.clients, 4), 4 * min(args.clients, 4), 5.0)  # warm-up
+                rss = PeakRss(server.proc.pid)
+                result = run_phase(url, bodies, args.clients, args.requests, args.seconds)
+                rows.append({"phase": engine, "max_queue": args.max_queue, **result, "peak_rss_mib": rss.stop()})
+            finally:
+                server.stop()
+    print_engines(rows, f"same load on each engine: {args.model if not args.bundle else args.bundle}, "
+                        f"{args.clients} clients, <= {args.requests} requests / {args.seconds:.0f} s, loopback, "
+                        f"binary tensors, batch 1, workers={args.workers}")
+    for engine, reason in skipped.items():
+        print(f"  {engine}: not run: {reason}")
+    verdicts = {f"{r['phase']}_no_errors": r["failed_other"] == 0 and r["rejected_503"] == 0 for r in rows}
+    print(json.dumps(verdicts))
+    if args.out:
+        from edgekit._io import write_text_atomic
+
+        data = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+                "results": rows, "skipped": skipped, "verdicts": verdicts}
+        write_text_atomic(args.out, json.dumps(data, indent=2) + "\n", force=True)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0 if rows and all(verdicts.values()) else 1
+
+
+def print_engines(rows: list[dict], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("engine", "requests", "ok", "errors", "req/s", "p50 ms", "p99 ms", "peak RSS MiB"):
+        table.add_column(col, justify="left" if col == "engine" else "right")
+    fmt = (lambda v: "-" if v is None else f"{v:.2f}")
+    for r in rows:
+        table.add_row(r["phase"], str(r["requests"]), str(r["ok"]), str(r["failed_other"] + r["rejected_503"]),
+                      f"{r['throughput_rps']:.1f}", fmt(r["p50_ms"]), fmt(r["p99_ms"]), f"{r['peak_rss_mib']:.0f}")
+    Console(width=150).print(table)
 
 
 if __name__ == "__main__":

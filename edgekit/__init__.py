@@ -40,6 +40,7 @@ _LAZY = {
     "errors": "edgekit.errors",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = ["__version__"]
+__all__.extend(sorted(_LAZY))  # a form linters and IDEs read (not a bare sorted() call)
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -30,7 +30,14 @@ def sha256_file(path: str | Path) -> str:
 
 
 def sha256_files(paths: list[Path]) -> str:
-    """Return one sha256 over several files (in the given order), e.g. IR .xml + .bin."""
+    """Return one sha256 over several files (in the given order), e.g. IR .xml + .bin.
+
+    For a single file it is that file's own sha256 (what ``sha256sum`` prints),
+    so ``edgekit info`` shows a hash a user can check; for several it is the
+    sha256 of their hex digests, one after the other.
+    """
+    if len(paths) == 1:
+        return sha256_file(paths[0])
     digest = hashlib.sha256()
     for path in paths:
         digest.update(sha256_file(path).encode())
@@ -44,6 +51,14 @@ def check_writable(path: str | Path, force: bool = False) -> Path:
         OutputExists: when ``path`` exists and ``force`` is false.
     """
     path = Path(path)
+    for parent in path.parents:  # `--out notes.txt/bundle`: say so, instead of "File exists" from mkdir
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                from edgekit.errors import ConfigError
+
+                raise ConfigError(f"cannot write {path}: {parent} is a file, not a folder; choose an output "
+                                  "inside a folder", path=path)
+            break
     if path.exists() and not force:
         raise OutputExists(
             f"{path} already exists; choose another output or pass --force to replace it",
@@ -65,8 +80,9 @@ def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
         ...     onnx.save(model, tmp)
     """
     path = check_writable(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with _unwritable(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; the user's file gets the usual permissions
@@ -86,22 +102,36 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     complete, so a failure leaves the old one as it was.
     """
     path = check_writable(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    with _unwritable(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
+        if path.exists() or path.is_symlink():
+            # park the old output in a folder only this call created (random name), never in a
+            # fixed sibling such as `.NAME.old` that could be the user's own
+            holder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, holder / path.name)
             os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(holder, ignore_errors=True)
         else:
             os.replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _unwritable(path: Path) -> Iterator[None]:
+    """An output folder that cannot be created or written to, named as the user gave it (not our temp name)."""
+    try:
+        yield
+    except OSError as exc:
+        from edgekit.errors import ConfigError
+
+        raise ConfigError(f"cannot write {path} ({exc.strerror or exc}); choose an output in a folder you can "
+                          "write to", path=path) from exc
 
 
 def _umask() -> int:

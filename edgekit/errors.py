@@ -21,6 +21,8 @@ user.
     ├── BudgetNotMet          no candidate meets the accuracy/latency/size budget
     ├── BundleError           a deployment bundle is tampered with or malformed
     ├── DownloadError         a model download failed or its checksum did not match
+    ├── DeviceError           a remote device (SSH) is unreachable, refuses us, or lacks edgekit
+    ├── TaskNotSupported      a model's task (e.g. detection) is not handled by this part yet
     ├── OutputExists          an output would overwrite an existing file (use --force)
     └── Cancelled             the user cancelled a long operation
 """
@@ -28,6 +30,7 @@ user.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,6 +98,14 @@ class DownloadError(EdgekitError):
     """A download failed, was cut short or did not match its checksum."""
 
 
+class DeviceError(EdgekitError):
+    """A remote device is unreachable, refuses the key or host key, lacks edgekit, or failed a command."""
+
+
+class TaskNotSupported(EdgekitError):
+    """A model's task (its card's ``task``, e.g. detection) is not handled by this part of edgekit yet."""
+
+
 class OutputExists(EdgekitError):
     """Writing would overwrite an existing file; pass ``force=True`` / ``--force``."""
 
@@ -116,7 +127,7 @@ def map_exceptions(
         mapping: third-party exception type -> edgekit error type; the first
             matching entry wins, so put specific types first.
         message: sentence for the user; ``{error}`` is replaced by the
-            original exception's first line.
+            original exception's first line (see :func:`error_text`).
         path: file named in the error.
 
     Raises:
@@ -135,9 +146,49 @@ def map_exceptions(
     except BaseException as exc:
         for source, target in mapping.items():
             if isinstance(exc, source):
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise target(message.format(error=first[:300]), path=path) from exc
+                raise target(message.format(error=error_text(exc)), path=path) from exc
         raise
+
+
+# Lines of a C++ runtime's error that say where in *its* source it failed, not why
+# (OpenVINO: "Exception from src/inference/src/cpp/core.cpp:132:", "Check 'false' failed at ...").
+_LOCATION = re.compile(r"^(Exception from \S+:\d+:?|Check '.*' failed at \S+:\d+:?|FrontEnd API failed with \w+:?)$")
+
+
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """The part of a third-party error a user can act on.
+
+    Usually its first line (Python tracebacks put the cause there). C++ runtimes open with
+    source locations and give the cause below (OpenVINO lists the ops it cannot convert
+    there): those location lines are dropped and everything else kept, up to 2,000
+    characters, so the list of unsupported ops reaches the user.
+    """
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    useful = [line for line in lines if not _LOCATION.match(line)]
+    if len(useful) == len(lines):
+        return lines[0][:limit]
+    return " ".join(useful)[:2000] or lines[0][:limit]
+
+
+def require_argument(value: object, what: str, expected: str, types: type | tuple[type, ...] | None = None) -> None:
+    """Refuse an argument of the wrong kind with a ``TypeError`` naming what to pass.
+
+    Why: ``to_fp16(None)`` used to end in ``AttributeError: 'NoneType' object has no
+    attribute 'format'`` three calls deep. With ``types``, ``value`` must be one of
+    them; without, only the values no public function takes as its main argument are
+    refused (``None``, numbers, lists, tuples, dicts, bytes).
+
+    Example:
+        >>> require_argument(None, "to_fp16", "a Model (edgekit.load_model(path))")
+        Traceback (most recent call last):
+        TypeError: to_fp16 expects a Model (edgekit.load_model(path)), not NoneType
+    """
+    wrong = (not isinstance(value, types) if types is not None else
+             value is None or isinstance(value, (bool, int, float, complex, list, tuple, dict, set, bytes)))
+    if wrong:
+        raise TypeError(f"{what} expects {expected}, not {type(value).__name__}")
 
 
 class EdgekitWarning(UserWarning):

@@ -63,7 +63,7 @@ class ProgressEvent:
         if self.done is not None and self.total:
             text += f" ({self.done:g}/{self.total:g})"
         if self.eta_s is not None and self.eta_s >= 1:
-            text += f", ~{_duration(self.eta_s)} left"
+            text += f", ~{format_duration(self.eta_s)} left"
         return text
 
 
@@ -175,6 +175,7 @@ class StageClock:
         return max(0.0, self.elapsed * (self.total - done_units) / done_units)
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """``42 s`` or ``3 min 05 s``."""
     seconds = round(seconds)
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

@@ -1,4 +1,4 @@
-"""Small enums shared by every part: formats, precisions and device kinds.
+"""Small enums shared by every part: formats, precisions, device kinds, methods, tasks.
 
 They are ``StrEnum``-like (``str`` subclasses) so they compare equal to the plain
 strings a user types on the command line or writes in YAML.
@@ -47,12 +47,40 @@ class Precision(_StrEnum):
 
 
 class DeviceKind(_StrEnum):
-    """Kinds of compute device a backend can run on."""
+    """Kinds of compute device a backend can run on (what a target YAML lists)."""
 
     CPU = "cpu"
     GPU = "gpu"
     NPU = "npu"
-    AUTO = "auto"
+    CUDA = "cuda"  # an NVIDIA GPU through CUDA (torch, onnxruntime's CUDA provider)
+    AUTO = "auto"  # the runtime picks (OpenVINO AUTO)
+
+
+class Method(_StrEnum):
+    """How a model file is made for a deployment: the compression methods and the planner's baselines.
+
+    ``PRUNE`` is what a user asks for (``--methods prune``); the candidate it
+    makes is called ``PRUNED`` in reports, as saved reports always did.
+    """
+
+    FP32 = "fp32"  # the source model as it is
+    EAGER = "eager"  # the PyTorch module itself
+    FP16 = "fp16"
+    INT8 = "int8"  # static post-training quantization (ORT QDQ or NNCF)
+    INT8_QOP = "int8-qop"  # onnxruntime static INT8 as QLinear* operators
+    INT8_DYNAMIC = "int8-dynamic"
+    INT8_AC = "int8-ac"  # INT8 with its most sensitive layers kept in float
+    PRUNE = "prune"
+    PRUNED = "pruned"
+
+
+class CandidateStatus(_StrEnum):
+    """Where a planner candidate ended: a plain string in JSON, equal to its value in comparisons."""
+
+    CHOSEN = "chosen"
+    VALID = "valid"  # meets every rule and budget, not chosen
+    REJECTED = "rejected"  # measured, but breaks a rule or budget (its ``reasons`` say which)
+    FAILED = "failed"  # could not be built, run or measured
 
 
 class Task(_StrEnum):

@@ -1,4 +1,4 @@
-"""Render every page with real content to PNG: ``python -m edgekit_gui.screenshots docs/img/``.
+"""Render every page with real content to PNG: ``python -m tools.screenshots docs/img/``.
 
 Real content means: this machine's profile (with the micro-benchmarks), the
 bundled ``demo:digits`` model, a finished benchmark, a finished plan for the
@@ -35,7 +35,7 @@ def _script(window, out: Path, work: Path) -> Iterator[Step | Path]:
 
     bench = window.show_page("BenchmarkPage")
     yield "backends", lambda: "openvino" in bench.backend_boxes
-    for name, box in bench.backend_boxes.items():
+    for box in bench.backend_boxes.values():
         box.setChecked(box.isEnabled())
     for p in ("fp32", "fp16", "int8"):
         bench.precision_boxes[p].setChecked(True)
@@ -92,7 +92,7 @@ def render(out: Path) -> list[Path]:
     waiting: list[Step] = []
 
     def tick() -> None:
-        page = window.stack.currentWidget()
+        page = window.current_page
         if waiting:
             what, ready = waiting[0]
             if page.banner.kind == "error":
@@ -120,7 +120,7 @@ def render(out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m edgekit_gui.screenshots OUT_DIR``."""
+    """``python -m tools.screenshots OUT_DIR`` (from the repository root)."""
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "docs/img")
     written = render(out)

@@ -2,7 +2,10 @@
 
 Usage::
 
-    python -m edgekit.zoo.train_demo --out assets/models [--only digits] [--seed 0] [--threads 1]
+    python tools/train_demo.py --out assets/models [--only digits] [--seed 0] [--threads 1]
+
+A developer tool, kept out of the shipped ``edgekit`` package (it needs torch
+and scikit-learn, and a device never trains).
 
 With the same ``--threads`` a re-run gives the same weights bit for bit (the
 shipped models were trained with ``--threads 1``; other thread counts sum in
@@ -40,7 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.models.preprocess import Preprocess
+from edgekit._io import atomic_path, write_text_atomic
+from edgekit.data import render
+from edgekit.data.digits import build_npz, demo_digits, demo_preprocess, npz_path
+from edgekit.data.digits import scans as digit_scans
+from edgekit.zoo.registry import create_model
 
 
 @dataclass(frozen=True)
@@ -99,22 +106,16 @@ SPECS = {
 }
 
 
-def preprocess_for(size: int) -> Preprocess:
-    """The demo models' preprocessing: centre square crop, RGB, (x/255 - 0.5) / 0.25."""
-    return Preprocess(
-        size=(size, size),
-        mean=(0.5, 0.5, 0.5),
-        std=(0.25, 0.25, 0.25),
-        channel_order="RGB",
-        resize="center_crop",
-        crop_ratio=1.0,
-    )
+# What plan/deploy/compress use when no data is given (read by edgekit.models.card).
+DEMO_VALIDATION = {
+    "dataset": "demo-test",
+    "calibration": "demo-train",
+    "description": "the held-out real handwritten digits (never trained on)",
+}
 
 
 def make_batch(rng: np.random.Generator, n: int, size: int, scans: np.ndarray, labels: np.ndarray):
     """``n`` rendered training images (half real handwriting, half fonts) and their labels."""
-    from edgekit.data import render
-
     images, ys = [], []
     for _ in range(n):
         if rng.random() < 0.5:
@@ -138,21 +139,18 @@ def train(spec: DemoSpec, seed: int, log=print, resume: Path | None = None, star
     """
     import torch
 
-    from edgekit.data.digits import scans
-    from edgekit.zoo.registry import create_model
-
     torch.manual_seed(seed)
     model = create_model(spec.architecture, seed=seed, **spec.arch_kwargs).to(
         memory_format=torch.channels_last
     )
     if resume is not None:
         model.load_state_dict(torch.load(resume, map_location="cpu", weights_only=True))
-    train_x, train_y = scans("train")
+    train_x, train_y = digit_scans("train")
     t0 = time.perf_counter()
     for s, stage in enumerate(spec.stages):
         if s + 1 < start_stage:
             continue
-        pre = preprocess_for(stage.size)
+        pre = demo_preprocess(stage.size)
         steps = stage.epochs * (stage.samples // spec.batch)
         opt = torch.optim.AdamW(model.parameters(), lr=stage.lr, weight_decay=5e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -185,10 +183,8 @@ def held_out_accuracy(onnx_path: Path, size: int) -> float:
     """Top-1 accuracy of the exported ONNX file on the held-out real handwriting at ``size``."""
     import onnxruntime as ort
 
-    from edgekit.data.digits import demo_digits
-
     ds = demo_digits("test", size=size)
-    pre = preprocess_for(size)
+    pre = demo_preprocess(size)
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     correct = 0
     for start in range(0, len(ds), 64):
@@ -233,8 +229,6 @@ def export(
     """
     import torch
 
-    from edgekit._io import atomic_path, write_text_atomic
-
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / f"{spec.name}.onnx"
     with atomic_path(onnx_path, force=True) as tmp:
@@ -254,7 +248,8 @@ def export(
     card = {
         "name": f"demo:{spec.name}",
         "description": spec.description,
-        "preprocess": preprocess_for(spec.size).to_dict(),
+        "task": "classification",
+        "preprocess": demo_preprocess(spec.size).to_dict(),
         "labels": [str(d) for d in range(10)],
         "architecture": spec.architecture,
         "arch_kwargs": spec.arch_kwargs,
@@ -269,6 +264,7 @@ def export(
         "training_stages": [vars(s) for s in spec.stages],
         "held_out": "the other 30% of the UCI digits (539 scans, stratified, numpy seed 0), never used in training",
         "held_out_accuracy": round(held_out_accuracy(onnx_path, spec.size), 4),
+        "validation": DEMO_VALIDATION,
         "macs": macs,
         "flops": 2 * macs,
         "params": int(sum(p.numel() for p in module.parameters())),
@@ -303,14 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from edgekit.data.digits import build_npz, npz_path
-
     if args.data_only or not npz_path().is_file():
         print(f"writing {build_npz(npz_path(), force=True)}")
         if args.data_only:
             return 0
     torch.set_num_threads(args.threads)
-    command = "python -m edgekit.zoo.train_demo " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = "python tools/train_demo.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     for name in args.only or list(SPECS):
         module, seconds = train(SPECS[name], args.seed, resume=args.resume, start_stage=args.start_stage)
         extra = (

@@ -12,6 +12,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekit.backends.base import validate_inputs
 from edgekit.errors import BackendUnavailable, ModelLoadError
 from edgekit.types import Precision
 
@@ -184,6 +185,5 @@ class InputChecker:
             shape = inputs.shape
             if all(shape[i] == d for i, d in self._fixed):
                 return {self._single: inputs}
-        from edgekit.backends.base import validate_inputs
 
         return validate_inputs(self.specs, inputs)

@@ -2,7 +2,8 @@
 
 A backend turns a :class:`~edgekit.models.Model` into a :class:`Session` for
 one device and precision. Adding a backend = one module with a subclass of
-:class:`Backend` + one line in :mod:`edgekit.backends.registry`.
+:class:`Backend` (declaring its capabilities) + one line in
+:mod:`edgekit.backends.registry` (or a :func:`~edgekit.backends.registry.register_backend` call).
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from edgekit.errors import InputMismatch
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+    from edgekit.backends.capabilities import BackendCapabilities
     from edgekit.hardware import HardwareProfile
     from edgekit.models import Model
     from edgekit.models.spec import TensorSpec
@@ -96,7 +100,7 @@ class Session(abc.ABC):
     def close(self) -> None:
         """Release the runtime's resources (idempotent)."""
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -107,12 +111,23 @@ class Backend(abc.ABC):
     """One inference runtime.
 
     Attributes:
-        name: registry name.
+        name: registry name (set by the registry to the name it was registered under).
         extra: the pip extra that installs it (``pip install "edgekit[openvino]"``).
+        capabilities: what it loads, runs and needs (see :class:`BackendCapabilities`);
+            everything outside ``backends/`` decides from this, never from ``name``.
     """
 
     name: str = ""
     extra: str = ""
+    capabilities: ClassVar[BackendCapabilities]
+
+    def support(self, profile: HardwareProfile | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(device kinds, precisions)`` it offers on the machine ``profile`` describes, read from
+        the profile alone (no runtime import): the ``local`` target's entry for it.
+
+        The default is the CPU at every declared precision; backends with accelerators override it.
+        """
+        return ("cpu",), tuple(str(p) for p in self.capabilities.precisions)
 
     @abc.abstractmethod
     def available(self, profile: HardwareProfile | None = None) -> tuple[bool, str]:
@@ -151,6 +166,9 @@ def validate_inputs(specs: tuple[TensorSpec, ...], inputs: Inputs) -> dict[str, 
     Raises:
         InputMismatch: naming the input and the expected vs given shape/dtype.
     """
+    if not isinstance(inputs, (np.ndarray, dict)):  # a list was "'list' object has no attribute 'keys'"-style noise
+        raise InputMismatch(f"session inputs must be a numpy array (single-input model) or a dict "
+                            f"{{name: array}}, not {type(inputs).__name__}; wrap a list with np.asarray(...)")
     if isinstance(inputs, np.ndarray):
         if len(specs) != 1:
             names = ", ".join(s.name for s in specs)
@@ -167,8 +185,35 @@ def validate_inputs(specs: tuple[TensorSpec, ...], inputs: Inputs) -> dict[str, 
     return {s.name: _check_one(s, inputs[s.name]) for s in specs}
 
 
+# Declared input dtypes a float32 image tensor is cast to: third-party models take
+# half-precision or 8-bit images as they come, and every path (eval, plan, deploy, demo,
+# compress) feeds the float32 that preprocessing makes. Float64 is still refused: it
+# means the caller built the tensor by hand and should choose the dtype.
+_CAST_FROM_FLOAT32 = frozenset({"float16", "uint8", "int8"})
+
+
+def cast_to_spec(array: np.ndarray, dtype: str) -> np.ndarray:
+    """``array`` (float32) in the model's declared ``dtype``: half precision as is,
+    8-bit types rounded and clipped to their range (a uint8 input takes 0..255 pixels)."""
+    target = np.dtype(dtype)
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        return np.clip(np.rint(array), info.min, info.max).astype(target)
+    return array.astype(target)
+
+
+def cast_feed(specs: tuple[TensorSpec, ...], feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``feed`` with each float32 array cast to its input's declared dtype (see :func:`cast_to_spec`),
+    for runtimes edgekit does not wrap (onnxruntime's quantizer reads calibration feeds itself)."""
+    dtypes = {s.name: str(s.dtype) for s in specs}
+    return {k: cast_to_spec(v, dtypes[k]) if getattr(v, "dtype", None) == np.float32
+            and dtypes.get(k) in _CAST_FROM_FLOAT32 else v for k, v in feed.items()}
+
+
 def _check_one(spec: TensorSpec, value: Any) -> np.ndarray:
     array = np.asarray(value)
+    if array.dtype == np.float32 and str(spec.dtype) in _CAST_FROM_FLOAT32:
+        array = cast_to_spec(array, str(spec.dtype))
     if array.dtype != np.dtype(spec.dtype):
         raise InputMismatch(
             f"input {spec.name!r}: expected dtype {spec.dtype}, got {array.dtype}; "

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekit._io import sha256_file
 from edgekit.backends._common import (
     InputChecker,
     build_options,
@@ -40,8 +41,9 @@ from edgekit.backends._common import (
     stored_precision_rule,
 )
 from edgekit.backends.base import Backend, Session, SessionInfo
+from edgekit.backends.capabilities import BackendCapabilities
 from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
-from edgekit.types import Format
+from edgekit.types import DeviceKind, Format, Method, Precision
 
 # edgekit device name -> onnxruntime execution provider
 DEVICE_PROVIDERS = {
@@ -83,6 +85,10 @@ class OrtOptions:
         spin: let idle intra-op threads spin-wait for the next run. Lowest latency
             in a tight loop (benchmarks); turn it off when other threads of the
             process (capture, drawing in the live pipeline) need the same cores.
+        x64_quant_precision: onnxruntime's ``session.x64quantprecision``: U8S8 integer
+            products widened so they cannot saturate on x86 CPUs without VNNI (AVX2,
+            AVX-512F), at some speed; ``None`` = on for an INT8 model on such a CPU.
+            Why: a model quantized on a VNNI machine loses several top-1 points there.
     """
 
     threads: int | None = None
@@ -94,6 +100,10 @@ class OrtOptions:
     device_id: int = 0
     parallel_requests: int = 1
     spin: bool = True
+    x64_quant_precision: bool | None = None
+
+
+BATCH_REQUESTS = 8  # images joined per run in throughput mode (dynamic batch dimension)
 
 
 class OrtSession(Session):
@@ -103,13 +113,24 @@ class OrtSession(Session):
         self.model, self.info, self._sess, self._options = model, info, sess, options
         self._specs, self._check = model.inputs, InputChecker(model.inputs)
         self._names = [o.name for o in sess.get_outputs()]
+        first = [s.shape[0] if s.shape else 1 for s in model.inputs]
+        self._dynamic_batch = bool(first) and not any(isinstance(d, int) and d > 0 for d in first)
+
+    @property
+    def optimal_requests(self) -> int:
+        """Batches per throughput call: 8 joined into one run where the batch dimension is dynamic
+        (one big run keeps both cores busy without thread hand-offs), else ``parallel_requests``."""
+        return BATCH_REQUESTS if self._dynamic_batch else max(1, self._options.parallel_requests)
 
     def run(self, inputs: Any) -> dict[str, np.ndarray]:
         feed = self._check(inputs)
         return dict(zip(self._names, self._sess.run(self._names, feed)))
 
     def run_many(self, batches: list[Any]) -> list[dict[str, np.ndarray]]:
-        """Run batches in turn, or ``parallel_requests`` at once (onnxruntime's run is thread-safe)."""
+        """Run batches as one batched run (dynamic batch dimension), else in turn, or
+        ``parallel_requests`` at once (onnxruntime's run is thread-safe)."""
+        if self._dynamic_batch and len(batches) > 1:
+            return self._joined(batches)
         workers = self._options.parallel_requests
         if workers <= 1 or len(batches) <= 1:
             return [self.run(b) for b in batches]
@@ -117,6 +138,14 @@ class OrtSession(Session):
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self.run, batches))
+
+    def _joined(self, batches: list[Any]) -> list[dict[str, np.ndarray]]:
+        feeds = [self._check(b) for b in batches]
+        joined = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
+        outputs = self._sess.run(self._names, joined)
+        cuts = np.cumsum([len(next(iter(f.values()))) for f in feeds])[:-1]
+        parts = [np.split(o, cuts) for o in outputs]
+        return [dict(zip(self._names, one)) for one in zip(*parts)]
 
     def close(self) -> None:
         self._sess = None
@@ -127,9 +156,33 @@ class OnnxRuntimeBackend(Backend):
 
     name = "onnxruntime"
     extra = "onnxruntime"
+    capabilities = BackendCapabilities(
+        label="ONNX Runtime",
+        short_label="ORT",
+        formats=(Format.ONNX,),
+        devices=(DeviceKind.CPU, DeviceKind.CUDA, DeviceKind.GPU),
+        precisions=(Precision.FP32, Precision.FP16, Precision.INT8, Precision.INT8_DYNAMIC),
+        methods=(Method.FP32, Method.FP16, Method.INT8, Method.INT8_QOP, Method.INT8_DYNAMIC, Method.INT8_AC,
+                 Method.PRUNED),
+        options=OrtOptions,
+        artifact_format=Format.ONNX,
+        int8_quantizer="onnxruntime",
+        packages=("onnxruntime>=1.17",),
+        triton="onnxruntime",
+        kserve_platform="onnxruntime_onnx",
+        shared_cpu_options={"spin": False},
+        graph_runtime=True,
+        stand_ins=("tflite",),
+        profile_parts=("onnxruntime",),
+    )
 
     def available(self, profile: Any = None) -> tuple[bool, str]:
         return package_available(self.name, "onnxruntime", self.extra)
+
+    def support(self, profile: Any = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The CPU, plus CUDA when the profile found onnxruntime's CUDA provider."""
+        cuda = "CUDAExecutionProvider" in (getattr(profile, "ort_providers", None) or ())
+        return ("cpu", "cuda") if cuda else ("cpu",), tuple(str(p) for p in self.capabilities.precisions)
 
     def devices(self, profile: Any = None) -> list[str]:
         if not self.available(profile)[0]:
@@ -173,6 +226,8 @@ class OnnxRuntimeBackend(Backend):
                 "convert with edgekit.models.convert(model, to='onnx')"
             )
         prec, notes = stored_precision_rule(self.name, model, parse_precision(precision))
+        opts, quant_note = _quant_precision(opts, prec, device)
+        notes = (*notes, quant_note)
         path = check_files(model)
         start = time.perf_counter()
         cached = _cache_path(model, path, device, opts) if _cacheable(model, device, opts) else None
@@ -191,6 +246,36 @@ class OnnxRuntimeBackend(Backend):
             load_ms=load_ms,
         )
         return OrtSession(model, sess, info, opts)
+
+
+_INT8_ISA = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def _quant_precision(opts: OrtOptions, precision: Any, device: str) -> tuple[OrtOptions, str]:
+    """Resolve ``x64_quant_precision`` (``None`` = auto) and say why it is on."""
+    from dataclasses import replace
+
+    if opts.x64_quant_precision is not None or device.lower() != "cpu":
+        on = bool(opts.x64_quant_precision) and device.lower() == "cpu"
+        return replace(opts, x64_quant_precision=on), "session.x64quantprecision on (asked)" if on else ""
+    on = str(precision) in (str(Precision.INT8), str(Precision.INT8_DYNAMIC)) and saturating_cpu()
+    note = ("session.x64quantprecision on: this x86 CPU has no VNNI, and onnxruntime's U8S8 INT8 kernels "
+            "saturate without it (a few top-1 points lost); slower, as accurate as on a VNNI CPU") if on else ""
+    return replace(opts, x64_quant_precision=on), note
+
+
+@functools.lru_cache(maxsize=1)
+def saturating_cpu() -> bool:
+    """True on an x86 CPU without VNNI/AMX, where U8S8 integer products can saturate."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return False
+    try:
+        from edgekit.hardware.cpu import probe_cpu
+
+        isa = probe_cpu().isa
+    except OSError:
+        return False
+    return not any(isa.get(f) for f in _INT8_ISA)
 
 
 def _providers() -> list[str]:
@@ -224,6 +309,8 @@ def _session_options(opts: OrtOptions, level: str) -> Any:
         so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
     if not opts.spin:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if opts.x64_quant_precision:
+        so.add_session_config_entry("session.x64quantprecision", "1")
     so.log_severity_level = 3
     return so
 
@@ -275,12 +362,10 @@ def _cacheable(model: Any, device: str, opts: OrtOptions) -> bool:
 def _cache_path(model: Any, path: Path, device: str, opts: OrtOptions) -> Path:
     import onnxruntime
 
-    from edgekit._io import sha256_file
-
     settings = {
         k: str(v)
         for k, v in asdict(opts).items()
-        if k in ("graph_optimization", "threads", "inter_op_threads")
+        if k in ("graph_optimization", "threads", "inter_op_threads", "x64_quant_precision")
     }
     key = json.dumps(
         {

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.backends.registry import compile_session, list_backends
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, require_argument
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ def check_parity(
         >>> report = check_parity(model)                       # doctest: +SKIP
         >>> report.get("openvino").max_abs_diff < 1e-4          # doctest: +SKIP
     """
+    require_argument(model, "check_parity", "a Model (edgekit.load_model(path) makes one)")
     reference = reference or ("torch" if model.module is not None else "onnxruntime")
     batches = list(inputs) if inputs is not None else random_inputs(model, samples, seed)
     ref_out = _run_all(compile_session(model, reference, device), batches)

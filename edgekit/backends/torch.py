@@ -23,8 +23,9 @@ from edgekit.backends._common import (
     require,
 )
 from edgekit.backends.base import Backend, Session, SessionInfo
+from edgekit.backends.capabilities import BackendCapabilities
 from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
-from edgekit.types import Format, Precision
+from edgekit.types import DeviceKind, Format, Method, Precision
 
 _CUDA_PRECISIONS = (Precision.FP32, Precision.FP16, Precision.BF16)
 
@@ -127,9 +128,28 @@ class TorchBackend(Backend):
 
     name = "torch"
     extra = "torch"
+    capabilities = BackendCapabilities(
+        label="PyTorch",
+        formats=(Format.TORCH,),
+        devices=(DeviceKind.CPU, DeviceKind.CUDA),
+        precisions=_CUDA_PRECISIONS,
+        methods=(Method.EAGER,),
+        options=TorchOptions,
+        needs_module=True,
+        bundle=False,
+        packages=("torch>=2.1",),
+        bench_devices=("cuda",),
+        profile_parts=("cuda",),
+    )
 
     def available(self, profile: Any = None) -> tuple[bool, str]:
         return package_available(self.name, "torch", self.extra)
+
+    def support(self, profile: Any = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """FP32 on the CPU; CUDA (and FP16 there) when the profile found a CUDA device."""
+        if getattr(profile, "cuda_devices", None):
+            return ("cpu", "cuda"), ("fp32", "fp16")
+        return ("cpu",), ("fp32",)
 
     def devices(self, profile: Any = None) -> list[str]:
         return [d for d, ok, _ in self.device_status(profile) if ok]
@@ -158,8 +178,8 @@ class TorchBackend(Backend):
             )
             return (
                 False,
-                f"CUDA is not available: {why}; "
-                "install a CUDA build of torch on a machine with an NVIDIA GPU",
+                (f"CUDA is not available: {why}; "
+                "install a CUDA build of torch on a machine with an NVIDIA GPU"),
             )
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():

@@ -7,22 +7,22 @@ exit code 2; nothing from inside a library reaches the user as a traceback
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import warnings
 
 import typer
 
+from edgekit.cli._lazy import lazy_group
 from edgekit.errors import EdgekitError, EdgekitWarning
 
 # sub-command modules under edgekit.cli; each defines register(app: typer.Typer)
 COMMANDS = (
     "profile", "backends", "targets",
-    "info", "convert", "pull", "eval", "bench",
+    "info", "card", "convert", "pull", "eval", "bench",
     "compress", "plan", "run",
     "demo", "gui",
-    "deploy", "verify", "serve", "export",
+    "deploy", "verify", "serve", "export", "device",
 )
 
 app = typer.Typer(
@@ -33,15 +33,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
+    cls=lazy_group(COMMANDS),  # each sub-command module is imported when it runs (edgekit.cli._lazy)
 )
 
 
-def _register_all() -> None:
-    for name in COMMANDS:
-        importlib.import_module(f"edgekit.cli.{name}").register(app)
-
-
-_register_all()
+@app.callback()
+def _root() -> None:  # a group needs a callback when its commands are not registered up front
+    pass
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -84,6 +82,19 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if os.environ.get("EDGEKIT_DEBUG") or exc.filename is None:
+            raise
+        # the user's file system said no (name too long, read-only, not a folder, disk full): not a bug
+        from rich.markup import escape
+
+        from edgekit.cli._console import err_console
+
+        name = str(exc.filename)
+        shown = name if len(name) <= 120 else f"{name[:60]}...{name[-40:]} ({len(name)} characters)"
+        err_console.print(f"[bold red]error:[/] cannot use {escape(shown)}: {escape(exc.strerror or str(exc))}; "
+                          "check the path, its length and its permissions", highlight=False, soft_wrap=True)
+        return 2
     except Exception as exc:  # a bug in edgekit, not the user's fault: still no traceback by default
         if os.environ.get("EDGEKIT_DEBUG") or isinstance(exc, Warning):  # a warning made an error (-W error) stays one
             raise

@@ -20,6 +20,25 @@ def collect() -> list[dict]:
     return rows
 
 
+def capability_rows() -> list[dict]:
+    """One row per registered backend: what it declares (``BackendCapabilities.to_dict``)."""
+    from edgekit.backends import capabilities, list_backends
+
+    return [{"backend": name, **capabilities(name).to_dict()} for name in list_backends()]
+
+
+def render_capabilities(rows: list[dict]) -> Table:
+    """The declared capabilities as a rich table."""
+    table = Table(title="What each backend declares", title_justify="left")
+    for column in ("backend", "reads", "devices", "precisions", "runs files made by", "options", "bundle"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["backend"], ", ".join(row["formats"]), ", ".join(row["devices"]),
+                      ", ".join(row["precisions"]), ", ".join(row["methods"]), row["options"].rsplit(".", 1)[-1],
+                      "yes" if row["bundle"] else "no")
+    return table
+
+
 def render(rows: list[dict]) -> Table:
     """The rows as a rich table."""
     table = Table(title="Backends and devices", title_justify="left")
@@ -37,13 +56,15 @@ def register(app: typer.Typer) -> None:
     @app.command("backends")
     def backends_cmd(
         as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+        declared: Annotated[bool, typer.Option("--capabilities", help="Show what each backend declares (formats, "
+                                               "devices, precisions, compressed files it runs, options type).")] = False,
     ) -> None:
         """List inference backends (onnxruntime, openvino, torch) and their devices, with
         availability and, when unavailable, the reason and the fix."""
         from edgekit.cli._console import console, print_json
 
-        rows = collect()
+        rows = capability_rows() if declared else collect()
         if as_json:
             print_json(rows)
             return
-        console.print(render(rows))
+        console.print(render_capabilities(rows) if declared else render(rows))

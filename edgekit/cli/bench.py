@@ -79,34 +79,37 @@ def render(results: list[Any]) -> Group:
 def resolve_model(spec: str, workdir: Path) -> Any:
     """A model from a path, a hub name or ``zoo:NAME`` (exported into ``workdir``)."""
     if spec.startswith("zoo:"):
-        from edgekit.backends._zoo import zoo_onnx_model
+        from edgekit.models.from_zoo import zoo_onnx_model
 
         return zoo_onnx_model(spec[4:], workdir)
-    from edgekit.models import load_model
+    from edgekit.cli._card_flags import load_cli_model
 
-    return load_model(spec)
+    return load_cli_model(spec)
 
 
-def _profile(peak: bool) -> Any:
-    """The hardware profile for the manifest (and peak GFLOP/s with ``--peak``); None if unavailable."""
+def _profile(peak: bool, backends: list[str] | None = None) -> Any:
+    """The hardware profile for the manifest (and peak GFLOP/s with ``--peak``); None if unavailable.
+
+    Only the parts the chosen backends need are probed: ``-b onnxruntime`` never imports OpenVINO or torch.
+    """
     try:
         from edgekit.hardware import profile_hardware
     except ImportError:
         return None
-    return profile_hardware(bench=peak)
+    from edgekit.backends import capabilities, is_backend
+    from edgekit.hardware.profile import PARTS
+
+    declared = (p for b in backends or () if is_backend(b) for p in capabilities(b).profile_parts)
+    wanted = {"cpu", "memory", "versions", *declared}
+    return profile_hardware(bench=peak, parts=tuple(p for p in PARTS if p in wanted) if backends else None)
 
 
 def _run(model: Any, profile: Any, kwargs: dict, quiet: bool) -> list[Any]:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from edgekit.cli._console import err_console
+    from edgekit.cli._progress import progress_bar
     from edgekit.evaluation.benchmark import bench
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True, disable=quiet) as bar:
-        task = bar.add_task("benchmark", total=1.0)
-        update = lambda fraction, message: bar.update(task, completed=fraction, description=message)
-        return bench(model, profile=profile, progress=update, **kwargs)
+    with progress_bar("benchmark", disable=quiet or None) as progress:
+        return bench(model, profile=profile, progress=progress, **kwargs)
 
 
 def register(app: typer.Typer) -> None:
@@ -121,7 +124,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         device: Annotated[
             list[str] | None,
-            typer.Option("--device", "-d", help="Device (repeat); default: cpu (+ torch cuda)."),
+            typer.Option("--device", "-d", help="Device (repeat); default: cpu (+ torch cuda); "
+                         "or a device added with `edgekit device add` (measured there over SSH)."),
         ] = None,
         precision: Annotated[
             list[str] | None,
@@ -155,9 +159,17 @@ def register(app: typer.Typer) -> None:
             settings = BenchSettings(mode=mode, seconds=seconds, warmup_seconds=warmup)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--mode") from exc
+        from edgekit.devices.store import find_device
+
+        remote = [d for d in device or () if find_device(d) is not None]
+        if remote:  # a registered device: built here, measured there (edgekit.cli.device)
+            from edgekit.cli.device import bench_there
+
+            bench_there(model, remote[0], backend, precision, seconds, as_json, out, force)
+            return
         with tempfile.TemporaryDirectory(prefix="edgekit-bench-") as tmp:
             loaded = resolve_model(model, Path(tmp))
-            profile = _profile(peak)
+            profile = _profile(peak, backend)
             kwargs = {
                 "backends": backend or None,
                 "devices": device or None,
@@ -171,9 +183,20 @@ def register(app: typer.Typer) -> None:
             print_json(
                 {"manifest": bench_manifest(settings, profile), "results": [r.to_dict() for r in results]}
             )
-            return
-        # a pipe or file gets the whole table; a terminal gets its own width
-        wide = console if console.is_terminal else Console(width=132)
-        wide.print(render(results))
-        if out is not None:
-            err_console.print(f"saved {out}")
+        else:
+            # a pipe or file gets the whole table; a terminal gets its own width
+            wide = console if console.is_terminal else Console(width=132)
+            wide.print(render(results))
+            if out is not None:
+                err_console.print(f"saved {out}")
+        _fail_if_nothing_measured(results)
+
+
+def _fail_if_nothing_measured(results: list[Any]) -> None:
+    """A benchmark that measured nothing is a failure (exit 2), not a table of reasons with exit 0."""
+    if not any(r.ok for r in results):
+        from edgekit.errors import BackendUnavailable
+
+        raise BackendUnavailable(f"nothing could be measured: all {len(results)} backend/device/precision "
+                                 "combination(s) were unavailable here (reasons above); pick another --backend, "
+                                 "--device or --precision")

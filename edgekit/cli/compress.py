@@ -1,8 +1,8 @@
 """``edgekit compress MODEL --method fp16|int8|int8-dynamic|prune --out FILE``.
 
 Writes a new model file (and its ``.json`` card); the input is never touched.
-INT8 static needs calibration images (``--data DIR``; demo models use their
-training split).
+INT8 static needs calibration images (``--data DIR``; by default the
+calibration data the model's card names -- the demo models' training split).
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape as esc
 
-METHODS = ("fp16", "int8", "int8-dynamic", "prune")
-_TAGS = {"fp16": "fp16", "int8": "int8", "int8-dynamic": "int8-dynamic", "prune": "pruned"}  # output file tags
+from edgekit.types import Format, Method
+
+METHODS = (Method.FP16, Method.INT8, Method.INT8_DYNAMIC, Method.PRUNE)
+_TAGS = {Method.FP16: "fp16", Method.INT8: "int8", Method.INT8_DYNAMIC: "int8-dynamic",  # output file tags
+         Method.PRUNE: "pruned"}
+_WRITES_IR = (Method.FP16, Method.INT8)  # methods that can write OpenVINO IR
 
 
 def _calibration(model, data: str | None, n: int):
@@ -21,13 +25,12 @@ def _calibration(model, data: str | None, n: int):
     from edgekit.data.spec import image_size
     from edgekit.errors import DataError
 
-    if data:
-        ds = open_dataset(data, image_size(model))
-    elif model.name.startswith("demo:digits"):
-        ds = open_dataset("demo-train", image_size(model))
-    else:
+    card = model.validation  # the data the model's card names (the demo models: their training split)
+    spec = data or (card and (card.calibration or card.dataset))
+    if not spec:
         raise DataError(f"INT8 static needs calibration images for {model.name}: pass --data DIR "
                         "(one sub-folder of images per class)")
+    ds = open_dataset(spec, image_size(model))
     return calibration_set(ds, model, n=n)
 
 
@@ -38,9 +41,9 @@ def _check_format(fmt: str | None, method: str) -> str | None:
     if fmt is None:
         return None
     fmt = fmt.lower()
-    if fmt not in ("onnx", "openvino"):
+    if fmt not in (Format.ONNX, Format.OPENVINO):
         raise ConfigError(f"--format {fmt!r} is unknown; choose onnx or openvino (or leave it out)")
-    if fmt == "openvino" and method not in ("fp16", "int8"):
+    if fmt == Format.OPENVINO and method not in _WRITES_IR:
         raise ConfigError(f"--method {method} writes ONNX only; drop --format openvino, or convert the result "
                           "afterwards with edgekit convert --to openvino")
     return fmt
@@ -50,21 +53,20 @@ def _refuse_existing(model, method: str, out, fmt, force) -> None:
     """Refuse an existing ``--out`` (or its ``.json`` / ``.bin``) before calibration or pruning runs,
     naming the same files, with the same message, the method itself would refuse minutes later."""
     from edgekit.compress._common import output_path, refuse_existing
-    from edgekit.types import Format
 
-    if method == "fp16":
+    if method == Method.FP16:
         target = Format.parse(fmt or model.format, "format")
     else:
-        target = Format.OPENVINO if method == "int8" and fmt == "openvino" else Format.ONNX
+        target = Format.OPENVINO if method == Method.INT8 and fmt == Format.OPENVINO else Format.ONNX
     refuse_existing(output_path(model, out, _TAGS[method], target), target, model, force)
 
 
-def _compress(model, method: str, out, fmt, data, samples, ratio, force):
+def _compress(model, method: str, out, fmt, data, samples, ratio, force, progress=None):
     from edgekit.errors import ConversionError
 
     if method not in METHODS:
         raise ConversionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if method == "prune":
+    if method == Method.PRUNE:
         from edgekit.planner.build import torch_twin
 
         twin = torch_twin(model)
@@ -72,24 +74,24 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force):
             raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it")
         model = twin
     _refuse_existing(model, method, out, fmt, force)
-    if method == "fp16":
+    if method == Method.FP16:
         from edgekit.compress import to_fp16
 
-        return to_fp16(model, out, fmt=fmt, force=force)
+        return to_fp16(model, out, fmt=fmt, force=force, progress=progress)
     if method == "int8-dynamic":
         from edgekit.compress import quantize_dynamic_int8
 
-        return quantize_dynamic_int8(model, out, force=force)
-    if method == "int8":
+        return quantize_dynamic_int8(model, out, force=force, progress=progress)
+    if method == Method.INT8:
         from edgekit.compress import quantize_int8, quantize_openvino
 
         feeds = _calibration(model, data, samples)
-        if fmt == "openvino":
-            return quantize_openvino(model, feeds, out, force=force)
-        return quantize_int8(model, feeds, out, force=force)
+        if fmt == Format.OPENVINO:
+            return quantize_openvino(model, feeds, out, force=force, progress=progress)
+        return quantize_int8(model, feeds, out, force=force, progress=progress)
     from edgekit.compress import prune_channels
 
-    return prune_channels(model, ratio, out, force=force).model
+    return prune_channels(model, ratio, out, force=force, progress=progress).model
 
 
 def register(app: typer.Typer) -> None:
@@ -106,12 +108,15 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the new model as JSON.")] = False,
     ) -> None:
         """Compress a model into a NEW file (never edits the input)."""
+        from edgekit.cli._card_flags import load_cli_model
         from edgekit.cli._console import console, print_json
-        from edgekit.models import load_model
 
         fmt = _check_format(fmt, method)
-        source = load_model(model)
-        result = _compress(source, method, out, fmt, data, samples, ratio, force)
+        source = load_cli_model(model)
+        from edgekit.cli._progress import progress_bar
+
+        with progress_bar(f"{method} {model}") as progress:
+            result = _compress(source, method, out, fmt, data, samples, ratio, force, progress)
         if as_json:
             print_json(result.to_dict())
             return

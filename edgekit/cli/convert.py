@@ -7,8 +7,6 @@ fails, and existing files are kept unless ``--force``.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -37,23 +35,6 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     return dims
 
 
-@contextlib.contextmanager
-def spinner(text: str) -> Iterator[Callable[[str], None]]:
-    """A transient spinner on stderr yielding ``say(text)``; silent when stderr is not a
-    terminal, so a failing command prints exactly one error line there."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from edgekit.cli._console import err_console
-
-    if not err_console.is_terminal:
-        yield lambda _text: None
-        return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(text, total=None)
-        yield lambda new: bar.update(task, description=new)
-
-
 def _fmt(value: float | None, spec: str) -> str:
     return "skipped" if value is None else format(value, spec)
 
@@ -71,6 +52,8 @@ def render(report) -> Table:
         ("Numeric check", verdict[report.passed]),
         ("Max abs diff", f"{_fmt(report.max_abs_diff, '.3g')} (tolerance {report.tolerance:.3g})"),
         ("Mean abs diff", _fmt(report.mean_abs_diff, ".3g")),
+        ("Relative error", "n/a" if report.relative_diff is None else f"{report.relative_diff:.2%}"),
+        ("Pass rule", esc(report.rule or f"max abs diff <= {report.tolerance:.3g}")),
         ("Top-1 agreement", "n/a" if report.top1_agreement is None else f"{report.top1_agreement:.1%}"),
         ("Samples", f"{report.samples} ({report.check_seconds:.2f} s)"),
     ]
@@ -101,11 +84,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Convert a model (PyTorch -> ONNX, ONNX/PyTorch -> OpenVINO IR) and check that the
         result gives the same outputs as the source on random inputs."""
+        from edgekit.cli._card_flags import load_cli_model
         from edgekit.cli._console import console, print_json
-        from edgekit.models import convert, load_model
+        from edgekit.cli._progress import progress_bar
+        from edgekit.models import convert
 
-        with spinner(f"loading {model}") as say:
-            source = load_model(model, input_shape=parse_shape(input_shape), arch=arch)
+        with progress_bar(f"loading {model}") as say:
+            source = load_cli_model(model, input_shape=parse_shape(input_shape), arch=arch)
             _, report = convert(
                 source,
                 to,

@@ -83,13 +83,10 @@ def register(app: typer.Typer) -> None:
         window: Annotated[bool, typer.Option("--window", help="Show a window when a display exists.")] = False,
         list_cameras: Annotated[bool, typer.Option("--list-cameras", help="List cameras and exit.")] = False,
         force: Annotated[bool, typer.Option("--force", help="Replace --record/--json files.")] = False,
+        save_config: Annotated[str | None, typer.Option(help="Also write these settings as YAML for `edgekit run`.")] = None,
     ) -> None:
         """Run a model live with honest FPS, latency breakdown and accuracy readouts."""
-        from rich.live import Live
-        from rich.text import Text
-
-        from edgekit.cli._console import console, err_console
-        from edgekit.vision.demo import DemoSettings, run_demo
+        from edgekit.vision.config import LiveConfig
 
         if list_cameras:
             _list_cameras()
@@ -98,20 +95,45 @@ def register(app: typer.Typer) -> None:
             if model != "demo:digits" and model != model_arg:
                 raise typer.BadParameter(f"two models given ({model_arg} and --model {model}); give one", param_hint="MODEL")
             model = model_arg
-        settings = DemoSettings(model=model, source=source, backend=backend, precision=precision, compare=compare,
-                                compare_backend=compare_backend, reference_every=every, seconds=seconds, fps=fps,
-                                record=None if record is None else str(record),
-                                json_out=None if json_out is None else str(json_out), window=window, force=force)
+        from edgekit.cli._card_flags import load_cli_model
 
-        def notice(text: str) -> None:
-            err_console.print(f"[yellow]{esc(text)}[/]")
+        model_obj = None
+        if model.startswith(("demo:", "hub:")) or Path(model).suffix.lower() in (".onnx", ".xml", ".pt", ".pth"):
+            model_obj = load_cli_model(model, need_preprocess=True)  # card flags; a card-less model is refused
+        config = LiveConfig(model=model, model_obj=model_obj, source=source, backend=backend, precision=precision,
+                            compare=compare,
+                            compare_backend=compare_backend, reference_every=every, seconds=seconds, fps=fps,
+                            record=None if record is None else str(record),
+                            json_out=None if json_out is None else str(json_out), window=window, force=force)
+        if save_config:
+            from edgekit.cli._console import err_console
 
-        if console.is_terminal:
-            with Live(Text("starting..."), console=console, refresh_per_second=4, transient=True) as live:
-                stats = run_demo(settings, on_update=lambda r: live.update(Text(r.line())), notice=notice)
-        else:
-            stats = run_demo(settings, notice=notice)
-        console.print(summary_table(stats))
-        for out in (record, json_out):
-            if out is not None:
-                err_console.print(f"saved {out}")
+            config.save(save_config, force=force)
+            err_console.print(f"settings saved to {esc(save_config)} (replay: edgekit run {esc(save_config)})")
+        run_live(config)
+
+
+def run_live(config) -> None:
+    """Run a :class:`~edgekit.vision.config.LiveConfig` with a one-line live readout; print the summary
+    (what ``edgekit demo`` and ``edgekit run live.yaml`` do)."""
+    from rich.live import Live
+    from rich.text import Text
+
+    from edgekit.cli._console import console, err_console
+    from edgekit.vision.demo import run_demo
+
+    def notice(text: str) -> None:
+        err_console.print(f"[yellow]{esc(text)}[/]")
+
+    if console.is_terminal:
+        with Live(Text("starting..."), console=console, refresh_per_second=4, transient=True) as live:
+            stats = run_demo(config, on_update=lambda r: live.update(Text(r.line())), notice=notice)
+    else:
+        stats = run_demo(config, notice=notice)
+    console.print(summary_table(stats))
+    for out in (config.record, config.json_out):
+        if out is not None:
+            err_console.print(f"saved {out}")
+    if stats.get("interrupted"):
+        err_console.print("interrupted (Ctrl-C): the summary covers the frames until then")
+        raise typer.Exit(130)

@@ -30,14 +30,33 @@ def register(app: typer.Typer) -> None:
         samples: Annotated[int, typer.Option(min=1, max=10000, help="Validation images packaged for verify.")] = 64,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the manifest as JSON.")] = False,
+        to: Annotated[str | None, typer.Option("--to", help="A device (edgekit device add): copy the bundle there "
+                                               "and run edgekit verify there.")] = None,
     ) -> None:
         """Package a plan's choice (or a model) as a bundle that checks itself on the device."""
         from edgekit.cli._console import console, print_json
         from edgekit.deployment import deploy
 
-        bundle = deploy(source, target=target, out=out, backend=backend, precision=precision, device=device,
-                        data=data, samples=samples, force=force)
+        if to:
+            from edgekit.devices.store import get_device
+
+            get_device(to)  # an unknown device fails before the bundle is built
+        from edgekit.cli._card_flags import load_cli_model
+
+        model_or_plan = source
+        if source.startswith(("demo:", "hub:")) or Path(source).suffix.lower() in (".onnx", ".xml", ".pt", ".pth"):
+            model_or_plan = load_cli_model(source, need_preprocess=True)  # card flags; card-less models refused
+        from edgekit.cli._progress import progress_bar
+
+        with progress_bar(f"deploying {source}") as progress:
+            bundle = deploy(model_or_plan, target=target, out=out, backend=backend, precision=precision,
+                            device=device, data=data, samples=samples, force=force, progress=progress)
         m = bundle.manifest
+        if to:  # copy it there and verify it there (edgekit.cli.device)
+            from edgekit.cli.device import verify_there
+
+            verify_there(bundle.path, to, m.to_dict() if as_json else None)
+            return
         if as_json:
             print_json(m.to_dict())
             return

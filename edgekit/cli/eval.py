@@ -2,7 +2,9 @@
 
 ``--data`` takes an image folder (one sub-folder per class), a ``path,label``
 CSV manifest, or ``demo-test`` / ``demo-train`` (the bundled real handwriting,
-rendered at the model's input size).
+rendered at the model's input size). A detector (task ``detection`` in its card,
+ONNX metadata or output shapes) goes to :mod:`edgekit.cli.eval_detection`: COCO mAP
+on a YOLO folder, a COCO json or a VOC folder.
 """
 
 from __future__ import annotations
@@ -70,19 +72,32 @@ def register(app: typer.Typer) -> None:
         ] = None,
         batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per inference call.")] = 32,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
+        cross_check: Annotated[bool, typer.Option(
+            "--cross-check", help="Detectors: also print pycocotools' mAP on the same boxes.")] = False,
     ) -> None:
         """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""
+        from edgekit.cli._card_flags import load_cli_model
         from edgekit.cli._console import console, print_json
         from edgekit.data import open_dataset
         from edgekit.evaluation.accuracy import evaluate
-        from edgekit.models import load_model
 
-        loaded = load_model(model)
+        loaded = load_cli_model(model)
+        from edgekit.detection.head import model_task
+
+        if model_task(loaded) == "detection":  # --data: YOLO folder, COCO json or VOC folder; the head
+            from edgekit.cli import eval_detection  # decides the letterbox and pixel format
+
+            eval_detection.run(loaded, data, backend=backend, device=device, precision=precision, limit=limit,
+                               as_json=as_json, cross_check=cross_check)
+            return
+        loaded = load_cli_model(loaded, need_preprocess=True)
         size = loaded.preprocess.size[0] if loaded.preprocess is not None else None
         dataset = open_dataset(data, size)
-        result = evaluate(
-            loaded, dataset, backend, device=device, precision=precision, batch_size=batch_size, limit=limit
-        )
+        from edgekit.cli._progress import progress_bar
+
+        with progress_bar(f"evaluating {model}") as progress:
+            result = evaluate(loaded, dataset, backend, device=device, precision=precision, batch_size=batch_size,
+                              limit=limit, progress=progress)
         if as_json:
             print_json(result.to_dict())
             return

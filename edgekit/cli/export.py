@@ -1,4 +1,11 @@
-"""``edgekit export BUNDLE --format triton --out repo/``: a Triton model repository from a bundle."""
+"""``edgekit export BUNDLE --format triton|kserve|mender --out ...``: a bundle for a cluster or a fleet.
+
+* ``triton``: a Triton model repository (``--triton-backend native`` runs the model file in Triton's
+  onnxruntime/openvino backend; ``python`` runs the bundle through edgekit in Triton's python backend);
+* ``kserve``: InferenceService + ServingRuntime manifests (checked with KServe's own classes when
+  kserve is installed), a container build context and the deploy commands;
+* ``mender``: a Mender ``directory`` artifact installing the bundle on a fleet, checked by ``edgekit verify``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-FORMATS = ("triton",)
+FORMATS = ("triton", "kserve", "mender")
 
 
 def register(app: typer.Typer) -> None:
@@ -16,11 +23,20 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
         bundle: Annotated[Path, typer.Argument(help="Bundle folder or .zip.")],
-        out: Annotated[Path, typer.Option("--out", "-o", help="Model repository folder (other models in it are kept).")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="Export format: triton.")] = "triton",
+        out: Annotated[Path, typer.Option("--out", "-o", help="triton: model repository folder (other models in it "
+                                                              "are kept); kserve: new folder; mender: the .mender file.")],
+        fmt: Annotated[str, typer.Option("--format", "-f", help="Export format: triton, kserve or mender.")] = "triton",
         max_batch_size: Annotated[int, typer.Option(min=0, help="Triton max_batch_size for dynamic-batch models.")] = 8,
         instances: Annotated[int, typer.Option(min=1, help="Model instances (CPU).")] = 1,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing model folder.")] = False,
+        triton_backend: Annotated[str, typer.Option(help="triton: native (onnxruntime/openvino backend) or python "
+                                                         "(edgekit in Triton's python backend).")] = "native",
+        image: Annotated[str | None, typer.Option(help="kserve: container image the manifests use.")] = None,
+        namespace: Annotated[str, typer.Option(help="kserve: Kubernetes namespace.")] = "default",
+        device_type: Annotated[list[str] | None, typer.Option("--device-type", help="mender: compatible device type "
+                                                              "(repeat for several).")] = None,
+        dest: Annotated[str | None, typer.Option(help="mender: install folder on the device "
+                                                      "(default /opt/edgekit/bundles/NAME).")] = None,
     ) -> None:
         """Export a verified bundle for a serving cluster."""
         from edgekit.cli._console import console
@@ -29,5 +45,16 @@ def register(app: typer.Typer) -> None:
 
         if fmt.lower() not in FORMATS:
             raise BundleError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-        folder = export_triton(bundle, out, max_batch_size=max_batch_size, instances=instances, force=force)
+        fmt = fmt.lower()
+        if fmt == "kserve":
+            from edgekit.cli._export_engines import export_kserve_cmd
+
+            return export_kserve_cmd(bundle, out, image=image, namespace=namespace, force=force)
+        if fmt == "mender":
+            from edgekit.cli._export_engines import export_mender_cmd
+
+            return export_mender_cmd(bundle, out, device_types=tuple(device_type or ("raspberrypi4",)), dest=dest,
+                                     force=force)
+        folder = export_triton(bundle, out, max_batch_size=max_batch_size, instances=instances, force=force,
+                               backend=triton_backend)
         console.print(f"[green]Triton model written:[/] {folder}  (tritonserver --model-repository {out})", highlight=False)

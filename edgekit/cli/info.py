@@ -38,7 +38,7 @@ def render(model) -> Table:
         ("FLOPs (batch 1)", _count(model.flops, "FLOP")),
         ("Parameters", _count(model.params)),
         ("Size", f"{model.size_bytes / 1e6:.2f} MB in {len(model.files)} file(s)"),
-        ("sha256", model.sha256),
+        ("sha256" if len(model.files) <= 1 else f"sha256 of {len(model.files)} files", model.sha256),
     ]
     if model.preprocess is not None:
         p = model.preprocess
@@ -72,9 +72,9 @@ def register(app: typer.Typer) -> None:
         """Show a model's inputs/outputs, format, precision, FLOPs, parameters, size and sha256."""
         from edgekit.cli._console import console, print_json
         from edgekit.cli.convert import parse_shape
-        from edgekit.models import load_model
+        from edgekit.cli._card_flags import load_cli_model
 
-        loaded = load_model(model, input_shape=parse_shape(input_shape), arch=arch)
+        loaded = load_cli_model(model, input_shape=parse_shape(input_shape), arch=arch)
         if as_json:
             print_json({**loaded.to_dict(), "size_bytes": loaded.size_bytes})
             return

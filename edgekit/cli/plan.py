@@ -19,12 +19,14 @@ import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
-_STYLE = {"chosen": "bold green", "valid": "green", "rejected": "yellow", "failed": "red"}
+from edgekit.types import CandidateStatus as Status
+
+_STYLE = {Status.CHOSEN: "bold green", Status.VALID: "green", Status.REJECTED: "yellow", Status.FAILED: "red"}
 
 
 def render(report) -> Table:
     """The candidates as a table (estimates marked)."""
-    kind = "estimated" if report.estimated else "measured"
+    kind = "estimated" if report.estimated else report.hardware.get("measured_on", "measured")
     table = Table(title=f"{report.model} -> {report.target} (latency {kind})", title_justify="left")
     for col in ("candidate", "status", "p50", "vs FP32", "top-1 (95% CI)", "drop (95% CI)", "MB", "why"):
         table.add_column(col, overflow="fold")
@@ -32,7 +34,7 @@ def render(report) -> Table:
         acc = "-" if c.accuracy is None else f"{100 * c.accuracy:.2f}% ({100 * c.accuracy_ci[0]:.1f}-{100 * c.accuracy_ci[1]:.1f})"
         drop = "-" if c.drop is None else f"{100 * c.drop:+.2f} ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
         table.add_row(esc(c.key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", c.latency_text(),
-                      "-" if c.speedup is None else f"{c.speedup:.2f}x", acc, drop, f"{c.size_mb:.2f}",
+                      c.speedup_text(), acc, drop, f"{c.size_mb:.2f}",
                       esc(_short(c)))
     return table
 
@@ -102,8 +104,11 @@ def report_folder(out: str | None, force: bool, setting: str = "--out") -> Itera
 
             raise ConfigError(f"{path} (set by {setting}) holds the current folder and cannot be replaced; "
                               f"change {setting} to a new folder")
-        old = path.resolve().with_name(f".{path.resolve().name}.old")
-        _remove(old)
+        import tempfile
+
+        # a holder folder this run created (random name), never a fixed `.NAME.old` the user may own
+        holder = Path(tempfile.mkdtemp(prefix=f".{path.resolve().name}.", suffix=".old", dir=path.resolve().parent))
+        old = holder / path.resolve().name
         os.replace(path, old)
     try:
         yield
@@ -111,11 +116,12 @@ def report_folder(out: str | None, force: bool, setting: str = "--out") -> Itera
         _remove(path)
         if old is not None:
             os.replace(old, path)
+            _remove(old.parent)
         elif was_empty:
             path.mkdir()
         raise
     if old is not None:
-        _remove(old)
+        _remove(old.parent)
 
 
 def _remove(path: Path) -> None:
@@ -131,17 +137,13 @@ def run_config(config, as_json: bool, force: bool = False, setting: str = "--out
     ``force`` lets the run replace an existing ``config.out``; ``setting`` names where
     that folder was set, for the refusal (``--out``, or the YAML's ``out:``).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from edgekit.cli._console import err_console
+    from edgekit.cli._card_flags import load_cli_model
+    from edgekit.cli._progress import progress_bar
     from edgekit.planner import plan
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with report_folder(config.out, force, setting), \
-            Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
-        task = bar.add_task("planning", total=1.0)
-        report = plan(config.model, config=config,
-                      progress=lambda f, m: bar.update(task, completed=f, description=esc(m)))
+    model = load_cli_model(config.model, need_preprocess=True)  # the card flags, and a refusal before any work
+    with report_folder(config.out, force, setting), progress_bar("planning") as progress:
+        report = plan(model, config=config, progress=progress)
     show(report, as_json)
     if config.out and not as_json:
         from edgekit.cli._console import console

@@ -74,17 +74,13 @@ def render(p: HardwareProfile) -> Table:
 
 
 def _profile_with_spinner(bench: bool) -> HardwareProfile:
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-
-    from edgekit.cli._console import err_console
+    from edgekit.cli._progress import progress_bar
     from edgekit.hardware import profile_hardware
 
     if not bench:
         return profile_hardware()
-    columns = (SpinnerColumn(), TextColumn("measuring {task.description}"), BarColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("hardware", total=None)
-        return profile_hardware(bench=True, progress=lambda what, _f: bar.update(task, description=what))
+    with progress_bar("measuring the hardware", disable=False) as progress:
+        return profile_hardware(bench=True, progress=progress)
 
 
 def register(app: typer.Typer) -> None:

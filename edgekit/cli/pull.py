@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         from edgekit.cli._console import console
         from edgekit.zoo.catalog import list_catalog
         from edgekit.zoo.download import is_cached
-        from edgekit.zoo.hub import cache_dir
+        from edgekit.zoo.hub import cache_dir, is_bundled, resolve
 
         if list_all or name is None:
             table = Table(title=f"Model catalogue (cache: {esc(str(cache_dir()))})", title_justify="left")
@@ -42,9 +42,7 @@ def register(app: typer.Typer) -> None:
                 table.add_row(e.name, esc(e.title), f"{e.size / 1e6:.1f} MB", "yes" if is_cached(e) else "-")
             console.print(table)
             return
-        if name.startswith("demo:"):
-            from edgekit.zoo.hub import resolve
-
+        if is_bundled(name):
             path = resolve(name)  # unknown demo name or missing file: ModelLoadError with the fix
             console.print(f"[green]ok[/] {esc(name)} is bundled with edgekit ({esc(str(path))}); no download "
                           f"needed, load it as {esc(name)}", highlight=False, soft_wrap=True)
@@ -77,5 +75,5 @@ def _pull_with_bar(name: str, base_url: str | None, force: bool):
             entry,
             base_url=base_url,
             force=force,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=lambda event: bar.update(task, completed=event.done, total=event.total),
         )

@@ -1,6 +1,9 @@
-"""``edgekit run plan.yaml``: replay a saved ``PlanConfig`` (written by ``plan --save-config`` or the GUI).
+"""``edgekit run FILE.yaml``: replay a saved request -- a ``PlanConfig`` (``plan:``, written by
+``plan --save-config`` or the GUI) or a ``LiveConfig`` (``live:``, written by ``demo --save-config``
+or the GUI's Live demo page).
 
-Its ``out:`` folder must be new or empty unless ``--force``, as with ``edgekit plan --out``.
+A plan's ``out:`` folder must be new or empty unless ``--force``, as with ``edgekit plan --out``;
+a live run's ``record:``/``json_out:`` files likewise.
 """
 
 from __future__ import annotations
@@ -13,16 +16,35 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
-        config_file: Annotated[str, typer.Argument(help="A plan.yaml with a `plan:` mapping.")],
+        config_file: Annotated[str, typer.Argument(help="A plan.yaml (`plan:` mapping) or live.yaml (`live:`).")],
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing `out:` folder.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
-        """Run a saved plan configuration."""
+        """Run a saved plan or live-demo configuration."""
         from edgekit.cli.plan import run_config
         from edgekit.planner import PlanConfig
 
+        if _kind(config_file) == "live":
+            from edgekit.cli.demo import run_live
+            from edgekit.vision.config import LiveConfig
+
+            live = LiveConfig.load(config_file)
+            run_live(live.replace(force=live.force or force))
+            return
         config = PlanConfig.load(config_file)
         if no_cache:
             config = config.replace(cache=False)
         run_config(config, as_json, force, setting=f"out: in {config_file}")
+
+
+def _kind(path: str) -> str:
+    """``"live"`` for a file whose top-level mapping is ``live:``, else ``"plan"`` (whose loader names any problem)."""
+    from edgekit.errors import EdgekitError
+    from edgekit.safeyaml import read_yaml
+
+    try:
+        data = read_yaml(path)  # safe: no tags, aliases bounded (the loader then names any problem)
+    except EdgekitError:
+        return "plan"
+    return "live" if isinstance(data, dict) and "live" in data and "plan" not in data else "plan"

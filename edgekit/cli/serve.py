@@ -26,8 +26,17 @@ def register(app: typer.Typer) -> None:
         max_queue: Annotated[int, typer.Option(min=1, help="Requests admitted at once (running + waiting); more get 503.")] = 64,
         max_body_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body in MiB; more get 413.")] = 32.0,
         backend: Annotated[str | None, typer.Option(help="Force one of the bundle's allowed backends.")] = None,
+        engine: Annotated[str, typer.Option(help="edgekit (light, for devices) or kserve (KServe ModelServer: "
+                                                 "REST + gRPC + /metrics; --workers = processes).")] = "edgekit",
+        grpc_port: Annotated[int, typer.Option(min=0, max=65535, help="gRPC port for --engine kserve "
+                                                                     "(0: a free one).")] = 8081,
     ) -> None:
         """Serve a bundle: /v2/health, /v2/models/NAME, /v2/models/NAME/infer, /v2/models/NAME/classify."""
+        if engine != "edgekit":
+            from edgekit.cli._serve_engines import serve_engine
+
+            return serve_engine(engine, bundle, host=host, port=port, grpc_port=grpc_port, workers=workers,
+                                backend=backend)
         from edgekit.cli._console import err_console
         from edgekit.serve.server import serve
 

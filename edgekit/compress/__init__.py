@@ -27,6 +27,6 @@ _LAZY = {
     "check_calibration": "edgekit.compress.calibration",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = list(_LAZY)
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

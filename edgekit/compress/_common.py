@@ -14,8 +14,10 @@ from pathlib import Path
 
 from edgekit._io import check_writable
 from edgekit.errors import ConversionError, EdgekitError
+from edgekit.models import convert, load_model
 from edgekit.models._output import model_card, move_into_place, output_files, safe_stem, staging_dir
 from edgekit.models.model import Model
+from edgekit.progress import Progress, emit, scaled
 from edgekit.types import Format, Precision
 
 _SUFFIX = {Format.ONNX: ".onnx", Format.OPENVINO: ".xml", Format.TORCH: ".pt"}
@@ -79,8 +81,6 @@ def write_result(
         OutputExists: an output file exists and ``force`` is false.
         ConversionError: the written file does not load back (nothing is written).
     """
-    from edgekit.models import load_model
-
     card = _card(source)
     finals = refuse_existing(dest, fmt, source, force)  # refuse before minutes of work
     with staging_dir(dest) as stage:
@@ -107,7 +107,7 @@ def _card(source: Model) -> dict | None:
     return model_card(source, "compressed_from")
 
 
-def as_onnx(model: Model, workdir: Path, progress: Callable[[str], None] | None = None) -> Model:
+def as_onnx(model: Model, workdir: Path, progress: Progress | None = None) -> Model:
     """``model`` itself when it is ONNX; a PyTorch model is exported into ``workdir`` first.
 
     Raises:
@@ -116,9 +116,7 @@ def as_onnx(model: Model, workdir: Path, progress: Callable[[str], None] | None 
     if model.format is Format.ONNX:
         return model
     if model.format is Format.TORCH:
-        from edgekit.models import convert
-
-        onnx_model, _ = convert(model, to="onnx", out=workdir, progress=progress)
+        onnx_model, _ = convert(model, to="onnx", out=workdir, progress=scaled(progress, 0.0, 0.05))
         return onnx_model
     raise ConversionError(
         f"{model.name} is {model.format}; onnxruntime quantization needs an ONNX (or PyTorch) model", path=model.path
@@ -138,7 +136,6 @@ def refuse_quantized(model: Model, what: str) -> None:
         )
 
 
-def say(progress: Callable[[str], None] | None, text: str) -> None:
-    """Report one step to the caller's progress callback, if any."""
-    if progress is not None:
-        progress(text)
+def say(progress: Progress | None, stage: str, text: str, fraction: float | None = None) -> None:
+    """Report one step of a compression (a :class:`~edgekit.progress.ProgressEvent`) to ``progress``."""
+    emit(progress, stage, text, fraction=fraction)

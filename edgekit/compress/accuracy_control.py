@@ -23,8 +23,9 @@ import numpy as np
 
 from edgekit.compress._common import say
 from edgekit.compress.int8 import Feed, nncf_dataset, quantize_int8, quantize_openvino
-from edgekit.errors import BudgetNotMet
+from edgekit.errors import BudgetNotMet, require_argument
 from edgekit.models.model import Model
+from edgekit.progress import Progress
 from edgekit.types import Format
 
 _QUANTIZABLE = ("Conv", "Gemm", "MatMul")
@@ -75,7 +76,7 @@ def quantize_ort_controlled(
     max_drop: float = 0.01,
     max_float_layers: int = 64,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     **int8_options,
 ) -> ControlledResult:
     """Static INT8 for onnxruntime that reverts sensitive layers to float until ``max_drop`` holds.
@@ -91,7 +92,7 @@ def quantize_ort_controlled(
         ranking = sensitivity_ranking(model.path, trial.path, calibration[:8]) if baseline - acc > max_drop else []
         k = 1
         while baseline - acc > max_drop and k <= min(len(ranking), max_float_layers):
-            say(progress, f"INT8 drop {100 * (baseline - acc):.2f} points > budget: keeping {k} layer(s) in float")
+            say(progress, "accuracy control", f"INT8 drop {100 * (baseline - acc):.2f} points > budget: keeping {k} layer(s) in float")
             trial = quantize_int8(model, calibration, Path(work) / f"keep{k}.onnx", exclude=ranking[:k], **int8_options)
             acc = top1(_ort_runner(trial.path), validation)
             steps.append((k, acc))
@@ -162,7 +163,7 @@ def quantize_openvino_controlled(
     *,
     max_drop: float = 0.01,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> ControlledResult:
     """NNCF ``quantize_with_accuracy_control`` on an OpenVINO model, then a report of float layers.
 
@@ -179,7 +180,7 @@ def quantize_openvino_controlled(
     def validate(compiled, items) -> float:
         return top1(lambda feed: compiled(list(feed.values()))[0], list(items))
 
-    say(progress, f"NNCF accuracy-controlled quantization of {model.name} (max drop {100 * max_drop:.2f} points)")
+    say(progress, "accuracy control", f"NNCF accuracy-controlled quantization of {model.name} (max drop {100 * max_drop:.2f} points)")
     quantized = nncf.quantize_with_accuracy_control(
         src, nncf_dataset(calibration), nncf.Dataset(data, lambda item: item), validate,
         max_drop=max_drop, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(calibration),
@@ -205,6 +206,7 @@ def float_layers_openvino(ov_model) -> list[str]:
 
 def controlled(model: Model, *args, **kwargs) -> ControlledResult:
     """Dispatch on the model's format: OpenVINO IR -> NNCF, ONNX -> our ranking."""
+    require_argument(model, "controlled", "a Model (edgekit.load_model(path) makes one)")
     if model.format is Format.OPENVINO:
         return quantize_openvino_controlled(model, *args, **kwargs)
     return quantize_ort_controlled(model, *args, **kwargs)

@@ -99,7 +99,7 @@ def _check_alike(feeds: list[Feed]) -> None:
 def _check_classes(labels: list[int], num_classes: int | None) -> None:
     if not labels:
         return
-    present = set(int(x) for x in labels)
+    present = {int(x) for x in labels}
     total = num_classes or (max(present) + 1)
     missing = sorted(set(range(total)) - present)
     if missing:

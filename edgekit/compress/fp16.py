@@ -13,12 +13,12 @@ the plugin decompresses or runs them natively as the device allows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from edgekit.compress._common import output_path, say, write_result
-from edgekit.errors import ConversionError, map_exceptions
+from edgekit.errors import ConversionError, map_exceptions, require_argument
 from edgekit.models.model import Model
+from edgekit.progress import Progress
 from edgekit.types import Format, Precision
 
 
@@ -28,7 +28,7 @@ def to_fp16(
     *,
     fmt: str | Format | None = None,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Model:
     """Return a new FP16 copy of ``model``; the input file is never touched.
 
@@ -47,17 +47,19 @@ def to_fp16(
         >>> half.path.name
         'net.fp16.onnx'
     """
+    require_argument(model, "to_fp16", "a Model (edgekit.load_model(path) makes one)")
     target = Format.parse(fmt or model.format, "format")
     if model.precision is not Precision.FP32:
         raise ConversionError(f"{model.name} is stored in {model.precision}; FP16 conversion starts from FP32",
                               path=model.path)
     dest = output_path(model, out, "fp16", target)
-    say(progress, f"converting {model.name} to FP16 ({target})")
+    say(progress, "converting", f"{model.name} to FP16 ({target})", 0.0)
     writers = {Format.ONNX: _onnx_fp16, Format.OPENVINO: _openvino_fp16}
     if target not in writers:
         raise ConversionError(f"FP16 conversion writes onnx or openvino, not {target}")
     result = write_result(dest, target, model, force, "fp16", {"format": str(target)},
                           lambda tmp: writers[target](model, tmp))
+    say(progress, "writing", str(result.path), 1.0)
     return result.replace(precision=Precision.FP16)
 
 

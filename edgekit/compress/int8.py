@@ -13,16 +13,19 @@ hardware profile (never hard-coded per machine).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgekit.backends.base import cast_feed
 from edgekit.compress._common import as_onnx, output_path, refuse_quantized, say, write_result
 from edgekit.compress.calibration import check_calibration
-from edgekit.errors import ConversionError, map_exceptions
+from edgekit.errors import ConversionError, map_exceptions, require_argument
+from edgekit.hardware import profile_hardware
 from edgekit.models.model import Model
+from edgekit.progress import Progress, emit
 from edgekit.types import Format, Precision
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
@@ -33,25 +36,44 @@ Feed = dict[str, np.ndarray]
 class FeedReader:
     """onnxruntime ``CalibrationDataReader`` over any iterable of feeds (re-iterable via ``rewind``)."""
 
-    def __init__(self, feeds: Iterable[Feed]):
+    def __init__(self, feeds: Iterable[Feed], progress: Progress | None = None):
         self.feeds = list(feeds)
         self._it = iter(self.feeds)
+        self._count = _Counter(progress, len(self.feeds))
 
     def get_next(self) -> Feed | None:
-        return next(self._it, None)
+        feed = next(self._it, None)
+        if feed is not None:
+            self._count()
+        return feed
 
     def rewind(self) -> None:
         self._it = iter(self.feeds)
+        self._count.seen = 0
 
     def __len__(self) -> int:
         return len(self.feeds)
 
 
+class _Counter:
+    """Calls ``progress`` with "calibrating n/N" as a quantizer reads calibration samples
+    (every few samples, so a 300-image calibration moves the bar without flooding it)."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.seen = progress, max(1, total), 0
+        self.every = max(1, self.total // 50)
+
+    def __call__(self) -> None:
+        self.seen += 1
+        done = min(self.seen, self.total)
+        if self.progress is not None and (done % self.every == 0 or done == self.total):
+            emit(self.progress, "calibrating", f"{done}/{self.total} samples", done=done, total=self.total,
+                 fraction=0.1 + 0.8 * done / self.total)
+
+
 def needs_reduce_range(profile: Any = None) -> bool:
     """True on x86 CPUs without VNNI/AMX (saturation risk of U8S8 on AVX2/AVX-512F)."""
     if profile is None:
-        from edgekit.hardware import profile_hardware
-
         profile = profile_hardware()
     x86 = profile.arch in ("x86_64", "i386", "i686")
     return x86 and not any(profile.has(flag) for flag in _VNNI)
@@ -69,7 +91,7 @@ def quantize_int8(
     labels: Iterable[int] | None = None,
     quant_format: str = "qdq",
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Model:
     """Static INT8 (QDQ) for onnxruntime from a calibration set.
 
@@ -96,6 +118,7 @@ def quantize_int8(
     Example:
         >>> q = quantize_int8(model, calibration_set(ds, model))   # doctest: +SKIP
     """
+    require_argument(model, "quantize_int8", "a Model (edgekit.load_model(path) makes one)")
     refuse_quantized(model, "static INT8")
     feeds = check_calibration(calibration, labels=labels, num_classes=model.num_classes)
     if method not in CALIBRATION_METHODS:
@@ -108,13 +131,15 @@ def quantize_int8(
     with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
         source = as_onnx(model, Path(work), progress)
         dest = output_path(model, out, "int8", Format.ONNX)
-        say(progress, f"calibrating {model.name} on {len(feeds)} samples ({method})")
+        say(progress, "calibrating", f"{model.name} on {len(feeds)} samples ({method})", 0.05)
+        feeds = [cast_feed(source.inputs, f) for f in feeds]  # fp16 / uint8 inputs get their own dtype
         result = write_result(dest, Format.ONNX, model, force, "int8", settings,
-                              lambda tmp: _ort_static(source.path, tmp, feeds, Path(work), settings))
+                              lambda tmp: _ort_static(source.path, tmp, feeds, Path(work), settings, progress))
+        say(progress, "writing", str(result.path), 1.0)
     return result.replace(precision=Precision.INT8)
 
 
-def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict) -> None:
+def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict, progress: Progress | None = None) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     prepped = _preprocess(src, work)
@@ -123,7 +148,7 @@ def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict) ->
     with map_exceptions({Exception: ConversionError}, f"onnxruntime static quantization of {src} failed: {{error}}",
                         path=src):
         quantize_static(
-            str(prepped), str(tmp), FeedReader(feeds),
+            str(prepped), str(tmp), FeedReader(feeds, progress),
             quant_format=QuantFormat.QDQ if s["format"] == "qdq" else QuantFormat.QOperator,
             per_channel=s["per_channel"], reduce_range=s["reduce_range"],
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -151,7 +176,7 @@ def quantize_dynamic_int8(
     per_channel: bool = False,
     reduce_range: bool | None = None,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Model:
     """Dynamic INT8 for onnxruntime: weights stored INT8, activations quantized at run time.
 
@@ -160,6 +185,7 @@ def quantize_dynamic_int8(
     Raises:
         ConversionError: already quantized, wrong format, or onnxruntime failed.
     """
+    require_argument(model, "quantize_dynamic_int8", "a Model (edgekit.load_model(path) makes one)")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     refuse_quantized(model, "dynamic INT8")
@@ -168,7 +194,7 @@ def quantize_dynamic_int8(
     with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
         source = as_onnx(model, Path(work), progress)
         dest = output_path(model, out, "int8-dynamic", Format.ONNX)
-        say(progress, f"quantizing {model.name} weights to INT8 (dynamic)")
+        say(progress, "quantizing", f"{model.name} weights to INT8 (dynamic)", 0.1)
 
         def write(tmp: Path) -> None:
             with map_exceptions({Exception: ConversionError}, f"dynamic quantization of {source.path} failed: {{error}}",
@@ -177,14 +203,36 @@ def quantize_dynamic_int8(
                                  reduce_range=reduce_range, weight_type=QuantType.QInt8)
 
         result = write_result(dest, Format.ONNX, model, force, "int8-dynamic", settings, write)
+        say(progress, "writing", str(result.path), 1.0)
     return result.replace(precision=Precision.INT8_DYNAMIC)
 
 
-def nncf_dataset(feeds: list[Feed]) -> Any:
-    """An ``nncf.Dataset`` over feeds (NNCF hands each item to the model as-is)."""
+SUBSET_PER_CLASS = 10
+SUBSET_MIN, SUBSET_MAX = 100, 300
+
+
+def nncf_subset_size(n: int, num_classes: int | None) -> int:
+    """Calibration samples NNCF needs: 10 per class, at least 100, at most 300 (NNCF's default) and ``n``.
+
+    Why: min/max activation statistics of a convnet settle after ~100 varied images; a 10-class model
+    calibrated on 100 instead of 300 quantizes 3x faster with the same ranges (the plan measures the
+    accuracy of the result either way), while a 1000-class model keeps all 300.
+    """
+    wanted = max(SUBSET_MIN, SUBSET_PER_CLASS * (num_classes or 0))
+    return max(1, min(n, wanted, SUBSET_MAX))
+
+
+def nncf_dataset(feeds: list[Feed], progress: Progress | None = None) -> Any:
+    """An ``nncf.Dataset`` over feeds (NNCF hands each item to the model as-is; each one read is counted)."""
     import nncf
 
-    return nncf.Dataset(feeds, lambda feed: next(iter(feed.values())) if len(feed) == 1 else feed)
+    count = _Counter(progress, len(feeds))
+
+    def item(feed: Feed) -> Any:
+        count()
+        return next(iter(feed.values())) if len(feed) == 1 else feed
+
+    return nncf.Dataset(feeds, item)
 
 
 def quantize_openvino(
@@ -194,14 +242,17 @@ def quantize_openvino(
     *,
     labels: Iterable[int] | None = None,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     ignored: Iterable[str] = (),
+    subset_size: int | None = None,
 ) -> Model:
-    """Static INT8 for OpenVINO with NNCF (``nncf.quantize`` on an ``ov.Model``).
+    """Static INT8 for OpenVINO with NNCF (``nncf.quantize`` on an ``ov.Model``, fast bias correction).
 
     Args:
         model: FP32 ONNX or OpenVINO IR (PyTorch models are exported to ONNX first).
         ignored: node names NNCF must keep in float.
+        subset_size: calibration samples NNCF reads; ``None``: chosen from the data
+            (:func:`nncf_subset_size`).
 
     Returns:
         A new INT8 OpenVINO IR ``Model`` (``<stem>.int8.xml`` + ``.bin``).
@@ -209,25 +260,31 @@ def quantize_openvino(
     Raises:
         DataError / ConversionError: as :func:`quantize_int8`.
     """
+    require_argument(model, "quantize_openvino", "a Model (edgekit.load_model(path) makes one)")
     import nncf
     import openvino as ov
 
     refuse_quantized(model, "NNCF INT8")
     ignored = list(ignored)  # read twice below (settings, IgnoredScope): a generator would be empty the second time
     feeds = check_calibration(calibration, labels=labels, num_classes=model.num_classes)
-    settings = {"backend": "openvino", "calibration_samples": len(feeds), "ignored": sorted(ignored)}
+    subset = min(len(feeds), subset_size or nncf_subset_size(len(feeds), model.num_classes))
+    feeds = feeds[:subset]  # the calibration set is class-balanced in order: a prefix stays balanced
+    settings = {"backend": "openvino", "calibration_samples": subset, "ignored": sorted(ignored),
+                "fast_bias_correction": True}
     with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
         source = model if model.format is Format.OPENVINO else as_onnx(model, Path(work), progress)
         dest = output_path(model, out, "int8", Format.OPENVINO)
-        say(progress, f"quantizing {model.name} for OpenVINO with NNCF on {len(feeds)} samples")
+        say(progress, "calibrating", f"{model.name} for OpenVINO with NNCF on {subset} samples", 0.05)
 
         def write(tmp: Path) -> None:
             with map_exceptions({Exception: ConversionError}, f"NNCF quantization of {source.path} failed: {{error}}",
                                 path=source.path):
                 ov_model = ov.Core().read_model(str(source.path))
                 scope = nncf.IgnoredScope(names=list(ignored), validate=False) if ignored else None
-                quantized = nncf.quantize(ov_model, nncf_dataset(feeds), subset_size=len(feeds), ignored_scope=scope)
+                quantized = nncf.quantize(ov_model, nncf_dataset(feeds, progress), subset_size=subset,
+                                          fast_bias_correction=True, ignored_scope=scope)
                 ov.save_model(quantized, str(tmp), compress_to_fp16=False)
 
         result = write_result(dest, Format.OPENVINO, model, force, "int8", settings, write)
+        say(progress, "writing", str(result.path), 1.0)
     return result.replace(precision=Precision.INT8)

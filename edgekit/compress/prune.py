@@ -16,7 +16,7 @@ its zoo architecture, so a state dict could not be loaded back).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from edgekit.compress._common import output_path, refuse_existing, say
-from edgekit.errors import BackendUnavailable, ConversionError
+from edgekit.errors import BackendUnavailable, ConversionError, require_argument
+from edgekit.models import convert, load_model
 from edgekit.models.model import Model
+from edgekit.progress import Progress, emit, scaled
 from edgekit.types import Format
 
 
@@ -70,7 +72,7 @@ def prune_channels(
     epochs: int = 2,
     lr: float = 0.01,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> PruneResult:
     """Remove ``ratio`` of the channels of every prunable layer; optionally fine-tune.
 
@@ -87,6 +89,7 @@ def prune_channels(
     Example:
         >>> result = prune_channels(load_model(net, input_shape=(1, 3, 64, 64)), 0.3, "pruned.onnx")  # doctest: +SKIP
     """
+    require_argument(model, "prune_channels", "a Model (edgekit.load_model(path) makes one)")
     import torch
 
     if model.format is not Format.TORCH or model.module is None:
@@ -99,7 +102,7 @@ def prune_channels(
     module = copy.deepcopy(model.module).eval()
     example = torch.zeros(model.input.concrete_shape(1))
     flops0, params0 = tp.utils.count_ops_and_params(module, example)
-    say(progress, f"pruning {ratio:.0%} of the channels of {model.name}")
+    say(progress, "pruning", f"{ratio:.0%} of the channels of {model.name}", 0.0)
     head = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1:]
     pruner = tp.pruner.MetaPruner(module, example, importance=tp.importance.MagnitudeImportance(p=2),
                                   pruning_ratio=ratio, ignored_layers=head, round_to=8)
@@ -113,7 +116,7 @@ def prune_channels(
 
 
 def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]], *, epochs: int = 2,
-              lr: float = 0.01, batch: int = 32, progress: Callable[[str], None] | None = None) -> None:
+              lr: float = 0.01, batch: int = 32, progress: Progress | None = None) -> None:
     """A few epochs of SGD with momentum on ``data`` (images preprocessed as the model expects)."""
     import torch
 
@@ -126,7 +129,8 @@ def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]],
     gen = torch.Generator().manual_seed(0)
     module.train()
     for epoch in range(epochs):
-        say(progress, f"fine-tuning the pruned model: epoch {epoch + 1}/{epochs}")
+        emit(progress, "fine-tuning", f"epoch {epoch + 1}/{epochs}", done=epoch, total=epochs,
+             fraction=0.1 + 0.8 * epoch / epochs)
         for idx in torch.randperm(len(y), generator=gen).split(batch):
             opt.zero_grad()
             torch.nn.functional.cross_entropy(module(x[idx]), y[idx]).backward()
@@ -135,10 +139,8 @@ def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]],
 
 
 def _export(model: Model, module: Any, dest: Path, force: bool, progress) -> Model:
-    from edgekit.models import convert, load_model
-
     pruned = load_model(module, input_shape=model.input.concrete_shape(1), name=f"{model.name} [pruned]",
                         preprocess=model.preprocess, labels=model.labels)
-    result, _ = convert(pruned, to="onnx", out=dest, force=force, progress=progress)
+    result, _ = convert(pruned, to="onnx", out=dest, force=force, progress=scaled(progress, 0.9, 1.0))
     meta = {**result.metadata, "compression": {"method": "prune", "parent_sha256": model.sha256}}
     return result.replace(metadata=meta)

@@ -10,7 +10,13 @@
 
 from edgekit.data.datasets import ArrayDataset, Dataset, ImageFolder, ManifestDataset
 from edgekit.data.digits import demo_digits
-from edgekit.data.sampling import Subset, calibration_set, check_classes, stratified_split
+from edgekit.data.sampling import (
+    Subset,
+    calibration_set,
+    calibration_validation_split,
+    check_classes,
+    stratified_split,
+)
 from edgekit.data.spec import open_dataset
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "ManifestDataset",
     "Subset",
     "calibration_set",
+    "calibration_validation_split",
     "check_classes",
     "demo_digits",
     "open_dataset",

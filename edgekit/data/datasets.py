@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from edgekit.errors import DataError, EdgekitWarning
+from edgekit.imagelimits import oversize
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -44,12 +45,23 @@ class Dataset:
         raise NotImplementedError
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, int]]:
-        """Every readable pair; an image found corrupt on reading is skipped (its dataset counts it)."""
+        """Every readable pair; an image found corrupt on reading is skipped (its dataset counts it).
+
+        Raises:
+            DataError: not one image decoded (every file corrupt or truncated): nothing to measure.
+        """
+        read, first = 0, None
         for i in range(len(self)):
             try:
-                yield self[i]
-            except UnreadableImage:
+                item = self[i]
+            except UnreadableImage as exc:
+                first = first or exc
                 continue
+            read += 1
+            yield item
+        if first is not None and not read:
+            raise DataError(f"none of the {len(self)} image(s) could be decoded (corrupt or truncated, e.g. "
+                            f"{first.path}); replace them", path=first.path) from first
 
     @property
     def labels(self) -> np.ndarray:
@@ -58,6 +70,19 @@ class Dataset:
 
     def _label(self, index: int) -> int:
         return self._load(index)[1]
+
+
+def _int_labels(labels: Sequence[int]) -> np.ndarray:
+    """Labels as int64; NaN, fractions or text are a DataError (numpy's own error named no argument)."""
+    try:
+        raw = np.asarray(labels)
+        if raw.dtype.kind == "f" and not (np.isfinite(raw).all() and (raw == np.round(raw)).all()):
+            raise ValueError("NaN, infinite or fractional")
+        if raw.size and raw.dtype.kind not in "iufb":
+            raise ValueError(f"of type {raw.dtype}")
+        return raw.astype(np.int64).reshape(-1)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DataError(f"ArrayDataset labels must be whole class indices; got values {str(exc)[:80]}") from exc
 
 
 class ArrayDataset(Dataset):
@@ -75,8 +100,11 @@ class ArrayDataset(Dataset):
     def __init__(
         self, images: Sequence[np.ndarray] | np.ndarray, labels: Sequence[int], classes: Sequence[str]
     ):
+        for name, value in (("images", images), ("labels", labels), ("classes", classes)):
+            if value is None or isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+                raise TypeError(f"ArrayDataset {name} must be a sequence or array, not {type(value).__name__}")
         self.images = images
-        self._labels = np.asarray(labels, np.int64)
+        self._labels = _int_labels(labels)
         self.classes = tuple(str(c) for c in classes)
         if len(images) != len(self._labels):
             raise DataError(
@@ -114,11 +142,14 @@ class _FileDataset(Dataset):
         self.root = where
         self.skipped = 0
         self.skipped_files: list[Path] = []
+        self.oversized: list[str] = []
         self._items = [it for it in items if self._readable(it[0])]
         if self.skipped:
             shown = ", ".join(p.name for p in self.skipped_files[:3])
+            reason = f"; {self.oversized[0]}" if self.oversized else ""
             warnings.warn(
-                f"{where}: skipped {self.skipped} unreadable image(s) ({shown})", EdgekitWarning, stacklevel=3
+                f"{where}: skipped {self.skipped} of {len(items)} image(s), unreadable or too large ({shown}){reason}",
+                EdgekitWarning, stacklevel=3,
             )
         if not self._items:
             raise DataError(f"{where} holds no readable images; add .jpg/.png files", path=where)
@@ -128,6 +159,10 @@ class _FileDataset(Dataset):
         try:
             ok = path.stat().st_size > 0 and cv2.haveImageReader(str(path))
         except OSError:
+            ok = False
+        too_large = oversize(path) if ok else None  # declared size read from the header, nothing decoded
+        if too_large:
+            self.oversized.append(too_large)
             ok = False
         if not ok:
             self.skipped += 1
@@ -204,51 +239,106 @@ class ImageFolder(_FileDataset):
 
 
 class ManifestDataset(_FileDataset):
-    """A ``path,label`` CSV (or whitespace text) file; paths relative to the manifest's folder.
+    """A ``path,label`` CSV/TSV (or whitespace text) file, as users keep their labels.
 
-    Labels may be class names or integers. With ``classes`` given, names must
-    be among them; otherwise the sorted set of labels found is used. Paths may
-    not escape the manifest's folder.
+    Paths are absolute or relative to the manifest's folder (or, when the files
+    are not there, to its parent folder or the current directory); symlinks are fine
+    when they lead to a readable image (a manifest is the user's own file, so a
+    path leaving its folder is not an attack: bundles and archives are where
+    paths must not escape). Labels are class names, or integers: integer labels
+    are the model's output indices (``index_labels``), e.g. ImageNet's 0..999,
+    and are matched to the model's labels by position. Extra columns are
+    ignored. Missing files are skipped and reported with their row numbers;
+    duplicated rows count once.
 
     Raises:
-        DataError: missing file, malformed row, unknown label, escaping path, no images.
+        DataError: no manifest, a malformed row, an unknown label, or no image
+            that exists and decodes.
     """
 
     def __init__(self, path: str | Path, classes: Sequence[str] | None = None):
-        from edgekit._io import is_within
-
         manifest = Path(path)
         if not manifest.is_file():
             raise DataError(
                 f"manifest {manifest} does not exist; give a CSV with path,label rows", path=manifest
             )
-        rows = _read_rows(manifest)
-        names = list(classes) if classes is not None else sorted({lab for _, lab in rows}, key=_natural)
+        rows = _unique_rows(manifest, _read_rows(manifest))
+        found = [lab for _, _, lab in rows]
+        self.index_labels = classes is None and all(_is_index(lab) for lab in found)
+        if self.index_labels:
+            names = [str(i) for i in range(max(int(lab) for lab in found) + 1)]
+        else:
+            names = list(classes) if classes is not None else sorted(set(found), key=_natural)
         index = {name: i for i, name in enumerate(names)}
-        items = []
-        for rel, lab in rows:
-            if lab not in index:
+        base = _base_folder(manifest, [rel for _, rel, _ in rows])
+        items, missing = [], []
+        for line, rel, lab in rows:
+            key = str(int(lab)) if self.index_labels else lab
+            if key not in index:
                 raise DataError(
-                    f"{manifest}: label {lab!r} is not one of the classes {names[:10]}", path=manifest
+                    f"{manifest}, line {line}: label {lab!r} is not one of the classes {names[:10]}", path=manifest
                 )
-            file = manifest.parent / rel
-            if not is_within(file, manifest.parent):
-                raise DataError(
-                    f"{manifest}: path {rel!r} points outside the manifest's folder", path=manifest
-                )
-            items.append((file, index[lab]))
-        if len(names) < 2:
-            raise DataError(
-                f"{manifest} names {len(names)} class(es); at least two are needed", path=manifest
-            )
+            file = Path(rel).expanduser()
+            file = file if file.is_absolute() else base / file
+            if file.is_file():
+                items.append((file, index[key]))
+            else:
+                missing.append((line, rel))
+        if not self.index_labels and len(names) < 2:
+            raise DataError(f"{manifest} names {len(names)} class(es); at least two are needed", path=manifest)
+        _report_missing(manifest, missing, len(rows))
         super().__init__(items, names, manifest)
+
+
+def _base_folder(manifest: Path, paths: list[str]) -> Path:
+    """The folder relative paths start from: the manifest's own, else a parent of it or the current
+    directory when that is where the first rows' files are (a CSV kept in ``labels/`` beside ``images/``)."""
+    relative = [Path(p).expanduser() for p in paths[:20] if not Path(p).expanduser().is_absolute()]
+    candidates = [manifest.parent, *list(manifest.resolve().parents)[1:3], Path.cwd()]
+    for folder in candidates:
+        if not relative or any((folder / rel).is_file() for rel in relative):
+            return folder
+    return manifest.parent
+
+
+def _is_index(label: str) -> bool:
+    return label.isdigit()
+
+
+def _unique_rows(manifest: Path, rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """Rows with duplicated (path, label) pairs dropped, with a warning naming the first duplicate."""
+    seen: dict[tuple[str, str], int] = {}
+    unique, dupes = [], []
+    for line, rel, lab in rows:
+        if (rel, lab) in seen:
+            dupes.append(line)
+            continue
+        seen[(rel, lab)] = line
+        unique.append((line, rel, lab))
+    if dupes:
+        warnings.warn(f"{manifest}: {len(dupes)} duplicated row(s) counted once (first at line {dupes[0]})",
+                      EdgekitWarning, stacklevel=3)
+    return unique
+
+
+def _report_missing(manifest: Path, missing: list[tuple[int, str]], total: int) -> None:
+    """Warn about (or, when nothing is left, refuse) rows whose file does not exist."""
+    if not missing:
+        return
+    shown = ", ".join(f"line {n}: {rel}" for n, rel in missing[:3]) + (" ..." if len(missing) > 3 else "")
+    if len(missing) == total:
+        raise DataError(f"{manifest}: none of its {total} image files exist ({shown}); paths are taken as "
+                        "absolute or relative to the manifest's folder", path=manifest)
+    warnings.warn(f"{manifest}: skipped {len(missing)} of {total} rows whose file is missing ({shown})",
+                  EdgekitWarning, stacklevel=3)
 
 
 def _natural(label: str) -> tuple:
     return (0, int(label), "") if label.isdigit() else (1, 0, label)
 
 
-def _read_rows(manifest: Path) -> list[tuple[str, str]]:
+def _read_rows(manifest: Path) -> list[tuple[int, str, str]]:
+    """``(line, path, label)`` for every data row (a header row and ``#`` comments skipped)."""
     try:
         text = manifest.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
@@ -257,7 +347,7 @@ def _read_rows(manifest: Path) -> list[tuple[str, str]]:
             "with one sub-folder of images per class",
             path=manifest,
         ) from exc
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[int, str, str]] = []
     for n, row in enumerate(
         csv.reader(line.replace("\t", ",") if "," not in line else line for line in text), 1
     ):
@@ -270,7 +360,7 @@ def _read_rows(manifest: Path) -> list[tuple[str, str]]:
             raise DataError(
                 f"{manifest}, line {n}: expected 'path,label', got {','.join(cells)!r}", path=manifest
             )
-        rows.append((cells[0], cells[1]))
+        rows.append((n, cells[0], cells[1]))
     if not rows:
         raise DataError(f"manifest {manifest} has no rows; add lines of the form path,label", path=manifest)
     return rows

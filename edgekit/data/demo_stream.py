@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgekit._io import check_writable, write_text_atomic
 from edgekit.data import render
 from edgekit.data.digits import CLASSES, scans
 from edgekit.errors import DataError
@@ -145,12 +146,10 @@ class DemoStream:
             OutputExists: either file exists and ``force`` is false.
             DataError: OpenCV cannot write mp4 here.
         """
-        from edgekit._io import check_writable, write_text_atomic
-
         video, sidecar = Path(path), Path(path).with_suffix(".csv")
         check_writable(video, force), check_writable(sidecar, force)
         fps = float(fps or self.fps)
-        count = self.length if seconds is None else min(self.length, max(1, int(round(seconds * fps))))
+        count = self.length if seconds is None else min(self.length, max(1, round(seconds * fps)))
         video.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{video.stem}.", suffix=".mp4", dir=video.parent)
         os.close(fd)

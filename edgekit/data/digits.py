@@ -16,7 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit._assets import assets_dir
+from edgekit._io import atomic_path
+from edgekit.data import render
+from edgekit.data.datasets import Dataset
+from edgekit.data.render import clean_handwriting
 from edgekit.errors import DataError
+from edgekit.models.preprocess import Preprocess
 
 TEST_FRACTION = 0.3
 SPLIT_SEED = 0
@@ -25,8 +31,6 @@ CLASSES = tuple(str(d) for d in range(10))
 
 def npz_path() -> Path:
     """Where the bundled scans live."""
-    from edgekit.zoo.hub import assets_dir
-
     return assets_dir("data") / "digits.npz"
 
 
@@ -38,8 +42,6 @@ def build_npz(out: str | Path, *, force: bool = False) -> Path:
     """
     from sklearn.datasets import load_digits
 
-    from edgekit._io import atomic_path
-
     bunch = load_digits()
     images = bunch.images.astype(np.uint8)
     labels = bunch.target.astype(np.int64)
@@ -47,10 +49,26 @@ def build_npz(out: str | Path, *, force: bool = False) -> Path:
     rng = np.random.default_rng(SPLIT_SEED)
     for c in range(10):
         idx = np.flatnonzero(labels == c)
-        test[rng.choice(idx, int(round(len(idx) * TEST_FRACTION)), replace=False)] = True
+        test[rng.choice(idx, round(len(idx) * TEST_FRACTION), replace=False)] = True
     with atomic_path(out, force=force) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, images=images, labels=labels, test=test)
     return Path(out)
+
+
+def demo_preprocess(size: int) -> Preprocess:
+    """The demo digit models' preprocessing at ``size``: centre square crop, RGB, (x/255 - 0.5) / 0.25.
+
+    Their cards carry it; this is for building a stand-in (an untrained
+    network of the same shape) when the bundled file is absent.
+    """
+    return Preprocess(
+        size=(size, size),
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        channel_order="RGB",
+        resize="center_crop",
+        crop_ratio=1.0,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +77,7 @@ def _load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not path.is_file():
         raise DataError(
             f"the bundled handwriting scans {path} are missing; re-create them with: "
-            "python -m edgekit.zoo.train_demo --data-only",
+            "python tools/train_demo.py --data-only (in a source checkout)",
             path=path,
         )
     with np.load(path, allow_pickle=False) as data:
@@ -77,6 +95,12 @@ def scans(split: str) -> tuple[np.ndarray, np.ndarray]:
     return images[keep], labels[keep]
 
 
+def _render_version() -> str:
+    """Changes when the scans or the rendering code change (for :attr:`DemoDigits.fingerprint`)."""
+    parts = [npz_path(), Path(render.__file__)]
+    return ":".join(f"{p.stat().st_size}-{p.stat().st_mtime_ns}" for p in parts if p.is_file())
+
+
 def demo_digits(split: str = "test", size: int = 64):
     """The real handwriting, rendered as ``size`` x ``size`` BGR photos of ink on paper.
 
@@ -92,9 +116,6 @@ def demo_digits(split: str = "test", size: int = 64):
         >>> len(ds), ds.classes[:3]
         (539, ('0', '1', '2'))
     """
-    from edgekit.data.datasets import Dataset
-    from edgekit.data.render import clean_handwriting
-
     if size < 8:
         raise DataError(f"demo_digits size must be at least 8 pixels, not {size}")
     images, labels = scans(split)
@@ -105,6 +126,8 @@ def demo_digits(split: str = "test", size: int = 64):
 
     class DemoDigits(Dataset):
         classes = CLASSES
+        # what the images are made of: caches of prepared inputs key on it (edgekit.planner.datacache)
+        fingerprint = f"demo_digits:{split}:{size}:{_render_version()}"
 
         def __len__(self) -> int:
             return len(labels)

@@ -46,7 +46,7 @@ def font_mask(digit: int, rng: np.random.Generator, size: int) -> np.ndarray:
     canvas = np.zeros((big, big), np.uint8)
     font = int(rng.choice(FONTS)) | (cv2.FONT_ITALIC if rng.random() < 0.2 else 0)
     scale = big / 40.0
-    thickness = max(1, int(round(big / 40.0 * rng.uniform(0.8, 4.0))))
+    thickness = max(1, round(big / 40.0 * rng.uniform(0.8, 4.0)))
     (tw, th), _ = cv2.getTextSize(str(digit), font, scale, thickness)
     cv2.putText(
         canvas, str(digit), ((big - tw) // 2, (big + th) // 2), font, scale, 255, thickness, cv2.LINE_AA
@@ -202,7 +202,7 @@ def render_digit(
 
 def _stroke_weight(mask: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     """Thicken or thin a stroke a little, as different pens do."""
-    k = max(1, int(round(size / 48)))
+    k = max(1, round(size / 48))
     kernel = np.ones((2 * k + 1, 2 * k + 1), np.uint8)
     return cv2.dilate(mask, kernel) if rng.random() < 0.5 else cv2.erode(mask, kernel)
 

@@ -15,16 +15,18 @@ from typing import Any
 import numpy as np
 
 from edgekit.data.datasets import Dataset
-from edgekit.errors import DataError, EdgekitWarning
+from edgekit.errors import DataError, EdgekitWarning, require_argument
 
 
 class Subset(Dataset):
     """A view of some indices of another dataset (same classes)."""
 
     def __init__(self, base: Dataset, indices: Sequence[int]):
+        require_argument(base, "Subset", "a dataset of (image, label) pairs (edgekit.data.open_dataset(...))")
         self.base = base
         self.indices = np.asarray(indices, np.int64)
         self.classes = tuple(base.classes)
+        self.index_labels = getattr(base, "index_labels", False)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -52,13 +54,50 @@ def stratified_split(ds: Dataset, fraction: float, seed: int = 0) -> tuple[Subse
     held: list[int] = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        k = int(round(len(idx) * fraction))
+        k = round(len(idx) * fraction)
         if len(idx) >= 2:
             k = min(max(k, 1), len(idx) - 1)
         held.extend(rng.choice(idx, k, replace=False).tolist())
     mask = np.zeros(len(labels), bool)
     mask[held] = True
     return Subset(ds, np.flatnonzero(~mask)), Subset(ds, np.flatnonzero(mask))
+
+
+def calibration_validation_split(ds: Dataset, seed: int = 0) -> tuple[Subset, Subset, str]:
+    """Split ``ds`` into ``(calibration, validation, note)`` that works with one image per class.
+
+    Classes with two or more images are split half/half (stratified, no overlap).
+    A class with a single image cannot be split: its image validates *and* is in
+    the calibration pool, and a warning says so. Why: a user's "one photo per
+    class" set (e.g. 500 ImageNet photos) used to leave validation empty after
+    500 images were given.
+
+    Returns:
+        ``note`` is one sentence for the plan log saying how the data was split.
+    """
+    require_argument(ds, "calibration_validation_split", "a dataset of (image, label) pairs (edgekit.data.open_dataset(...))")
+    labels = ds.labels
+    counts = np.bincount(labels) if len(labels) else np.zeros(0, np.int64)
+    single = np.flatnonzero(counts == 1)
+    if len(single) == 0:
+        calib, val = stratified_split(ds, 0.5, seed)
+        return calib, val, f"{len(val)} images validate, {len(calib)} calibrate (stratified half/half, no overlap)"
+    shared = np.isin(labels, single)
+    if shared.all():
+        idx = np.arange(len(ds))
+        note = (f"every class has a single image, so all {len(ds)} images validate and the same images "
+                "calibrate (calibration overlaps validation; give --calib DIR for a separate set)")
+        warnings.warn(note, EdgekitWarning, stacklevel=2)
+        return Subset(ds, idx), Subset(ds, idx), note
+    rest_idx = np.flatnonzero(~shared)
+    rest_calib, rest_val = stratified_split(Subset(ds, rest_idx), 0.5, seed)
+    shared_idx = np.flatnonzero(shared)
+    calib = Subset(ds, np.concatenate([rest_idx[rest_calib.indices], shared_idx]))
+    val = Subset(ds, np.concatenate([rest_idx[rest_val.indices], shared_idx]))
+    note = (f"{len(val)} images validate, {len(calib)} calibrate; {len(single)} class(es) have a single image, "
+            "which both validates and calibrates (give --calib DIR for a separate calibration set)")
+    warnings.warn(note, EdgekitWarning, stacklevel=2)
+    return calib, val, note
 
 
 def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
@@ -75,8 +114,15 @@ def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
     Raises:
         DataError: naming the dataset classes the model does not know and how to fix it.
     """
+    require_argument(ds, "check_classes", "a dataset of (image, label) pairs (edgekit.data.open_dataset(...))")
     ours = [str(c) for c in ds.classes]
-    if not labels:
+    if not labels:  # a model without names: folders called 0, 1, ... are its output indices
+        numeric = all(c.isdigit() for c in ours) and not getattr(ds, "index_labels", False)
+        return np.asarray([int(c) for c in ours] if numeric else range(len(ours)), dtype=np.int64)
+    if getattr(ds, "index_labels", False):  # labels are the model's output indices (e.g. ImageNet 0..999)
+        if len(ours) > len(labels):
+            raise DataError(f"the dataset's labels go up to {len(ours) - 1} but the model has {len(labels)} "
+                            "outputs; integer labels must be the model's output indices (0-based)")
         return np.arange(len(ours), dtype=np.int64)
     index = {str(name): i for i, name in enumerate(labels)}
     missing = [c for c in ours if c not in index]
@@ -102,6 +148,18 @@ def calibration_set(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> lis
     Raises:
         DataError: empty dataset, or classes that do not match the model's labels.
     """
+    order = calibration_order(ds, model, n, seed)
+    name = model.inputs[0].name
+    pre = model.preprocess
+    return [{name: pre(ds[int(i)][0])} for i in order]
+
+
+def calibration_order(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> np.ndarray:
+    """Which images :func:`calibration_set` uses, in order (checks the dataset against the model first).
+
+    Raises:
+        DataError: as :func:`calibration_set`.
+    """
     if len(ds) == 0:
         raise DataError("the calibration dataset is empty; give at least one image")
     check_classes(ds, getattr(model, "labels", None))
@@ -114,12 +172,9 @@ def calibration_set(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> lis
         warnings.warn(
             f"calibration asked for {n} images but the dataset has {len(ds)}; using all",
             EdgekitWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    order = _balanced_order(ds.labels, seed)[: min(n, len(ds))]
-    name = model.inputs[0].name
-    pre = model.preprocess
-    return [{name: pre(ds[int(i)][0])} for i in order]
+    return _balanced_order(ds.labels, seed)[: min(n, len(ds))]
 
 
 def _balanced_order(labels: np.ndarray, seed: int) -> np.ndarray:

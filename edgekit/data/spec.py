@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgekit.data.datasets import ImageFolder, ManifestDataset
+from edgekit.data.digits import demo_digits
 from edgekit.errors import DataError
 
 DEMO_NAMES = {"demo-test": "test", "demo:digits": "test", "demo-train": "train"}
@@ -33,8 +35,6 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
     """
     if spec is not None and not isinstance(spec, (str, Path)):
         return spec
-    from edgekit.data.datasets import ImageFolder, ManifestDataset
-    from edgekit.data.digits import demo_digits
 
     text = str(spec or "")
     if text in DEMO_NAMES:
@@ -61,3 +61,13 @@ def image_size(model: Any) -> int:
 def is_demo_name(spec: Any) -> bool:
     """True for the names of the bundled digits (``demo-test``, ``demo-train``, ``demo:digits``)."""
     return isinstance(spec, str) and spec in DEMO_NAMES
+
+
+def paired_calibration(spec: Any) -> str | None:
+    """The named dataset disjoint from ``spec`` to calibrate on, when ``spec`` names one half of a
+    split that ships with edgekit (``demo-test`` -> ``demo-train``); ``None`` otherwise.
+
+    Why: validating on the held-out digits and calibrating on their training
+    split keeps the two apart without halving the validation set.
+    """
+    return "demo-train" if is_demo_name(spec) and DEMO_NAMES[spec] == "test" else None

@@ -4,7 +4,7 @@
 ``Predictor.open(bundle)`` verifies every checksum before it loads the model;
 ``verify_bundle(bundle)`` re-runs the packaged validation sample and compares
 it with what the manifest promised; ``export_triton`` writes a Triton model
-repository. Names are imported on first use, so ``import edgekit.deployment``
+repository, ``export_kserve`` a KServe deployment, ``export_mender`` a fleet OTA artifact. Names are imported on first use, so ``import edgekit.deployment``
 stays as light as the device runtime needs.
 
 Example:
@@ -27,9 +27,11 @@ _LAZY = {
     "verify_bundle": "edgekit.deployment.verify",
     "VerifyReport": "edgekit.deployment.verify",
     "export_triton": "edgekit.deployment.triton",
+    "export_kserve": "edgekit.deployment.kserve",
+    "export_mender": "edgekit.deployment.mender",
     "ZipLimits": "edgekit.deployment.safezip",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = list(_LAZY)
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

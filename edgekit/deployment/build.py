@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+import edgekit
+from edgekit.backends.registry import backends_for, compile_session
 from edgekit.deployment import sample as sample_mod
 from edgekit.deployment.integrity import list_files, manifest_digest
 from edgekit.deployment.manifest import (
@@ -28,25 +30,33 @@ from edgekit.deployment.manifest import (
 )
 from edgekit.deployment.source import Choice, ensure_file
 from edgekit.deployment.texts import readme, requirements
-from edgekit.errors import BundleError, EdgekitWarning
+from edgekit.detection.head import as_preprocess, detector_spec, with_task
+from edgekit.errors import BundleError, EdgekitError, EdgekitWarning
+from edgekit.hardware.cpu import probe_cpu
+from edgekit.models.card import require_task
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
-from edgekit.types import Format
+from edgekit.types import Task
 
 _DROP_OPTIONS = ("cache_dir", "cache")  # paths of the build machine mean nothing on the device
+_DEFAULT_TOLERANCE = Tolerance()
 
 
 def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data: Any, samples: int,
-                 tolerance: Tolerance = Tolerance(), declared: Any = None) -> Manifest:
+                 tolerance: Tolerance = _DEFAULT_TOLERANCE, declared: Any = None) -> Manifest:
     """Write every bundle file into the new folder ``folder``; return the manifest.
 
     ``declared`` is the ``Target`` the bundle is for: fallbacks are limited to
     the backends it lists (``None``, a target whose file is not here: no fallback).
     """
-    from edgekit.backends.registry import compile_session
-
+    detect = with_task(choice.model).task == Task.DETECTION  # ONNX metadata or head shapes may say so
+    require_task(Task.DETECTION if detect else choice.model.task, "edgekit deploy", name=choice.model.name,
+                 supported=(Task.CLASSIFICATION, Task.DETECTION))
     model = ensure_file(choice.model, work)
-    preprocess = _preprocess(model)
+    spec = detector_spec(model) if detect else None
+    preprocess = _preprocess(model) if spec is None else as_preprocess(spec)
+    if spec is not None:  # the sample checks agreement only: class-labelled images mean nothing to a detector
+        model, data = model.replace(task=Task.DETECTION, labels=spec.labels), None
     if data is not None:
         images, labels = sample_mod.pick(data, samples)
     else:
@@ -70,6 +80,8 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
     fields = _fields(choice, model, preprocess, info, result, target, declared)
     fields.update(model_file=model_file, output_kind=sample_mod.output_kind(arrays["outputs"]),
                   tolerance=dataclasses.asdict(tolerance))
+    if spec is not None:
+        fields["detection"] = spec.to_dict()  # decoder, thresholds, letterbox: what the Predictor decodes with
     (folder / "requirements.txt").write_text(requirements(choice.backend), encoding="utf-8")
     (folder / "README.md").write_text(readme({**fields, "files": {}}), encoding="utf-8")
     return write_manifest(folder, fields)
@@ -111,20 +123,34 @@ def _copy_model(model: Model, dest: Path) -> str:
 
 
 def _backends(choice: Choice, model: Model, declared: Any) -> list[dict]:
-    """The chosen backend first, then another that reads this format (at the stored precision).
+    """The chosen backend first, then the first other registered backend that reads this format
+    (at the stored precision) and that a bundle may name.
 
     A fallback is a promise that the bundle may run there, so it must be a
-    backend the target lists for this device and precision: a Raspberry Pi has
+    backend the target lists for this device and precision (a Raspberry Pi has
     no OpenVINO, and naming it would only send the device owner after a runtime
-    that cannot help.
+    that cannot help), and one that loaded this very file here (OpenVINO lacks
+    some ops onnxruntime has: a backend just seen failing is no fallback).
     """
     chosen = [{"backend": choice.backend, "precision": choice.precision}]
-    if Format.parse(model.format) != Format.ONNX:
+    if declared is None:
         return chosen
-    other = "openvino" if choice.backend == "onnxruntime" else "onnxruntime"
-    if declared is None or not declared.supports(other, choice.device, str(model.precision)):
-        return chosen
-    return chosen + [{"backend": other, "precision": str(model.precision)}]
+    stored = str(model.precision)
+    others = [name for name in backends_for(model.format, bundle=True)
+              if name != choice.backend and declared.supports(name, choice.device, stored)]
+    loads = next((name for name in others if _loads(model, name, stored)), None)
+    return chosen + ([{"backend": loads, "precision": stored}] if loads else [])  # one fallback, the first
+
+
+def _loads(model: Model, backend: str, precision: str) -> bool:
+    """Whether ``backend`` compiles ``model`` on this machine's CPU (warns with the reason when not)."""
+    try:
+        compile_session(model, backend, "cpu", precision).close()
+    except EdgekitError as exc:
+        warnings.warn(EdgekitWarning(f"{backend} is not offered as a fallback: it cannot load "
+                                     f"{model.name} here ({exc})"), stacklevel=4)
+        return False
+    return True
 
 
 def _options(options: Any) -> dict:
@@ -137,8 +163,6 @@ def _options(options: Any) -> dict:
 def _machine() -> str:
     """CPU name and arch of this machine, for the figures measured here."""
     try:
-        from edgekit.hardware.cpu import probe_cpu
-
         return f"{probe_cpu().name} ({platform.machine()})"
     except Exception:  # noqa: BLE001 - a label only; never fail a deploy over it
         return platform.machine()
@@ -146,8 +170,6 @@ def _machine() -> str:
 
 def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: Any, target: str,
             declared: Any) -> dict:
-    import edgekit
-
     figures = dict(choice.figures) or {
         "latency_ms": result.latency_ms,
         "latency_p90_ms": result.latency_p90_ms,
@@ -162,6 +184,7 @@ def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: An
         "name": model.name, "format": str(model.format),
         "inputs": [t.to_dict() for t in model.inputs], "outputs": [t.to_dict() for t in model.outputs],
         "preprocess": pre.to_dict(), "labels": None if model.labels is None else list(model.labels),
+        "task": str(model.task),
         "backends": _backends(choice, model, declared), "device": choice.device, "precision": info.precision,
         "runtime": {"threads": info.threads, "streams": info.streams, "options": _options(choice.options)},
         "figures": figures, "accuracy": choice.accuracy, "target": target,

@@ -31,13 +31,18 @@ from typing import Any
 
 from edgekit._io import atomic_dir, atomic_path, check_writable
 from edgekit.deployment import safezip
+from edgekit.deployment.build import build_folder
 from edgekit.deployment.integrity import list_files, verify_folder
 from edgekit.deployment.manifest import Manifest, Tolerance
-from edgekit.errors import BundleError, EdgekitWarning, TargetError
+from edgekit.deployment.sample import load
+from edgekit.deployment.source import open_data, resolve
+from edgekit.errors import BundleError, EdgekitError, EdgekitWarning, TargetError
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.models.spec import TensorSpec
-from edgekit.types import Format, Precision
+from edgekit.progress import Progress, emit
+from edgekit.targets import Target, load_target
+from edgekit.types import Format, Precision, Task
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ class Bundle:
             try:
                 safezip.extract(path, root)
                 manifest = verify_folder(root) if check else Manifest.read(root)
+            except EdgekitError as exc:  # name the user's zip, not the private extraction
+                safezip.remove_tree(root)
+                text = str(exc).replace(str(root), f"{path}:")
+                raise type(exc)(text if str(path) in text else f"{path}: {text}", path=path) from exc
             except BaseException:
                 safezip.remove_tree(root)
                 raise
@@ -101,12 +110,11 @@ class Bundle:
             labels=m.labels,
             precision=Precision.parse(m.precision),
             sha256=m.files[m.model_file]["sha256"],
+            task=Task.parse(m.task, "task"),
         )
 
     def sample(self) -> dict:
         """The packaged validation sample's arrays."""
-        from edgekit.deployment.sample import load
-
         return load(self.root / self.manifest.validation.get("file", "validation/sample.npz"))
 
     def close(self) -> None:
@@ -127,6 +135,7 @@ def deploy(
     samples: int = 64,
     tolerance: Tolerance | None = None,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> Bundle:
     """Package a plan's best candidate (or a model) as a self-checking bundle.
 
@@ -137,12 +146,14 @@ def deploy(
         out: output folder, or a path ending in ``.zip``; default ``./<name>-bundle``.
         backend / precision / device: override the plan's choice.
         data: validation data: an ``(image, label)`` dataset, a class-folder/CSV path or
-            ``"demo:digits"``; default: the plan's data, or the held-out split for demo
-            models. ``samples`` of it are packaged. With none, seeded noise images
+            ``"demo-test"``; default: the plan's data, else the data the model's card
+            names (``validation``; the demo models: their held-out digits). ``samples`` of it are packaged. With none, seeded noise images
             check agreement only (no accuracy).
         tolerance: how far ``edgekit verify`` may find a device from the promises
             (default :class:`Tolerance`).
         force: replace an existing output.
+        progress: receives :class:`~edgekit.progress.ProgressEvent` s (resolving, reading data,
+            building, verifying); may raise ``Cancelled`` (nothing is written then).
 
     Returns:
         The written bundle, opened and verified.
@@ -154,15 +165,14 @@ def deploy(
     Example:
         >>> bundle = deploy("demo:digits", out="digits.zip", data=demo_digits())   # doctest: +SKIP
     """
-    from edgekit.deployment.build import build_folder
-    from edgekit.deployment.source import open_data, resolve
-
+    emit(progress, "resolving", "the model and target", fraction=0.0)
     target = _known_target(target)
     choice = resolve(report_or_model, backend, precision, device)
     if data is None and choice.data and not Path(choice.data).expanduser().exists():
         warnings.warn(EdgekitWarning(f"the plan's validation data {choice.data} is not here; "
                                      "the bundle's sample checks agreement only (pass data=...)"), stacklevel=2)
         choice = dataclasses.replace(choice, data=None)
+    emit(progress, "reading data", str(data if data is not None else choice.data or "seeded noise"), fraction=0.1)
     data = open_data(data if data is not None else choice.data, choice.model)
     out = Path(out or f"{choice.model.name.replace(':', '-')}-bundle").expanduser()
     check_writable(out, force)
@@ -171,17 +181,21 @@ def deploy(
     _check_runs_there(choice, declared)
     with tempfile.TemporaryDirectory(prefix="edgekit-deploy-") as work:
         folder = Path(work) / "bundle"
+        emit(progress, "building", f"{choice.model.name} on {choice.backend}: sample of {samples}", fraction=0.3)
         build_folder(choice, folder, Path(work), target=target_name, data=data, samples=samples,
                      tolerance=tolerance or Tolerance(), declared=declared)
+        emit(progress, "writing", str(out), fraction=0.8)
         _move(folder, out, force)
-    return Bundle.open(out)
+    emit(progress, "verifying", "checksums", fraction=0.9)
+    bundle = Bundle.open(out)
+    emit(progress, "done", str(out), fraction=1.0)
+    return bundle
 
 
 def _known_target(target: Any) -> Any:
     """An explicit target name must exist: a typo would otherwise be written into the manifest unnoticed."""
     if not isinstance(target, (str, Path)) or str(target) in ("", "local"):
         return target
-    from edgekit.targets import load_target
 
     return load_target(target)  # TargetError with a did-you-mean hint; a YAML path keeps its file
 
@@ -202,8 +216,6 @@ def _check_runs_there(choice: Any, declared: Any) -> None:
 def _declared(target: Any, name: str) -> Any:
     """The ``Target`` whose backends bound the bundle's fallbacks; ``None`` when its file is not here
     (a plan made with a target YAML this machine lacks): then no fallback is promised."""
-    from edgekit.targets import Target, load_target
-
     if isinstance(target, Target):
         return target
     try:

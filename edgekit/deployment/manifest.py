@@ -53,6 +53,9 @@ class Manifest:
         preprocess: ``Preprocess.to_dict()``; ``None`` for non-image models.
         labels: class names (index = class id).
         output_kind: ``"logits"`` (softmax applied for scores) or ``"probabilities"``.
+        task: what the outputs mean (``"classification"``; the model card's ``task``).
+            A device dispatches on it; bundles made before it existed are classification.
+        detection: for detectors, ``DetectorSpec.to_dict()``: decoder, thresholds, letterbox, input size.
         backends: ``[{"backend", "precision"}, ...]`` in order of preference;
             the first is the chosen one, the rest are allowed fallbacks.
         device: device the plan chose (``"cpu"``).
@@ -79,6 +82,8 @@ class Manifest:
     preprocess: dict | None = None
     labels: tuple[str, ...] | None = None
     output_kind: str = "logits"
+    task: str = "classification"
+    detection: dict | None = None
     device: str = "cpu"
     precision: str = "fp32"
     runtime: dict = field(default_factory=dict)
@@ -114,14 +119,17 @@ class Manifest:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict) -> Manifest:
-        """Inverse of :meth:`to_dict`, checking the schema version first.
+    def from_dict(cls, data: dict, where: str | Path = MANIFEST) -> Manifest:
+        """Inverse of :meth:`to_dict`, checking the schema version, then every field's type and range.
 
         Raises:
-            BundleError: a newer or unknown schema, or missing/unknown keys.
+            BundleError: a newer or unknown schema, or a field of the wrong type, range or path
+                (naming ``where``, the field path and the fix).
         """
+        from edgekit.deployment.manifest_schema import check
+
         check_schema(data)
-        data = dict(data)
+        data = dict(check(data, where))  # types, ranges, enums, path syntax; unknown keys warned and dropped
         try:
             data["tolerance"] = Tolerance(**data.get("tolerance", {}))
             for key in ("inputs", "outputs", "backends"):
@@ -135,16 +143,18 @@ class Manifest:
     @classmethod
     def read(cls, folder: str | Path) -> Manifest:
         """Read ``folder/manifest.json`` (no checksum checks; see :mod:`edgekit.deployment.verify`)."""
+        from edgekit.deployment.manifest_schema import check_inside
+        from edgekit.safeyaml import load_json, read_text
+
         path = Path(folder) / MANIFEST
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise BundleError(f"{folder} is not a bundle: {MANIFEST} is missing", path=folder) from exc
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BundleError(f"{path} is not valid JSON ({exc}); re-create the bundle", path=path) from exc
+        if not path.is_file():
+            raise BundleError(f"{folder} is not a bundle: {MANIFEST} is missing", path=folder)
+        data = load_json(read_text(path, BundleError, what="bundle manifest"), path=path, error=BundleError)
         if not isinstance(data, dict):
             raise BundleError(f"{path} does not hold a JSON object; re-create the bundle", path=path)
-        return cls.from_dict(data)
+        manifest = cls.from_dict(data, where=path)
+        check_inside(manifest, folder, where=path)  # after realpath: no symlinked folder leads out
+        return manifest
 
 
 def check_schema(data: dict) -> None:

@@ -11,12 +11,21 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgekit.deployment.bundle import Bundle
-from edgekit.errors import BackendUnavailable, EdgekitWarning, InputMismatch
+from edgekit.detection.detector import postprocess, prepare
+from edgekit.detection.head import DetectorSpec
+from edgekit.errors import BackendUnavailable, BundleError, EdgekitWarning, InputMismatch
+from edgekit.models.card import require_task
+from edgekit.types import Task
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+    from edgekit.detection import Detection, DetectionConfig
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Prediction:
         score: probability of that class (softmax of logits when the model gives logits).
         topk: ``((label, index, score), ...)`` best first.
         latency_ms: preprocessing + inference time; for a batch, the batch time / images.
+        task: what kind of answer this is (a classification: top-k labels); a reader dispatches on it.
     """
 
     label: str
@@ -36,17 +46,20 @@ class Prediction:
     score: float
     topk: tuple[tuple[str, int, float], ...]
     latency_ms: float
+    task: Task = Task.CLASSIFICATION
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
-        return {"label": self.label, "index": self.index, "score": self.score, "latency_ms": self.latency_ms,
+        return {"task": str(self.task), "label": self.label, "index": self.index, "score": self.score,
+                "latency_ms": self.latency_ms,
                 "topk": [{"label": lab, "index": i, "score": s} for lab, i, s in self.topk]}
 
     @classmethod
     def from_dict(cls, data: dict) -> Prediction:
         """Inverse of :meth:`to_dict`."""
         topk = tuple((t["label"], int(t["index"]), float(t["score"])) for t in data["topk"])
-        return cls(data["label"], int(data["index"]), float(data["score"]), topk, float(data["latency_ms"]))
+        return cls(data["label"], int(data["index"]), float(data["score"]), topk, float(data["latency_ms"]),
+                   Task.parse(data.get("task", "classification"), "task"))
 
 
 class Predictor:
@@ -59,6 +72,9 @@ class Predictor:
     """
 
     def __init__(self, bundle: Bundle, session: Any) -> None:
+        if not isinstance(bundle, Bundle):
+            raise TypeError(f"Predictor(bundle, session) takes an opened Bundle, not {type(bundle).__name__}; "
+                            "use Predictor.open(path)")
         self.bundle, self.session = bundle, session
         self.manifest = bundle.manifest
         model = session.model  # not kept as .model: vision.adapt() then unwraps .session for batches
@@ -67,6 +83,7 @@ class Predictor:
         self.input = model.input
         batch = model.input.shape[0] if model.input.shape else None
         self._max_batch = batch if isinstance(batch, int) and batch > 0 else None
+        self.detector_spec = _detector_spec(bundle)  # None for a classifier
 
     @classmethod
     def open(cls, bundle: str | Path | Bundle, *, backend: str | None = None, device: str | None = None) -> Predictor:
@@ -80,8 +97,15 @@ class Predictor:
         Raises:
             BundleError: tampered with, incomplete or from a newer schema.
             BackendUnavailable: none of the bundle's backends can run here (with each reason).
+            TaskNotSupported: the bundle's task is not classification.
         """
+        if not isinstance(bundle, (str, Path, Bundle)):
+            raise TypeError(f"Predictor.open expects a bundle folder or .zip path (str or Path) or a Bundle, "
+                            f"not {type(bundle).__name__}")
         opened = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
+        # the one dispatch point of the device runtime: Prediction is a top-k answer
+        require_task(opened.manifest.task, "the bundle Predictor", name=opened.manifest.name,
+                     supported=(Task.CLASSIFICATION, Task.DETECTION))
         return cls(opened, _compile(opened, backend, device))
 
     @property
@@ -97,18 +121,46 @@ class Predictor:
         parts = [np.asarray(self.session.predict(inputs[i : i + step])) for i in range(0, len(inputs), step)]
         return np.concatenate(parts)
 
-    def predict(self, image: np.ndarray, k: int = 5) -> Prediction:
-        """Classify one BGR uint8 image (grayscale/BGRA accepted).
+    def predict(self, image: np.ndarray, k: int = 5) -> Prediction | list[Detection]:
+        """Classify one BGR uint8 image (grayscale/BGRA accepted); a detection bundle answers its boxes
+        (:meth:`detect`).
 
         Raises:
             InputMismatch: ``image`` is not an image array.
         """
+        if self.detector_spec is not None:
+            return self.detect(image)
         return self.predict_batch([image], k)[0]
 
-    def predict_batch(self, images: list[np.ndarray], k: int = 5) -> list[Prediction]:
-        """Classify several images in one run (split to the model's batch size when fixed)."""
+    def detect(self, image: np.ndarray, config: DetectionConfig | None = None) -> list[Detection]:
+        """Boxes of one BGR image in its own pixels, best first (detection bundles only).
+
+        Args:
+            image: ``(H, W[, 3|4])`` uint8.
+            config: thresholds instead of the bundle's (``predictor.detector_spec.config.replace(conf=0.5)``).
+
+        Raises:
+            InputMismatch: not an image, or the bundle is a classifier.
+        """
+        if self.detector_spec is None:
+            raise InputMismatch(f"bundle {self.bundle.path} is a {self.manifest.task} model; use predict()")
+        _check_image(image)
+        tensor, box = prepare(image, self.detector_spec)
+        outputs = self.session.run(tensor.astype(np.dtype(self.input.dtype), copy=False))
+        found = postprocess([o[0] for o in outputs.values()], self.detector_spec, box, config)
+        return found.to_list(self.detector_spec.labels or self.labels)
+
+    def predict_batch(self, images: list[np.ndarray], k: int = 5) -> list[Prediction] | list[list[Detection]]:
+        """Classify several images in one run (split to the model's batch size when fixed); a detection
+        bundle answers each image's boxes."""
+        if self.detector_spec is not None:
+            return [self.detect(image) for image in images]
+        if isinstance(images, np.ndarray) and images.ndim in (2, 3) and images.dtype != object:
+            raise TypeError("predict_batch expects a list of images; for one image call predict(image)")
         if not len(images):
             return []
+        for image in images:
+            _check_image(image)
         start = time.perf_counter()
         try:
             batch = self.preprocess.batch(list(images))
@@ -141,16 +193,39 @@ class Predictor:
         self.session.close()
         self.bundle.close()
 
-    def __enter__(self) -> Predictor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
+def _detector_spec(bundle: Bundle) -> DetectorSpec | None:
+    """The manifest's decoder settings for a detection bundle (``None`` for a classifier)."""
+    m = bundle.manifest
+    if m.task != Task.DETECTION:
+        return None
+    try:
+        return DetectorSpec.from_dict(m.detection or {})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"bundle {bundle.path}: manifest field `detection` is missing or invalid ({exc}); "
+                          "re-create the bundle with edgekit deploy", path=bundle.path) from exc
+
+
+def _check_image(image: Any) -> None:
+    """A clear error for what would otherwise fail deep inside OpenCV (None, a path, a 0x0 array)."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"predict expects an image as a numpy array (H, W[, 3|4]), not {type(image).__name__}; "
+                        "read files with cv2.imread first")
+    if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0 or (
+            image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise InputMismatch(f"predict expects images of shape (H, W[, 1|3|4]) with H, W > 0, not {image.shape}")
+
+
 def _compile(bundle: Bundle, backend: str | None, device: str | None) -> Any:
     """Try the bundle's backends in order; warn when a fallback is used."""
     from edgekit.backends.registry import compile_session, get_backend
+    from edgekit.deployment.manifest_schema import resolve_options
 
     m = bundle.manifest
     entries = [e for e in m.backends if backend is None or e["backend"] == backend]
@@ -160,7 +235,7 @@ def _compile(bundle: Bundle, backend: str | None, device: str | None) -> Any:
     model, reasons = bundle.model(), []
     for entry in entries:
         name = entry["backend"]
-        options = m.runtime.get("options") or None if name == m.backend else None
+        options = resolve_options(m.runtime.get("options"), bundle.root) if name == m.backend else None
         try:
             ok, reason = get_backend(name).available()
             if not ok:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -23,15 +24,24 @@ _CHUNK = 1 << 20
 class ZipLimits:
     """Size limits for one archive.
 
+    Why these numbers: a bundle holds ~8 files (model, labels, sample, report...), an
+    edge model is rarely over 1 GB, and models compress at most ~10x (ONNX weights are
+    close to random; a sample of digit images ~50x). The old limits (4 GiB, ratio checked
+    only above 1 MiB) let 1000 entries of exactly 1 MiB of zeros write 1 GB to disk.
+
     Attributes:
         max_total_bytes: largest total uncompressed size.
-        max_ratio: largest uncompressed/compressed ratio of any entry over 1 MiB.
+        max_ratio: largest uncompressed/compressed ratio of any entry over ``ratio_floor``
+            bytes, and of the whole archive.
         max_entries: largest number of entries.
+        ratio_floor: entries up to this size skip the per-entry ratio (a tiny text file
+            can compress 300x without harm).
     """
 
-    max_total_bytes: int = 4 << 30
+    max_total_bytes: int = 2 << 30
     max_ratio: float = 200.0
-    max_entries: int = 10_000
+    max_entries: int = 1_000
+    ratio_floor: int = 64 << 10
 
 
 def check_entries(archive: zipfile.ZipFile, limits: ZipLimits, where: Path) -> list[zipfile.ZipInfo]:
@@ -52,7 +62,7 @@ def check_entries(archive: zipfile.ZipFile, limits: ZipLimits, where: Path) -> l
             raise BundleError(f"{where} names {info.filename!r} twice; refusing an ambiguous archive", path=where)
         seen.add(info.filename)
         total += info.file_size
-        if info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             raise BundleError(
                 f"{where}: entry {info.filename!r} inflates {info.file_size / max(info.compress_size, 1):.0f}x "
                 f"(limit {limits.max_ratio:.0f}x), which looks like a zip bomb; refusing it",
@@ -60,6 +70,10 @@ def check_entries(archive: zipfile.ZipFile, limits: ZipLimits, where: Path) -> l
             )
     if total > limits.max_total_bytes:
         raise BundleError(f"{where} would extract to {total} bytes (limit {limits.max_total_bytes}); refusing it", path=where)
+    packed = sum(i.compress_size for i in infos)
+    if total > limits.ratio_floor * 16 and total > limits.max_ratio * max(packed, 1):
+        raise BundleError(f"{where} inflates {total / max(packed, 1):.0f}x as a whole (limit {limits.max_ratio:.0f}x), "
+                          "which looks like a zip bomb; refusing it", path=where)
     return infos
 
 
@@ -90,11 +104,17 @@ def extract(zip_path: str | Path, dest: str | Path, limits: ZipLimits = ZipLimit
         with zipfile.ZipFile(zip_path) as archive:
             infos = check_entries(archive, limits, zip_path)
             dest.mkdir(parents=True, exist_ok=True)
-            budget = limits.max_total_bytes
+            budget = min(limits.max_total_bytes, sum(i.file_size for i in infos))
             for info in infos:
                 budget = _extract_one(archive, info, dest, budget, zip_path)
-    except zipfile.BadZipFile as exc:
-        raise BundleError(f"{zip_path} is not a valid zip file ({exc}); copy the bundle again", path=zip_path) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        # a central directory that lies about sizes ends in a CRC/EOF error; encrypted or
+        # exotic compression in NotImplementedError/RuntimeError
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise BundleError(f"{zip_path} is not a valid bundle zip ({first}); copy the bundle again", path=zip_path) from exc
+    except OSError as exc:
+        raise BundleError(f"cannot extract {zip_path} ({exc.strerror or exc}); free disk space in the temporary "
+                          "folder (TMPDIR) or extract it by hand", path=zip_path) from exc
     return dest
 
 
@@ -104,11 +124,13 @@ def _extract_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, bu
         target.mkdir(parents=True, exist_ok=True)
         return budget
     target.parent.mkdir(parents=True, exist_ok=True)
+    left = info.file_size  # the central directory's promise, enforced while inflating
     with archive.open(info) as src, open(target, "xb") as out:
         while chunk := src.read(_CHUNK):
-            budget -= len(chunk)
-            if budget < 0:
-                raise BundleError(f"{where} inflates past its size limit while extracting; refusing it", path=where)
+            budget, left = budget - len(chunk), left - len(chunk)
+            if budget < 0 or left < 0:
+                raise BundleError(f"{where}: entry {info.filename!r} inflates past the size its zip directory declares; "
+                                  "refusing it", path=where)
             out.write(chunk)
     return budget
 

@@ -8,17 +8,18 @@ anything ``load_model`` accepts (a path, ``"demo:digits"``). Explicit
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgekit.backends.registry import backends_for, capabilities, get_backend
+from edgekit.data import open_dataset
+from edgekit.data.spec import image_size
 from edgekit.errors import BundleError, EdgekitWarning
+from edgekit.models import convert, load_model
 from edgekit.models.model import Model
 from edgekit.types import Format
-
-BUNDLE_BACKENDS = ("onnxruntime", "openvino")  # runtimes a bundle may name (torch is the CUDA dev path)
 
 
 @dataclass(frozen=True)
@@ -65,25 +66,34 @@ def _from_source(src: Any) -> Choice:
         return _from_candidate(src, None)
     if isinstance(src, (str, Path)) and str(src).lower().endswith(".json") and Path(src).is_file():
         return _from_plan_file(Path(src))
-    from edgekit.models import load_model
 
     return _from_source(load_model(src))
 
 
+class _Saved:
+    """A saved plan or candidate read back from JSON, its fields as attributes.
+
+    Why not ``edgekit.planner.Report.from_dict``: deployment reads plans as data
+    (a live ``Report`` is duck-typed too), so it does not depend on the planner,
+    which measures on devices that deploy bundles.
+    """
+
+    def __init__(self, data: dict) -> None:
+        self.__dict__.update(data)
+
+
 def _from_plan_file(path: Path) -> Choice:
-    """A saved plan: ``edgekit.planner`` reads it back into a Report."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"plan file {path} is not readable JSON ({exc})", path=path) from exc
+    """A saved plan (``report.json``): its best candidate."""
+    from edgekit.safeyaml import load_json, read_text
+
+    data = load_json(read_text(path, BundleError, what="plan file", max_bytes=256 << 20), path=path, error=BundleError)
     if not isinstance(data, dict) or not ({"best", "candidates"} & set(data)):
         raise BundleError(f"{path} is not a saved plan (no 'best' or 'candidates'); pass a model or an edgekit plan JSON", path=path)
-    from edgekit.planner.report import (
-        Report,  # not `from edgekit import plan`: that name is the plan() function
-    )
-
-    report = Report.from_dict(data)
-    return _from_candidate(report.best, getattr(report, "target", None), report)
+    best = next((c for c in data.get("candidates") or () if isinstance(c, dict) and "key" in c
+                 and c["key"] == data.get("best_key")), None)
+    if best is not None and not {"backend", "model"} <= set(best):
+        raise BundleError(f"the best candidate in {path} has no backend or model; plan again", path=path)
+    return _from_candidate(None if best is None else _Saved(best), data.get("target"), _Saved(data))
 
 
 def _from_candidate(cand: Any, target: Any, report: Any = None) -> Choice:
@@ -127,22 +137,33 @@ def _first(obj: Any, *names: str) -> Any:
 
 
 def _default_backend(model: Model) -> str:
-    return "openvino" if Format.parse(model.format) == Format.OPENVINO else "onnxruntime"
+    """The first registered backend a bundle may name that loads the model's file (a PyTorch
+    model is packaged as ONNX)."""
+    fmt = Format.parse(model.format)
+    return backends_for(Format.ONNX if fmt == Format.TORCH else fmt, bundle=True)[0]
 
 
 def _fit_backend(choice: Choice) -> Choice:
-    """Bundles carry ONNX or IR for onnxruntime/openvino; torch sources become ONNX."""
+    """Bundles carry a file for a backend the registry lets a bundle name (ONNX or IR today);
+    torch sources become ONNX."""
     model, backend = choice.model, choice.backend.lower()
     if backend == "auto":
         backend = _default_backend(model)
-    if backend not in BUNDLE_BACKENDS:
+    backend = get_backend(backend).name  # an alias ("ov") is written as the registry's name
+    if not capabilities(backend).bundle:
+        allowed = " or ".join(backends_for(bundle=True))
+        fallback = _default_backend(model)
         warnings.warn(
-            EdgekitWarning(f"bundles run on {' or '.join(BUNDLE_BACKENDS)}, not {backend}; packaging for onnxruntime"),
+            EdgekitWarning(f"bundles run on {allowed}, not {backend}; packaging for {fallback}"),
             stacklevel=3,
         )
-        backend, choice = "onnxruntime", Choice(**{**choice.__dict__, "options": None, "figures": {}})
-    if Format.parse(model.format) == Format.OPENVINO and backend != "openvino":
-        raise BundleError(f"{model.name} is OpenVINO IR, which only the openvino backend runs; pass backend='openvino' or an ONNX model")
+        backend, choice = fallback, Choice(**{**choice.__dict__, "options": None, "figures": {}})
+    fmt = Format.parse(model.format)
+    if fmt != Format.TORCH and not capabilities(backend).loads(fmt):
+        readers = backends_for(fmt, bundle=True)
+        how = f"pass backend={readers[0]!r}" if readers else "install a backend that reads it"
+        raise BundleError(f"{model.name} is in {fmt} format, which {' or '.join(readers) or 'no backend here'} "
+                          f"runs, not {backend}; {how} or an ONNX model")
     return Choice(**{**choice.__dict__, "backend": backend})
 
 
@@ -150,7 +171,6 @@ def ensure_file(model: Model, workdir: Path) -> Model:
     """Export an in-memory / PyTorch model to ONNX in ``workdir`` (a bundle carries files)."""
     if model.path is not None and Format.parse(model.format) in (Format.ONNX, Format.OPENVINO):
         return model
-    from edgekit.models import convert
 
     converted, _report = convert(model, to="onnx", out=workdir / "model.onnx")
     return converted
@@ -158,10 +178,7 @@ def ensure_file(model: Model, workdir: Path) -> Model:
 
 def open_data(spec: Any, model: Model) -> Any:
     """Validation data for the sample: anything :func:`edgekit.data.open_dataset` takes,
-    or -- when nothing is given -- the held-out split for the demo models."""
-    from edgekit.data import open_dataset
-    from edgekit.data.spec import image_size
-
-    if spec is None:
-        return open_dataset("demo-test", image_size(model)) if model.name.startswith("demo:digits") else None
-    return open_dataset(spec, image_size(model))
+    or -- when nothing is given -- the data the model's card names (``None`` when it names none)."""
+    if spec is None and model.validation is not None:
+        spec = model.validation.dataset
+    return None if spec is None else open_dataset(spec, image_size(model))

@@ -7,11 +7,13 @@ bundle), so the list is derived from the backend the bundle names first.
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 
-# backend -> the pip package that provides its runtime (beyond edgekit's own deps)
-RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
-_MINIMUM = {"edgekit": "0.1.0", "onnxruntime": "1.17", "openvino": "2024.0"}
+from edgekit.backends.registry import capabilities, reference_backend
+from edgekit.types import Format
+
+_EDGEKIT = "edgekit>=0.1.0"
 
 
 def _installed(package: str) -> str | None:
@@ -22,16 +24,20 @@ def _installed(package: str) -> str | None:
 
 
 def requirements(backend: str) -> str:
-    """``requirements.txt``: edgekit, plus the preferred backend's runtime.
+    """``requirements.txt``: edgekit, plus the runtime package(s) the backend declares.
 
-    onnxruntime is listed for every bundle: edgekit itself needs it, and it is
-    the fallback an ONNX bundle allows.
+    The reference ONNX runtime's packages (onnxruntime) are listed for every bundle:
+    edgekit itself needs it, and it is the fallback an ONNX bundle allows.
     """
     lines = ["# Runtime packages for this bundle; install with: pip install -r requirements.txt"]
-    for package in dict.fromkeys(["edgekit", "onnxruntime", RUNTIME_PACKAGES[backend]]):
+    wanted = [_EDGEKIT, *capabilities(reference_backend(Format.ONNX)).packages, *capabilities(backend).packages]
+    by_name: dict[str, str] = {}
+    for line in wanted:  # the first line naming a package wins
+        by_name.setdefault(re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0], line)
+    for package, line in by_name.items():
         made_with = _installed(package)
         note = f"  # bundle made and checked with {made_with}" if made_with else ""
-        lines.append(f"{package}>={_MINIMUM[package]}{note}")
+        lines.append(f"{line}{note}")
     return "\n".join(lines) + "\n"
 
 

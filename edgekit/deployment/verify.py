@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from edgekit.deployment.predictor import Predictor
 from edgekit.deployment.sample import SampleResult, rerun
 
 EXIT_OK, EXIT_FAILED = 0, 1  # exit 2 = the bundle was refused (any EdgekitError)
@@ -85,8 +86,6 @@ def verify_bundle(bundle: str | Path, *, backend: str | None = None) -> VerifyRe
         >>> report.passed
         True
     """
-    from edgekit.deployment.predictor import Predictor
-
     with Predictor.open(bundle, backend=backend) as predictor:
         result = rerun(predictor.session, predictor.preprocess, predictor.bundle.sample())
         m = predictor.manifest

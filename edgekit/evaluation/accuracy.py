@@ -9,15 +9,21 @@ predictions (and top-k from the logits).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgekit.backends import Session, compile_session
+from edgekit.data.datasets import UnreadableImage
+from edgekit.data.sampling import check_classes
 from edgekit.errors import DataError
-from edgekit.evaluation.metrics import Metrics, json_ready
+from edgekit.evaluation.metrics import Metrics, compute_metrics, json_ready
+from edgekit.models import load_model
+from edgekit.models.card import require_task
+from edgekit.progress import Progress, emit
+from edgekit.types import Task
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class EvalResult:
         scores: ``(n, n_classes)`` raw model outputs (not serialised).
         seconds: wall time of the whole evaluation (preprocessing included).
         skipped: images that could not be decoded when read (corrupt or cut short), left out.
+        task: what was scored (classification: top-1/top-k against class labels).
     """
 
     model: str
@@ -44,6 +51,7 @@ class EvalResult:
     seconds: float
     scores: np.ndarray | None = field(default=None, compare=False, repr=False)
     skipped: int = 0
+    task: Task = Task.CLASSIFICATION
 
     def to_dict(self) -> dict:
         """JSON-ready dict (without the raw scores)."""
@@ -58,6 +66,7 @@ class EvalResult:
                 "predictions": list(self.predictions),
                 "seconds": self.seconds,
                 "skipped": self.skipped,
+                "task": str(self.task),
             }
         )
 
@@ -67,19 +76,16 @@ class EvalResult:
         data = dict(data)
         data["metrics"] = Metrics.from_dict(data["metrics"])
         data["labels"], data["predictions"] = tuple(data["labels"]), tuple(data["predictions"])
+        data["task"] = Task.parse(data.get("task", "classification"), "task")
         return cls(**data)
 
 
 def _session_for(model_or_session: Any, backend: str, device: str, precision: str):
     """Return ``(session, owned)``: compile a Model / path / name, or use a Session as is."""
-    from edgekit.backends import Session, compile_session
-
     if isinstance(model_or_session, Session):
         return model_or_session, False
     model = model_or_session
     if isinstance(model, str | Path):
-        from edgekit.models import load_model
-
         model = load_model(model)
     return compile_session(model, backend, device=device, precision=precision), True
 
@@ -93,7 +99,7 @@ def evaluate(
     precision: str = "fp32",
     batch_size: int = 32,
     limit: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> EvalResult:
     """Run a model over a labelled dataset and compute its metrics.
 
@@ -103,11 +109,13 @@ def evaluate(
         backend, device, precision: used when a session has to be compiled.
         batch_size: images per run (1 when the model's batch dimension is fixed to 1).
         limit: evaluate only the first ``limit`` images.
-        progress: called as ``progress(done, total)`` after each batch; may raise ``Cancelled``.
+        progress: receives an ``"accuracy"`` :class:`~edgekit.progress.ProgressEvent` (images
+            done/total) after each batch; may raise ``Cancelled``.
 
     Raises:
         DataError: empty dataset, classes that differ from the model's labels,
             or a model without preprocessing.
+        TaskNotSupported: the model's task is not classification.
 
     Example:
         >>> from edgekit.data import demo_digits
@@ -115,12 +123,13 @@ def evaluate(
         >>> result.metrics.accuracy > 0.97                            # doctest: +SKIP
         True
     """
-    from edgekit.data.sampling import check_classes
-
+    _check_arguments(model_or_session, dataset)
     t0 = time.perf_counter()
     session, owned = _session_for(model_or_session, backend, device, precision)
     try:
         model = session.model
+        # the dispatch point: these metrics score class labels; a detector needs box metrics (mAP)
+        require_task(getattr(model, "task", None), "evaluate", name=model.name)
         if model.preprocess is None:
             raise DataError(
                 f"model {model.name} has no preprocessing; load it with preprocess=... (size, mean, std)"
@@ -134,8 +143,7 @@ def evaluate(
     finally:
         if owned:
             session.close()
-    classes = tuple(model.labels) if model.labels else tuple(dataset.classes)
-    from edgekit.evaluation.metrics import compute_metrics
+    classes = tuple(model.labels) if model.labels else _unnamed_classes(dataset, scores.shape[1])
 
     predictions = scores.argmax(1)
     metrics = compute_metrics(
@@ -160,10 +168,29 @@ def _batch_size(model: Any, wanted: int) -> int:
     return first if isinstance(first, int) and first > 0 else max(1, wanted)
 
 
+def _check_arguments(model: Any, dataset: Any) -> None:
+    """TypeErrors that name what to pass (``evaluate(model, ["a", "b"])`` was an AttributeError)."""
+    if model is None or isinstance(model, (int, float, bytes, list, tuple, dict)):
+        raise TypeError(f"evaluate expects a Model, a model path/name or a compiled Session, not {type(model).__name__}")
+    if isinstance(dataset, (str, Path)):
+        raise TypeError("evaluate expects a dataset object; open a folder or CSV with "
+                        f"edgekit.data.open_dataset({str(dataset)[:60]!r}) first")
+    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__") and hasattr(dataset, "classes")):
+        raise TypeError(f"evaluate expects a dataset of (image, label) pairs with len() and .classes (ImageFolder, "
+                        f"ArrayDataset, open_dataset(...)), not {type(dataset).__name__}")
+
+
+def _unnamed_classes(dataset: Any, outputs: int) -> tuple[str, ...]:
+    """Class names for a model without labels: its output indices ("0".."N-1") when the dataset's labels
+    are indices (an index-labelled CSV, or folders named 0, 1, ...), else the dataset's names."""
+    names = [str(c) for c in dataset.classes]
+    if getattr(dataset, "index_labels", False) or all(n.isdigit() for n in names):
+        return tuple(str(i) for i in range(max(outputs, len(names))))
+    return tuple(names)
+
+
 def _run(session, dataset, total: int, batch: int, progress) -> tuple[np.ndarray, np.ndarray, int]:
     """Labels and raw outputs of the first ``total`` images, and how many could not be decoded."""
-    from edgekit.data.datasets import UnreadableImage
-
     pre, name = session.model.preprocess, session.model.inputs[0].name
     labels, outputs, skipped = [], [], 0
     for start in range(0, total, batch):
@@ -177,8 +204,8 @@ def _run(session, dataset, total: int, batch: int, progress) -> tuple[np.ndarray
             logits = np.asarray(session.predict({name: pre.batch([im for im, _ in items])}))
             outputs.append(logits.reshape(len(items), -1))
             labels.extend(y for _, y in items)
-        if progress is not None:
-            progress(min(start + batch, total), total)
+        done = min(start + batch, total)
+        emit(progress, "accuracy", f"{done}/{total} images", done=done, total=total, fraction=done / total)
     if not outputs:
         raise DataError(f"none of the {total} images could be decoded; check the dataset's files")
     return np.asarray(labels, np.int64), np.concatenate(outputs).astype(np.float32), skipped

@@ -21,16 +21,20 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from edgekit.backends import compile_session, get_backend, list_backends
+from edgekit import __version__
+from edgekit._io import write_text_atomic
+from edgekit.backends import capabilities, compile_session, get_backend, list_backends
 from edgekit.backends.parity import random_inputs
-from edgekit.errors import BackendUnavailable, Cancelled, DataError, EdgekitError
+from edgekit.errors import BackendUnavailable, DataError, EdgekitError
 from edgekit.evaluation import stats
+from edgekit.hardware.versions import RUNTIMES, dist_version
+from edgekit.models.model import Model
+from edgekit.progress import Cancel, Progress, StageClock, check_cancel, emit
 
 __all__ = [
     "BenchResult",
@@ -42,8 +46,6 @@ __all__ = [
     "save_results",
 ]
 
-Progress = Callable[[float, str], None]
-Cancel = Callable[[], bool] | threading.Event | None
 MODES = ("latency", "throughput")
 
 
@@ -172,6 +174,7 @@ class _Run:
     result: BenchResult
     session: Any = None
     call: Callable[[], Any] | None = None
+    drain: Callable[[], Any] | None = None  # pipelined throughput: wait for what ``call`` queued
     warm: list[float] = field(default_factory=list)
     timed: list[float] = field(default_factory=list)
     switch: list[float] = field(default_factory=list)
@@ -211,8 +214,9 @@ def bench(
         settings: full :class:`BenchSettings`.
         options: backend name -> its options dataclass.
         profile: a ``HardwareProfile`` (for the peak-GFLOP/s share); ``None`` = none.
-        progress: called with ``(fraction 0..1, message)``.
-        cancel: a callable returning True, or a ``threading.Event``, to stop early.
+        progress: receives :class:`~edgekit.progress.ProgressEvent` s (stages "compiling",
+            "warming up", "benchmarking"); may raise ``Cancelled``.
+        cancel: a ``CancelToken``, a ``threading.Event`` or a callable returning True, to stop early.
         combos: explicit ``(backend, device, precision)`` triples instead of the
             product of ``backends`` x ``devices`` x ``precisions``.
 
@@ -227,15 +231,17 @@ def bench(
         >>> results = bench(model, ["onnxruntime", "openvino"], seconds=2)   # doctest: +SKIP
         >>> [round(r.p50_ms, 2) for r in results if r.ok]                     # doctest: +SKIP
     """
+    if not isinstance(model, Model):  # bench(None) was an AttributeError deep inside
+        raise TypeError(f"bench expects an edgekit Model (edgekit.load_model(path) makes one), "
+                        f"not {type(model).__name__}")
     settings = settings or BenchSettings(mode=mode, seconds=seconds, warmup_seconds=warmup)
-    report = progress or (lambda fraction, message: None)
     if combos is None:
         names = [get_backend(b).name for b in backends or list_backends()]  # a typo raises, with a hint
         combos = _combos(model, names, devices, precisions)
     else:
         combos = [(get_backend(b).name, d, p) for b, d, p in combos]
     items = [(model, b, d, p) for b, d, p in combos]
-    return bench_items(items, settings, options=options, profile=profile, progress=report, cancel=cancel)
+    return bench_items(items, settings, options=options, profile=profile, progress=progress, cancel=cancel)
 
 
 def bench_items(
@@ -258,20 +264,20 @@ def bench_items(
         Cancelled: when ``cancel`` fired.
     """
     settings = settings or BenchSettings()
-    report = progress or (lambda fraction, message: None)
     runs = [_Run(BenchResult(m.name, b, d, p, mode=settings.mode, settings=settings)) for m, b, d, p in items]
     try:
         for i, (run, (model, *_)) in enumerate(zip(runs, items)):
             _check(cancel)
-            report(0.2 * i / len(runs), f"compiling {run.result.backend} on {run.result.device}")
+            emit(progress, "compiling", f"{run.result.backend} on {run.result.device}", done=i, total=len(runs),
+                 fraction=0.2 * i / len(runs))
             _prepare(run, model, settings, (options or {}).get(run.result.backend))
-        _warm_up(runs, settings, cancel, report)
-        _measure(runs, settings, cancel, report)
+        _warm_up(runs, settings, cancel, progress)
+        _measure(runs, settings, cancel, progress)
     finally:
         for run in runs:
             if run.session is not None:
                 run.session.close()
-    report(1.0, "done")
+    emit(progress, "benchmarking", "done", fraction=1.0)
     return [_finish(run, model, settings, profile) for run, (model, *_) in zip(runs, items)]
 
 
@@ -280,24 +286,23 @@ def _combos(
 ) -> list[tuple[str, str, str]]:
     precs = precisions or [str(model.precision)]
     combos = [(b, d, p) for b in backends for d in (devices or ["cpu"]) for p in precs]
-    if devices is None and "torch" in backends:
-        combos += [("torch", "cuda", p if p != "int8" else "fp32") for p in precs]
+    if devices is None:  # the devices a backend declares worth trying (torch's CUDA path), at a precision it runs
+        for b in backends:
+            caps = capabilities(b)
+            combos += [(b, d, p if caps.runs(p) else "fp32") for d in caps.bench_devices for p in precs]
     return combos
 
 
 def _check(cancel: Cancel) -> None:
-    fired = cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel and cancel())
-    if fired:
-        raise Cancelled("benchmark cancelled by the user")
+    check_cancel(cancel, "benchmark cancelled by the user")
 
 
 def _prepare(run: _Run, model: Any, settings: BenchSettings, options: Any) -> None:
     """Compile, make the input, time the first inference; mark unavailable combos."""
     r = run.result
-    if options is None and settings.mode == "throughput" and r.backend == "openvino":
-        from edgekit.backends.openvino import OpenVINOOptions
-
-        options = OpenVINOOptions(hint="throughput")
+    throughput = capabilities(r.backend).throughput_options
+    if options is None and settings.mode == "throughput" and throughput:
+        options = capabilities(r.backend).make_options(**throughput)  # e.g. OpenVINO's throughput hint
     try:
         feed = _input(model, settings)
         start = time.perf_counter()
@@ -308,10 +313,14 @@ def _prepare(run: _Run, model: Any, settings: BenchSettings, options: Any) -> No
         if settings.mode == "throughput":
             batches = [feed] * requests
             run.call = lambda: session.run_many(batches)
+            if hasattr(session, "submit_many"):  # keep the queue full across calls (see _burst)
+                run.call, run.drain = (lambda: session.submit_many(batches)), session.drain
         else:
             requests = 1
             run.call = lambda: session.run(feed)
         run.call()
+        if run.drain is not None:
+            run.drain()
         first = time.perf_counter()
     except EdgekitError as exc:
         status = "unavailable" if isinstance(exc, BackendUnavailable) else "failed"
@@ -332,11 +341,15 @@ def _prepare(run: _Run, model: Any, settings: BenchSettings, options: Any) -> No
     )
 
 
-def _timed_call(run: _Run) -> float:
-    """One call of ``run``; its duration in ms (a runtime error ends this combo only)."""
+def _timed_call(run: _Run, whole: bool = False) -> float:
+    """One call of ``run``; its duration in ms (a runtime error ends this combo only).
+
+    ``whole``: a pipelined call also waits for what it queued (warm-up: a call's full cost)."""
     start = time.perf_counter()
     try:
         run.call()
+        if whole and run.drain is not None:
+            run.drain()
     except Exception as exc:  # noqa: BLE001 - recorded as this combination's failure
         run.error, run.done = f"{type(exc).__name__}: {exc}", True
     elapsed = time.perf_counter() - start
@@ -344,31 +357,36 @@ def _timed_call(run: _Run) -> float:
     return elapsed * 1e3
 
 
-def _warm_up(runs: list[_Run], settings: BenchSettings, cancel: Cancel, report: Progress) -> None:
+def _warm_up(runs: list[_Run], settings: BenchSettings, cancel: Cancel, progress: Progress | None) -> None:
     """Interleaved warm-up until each combination's latency settles (or its budget is spent);
     then size each combination's burst from its settled median."""
     active = [r for r in runs if not r.done]
     while active:
         _check(cancel)
         for run in active:
-            run.warm.append(_timed_call(run))
+            run.warm.append(_timed_call(run, whole=True))
         active = [
             r
             for r in active
             if not r.done and not stats.settled(r.warm) and r.spent < settings.warmup_seconds
         ]
-        report(0.2 + 0.1 * (1 - len(active) / max(1, len(runs))), "warming up")
+        settled = len(runs) - len(active)
+        emit(progress, "warming up", f"{settled}/{len(runs)} settled", done=settled, total=len(runs),
+             fraction=0.2 + 0.1 * settled / max(1, len(runs)))
     for run in runs:
         run.spent = 0.0
         if run.warm and settings.slice_seconds > 0:
             typical = max(1e-3, sorted(run.warm[-5:])[len(run.warm[-5:]) // 2])
             run.burst = max(1, min(200, int(settings.slice_seconds * 1e3 / typical)))
+        if run.drain is not None:  # the first call of a burst only fills the queue: never timed
+            run.burst = max(3, run.burst)
 
 
-def _measure(runs: list[_Run], settings: BenchSettings, cancel: Cancel, report: Progress) -> None:
+def _measure(runs: list[_Run], settings: BenchSettings, cancel: Cancel, progress: Progress | None) -> None:
     """Interleaved timed bursts (A B C A B C ...) until each median is tight or time is up."""
     active = [r for r in runs if not r.done]
     total = max(1e-9, settings.seconds * len(active))
+    clock = StageClock(total)
     while active:
         _check(cancel)
         for run in active:
@@ -377,16 +395,27 @@ def _measure(runs: list[_Run], settings: BenchSettings, cancel: Cancel, report: 
                 time.sleep(settings.gap_seconds)
         active = [r for r in active if not r.done and not _enough(r, settings)]
         spent = sum(r.spent for r in runs)
-        report(0.3 + 0.7 * min(1.0, spent / total), f"measuring ({sum(len(r.timed) for r in runs)} runs)")
+        share = min(1.0, spent / total)
+        emit(progress, "benchmarking", f"{sum(len(r.timed) for r in runs)} timed runs", done=round(share * 100),
+             total=100, fraction=0.3 + 0.7 * share, eta_s=clock.eta(min(spent, total)))
 
 
 def _burst(run: _Run, settings: BenchSettings) -> None:
-    """``run.burst`` calls in a row; the first is kept apart when the burst is long enough."""
-    for j in range(run.burst):
-        elapsed = _timed_call(run)
-        (run.switch if j == 0 and run.burst >= 3 else run.timed).append(elapsed)
-        if run.done or (run.timed and run.spent >= settings.seconds):
-            return
+    """``run.burst`` calls in a row; the first is kept apart when the burst is long enough.
+
+    A pipelined (throughput) call returns once its requests are queued, so in a burst
+    each timed call lasts as long as the runtime takes to finish as many requests: the
+    queue never drains between calls. It is drained, untimed, when the burst ends so the
+    next combination starts on idle cores."""
+    try:
+        for j in range(run.burst):
+            elapsed = _timed_call(run)
+            (run.switch if j == 0 and run.burst >= 3 else run.timed).append(elapsed)
+            if run.done or (run.timed and run.spent >= settings.seconds):
+                return
+    finally:
+        if run.drain is not None and not run.done:
+            run.drain()
 
 
 def _enough(run: _Run, settings: BenchSettings) -> bool:
@@ -471,8 +500,6 @@ def bench_manifest(settings: BenchSettings | None = None, profile: Any = None) -
     import datetime
     import platform
 
-    from edgekit import __version__
-
     manifest = {
         "edgekit": __version__,
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -489,8 +516,6 @@ def bench_manifest(settings: BenchSettings | None = None, profile: Any = None) -
 
 def _versions() -> dict[str, str | None]:
     """The runtimes' versions, as the hardware profile finds them (onnxruntime-gpu & co. included)."""
-    from edgekit.hardware.versions import RUNTIMES, dist_version
-
     return {key: dist_version(*RUNTIMES[key]) for key in ("numpy", "onnx", "onnxruntime", "openvino", "torch")}
 
 
@@ -501,8 +526,6 @@ def save_results(results: list[BenchResult], path: Any, profile: Any = None, for
         OutputExists: ``path`` exists and ``force`` is false.
     """
     import json
-
-    from edgekit._io import write_text_atomic
 
     settings = results[0].settings if results else None
     data = {"manifest": bench_manifest(settings, profile), "results": [r.to_dict() for r in results]}

@@ -44,8 +44,8 @@ def median_ci(samples: Sequence[float], z: float = Z95) -> tuple[float, float, f
     if n < 3:
         return median, -math.inf, math.inf
     half = z * math.sqrt(n) / 2
-    lo = max(0, int(math.floor(n / 2 - half)) - 1)
-    hi = min(n - 1, int(math.ceil(n / 2 + half)))
+    lo = max(0, math.floor(n / 2 - half) - 1)
+    hi = min(n - 1, math.ceil(n / 2 + half))
     return median, float(data[lo]), float(data[hi])
 
 

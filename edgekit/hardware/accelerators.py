@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgekit.errors import require_argument
 from edgekit.hardware.versions import RUNTIMES, dist_version
 
 _SMI_FIELDS = "index,name,memory.total,compute_cap,driver_version"
@@ -74,6 +75,7 @@ def parse_nvidia_smi_csv(text: str) -> tuple[CudaDevice, ...]:
 
     Memory is in MiB; "[N/A]" fields (Jetson) become None.
     """
+    require_argument(text, "parse_nvidia_smi_csv", "the text nvidia-smi printed (str)", str)
     devices = []
     for line in text.strip().splitlines():
         cols = [c.strip() for c in line.split(",")]
@@ -105,7 +107,7 @@ def _cuda_from_torch(version: str) -> tuple[tuple[CudaDevice, ...], str]:
 
 def _run_smi(smi: str, fields: str) -> subprocess.CompletedProcess:
     cmd = [smi, f"--query-gpu={fields}", "--format=csv,noheader,nounits"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=15, check=False)
 
 
 def _cuda_from_smi(smi: str) -> tuple[tuple[CudaDevice, ...], str]:

@@ -135,6 +135,7 @@ def parse_cpuinfo(text: str) -> CpuInfo:
         >>> parse_cpuinfo("processor: 0\\nflags: avx2 fma\\n").isa["avx2"]
         True
     """
+    require_argument(text, "parse_cpuinfo", "the text of /proc/cpuinfo (str)", str)
     blocks = _blocks(text)
     cpus = [b for b in blocks if "processor" in b and b["processor"].isdigit()]
     everything = {k: v for b in reversed(blocks) for k, v in b.items()}
@@ -193,7 +194,7 @@ def _probe_linux() -> CpuInfo:
 
 def _sysctl(name: str) -> str | None:
     try:
-        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
@@ -281,3 +282,5 @@ def probe_cpu() -> CpuInfo:
             return info
         return CpuInfo(info.name, info.logical_cores, psutil.cpu_count(logical=False), info.isa, info.board)
     return info
+
+from edgekit.errors import require_argument

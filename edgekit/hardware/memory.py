@@ -19,6 +19,7 @@ def parse_meminfo(text: str) -> tuple[int, int | None]:
     Raises:
         ValueError: when the text has no ``MemTotal`` line.
     """
+    require_argument(text, "parse_meminfo", "the text of /proc/meminfo (str)", str)
     values: dict[str, int] = {}
     for line in text.splitlines():
         key, _, rest = line.partition(":")
@@ -53,3 +54,5 @@ def probe_memory() -> tuple[int, int | None]:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), None
     except (AttributeError, ValueError, OSError) as exc:
         raise OSError(f"cannot read memory size on {platform.system()}: install psutil ({exc})") from exc
+
+from edgekit.errors import require_argument

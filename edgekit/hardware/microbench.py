@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-Progress = Callable[[str, float], None]  # (what, fraction done 0..1)
+from edgekit.progress import Progress, emit
 
 
 def _best_seconds(fn: Callable[[], object], repeats: int, budget_s: float) -> float:
@@ -43,7 +43,7 @@ def measure_peak_gflops(
         sizes: square matrix sides tried; the best one counts.
         repeats: timed products per size (best of them counts).
         budget_s: rough total time limit, split over the sizes.
-        progress: called with ("matmul NxN", fraction) as each size starts.
+        progress: receives a "microbenchmark" :class:`~edgekit.progress.ProgressEvent` as each size starts.
 
     Returns:
         GFLOP/s, counting ``2 * n**3`` operations per product.
@@ -51,8 +51,7 @@ def measure_peak_gflops(
     rng = np.random.default_rng(0)
     best = 0.0
     for i, n in enumerate(sizes):
-        if progress:
-            progress(f"matmul {n}x{n}", i / len(sizes))
+        emit(progress, "microbenchmark", f"matmul {n}x{n}", done=i, total=len(sizes), fraction=i / len(sizes))
         a = rng.standard_normal((n, n), dtype=np.float32)
         b = rng.standard_normal((n, n), dtype=np.float32)
         out = np.empty((n, n), dtype=np.float32)
@@ -70,8 +69,7 @@ def measure_mem_bandwidth(
     Counts read + write (``2 * size`` bytes per copy), as STREAM "copy" does.
     The array is far larger than any CPU cache so it measures DRAM.
     """
-    if progress:
-        progress(f"copy {mib} MiB", 0.0)
+    emit(progress, "microbenchmark", f"copy {mib} MiB", fraction=0.0)
     src = np.ones(mib * 2**20 // 8, dtype=np.float64)
     dst = np.empty_like(src)
     seconds = _best_seconds(lambda: np.copyto(dst, src), repeats, budget_s)

@@ -30,8 +30,9 @@ from edgekit.hardware.accelerators import (
 )
 from edgekit.hardware.cpu import ARM_ISA, X86_ISA, CpuInfo, isa_from_flags, probe_cpu
 from edgekit.hardware.memory import probe_memory
-from edgekit.hardware.microbench import Progress, measure_mem_bandwidth, measure_peak_gflops
+from edgekit.hardware.microbench import measure_mem_bandwidth, measure_peak_gflops
 from edgekit.hardware.versions import runtime_versions
+from edgekit.progress import Progress, emit, scaled
 
 SCHEMA_VERSION = 1
 _ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
@@ -220,6 +221,20 @@ def _probe(name: str, fn: Callable[[], T], fallback: T, notes: dict[str, str]) -
     return fallback
 
 
+def _only(parts: tuple[str, ...] | None) -> Callable:
+    """:func:`_probe`, skipping (with a note) the parts not asked for."""
+    if parts is None:
+        return _probe
+
+    def probe(name: str, fn: Callable[[], T], fallback: T, notes: dict[str, str]) -> T:
+        if name in parts or name.startswith("bench_"):
+            return _probe(name, fn, fallback, notes)
+        notes[name] = f"{name} not probed (profile_hardware(parts={tuple(parts)!r}))"
+        return fallback
+
+    return probe
+
+
 def _usable_cores(logical: int) -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -227,12 +242,20 @@ def _usable_cores(logical: int) -> int:
         return logical
 
 
-def profile_hardware(bench: bool = False, progress: Progress | None = None) -> HardwareProfile:
+PARTS = ("cpu", "memory", "cuda", "openvino", "onnxruntime", "versions")
+"""What :func:`profile_hardware` can probe; ``cuda`` may import torch, ``openvino`` imports OpenVINO."""
+
+
+def profile_hardware(bench: bool = False, progress: Progress | None = None,
+                     parts: tuple[str, ...] | None = None) -> HardwareProfile:
     """Profile this machine: CPU, ISA, memory, CUDA/OpenVINO devices, onnxruntime EPs, versions.
 
     Args:
         bench: also measure peak FP32 GFLOP/s and memory bandwidth (a few seconds).
-        progress: called as ``progress(what, fraction)`` during the benchmarks.
+        progress: receives "microbenchmark" :class:`~edgekit.progress.ProgressEvent` s during the benchmarks.
+        parts: probe only these of :data:`PARTS` (``None``: all). Why: ``edgekit bench -b onnxruntime``
+            needs no OpenVINO ``Core`` and no torch import (a third of its cold start); a part left
+            out keeps its empty value and says so in ``probe_notes``.
 
     Returns:
         A :class:`HardwareProfile`; probes that found nothing or failed say why
@@ -244,6 +267,10 @@ def profile_hardware(bench: bool = False, progress: Progress | None = None) -> H
         (True, False, 'no CUDA device: torch 2.13.0+cpu is a CPU-only build and nvidia-smi is not installed')
     """
     notes: dict[str, str] = {}
+    unknown = sorted(set(parts or ()) - set(PARTS))
+    if unknown:
+        raise TargetError(f"profile_hardware(parts=...) got unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+    _probe = _only(parts)
     logical = os.cpu_count() or 1
     cpu = _probe(
         "cpu",
@@ -254,8 +281,10 @@ def profile_hardware(bench: bool = False, progress: Progress | None = None) -> H
     total, available = _probe("memory", probe_memory, (None, None), notes)
     gflops = bandwidth = None
     if bench:
-        gflops = _probe("bench_gflops", lambda: measure_peak_gflops(progress=progress), None, notes)
-        bandwidth = _probe("bench_bandwidth", lambda: measure_mem_bandwidth(progress=progress), None, notes)
+        gflops = _probe("bench_gflops", lambda: measure_peak_gflops(progress=scaled(progress, 0.0, 0.7)), None, notes)
+        bandwidth = _probe("bench_bandwidth", lambda: measure_mem_bandwidth(progress=scaled(progress, 0.7, 1.0)),
+                           None, notes)
+        emit(progress, "microbenchmark", "done", fraction=1.0)
     machine = platform.machine().lower()
     return HardwareProfile(
         os=platform.system(),

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from edgekit._lazy import lazy_exports
+from edgekit.models.card import ValidationData, require_task
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.models.spec import TensorSpec
@@ -26,7 +27,7 @@ _LAZY = {
     "supported_conversions": "edgekit.models.convert",
     "ConversionReport": "edgekit.models.check",
     "check_conversion": "edgekit.models.check",
-    "count_flops": "edgekit.models.flops",
+    "count_flops": "edgekit.models.cost",
 }
 
 __all__ = [
@@ -34,11 +35,13 @@ __all__ = [
     "Model",
     "Preprocess",
     "TensorSpec",
+    "ValidationData",
     "check_conversion",
     "convert",
     "count_flops",
     "load_model",
     "read_card",
+    "require_task",
     "supported_conversions",
 ]
 

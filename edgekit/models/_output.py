@@ -20,7 +20,7 @@ from pathlib import Path
 
 from edgekit._io import check_writable
 from edgekit.models.model import Model
-from edgekit.types import Format
+from edgekit.types import Format, Task
 
 
 def safe_stem(model: Model) -> str:
@@ -37,22 +37,37 @@ def output_files(dest: Path, fmt: Format, with_card: bool) -> list[Path]:
 
 
 def model_card(source: Model, origin: str) -> dict | None:
-    """The ``.json`` card (preprocess + labels) written beside a model made from ``source``;
-    ``origin`` names the step (``"converted_from"``, ``"compressed_from"``). ``None`` when there is nothing to carry."""
-    if source.preprocess is None and source.labels is None:
+    """The ``.json`` card (preprocess, labels, task, validation data) written beside a model made
+    from ``source``; ``origin`` names the step (``"converted_from"``, ``"compressed_from"``).
+    ``None`` when there is nothing to carry."""
+    if source.preprocess is None and source.labels is None and source.validation is None \
+            and source.task is Task.CLASSIFICATION:
         return None
-    return {
+    card = {
+        "task": str(source.task),
         "preprocess": None if source.preprocess is None else source.preprocess.to_dict(),
         "labels": None if source.labels is None else list(source.labels),
         origin: {"format": str(source.format), "sha256": source.sha256},
     }
+    if source.validation is not None:
+        card["validation"] = source.validation.to_dict()
+    decoder = source.metadata.get("card", {}).get("detection")  # a detector's decoder settings travel too
+    if decoder is not None:
+        card["detection"] = decoder
+    return card
 
 
 @contextmanager
 def staging_dir(dest: Path) -> Iterator[Path]:
     """A scratch folder beside ``dest`` (same file system, so moves are atomic), removed afterwards."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    except OSError as exc:  # name the user's output, not our scratch name
+        from edgekit.errors import ConfigError
+
+        raise ConfigError(f"cannot write {dest} ({exc.strerror or exc}); choose an output in a folder you can "
+                          "write to", path=dest) from exc
     try:
         yield stage
     finally:

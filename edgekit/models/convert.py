@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from edgekit._io import check_writable
-from edgekit.errors import ConversionError, EdgekitError
+from edgekit.errors import ConversionError, EdgekitError, error_text
 from edgekit.models._output import model_card, move_into_place, output_files, safe_stem, staging_dir
 from edgekit.models.check import ConversionReport, check_conversion
+from edgekit.models.load import load_model
 from edgekit.models.model import Model
+from edgekit.models.openvino_io import openvino
+from edgekit.progress import Progress, emit
 from edgekit.types import Format
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ def _timed(fn: Callable[[Model, Path, ConvertOptions], list[Path]]):
         except EdgekitError:
             raise
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            first = error_text(exc)
             raise ConversionError(
                 f"{fn.__name__} failed for {model.path or model.name}: {first}; "
                 "check that the model runs in its own framework and uses standard ops",
@@ -92,8 +95,6 @@ def _export_onnx(model: Model, dest: Path, opts: ConvertOptions) -> None:
 
 
 def _save_ir(onnx_path: Path, dest: Path, opts: ConvertOptions) -> list[Path]:
-    from edgekit.models.openvino_io import openvino
-
     ov = openvino()
     ov.save_model(ov.convert_model(str(onnx_path)), str(dest), compress_to_fp16=opts.fp16)
     return [dest, dest.with_suffix(".bin")]
@@ -174,7 +175,7 @@ def convert(
     samples: int = 8,
     inputs: Sequence[Any] | None = None,
     fp16: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Model, ConversionReport]:
     """Convert ``model`` to ``to``, check it numerically, and write it to ``out``.
 
@@ -189,7 +190,7 @@ def convert(
         samples: seeded random inputs for the check.
         inputs: real inputs to check on as well.
         fp16: OpenVINO only: store weights as float16.
-        progress: called with a short description of each step.
+        progress: receives a :class:`~edgekit.progress.ProgressEvent` per step (converting, checking, writing).
 
     Returns:
         The converted :class:`Model` (preprocess and labels carried over, also
@@ -204,8 +205,6 @@ def convert(
         >>> report.passed
         True
     """
-    from edgekit.models.load import load_model
-
     source = model if isinstance(model, Model) else load_model(model)
     target = _parse_format(to)
     fn = _CONVERTERS.get((source.format, target))
@@ -220,12 +219,13 @@ def convert(
     for path in finals:
         check_writable(path, force)  # fail before minutes of work, and again before moving
     with staging_dir(dest) as stage:
-        _say(progress, f"converting {source.name} ({source.format}) to {target}")
+        _say(progress, "converting", f"{source.name} ({source.format}) to {target}", 0.0)
         files, seconds = fn(source, stage / dest.name, ConvertOptions(fp16=fp16))
         converted = _load_staged(stage / dest.name, source, target, card)
         report = _check(source, converted, check, tolerance, samples, inputs, progress)
-        _say(progress, f"writing {dest}")
+        _say(progress, "writing", str(dest), 0.9)
         move_into_place(stage, finals, force)
+    _say(progress, "writing", f"{dest} done", 1.0)
     moved = tuple(dest.parent / f.name for f in files)
     result = converted.replace(path=dest, files=moved, metadata={**converted.metadata, **_provenance(source)})
     report = report.replace(target_path=str(dest), seconds=seconds, output_bytes=result.size_bytes)
@@ -243,8 +243,6 @@ def _parse_format(to: str | Format) -> Format:
 
 
 def _load_staged(path: Path, source: Model, target: Format, card: dict | None) -> Model:
-    from edgekit.models.load import load_model
-
     if card is not None:
         path.with_suffix(".json").write_text(json.dumps(card, indent=2), encoding="utf-8")
     try:
@@ -257,7 +255,7 @@ def _load_staged(path: Path, source: Model, target: Format, card: dict | None) -
 
 def _check(source, converted, check, tolerance, samples, inputs, progress) -> ConversionReport:
     if check:
-        _say(progress, f"checking against the source on {samples} inputs")
+        _say(progress, "checking", f"against the source on {samples} inputs", 0.6)
         return check_conversion(source, converted, samples=samples, tolerance=tolerance, inputs=inputs)
     return ConversionReport(
         source_format=str(source.format),
@@ -284,7 +282,6 @@ def _provenance(source: Model) -> dict:
     }
 
 
-def _say(progress: Callable[[str], None] | None, text: str) -> None:
-    log.info(text)
-    if progress is not None:
-        progress(text)
+def _say(progress: Progress | None, stage: str, text: str, fraction: float) -> None:
+    log.info("%s %s", stage, text)
+    emit(progress, stage, text, fraction=fraction)

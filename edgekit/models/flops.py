@@ -3,9 +3,15 @@ element of every other compute op.
 
 Why count at all: the planner and the reports say what share of the
 machine's measured peak GFLOP/s a model uses, and compare models by cost
-without running them. Dynamic dims count as 1 (batch 1). The same rule is
+without running them. A dynamic batch counts as 1; dynamic image height and
+width come from the model's preprocess size, and without one the count is
+``None`` (never a count for a 1x1 image). The same rule is
 applied to ONNX graphs, OpenVINO IR graphs and PyTorch modules (by forward
 hooks), so the three agree to within the cost of reshapes and adds.
+
+This module holds the rule and the ONNX counter; the OpenVINO and PyTorch
+counters live beside their readers, and :func:`edgekit.models.cost.count_flops`
+picks one by the model's format.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 import onnx
+
+from edgekit.models.contrib_shapes import complete_shapes
 
 # ops that move or describe data but compute nothing
 _FREE = {
@@ -40,39 +48,6 @@ _FREE = {
 # op -> (index of the weight input, index of the data input)
 _CONVS = {"Conv": (1, 0), "ConvInteger": (1, 0), "QLinearConv": (3, 0)}
 _MATMULS = {"MatMul": 0, "MatMulInteger": 0, "QLinearMatMul": 0, "Gemm": 0}
-
-
-def count_flops(model: Any) -> int | None:
-    """FLOPs of a ``Model`` (any format) or a shape-inferred ``onnx.ModelProto``, batch 1.
-
-    Dynamic image height/width are taken from ``model.preprocess.size``.
-
-    Returns:
-        The count, or ``None`` when a needed dim is unknown (dynamic and no
-        preprocess) rather than a count for a 1x1 image.
-
-    Example:
-        >>> count_flops(load_model("tiny.onnx"))   # doctest: +SKIP
-        1843200
-    """
-    if isinstance(model, onnx.ModelProto):
-        return onnx_flops(model)
-    shapes = input_shapes(model)
-    if shapes is None:
-        return None
-    fmt = str(model.format)
-    if fmt == "onnx":
-        from edgekit.models import onnx_io
-
-        proto, _ = onnx_io.read(model.path)
-        return onnx_flops(onnx_io.infer_shapes(fix_inputs(proto, shapes), model.path, model.size_bytes))
-    if fmt == "openvino":
-        from edgekit.models.openvino_io import graph_flops, read_ir
-
-        return graph_flops(read_ir(model.path), shapes)
-    from edgekit.models.torch_io import torch_flops
-
-    return torch_flops(model.module, next(iter(shapes.values())))
 
 
 def input_shapes(model: Any) -> dict[str, tuple[int, ...]] | None:
@@ -129,7 +104,14 @@ def _shapes(proto: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
 
 
 def onnx_flops(proto: onnx.ModelProto) -> int | None:
-    """FLOPs of a shape-inferred ONNX graph; ``None`` if no compute op had shapes."""
+    """FLOPs of a shape-inferred ONNX graph; ``None`` if no compute op had shapes.
+
+    Integer ops count like their float forms (``QLinearConv``, ``ConvInteger``,
+    ``MatMulInteger``, ``QLinearMatMul``); shapes behind onnxruntime's contrib ops
+    (``QLinearAdd``, ``QLinearConcat``...) are completed first (:mod:`~edgekit.models.contrib_shapes`).
+    """
+    if any(n.domain == "com.microsoft" for n in proto.graph.node):
+        proto = complete_shapes(proto, _shapes)
     shapes = _shapes(proto)
     total, known = 0, False
     for node in proto.graph.node:
@@ -161,7 +143,8 @@ def _node_flops(node: onnx.NodeProto, out: tuple[int, ...], shapes: dict) -> int
 def _bias(node: onnx.NodeProto, out: tuple[int, ...]) -> int:
     """One add per output for a fused bias (Conv input 2, Gemm input C), as an
     OpenVINO graph or a torch layer with bias counts it."""
-    has_bias = node.op_type in ("Conv", "Gemm") and len(node.input) > 2 and node.input[2]
+    at = {"Conv": 2, "Gemm": 2, "QLinearConv": 8}.get(node.op_type)
+    has_bias = at is not None and len(node.input) > at and node.input[at]
     return _numel(out) if has_bias else 0
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgekit.models import convert, load_model
+from edgekit.zoo import create_model, get_arch
+
 
 def zoo_onnx_model(
     name: str,
@@ -31,9 +34,6 @@ def zoo_onnx_model(
     Returns:
         The ONNX :class:`~edgekit.models.Model` with ``module`` set.
     """
-    from edgekit.models import convert, load_model
-    from edgekit.zoo import create_model, get_arch
-
     channels, height, width = get_arch(name).input_size
     if input_size is not None:
         height, width = input_size

@@ -3,22 +3,29 @@
 The format is chosen by the source's type or file suffix through one dict of
 loader functions (``_LOADERS``); adding a format is one function and one line.
 A model card ``X.json`` beside ``X.onnx`` / ``X.xml`` / ``X.pt`` may give
-``preprocess``, ``labels`` and ``input_shape``; explicit arguments win.
+``preprocess``, ``labels``, ``input_shape``, ``task`` and ``validation`` (see
+:mod:`edgekit.models.card`); explicit arguments win.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from edgekit._io import sha256_files
 from edgekit.errors import ModelLoadError, map_exceptions
-from edgekit.models import onnx_io
+from edgekit.models import onnx_io, openvino_io, torch_io
+from edgekit.models.card import card_task, card_validation
+from edgekit.models.cost import count_flops
+from edgekit.models.flops import fix_inputs, input_shapes, onnx_flops
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
-from edgekit.types import Format
+from edgekit.types import Format, Task
+from edgekit.zoo import hub
+from edgekit.zoo.hub import read_card
+
+__all__ = ["load_model", "load_onnx", "read_card"]
 
 
 def load_model(
@@ -30,6 +37,7 @@ def load_model(
     name: str | None = None,
     arch: str | None = None,
     arch_kwargs: dict | None = None,
+    task: Task | str | None = None,
 ) -> Model:
     """Load a model from a file, a zoo/hub name or an ``nn.Module``.
 
@@ -44,6 +52,8 @@ def load_model(
         name: human name; defaults to the file stem or hub name.
         arch: zoo architecture for a state-dict checkpoint (``"tinycnn"``).
         arch_kwargs: keyword arguments for that architecture.
+        task: what the outputs mean (``"classification"``, ``"detection"``);
+            default: the card's ``task``, else classification.
 
     Returns:
         A frozen :class:`Model` with inputs/outputs, precision, sha256,
@@ -64,20 +74,20 @@ def load_model(
         "arch_kwargs": dict(arch_kwargs or {}),
     }
     if not isinstance(src, (str, Path)):
-        from edgekit.models import torch_io
-
         model = torch_io.load_module(src, name=name or type(src).__name__, **opts)
-        return _apply_card(model, {}, preprocess, labels)
+        return _apply_card(model, {}, preprocess, labels, task)
     path, hub_name = _resolve(src)
     path = _model_in_folder(path) if path.is_dir() else path
     card = read_card(path)
     if opts["input_shape"] is None and card.get("input_shape"):
         opts["input_shape"] = _card_shape(card["input_shape"], path)
+    if path.suffix.lower() in (".pt", ".pth") and card.get("architecture") and opts["arch"] in (None, card["architecture"]):
+        # a weights-only checkpoint whose card names its architecture loads with no flags
+        opts["arch"] = card["architecture"]
+        opts["arch_kwargs"] = opts["arch_kwargs"] or dict(card.get("arch_kwargs") or {})
     model = _loader_for(path)(path, name=name or hub_name or path.stem, **opts)
-    model = _apply_card(model, card, preprocess, labels)
+    model = _apply_card(model, card, preprocess, labels, task)
     if model.flops is None and model.preprocess is not None:
-        from edgekit.models.flops import count_flops
-
         model = model.replace(flops=count_flops(model))
     return model
 
@@ -99,13 +109,6 @@ def _resolve(src: str | Path) -> tuple[Path, str | None]:
     path = Path(text).expanduser()
     if not isinstance(src, str) or not _looks_like_name(text, path):
         return path, None
-    try:
-        from edgekit.zoo import hub
-    except ImportError as exc:
-        raise ModelLoadError(
-            f"{text!r} is neither a model file nor a known model name (the model hub is not "
-            "available in this install); pass a model file path"
-        ) from exc
     try:
         with map_exceptions({Exception: ModelLoadError}, f"cannot resolve model name {text!r}: {{error}}"):
             return Path(hub.resolve(text)), text
@@ -155,8 +158,6 @@ def _loader_for(path: Path) -> Callable[..., Model]:
 
 def load_onnx(path: Path, *, name: str, **_: Any) -> Model:
     """Load an ONNX file: sniffed, checked, external data confined, shapes inferred."""
-    from edgekit.models.flops import fix_inputs, input_shapes, onnx_flops
-
     proto, files = onnx_io.read(path)
     size = sum(f.stat().st_size for f in files)
     inputs, outputs = onnx_io.io_specs(proto)
@@ -175,6 +176,8 @@ def load_onnx(path: Path, *, name: str, **_: Any) -> Model:
                 (o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None
             ),
             "producer": proto.producer_name,
+            # what the exporter wrote (Ultralytics: task, names, imgsz, stride): read by edgekit.detection.head
+            "onnx_metadata": {p.key: p.value for p in proto.metadata_props},
         },
     )
     shapes = input_shapes(model)  # None while image H/W are dynamic: counted once the card gives a size
@@ -184,14 +187,10 @@ def load_onnx(path: Path, *, name: str, **_: Any) -> Model:
 
 
 def _load_openvino(path: Path, *, name: str, **_: Any) -> Model:
-    from edgekit.models import openvino_io
-
     return openvino_io.load_ir(path, name=name)
 
 
 def _load_torch(path: Path, **opts: Any) -> Model:
-    from edgekit.models import torch_io
-
     return torch_io.load_file(path, **opts)
 
 
@@ -202,30 +201,8 @@ _LOADERS: dict[str, Callable[..., Model]] = {
 }
 
 
-def read_card(path: Path) -> dict:
-    """The model card ``X.json`` beside ``path`` (``{}`` when there is none).
-
-    Raises:
-        ModelLoadError: the card exists but is not a JSON object.
-    """
-    card_path = path.with_suffix(".json")
-    if not card_path.is_file() or card_path == path:
-        return {}
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(
-            f"model card {card_path} is not valid JSON ({exc}); fix or remove it", path=card_path
-        ) from exc
-    if not isinstance(card, dict):
-        raise ModelLoadError(
-            f"model card {card_path} must hold a JSON object; fix or remove it", path=card_path
-        )
-    return card
-
-
-def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any) -> Model:
-    """Explicit ``preprocess``/``labels`` win over the card's."""
+def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any, task: Any = None) -> Model:
+    """Explicit ``preprocess``/``labels``/``task`` win over the card's."""
     pre = preprocess if preprocess is not None else card.get("preprocess")
     labs = labels if labels is not None else card.get("labels")
     try:
@@ -236,11 +213,17 @@ def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any) -> Model
     if labs is not None and (isinstance(labs, str) or not all(isinstance(x, str) for x in labs)):
         raise ModelLoadError(f"labels for {model.name} must be a list of strings", path=model.path)
     meta = dict(model.metadata)
-    extra = {k: v for k, v in card.items() if k not in ("preprocess", "labels")}
+    extra = {k: v for k, v in card.items() if k not in ("preprocess", "labels", "task", "validation")}
     if extra:
         meta["card"] = extra
+    try:
+        kind = card_task(card, model.path) if task is None else Task.parse(task, "task")
+    except ValueError as exc:
+        raise ModelLoadError(f"the task argument: {exc}", path=model.path) from exc
     return model.replace(
         preprocess=pre,
         labels=None if labs is None else tuple(labs),
         metadata=meta,
+        task=kind,
+        validation=card_validation(card, model.path),
     )

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgekit.models.card import ValidationData
 from edgekit.models.preprocess import Preprocess
 from edgekit.models.spec import TensorSpec
-from edgekit.types import Format, Precision
+from edgekit.types import Format, Precision, Task
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Model:
         params: number of parameters, when known.
         module: the ``torch.nn.Module`` for PyTorch models (not serialised).
         metadata: free-form provenance (parent hash, compression settings...).
+        task: what the outputs mean (classification unless the card says otherwise);
+            predictions, metrics, overlays and bundles dispatch on it.
+        validation: the data the model's card names for measuring it when the
+            caller gives none (``None``: the caller must give data).
     """
 
     name: str
@@ -48,6 +53,8 @@ class Model:
     params: int | None = None
     module: Any = field(default=None, compare=False, repr=False)
     metadata: dict = field(default_factory=dict, compare=False)
+    task: Task = Task.CLASSIFICATION
+    validation: ValidationData | None = None
 
     @property
     def input(self) -> TensorSpec:
@@ -87,12 +94,15 @@ class Model:
             "flops": self.flops,
             "params": self.params,
             "metadata": self.metadata,
+            "task": str(self.task),
+            "validation": None if self.validation is None else self.validation.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Model:
         """Inverse of :meth:`to_dict` (without re-reading the files)."""
         pre = data.get("preprocess")
+        validation = data.get("validation")
         return cls(
             name=data["name"],
             format=Format.parse(data["format"]),
@@ -107,4 +117,6 @@ class Model:
             flops=data.get("flops"),
             params=data.get("params"),
             metadata=dict(data.get("metadata", {})),
+            task=Task.parse(data.get("task", "classification"), "task"),
+            validation=None if validation is None else ValidationData.from_dict(validation),
         )

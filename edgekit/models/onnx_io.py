@@ -29,6 +29,7 @@ _INT8_OPS = {
     "ConvInteger",
     "MatMulInteger",
 }
+MAX_ONNX_BYTES = 2 << 30  # protobuf's hard limit for one message
 _FIX = "re-export it (torch.onnx.export / edgekit convert) or download it again"
 
 
@@ -44,8 +45,13 @@ def sniff(path: Path, kind: str = "ONNX model") -> None:
         raise ModelLoadError(
             f"{path} is a folder, not a model file; pass the model file inside it", path=path
         )
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise ModelLoadError(f"model file {path} is empty (0 bytes); {_FIX}", path=path)
+    if kind == "ONNX model" and size >= MAX_ONNX_BYTES:  # refused before a byte is parsed (was read whole: 2.1 GB)
+        raise ModelLoadError(f"{path} is {size / 2**30:.1f} GiB; an ONNX protobuf cannot exceed 2 GiB, so larger "
+                             "models keep their weights in external data files: re-export it with "
+                             "save_as_external_data=True", path=path)
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(b"%PDF"):

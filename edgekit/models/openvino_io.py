@@ -1,6 +1,7 @@
 """OpenVINO IR (``.xml`` + ``.bin``): read, describe, count FLOPs.
 
-Imported only when an IR is loaded; ``openvino`` is an optional extra.
+``openvino`` itself (an optional extra) is imported only when an IR is read,
+so this module is cheap to import.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit._io import sha256_files
-from edgekit.errors import BackendUnavailable, ModelLoadError
+from edgekit.errors import BackendUnavailable, ModelLoadError, error_text
 from edgekit.models.flops import conv_flops, input_shapes
 from edgekit.models.model import Model
 from edgekit.models.onnx_io import sniff
@@ -63,7 +64,7 @@ def read_ir(path: Path) -> Any:
     try:
         return ov.Core().read_model(str(path), str(weights))
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = error_text(exc, 200)
         raise ModelLoadError(
             f"{path} is not a readable OpenVINO IR ({first}); re-convert the model", path=path
         ) from exc

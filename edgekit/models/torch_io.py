@@ -3,8 +3,8 @@
 Why ``weights_only=True`` and nothing else: a ``.pt`` file is a pickle, and
 a pickle can run any code when loaded. edgekit loads tensors and plain
 containers only; a checkpoint holding a whole pickled model is refused with
-the way to re-save it, never unpickled. Imported only when a PyTorch source
-is loaded (torch is an optional extra).
+the way to re-save it, never unpickled. ``torch`` itself (an optional extra)
+is imported only when a PyTorch source is loaded, so this module is cheap to import.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from typing import Any
 
 from edgekit._io import sha256_file
 from edgekit.errors import BackendUnavailable, ModelLoadError
+from edgekit.models._probe import probe_output
 from edgekit.models.model import Model
 from edgekit.models.onnx_io import sniff
 from edgekit.models.spec import TensorSpec, guess_layout
 from edgekit.types import Format
+from edgekit.zoo import create_model, get_arch
 
 _STATE_KEYS = ("state_dict", "model_state_dict", "model", "weights")
 
@@ -73,7 +75,6 @@ def load_file(path: Path, *, name: str, input_shape=None, arch=None, arch_kwargs
             "e.g. load_model(path, arch='mobilenetv2_tiny') or --arch mobilenetv2_tiny",
             path=path,
         )
-    from edgekit.zoo import create_model
 
     module = create_model(arch, **arch_kwargs)
     try:
@@ -129,8 +130,6 @@ def _input_shape(input_shape, arch: str | None, where) -> tuple[int, ...]:
     if input_shape:
         return tuple(input_shape)
     if arch:
-        from edgekit.zoo import get_arch
-
         return (1, *get_arch(arch).input_size)
     raise ModelLoadError(
         f"the input shape of {where} is unknown; pass input_shape=(1, 3, H, W) (CLI: --input-shape 1,3,H,W)"
@@ -140,18 +139,23 @@ def _input_shape(input_shape, arch: str | None, where) -> tuple[int, ...]:
 def _describe(module: Any, shape: tuple[int, ...], *, name: str, path: Path | None, digest: str) -> Model:
     """Run one zero batch to learn the output shape; count params and FLOPs."""
     torch = _torch()
-    try:
-        with torch.no_grad():
-            out = module(torch.zeros(shape))
-    except Exception as exc:
-        raise ModelLoadError(
-            f"{path or name} failed on an input of shape {tuple(shape)} ({_line(exc)}); "
-            "check the input shape",
-            path=path,
-        ) from exc
-    out = out[0] if isinstance(out, (tuple, list)) else out
+    if path is not None and isinstance(module, torch.jit.ScriptModule):  # code from a file: a child, bounded in time
+
+        dims, dtype = probe_output(path, shape)
+    else:
+        try:
+            with torch.no_grad():
+                out = module(torch.zeros(shape))
+        except Exception as exc:
+            raise ModelLoadError(
+                f"{path or name} failed on an input of shape {tuple(shape)} ({_line(exc)}); "
+                "check the input shape",
+                path=path,
+            ) from exc
+        out = out[0] if isinstance(out, (tuple, list)) else out
+        dims, dtype = tuple(out.shape), str(out.dtype).replace("torch.", "")
     in_shape = ("batch", *shape[1:])
-    out_shape = ("batch", *tuple(out.shape)[1:])
+    out_shape = ("batch", *dims[1:])
     params = sum(p.numel() for p in module.parameters())
     return Model(
         name=name,
@@ -160,7 +164,7 @@ def _describe(module: Any, shape: tuple[int, ...], *, name: str, path: Path | No
         files=() if path is None else (path,),
         inputs=(TensorSpec("input", in_shape, "float32", guess_layout(in_shape)),),
         outputs=(
-            TensorSpec("logits", out_shape, str(out.dtype).replace("torch.", ""), guess_layout(out_shape)),
+            TensorSpec("logits", out_shape, dtype, guess_layout(out_shape)),
         ),
         sha256=digest,
         params=params,

@@ -12,10 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekit.backends.capabilities import BackendCapabilities
+from edgekit.backends.registry import capabilities
+from edgekit.compress.accuracy_control import quantize_openvino_controlled, quantize_ort_controlled
+from edgekit.compress.fp16 import to_fp16
+from edgekit.compress.int8 import quantize_dynamic_int8, quantize_int8, quantize_openvino
+from edgekit.compress.prune import prune_channels
+from edgekit.data import stratified_split
 from edgekit.errors import ConversionError
+from edgekit.models import load_model
 from edgekit.models.model import Model
 from edgekit.targets import Target
-from edgekit.types import Format
+from edgekit.types import Format, Method, Precision
 
 
 @dataclass(frozen=True)
@@ -25,41 +33,48 @@ class Spec:
     backend: str
     device: str
     precision: str  # precision the backend is asked to run
-    method: str  # how the model file is made
+    method: Method  # how the model file is made
 
     @property
     def key(self) -> str:
         return f"{self.backend}/{self.device}/{self.method}"
 
 
-_METHOD_PRECISION = {"fp32": "fp32", "fp16": "fp16", "int8": "int8", "int8-qop": "int8", "int8-dynamic": "int8-dynamic"}
-_ONLY = {"int8-qop": "onnxruntime", "int8-dynamic": "onnxruntime"}  # methods one backend makes
+# what each asked-for method builds, and the precision its file holds
+_METHOD_PRECISION = {Method.FP32: Precision.FP32, Method.FP16: Precision.FP16, Method.INT8: Precision.INT8,
+                     Method.INT8_QOP: Precision.INT8, Method.INT8_DYNAMIC: Precision.INT8_DYNAMIC}
 
 
 def specs_for(target: Target, methods: tuple[str, ...], has_torch: bool) -> list[Spec]:
-    """Every backend x device x method the target lists (FP32 first on each backend)."""
+    """Every backend x device x method the target lists and the backend can run (FP32 first on each).
+
+    What a backend runs comes from its declared capabilities (the registry), so a backend
+    registered later is planned like the built-in ones.
+    """
     out = []
     for backend, entry in target.backends.items():
+        caps = capabilities(backend)
         for device in entry["devices"]:
-            if backend == "torch":
-                if has_torch and "fp32" in entry["precisions"]:
-                    out.append(Spec("torch", device, "fp32", "eager"))
+            if caps.needs_module:
+                if has_torch and "fp32" in entry["precisions"] and caps.runs_method(Method.EAGER):
+                    out.append(Spec(backend, device, "fp32", Method.EAGER))
                 continue
             for method in methods:
                 precision = _METHOD_PRECISION.get(method)
-                if precision and precision in entry["precisions"] and _ONLY.get(method, backend) == backend:
-                    out.append(Spec(backend, device, _run_precision(backend, device, precision), method))
-            if "prune" in methods and has_torch and "fp32" in entry["precisions"] and backend == "onnxruntime":
-                out.append(Spec(backend, device, "fp32", "pruned"))
+                if precision and precision in entry["precisions"] and caps.runs_method(method):
+                    out.append(Spec(backend, device, _run_precision(caps, device, precision), Method.parse(method)))
+            if Method.PRUNE in methods and has_torch and "fp32" in entry["precisions"] and caps.runs_method(
+                    Method.PRUNED):
+                out.append(Spec(backend, device, "fp32", Method.PRUNED))
     return out
 
 
-def _run_precision(backend: str, device: str, precision: str) -> str:
+def _run_precision(caps: BackendCapabilities, device: str, precision: str) -> str:
     """Precision a session is asked for: an OpenVINO FP16-weight IR runs at FP32 on a CPU
-    (the plugin decompresses the weights); GPUs/NPUs run it in FP16."""
-    if backend == "openvino" and device == "cpu" and precision == "fp16":
-        return "fp32"
-    return precision
+    (the plugin decompresses the weights, ``cpu_fp16_runs_as``); GPUs/NPUs run it in FP16."""
+    if caps.cpu_fp16_runs_as is not None and device == "cpu" and precision == Precision.FP16:
+        return str(caps.cpu_fp16_runs_as)
+    return str(precision)
 
 
 @dataclass
@@ -80,7 +95,12 @@ class BuildContext:
 def build(spec: Spec, ctx: BuildContext) -> Model:
     """Make (or reuse) the model file for ``spec``."""
     ctx.cache = {} if ctx.cache is None else ctx.cache
-    key = (spec.backend if spec.method in ("int8", "fp16") else "", spec.method)
+    if getattr(spec, "maker", ""):  # a file another backend's builder makes (planner.crossbuild): reuse it
+        spec = Spec(spec.maker, spec.device, spec.precision, spec.method)
+    caps = capabilities(spec.backend)
+    # backends that make the same file share it (e.g. two onnxruntime-based backends)
+    key = ((caps.artifact_format, caps.int8_quantizer) if spec.method in (Method.INT8, Method.FP16) else "",
+           spec.method)
     if key not in ctx.cache:
         ctx.cache[key] = _BUILDERS[spec.method](spec, ctx)
     return ctx.cache[key]
@@ -97,34 +117,40 @@ def _eager(spec: Spec, ctx: BuildContext) -> Model:
 
 
 def _fp16(spec: Spec, ctx: BuildContext) -> Model:
-    from edgekit.compress.fp16 import to_fp16
-
-    fmt = Format.OPENVINO if spec.backend == "openvino" else Format.ONNX
+    fmt = capabilities(spec.backend).artifact_format
     return to_fp16(ctx.source, ctx.work / f"{spec.backend}-fp16", fmt=fmt, force=True, progress=ctx.progress)
 
 
 def _int8(spec: Spec, ctx: BuildContext) -> Model:
-    from edgekit.compress.int8 import quantize_int8, quantize_openvino
-
     out = ctx.work / f"{spec.backend}-int8"
-    if spec.backend == "openvino":
+    quantizer = capabilities(spec.backend).int8_quantizer
+    if quantizer == "nncf":
         return quantize_openvino(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, force=True,
                                  progress=ctx.progress)
+    if quantizer != "onnxruntime":
+        raise ConversionError(f"backend {spec.backend} declares no INT8 quantizer edgekit knows ({quantizer!r}); "
+                              "drop int8 from --methods for it")
     return quantize_int8(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, reduce_range=ctx.reduce_range,
                          force=True, progress=ctx.progress)
 
 
+def controlled_quantizer(backend: str) -> Callable[..., Any] | None:
+    """The accuracy-controlled INT8 function for ``backend``'s INT8 quantizer (NNCF's
+    ``quantize_with_accuracy_control`` or the onnxruntime layer search), or ``None``
+    when the backend runs no accuracy-controlled INT8."""
+    caps = capabilities(backend)
+    if not caps.runs_method(Method.INT8_AC):
+        return None
+    return {"nncf": quantize_openvino_controlled, "onnxruntime": quantize_ort_controlled}.get(caps.int8_quantizer)
+
+
 def _int8_qop(spec: Spec, ctx: BuildContext) -> Model:
     """onnxruntime static INT8 written as QLinearConv/QLinearMatMul (QOperator) instead of QDQ."""
-    from edgekit.compress.int8 import quantize_int8
-
     return quantize_int8(ctx.source, ctx.calibration, ctx.work / "onnxruntime-int8-qop", labels=ctx.calib_labels,
                          quant_format="qoperator", reduce_range=ctx.reduce_range, force=True, progress=ctx.progress)
 
 
 def _int8_dynamic(spec: Spec, ctx: BuildContext) -> Model:
-    from edgekit.compress.int8 import quantize_dynamic_int8
-
     return quantize_dynamic_int8(ctx.source, ctx.work / "int8-dynamic", reduce_range=ctx.reduce_range, force=True,
                                  progress=ctx.progress)
 
@@ -137,8 +163,6 @@ def target_reduce_range(target: Target) -> bool:
 
 
 def _pruned(spec: Spec, ctx: BuildContext) -> Model:
-    from edgekit.compress.prune import prune_channels
-
     if ctx.torch_model is None:
         raise ConversionError("pruning needs the PyTorch module (a .pt checkpoint beside the ONNX file)")
     return prune_channels(ctx.torch_model, 0.3, ctx.work / "pruned", train_data=_few(ctx.train_data, 512),
@@ -149,14 +173,12 @@ def _few(ds: Any, n: int) -> Any:
     """At most ``n`` class-balanced images for the short fine-tune (keeps the plan within minutes)."""
     if ds is None or len(ds) <= n:
         return ds
-    from edgekit.data import stratified_split
 
     return stratified_split(ds, n / len(ds), seed=0)[1]
 
 
-_BUILDERS = {"fp32": _fp32, "eager": _eager, "fp16": _fp16, "int8": _int8, "int8-qop": _int8_qop,
-             "int8-dynamic": _int8_dynamic,
-             "pruned": _pruned}
+_BUILDERS = {Method.FP32: _fp32, Method.EAGER: _eager, Method.FP16: _fp16, Method.INT8: _int8,
+             Method.INT8_QOP: _int8_qop, Method.INT8_DYNAMIC: _int8_dynamic, Method.PRUNED: _pruned}
 
 
 def torch_twin(model: Model) -> Model | None:
@@ -167,7 +189,6 @@ def torch_twin(model: Model) -> Model | None:
     pt = model.path.with_suffix(".pt") if model.path else None
     if not (pt and pt.is_file() and card.get("architecture")):
         return None
-    from edgekit.models import load_model
 
     shape = (1, *card["input_size"]) if card.get("input_size") else model.input.concrete_shape(1)
     try:

@@ -13,10 +13,14 @@ import yaml
 
 from edgekit._io import write_text_atomic
 from edgekit.errors import ConfigError, DataError
+from edgekit.types import Method
 
 OBJECTIVES = ("latency", "size", "accuracy", "efficiency")
-METHODS = ("fp32", "fp16", "int8", "int8-qop", "int8-dynamic", "prune")
-DEFAULT_METHODS = ("fp32", "fp16", "int8", "int8-dynamic")
+# what --methods may name (plain strings: the config is saved as YAML)
+METHODS = tuple(m.value for m in (Method.FP32, Method.FP16, Method.INT8, Method.INT8_QOP, Method.INT8_DYNAMIC,
+                                  Method.PRUNE))
+DEFAULT_METHODS = tuple(m.value for m in (Method.FP32, Method.FP16, Method.INT8, Method.INT8_DYNAMIC))
+MAX_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,9 @@ class PlanConfig:
         objective: "latency", "size", "accuracy" or "efficiency" (accuracy per ms).
         methods: compression methods to try (see ``METHODS``).
         seconds: timed benchmark budget per candidate.
-        calibration_samples: images used to calibrate INT8.
+        calibration_samples: most images used to calibrate INT8; the planner takes 10 per class,
+            at least 100 (statistics settle long before 300 on a 10-class model; one calibration
+            set is prepared once and read by every INT8 build).
         verify: re-measure the top three to confirm their order.
         cache: reuse a stored result for the same model, hardware, versions and settings.
         out: folder for the report (JSON, Markdown, PNG) and the candidate models.
@@ -55,6 +61,7 @@ class PlanConfig:
     out: str | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective {self.objective!r} unknown; choose one of {', '.join(OBJECTIVES)}")
         bad = [m for m in self.methods if m not in METHODS]
@@ -68,6 +75,30 @@ class PlanConfig:
             if value is not None and not value > 0:
                 raise ConfigError(f"{name} must be greater than 0, not {value}; give a positive number or leave it out")
         object.__setattr__(self, "methods", tuple(self.methods))
+
+    def _check_types(self) -> None:
+        """Types and finiteness before ranges: `--seconds inf` would never end, `methods="fp32"`
+        would be read letter by letter, and a message must never format a huge value."""
+        import math
+
+        if isinstance(self.methods, str):
+            object.__setattr__(self, "methods", tuple(m.strip() for m in self.methods.split(",") if m.strip()))
+        if not isinstance(self.methods, (tuple, list)) or not all(isinstance(m, str) for m in self.methods):
+            raise ConfigError(f"methods must be a list of names ({', '.join(METHODS)}), not {type(self.methods).__name__}")
+        for name in ("max_accuracy_drop", "latency_budget_ms", "max_model_mb", "seconds", "calibration_samples"):
+            value = getattr(self, name)
+            if value is None and name in ("latency_budget_ms", "max_model_mb"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                shown = repr(value)[:40] if isinstance(value, (int, float, str)) else type(value).__name__
+                raise ConfigError(f"{name} must be a finite number, not {shown}; give a number such as "
+                                  f"{getattr(PlanConfig, name, None) or 1}")
+        if self.seconds > MAX_SECONDS:
+            raise ConfigError(f"seconds must be at most {MAX_SECONDS:.0f} per candidate, not {self.seconds:g}; "
+                              "give a shorter benchmark time")
+        for name in ("model", "target", "objective"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be text, not {type(getattr(self, name)).__name__}")
 
     def replace(self, **changes) -> PlanConfig:
         """A copy with ``changes``."""
@@ -93,11 +124,9 @@ class PlanConfig:
         Raises:
             ConfigError: unknown keys or a missing ``model``.
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown or "model" not in data:
-            problem = f"unknown key(s) {unknown}" if unknown else "no `model:` given"
-            raise ConfigError(f"{where}: {problem}; allowed keys: {', '.join(sorted(names))}")
+        from edgekit.planner.config_schema import check
+
+        data = check(data, where)  # types, ranges, enums; `methods: fp32` becomes ("fp32",)
         return cls(**{**data, "methods": tuple(data.get("methods", DEFAULT_METHODS))})
 
     def save(self, path: str | Path, force: bool = False) -> Path:
@@ -111,11 +140,10 @@ class PlanConfig:
         Raises:
             ConfigError: unreadable file or bad keys, naming the file.
         """
+        from edgekit.safeyaml import read_yaml
+
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read plan file {path}: {exc}", path=path) from exc
+        data = read_yaml(path, ConfigError, what="plan file")  # safe: no tags, aliases bounded
         if not isinstance(data, dict) or not isinstance(data.get("plan"), dict):
             raise ConfigError(f"{path} must hold a `plan:` mapping (write one with `edgekit plan ... --save-config`)", path=path)
         return cls.from_dict(data["plan"], where=str(path))

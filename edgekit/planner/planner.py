@@ -1,33 +1,60 @@
 """``plan``: build every candidate a target supports, measure, apply the rules, choose, explain.
 
-The work is a generator (:func:`iter_plan`) that yields ``(fraction, message)``
-between steps; :func:`plan` drives it, forwards progress to a callback and
-honours a cancel request at every step (raising ``Cancelled``). The GUI runs
-the same generator in a worker thread.
+Progress is the SDK's one vocabulary (:mod:`edgekit.progress`): per-stage
+events ("loading", "preparing", "building", "calibrating", "accuracy" n/N
+images, "accuracy control", "benchmarking", "verifying", "done") with the
+candidate in the message, the whole plan's fraction, elapsed time and an
+estimate of the rest from the stage timings so far. A cancel request is
+honoured at every event (raising ``Cancelled``). :func:`iter_plan` offers the
+same events as a generator; :mod:`edgekit.planner.process` runs a plan in a
+child process (the desktop app does).
 """
 
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 import warnings
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import BudgetNotMet, Cancelled, DataError, EdgekitError, EdgekitWarning
+from edgekit.backends.registry import reference_backend
+from edgekit.compress._common import as_onnx
+from edgekit.compress.int8 import nncf_subset_size as calibration_size
+from edgekit.data import calibration_validation_split, open_dataset
+from edgekit.data.spec import image_size, paired_calibration
+from edgekit.devices.planning import DeviceMeasurer
+from edgekit.errors import BudgetNotMet, Cancelled, DataError, EdgekitError, EdgekitWarning, require_argument
+from edgekit.hardware import profile_hardware
+from edgekit.models import load_model
 from edgekit.models.model import Model
 from edgekit.planner import cache as plan_cache
 from edgekit.planner import rules
-from edgekit.planner.build import BuildContext, Spec, build, specs_for, target_reduce_range, torch_twin
+from edgekit.planner.adapt import separate
+from edgekit.planner.build import (
+    BuildContext,
+    Spec,
+    build,
+    controlled_quantizer,
+    specs_for,
+    target_reduce_range,
+    torch_twin,
+)
 from edgekit.planner.config import PlanConfig
-from edgekit.planner.measure import accuracy, bench_interleaved
+from edgekit.planner.crossbuild import foreign_specs
+from edgekit.planner.datacache import calibration_feeds, shared_cache
+from edgekit.planner.measure import TooSlow, accuracy, bench_interleaved
+from edgekit.planner.pace import Pace
 from edgekit.planner.report import Candidate, Report
+from edgekit.planner.why_slow import why_slower
+from edgekit.progress import Cancel, Progress, ProgressEvent, StageClock, check_cancel
 from edgekit.targets import Target, estimate_latency, load_target
-
-Step = tuple[float, str]
+from edgekit.types import CandidateStatus as Status
+from edgekit.types import Method
 
 
 def plan(
@@ -38,8 +65,8 @@ def plan(
     latency_budget_ms: float | None = None,
     max_model_mb: float | None = None,
     objective: str = "latency",
-    progress: Callable[[float, str], None] | None = None,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel = None,
     cache: bool = True,
     verify: bool = False,
     *,
@@ -52,12 +79,14 @@ def plan(
         model: a ``Model`` or anything ``load_model`` takes ("demo:digits-mnv2", a path).
         target: "local" (measured here), a bundled target name, or a target YAML (estimated).
         data: labelled image folder, or a dataset of ``(image, label)`` (``edgekit.data``);
-            half calibrates INT8, half validates; ``None`` for demo models.
+            half calibrates INT8, half validates; ``None``: the data the model's card
+            names (the demo models name their held-out digits).
         max_accuracy_drop: top-1 drop allowed vs FP32 (0.01 = 1 point).
         latency_budget_ms / max_model_mb: limits (``None``: the target's defaults).
         objective: "latency", "size", "accuracy" or "efficiency".
-        progress: called as ``progress(fraction, message)`` after each step.
-        cancel: an Event (or callable) checked between steps.
+        progress: receives :class:`~edgekit.progress.ProgressEvent` s (stage, candidate,
+            n/N, fraction of the whole plan, elapsed, estimate of the rest); may raise ``Cancelled``.
+        cancel: a ``CancelToken``, ``threading.Event`` or callable, checked at every event.
         cache: reuse a stored result for the same model/hardware/versions/settings.
         verify: re-measure the top three candidates to confirm their order.
         config: a full :class:`PlanConfig` (overrides the arguments above).
@@ -75,6 +104,7 @@ def plan(
         >>> report = plan("demo:digits-mnv2", target="local")   # doctest: +SKIP
         >>> report.best.key, report.best.p50_ms                 # doctest: +SKIP
     """
+    require_argument(model, "plan", "a Model, a model path or a name such as demo:digits")
     dataset = None if data is None or isinstance(data, (str, Path)) else data
     if config is None:
         name = model if isinstance(model, (str, Path)) else (model.path or model.name)
@@ -83,39 +113,29 @@ def plan(
                             max_accuracy_drop=max_accuracy_drop,
                             latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
                             verify=verify, cache=cache, **options)
-    gen = iter_plan(config, model=model if isinstance(model, Model) else None,
-                    target=target if isinstance(target, Target) else None, cancel=cancel, dataset=dataset)
-    while True:
-        _check(cancel)
-        try:
-            fraction, message = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if progress is not None:
-            progress(fraction, message)
+    return run_plan(config, model=model if isinstance(model, Model) else None,
+                    target=target if isinstance(target, Target) else None, progress=progress, cancel=cancel,
+                    dataset=dataset)
 
 
-def _check(cancel) -> None:
-    fired = cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel and cancel())
-    if fired:
-        raise Cancelled("planning cancelled by the user")
+def run_plan(config: PlanConfig, *, model: Model | None = None, target: Target | None = None,
+             progress: Progress | None = None, cancel: Cancel = None, dataset: Any = None) -> Report:
+    """Run one :class:`PlanConfig` (what :func:`plan` and ``edgekit run plan.yaml`` call).
 
-
-def iter_plan(config: PlanConfig, *, model: Model | None = None, target: Target | None = None,
-              cancel: Any = None, dataset: Any = None) -> Generator[Step, None, Report]:
-    """The planner as a generator of ``(fraction, message)``; its return value is the ``Report``.
-
+    ``model``/``target`` objects take the place of the names in ``config``;
     ``dataset`` (an in-memory dataset) takes the place of ``config.data``; its
     content is hashed into the cache key, so a different dataset re-measures.
-    """
-    from edgekit.hardware import profile_hardware
-    from edgekit.models import load_model
 
-    t0 = time.perf_counter()
-    yield 0.0, f"loading {config.model}"
+    Raises:
+        BudgetNotMet / Cancelled / DataError / TargetError / ModelLoadError: as :func:`plan`.
+    """
+    require_argument(config, "run_plan", "a PlanConfig")
+    say = _Reporter(progress, cancel)
+    say("loading", str(config.model), 0.0)
     model = model or load_model(config.model)
-    target = target or load_target(config.target)
-    profile = profile_hardware()
+    measurer = _device(config, target)  # --target names a registered device: measured there over SSH
+    target = target or (measurer.target if measurer is not None else load_target(config.target))
+    profile = measurer.profile if measurer is not None else profile_hardware()
     settings = config.key_settings()
     if dataset is not None:
         settings = {**settings, "dataset": _dataset_fingerprint(dataset)}
@@ -123,24 +143,114 @@ def iter_plan(config: PlanConfig, *, model: Model | None = None, target: Target 
     if config.cache:
         hit = plan_cache.load(key)
         if hit is not None:
-            yield 1.0, "reusing the cached result (same model, hardware, versions and settings)"
+            say("done", "reusing the cached result (same model, hardware, versions and settings)", 1.0)
             return _finish_cached(hit, config)
-    state = _State(config, model, target, profile, key, dataset)
-    yield from state.prepare()
-    yield from state.build_all()
-    yield from state.evaluate_all()
-    yield from state.control_all()
-    yield from state.time_all(cancel)
-    report = state.decide(time.perf_counter() - t0)
+    state = _State(config, model, target, profile, key, dataset, say)
+    state.measurer = measurer
+    state.prepare()
+    state.build_all()
+    state.evaluate_all()
+    state.control_all()
+    state.time_all()
+    report = state.decide(say.clock.elapsed)
     if config.verify:
-        yield 0.95, "verifying the top three"
-        report = state.verify(report, cancel)
+        report = state.verify(report)
+    if measurer is not None:
+        report = measurer.label(report)
     if config.out:
         report.save(config.out)
     if config.cache:
         plan_cache.store(key, report)
-    yield 1.0, f"chose {report.best_key}"
+    say("done", f"chose {report.best_key}", 1.0)
     return report
+
+
+def iter_plan(config: PlanConfig, *, model: Model | None = None, target: Target | None = None,
+              dataset: Any = None) -> Generator[ProgressEvent, None, Report]:
+    """The planner as a generator of :class:`~edgekit.progress.ProgressEvent` s; its return value is the Report.
+
+    The plan runs on a helper thread; closing the generator (or dropping it)
+    cancels the plan at its next event and waits for the thread to end.
+    """
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["report"] = run_plan(config, model=model, target=target, progress=events.put, cancel=stop,
+                                         dataset=dataset)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the consumer's thread below
+            outcome["error"] = exc
+        finally:
+            events.put(None)
+
+    thread = threading.Thread(target=work, name="edgekit-plan", daemon=True)
+    thread.start()
+    try:
+        while (event := events.get()) is not None:
+            yield event
+    finally:
+        stop.set()
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["report"]
+
+
+class _Reporter:
+    """The plan's progress sink: checks cancel, stamps the whole plan's fraction, elapsed and an estimate.
+
+    The estimate adds up the stages still to come from what is known of them:
+    the current stage from its own timings (:class:`StageClock`), accuracy
+    from the reference model's evaluation time, benchmarking from its time budget.
+    """
+
+    def __init__(self, progress: Progress | None, cancel: Cancel) -> None:
+        self.progress, self.cancel = progress, cancel
+        self.clock = StageClock(1.0)
+        self.stage: StageClock | None = None
+        self.later = 0.0  # seconds expected for the stages after the current one
+        self.last = 0.0
+
+    def begin(self, units: float, later: float = 0.0) -> None:
+        """A stage of ``units`` units starts; ``later`` seconds are expected after it."""
+        self.stage, self.later = StageClock(units), later
+
+    def __call__(self, stage: str, message: str, fraction: float, done: float | None = None,
+                 total: float | None = None, units: float | None = None) -> None:
+        check_cancel(self.cancel, "planning cancelled by the user")
+        self.last = fraction = max(self.last, min(1.0, fraction))  # never backwards
+        eta = None if fraction >= 1.0 else self._eta(units)
+        if self.progress is not None:
+            self.progress(ProgressEvent(stage, message, done, total, fraction, eta, self.clock.elapsed))
+
+    def _eta(self, units: float | None) -> float | None:
+        here = self.stage.eta(units) if self.stage is not None and units is not None else None
+        return None if here is None else here + self.later
+
+    def within(self, stage: str, prefix: str, lo: float, hi: float, unit: float, keep_stage: bool = True) -> Progress:
+        """A ``Progress`` for a sub-operation (compress, evaluate, bench) filling ``lo..hi`` of the plan;
+        ``unit`` is the stage unit it starts at (its own fraction adds to it). The sub-operation's
+        stage name ("calibrating", "accuracy") is kept unless ``keep_stage`` is false."""
+
+        def report(event: ProgressEvent) -> None:
+            inner = event.fraction
+            if inner is None and event.done is not None and event.total:
+                inner = event.done / event.total
+            inner = min(1.0, max(0.0, inner or 0.0))
+            name = event.stage if keep_stage and event.stage else stage
+            inner_text = event.message if name == event.stage else f"{event.stage} {event.message}".strip()
+            text = ": ".join(x for x in (prefix, inner_text) if x)
+            self(name, text, lo + (hi - lo) * inner, event.done, event.total, unit + inner)
+
+        return report
+
+
+def _device(config: PlanConfig, target: Target | None) -> DeviceMeasurer | None:
+    """The measurer of the registered device ``config.target`` names (see edgekit.devices), else None."""
+    return None if target is not None else DeviceMeasurer.for_target(config.target, data=config.data,
+                                                                     resume=config.cache)
 
 
 def _finish_cached(report: Report, config: PlanConfig) -> Report:
@@ -154,27 +264,27 @@ class _State:
     """One planning run's working data (kept off the public API)."""
 
     def __init__(self, config: PlanConfig, model: Model, target: Target, profile: Any, key: str,
-                 dataset: Any = None) -> None:
+                 dataset: Any = None, say: _Reporter | None = None) -> None:
         self.config, self.model, self.target, self.profile, self.key = config, model, target, profile, key
         self.dataset = dataset
+        self.say = say or _Reporter(None, None)
         self.log: list[str] = []
         self.cands: dict[str, Candidate] = {}
         self.models: dict[str, Model] = {}
         self.evals: dict[str, Any] = {}
+        self.measurer: DeviceMeasurer | None = None
 
     # ---- data + specs --------------------------------------------------------------
-    def prepare(self) -> Generator[Step, None, None]:
-        from edgekit.data import calibration_set
-
+    def prepare(self) -> None:
         cfg, t = self.config, self.target
         where = "measured on this machine" if t.is_local else "ESTIMATED from the target's published figures"
         self.log.append(f"Target {t.name}: latency {where}; accuracy is measured here on real images.")
         calib_ds, self.val_ds, self.train_ds, what = _datasets(cfg, self.model, self.dataset)
         self.log.append(what)
-        yield 0.05, "preparing calibration data"
+        self.say("preparing", "calibration data", 0.05)
         methods_need_calib = any(m.startswith("int8") for m in cfg.methods)
-        n = min(cfg.calibration_samples, len(calib_ds))
-        feeds = calibration_set(calib_ds, self.model, n=n) if methods_need_calib else []
+        n = calibration_size(min(cfg.calibration_samples, len(calib_ds)), self.model.num_classes)
+        feeds = calibration_feeds(calib_ds, self.model, n=n) if methods_need_calib else []
         self.twin = torch_twin(self.model)
         if self.twin is None:
             self.log.append("No PyTorch module for this model: no PyTorch-eager baseline, no pruning.")
@@ -182,6 +292,7 @@ class _State:
         self.ctx = BuildContext(src, self.twin, feeds, [], self.train_ds, self._work(),
                                 reduce_range=target_reduce_range(t))
         self.specs = specs_for(t, cfg.methods, self.twin is not None)
+        self.specs += foreign_specs(self.specs)  # e.g. OpenVINO also runs onnxruntime's INT8 QDQ ONNX
 
     def _work(self) -> Path:
         if self.config.out:
@@ -191,14 +302,20 @@ class _State:
         return plan_cache.work_dir(self.key)
 
     # ---- build ---------------------------------------------------------------------
-    def build_all(self) -> Generator[Step, None, None]:
+    def build_all(self) -> None:
+        n = max(1, len(self.specs))
+        self.say.begin(n, later=self._bench_seconds(len(self.specs)))
         for i, spec in enumerate(self.specs):
-            yield 0.1 + 0.3 * i / max(1, len(self.specs)), f"building {spec.key}"
+            lo, hi = 0.1 + 0.3 * i / n, 0.1 + 0.3 * (i + 1) / n
+            self.say("building", f"{spec.key} (candidate {i + 1} of {len(self.specs)})", lo, units=i)
+            self.ctx.progress = self.say.within("building", spec.key, lo, hi, i)
             start = time.perf_counter()
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", EdgekitWarning)
                     built = build(spec, self.ctx)
+            except Cancelled:
+                raise
             except EdgekitError as exc:
                 self._fail(spec, f"could not build: {exc}")
                 continue
@@ -207,7 +324,7 @@ class _State:
             self.models[spec.key] = built
             self.cands[spec.key] = Candidate(spec.key, spec.backend, spec.device, spec.precision, spec.method,
                                              built.to_dict(), size_mb=built.size_bytes / 2**20, model_obj=built)
-            if spec.method not in ("fp32", "eager"):
+            if spec.method not in (Method.FP32, Method.EAGER):
                 self.log.append(f"Built {spec.key} in {time.perf_counter() - start:.1f} s{_how(built)}.")
 
     def _note_warnings(self, spec: Spec, caught: list) -> None:
@@ -219,26 +336,46 @@ class _State:
 
     def _fail(self, spec: Spec, reason: str) -> None:
         self.cands[spec.key] = Candidate(spec.key, spec.backend, spec.device, spec.precision, spec.method, {},
-                                         status="failed", reasons=(reason,))
+                                         status=Status.FAILED, reasons=(reason,))
         self.log.append(f"{spec.key}: {reason}")
 
     # ---- accuracy ------------------------------------------------------------------
-    def evaluate_all(self) -> Generator[Step, None, None]:
-        yield 0.4, "measuring FP32 accuracy (the reference)"
-        ref = accuracy(self.ctx.source, self.val_ds, "onnxruntime", "cpu", "fp32")
-        self.evals[(self.ctx.source.sha256, "onnxruntime", "fp32")] = ref
+    def evaluate_all(self) -> None:
+        self.ctx.progress = None
+        live = [k for k, c in self.cands.items() if c.status != Status.FAILED]
+        n = len(live) + 1  # the FP32 reference first
+        bench_s = self._bench_seconds(len(live))
+        self.say.begin(n, later=bench_s)
+        self.say("accuracy", f"FP32 reference (1 of {n})", 0.4, units=0)
+        ref_backend = reference_backend(self.ctx.source.format)
+        pace, timing = Pace(), {}
+        ref = accuracy(self.ctx.source, self.val_ds, ref_backend, "cpu", "fp32",
+                       progress=self.say.within("accuracy", "FP32 reference", 0.4, 0.4 + 0.3 / n, 0), timing=timing)
+        pace.record(ref_backend, timing, reference=True)
+        self.evals[(self.ctx.source.sha256, ref_backend, "fp32")] = ref
         ref_ok = self.ref_ok = [p == y for p, y in zip(ref.predictions, ref.labels)]
         self.ref_accuracy = ref.metrics.accuracy
-        live = [k for k, c in self.cands.items() if c.status != "failed"]
-        for i, k in enumerate(live):
+        for i, k in enumerate(live, start=1):
             c = self.cands[k]
-            yield 0.4 + 0.3 * i / max(1, len(live)), f"measuring accuracy of {k}"
+            lo, hi = 0.4 + 0.3 * i / n, 0.4 + 0.3 * (i + 1) / n
+            self.say("accuracy", f"{k} ({i + 1} of {n})", lo, units=i)
             memo = (self.models[k].sha256, c.backend, c.precision)
+            fp32, timing = c.method == Method.FP32, {}
             try:
-                res = self.evals.get(memo) or accuracy(self.models[k], self.val_ds, c.backend, c.device, c.precision)
+                res = self.evals.get(memo) or accuracy(self.models[k], self.val_ds, c.backend, c.device, c.precision,
+                                                       progress=self.say.within("accuracy", k, lo, hi, i),
+                                                       max_seconds_per_image=None if fp32 else pace.limit(c.backend),
+                                                       timing=timing)
                 self.evals[memo] = res
+                if fp32:
+                    pace.record(c.backend, timing)
+            except Cancelled:
+                raise
+            except TooSlow as slow:  # clearly far slower than its baseline: rejected, latency still measured
+                self.cands[k] = rules.reject(c, pace.reason(c.backend, slow.per_image_s))
+                continue
             except EdgekitError as exc:
-                self.cands[k] = rules.reject(replace(c, status="failed"), f"could not run: {exc}")
+                self.cands[k] = rules.reject(replace(c, status=Status.FAILED), f"could not run: {exc}")
                 continue
             drop, ci = rules.paired_drop(ref_ok, [p == y for p, y in zip(res.predictions, res.labels)])
             m = res.metrics
@@ -246,21 +383,25 @@ class _State:
                                     drop_ci=ci)
 
     # ---- accuracy control ----------------------------------------------------------
-    def control_all(self) -> Generator[Step, None, None]:
+    def control_all(self) -> None:
         """INT8 over the drop budget: keep its most sensitive layers float (a new "int8-ac" candidate)."""
         budget = self.config.max_accuracy_drop
         over = [c for c in list(self.cands.values())
-                if c.method == "int8" and c.drop is not None and c.drop > budget and c.backend in ("onnxruntime", "openvino")]
+                if c.method == Method.INT8 and c.drop is not None and c.drop > budget
+                and controlled_quantizer(c.backend) is not None]
         for c in over:
-            yield 0.7, f"INT8 on {c.backend} drops {100 * c.drop:.2f} points: keeping sensitive layers in float"
+            self.say("accuracy control", f"INT8 on {c.backend} drops {100 * c.drop:.2f} points: keeping sensitive "
+                     "layers in float", 0.7)
             key = f"{c.backend}/{c.device}/int8-ac"
             try:
                 built = self._controlled(c, budget)
+            except Cancelled:
+                raise
             except EdgekitError as exc:
                 self.log.append(f"Accuracy-controlled INT8 on {c.backend} did not fit the budget: {exc}")
                 continue
             self.models[key] = built.model
-            cand = Candidate(key, c.backend, c.device, c.precision, "int8-ac", built.model.to_dict(),
+            cand = Candidate(key, c.backend, c.device, c.precision, Method.INT8_AC, built.model.to_dict(),
                              size_mb=built.model.size_bytes / 2**20, model_obj=built.model,
                              notes=(f"kept in float: {', '.join(built.float_layers) or 'none'}",))
             self.cands[key] = cand
@@ -273,38 +414,74 @@ class _State:
                                       n=res.metrics.n, drop=drop, drop_ci=ci)
 
     def _controlled(self, c: Candidate, budget: float):
-        from edgekit.compress.accuracy_control import quantize_openvino_controlled, quantize_ort_controlled
-
         pre, name = self.ctx.source.preprocess, self.ctx.source.input.name
-        pairs = [({name: pre(img)}, label) for img, label in self.val_ds]
+        val = shared_cache().get(self.val_ds, pre)  # the rows every candidate was scored on
+        pairs = list(zip(val.feeds(name), val.labels.tolist()))
         out = self.ctx.work / f"{c.backend}-int8-ac"
-        fn = quantize_openvino_controlled if c.backend == "openvino" else quantize_ort_controlled
+        fn = controlled_quantizer(c.backend)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EdgekitWarning)
-            result = fn(self.ctx.source, self.ctx.calibration, pairs, out, max_drop=budget, force=True)
-        self._note_warnings(Spec(c.backend, c.device, c.precision, "int8-ac"), caught)
+            result = fn(self.ctx.source, self.ctx.calibration, pairs, out, max_drop=budget, force=True,
+                        progress=self.say.within("accuracy control", c.key, 0.7, 0.75, 0))
+        self._note_warnings(Spec(c.backend, c.device, c.precision, Method.INT8_AC), caught)
         return result
 
     # ---- latency -------------------------------------------------------------------
-    def time_all(self, cancel: Any) -> Generator[Step, None, None]:
-        live = [k for k, c in self.cands.items() if c.status != "failed"]
+    def time_all(self) -> None:
+        live = [k for k, c in self.cands.items() if c.status != Status.FAILED]
+        if self.measurer is not None:
+            self._time_on_device(live)
+            return
         if not self.target.is_local:
-            yield 0.75, "estimating latency on the target"
+            self.say("estimating", "latency on the target", 0.75)
             for k in live:
                 self._estimate(k)
             return
-        yield 0.75, f"benchmarking {len(live)} candidates, interleaved ({self.config.seconds:g} s each)"
+        verify_s = self._bench_seconds(min(3, len(live))) if self.config.verify else 0.0
+        self.say.begin(1.0, later=verify_s)
+        self.say("benchmarking", f"{len(live)} candidates, interleaved ({self.config.seconds:g} s each)", 0.75,
+                 units=0)
         items = [(self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision) for k in live]
-        for k, r in zip(live, bench_interleaved(items, self.config.seconds, cancel)):
-            c = self.cands[k]
+        hi = 0.93 if self.config.verify else 0.98
+        sub = self.say.within("benchmarking", "", 0.75, hi, 0, keep_stage=False)
+        for k, r in zip(live, bench_interleaved(items, self.config.seconds, self.say.cancel, sub)):
+            self._apply(k, r)
+        separate(self.cands, self._remeasure, self.config.seconds, self.log)  # ties with the fastest: longer
+
+    def _remeasure(self, keys: list[str], seconds: float) -> None:
+        """Benchmark ``keys`` again, interleaved, for ``seconds`` each (adaptive ``--seconds``)."""
+        self.say("benchmarking", f"{len(keys)} candidates within noise of the fastest again ({seconds:g} s each)",
+                 0.95, units=0)
+        items = [(self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision) for k in keys]
+        for k, r in zip(keys, bench_interleaved(items, seconds, self.say.cancel)):
             if r.ok and r.latency_ms.get("p50"):
-                ci = r.ci_rel if r.ci_rel is not None and math.isfinite(r.ci_rel) else None
-                self.cands[k] = replace(c, p50_ms=r.latency_ms["p50"], p90_ms=r.latency_ms.get("p90"), ci_rel=ci)
-            elif r.ok:
-                self.cands[k] = rules.reject(replace(c, status="failed"),
-                                             "no timed run completed (machine too busy?); re-run with more seconds")
-            else:
-                self.cands[k] = rules.reject(replace(c, status="failed"), f"benchmark {r.status}: {r.reason}")
+                self._apply(k, r)
+
+    def _apply(self, k: str, r: Any) -> None:
+        """Candidate ``k`` takes benchmark result ``r`` (measured here or on a device)."""
+        c = self.cands[k]
+        if r.ok and r.latency_ms.get("p50"):
+            ci = r.ci_rel if r.ci_rel is not None and math.isfinite(r.ci_rel) else None
+            self.cands[k] = replace(c, p50_ms=r.latency_ms["p50"], p90_ms=r.latency_ms.get("p90"), ci_rel=ci)
+        elif r.ok:
+            self.cands[k] = rules.reject(replace(c, status=Status.FAILED),
+                                         "no timed run completed (machine too busy?); re-run with more seconds")
+        else:
+            self.cands[k] = rules.reject(replace(c, status=Status.FAILED), f"benchmark {r.status}: {r.reason}")
+
+    def _time_on_device(self, live: list[str]) -> None:
+        """Each candidate shipped to the device as a bundle and benchmarked there (edgekit.devices)."""
+        items = [(k, self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision)
+                 for k in live]
+        say = lambda fraction, message: self.say("benchmarking", message, 0.75 + 0.23 * fraction)
+        for k, r in self.measurer.measure(items, self.config.seconds, self.say.cancel, say).items():
+            self._apply(k, r)
+
+    def _bench_seconds(self, n: int) -> float:
+        """Expected length of an interleaved benchmark of ``n`` candidates (warm-up + timed budget)."""
+        if not self.target.is_local:
+            return 0.0
+        return n * (self.config.seconds + min(2.0, self.config.seconds))
 
     def _estimate(self, k: str) -> None:
         c, m = self.cands[k], self.models[k]
@@ -321,75 +498,96 @@ class _State:
         self.cands[k] = replace(c, estimate=est)
 
     # ---- decide --------------------------------------------------------------------
+    def _why_slower(self, c: Candidate, fp32: dict) -> str | None:
+        """The measured cause when an INT8 candidate is slower than its FP32 here (per-op profile + graph)."""
+        base = fp32.get((c.backend, c.device))
+        if not (self.target.is_local and base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms):
+            return None
+        return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa)
+
     def decide(self, seconds: float) -> Report:
         cfg, t = self.config, self.target
         lat_budget = cfg.latency_budget_ms if cfg.latency_budget_ms is not None else t.budgets.latency_ms
         size_budget = cfg.max_model_mb if cfg.max_model_mb is not None else t.budgets.model_mb
         isa = self.target.isa
-        fp32 = {(c.backend, c.device): c for c in self.cands.values() if c.method == "fp32"}
+        fp32 = {(c.backend, c.device): c for c in self.cands.values() if c.method == Method.FP32}
         judged = []
         for c in self.cands.values():
-            if c.status == "failed":
+            if c.status == Status.FAILED:
                 judged.append(c)
                 continue
-            c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa)
+            c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa, self._why_slower(c, fp32))
             c = rules.accuracy_rule(c, cfg.max_accuracy_drop)
             judged.append(rules.budget_rule(c, lat_budget, size_budget))
         for c in judged:
-            if c.status in ("rejected",):
+            if c.status == Status.REJECTED:
                 self.log.append(f"Rejected {c.key}: {'; '.join(c.reasons)}.")
         try:
             best = rules.choose(judged, cfg.objective)
         except BudgetNotMet as exc:
             self.log.append(str(exc))
             raise
-        judged = [replace(c, status="chosen") if c.key == best.key else c for c in judged]
+        tie = rules.tie_line(*rules.pick([c for c in judged if c.status == Status.VALID], cfg.objective))
+        if tie:  # the pick came from the tie rule: say which candidates tied and the rule
+            self.log.append(tie)
+        judged = [replace(c, status=Status.CHOSEN) if c.key == best.key else c for c in judged]
         gap, pct = rules.regret(best, judged)
-        eager = next((c for c in judged if c.method == "eager" and c.p50_ms), None)
+        eager = next((c for c in judged if c.method == Method.EAGER and c.p50_ms), None)
         vs_eager = eager.p50_ms / best.p50_ms if eager and best.p50_ms else None
         self.log.append(_why(best, cfg, vs_eager, gap, pct))
         runner = _runner_up(best, judged, cfg.objective)
         if runner:
             self.log.append(runner)
-        return Report(self.model.name, self.model.sha256, t.name, not t.is_local, tuple(judged), best.key,
-                      tuple(self.log), gap, pct, {}, eager.p50_ms if eager else None, vs_eager, cfg.to_dict(),
-                      {"fingerprint": self.profile.fingerprint, "summary": self.profile.summary()}, seconds)
+        return Report(model=self.model.name, model_sha256=self.model.sha256, target=t.name, estimated=not t.is_local,
+                      candidates=tuple(judged), best_key=best.key, log=tuple(self.log), regret_ms=gap,
+                      regret_pct=pct, eager_ms=eager.p50_ms if eager else None, speedup_vs_eager=vs_eager,
+                      config=cfg.replace(latency_budget_ms=lat_budget, max_model_mb=size_budget).to_dict(),
+                      hardware={"fingerprint": self.profile.fingerprint, "summary": self.profile.summary()},
+                      seconds=seconds)
 
-    def verify(self, report: Report, cancel: Any) -> Report:
+    def verify(self, report: Report) -> Report:
+        if self.measurer is not None:
+            return replace(report, log=(*report.log, "--verify skipped: candidates were measured on the device."))
         if report.estimated:
             return replace(report, log=(*report.log, "--verify skipped: latencies on this target are estimates."))
-        valid = sorted((c for c in report.candidates if c.status in ("valid", "chosen") and c.p50_ms),
+        valid = sorted((c for c in report.candidates if c.status in (Status.VALID, Status.CHOSEN) and c.p50_ms),
                        key=lambda c: c.p50_ms)[:3]
         items = [(self.models[c.key], c.backend, c.device, c.precision) for c in valid]
-        res = bench_interleaved(items, self.config.seconds, cancel)
+        self.say.begin(1.0)
+        self.say("verifying", "re-measuring the top three", 0.93, units=0)
+        res = bench_interleaved(items, self.config.seconds, self.say.cancel,
+                                self.say.within("verifying", "", 0.93, 0.99, 0, keep_stage=False))
         again = {c.key: r.latency_ms["p50"] for c, r in zip(valid, res) if r.ok and r.latency_ms.get("p50")}
         line = rules.verify_line([c.key for c in valid if c.key in again], again)
         return replace(report, verified=again, log=(*report.log, line))
 
 
 def _datasets(cfg: PlanConfig, model: Model, dataset: Any = None) -> tuple[Any, Any, Any, str]:
-    """(calibration, validation, training, description)."""
-    from edgekit.data import demo_digits, open_dataset, stratified_split
-    from edgekit.data.spec import DEMO_NAMES, image_size, is_demo_name
+    """(calibration, validation, training, description).
 
+    The data given wins; else the data the model's card names (``model.validation``).
+    """
+    spec = dataset if dataset is not None else cfg.data
+    if spec is None and model.validation is not None:
+        v = model.validation
+        return _named_data(v.dataset, v.calibration, model, v.description or v.dataset)
+    if spec is None:
+        raise DataError(f"no validation data for {model.name}: pass data=DIR (--data DIR), a folder with one "
+                        "sub-folder of images per class (or name one in the model card's \"validation\")")
+    return _named_data(spec, paired_calibration(spec), model, f"the {cfg.data} images" if cfg.data else None)
+
+
+def _named_data(spec: Any, calibration: str | None, model: Model, what: str | None) -> tuple[Any, Any, Any, str]:
+    """Validation = ``spec``; calibration (and training) = ``calibration``, else a stratified half of ``spec``."""
     size = image_size(model)
-
-    if is_demo_name(cfg.data):  # the bundled digits: keep the training split for calibration
-        train, test = demo_digits("train", size), demo_digits(DEMO_NAMES[cfg.data], size)
-        return train, test, train, (f"Validation: the {len(test)} {cfg.data} images; calibration from the "
-                                    f"{len(train)}-image training split.")
-    if dataset is not None or cfg.data:
-        full = open_dataset(dataset if dataset is not None else cfg.data)
-        calib, val = stratified_split(full, 0.5, seed=0)
-        where = cfg.data or f"the given dataset ({type(full).__name__})"
-        return calib, val, calib, (f"Data {where}: {len(val)} images validate, {len(calib)} calibrate "
-                                   "(stratified half/half, no overlap).")
-    if model.name.startswith("demo:digits") or str(cfg.model).startswith("demo:digits"):
-        train, test = demo_digits("train", size), demo_digits("test", size)
-        return train, test, train, (f"Validation: the {len(test)} held-out real handwritten digits "
-                                    f"(never trained on); calibration from the {len(train)}-image training split.")
-    raise DataError(f"no validation data for {model.name}: pass data=DIR (--data DIR), a folder with one "
-                    "sub-folder of images per class")
+    full = open_dataset(spec, size)
+    if calibration is not None:
+        calib = open_dataset(calibration, size)
+        return calib, full, calib, (f"Validation: {len(full)} images, {what}; calibration from the "
+                                    f"{len(calib)} images of {calibration}.")
+    calib, val, how = calibration_validation_split(full, seed=0)
+    where = what or f"the given dataset ({type(full).__name__})"
+    return calib, val, calib, f"Data {where}: {how}."
 
 
 def _dataset_fingerprint(dataset: Any) -> str:
@@ -406,15 +604,13 @@ def _dataset_fingerprint(dataset: Any) -> str:
 
 
 def _to_onnx(model: Model, work: Path) -> Model:
-    from edgekit.compress._common import as_onnx
-
     return as_onnx(model, work)
 
 
 def _how(model: Model) -> str:
     s = model.metadata.get("compression", {})
     bits = []
-    if "method" in s and s.get("backend") == "onnxruntime" and "reduce_range" in s:
+    if "method" in s and "reduce_range" in s:  # onnxruntime's quantizer records it; NNCF has no such setting
         bits.append(f"reduce_range={s['reduce_range']}")
     if s.get("calibration_samples"):
         bits.append(f"{s['calibration_samples']} calibration images")
@@ -423,7 +619,7 @@ def _how(model: Model) -> str:
 
 def _runner_up(best: Candidate, judged: list[Candidate], objective: str) -> str:
     """Name the next best valid candidate and the margin, saying when noise makes it untrustworthy."""
-    others = sorted((c for c in judged if c.status == "valid"), key=lambda c: rules.score(c, objective))
+    others = sorted((c for c in judged if c.status == Status.VALID), key=lambda c: rules.score(c, objective))
     if not others or best.latency_ms is None or others[0].latency_ms is None:
         return ""
     nxt = others[0]
@@ -436,7 +632,7 @@ def _why(best: Candidate, cfg: PlanConfig, vs_eager: float | None, gap: float, p
     lat = best.latency_text()
     parts = [f"Chose {best.key} for objective '{cfg.objective}': {lat}"]
     if best.speedup:
-        parts.append(f"{best.speedup:.2f}x FP32 on {best.backend}")
+        parts.append(f"{best.speedup_text()} FP32 on {best.backend}")
     if vs_eager:
         parts.append(f"{vs_eager:.1f}x faster than PyTorch eager FP32")
     if best.drop is not None:

@@ -14,9 +14,11 @@ import cv2
 import numpy as np
 
 from edgekit._io import atomic_path
+from edgekit.types import CandidateStatus as Status
 
 W, H, LEFT, RIGHT, TOP, BOTTOM = 900, 560, 90, 30, 50, 70
-_COLORS = {"chosen": (40, 160, 40), "valid": (60, 170, 60), "rejected": (150, 150, 150), "failed": (80, 80, 200)}
+_COLORS = {Status.CHOSEN: (40, 160, 40), Status.VALID: (60, 170, 60), Status.REJECTED: (150, 150, 150),
+           Status.FAILED: (80, 80, 200)}
 
 
 def _text(img, s, xy, scale=0.45, color=(30, 30, 30)) -> None:
@@ -55,7 +57,7 @@ def render(report) -> np.ndarray:
     for c, lat, acc in sorted(pts, key=lambda item: (item[1], -item[2])):
         p, color = (px(lat), py(acc)), _COLORS.get(c.status, (0, 0, 0))
         cv2.circle(img, p, 6, color, 1 if c.is_estimate else -1, cv2.LINE_AA)
-        if c.status == "chosen":
+        if c.status == Status.CHOSEN:
             cv2.circle(img, p, 11, (20, 120, 20), 2, cv2.LINE_AA)
         _label(img, c.key, p, placed)
     _legend(img)
@@ -77,11 +79,10 @@ def _label(img, text: str, point: tuple[int, int], placed: list) -> None:
 
 def _legend(img) -> None:
     x, y = W - RIGHT - 300, H - BOTTOM - 16
-    items = (("chosen", "chosen"), ("valid", "valid"), ("rejected", "rejected"), ("failed", "failed"))
-    for i, (status, name) in enumerate(items):
+    for i, status in enumerate(Status):
         cx = x + i * 75
         cv2.circle(img, (cx, y), 5, _COLORS[status], -1, cv2.LINE_AA)
-        _text(img, name, (cx + 8, y + 4), 0.38)
+        _text(img, str(status), (cx + 8, y + 4), 0.38)
     _text(img, "hollow = estimate", (x + 75, y - 14), 0.38)
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from edgekit._io import write_text_atomic
 from edgekit.targets.estimate import Estimate
+from edgekit.types import CandidateStatus as Status
+from edgekit.types import Method
 
 
 @dataclass(frozen=True)
@@ -17,15 +19,17 @@ class Candidate:
 
     Attributes:
         key: "backend/device/method" (unique in a report).
-        method: "fp32", "fp16", "int8", "int8-dynamic", "int8-ac" (accuracy controlled), "pruned", "eager".
+        method: a :class:`~edgekit.types.Method`: "fp32", "fp16", "int8", "int8-dynamic", "int8-ac"
+            (accuracy controlled), "pruned", "eager".
         model: the candidate's model as a dict (``Model.to_dict()``); ``model_obj`` is the live ``Model``.
         p50_ms / p90_ms / ci_rel: measured latency (None when estimated or failed).
         estimate: latency estimate for a target that is not this machine.
         accuracy / accuracy_ci / n: top-1 on the validation data and its 95 % interval.
         drop / drop_ci: accuracy drop vs the FP32 reference, paired on the same images.
         size_mb: model files on disk.
-        speedup: vs the FP32 candidate of the same backend (>1 = faster).
-        status: "chosen", "valid", "rejected" or "failed".
+        speedup: vs the FP32 candidate of the same backend (>1 = faster); ``speedup_ci`` its ~95 %
+            interval from both medians' intervals (a speed-up whose interval holds 1.0 is a tie).
+        status: a :class:`~edgekit.types.CandidateStatus`: "chosen", "valid", "rejected" or "failed".
         reasons: why rejected/failed, in plain words; notes: caveats.
     """
 
@@ -33,7 +37,7 @@ class Candidate:
     backend: str
     device: str
     precision: str
-    method: str
+    method: Method
     model: dict
     p50_ms: float | None = None
     p90_ms: float | None = None
@@ -46,7 +50,8 @@ class Candidate:
     drop_ci: tuple[float, float] | None = None
     size_mb: float = 0.0
     speedup: float | None = None
-    status: str = "valid"
+    speedup_ci: tuple[float, float] | None = None
+    status: Status = Status.VALID
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     model_obj: Any = field(default=None, compare=False, repr=False)
@@ -67,9 +72,23 @@ class Candidate:
             return f"{self.p50_ms:.3g} ms"
         return str(self.estimate) if self.estimate else "-"
 
+    def speedup_text(self) -> str:
+        """"1.16x", or "~1x (noise)" when the speed-up's interval holds 1.0: never a speed-up that
+        the measurement cannot tell from none."""
+        if self.speedup is None:
+            return "-"
+        if self.speedup_ci is not None and self.speedup_ci[0] <= 1.0 <= self.speedup_ci[1]:
+            return "~1x (noise)"
+        return f"{self.speedup:.2f}x"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method", Method.parse(self.method, "method"))  # "int8" -> Method.INT8
+        object.__setattr__(self, "status", Status.parse(self.status, "candidate status"))
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("model_obj")
+        data["method"], data["status"] = str(self.method), str(self.status)
         data["estimate"] = None if self.estimate is None else self.estimate.to_dict()
         data["reasons"], data["notes"] = list(self.reasons), list(self.notes)
         return data
@@ -78,7 +97,7 @@ class Candidate:
     def from_dict(cls, data: dict) -> Candidate:
         data = dict(data)
         data["estimate"] = None if data.get("estimate") is None else Estimate.from_dict(data["estimate"])
-        for key in ("accuracy_ci", "drop_ci"):
+        for key in ("accuracy_ci", "drop_ci", "speedup_ci"):
             data[key] = None if data.get(key) is None else tuple(data[key])
         data["reasons"], data["notes"] = tuple(data.get("reasons", ())), tuple(data.get("notes", ()))
         return cls(**data)
@@ -97,7 +116,9 @@ class Report:
         regret_ms / regret_pct: chosen vs fastest valid measured candidate.
         verified: ``--verify`` re-measurements: key -> p50 ms (empty when not run).
         eager_ms / speedup_vs_eager: PyTorch eager FP32 p50 and the chosen one's speed-up over it.
-        config: the :class:`PlanConfig` as a dict; hardware: fingerprint + summary; seconds: wall time.
+        config: the :class:`PlanConfig` it ran with, as a dict (budgets left to the target's
+            defaults filled in, so a plot or a replay needs nothing else); :attr:`plan_config` rebuilds it.
+        hardware: fingerprint + summary; seconds: wall time.
         cache_hit: this report came from the cache.
     """
 
@@ -117,6 +138,13 @@ class Report:
     hardware: dict = field(default_factory=dict)
     seconds: float = 0.0
     cache_hit: bool = False
+
+    @property
+    def plan_config(self) -> Any:
+        """``config`` as a :class:`~edgekit.planner.config.PlanConfig` (what ``edgekit run`` replays)."""
+        from edgekit.planner.config import PlanConfig
+
+        return PlanConfig.from_dict(self.config)
 
     @property
     def best(self) -> Candidate:
@@ -152,7 +180,7 @@ class Report:
                  "| candidate | status | latency p50 | speed-up vs FP32 | top-1 (95% CI) | drop (95% CI) | size MB | why |",
                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for c in self.candidates:
-            lines.append(f"| {c.key} | {c.status} | {c.latency_text()} | {_x(c.speedup)} | {_acc(c)} | {_drop(c)} "
+            lines.append(f"| {c.key} | {c.status} | {c.latency_text()} | {c.speedup_text()} | {_acc(c)} | {_drop(c)} "
                          f"| {c.size_mb:.2f} | {'; '.join(c.reasons) or '-'} |")
         lines += ["", "## Decision log", ""] + [f"- {line}" for line in self.log]
         return "\n".join(lines) + "\n"
@@ -167,10 +195,6 @@ class Report:
                  "markdown": write_text_atomic(out / "report.md", self.to_markdown(), force)}
         paths["plot"] = save_plot(self, out / "plot.png", force=force)
         return paths
-
-
-def _x(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
 
 
 def _acc(c: Candidate) -> str:

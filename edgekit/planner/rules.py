@@ -14,8 +14,8 @@ from dataclasses import replace
 
 from edgekit.errors import BudgetNotMet
 from edgekit.planner.report import Candidate
-
-_INT8_ISA = ("avx512_vnni", "avx_vnni", "amx_int8", "dotprod", "i8mm")
+from edgekit.types import CandidateStatus as Status
+from edgekit.types import Method
 
 
 def paired_drop(ref_correct: list[bool], cand_correct: list[bool]) -> tuple[float, tuple[float, float]]:
@@ -35,34 +35,91 @@ def paired_drop(ref_correct: list[bool], cand_correct: list[bool]) -> tuple[floa
 
 def slower_reason(method: str, isa: tuple[str, ...], device: str) -> str:
     """A plain explanation of why a compressed variant can run slower here."""
-    if method.startswith("int8") and device == "cpu" and not any(f in isa for f in _INT8_ISA):
-        return ("this CPU has no VNNI/dot-product instructions, so INT8 convolutions gain little and the "
-                "quantize/dequantize steps cost extra (INT8 runs as emulated)")
-    if method.startswith("int8"):
+    if method.startswith("int8"):  # the measured cause (VNNI or not) comes from why_slow's profile
         return "the quantize/dequantize overhead outweighs the compute saved (a small or Gemm-bound model)"
-    if method == "fp16" and device == "cpu" and "avx512_fp16" not in isa and "fp16" not in isa:
+    if method == Method.FP16 and device == "cpu" and "avx512_fp16" not in isa and "fp16" not in isa:
         return "this CPU has no FP16 arithmetic: FP16 tensors are converted back to FP32 at run time"
-    if method == "pruned":
+    if method == Method.PRUNED:
         return "pruning removed too little work to pay off on this backend"
     return "it measured slower"
 
 
-def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...]) -> Candidate:
+def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...], why: str | None = None) -> Candidate:
     """Reject ``cand`` when its p50 (or, on an absent target, its estimate) exceeds its own
-    FP32's on the same backend/device."""
+    FP32's on the same backend/device by more than the noise (a tie is kept, with a note).
+
+    ``why``: the measured cause (:mod:`edgekit.planner.why_slow`); else a generic reason."""
     if fp32 is None or cand.key == fp32.key or cand.latency_ms is None or fp32.latency_ms is None:
         return cand
     if cand.is_estimate != fp32.is_estimate:
         return cand
     mine, base = cand.latency_ms, fp32.latency_ms
     speedup = base / mine
-    cand = replace(cand, speedup=speedup)
+    ci = speedup_interval(cand, fp32)
+    cand = replace(cand, speedup=speedup, speedup_ci=ci)
+    if mine > base and ci is not None and ci[0] <= 1.0 <= ci[1]:  # not measurably slower: a tie, kept
+        note = f"as fast as FP32 on {cand.backend} within noise (speed-up {ci[0]:.2f}..{ci[1]:.2f}x)"
+        return replace(cand, notes=(*cand.notes, note))
     if mine > base:
-        why = slower_reason(cand.method, isa, cand.device)
+        why = why or slower_reason(cand.method, isa, cand.device)
         kind = "estimated" if cand.is_estimate else "p50"
         return reject(cand, f"slower than FP32 on {cand.backend}: {mine:.3g} ms vs {base:.3g} ms {kind} "
                             f"({speedup:.2f}x); {why}")
     return cand
+
+
+def interval(cand: Candidate) -> tuple[float, float] | None:
+    """The ~95 % interval of a measured median, ``None`` when unknown (estimates, too few runs)."""
+    if cand.p50_ms is None or cand.ci_rel is None or not math.isfinite(cand.ci_rel):
+        return None
+    return cand.p50_ms * (1 - cand.ci_rel), cand.p50_ms * (1 + cand.ci_rel)
+
+
+def speedup_interval(cand: Candidate, base: Candidate) -> tuple[float, float] | None:
+    """Bounds of ``base / cand`` from both medians' intervals (conservative: the extremes)."""
+    a, b = interval(cand), interval(base)
+    if a is None or b is None or a[0] <= 0:
+        return None
+    return b[0] / a[1], b[1] / a[0]
+
+
+def tied(a: Candidate, b: Candidate) -> bool:
+    """True when two measured medians cannot be ordered: within :data:`TIE_PCT`, or overlapping intervals."""
+    if not a.p50_ms or not b.p50_ms:
+        return False
+    if 100 * abs(a.p50_ms / b.p50_ms - 1) <= TIE_PCT:
+        return True
+    ia, ib = interval(a), interval(b)
+    return ia is not None and ib is not None and max(ia[0], ib[0]) <= min(ia[1], ib[1])
+
+
+_SIMPLER = {"fp32": 0, "eager": 0, "fp16": 1, "pruned": 2, "int8": 2, "int8-ac": 3, "int8-qop": 3, "int8-dynamic": 3}
+TIE_RULE = "among candidates within noise of the fastest, the smaller model wins, then the simpler (FP32 < FP16 < INT8)"
+
+
+def break_tie(best: Candidate, cands: list[Candidate]) -> tuple[Candidate, list[Candidate]]:
+    """``(pick, tied)``: the fastest ``best`` and every valid candidate tied with it; the pick by :data:`TIE_RULE`."""
+    group = [best, *(c for c in cands if c.key != best.key and c.status == Status.VALID and tied(best, c))]
+    if len(group) == 1:
+        return best, []
+    pick = min(group, key=lambda c: (round(c.size_mb, 2), _SIMPLER.get(str(c.method), 9), c.latency_ms or math.inf))
+    return pick, [c for c in group if c.key != pick.key]
+
+
+def pick(valid: list[Candidate], objective: str) -> tuple[Candidate, list[Candidate]]:
+    """``(chosen, tied)``: the best valid candidate for ``objective``; for latency, the tie rule applied
+    to the candidates within noise of the fastest (``tied``: the others of that group)."""
+    best = min(valid, key=lambda c: score(c, objective))
+    return break_tie(best, valid) if objective == "latency" else (best, [])
+
+
+def tie_line(pick: Candidate, others: list[Candidate]) -> str:
+    """The decision-log line for a tie ("" when there is none)."""
+    if not others:
+        return ""
+    figures = ", ".join(f"{c.key} {c.latency_text()}" for c in others)
+    return (f"Within noise of each other: {pick.key} {pick.latency_text()}, {figures}; chose {pick.key} by the tie "
+            f"rule: {TIE_RULE}.")
 
 
 def accuracy_rule(cand: Candidate, max_drop: float) -> Candidate:
@@ -87,7 +144,7 @@ def budget_rule(cand: Candidate, latency_ms: float | None, model_mb: float | Non
 
 def reject(cand: Candidate, reason: str) -> Candidate:
     """Mark ``cand`` rejected, keeping earlier reasons."""
-    status = "failed" if cand.status == "failed" else "rejected"
+    status = Status.FAILED if cand.status == Status.FAILED else Status.REJECTED
     return replace(cand, status=status, reasons=(*cand.reasons, reason))
 
 
@@ -109,17 +166,17 @@ def choose(cands: list[Candidate], objective: str) -> Candidate:
     Raises:
         BudgetNotMet: no candidate is valid; ``closest`` lists the three nearest misses.
     """
-    valid = [c for c in cands if c.status == "valid"]
+    valid = [c for c in cands if c.status == Status.VALID]
     if valid:
-        return min(valid, key=lambda c: score(c, objective))
-    near = sorted((c for c in cands if c.status == "rejected"), key=lambda c: (len(c.reasons), score(c, objective)))[:3]
+        return pick(valid, objective)[0]
+    near = sorted((c for c in cands if c.status == Status.REJECTED), key=lambda c: (len(c.reasons), score(c, objective)))[:3]
     lines = "; ".join(f"{c.key}: {' / '.join(c.reasons)}" for c in near)
     raise BudgetNotMet(f"no candidate meets the budget; closest: {lines or 'none could be built'}", closest=near)
 
 
 def regret(chosen: Candidate, cands: list[Candidate]) -> tuple[float, float]:
     """How much slower the chosen candidate is than the fastest valid one: (ms, %)."""
-    lats = [c.latency_ms for c in cands if c.status in ("valid", "chosen") and c.latency_ms is not None]
+    lats = [c.latency_ms for c in cands if c.status in (Status.VALID, Status.CHOSEN) and c.latency_ms is not None]
     if not lats or chosen.latency_ms is None:
         return 0.0, 0.0
     gap = chosen.latency_ms - min(lats)

@@ -18,6 +18,6 @@ _LAZY = {
     "Engine": "edgekit.serve.engine",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = list(_LAZY)
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

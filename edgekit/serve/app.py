@@ -11,6 +11,7 @@ Routes (``{v}`` = the optional ``/versions/1`` segment)::
     GET  /v2/models/{name}{v}/config             Triton-style model configuration
     POST /v2/models/{name}{v}/infer              tensors in, tensors out (JSON or binary extension)
     POST /v2/models/{name}/classify?top_k=5      JPEG/PNG bytes in, label + scores out
+    POST /v2/models/{name}/detect?conf=0.25      JPEG/PNG bytes in, boxes (label, score, xyxy pixels) out
 
 Every error is JSON ``{"error": "..."}``: 400 malformed, 404 unknown model or
 route, 413 body too large, 415 not an image, 503 queue full or shutting down.
@@ -24,11 +25,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from edgekit.backends.registry import capabilities
 from edgekit.serve.engine import Engine
 from edgekit.serve.protocol import HEADER_LENGTH, RequestError, datatype_of, encode_response, parse_request
 
 MAX_BODY_BYTES = 32 << 20
-PLATFORMS = {"onnxruntime": "onnxruntime_onnx", "openvino": "openvino"}
+
+
+def platform(backend: str) -> str:
+    """The Open Inference Protocol ``platform`` of a backend (what it declares; "edgekit" otherwise)."""
+    return capabilities(backend).kserve_platform or "edgekit"
 
 
 def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutdown: Any = None) -> Any:
@@ -48,6 +54,10 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutd
 
     app = FastAPI(title="edgekit serve", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     _errors(app)
+    from edgekit.serve.limits import JsonErrors
+
+    app.add_middleware(JsonErrors)  # whatever escapes the handlers: JSON 500, one log line, no traceback
+    max_elements = _max_elements(engine)
 
     def ok(data: Any, status: int = 200) -> Any:
         return JSONResponse(data, status_code=status)
@@ -58,7 +68,10 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutd
 
     @app.get("/v2/health/ready")
     async def ready() -> Any:
-        return ok({"ready": not engine.closing}, 503 if engine.closing else 200)
+        # "busy" (queue full) takes the server out of rotation without failing liveness
+        busy = engine.admitted >= engine.max_queue
+        state = "closing" if engine.closing else "busy" if busy else "ready"
+        return ok({"ready": state == "ready", "state": state}, 200 if state == "ready" else 503)
 
     @app.get("/v2")
     async def server_metadata() -> Any:
@@ -68,7 +81,7 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutd
                    "extensions": ["binary_tensor_data", "classification", "model_configuration"]})
 
     for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
-        _model_routes(app, prefix, engine, ok, max_body_bytes)
+        _model_routes(app, prefix, engine, ok, max_body_bytes, max_elements)
 
     @app.post("/v2/models/{name}/classify")
     async def classify(name: str, request: Request, top_k: int = 5) -> Any:
@@ -80,14 +93,50 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutd
         def work(predictor: Any) -> dict:
             from edgekit.serve.images import decode
 
+            if getattr(predictor, "detector_spec", None) is not None:
+                raise RequestError(400, f"{engine.name} is a detection model; POST the image to "
+                                        f"/v2/models/{engine.name}/detect")
             return predictor.predict(decode(body), k=top_k).to_dict()
+
+        return ok({"model_name": engine.name, **await engine.submit(work)})
+
+    @app.post("/v2/models/{name}/detect")
+    async def detect(name: str, request: Request, conf: float | None = None) -> Any:
+        _model(engine, name)
+        if conf is not None and not 0.0 <= conf <= 1.0:
+            raise RequestError(400, "conf must be between 0 and 1")
+        body = await read_body(request, max_body_bytes)
+
+        def work(predictor: Any) -> dict:
+            from edgekit.serve.images import decode
+
+            spec = getattr(predictor, "detector_spec", None)
+            if spec is None:
+                raise RequestError(400, f"{engine.name} is a classification model; POST the image to "
+                                        f"/v2/models/{engine.name}/classify")
+            config = None if conf is None else spec.config.replace(conf=conf)
+            found = predictor.detect(decode(body), config)
+            return {"task": "detection", "detections": [d.to_dict() for d in found]}
 
         return ok({"model_name": engine.name, **await engine.submit(work)})
 
     return app
 
 
-def _model_routes(app: FastAPI, prefix: str, engine: Engine, ok: Any, limit: int) -> None:
+def _max_elements(engine: Engine) -> int:
+    """Values one request may carry: the model's input sizes at a batch of 256 (dynamic H/W count 4096)."""
+    import math
+
+    from edgekit.serve.protocol import MAX_ELEMENTS
+
+    total = 0
+    for spec in engine.model.inputs:
+        dims = [d if isinstance(d, int) and d > 0 else 4096 for d in spec.shape[1:]]
+        total += 256 * math.prod(dims)
+    return min(max(total, 1), MAX_ELEMENTS)
+
+
+def _model_routes(app: FastAPI, prefix: str, engine: Engine, ok: Any, limit: int, max_elements: int) -> None:
     """Metadata, ready, config and infer under one URL prefix."""
 
     @app.get(prefix)
@@ -109,12 +158,12 @@ def _model_routes(app: FastAPI, prefix: str, engine: Engine, ok: Any, limit: int
     async def infer(name: str, request: Request, version: str = "1") -> Any:
         _model(engine, name, version)
         header = request.headers.get(HEADER_LENGTH)
-        if header is not None and not header.isdigit():
-            raise RequestError(400, f"{HEADER_LENGTH} must be an integer, not {header!r}")
+        if header is not None and not (header.isascii() and header.isdigit() and len(header) <= 12):
+            raise RequestError(400, f"{HEADER_LENGTH} must be a decimal integer, not {header[:20]!r}")
         body = await read_body(request, limit)
 
         def work(predictor: Any) -> tuple[bytes, dict]:
-            decoded = parse_request(body, None if header is None else int(header))
+            decoded = parse_request(body, None if header is None else int(header), max_elements=max_elements)
             return encode_response(engine.name, decoded.id, engine.infer(predictor, decoded))
 
         payload, headers = await engine.submit(work)
@@ -137,11 +186,25 @@ async def read_body(request: Any, limit: int) -> bytes:
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise RequestError(415, f"Content-Encoding {encoding!r} is not supported; send the body uncompressed")
+    import asyncio
+
+    from starlette.requests import ClientDisconnect
+
+    from edgekit.serve.limits import BODY_CHUNK_TIMEOUT_S
+
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise RequestError(413, f"request body of {declared} bytes is over the limit of {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    chunks, size, stream = [], 0, request.stream().__aiter__()
+    while True:
+        try:  # a body that trickles in holds a connection: each chunk must come within the timeout
+            chunk = await asyncio.wait_for(stream.__anext__(), BODY_CHUNK_TIMEOUT_S)
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError as exc:
+            raise RequestError(408, f"request body stalled for {BODY_CHUNK_TIMEOUT_S:.0f} s; send it at once") from exc
+        except ClientDisconnect as exc:
+            raise RequestError(400, "client disconnected before the body was complete", code="client_disconnected") from exc
         size += len(chunk)
         if size > limit:
             raise RequestError(413, f"request body is over the limit of {limit} bytes")
@@ -157,7 +220,7 @@ def _tensor_meta(spec: Any) -> dict:
 def metadata(engine: Engine) -> dict:
     """Model metadata as the protocol defines it."""
     model = engine.model
-    return {"name": engine.name, "versions": ["1"], "platform": PLATFORMS.get(engine.predictors[0].backend, "edgekit"),
+    return {"name": engine.name, "versions": ["1"], "platform": platform(engine.predictors[0].backend),
             "inputs": [_tensor_meta(s) for s in model.inputs], "outputs": [_tensor_meta(s) for s in model.outputs]}
 
 
@@ -167,7 +230,7 @@ def config(engine: Engine) -> dict:
         return [d if isinstance(d, int) and d > 0 else -1 for d in spec.shape]
 
     model, backend = engine.model, engine.predictors[0].backend
-    return {"name": engine.name, "platform": PLATFORMS.get(backend, "edgekit"), "backend": backend, "max_batch_size": 0,
+    return {"name": engine.name, "platform": platform(backend), "backend": backend, "max_batch_size": 0,
             "input": [{"name": s.name, "data_type": "TYPE_" + datatype_of(s.dtype), "dims": dims(s)} for s in model.inputs],
             "output": [{"name": s.name, "data_type": "TYPE_" + datatype_of(s.dtype), "dims": dims(s)} for s in model.outputs],
             "labels": list(model.labels or ())}
@@ -179,26 +242,26 @@ def _errors(app: FastAPI) -> None:
     from starlette.exceptions import HTTPException
 
     from edgekit.errors import EdgekitError
+    from edgekit.serve.protocol import CODES
 
     @app.exception_handler(RequestError)
     async def request_error(_request: Any, exc: RequestError) -> Any:
         headers = {"Retry-After": "1"} if exc.status == 503 else None
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+        return JSONResponse({"error": exc.message, "code": exc.code}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Any, exc: RequestValidationError) -> Any:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse({"error": f"invalid request: {where}: {first.get('msg', 'malformed')}"}, status_code=400)
+        return JSONResponse({"error": f"invalid request: {where}: {first.get('msg', 'malformed')}",
+                             "code": "bad_request"}, status_code=400)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Any, exc: HTTPException) -> Any:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"error": str(exc.detail), "code": CODES.get(exc.status_code, "http_error")},
+                            status_code=exc.status_code)
 
     @app.exception_handler(EdgekitError)
     async def edgekit_error(_request: Any, exc: EdgekitError) -> Any:
-        return JSONResponse({"error": str(exc)}, status_code=400)
-
-    @app.exception_handler(Exception)
-    async def internal_error(_request: Any, exc: Exception) -> Any:
-        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+        return JSONResponse({"error": str(exc), "code": type(exc).__name__}, status_code=400)
+    # anything else: JsonErrors (limits.py) answers 500 internal_error without a traceback

@@ -34,12 +34,44 @@ NUMPY_TO_DATATYPE = {v: k for k, v in DATATYPES.items()}
 HEADER_LENGTH = "Inference-Header-Content-Length"
 
 
-class RequestError(Exception):
-    """A request the server refuses: HTTP ``status`` and a message for the client."""
+MAX_ELEMENTS = 1 << 24  # values in one request's tensors (64 MiB of FP32), checked before any array is built
+MAX_JSON_LISTS = 1 << 17  # '[' in the JSON head: a 30 MiB body of 1-element lists made 1.2 GB of Python lists
+CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+         413: "body_too_large", 415: "unsupported_media_type", 422: "bad_request", 503: "unavailable"}
 
-    def __init__(self, status: int, message: str) -> None:
+
+class RequestError(Exception):
+    """A request the server refuses: HTTP ``status``, a message for the client and a stable ``code``."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+        self.code = code or CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (send numbers; NaN/Infinity only inside binary tensors)")
+
+
+def loads_strict(head: bytes) -> Any:
+    """Strict JSON for a request head: no NaN/Infinity literals, nesting and list count bounded.
+
+    The ``[`` count is taken before parsing (C speed), so a body built to explode into
+    millions of Python lists is refused before one is made.
+
+    Raises:
+        RequestError: 400 naming what is wrong.
+    """
+    lists = head.count(b"[")
+    if lists > MAX_JSON_LISTS:
+        raise RequestError(400, f"request JSON has {lists} lists (limit {MAX_JSON_LISTS}); send tensor data as a "
+                                "flat list, or use the binary data extension")
+    try:
+        return json.loads(head, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise RequestError(400, "request JSON nests too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(400, f"request body is not valid JSON: {str(exc)[:200]}") from exc
 
 
 @dataclass(frozen=True)
@@ -67,8 +99,12 @@ def datatype_of(dtype: str) -> str:
     return NUMPY_TO_DATATYPE.get(str(np.dtype(dtype)), "BYTES")
 
 
-def parse_request(body: bytes, header_length: int | None) -> InferRequest:
+def parse_request(body: bytes, header_length: int | None, *, max_elements: int = MAX_ELEMENTS) -> InferRequest:
     """Decode an infer request body.
+
+    Args:
+        max_elements: most values all inputs together may hold (checked from the shapes,
+            before any array is built).
 
     Raises:
         RequestError: 400 with a message naming the field at fault.
@@ -76,16 +112,14 @@ def parse_request(body: bytes, header_length: int | None) -> InferRequest:
     if header_length is not None and not 0 < header_length <= len(body):
         raise RequestError(400, f"{HEADER_LENGTH} {header_length} does not fit a body of {len(body)} bytes")
     head, binary = (body[:header_length], body[header_length:]) if header_length else (body, b"")
-    try:
-        doc = json.loads(head)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestError(400, f"request body is not valid JSON: {exc}") from exc
+    doc = loads_strict(head)
     if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list) or not doc["inputs"]:
         raise RequestError(400, "request must be a JSON object with a non-empty 'inputs' list")
     params = _dict(doc.get("parameters"), "request 'parameters'")
-    inputs, offset = {}, 0
+    inputs, offset, budget = {}, 0, max_elements
     for item in doc["inputs"]:
-        name, array, offset = _input(item, binary, offset)
+        name, array, offset = _input(item, binary, offset, budget)
+        budget -= array.size
         if name in inputs:
             raise RequestError(400, f"input {name!r} is given twice")
         inputs[name] = array
@@ -113,15 +147,20 @@ def _list(value: Any, what: str) -> list:
     return value
 
 
-def _input(item: Any, binary: bytes, offset: int) -> tuple[str, np.ndarray, int]:
+def _input(item: Any, binary: bytes, offset: int, budget: int = MAX_ELEMENTS) -> tuple[str, np.ndarray, int]:
     if not isinstance(item, dict) or not isinstance(item.get("name"), str):
         raise RequestError(400, "each input needs a string 'name'")
-    name, shape, datatype = item["name"], item.get("shape"), item.get("datatype")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise RequestError(400, f"input {name!r}: 'shape' must be a list of non-negative integers")
-    if datatype not in DATATYPES:
-        raise RequestError(400, f"input {name!r}: datatype {datatype!r} is not supported; use one of {sorted(DATATYPES)}")
+    name, shape, datatype = item["name"][:100], item.get("shape"), item.get("datatype")
+    if (not isinstance(shape, list) or len(shape) > 16
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise RequestError(400, f"input {name!r}: 'shape' must be a list of at most 16 non-negative integers")
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
+        raise RequestError(400, f"input {name!r}: datatype {str(datatype)[:20]!r} is not supported; "
+                                f"use one of {sorted(DATATYPES)}")
     dtype, count = np.dtype(DATATYPES[datatype]), math.prod(shape)
+    if count > budget:
+        raise RequestError(400, f"input {name!r}: shape {shape} holds {count} values, over the {max(budget, 0)} "
+                                "this request may still carry; send fewer images per request", code="too_many_elements")
     size = _dict(item.get("parameters"), f"input {name!r} 'parameters'").get("binary_data_size")
     if size is not None:
         if not isinstance(size, int) or size != count * dtype.itemsize or offset + size > len(binary):
@@ -135,19 +174,45 @@ def _input(item: Any, binary: bytes, offset: int) -> tuple[str, np.ndarray, int]
 
 
 def _json_array(name: str, data: Any, shape: list[int], dtype: np.dtype) -> np.ndarray:
-    try:
-        flat = np.asarray(data, dtype=object).reshape(-1) if isinstance(data, list) else None
-    except ValueError as exc:  # ragged nesting
-        raise RequestError(400, f"input {name!r}: 'data' is not a regular (nested) list: {exc}") from exc
-    if flat is None or flat.size != math.prod(shape):
-        got = "not a list" if flat is None else f"{flat.size} values"
-        raise RequestError(400, f"input {name!r}: 'data' has {got}, shape {shape} needs {math.prod(shape)}")
-    if not all(isinstance(v, (int, float, bool)) for v in flat):
+    if not isinstance(data, list):
+        raise RequestError(400, f"input {name!r}: 'data' has not a list, shape {shape} needs {math.prod(shape)} values")
+    flat = _flatten(name, data, shape) if shape else data
+    if len(flat) != math.prod(shape):
+        raise RequestError(400, f"input {name!r}: 'data' has {len(flat)} values, shape {shape} needs {math.prod(shape)}")
+    if not all(type(v) in (int, float, bool) for v in flat):  # np.asarray would parse "1" strings
         raise RequestError(400, f"input {name!r}: 'data' must hold numbers only")
     try:
-        return np.asarray(flat.tolist(), dtype=dtype).reshape(shape)
+        array = np.asarray(flat, dtype=dtype).reshape(shape)
     except (OverflowError, ValueError) as exc:
-        raise RequestError(400, f"input {name!r}: values do not fit {dtype}: {exc}") from exc
+        raise RequestError(400, f"input {name!r}: values do not fit {dtype}: {str(exc)[:100]}") from exc
+    if array.dtype.kind == "f" and not np.isfinite(array).all():  # 1e999 parses as inf
+        raise RequestError(400, f"input {name!r}: 'data' holds a value out of {dtype}'s finite range")
+    return array
+
+
+def _flatten(name: str, data: list, shape: list[int]) -> list:
+    """Row-major values of ``data``: a flat list as is (no copy), or a nested list that matches ``shape``
+    level by level (walked without recursion, so deep nesting costs no stack)."""
+    if not any(isinstance(v, list) for v in data):
+        return data
+    flat: list = []
+    stack = [(iter(data), 0)]
+    if len(data) != shape[0]:
+        raise RequestError(400, f"input {name!r}: 'data' is not a regular nested list of shape {shape}")
+    while stack:
+        items, depth = stack[-1]
+        for value in items:
+            if isinstance(value, list):
+                if depth + 1 >= len(shape) or len(value) != shape[depth + 1]:
+                    raise RequestError(400, f"input {name!r}: 'data' is not a regular nested list of shape {shape}")
+                stack.append((iter(value), depth + 1))
+                break
+            if depth != len(shape) - 1:
+                raise RequestError(400, f"input {name!r}: 'data' is not a regular nested list of shape {shape}")
+            flat.append(value)
+        else:
+            stack.pop()
+    return flat
 
 
 def _output(item: Any, binary_default: bool) -> OutputRequest:

@@ -88,7 +88,13 @@ def serve(
         if on_ready is not None:
             on_ready(engine)
         app = create_app(engine, max_body_bytes=max_body_bytes or MAX_BODY_BYTES, on_shutdown=on_shutdown)
+        from edgekit.serve.limits import connection_limit, guarded_protocol
+
+        # slow clients: request heads must arrive within 10 s (uvicorn has no such timer), idle
+        # keep-alive connections close after 5 s, a request head is at most 64 KiB; with those
+        # bounds ~1000 connections cost little, so slow ones no longer starve health checks
         config = uvicorn.Config(app, host=host, port=engine.port, log_level=log_level,
-                                timeout_graceful_shutdown=grace_s, limit_concurrency=max_queue * 4 + 64,
-                                access_log=False)
+                                timeout_graceful_shutdown=grace_s, limit_concurrency=connection_limit(max_queue),
+                                timeout_keep_alive=5, h11_max_incomplete_event_size=64 << 10,
+                                http=guarded_protocol(), access_log=False)
         uvicorn.Server(config).run(sockets=[sock])

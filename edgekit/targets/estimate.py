@@ -27,13 +27,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from edgekit.backends.registry import capabilities, is_backend
 from edgekit.errors import TargetError
 from edgekit.targets.model import ReferenceLatency, Target
 
 DEFAULT_EFFICIENCY = 0.15  # share of peak FLOP/s a small CNN reaches on a CPU graph runtime
-# backend -> runtimes whose published figures may stand in for it (see the module doc)
-_STAND_INS = {"onnxruntime": ("tflite",), "openvino": ("tflite",)}
-_PEAK_BACKENDS = ("onnxruntime", "openvino")  # what DEFAULT_EFFICIENCY describes
 _INT8_ISA = ("dotprod", "i8mm", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
@@ -91,6 +89,16 @@ def precision_factor(target: Target, device: str, precision: str, ref_precision:
     return cost(precision) / cost(ref_precision)
 
 
+def _declared(backend: str | None) -> tuple[bool, tuple[str, ...]]:
+    """What the registry says of ``backend``: is it a graph runtime (what DEFAULT_EFFICIENCY
+    describes), and whose published figures may stand in for its own (see the module doc).
+    A name the registry does not know (a target may name a runtime not installed here) has neither."""
+    if backend is None or not is_backend(backend):
+        return False, ()
+    caps = capabilities(backend)
+    return caps.graph_runtime, caps.stand_ins
+
+
 def estimate_latency(
     target: Target,
     *,
@@ -117,11 +125,12 @@ def estimate_latency(
     refs = [r for r in target.references if r.device == device]
     where = target.path or target.name
     has_peak = device == "cpu" and target.peak_gflops is not None
-    peak_ok = has_peak and (backend is None or backend in _PEAK_BACKENDS)
+    graph_runtime, stand_ins = _declared(backend)
+    peak_ok = has_peak and (backend is None or graph_runtime)
     stand_in = ""
     if backend is not None:
         own = [r for r in refs if r.runtime == backend]
-        others = [r for r in refs if r.runtime in _STAND_INS.get(backend, ())]
+        others = [r for r in refs if r.runtime in stand_ins]
         if not own and others:
             stand_in = (f"no {backend} figure for {target.name}: {others[0].runtime}'s stands in "
                         "(both run a pre-optimized graph; assumed equally fast, band x1.5)")
@@ -183,8 +192,8 @@ def _from_peak(
     factor = precision_factor(target, "cpu", precision, "fp32")
     compute = flops / (fp32_peak * eff * 1e9) * 1e3 * factor
     how = "measured here on the same model" if local_efficiency else "assumed"
-    basis = (f"peak {fp32_peak:.3g} GFLOP/s fp32{' approx.' if peak.approximate else ''} [{peak.source}] "
-             f"x {eff:.0%} efficiency ({how})",)
+    basis = ((f"peak {fp32_peak:.3g} GFLOP/s fp32{' approx.' if peak.approximate else ''} [{peak.source}] "
+             f"x {eff:.0%} efficiency ({how})"),)
     return compute, 3.0, basis
 
 

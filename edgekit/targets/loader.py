@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-import importlib.util
 import sys
 from pathlib import Path
 
 import edgekit
+from edgekit.backends.registry import list_backends, local_support
 from edgekit.errors import TargetError
+from edgekit.hardware import profile_hardware
 from edgekit.targets.model import SCHEMA, Budgets, Figure, Target
 from edgekit.targets.schema import validate_file
 
@@ -88,11 +89,14 @@ def load_target_file(path: str | Path) -> Target:
     return Target.from_dict(data, path=path)
 
 
-@functools.lru_cache(maxsize=1)
 def local_target() -> Target:
-    """The machine edgekit runs on, from its hardware profile (cached per process)."""
-    from edgekit.hardware import profile_hardware
+    """The machine edgekit runs on, from its hardware profile (cached per process and set of
+    registered backends: a backend registered later appears in the next call)."""
+    return _local_target(tuple(list_backends()))
 
+
+@functools.lru_cache(maxsize=4)
+def _local_target(backends: tuple[str, ...]) -> Target:
     profile = profile_hardware()
     memory_mb = (profile.memory_total or 0) // 2**20
     figure = lambda v, what: None if v is None else Figure(v, source=f"measured here ({what})")
@@ -113,16 +117,6 @@ def local_target() -> Target:
 
 
 def _local_backends(profile) -> dict[str, dict[str, tuple[str, ...]]]:
-    """Backends importable here, with the devices the profile found."""
-    cpu_precisions = ("fp32", "fp16", "int8", "int8-dynamic")
-    found: dict[str, dict[str, tuple[str, ...]]] = {}
-    if importlib.util.find_spec("onnxruntime"):
-        devices = ["cpu"] + (["cuda"] if "CUDAExecutionProvider" in profile.ort_providers else [])
-        found["onnxruntime"] = {"devices": tuple(devices), "precisions": cpu_precisions}
-    if importlib.util.find_spec("openvino"):
-        devices = sorted({d.split(".")[0].lower() for d in profile.openvino_device_names} or {"cpu"})
-        found["openvino"] = {"devices": tuple(devices), "precisions": ("fp32", "fp16", "int8")}
-    if importlib.util.find_spec("torch"):
-        devices = ["cpu"] + (["cuda"] if profile.cuda_devices else [])
-        found["torch"] = {"devices": tuple(devices), "precisions": ("fp32",) + (("fp16",) if profile.cuda_devices else ())}
-    return found
+    """Backends installed here, with the devices and precisions each declares for this profile
+    (the registry decides, from the profile alone: no runtime is imported)."""
+    return local_support(profile)

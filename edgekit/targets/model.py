@@ -11,12 +11,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgekit.backends.registry import list_backends
 from edgekit.targets.schema import Choice, Field, MapOf
-from edgekit.types import Precision
+from edgekit.types import DeviceKind, Precision
 
 PRECISIONS = Choice(tuple(p.value for p in Precision) + ("fp64",))
-BACKENDS = ("onnxruntime", "openvino", "torch")
-DEVICES = Choice(("cpu", "gpu", "npu", "cuda"))
+DEVICES = Choice(tuple(d.value for d in DeviceKind if d is not DeviceKind.AUTO))
+
+
+def registered_backends() -> tuple[str, ...]:
+    """The backend names a target may list: whatever the registry holds when a file is read."""
+    return tuple(list_backends())
+
+
 _FIGURE = {
     "value": Field(float),
     "precision": Field(PRECISIONS, required=False),
@@ -44,7 +51,7 @@ SCHEMA: dict[str, Field] = {
         "note": Field(str, required=False),
         "source": Field(str),
     }], required=False),
-    "backends": Field(MapOf(keys=BACKENDS, value={"devices": Field([DEVICES]), "precisions": Field([PRECISIONS])})),
+    "backends": Field(MapOf(keys=registered_backends, value={"devices": Field([DEVICES]), "precisions": Field([PRECISIONS])})),
     "budgets": Field({
         "latency_ms": Field(float, required=False),
         "model_mb": Field(float, required=False),

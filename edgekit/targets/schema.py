@@ -14,6 +14,7 @@ A schema is plain data:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 
 from edgekit.errors import TargetError
+from edgekit.safeyaml import compose_yaml, construct
 
 _TAGS = {
     str: ("tag:yaml.org,2002:str",),
@@ -48,10 +50,12 @@ class Choice:
 
 @dataclass(frozen=True)
 class MapOf:
-    """A mapping whose values follow ``value``; keys are free text or one of ``keys``."""
+    """A mapping whose values follow ``value``; keys are free text or one of ``keys``
+    (a tuple, or a function returning one, called when a file is checked: e.g. the
+    backends registered at that moment)."""
 
     value: Any
-    keys: tuple[str, ...] = ()
+    keys: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
 
 
 def validate_file(path: Path, schema: dict[str, Field]) -> dict:
@@ -61,16 +65,11 @@ def validate_file(path: Path, schema: dict[str, Field]) -> dict:
         TargetError: naming the file, the field (dotted path) and the line.
     """
     text = _read(path)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise TargetError(f"{path}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})", path=path) from exc
+    node = compose_yaml(text, path=path, error=TargetError)  # safe: no tags, aliases bounded
     if node is None:
         raise TargetError(f"{path} is empty; a target needs at least `name`, `cpu` and `backends`", path=path)
     _check(node, schema, "", path)
-    return yaml.safe_load(text)
+    return construct(node, path=path, error=TargetError)
 
 
 def _read(path: Path) -> str:
@@ -93,9 +92,10 @@ def _check(node: yaml.Node, spec: Any, where: str, path: Path) -> None:
     elif isinstance(spec, MapOf):
         if not isinstance(node, yaml.MappingNode):
             raise _fail(path, node, where, "expected a mapping of name: value")
+        names = spec.keys() if callable(spec.keys) else spec.keys
         for key, value in node.value:
-            if spec.keys and key.value not in spec.keys:
-                raise _fail(path, key, f"{where}.{key.value}", f"unknown name; choose from: {', '.join(spec.keys)}")
+            if names and key.value not in names:
+                raise _fail(path, key, f"{where}.{key.value}", f"unknown name; choose from: {', '.join(names)}")
             _check(value, spec.value, f"{where}.{key.value}", path)
     elif isinstance(spec, list):
         if not isinstance(node, yaml.SequenceNode):
@@ -132,4 +132,10 @@ def _check_mapping(node: yaml.Node, spec: dict[str, Field], where: str, path: Pa
 def _check_scalar(node: yaml.Node, type_: type, where: str, path: Path) -> None:
     if not isinstance(node, yaml.ScalarNode) or node.tag not in _TAGS[type_]:
         got = node.value if isinstance(node, yaml.ScalarNode) else type(node).__name__.replace("Node", "").lower()
-        raise _fail(path, node, where, f"expected {_NAMES[type_]}, got {got!r}")
+        raise _fail(path, node, where, f"expected {_NAMES[type_]}, got {got[:80]!r}")
+    if type_ in (int, float):
+        import math
+
+        value = construct(node, path=path, error=TargetError)
+        if not (math.isfinite(value) and value > 0):
+            raise _fail(path, node, where, f"must be a finite number greater than 0, not {node.value[:40]}")

@@ -13,59 +13,16 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
+from edgekit.backends import capabilities, compile_session, list_backends
+from edgekit.vision.config import LiveConfig, compile_sessions, open_live_source
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
 from edgekit.vision.recorder import VideoRecorder
-from edgekit.vision.sources import open_source
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    """What ``edgekit demo`` runs (the CLI and the GUI build the same object).
-
-    Attributes:
-        model: model path or name (``demo:digits``).
-        source: ``demo``, ``synthetic``, a camera index, URL, video file or image folder.
-        backend: ``auto``, ``onnxruntime``, ``openvino`` or ``torch``.
-        device, precision: passed to ``compile_session``.
-        compare: a second model run as the A/B reference (``None``: no A/B).
-        compare_backend: backend for the reference (default: ``backend``).
-        reference_every: run the reference on every Nth inferred frame.
-        seconds: how long to run (``None``: until the source ends).
-        fps: pace a file/generated source like a live camera at this rate.
-        record: write the annotated video here.
-        json_out: write the stats JSON here.
-        window: show an OpenCV window when a display exists.
-        force: replace existing ``record``/``json_out`` files.
-    """
-
-    model: str = "demo:digits"
-    source: str = "demo"
-    backend: str = "auto"
-    device: str = "cpu"
-    precision: str = "fp32"
-    compare: str | None = None
-    compare_backend: str | None = None
-    reference_every: int = 1
-    seconds: float | None = 15.0
-    fps: float | None = None
-    record: str | None = None
-    json_out: str | None = None
-    window: bool = False
-    force: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> DemoSettings:
-        return cls(**data)
 
 
 def display_problem() -> str | None:
@@ -88,25 +45,18 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
     intra-op threads must not spin-wait between frames (measured here: spinning
     threads halved the end-to-end FPS of a small model on 2 cores).
     """
-    from edgekit.backends import compile_session
-    from edgekit.backends.onnxruntime import OrtOptions
-
-    options = OrtOptions(spin=False) if backend in ("auto", "onnxruntime") else None
+    first = list_backends()[0] if backend == "auto" else backend  # "auto" passes options to the one of their type
+    shared = capabilities(first).shared_cpu_options  # e.g. onnxruntime: spin=False
+    options = capabilities(first).make_options(**shared) if shared else None
     return compile_session(model, backend, device=device, precision=precision, options=options)
 
 
-def _compile(model_name: str, backend: str, device: str, precision: str) -> Any:
-    from edgekit.models import load_model
-
-    return compile_live_session(load_model(model_name), backend, device, precision)
-
-
-def run_demo(settings: DemoSettings, on_update: Callable[[Readouts], None] | None = None,
+def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None = None,
              notice: Callable[[str], None] | None = None) -> dict:
     """Run the demo and return the stats (also written to ``settings.json_out``).
 
     Args:
-        settings: what to run.
+        settings: what to run (the same :class:`LiveConfig` the app's Live demo page builds).
         on_update: called with fresh readouts about four times a second.
         notice: called with messages for the user (e.g. why no window opened).
 
@@ -118,12 +68,8 @@ def run_demo(settings: DemoSettings, on_update: Callable[[Readouts], None] | Non
     for out in (settings.record, settings.json_out):
         if out:
             check_writable(out, settings.force)
-    session = _compile(settings.model, settings.backend, settings.device, settings.precision)
-    reference = None
-    if settings.compare:
-        reference = _compile(settings.compare, settings.compare_backend or settings.backend, settings.device,
-                             "fp32")
-    source = open_source(settings.source, fps=settings.fps)
+    session, reference = compile_sessions(settings)
+    source = open_live_source(settings)
     window = settings.window and _window_ok(notice)
     try:
         stats = _run(settings, session, reference, source, window, on_update)
@@ -143,7 +89,7 @@ def _window_ok(notice: Callable[[str], None]) -> bool:
     return problem is None
 
 
-def _run(settings: DemoSettings, session: Any, reference: Any, source: Any, window: bool,
+def _run(settings: LiveConfig, session: Any, reference: Any, source: Any, window: bool,
          on_update: Callable[[Readouts], None] | None) -> dict:
     latest: dict[str, Any] = {}
     recorder = VideoRecorder(settings.record, force=settings.force) if settings.record else None
@@ -157,9 +103,12 @@ def _run(settings: DemoSettings, session: Any, reference: Any, source: Any, wind
 
     pipe = LivePipeline(source, session, reference=reference, reference_every=settings.reference_every,
                         on_result=on_result)
+    interrupted = False
     try:
         pipe.start()
         _loop(pipe, settings.seconds, window, latest, on_update)
+    except KeyboardInterrupt:  # Ctrl-C ends the demo like its timer would: summary, JSON and video are kept
+        interrupted = True
     except BaseException:
         pipe.stop()
         if recorder is not None:
@@ -167,6 +116,7 @@ def _run(settings: DemoSettings, session: Any, reference: Any, source: Any, wind
         raise
     pipe.stop()
     stats = pipe.summary()
+    stats["interrupted"] = interrupted
     if recorder is not None:
         written = recorder.close()
         stats["record"] = {"path": None if written is None else str(written), "frames": recorder.frames,

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from edgekit.models.preprocess import as_bgr
+from edgekit.vision.detect import count_text, draw_boxes
 from edgekit.vision.readouts import Readouts, StageLatency
 
 MIN_HEIGHT = 240
@@ -53,6 +54,8 @@ def draw_overlay(image: np.ndarray, readouts: Readouts) -> np.ndarray:
     canvas = prepare_canvas(image)
     h, w = canvas.shape[:2]
     scale, thick, line_h = text_scale(h, w)
+    if readouts.detections:  # boxes under the panel, so the readouts stay legible
+        draw_boxes(canvas, readouts.detections, h / image.shape[0], scale, thick)
     lines = _lines(readouts)
     margin = max(4, line_h // 4)
     big_h = int(line_h * 1.5)
@@ -87,6 +90,8 @@ def _lines(r: Readouts) -> list[tuple[str, tuple]]:
     if top and r.truth is not None:
         colour = GREEN if top[0] == r.truth else RED
     head = f"{_short(top[0])} {top[1]:.0%}" if top else "..."
+    if r.detections is not None:
+        head = count_text(r.detections)  # per-class counts: "3 person, 1 bus"
     if r.truth is not None:
         head += f" (is {_short(r.truth)})"
     lat = r.latency.get("inference", StageLatency())

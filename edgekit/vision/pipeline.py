@@ -17,15 +17,17 @@ waits for it (a frame is prepared again if the predictor was switched since).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgekit.errors import EdgekitError, SourceError
+from edgekit.types import Task
 from edgekit.vision._mailbox import EMPTY, END, Mailbox
 from edgekit.vision._meters import RateMeter
 from edgekit.vision._state import PredictorState, StageMeters, rate, topk
@@ -33,6 +35,9 @@ from edgekit.vision.overlay import draw_overlay
 from edgekit.vision.predictors import PipelinePredictor, adapt, to_probabilities
 from edgekit.vision.readouts import ABFrame, ABReadout, Readouts
 from edgekit.vision.sources.base import Frame, FrameSource
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 Callback = Callable[[np.ndarray, Readouts], None]
 _BACKOFF = (0.25, 5.0)  # first and longest wait between reopen attempts, seconds
@@ -52,6 +57,20 @@ class _Inferred:
     scores: np.ndarray
     state: PredictorState
     truth: str | None
+
+
+def _as_source(source: Any) -> Any:
+    """A path, URL or camera index becomes its frame source (``LivePipeline("video.mp4", session)``)."""
+    from pathlib import Path
+
+    if isinstance(source, (str, Path)) or (isinstance(source, int) and not isinstance(source, bool)):
+        from edgekit.vision.sources import open_source
+
+        return open_source(str(source) if isinstance(source, Path) else source)
+    if not all(hasattr(source, name) for name in ("open", "read", "close")):
+        raise TypeError(f"LivePipeline expects a frame source (edgekit.vision.sources.open_source(...)), a path, "
+                        f"a URL or a camera index, not {type(source).__name__}")
+    return source
 
 
 class LivePipeline:
@@ -81,6 +100,7 @@ class LivePipeline:
                  drop: bool | None = None, draw: bool = True, window_s: float = 5.0) -> None:
         if reference_every < 1:
             raise ValueError(f"reference_every must be >= 1, not {reference_every}")
+        source = _as_source(source)
         self.source, self.topk, self.on_result, self.draw = source, topk, on_result, draw
         self.reference_every, self.window_s, self._drop = reference_every, window_s, drop
         self._labels = tuple(labels) if labels else None
@@ -207,7 +227,7 @@ class LivePipeline:
                 return
             yield item
 
-    def __enter__(self) -> LivePipeline:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -275,10 +295,8 @@ class LivePipeline:
         self._source_error = str(exc)
         delay = _BACKOFF[0]
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # already broken; reopening is what matters
                 self.source.close()
-            except Exception:  # noqa: BLE001 - already broken; reopening is what matters
-                pass
             if self._stop.wait(delay):
                 return
             try:
@@ -291,8 +309,7 @@ class LivePipeline:
             return
 
     def _inference_loop(self) -> None:
-        count = 0
-        for item in self._drain(self._inbox):
+        for count, item in enumerate(self._drain(self._inbox)):
             state = self._state
             pred, batch = state.predictor, item.batch
             if item.owner is not pred:  # switched since capture: prepare for the new one
@@ -301,12 +318,14 @@ class LivePipeline:
             self._infer_rate.tick(t1)
             self._stages.add("inference", ms)
             truth = item.frame.label if item.frame.label is not None else self._declared
+            if pred.task == Task.DETECTION:  # raw outputs: decoded into boxes on the render thread
+                self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
+                continue
             best = int(np.argmax(scores))
             state.record(truth, best, declared=item.frame.label is None)
             if self._ref is not None and count % self.reference_every == 0:
                 confidence = float(to_probabilities(scores).reshape(-1)[best])
                 self._refbox.put((item.frame, pred.label(best), confidence, truth))
-            count += 1
             self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
         if not self._stop.is_set():  # the source ended (not stopped): pass the end on
             self._refbox.put(END)
@@ -347,9 +366,13 @@ class LivePipeline:
         """Top-k, readouts, overlay; ``status_only`` re-shows the last frame
         (source down) without counting it as a displayed frame."""
         t0 = time.monotonic()
-        top = topk(item.state.predictor, to_probabilities(item.scores), self.topk)
+        pred = item.state.predictor
+        boxes = pred.decode(item.scores, item.frame.image.shape) if pred.task == Task.DETECTION else None
+        top = () if boxes is not None else topk(pred, to_probabilities(item.scores), self.topk)
         t1 = time.monotonic()
         readouts = self._snapshot(item, top, t1)
+        if boxes is not None:
+            readouts = replace(readouts, detections=boxes)
         annotated = draw_overlay(item.frame.image, readouts) if self.draw else item.frame.image
         t2 = time.monotonic()
         if not status_only:

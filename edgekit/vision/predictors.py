@@ -6,7 +6,9 @@ on (for the badge). A backends :class:`~edgekit.backends.base.Session` has
 them as ``.model.preprocess``, ``.predict``, ``.model.labels`` and ``.info``;
 a deployment bundle's ``Predictor`` wraps such a session (``.session``) or
 exposes ``preprocess``/``labels``/``predict`` itself. :func:`adapt` accepts
-all three shapes.
+all three shapes. A detector (a session whose model is one, or a detection
+bundle) becomes a :class:`DetectionPipelinePredictor`: its ``scores`` are the raw
+outputs and ``decode`` (run on the render thread) turns them into boxes.
 """
 
 from __future__ import annotations
@@ -15,8 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.detection.detector import postprocess, prepare
+from edgekit.detection.head import DetectorSpec, detector_spec, model_task
+from edgekit.detection.letterbox import fit
+from edgekit.detection.types import Detection
 from edgekit.errors import InputMismatch
+from edgekit.models.card import require_task
 from edgekit.models.preprocess import Preprocess
+from edgekit.types import Task
 
 
 class PipelinePredictor:
@@ -27,14 +35,17 @@ class PipelinePredictor:
         preprocess: image -> input.
         labels: class names (index = class id).
         name, backend, device, precision: for the badge and readouts.
+        task: what the scores mean; the readouts and overlays are those of a classifier.
     """
 
     def __init__(self, target: Any, preprocess: Preprocess, labels: tuple[str, ...], *, name: str = "",
-                 backend: str = "", device: str = "", precision: str = "") -> None:
+                 backend: str = "", device: str = "", precision: str = "",
+                 task: Task = Task.CLASSIFICATION) -> None:
         self.target = target
         self.preprocess = preprocess
         self.labels = labels
         self.name, self.backend, self.device, self.precision = name, backend, device, precision
+        self.task = task
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """Image (any of BGR/gray/BGRA, any size) -> a batch of one."""
@@ -55,15 +66,23 @@ def adapt(obj: Any, name: str | None = None) -> PipelinePredictor:
 
     Raises:
         InputMismatch: ``obj`` has no ``predict`` or no way to preprocess images.
+        TaskNotSupported: the model's task is not classification (the pipeline's
+            readouts, running accuracy and overlay are top-1 labels).
     """
     if isinstance(obj, PipelinePredictor):
         return obj
+    detector = detection_predictor(obj, name)  # a detector's session or bundle: boxes, not top-k
+    if detector is not None:
+        return detector
     inner = getattr(obj, "session", None)
     if inner is not None and hasattr(inner, "model") and not hasattr(obj, "model"):
         return adapt(inner, name)
     if not callable(getattr(obj, "predict", None)):
         raise InputMismatch(f"{type(obj).__name__} cannot be used as a predictor: it has no predict(batch) method")
     model = getattr(obj, "model", None)
+    title = str(getattr(model, "name", "") or getattr(obj, "name", "") or type(obj).__name__)
+    task = require_task(getattr(model, "task", None) or getattr(getattr(obj, "manifest", None), "task", None),
+                        "the live pipeline", name=title)
     pre = getattr(model, "preprocess", None) or getattr(obj, "preprocess", None) or _default_preprocess(model)
     if pre is None:
         raise InputMismatch(
@@ -76,7 +95,7 @@ def adapt(obj: Any, name: str | None = None) -> PipelinePredictor:
     info = getattr(obj, "info", None)
     return PipelinePredictor(
         obj, pre, tuple(str(x) for x in labels),
-        name=name or str(getattr(model, "name", "") or getattr(obj, "name", "") or type(obj).__name__),
+        name=name or title, task=task,
         backend=str(getattr(info, "backend", "") or getattr(obj, "backend", "")),
         device=str(getattr(info, "device", "") or getattr(obj, "device", "")),
         precision=str(getattr(info, "precision", "") or getattr(obj, "precision", "")),
@@ -103,3 +122,56 @@ def to_probabilities(scores: np.ndarray) -> np.ndarray:
         return scores
     shifted = np.exp(scores - scores.max())
     return shifted / shifted.sum()
+
+
+class DetectionPipelinePredictor(PipelinePredictor):
+    """A detector as the pipeline sees it: ``prepare`` letterboxes, ``scores`` returns the raw
+    outputs, ``decode`` turns them into boxes in frame pixels.
+
+    Attributes:
+        spec: decoder, input size, pixel format, class names.
+        config: thresholds in force (change them live: ``predictor.config = spec.config.replace(conf=0.5)``).
+        classes: class ids to keep (``None``: all), a class filter for the viewer.
+    """
+
+    def __init__(self, target: Any, spec: DetectorSpec, **info: Any) -> None:
+        labels = spec.labels or ()
+        pre = Preprocess(size=spec.size, scale=spec.scale, channel_order="RGB" if spec.rgb else "BGR",
+                         resize="letterbox")
+        super().__init__(target, pre, tuple(labels), task=Task.DETECTION, **info)
+        self.spec, self.config = spec, spec.config
+        self.classes: set[int] | None = None
+        self._dtype = np.dtype(getattr(getattr(getattr(target, "model", None), "input", None), "dtype", "float32"))
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """Frame -> letterboxed ``(1, 3, H, W)`` tensor."""
+        return prepare(image, self.spec)[0].astype(self._dtype, copy=False)
+
+    def scores(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Raw outputs of the first image, in graph order (decoded later by :meth:`decode`)."""
+        return [np.asarray(o)[0] for o in self.target.run(batch).values()]
+
+    def decode(self, outputs: list[np.ndarray], shape: tuple[int, ...]) -> tuple[Detection, ...]:
+        """Boxes in the pixels of a frame of ``shape``, after the class filter."""
+        box = fit(shape[:2], self.spec.size, pad=self.spec.config.pad)
+        found = postprocess(outputs, self.spec, box, self.config).to_list(self.labels)
+        if self.classes is not None:
+            found = [d for d in found if d.class_id in self.classes]
+        return tuple(found)
+
+
+def detection_predictor(obj: Any, name: str | None = None) -> DetectionPipelinePredictor | None:
+    """A :class:`DetectionPipelinePredictor` for a detector ``Session`` or detection bundle
+    ``Predictor``; ``None`` when ``obj`` is not a detector."""
+    spec = getattr(obj, "detector_spec", None)  # a bundle Predictor: the manifest's settings
+    session = getattr(obj, "session", None) if spec is not None else obj
+    model = getattr(session, "model", None)
+    if spec is None and model is not None and hasattr(model, "outputs") and model_task(model) == Task.DETECTION:
+        spec = detector_spec(model)
+    if spec is None or session is None or not callable(getattr(session, "run", None)):
+        return None
+    info = getattr(session, "info", None)
+    return DetectionPipelinePredictor(
+        session, spec, name=name or str(getattr(model, "name", "") or type(obj).__name__),
+        backend=str(getattr(info, "backend", "")), device=str(getattr(info, "device", "")),
+        precision=str(getattr(info, "precision", "")))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from edgekit.detection.types import Detection
+
 STAGES = ("capture", "preprocess", "inference", "postprocess", "render", "end_to_end")
 
 
@@ -160,6 +162,7 @@ class Readouts:
         source_error: the last source failure, while it is being reopened.
         source_reopens: how often the source was reopened.
         window_s: span of the windowed rates.
+        detections: a detector's boxes on this frame, in frame pixels (``None`` for a classifier).
     """
 
     seq: int = 0
@@ -184,6 +187,7 @@ class Readouts:
     source_error: str | None = None
     source_reopens: int = 0
     window_s: float = 5.0
+    detections: tuple[Detection, ...] | None = None
 
     @property
     def top1(self) -> tuple[str, float] | None:
@@ -209,6 +213,8 @@ class Readouts:
                  f"dropped {self.dropped}"]
         if self.top1:
             parts.append(f"top-1 {self.top1[0]} {self.top1[1]:.0%}")
+        if self.detections is not None:
+            parts.append(f"{len(self.detections)} objects")
         if self.accuracy and self.accuracy.n:
             a = self.accuracy
             parts.append(f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}")
@@ -236,6 +242,8 @@ class Readouts:
         data["topk"] = tuple((str(k), float(v)) for k, v in data.get("topk", ()))
         data["accuracy"] = _accuracy(data.get("accuracy"))
         data["predictor"] = _predictor(data.get("predictor") or {})
+        if data.get("detections") is not None:
+            data["detections"] = tuple(Detection.from_dict(d) for d in data["detections"])
         ab = data.get("ab")
         if ab is not None:
             ab = dict(ab)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from edgekit.errors import ModelLoadError
 
+# Models bundled with edgekit (``demo:NAME``, in ``assets/models``); no download needed.
+DEMO_MODELS = ("digits", "digits-mnv2")
 DEFAULT_BASE_URL = "https://github.com/onnx/models/raw/main/validated/"
 HUB_URL_ENV = "EDGEKIT_HUB_URL"
 
@@ -165,8 +167,6 @@ def get_entry(name: str) -> CatalogEntry:
     name = name.removeprefix("hub:")
     if name in CATALOG:
         return CATALOG[name]
-    from edgekit.zoo.hub import DEMO_MODELS
-
     if name in DEMO_MODELS:  # a bundled model typed without its prefix: point at it, not at the catalogue
         raise ModelLoadError(f"{name!r} is a demo model bundled with edgekit, not a catalogue download; "
                              f"use demo:{name} (no download needed)")

@@ -19,10 +19,11 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
+from edgekit._io import sha256_file, write_text_atomic
 from edgekit.errors import DownloadError
+from edgekit.progress import Progress, emit
 from edgekit.zoo.catalog import CatalogEntry, get_entry
 from edgekit.zoo.hub import cache_dir
 
@@ -35,8 +36,6 @@ def _manual_hint(entry: CatalogEntry, url: str, dest: Path) -> str:
 
 def is_cached(entry: CatalogEntry, folder: Path | None = None) -> bool:
     """True when the cache holds the complete, verified file."""
-    from edgekit._io import sha256_file
-
     path = (folder or cache_dir()) / entry.filename
     return path.is_file() and path.stat().st_size == entry.size and sha256_file(path) == entry.sha256
 
@@ -48,7 +47,7 @@ def pull(
     cache: str | Path | None = None,
     force: bool = False,
     timeout: float = 30.0,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Download a catalogue model (if not cached), verify it and return its path.
 
@@ -58,7 +57,7 @@ def pull(
         cache: folder to store into; default the user cache (``edgekit.zoo.hub.cache_dir``).
         force: download again even when a verified copy is cached.
         timeout: seconds to wait for the server on connect and on each read.
-        progress: called as ``progress(bytes_done, bytes_total)``.
+        progress: receives "download" :class:`~edgekit.progress.ProgressEvent` s (bytes done/total).
 
     Raises:
         DownloadError: no network / server error (with the manual fix), a
@@ -102,8 +101,7 @@ def _fetch(url: str, out, entry: CatalogEntry, dest: Path, timeout: float, progr
                 out.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+                emit(progress, "download", entry.filename, done=done, total=total, fraction=done / total if total else None)
     except urllib.error.HTTPError as exc:
         raise DownloadError(
             f"{url} answered HTTP {exc.code} {exc.reason}; {_manual_hint(entry, url, dest)}", path=dest
@@ -141,8 +139,6 @@ def _verify(entry: CatalogEntry, tmp: Path, digest: str, url: str, dest: Path) -
 
 def _write_card(entry: CatalogEntry, dest: Path) -> None:
     """Write ``X.json`` beside the model so ``load_model`` knows its preprocessing and labels."""
-    from edgekit._io import write_text_atomic
-
     card = dest.with_suffix(".json")
     if not card.is_file():
         write_text_atomic(card, json.dumps(entry.card(), indent=2) + "\n", force=True)

@@ -3,8 +3,8 @@
 Two sources:
 
 - ``demo:NAME`` -- models bundled with edgekit in ``assets/models/`` (trained
-  by :mod:`edgekit.zoo.train_demo`). In a source checkout that folder sits
-  beside the ``edgekit`` package; a wheel installs it under
+  by ``tools/train_demo.py`` in a source checkout). In a checkout that folder
+  sits beside the ``edgekit`` package; a wheel installs it under
   ``sys.prefix/share/edgekit/assets/models``.
 - ``NAME`` / ``hub:NAME`` -- models from the online catalogue
   (:mod:`edgekit.zoo.catalog`) once ``edgekit pull NAME`` has put them in the
@@ -17,29 +17,17 @@ Each ``X.onnx`` may have a card ``X.json`` beside it (``preprocess``,
 from __future__ import annotations
 
 import difflib
-import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgekit._assets import assets_dir
 from edgekit.errors import ModelLoadError
+from edgekit.zoo.catalog import CATALOG, DEMO_MODELS, get_entry
+from edgekit.zoo.registry import create_model
 
-DEMO_MODELS = ("digits", "digits-mnv2")
-
-
-def assets_dir(kind: str = "models") -> Path:
-    """The bundled ``assets/<kind>`` folder (checkout first, then a wheel's share folder)."""
-    import edgekit
-
-    candidates = [
-        Path(edgekit.__file__).resolve().parents[1] / "assets" / kind,
-        Path(sys.prefix) / "share" / "edgekit" / "assets" / kind,
-    ]
-    for folder in candidates:
-        if folder.is_dir():
-            return folder
-    return candidates[0]
+__all__ = ["DEMO_MODELS", "Artifact", "assets_dir", "cache_dir", "is_bundled", "list_artifacts",
+           "load_demo_module", "read_card", "resolve"]
 
 
 def cache_dir() -> Path:
@@ -74,20 +62,47 @@ class Artifact:
 
 
 def read_card(path: str | Path) -> dict:
-    """The ``X.json`` card beside model ``X.onnx`` ({} when missing).
+    """The card ``X.json`` beside model ``X.onnx`` / ``X.xml`` / ``X.pt`` (``{}`` when there is none).
+
+    The one reader of cards: :func:`edgekit.models.load_model` applies what it
+    returns (see :mod:`edgekit.models.card` for the fields it understands).
 
     Raises:
-        ModelLoadError: the card exists but is not valid JSON.
+        ModelLoadError: the card exists but is not a JSON object.
     """
-    card = Path(path).with_suffix(".json")
-    if not card.is_file():
+    path = Path(path)
+    card_path = path.with_suffix(".json")
+    if not card_path.is_file() or card_path == path:
         return {}
-    try:
-        return json.loads(card.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"model card {card} is not valid JSON ({exc}); restore it from the repository", path=card
-        ) from exc
+    return read_card_file(card_path)
+
+
+def read_card_file(card_path: str | Path) -> dict:
+    """A model card read from ``card_path`` itself (``--card FILE``), validated like the one beside a model.
+
+    Raises:
+        ModelLoadError: missing, not a JSON object, or fields of the wrong type/range.
+    """
+    card_path = Path(card_path)
+    if not card_path.is_file():
+        raise ModelLoadError(f"model card {card_path} does not exist; write one with `edgekit card MODEL ... --save`",
+                             path=card_path)
+    from edgekit.safeyaml import load_json, read_text
+
+    # strict JSON, nesting bounded (a nesting bomb was an "internal error"), size bounded
+    card = load_json(read_text(card_path, ModelLoadError, what="model card"), path=card_path, error=ModelLoadError)
+    if not isinstance(card, dict):
+        raise ModelLoadError(f"model card {card_path} must hold a JSON object; fix or remove it", path=card_path)
+    from edgekit._schema import CardSchema, validate
+
+    validate(CardSchema, card, where=f"model card {card_path}", error=ModelLoadError, fix="fix or remove it",
+             path=card_path)  # types and ranges: a size of [0, 0] was an internal error
+    return card
+
+
+def is_bundled(name: str) -> bool:
+    """True for names of models that ship with edgekit (``demo:NAME``): nothing to download."""
+    return name.startswith("demo:")
 
 
 def resolve(name: str) -> Path:
@@ -102,7 +117,7 @@ def resolve(name: str) -> Path:
         >>> resolve("demo:digits").name
         'digits.onnx'
     """
-    if name.startswith("demo:"):
+    if is_bundled(name):
         short = name.split(":", 1)[1]
         if short not in DEMO_MODELS:
             hint = difflib.get_close_matches(short, DEMO_MODELS, n=1)
@@ -115,7 +130,8 @@ def resolve(name: str) -> Path:
         path = assets_dir() / f"{short}.onnx"
         if not path.is_file():
             raise ModelLoadError(
-                f"bundled model {path} is missing; rebuild it with: python -m edgekit.zoo.train_demo --out {path.parent}",
+                f"bundled model {path} is missing; reinstall edgekit, or in a source checkout rebuild it with: "
+                f"python tools/train_demo.py --out {path.parent}",
                 path=path,
             )
         return path
@@ -123,8 +139,6 @@ def resolve(name: str) -> Path:
 
 
 def _resolve_pulled(short: str) -> Path:
-    from edgekit.zoo.catalog import get_entry
-
     entry = get_entry(short)
     path = cache_dir() / entry.filename
     if not path.is_file():
@@ -139,8 +153,6 @@ def list_artifacts() -> list[Artifact]:
         path = assets_dir() / f"{short}.onnx"
         if path.is_file():
             out.append(Artifact(f"demo:{short}", path, "bundled", read_card(path)))
-    from edgekit.zoo.catalog import CATALOG
-
     for entry in CATALOG.values():
         path = cache_dir() / entry.filename
         if path.is_file():
@@ -159,13 +171,12 @@ def load_demo_module(name: str):
     """
     import torch
 
-    from edgekit.zoo.registry import create_model
-
     onnx_path = resolve(name if name.startswith("demo:") else f"demo:{name}")
     card, weights = read_card(onnx_path), onnx_path.with_suffix(".pt")
     if not card or not weights.is_file():
         raise ModelLoadError(
-            f"{name} has no PyTorch weights/card beside {onnx_path}; re-run train_demo", path=onnx_path
+            f"{name} has no PyTorch weights/card beside {onnx_path}; reinstall edgekit, or in a source checkout "
+            "re-run tools/train_demo.py", path=onnx_path
         )
     module = create_model(card["architecture"], **card.get("arch_kwargs", {}))
     module.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))

@@ -7,6 +7,7 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from edgekit_gui.errors import install_excepthook
+from edgekit_gui.platform_check import platform_problem
 from edgekit_gui.settings import APP, ORG
 from edgekit_gui.theme import apply_theme
 
@@ -22,7 +23,16 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the main window and run the event loop; returns the exit code."""
+    """Open the main window and run the event loop; returns the exit code.
+
+    Exits with code 2 and one sentence on stderr when no window can be opened
+    here (no display, or system libraries Qt's X11 plugin needs are missing)
+    instead of letting Qt abort.
+    """
+    problem = platform_problem()
+    if problem is not None:
+        print(f"edgekit-gui: {problem}", file=sys.stderr)
+        return 2
     app = create_app(argv)
     install_excepthook()
     from edgekit_gui.main_window import MainWindow

@@ -1,91 +1,123 @@
-"""Long SDK calls on the global ``QThreadPool``, with progress, cancel and results as signals.
+"""Long SDK calls on the global ``QThreadPool`` as superqt workers, with progress, cancel and results as signals.
 
-A job wraps a plain function ``fn(*args, progress=report[, cancel=event])``
-(``cancel`` is passed when ``fn`` has such a parameter: a ``threading.Event``
-that SDK functions like ``bench`` poll). The worker
-calls ``report(event)`` whenever it has news: the event travels to the GUI
-thread as ``progress`` and the call is also a cancel point (it raises
-:class:`edgekit.errors.Cancelled` once :meth:`Job.cancel` was asked). A
-generator function works too: each ``yield`` is reported and is a cancel
-point. Results and errors come back as signals; the GUI thread never waits.
+A job wraps a plain function ``fn(*args, progress=report[, cancel=token])``
+(``cancel`` is passed when ``fn`` has such a parameter: an
+:class:`edgekit.progress.CancelToken` that SDK functions like ``bench`` and
+``run_plan_process`` poll). The worker calls ``report(event)`` -- an
+:class:`edgekit.progress.ProgressEvent`, the SDK's one progress vocabulary --
+whenever it has news: the event travels to the GUI thread as ``progress`` and
+the call is also a cancel point (it raises :class:`edgekit.errors.Cancelled`
+once :meth:`Job.cancel` was asked). A generator function works too: each
+``yield`` is reported and is a cancel point. Results and errors come back as
+signals; the GUI thread never waits.
+
+:class:`Job` is a superqt ``WorkerBase`` (the napari pattern): superqt runs it
+on the pool and emits ``started``/``returned``/``errored``/``finished``; the
+job adds ``progress`` and ``cancelled``, and turns a ``Cancelled`` (or any
+error after a cancel request) into ``cancelled`` instead of ``errored``.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from superqt.utils import WorkerBase
 
 from edgekit.errors import Cancelled
+from edgekit.progress import CancelToken
 
 
 class JobSignals(QObject):
-    """What a job tells the GUI thread, in this order: started, progress*, returned|errored|cancelled, finished."""
+    """What a job tells the GUI thread, in this order: started, progress*, returned|errored|cancelled, finished.
+
+    The first six are the ones superqt's ``WorkerBase.run`` emits (its ``WorkerBaseSignals``,
+    which superqt does not export); ``progress`` and ``cancelled`` are the job's own.
+    """
 
     started = Signal()
-    progress = Signal(object)
+    finished = Signal()
+    _finished = Signal(object)  # superqt: drop the worker from its set of running workers
     returned = Signal(object)
     errored = Signal(object)  # the exception, with ``__traceback_text__`` set
+    warned = Signal(tuple)  # ``warnings.showwarning`` arguments of a warning raised on the worker
+    progress = Signal(object)  # an edgekit.progress.ProgressEvent (or what a generator yields)
     cancelled = Signal()
-    finished = Signal()
 
 
-class Job(QRunnable):
+class Job(WorkerBase):
     """One call of ``fn`` on a pool thread; see the module docstring."""
 
-    unfinished: ClassVar[set[Job]] = set()  # every job started and not finished, for a last-resort stop
+    unfinished: ClassVar[set[Job]] = set()  # every job running and not finished, for a last-resort stop
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        super().__init__()
+        super().__init__(SignalsClass=JobSignals)
         self.setAutoDelete(False)
-        self.signals = JobSignals()
         self._fn, self._args, self._kwargs = fn, args, kwargs
-        self._cancel = threading.Event()
+        self._cancel = CancelToken()
         self.done = threading.Event()
 
     def cancel(self) -> None:
         """Ask the job to stop at its next progress report or ``yield``."""
-        self._cancel.set()
+        self._cancel.cancel()
+        self.quit()
 
     @property
     def cancel_requested(self) -> bool:
         """True once :meth:`cancel` was called (read by the worker)."""
-        return self._cancel.is_set()
+        return self._cancel.cancelled
 
     def report(self, event: Any = None) -> None:
         """Send ``event`` to the GUI thread; raise ``Cancelled`` if a cancel was asked."""
-        if self._cancel.is_set():
-            raise Cancelled("cancelled by the user")
+        self._cancel.check()
         self.signals.progress.emit(event)
 
     def run(self) -> None:
-        Job.unfinished.add(self)
-        self.signals.started.emit()
+        """superqt's run (started, work, returned|errored, finished), tolerating an app that closed meanwhile:
+        once Qt has deleted the signal object nobody listens, and a traceback would only alarm the user."""
         try:
-            if self._cancel.is_set():  # cancelled before a pool thread picked it up
+            super().run()
+        except RuntimeError as exc:
+            if "deleted" not in str(exc):
+                raise
+        finally:
+            self.done.set()
+
+    def work(self) -> Any:
+        """superqt calls this on the pool thread; ``None`` with ``abort_requested`` set means cancelled."""
+        Job.unfinished.add(self)
+        try:
+            if self.cancel_requested:  # cancelled before a pool thread picked it up
                 raise Cancelled("cancelled before it started")
             result = self._call()
         except Cancelled:
-            self.signals.cancelled.emit()
-        except BaseException as exc:  # noqa: BLE001 - every error goes to the GUI, none crashes the app
-            if self._cancel.is_set():
-                self.signals.cancelled.emit()
-            else:
+            return self._cancelled()
+        except BaseException as exc:  # every error goes to the GUI, none crashes the app
+            if self.cancel_requested:
+                return self._cancelled()
+            exc.__traceback_text__ = traceback.format_exc()
+            if not isinstance(exc, Exception):  # superqt reports Exceptions only
+                exc = RuntimeError(f"{type(exc).__name__}: {exc}")
                 exc.__traceback_text__ = traceback.format_exc()
-                self.signals.errored.emit(exc)
-        else:
-            if self._cancel.is_set():
-                self.signals.cancelled.emit()
-            else:
-                self.signals.returned.emit(result)
+            raise exc from None
         finally:
             Job.unfinished.discard(self)
             self.done.set()
-            self.signals.finished.emit()
+        if self.cancel_requested:
+            return self._cancelled()
+        return result
+
+    def _cancelled(self) -> None:
+        self._abort_requested = True  # superqt then emits neither returned nor errored
+        try:
+            self.signals.cancelled.emit()
+        except RuntimeError:  # the app closed and Qt deleted the signal object: nobody is listening
+            pass
 
     def _call(self) -> Any:
         if inspect.isgeneratorfunction(self._fn):
@@ -99,7 +131,7 @@ class Job(QRunnable):
                 gen.close()
         extra = {"progress": self.report}
         if "cancel" in inspect.signature(self._fn).parameters:
-            extra["cancel"] = self._cancel  # a threading.Event the SDK polls between steps
+            extra["cancel"] = self._cancel  # a CancelToken the SDK polls between steps
         return self._fn(*self._args, **extra, **self._kwargs)
 
 
@@ -130,11 +162,11 @@ class JobRunner(QObject):
         ):
             if slot is not None:
                 signal.connect(slot)
+        job.signals.warned.connect(_log_warning)
         job.signals.finished.connect(lambda: self._jobs.discard(job))
         self._jobs.add(job)
-        # Queued like superqt's workers: the caller can connect to ``job.signals`` before
-        # anything is emitted, and the job starts as soon as the event loop turns.
-        QTimer.singleShot(0, self, lambda: QThreadPool.globalInstance().start(job))
+        # Queued: the caller can connect to ``job.signals`` before anything is emitted.
+        QTimer.singleShot(0, self, job.start)
         return job
 
     @property
@@ -150,6 +182,12 @@ class JobRunner(QObject):
 
     def __len__(self) -> int:
         return len(self._jobs)
+
+
+def _log_warning(args: tuple) -> None:
+    """A warning raised on a worker (superqt routes it here instead of stderr) goes to the log."""
+    message, category = args[0], args[1]
+    logging.getLogger("edgekit_gui").warning("%s: %s", getattr(category, "__name__", category), message)
 
 
 def cancel_all_jobs(msecs: int = 2000) -> bool:

@@ -6,7 +6,16 @@ import time
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QScrollArea,
+    QStackedWidget,
+    QWidget,
+)
 
 from edgekit_gui import settings
 from edgekit_gui.jobs import JobRunner
@@ -29,10 +38,12 @@ class MainWindow(QMainWindow):
         self.sidebar.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px 6px; }")
         self.stack = QStackedWidget()
         self.pages: dict[str, Page] = {}
+        self._order: list[Page] = []
         for cls in page_classes():
             page = cls(self.state, self.runner)
             self.pages[cls.__name__] = page
-            self.stack.addWidget(page)
+            self._order.append(page)
+            self.stack.addWidget(_scrollable(page))
             self.sidebar.addItem(page.title)
         central = QWidget()
         row = QHBoxLayout(central)
@@ -47,6 +58,7 @@ class MainWindow(QMainWindow):
         self.sidebar.currentRowChanged.connect(self._show_page)
         for i in range(min(9, self.sidebar.count())):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda i=i: self.sidebar.setCurrentRow(i))
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self, self.close)
         self._restore()
 
     def _build_status_bar(self) -> None:
@@ -66,9 +78,8 @@ class MainWindow(QMainWindow):
 
     def _show_page(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
-        page = self.stack.widget(index)
-        if isinstance(page, Page):
-            page.on_shown()
+        if 0 <= index < len(self._order):
+            self._order[index].on_shown()
 
     def _present(self, on: bool) -> None:
         """Presentation mode: full screen, no sidebar, no status bar."""
@@ -82,21 +93,39 @@ class MainWindow(QMainWindow):
         else:
             self.showNormal()
 
+    @property
+    def current_page(self) -> Page:
+        """The page the user is looking at."""
+        return self._order[self.stack.currentIndex()]
+
     def show_page(self, name: str) -> Page:
         """Switch to the page whose class is ``name`` and return it."""
         page = self.pages[name]
-        self.sidebar.setCurrentRow(self.stack.indexOf(page))
+        self.sidebar.setCurrentRow(self._order.index(page))
         return page
 
     def _restore(self) -> None:
         geometry = settings.app_settings().value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
+        if not (isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)):
             self.resize(1280, 820)
+        self._fit_screen()
         self.state.target = settings.get("targets/last", "local") or "local"
         self._update_status()
         self.sidebar.setCurrentRow(0)
+
+    def _fit_screen(self) -> None:
+        """Never larger than the screen's available area (a 1280x820 first launch hid the status bar on a
+        768-high screen); a saved geometry from a bigger monitor shrinks too."""
+        screen = self.screen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()  # title bar and borders, once mapped
+        width = min(self.width(), area.width() - frame.width())
+        height = min(self.height(), area.height() - frame.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+            self.move(area.topLeft())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the geometry, then stop every page and worker (within 2 s)."""
@@ -113,3 +142,13 @@ class MainWindow(QMainWindow):
             self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)
         else:
             super().keyPressEvent(event)
+
+
+def _scrollable(page: QWidget) -> QScrollArea:
+    """``page`` inside a frameless scroll area: a page whose controls need more room than a small
+    screen gives scrolls instead of forcing a minimum window size (1024x640 screens)."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area

@@ -49,3 +49,25 @@ def get(key: str, default: str = "") -> str:
 def put(key: str, value: str) -> None:
     """Store a string setting."""
     app_settings().setValue(key, value)
+
+
+def saved_card(sha256: str | None) -> dict | None:
+    """Preprocessing and labels the user applied to the model with this sha256 (``None`` when never)."""
+    import json
+
+    if not sha256:
+        return None
+    text = app_settings().value(f"cards/{sha256}")
+    try:
+        card = json.loads(text) if isinstance(text, str) and text else None
+    except ValueError:
+        return None
+    return card if isinstance(card, dict) else None
+
+
+def save_card(sha256: str | None, card: dict) -> None:
+    """Remember ``card`` (``{"preprocess": ..., "labels": ...}``) for the model file with this sha256."""
+    import json
+
+    if sha256:
+        app_settings().setValue(f"cards/{sha256}", json.dumps(card))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.backends._zoo import zoo_onnx_model
+from edgekit.models.from_zoo import zoo_onnx_model
 
 ZOO = ("tinycnn", "mobilenetv2_tiny")
 REALDATA = Path(

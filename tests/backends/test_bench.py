@@ -14,7 +14,7 @@ from edgekit.errors import Cancelled
 from edgekit.evaluation import stats
 from edgekit.evaluation.benchmark import BenchResult, BenchSettings, bench, load_results, save_results
 
-QUICK = dict(seconds=0.3, warmup=0.2)
+QUICK = {"seconds": 0.3, "warmup": 0.2}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_throughput_mode_uses_the_async_path(tiny):
 
 def test_progress_and_cancel(tiny):
     seen: list[float] = []
-    bench(tiny, ["onnxruntime"], ["cpu"], progress=lambda f, m: seen.append(f), **QUICK)
+    bench(tiny, ["onnxruntime"], ["cpu"], progress=lambda e: seen.append(e.fraction), **QUICK)
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
     event = threading.Event()
     event.set()

@@ -36,6 +36,6 @@ def test_import_stays_light(code):
 
 def test_import_linter_contract_holds():
     lint = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "The SDK never imports Qt KEPT" in result.stdout

@@ -10,16 +10,17 @@ from edgekit._io import atomic_dir, atomic_path, write_text_atomic
 
 def test_every_error_is_an_edgekit_error():
     names = ["ModelLoadError", "ConversionError", "BackendUnavailable", "InputMismatch", "TargetError", "ConfigError",
-             "DataError", "SourceError", "BudgetNotMet", "BundleError", "DownloadError", "OutputExists", "Cancelled"]
+             "DataError", "SourceError", "BudgetNotMet", "BundleError", "DownloadError", "OutputExists", "Cancelled",
+             "TaskNotSupported"]
     for name in names:
         assert issubclass(getattr(errors, name), errors.EdgekitError)
         assert name in errors.__doc__  # the tree in the docstring stays complete
 
 
 def test_map_exceptions_keeps_the_original_as_cause(tmp_path):
-    with pytest.raises(errors.ModelLoadError) as info:
-        with errors.map_exceptions({ValueError: errors.ModelLoadError}, "cannot read model: {error}", path=tmp_path):
-            raise ValueError("truncated protobuf\nmore detail")
+    mapping = errors.map_exceptions({ValueError: errors.ModelLoadError}, "cannot read model: {error}", path=tmp_path)
+    with pytest.raises(errors.ModelLoadError) as info, mapping:
+        raise ValueError("truncated protobuf\nmore detail")
     assert str(info.value) == "cannot read model: truncated protobuf"
     assert isinstance(info.value.__cause__, ValueError)
     assert info.value.path == tmp_path

@@ -69,7 +69,7 @@ def _leftovers(folder: Path) -> list[str]:
 
 def test_good_download_is_verified_and_carded(server, tmp_path):
     seen = []
-    path = pull(_entry(), base_url=server, cache=tmp_path, progress=lambda d, t: seen.append((d, t)))
+    path = pull(_entry(), base_url=server, cache=tmp_path, progress=lambda e: seen.append((e.done, e.total)))
     assert path == tmp_path / "good.onnx" and path.read_bytes() == PAYLOAD
     assert seen[-1] == (len(PAYLOAD), len(PAYLOAD))
     card = json.loads((tmp_path / "good.json").read_text())

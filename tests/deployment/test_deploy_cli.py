@@ -33,7 +33,7 @@ def test_demo_model_bundle_carries_its_held_out_digits(tmp_path, capsys):
     from edgekit.zoo.hub import assets_dir
 
     if not (assets_dir("models") / "digits.onnx").is_file():
-        pytest.skip("demo:digits is not in assets/models (train it with edgekit.zoo.train_demo)")
+        pytest.skip("demo:digits is not in assets/models (train it with: python tools/train_demo.py)")
     out = tmp_path / "digits.zip"
     assert main(["deploy", "demo:digits", "--out", str(out), "--samples", "32"]) == 0
     manifest = Bundle.open(out).manifest
@@ -63,7 +63,7 @@ def test_deploy_cli_from_a_saved_plan_json(tiny_model, tmp_path):
     plan_json.write_text(json.dumps(report, default=str))
     out = tmp_path / "bundle"
     cmd = [sys.executable, "-m", "edgekit", "deploy", str(plan_json), "--out", str(out), "--samples", "4"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr
     assert "bundle written" in done.stdout
     assert Bundle.open(out).manifest.backend == "onnxruntime"

@@ -18,7 +18,7 @@ def model_config_pb2():
     spec = importlib.util.find_spec("tritonclient")
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("tritonclient is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "grpc" / "model_config_pb2.py"
+    path = Path(next(iter(spec.submodule_search_locations))) / "grpc" / "model_config_pb2.py"
     if not path.is_file():
         pytest.skip(f"tritonclient has no {path.name}")
     module_spec = importlib.util.spec_from_file_location("edgekit_test_model_config_pb2", path)

@@ -14,7 +14,8 @@ def test_sidebar_lists_every_page_and_switches(window):
     titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
     assert titles == ["Hardware", "Model", "Benchmark", "Optimize", "Deploy", "Live demo"]
     window.sidebar.setCurrentRow(4)
-    assert window.stack.currentWidget() is window.pages["DeployPage"]
+    assert window.current_page is window.pages["DeployPage"]
+    assert window.stack.currentWidget().isAncestorOf(window.pages["DeployPage"])
 
 
 def test_status_bar_follows_model_target_backend(window, tiny_onnx):
@@ -76,9 +77,8 @@ def test_unexpected_errors_show_a_dialog_instead_of_aborting(qtbot, monkeypatch)
 
 
 def test_sdk_errors_show_the_sdk_sentence(qtbot):
-    from edgekit_gui.errors import show_error_dialog
-
     from edgekit.errors import TargetError
+    from edgekit_gui.errors import show_error_dialog
 
     box = show_error_dialog(None, TargetError("target foo.yaml: cpu.cores must be an integer (line 4)"))
     qtbot.addWidget(box)

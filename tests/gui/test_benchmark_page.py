@@ -26,7 +26,7 @@ def test_benchmark_runs_in_a_worker_with_progress_in_order(bench_page, qtbot, re
     with qtbot.waitSignals([job.signals.started, job.signals.finished], order="strict", timeout=120000):
         pass
     assert events.names == ["started", "progress", "returned", "finished"]
-    fractions = [f for f, _ in events.payloads("progress")]
+    fractions = [e.fraction for e in events.payloads("progress")]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     measured = {page.table.item(r, 0).text() for r in range(page.table.rowCount())}
     assert "onnxruntime" in measured and page.table.item(0, 3).text() == "ok"

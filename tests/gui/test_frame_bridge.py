@@ -33,6 +33,7 @@ def test_slow_posts_all_arrive_in_order(qtbot):
 
 def test_the_video_view_paints_a_fitted_frame_in_its_true_colours(qtbot):
     import numpy as np
+
     from edgekit_gui.live.video_view import VideoView
 
     view = VideoView()

@@ -33,7 +33,8 @@ def test_measure_runs_in_a_worker_and_reports_progress(window, qtbot):
         pass
     assert page.profile.peak_gflops is not None and page.profile.peak_gflops > 0
     assert "GFLOP/s" in page.memory_card.values["Peak FP32"].text()
-    assert events and all(0.0 <= f <= 1.0 for _, f in events)
+    assert events and all(0.0 <= e.fraction <= 1.0 for e in events)
+    assert {e.stage for e in events} == {"microbenchmark"}
 
 
 def test_copy_as_json_round_trips(window, qtbot, qapp):

@@ -170,3 +170,16 @@ def test_closing_the_window_with_a_running_demo_stops_within_2_s(live_page, qtbo
     elapsed = time.monotonic() - t0
     assert not _pipeline_threads() and page.pipe is None
     assert elapsed < 2.0, f"closing took {elapsed:.2f} s"
+
+
+def test_the_page_describes_its_run_as_the_live_config_edgekit_demo_builds(live_page, tiny_onnx, tmp_path):
+    from edgekit.vision.config import LiveConfig
+
+    config = live_page.request()
+    assert isinstance(config, LiveConfig) and config.model_obj is tiny_onnx
+    assert (config.model, config.backend, config.source, config.loop) == (str(tiny_onnx.path), "onnxruntime", "demo",
+                                                                           True)
+    cli_side = LiveConfig(model=str(tiny_onnx.path), backend="onnxruntime", source="demo", fps=config.fps,
+                          seconds=None, loop=True)
+    assert config == cli_side  # the same request, whichever door built it
+    assert LiveConfig.load(config.save(tmp_path / "live.yaml")) == config

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 pytestmark = pytest.mark.gui
@@ -35,16 +37,20 @@ def test_target_cards_come_from_the_targets_folder(optimize_page):
 
 def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, qtbot, recorder, window):
     page = optimize_page
+    page.form.latency.setValue(5000.0)
     page.start()
     job = page.job
     events = recorder(job)
     with qtbot.waitSignals([job.signals.started, job.signals.finished], order="strict", timeout=240000):
         pass
     assert events.names == ["started", "progress", "returned", "finished"], page.banner.text()
-    fractions = [f for f, _ in events.payloads("progress")]
+    progress = events.payloads("progress")
+    fractions = [e.fraction for e in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert page.steps.count() == len(fractions)
+    assert {"building", "accuracy", "benchmarking", "done"} <= {e.stage for e in progress}
+    assert page.steps.count() == sum(1 for e in progress if e.done is None)
     report = page.report
+    assert report.plan_config.methods == ("fp32", "int8-dynamic") and report.plan_config.seconds == 0.2
     assert page.results.table.rowCount() == len(report.candidates)
     keys = {page.results.table.item(r, 1).text() for r in range(page.results.table.rowCount())}
     assert keys == {c.key for c in report.candidates}
@@ -52,6 +58,14 @@ def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, 
     assert page.results.log.toPlainText().splitlines() == list(report.log)
     qtbot.waitUntil(lambda: not page.results.drawing, timeout=5000)  # the scatter follows a moment later
     assert any(item.name() == "chosen" for item in page.results.plot.getPlotItem().listDataItems())
+    lines = [i for i in page.results.plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]
+    budget = report.config["latency_budget_ms"]
+    assert budget == 5000.0 and any(abs(line.value() - math.log10(budget)) < 1e-9 for line in lines)
+    page.form.latency.setValue(12345.0)  # the form changes after the run: the chart still shows the plan's budget
+    page.show_report(report)
+    qtbot.waitUntil(lambda: not page.results.drawing, timeout=5000)
+    lines = [i for i in page.results.plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]
+    assert not any(abs(line.value() - math.log10(12345.0)) < 1e-9 for line in lines)
     page.results.table.sortItems(2)  # sortable by latency
     latencies = [page.results.table.item(r, 2).text() for r in range(page.results.table.rowCount())]
     numbers = [float(x) for x in latencies if x != '–']
@@ -67,6 +81,19 @@ def test_plan_can_be_cancelled(optimize_page, cancel_mid_run):
     page = optimize_page
     cancel_mid_run(page)
     assert page.report is None and not page.use_button.isEnabled()
+
+
+def test_closing_the_window_during_a_plan_leaves_no_child_process(optimize_page, qtbot, window):
+    psutil = pytest.importorskip("psutil")
+    page = optimize_page
+    page.start()
+    job = page.job
+    qtbot.waitUntil(lambda: bool(psutil.Process().children(recursive=True)), timeout=30000)
+    children = psutil.Process().children(recursive=True)
+    with qtbot.waitSignal(job.signals.finished, timeout=30000):
+        window.close()
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"plan processes left behind: {[p.pid for p in alive]}"
 
 
 def test_a_target_yaml_with_errors_is_shown_and_the_page_keeps_working(optimize_page, qtbot, tmp_path):
@@ -93,3 +120,14 @@ def test_the_scatter_log_axis_labels_only_round_latencies():
     axis = LogAxis("bottom")
     values = [math.log10(v) for v in (0.2, 0.3, 0.5, 1, 7, 20, 100, 300)]
     assert axis.logTickStrings(values, 1.0, 1.0) == ["0.2", "", "0.5", "1", "", "20", "100", ""]
+
+
+def test_the_form_saves_the_plan_config_edgekit_run_replays(optimize_page, tiny_onnx, tmp_path):
+    from edgekit.planner import PlanConfig
+
+    page = optimize_page
+    path = page.save_config(str(tmp_path / "plan.yaml"))
+    config = PlanConfig.load(path)
+    assert config.model == str(tiny_onnx.path) and config.target == "local"
+    assert config.methods == ("fp32", "int8-dynamic") and config.seconds == 0.2 and config.max_accuracy_drop == 0.5
+    assert config == page.form.config(str(tiny_onnx.path), "local")

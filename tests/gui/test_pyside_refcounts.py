@@ -27,6 +27,6 @@ print(len(got), label.text())
 
 def test_twenty_thousand_emits_and_void_calls_do_not_abort_the_interpreter():
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120,
-                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"}, check=False)
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() == "20000 19999"

@@ -47,7 +47,7 @@ def test_a_broken_card_names_the_card(tiny_onnx_copy):
     with pytest.raises(ModelLoadError, match="model.json"):
         load_model(tiny_onnx_copy)
     card.write_text(json.dumps({"preprocess": {"resize": "squash"}}))
-    with pytest.raises(ModelLoadError, match="invalid preprocess"):
+    with pytest.raises(ModelLoadError, match="preprocess.resize must be"):
         load_model(tiny_onnx_copy)
 
 

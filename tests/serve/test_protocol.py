@@ -50,7 +50,7 @@ def test_classification_strings_and_their_binary_form():
     ({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1, 2, 3]}]}, "needs 2"),
     ({"inputs": [{"name": "x", "shape": [-1], "datatype": "FP32", "data": []}]}, "non-negative"),
     ({"inputs": [{"name": "x", "shape": [2], "datatype": "INT8", "data": [1, 999]}]}, "do not fit"),
-    ({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [[1], [2, 3]]}]}, "numbers only"),
+    ({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [[1], [2, 3]]}]}, "numbers only|regular nested list"),
     ({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32"}]}, "neither 'data'"),
     ({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}] * 2}, "given twice"),
     ({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}], "outputs": [{"name": 3}]}, "'name'"),

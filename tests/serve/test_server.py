@@ -73,13 +73,13 @@ def test_inference_equals_predictor(client, predictor, binary):
 def test_classification_extension(client, predictor):
     image = images(1)[0]
     top = infer(client, predictor.preprocess.batch([image]), class_count=2)
-    score, index, label = top[0][0].decode().split(":")
+    _score, index, label = top[0][0].decode().split(":")
     assert (int(index), label) == (predictor.predict(image).index, predictor.predict(image).label)
 
 
 def test_classify_endpoint_takes_an_encoded_image(server, predictor):
     image = images(1)[0]
-    ok, png = cv2.imencode(".png", image)
+    _ok, png = cv2.imencode(".png", image)
     reply = httpx.post(f"http://{server.url}/v2/models/tiny/classify?top_k=3", content=png.tobytes())
     assert reply.status_code == 200
     body, expected = reply.json(), predictor.predict(image, k=3)
@@ -160,7 +160,7 @@ def test_unknown_routes_models_and_images(server, client, predictor):
     assert httpx.get(f"{base}/models/nope").status_code == 404
     assert "unknown model" in httpx.get(f"{base}/models/nope/ready").json()["error"]
     assert httpx.get(f"{base}/models/tiny/versions/7").status_code == 404
-    assert httpx.get(f"{base}/nothing").json() == {"error": "Not Found"}
+    assert httpx.get(f"{base}/nothing").json() == {"error": "Not Found", "code": "not_found"}
     not_image = httpx.post(f"{base}/models/tiny/classify", content=b"hello")
     assert not_image.status_code == 415 and "JPEG or PNG" in not_image.json()["error"]
     truncated = httpx.post(f"{base}/models/tiny/classify", content=b"\x89PNG\r\n\x1a\n" + b"\0" * 30)

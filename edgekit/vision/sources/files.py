@@ -10,6 +10,7 @@ import numpy as np
 
 from edgekit._io import is_within
 from edgekit.errors import SourceError
+from edgekit.imagelimits import oversize
 from edgekit.vision.sources.base import Frame, Pacer, SourceInfo
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -147,6 +148,8 @@ def _label_of(path: Path, root: Path) -> str | None:
 
 def _imread(path: Path) -> np.ndarray | None:
     """Read with ``imdecode`` so non-ASCII paths work on Windows too; ``None`` when undecodable."""
+    if oversize(path):  # declared too large: never decoded (a 25000x25000 PNG took 3.7 GB)
+        return None
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from edgekit.data.demo_stream import DemoStream
 from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, Pacer, SourceInfo
 
@@ -138,7 +139,6 @@ class DemoSource(_Generated):
     def __init__(self, seed: int = 0, length: int = 100_000, size: tuple[int, int] = (240, 320),
                  fps: float | None = None, loop: bool = True) -> None:
         super().__init__(length, fps, loop)
-        from edgekit.data.demo_stream import DemoStream
 
         self.stream = DemoStream(seed=seed, length=length, size=tuple(size))
         classes = tuple(str(c) for c in self.stream.classes)

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from edgekit_gui.live.session import PredictorChoice
+from edgekit.backends import list_backends
 
 DEMO, VIDEO, FOLDER = "Demo stream (labelled digits)", "Video file…", "Image folder…"
 SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
@@ -96,7 +96,7 @@ class PredictorPicker(QWidget):
         self.model = QComboBox()
         self.model.setMinimumWidth(220)
         self.backend = QComboBox()
-        self.backend.addItems(["auto", "onnxruntime", "openvino", "torch"])
+        self.backend.addItems(["auto", *list_backends()])
         _row(self, QLabel(label), self.model, QLabel("on"), self.backend)
         self.refresh(None, None)
 
@@ -113,6 +113,6 @@ class PredictorPicker(QWidget):
         index = next((i for i in range(self.model.count()) if prefer and self.model.itemText(i).startswith(prefer)), 0)
         self.model.setCurrentIndex(index)
 
-    def choice(self) -> PredictorChoice:
-        """The picked model and backend."""
-        return PredictorChoice(self.model.currentData(), self.backend.currentText())
+    def choice(self) -> tuple[Any, str]:
+        """The picked model (a plan candidate, a ``Model`` or a name) and backend."""
+        return self.model.currentData(), self.backend.currentText()

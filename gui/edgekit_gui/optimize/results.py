@@ -9,14 +9,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
+from edgekit.backends import list_backends
+from edgekit.types import CandidateStatus as Status
 from edgekit_gui.theme import BAD, GOOD
 from edgekit_gui.widgets.plots import make_plot
 from edgekit_gui.widgets.tables import fill_table, make_table
 
 COLUMNS = ["status", "candidate", "latency p50 ms", "accuracy %", "drop (points)", "size MB", "speed-up", "why"]
-SYMBOL = {"onnxruntime": "o", "openvino": "s", "torch": "t1"}  # circle, square, triangle up
-STATUS_ORDER = {"chosen": 0, "valid": 1, "rejected": 2, "failed": 3}
-STATUS_BRUSH = {"chosen": "#e8743b", "valid": "#2f7de1", "rejected": "#8a8a8e"}
+_SYMBOLS = ("o", "s", "t1", "d", "p", "h", "t", "+", "x")  # circle, square, triangle up, diamond, ...
+
+
+def backend_symbols() -> dict[str, str]:
+    """A marker per registered backend, in registry order (a backend registered later gets the next)."""
+    return {name: _SYMBOLS[i % len(_SYMBOLS)] for i, name in enumerate(list_backends())}
+STATUS_ORDER = {s: i for i, s in enumerate(Status)}  # chosen, valid, rejected, failed
+STATUS_BRUSH = {Status.CHOSEN: "#e8743b", Status.VALID: "#2f7de1", Status.REJECTED: "#8a8a8e"}
 
 
 def candidate_row(c: Any) -> list[Any]:
@@ -88,16 +95,16 @@ class PlanResults(QWidget):
         plotted = [c for c in self.candidates if c.latency_ms is not None and c.accuracy is not None]
         named: set[str] = set()
         for status, brush in STATUS_BRUSH.items():
-            for backend, symbol in SYMBOL.items():
+            for backend, symbol in backend_symbols().items():
                 pts = [c for c in plotted if c.status == status and c.backend == backend]
                 if not pts:
                     continue
-                chosen = status == "chosen"
+                chosen = status == Status.CHOSEN
                 self.plot.plot([c.latency_ms for c in pts], [100 * c.accuracy for c in pts], pen=None,
                                symbol="star" if chosen else symbol, symbolSize=24 if chosen else 11,
                                symbolBrush=brush, name=None if status in named else status)
                 named.add(status)
-        for c in (c for c in plotted if c.status == "chosen"):
+        for c in (c for c in plotted if c.status == Status.CHOSEN):
             label = pg.TextItem(f"chosen: {c.key}", anchor=(0, 1.2), color=STATUS_BRUSH["chosen"])
             label.setPos(math.log10(c.latency_ms), 100 * c.accuracy)
             self.plot.addItem(label)

@@ -34,7 +34,7 @@ def _spin(maximum: float, value: float, suffix: str, special: str = "", step: fl
 
 
 class PlanSettings(QGroupBox):
-    """Builds the keyword arguments of :func:`edgekit.planner.plan` from the fields."""
+    """Builds the :class:`edgekit.planner.PlanConfig` of a plan from the fields."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Budget and settings", parent)
@@ -87,16 +87,40 @@ class PlanSettings(QGroupBox):
         self.data_kind.setCurrentText(FOLDER_DATA)
         self.data_folder.setText(str(folder))
 
-    def kwargs(self) -> dict[str, Any]:
-        """Arguments for ``plan`` (besides model, target, progress and cancel)."""
+    def config(self, model: str, target: str) -> Any:
+        """The :class:`edgekit.planner.PlanConfig` these fields describe, for ``model`` on ``target``
+        (the same object ``edgekit plan`` builds from its flags).
+
+        Raises:
+            ConfigError / DataError: a value the planner would refuse, in its words.
+        """
+        from edgekit.planner import PlanConfig
+
         folder = self.data_folder.text().strip() if self.data_kind.currentText() == FOLDER_DATA else ""
-        return {
-            "data": folder or None,
-            "max_accuracy_drop": self.max_drop.value() / 100.0,
-            "latency_budget_ms": self.latency.value() or None,
-            "max_model_mb": self.size.value() or None,
-            "objective": self.objective.currentText(),
-            "methods": tuple(m for m, b in self.methods.items() if b.isChecked()),
-            "seconds": self.seconds.value(),
-            "cache": self.cache.isChecked(),
-        }
+        return PlanConfig(
+            model=model,
+            target=target,
+            data=folder or None,
+            max_accuracy_drop=self.max_drop.value() / 100.0,
+            latency_budget_ms=self.latency.value() or None,
+            max_model_mb=self.size.value() or None,
+            objective=self.objective.currentText(),
+            methods=tuple(m for m, b in self.methods.items() if b.isChecked()),
+            seconds=self.seconds.value(),
+            cache=self.cache.isChecked(),
+        )
+
+    def set_config(self, config: Any) -> None:
+        """Fill the fields from a :class:`PlanConfig` (e.g. one loaded from a plan YAML)."""
+        self.max_drop.setValue(100.0 * config.max_accuracy_drop)
+        self.latency.setValue(config.latency_budget_ms or 0.0)
+        self.size.setValue(config.max_model_mb or 0.0)
+        self.objective.setCurrentText(config.objective)
+        for m, box in self.methods.items():
+            box.setChecked(m in config.methods)
+        self.seconds.setValue(config.seconds)
+        self.cache.setChecked(config.cache)
+        if config.data and not config.data.startswith("demo"):
+            self.set_folder(config.data)
+        else:
+            self.data_kind.setCurrentText(DEMO_DATA)

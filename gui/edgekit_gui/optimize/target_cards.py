@@ -7,9 +7,12 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QGridLayout, QPushButton, QSizePolicy, QWidget
 
+from edgekit.backends import capabilities, is_backend
+from edgekit.progress import emit
 from edgekit_gui.theme import ACCENT
 
 COLUMNS = 2
+DEVICE_BADGE = "● measured on device (SSH)"
 _CARD_STYLE = (
     "QPushButton { text-align: left; padding: 6px 8px; border: 1px solid #9a9aa0; border-radius: 6px; }"
     f"QPushButton:checked {{ border: 2px solid {ACCENT}; background: rgba(47, 125, 225, 40); }}"
@@ -23,8 +26,20 @@ def load_all_targets(progress: Any) -> list[Any]:
     targets = []
     for name in list_targets():
         targets.append(load_target(name))
-        progress(name)
-    return targets
+        emit(progress, "loading", name)
+    return targets + device_targets()
+
+
+def device_targets() -> list[Any]:
+    """Devices added with ``edgekit device add``, as cards (no connection is made until a plan runs there)."""
+    from edgekit.devices.runner import offline_target
+    from edgekit.devices.store import load_devices
+    from edgekit.errors import EdgekitError
+
+    try:
+        return [offline_target(d) for d in load_devices().values()]
+    except EdgekitError:  # an unreadable devices.json must not hide the bundled targets
+        return []
 
 
 def load_target_file(path: str, progress: Any) -> Any:
@@ -34,17 +49,23 @@ def load_target_file(path: str, progress: Any) -> Any:
     return load_target(path)
 
 
-SHORT = {"onnxruntime": "ORT", "openvino": "OpenVINO", "torch": "PyTorch"}
-
-
 def card_text(t: Any) -> str:
     """Three short lines: name; CPU, cores, memory, accelerators; backends and latency budget."""
     mem = f"{t.memory_mb / 1024:.0f} GB" if t.memory_mb >= 1024 else f"{t.memory_mb} MB"
     accel = "".join(f" + {a.kind.upper()}" for a in t.accelerators)
+    from edgekit.devices.runner import is_device_target
+
     where = "this machine, measured" if t.is_local else t.cpu_arch
+    if is_device_target(t):
+        where = f"{DEVICE_BADGE} · {t.cpu_arch}"
     budget = f" · {t.budgets.latency_ms:g} ms budget" if t.budgets.latency_ms else ""
-    backends = ", ".join(SHORT.get(b, b) for b in t.backends)
+    backends = ", ".join(_short(b) for b in t.backends)
     return f"{t.name}\n{where} · {t.cores} cores · {mem}{accel}\n{backends}{budget}"
+
+
+def _short(backend: str) -> str:
+    """The backend's short label from the registry ("ORT"); a name it does not know, as written."""
+    return capabilities(backend).short_label if is_backend(backend) else backend
 
 
 def card_tooltip(t: Any) -> str:

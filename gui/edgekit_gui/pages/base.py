@@ -11,11 +11,31 @@ from edgekit_gui.state import AppState
 from edgekit_gui.widgets.banner import MessageBanner
 
 
+def event_fraction(event: Any) -> float | None:
+    """The whole operation's 0..1 of a progress event (or its n/N when that is all it says)."""
+    if event.fraction is not None:
+        return event.fraction
+    return event.done / event.total if event.done is not None and event.total else None
+
+
+def describe_event(event: Any) -> str:
+    """``building onnxruntime/cpu/int8: calibrating 120/300 samples · 1 min 10 s elapsed, ~2 min left``."""
+    from edgekit.progress import format_duration
+
+    text = f"{event.stage}: {event.message}" if event.message else event.stage
+    times = []
+    if event.elapsed_s is not None and event.elapsed_s >= 1:
+        times.append(f"{format_duration(event.elapsed_s)} elapsed")
+    if event.eta_s is not None and event.eta_s >= 1:
+        times.append(f"~{format_duration(event.eta_s)} left")
+    return text + (" · " + ", ".join(times) if times else "")
+
+
 class Page(QWidget):
     """Base of the sidebar pages. Subclasses fill ``self.content`` (a vertical layout).
 
     A page that runs one cancellable job at a time keeps it in ``self.job`` and shows its
-    ``(fraction, message)`` progress in ``self.progress`` (a QProgressBar) and ``self.status``
+    :class:`edgekit.progress.ProgressEvent` s in ``self.progress`` (a QProgressBar) and ``self.status``
     (a QLabel): :meth:`cancel` and :meth:`_progress` serve such pages.
     """
 
@@ -50,10 +70,12 @@ class Page(QWidget):
             self.job.cancel()
             self.status.setText("Cancelling…")
 
-    def _progress(self, event: tuple[float, str]) -> None:
-        fraction, message = event
-        self.progress.setValue(int(round(100 * fraction)))
-        self.status.setText(message)
+    def _progress(self, event: Any) -> None:
+        """Show one :class:`~edgekit.progress.ProgressEvent`: the bar from its fraction, the text from it."""
+        fraction = event_fraction(event)
+        if fraction is not None:
+            self.progress.setValue(round(100 * fraction))
+        self.status.setText(describe_event(event))
 
     def on_shown(self) -> None:
         """Called when the page becomes visible (override to load lazily)."""

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from edgekit.backends import capabilities
+from edgekit.progress import emit
 from edgekit_gui.pages.base import Page
 from edgekit_gui.widgets.flow import clear_layout
 from edgekit_gui.widgets.plots import colour, make_plot
@@ -37,17 +39,17 @@ def discover(progress: Any) -> list[tuple[str, bool, str, list[tuple[str, bool, 
     out = []
     for name, ok, reason in available_backends():
         out.append((name, ok, reason, device_status(name) if ok else []))
-        progress(name)
+        emit(progress, "discovering", name)
     return out
 
 
 def run_bench(model: Any, backends: list[str], devices: list[str], precisions: list[str], mode: str,
               seconds: float, progress: Any, cancel: Any) -> list[Any]:
-    """Worker: ``edgekit.evaluation.benchmark`` with ``(fraction, message)`` progress and the cancel event."""
+    """Worker: ``edgekit.evaluation.benchmark`` with its progress events and the job's cancel token."""
     from edgekit.evaluation import bench
 
     return bench(model, backends=backends, devices=devices, precisions=precisions, mode=mode, seconds=seconds,
-                 warmup=min(2.0, seconds), progress=lambda f, m: progress((f, m)), cancel=cancel)
+                 warmup=min(2.0, seconds), progress=progress, cancel=cancel)
 
 
 def result_row(r: Any) -> list[Any]:
@@ -132,7 +134,7 @@ class BenchmarkPage(Page):
         for name, ok, reason, devs in found:
             box = QCheckBox(name)
             box.setEnabled(ok)
-            box.setChecked(ok and name != "torch")
+            box.setChecked(ok and not capabilities(name).needs_module)  # an ONNX file has no module to run
             box.setToolTip(reason or f"{name} is available")
             self.backend_boxes[name] = box
             self.backends_row.insertWidget(self.backends_row.count() - 1, box)

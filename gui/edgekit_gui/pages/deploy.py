@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from edgekit_gui.pages.base import Page
+from edgekit.backends import backends_for
+from edgekit.progress import emit
+from edgekit_gui.pages.base import Page, describe_event
 from edgekit_gui.widgets.cards import Card
 from edgekit_gui.widgets.data_picker import DataPicker, open_dataset
 from edgekit_gui.widgets.tables import fill_table, make_table
@@ -32,10 +34,10 @@ def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data_s
     from edgekit.deployment import deploy
     from edgekit.deployment.bundle import read_report
 
-    progress("Reading validation data…")
+    emit(progress, "reading data", "validation images")
     data = open_dataset(data_spec)
-    progress("Building and verifying the bundle…")
-    bundle = deploy(source, target=target, out=out, data=data, samples=samples, force=force, **overrides)
+    bundle = deploy(source, target=target, out=out, data=data, samples=samples, force=force, progress=progress,
+                    **overrides)
     return bundle, read_report(bundle)
 
 
@@ -71,7 +73,7 @@ class DeployPage(Page):
         row.addWidget(browse)
         form.addRow("Output (folder or .zip):", row)
         self.backend, self.precision = QComboBox(), QComboBox()
-        self.backend.addItems([FROM_CHOICE, "onnxruntime", "openvino"])
+        self.backend.addItems([FROM_CHOICE, *backends_for(bundle=True)])
         self.precision.addItems([FROM_CHOICE, "fp32", "fp16", "int8", "int8-dynamic"])
         form.addRow("Backend:", self.backend)
         form.addRow("Precision:", self.precision)
@@ -129,7 +131,7 @@ class DeployPage(Page):
         self.job = self.runner.start(
             deploy_in_worker, src, self.state.target, self.out.text(), overrides, self.data.spec(),
             self.samples.value(), self.force.isChecked(),
-            on_progress=self.banner.show_info, on_result=self.show_bundle, on_error=self.banner.show_error,
+            on_progress=lambda event: self.banner.show_info(describe_event(event) + "…"), on_result=self.show_bundle, on_error=self.banner.show_error,
             on_done=self._done,
         )
 

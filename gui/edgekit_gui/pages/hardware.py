@@ -14,10 +14,10 @@ GIB = 2**30
 
 
 def run_profile(bench: bool, progress: Any) -> Any:
-    """Worker: ``profile_hardware`` with its ``(what, fraction)`` progress forwarded."""
+    """Worker: ``profile_hardware`` with its progress events forwarded."""
     from edgekit.hardware import profile_hardware
 
-    return profile_hardware(bench=bench, progress=lambda what, fraction: progress((what, fraction)))
+    return profile_hardware(bench=bench, progress=progress)
 
 
 def _gib(value: int | None) -> str:
@@ -77,9 +77,8 @@ class HardwarePage(Page):
             on_error=self.banner.show_error, on_done=self._done,
         )
 
-    def _progress(self, event: tuple[str, float]) -> None:
-        what, fraction = event
-        self.banner.show_info(f"Measuring {what}… {fraction:.0%}")
+    def _progress(self, event: Any) -> None:
+        self.banner.show_info(f"Measuring {event.message}… {event.fraction or 0.0:.0%}")
 
     def _done(self) -> None:
         self.job = None

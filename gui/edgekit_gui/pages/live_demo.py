@@ -26,7 +26,7 @@ from edgekit_gui.live.capture import Recording, save_snapshot
 from edgekit_gui.live.controls import PredictorPicker, SourcePicker
 from edgekit_gui.live.plots import LivePlots
 from edgekit_gui.live.readout_panel import ReadoutPanel
-from edgekit_gui.live.session import LiveRequest, start_pipeline, stop_pipeline
+from edgekit_gui.live.session import start_pipeline, stop_pipeline
 from edgekit_gui.live.video_view import VideoView
 from edgekit_gui.pages.base import Page
 
@@ -165,28 +165,37 @@ class LiveDemoPage(Page):
         self.runner.start(find_cameras, on_result=self.source.set_cameras, on_error=self.banner.show_error)
 
     # ---- run control -----------------------------------------------------------------------
-    def request(self) -> LiveRequest:
-        """The run the controls describe."""
-        return LiveRequest(self.source.spec(), self.source.fps(), self.picker_a.choice(),
-                           self.picker_b.choice() if self.ab.isChecked() else None)
+    def request(self) -> Any:
+        """The run the controls describe, as the :class:`edgekit.vision.config.LiveConfig` that
+        ``edgekit demo`` builds (``seconds=None``: it runs until Stop; file sources loop)."""
+        from edgekit.vision.config import LiveConfig
+
+        main, backend = self.picker_a.choice()
+        reference, reference_backend = self.picker_b.choice() if self.ab.isChecked() else (None, "auto")
+        spec = self.source.spec()
+        source = {"source": spec} if isinstance(spec, str) else {"source": str(getattr(spec, "info", spec)),
+                                                                  "source_obj": spec}
+        return LiveConfig.choose(main, backend, reference, reference_backend, fps=self.source.fps(), loop=True,
+                                 seconds=None, **source)
 
     def start(self) -> None:
         """Compile and start the pipeline in a worker."""
         if self.pipe is not None or self.job is not None:
             return
         request = self.request()
-        if isinstance(request.source, str):
+        if request.source_obj is None:
             settings.put("live/source", request.source)
         self.banner.clear_message()
         self.bridge.reset()
         self.plots.reset()
         self.panel.clear()
-        self.ab_strip.setVisible(request.reference is not None)  # now, not mid-run: showing it relayouts the page
+        self.ab_strip.setVisible(request.has_reference)  # now, not mid-run: showing it relayouts the page
         self.view.clear("Starting…")
         self.latest, self.frames_received, self._ticks = None, 0, 0
         self.start_button.setEnabled(False)
         self.job = self.runner.start(
-            start_pipeline, request, self._on_result, on_progress=self.status.setText, on_result=self._started,
+            start_pipeline, request, self._on_result, on_progress=lambda event: self.status.setText(f"{event.stage.capitalize()} {event.message}…"),
+            on_result=self._started,
             on_error=self._failed, on_done=self._start_done,
         )
 
@@ -205,7 +214,7 @@ class LiveDemoPage(Page):
         pipe, classes = result
         self.pipe = pipe
         _busy.hold()
-        self.state.set_backend(self.picker_a.choice().backend)
+        self.state.set_backend(self.picker_a.choice()[1])
         self._fill_truth(classes)
         self.timer.start()
         self._set_running(True)

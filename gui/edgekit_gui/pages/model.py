@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from edgekit.progress import emit
 from edgekit_gui import settings
-from edgekit_gui.pages.base import Page
+from edgekit_gui.pages.base import Page, describe_event
 from edgekit_gui.pages.model_editors import LabelsEditor, PreprocessEditor
 from edgekit_gui.widgets.cards import Card
 from edgekit_gui.widgets.tables import fill_table, make_table
@@ -42,12 +43,32 @@ def bundled_models() -> list[str]:
 def load_in_worker(source: str, progress: Any) -> Any:
     """Worker: ``load_model`` (+ FLOPs when the loader left them unknown)."""
     from edgekit.models import count_flops, load_model
+    from edgekit.models.card_options import apply_card_options
 
-    progress(f"Loading {source}…")
-    model = load_model(source)
+    emit(progress, "loading", str(source))
+    model = restore_saved_card(apply_card_options(load_model(source)))  # file metadata, then what the user set
     if model.flops is None:
         model = model.replace(flops=count_flops(model))
     return model
+
+
+def restore_saved_card(model: Any) -> Any:
+    """``model`` with the preprocessing/labels the user applied in the app last time (keyed by the file's
+    sha256), where neither the model's card nor its file metadata say otherwise."""
+    from edgekit.models import Preprocess
+
+    card = settings.saved_card(model.sha256)
+    if not card:
+        return model
+    sources = dict(model.metadata.get("card_sources", {}))
+    pre, labels = model.preprocess, model.labels
+    if card.get("preprocess") and (pre is None or all(sources.get(k) == "default" for k in card["preprocess"])):
+        pre = Preprocess.from_dict(card["preprocess"])
+        sources.update({k: "saved in the app" for k in card["preprocess"]})
+    if card.get("labels") and labels is None:
+        labels = tuple(card["labels"])
+        sources["labels"] = "saved in the app"
+    return model.replace(preprocess=pre, labels=labels, metadata={**model.metadata, "card_sources": sources})
 
 
 def convert_in_worker(model: Any, to: str, out: str, progress: Any) -> Any:
@@ -118,6 +139,7 @@ class ModelPage(Page):
     def _build_editors(self) -> None:
         row = QHBoxLayout()
         self.pre_editor, self.labels_editor = PreprocessEditor(), LabelsEditor()
+        self.labels_editor.failed.connect(self.banner.show_error)
         row.addWidget(self.pre_editor, 1)
         row.addWidget(self.labels_editor, 1)
         self.content.addLayout(row)
@@ -203,8 +225,9 @@ class ModelPage(Page):
         io += [("output", t.name, str(list(t.shape)), t.dtype, t.layout) for t in model.outputs]
         fill_table(self.io_table, io)
         self._offer_conversions(str(model.format))
-        self.pre_editor.set_value(model.preprocess)
-        self.labels_editor.set_value(model.labels)
+        sources = model.metadata.get("card_sources", {})
+        self.pre_editor.set_value(model.preprocess, sources)
+        self.labels_editor.set_value(model.labels, sources.get("labels", "card" if model.labels else None))
 
     def _offer_conversions(self, fmt: str) -> None:
         from edgekit.models import supported_conversions
@@ -229,8 +252,14 @@ class ModelPage(Page):
         if labels and model.num_classes and model.labels is None and len(labels) != model.num_classes:
             self.banner.show_error(f"the model has {model.num_classes} outputs but {len(labels)} labels were given")
             return
-        self.state.set_model(model.replace(preprocess=pre, labels=labels))
-        self.banner.show_success("Preprocessing and labels applied to the current model (the file is unchanged).")
+        sources = {**model.metadata.get("card_sources", {}), **{k: "user" for k in pre.to_dict()}}
+        if labels:
+            sources["labels"] = "user"
+        edited = model.replace(preprocess=pre, labels=labels, metadata={**model.metadata, "card_sources": sources})
+        settings.save_card(model.sha256, {"preprocess": pre.to_dict(), "labels": list(labels or ())})
+        self.state.set_model(edited)
+        self.banner.show_success("Preprocessing and labels applied (the file is unchanged; the app remembers "
+                                 "them for this model).")
 
     # ---- converting --------------------------------------------------------------
     def _ask_out(self) -> None:
@@ -247,7 +276,7 @@ class ModelPage(Page):
         self.convert_result.setText(f"Converting to {to}…")
         self.job = self.runner.start(
             convert_in_worker, model, to, self.convert_out.text(), on_result=self._converted,
-            on_progress=lambda text: self.convert_result.setText(f"{text}…"),
+            on_progress=lambda event: self.convert_result.setText(f"{describe_event(event)}…"),
             on_error=self._convert_failed, on_done=self._job_done,
         )
 

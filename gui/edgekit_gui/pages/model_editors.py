@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -52,11 +56,28 @@ class PreprocessEditor(QGroupBox):
         form.addRow("Channel order:", self.channel_order)
         form.addRow("Resize:", self.resize)
         form.addRow("Layout:", self.layout_box)
+        self.origin = QLabel()
+        self.origin.setWordWrap(True)
+        self.origin.setObjectName("origin")
+        form.addRow(self.origin)
 
-    def set_value(self, pre: Any) -> None:
-        """Show ``pre`` (a Preprocess, or None for the SDK defaults)."""
+    def set_value(self, pre: Any, sources: dict | None = None) -> None:
+        """Show ``pre`` and where its values came from (``sources``: field -> "card", "user", ...).
+
+        With ``pre=None`` the fields hold placeholders and a warning says nothing is known yet.
+        """
         from edgekit.models import Preprocess
 
+        if pre is None:
+            self.origin.setText("⚠ Not known: these are placeholders. Set the model's real values and apply "
+                                "(or save a card with `edgekit card MODEL ... --save`).")
+        else:
+            by_origin: dict[str, list[str]] = {}
+            for field, origin in (sources or {}).items():
+                if field != "labels":
+                    by_origin.setdefault(origin, []).append(field)
+            self.origin.setText("From: " + "; ".join(f"{o}: {', '.join(f)}" for o, f in by_origin.items())
+                                if by_origin else "From: the model card")
         pre = pre or Preprocess()
         self.height.setValue(pre.size[0])
         self.width.setValue(pre.size[1])
@@ -83,7 +104,9 @@ class PreprocessEditor(QGroupBox):
 
 
 class LabelsEditor(QGroupBox):
-    """Class names, one per line (line number = class id)."""
+    """Class names, one per line (line number = class id); ``failed`` carries a bad labels file's sentence."""
+
+    failed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Labels (one per line)", parent)
@@ -91,10 +114,40 @@ class LabelsEditor(QGroupBox):
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("cat\ndog\n…")
         layout.addWidget(self.text)
+        row = QHBoxLayout()
+        self.load_button = QPushButton("Load labels…")
+        self.load_button.setToolTip("Read class names from a .txt (one per line), .csv (index,name) or .json list")
+        self.load_button.clicked.connect(self._ask_file)
+        self.origin = QLabel()
+        row.addWidget(self.load_button)
+        row.addWidget(self.origin, 1)
+        layout.addLayout(row)
+        self.error = ""
 
-    def set_value(self, labels: tuple[str, ...] | None) -> None:
-        """Show ``labels``."""
+    def set_value(self, labels: tuple[str, ...] | None, origin: str | None = None) -> None:
+        """Show ``labels`` and where they came from."""
         self.text.setPlainText("\n".join(labels or ()))
+        self.origin.setText(f"{len(labels)} from: {origin}" if labels and origin else "")
+
+    def load_file(self, path: str) -> bool:
+        """Fill the editor from a labels file; on a bad file keep the text and set ``error``."""
+        from edgekit.errors import EdgekitError
+        from edgekit.models.card_options import read_labels
+
+        try:
+            labels = read_labels(path)
+        except EdgekitError as exc:
+            self.error = str(exc)
+            self.failed.emit(self.error)
+            return False
+        self.error = ""
+        self.set_value(labels, path.rsplit("/", 1)[-1])
+        return True
+
+    def _ask_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load labels", "", "Labels (*.txt *.csv *.tsv *.json)")
+        if path:
+            self.load_file(path)
 
     def value(self) -> tuple[str, ...] | None:
         """The labels typed, or None when empty."""

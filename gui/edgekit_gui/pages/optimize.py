@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from edgekit.errors import EdgekitError
+from edgekit.types import CandidateStatus
 from edgekit_gui import _busy, settings
 from edgekit_gui.optimize.results import PlanResults
 from edgekit_gui.optimize.settings_form import PlanSettings
@@ -25,20 +27,26 @@ from edgekit_gui.optimize.target_cards import TargetCards, load_all_targets, loa
 from edgekit_gui.pages.base import Page
 
 
-def run_plan(model: Any, target: Any, kwargs: dict, progress: Any, cancel: Any) -> Any:
-    """Worker: :func:`edgekit.planner.plan` with ``(fraction, message)`` progress and the cancel event.
+def run_plan(model: Any, target: Any, config: Any, progress: Any, cancel: Any) -> Any:
+    """Worker: run ``config`` (a :class:`edgekit.planner.PlanConfig`) with its progress events and cancel.
 
-    Models on disk are planned in a child process (see :mod:`edgekit_gui.plan_process`) so the
-    window stays responsive; an in-memory PyTorch module is planned on this worker thread.
+    Models on disk are planned in a child process owned by the SDK
+    (:func:`edgekit.planner.process.run_plan_process`: its own process group, stopped
+    when the plan ends, is cancelled or the window closes, and exiting if the app dies),
+    so the window stays responsive; an in-memory PyTorch module is planned on this worker thread.
     """
-    from edgekit_gui.plan_process import run_plan_process
-
-    where = str(target.path) if getattr(target, "path", None) is not None else target.name
     if model.path is not None:
-        return run_plan_process(model, where, kwargs, progress, cancel)
+        from edgekit.planner.process import CHILD_NICE, run_plan_process
+
+        return run_plan_process(config, model=model, progress=progress, cancel=cancel, nice=CHILD_NICE)
     from edgekit.planner import plan
 
-    return plan(model, target=target, progress=lambda f, m: progress((f, m)), cancel=cancel, **kwargs)
+    return plan(model, target=target, config=config, progress=progress, cancel=cancel)
+
+
+def target_location(target: Any) -> str:
+    """What a PlanConfig names a target by: its YAML path when it came from a file, else its name."""
+    return str(target.path) if getattr(target, "path", None) is not None else target.name
 
 
 def accuracy_floor(candidates: list[Any], max_drop: float) -> float | None:
@@ -56,6 +64,7 @@ class OptimizePage(Page):
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
         self.report: Any = None
+        self.config: Any = None  # the PlanConfig of the last run started
         self._targets_loaded = False
         left = QWidget()
         self.left = QVBoxLayout(left)
@@ -65,6 +74,9 @@ class OptimizePage(Page):
         header.addStretch(1)
         self.open_target = QPushButton("Open target YAML…")
         header.addWidget(self.open_target)
+        self.save_settings = QPushButton("Save as plan.yaml…")
+        self.save_settings.setToolTip("Write these settings as the PlanConfig YAML `edgekit run plan.yaml` replays")
+        header.addWidget(self.save_settings)
         self.left.addLayout(header)
         self.cards = TargetCards()
         self.left.addWidget(self.cards)
@@ -95,6 +107,7 @@ class OptimizePage(Page):
         self.content.addWidget(split)
         self.cards.chosen.connect(self._target_chosen)
         self.open_target.clicked.connect(self._ask_target)
+        self.save_settings.clicked.connect(self._ask_save)
         state.model_changed.connect(lambda *_: self._sync())
         self._sync()
 
@@ -155,6 +168,25 @@ class OptimizePage(Page):
             self.banner.clear_message()
         self._sync()
 
+    def _ask_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save plan settings", "plan.yaml", "Plan (*.yaml *.yml)")
+        if path:
+            self.save_config(path)
+
+    def save_config(self, path: str) -> Any:
+        """Write the form as a :class:`PlanConfig` YAML (the dialog already asked before replacing a file)."""
+        model, target = self.state.model, self.cards.current()
+        if model is None or target is None:
+            self.banner.show_error("load a model and choose a target first")
+            return None
+        try:
+            written = self.form.config(str(model.path or model.name), target_location(target)).save(path, force=True)
+        except EdgekitError as exc:
+            self.banner.show_error(exc)
+            return None
+        self.banner.show_success(f"Saved {written}; replay it with: edgekit run {written}")
+        return written
+
     def _bundled(self) -> set[str]:
         from edgekit.targets import list_targets
 
@@ -166,25 +198,32 @@ class OptimizePage(Page):
         model, target = self.state.model, self.cards.current()
         if model is None or target is None or self.job is not None:
             return
-        kwargs = self.form.kwargs()
-        if not kwargs["methods"]:
+        try:
+            config = self.form.config(str(model.path or model.name), target_location(target))
+        except EdgekitError as exc:
+            self.banner.show_error(exc)
+            return
+        if not config.methods:
             self.banner.show_error("choose at least one method to try (fp32 is the reference)")
             return
+        self.config = config
         self.banner.clear_message()
         self.steps.clear()
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         _busy.hold()
-        self.job = self.runner.start(run_plan, model, target, kwargs, on_progress=self._progress,
+        self.job = self.runner.start(run_plan, model, target, config, on_progress=self._progress,
                                      on_result=self.show_report, on_error=self._failed, on_done=self._done)
         self.job.signals.cancelled.connect(lambda: self.banner.show_info("Plan cancelled; nothing was changed."))
 
-    def _progress(self, event: tuple[float, str]) -> None:
+    def _progress(self, event: Any) -> None:
+        """The bar and the status line follow every event; the step list gets one line per step
+        (sub-steps with counts -- images, samples -- only update the status line)."""
         super()._progress(event)
-        fraction, message = event
-        self.steps.addItem(f"{fraction:4.0%}  {message}")
-        self.steps.scrollToBottom()
+        if event.done is None:
+            self.steps.addItem(f"{event.fraction or 0.0:4.0%}  {event.stage}: {event.message}")
+            self.steps.scrollToBottom()
 
     def _done(self) -> None:
         self.job = None
@@ -195,17 +234,16 @@ class OptimizePage(Page):
     def _failed(self, exc: BaseException) -> None:
         self.banner.show_error(exc)
         closest = getattr(exc, "closest", None)
-        if closest:
-            self.results.show_candidates(closest, [str(exc)], self.form.kwargs()["latency_budget_ms"], None)
+        if closest and self.config is not None:
+            self.results.show_candidates(closest, [str(exc)], self.config.latency_budget_ms, None)
 
     def show_report(self, report: Any) -> None:
         """Show a finished plan and make it the app's current report."""
         self.report = report
         cands = list(report.candidates)
-        target = self.cards.current()
-        budget = self.form.kwargs()["latency_budget_ms"] or (target.budgets.latency_ms if target else None)
-        floor = accuracy_floor(cands, self.form.kwargs()["max_accuracy_drop"])
-        self.results.show_candidates(cands, list(report.log), budget, floor)
+        ran = report.config  # the settings the plan ran with (never the form, which may have changed since)
+        floor = accuracy_floor(cands, ran.get("max_accuracy_drop", 0.0))
+        self.results.show_candidates(cands, list(report.log), ran.get("latency_budget_ms"), floor)
         best = report.best
         self.banner.show_success(f"Chosen: {best.key} at {best.latency_text()}"
                                  + ("" if best.accuracy is None else f", accuracy {best.accuracy:.1%}")
@@ -218,7 +256,7 @@ class OptimizePage(Page):
         if self.report is None:
             return
         cand = self.results.selected() or self.report.best
-        if cand.status == "failed" or not cand.model:
+        if cand.status == CandidateStatus.FAILED or not cand.model:
             self.banner.show_error(f"{cand.key} failed and cannot be used: {'; '.join(cand.reasons)}")
             return
         self.state.set_choice(cand)

@@ -1,0 +1,110 @@
+"""Validate a file's parsed content against a pydantic model, in one sentence.
+
+Why pydantic, and one helper: every file edgekit reads (bundle manifest, plan
+YAML, model card) gets types, ranges and enums from one library, and every
+failure reads the same way: ``<file>: field `a.b[0].c`: <what is wrong>; <fix>``.
+The offending value is never formatted whole (a billion-laughs structure or a
+30 MB string would make the message itself the attack). Unknown keys are
+warned about (a typo in an optional key would otherwise pass silently) rather
+than refused, so files from a newer minor version still open.
+
+pydantic costs ~0.1 s to import, so only the functions that read files import
+this module (``import edgekit`` stays light).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from edgekit.errors import EdgekitError, EdgekitWarning
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base of every file schema: no silent coercion of ``"abc"`` to a number, extra keys kept (then warned)."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True, allow_inf_nan=False)
+
+
+class Loose(Strict):
+    """A mapping whose extra keys are expected (free-form figures); never warned about."""
+
+
+class PreprocessSchema(Strict):
+    """``Preprocess.to_dict()`` as found in a manifest or a model card (a 0x0 size was an internal error)."""
+
+    size: Annotated[list[Annotated[int, Field(ge=1, le=16384)]], Field(min_length=2, max_length=2)] = (224, 224)
+    mean: Annotated[list[float], Field(min_length=1, max_length=4)] = (0.0, 0.0, 0.0)
+    std: Annotated[list[Annotated[float, Field(gt=0.0)]], Field(min_length=1, max_length=4)] = (1.0, 1.0, 1.0)
+    scale: Annotated[float, Field(gt=0.0, le=1e6)] = 1.0 / 255.0
+    channel_order: Literal["RGB", "BGR", "GRAY"] = "RGB"
+    resize: Literal["stretch", "center_crop", "letterbox"] = "stretch"
+    crop_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 0.875
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+
+
+class CardSchema(Loose):
+    """A model card ``X.json``: the fields edgekit acts on; anything else is kept as metadata."""
+
+    preprocess: PreprocessSchema | None = None
+    labels: Annotated[list[Annotated[str, StringConstraints(max_length=512)]], Field(max_length=100_000)] | None = None
+    task: Annotated[str, StringConstraints(max_length=32)] | None = None
+    input_shape: Annotated[list[Annotated[int, Field(ge=-1, le=1 << 20)] | str | None], Field(max_length=8)] | None = None
+
+
+def field_path(loc: tuple) -> str:
+    """``("inputs", 0, "name")`` -> ``inputs[0].name``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int) or (isinstance(part, str) and not part.isidentifier() and part[:1] != "["):
+            out += f"[{str(part)[:60]!r}]" if isinstance(part, str) else f"[{part}]"
+        elif part == "[key]":
+            continue
+        elif not str(part).startswith(("function-", "constrained-")) and part not in ("str", "int", "float"):
+            out += f".{part}" if out else str(part)
+    return out or "<top>"
+
+
+def _message(error: dict) -> str:
+    msg = str(error.get("msg", "is invalid"))
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    msg = msg.replace("Input should be a valid ", "must be a ").replace("Input should be ", "must be ")
+    msg = "is missing" if msg == "Field required" else msg
+    return (msg[:1].lower() + msg[1:])[:200]
+
+
+def validate(schema: type[M], data: Any, *, where: str | Path, error: type[EdgekitError], fix: str,
+             path: str | Path | None = None) -> M:
+    """``schema.model_validate(data)``; on failure one ``error`` naming ``where``, the field and ``fix``.
+
+    Unknown keys (anywhere in the tree) are warned about once each with an :class:`EdgekitWarning`.
+    """
+    try:
+        model = schema.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise error(f"{where}: field {field_path(first['loc'])} {_message(first)}; {fix}",
+                    path=path) from exc
+    for key in unknown_keys(model):
+        warnings.warn(EdgekitWarning(f"{where}: unknown field `{key}` ignored; check its spelling"), stacklevel=3)
+    return model
+
+
+def unknown_keys(model: BaseModel, prefix: str = "") -> list[str]:
+    """Dotted paths of keys no schema declares (``Loose`` mappings excepted)."""
+    found = []
+    if not isinstance(model, Loose):
+        found += [f"{prefix}{k}" for k in (model.model_extra or {})]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, BaseModel):
+                where = f"{prefix}{name}[{i}]." if isinstance(value, (list, tuple)) else f"{prefix}{name}."
+                found += unknown_keys(item, where)
+    return found

@@ -1,0 +1,35 @@
+"""``edgekit export --format kserve|mender``: what the command prints for the cluster and fleet exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def export_kserve_cmd(bundle: Path, out: Path, *, image: str | None, namespace: str, force: bool) -> None:
+    """Write the KServe folder and check its manifests with KServe's classes when kserve is installed."""
+    from edgekit.cli._console import console
+    from edgekit.deployment.kserve import export_kserve, validate_in_child
+    from edgekit.errors import BackendUnavailable
+
+    folder = export_kserve(bundle, out, image=image, namespace=namespace, force=force)
+    try:
+        validate_in_child(folder)
+        checked = "manifests checked with KServe's V1beta1InferenceService / V1alpha1ServingRuntime"
+    except BackendUnavailable as exc:
+        checked = f"manifests not checked: {exc}"
+    console.print(f"[green]KServe deployment written:[/] {folder} ({checked}); next: see {folder / 'README.md'}",
+                  highlight=False)
+
+
+def export_mender_cmd(bundle: Path, out: Path, *, device_types: tuple[str, ...], dest: str | None, force: bool) -> None:
+    """Write the artifact and print what ``mender-artifact read`` found in it."""
+    from edgekit.cli._console import console
+    from edgekit.deployment.mender import export_mender
+
+    artifact = export_mender(bundle, out, device_types=device_types, dest=dest, force=force)
+    console.print(f"[green]Mender artifact written:[/] {artifact.path}  name {artifact.name}, devices "
+                  f"{', '.join(artifact.device_types)}, module {artifact.payload_type}", highlight=False)
+    for name, digest in artifact.files.items():
+        console.print(f"  {name}  sha256 {digest}", highlight=False)
+    console.print("  after install, the state script runs: edgekit verify <dest> (non-zero rolls the update back)",
+                  highlight=False)

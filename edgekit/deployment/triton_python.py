@@ -1,0 +1,46 @@
+"""The python-backend variant of the Triton export: Triton serves the bundle through edgekit.
+
+Layout (``repo/<name>/``)::
+
+    config.pbtxt      backend: "python", same inputs/outputs/labels as the native variant
+    labels.txt
+    1/model.py        edgekit/serve/triton_model.py: verifies and runs the bundle
+    1/bundle/         the bundle itself, its manifest and checksums unchanged
+
+Why: the ``onnxruntime_onnx``/``openvino`` configs need a Triton build with those backends;
+this one runs in any Triton with the python backend (the ``nvidia-pytriton`` wheel ships only
+that one), and the model in it is verified on load exactly as on a device.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from edgekit.deployment.bundle import Bundle
+from edgekit.deployment.manifest import MANIFEST, MANIFEST_DIGEST
+
+MODEL_PY = Path(__file__).resolve().parent.parent / "serve" / "triton_model.py"
+
+
+def write_python_model(bundle: Bundle, folder: Path) -> None:
+    """Copy ``model.py`` and the whole bundle (manifest included) into ``folder/1``."""
+    version = folder / "1"
+    version.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(MODEL_PY, version / "model.py")
+    for rel in (MANIFEST, MANIFEST_DIGEST, *sorted(bundle.manifest.files)):
+        dest = version / "bundle" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(bundle.root / rel, dest)
+
+
+def python_config(native: str) -> str:
+    """``config.pbtxt`` of the native variant with the python backend instead.
+
+    Inputs, outputs, labels, batching and instances stay as the native export wrote them, so
+    clients see the same model whichever variant a cluster runs.
+    """
+    lines = native.splitlines()
+    out = [f"backend: {json.dumps('python')}" if line.startswith("backend:") else line for line in lines]
+    return "\n".join(out) + "\n"

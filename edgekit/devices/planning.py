@@ -1,0 +1,244 @@
+"""The device as the planner's, ``bench``'s and ``deploy``'s measuring instrument.
+
+:class:`DeviceMeasurer` is the hook the planner calls when ``--target`` names a
+registered device: it measures each candidate there (see :mod:`edgekit.devices.runner`)
+and labels every figure "measured on device NAME". When the device drops
+mid-plan the figures already brought back are kept, and :class:`PlanIncomplete`
+names the candidates still missing; the same command resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekit.devices.remote import CommandFailed
+from edgekit.devices.runner import DeviceRunner, Measured
+from edgekit.devices.store import Device, find_device, get_device
+from edgekit.errors import BackendUnavailable, BundleError, Cancelled, DeviceError
+
+
+class PlanIncomplete(DeviceError):
+    """The device dropped mid-plan; ``missing`` lists the candidates not measured yet."""
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def _close(runner: DeviceRunner | None) -> None:
+    if runner is not None:
+        runner.close()
+
+
+def _fired(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if hasattr(cancel, "is_set") else bool(cancel())
+
+
+class DeviceMeasurer:
+    """Measures planner candidates on one device.
+
+    Attributes:
+        target: the device as a ``Target`` (its own profile; budgets from its declared target).
+        profile: the device's ``HardwareProfile`` (for the plan cache key and the report).
+        where: "measured on device NAME (ssh://...)".
+        measured: key -> :class:`Measured`, filled as candidates are measured.
+    """
+
+    def __init__(self, device: Device, data: Any = None, resume: bool = True) -> None:
+        self.device, self.data, self.resume = device, data, resume
+        runner = DeviceRunner.open(device, data)  # checks edgekit there; the connection is reopened to measure
+        try:
+            self.target, self.profile = runner.target, runner.profile
+        finally:
+            runner.close()
+        self.where = f"measured on device {device.name} ({device.url})"
+        self.measured: dict[str, Measured] = {}
+
+    @classmethod
+    def for_target(cls, name: str, data: Any = None, resume: bool = True) -> DeviceMeasurer | None:
+        """A measurer when ``name`` is a registered device, else ``None`` (a plain target).
+
+        Raises:
+            DeviceError: the device is unreachable, refuses us, or lacks edgekit (with the fix).
+        """
+        device = find_device(name)
+        return None if device is None else cls(device, data, resume)
+
+    def measure(self, items: list[tuple[str, Any, str, str, str]], seconds: float, cancel: Any = None,
+                progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+        """Measure ``(key, model, backend, device, precision)`` items there, one by one.
+
+        ``progress(fraction, message)`` is called before each (fraction 0..1 of this stage).
+
+        Returns:
+            key -> ``BenchResult`` (status "unavailable" for a candidate that cannot be bundled).
+
+        Raises:
+            PlanIncomplete: the device dropped; the figures brought back so far are kept for a re-run.
+            Cancelled: ``cancel`` fired (the remote process is stopped).
+        """
+        from edgekit.evaluation.benchmark import BenchResult
+
+        results: dict[str, Any] = {}
+        name = self.device.name
+        runner = None
+        for i, (key, model, backend, device, precision) in enumerate(items):
+            if progress is not None:
+                progress(i / max(1, len(items)), f"on {name}: benchmarking {key}")
+            try:
+                runner = runner or DeviceRunner.open(self.device, self.data, self.profile)
+                m = runner.measure(model, backend, device, precision, seconds, cancel=lambda: _fired(cancel),
+                                        resume=self.resume)
+            except (BackendUnavailable, BundleError) as exc:
+                results[key] = BenchResult(model.name, backend, device, precision, status="unavailable",
+                                           reason=f"cannot be bundled for {name}: {exc}")
+                continue
+            except CommandFailed as exc:  # edgekit there reported an error for this candidate only
+                results[key] = BenchResult(model.name, backend, device, precision, status="failed", reason=str(exc))
+                continue
+            except Cancelled:
+                _close(runner)
+                raise
+            except DeviceError as exc:
+                _close(runner)
+                missing = tuple(k for k, *_ in items[i:])
+                raise PlanIncomplete(
+                    f"{exc} -- measured {i} of {len(items)} candidates on {name}; missing: {', '.join(missing)}. "
+                    "Re-run the same command to measure only those (the others are kept)", missing) from exc
+            self.measured[key] = m
+            results[key] = BenchResult.from_dict(m.bench)
+        _close(runner)
+        return results
+
+    def label(self, report: Any) -> Any:
+        """The report with its figures labelled measured on the device, and the device's profile."""
+        from dataclasses import replace
+
+        cands = tuple(replace(c, notes=(*c.notes, *self.notes(c.key))) for c in report.candidates)
+        log = tuple(line.replace("ESTIMATED from the target's published figures", self.where)
+                    for line in report.log) + self._summary()
+        hardware = {"fingerprint": self.profile.fingerprint, "summary": self.profile.summary(),
+                    "measured_on": self.where, "device": self.device.name,
+                    "profile": self.profile.to_dict(), "overhead": self.overhead()}
+        return replace(report, estimated=False, candidates=cands, log=log, hardware=hardware)
+
+    def _summary(self) -> tuple[str, ...]:
+        """One decision-log line: what the device said about the bundles and what the remote loop cost."""
+        if not self.measured:
+            return ()
+        agree = [m.verify.get("sample", {}).get("agreement") for m in self.measured.values()]
+        agree = [a for a in agree if a is not None]
+        rows = self.overhead()
+        mid = lambda k: sorted(r[k] for r in rows)[len(rows) // 2]
+        line = (f"On {self.device.name}: {len(rows)} bundle(s) verified there before running; top-1 agreement of "
+                f"their samples with this machine {100 * min(agree or [0]):.1f}% at worst; remote loop per candidate "
+                f"(median): build {mid('build_s'):.1f} s here, transfer {mid('transfer_s'):.2f} s, "
+                f"start-up there {mid('startup_s'):.1f} s.")
+        return (line,)
+
+    def notes(self, key: str) -> tuple[str, ...]:
+        """What to say about candidate ``key``'s figures in the report."""
+        m = self.measured.get(key)
+        if m is None:
+            return ()
+        sample = m.verify.get("sample", {})
+        acc = sample.get("accuracy")
+        bits = [self.where + (" (resumed from an interrupted run)" if m.resumed else "")]
+        if acc is not None:
+            bits.append(f"sample accuracy on the device {100 * acc:.2f}% ({sample.get('samples')} images), "
+                        f"agreement with here {100 * (sample.get('agreement') or 0):.1f}%")
+        return tuple(bits)
+
+    def overhead(self) -> list[dict]:
+        """Per candidate: build, transfer and remote start-up seconds, bytes sent."""
+        rows = []
+        for key, m in self.measured.items():
+            ship = m.shipment or {}
+            rows.append({"candidate": key, "build_s": m.build_s, "transfer_s": ship.get("seconds", 0.0),
+                         "bytes_sent": ship.get("bytes_sent", 0), "files_sent": len(ship.get("sent", ())),
+                         "files_kept": len(ship.get("kept", ())), "startup_s": m.startup_s,
+                         "remote_s": m.remote_s, "resumed": m.resumed})
+        return rows
+
+
+@dataclass(frozen=True)
+class DeviceBench:
+    """``edgekit bench MODEL --device NAME``: results measured there plus where and at what cost."""
+
+    device: str
+    url: str
+    profile: dict
+    results: tuple[Any, ...]
+    overhead: tuple[dict, ...]
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {"device": self.device, "url": self.url, "measured_on_device": True, "profile": self.profile,
+                "results": [r.to_dict() for r in self.results], "overhead": list(self.overhead)}
+
+
+def bench_on_device(model: Any, name: str, backends: list[str] | None = None, precisions: list[str] | None = None,
+                    seconds: float = 5.0, data: Any = None, progress: Any = None) -> DeviceBench:
+    """Benchmark ``model`` on device ``name``: one bundle per backend x precision, measured there.
+
+    Raises:
+        DeviceError: unreachable, refused, or edgekit missing there (with the install command).
+    """
+    from edgekit.evaluation.benchmark import BenchResult
+
+    runner = DeviceRunner.open(get_device(name), data)
+    try:
+        backends = backends or list(runner.target.backends)
+        combos = [(b, p) for b in backends for p in (precisions or [str(model.precision)])]
+        results, rows = [], []
+        for i, (backend, precision) in enumerate(combos):
+            if progress is not None:
+                progress(i / len(combos), f"on {name}: benchmarking {backend}/{precision}")
+            if not runner.target.supports(backend, "cpu", precision):
+                results.append(BenchResult(model.name, backend, "cpu", precision, status="unavailable",
+                                           reason=f"{backend} ({precision}) is not installed on {name}; "
+                                                  f"python3 -m pip install {backend} there"))
+                continue
+            m = runner.measure(model, backend, "cpu", precision, seconds, resume=False)
+            results.append(BenchResult.from_dict(m.bench))
+            rows.append({"backend": backend, "precision": precision, "transfer_s": m.shipment.get("seconds"),
+                         "bytes_sent": m.shipment.get("bytes_sent"), "startup_s": m.startup_s})
+        return DeviceBench(name, runner.device.url, runner.profile.to_dict(), tuple(results), tuple(rows))
+    finally:
+        runner.close()
+
+
+def deploy_to_device(bundle: str | Path, name: str) -> dict:
+    """Copy a written bundle to device ``name`` and run ``edgekit verify`` there; return its report.
+
+    Returns:
+        ``{"device", "path", "passed", "report", "shipment"}``.
+
+    Raises:
+        DeviceError: unreachable, refused, edgekit missing there, or the copy was refused there.
+    """
+    from edgekit.devices.remote import BundleRefused, Remote
+
+    device = get_device(name)
+    bundle = Path(bundle)
+    with Remote.open(device) as remote:
+        remote.require()
+        ship = remote.ship(bundle, bundle.stem if bundle.is_file() else bundle.name)
+        try:
+            rc, report = remote.verify(ship.path)
+        except BundleRefused:
+            ship = remote.ship(bundle, bundle.stem if bundle.is_file() else bundle.name, full=True)
+            rc, report = remote.verify(ship.path)
+    return {"device": name, "path": ship.path, "passed": rc == 0 and report.get("passed", False),
+            "report": report, "shipment": ship.to_dict()}
+
+
+def is_device(name: str | None) -> bool:
+    """True when ``name`` is a registered device (not a backend device like ``cpu``)."""
+    return bool(name) and find_device(str(name)) is not None
+

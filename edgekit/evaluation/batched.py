@@ -1,0 +1,100 @@
+"""Accuracy of a model on inputs already preprocessed (:class:`edgekit.data.prepared.Prepared`).
+
+Why a second entry point beside :func:`edgekit.evaluation.evaluate`: when
+several models are scored on the same images (the planner's candidates),
+decoding and preprocessing once and running each model over the same array
+is several times faster. Batches of ``batch_size`` rows are run where the
+model's batch dimension is dynamic; a model fixed to batch 1 is run row by
+row (views, no copies).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from edgekit.data.prepared import Prepared
+from edgekit.data.sampling import check_classes
+from edgekit.errors import EdgekitError
+from edgekit.evaluation.accuracy import EvalResult, _batch_size, _session_for
+from edgekit.evaluation.metrics import compute_metrics
+from edgekit.progress import Progress, emit
+
+
+def evaluate_prepared(
+    model_or_session: Any,
+    data: Prepared,
+    backend: str = "onnxruntime",
+    *,
+    device: str = "cpu",
+    precision: str = "fp32",
+    batch_size: int = 32,
+    progress: Progress | None = None,
+    max_seconds_per_image: float | None = None,
+    timing: dict | None = None,
+) -> EvalResult:
+    """Run a model over prepared inputs and compute its metrics (same result as ``evaluate``).
+
+    Args:
+        model_or_session: a ``Model``, a model path/name or a compiled ``Session``.
+        data: inputs made with *this model's* preprocessing (see :func:`edgekit.data.prepared.prepare`).
+        backend, device, precision: used when a session has to be compiled.
+        batch_size: rows per run where the batch dimension is dynamic.
+        max_seconds_per_image: stop with :class:`TooSlow` once (after the first batch, 16 images or
+            more) the model runs slower than this per image: scoring a model that is clearly far
+            slower than its baseline is wasted time when it will be rejected for speed anyway.
+        timing: filled with ``per_image_s`` (inference only, first batch excluded).
+        progress: receives an "accuracy" :class:`~edgekit.progress.ProgressEvent` (images done/total)
+            after each batch; may raise ``Cancelled``.
+
+    Raises:
+        DataError: classes that differ from the model's labels.
+    """
+    t0 = time.perf_counter()
+    session, owned = _session_for(model_or_session, backend, device, precision)
+    try:
+        model = session.model
+        mapping = check_classes(data, model.labels)
+        scores = _scores(session, data.inputs, _batch_size(model, batch_size), progress, max_seconds_per_image,
+                         timing if timing is not None else {})
+    finally:
+        if owned:
+            session.close()
+    labels = mapping[data.labels]
+    classes = tuple(model.labels) if model.labels else tuple(data.classes)
+    predictions = scores.argmax(1)
+    metrics = compute_metrics(labels, predictions, scores if scores.shape[1] == len(classes) else None, classes)
+    return EvalResult(model.name, session.info.backend, session.info.device, session.info.precision, metrics,
+                      tuple(int(v) for v in labels), tuple(int(v) for v in predictions),
+                      time.perf_counter() - t0, scores, data.skipped)
+
+
+class TooSlow(EdgekitError):
+    """A model scored slower per image than the limit it was given (see ``max_seconds_per_image``)."""
+
+    def __init__(self, message: str, per_image_s: float) -> None:
+        super().__init__(message)
+        self.per_image_s = per_image_s
+
+
+def _scores(session: Any, inputs: np.ndarray, batch: int, progress: Any, limit: float | None,
+            timing: dict) -> np.ndarray:
+    name = session.model.inputs[0].name
+    total, outputs = len(inputs), []
+    spent, counted = 0.0, 0
+    for start in range(0, total, batch):
+        rows = inputs[start : start + batch]
+        t0 = time.perf_counter()
+        logits = np.asarray(session.predict({name: rows}))
+        if start:  # the first batch pays for warm-up
+            spent, counted = spent + time.perf_counter() - t0, counted + len(rows)
+            timing["per_image_s"] = spent / counted
+        if limit is not None and counted >= 16 and spent / counted > limit:
+            raise TooSlow(f"{1e3 * spent / counted:.3g} ms per image, over the {1e3 * limit:.3g} ms limit",
+                          spent / counted)
+        outputs.append(logits.reshape(len(rows), -1))
+        done = min(start + batch, total)
+        emit(progress, "accuracy", f"{done}/{total} images", done=done, total=total, fraction=done / total)
+    return np.concatenate(outputs).astype(np.float32)

@@ -1,0 +1,247 @@
+"""What a user says about a model's preprocessing and labels, merged with what the file and its card say.
+
+Why: a third-party model arrives as a bare ``.onnx``. Its preprocessing is
+written in the exporter's metadata (Ultralytics' ``imgsz``/``names``), in a
+card beside it, or only in the user's head; the CLI flags
+(``--mean/--std/--scale/--bgr/--size/--resize/--labels/--card``), the GUI
+editor and ``load_model(preprocess=...)`` all end here. Every value remembers
+where it came from (file metadata, card, user, default) so the app can show
+it; nothing is guessed silently: with no preprocessing anywhere, commands that
+feed images refuse with one sentence naming the flags, unless
+``assume_defaults`` opts into the ImageNet defaults with a warning.
+
+Example:
+    >>> opts = CardOptions(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), size=224, resize="shorter-crop")
+    >>> opts.preprocess_dict()["resize"]
+    'center_crop'
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import DataError, EdgekitWarning, ModelLoadError
+from edgekit.models.model import Model
+from edgekit.models.preprocess import Preprocess
+from edgekit.zoo.hub import read_card_file
+
+IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225), "scale": 1 / 255,
+            "channel_order": "RGB", "resize": "center_crop", "crop_ratio": 0.875}
+RESIZE_NAMES = {"stretch": "stretch", "shorter-crop": "center_crop", "center-crop": "center_crop",
+                "center_crop": "center_crop", "crop": "center_crop", "letterbox": "letterbox"}
+FLAGS = "--mean, --std, --scale, --size, --resize, --bgr (or --card FILE, or --assume-defaults for ImageNet's)"
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """Preprocessing and labels given by the user; ``None`` = not given (the file or card decides)."""
+
+    card: Path | None = None
+    size: int | tuple[int, int] | None = None
+    resize: str | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    scale: float | None = None
+    bgr: bool | None = None
+    labels: Path | None = None
+    assume_defaults: bool = False
+
+    def is_empty(self) -> bool:
+        """True when the user said nothing about the model."""
+        return self == CardOptions()
+
+    def preprocess_dict(self) -> dict:
+        """The preprocessing fields the user gave, in :class:`Preprocess` names."""
+        out: dict[str, Any] = {}
+        if self.size is not None:
+            out["size"] = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
+        if self.resize is not None:
+            key = RESIZE_NAMES.get(self.resize.lower())
+            if key is None:
+                raise ModelLoadError(f"--resize {self.resize!r} is not known; choose stretch, shorter-crop or letterbox")
+            out["resize"] = key
+        for name in ("mean", "std", "scale"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.bgr is not None:
+            out["channel_order"] = "BGR" if self.bgr else "RGB"
+        return out
+
+
+def read_labels(path: str | Path, synsets: str | Path | None = None) -> tuple[str, ...]:
+    """Class names from a ``.txt`` (one per line), ``.csv`` (``index,name`` or ``name``) or ``.json`` list.
+
+    Duplicate names (ImageNet has two "crane" and two "maillot") would merge two
+    classes in every metric: they are disambiguated with the synset id when a
+    ``synset.txt`` lies beside the file (``crane (n02012849)``), else with the
+    class index (``crane (#134)``), with a warning.
+
+    Raises:
+        DataError: missing or empty file, naming it.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"labels file {file} does not exist; give a .txt with one class name per line", path=file)
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".json":
+        names = [str(x) for x in json.loads(text)]
+    elif file.suffix.lower() in (".csv", ".tsv"):
+        rows = [r for r in csv.reader(text.splitlines(), delimiter="\t" if file.suffix == ".tsv" else ",") if r]
+        rows = rows[1:] if rows and rows[0][0].strip().lower() in ("index", "id", "label", "name", "class") else rows
+        names = [r[-1].strip() for r in sorted(rows, key=lambda r: int(r[0]) if r[0].strip().isdigit() else 0)]
+    else:
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+    if not names:
+        raise DataError(f"labels file {file} holds no class names; one name per line", path=file)
+    return disambiguate(tuple(names), _synsets(file, synsets), where=file)
+
+
+def disambiguate(names: tuple[str, ...], synsets: list[str] | None = None, where: Any = "labels") -> tuple[str, ...]:
+    """``names`` with duplicates made unique (synset id, else index), with a warning naming them."""
+    counts = Counter(names)
+    dupes = sorted(n for n, c in counts.items() if c > 1)
+    if not dupes:
+        return names
+    use_synset = synsets is not None and len(synsets) == len(names)
+    out = tuple(f"{n} ({synsets[i] if use_synset else f'#{i}'})" if counts[n] > 1 else n for i, n in enumerate(names))
+    warnings.warn(f"{where}: duplicate class names {', '.join(map(repr, dupes[:5]))} were made unique "
+                  f"({'by synset id' if use_synset else 'by class index'}), e.g. {out[names.index(dupes[0])]!r}",
+                  EdgekitWarning, stacklevel=3)
+    return out
+
+
+def _synsets(labels_file: Path, synsets: str | Path | None) -> list[str] | None:
+    candidate = Path(synsets) if synsets else labels_file.with_name("synset.txt")
+    if not candidate.is_file():
+        return None
+    return [line.split()[0] for line in candidate.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def file_metadata(model: Model) -> dict:
+    """What the model file itself says: ONNX ``metadata_props`` (Ultralytics ``names``/``imgsz``/``task``,
+    or ``mean``/``std``/``labels`` keys some exporters write) as card fields."""
+    props = model.metadata.get("onnx_metadata") or {}  # read once by the ONNX loader
+    card: dict[str, Any] = {}
+    names = props.get("names")
+    if names:
+        parsed = _literal(names)
+        if isinstance(parsed, dict):
+            card["labels"] = [str(parsed[k]) for k in sorted(parsed, key=lambda k: int(k))]
+        elif isinstance(parsed, list):
+            card["labels"] = [str(x) for x in parsed]
+    pre: dict[str, Any] = {}
+    size = _literal(props.get("imgsz", "")) if props.get("imgsz") else None
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        pre.update(size=(int(size[0]), int(size[1])), resize="letterbox", scale=1 / 255, mean=(0.0, 0.0, 0.0),
+                   std=(1.0, 1.0, 1.0), channel_order="RGB")
+    for key in ("mean", "std"):
+        value = _literal(props.get(key, "")) if props.get(key) else None
+        if isinstance(value, (list, tuple)) and len(value) in (1, 3):
+            pre[key] = tuple(float(v) for v in value)
+    if pre:
+        card["preprocess"] = pre
+    if props.get("task"):
+        card["task"] = {"detect": "detection", "classify": "classification"}.get(props["task"], props["task"])
+    return card
+
+
+def _literal(text: str) -> Any:
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def apply_card_options(model: Model, options: CardOptions | None = None, *, need_preprocess: bool = False) -> Model:
+    """``model`` with file metadata, a ``--card`` file and the user's flags applied, in that order.
+
+    Each preprocessing value's origin is kept in ``model.metadata["card_sources"]``
+    (``{"mean": "user", "size": "file metadata", ...}``).
+
+    Raises:
+        ModelLoadError: a bad card file or flag.
+        DataError: ``need_preprocess`` and nothing says how to preprocess (naming the flags).
+    """
+    options = options or CardOptions()
+    sources = dict(model.metadata.get("card_sources", {}))
+    if model.preprocess is not None:
+        sources.update({k: sources.get(k, "card") for k in model.preprocess.to_dict()})
+    base = model.preprocess.to_dict() if model.preprocess is not None else {}
+    meta = file_metadata(model) if model.preprocess is None or model.labels is None else {}
+    for key, value in meta.get("preprocess", {}).items():
+        if key not in base:
+            base[key], sources[key] = value, "file metadata"
+    labels = model.labels if model.labels is not None else meta.get("labels")
+    if options.card is not None:
+        card = _read_card_file(options.card)
+        for key, value in card.get("preprocess", {}).items():
+            base[key], sources[key] = value, f"card {options.card.name}"
+        labels = card.get("labels", labels)
+    for key, value in options.preprocess_dict().items():
+        base[key], sources[key] = value, "user"
+    if options.labels is not None:
+        labels = read_labels(options.labels)
+    if not base and options.assume_defaults:
+        base = {**IMAGENET, "size": _input_size(model)}
+        sources.update({k: "default (ImageNet)" for k in base})
+        warnings.warn(f"{model.name}: nothing says how to preprocess it; assuming ImageNet's (RGB, /255, mean "
+                      f"{IMAGENET['mean']}, std {IMAGENET['std']}, shorter side + centre crop)",
+                      EdgekitWarning, stacklevel=2)
+    pre = _complete(model, base) if base else None
+    if pre is not None:
+        sources.update({k: "default" for k in pre.to_dict() if k not in sources})
+    if pre is None and need_preprocess:
+        raise DataError(f"{model.name}: nothing says how to turn an image into its input (no card beside "
+                        f"{model.path.name if model.path else 'it'}, no metadata in the file); give {FLAGS}, "
+                        "or write a card once with `edgekit card MODEL ... --save`", path=model.path)
+    if labels is not None:
+        labels = disambiguate(tuple(str(x) for x in labels), where=model.name)
+    return model.replace(preprocess=pre, labels=None if labels is None else tuple(labels),
+                         metadata={**model.metadata, "card_sources": sources})
+
+
+def _complete(model: Model, fields: dict) -> Preprocess:
+    """A :class:`Preprocess` from partial fields: the size defaults to the model's input size."""
+    data = dict(fields)
+    data.setdefault("size", _input_size(model))
+    for key in ("size", "mean", "std"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, tuple):
+            data[key] = tuple(value)
+    if isinstance(data.get("size"), tuple) and len(data["size"]) == 1:
+        data["size"] = (data["size"][0], data["size"][0])
+    try:
+        return Preprocess.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{model.name}: invalid preprocessing {exc}", path=model.path) from exc
+
+
+def _input_size(model: Model) -> tuple[int, int]:
+    shape = model.inputs[0].shape if model.inputs else ()
+    dims = [d for d in shape[-3:] if isinstance(d, int) and d > 4]
+    return (dims[-2], dims[-1]) if len(dims) >= 2 else (224, 224)
+
+
+def _read_card_file(path: Path) -> dict:
+    return read_card_file(path)
+
+
+def card_dict(model: Model) -> dict:
+    """The card JSON ``edgekit card --save`` writes for ``model`` (what later loads restore)."""
+    card: dict[str, Any] = {"name": model.name, "task": str(model.task)}
+    if model.preprocess is not None:
+        card["preprocess"] = model.preprocess.to_dict()
+    if model.labels is not None:
+        card["labels"] = list(model.labels)
+    sources = model.metadata.get("card_sources")
+    if sources:
+        card["sources"] = dict(sources)
+    return card

@@ -1,0 +1,44 @@
+"""``count_flops``: the FLOPs of a ``Model`` in any format, by the counter for its format.
+
+Kept apart from :mod:`edgekit.models.flops` (the counting rule) so that the
+format readers can use the rule without importing each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import onnx
+
+from edgekit.errors import require_argument
+from edgekit.models import onnx_io, openvino_io, torch_io
+from edgekit.models.flops import fix_inputs, input_shapes, onnx_flops
+from edgekit.types import Format
+
+
+def count_flops(model: Any) -> int | None:
+    """FLOPs of a ``Model`` (any format) or a shape-inferred ``onnx.ModelProto``, batch 1.
+
+    Dynamic image height/width are taken from ``model.preprocess.size``.
+
+    Returns:
+        The count, or ``None`` when a needed dim is unknown (dynamic and no
+        preprocess) rather than a count for a 1x1 image.
+
+    Example:
+        >>> count_flops(load_model("tiny.onnx"))   # doctest: +SKIP
+        1843200
+    """
+    require_argument(model, "count_flops", "a Model (edgekit.load_model(path) makes one)")
+    if isinstance(model, onnx.ModelProto):
+        return onnx_flops(model)
+    shapes = input_shapes(model)
+    if shapes is None:
+        return None
+    fmt = Format.parse(model.format)
+    if fmt is Format.ONNX:
+        proto, _ = onnx_io.read(model.path)
+        return onnx_flops(onnx_io.infer_shapes(fix_inputs(proto, shapes), model.path, model.size_bytes))
+    if fmt is Format.OPENVINO:
+        return openvino_io.graph_flops(openvino_io.read_ir(model.path), shapes)
+    return torch_io.torch_flops(model.module, next(iter(shapes.values())))

@@ -1,0 +1,66 @@
+"""The schema of ``plan.yaml`` (the ``plan:`` mapping): types, ranges, enums.
+
+Why: ``yaml.safe_load`` gives whatever the file holds, so ``seconds: '2s'``,
+``methods: fp32`` (iterated letter by letter), ``max_accuracy_drop: lots`` or
+``seconds: .inf`` (a plan that never ends) used to reach the planner. Checked
+here with the same pydantic helper as bundle manifests; the message names the
+file, the field and the fix, and never formats the (possibly alias-expanded)
+value. Imported lazily by :meth:`PlanConfig.from_dict`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, StringConstraints
+
+from edgekit._schema import Strict, validate
+from edgekit.errors import ConfigError
+from edgekit.planner.config import MAX_SECONDS  # per candidate: an hour is far past any useful benchmark
+
+FIX = "see `edgekit plan --help` for each setting"
+
+
+def _wrap(value: Any) -> Any:
+    """``methods: fp32`` means ``[fp32]``; a comma list ``fp32, int8`` means both."""
+    return [m.strip() for m in value.split(",") if m.strip()] if isinstance(value, str) else value
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+Positive = Annotated[float, Field(gt=0.0, le=1e9)]
+Method = Literal["fp32", "fp16", "int8", "int8-qop", "int8-dynamic", "prune"]
+
+
+class PlanSchema(Strict):
+    model: Text
+    target: Text = "local"
+    data: Text | None = None
+    max_accuracy_drop: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.01
+    latency_budget_ms: Positive | None = None
+    max_model_mb: Positive | None = None
+    objective: Literal["latency", "size", "accuracy", "efficiency"] = "latency"
+    methods: Annotated[list[Method], BeforeValidator(_wrap), Field(min_length=1, max_length=16)] = ("fp32",)
+    seconds: Annotated[float, Field(gt=0.0, le=MAX_SECONDS)] = 2.0
+    calibration_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 300
+    verify: bool = False
+    cache: bool = True
+    out: Text | None = None
+
+
+def check(data: Any, where: str | Path) -> dict:
+    """Validate the ``plan:`` mapping; return it with ``methods`` as a list and unknown keys refused.
+
+    Raises:
+        ConfigError: naming ``where``, the field path and the fix.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: `plan:` must be a mapping of settings; {FIX}")
+    unknown = sorted(str(k)[:40] for k in data if k not in PlanSchema.model_fields)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys: "
+                          f"{', '.join(sorted(PlanSchema.model_fields))}")
+    if "model" not in data:
+        raise ConfigError(f"{where}: no `model:` given; {FIX}")
+    model = validate(PlanSchema, data, where=where, error=ConfigError, fix=FIX)
+    return {k: (tuple(model.methods) if k == "methods" else getattr(model, k)) for k in data}

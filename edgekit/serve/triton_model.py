@@ -1,0 +1,78 @@
+"""Triton python backend ``model.py``: run the edgekit bundle copied beside it.
+
+``edgekit export BUNDLE --format triton --triton-backend python`` copies this file to
+``repo/<name>/1/model.py`` and the bundle to ``repo/<name>/1/bundle/``. Triton's python stub
+imports it as a plain file; the Python it embeds needs ``edgekit`` (with the bundle's runtime:
+onnxruntime or openvino) importable, e.g. ``pip install edgekit`` in the Triton image.
+
+Why a python backend at all when Triton has onnxruntime/openvino backends: those need a full
+Triton build; this variant runs in any Triton that has the python backend (the one in the
+``nvidia-pytriton`` wheel included), with the bundle verified exactly as on the device, and it
+refuses bad inputs (NaN included) with the same words as ``edgekit serve`` and KServe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+# Triton's stub embeds the system Python and ignores PYTHONPATH: EDGEKIT_PYTHONPATH adds the
+# site-packages of a virtual environment holding edgekit (and numpy) before anything imports them.
+sys.path[:0] = [p for p in os.environ.get("EDGEKIT_PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
+
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    """One bundle per model instance; each request is answered on its own (no cross-request batching)."""
+
+    def initialize(self, args: dict) -> None:
+        """Verify and compile the bundle; a refused bundle fails the model load with the bundle's sentence."""
+        from edgekit.serve.adapter import BundleModel
+
+        folder = Path(args["model_repository"]) / args["model_version"] / "bundle"
+        self.model = BundleModel(folder)
+        config = json.loads(args["model_config"])
+        self.inputs = [i["name"] for i in config["input"]]
+        self.outputs = [o["name"] for o in config["output"]]
+
+    def execute(self, requests: list) -> list:
+        """One response per request; bad input answers that request alone with INVALID_ARG (HTTP 400)."""
+        from edgekit.errors import InputMismatch
+
+        responses = []
+        for request in requests:
+            try:
+                inputs = {n: _array(pb_utils.get_input_tensor_by_name(request, n)) for n in self.inputs}
+                outputs = self.model.infer(inputs)
+                tensors = [_tensor(n, outputs[n]) for n in self.outputs]
+                responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
+            except InputMismatch as exc:
+                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
+                responses.append(pb_utils.InferenceResponse(output_tensors=[], error=error))
+        return responses
+
+    def finalize(self) -> None:
+        """Release the session when Triton unloads the model."""
+        self.model.close()
+
+
+def _array(tensor: object) -> object:
+    """A request tensor as numpy, through DLPack.
+
+    Why not ``tensor.as_numpy()``: the stub is built against numpy 1's C API; with numpy 2 in the
+    environment ``as_numpy()`` hands back stale memory and ``pb_utils.Tensor(name, array)`` an empty
+    tensor. DLPack crosses the boundary without numpy's ABI and without a copy.
+    """
+    import numpy as np
+
+    return np.from_dlpack(tensor)
+
+
+def _tensor(name: str, array: object) -> object:
+    """A response tensor from numpy, through DLPack (see :func:`_array`)."""
+    import numpy as np
+
+    return pb_utils.Tensor.from_dlpack(name, np.ascontiguousarray(array).__dlpack__())

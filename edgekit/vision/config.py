@@ -1,0 +1,213 @@
+"""``LiveConfig``: the one description of a live run, built by ``edgekit demo``, the desktop app's
+Live demo page and ``edgekit run live.yaml``.
+
+Why one: a live run was described three ways (the CLI's demo settings, the
+GUI's request and its predictor choice) that drifted apart. Now every front
+door builds a :class:`LiveConfig`; it is saved as YAML (a ``live:`` mapping)
+and replayed exactly. Objects that cannot be written to a file -- a plan's
+candidate, a model edited in the app, a camera object -- ride along in the
+``*_obj`` fields, which take the place of the names and are never saved.
+
+Example:
+    >>> cfg = LiveConfig(model="demo:digits", source="demo", seconds=5)
+    >>> LiveConfig.from_dict(cfg.to_dict()) == cfg
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edgekit._io import write_text_atomic
+from edgekit.errors import ConfigError
+
+AS_PLANNED = ("auto", "as planned")  # backend words that keep a plan candidate's own backend
+_RUNTIME = ("model_obj", "compare_obj", "source_obj")
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What a live run shows: a model (optionally A/B against a reference) on a source.
+
+    Attributes:
+        model: model path or name (``demo:digits``); for a plan candidate, its model file.
+        source: ``demo``, ``synthetic``, a camera index, URL, video file or image folder.
+        backend: ``auto``, ``onnxruntime``, ``openvino`` or ``torch``.
+        device, precision: passed to ``compile_session``.
+        compare: a second model run as the A/B reference (``None``: no A/B).
+        compare_backend: backend for the reference (``None``: ``backend``).
+        compare_device, compare_precision: where and how the reference runs.
+        reference_every: run the reference on every Nth inferred frame.
+        seconds: how long ``edgekit demo`` runs (``None``: until the source ends; the app: until Stop).
+        fps: pace a file/generated source like a live camera at this rate.
+        loop: start a file source again at its end (the app loops; ``edgekit demo`` stops).
+        record: write the annotated video here.
+        json_out: write the stats JSON here.
+        window: show an OpenCV window when a display exists (``edgekit demo``).
+        force: replace existing ``record``/``json_out`` files.
+        model_obj / compare_obj: a ``Model`` or plan ``Candidate`` standing in for ``model``/``compare``.
+        source_obj: a ``FrameSource`` standing in for ``source``.
+    """
+
+    model: str = "demo:digits"
+    source: str = "demo"
+    backend: str = "auto"
+    device: str = "cpu"
+    precision: str = "fp32"
+    compare: str | None = None
+    compare_backend: str | None = None
+    compare_device: str = "cpu"
+    compare_precision: str = "fp32"
+    reference_every: int = 1
+    seconds: float | None = 15.0
+    fps: float | None = None
+    loop: bool = False
+    record: str | None = None
+    json_out: str | None = None
+    window: bool = False
+    force: bool = False
+    model_obj: Any = field(default=None, compare=False, repr=False)
+    compare_obj: Any = field(default=None, compare=False, repr=False)
+    source_obj: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.reference_every < 1:
+            raise ConfigError(f"reference_every must be 1 or more, not {self.reference_every}")
+        for name in ("seconds", "fps"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name} must be greater than 0, not {value}; give a positive number or leave it out")
+
+    # ---- building from what a front door holds -------------------------------------------------
+    @classmethod
+    def choose(cls, main: Any, backend: str = "auto", reference: Any = None, reference_backend: str = "auto",
+               **fields: Any) -> LiveConfig:
+        """A config for ``main`` (a model name, a ``Model`` or a plan ``Candidate``) and an optional A/B
+        ``reference`` of the same kinds; ``fields`` set the rest (source, fps, loop, ...).
+
+        A candidate keeps its own backend, device and precision unless ``backend`` names another.
+        """
+        a = _model_fields(main, backend)
+        if reference is not None:
+            b = _model_fields(reference, reference_backend)
+            fields.update(compare=b["model"], compare_backend=b["backend"], compare_device=b["device"],
+                          compare_precision=b["precision"], compare_obj=b["model_obj"])
+        return cls(**a, **fields)
+
+    @property
+    def has_reference(self) -> bool:
+        """True when an A/B reference runs beside the model."""
+        return self.compare is not None or self.compare_obj is not None
+
+    def describe(self, which: str = "model") -> str:
+        """``"digits-mnv2 on onnxruntime"`` for the model (``which="compare"``: the reference)."""
+        main = which == "model"
+        obj = self.model_obj if main else self.compare_obj
+        name = getattr(obj, "key", None) or getattr(obj, "name", None) or (self.model if main else self.compare)
+        backend = self.backend if main else (self.compare_backend or self.backend)
+        return f"{name} on {backend}"
+
+    # ---- files ---------------------------------------------------------------------------------
+    def replace(self, **changes: Any) -> LiveConfig:
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain dict for YAML/JSON (the ``*_obj`` stand-ins are left out)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _RUNTIME}
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "live config") -> LiveConfig:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ConfigError: unknown keys, naming the allowed ones.
+        """
+        names = {f.name for f in dataclasses.fields(cls)} - set(_RUNTIME)
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed keys: {', '.join(sorted(names))}")
+        return cls(**data)
+
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """Write as YAML under a ``live:`` key (atomic; never over an existing file unless ``force``).
+
+        Raises:
+            ConfigError: a stand-in object has no file to name (an in-memory model or source).
+        """
+        for obj, name in ((self.model_obj, self.model), (self.compare_obj, self.compare)):
+            if obj is not None and getattr(obj, "path", "") is None and not getattr(obj, "model", None):
+                raise ConfigError(f"{name} lives only in memory and cannot be saved in {path}; save the model "
+                                  "to a file first (edgekit convert)")
+        return write_text_atomic(path, yaml.safe_dump({"live": self.to_dict()}, sort_keys=False), force)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LiveConfig:
+        """Read a YAML written by :meth:`save`.
+
+        Raises:
+            ConfigError: unreadable file or bad keys, naming the file.
+        """
+        from edgekit.safeyaml import read_yaml
+
+        path = Path(path)
+        data = read_yaml(path, ConfigError, what="live config")  # safe: no tags, aliases bounded
+        if not isinstance(data, dict) or not isinstance(data.get("live"), dict):
+            raise ConfigError(f"{path} must hold a `live:` mapping (write one with `edgekit demo ... --save-config`)",
+                              path=path)
+        return cls.from_dict(data["live"], where=str(path))
+
+
+def _model_fields(src: Any, backend: str) -> dict:
+    """name/backend/device/precision/stand-in for a model name, a ``Model`` or a plan ``Candidate``."""
+    if hasattr(src, "key") and hasattr(src, "model"):  # a plan Candidate (duck-typed: vision sits beside planner)
+        path = (src.model or {}).get("path")
+        return {"model": str(path or src.key), "backend": src.backend if backend in AS_PLANNED else backend,
+                "device": src.device, "precision": str(src.precision), "model_obj": src}
+    if hasattr(src, "format") and hasattr(src, "name"):  # a Model
+        name = str(src.path) if getattr(src, "path", None) is not None else src.name
+        return {"model": name, "backend": backend, "device": "cpu", "precision": "fp32", "model_obj": src}
+    return {"model": str(src), "backend": backend, "device": "cpu", "precision": "fp32", "model_obj": None}
+
+
+def compile_sessions(config: LiveConfig) -> tuple[Any, Any]:
+    """The compiled ``(model, reference)`` sessions of a run (reference ``None`` without A/B).
+
+    Raises:
+        ModelLoadError / BackendUnavailable: naming the model or backend and the fix.
+    """
+    main = _compile(config.model_obj, config.model, config.backend, config.device, config.precision)
+    if not config.has_reference:
+        return main, None
+    try:
+        reference = _compile(config.compare_obj, config.compare, config.compare_backend or config.backend,
+                             config.compare_device, config.compare_precision)
+    except BaseException:
+        main.close()
+        raise
+    return main, reference
+
+
+def _compile(obj: Any, name: str | None, backend: str, device: str, precision: str) -> Any:
+    from edgekit.models import Model, load_model
+    from edgekit.vision.demo import compile_live_session
+
+    if obj is not None and hasattr(obj, "key") and hasattr(obj, "model"):  # a plan Candidate
+        model = obj.model_obj if obj.model_obj is not None else Model.from_dict(obj.model)
+    else:
+        model = obj if obj is not None else load_model(str(name))
+    return compile_live_session(model, backend, device=device, precision=precision)
+
+
+def open_live_source(config: LiveConfig) -> Any:
+    """The run's frame source (built, not opened): ``source_obj`` or ``open_source(source)``."""
+    from edgekit.vision.sources import open_source
+
+    if config.source_obj is not None:
+        return config.source_obj
+    return open_source(config.source, fps=config.fps, loop=config.loop)

@@ -1,0 +1,103 @@
+"""YOLO txt, COCO json and Pascal VOC readers: boxes in pixels, bad input skipped and counted or refused."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from edgekit.detection.datasets import open_detection_dataset
+from edgekit.errors import DataError
+
+
+def _image(path, w=200, h=100):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.zeros((h, w, 3), np.uint8))
+
+
+def _yolo(root, labels: dict[str, str | None]):
+    for stem, text in labels.items():
+        _image(root / "images" / f"{stem}.jpg")
+        if text is not None:
+            (root / "labels").mkdir(parents=True, exist_ok=True)
+            (root / "labels" / f"{stem}.txt").write_text(text)
+    return root
+
+
+def test_yolo_boxes_in_pixels_background_and_skips_counted(tmp_path):
+    root = _yolo(tmp_path / "set", {
+        "a": "0 0.5 0.5 0.2 0.4\n7 0.5 0.5 0.1 0.1\n",  # class 7 is not one of the model's 3
+        "b": "",  # empty: a background image
+        "c": None,  # no label file: background too, counted
+        "d": "1 1.4 0.5 0.2 0.2\n2 0.999 0.5 0.0040 0.2\n",  # far outside (skipped); rounding slack (clipped)
+    })
+    data = open_detection_dataset(root, num_classes=3)
+    assert len(data) == 4
+    image, truth = data[0]
+    assert image.shape == (100, 200, 3)
+    np.testing.assert_allclose(truth.boxes, [[80, 30, 120, 70]])
+    assert truth.class_ids.tolist() == [0]
+    assert len(data[1][1].boxes) == 0 and len(data[2][1].boxes) == 0
+    np.testing.assert_allclose(data[3][1].boxes, [[199.4, 40, 200, 60]], atol=1e-3)
+    assert data.skipped == {"box(es) with a class id outside the model's 3 classes": 1,
+                            "box(es) outside the image or of zero size": 1,
+                            "image(s) without a label file (read as background)": 1}
+
+
+def test_yolo_labels_of_no_model_class_or_malformed_lines_are_refused(tmp_path):
+    root = _yolo(tmp_path / "other", {"a": "12 0.5 0.5 0.2 0.2\n"})
+    with pytest.raises(DataError, match="no box .* has a class the model knows"):
+        open_detection_dataset(root, num_classes=3)
+    bad = _yolo(tmp_path / "bad", {"a": "0 0.5 0.5 0.2\n"})
+    with pytest.raises(DataError, match="a.txt line 1 has 4 numbers"):
+        open_detection_dataset(bad, num_classes=3)
+    with pytest.raises(DataError, match="neither a YOLO folder"):
+        open_detection_dataset(tmp_path, num_classes=3)
+
+
+def test_coco_json_maps_categories_by_name_and_counts_unknown_image_ids(tmp_path):
+    _image(tmp_path / "images" / "x.jpg")
+    doc = {
+        "images": [{"id": 5, "file_name": "x.jpg", "width": 200, "height": 100}],
+        "categories": [{"id": 1, "name": "person"}, {"id": 18, "name": "dog"}, {"id": 90, "name": "unicorn"}],
+        "annotations": [
+            {"id": 1, "image_id": 5, "category_id": 18, "bbox": [10, 20, 30, 40], "area": 900, "iscrowd": 0},
+            {"id": 2, "image_id": 5, "category_id": 1, "bbox": [0, 0, 50, 50], "area": 2000, "iscrowd": 1},
+            {"id": 3, "image_id": 5, "category_id": 90, "bbox": [0, 0, 5, 5], "area": 25},
+            {"id": 4, "image_id": 77, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 25},
+        ],
+    }
+    (tmp_path / "val.json").write_text(json.dumps(doc))
+    data = open_detection_dataset(tmp_path / "val.json", labels=("person", "cat", "dog"))
+    _, truth = data[0]
+    assert truth.class_ids.tolist() == [2, 0] and truth.crowd.tolist() == [False, True]
+    np.testing.assert_allclose(truth.boxes[0], [10, 20, 40, 60])
+    assert truth.areas.tolist() == [900, 2000]
+    assert data.skipped == {"annotation(s) of an image id not in 'images'": 1,
+                            "box(es) of a category the model does not have": 1}
+    (tmp_path / "broken.json").write_text('{"annotations": []}')
+    with pytest.raises(DataError, match="broken.json is not a COCO json"):
+        open_detection_dataset(tmp_path / "broken.json", labels=("person",))
+
+
+def test_voc_xml_reads_boxes_names_and_difficult_flags(tmp_path):
+    _image(tmp_path / "JPEGImages" / "001.jpg")
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "Annotations" / "001.xml").write_text(
+        "<annotation><filename>001.jpg</filename>"
+        "<object><name>dog</name><difficult>0</difficult><bndbox><xmin>10</xmin><ymin>20</ymin>"
+        "<xmax>50</xmax><ymax>60</ymax></bndbox></object>"
+        "<object><name>person</name><difficult>1</difficult><bndbox><xmin>1</xmin><ymin>2</ymin>"
+        "<xmax>3</xmax><ymax>4</ymax></bndbox></object>"
+        "<object><name>boat</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object>"
+        "</annotation>")
+    data = open_detection_dataset(tmp_path, labels=("person", "dog"))
+    _, truth = data[0]
+    assert truth.class_ids.tolist() == [1, 0] and truth.crowd.tolist() == [False, True]
+    np.testing.assert_allclose(truth.boxes[0], [10, 20, 50, 60])
+    assert data.skipped == {"box(es) of a class the model does not have": 1}
+    (tmp_path / "Annotations" / "002.xml").write_text("<annotation><object><name>dog</name></object>")
+    with pytest.raises(DataError, match="002.xml is not a Pascal VOC annotation"):
+        open_detection_dataset(tmp_path, labels=("person", "dog"))

@@ -1,0 +1,52 @@
+"""The CLI hooks around a device: bench --device (table), deploy --to, a failing candidate there."""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import add_device
+
+from edgekit.cli import main
+
+
+def test_bench_on_the_device_prints_where_it_was_measured(device, server, capsys):
+    assert main(["bench", "demo:digits", "--device", "loop", "--backend", "onnxruntime", "--backend", "torch",
+                 "--seconds", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "measured on device loop" in out and "onnxruntime" in out
+    assert "torch (" in out and "not installed on loop" in out  # torch is never shipped in a bundle
+    assert "remote start-up" in out and server.count("device measure") == 1
+
+
+def test_deploy_to_an_unknown_device_fails_before_building(tmp_path, capsys):
+    assert main(["deploy", "demo:digits", "--out", str(tmp_path / "b"), "--to", "nowhere"]) == 2
+    assert "no device named 'nowhere'" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_deploy_to_copies_a_zip_and_verifies_it_there(device, server, tmp_path, capsys):
+    assert main(["deploy", "demo:digits", "--out", str(tmp_path / "digits.zip"), "--samples", "16",
+                 "--to", "loop"]) == 0
+    out = capsys.readouterr().out
+    assert "copied to loop" in out and "verified on loop: every promise held" in out
+    assert (server.home / "edgekit-work" / "bundles" / "digits.zip").is_file()
+
+
+def test_a_candidate_failing_there_is_marked_failed_not_missing(server, client_key):
+    from edgekit.devices.planning import DeviceMeasurer
+    from edgekit.models import load_model
+
+    failing = server.home / "edgekit-failing"
+    failing.write_text("#!/bin/sh\n"
+                       "case \"$*\" in *'device measure'*) echo 'error: openvino cannot compile it here' >&2; exit 2;; esac\n"
+                       f"exec {sys.executable} -m edgekit \"$@\"\n")
+    failing.chmod(0o755)
+    add_device("flaky", server, client_key, edgekit=str(failing))
+    measurer = DeviceMeasurer.for_target("flaky")
+    model = load_model("demo:digits")
+    seen = []
+    results = measurer.measure([("onnxruntime/cpu/fp32", model, "onnxruntime", "cpu", "fp32")], 0.2,
+                               progress=lambda f, m: seen.append(m))
+    r = results["onnxruntime/cpu/fp32"]
+    assert r.status == "failed" and "openvino cannot compile it here" in r.reason
+    assert seen == ["on flaky: benchmarking onnxruntime/cpu/fp32"]

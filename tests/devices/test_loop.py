@@ -1,0 +1,72 @@
+"""The whole loop against the loopback device: add -> check -> bench --device -> plan --target -> deploy --to."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import EDGEKIT
+
+from edgekit.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def _json(out: str) -> dict:
+    """The JSON document on stdout (NNCF prints its own progress bar to stdout before it)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    return json.loads("\n".join(lines[start:]))
+
+
+def test_full_loop_figures_come_back_measured_on_the_device(server, client_key, tmp_path, capsys):
+    url = f"ssh://edge@127.0.0.1:{server.port}"
+    work = str(server.home / "edgekit-work")
+    assert main(["device", "add", "loop", url, "--key", str(client_key), "--edgekit", EDGEKIT, "--workdir", work,
+                 "--timeout", "5"]) == 0
+    assert main(["device", "trust", "loop", "--yes"]) == 0
+    assert main(["device", "check", "loop"]) == 0
+    assert "ready" in capsys.readouterr().out
+
+    assert main(["bench", "demo:digits", "--device", "loop", "--backend", "onnxruntime", "--seconds", "0.3",
+                 "--json"]) == 0
+    bench = json.loads(capsys.readouterr().out)
+    assert bench["measured_on_device"] and bench["device"] == "loop"
+    assert bench["results"][0]["status"] == "ok" and bench["results"][0]["latency_ms"]["p50"] > 0
+    assert bench["profile"]["fingerprint"] if "fingerprint" in bench["profile"] else bench["profile"]["cpu_name"]
+    assert server.count("device measure") == 1
+
+    out = tmp_path / "plan"
+    assert main(["plan", "demo:digits", "--target", "loop", "--methods", "fp32,int8", "--seconds", "0.3",
+                 "--out", str(out), "--json"]) == 0
+    report = _json(capsys.readouterr().out)
+    assert report["target"] == "loop" and report["estimated"] is False
+    assert report["hardware"]["measured_on"].startswith("measured on device loop")
+    measured = [c for c in report["candidates"] if c["p50_ms"] is not None]
+    assert measured and all(any(n.startswith("measured on device loop") for n in c["notes"]) for c in measured)
+    assert all(c["estimate"] is None for c in report["candidates"])
+    assert any("Target loop: latency measured on device loop" in line for line in report["log"])
+    assert server.count("device measure") == 1 + len(measured)
+
+    bundle = tmp_path / "bundle"
+    assert main(["deploy", str(out / "report.json"), "--out", str(bundle), "--to", "loop", "--json"]) == 0
+    deployed = json.loads(capsys.readouterr().out)
+    assert deployed["device"]["passed"] and deployed["device"]["report"]["checks"]
+    assert deployed["manifest"]["target"] == "loop"
+    assert server.count(" verify ") == 1
+
+
+def test_a_device_dropping_mid_plan_is_resumed_by_the_same_command(device, server, capsys):
+    args = ["plan", "demo:digits", "--target", "loop", "--methods", "fp32,int8", "--seconds", "0.3", "--json"]
+    server.drop_on = ("device measure", 1)  # the link dies at the second candidate
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "measured 1 of" in err and "missing:" in err and "Re-run the same command" in err
+    missing = err.split("missing: ")[1].split(".")[0].split(", ")
+    server.drop_on = None
+    before = server.count("device measure")
+    assert main(args) == 0
+    report = _json(capsys.readouterr().out)
+    assert server.count("device measure") - before == len(missing)  # only the missing ones were measured
+    resumed = [c for c in report["candidates"] if any("resumed" in n for n in c["notes"])]
+    assert len(resumed) == 1

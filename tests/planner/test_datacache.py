@@ -1,0 +1,111 @@
+"""Validation/calibration inputs prepared once and shared: same answers as the per-image path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekit.data import ImageFolder, calibration_set, demo_digits
+from edgekit.data.prepared import prepare
+from edgekit.evaluation import evaluate
+from edgekit.evaluation.batched import evaluate_prepared
+from edgekit.planner.datacache import DataCache, calibration_feeds, dataset_token
+
+
+def test_prepared_evaluation_matches_per_image_evaluation(world):
+    model, folder = world
+    ds = ImageFolder(folder)
+    slow = evaluate(model, ds, "onnxruntime")
+    fast = evaluate_prepared(model, prepare(ds, model.preprocess), "onnxruntime")
+    assert fast.predictions == slow.predictions and fast.labels == slow.labels
+    assert fast.metrics.accuracy == slow.metrics.accuracy
+    np.testing.assert_allclose(fast.scores, slow.scores, rtol=1e-5, atol=1e-5)
+
+
+def test_cache_prepares_a_dataset_once_per_preprocessing(world, tmp_path):
+    model, folder = world
+    cache = DataCache(spill_dir=tmp_path)
+    calls = []
+    first = cache.get(ImageFolder(folder), model.preprocess, progress=lambda e: calls.append(e.done))
+    again = cache.get(ImageFolder(folder), model.preprocess, progress=lambda e: calls.append(e.done))
+    assert again is first and cache.misses == 1 and cache.hits == 1
+    assert calls and calls[-1] == len(first)  # only the first call did any work
+    other = cache.get(ImageFolder(folder), model.preprocess.__class__(size=(16, 16)))
+    assert other.inputs.shape[-2:] == (16, 16) and cache.misses == 2
+
+
+def test_large_sets_go_to_disk_and_are_read_back_by_a_new_cache(world, tmp_path):
+    model, folder = world
+    small = DataCache(max_bytes=1024, spill_dir=tmp_path)
+    first = small.get(ImageFolder(folder), model.preprocess)
+    assert isinstance(first.inputs, np.memmap) and list(tmp_path.glob("*.npy"))
+    fresh = DataCache(max_bytes=1024, spill_dir=tmp_path)
+    again = fresh.get(ImageFolder(folder), model.preprocess)
+    assert fresh.misses == 0 and np.array_equal(np.asarray(again.inputs), np.asarray(first.inputs))
+
+
+def test_a_changed_file_changes_the_key(world, tmp_path):
+    import os
+    import shutil
+
+    _, folder = world
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    before = dataset_token(ImageFolder(copy))
+    victim = next((copy / "a").glob("*.png"))
+    os.utime(victim, ns=(1, 1))  # same bytes, another mtime: the file may have been replaced
+    assert dataset_token(ImageFolder(copy)) != before
+
+
+def test_calibration_feeds_equal_the_calibration_set(world):
+    model, folder = world
+    ds = ImageFolder(folder)
+    slow = calibration_set(ds, model, n=20)
+    fast = calibration_feeds(ds, model, n=20, cache=DataCache())
+    assert len(fast) == len(slow) == 20
+    for a, b in zip(fast, slow):
+        assert a.keys() == b.keys()
+        np.testing.assert_array_equal(next(iter(a.values())), next(iter(b.values())))
+
+
+def test_demo_digits_carry_a_fingerprint_per_split_and_size():
+    assert demo_digits("test", 32).fingerprint != demo_digits("train", 32).fingerprint
+    assert demo_digits("test", 32).fingerprint != demo_digits("test", 64).fingerprint
+    assert demo_digits("test", 32).fingerprint == demo_digits("test", 32).fingerprint
+
+
+def test_an_anonymous_dataset_is_kept_alive_while_cached(world):
+    from edgekit.data import ArrayDataset
+
+    model, _ = world
+    cache = DataCache()
+    imgs = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    first = cache.get(ArrayDataset(imgs, [0, 1, 2, 3] * 2, ["a", "b", "c", "d"]), model.preprocess)
+    other = cache.get(ArrayDataset(imgs[::-1].copy(), [0, 1, 2, 3] * 2, ["a", "b", "c", "d"]), model.preprocess)
+    assert cache.misses == 2 and not np.array_equal(first.inputs, other.inputs)
+
+
+def test_empty_dataset_is_refused_with_the_fix():
+    from edgekit.data import ArrayDataset
+    from edgekit.errors import DataError
+    from edgekit.models import Preprocess
+
+    with pytest.raises(DataError, match="at least one"):
+        prepare(ArrayDataset(np.zeros((0, 8, 8, 3), np.uint8), [], ["a"]), Preprocess(size=(8, 8)))
+
+
+def test_scoring_stops_when_a_model_runs_far_slower_than_its_limit(world):
+    from edgekit.evaluation.batched import TooSlow
+    from edgekit.planner.pace import Pace
+
+    model, folder = world
+    data = prepare(ImageFolder(folder), model.preprocess)
+    timing = {}
+    evaluate_prepared(model, data, "onnxruntime", batch_size=8, timing=timing)
+    assert timing["per_image_s"] > 0
+    with pytest.raises(TooSlow) as slow:
+        evaluate_prepared(model, data, "onnxruntime", batch_size=8, max_seconds_per_image=1e-9)
+    pace = Pace()
+    pace.record("onnxruntime", timing, reference=True)
+    assert pace.limit("openvino") == pytest.approx(4 * timing["per_image_s"])  # the reference stands in
+    assert "slower per image than" in pace.reason("onnxruntime", slow.value.per_image_s)

@@ -1,0 +1,106 @@
+"""Rankings that respect noise (ties, the tie rule, no speed-up inside the noise) and slow-INT8 causes
+read from a measured per-operator profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit.planner import rules
+from edgekit.planner.report import Candidate
+from edgekit.planner.why_slow import OpProfile, explain, ort_profile
+
+
+def cand(method="fp32", p50=2.0, ci=0.02, size=4.0, backend="onnxruntime"):
+    return Candidate(f"{backend}/cpu/{method}", backend, "cpu", method, method, {}, p50_ms=p50, ci_rel=ci,
+                     accuracy=0.9, drop=0.0, size_mb=size)
+
+
+def test_overlapping_intervals_are_a_tie_and_the_smaller_then_simpler_wins():
+    fp32, int8, fp16 = cand(p50=1.00, ci=0.10), cand("int8", p50=1.05, ci=0.10, size=1.0), cand("fp16", 1.3, 0.01, 2)
+    best, others = rules.pick([fp32, int8, fp16], "latency")
+    assert best.key == int8.key and [c.key for c in others] == [fp32.key]  # fp16 is clearly slower: not tied
+    line = rules.tie_line(best, others)
+    assert "Within noise" in line and "smaller" in line and "simpler" in line
+    same_size = cand("int8", p50=1.05, ci=0.10, size=4.0)
+    assert rules.pick([fp32, same_size], "latency")[0].key == fp32.key  # same size: the simpler FP32
+
+
+def test_separated_intervals_are_ranked_by_latency():
+    fast, slow = cand(p50=1.0, ci=0.01, size=9.0), cand("int8", p50=1.2, ci=0.01, size=1.0)
+    assert rules.pick([fast, slow], "latency") == (fast, [])
+
+
+def test_a_slower_candidate_within_noise_is_kept_and_its_speedup_not_printed():
+    judged = rules.never_slower(cand("fp16", p50=1.05, ci=0.10), cand(p50=1.0, ci=0.10), isa=("avx2",))
+    assert judged.status == "valid" and "within noise" in judged.notes[0]
+    assert judged.speedup_ci[0] < 1.0 < judged.speedup_ci[1]
+    assert judged.speedup_text() == "~1x (noise)"
+
+
+def test_a_speedup_is_printed_only_when_its_interval_excludes_one():
+    faster = rules.never_slower(cand("int8", p50=0.5, ci=0.02), cand(p50=1.0, ci=0.02), isa=())
+    assert faster.speedup_text() == "2.00x" and faster.speedup_ci[0] > 1.0
+    noisy = rules.never_slower(cand("fp16", p50=0.7, ci=0.4), cand(p50=1.0, ci=0.4), isa=())
+    assert noisy.speedup_text() == "~1x (noise)"
+
+
+def test_a_clearly_slower_candidate_is_still_rejected():
+    judged = rules.never_slower(cand("int8", p50=1.5, ci=0.02), cand(p50=1.0, ci=0.02), isa=("avx2",))
+    assert judged.status == "rejected" and "slower than FP32" in judged.reasons[0]
+
+
+@pytest.mark.parametrize("prof, isa, words, absent", [
+    (OpProfile({"ConvInteger": 0.8, "Mul": 0.2}, {"ConvInteger": 52}), ("avx2",), ["52 ConvInteger"], "VNNI"),
+    (OpProfile({"QuantizeLinear": 0.2, "QLinearConv": 0.8}, {}), ("avx2",), ["quantize/dequantize"], "VNNI"),
+    (OpProfile({"QLinearConv": 0.9}, {}, depthwise=0.5, depthwise_nodes=17), ("avx2",), ["17 depthwise"], "VNNI"),
+    (OpProfile({"QLinearConv": 0.9}, {}, depthwise=0.05), ("avx2",), ["no VNNI", "90%"], None),
+    (OpProfile({"QLinearConv": 0.9}, {}, depthwise=0.05), ("avx512_vnni",), [], "VNNI"),
+])
+def test_causes_name_the_operator_and_vnni_only_when_int8_compute_dominates_without_it(prof, isa, words, absent):
+    text = explain("int8", prof, isa)
+    assert all(w in text for w in words), text
+    assert absent is None or absent not in text
+
+
+def test_a_dynamic_int8_model_is_profiled_to_its_convinteger_nodes(tmp_path, make_onnx):
+    from edgekit.compress.int8 import quantize_dynamic_int8
+
+    model = make_onnx(tmp_path, "tinycnn", 32, "tiny")
+    dyn = quantize_dynamic_int8(model, tmp_path / "dyn.onnx", force=True)
+    prof = ort_profile(dyn.path, runs=3)
+    assert prof.nodes.get("ConvInteger", 0) >= 1 and prof.shares["ConvInteger"] > 0
+
+
+def test_adaptive_seconds_remeasure_only_the_tied_group_until_it_separates():
+    from edgekit.planner.adapt import separate
+
+    cands = {c.key: c for c in (cand(p50=1.0, ci=0.2), cand("int8", p50=1.1, ci=0.2, size=1.0),
+                                cand("fp16", p50=3.0, ci=0.01))}
+    asked, log = [], []
+
+    def remeasure(keys, seconds):  # a longer run narrows the intervals
+        asked.append((sorted(keys), seconds))
+        for k in keys:
+            cands[k] = cand(cands[k].method, cands[k].p50_ms, 0.01, cands[k].size_mb)
+
+    separate(cands, remeasure, 2.0, log)
+    assert asked == [(["onnxruntime/cpu/fp32", "onnxruntime/cpu/int8"], 4.0)]
+    assert "now separate" in log[-1]
+
+
+def test_adaptive_seconds_stop_at_the_cap_and_say_the_tie_rule_decides():
+    from edgekit.planner.adapt import MAX_ROUNDS, separate
+
+    cands = {c.key: c for c in (cand(p50=1.0, ci=0.2), cand("int8", p50=1.1, ci=0.2, size=1.0))}
+    asked, log = [], []
+    separate(cands, lambda keys, s: asked.append(s), 2.0, log)
+    assert asked == [2.0 * 2**r for r in range(1, MAX_ROUNDS + 1)] and "tie rule decides" in log[-1]
+
+
+def test_medians_within_two_percent_are_a_tie_without_more_measuring():
+    from edgekit.planner.adapt import separate
+
+    cands = {c.key: c for c in (cand(p50=1.0, ci=0.2), cand("int8", p50=1.01, ci=0.2, size=1.0))}
+    asked = []
+    separate(cands, lambda keys, s: asked.append(s), 2.0, [])
+    assert asked == []

@@ -1,0 +1,39 @@
+"""Ctrl-C on `edgekit demo --record --json` ends like the timer would: summary, JSON and a playable video."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import pytest
+
+
+@pytest.mark.slow
+def test_sigint_keeps_the_summary_the_json_and_a_playable_video(tmp_path):
+    video, stats = tmp_path / "run.mp4", tmp_path / "run.json"
+    proc = subprocess.Popen([sys.executable, "-m", "edgekit", "demo", "demo:digits", "--seconds", "120",
+                             "--record", str(video), "--json", str(stats)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "80"})
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".run*")) and time.monotonic() < deadline:  # the recorder's temp file exists
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
+    time.sleep(3)  # some frames recorded
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert "Frames" in out  # the summary table was printed
+    data = json.loads(stats.read_text())
+    assert data["interrupted"] is True and data["record"]["frames"] > 0
+    capture = cv2.VideoCapture(str(video))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    capture.release()
+    assert frames == data["record"]["frames"]

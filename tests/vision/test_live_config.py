@@ -1,0 +1,48 @@
+"""``LiveConfig``: the one request of a live run -- built by ``edgekit demo`` and the app, saved as YAML, replayed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgekit.cli import main
+from edgekit.errors import ConfigError, OutputExists
+from edgekit.vision.config import LiveConfig
+
+
+def test_yaml_round_trip_and_refusals(tmp_path):
+    config = LiveConfig(model="m.onnx", source="clip.mp4", backend="openvino", compare="ref.onnx", fps=25.0,
+                        seconds=None, loop=True)
+    path = config.save(tmp_path / "live.yaml")
+    assert LiveConfig.load(path) == config
+    with pytest.raises(OutputExists):
+        config.save(path)
+    (tmp_path / "bad.yaml").write_text("live:\n  model: m.onnx\n  colour: red\n")
+    with pytest.raises(ConfigError, match="colour"):
+        LiveConfig.load(tmp_path / "bad.yaml")
+    with pytest.raises(ConfigError, match="reference_every"):
+        LiveConfig(reference_every=0)
+
+
+def test_a_plan_candidate_keeps_its_backend_device_and_precision():
+    from edgekit.planner import Candidate
+
+    cand = Candidate("openvino/cpu/int8", "openvino", "cpu", "int8", "int8", {"path": "/m/int8.xml"})
+    config = LiveConfig.choose(cand, "auto", "demo:digits", "onnxruntime", source="demo")
+    assert (config.model, config.backend, config.device, config.precision) == ("/m/int8.xml", "openvino", "cpu", "int8")
+    assert config.model_obj is cand and config.compare == "demo:digits" and config.compare_backend == "onnxruntime"
+    assert config.describe() == "openvino/cpu/int8 on openvino"
+    assert "model_obj" not in config.to_dict()
+
+
+def test_demo_saves_its_settings_and_run_replays_them(tmp_path, tiny_path):
+    saved, stats = tmp_path / "live.yaml", tmp_path / "stats.json"
+    args = ["demo", "--model", tiny_path, "--seconds", "1", "--json", str(stats), "--save-config", str(saved)]
+    assert main(args) == 0
+    first = json.loads(stats.read_text())
+    assert LiveConfig.load(saved).to_dict() == first["settings"]
+    stats.unlink()
+    assert main(["run", str(saved)]) == 0
+    again = json.loads(stats.read_text())
+    assert again["settings"] == first["settings"] and again["readouts"]["frames_inferred"] > 0
