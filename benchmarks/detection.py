@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=16, help="coco64 images timed per model")
     parser.add_argument("--live", type=int, default=0, help="video frames for the live comparison (0: skip)")
     parser.add_argument("--video", type=Path, default=REAL / "video" / "bottle-detection.mp4")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help="files under realdata/detection/models")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here")
     args = parser.parse_args()
     paths = sorted((REAL / "detection" / "coco64" / "images").glob("*.jpg"))[: args.images]
@@ -160,7 +161,7 @@ def main() -> None:
         raise SystemExit(f"no images under {REAL / 'detection' / 'coco64'}: the real data is absent")
     images = [cv2.imread(str(p)) for p in paths]
     results = {}
-    for name in MODELS:
+    for name in args.models:
         path = REAL / "detection" / "models" / name
         if not path.exists():
             print(f"skip {name}: absent")

@@ -9,9 +9,14 @@ its previous tick. A gap much longer than 5 ms means the event loop was busy
 - ``live``: the Live demo on the demo stream at full speed (no pacing: as many
   frames as the model and the GUI take);
 - ``live-ab``: the same with an A/B reference on OpenVINO;
-- ``live-30fps``: the live demo paced like a camera (30 FPS), the usual demo.
+- ``live-30fps``: the live demo paced like a camera (30 FPS), the usual demo;
+- ``start-up``: the first seconds after the window shows (the first page loads its data);
+  ``to_window_s`` says how long creating the app and the window took before that;
+- ``open:<page>``: the first opening of every other page (each loads lazily: backends,
+  targets, cameras), 2 s each.
 
-Goal: largest stall <= 50 ms and p99 <= 20 ms in every scenario. Prints a
+Goal: largest stall <= 50 ms (<= 100 ms at start-up and on a page's first opening) and
+p99 <= 20 ms in every scenario. Prints a
 table and writes JSON (``--out``). Not a test: timings on a shared machine
 are noisy; run it on a quiet one.
 
@@ -29,9 +34,12 @@ import tempfile
 import time
 from pathlib import Path
 
+STARTED = time.perf_counter()  # the process's start, near enough: for the time to the first window
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 PROBE_MS = 5
 GOAL_MAX_MS, GOAL_P99_MS = 50.0, 20.0
+GOAL_FIRST_MS = 100.0  # start-up and a page's first opening
+FIRST_OPEN_S = 2.0
 
 
 class Probe:
@@ -70,7 +78,8 @@ def summarise(name: str, gaps: list[float], seconds: float, extra: dict) -> dict
            "max_ms": float(data.max()), "p99_ms": float(np.percentile(data, 99)),
            "p50_ms": float(np.percentile(data, 50)), "over_20ms": int((data > 20).sum()),
            "over_50ms": int((data > 50).sum())}
-    row["meets_goal"] = row["max_ms"] <= GOAL_MAX_MS and row["p99_ms"] <= GOAL_P99_MS
+    most = GOAL_FIRST_MS if name == "start-up" or name.startswith("open:") else GOAL_MAX_MS
+    row["meets_goal"] = row["max_ms"] <= most and row["p99_ms"] <= GOAL_P99_MS
     row.update(extra)
     return row
 
@@ -90,6 +99,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     window.resize(1440, 960)
     window.show()
     probe, rows = Probe(), []
+    probe.start()  # the start-up scenario: from the moment the window shows
+    args.to_window_s = time.perf_counter() - STARTED
     script = _scenarios(window, args, probe, rows)
     waiting: list = []
 
@@ -113,10 +124,17 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def _scenarios(window, args, probe: Probe, rows: list[dict]):
     """Generator of wait conditions; measurement bookkeeping in between."""
+    only = set(args.only.split(","))
+    t0 = time.monotonic()
+    yield lambda: time.monotonic() - t0 > 3.0
+    gaps = probe.stop()
+    if "start-up" in only:
+        rows.append(summarise("start-up", gaps, time.monotonic() - t0, {"to_window_s": round(args.to_window_s, 2)}))
+    if "first-open" in only:
+        yield from _first_open(window, probe, rows)
     window.show_page("ModelPage").open_model("demo:digits")
     yield lambda: window.state.model is not None and window.pages["ModelPage"].job is None
 
-    only = set(args.only.split(","))
     if "idle" in only:
         t0 = time.monotonic()
         probe.start()
@@ -128,6 +146,16 @@ def _scenarios(window, args, probe: Probe, rows: list[dict]):
                             ("live-30fps", False, "Camera-like, 30 FPS")):
         if name in only:
             yield from _live(window, args, probe, rows, ab, speed, name)
+
+
+def _first_open(window, probe: Probe, rows: list[dict]):
+    """Open every page but the first (shown at start-up) for the first time, 2 s each."""
+    for name in list(window.pages)[1:]:
+        t0 = time.monotonic()
+        probe.start()
+        window.show_page(name)
+        yield lambda t0=t0: time.monotonic() - t0 > FIRST_OPEN_S
+        rows.append(summarise(f"open:{name.removesuffix('Page')}", probe.stop(), time.monotonic() - t0, {}))
 
 
 def _plan(window, args, probe: Probe, rows: list[dict]):
@@ -176,12 +204,12 @@ def _live(window, args, probe: Probe, rows: list[dict], ab: bool, speed: str, na
 
 def print_table(rows: list[dict]) -> None:
     """One line per scenario."""
-    print(f"{'scenario':<10} {'s':>5} {'ticks':>6} {'max ms':>7} {'p99 ms':>7} {'p50 ms':>7} "
+    print(f"{'scenario':<16} {'s':>5} {'ticks':>6} {'max ms':>7} {'p99 ms':>7} {'p50 ms':>7} "
           f"{'>20ms':>6} {'>50ms':>6}  goal  notes")
     for r in rows:
         notes = ", ".join(f"{k}={v}" for k, v in r.items() if k not in {
             "scenario", "seconds", "ticks", "max_ms", "p99_ms", "p50_ms", "over_20ms", "over_50ms", "meets_goal"})
-        print(f"{r['scenario']:<10} {r['seconds']:>5} {r['ticks']:>6} {r['max_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+        print(f"{r['scenario']:<16} {r['seconds']:>5} {r['ticks']:>6} {r['max_ms']:>7.1f} {r['p99_ms']:>7.1f} "
               f"{r['p50_ms']:>7.1f} {r['over_20ms']:>6} {r['over_50ms']:>6}  {'ok' if r['meets_goal'] else 'MISS':<4}  "
               f"{notes}")
 
@@ -190,7 +218,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="live demo seconds per scenario")
     parser.add_argument("--plan-seconds", type=float, default=0.5, help="planner benchmark time per candidate")
-    parser.add_argument("--only", default="idle,plan,live,live-ab,live-30fps", help="comma-separated scenarios to run")
+    parser.add_argument("--only", default="start-up,first-open,idle,plan,live,live-ab,live-30fps",
+                        help="comma-separated scenarios to run")
     parser.add_argument("--out", type=Path, default=None, help="write JSON here")
     args = parser.parse_args()
     rows = run(args)

@@ -88,7 +88,7 @@ def measure(arts: dict, repeats: int, seconds: float) -> dict:
     for rep in range(repeats):
         for backend, variants in VARIANTS.items():
             load = os.getloadavg()[0]
-            items = [(arts["models"][key], backend, "cpu", "fp32" if key == "fp32" else "int8") for _, key in variants]
+            items = [(arts["models"][key], backend, "cpu", str(arts["models"][key].precision)) for _, key in variants]
             for (label, _), r in zip(variants, bench_items(items, settings)):
                 value = r.latency_ms.get("p50") if r.ok else None
                 p50.setdefault((backend, label), []).append((value, load))
@@ -126,9 +126,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--work", type=Path, help="keep built models here (reused by the next run)")
+    ap.add_argument("--backends", nargs="+", default=list(VARIANTS), help="measure only these backends")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="edgekit-int8-"))
+    for name in set(VARIANTS) - set(args.backends):
+        VARIANTS.pop(name)
     rows = []
     for name in args.models:
         arts = artifacts(name, work)

@@ -123,7 +123,7 @@ def end_to_end(session, images: list[np.ndarray], labels: list[str], seconds: fl
 
 
 def measure(name: str, args, tmp: Path) -> dict:
-    from edgekit.vision.demo import compile_live_session
+    from edgekit.vision.config import compile_live_session
 
     model, note = load(name, tmp, args.stand_in)
     session = compile_live_session(model, args.backend)

@@ -279,6 +279,11 @@ def compare_engines(args: argparse.Namespace, engines: list[str]) -> int:
                 rss = PeakRss(server.proc.pid)
                 result = run_phase(url, bodies, args.clients, args.requests, args.seconds)
                 rows.append({"phase": engine, "max_queue": args.max_queue, **result, "peak_rss_mib": rss.stop()})
+                if server.grpc:  # the same load over gRPC (tritonclient), where the engine has it
+                    rss = PeakRss(server.proc.pid)
+                    result = run_grpc_phase(server.grpc, name, bundle, args.clients, args.requests, args.seconds)
+                    rows.append({"phase": f"{engine} (gRPC)", "max_queue": args.max_queue, **result,
+                                 "peak_rss_mib": rss.stop()})
             finally:
                 server.stop()
     print_engines(rows, f"same load on each engine: {args.model if not args.bundle else args.bundle}, "
@@ -296,6 +301,49 @@ def compare_engines(args: argparse.Namespace, engines: list[str]) -> int:
         write_text_atomic(args.out, json.dumps(data, indent=2) + "\n", force=True)
         print(f"wrote {args.out}", file=sys.stderr)
     return 0 if rows and all(verdicts.values()) else 1
+
+
+def run_grpc_phase(url: str, model: str, bundle: Path, clients: int, requests: int, seconds: float) -> dict:
+    """Phase 1's bounded load with tritonclient.grpc: one client per thread, the bundle's sample images."""
+    import tritonclient.grpc as grpcclient
+
+    from edgekit.deployment import Bundle
+
+    opened = Bundle.open(bundle)
+    images, spec = opened.sample()["inputs"][:16], opened.manifest.inputs[0]
+    records: list = []
+    lock, budget, start = threading.Lock(), [requests], threading.Barrier(clients + 1)
+    stop_at = time.monotonic() + seconds + 5
+
+    def loop() -> None:
+        client = grpcclient.InferenceServerClient(url)
+        start.wait()
+        i = 0
+        while time.monotonic() < stop_at:
+            with lock:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+            x = np.ascontiguousarray(images[i % len(images)][None], dtype=np.float32)
+            tensor = grpcclient.InferInput(spec["name"], list(x.shape), "FP32")
+            tensor.set_data_from_numpy(x)
+            t0 = time.perf_counter()
+            try:
+                client.infer(model, [tensor])
+                status = 200
+            except Exception as exc:  # noqa: BLE001 - any failure is counted, by type
+                status = type(exc).__name__
+            records.append((status, (time.perf_counter() - t0) * 1e3))
+            i += 1
+
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    return summarize(records, time.perf_counter() - t0, clients)
 
 
 def print_engines(rows: list[dict], title: str) -> None:

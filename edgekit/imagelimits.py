@@ -107,10 +107,30 @@ def oversize(path: str | Path, limit: int | None = None) -> str | None:
     """
     try:
         with open(path, "rb") as fh:
-            head = fh.read(HEAD_BYTES)
+            head = fh.read(1024)
+            if head.startswith(b"\xff\xd8") and _jpeg(head) is None:  # frame header after EXIF/ICC: walk segments
+                head = _jpeg_head(fh)
     except OSError:
         return None
     return oversize_bytes(head, limit, str(path))
+
+
+def _jpeg_head(fh) -> bytes:
+    """The bytes up to and including a JPEG's frame header, read by seeking over segments
+    (a folder of large photos is opened without reading their bodies)."""
+    fh.seek(2)
+    out = bytearray(b"\xff\xd8")
+    while len(out) < HEAD_BYTES:
+        marker = fh.read(4)
+        if len(marker) < 4 or marker[0] != 0xFF:
+            break
+        length = struct.unpack(">H", marker[2:4])[0]
+        if 0xC0 <= marker[1] <= 0xCF and marker[1] not in (0xC4, 0xC8, 0xCC):
+            out += marker + fh.read(7)
+            break
+        out += marker + b"\0" * max(length - 2, 0)  # the segment's body is never read
+        fh.seek(length - 2, 1)
+    return bytes(out)
 
 
 def oversize_bytes(head: bytes, limit: int | None = None, where: str = "image") -> str | None:
@@ -121,8 +141,8 @@ def oversize_bytes(head: bytes, limit: int | None = None, where: str = "image") 
         return None
     kind, width, height = found
     if width * height > limit:
-        return (f"{where} declares {width}x{height} pixels ({width * height / 1e6:.0f} MP), over the "
-                f"{limit / 1e6:.0f} MP limit; shrink it, or raise EDGEKIT_MAX_IMAGE_PIXELS")
+        return (f"{where} declares {width}x{height} pixels ({width * height / 1e6:.3g} MP), over the "
+                f"{limit / 1e6:.3g} MP limit; shrink it, or raise EDGEKIT_MAX_IMAGE_PIXELS")
     if width == 0 or height == 0:
         return f"{where} declares a {width}x{height} {kind.upper()} image, which holds no pixels; replace it"
     return None

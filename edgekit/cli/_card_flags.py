@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import contextvars
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from edgekit.cli._options import ArchOption, InputShapeOption
-from edgekit.models.card_options import CardOptions
 
+if TYPE_CHECKING:
+    from edgekit.models.card_options import CardOptions
+
+# what this command's card flags said (set while it runs); the card module (numpy, OpenCV) loads only when a
+# command runs, so `edgekit bench --help` stays as light as `edgekit --help`
 CURRENT: contextvars.ContextVar[CardOptions | None] = contextvars.ContextVar("card_options", default=None)
 # --arch / --input-shape given to a command that takes them from here: load_model's keyword arguments
 LOAD_ARGS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("load_args", default=None)
@@ -82,6 +86,8 @@ def attach(command: Any) -> Any:
     def callback(*args: Any, **kwargs: Any) -> Any:
         load = {name: kwargs.pop(name, None) for name in own}
         given = {name: kwargs.pop(name, None) for name in _NAMES}
+        from edgekit.models.card_options import CardOptions
+
         options = CardOptions(card=given["card"], size=given["size"], resize=given["resize"],
                               mean=_floats(given["mean"]), std=_floats(given["std"]), scale=given["scale"], bgr=given["bgr"], labels=given["labels_file"],
                               assume_defaults=bool(given["assume_defaults"]))
@@ -97,7 +103,7 @@ def attach(command: Any) -> Any:
 
 
 def _load_args(given: dict) -> dict:
-    from edgekit.cli.convert import parse_shape
+    from edgekit.cli._options import parse_shape
 
     out = {"arch": given.get("arch"), "input_shape": parse_shape(given.get("input_shape"))}
     return {k: v for k, v in out.items() if v is not None}
@@ -119,4 +125,6 @@ def load_cli_model(spec: Any, *, need_preprocess: bool = False, **kwargs: Any) -
         from edgekit.detection.head import model_task
 
         need_preprocess = model_task(model) != "detection"  # a detector's head fixes its letterbox and pixels
+    from edgekit.models.card_options import CardOptions
+
     return apply_card_options(model, CURRENT.get() or CardOptions(), need_preprocess=need_preprocess)

@@ -29,3 +29,17 @@ def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:
     for key, value in rows:
         table.add_row(key, value)
     return table
+
+
+NARROW = 120  # below this many columns, wide tables drop their secondary columns (never "…" for a number)
+
+
+def table_console(wide: int) -> Console:
+    """The console to print a wide table on: a terminal's own width; for a pipe or file,
+    ``$COLUMNS`` when set (``COLUMNS=80 edgekit plan ... > log``), else ``wide``."""
+    import os
+
+    if console.is_terminal:
+        return console
+    columns = os.environ.get("COLUMNS", "")
+    return Console(width=int(columns) if columns.isdigit() and int(columns) > 0 else wide)

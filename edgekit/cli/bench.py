@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -23,39 +23,36 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def render(results: list[Any]) -> Group:
-    """BenchResults as one rich table with numbered footnotes (reasons, notes)."""
+_COLUMNS = ("backend", "device", "prec", "status", "p50 ms", "p90 ms", "p99 ms", "img/s", "runs", "±CI", "cold ms",
+            "GFLOP/s")
+_SECONDARY = ("p90 ms", "p99 ms", "runs", "cold ms", "GFLOP/s")  # left out under NARROW columns
+
+
+def render(results: list[Any], width: int | None = None) -> Group:
+    """BenchResults as one rich table with numbered footnotes (reasons, notes).
+
+    ``width`` under ``NARROW`` columns (an 80-column terminal): the secondary columns are
+    left out (said below the table) so that no number wraps or becomes "…"."""
+    from edgekit.cli._console import NARROW
+
+    narrow = width is not None and width < NARROW
     first = results[0] if results else None
     title = f"{first.model} - {first.mode} mode" if first else "benchmark"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for name in (
-        "backend",
-        "device",
-        "prec",
-        "status",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "img/s",
-        "runs",
-        "±CI",
-        "cold ms",
-        "GFLOP/s",
-    ):
+    shown = [name for name in _COLUMNS if not (narrow and name in _SECONDARY)]
+    for name in shown:
         right = name.endswith("ms") or name in ("img/s", "runs", "GFLOP/s", "±CI")
-        table.add_column(
-            name, justify="right" if right else "left", no_wrap=name in ("backend", "device", "status")
-        )
+        table.add_column(name, justify="right" if right else "left", no_wrap=name not in ("prec", "status"))
     notes: list[str] = []
     for r in results:
         texts = [r.reason] if not r.ok else list(r.info.get("notes", ()))
         marks = "".join(f"[{len(notes) + i + 1}]" for i in range(len(texts)))
         notes += texts
         if not r.ok:
-            table.add_row(r.backend, r.device, r.precision, f"[yellow]{r.status}[/] {marks}", *["-"] * 8)
+            table.add_row(r.backend, r.device, r.precision, f"[yellow]{r.status}[/] {marks}", *["-"] * (len(shown) - 4))
             continue
         lat, share = r.latency_ms, f" ({r.peak_share:.0%})" if r.peak_share else ""
-        table.add_row(
+        cells = dict(zip(_COLUMNS, (
             r.backend,
             r.device,
             r.precision,
@@ -68,8 +65,12 @@ def render(results: list[Any]) -> Group:
             "-" if r.ci_rel is None else f"{r.ci_rel:.1%}",
             _fmt(r.cold_start_ms, 0),
             _fmt(r.gflops, 1) + share,
-        )
+        )))
+        table.add_row(*(cells[name] for name in shown))
     lines = [Text(f"[{i}] {text}", style="dim") for i, text in enumerate(notes, 1)]
+    if narrow:
+        lines.append(Text(f"narrow terminal: {', '.join(_SECONDARY)} left out (--json or a wider terminal shows them)",
+                          style="dim"))
     if first is not None and first.mode == "throughput":
         per = ", ".join(f"{r.backend} {r.requests}" for r in results if r.ok)
         lines.append(Text(f"latency = one call with N requests in flight (N: {per})", style="dim"))
@@ -150,7 +151,7 @@ def register(app: typer.Typer) -> None:
         """Benchmark MODEL on several backends, interleaved: latency percentiles, throughput,
         cold start, memory; unavailable combinations are listed with the reason."""
         from edgekit._io import check_writable
-        from edgekit.cli._console import console, err_console, print_json
+        from edgekit.cli._console import err_console, print_json, table_console
         from edgekit.evaluation.benchmark import BenchSettings, bench_manifest, save_results
 
         if out is not None:
@@ -185,8 +186,8 @@ def register(app: typer.Typer) -> None:
             )
         else:
             # a pipe or file gets the whole table; a terminal gets its own width
-            wide = console if console.is_terminal else Console(width=132)
-            wide.print(render(results))
+            wide = table_console(132)
+            wide.print(render(results, wide.width))
             if out is not None:
                 err_console.print(f"saved {out}")
         _fail_if_nothing_measured(results)

@@ -29,6 +29,12 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", help="Write the card to this file instead.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing card file.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the card as JSON.")] = False,
+        conf: Annotated[float | None, typer.Option(
+            "--conf", min=0.0, max=1.0, help="Detectors: confidence threshold to keep in the card.")] = None,
+        iou: Annotated[float | None, typer.Option(
+            "--iou", min=0.0, max=1.0, help="Detectors: NMS IoU threshold to keep in the card.")] = None,
+        max_det: Annotated[int | None, typer.Option(
+            "--max-det", min=1, help="Detectors: most boxes per image to keep in the card.")] = None,
     ) -> None:
         import json
 
@@ -40,6 +46,7 @@ def register(app: typer.Typer) -> None:
 
         loaded = load_cli_model(model)
         data = card_dict(loaded)
+        detection_rows = _detection(loaded, data, conf=conf, iou=iou, max_det=max_det)
         target = out if out is not None else (loaded.path.with_suffix(".json") if save and loaded.path else None)
         if save and loaded.path is None:
             raise ModelLoadError(f"{loaded.name} has no file to save a card beside; give --out FILE")
@@ -49,14 +56,49 @@ def register(app: typer.Typer) -> None:
             print_json(data)
             return
         sources = data.get("sources", {})
-        rows = [("Task", str(loaded.task))]
+        rows = [("Task", str(data.get("task", loaded.task))), *detection_rows]
         for key, value in (data.get("preprocess") or {}).items():
             rows.append((key, esc(f"{value}  ({sources.get(key, 'card')})")))
         if loaded.preprocess is None:
             rows.append(("Preprocess", "[yellow]unknown: give --mean/--std/--size/--resize (or --assume-defaults)[/]"))
-        labels = loaded.labels or ()
+        labels = tuple(data.get("labels") or loaded.labels or ())
         shown = ", ".join(labels[:8]) + (" ..." if len(labels) > 8 else "")
         rows.append(("Labels", esc(f"{len(labels)}: {shown}") if labels else "[yellow]none (give --labels FILE)[/]"))
         console.print(key_value_table(f"Card of {esc(loaded.name)}", rows))
         if target is not None:
             console.print(f"wrote {esc(str(target))}", highlight=False)
+
+
+def _detection(loaded, data: dict, **thresholds) -> list[tuple[str, str]]:
+    """For a detector: put ``task: detection`` and the ``detection`` object (decoder, thresholds, padding)
+    in the card ``data`` (what later loads restore) and return the rows to show; ``[]`` for a classifier.
+
+    Raises:
+        ConfigError: thresholds given for a classifier.
+    """
+    from edgekit.detection.head import detector_spec, model_task
+    from edgekit.errors import ConfigError
+    from edgekit.types import Task
+
+    given = {k: v for k, v in thresholds.items() if v is not None}
+    if model_task(loaded) != Task.DETECTION:
+        if given:
+            raise ConfigError(f"--conf/--iou/--max-det apply to detectors; {loaded.name} is a classifier (drop them)")
+        return []
+    spec = detector_spec(loaded, **given)
+    card = (loaded.metadata.get("card") or {}).get("detection") or {}
+    data["task"] = str(Task.DETECTION)
+    data["detection"] = spec.config.to_dict()
+    if spec.labels and not data.get("labels"):
+        data["labels"] = list(spec.labels)
+    sources = dict(spec.sources)
+
+    def source(key: str) -> str:
+        return "flag" if key in given else sources.get(key) or ("card" if key in card else "default")
+
+    cfg = spec.config
+    return [("Decoder", esc(f"{cfg.decoder}  ({source('decoder')})")),
+            ("Confidence", f"{cfg.conf:g}  ({source('conf')})"),
+            ("NMS IoU", f"{cfg.iou:g}  ({source('iou')})"),
+            ("Max boxes", f"{cfg.max_det}  ({source('max_det')})"),
+            ("Letterbox", esc(f"{spec.size[0]}x{spec.size[1]}, pad {cfg.pad} ({source('size')})"))]

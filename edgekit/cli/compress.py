@@ -34,6 +34,19 @@ def _calibration(model, data: str | None, n: int):
     return calibration_set(ds, model, n=n)
 
 
+def _detector_int8(model, out, fmt, data, samples, force, progress):
+    """INT8 of a detector (:func:`edgekit.compress.detection.quantize_detector`): ``--data`` is a YOLO folder,
+    COCO json or VOC folder, letterboxed like the model's input; the box/score decode tail stays float."""
+    from edgekit.compress.detection import quantize_detector
+    from edgekit.errors import DataError
+
+    if not data:
+        raise DataError(f"INT8 of the detector {model.name} needs calibration images: pass --data with a YOLO "
+                        "folder (images/ + labels/), a COCO .json or a VOC folder")
+    quantizer = "nncf" if fmt == Format.OPENVINO else "onnxruntime"
+    return quantize_detector(model, data, out, quantizer=quantizer, samples=samples, force=force, progress=progress)
+
+
 def _check_format(fmt: str | None, method: str) -> str | None:
     """``--format`` is onnx or openvino, and openvino only where a method can write it (not silently ignored)."""
     from edgekit.errors import ConfigError
@@ -84,7 +97,12 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force, progres
         return quantize_dynamic_int8(model, out, force=force, progress=progress)
     if method == Method.INT8:
         from edgekit.compress import quantize_int8, quantize_openvino
+        from edgekit.planner.detection import is_detector
+        from edgekit.progress import emit
 
+        emit(progress, "preparing", f"up to {samples} calibration images", fraction=0.0)
+        if is_detector(model):  # letterboxed detection images; the decode tail stays float
+            return _detector_int8(model, out, fmt, data, samples, force, progress)
         feeds = _calibration(model, data, samples)
         if fmt == Format.OPENVINO:
             return quantize_openvino(model, feeds, out, force=force, progress=progress)
@@ -101,7 +119,8 @@ def register(app: typer.Typer) -> None:
         method: Annotated[str, typer.Option(help="fp16 | int8 | int8-dynamic | prune")],
         out: Annotated[str, typer.Option(help="Output file (.onnx / .xml) or folder.")],
         fmt: Annotated[str | None, typer.Option("--format", help="onnx | openvino (fp16, int8).")] = None,
-        data: Annotated[str | None, typer.Option(help="Calibration images (int8).")] = None,
+        data: Annotated[str | None, typer.Option(help="Calibration images (int8); for a detector a YOLO folder, "
+                                                     "COCO .json or VOC folder.")] = None,
         samples: Annotated[int, typer.Option(min=1, help="Calibration samples (int8).")] = 300,
         ratio: Annotated[float, typer.Option(help="Share of channels removed (prune).")] = 0.3,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,

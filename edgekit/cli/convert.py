@@ -14,25 +14,7 @@ import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
-from edgekit.cli._options import ArchOption, InputShapeOption, ModelArg
-from edgekit.errors import ModelLoadError
-
-
-def parse_shape(text: str | None) -> tuple[int, ...] | None:
-    """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``.
-
-    Raises:
-        ModelLoadError: not a comma-separated list of positive integers.
-    """
-    if not text:
-        return None
-    try:
-        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
-    except ValueError:
-        dims = ()
-    if not dims or any(d <= 0 for d in dims):
-        raise ModelLoadError(f"--input-shape {text!r} must be positive integers like 1,3,224,224")
-    return dims
+from edgekit.cli._options import ArchOption, InputShapeOption, ModelArg, parse_shape
 
 
 def _fmt(value: float | None, spec: str) -> str:

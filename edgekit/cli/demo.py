@@ -37,12 +37,23 @@ def summary_table(stats: dict) -> Table:
         a = r.accuracy
         table.add_row("Accuracy", f"[bold]{a.accuracy:.1%}[/] (95% CI {a.low:.1%}-{a.high:.1%}) on {a.n} labelled frames; "
                       f"macro P {a.precision:.3f} R {a.recall:.3f} F1 {a.f1:.3f}")
+    elif r.detections is not None:  # a detector: what the last frame held
+        from edgekit.vision.detect import count_text
+
+        table.add_row("Last frame", esc(count_text(r.detections, most=6)))
+        final = stats.get("detection_metrics")
+        if final:  # a labelled detection stream: boxes scored against the truth
+            conf = "" if final.get("conf") is None else f" at the live conf {final['conf']:g}"
+            table.add_row("mAP", f"[bold]mAP@0.5 {final['map50']:.3f}[/], mAP@0.5:0.95 {final['map']:.3f} on "
+                          f"{final['frames']} labelled frames ({final['boxes']} boxes){conf}; "
+                          f"P {final['precision']:.3f} R {final['recall']:.3f}")
     else:
         table.add_row("Accuracy", "[dim]no labels (declare what the camera shows with --window keys 0-9)[/]")
     if r.ab:
         table.add_row("A/B reference", f"{esc(r.ab.reference.name)} ({esc(r.ab.reference.badge)}): "
                       f"{r.ab.reference.fps.window:.1f} FPS, p50 {r.ab.reference.latency.p50_ms:.2f} ms")
-        table.add_row("Top-1 agreement", f"{r.ab.agreement:.1%} - {esc(r.ab.note)}")
+        what = "Box agreement" if r.detections is not None else "Top-1 agreement"
+        table.add_row(what, f"{r.ab.agreement:.1%} - {esc(r.ab.note)}")
     if r.source_reopens or r.source_error:
         table.add_row("Source", f"reopened {r.source_reopens}x; last error: {esc(r.source_error or '-')}")
     if stats.get("record"):
@@ -83,6 +94,7 @@ def register(app: typer.Typer) -> None:
         window: Annotated[bool, typer.Option("--window", help="Show a window when a display exists.")] = False,
         list_cameras: Annotated[bool, typer.Option("--list-cameras", help="List cameras and exit.")] = False,
         force: Annotated[bool, typer.Option("--force", help="Replace --record/--json files.")] = False,
+        track: Annotated[bool, typer.Option("--track", help="Detectors: IoU tracker ids so per-class counts do not flicker.")] = False,
         save_config: Annotated[str | None, typer.Option(help="Also write these settings as YAML for `edgekit run`.")] = None,
     ) -> None:
         """Run a model live with honest FPS, latency breakdown and accuracy readouts."""
@@ -104,7 +116,8 @@ def register(app: typer.Typer) -> None:
                             compare=compare,
                             compare_backend=compare_backend, reference_every=every, seconds=seconds, fps=fps,
                             record=None if record is None else str(record),
-                            json_out=None if json_out is None else str(json_out), window=window, force=force)
+                            json_out=None if json_out is None else str(json_out), window=window, force=force,
+                            track=track)
         if save_config:
             from edgekit.cli._console import err_console
 

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         backend: Annotated[str | None, typer.Option(help="Override the plan's backend (onnxruntime, openvino).")] = None,
         precision: Annotated[str | None, typer.Option(help="Override the plan's precision.")] = None,
         device: Annotated[str | None, typer.Option(help="Override the plan's device.")] = None,
-        data: Annotated[str | None, typer.Option(help="Validation images: demo:digits, a class folder or a CSV.")] = None,
+        data: Annotated[str | None, typer.Option(help="Validation images: demo:digits, a class folder or a CSV; a detector: a YOLO folder, COCO .json or VOC folder (mAP is promised).")] = None,
         samples: Annotated[int, typer.Option(min=1, max=10000, help="Validation images packaged for verify.")] = 64,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the manifest as JSON.")] = False,
@@ -61,6 +61,9 @@ def register(app: typer.Typer) -> None:
             print_json(m.to_dict())
             return
         acc = m.validation.get("accuracy")
+        if m.validation.get("map50") is not None:  # a detector deployed with labelled boxes
+            console.print(f"  sample mAP@0.5 {m.validation['map50']:.4f}, mAP@0.5:0.95 "
+                          f"{m.validation.get('map', 0.0):.4f} (re-measured by edgekit verify)", highlight=False)
         console.print(f"[green]bundle written:[/] {bundle.path}", highlight=False)
         console.print(f"  {m.name} on {m.backend} ({m.device}, {m.precision}); fallbacks: "
                       f"{', '.join(b['backend'] for b in m.backends[1:]) or 'none'}", highlight=False)

@@ -74,6 +74,12 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
         cross_check: Annotated[bool, typer.Option(
             "--cross-check", help="Detectors: also print pycocotools' mAP on the same boxes.")] = False,
+        conf: Annotated[float | None, typer.Option(
+            "--conf", min=0.0, max=1.0, help="Detectors: keep boxes scoring at least this (default per decoder, 0.001).")] = None,
+        iou: Annotated[float | None, typer.Option(
+            "--iou", min=0.0, max=1.0, help="Detectors: NMS IoU threshold (default per decoder).")] = None,
+        max_det: Annotated[int | None, typer.Option(
+            "--max-det", min=1, help="Detectors: boxes kept per image (default per decoder).")] = None,
     ) -> None:
         """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""
         from edgekit.cli._card_flags import load_cli_model
@@ -88,8 +94,12 @@ def register(app: typer.Typer) -> None:
             from edgekit.cli import eval_detection  # decides the letterbox and pixel format
 
             eval_detection.run(loaded, data, backend=backend, device=device, precision=precision, limit=limit,
-                               as_json=as_json, cross_check=cross_check)
+                               as_json=as_json, cross_check=cross_check, conf=conf, iou=iou, max_det=max_det)
             return
+        if (conf, iou, max_det) != (None, None, None):
+            from edgekit.errors import ConfigError
+
+            raise ConfigError(f"--conf/--iou/--max-det apply to detectors; {model} is a classifier (drop them)")
         loaded = load_cli_model(loaded, need_preprocess=True)
         size = loaded.preprocess.size[0] if loaded.preprocess is not None else None
         dataset = open_dataset(data, size)

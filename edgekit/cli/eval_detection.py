@@ -46,15 +46,17 @@ def render(result: Any, reference: Any = None) -> tuple[Table, str]:
 
 
 def run(loaded: Any, data: str, *, backend: str, device: str, precision: str, limit: int | None,
-        as_json: bool, cross_check: bool) -> None:
-    """Evaluate a detector and print the table (or JSON)."""
+        as_json: bool, cross_check: bool, conf: float | None = None, iou: float | None = None,
+        max_det: int | None = None) -> None:
+    """Evaluate a detector and print the table (or JSON); ``conf``/``iou``/``max_det`` replace the
+    per-decoder evaluation settings (``None``: keep them)."""
     from edgekit.cli._console import console, print_json
     from edgekit.cli._progress import progress_bar
     from edgekit.detection.evaluate import evaluate_detection
 
     with progress_bar(f"evaluating {loaded.name}") as progress:
         result = evaluate_detection(loaded, data, backend, device=device, precision=precision, limit=limit,
-                                    progress=progress)
+                                    progress=progress, conf=conf, iou=iou, max_det=max_det)
     reference = None
     if cross_check:
         from edgekit.detection.coco import pycocotools_stats

@@ -19,7 +19,19 @@ def gui() -> None:
     """Open the desktop app (Hardware, Model, Benchmark, Optimize, Deploy, Live demo pages)."""
     if importlib.util.find_spec("PySide6") is None or importlib.util.find_spec("edgekit_gui") is None:
         raise BackendUnavailable('the desktop app needs PySide6; install it with: pip install "edgekit[gui]"')
+    _check_display()
     raise typer.Exit(subprocess.call([sys.executable, "-m", "edgekit_gui"]))
+
+
+def _check_display() -> None:
+    """On Linux without X11/Wayland Qt aborts inside its platform plugin (exit 250): say so first."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise BackendUnavailable("edgekit gui needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set; run it "
+                                 "on the desktop, with ssh -X, or use the CLI commands (edgekit --help) instead")
 
 
 def register(app: typer.Typer) -> None:

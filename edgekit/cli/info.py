@@ -70,9 +70,9 @@ def register(app: typer.Typer) -> None:
         arch: ArchOption = None,
     ) -> None:
         """Show a model's inputs/outputs, format, precision, FLOPs, parameters, size and sha256."""
-        from edgekit.cli._console import console, print_json
-        from edgekit.cli.convert import parse_shape
         from edgekit.cli._card_flags import load_cli_model
+        from edgekit.cli._console import console, print_json
+        from edgekit.cli._options import parse_shape
 
         loaded = load_cli_model(model, input_shape=parse_shape(input_shape), arch=arch)
         if as_json:

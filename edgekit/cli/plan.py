@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape as esc
 from rich.table import Table
 
@@ -24,18 +25,34 @@ from edgekit.types import CandidateStatus as Status
 _STYLE = {Status.CHOSEN: "bold green", Status.VALID: "green", Status.REJECTED: "yellow", Status.FAILED: "red"}
 
 
-def render(report) -> Table:
-    """The candidates as a table (estimates marked)."""
+def render(report, width: int | None = None) -> Table:
+    """The candidates as a table (estimates marked).
+
+    ``width`` under ``NARROW`` columns (an 80-column terminal): the intervals and the "why"
+    column are left out (the decision log below says why) and numbers never wrap or become "…"."""
+    from edgekit.cli._console import NARROW
+
+    narrow = width is not None and width < NARROW
     kind = "estimated" if report.estimated else report.hardware.get("measured_on", "measured")
-    table = Table(title=f"{report.model} -> {report.target} (latency {kind})", title_justify="left")
-    for col in ("candidate", "status", "p50", "vs FP32", "top-1 (95% CI)", "drop (95% CI)", "MB", "why"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=f"{report.model} -> {report.target} (latency {kind})", title_justify="left",
+                  box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
+    metric = getattr(report, "metric", "top-1")  # mAP@0.5:0.95 for a detector
+    cols = ("candidate", "status", "p50", "vs FP32", metric if narrow else f"{metric} (95% CI)",
+            "drop" if narrow else "drop (95% CI)", "MB") + (() if narrow else ("why",))
+    heads = [len(f"{c.backend}/{c.device}/") for c in report.candidates] or [9]
+    for col in cols:
+        table.add_column(col, overflow="fold", no_wrap=col not in ("candidate", "status", "why"),
+                         min_width=max(heads) if narrow and col == "candidate" else None)
     for c in report.candidates:
-        acc = "-" if c.accuracy is None else f"{100 * c.accuracy:.2f}% ({100 * c.accuracy_ci[0]:.1f}-{100 * c.accuracy_ci[1]:.1f})"
-        drop = "-" if c.drop is None else f"{100 * c.drop:+.2f} ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
-        table.add_row(esc(c.key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", c.latency_text(),
-                      c.speedup_text(), acc, drop, f"{c.size_mb:.2f}",
-                      esc(_short(c)))
+        acc = "-" if c.accuracy is None else f"{100 * c.accuracy:.2f}%"
+        drop = "-" if c.drop is None else f"{100 * c.drop:+.2f}"
+        if not narrow:
+            acc += "" if c.accuracy is None else f" ({100 * c.accuracy_ci[0]:.1f}-{100 * c.accuracy_ci[1]:.1f})"
+            drop += "" if c.drop is None else f" ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
+        key = c.key.replace(f"{c.backend}/{c.device}/", f"{c.backend}/{c.device}/\n", 1) if narrow else c.key
+        row = [esc(key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", c.latency_text(), c.speedup_text(), acc, drop,
+               f"{c.size_mb:.2f}"]
+        table.add_row(*row, *(() if narrow else (esc(_short(c)),)))
     return table
 
 
@@ -48,16 +65,13 @@ def _short(c) -> str:
 
 def show(report, as_json: bool) -> None:
     """Print the report: JSON, or table + decision log."""
-    from edgekit.cli._console import console, print_json
+    from edgekit.cli._console import print_json, table_console
 
     if as_json:
         print_json(report.to_dict())
         return
-    if not console.is_terminal:  # a pipe or file: no terminal to wrap for, keep rows readable
-        from rich.console import Console
-
-        console = Console(width=170)
-    console.print(render(report))
+    console = table_console(170)  # a pipe or file: rows readable unless $COLUMNS says otherwise
+    console.print(render(report, console.width))
     console.print("\n[bold]Decision log[/]")
     for line in report.log:
         console.print(f" - {esc(line)}", soft_wrap=True)
@@ -141,8 +155,8 @@ def run_config(config, as_json: bool, force: bool = False, setting: str = "--out
     from edgekit.cli._progress import progress_bar
     from edgekit.planner import plan
 
-    model = load_cli_model(config.model, need_preprocess=True)  # the card flags, and a refusal before any work
     with report_folder(config.out, force, setting), progress_bar("planning") as progress:
+        model = load_cli_model(config.model, need_preprocess=True)  # the card flags; refuses before any work
         report = plan(model, config=config, progress=progress)
     show(report, as_json)
     if config.out and not as_json:
@@ -156,8 +170,12 @@ def register(app: typer.Typer) -> None:
     def plan_cmd(
         model: Annotated[str, typer.Argument(help="Model file or name (demo:digits-mnv2).")],
         target: Annotated[str, typer.Option("--target", "-t", help="Target name or YAML; 'local' measures here.")] = "local",
-        data: Annotated[str | None, typer.Option(help="Labelled image folder (one sub-folder per class).")] = None,
-        max_accuracy_drop: Annotated[float, typer.Option(help="Top-1 drop allowed vs FP32 (0.01 = 1 point).")] = 0.01,
+        data: Annotated[str | None, typer.Option(help="Labelled image folder (one sub-folder per class); for a "
+                                                     "detector a YOLO folder, COCO .json or VOC folder.")] = None,
+        calib: Annotated[str | None, typer.Option(
+            "--calib", help="Images to calibrate INT8 on (folder or manifest); then all of --data validates.")] = None,
+        max_accuracy_drop: Annotated[float, typer.Option(help="Top-1 drop allowed vs FP32 (0.01 = 1 point); "
+                                                         "mAP@0.5:0.95 points for a detector.")] = 0.01,
         latency_budget_ms: Annotated[float | None, typer.Option(help="p50 latency limit in ms.")] = None,
         max_model_mb: Annotated[float | None, typer.Option(help="Model size limit in MB.")] = None,
         objective: Annotated[str, typer.Option(help="latency | size | accuracy | efficiency")] = "latency",
@@ -176,7 +194,7 @@ def register(app: typer.Typer) -> None:
         config = PlanConfig(model=model, target=target, data=data, max_accuracy_drop=max_accuracy_drop,
                             latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
                             methods=tuple(m.strip() for m in methods.split(",") if m.strip()), seconds=seconds,
-                            verify=verify, cache=not no_cache, out=out)
+                            verify=verify, cache=not no_cache, out=out, calibration=calib)
         check_out(out, force)  # before --save-config writes anything
         if save_config:
             config.save(save_config)

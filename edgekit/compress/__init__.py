@@ -5,6 +5,7 @@
 - :func:`controlled` (:mod:`.accuracy_control`): INT8 that keeps sensitive layers float until a drop budget holds.
 - :func:`prune_channels` (:mod:`.prune`): structured channel pruning (+ fine-tune).
 - :func:`check_calibration` (:mod:`.calibration`): refuse or warn about an unfit calibration set.
+- :func:`quantize_detector`, :func:`head_tail` (:mod:`.detection`): INT8 of a detector keeping its decode tail float.
 
 Names are imported lazily: onnxruntime/torch/openvino load only when used.
 """
@@ -25,6 +26,8 @@ _LAZY = {
     "prune_channels": "edgekit.compress.prune",
     "PruneResult": "edgekit.compress.prune",
     "check_calibration": "edgekit.compress.calibration",
+    "quantize_detector": "edgekit.compress.detection",
+    "head_tail": "edgekit.compress.detection",
 }
 
 __all__ = list(_LAZY)

@@ -143,6 +143,7 @@ def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict, pr
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     prepped = _preprocess(src, work)
+    prepped = _at_least_opset13(prepped, work) if s["per_channel"] else prepped
     calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
              "percentile": CalibrationMethod.Percentile}[s["method"]]
     with map_exceptions({Exception: ConversionError}, f"onnxruntime static quantization of {src} failed: {{error}}",
@@ -155,6 +156,24 @@ def _ort_static(src: Path, tmp: Path, feeds: list[Feed], work: Path, s: dict, pr
             nodes_to_exclude=list(s["exclude"]) or None, calibrate_method=calib,
             extra_options={"CalibTensorRangeSymmetric": False, "ActivationSymmetric": False},
         )
+
+
+def _at_least_opset13(src: Path, work: Path) -> Path:
+    """Per-channel scales need DequantizeLinear's ``axis`` (opset 13); older graphs (YOLOX exports are
+    opset 11) are converted first, else onnxruntime writes a file the ONNX checker refuses."""
+    import onnx
+    from onnx import version_converter
+
+    proto = onnx.load(str(src))
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
+    if opset >= 13:
+        return src
+    with map_exceptions({Exception: ConversionError}, f"{src} is ONNX opset {opset}; converting it to opset 13 for "
+                        "per-channel INT8 failed ({error}); re-export it with opset 13 or use per_channel=False",
+                        path=src):
+        out = work / f"{src.stem}.opset13.onnx"
+        onnx.save(version_converter.convert_version(proto, 13), str(out))
+    return out
 
 
 def _preprocess(src: Path, work: Path) -> Path:

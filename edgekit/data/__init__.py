@@ -5,7 +5,9 @@
   (the held-out real handwriting the demo models are measured on);
 - :func:`stratified_split` and :func:`calibration_set` (model inputs for INT8 calibration);
 - :mod:`edgekit.data.demo_stream` (a labelled video-like stream) and
-  :mod:`edgekit.data.render` (digits drawn as a camera sees them).
+  :mod:`edgekit.data.render` (digits drawn as a camera sees them);
+- :mod:`edgekit.data.scenes` (sheets with several digits and their boxes: ``demo-det-test``)
+  and :mod:`edgekit.data.det_stream` (the labelled detection demo stream).
 """
 
 from edgekit.data.datasets import ArrayDataset, Dataset, ImageFolder, ManifestDataset

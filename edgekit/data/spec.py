@@ -14,6 +14,7 @@ from edgekit.data.digits import demo_digits
 from edgekit.errors import DataError
 
 DEMO_NAMES = {"demo-test": "test", "demo:digits": "test", "demo-train": "train"}
+SCENE_NAMES = ("demo-det-test", "demo-det-handwriting")  # held-out digit scenes (detection), edgekit.data.scenes
 
 
 def open_dataset(spec: Any, size: int | None = None) -> Any:
@@ -22,6 +23,7 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
     Args:
         spec: a dataset object (returned as is); ``"demo-test"`` (also
             ``"demo:digits"``) or ``"demo-train"``: the bundled real handwriting;
+            ``"demo-det-test"`` / ``"demo-det-handwriting"``: held-out digit scenes (a detection dataset);
             a folder with one sub-folder of images per class; a ``path,label``
             CSV/text manifest.
         size: image size for the demo digits (default 64).
@@ -37,6 +39,10 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
         return spec
 
     text = str(spec or "")
+    if text in SCENE_NAMES:  # boxes, not class labels: the detection layer above reads them
+        raise DataError(f"{text} is a detection dataset (held-out digit scenes with boxes); use it with a "
+                        "detection model (edgekit eval demo:digits-det --data demo-det-test), or give labelled "
+                        "images for a classifier")
     if text in DEMO_NAMES:
         return demo_digits(DEMO_NAMES[text], size=size or 64)
     path = Path(text).expanduser()

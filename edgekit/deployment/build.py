@@ -33,7 +33,7 @@ from edgekit.deployment.texts import readme, requirements
 from edgekit.detection.head import as_preprocess, detector_spec, with_task
 from edgekit.errors import BundleError, EdgekitError, EdgekitWarning
 from edgekit.hardware.cpu import probe_cpu
-from edgekit.models.card import require_task
+from edgekit.models.card import check_class_scores, require_task
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.types import Task
@@ -52,10 +52,21 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
     detect = with_task(choice.model).task == Task.DETECTION  # ONNX metadata or head shapes may say so
     require_task(Task.DETECTION if detect else choice.model.task, "edgekit deploy", name=choice.model.name,
                  supported=(Task.CLASSIFICATION, Task.DETECTION))
+    if not detect:
+        check_class_scores(choice.model, "edgekit deploy")
     model = ensure_file(choice.model, work)
     spec = detector_spec(model) if detect else None
     preprocess = _preprocess(model) if spec is None else as_preprocess(spec)
-    if spec is not None:  # the sample checks agreement only: class-labelled images mean nothing to a detector
+    boxes_data = None  # a detection dataset: the sample keeps labelled images and promises their mAP
+    if spec is not None:  # class-labelled images mean nothing to a detector
+        from edgekit.deployment import detection_sample
+        from edgekit.detection.datasets import DetectionDataset
+
+        if isinstance(data, DetectionDataset) and detection_sample.decodable(spec, model):
+            boxes_data = data
+        elif isinstance(data, DetectionDataset):
+            warnings.warn(EdgekitWarning(f"{model.name} ends in NMS (several outputs); the bundle's sample checks "
+                                         "its outputs only, not mAP"), stacklevel=4)
         model, data = model.replace(task=Task.DETECTION, labels=spec.labels), None
     if data is not None:
         images, labels = sample_mod.pick(data, samples)
@@ -65,8 +76,12 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
         from edgekit.data import check_classes  # dataset class ids -> the model's label ids, by name
 
         labels = check_classes(data, model.labels)[labels]
+    sample_map: dict = {}
     with compile_session(model, choice.backend, choice.device, choice.precision, choice.options) as session:
-        arrays, result = sample_mod.record(session, preprocess, images, labels)
+        if boxes_data is not None:
+            arrays, result, sample_map = detection_sample.record(session, spec, boxes_data, samples)
+        else:
+            arrays, result = sample_mod.record(session, preprocess, images, labels)
         info = session.info
     folder.mkdir(parents=True)
     model_file = _copy_model(model, folder / "model")
@@ -76,10 +91,14 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
         (folder / "labels.txt").write_text("\n".join(model.labels) + "\n", encoding="utf-8")
     report = {"sample": result.to_dict(), "session": info.to_dict(), "plan_accuracy": choice.accuracy,
               "data": "validation data" if data is not None else "seeded noise images (no labels)"}
+    if boxes_data is not None:
+        report.update(data=f"labelled detection images from {boxes_data.source}", sample_map=sample_map)
     (folder / "validation" / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     fields = _fields(choice, model, preprocess, info, result, target, declared)
     fields.update(model_file=model_file, output_kind=sample_mod.output_kind(arrays["outputs"]),
                   tolerance=dataclasses.asdict(tolerance))
+    if sample_map:  # promised by the bundle, re-measured by edgekit verify
+        fields["validation"] = {**fields["validation"], **sample_map}
     if spec is not None:
         fields["detection"] = spec.to_dict()  # decoder, thresholds, letterbox: what the Predictor decodes with
     (folder / "requirements.txt").write_text(requirements(choice.backend), encoding="utf-8")

@@ -101,6 +101,7 @@ class RuntimeOptions(Strict):
     device_id: Annotated[int, Field(ge=0, le=64)] | None = None
     parallel_requests: Threads = None
     spin: bool | None = None
+    x64_quant_precision: bool | None = None
 
 
 class Runtime(Loose):
@@ -176,7 +177,12 @@ def check(data: Any, where: str | Path = "manifest.json") -> dict:
     """
     model = validate(ManifestSchema, data, where=where, error=BundleError, fix=FIX)
     known = set(ManifestSchema.model_fields)
-    return {k: v for k, v in data.items() if k in known} if model.model_extra else data
+    cleaned = {k: v for k, v in data.items() if k in known} if model.model_extra else data
+    extra_options = model.runtime.options.model_extra or {}
+    if extra_options:  # warned about; a backend would refuse them and fall back to another backend
+        options = {k: v for k, v in data["runtime"]["options"].items() if k not in extra_options}
+        cleaned = {**cleaned, "runtime": {**data["runtime"], "options": options}}
+    return cleaned
 
 
 def check_inside(manifest: Any, root: str | Path, where: str | Path = "manifest.json") -> None:

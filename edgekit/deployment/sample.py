@@ -111,8 +111,11 @@ def run_inputs(session: Any, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(outs), np.asarray(times)
 
 
-def rerun(session: Any, preprocess: Any, arrays: dict) -> SampleResult:
-    """Run a recorded sample again (from the raw images when they were kept) and compare."""
+def rerun(session: Any, preprocess: Any, arrays: dict, agree: Any = None) -> SampleResult:
+    """Run a recorded sample again (from the raw images when they were kept) and compare.
+
+    ``agree(outputs, recorded) -> float`` replaces top-1 agreement (a detector compares boxes: the
+    argmax of a flattened box head means nothing)."""
     inputs = arrays["inputs"]
     pre_diff = None
     if "images" in arrays and preprocess is not None:
@@ -121,8 +124,11 @@ def rerun(session: Any, preprocess: Any, arrays: dict) -> SampleResult:
         inputs = fresh if fresh.shape == inputs.shape else inputs
     outputs, times = run_inputs(session, inputs)
     base = _result(outputs, arrays["labels"], times)
-    agreement = float(np.mean(outputs.argmax(axis=1) == arrays["top1"]))
     same = outputs.shape == arrays["outputs"].shape
+    if agree is not None:
+        agreement = float(agree(outputs, arrays["outputs"])) if same else 0.0
+    else:
+        agreement = float(np.mean(outputs.argmax(axis=1) == arrays["top1"]))
     diff = float(np.abs(outputs - arrays["outputs"]).max()) if same else float("inf")
     extra = {"agreement": agreement, "max_abs_diff": diff, "preprocess_max_diff": pre_diff}
     return SampleResult(**{**base.to_dict(), **extra})

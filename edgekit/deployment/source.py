@@ -93,7 +93,18 @@ def _from_plan_file(path: Path) -> Choice:
                  and c["key"] == data.get("best_key")), None)
     if best is not None and not {"backend", "model"} <= set(best):
         raise BundleError(f"the best candidate in {path} has no backend or model; plan again", path=path)
+    if best is not None and isinstance(best.get("model"), dict) and best["model"].get("path"):
+        best = {**best, "model": _resolved(best["model"], path.parent)}
     return _from_candidate(None if best is None else _Saved(best), data.get("target"), _Saved(data))
+
+
+def _resolved(model: dict, folder: Path) -> dict:
+    """A saved plan's model paths, relative to the report's folder (as ``Report.save`` writes them);
+    a plan saved before that, relative to the folder it was made in, still reads when run from there."""
+    main = Path(model["path"])
+    if main.is_absolute() or not (folder / main).exists() and main.exists():
+        return model
+    return {**model, "path": str(folder / main), "files": [str(folder / f) for f in model.get("files") or []]}
 
 
 def _from_candidate(cand: Any, target: Any, report: Any = None) -> Choice:
@@ -181,4 +192,15 @@ def open_data(spec: Any, model: Model) -> Any:
     or -- when nothing is given -- the data the model's card names (``None`` when it names none)."""
     if spec is None and model.validation is not None:
         spec = model.validation.dataset
-    return None if spec is None else open_dataset(spec, image_size(model))
+    if spec is None:
+        return None
+    if isinstance(spec, (str, Path)):
+        from edgekit.detection.head import detector_spec, head_classes, model_task
+
+        if isinstance(model, Model) and model_task(model) == "detection":  # YOLO/COCO/VOC: boxes, not classes
+            from edgekit.detection.datasets import open_detection_dataset
+
+            found = detector_spec(model)
+            return open_detection_dataset(spec, labels=found.labels,
+                                          num_classes=head_classes(model, found.config.decoder))
+    return open_dataset(spec, image_size(model))

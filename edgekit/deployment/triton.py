@@ -84,7 +84,7 @@ def export_triton(bundle: str | Path | Bundle, out: str | Path, *, max_batch_siz
         config = config_pbtxt(m, max_batch_size, instances)
         if backend == "python":
             write_python_model(opened, tmp)
-            config = python_config(config)
+            config = python_config(config, detection=str(getattr(m, "task", "")) == "detection")
         else:
             _copy_version(opened, tmp / "1")
         if m.labels:

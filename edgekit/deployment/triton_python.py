@@ -35,12 +35,41 @@ def write_python_model(bundle: Bundle, folder: Path) -> None:
         shutil.copy2(bundle.root / rel, dest)
 
 
-def python_config(native: str) -> str:
+def python_config(native: str, *, detection: bool = False) -> str:
     """``config.pbtxt`` of the native variant with the python backend instead.
 
     Inputs, outputs, labels, batching and instances stay as the native export wrote them, so
-    clients see the same model whichever variant a cluster runs.
+    clients see the same model whichever variant a cluster runs. A detection bundle also takes an
+    optional ``image`` (the JPEG/PNG file as a UINT8 vector: the python stub mis-reads BYTES inputs
+    under numpy 2) answered with ``boxes`` [N,4] FP32 (xyxy pixels),
+    ``scores`` [N] and ``classes`` [N] INT32, as KServe answers it but without ``labels`` (the stub
+    returns BYTES outputs empty under numpy 2; the class names are in ``labels.txt``). The model's
+    own inputs become optional then (a request sends one or the other).
     """
     lines = native.splitlines()
-    out = [f"backend: {json.dumps('python')}" if line.startswith("backend:") else line for line in lines]
+    out, block = [], ""
+    for line in lines:
+        out.append(f"backend: {json.dumps('python')}" if line.startswith("backend:") else line)
+        block = line.split()[0] if line.endswith(" [") and not line.startswith(" ") else block
+        if detection and block == "input" and line.startswith("    dims:"):
+            out.append("    optional: true")
+        if line == "]":
+            block = ""
+    if detection:
+        out += DETECTION_TENSORS.splitlines()
     return "\n".join(out) + "\n"
+
+
+DETECTION_TENSORS = """input [
+  {
+    name: "image"
+    data_type: TYPE_UINT8
+    dims: [ -1 ]
+    optional: true
+  }
+]
+output [
+  { name: "boxes" data_type: TYPE_FP32 dims: [ -1, 4 ] },
+  { name: "scores" data_type: TYPE_FP32 dims: [ -1 ] },
+  { name: "classes" data_type: TYPE_INT32 dims: [ -1 ] }
+]"""

@@ -2,7 +2,8 @@
 
 Checks, in order: the bundle itself (every checksum and the schema, by
 opening it), then the packaged sample re-run here: top-1 accuracy against the
-promise, agreement with the top-1 recorded at deploy time, and p50 latency
+promise, agreement with the top-1 recorded at deploy time (a detector: its boxes,
+matched at IoU >= 0.5 with the same class), and p50 latency
 against the plan's figure. Tolerances come from the manifest. A latency that
 was only estimated (target absent when planning), or measured for a backend
 other than the one running here, is reported but not enforced.
@@ -87,12 +88,15 @@ def verify_bundle(bundle: str | Path, *, backend: str | None = None) -> VerifyRe
         True
     """
     with Predictor.open(bundle, backend=backend) as predictor:
-        result = rerun(predictor.session, predictor.preprocess, predictor.bundle.sample())
+        agree = _box_agree(predictor)
+        arrays = predictor.bundle.sample()
+        result = rerun(predictor.session, predictor.preprocess, arrays, agree)
         m = predictor.manifest
         checks = (
             _accuracy(m.validation.get("accuracy"), result, m.tolerance.accuracy),
+            _map(m.validation.get("map50"), agree, arrays, m.tolerance.accuracy),
             _plan_accuracy(m.accuracy, result, m.tolerance.accuracy),
-            _agreement(result, m.tolerance.agreement),
+            _agreement(result, m.tolerance.agreement, boxes=agree is not None),
             _latency(m, result, predictor.backend),
         )
         return VerifyReport(str(bundle), predictor.backend, tuple(c for c in checks if c is not None), result)
@@ -114,9 +118,31 @@ def _plan_accuracy(promised: float | None, result: SampleResult, tol: float) -> 
                  result.accuracy >= promised - margin - 1e-9, f"{result.samples} sample images")
 
 
-def _agreement(result: SampleResult, tol: float) -> Check:
-    return Check("top-1 agreement with deploy time", 1.0, result.agreement, f">= {1 - tol:.4f}",
+def _agreement(result: SampleResult, tol: float, *, boxes: bool = False) -> Check:
+    name = "box agreement with deploy time (IoU>=0.5, same class)" if boxes else "top-1 agreement with deploy time"
+    return Check(name, 1.0, result.agreement, f">= {1 - tol:.4f}",
                  (result.agreement or 0.0) >= 1 - tol - 1e-9, f"max output diff {result.max_abs_diff:.3g}")
+
+
+def _box_agree(predictor: Predictor):
+    """For a detection bundle with a one-output head: ``agree(outputs, recorded)`` = mean box agreement
+    (matched at IoU >= 0.5, same class) of the decoded sample outputs. ``None`` for a classifier, or a
+    head ending in NMS (the sample keeps only its first output; the max output difference still checks it)."""
+    from edgekit.deployment.detection_sample import BoxCheck, decodable
+
+    spec, model = predictor.detector_spec, predictor.session.model
+    return BoxCheck(spec, model, predictor.labels) if decodable(spec, model) else None
+
+
+def _map(promised: float | None, agree, arrays: dict, tol: float) -> Check | None:
+    """A detection sample with ground truth: its mAP@0.5 here against the one measured at deploy time."""
+    if agree is None or promised is None:
+        return None
+    measured = agree.sample_map(arrays).get("map50")
+    if measured is None:
+        return None
+    return Check("sample mAP@0.5", promised, measured, f">= {promised - tol:.4f}", measured >= promised - tol - 1e-9,
+                 "labelled detection images packaged at deploy time")
 
 
 def _latency(m, result: SampleResult, backend: str) -> Check | None:

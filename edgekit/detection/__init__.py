@@ -15,6 +15,7 @@ from edgekit.detection.types import Detection, DetectionConfig, Detections
 
 _LAZY = {
     "Detector": "edgekit.detection.detector",
+    "IoUTracker": "edgekit.detection.track",
     "DetectorSpec": "edgekit.detection.head",
     "detector_spec": "edgekit.detection.head",
     "model_task": "edgekit.detection.head",
@@ -38,6 +39,7 @@ __all__ = [
     "Detections",
     "Detector",
     "DetectorSpec",
+    "IoUTracker",
     "box_iou",
     "coco_evaluate",
     "detector_spec",

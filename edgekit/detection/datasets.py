@@ -21,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgekit.data.digits import CLASSES
+from edgekit.data.scenes import DATASET_NAMES, TEST_COUNT, TEST_SEED, TEST_SIZE, _scenes
 from edgekit.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -108,7 +110,8 @@ def open_detection_dataset(
 
     Args:
         path: a folder with ``images/`` + ``labels/`` (YOLO), a ``.json`` (COCO; images
-            beside it or in ``images/``), or a folder with ``Annotations/`` (VOC).
+            beside it or in ``images/``), a folder with ``Annotations/`` (VOC), or the bundled
+            held-out digit scenes ``demo-det-test`` / ``demo-det-handwriting`` (:mod:`edgekit.data.scenes`).
         labels: the model's class names: COCO/VOC names are matched to them.
         num_classes: the model's class count: YOLO ids outside it are skipped and counted.
 
@@ -120,6 +123,8 @@ def open_detection_dataset(
         >>> image, truth = data[0]; truth.boxes.shape
         (2, 4)
     """
+    if str(path) in DATASET_NAMES:  # the bundled held-out scenes
+        return scene_dataset(str(path))
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"detection data {root} does not exist; pass a YOLO folder (images/ + labels/), "
@@ -230,7 +235,7 @@ def _category_map(categories: list[dict], names: tuple[str, ...], path: Path) ->
     """COCO category id -> model class id: by name when the model has names, else by sorted id."""
     cats = sorted(categories, key=lambda c: int(c["id"]))
     if names and not all(n.isdigit() for n in names):
-        index = {n.lower(): i for i, n in enumerate(names)}
+        index = _name_index(names)
         mapping = {int(c["id"]): index[str(c["name"]).lower()] for c in cats if str(c["name"]).lower() in index}
         if cats and not mapping:
             raise DataError(f"none of the categories in {path} ({', '.join(str(c['name']) for c in cats[:5])}...) "
@@ -264,7 +269,7 @@ def read_voc(root: Path, names: tuple[str, ...]) -> DetectionDataset:
     parsed = [_voc_file(x) for x in xmls]
     if not names or all(n.isdigit() for n in names):
         names = tuple(sorted({obj[0] for _, _, objs in parsed for obj in objs}))
-    index = {n.lower(): i for i, n in enumerate(names)}
+    index = _name_index(names)
     skipped: Counter = Counter()
     samples = []
     for i, (xml, filename, objects) in enumerate(parsed):
@@ -277,6 +282,20 @@ def read_voc(root: Path, names: tuple[str, ...]) -> DetectionDataset:
     return DetectionDataset(samples, names, root, +skipped)
 
 
+def _name_index(names: tuple[str, ...]) -> dict[str, int]:
+    """Lower-case name -> class id, with Pascal VOC's spellings of COCO classes as aliases
+    (a COCO-trained detector scored on VOC data)."""
+    index = {n.lower(): i for i, n in enumerate(names)}
+    for alias, name in _ALIASES.items():
+        if name in index and alias not in index:
+            index[alias] = index[name]
+    return index
+
+
+_ALIASES = {"aeroplane": "airplane", "motorbike": "motorcycle", "sofa": "couch", "tvmonitor": "tv",
+            "diningtable": "dining table", "pottedplant": "potted plant"}
+
+
 def _voc_file(path: Path) -> tuple[Path, str, list[tuple[str, list[float], bool]]]:
     try:
         tree = ET.parse(path).getroot()
@@ -287,3 +306,32 @@ def _voc_file(path: Path) -> tuple[Path, str, list[tuple[str, list[float], bool]
         raise DataError(f"{path} is not a Pascal VOC annotation with object/name and bndbox xmin..ymax ({exc})",
                         path=path) from exc
     return path, tree.findtext("filename", "").strip(), objects
+
+
+def scene_dataset(name: str = "demo-det-test", count: int = TEST_COUNT, seed: int = TEST_SEED,
+                  size: tuple[int, int] = TEST_SIZE):
+    """The held-out scenes as a detection dataset (``edgekit.detection``'s format, rendered in memory).
+
+    ``demo-det-test``: half held-out handwriting scans, half printed digits;
+    ``demo-det-handwriting``: held-out real handwriting only. Scene ``i`` is the same
+    whatever ``count`` is, so a smaller ``count`` is a prefix of the full set.
+    """
+    kind = DATASET_NAMES[name]
+    scenes = _scenes(seed, count, tuple(size), kind)
+
+    class SceneDataset(DetectionDataset):
+        """Scenes held in memory; ``samples`` carry their boxes (pixels)."""
+
+        fingerprint = f"scenes:{name}:{seed}:{count}:{tuple(size)}"
+
+        def __getitem__(self, index: int):
+            if not 0 <= index < len(self.samples):
+                raise IndexError(f"scene {index} is outside {name} ({len(self.samples)} scenes)")
+            scene = scenes[index]
+            area = (scene.boxes[:, 2] - scene.boxes[:, 0]) * (scene.boxes[:, 3] - scene.boxes[:, 1])
+            return scene.image.copy(), GroundTruth(scene.boxes.copy(), scene.class_ids.copy(),
+                                                   area.astype(np.float64), np.zeros(len(scene.boxes), bool))
+
+    samples = [DetectionSample(i, Path(name) / f"{i:04d}.png", sc.boxes, sc.class_ids, size=tuple(size))
+               for i, sc in enumerate(scenes)]
+    return SceneDataset(samples, CLASSES, Path(name), Counter())

@@ -64,9 +64,11 @@ class DetectorSpec:
 
 def onnx_metadata(model: Model) -> dict[str, str]:
     """The ONNX ``metadata_props`` of ``model`` (``{}`` for other formats or none)."""
-    if "onnx_metadata" in model.metadata:
-        return dict(model.metadata["onnx_metadata"])
-    if model.path is None or Path(model.path).suffix.lower() != ".onnx" or not Path(model.path).is_file():
+    metadata = getattr(model, "metadata", None) or {}  # a stand-in without metadata has none
+    if "onnx_metadata" in metadata:
+        return dict(metadata["onnx_metadata"])
+    path = getattr(model, "path", None)
+    if path is None or Path(path).suffix.lower() != ".onnx" or not Path(path).is_file():
         return {}
     return dict(_read_metadata(str(model.path), model.sha256))
 
@@ -146,7 +148,7 @@ def detector_spec(model: Model, **overrides) -> DetectorSpec:
 
 
 def _card(model: Model) -> dict:
-    card = model.metadata.get("card", {})
+    card = (getattr(model, "metadata", None) or {}).get("card", {})  # stand-ins without metadata: no card
     return card if isinstance(card, dict) else {}
 
 

@@ -313,3 +313,23 @@ def _bootstrap(evals: dict, cats: list[int], n: int, reps: int, seed: int):
         return nan, nan
     return (tuple(float(v) for v in np.percentile(maps, [2.5, 97.5])),
             tuple(float(v) for v in np.percentile(map50s, [2.5, 97.5])))
+
+
+def map_resamples(truths: Sequence[GroundTruth], predictions: Sequence[Detections], classes: Sequence[str] | int,
+                  reps: int = 200, seed: int = 0) -> np.ndarray:
+    """mAP@0.5:0.95 on ``reps`` bootstrap resamples of the images (the same resamples for the same
+    ``len(truths)`` and ``seed``), so two models' values pair up: the planner's interval of an mAP drop."""
+    names = [str(i) for i in range(classes)] if isinstance(classes, int) else [str(c) for c in classes]
+    cats = sorted(set(range(len(names))) | {int(c) for t in truths for c in t.class_ids})
+    evals = {cat: [_evaluate_image(t, p, cat, AREA_RANGES["all"]) for t, p in zip(truths, predictions)]
+             for cat in cats}
+    rng, n, out = np.random.default_rng(seed), len(truths), []
+    for _ in range(reps):
+        images = sorted(rng.integers(0, n, n).tolist())
+        per_cat = []
+        for cat in cats:
+            curve = _curve([evals[cat][i] for i in images if evals[cat][i] is not None], MAX_DETS[-1])
+            if curve is not None:
+                per_cat.append(curve[0])
+        out.append(float(np.stack(per_cat).mean()) if per_cat else float("nan"))
+    return np.asarray(out)

@@ -24,23 +24,30 @@ class Detection:
         label: class name (the id as text when the model has no names).
         score: confidence in 0..1 (objectness x class score for YOLOv5/YOLOX).
         class_id: index into the model's classes.
+        track_id: the object's id across frames when a tracker runs (:class:`~edgekit.detection.track.IoUTracker`).
     """
 
     box: tuple[float, float, float, float]
     label: str
     score: float
     class_id: int
+    track_id: int | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict."""
-        return {"box": [round(float(v), 2) for v in self.box], "label": self.label,
+        """JSON-ready dict (``track_id`` only when tracked)."""
+        data = {"box": [round(float(v), 2) for v in self.box], "label": self.label,
                 "score": round(float(self.score), 5), "class_id": int(self.class_id)}
+        if self.track_id is not None:
+            data["track_id"] = int(self.track_id)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Detection:
         """Inverse of :meth:`to_dict`."""
         box = tuple(float(v) for v in data["box"])
-        return cls(box, str(data["label"]), float(data["score"]), int(data["class_id"]))  # type: ignore[arg-type]
+        track = data.get("track_id")
+        return cls(box, str(data["label"]), float(data["score"]), int(data["class_id"]),  # type: ignore[arg-type]
+                   None if track is None else int(track))
 
 
 @dataclass(frozen=True)

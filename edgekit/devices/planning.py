@@ -9,7 +9,6 @@ names the candidates still missing; the same command resumes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from edgekit.devices.remote import CommandFailed
 from edgekit.devices.runner import DeviceRunner, Measured
 from edgekit.devices.store import Device, find_device, get_device
 from edgekit.errors import BackendUnavailable, BundleError, Cancelled, DeviceError
+from edgekit.progress import Progress, emit
 
 
 class PlanIncomplete(DeviceError):
@@ -70,10 +70,10 @@ class DeviceMeasurer:
         return None if device is None else cls(device, data, resume)
 
     def measure(self, items: list[tuple[str, Any, str, str, str]], seconds: float, cancel: Any = None,
-                progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+                progress: Progress | None = None) -> dict[str, Any]:
         """Measure ``(key, model, backend, device, precision)`` items there, one by one.
 
-        ``progress(fraction, message)`` is called before each (fraction 0..1 of this stage).
+        ``progress`` gets a "benchmarking" :class:`~edgekit.progress.ProgressEvent` before each (k/N, fraction).
 
         Returns:
             key -> ``BenchResult`` (status "unavailable" for a candidate that cannot be bundled).
@@ -88,8 +88,8 @@ class DeviceMeasurer:
         name = self.device.name
         runner = None
         for i, (key, model, backend, device, precision) in enumerate(items):
-            if progress is not None:
-                progress(i / max(1, len(items)), f"on {name}: benchmarking {key}")
+            emit(progress, "benchmarking", f"on {name}: {key}", done=i, total=len(items),
+                 fraction=i / max(1, len(items)))
             try:
                 runner = runner or DeviceRunner.open(self.device, self.data, self.profile)
                 m = runner.measure(model, backend, device, precision, seconds, cancel=lambda: _fired(cancel),

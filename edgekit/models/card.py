@@ -126,3 +126,24 @@ def _card_path(where: Path | None) -> Path | None:
 
 def _card_name(where: Path | None) -> str:
     return "the model card" if where is None else f"model card {_card_path(where)}"
+
+
+def check_class_scores(model: Any, what: str) -> None:
+    """Refuse a "classifier" whose output is image-shaped (``[N, C, H, W]`` with H, W > 1).
+
+    Why: a segmenter, a super-resolution net or an autoencoder would otherwise be packaged and scored
+    as a classifier, its argmax over pixels reported as a class. A classifier's output is ``[N, classes]``
+    (``[N, classes, 1, 1]`` is accepted).
+
+    Raises:
+        TaskNotSupported: naming the output, its shape and the card field that would describe it.
+    """
+    for out in getattr(model, "outputs", ())[:1]:
+        dims = [d for d in out.shape[1:]]
+        spatial = [d for d in dims[1:] if not (isinstance(d, int) and d == 1)]
+        if len(dims) >= 3 and len(spatial) >= 2:
+            shape = "[" + ", ".join(str(d) for d in out.shape) + "]"
+            raise TaskNotSupported(
+                f"{what}: {getattr(model, 'name', 'the model')}'s output {out.name!r} is {shape}, an image-shaped "
+                "map, not class scores [N, classes]; if it is a detector say so in its card (\"task\": "
+                "\"detection\"); other tasks (segmentation, image-to-image) are not supported yet")

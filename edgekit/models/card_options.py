@@ -125,7 +125,10 @@ def _synsets(labels_file: Path, synsets: str | Path | None) -> list[str] | None:
 
 def file_metadata(model: Model) -> dict:
     """What the model file itself says: ONNX ``metadata_props`` (Ultralytics ``names``/``imgsz``/``task``,
-    or ``mean``/``std``/``labels`` keys some exporters write) as card fields."""
+    or ``mean``/``std``/``labels`` keys some exporters write), or an OpenVINO IR's ``rt_info``
+    (:func:`openvino_metadata`), as card fields."""
+    if model.metadata.get("ov_rt_info"):
+        return openvino_metadata(model.metadata["ov_rt_info"])
     props = model.metadata.get("onnx_metadata") or {}  # read once by the ONNX loader
     card: dict[str, Any] = {}
     names = props.get("names")
@@ -149,6 +152,53 @@ def file_metadata(model: Model) -> dict:
     if props.get("task"):
         card["task"] = {"detect": "detection", "classify": "classification"}.get(props["task"], props["task"])
     return card
+
+
+# OpenVINO Model API resize_type -> Preprocess.resize
+_OV_RESIZE = {"standard": "stretch", "fit_to_window": "letterbox", "fit_to_window_letterbox": "letterbox",
+              "crop": "center_crop"}
+_MODEL_API_KEYS = ("mean_values", "scale_values", "resize_type", "reverse_input_channels")
+
+
+def openvino_metadata(rt: dict) -> dict:
+    """Card fields from an IR's ``rt_info`` sections (as :func:`edgekit.models.openvino_io.rt_info` reads them).
+
+    ``model_info`` (OpenVINO Model API, Geti/OTX exports) says what a wrapper does *before* the
+    model: pixel mean/scale in 0..255 units, BGR->RGB when ``reverse_input_channels``, the resize,
+    and space-separated labels. ``conversion_parameters`` (Model Optimizer) says what was *baked
+    into* the graph: with ``mean_values``/``scale_values`` there, the IR takes raw pixels, and
+    ``reverse_input_channels`` made it take BGR.
+    """
+    info, conv = rt.get("model_info") or {}, rt.get("conversion_parameters") or {}
+    card: dict[str, Any] = {}
+    if info.get("labels"):
+        parsed = _literal(info["labels"])
+        card["labels"] = [str(x) for x in parsed] if isinstance(parsed, (list, tuple)) else info["labels"].split()
+    pre: dict[str, Any] = {}
+    if any(key in info for key in _MODEL_API_KEYS):
+        pre.update(scale=1.0, mean=_numbers(info.get("mean_values")) or (0.0,) * 3,
+                   std=_numbers(info.get("scale_values")) or (1.0,) * 3)
+        if "reverse_input_channels" in info:
+            pre["channel_order"] = "RGB" if info["reverse_input_channels"].strip().lower() == "true" else "BGR"
+        if info.get("resize_type") in _OV_RESIZE:
+            pre["resize"] = _OV_RESIZE[info["resize_type"]]
+    elif conv.get("mean_values") or conv.get("scale_values"):
+        pre.update(scale=1.0, mean=(0.0,) * 3, std=(1.0,) * 3)
+        if "reverse_input_channels" in conv:
+            pre["channel_order"] = "BGR" if conv["reverse_input_channels"].strip().lower() == "true" else "RGB"
+    if pre:
+        card["preprocess"] = pre
+    return card
+
+
+def _numbers(text: str | None) -> tuple[float, ...] | None:
+    """``"123.675 116.28 103.53"``, ``"[123.675,116.28,103.53]"`` or ``"data[...]"`` -> 3 floats (1 is repeated)."""
+    import re
+
+    found = [float(v) for v in re.findall(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", text or "")]
+    if len(found) == 1:
+        return (found[0],) * 3
+    return tuple(found) if len(found) == 3 else None
 
 
 def _literal(text: str) -> Any:

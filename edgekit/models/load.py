@@ -217,7 +217,12 @@ def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any, task: An
     if extra:
         meta["card"] = extra
     try:
-        kind = card_task(card, model.path) if task is None else Task.parse(task, "task")
+        if task is not None:
+            kind = Task.parse(task, "task")
+        elif "task" in card:
+            kind = card_task(card, model.path)
+        else:
+            kind = _exporter_task(model)
     except ValueError as exc:
         raise ModelLoadError(f"the task argument: {exc}", path=model.path) from exc
     return model.replace(
@@ -227,3 +232,15 @@ def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any, task: An
         task=kind,
         validation=card_validation(card, model.path),
     )
+
+
+# what exporters write in the ONNX metadata_props "task" (Ultralytics: detect/classify/segment/pose/obb)
+_EXPORTER_TASKS = {"detect": Task.DETECTION, "detection": Task.DETECTION, "classify": Task.CLASSIFICATION}
+
+
+def _exporter_task(model: Model) -> Task:
+    """The task the exporter wrote into the file (Ultralytics ``task: detect``), else classification.
+
+    Without this a YOLO export loads as a classifier unless a card says otherwise."""
+    written = str((model.metadata.get("onnx_metadata") or {}).get("task", "")).strip().lower()
+    return _EXPORTER_TASKS.get(written, Task.CLASSIFICATION)

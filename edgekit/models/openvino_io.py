@@ -73,6 +73,9 @@ def read_ir(path: Path) -> Any:
 def load_ir(path: Path, *, name: str) -> Model:
     """Load an IR into a :class:`Model` (the ``ov.Model`` is not kept)."""
     ir = read_ir(path)
+    if not ir.inputs or not ir.outputs:  # a layer-less IR reads fine and then runs nothing
+        raise ModelLoadError(f"OpenVINO IR {path} has no {'inputs' if not ir.inputs else 'outputs'} (no layers "
+                             "to run); re-convert the model", path=path)
     files = (path, path.with_suffix(".bin"))
     model = Model(
         name=name,
@@ -84,9 +87,21 @@ def load_ir(path: Path, *, name: str) -> Model:
         precision=_precision(ir),
         sha256=sha256_files(list(files)),
         params=_params(ir),
+        metadata={"ov_rt_info": rt_info(ir)},
     )
     shapes = input_shapes(model)  # None while image H/W are dynamic: counted once the card gives a size
     return model if shapes is None else model.replace(flops=graph_flops(ir, shapes))
+
+
+def rt_info(ir: Any) -> dict[str, dict[str, str]]:
+    """The IR's ``model_info`` (OpenVINO Model API: labels, mean/scale values, resize type) and
+    ``conversion_parameters`` (Model Optimizer flags) sections, as text; read by the card."""
+    out: dict[str, dict[str, str]] = {}
+    for section in ("model_info", "conversion_parameters"):
+        with contextlib.suppress(Exception):  # an odd rt_info entry is no reason to refuse the model
+            if ir.has_rt_info([section]):
+                out[section] = {str(k): str(v.astype(str)) for k, v in ir.get_rt_info()[section].items()}
+    return out
 
 
 def _spec(port: Any) -> TensorSpec:

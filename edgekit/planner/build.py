@@ -15,6 +15,7 @@ from typing import Any
 from edgekit.backends.capabilities import BackendCapabilities
 from edgekit.backends.registry import capabilities
 from edgekit.compress.accuracy_control import quantize_openvino_controlled, quantize_ort_controlled
+from edgekit.compress.detection import head_tail
 from edgekit.compress.fp16 import to_fp16
 from edgekit.compress.int8 import quantize_dynamic_int8, quantize_int8, quantize_openvino
 from edgekit.compress.prune import prune_channels
@@ -22,6 +23,7 @@ from edgekit.data import stratified_split
 from edgekit.errors import ConversionError
 from edgekit.models import load_model
 from edgekit.models.model import Model
+from edgekit.progress import Progress
 from edgekit.targets import Target
 from edgekit.types import Format, Method, Precision
 
@@ -34,10 +36,27 @@ class Spec:
     device: str
     precision: str  # precision the backend is asked to run
     method: Method  # how the model file is made
+    stored: bool = False  # the model file as given, already quantized: named by its own precision
 
     @property
     def key(self) -> str:
-        return f"{self.backend}/{self.device}/{self.method}"
+        return f"{self.backend}/{self.device}/{self.precision if self.stored else self.method}"
+
+
+def as_stored(specs: list[Spec], model: Any) -> tuple[list[Spec], str | None]:
+    """The specs for a model that is already quantized (an INT8 QDQ/QOperator file), and a log line.
+
+    Such a model is measured as it is on every backend, labelled with its own precision
+    ("onnxruntime/cpu/int8", never "fp32"), and its accuracy is measured like any other's.
+    Quantizing it again or making an FP16 copy needs the FP32 model, so those methods are
+    left out rather than listed as failed.
+    """
+    stored = Precision.parse(model.precision)
+    if stored not in (Precision.INT8, Precision.INT8_DYNAMIC):
+        return specs, None
+    kept = [Spec(s.backend, s.device, str(stored), s.method, stored=True) for s in specs if s.method == Method.FP32]
+    return kept, (f"{model.name} is already quantized ({stored}): each backend runs it as stored and its accuracy "
+                  "is measured; FP16/INT8 variants need the FP32 model (plan that one to compare).")
 
 
 # what each asked-for method builds, and the precision its file holds
@@ -87,9 +106,10 @@ class BuildContext:
     calib_labels: list[int]
     train_data: Any
     work: Path
-    progress: Callable[[str], None] | None = None
+    progress: Progress | None = None  # the plan sets it per candidate (building, calibrating n/N)
     cache: dict | None = None
     reduce_range: bool | None = None  # from the *target's* ISA (see target_reduce_range)
+    detector: bool = False  # INT8 keeps the decode tail float (edgekit.compress.detection)
 
 
 def build(spec: Spec, ctx: BuildContext) -> Model:
@@ -126,12 +146,17 @@ def _int8(spec: Spec, ctx: BuildContext) -> Model:
     quantizer = capabilities(spec.backend).int8_quantizer
     if quantizer == "nncf":
         return quantize_openvino(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, force=True,
-                                 progress=ctx.progress)
+                                 progress=ctx.progress, ignored=_head(ctx, "nncf"))
     if quantizer != "onnxruntime":
         raise ConversionError(f"backend {spec.backend} declares no INT8 quantizer edgekit knows ({quantizer!r}); "
                               "drop int8 from --methods for it")
     return quantize_int8(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, reduce_range=ctx.reduce_range,
-                         force=True, progress=ctx.progress)
+                         force=True, progress=ctx.progress, exclude=_head(ctx, "onnxruntime"))
+
+
+def _head(ctx: BuildContext, quantizer: str) -> list[str]:
+    """A detector's decode-tail nodes, kept float by INT8 (none for a classifier)."""
+    return head_tail(ctx.source, quantizer) if ctx.detector else []
 
 
 def controlled_quantizer(backend: str) -> Callable[..., Any] | None:
@@ -147,7 +172,8 @@ def controlled_quantizer(backend: str) -> Callable[..., Any] | None:
 def _int8_qop(spec: Spec, ctx: BuildContext) -> Model:
     """onnxruntime static INT8 written as QLinearConv/QLinearMatMul (QOperator) instead of QDQ."""
     return quantize_int8(ctx.source, ctx.calibration, ctx.work / "onnxruntime-int8-qop", labels=ctx.calib_labels,
-                         quant_format="qoperator", reduce_range=ctx.reduce_range, force=True, progress=ctx.progress)
+                         quant_format="qoperator", reduce_range=ctx.reduce_range, force=True, progress=ctx.progress,
+                         exclude=_head(ctx, "onnxruntime"))
 
 
 def _int8_dynamic(spec: Spec, ctx: BuildContext) -> Model:

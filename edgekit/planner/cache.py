@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from edgekit._io import write_text_atomic
-from edgekit.planner.report import Report
+from edgekit.planner.report import Report, relative_to
 
 
 def cache_root() -> Path:
@@ -48,7 +48,8 @@ def load(key: str) -> Report | None:
 
 def store(key: str, report: Report) -> Path:
     """Write ``report`` under ``key`` (replacing an older entry)."""
-    return write_text_atomic(cache_root() / f"{key}.json", report.to_json(), force=True)
+    data = relative_to(report.to_dict(), None)  # absolute: a later run from another folder finds the files
+    return write_text_atomic(cache_root() / f"{key}.json", json.dumps(data, indent=2, default=str), force=True)
 
 
 def work_dir(key: str) -> Path:
@@ -56,3 +57,43 @@ def work_dir(key: str) -> Path:
     path = cache_root() / key
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def adopt_artifacts(report: Report, out: str | Path, source: str | Path | None) -> Report:
+    """``report`` with every built candidate model linked (or copied) into ``out/models``.
+
+    Why: a cache hit answers for a new ``--out``, but its files were written into the
+    earlier run's folder; a report pointing there breaks when that folder is deleted or
+    the new one is moved. The user's own model file (``source``) is never copied.
+    """
+    from dataclasses import replace
+
+    own = Path(source).resolve() if source is not None and Path(source).exists() else None
+    dest_root = Path(out).resolve() / "models"
+    candidates = []
+    for cand in report.candidates:
+        path = cand.model.get("path") if isinstance(cand.model, dict) else None
+        if not path or not Path(path).exists() or Path(path).resolve() == own \
+                or Path(path).resolve().is_relative_to(dest_root):
+            candidates.append(cand)
+            continue
+        main = Path(path)
+        folder = dest_root / main.parent.name
+        files = [Path(f) for f in cand.model.get("files") or [main]]
+        moved = [_link_or_copy(f, folder / f.relative_to(main.parent)) for f in files]
+        model = {**cand.model, "path": str(folder / main.name), "files": [str(f) for f in moved]}
+        candidates.append(replace(cand, model=model, model_obj=None))
+    return replace(report, candidates=tuple(candidates))
+
+
+def _link_or_copy(src: Path, dest: Path) -> Path:
+    """A hard link where the file system allows (no extra space), else a copy."""
+    import shutil
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.exists():
+        try:
+            os.link(src, dest)
+        except OSError:
+            shutil.copy2(src, dest)
+    return dest

@@ -13,6 +13,7 @@ import yaml
 
 from edgekit._io import write_text_atomic
 from edgekit.errors import ConfigError, DataError
+from edgekit.planner.config_schema import MAX_SECONDS, check
 from edgekit.types import Method
 
 OBJECTIVES = ("latency", "size", "accuracy", "efficiency")
@@ -20,7 +21,6 @@ OBJECTIVES = ("latency", "size", "accuracy", "efficiency")
 METHODS = tuple(m.value for m in (Method.FP32, Method.FP16, Method.INT8, Method.INT8_QOP, Method.INT8_DYNAMIC,
                                   Method.PRUNE))
 DEFAULT_METHODS = tuple(m.value for m in (Method.FP32, Method.FP16, Method.INT8, Method.INT8_DYNAMIC))
-MAX_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class PlanConfig:
         verify: re-measure the top three to confirm their order.
         cache: reuse a stored result for the same model, hardware, versions and settings.
         out: folder for the report (JSON, Markdown, PNG) and the candidate models.
+        calibration: images to calibrate INT8 on (a folder or manifest, disjoint from
+            ``data``); then every image of ``data`` validates. ``None``: a split of ``data``.
     """
 
     model: str
@@ -59,6 +61,7 @@ class PlanConfig:
     verify: bool = False
     cache: bool = True
     out: str | None = None
+    calibration: str | None = None
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -124,7 +127,6 @@ class PlanConfig:
         Raises:
             ConfigError: unknown keys or a missing ``model``.
         """
-        from edgekit.planner.config_schema import check
 
         data = check(data, where)  # types, ranges, enums; `methods: fp32` becomes ("fp32",)
         return cls(**{**data, "methods": tuple(data.get("methods", DEFAULT_METHODS))})

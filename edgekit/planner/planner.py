@@ -33,11 +33,13 @@ from edgekit.hardware import profile_hardware
 from edgekit.models import load_model
 from edgekit.models.model import Model
 from edgekit.planner import cache as plan_cache
+from edgekit.planner import detection as det_plan
 from edgekit.planner import rules
 from edgekit.planner.adapt import separate
 from edgekit.planner.build import (
     BuildContext,
     Spec,
+    as_stored,
     build,
     controlled_quantizer,
     specs_for,
@@ -81,7 +83,8 @@ def plan(
         data: labelled image folder, or a dataset of ``(image, label)`` (``edgekit.data``);
             half calibrates INT8, half validates; ``None``: the data the model's card
             names (the demo models name their held-out digits).
-        max_accuracy_drop: top-1 drop allowed vs FP32 (0.01 = 1 point).
+        max_accuracy_drop: top-1 drop allowed vs FP32 (0.01 = 1 point); for a detector, mAP@0.5:0.95
+            points (:mod:`edgekit.planner.detection`; ``data`` is then a YOLO folder, COCO json or VOC folder).
         latency_budget_ms / max_model_mb: limits (``None``: the target's defaults).
         objective: "latency", "size", "accuracy" or "efficiency".
         progress: receives :class:`~edgekit.progress.ProgressEvent` s (stage, candidate,
@@ -212,10 +215,11 @@ class _Reporter:
         self.stage: StageClock | None = None
         self.later = 0.0  # seconds expected for the stages after the current one
         self.last = 0.0
+        self.units = 0.0  # furthest unit of the current stage seen (a sub-step restarting its count never rewinds it)
 
     def begin(self, units: float, later: float = 0.0) -> None:
         """A stage of ``units`` units starts; ``later`` seconds are expected after it."""
-        self.stage, self.later = StageClock(units), later
+        self.stage, self.later, self.units = StageClock(units), later, 0.0
 
     def __call__(self, stage: str, message: str, fraction: float, done: float | None = None,
                  total: float | None = None, units: float | None = None) -> None:
@@ -226,6 +230,8 @@ class _Reporter:
             self.progress(ProgressEvent(stage, message, done, total, fraction, eta, self.clock.elapsed))
 
     def _eta(self, units: float | None) -> float | None:
+        if units is not None:
+            self.units = units = max(self.units, units)
         here = self.stage.eta(units) if self.stage is not None and units is not None else None
         return None if here is None else here + self.later
 
@@ -255,7 +261,8 @@ def _device(config: PlanConfig, target: Target | None) -> DeviceMeasurer | None:
 
 def _finish_cached(report: Report, config: PlanConfig) -> Report:
     report = replace(report, cache_hit=True, log=(*report.log, "Result reused from the cache (--no-cache re-measures)."))
-    if config.out:
+    if config.out:  # the models built earlier move in with the new report
+        report = plan_cache.adopt_artifacts(report, config.out, config.model if isinstance(config.model, str) else None)
         report.save(config.out)
     return report
 
@@ -273,25 +280,33 @@ class _State:
         self.models: dict[str, Model] = {}
         self.evals: dict[str, Any] = {}
         self.measurer: DeviceMeasurer | None = None
+        self.detector = det_plan.is_detector(model)  # accuracy in mAP, INT8 keeps the decode tail float
 
     # ---- data + specs --------------------------------------------------------------
     def prepare(self) -> None:
         cfg, t = self.config, self.target
         where = "measured on this machine" if t.is_local else "ESTIMATED from the target's published figures"
         self.log.append(f"Target {t.name}: latency {where}; accuracy is measured here on real images.")
-        calib_ds, self.val_ds, self.train_ds, what = _datasets(cfg, self.model, self.dataset)
+        datasets = det_plan.datasets if self.detector else _datasets
+        calib_ds, self.val_ds, self.train_ds, what = datasets(cfg, self.model, self.dataset)
         self.log.append(what)
         self.say("preparing", "calibration data", 0.05)
-        methods_need_calib = any(m.startswith("int8") for m in cfg.methods)
+        quantized = str(self.model.precision).startswith("int8")  # as stored: nothing to calibrate
+        methods_need_calib = any(m.startswith("int8") for m in cfg.methods) and not quantized
         n = calibration_size(min(cfg.calibration_samples, len(calib_ds)), self.model.num_classes)
-        feeds = calibration_feeds(calib_ds, self.model, n=n) if methods_need_calib else []
+        feeds = (det_plan.calibration if self.detector else calibration_feeds)(calib_ds, self.model, n=n) \
+            if methods_need_calib else []
+        self.say("preparing", "the PyTorch twin (eager baseline, pruning), if there is one", 0.07)
         self.twin = torch_twin(self.model)
         if self.twin is None:
             self.log.append("No PyTorch module for this model: no PyTorch-eager baseline, no pruning.")
         src = self.model if self.model.format.value == "onnx" else _to_onnx(self.model, self._work())
         self.ctx = BuildContext(src, self.twin, feeds, [], self.train_ds, self._work(),
-                                reduce_range=target_reduce_range(t))
-        self.specs = specs_for(t, cfg.methods, self.twin is not None)
+                                reduce_range=target_reduce_range(t), detector=self.detector)
+        if self.detector and methods_need_calib:
+            self.log.append(det_plan.head_note(self.ctx.source))
+        self.specs, stored = as_stored(specs_for(t, cfg.methods, self.twin is not None), self.model)
+        self.log += [stored] if stored else []
         self.specs += foreign_specs(self.specs)  # e.g. OpenVINO also runs onnxruntime's INT8 QDQ ONNX
 
     def _work(self) -> Path:
@@ -342,6 +357,8 @@ class _State:
     # ---- accuracy ------------------------------------------------------------------
     def evaluate_all(self) -> None:
         self.ctx.progress = None
+        if self.detector:
+            return det_plan.evaluate_all(self)
         live = [k for k, c in self.cands.items() if c.status != Status.FAILED]
         n = len(live) + 1  # the FP32 reference first
         bench_s = self._bench_seconds(len(live))
@@ -361,10 +378,14 @@ class _State:
             self.say("accuracy", f"{k} ({i + 1} of {n})", lo, units=i)
             memo = (self.models[k].sha256, c.backend, c.precision)
             fp32, timing = c.method == Method.FP32, {}
+            # never cut short: baselines; objectives where a slow candidate can win (size, accuracy); and
+            # targets that are not this CPU (its speed here says nothing of theirs)
+            patient = (fp32 or self.config.objective in ("size", "accuracy") or not self.target.is_local
+                       or self.measurer is not None)
             try:
                 res = self.evals.get(memo) or accuracy(self.models[k], self.val_ds, c.backend, c.device, c.precision,
                                                        progress=self.say.within("accuracy", k, lo, hi, i),
-                                                       max_seconds_per_image=None if fp32 else pace.limit(c.backend),
+                                                       max_seconds_per_image=None if patient else pace.limit(c.backend),
                                                        timing=timing)
                 self.evals[memo] = res
                 if fp32:
@@ -386,6 +407,8 @@ class _State:
     def control_all(self) -> None:
         """INT8 over the drop budget: keep its most sensitive layers float (a new "int8-ac" candidate)."""
         budget = self.config.max_accuracy_drop
+        if self.detector:  # the layer search scores top-1; a detector's INT8 already keeps its head float
+            return
         over = [c for c in list(self.cands.values())
                 if c.method == Method.INT8 and c.drop is not None and c.drop > budget
                 and controlled_quantizer(c.backend) is not None]
@@ -473,7 +496,7 @@ class _State:
         """Each candidate shipped to the device as a bundle and benchmarked there (edgekit.devices)."""
         items = [(k, self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision)
                  for k in live]
-        say = lambda fraction, message: self.say("benchmarking", message, 0.75 + 0.23 * fraction)
+        say = self.say.within("benchmarking", "", 0.75, 0.98, 0)
         for k, r in self.measurer.measure(items, self.config.seconds, self.say.cancel, say).items():
             self._apply(k, r)
 
@@ -503,7 +526,8 @@ class _State:
         base = fp32.get((c.backend, c.device))
         if not (self.target.is_local and base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms):
             return None
-        return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa)
+        runs = max(3, min(20, int(2000 / c.p50_ms)))  # about two seconds of profiling, whatever the model
+        return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa, runs)
 
     def decide(self, seconds: float) -> Report:
         cfg, t = self.config, self.target
@@ -516,7 +540,7 @@ class _State:
             if c.status == Status.FAILED:
                 judged.append(c)
                 continue
-            c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa, self._why_slower(c, fp32))
+            c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa, self._why_slower(c, fp32), cfg.objective)
             c = rules.accuracy_rule(c, cfg.max_accuracy_drop)
             judged.append(rules.budget_rule(c, lat_budget, size_budget))
         for c in judged:
@@ -543,7 +567,7 @@ class _State:
                       regret_pct=pct, eager_ms=eager.p50_ms if eager else None, speedup_vs_eager=vs_eager,
                       config=cfg.replace(latency_budget_ms=lat_budget, max_model_mb=size_budget).to_dict(),
                       hardware={"fingerprint": self.profile.fingerprint, "summary": self.profile.summary()},
-                      seconds=seconds)
+                      seconds=seconds, metric=det_plan.METRIC if self.detector else "top-1")
 
     def verify(self, report: Report) -> Report:
         if self.measurer is not None:
@@ -574,7 +598,8 @@ def _datasets(cfg: PlanConfig, model: Model, dataset: Any = None) -> tuple[Any, 
     if spec is None:
         raise DataError(f"no validation data for {model.name}: pass data=DIR (--data DIR), a folder with one "
                         "sub-folder of images per class (or name one in the model card's \"validation\")")
-    return _named_data(spec, paired_calibration(spec), model, f"the {cfg.data} images" if cfg.data else None)
+    return _named_data(spec, cfg.calibration or paired_calibration(spec), model,
+                       f"the {cfg.data} images" if cfg.data else None)
 
 
 def _named_data(spec: Any, calibration: str | None, model: Model, what: str | None) -> tuple[Any, Any, Any, str]:
@@ -585,8 +610,10 @@ def _named_data(spec: Any, calibration: str | None, model: Model, what: str | No
         calib = open_dataset(calibration, size)
         return calib, full, calib, (f"Validation: {len(full)} images, {what}; calibration from the "
                                     f"{len(calib)} images of {calibration}.")
-    calib, val, how = calibration_validation_split(full, seed=0)
     where = what or f"the given dataset ({type(full).__name__})"
+    if str(model.precision).startswith("int8"):  # already quantized: nothing to calibrate, every image validates
+        return full, full, full, f"Data {where}: all {len(full)} images validate (the model is already quantized)."
+    calib, val, how = calibration_validation_split(full, seed=0)
     return calib, val, calib, f"Data {where}: {how}."
 
 

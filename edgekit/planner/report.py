@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,7 @@ class Report:
     hardware: dict = field(default_factory=dict)
     seconds: float = 0.0
     cache_hit: bool = False
+    metric: str = "top-1"  # what accuracy/drop measure: "top-1", or "mAP@0.5:0.95" for a detector
 
     @property
     def plan_config(self) -> Any:
@@ -177,7 +179,8 @@ class Report:
         kind = "estimated on" if self.estimated else "measured on"
         lines = [f"# Plan: {self.model} -> {self.target}", "",
                  f"Latency {kind} {self.target}; accuracy measured here. Chosen: **{self.best_key}**.", "",
-                 "| candidate | status | latency p50 | speed-up vs FP32 | top-1 (95% CI) | drop (95% CI) | size MB | why |",
+                 (f"| candidate | status | latency p50 | speed-up vs FP32 | {self.metric} (95% CI) | drop (95% CI) "
+                  "| size MB | why |"),
                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for c in self.candidates:
             lines.append(f"| {c.key} | {c.status} | {c.latency_text()} | {c.speedup_text()} | {_acc(c)} | {_drop(c)} "
@@ -191,10 +194,35 @@ class Report:
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": write_text_atomic(out / "report.json", self.to_json(), force),
+        saved = json.dumps(relative_to(self.to_dict(), out), indent=2, default=str)
+        paths = {"json": write_text_atomic(out / "report.json", saved, force),
                  "markdown": write_text_atomic(out / "report.md", self.to_markdown(), force)}
         paths["plot"] = save_plot(self, out / "plot.png", force=force)
         return paths
+
+
+def relative_to(data: dict, folder: Path | None) -> dict:
+    """``data`` (a report dict) with each candidate's model path and files relative to ``folder``
+    (``None``: absolute, as the plan cache keeps them).
+
+    Why: a saved plan is moved, copied to another machine or deployed from another folder;
+    paths relative to the working directory of the run that made it would break all three.
+    Readers resolve them against the report's folder (:func:`edgekit.deployment.source`).
+    """
+    base = None if folder is None else os.path.abspath(folder)
+
+    def fix(p: Any) -> Any:
+        if p is None:
+            return p
+        full = os.path.abspath(p)
+        return Path(full if base is None else os.path.relpath(full, base)).as_posix()
+
+    out = dict(data)
+    out["candidates"] = [{**c, "model": {**c["model"], "path": fix(c["model"].get("path")),
+                                         "files": [fix(f) for f in c["model"].get("files") or []]}}
+                         if isinstance(c.get("model"), dict) and c["model"].get("path") else c
+                         for c in data["candidates"]]
+    return out
 
 
 def _acc(c: Candidate) -> str:

@@ -44,11 +44,14 @@ def slower_reason(method: str, isa: tuple[str, ...], device: str) -> str:
     return "it measured slower"
 
 
-def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...], why: str | None = None) -> Candidate:
+def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...], why: str | None = None,
+                 objective: str = "latency") -> Candidate:
     """Reject ``cand`` when its p50 (or, on an absent target, its estimate) exceeds its own
     FP32's on the same backend/device by more than the noise (a tie is kept, with a note).
 
-    ``why``: the measured cause (:mod:`edgekit.planner.why_slow`); else a generic reason."""
+    ``why``: the measured cause (:mod:`edgekit.planner.why_slow`); else a generic reason.
+    ``objective`` "size": the user asked for the smallest file, so being slower is said in a
+    note and never a reason to reject (the latency budget, when given, still applies)."""
     if fp32 is None or cand.key == fp32.key or cand.latency_ms is None or fp32.latency_ms is None:
         return cand
     if cand.is_estimate != fp32.is_estimate:
@@ -63,8 +66,10 @@ def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...], 
     if mine > base:
         why = why or slower_reason(cand.method, isa, cand.device)
         kind = "estimated" if cand.is_estimate else "p50"
-        return reject(cand, f"slower than FP32 on {cand.backend}: {mine:.3g} ms vs {base:.3g} ms {kind} "
-                            f"({speedup:.2f}x); {why}")
+        text = f"slower than FP32 on {cand.backend}: {mine:.3g} ms vs {base:.3g} ms {kind} ({speedup:.2f}x)"
+        if objective == "size":
+            return replace(cand, notes=(*cand.notes, f"{text}; kept: the objective is size"))
+        return reject(cand, f"{text}; {why}")
     return cand
 
 

@@ -146,7 +146,7 @@ def openvino_profile(path: str | Path, runs: int = 20) -> OpProfile:
     return OpProfile(shares, dict(count), sum(shares[k] for k in dw), sum(count[k] for k in dw))
 
 
-def explain(method: str, prof: OpProfile, isa: tuple[str, ...], backend: str = "onnxruntime") -> str:
+def explain(method: str, prof: OpProfile, isa: tuple[str, ...], backend: str = "ONNX Runtime") -> str:
     """One plain sentence naming what makes a compressed model slow here, from its profile."""
     top, share = prof.top()
     no_vnni = not any(f in isa for f in INT8_ISA)
@@ -157,7 +157,7 @@ def explain(method: str, prof: OpProfile, isa: tuple[str, ...], backend: str = "
                 "(static INT8 avoids both)")
     qdq = prof.share(QDQ_OPS) + prof.shares.get("FakeQuantize", 0.0)
     if qdq >= 0.15:
-        return (f"{100 * qdq:.0f}% of its time is in quantize/dequantize steps the {backend} runtime could not fuse "
+        return (f"{100 * qdq:.0f}% of its time is in quantize/dequantize steps that {backend} could not fuse "
                 "into the neighbouring layers")
     reorder = prof.shares.get("Reorder", 0.0)
     if prof.depthwise >= 0.15 and prof.depthwise + reorder >= 0.3:
@@ -179,16 +179,21 @@ def explain(method: str, prof: OpProfile, isa: tuple[str, ...], backend: str = "
     return "the quantize/dequantize overhead outweighs the compute saved"
 
 
-def why_slower(model: Any, method: str, backend: str, isa: tuple[str, ...]) -> str | None:
-    """:func:`explain` for a built candidate model, ``None`` when it cannot be profiled here."""
+def why_slower(model: Any, method: str, backend: str, isa: tuple[str, ...], runs: int = 20) -> str | None:
+    """:func:`explain` for a built candidate model (``runs`` profiled inferences), ``None`` when it
+    cannot be profiled here."""
     path = getattr(model, "path", None)
     if path is None or not str(method).startswith("int8"):
         return None
-    try:
-        if str(path).endswith(".onnx"):
-            return explain(str(method), ort_profile(path), isa, "onnxruntime")
-        if str(path).endswith(".xml"):
-            return explain(str(method), openvino_profile(path), isa, "OpenVINO")
+    from edgekit.backends.registry import capabilities
+    from edgekit.types import Format
+
+    caps = capabilities(backend)
+    try:  # the runtime that runs the candidate is the one profiled (OpenVINO also runs QDQ ONNX files)
+        if caps.artifact_format is Format.OPENVINO:
+            return explain(str(method), openvino_profile(path, runs), isa, caps.label)
+        if str(path).endswith(".onnx") and Format.ONNX in caps.formats:
+            return explain(str(method), ort_profile(path, runs), isa, caps.label)
     except Exception:  # noqa: BLE001 - a profile is an explanation, never a reason for the plan to fail
         return None
     return None

@@ -23,6 +23,8 @@ from edgekit.errors import InputMismatch
 from edgekit.serve.protocol import classification, datatype_of
 
 CLASSIFICATION = "classification"
+DETECTION = "detection"
+IMAGE_INPUT = "image"  # a detection bundle's v2 image input: one BYTES element (JPEG/PNG) -> boxes/scores/classes/labels
 MAX_BATCH = 64  # images per request: bounds memory per request in engines that set no body limit (KServe)
 
 
@@ -84,18 +86,24 @@ class BundleModel:
     def infer(self, inputs: dict[str, np.ndarray], wanted: Sequence[OutputWanted] = ()) -> dict[str, np.ndarray]:
         """Run v2 input tensors; return the wanted outputs (all when none are named).
 
+        NaN inside a binary tensor is the caller's business and runs, as in ``edgekit serve`` (a JSON
+        body with a NaN literal is not JSON and is refused by each engine's parser before this).
+
         Raises:
-            InputMismatch: unknown/missing input, wrong shape or dtype, NaN or infinity, a batch over
+            InputMismatch: unknown/missing input, wrong shape or dtype, a batch over
                 ``MAX_BATCH``, unknown output.
         """
+        image = self.task == DETECTION and set(inputs) == {IMAGE_INPUT} and IMAGE_INPUT not in {t.name for t in self.inputs}
         for name, array in inputs.items():
-            if array.ndim and array.shape[0] > MAX_BATCH:
+            if not image and array.ndim and array.shape[0] > MAX_BATCH:
                 raise InputMismatch(f"input {name!r} holds a batch of {array.shape[0]}, over the limit of {MAX_BATCH}; "
                                     "split it into smaller requests")
-            if array.dtype.kind == "f" and not np.isfinite(array).all():
-                raise InputMismatch(f"input {name!r} holds NaN or infinite values; send finite numbers")
-        with self._lock:
-            raw = self.predictor.session.run(inputs)
+        if image:  # a detector's encoded image: the boxes as tensors
+            raw = self.detect_tensors(_one_image(inputs[IMAGE_INPUT]))
+            wanted = tuple(w for w in wanted if not w.classification)
+        else:
+            with self._lock:
+                raw = self.predictor.session.run(inputs)
         wanted = tuple(wanted) or tuple(OutputWanted(n) for n in raw)
         result = {}
         for out in wanted:
@@ -116,9 +124,11 @@ class BundleModel:
         from edgekit.serve.images import decode
         from edgekit.serve.protocol import RequestError
 
-        if self.task != CLASSIFICATION:  # dispatch point: detection answers boxes once edgekit.detection lands
+        if self.task == DETECTION:  # the image path of a detector answers its boxes, as edgekit serve's /detect
+            return self.detect(image_bytes)
+        if self.task != CLASSIFICATION:
             raise InputMismatch(f"bundle {self.path} is a {self.task} model; the image path answers classification "
-                                "only, send tensors to /infer instead")
+                                "and detection only, send tensors to /infer instead")
         try:
             image = decode(image_bytes)
         except RequestError as exc:
@@ -126,6 +136,74 @@ class BundleModel:
         with self._lock:
             return self.predictor.predict(image, k=k).to_dict()
 
+    def detect(self, image_bytes: bytes, conf: float | None = None) -> dict:
+        """JPEG/PNG bytes -> ``{"task": "detection", "detections": [Detection.to_dict(), ...]}``, the answer of
+        ``edgekit serve``'s ``/detect`` (boxes xyxy in the image's own pixels, best first).
+
+        Raises:
+            InputMismatch: a classification bundle, ``conf`` outside 0..1, or not a decodable JPEG/PNG.
+        """
+        found = self.detections(image_bytes, conf)
+        return {"task": DETECTION, "detections": [d.to_dict() for d in found]}
+
+    def detect_tensors(self, image_bytes: bytes, conf: float | None = None) -> dict[str, np.ndarray]:
+        """The boxes as v2 tensors: ``boxes`` [N, 4] FP32 (xyxy pixels), ``scores`` [N] FP32,
+        ``classes`` [N] INT32 and ``labels`` [N] BYTES; N = 0 gives empty tensors of those shapes."""
+        return detection_tensors(self.detections(image_bytes, conf))
+
+    def detections(self, image_bytes: bytes, conf: float | None = None) -> list:
+        """The :class:`edgekit.detection.Detection` list of one encoded image (see :meth:`detect`)."""
+        from edgekit.serve.images import decode
+        from edgekit.serve.protocol import RequestError
+
+        spec = self.predictor.detector_spec
+        if spec is None:
+            raise InputMismatch(f"bundle {self.path} is a {self.task} model; send the image to the classification "
+                                "path instead")
+        if conf is not None and not 0.0 <= float(conf) <= 1.0:
+            raise InputMismatch(f"conf must be between 0 and 1, got {conf}")
+        try:
+            image = decode(image_bytes)
+        except RequestError as exc:
+            raise InputMismatch(exc.message) from exc
+        config = None if conf is None else spec.config.replace(conf=float(conf))
+        with self._lock:
+            return self.predictor.detect(image, config)
+
     def close(self) -> None:
         """Release the session and a zip's extraction."""
         self.predictor.close()
+
+
+def detection_tensors(found: Sequence) -> dict[str, np.ndarray]:
+    """Detections as the v2 tensors every engine answers: boxes [N,4] FP32, scores [N] FP32,
+    classes [N] INT32, labels [N] BYTES (object array of bytes, as the v2 codecs expect)."""
+    return {
+        "boxes": np.asarray([d.box for d in found], np.float32).reshape(-1, 4),
+        "scores": np.asarray([d.score for d in found], np.float32).reshape(-1),
+        "classes": np.asarray([d.class_id for d in found], np.int32).reshape(-1),
+        "labels": np.asarray([str(d.label).encode() for d in found], dtype=object).reshape(-1),
+    }
+
+
+def _one_image(tensor: np.ndarray) -> bytes:
+    """The encoded image of a v2 ``image`` tensor: one BYTES element holding the JPEG/PNG bytes (binary
+    tensors, gRPC) or their base64 text (JSON: KServe's REST re-encodes every BYTES element as UTF-8
+    text, so raw image bytes cannot pass there), or a UINT8 vector of the file (Triton's python stub
+    mis-reads BYTES inputs under numpy 2)."""
+    import base64
+    import binascii
+
+    if isinstance(tensor, np.ndarray) and tensor.dtype == np.uint8:  # Triton: the file as a UINT8 vector
+        return tensor.tobytes()
+    flat = np.asarray(tensor, dtype=object).reshape(-1)
+    if flat.size != 1 or not isinstance(flat[0], (bytes, bytearray, np.bytes_, str)):
+        raise InputMismatch(f"input {IMAGE_INPUT!r} must be one BYTES element holding a JPEG/PNG (or its base64), "
+                            f"got {flat.size} element(s)")
+    value = flat[0].encode() if isinstance(flat[0], str) else bytes(flat[0])
+    if value.startswith((b"\x89PNG", b"\xff\xd8")):
+        return value
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return value  # not base64 either: the decoder names what is wrong with it

@@ -13,9 +13,11 @@ Routes (``{v}`` = the optional ``/versions/1`` segment)::
     POST /v2/models/{name}/classify?top_k=5      JPEG/PNG bytes in, label + scores out
     POST /v2/models/{name}/detect?conf=0.25      JPEG/PNG bytes in, boxes (label, score, xyxy pixels) out
 
-Every error is JSON ``{"error": "..."}``: 400 malformed, 404 unknown model or
-route, 413 body too large, 415 not an image, 503 queue full or shutting down.
-Bodies are read in chunks and refused as soon as they pass ``max_body_bytes``.
+Every error is JSON ``{"error": "<one sentence>", "code": "<stable code>"}``: 400 malformed
+(``bad_request``, ``too_many_elements``), 404 unknown model or route, 408 a body that stalls,
+413 body too large, 415 not an image or compressed, 500 ``internal_error`` (never a traceback),
+503 queue full or shutting down. Bodies are read in chunks and refused as soon as they pass
+``max_body_bytes``; slow request heads are cut off by :mod:`edgekit.serve.limits`.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ def _model_routes(app: FastAPI, prefix: str, engine: Engine, ok: Any, limit: int
         _model(engine, name, version)
         header = request.headers.get(HEADER_LENGTH)
         if header is not None and not (header.isascii() and header.isdigit() and len(header) <= 12):
-            raise RequestError(400, f"{HEADER_LENGTH} must be a decimal integer, not {header[:20]!r}")
+            raise RequestError(400, f"{HEADER_LENGTH} must be an integer (ASCII digits), not {header[:20]!r}")
         body = await read_body(request, limit)
 
         def work(predictor: Any) -> tuple[bytes, dict]:

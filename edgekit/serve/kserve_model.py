@@ -16,6 +16,11 @@ Two request shapes:
 Why the model pickles as its bundle path: with ``--workers N`` KServe starts N uvicorn
 processes by *spawn* and pickles the registered models into them; a compiled session cannot
 be pickled, so each worker re-opens (and re-verifies) the bundle instead.
+
+Why the class is built on first use (``EdgekitModel`` is a module attribute made by
+:func:`model_class`): importing kserve registers its protobuf package ``inference``, which
+``tritonclient.grpc`` registers too, so the two cannot share a process. Importing this module
+must not import kserve; only the server process (and a spawned worker unpickling the model) does.
 """
 
 from __future__ import annotations
@@ -26,111 +31,137 @@ import binascii
 from pathlib import Path
 from typing import Any
 
-import kserve
 import numpy as np
-from kserve.errors import InvalidInput
-from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from edgekit.errors import EdgekitError, InputMismatch
 from edgekit.serve.adapter import BundleModel, OutputWanted
 
 MAX_IMAGES = 64
+_BUILT: dict[str, type] = {}
 
 
-class EdgekitModel(kserve.Model):
-    """A bundle served by KServe: verified and compiled in the constructor, ready at once.
+def __getattr__(name: str) -> Any:
+    if name == "EdgekitModel":  # pickle finds the class here in a spawned worker
+        return model_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def model_class() -> type:
+    """The ``kserve.Model`` subclass serving a bundle (imports kserve on the first call).
 
     Raises:
-        BundleError: the bundle fails verification (the server then refuses to start).
+        BackendUnavailable: kserve is not installed.
     """
+    if "model" not in _BUILT:
+        _BUILT["model"] = _build()
+    return _BUILT["model"]
 
-    def __init__(self, bundle: str | Path, *, backend: str | None = None, name: str | None = None) -> None:
-        self.adapter = BundleModel(bundle, backend=backend)
-        super().__init__(name or self.adapter.name)
-        self._args = (str(bundle), backend, name)
-        self.ready = True
 
-    def __getstate__(self) -> dict:
-        return {"args": self._args, "name": self.name}
+def _build() -> type:
+    from edgekit.serve.kserve_server import _import_kserve
 
-    def __setstate__(self, state: dict) -> None:
-        """In a spawned worker: answer KServe's liveness ping at once, load the bundle in the background.
+    _import_kserve()  # once, without letting kserve parse our argv
+    import kserve
+    from kserve.errors import InvalidInput
+    from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
-        KServe kills a worker that does not answer its ping within ~5 s of starting, and the
-        ping thread starts only once this object is unpickled; verifying and compiling the
-        bundle here would loop kill/restart on a busy machine. Until loaded, the model is not ready (503).
+    class EdgekitModel(kserve.Model):
+        """A bundle served by KServe: verified and compiled in the constructor, ready at once.
+
+        Raises:
+            BundleError: the bundle fails verification (the server then refuses to start).
         """
-        import threading
 
-        from edgekit.serve.kserve_server import _import_kserve, harden_app
-
-        super().__init__(state["name"])
-        self._args, self.ready, self.adapter = state["args"], False, None
-        harden_app(_import_kserve().app)  # a spawned worker re-imports KServe's app: harden it there too
-        threading.Thread(target=self._load, name="edgekit-load", daemon=True).start()
-
-    def _load(self) -> None:
-        bundle, backend, _name = self._args
-        try:
+        def __init__(self, bundle: str | Path, *, backend: str | None = None, name: str | None = None) -> None:
             self.adapter = BundleModel(bundle, backend=backend)
-        except EdgekitError as exc:  # a worker cannot raise to anyone: say why it stays not ready
-            import logging
+            super().__init__(name or self.adapter.name)
+            self._args = (str(bundle), backend, name)
+            self.ready = True
 
-            logging.getLogger("kserve").error("edgekit: %s stays not ready: %s", self.name, exc)
-            return
-        self.ready = True
+        def __getstate__(self) -> dict:
+            return {"args": self._args, "name": self.name}
 
-    def load(self) -> bool:
-        """Already loaded in the constructor (so a bad bundle fails before any port opens)."""
-        return self.ready
+        def __setstate__(self, state: dict) -> None:
+            """In a spawned worker: answer KServe's liveness ping at once, load the bundle in the background.
 
-    def get_input_types(self) -> list[dict]:
-        """v2 model metadata ``inputs``."""
-        return [t.to_dict() for t in self.adapter.inputs]
+            KServe kills a worker that does not answer its ping within ~5 s of starting, and the
+            ping thread starts only once this object is unpickled; verifying and compiling the
+            bundle here would loop kill/restart on a busy machine. Until loaded, the model is not ready (503).
+            """
+            import threading
 
-    def get_output_types(self) -> list[dict]:
-        """v2 model metadata ``outputs``."""
-        return [t.to_dict() for t in self.adapter.outputs]
+            from edgekit.serve.kserve_server import _import_kserve, harden_app
 
-    async def predict(self, payload: Any, headers: dict | None = None, response_headers: dict | None = None) -> Any:
-        """v2 tensors -> ``InferResponse``; a v1 dict of images -> predictions. Runs off the event loop."""
-        work = self._infer if isinstance(payload, InferRequest) else self._images
-        try:
-            return await asyncio.get_running_loop().run_in_executor(None, work, payload)
-        except InputMismatch as exc:
-            raise InvalidInput(str(exc)) from exc
+            super().__init__(state["name"])
+            self._args, self.ready, self.adapter = state["args"], False, None
+            harden_app(_import_kserve().app)  # a spawned worker re-imports KServe's app: harden it there too
+            threading.Thread(target=self._load, name="edgekit-load", daemon=True).start()
 
-    def _infer(self, request: InferRequest) -> InferResponse:
-        inputs = {}
-        for item in request.inputs:
+        def _load(self) -> None:
+            bundle, backend, _name = self._args
             try:
-                inputs[item.name] = item.as_numpy()
-            except (ValueError, TypeError) as exc:
-                raise InputMismatch(f"input {item.name!r}: data does not fit shape {list(item.shape)} "
-                                    f"of {item.datatype}: {exc}") from exc
-        wanted = [OutputWanted(o.name, _classification(o.parameters)) for o in request.request_outputs or ()]
-        outputs = self.adapter.infer(inputs, wanted)
-        tensors = [_output(name, array) for name, array in outputs.items()]
-        return InferResponse(response_id=request.id or "", model_name=self.name, infer_outputs=tensors,
-                             model_version="1", use_binary_outputs=request.use_binary_outputs,
-                             requested_outputs=request.request_outputs)
+                self.adapter = BundleModel(bundle, backend=backend)
+            except EdgekitError as exc:  # a worker cannot raise to anyone: say why it stays not ready
+                import logging
 
-    def _images(self, payload: Any) -> dict:
-        if not isinstance(payload, dict) or not isinstance(payload.get("instances"), list):
-            raise InputMismatch('send {"instances": [{"image_bytes": {"b64": "..."}}]} or v2 tensors')
-        instances = payload["instances"]
-        if not 1 <= len(instances) <= MAX_IMAGES:
-            raise InputMismatch(f"send between 1 and {MAX_IMAGES} instances, not {len(instances)}")
-        k = (payload.get("parameters") or {}).get("top_k", 5)
-        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
-            raise InputMismatch("parameters.top_k must be an integer between 1 and 1000")
-        return {"predictions": [self.adapter.classify(_image_bytes(item), k) for item in instances]}
+                logging.getLogger("kserve").error("edgekit: %s stays not ready: %s", self.name, exc)
+                return
+            self.ready = True
 
-    def stop(self) -> None:
-        """Release the bundle when KServe unloads the model."""
-        if self.ready and self.adapter is not None:
-            self.ready = False
-            self.adapter.close()
+        def load(self) -> bool:
+            """Already loaded in the constructor (so a bad bundle fails before any port opens)."""
+            return self.ready
+
+        def get_input_types(self) -> list[dict]:
+            """v2 model metadata ``inputs``."""
+            return [t.to_dict() for t in self.adapter.inputs]
+
+        def get_output_types(self) -> list[dict]:
+            """v2 model metadata ``outputs``."""
+            return [t.to_dict() for t in self.adapter.outputs]
+
+        async def predict(self, payload: Any, headers: dict | None = None, response_headers: dict | None = None) -> Any:
+            """v2 tensors -> ``InferResponse``; a v1 dict of images -> predictions. Runs off the event loop."""
+            work = self._infer if isinstance(payload, InferRequest) else self._images
+            try:
+                return await asyncio.get_running_loop().run_in_executor(None, work, payload)
+            except InputMismatch as exc:
+                raise InvalidInput(str(exc)) from exc
+
+        def _infer(self, request: InferRequest) -> InferResponse:
+            inputs = {}
+            for item in request.inputs:
+                try:
+                    inputs[item.name] = item.as_numpy()
+                except (ValueError, TypeError) as exc:
+                    raise InputMismatch(f"input {item.name!r}: data does not fit shape {list(item.shape)} "
+                                        f"of {item.datatype}: {exc}") from exc
+            wanted = [OutputWanted(o.name, _classification(o.parameters)) for o in request.request_outputs or ()]
+            outputs = self.adapter.infer(inputs, wanted)
+            tensors = [_output(InferOutput, name, array) for name, array in outputs.items()]
+            return InferResponse(response_id=request.id or "", model_name=self.name, infer_outputs=tensors,
+                                 model_version="1", use_binary_outputs=request.use_binary_outputs,
+                                 requested_outputs=request.request_outputs)
+
+        def _images(self, payload: Any) -> dict:
+            if not isinstance(payload, dict) or not isinstance(payload.get("instances"), list):
+                raise InputMismatch('send {"instances": [{"image_bytes": {"b64": "..."}}]} or v2 tensors')
+            instances = payload["instances"]
+            if not 1 <= len(instances) <= MAX_IMAGES:
+                raise InputMismatch(f"send between 1 and {MAX_IMAGES} instances, not {len(instances)}")
+            k = (payload.get("parameters") or {}).get("top_k", 5)
+            if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
+                raise InputMismatch("parameters.top_k must be an integer between 1 and 1000")
+            return {"predictions": [self.adapter.classify(_image_bytes(item), k) for item in instances]}
+
+        def stop(self) -> None:
+            """Release the bundle when KServe unloads the model."""
+            if self.ready and self.adapter is not None:
+                self.ready = False
+                self.adapter.close()
+
+    EdgekitModel.__module__, EdgekitModel.__qualname__ = __name__, "EdgekitModel"
+    return EdgekitModel
 
 
 def _classification(parameters: Any) -> int:
@@ -145,12 +176,12 @@ def _classification(parameters: Any) -> int:
     return value
 
 
-def _output(name: str, array: np.ndarray) -> InferOutput:
+def _output(output_class: type, name: str, array: np.ndarray) -> Any:
     """Raw bytes, not ``data=array``: KServe 0.21's gRPC encoder tests ``output.data`` for truth, which an array refuses."""
     from edgekit.serve.protocol import datatype_of
 
     datatype = "BYTES" if array.dtype == object else datatype_of(array.dtype.name)
-    output = InferOutput(name, list(array.shape), datatype)
+    output = output_class(name, list(array.shape), datatype)
     output.set_data_from_numpy(array, binary_data=True)  # REST re-encodes it as JSON unless binary was asked
     return output
 

@@ -67,6 +67,10 @@ class _V2Requests:
         if scope["path"].endswith("/infer"):
             kept = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             binary = b"inference-header-content-length" in headers
+            problem = _not_strict_json(b"".join(m.get("body", b"") for m in messages),
+                                       headers.get(b"inference-header-content-length"))
+            if problem is not None:
+                return await _too_large(send, problem, status=400)
             kept.append((b"content-type", b"application/octet-stream" if binary else b"application/json"))
             scope = {**scope, "headers": kept}
 
@@ -76,11 +80,33 @@ class _V2Requests:
         await self.app(scope, replay, send)
 
 
-async def _too_large(send: Any, message: str) -> None:
+def _not_strict_json(body: bytes, header_length: bytes | None) -> str | None:
+    """Why the request's JSON part is not strict JSON (NaN/Infinity literals), or None.
+
+    Why: KServe's parser takes ``NaN`` literals that are not JSON; ``edgekit serve`` refuses them (400),
+    and every engine we control answers alike. NaN inside a binary tensor is data and passes.
+    """
+    import json
+
+    head = body[: int(header_length)] if header_length and header_length.isdigit() else body
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON; send finite numbers (NaN inside binary tensors is allowed)")
+
+    try:
+        json.loads(head, parse_constant=refuse)
+    except ValueError as exc:
+        return str(exc) if "not JSON" in str(exc) else None  # other parse errors: KServe answers them itself
+    except RecursionError:
+        return "the request JSON is nested too deeply"
+    return None
+
+
+async def _too_large(send: Any, message: str, status: int = 413) -> None:
     import json
 
     body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": 413,
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
@@ -136,9 +162,9 @@ def serve_kserve(
         BackendUnavailable: kserve missing, or no allowed backend runs here.
     """
     model_server = _import_kserve()
-    from edgekit.serve.kserve_model import EdgekitModel
+    from edgekit.serve.kserve_model import model_class
 
-    model = EdgekitModel(bundle, backend=backend)
+    model = model_class()(bundle, backend=backend)
     server = _loopback_server_class(model_server)(host, grpc_port, http_port=http_port, workers=workers,
                                                   enable_grpc=False, enable_latency_logging=False)
     import logging

@@ -17,12 +17,19 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-# Triton's stub embeds the system Python and ignores PYTHONPATH: EDGEKIT_PYTHONPATH adds the
-# site-packages of a virtual environment holding edgekit (and numpy) before anything imports them.
+# Triton's stub embeds the system Python and ignores PYTHONPATH: EDGEKIT_PYTHONPATH adds the site-packages
+# of a virtual environment holding edgekit (and numpy). It must happen when the stub loads this file: the
+# stub imports triton_python_backend_utils (which imports numpy) right after, for its config auto-complete.
 sys.path[:0] = [p for p in os.environ.get("EDGEKIT_PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
 
-import triton_python_backend_utils as pb_utils
+
+def _pb() -> Any:
+    """``triton_python_backend_utils``: it exists only inside Triton's stub, so it is imported late."""
+    import triton_python_backend_utils
+
+    return triton_python_backend_utils
 
 
 class TritonPythonModel:
@@ -30,6 +37,7 @@ class TritonPythonModel:
 
     def initialize(self, args: dict) -> None:
         """Verify and compile the bundle; a refused bundle fails the model load with the bundle's sentence."""
+        self.pb = _pb()
         from edgekit.serve.adapter import BundleModel
 
         folder = Path(args["model_repository"]) / args["model_version"] / "bundle"
@@ -37,21 +45,25 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         self.inputs = [i["name"] for i in config["input"]]
         self.outputs = [o["name"] for o in config["output"]]
+        self.batched = int(config.get("max_batch_size", 0)) > 0  # a detection answer gets the batch axis then
 
     def execute(self, requests: list) -> list:
         """One response per request; bad input answers that request alone with INVALID_ARG (HTTP 400)."""
         from edgekit.errors import InputMismatch
 
-        responses = []
+        pb, responses = self.pb, []
         for request in requests:
             try:
-                inputs = {n: _array(pb_utils.get_input_tensor_by_name(request, n)) for n in self.inputs}
+                given = {n: pb.get_input_tensor_by_name(request, n) for n in self.inputs}
+                inputs = {n: _array(t) for n, t in given.items() if t is not None}  # optional: a detector's image
                 outputs = self.model.infer(inputs)
-                tensors = [_tensor(n, outputs[n]) for n in self.outputs]
-                responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
+                if self.batched and {"boxes", "scores", "classes"} <= set(outputs):
+                    outputs = {n: a[None] for n, a in outputs.items()}
+                tensors = [_tensor(pb, n, outputs[n]) for n in self.outputs if n in outputs]
+                responses.append(pb.InferenceResponse(output_tensors=tensors))
             except InputMismatch as exc:
-                error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
-                responses.append(pb_utils.InferenceResponse(output_tensors=[], error=error))
+                error = pb.TritonError(str(exc), pb.TritonError.INVALID_ARG)
+                responses.append(pb.InferenceResponse(output_tensors=[], error=error))
         return responses
 
     def finalize(self) -> None:
@@ -71,8 +83,8 @@ def _array(tensor: object) -> object:
     return np.from_dlpack(tensor)
 
 
-def _tensor(name: str, array: object) -> object:
+def _tensor(pb: Any, name: str, array: object) -> object:
     """A response tensor from numpy, through DLPack (see :func:`_array`)."""
     import numpy as np
 
-    return pb_utils.Tensor.from_dlpack(name, np.ascontiguousarray(array).__dlpack__())
+    return pb.Tensor.from_dlpack(name, np.ascontiguousarray(array).__dlpack__())

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from edgekit._io import write_text_atomic
+from edgekit.backends import capabilities, compile_session, list_backends
 from edgekit.errors import ConfigError
 
 AS_PLANNED = ("auto", "as planned")  # backend words that keep a plan candidate's own backend
@@ -71,6 +72,7 @@ class LiveConfig:
     json_out: str | None = None
     window: bool = False
     force: bool = False
+    track: bool = False  # detectors: IoU tracker ids, counts held steady (edgekit demo --track)
     model_obj: Any = field(default=None, compare=False, repr=False)
     compare_obj: Any = field(default=None, compare=False, repr=False)
     source_obj: Any = field(default=None, compare=False, repr=False)
@@ -195,13 +197,23 @@ def compile_sessions(config: LiveConfig) -> tuple[Any, Any]:
 
 def _compile(obj: Any, name: str | None, backend: str, device: str, precision: str) -> Any:
     from edgekit.models import Model, load_model
-    from edgekit.vision.demo import compile_live_session
 
     if obj is not None and hasattr(obj, "key") and hasattr(obj, "model"):  # a plan Candidate
         model = obj.model_obj if obj.model_obj is not None else Model.from_dict(obj.model)
+    elif obj is None and _is_bundle(name):  # a deployed bundle runs as it will on the device (verified first)
+        from edgekit.deployment import Predictor
+
+        return Predictor.open(str(name), backend=None if backend == "auto" else backend)
     else:
         model = obj if obj is not None else load_model(str(name))
     return compile_live_session(model, backend, device=device, precision=precision)
+
+
+def _is_bundle(name: str | None) -> bool:
+    from pathlib import Path
+
+    path = Path(str(name or ""))
+    return (path.is_dir() and (path / "manifest.json").is_file()) or (path.suffix == ".zip" and path.is_file())
 
 
 def open_live_source(config: LiveConfig) -> Any:
@@ -211,3 +223,16 @@ def open_live_source(config: LiveConfig) -> Any:
     if config.source_obj is not None:
         return config.source_obj
     return open_source(config.source, fps=config.fps, loop=config.loop)
+
+
+def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu", precision: str = "fp32") -> Any:
+    """Compile a session for the live pipeline.
+
+    Capture and drawing threads share the cores with inference, so onnxruntime's
+    intra-op threads must not spin-wait between frames (measured here: spinning
+    threads halved the end-to-end FPS of a small model on 2 cores).
+    """
+    first = list_backends()[0] if backend == "auto" else backend  # "auto" passes options to the one of their type
+    shared = capabilities(first).shared_cpu_options  # e.g. onnxruntime: spin=False
+    options = capabilities(first).make_options(**shared) if shared else None
+    return compile_session(model, backend, device=device, precision=precision, options=options)

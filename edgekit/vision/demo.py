@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
-from edgekit.backends import capabilities, compile_session, list_backends
 from edgekit.vision.config import LiveConfig, compile_sessions, open_live_source
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
@@ -36,19 +35,6 @@ def display_problem() -> str | None:
         return ("this OpenCV is the headless build (no windows); `pip install opencv-python` instead of "
                 "opencv-python-headless, or use the desktop app: edgekit gui")
     return None
-
-
-def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu", precision: str = "fp32") -> Any:
-    """Compile a session for the live pipeline.
-
-    Capture and drawing threads share the cores with inference, so onnxruntime's
-    intra-op threads must not spin-wait between frames (measured here: spinning
-    threads halved the end-to-end FPS of a small model on 2 cores).
-    """
-    first = list_backends()[0] if backend == "auto" else backend  # "auto" passes options to the one of their type
-    shared = capabilities(first).shared_cpu_options  # e.g. onnxruntime: spin=False
-    options = capabilities(first).make_options(**shared) if shared else None
-    return compile_session(model, backend, device=device, precision=precision, options=options)
 
 
 def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None = None,
@@ -70,6 +56,10 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
             check_writable(out, settings.force)
     session, reference = compile_sessions(settings)
     source = open_live_source(settings)
+    if settings.source == "demo" and settings.source_obj is None and _is_detector(session):
+        from edgekit.vision.sources import open_source
+
+        source = open_source("demo-det", fps=settings.fps)  # the labelled detection stream: a running mAP
     window = settings.window and _window_ok(notice)
     try:
         stats = _run(settings, session, reference, source, window, on_update)
@@ -80,6 +70,33 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
     if settings.json_out:
         write_text_atomic(settings.json_out, json.dumps(stats, indent=2, default=str) + "\n", force=settings.force)
     return stats
+
+
+def _is_detector(session: Any) -> bool:
+    """True for a detector session or detection bundle (the demo then plays the detection stream)."""
+    if getattr(session, "detector_spec", None) is not None:
+        return True
+    model = getattr(session, "model", None)
+    if model is None or not hasattr(model, "outputs"):
+        return False
+    from edgekit.detection.head import model_task
+    from edgekit.types import Task
+
+    return model_task(model) == Task.DETECTION
+
+
+def _tracked(session: Any, track: bool) -> Any:
+    """With ``track`` a detector runs adapted with an :class:`~edgekit.detection.track.IoUTracker`
+    (ids across frames, a box that drops out for a frame or two is held: counts do not flicker);
+    a classifier is left as is."""
+    if not track or not _is_detector(session):
+        return session
+    from edgekit.detection.track import IoUTracker
+    from edgekit.vision.predictors import adapt
+
+    predictor = adapt(session)
+    predictor.tracker = IoUTracker()
+    return predictor
 
 
 def _window_ok(notice: Callable[[str], None]) -> bool:
@@ -101,8 +118,8 @@ def _run(settings: LiveConfig, session: Any, reference: Any, source: Any, window
             recorder.write(frame)
         latest["frame"] = frame
 
-    pipe = LivePipeline(source, session, reference=reference, reference_every=settings.reference_every,
-                        on_result=on_result)
+    pipe = LivePipeline(source, _tracked(session, settings.track), reference=reference,
+                        reference_every=settings.reference_every, on_result=on_result)
     interrupted = False
     try:
         pipe.start()

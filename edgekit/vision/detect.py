@@ -34,7 +34,7 @@ def draw_boxes(canvas: np.ndarray, found: Sequence[Detection], factor: float, sc
         x1, y1, x2, y2 = (round(v * factor) for v in det.box)
         colour = _colour(det.class_id)
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, max(1, thick), cv2.LINE_AA)
-        text = f"{det.label} {det.score:.0%}"
+        text = f"{det.label} {det.score:.0%}" + ("" if det.track_id is None else f" #{det.track_id}")
         s = scale * 0.7
         (tw, th), base = cv2.getTextSize(text, FONT, s, max(1, thick - 1))
         top = max(0, y1 - th - base - 2)

@@ -101,6 +101,8 @@ def _lines(r: Readouts) -> list[tuple[str, tuple]]:
              (f"e2e {e2e.p50_ms:.0f}ms  drop {r.dropped}", WHITE)]
     if r.accuracy and r.accuracy.n:
         lines.append((f"acc {r.accuracy.accuracy:.1%} n={r.accuracy.n}", WHITE))
+    if r.det_map is not None:  # a labelled detection stream: boxes scored against the truth
+        lines.append((f"mAP50 {r.det_map.map50:.0%} n={r.det_map.frames}", WHITE))
     if r.ab:
         lines.append((f"ref {_short(r.ab.last_label or '-')}  agree {r.ab.agreement:.0%}", YELLOW))
     if r.source_error:

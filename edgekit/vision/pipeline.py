@@ -26,14 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgekit.detection.compare import box_agreement
 from edgekit.errors import EdgekitError, SourceError
 from edgekit.types import Task
+from edgekit.vision._detmap import RunningMap
 from edgekit.vision._mailbox import EMPTY, END, Mailbox
 from edgekit.vision._meters import RateMeter
 from edgekit.vision._state import PredictorState, StageMeters, rate, topk
+from edgekit.vision.detect import count_text
 from edgekit.vision.overlay import draw_overlay
 from edgekit.vision.predictors import PipelinePredictor, adapt, to_probabilities
-from edgekit.vision.readouts import ABFrame, ABReadout, Readouts
+from edgekit.vision.readouts import ABFrame, ABReadout, MapReadout, Readouts
 from edgekit.vision.sources.base import Frame, FrameSource
 
 if TYPE_CHECKING:
@@ -111,6 +114,7 @@ class LivePipeline:
         self._capture_rate, self._display_rate = RateMeter(window_s), RateMeter(window_s)
         self._infer_rate = RateMeter(window_s)  # all predictors together (a switch does not reset it)
         self._stages = StageMeters()
+        self._det_map: tuple[PredictorState, RunningMap] | None = None  # running mAP on labelled detection frames
         self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
         self._declared: str | None = None
@@ -319,6 +323,8 @@ class LivePipeline:
             self._stages.add("inference", ms)
             truth = item.frame.label if item.frame.label is not None else self._declared
             if pred.task == Task.DETECTION:  # raw outputs: decoded into boxes on the render thread
+                if self._ref is not None and count % self.reference_every == 0:
+                    self._refbox.put((item.frame, (pred, scores), None, truth))  # boxes compared by the reference loop
                 self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
                 continue
             best = int(np.argmax(scores))
@@ -337,6 +343,9 @@ class LivePipeline:
             if ref is None:
                 continue
             scores, _, _ = ref.infer(ref.predictor.prepare(frame.image))
+            if main_confidence is None:  # a detector: box agreement instead of top-1 agreement
+                self._ab_boxes(frame, main_label, ref.predictor, scores)
+                continue
             top = int(np.argmax(scores))
             ref.record(truth, top, declared=frame.label is None)
             pair = ABFrame(frame.seq, main_label, main_confidence, ref.predictor.label(top),
@@ -344,6 +353,17 @@ class LivePipeline:
             self._ab_frame = pair
             self._ab_compared += 1
             self._ab_agree += int(pair.agree)
+
+    def _ab_boxes(self, frame: Frame, main: tuple, ref_pred: PipelinePredictor, ref_outputs: Any) -> None:
+        """A/B of two detectors on one frame: share of boxes matched (IoU >= 0.5, same class)."""
+        pred, outputs = main
+        if pred.task != Task.DETECTION or ref_pred.task != Task.DETECTION:
+            return  # a detector and a classifier have nothing to agree on
+        a, b = pred.decode(outputs, frame.image.shape), ref_pred.decode(ref_outputs, frame.image.shape)
+        share = box_agreement(a, b)
+        self._ab_frame = ABFrame(frame.seq, count_text(a), share, count_text(b), share)
+        self._ab_compared += 1
+        self._ab_agree += share
 
     def _render_loop(self) -> None:
         last, shown_at = None, time.monotonic()
@@ -372,7 +392,7 @@ class LivePipeline:
         t1 = time.monotonic()
         readouts = self._snapshot(item, top, t1)
         if boxes is not None:
-            readouts = replace(readouts, detections=boxes)
+            readouts = replace(readouts, detections=boxes, det_map=self._score_boxes(item, pred, boxes))
         annotated = draw_overlay(item.frame.image, readouts) if self.draw else item.frame.image
         t2 = time.monotonic()
         if not status_only:
@@ -385,6 +405,18 @@ class LivePipeline:
         if self.on_result is not None:
             self.on_result(annotated, readouts)
         self._results.put((annotated, readouts))
+
+    def _score_boxes(self, item: _Inferred, pred: Any, boxes: tuple) -> MapReadout | None:
+        """Running mAP of the boxes shown against the frame's ground truth (labelled detection streams);
+        it starts again when the predictor is switched."""
+        if item.frame.boxes is None:
+            return None if self._det_map is None or self._det_map[0] is not item.state else self._det_map[1].readout()
+        if self._det_map is None or self._det_map[0] is not item.state:
+            config = getattr(pred, "config", None)
+            names = pred.labels or tuple(str(i) for i in range(10))
+            self._det_map = (item.state, RunningMap(names, conf=getattr(config, "conf", None)))
+        self._det_map[1].add(item.frame.boxes, boxes)
+        return self._det_map[1].readout()
 
     def _snapshot(self, item: _Inferred, top: tuple, now: float) -> Readouts:
         state = item.state
@@ -429,6 +461,7 @@ class LivePipeline:
             "reference_every": self.reference_every if self._ref is not None else None,
             "metrics": _final_metrics(self._state),
             "reference_metrics": None if self._ref is None else _final_metrics(self._ref),
+            "detection_metrics": None if self._det_map is None else self._det_map[1].final(),
             "error": None if self.error is None else str(self.error),
         }
 

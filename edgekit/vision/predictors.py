@@ -20,6 +20,7 @@ import numpy as np
 from edgekit.detection.detector import postprocess, prepare
 from edgekit.detection.head import DetectorSpec, detector_spec, model_task
 from edgekit.detection.letterbox import fit
+from edgekit.detection.track import IoUTracker
 from edgekit.detection.types import Detection
 from edgekit.errors import InputMismatch
 from edgekit.models.card import require_task
@@ -132,6 +133,8 @@ class DetectionPipelinePredictor(PipelinePredictor):
         spec: decoder, input size, pixel format, class names.
         config: thresholds in force (change them live: ``predictor.config = spec.config.replace(conf=0.5)``).
         classes: class ids to keep (``None``: all), a class filter for the viewer.
+        tracker: an :class:`~edgekit.detection.track.IoUTracker` giving boxes ids across frames and
+            holding a box that drops out briefly, so counts do not flicker (``None``: off).
     """
 
     def __init__(self, target: Any, spec: DetectorSpec, **info: Any) -> None:
@@ -141,6 +144,7 @@ class DetectionPipelinePredictor(PipelinePredictor):
         super().__init__(target, pre, tuple(labels), task=Task.DETECTION, **info)
         self.spec, self.config = spec, spec.config
         self.classes: set[int] | None = None
+        self.tracker: IoUTracker | None = None
         self._dtype = np.dtype(getattr(getattr(getattr(target, "model", None), "input", None), "dtype", "float32"))
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
@@ -157,7 +161,7 @@ class DetectionPipelinePredictor(PipelinePredictor):
         found = postprocess(outputs, self.spec, box, self.config).to_list(self.labels)
         if self.classes is not None:
             found = [d for d in found if d.class_id in self.classes]
-        return tuple(found)
+        return tuple(found) if self.tracker is None else self.tracker.update(found)
 
 
 def detection_predictor(obj: Any, name: str | None = None) -> DetectionPipelinePredictor | None:

@@ -56,6 +56,28 @@ class AccuracyReadout:
 
 
 @dataclass(frozen=True)
+class MapReadout:
+    """Running COCO mAP of a detector against the ground-truth boxes a labelled stream carries.
+
+    Attributes:
+        frames: labelled frames scored (the most recent ones).
+        boxes: ground-truth boxes in them.
+        map50, map: mAP@0.5 and mAP@0.5:0.95.
+        precision, recall: at IoU 0.5 over the boxes shown.
+        conf: the live confidence threshold (only boxes above it count, so these sit
+            below an offline ``edgekit eval``, which scores every box down to 0.001).
+    """
+
+    frames: int = 0
+    boxes: int = 0
+    map50: float = 0.0
+    map: float = 0.0
+    precision: float = 0.0
+    recall: float = 0.0
+    conf: float | None = None
+
+
+@dataclass(frozen=True)
 class PredictorReadout:
     """One predictor's identity and its own speed.
 
@@ -163,6 +185,7 @@ class Readouts:
         source_reopens: how often the source was reopened.
         window_s: span of the windowed rates.
         detections: a detector's boxes on this frame, in frame pixels (``None`` for a classifier).
+        det_map: a detector's running mAP, when the frames carry ground-truth boxes.
     """
 
     seq: int = 0
@@ -188,6 +211,7 @@ class Readouts:
     source_reopens: int = 0
     window_s: float = 5.0
     detections: tuple[Detection, ...] | None = None
+    det_map: MapReadout | None = None
 
     @property
     def top1(self) -> tuple[str, float] | None:
@@ -215,6 +239,8 @@ class Readouts:
             parts.append(f"top-1 {self.top1[0]} {self.top1[1]:.0%}")
         if self.detections is not None:
             parts.append(f"{len(self.detections)} objects")
+        if self.det_map is not None:
+            parts.append(f"mAP@.5 {self.det_map.map50:.1%} n={self.det_map.frames}")
         if self.accuracy and self.accuracy.n:
             a = self.accuracy
             parts.append(f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}")
@@ -242,6 +268,8 @@ class Readouts:
         data["topk"] = tuple((str(k), float(v)) for k, v in data.get("topk", ()))
         data["accuracy"] = _accuracy(data.get("accuracy"))
         data["predictor"] = _predictor(data.get("predictor") or {})
+        if data.get("det_map") is not None:
+            data["det_map"] = MapReadout(**data["det_map"])
         if data.get("detections") is not None:
             data["detections"] = tuple(Detection.from_dict(d) for d in data["detections"])
         ab = data.get("ab")

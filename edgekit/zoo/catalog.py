@@ -18,7 +18,7 @@ from pathlib import Path
 from edgekit.errors import ModelLoadError
 
 # Models bundled with edgekit (``demo:NAME``, in ``assets/models``); no download needed.
-DEMO_MODELS = ("digits", "digits-mnv2")
+DEMO_MODELS = ("digits", "digits-mnv2", "digits-det")
 DEFAULT_BASE_URL = "https://github.com/onnx/models/raw/main/validated/"
 HUB_URL_ENV = "EDGEKIT_HUB_URL"
 

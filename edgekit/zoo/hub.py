@@ -131,7 +131,7 @@ def resolve(name: str) -> Path:
         if not path.is_file():
             raise ModelLoadError(
                 f"bundled model {path} is missing; reinstall edgekit, or in a source checkout rebuild it with: "
-                f"python tools/train_demo.py --out {path.parent}",
+                f"python tools/{'train_digits_det' if short == 'digits-det' else 'train_demo'}.py --out {path.parent}",
                 path=path,
             )
         return path

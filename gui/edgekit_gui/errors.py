@@ -6,6 +6,7 @@ uncaught exceptions (e.g. in a slot) to a dialog and the app keeps running.
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from types import TracebackType
@@ -17,10 +18,41 @@ from edgekit.errors import EdgekitError
 _OPEN: set[QMessageBox] = set()
 
 
-def describe(exc: BaseException) -> str:
-    """One line for the user: the SDK's own sentence, or the type and message of a surprise."""
+# The SDK's sentences name the CLI's options ("pass --force", "--data DIR"); the app has controls
+# instead. One table, here, says what each option is called on each page (None: any other page).
+CONTROLS: dict[str, dict[str | None, str]] = {
+    "force": {"DeployPage": "tick “Replace an existing bundle at that path” to replace it",
+              None: "delete the existing one first"},
+    "data": {"OptimizePage": "choose a folder under “Validation data” (Folder…)",
+             "DeployPage": "choose a folder under “Validation sample from”",
+             None: "choose a folder of images (one sub-folder per class)"},
+    "seconds": {"OptimizePage": "“Benchmark time”", "BenchmarkPage": "“Time”", None: "the benchmark time"},
+}
+_CLI_WORDS: tuple[tuple[re.Pattern, str, str], ...] = (
+    # (pattern in the SDK's sentence, the control it means, how the replacement reads: {control})
+    (re.compile(r"pass --force(?: to replace it)?|--force"), "force", "{control}"),
+    (re.compile(r"pass data=DIR \(--data DIR\)|(?:pass |with |give )?--(?:data|calib) DIR"), "data", "{control}"),
+    (re.compile(r"\(--seconds\)"), "seconds", "({control})"),
+    (re.compile(r"--seconds"), "seconds", "{control}"),
+)
+
+
+def for_gui(text: str, surface: str | None = None) -> str:
+    """``text`` with the CLI's option names replaced by what the control is called on ``surface``
+    (a page's class name, e.g. "DeployPage"): "pass --force to replace it" reads "tick “Replace an
+    existing bundle at that path” to replace it" on the Deploy page."""
+    for pattern, control, words in _CLI_WORDS:
+        names = CONTROLS[control]
+        replacement = words.format(control=names.get(surface, names[None]))
+        text = pattern.sub(lambda _m, r=replacement: r, text)  # a function: the text is never a regex template
+    return text
+
+
+def describe(exc: BaseException, surface: str | None = None) -> str:
+    """One line for the user: the SDK's own sentence (in the app's words for ``surface``, see
+    :func:`for_gui`), or the type and message of a surprise."""
     if isinstance(exc, EdgekitError):
-        return str(exc)
+        return for_gui(str(exc), surface)
     text = str(exc).strip().splitlines()
     return f"Unexpected {type(exc).__name__}: {text[0] if text else 'no message'}"
 

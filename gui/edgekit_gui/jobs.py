@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -31,6 +32,8 @@ from superqt.utils import WorkerBase
 
 from edgekit.errors import Cancelled
 from edgekit.progress import CancelToken
+
+MIN_INTERVAL_S = 0.05  # at most ~20 counting updates a second reach the GUI thread per job
 
 
 class JobSignals(QObject):
@@ -60,6 +63,7 @@ class Job(WorkerBase):
         self.setAutoDelete(False)
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._cancel = CancelToken()
+        self._last_sent = 0.0
         self.done = threading.Event()
 
     def cancel(self) -> None:
@@ -73,8 +77,18 @@ class Job(WorkerBase):
         return self._cancel.cancelled
 
     def report(self, event: Any = None) -> None:
-        """Send ``event`` to the GUI thread; raise ``Cancelled`` if a cancel was asked."""
+        """Send ``event`` to the GUI thread; raise ``Cancelled`` if a cancel was asked.
+
+        Counting events (n/N images or samples) closer than :data:`MIN_INTERVAL_S` to the last one sent
+        are dropped here: a batch-1 model evaluates hundreds of images a second, and the window
+        needs no more than a few updates a second. Step events, the last of a count and the final
+        event always go through; every call is still a cancel point.
+        """
         self._cancel.check()
+        now = time.monotonic()
+        if _is_count(event) and now - self._last_sent < MIN_INTERVAL_S:
+            return
+        self._last_sent = now
         self.signals.progress.emit(event)
 
     def run(self) -> None:
@@ -182,6 +196,12 @@ class JobRunner(QObject):
 
     def __len__(self) -> int:
         return len(self._jobs)
+
+
+def _is_count(event: Any) -> bool:
+    """A ProgressEvent in the middle of counting units (may be coalesced), not a step, a last unit or the end."""
+    done, total = getattr(event, "done", None), getattr(event, "total", None)
+    return done is not None and bool(total) and done < total and getattr(event, "fraction", None) != 1.0
 
 
 def _log_warning(args: tuple) -> None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-README_SECTION = 'README.md, section "The desktop app"'
+README_SECTION = 'README.md, "The desktop app on Linux"'
 
 # soname -> (Debian/Ubuntu package, Fedora package)
 PACKAGES = {

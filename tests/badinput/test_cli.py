@@ -136,3 +136,10 @@ def test_targets_show_on_a_yaml_with_negative_cores(tmp_path):
 
 def test_demo_with_negative_fps_is_refused(tmp_path):
     _refused(tmp_path, ["demo", "demo:digits", "--source", "demo", "--fps", "-5"], "fps")
+
+
+def test_gui_without_a_display_is_one_sentence(tmp_path, monkeypatch):
+    pytest.importorskip("PySide6")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    _refused(tmp_path, ["gui"], "display")

@@ -86,6 +86,8 @@ HEADERS = {
     "jpeg-65535": b"\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03" + b"\0" * 20,
     "bmp-huge": b"BM" + b"\0" * 16 + (100000).to_bytes(4, "little") + (100000).to_bytes(4, "little") + b"\0" * 30,
     "gif-65535": b"GIF89a" + b"\xff\xff\xff\xff" + b"\0" * 20,
+    "jpeg-after-exif": (b"\xff\xd8" + (b"\xff\xe1\xea\x60" + b"\0" * 59998) * 2
+                        + b"\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03" + b"\0" * 20),
 }
 
 

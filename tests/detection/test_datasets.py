@@ -93,8 +93,13 @@ def test_voc_xml_reads_boxes_names_and_difficult_flags(tmp_path):
         "<xmax>3</xmax><ymax>4</ymax></bndbox></object>"
         "<object><name>boat</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object>"
         "</annotation>")
-    data = open_detection_dataset(tmp_path, labels=("person", "dog"))
-    _, truth = data[0]
+    _image(tmp_path / "JPEGImages" / "000.jpg")
+    (tmp_path / "Annotations" / "000.xml").write_text(  # VOC spells COCO's airplane "aeroplane"
+        "<annotation><object><name>aeroplane</name><bndbox><xmin>5</xmin><ymin>5</ymin><xmax>9</xmax>"
+        "<ymax>9</ymax></bndbox></object></annotation>")
+    assert open_detection_dataset(tmp_path, labels=("person", "dog", "airplane"))[0][1].class_ids.tolist() == [2]
+    data = open_detection_dataset(tmp_path, labels=("person", "dog", "airplane"))
+    _, truth = data[1]
     assert truth.class_ids.tolist() == [1, 0] and truth.crowd.tolist() == [False, True]
     np.testing.assert_allclose(truth.boxes[0], [10, 20, 50, 60])
     assert data.skipped == {"box(es) of a class the model does not have": 1}

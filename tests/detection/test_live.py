@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import numpy as np
 
 from edgekit.backends import compile_session
 from edgekit.deployment import Predictor, deploy
+from edgekit.detection import Detection
 from edgekit.models import load_model
 from edgekit.vision import LivePipeline
 from edgekit.vision.readouts import Readouts
@@ -48,3 +51,37 @@ def test_pipeline_with_a_detection_bundle_uses_its_settings(tiny_heads, tmp_path
         _, results = _run(predictor, [image, np.zeros_like(image)])
     first, second = results[0][1], results[1][1]
     assert sorted(d.class_id for d in first.detections) == [0, 1] and second.detections == ()
+
+
+def test_tracker_keeps_ids_in_the_pipeline(tiny_heads):
+    from edgekit.detection.track import IoUTracker
+    from edgekit.vision.predictors import adapt
+
+    predictor = adapt(compile_session(load_model(tiny_heads["yolox"]), "onnxruntime"))
+    predictor.tracker = IoUTracker(hold=1)
+    image, _ = scene()
+    _, results = _run(predictor, [image, image, np.zeros_like(image), np.zeros_like(image)])
+    ids = [sorted(d.track_id for d in r.detections) for _, r in results]
+    assert ids[0] == ids[1] == ids[2] == [1, 2] and ids[3] == []  # held one empty frame, then dropped
+
+
+def test_ab_of_two_detectors_reports_box_agreement(tiny_heads):
+    from edgekit.detection.compare import box_agreement
+
+    main = compile_session(load_model(tiny_heads["yolox"]), "onnxruntime")
+    ref = compile_session(load_model(tiny_heads["ultralytics"]), "onnxruntime")
+    image, _ = scene()
+    only_red = image.copy()
+    only_red[64:80, 16:32] = 0
+    frames = [image, image, only_red]
+    with LivePipeline(ArraySource(frames), main, reference=ref) as pipe:
+        assert pipe.wait(60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the reference thread may finish after the last frame is shown
+            ab = pipe.summary()["readouts"]["ab"]
+            if ab["compared"] + ab["skipped"] == len(frames):
+                break
+            time.sleep(0.05)
+    assert ab["compared"] >= 1 and ab["agreement"] == 1.0 and ab["last_frame"]["a_label"] in ("1 0, 1 1", "1 0")
+    red = Detection((48, 16, 64, 32), "0", 0.9, 0)
+    assert box_agreement([red], []) == 0.0 and box_agreement([red], [red, Detection((0, 0, 9, 9), "1", 0.5, 1)]) == 0.5

@@ -46,7 +46,7 @@ def test_a_candidate_failing_there_is_marked_failed_not_missing(server, client_k
     model = load_model("demo:digits")
     seen = []
     results = measurer.measure([("onnxruntime/cpu/fp32", model, "onnxruntime", "cpu", "fp32")], 0.2,
-                               progress=lambda f, m: seen.append(m))
+                               progress=lambda event: seen.append(f"{event.stage}: {event.message}"))
     r = results["onnxruntime/cpu/fp32"]
     assert r.status == "failed" and "openvino cannot compile it here" in r.reason
-    assert seen == ["on flaky: benchmarking onnxruntime/cpu/fp32"]
+    assert seen == ["benchmarking: on flaky: onnxruntime/cpu/fp32"]

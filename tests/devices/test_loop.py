@@ -70,3 +70,32 @@ def test_a_device_dropping_mid_plan_is_resumed_by_the_same_command(device, serve
     assert server.count("device measure") - before == len(missing)  # only the missing ones were measured
     resumed = [c for c in report["candidates"] if any("resumed" in n for n in c["notes"])]
     assert len(resumed) == 1
+
+
+def test_cancelling_a_plan_stops_the_measurement_on_the_device(device, server):
+    import threading
+    import time
+
+    from edgekit.errors import Cancelled
+    from edgekit.planner import plan
+    from edgekit.progress import CancelToken
+
+    token = CancelToken()
+
+    def cancel_once_it_runs_there() -> None:
+        deadline = time.monotonic() + 300
+        while server.count("device measure") == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        token.cancel()
+
+    watcher = threading.Thread(target=cancel_once_it_runs_there, daemon=True)
+    watcher.start()
+    with pytest.raises(Cancelled):
+        plan("demo:digits", target="loop", methods=("fp32",), seconds=60, cache=False, cancel=token)
+    watcher.join(5)
+    pid = server.pid_of("device measure")
+    deadline = time.monotonic() + 10
+    while server.alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not server.alive(pid)

@@ -52,3 +52,26 @@ def test_benchmark_without_a_precision_says_what_to_choose(bench_page):
         box.setChecked(False)
     bench_page.start()
     assert bench_page.job is None and "precision" in bench_page.banner.text()
+
+
+def test_one_row_per_distinct_thing_measured_with_the_note_beside_it(window, qtbot, tiny_onnx, tmp_path):
+    """fp32 and int8-dynamic asked of an int8-dynamic model measure the same graph: one row, and the
+    runtime's note ("runs it as stored") in the note column, as ``edgekit bench`` footnotes it."""
+    from edgekit.compress import quantize_dynamic_int8
+    from edgekit_gui.pages.benchmark import COLUMNS
+
+    quantized = quantize_dynamic_int8(tiny_onnx, tmp_path / "tiny-int8.onnx")
+    window.state.set_model(quantized)
+    page = window.show_page("BenchmarkPage")
+    qtbot.waitUntil(lambda: "onnxruntime" in page.backend_boxes, timeout=60000)
+    page.seconds.setValue(0.2)
+    for name, box in page.backend_boxes.items():
+        box.setChecked(name == "onnxruntime")
+    for name, box in page.precision_boxes.items():
+        box.setChecked(name in ("fp32", str(quantized.precision)))
+    page.start()
+    with qtbot.waitSignal(page.job.signals.finished, timeout=120000):
+        pass
+    assert page.table.rowCount() == 1, [page.table.item(r, 2).text() for r in range(page.table.rowCount())]
+    note = page.table.item(0, COLUMNS.index("note")).text()
+    assert f"asked fp32 and {quantized.precision}" in note and "runs it as stored" in note, note

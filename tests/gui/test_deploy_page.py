@@ -31,6 +31,8 @@ def test_deploy_the_current_model_as_a_verified_bundle(window, qtbot, tiny_onnx,
     assert page.result.values["Model"].text().startswith(bundle.manifest.name)
     _deploy(page, qtbot)  # again: the existing zip is not overwritten
     assert page.banner.kind == "error" and "tiny.zip" in page.banner.text()
+    # in the app's words: the checkbox that replaces it, never the CLI's "--force"
+    assert "--force" not in page.banner.text() and page.force.text() in page.banner.text(), page.banner.text()
     page.force.setChecked(True)
     _deploy(page, qtbot)
     assert page.banner.kind == "success"

@@ -60,13 +60,25 @@ def test_record_and_presentation_mode(live_page, qtbot, window):
     page = live_page
     _start(page, qtbot, frames=5)
     page.record_button.click()
+    began = time.monotonic()
     assert page.recording.active
     shown = page.frames_received
     qtbot.waitUntil(lambda: page.frames_received > shown + 15, timeout=30000)
+    qtbot.wait(1200)  # long enough that one frame's slot is far under 10 % of the length
+    assert page.view.rec_text().startswith("● REC 0:0")  # the badge on the video, with the elapsed time
     page.record_button.click()
+    wall = time.monotonic() - began
     assert not page.recording.active and page.banner.kind == "success", page.banner.text()
+    assert page.view.rec_text() == ""
     videos = list(page.snapshot_dir.glob("recording-*.mp4"))
     assert len(videos) == 1 and videos[0].stat().st_size > 0
+    # it plays back in real time: its length is the wall time it recorded, whatever rate frames came at
+    import cv2
+
+    video = cv2.VideoCapture(str(videos[0]))
+    length = video.get(cv2.CAP_PROP_FRAME_COUNT) / video.get(cv2.CAP_PROP_FPS)
+    video.release()
+    assert abs(length - wall) <= 0.1 * wall, (length, wall)
     page.present_button.click()
     assert window.isFullScreen() and not window.sidebar.isVisible() and not page.controls.isVisible()
     qtbot.keyClick(page, Qt.Key.Key_Escape)
@@ -88,12 +100,14 @@ def test_ab_compare_and_declared_ground_truth(live_page, qtbot):
     ab = page.latest.ab
     assert "agreement" in page.ab_strip.agreement.text() and page.ab_strip.bar.value() >= 0
     assert 0.0 <= ab.agreement <= 1.0
-    r = page.latest  # split view: A's and B's top-1 with confidence on the same frame
+    r = page.latest  # split view: A's top-1 of the frame on screen (as its overlay and the top-5), B's newest
     page.ab_strip.show_readouts(r)
+    page.panel.show_readouts(r)
     pair = r.ab.last_frame
     assert pair is not None and pair.b_label == r.ab.last_label
-    assert f"<b>{pair.a_label}</b> {pair.a_confidence:.1%}" in page.ab_strip.a_label.text()
-    assert f"<b>{pair.b_label}</b> {pair.b_confidence:.1%}" in page.ab_strip.b_label.text()
+    assert f"<b>{r.top1[0]}</b> {r.top1[1]:.1%}" in page.ab_strip.a_label.text()
+    assert page.panel.topk_labels[0].text() == f"{r.top1[0]}  {r.top1[1]:.0%}"  # one source: the same number
+    assert f"{pair.b_confidence:.1%}" in page.ab_strip.b_label.text()
     verdict = page.ab_strip.verdict.text()
     assert f"frame #{pair.seq}" in verdict and ("agree" if pair.agree else "differ") in verdict
     qtbot.keyClick(page, "7")

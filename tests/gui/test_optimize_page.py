@@ -55,7 +55,9 @@ def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, 
     keys = {page.results.table.item(r, 1).text() for r in range(page.results.table.rowCount())}
     assert keys == {c.key for c in report.candidates}
     assert report.best_key in page.banner.text()
-    assert page.results.log.toPlainText().splitlines() == list(report.log)
+    from edgekit_gui.errors import for_gui  # the log in the app's words ("Benchmark time", not --seconds)
+
+    assert page.results.log.toPlainText().splitlines() == [for_gui(line, "OptimizePage") for line in report.log]
     qtbot.waitUntil(lambda: not page.results.drawing, timeout=5000)  # the scatter follows a moment later
     assert any(item.name() == "chosen" for item in page.results.plot.getPlotItem().listDataItems())
     lines = [i for i in page.results.plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]
@@ -131,3 +133,8 @@ def test_the_form_saves_the_plan_config_edgekit_run_replays(optimize_page, tiny_
     assert config.model == str(tiny_onnx.path) and config.target == "local"
     assert config.methods == ("fp32", "int8-dynamic") and config.seconds == 0.2 and config.max_accuracy_drop == 0.5
     assert config == page.form.config(str(tiny_onnx.path), "local")
+    page.form.seconds.setValue(3.0)
+    page.form.methods["fp16"].setChecked(True)
+    page.cards.buttons["raspberry-pi-5"].click()
+    assert page.open_config(str(path)) == config  # the saved request fills the form again
+    assert page.form.config(str(tiny_onnx.path), "local") == config and page.cards.current().name == "local"

@@ -31,7 +31,8 @@ def test_local_plan_measures_every_candidate_and_explains(world, tmp_path):
     keys = {c.key for c in report.candidates}
     assert {"onnxruntime/cpu/fp32", "onnxruntime/cpu/int8", "openvino/cpu/int8"} <= keys
     for c in report.candidates:
-        assert c.status == "failed" or (c.p50_ms and c.accuracy is not None and c.drop_ci is not None)
+        stopped = c.status == "rejected" and "scoring stopped early" in " ".join(c.reasons)  # far slower: pace
+        assert c.status == "failed" or (c.p50_ms and (stopped or (c.accuracy is not None and c.drop_ci is not None)))
         if c.status == "rejected":
             assert c.reasons
     tie = any(line.startswith("Within noise") and "tie rule" in line for line in report.log)

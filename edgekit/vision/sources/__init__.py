@@ -10,10 +10,11 @@ from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, FrameSource, SourceInfo
 from edgekit.vision.sources.camera import CameraInfo, CameraSource, list_cameras
 from edgekit.vision.sources.files import FolderSource, VideoSource
-from edgekit.vision.sources.generated import ArraySource, DemoSource, SyntheticSource
+from edgekit.vision.sources.generated import ArraySource, DemoSource, DetectionDemoSource, SyntheticSource
 
 __all__ = [
-    "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "FolderSource", "Frame", "FrameSource",
+    "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource", "FolderSource", "Frame",
+    "FrameSource",
     "SourceInfo", "SyntheticSource", "VideoSource", "list_cameras", "open_source",
 ]
 
@@ -24,7 +25,8 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
                 size: tuple[int, int] | None = None) -> FrameSource:
     """Build (not open) a source from ``--source`` text.
 
-    ``"demo"`` labelled demo stream, ``"synthetic"`` test pattern, ``"0"``
+    ``"demo"`` labelled demo stream, ``"demo-det"`` labelled detection demo stream
+    (boxes per frame), ``"synthetic"`` test pattern, ``"0"``
     camera index, ``"rtsp://..."``/``"http://..."`` stream, a folder of
     images, or a video file.
 
@@ -41,6 +43,8 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     text = str(spec).strip()
     if text == "demo":
         return DemoSource(fps=fps, **({"size": size} if size else {}))
+    if text == "demo-det":
+        return DetectionDemoSource(fps=fps, **({"size": size} if size else {}))
     if text == "synthetic":
         return SyntheticSource(fps=fps, **({"size": size} if size else {}))
     if text.isdigit():

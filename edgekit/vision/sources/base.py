@@ -26,6 +26,8 @@ class Frame:
         seq: sequence number from the source, counting from 0.
         label: the ground-truth class name when the source knows it, else ``None``.
         source: human name of the source ("demo", "camera 0", "clip.mp4").
+        boxes: ground-truth boxes when the source knows them (the labelled detection
+            demo stream): ``(xyxy (N, 4) float32 frame pixels, class ids (N,))``, else ``None``.
     """
 
     image: np.ndarray
@@ -33,6 +35,7 @@ class Frame:
     seq: int
     label: str | None = None
     source: str = ""
+    boxes: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)

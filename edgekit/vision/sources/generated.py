@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
 
 from edgekit.data.demo_stream import DemoStream
+from edgekit.data.det_stream import DetectionDemoStream
 from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, Pacer, SourceInfo
 
@@ -149,3 +151,36 @@ class DemoSource(_Generated):
     def _make(self, index: int) -> tuple[np.ndarray, str | None]:
         image, label = self.stream.frame(index)
         return image, self.info.classes[int(label)]
+
+
+class DetectionDemoSource(_Generated):
+    """The labelled detection demo stream (:class:`edgekit.data.det_stream.DetectionDemoStream`):
+    sheets with several digits, each frame carrying its ground-truth boxes (``Frame.boxes``),
+    so the live pipeline can show a running mAP.
+
+    Args:
+        seed: stream seed (same seed, same frames and boxes).
+        length: frames before the stream ends (or loops).
+        size: ``(height, width)`` of each frame.
+        fps: pace like a camera at this rate (``None``: as fast as read).
+        loop: start again at the end.
+    """
+
+    def __init__(self, seed: int = 0, length: int = 100_000, size: tuple[int, int] = (240, 320),
+                 fps: float | None = None, loop: bool = True) -> None:
+        super().__init__(length, fps, loop)
+        self.stream = DetectionDemoStream(seed=seed, length=length, size=tuple(size))
+        h, w = size
+        self.info = SourceInfo("demo-det", "demo", live=fps is not None, requested_size=(w, h), granted_size=(w, h),
+                               requested_fps=fps, granted_fps=fps, length=length,
+                               classes=tuple(str(c) for c in self.stream.classes))
+        self._truth: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _make(self, index: int) -> tuple[np.ndarray, str | None]:
+        image, boxes, ids = self.stream.frame(index)
+        self._truth = (boxes, ids)
+        return image, None
+
+    def read(self) -> Frame | None:
+        frame = super().read()
+        return None if frame is None else replace(frame, boxes=self._truth)

@@ -18,11 +18,12 @@ def _side(title: str, p: Any, said: tuple[str, float] | None = None) -> str:
 
 
 def _verdict(pair: Any) -> str:
-    """Whether A and B agreed on the newest frame both ran on."""
+    """Whether A and B agreed on the newest frame both ran on (with both answers: that frame may
+    be older than the one on screen)."""
     if pair is None:
         return "no frame compared yet"
     word = "<span style='color:#2e9d4f'>✓ agree</span>" if pair.agree else "<span style='color:#d9534f'>✗ differ</span>"
-    return f"frame #{pair.seq}: {word}"
+    return f"frame #{pair.seq}: {word} ({escape(pair.a_label)} / {escape(pair.b_label)})"
 
 
 class ABStrip(QWidget):
@@ -56,9 +57,13 @@ class ABStrip(QWidget):
         self.setVisible(ab is not None)
         if ab is None:
             return
-        pair = ab.last_frame  # A and B on the same frame, side by side
-        self.a_label.setText(_side("A", r.predictor, None if pair is None else (pair.a_label, pair.a_confidence)))
-        self.b_label.setText(_side("B", ab.reference, None if pair is None else (pair.b_label, pair.b_confidence)))
+        pair = ab.last_frame  # the newest frame B ran on (B lags A: it runs on its own thread)
+        # A's top-1 comes from the readouts of the frame on screen -- the numbers its overlay and the
+        # top-5 panel show (the pair's A could be an older frame: 31 % on the video, 39.5 % here)
+        self.a_label.setText(_side("A", r.predictor, r.top1))
+        b_said = None if pair is None else (pair.b_label + ("" if pair.seq == r.seq else f" (frame #{pair.seq})"),
+                                            pair.b_confidence)
+        self.b_label.setText(_side("B", ab.reference, b_said))
         self.verdict.setText(_verdict(pair))
         self.agreement.setText(f"<b>agreement {ab.agreement:.1%}</b> (n={ab.compared})")
         self.agreement.setToolTip(ab.note)

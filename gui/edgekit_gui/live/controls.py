@@ -14,6 +14,13 @@ SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
 BUNDLED = ("demo:digits", "demo:digits-mnv2")
 
 
+def compact(combo: QComboBox, chars: int) -> None:
+    """Let ``combo`` shrink to ``chars`` characters (long entries elide; the popup shows them
+    whole) instead of growing to its longest entry, which pushed the page past 1024 px."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+
+
 def _row(owner: QWidget, *widgets: QWidget) -> None:
     """Lay ``widgets`` out left to right in ``owner``, without margins."""
     row = QHBoxLayout(owner)
@@ -30,7 +37,7 @@ class SourcePicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.combo = QComboBox()
-        self.combo.setMinimumWidth(230)
+        compact(self.combo, 16)
         self.speed = QComboBox()
         self.speed.addItems(list(SPEEDS))
         self.rescan = QPushButton("Find cameras")
@@ -94,7 +101,7 @@ class PredictorPicker(QWidget):
     def __init__(self, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = QComboBox()
-        self.model.setMinimumWidth(220)
+        compact(self.model, 14)
         self.backend = QComboBox()
         self.backend.addItems(["auto", *list_backends()])
         _row(self, QLabel(label), self.model, QLabel("on"), self.backend)

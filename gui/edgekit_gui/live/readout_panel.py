@@ -39,13 +39,13 @@ class ReadoutPanel(QWidget):
         self.source_label.setStyleSheet("color: #d64545;")
         layout.addWidget(self.source_label)
         layout.addStretch(1)
-        self.setMinimumWidth(300)
 
     def _rows(self, title: str, names: list[str]) -> QGroupBox:
         box = QGroupBox(title)
         form = QFormLayout(box)
         form.setContentsMargins(8, 2, 8, 2)
         form.setVerticalSpacing(1)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the value goes under its name
         for name in names:
             value = QLabel("–")
             value.setAlignment(Qt.AlignmentFlag.AlignRight)

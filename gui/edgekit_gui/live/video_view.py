@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
@@ -28,6 +30,7 @@ class VideoView(QWidget):
         super().__init__(parent)
         self.caption = caption
         self.label = ""
+        self.recording_since: float | None = None  # time.monotonic() when a recording began: draws "● REC"
         self._frame: np.ndarray | None = None
         self._image: QImage | None = None
         self.frames_shown = 0
@@ -95,6 +98,21 @@ class VideoView(QWidget):
         """The frame on screen (for snapshots)."""
         return self._frame
 
+    def rec_text(self) -> str:
+        """"● REC 0:07" while recording (elapsed since it began), else ""."""
+        if self.recording_since is None:
+            return ""
+        seconds = max(0, int(time.monotonic() - self.recording_since))
+        return f"● REC {seconds // 60}:{seconds % 60:02d}"
+
+    def _paint_rec(self, painter: QPainter) -> None:
+        """The recording badge, top right, on the video (repainted with every frame)."""
+        text = self.rec_text()
+        box = QRect(self.width() - 118, 6, 112, 24)
+        painter.fillRect(box, QColor(0, 0, 0, 160))
+        painter.setPen(QColor("#ff4040"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         self.frames_painted += 1
         painter = QPainter(self)
@@ -113,6 +131,8 @@ class VideoView(QWidget):
                 target = QRect(0, 0, image.width(), image.height())
             target.moveCenter(self.rect().center())
             painter.drawImage(target, image)
+        if self.recording_since is not None:
+            self._paint_rec(painter)
         if self.label:
             painter.setPen(QColor("#ffffff"))
             painter.fillRect(QRect(6, 6, 12 + 8 * len(self.label), 22), QColor(0, 0, 0, 150))

@@ -7,13 +7,15 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from edgekit.backends import list_backends
 from edgekit.types import CandidateStatus as Status
+from edgekit_gui.optimize.speedups import candidate_speedup
 from edgekit_gui.theme import BAD, GOOD
 from edgekit_gui.widgets.plots import make_plot
-from edgekit_gui.widgets.tables import fill_table, make_table
+from edgekit_gui.widgets.tables import NumericItem, fill_table, make_table
 
 COLUMNS = ["status", "candidate", "latency p50 ms", "accuracy %", "drop (points)", "size MB", "speed-up", "why"]
 _SYMBOLS = ("o", "s", "t1", "d", "p", "h", "t", "+", "x")  # circle, square, triangle up, diamond, ...
@@ -26,15 +28,28 @@ STATUS_ORDER = {s: i for i, s in enumerate(Status)}  # chosen, valid, rejected, 
 STATUS_BRUSH = {Status.CHOSEN: "#e8743b", Status.VALID: "#2f7de1", Status.REJECTED: "#8a8a8e"}
 
 
-def candidate_row(c: Any) -> list[Any]:
-    """One table row for a Candidate (estimates are marked)."""
+def speedup_item(c: Any, busy: bool = False) -> NumericItem:
+    """The speed-up cell: the number with its interval, sorted by the number; a noisy one
+    (wide interval, or a busy machine) carries the badge, in the warning colour, and says why."""
+    text, noisy = candidate_speedup(c, busy)
+    item = NumericItem(c.speedup, text)
+    if noisy:
+        item.setForeground(QColor(BAD))
+        item.setToolTip("The measurement cannot support this number: " + (
+            "the machine was busy while the plan ran; " if busy else "")
+            + "its ~95 % interval is wide or unknown. Rerun with more benchmark time per candidate.")
+    return item
+
+
+def candidate_row(c: Any, busy: bool = False) -> list[Any]:
+    """One table row for a Candidate (estimates are marked; speed-ups with their interval)."""
     latency = c.latency_ms
     acc = None if c.accuracy is None else 100 * c.accuracy
     drop = None if c.drop is None else 100 * c.drop
     why = "; ".join(c.reasons or c.notes)
     if c.is_estimate:
         why = f"latency estimated: {c.estimate}" + (f"; {why}" if why else "")
-    return [c.status, c.key, latency, acc, drop, c.size_mb, c.speedup, why]
+    return [c.status, c.key, latency, acc, drop, c.size_mb, speedup_item(c, busy), why]
 
 
 class PlanResults(QWidget):
@@ -47,9 +62,8 @@ class PlanResults(QWidget):
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
         self.table.setMinimumHeight(200)
-        self.plot = make_plot("Latency vs accuracy (● onnxruntime ■ OpenVINO ▲ PyTorch)", "latency p50 (ms, log scale)", "top-1 accuracy (%)",
-                              log_x=True)
-        self.plot.getPlotItem().legend.setOffset((-10, -10))  # bottom right: slow and inaccurate, rarely a point
+        self.plot = make_plot("Latency vs accuracy", "latency p50 (ms, log) · ● onnxruntime ■ OpenVINO ▲ PyTorch",
+                              "top-1 accuracy (%)", log_x=True)  # a short title: the column may be 420 px wide
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("The planner's decision log appears here.")
@@ -60,6 +74,7 @@ class PlanResults(QWidget):
         split.setSizes([260, 300, 160])
         layout.addWidget(split)
         self.candidates: list[Any] = []
+        self.busy = False  # the machine was busy while the shown plan measured (speed-ups get the badge)
         self._scatter_args: tuple | None = None  # a scatter waiting for the next event-loop turn
 
     @property
@@ -67,13 +82,17 @@ class PlanResults(QWidget):
         """True while the scatter of the last results is still to be drawn."""
         return self._scatter_args is not None
 
+    def set_metric(self, metric: str) -> None:
+        """Name the accuracy axis: "top-1" for a classifier, "mAP@0.5:0.95" for a detector."""
+        self.plot.getPlotItem().getAxis("left").setLabel(f"{metric} (%)" if metric != "top-1" else "top-1 accuracy (%)")
+
     def show_candidates(self, candidates: list[Any], log: list[str], latency_budget: float | None,
                         accuracy_floor: float | None) -> None:
         """Fill table, scatter (chosen point highlighted, budget lines) and log."""
         self.candidates = sorted(candidates, key=lambda c: STATUS_ORDER.get(c.status, 9))
         self.table.setSortingEnabled(False)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        fill_table(self.table, [candidate_row(c) for c in self.candidates])
+        fill_table(self.table, [candidate_row(c, self.busy) for c in self.candidates])
         self.table.setSortingEnabled(True)
         self.log.setPlainText("\n".join(log))
         # the scatter (pyqtgraph items, tens of ms of Python) is drawn 15 ms later (a timer, so the

@@ -89,6 +89,8 @@ class TargetCards(QWidget):
         self.group.setExclusive(True)
         self.targets: dict[str, Any] = {}
         self.buttons: dict[str, QPushButton] = {}
+        self.columns = COLUMNS  # one when the column is too narrow for two (fit_width)
+        self._width: int | None = None
 
     def add_target(self, target: Any, select: bool = False) -> None:
         """Add (or replace) the card of ``target``."""
@@ -98,16 +100,31 @@ class TargetCards(QWidget):
             button.setCheckable(True)
             button.setStyleSheet(_CARD_STYLE)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-            n = len(self.buttons)
-            self.grid.addWidget(button, n // COLUMNS, n % COLUMNS)
+            n, columns = len(self.buttons), self.columns
+            self.grid.addWidget(button, n // columns, n % columns)
             self.group.addButton(button)
             self.buttons[target.name] = button
             button.clicked.connect(lambda _=False, name=target.name: self.chosen.emit(self.targets[name]))
         button.setText(card_text(target))
         button.setToolTip(card_tooltip(target))
+        if self._width is not None:
+            self.fit_width(self._width)
         self.targets[target.name] = target
         if select:
             self.select(target.name)
+
+    def fit_width(self, width: int) -> None:
+        """Two columns of cards when ``width`` holds two, else one (a 1024-px screen leaves the
+        settings column too narrow for two cards side by side; one never clips them)."""
+        self._width = width
+        widest = max((b.sizeHint().width() for b in self.buttons.values()), default=0)
+        columns = COLUMNS if width >= COLUMNS * widest + (COLUMNS - 1) * self.grid.horizontalSpacing() else 1
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for n, button in enumerate(self.buttons.values()):
+            self.grid.removeWidget(button)
+            self.grid.addWidget(button, n // columns, n % columns)
 
     def select(self, name: str) -> bool:
         """Check the card ``name``; False when there is none."""

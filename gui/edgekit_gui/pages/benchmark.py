@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -15,48 +16,54 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QWidget,
 )
 
 from edgekit.backends import capabilities
 from edgekit.progress import emit
+from edgekit_gui.bench_rows import bench_rows
 from edgekit_gui.pages.base import Page
 from edgekit_gui.widgets.flow import clear_layout
 from edgekit_gui.widgets.plots import colour, make_plot
 from edgekit_gui.widgets.tables import fill_table, make_table
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int8-dynamic")
-COLUMNS = ["backend", "device", "precision", "status", "p50 ms", "p90 ms", "p99 ms", "images/s", "runs",
+COLUMNS = ["backend", "device", "precision", "status", "p50 ms", "p90 ms", "p99 ms", "±CI %", "images/s", "runs",
            "compile ms", "GFLOP/s", "note"]
 # percentile points drawn as the latency distribution (an empirical CDF)
 CDF_POINTS = (("min", 0), ("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99), ("max", 100))
 
 
-def discover(progress: Any) -> list[tuple[str, bool, str, list[tuple[str, bool, str]]]]:
-    """Worker: every backend with its availability and devices (imports runtimes, hence a worker)."""
-    from edgekit.backends import available_backends, device_status
+def discover(progress: Any, cancel: Any) -> list[tuple[str, bool, str, list[tuple[str, bool, str]]]]:
+    """Worker: every backend with its availability and devices, found in a child process
+    (:mod:`edgekit_gui.child_call`): importing torch and OpenVINO in this process held the GIL
+    and froze the window for 1.4 s on the first opening of this page."""
+    from edgekit_gui.child_call import call_in_child
 
-    out = []
-    for name, ok, reason in available_backends():
-        out.append((name, ok, reason, device_status(name) if ok else []))
-        emit(progress, "discovering", name)
-    return out
+    emit(progress, "discovering", "backends")
+    return call_in_child("edgekit_gui.probes:discover_backends", cancel=cancel)
 
 
 def run_bench(model: Any, backends: list[str], devices: list[str], precisions: list[str], mode: str,
-              seconds: float, progress: Any, cancel: Any) -> list[Any]:
-    """Worker: ``edgekit.evaluation.benchmark`` with its progress events and the job's cancel token."""
+              seconds: float, progress: Any, cancel: Any) -> tuple[list[Any], list[str]]:
+    """Worker: ``edgekit.evaluation.benchmark`` with its progress events and the job's cancel token;
+    returns the results and the precision asked for each (a result carries the one in force)."""
     from edgekit.evaluation import bench
 
-    return bench(model, backends=backends, devices=devices, precisions=precisions, mode=mode, seconds=seconds,
-                 warmup=min(2.0, seconds), progress=progress, cancel=cancel)
+    combos = [(b, d, p) for b in backends for d in devices for p in precisions]
+    results = bench(model, combos=combos, mode=mode, seconds=seconds, warmup=min(2.0, seconds),
+                    progress=progress, cancel=cancel)
+    return results, [p for _, _, p in combos]
 
 
-def result_row(r: Any) -> list[Any]:
-    """One table row for a BenchResult."""
+def result_row(row: Any) -> list[Any]:
+    """One table row for a :class:`~edgekit_gui.bench_rows.BenchRow` (its notes in the last column)."""
+    r = row.result
     lat = r.latency_ms
-    return [r.backend, r.device, r.precision, r.status, lat.get("p50"), lat.get("p90"), lat.get("p99"),
-            r.throughput_fps, r.runs or None, r.compile_ms, r.gflops, r.reason]
+    ci = None if r.ci_rel is None or not math.isfinite(r.ci_rel) else 100 * r.ci_rel
+    return [r.backend, r.device, r.precision, r.status, lat.get("p50"), lat.get("p90"), lat.get("p99"), ci,
+            r.throughput_fps, r.runs or None, r.compile_ms, r.gflops, row.note]
 
 
 class BenchmarkPage(Page):
@@ -67,19 +74,24 @@ class BenchmarkPage(Page):
     def __init__(self, state, runner, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, parent)
         self.results: list[Any] = []
+        self.rows: list[Any] = []  # BenchRows shown (results measuring the same thing merged)
         self.backend_boxes: dict[str, QCheckBox] = {}
         self.device_boxes: dict[str, QCheckBox] = {}
         self._build_choices()
         self._build_run_row()
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
-        self.table.setMinimumHeight(300)
-        self.content.addWidget(self.table, 1)
+        self.table.setMinimumHeight(120)
         self.plot = make_plot("Latency distribution (batch 1): min, p50, p90, p95, p99, max",
-                              "latency (ms, log scale)", "share of runs at or below (%)")
+                              "latency (ms, log scale)", "runs at or below (%)")
         self.plot.setLogMode(x=True, y=False)
-        self.plot.setFixedHeight(330)
-        self.content.addWidget(self.plot)
+        # table and plot share the height (a 720-high screen showed half a plot below a fixed-size table)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(self.table)
+        self.split.addWidget(self.plot)
+        self.split.setChildrenCollapsible(False)
+        self.split.setSizes([300, 300])
+        self.content.addWidget(self.split, 1)
         state.model_changed.connect(self._model_changed)
         self._model_changed(state.model)
         self._discovered = False
@@ -112,6 +124,7 @@ class BenchmarkPage(Page):
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.status = QLabel("")
+        self.status.setWordWrap(True)  # a long status must not widen the page past a 1024-px screen
         for w in (QLabel("Mode:"), self.mode, QLabel("Time:"), self.seconds, self.run_button, self.cancel_button,
                   self.progress):
             row.addWidget(w)
@@ -181,7 +194,7 @@ class BenchmarkPage(Page):
         self.cancel_button.setEnabled(True)
         self.job = self.runner.start(
             run_bench, model, backends, devices, precisions, self.mode.currentText(), self.seconds.value(),
-            on_progress=self._progress, on_result=self.show_results, on_error=self.banner.show_error,
+            on_progress=self._progress, on_result=lambda out: self.show_results(*out), on_error=self.banner.show_error,
             on_done=self._done,
         )
         self.job.signals.cancelled.connect(lambda: self.banner.show_info("Benchmark cancelled."))
@@ -191,12 +204,15 @@ class BenchmarkPage(Page):
         self.cancel_button.setEnabled(False)
         self.run_button.setEnabled(self.state.model is not None)
 
-    def show_results(self, results: list[Any]) -> None:
-        """Fill the table and the latency distribution plot."""
-        self.results = sorted(results, key=lambda r: (not r.ok, r.p50_ms or 0.0))  # measured, fastest first
+    def show_results(self, results: list[Any], asked: list[str] | None = None) -> None:
+        """Fill the table (one row per distinct thing measured, notes beside it, as ``edgekit bench``
+        footnotes them) and the latency distribution plot; ``asked``: the precision asked per result."""
+        rows = sorted(bench_rows(results, asked), key=lambda row: (not row.result.ok, row.result.p50_ms or 0.0))
+        self.rows = rows  # measured, fastest first
+        self.results = [row.result for row in rows]
         self.table.setSortingEnabled(False)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        fill_table(self.table, [result_row(r) for r in self.results])
+        fill_table(self.table, [result_row(row) for row in rows])
         self.table.setSortingEnabled(True)
         self.plot.clear()
         for i, r in enumerate(r for r in self.results if r.ok):
@@ -210,4 +226,6 @@ class BenchmarkPage(Page):
             self.banner.show_success(f"Fastest here: {best.backend} on {best.device} at {best.precision}, "
                                      f"median {best.p50_ms:.2f} ms.")
             self.state.set_backend(best.backend)
-        self.status.setText(f"{len(ok)} of {len(self.results)} combinations measured.")
+        merged = len(results) - len(rows)
+        self.status.setText(f"{len(ok)} of {len(self.results)} combinations measured"
+                            + (f" ({merged} asked twice: the same model, one row)." if merged else "."))

@@ -23,7 +23,7 @@ from edgekit_gui import _busy, settings
 from edgekit_gui.live.ab_strip import ABStrip
 from edgekit_gui.live.bridge import FrameBridge
 from edgekit_gui.live.capture import Recording, save_snapshot
-from edgekit_gui.live.controls import PredictorPicker, SourcePicker
+from edgekit_gui.live.controls import PredictorPicker, SourcePicker, compact
 from edgekit_gui.live.plots import LivePlots
 from edgekit_gui.live.readout_panel import ReadoutPanel
 from edgekit_gui.live.session import start_pipeline, stop_pipeline
@@ -32,14 +32,17 @@ from edgekit_gui.pages.base import Page
 
 FROM_SOURCE = "(labels from the source)"
 UI_INTERVAL_MS = 100  # readouts refresh at 10 Hz; frames show as they come (newest wins, <= 60 Hz)
+RECORD_FPS = 30.0  # the recording's frame clock; frames are repeated or skipped by their arrival time
 PLOT_EVERY = 5  # plots redraw every 5th refresh (2 Hz): a redraw of two plots costs the GUI thread most
 
 
-def find_cameras(progress: Any) -> list:
-    """Worker: cameras on this machine (none here is normal)."""
-    from edgekit.vision import list_cameras
+def find_cameras(progress: Any, cancel: Any) -> list:
+    """Worker: cameras on this machine (none here is normal), probed in a child process
+    (:mod:`edgekit_gui.child_call`): importing OpenCV here held the GIL and stalled the window
+    on the first opening of this page."""
+    from edgekit_gui.child_call import call_in_child
 
-    return list_cameras()
+    return call_in_child("edgekit.vision:list_cameras", cancel=cancel)
 
 
 class LiveDemoPage(Page):
@@ -81,7 +84,7 @@ class LiveDemoPage(Page):
         self.source = SourcePicker()
         self.source.select(settings.get("live/source", "demo"))
         self.truth = QComboBox()
-        self.truth.setMinimumWidth(180)
+        compact(self.truth, 12)
         self.truth.setToolTip("What the camera shows (number keys 0–9 choose it too)")
         row1.addWidget(self.source)
         row1.addWidget(QLabel("Ground truth:"))
@@ -126,14 +129,19 @@ class LiveDemoPage(Page):
         column.addWidget(self.ab_strip)
         self.panel = ReadoutPanel()
         scroll = QScrollArea()
+        scroll.setObjectName("readoutScroll")
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.panel)
-        scroll.setMinimumWidth(380)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # as narrow as the panel allows (its long rows wrap), never clipped: 1024-wide screens
+        scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([640, 330])  # the panel's share beyond its minimum; the video takes the rest
         self.plots = LivePlots()
         self.plots.setFixedHeight(190)
         self.plots.declare("fps", ["capture", "inference", "display"])
@@ -351,15 +359,18 @@ class LiveDemoPage(Page):
 
         path = self.snapshot_dir / f"recording-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
         try:
-            self.recording.start(path, fps=max(1.0, self.latest.display_fps.ema if self.latest else 30.0))
+            self.recording.start(path, fps=RECORD_FPS)  # frames are placed by arrival time: plays back in real time
         except Exception as exc:  # noqa: BLE001
             self.banner.show_error(exc)
             self.record_button.setChecked(False)
             return
         self.record_button.setText("Stop recording")
+        self.view.recording_since = self.recording.started_at  # the view draws "● REC m:ss"
         self.banner.show_info(f"Recording to {path}…")
 
     def _finish_recording(self) -> None:
+        self.view.recording_since = None
+        self.view.update()
         self.record_button.blockSignals(True)
         self.record_button.setChecked(False)
         self.record_button.setText("Record")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from edgekit.progress import emit
 from edgekit_gui import settings
 from edgekit_gui.pages.base import Page, describe_event
+from edgekit_gui.pages.model_detection import DetectionEditor
 from edgekit_gui.pages.model_editors import LabelsEditor, PreprocessEditor
 from edgekit_gui.widgets.cards import Card
 from edgekit_gui.widgets.tables import fill_table, make_table
@@ -68,7 +69,13 @@ def restore_saved_card(model: Any) -> Any:
     if card.get("labels") and labels is None:
         labels = tuple(card["labels"])
         sources["labels"] = "saved in the app"
-    return model.replace(preprocess=pre, labels=labels, metadata={**model.metadata, "card_sources": sources})
+    meta = {**model.metadata, "card_sources": sources}
+    if isinstance(card.get("detection"), dict):  # a detector's decoder/thresholds set on the page
+        meta["card"] = {**dict(meta.get("card") or {}), "task": "detection", "detection": card["detection"]}
+        from edgekit.types import Task
+
+        return model.replace(preprocess=pre, labels=labels, metadata=meta, task=Task.DETECTION)
+    return model.replace(preprocess=pre, labels=labels, metadata=meta)
 
 
 def convert_in_worker(model: Any, to: str, out: str, progress: Any) -> Any:
@@ -146,6 +153,11 @@ class ModelPage(Page):
         self.apply_button = QPushButton("Apply preprocessing and labels")
         self.apply_button.clicked.connect(self.apply_edits)
         self.content.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.detection_editor = DetectionEditor()  # shown for detectors only
+        self.detection_editor.setVisible(False)
+        self.detection_editor.failed.connect(self.banner.show_error)
+        self.detection_editor.applied.connect(self._detection_applied)
+        self.content.addWidget(self.detection_editor)
 
     def _build_convert(self) -> None:
         box = QGroupBox("Convert (with a numeric check against the original)")
@@ -228,6 +240,7 @@ class ModelPage(Page):
         sources = model.metadata.get("card_sources", {})
         self.pre_editor.set_value(model.preprocess, sources)
         self.labels_editor.set_value(model.labels, sources.get("labels", "card" if model.labels else None))
+        self.detection_editor.set_model(model)
 
     def _offer_conversions(self, fmt: str) -> None:
         from edgekit.models import supported_conversions
@@ -256,10 +269,18 @@ class ModelPage(Page):
         if labels:
             sources["labels"] = "user"
         edited = model.replace(preprocess=pre, labels=labels, metadata={**model.metadata, "card_sources": sources})
-        settings.save_card(model.sha256, {"preprocess": pre.to_dict(), "labels": list(labels or ())})
+        saved = settings.saved_card(model.sha256) or {}  # keeps the detection settings saved beside them
+        settings.save_card(model.sha256, {**saved, "preprocess": pre.to_dict(), "labels": list(labels or ())})
         self.state.set_model(edited)
         self.banner.show_success("Preprocessing and labels applied (the file is unchanged; the app remembers "
                                  "them for this model).")
+
+    def _detection_applied(self, model: Any) -> None:
+        saved = settings.saved_card(model.sha256) or {}
+        settings.save_card(model.sha256, {**saved, "task": "detection", "detection": model.metadata["card"]["detection"]})
+        self.state.set_model(model)
+        self.banner.show_success("Detection settings applied (the file is unchanged; they are in the model's card "
+                                 "and the app remembers them for this model).")
 
     # ---- converting --------------------------------------------------------------
     def _ask_out(self) -> None:

@@ -21,10 +21,14 @@ from PySide6.QtWidgets import (
 from edgekit.errors import EdgekitError
 from edgekit.types import CandidateStatus
 from edgekit_gui import _busy, settings
+from edgekit_gui.errors import for_gui
 from edgekit_gui.optimize.results import PlanResults
 from edgekit_gui.optimize.settings_form import PlanSettings
+from edgekit_gui.optimize.speedups import BUSY_LOAD, eager_sentence, machine_load
 from edgekit_gui.optimize.target_cards import TargetCards, load_all_targets, load_target_file
 from edgekit_gui.pages.base import Page
+from edgekit_gui.widgets.flow import FlowLayout
+from edgekit_gui.widgets.resize import WidthWatcher
 
 
 def run_plan(model: Any, target: Any, config: Any, progress: Any, cancel: Any) -> Any:
@@ -65,19 +69,29 @@ class OptimizePage(Page):
         super().__init__(state, runner, parent)
         self.report: Any = None
         self.config: Any = None  # the PlanConfig of the last run started
+        self.load_at_start: float | None = None  # load average per core when it started
         self._targets_loaded = False
         left = QWidget()
         self.left = QVBoxLayout(left)
         self.left.setContentsMargins(0, 0, 4, 0)
-        header = QHBoxLayout()
-        header.addWidget(QLabel("<b>Target</b> (measured on <i>local</i>, estimated elsewhere)"))
-        header.addStretch(1)
+        heading = QLabel("<b>Target</b> (measured on <i>local</i>, estimated elsewhere)")
+        heading.setWordWrap(True)
+        self.left.addWidget(heading)
+        buttons = QWidget()
+        header = FlowLayout(buttons)  # the file buttons wrap in a narrow column (1024-px screens)
         self.open_target = QPushButton("Open target YAML…")
         header.addWidget(self.open_target)
+        self.add_device = QPushButton("Add device…")
+        self.add_device.setToolTip("A Raspberry Pi, Jetson or NUC reached over SSH: plans there are measured there")
+        self.add_device.clicked.connect(self.ask_device)
+        header.addWidget(self.add_device)
+        self.load_settings = QPushButton("Open plan.yaml…")
+        self.load_settings.setToolTip("Fill the form (and pick the model and target) from a saved PlanConfig YAML")
+        header.addWidget(self.load_settings)
         self.save_settings = QPushButton("Save as plan.yaml…")
         self.save_settings.setToolTip("Write these settings as the PlanConfig YAML `edgekit run plan.yaml` replays")
         header.addWidget(self.save_settings)
-        self.left.addLayout(header)
+        self.left.addWidget(buttons)
         self.cards = TargetCards()
         self.left.addWidget(self.cards)
         self.form = PlanSettings()
@@ -88,9 +102,10 @@ class OptimizePage(Page):
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMinimumWidth(600)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(320)  # target cards go to one column when narrow (no fixed 600 px: 1024-px screens)
+        self._watch = WidthWatcher(scroll.viewport(), lambda w: self.cards.fit_width(w - 8))
         right = QWidget()
+        right.setMinimumWidth(420)  # the results table and scatter stay readable; the splitter gives the rest
         column = QVBoxLayout(right)
         column.setContentsMargins(4, 0, 0, 0)
         self.steps = QListWidget()
@@ -103,11 +118,13 @@ class OptimizePage(Page):
         split.addWidget(scroll)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
         split.setSizes([610, 830])
         self.content.addWidget(split)
         self.cards.chosen.connect(self._target_chosen)
         self.open_target.clicked.connect(self._ask_target)
         self.save_settings.clicked.connect(self._ask_save)
+        self.load_settings.clicked.connect(self._ask_load)
         state.model_changed.connect(lambda *_: self._sync())
         self._sync()
 
@@ -150,6 +167,26 @@ class OptimizePage(Page):
         if not self.cards.select(last):
             self.cards.select("local")
 
+    def ask_device(self) -> Any:
+        """Open the "Add device…" dialog; a saved device appears as a target card, selected."""
+        from edgekit_gui.optimize.device_dialog import AddDeviceDialog
+        from edgekit_gui.optimize.target_cards import device_targets
+
+        dialog = AddDeviceDialog(sorted(self._bundled()), self)
+        self.device_dialog = dialog  # tests drive it
+        dialog.finished.connect(lambda _code: self._device_added(dialog, device_targets))
+        dialog.open()
+        return dialog
+
+    def _device_added(self, dialog: Any, device_targets: Any) -> None:
+        if dialog.device is None:
+            return
+        for target in device_targets():
+            if target.name == dialog.device.name:
+                self.cards.add_target(target, select=True)
+        self.banner.show_success(f"Device {dialog.device.name} saved ({dialog.device.url}); plans on it are measured "
+                                 "there.")
+
     def _ask_target(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Target", "", "Target (*.yaml *.yml)")
         if path:
@@ -172,6 +209,32 @@ class OptimizePage(Page):
         path, _ = QFileDialog.getSaveFileName(self, "Save plan settings", "plan.yaml", "Plan (*.yaml *.yml)")
         if path:
             self.save_config(path)
+
+    def _ask_load(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open plan settings", "", "Plan (*.yaml *.yml)")
+        if path:
+            self.open_config(path)
+
+    def open_config(self, path: str) -> Any:
+        """Fill the form from a saved :class:`PlanConfig`; select its target and load its model when they differ."""
+        from edgekit.planner import PlanConfig
+
+        try:
+            config = PlanConfig.load(path)
+        except EdgekitError as exc:
+            self.banner.show_error(exc)
+            return None
+        self.form.set_config(config)
+        if not self.cards.select(config.target):
+            self.open_target_file(config.target)
+        model = self.state.model
+        if model is None or config.model not in (str(model.path), model.name):
+            from edgekit_gui.pages.model import load_in_worker
+
+            self.runner.start(load_in_worker, config.model, on_result=self.state.set_model,
+                              on_error=self.banner.show_error)
+        self.banner.show_info(f"Settings from {path}; press Run plan to replay it.")
+        return config
 
     def save_config(self, path: str) -> Any:
         """Write the form as a :class:`PlanConfig` YAML (the dialog already asked before replacing a file)."""
@@ -207,6 +270,7 @@ class OptimizePage(Page):
             self.banner.show_error("choose at least one method to try (fp32 is the reference)")
             return
         self.config = config
+        self.load_at_start = machine_load()  # other work competing with the measurement (speed-up badges)
         self.banner.clear_message()
         self.steps.clear()
         self.progress.setValue(0)
@@ -243,10 +307,17 @@ class OptimizePage(Page):
         cands = list(report.candidates)
         ran = report.config  # the settings the plan ran with (never the form, which may have changed since)
         floor = accuracy_floor(cands, ran.get("max_accuracy_drop", 0.0))
-        self.results.show_candidates(cands, list(report.log), ran.get("latency_budget_ms"), floor)
+        load = None if report.cache_hit else self.load_at_start
+        busy = load is not None and load > BUSY_LOAD
+        self.results.busy = busy
+        log = [for_gui(line, "OptimizePage") for line in report.log]  # "(--seconds)" -> "(“Benchmark time”)"
+        self.results.set_metric(getattr(report, "metric", "top-1"))  # a detector's plan is in mAP
+        self.results.show_candidates(cands, log, ran.get("latency_budget_ms"), floor)
         best = report.best
         self.banner.show_success(f"Chosen: {best.key} at {best.latency_text()}"
                                  + ("" if best.accuracy is None else f", accuracy {best.accuracy:.1%}")
+                                 + eager_sentence(report, busy)
+                                 + (f" (the machine was busy: load {load:.1f} per core)" if busy else "")
                                  + (" (from the cache)" if report.cache_hit else "") + ".")
         self.use_button.setEnabled(True)
         self.state.set_report(report)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from edgekit_gui.errors import describe
+from edgekit_gui.errors import describe, for_gui
 from edgekit_gui.theme import ACCENT, BAD, GOOD
 
 _STYLE = "QLabel {{ background: {bg}; color: white; padding: 6px 10px; border-radius: 4px; }}"
@@ -29,7 +29,8 @@ class MessageBanner(QLabel):
 
     def show_error(self, exc: BaseException | str) -> None:
         """Show the SDK's sentence for ``exc`` (or a plain string) as an error."""
-        self._show(exc if isinstance(exc, str) else describe(exc), BAD, "error")
+        surface = self.parent().objectName() if self.parent() is not None else None  # the page's class name
+        self._show(for_gui(exc, surface) if isinstance(exc, str) else describe(exc, surface), BAD, "error")
 
     def show_info(self, text: str) -> None:
         """Show a neutral note."""

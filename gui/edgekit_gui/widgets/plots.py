@@ -46,9 +46,19 @@ def make_plot(title: str, x_label: str, y_label: str, parent: QWidget | None = N
         axis.setPen(fg)
         axis.setTextPen(fg)
     item.showGrid(x=True, y=True, alpha=0.25)
-    item.addLegend(offset=(-10, 10), labelTextColor=fg)
+    put_legend_below(item, fg)
     plot.setMinimumHeight(180)
     return plot
+
+
+def put_legend_below(item: pg.PlotItem, fg: str, columns: int = 4) -> pg.LegendItem:
+    """A legend in its own row under the x-axis label, never over the data (a legend anchored
+    inside the view covered the newest points of the live plots); ``plot(name=...)`` fills it."""
+    legend = pg.LegendItem(offset=None, labelTextColor=fg, colCount=columns, frame=False)
+    item.layout.addItem(legend, 4, 1)
+    item.layout.setRowStretchFactor(4, 0)
+    item.legend = legend
+    return legend
 
 
 def colour(index: int) -> str:

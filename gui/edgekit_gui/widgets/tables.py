@@ -32,7 +32,9 @@ def fmt(value: object, digits: int = 2) -> str:
 
 
 def make_item(value: object, digits: int = 2) -> QTableWidgetItem:
-    """A table item: numeric values sort numerically."""
+    """A table item: numeric values sort numerically; an item made by the caller is used as is."""
+    if isinstance(value, QTableWidgetItem):
+        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return NumericItem(float(value), fmt(value, digits))
     if value is None:

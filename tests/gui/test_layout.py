@@ -1,0 +1,98 @@
+"""The window fits common screens: every page's primary button and the status bar are unclipped.
+
+Rule (what a user at that screen size sees without hunting):
+- no page needs horizontal scrolling: the page's outer scroll area shows no horizontal scroll bar;
+- a page's primary button, once the scroll area(s) holding it scrolled it into view (as a user
+  scrolls down, or a keyboard focus change does), is entirely visible: its visible region equals
+  its rectangle (no parent clips it) and its rectangle mapped to the window lies inside the
+  window's central area;
+- the status bar and its three labels lie inside the window and are fully visible.
+
+Screenshots of a few pages go to ``docs/img/layout-WxH-page.png`` (small, for the README).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QRect, Qt, QThreadPool
+from PySide6.QtWidgets import QScrollArea, QWidget
+
+pytestmark = pytest.mark.gui
+
+SIZES = [(1024, 640), (1280, 720), (1366, 768), (1920, 1080)]
+PRIMARY = {"HardwarePage": "refresh_button", "ModelPage": "open_button", "BenchmarkPage": "run_button",
+           "OptimizePage": "run_button", "DeployPage": "deploy_button", "LiveDemoPage": "start_button"}
+# panels that get squeezed rather than scrolled: the least width at which they stay readable
+ROOM = {"OptimizePage": {"results": 400}, "LiveDemoPage": {"panel": 240, "plots": 560}}
+SHOTS = {(1024, 640): ("OptimizePage", "LiveDemoPage"), (1280, 720): ("OptimizePage", "LiveDemoPage", "BenchmarkPage")}
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def _scroll_into_view(widget: QWidget) -> None:
+    """Scroll every scroll area holding ``widget`` so that it shows (innermost first)."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget, 0, 0)
+        parent = parent.parentWidget()
+
+
+def _unclipped(widget: QWidget, window: QWidget) -> str:
+    """'' when ``widget`` is entirely visible in ``window``, else what is wrong."""
+    if not widget.isVisible():
+        return "hidden"
+    seen = widget.visibleRegion().boundingRect()
+    if seen != widget.rect():
+        return f"clipped to {seen.getRect()} of {widget.rect().getRect()}"
+    top_left = widget.mapTo(window, widget.rect().topLeft())
+    mapped = QRect(top_left, widget.size())
+    if not window.rect().contains(mapped):
+        return f"at {mapped.getRect()}, outside the window {window.rect().getRect()}"
+    return ""
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_page_fits_and_shows_its_primary_button_and_the_status_bar(window, qtbot, size):
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.size().width() == size[0])
+    problems = []
+    for name, attr in PRIMARY.items():
+        page = window.show_page(name)
+        qtbot.wait(30)
+        outer = window.stack.currentWidget()
+        assert isinstance(outer, QScrollArea)
+        for area in (outer, *page.findChildren(QScrollArea)):
+            if area.isVisible() and area.horizontalScrollBar().isVisible():
+                inner = area.widget()
+                problems.append(f"{name}: {area.objectName() or 'a scroll area'} needs horizontal scrolling "
+                                f"({inner.minimumSizeHint().width()} px wide in {area.viewport().width()} px)")
+        for attr_name, least in ROOM.get(name, {}).items():
+            got = getattr(page, attr_name).width()
+            if got < least:
+                problems.append(f"{name}.{attr_name}: {got} px wide, needs {least}")
+        button = getattr(page, attr)
+        _scroll_into_view(button)
+        qtbot.wait(10)
+        central = window.centralWidget()
+        wrong = _unclipped(button, window) or ("" if central.geometry().contains(
+            QRect(button.mapTo(window, button.rect().topLeft()), button.size())) else "outside the central area")
+        if wrong:
+            problems.append(f"{name}.{attr} ({button.text()!r}): {wrong}")
+        bar = window.statusBar()
+        for label in (bar, window.model_label, window.target_label, window.backend_label):
+            wrong = _unclipped(label, window)
+            if wrong:
+                problems.append(f"{name}: status bar {label.objectName() or type(label).__name__}: {wrong}")
+        if name in SHOTS.get(size, ()) and os.environ.get("EDGEKIT_NO_DOCS_SHOTS") is None:
+            outer.verticalScrollBar().setValue(0)
+            DOCS_IMG.mkdir(parents=True, exist_ok=True)
+            short = name.removesuffix("Page").lower()
+            shot = window.grab().scaledToWidth(round(window.width() * 0.75), Qt.TransformationMode.SmoothTransformation)
+            shot.save(str(DOCS_IMG / f"layout-{size[0]}x{size[1]}-{short}.png"))
+    # the pages' first-open jobs (backends, targets, cameras) finish before the window closes
+    pool = QThreadPool.globalInstance()
+    qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=120_000)
+    assert not problems, "\n".join(problems)
