@@ -37,14 +37,15 @@ class Spec:
     precision: str  # precision the backend is asked to run
     method: Method  # how the model file is made
     stored: bool = False  # the model file as given, already quantized: named by its own precision
+    label: str = ""  # for a stored file: its own precision (an FP16 file may run at FP32 on a CPU plugin)
 
     @property
     def key(self) -> str:
-        return f"{self.backend}/{self.device}/{self.precision if self.stored else self.method}"
+        return f"{self.backend}/{self.device}/{(self.label or self.precision) if self.stored else self.method}"
 
 
 def as_stored(specs: list[Spec], model: Any) -> tuple[list[Spec], str | None]:
-    """The specs for a model that is already quantized (an INT8 QDQ/QOperator file), and a log line.
+    """The specs for a model stored at reduced precision (INT8 QDQ/QOperator, or FP16), and a log line.
 
     Such a model is measured as it is on every backend, labelled with its own precision
     ("onnxruntime/cpu/int8", never "fp32"), and its accuracy is measured like any other's.
@@ -52,11 +53,13 @@ def as_stored(specs: list[Spec], model: Any) -> tuple[list[Spec], str | None]:
     left out rather than listed as failed.
     """
     stored = Precision.parse(model.precision)
-    if stored not in (Precision.INT8, Precision.INT8_DYNAMIC):
+    if stored not in (Precision.INT8, Precision.INT8_DYNAMIC, Precision.FP16):
         return specs, None
-    kept = [Spec(s.backend, s.device, str(stored), s.method, stored=True) for s in specs if s.method == Method.FP32]
-    return kept, (f"{model.name} is already quantized ({stored}): each backend runs it as stored and its accuracy "
-                  "is measured; FP16/INT8 variants need the FP32 model (plan that one to compare).")
+    kept = [Spec(s.backend, s.device, _run_precision(capabilities(s.backend), s.device, stored), s.method,
+                 stored=True, label=str(stored)) for s in specs if s.method == Method.FP32]
+    what = "stored in FP16" if stored == Precision.FP16 else f"already quantized ({stored})"
+    return kept, (f"{model.name} is {what}: each backend runs it as stored and its accuracy is measured; "
+                  "FP16/INT8 variants need the FP32 model (plan that one to compare).")
 
 
 # what each asked-for method builds, and the precision its file holds

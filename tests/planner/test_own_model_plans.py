@@ -91,6 +91,18 @@ def test_a_pre_quantized_model_is_planned_as_int8_and_its_accuracy_measured(worl
     assert report.best.n == sum(1 for _ in images.rglob("*.png"))  # nothing to calibrate: every image validates
 
 
+def test_an_fp16_model_is_planned_as_fp16_on_every_backend(world, tmp_path):
+    from edgekit.compress import to_fp16
+
+    model, images = world
+    fp16 = to_fp16(model, tmp_path / "m16.onnx")
+    report = plan(fp16.path, data=str(images), **FAST)
+    keys = [c.key for c in report.candidates]
+    assert keys and all(k.endswith("/fp16") for k in keys), keys  # the model's own precision, never "fp32"
+    assert any("stored in FP16" in line for line in report.log)
+    assert report.best.accuracy is not None
+
+
 @pytest.mark.slow
 def test_calib_dir_calibrates_and_every_data_image_validates(world, tmp_path):
     model, images = world
