@@ -110,6 +110,12 @@ def load_devices() -> dict[str, Device]:
     from edgekit.safeyaml import read_json
 
     data = read_json(path, DeviceError, what="device list")  # strict JSON, depth and size bounded
+    from edgekit._schema import validate
+    from edgekit.devices.schema import DeviceListSchema
+
+    # types and ranges by the same schema library as every other file edgekit reads
+    validate(DeviceListSchema, data, where=f"device list {path}", error=DeviceError,
+             fix="fix or delete the file and add the devices again (edgekit device add)", path=path)
     try:
         return {name: Device.from_dict(d) for name, d in data.get("devices", {}).items()}
     except (OSError, ValueError, TypeError, AttributeError) as exc:
