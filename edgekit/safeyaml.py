@@ -141,6 +141,20 @@ def read_yaml(path: str | Path, error: type[EdgekitError] = ConfigError, *, what
     return load_yaml(read_text(path, error, what=what), path=path, error=error)
 
 
+def read_section(path: str | Path, key: str, *, what: str, written_by: str,
+                 error: type[EdgekitError] = ConfigError) -> dict:
+    """The ``key:`` mapping at the top of a saved-settings YAML (``plan:``, ``live:``), read safely.
+
+    Raises:
+        ``error``: unreadable file, or no such mapping, naming the file and the command that writes one.
+    """
+    path = Path(path)
+    data = read_yaml(path, error, what=what)  # safe: no tags, aliases bounded
+    if not isinstance(data, dict) or not isinstance(data.get(key), dict):
+        raise error(f"{path} must hold a `{key}:` mapping (write one with `{written_by}`)", path=path)
+    return data[key]
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 

@@ -142,10 +142,7 @@ class PlanConfig:
         Raises:
             ConfigError: unreadable file or bad keys, naming the file.
         """
-        from edgekit.safeyaml import read_yaml
+        from edgekit.safeyaml import read_section
 
-        path = Path(path)
-        data = read_yaml(path, ConfigError, what="plan file")  # safe: no tags, aliases bounded
-        if not isinstance(data, dict) or not isinstance(data.get("plan"), dict):
-            raise ConfigError(f"{path} must hold a `plan:` mapping (write one with `edgekit plan ... --save-config`)", path=path)
-        return cls.from_dict(data["plan"], where=str(path))
+        section = read_section(path, "plan", what="plan file", written_by="edgekit plan ... --save-config")
+        return cls.from_dict(section, where=str(path))

@@ -155,14 +155,10 @@ class LiveConfig:
         Raises:
             ConfigError: unreadable file or bad keys, naming the file.
         """
-        from edgekit.safeyaml import read_yaml
+        from edgekit.safeyaml import read_section
 
-        path = Path(path)
-        data = read_yaml(path, ConfigError, what="live config")  # safe: no tags, aliases bounded
-        if not isinstance(data, dict) or not isinstance(data.get("live"), dict):
-            raise ConfigError(f"{path} must hold a `live:` mapping (write one with `edgekit demo ... --save-config`)",
-                              path=path)
-        return cls.from_dict(data["live"], where=str(path))
+        section = read_section(path, "live", what="live config", written_by="edgekit demo ... --save-config")
+        return cls.from_dict(section, where=str(path))
 
 
 def _model_fields(src: Any, backend: str) -> dict:
