@@ -48,6 +48,7 @@ def head_tail(model: Model, quantizer: str = "onnxruntime", convs: bool = False)
     Raises:
         ConversionError: a format the quantizer cannot read, or a graph with no tail.
     """
+    require_argument(model, "head_tail", "a detector Model (edgekit.load_model(path))", Model)
     if model.path is None:
         raise ConversionError(f"{model.name} is held in memory; save it to a file to find its detection head")
     if quantizer == "nncf":

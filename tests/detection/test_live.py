@@ -41,7 +41,8 @@ def test_pipeline_draws_boxes_and_counts_from_a_session(tiny_heads):
     assert annotated.shape == image.shape and (annotated[y2 - 1, x1 + 4 : x2 - 4] != image[y2 - 1, x1 + 4 : x2 - 4]).any()
     assert "2 objects" in readouts.line()
     assert Readouts.from_dict(readouts.to_dict()).detections == readouts.detections
-    assert pipe.readouts.latency["postprocess"].p50_ms > 0  # decode + NMS is counted on the render thread
+    # decode + NMS is counted on the render thread (the final summary: live readouts refresh percentiles at intervals)
+    assert pipe.summary()["readouts"]["latency"]["postprocess"]["p50_ms"] > 0
 
 
 def test_pipeline_with_a_detection_bundle_uses_its_settings(tiny_heads, tmp_path):
