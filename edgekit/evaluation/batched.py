@@ -18,7 +18,7 @@ import numpy as np
 from edgekit.data.prepared import Prepared
 from edgekit.data.sampling import check_classes
 from edgekit.errors import EdgekitError
-from edgekit.evaluation.accuracy import EvalResult, _batch_size, _session_for
+from edgekit.evaluation.accuracy import EvalResult, _batch_size, _session_for, _unnamed_classes
 from edgekit.evaluation.metrics import compute_metrics
 from edgekit.progress import Progress, emit
 
@@ -63,7 +63,7 @@ def evaluate_prepared(
         if owned:
             session.close()
     labels = mapping[data.labels]
-    classes = tuple(model.labels) if model.labels else tuple(data.classes)
+    classes = tuple(model.labels) if model.labels else _unnamed_classes(data, scores.shape[1])
     predictions = scores.argmax(1)
     metrics = compute_metrics(labels, predictions, scores if scores.shape[1] == len(classes) else None, classes)
     return EvalResult(model.name, session.info.backend, session.info.device, session.info.precision, metrics,

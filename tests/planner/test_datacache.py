@@ -109,3 +109,30 @@ def test_scoring_stops_when_a_model_runs_far_slower_than_its_limit(world):
     pace.record("onnxruntime", timing, reference=True)
     assert pace.limit("openvino") == pytest.approx(4 * timing["per_image_s"])  # the reference stands in
     assert "slower per image than" in pace.reason("onnxruntime", slow.value.per_image_s)
+
+
+def test_prepared_and_per_image_evaluation_name_classes_alike_for_a_label_less_model(tmp_path):
+    """A model without labels scored on index-labelled data: the planner's batched path names the classes by
+    output index exactly as ``evaluate`` does (it used to fall back to the dataset's names and disagree)."""
+    import cv2
+    import numpy as np
+
+    from edgekit.data import open_dataset
+    from edgekit.data.prepared import prepare
+    from edgekit.evaluation import evaluate
+    from edgekit.evaluation.batched import evaluate_prepared
+
+    from .conftest import onnx_model
+
+    rows = ["path,label"]
+    for i, label in enumerate([0, 2, 2, 1]):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((16, 16, 3), 40 * i, np.uint8))
+        rows.append(f"{i}.png,{label}")
+    (tmp_path / "set.csv").write_text("\n".join(rows))
+    data = open_dataset(tmp_path / "set.csv")
+    model = onnx_model(tmp_path)
+    model = model.replace(labels=None)
+    direct = evaluate(model, data)
+    batched = evaluate_prepared(model, prepare(data, model.preprocess))
+    assert direct.metrics.classes == batched.metrics.classes == tuple(str(i) for i in range(model.num_classes))
+    assert direct.predictions == batched.predictions and direct.labels == batched.labels
