@@ -12,9 +12,10 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from edgekit._owned import check_replaceable
 from edgekit.errors import OutputExists
 
 _CHUNK = 1 << 20
@@ -95,13 +96,21 @@ def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
+def atomic_dir(path: str | Path, force: bool = False,
+               owned: Callable[[Path], set[str] | None] | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; move it into place on success.
 
     With ``force`` an existing folder is replaced only after the new one is
-    complete, so a failure leaves the old one as it was.
+    complete, so a failure leaves the old one as it was. ``owned(folder)`` lists the
+    files edgekit wrote in such a folder (see :mod:`edgekit._owned`): given, a folder
+    holding anything else is refused (before the work and again before the swap).
+
+    Raises:
+        OutputExists: ``path`` exists without ``force``, or holds files ``owned`` does not list.
     """
     path = check_writable(path, force)
+    if owned is not None:
+        check_replaceable(path, owned)
     with _unwritable(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -109,6 +118,8 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
     try:
         yield tmp
         if path.exists() or path.is_symlink():
+            if owned is not None:
+                check_replaceable(path, owned)  # a file added while the new output was being made
             # park the old output in a folder only this call created (random name), never in a
             # fixed sibling such as `.NAME.old` that could be the user's own
             holder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))

@@ -1,12 +1,15 @@
 """Validate a file's parsed content against a pydantic model, in one sentence.
 
 Why pydantic, and one helper: every file edgekit reads (bundle manifest, plan
-YAML, model card) gets types, ranges and enums from one library, and every
-failure reads the same way: ``<file>: field `a.b[0].c`: <what is wrong>; <fix>``.
+YAML, model card, target YAML, device list) gets types, ranges and enums from one
+library, and every failure reads the same way:
+``<file>[, line N]: field a.b[0].c <what is wrong> (got <short scalar>); <fix>``
+(the line for a hand-written YAML whose key lines were recorded).
 The offending value is never formatted whole (a billion-laughs structure or a
 30 MB string would make the message itself the attack). Unknown keys are
 warned about (a typo in an optional key would otherwise pass silently) rather
-than refused, so files from a newer minor version still open.
+than refused, so files from a newer minor version still open -- except in a
+schema declared ``extra="forbid"`` (target YAML), where the message lists the allowed keys.
 
 pydantic costs ~0.1 s to import, so only the functions that read files import
 this module (``import edgekit`` stays light).
@@ -15,8 +18,9 @@ this module (``import edgekit`` stays light).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -57,10 +61,16 @@ class CardSchema(Loose):
     input_shape: Annotated[list[Annotated[int, Field(ge=-1, le=1 << 20)] | str | None], Field(max_length=8)] | None = None
 
 
+_BRANCHES = tuple(f"{kind}[" for kind in ("literal", "union", "nullable", "tagged-union", "function-after",
+                                          "function-before", "function-wrap", "function-plain"))
+
+
 def field_path(loc: tuple) -> str:
     """``("inputs", 0, "name")`` -> ``inputs[0].name``."""
     out = ""
     for part in loc:
+        if isinstance(part, str) and part.startswith(_BRANCHES):
+            continue  # pydantic's name of one branch of a union or validator, not a key of the file
         if isinstance(part, int) or (isinstance(part, str) and not part.isidentifier() and part[:1] != "["):
             out += f"[{str(part)[:60]!r}]" if isinstance(part, str) else f"[{part}]"
         elif part == "[key]":
@@ -70,25 +80,73 @@ def field_path(loc: tuple) -> str:
     return out or "<top>"
 
 
-def _message(error: dict) -> str:
+def _message(error: dict, schema: type[BaseModel]) -> str:
+    kind, loc = error.get("type"), tuple(error.get("loc", ()))
+    if kind in ("model_type", "dict_type"):
+        return "must be a mapping (key: value)"
+    if kind == "extra_forbidden":
+        allowed = _allowed(schema, loc)
+        return "is an unknown field" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
     msg = str(error.get("msg", "is invalid"))
     msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     msg = msg.replace("Input should be a valid ", "must be a ").replace("Input should be ", "must be ")
+    msg = msg.replace("must be a integer", "must be an integer")
     msg = "is missing" if msg == "Field required" else msg
-    return (msg[:1].lower() + msg[1:])[:200]
+    return (msg[:1].lower() + msg[1:])[:200] + _got(error.get("input"), loc)
+
+
+def _got(value: Any, loc: tuple) -> str:
+    """`` (got 'four')`` for a scalar value (cut short: a 30 MB string must not become the message)."""
+    if not isinstance(value, (str, int, float, bool)) or (loc and loc[-1] == "[key]"):
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return " (got a huge integer)"
+    return f" (got {value[:40]!r})" if isinstance(value, str) else f" (got {value!r})"
+
+
+def _allowed(schema: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names the schema declares where the unknown key ``loc[-1]`` was found."""
+    model: type[BaseModel] | None = schema
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is not None:  # else a list index or a free mapping key: the same model goes on
+            model = next(iter(_models(field.annotation)), None)
+        if model is None:
+            return []
+    return sorted(model.model_fields)
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
+def line_of(lines: Mapping[tuple, int], loc: tuple) -> int | None:
+    """The line of the deepest key of ``loc`` found in ``lines`` (a missing key: its parent's line)."""
+    found, line = (), lines.get(())
+    for part in loc:  # pydantic's own parts ("[key]", "function-after[...]") are skipped
+        if (*found, part) in lines:
+            found = (*found, part)
+            line = lines[found]
+    return line
 
 
 def validate(schema: type[M], data: Any, *, where: str | Path, error: type[EdgekitError], fix: str,
-             path: str | Path | None = None) -> M:
+             path: str | Path | None = None, lines: Mapping[tuple, int] | None = None) -> M:
     """``schema.model_validate(data)``; on failure one ``error`` naming ``where``, the field and ``fix``.
 
-    Unknown keys (anywhere in the tree) are warned about once each with an :class:`EdgekitWarning`.
+    ``lines`` (key path -> line, from :func:`edgekit.safeyaml.key_lines`) adds ``, line N`` after
+    ``where`` for a hand-written YAML file. Unknown keys (anywhere in the tree) are warned about
+    once each with an :class:`EdgekitWarning` (a schema with ``extra="forbid"`` refuses them instead).
     """
     try:
         model = schema.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        raise error(f"{where}: field {field_path(first['loc'])} {_message(first)}; {fix}",
+        first = exc.errors(include_url=False)[0]
+        line = line_of(lines, tuple(first["loc"])) if lines else None
+        at = f"{where}, line {line}" if line else str(where)
+        raise error(f"{at}: field {field_path(first['loc'])} {_message(first, schema)}; {fix}",
                     path=path) from exc
     for key in unknown_keys(model):
         warnings.warn(EdgekitWarning(f"{where}: unknown field `{key}` ignored; check its spelling"), stacklevel=3)

@@ -130,10 +130,47 @@ def construct(node: Any, *, path: str | Path | None = None, error: type[EdgekitE
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path, error) from exc
+    except ValueError as exc:  # a date such as 2020-13-45, an integer of more than 4300 digits
+        raise error(f"{_where(path)} holds a value YAML cannot build ({str(exc)[:80]}); quote it or fix it",
+                    path=path) from exc
     except RecursionError as exc:
         raise error(f"{_where(path)} nests too deeply to read; flatten it", path=path) from exc
     finally:
         loader.dispose()
+
+
+def key_lines(node: Any, *, path: str | Path | None = None, error: type[EdgekitError] = ConfigError
+              ) -> dict[tuple, int]:
+    """The 1-based line of every key and list item of a :func:`compose_yaml` tree, by path.
+
+    ``{(): 1, ("cpu",): 3, ("cpu", "cores"): 5, ("isa", 0): 7}``: a schema error's field path
+    (pydantic's ``loc``) finds its line here. A key given twice in one mapping is refused
+    (``yaml.safe_load`` silently keeps the last, so a budget could vanish without a word).
+
+    Raises:
+        error: naming ``path``, the line and the key given twice.
+    """
+    lines: dict[tuple, int] = {}
+    stack, seen_nodes = ([((), node)] if node is not None else []), set()
+    while stack:  # iterative, each node once: an alias (even a recursive one) is not walked again
+        loc, item = stack.pop()
+        lines.setdefault(loc, item.start_mark.line + 1)
+        if id(item) in seen_nodes:
+            continue
+        seen_nodes.add(id(item))
+        if isinstance(item, yaml.MappingNode):
+            seen = set()
+            for key, value in item.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if name is not None and name in seen:
+                    raise error(f"{_where(path)}, line {key.start_mark.line + 1}: key `{str(name)[:80]}` is given "
+                                "twice in one mapping; keep one", path=path)
+                seen.add(name)
+                lines[(*loc, name)] = key.start_mark.line + 1
+                stack.append(((*loc, name), value))
+        elif isinstance(item, yaml.SequenceNode):
+            stack.extend(((*loc, i), value) for i, value in enumerate(item.value))
+    return lines
 
 
 def read_yaml(path: str | Path, error: type[EdgekitError] = ConfigError, *, what: str = "YAML file") -> Any:

@@ -3,14 +3,13 @@
 A rich progress bar on stderr while it works; then the candidates table and
 the decision log on stdout (``--json`` prints the report as JSON instead).
 ``--save-config plan.yaml`` writes the settings for ``edgekit run plan.yaml``.
-``--out DIR`` must be new or empty unless ``--force``, like every other output.
+``--out DIR`` must be new or empty unless ``--force``, like every other output; ``--force``
+replaces it only while it holds nothing but the files an earlier plan wrote there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -78,71 +77,20 @@ def show(report, as_json: bool) -> None:
 
 
 def check_out(out: str | None, force: bool, setting: str = "--out") -> Path | None:
-    """``out`` as a path, refused when it holds anything and ``force`` is not given.
+    """``out`` as a path, refused unless new, empty or (``force``) all edgekit's own files;
+    see :func:`edgekit.planner.outdir.check_out`."""
+    from edgekit.planner.outdir import check_out as check
 
-    Why: the planner writes into the folder as it goes, so an old report there would be
-    silently mixed with (or replaced by) the new one.
-
-    Raises:
-        OutputExists: ``out`` exists and is not an empty folder; ``setting`` names where it was set.
-    """
-    from edgekit.errors import OutputExists
-
-    if not out:
-        return None
-    path = Path(out).expanduser()
-    if path.exists() and not force and not (path.is_dir() and not any(path.iterdir())):
-        raise OutputExists(f"{path} (set by {setting}) already exists and is not an empty folder; "
-                           f"change {setting}, or pass --force to replace it", path=path)
-    return path
+    return check(out, force, setting)
 
 
 @contextlib.contextmanager
 def report_folder(out: str | None, force: bool, setting: str = "--out") -> Iterator[None]:
-    """Guard the plan's ``out`` folder for one run: all or nothing.
+    """Guard the plan's ``out`` folder for one run: :func:`edgekit.planner.outdir.report_folder`."""
+    from edgekit.planner.outdir import report_folder as guard
 
-    The old folder (``force``) is moved aside and put back if the run fails or is
-    cancelled, else deleted; a folder the run created is removed on failure, so a
-    retry is not refused. Not a temp-folder-then-rename: the report's model paths
-    point into ``out``, so the planner has to write there.
-    """
-    path = check_out(out, force, setting)
-    if path is None:
+    with guard(out, force, setting):
         yield
-        return
-    was_empty = path.is_dir() and not any(path.iterdir())
-    old = None
-    if path.exists() and not was_empty:  # --force: keep the old folder aside until the new one is complete
-        if Path.cwd().resolve().is_relative_to(path.resolve()):  # e.g. --out . : never move the work folder
-            from edgekit.errors import ConfigError
-
-            raise ConfigError(f"{path} (set by {setting}) holds the current folder and cannot be replaced; "
-                              f"change {setting} to a new folder")
-        import tempfile
-
-        # a holder folder this run created (random name), never a fixed `.NAME.old` the user may own
-        holder = Path(tempfile.mkdtemp(prefix=f".{path.resolve().name}.", suffix=".old", dir=path.resolve().parent))
-        old = holder / path.resolve().name
-        os.replace(path, old)
-    try:
-        yield
-    except BaseException:
-        _remove(path)
-        if old is not None:
-            os.replace(old, path)
-            _remove(old.parent)
-        elif was_empty:
-            path.mkdir()
-        raise
-    if old is not None:
-        _remove(old.parent)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
 
 
 def run_config(config, as_json: bool, force: bool = False, setting: str = "--out") -> None:

@@ -13,7 +13,8 @@ A bundle is a folder or a ``.zip`` of it::
 
 It is built in a temporary folder and moved into place only when complete,
 so an interrupted deploy never leaves half a bundle, and an existing output is
-replaced only with ``force``.
+replaced only with ``force`` and only when it is a bundle holding nothing its
+manifest does not list (:mod:`edgekit.deployment.owned`): a user's file is never deleted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from edgekit.deployment import safezip
 from edgekit.deployment.build import build_folder
 from edgekit.deployment.integrity import list_files, verify_folder
 from edgekit.deployment.manifest import Manifest, Tolerance
+from edgekit.deployment.owned import bundle_files, check_bundle_replaceable
 from edgekit.deployment.sample import load
 from edgekit.deployment.source import open_data, resolve
 from edgekit.errors import BundleError, EdgekitError, EdgekitWarning, TargetError
@@ -151,7 +153,7 @@ def deploy(
             check agreement only (no accuracy).
         tolerance: how far ``edgekit verify`` may find a device from the promises
             (default :class:`Tolerance`).
-        force: replace an existing output.
+        force: replace an existing output, when it is an edgekit bundle and nothing else.
         progress: receives :class:`~edgekit.progress.ProgressEvent` s (resolving, reading data,
             building, verifying); may raise ``Cancelled`` (nothing is written then).
 
@@ -159,7 +161,8 @@ def deploy(
         The written bundle, opened and verified.
 
     Raises:
-        OutputExists: ``out`` exists and ``force`` is false.
+        OutputExists: ``out`` exists and ``force`` is false, or it holds files the bundle's manifest
+            does not list (or is no bundle): named, and left untouched.
         BundleError / BackendUnavailable / DataError: naming what to fix.
 
     Example:
@@ -176,6 +179,8 @@ def deploy(
     data = open_data(data if data is not None else choice.data, choice.model)
     out = Path(out or f"{choice.model.name.replace(':', '-')}-bundle").expanduser()
     check_writable(out, force)
+    if force and (out.suffix.lower() == ".zip" or out.is_dir()):
+        check_bundle_replaceable(out)  # before the build: --force replaces a bundle, never a user's files
     target_name = str(getattr(target, "name", target) or choice.target or "local")
     declared = _declared(target, target_name)
     _check_runs_there(choice, declared)
@@ -227,12 +232,14 @@ def _declared(target: Any, name: str) -> Any:
 def _move(folder: Path, out: Path, force: bool) -> None:
     """Place the finished bundle: zip it or move the folder, atomically."""
     if out.suffix.lower() == ".zip":
+        if force and not out.is_dir():
+            check_bundle_replaceable(out)
         with atomic_path(out, force) as tmp:
             safezip.write_zip(folder, tmp)
         return
     if out.exists() and not out.is_dir():
         raise BundleError(f"{out} is a file; give a folder or a .zip path for the bundle", path=out)
-    with atomic_dir(out, force) as tmp:
+    with atomic_dir(out, force, owned=bundle_files) as tmp:
         tmp.chmod(0o755)
         for rel in [*list_files(folder), "manifest.json", "manifest.sha256"]:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,7 @@ from edgekit.planner.config import PlanConfig
 from edgekit.planner.crossbuild import foreign_specs
 from edgekit.planner.datacache import calibration_feeds, shared_cache
 from edgekit.planner.measure import TooSlow, accuracy, bench_interleaved
+from edgekit.planner.outdir import report_folder
 from edgekit.planner.pace import Pace
 from edgekit.planner.report import Candidate, Report
 from edgekit.planner.why_slow import why_slower
@@ -57,6 +58,8 @@ from edgekit.progress import Cancel, Progress, ProgressEvent, StageClock, check_
 from edgekit.targets import Target, estimate_latency, load_target
 from edgekit.types import CandidateStatus as Status
 from edgekit.types import Method
+
+BRIEF_SECONDS = 0.5  # timed budget for candidates already rejected as far slower: enough for the table's figure
 
 
 def plan(
@@ -73,6 +76,7 @@ def plan(
     verify: bool = False,
     *,
     config: PlanConfig | None = None,
+    force: bool = False,
     **options: Any,
 ) -> Report:
     """Find the fastest deployment of ``model`` on ``target`` that keeps accuracy, by measuring.
@@ -93,6 +97,8 @@ def plan(
         cache: reuse a stored result for the same model/hardware/versions/settings.
         verify: re-measure the top three candidates to confirm their order.
         config: a full :class:`PlanConfig` (overrides the arguments above).
+        force: replace an existing ``out`` folder, only while it holds nothing but the files an
+            earlier plan wrote there (:mod:`edgekit.planner.outdir`).
         **options: other ``PlanConfig`` fields (``methods``, ``seconds``, ``out``...).
 
     Returns:
@@ -101,6 +107,7 @@ def plan(
     Raises:
         BudgetNotMet: no candidate meets the budget (``exc.closest`` lists the nearest).
         Cancelled: ``cancel`` fired.
+        OutputExists: ``out`` is not new or empty and ``force`` is false, or holds files edgekit did not write.
         DataError / TargetError / ModelLoadError: bad inputs, naming the fix.
 
     Example:
@@ -116,9 +123,10 @@ def plan(
                             max_accuracy_drop=max_accuracy_drop,
                             latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
                             verify=verify, cache=cache, **options)
-    return run_plan(config, model=model if isinstance(model, Model) else None,
-                    target=target if isinstance(target, Target) else None, progress=progress, cancel=cancel,
-                    dataset=dataset)
+    with report_folder(config.out, force):
+        return run_plan(config, model=model if isinstance(model, Model) else None,
+                        target=target if isinstance(target, Target) else None, progress=progress, cancel=cancel,
+                        dataset=dataset)
 
 
 def run_plan(config: PlanConfig, *, model: Model | None = None, target: Target | None = None,
@@ -279,6 +287,7 @@ class _State:
         self.cands: dict[str, Candidate] = {}
         self.models: dict[str, Model] = {}
         self.evals: dict[str, Any] = {}
+        self.too_slow: set[str] = set()  # stopped while scored: far slower than their FP32 (pace)
         self.measurer: DeviceMeasurer | None = None
         self.detector = det_plan.is_detector(model)  # accuracy in mAP, INT8 keeps the decode tail float
 
@@ -394,6 +403,7 @@ class _State:
                 raise
             except TooSlow as slow:  # clearly far slower than its baseline: rejected, latency still measured
                 self.cands[k] = rules.reject(c, pace.reason(c.backend, slow.per_image_s))
+                self.too_slow.add(k)
                 continue
             except EdgekitError as exc:
                 self.cands[k] = rules.reject(replace(c, status=Status.FAILED), f"could not run: {exc}")
@@ -464,11 +474,23 @@ class _State:
         self.say.begin(1.0, later=verify_s)
         self.say("benchmarking", f"{len(live)} candidates, interleaved ({self.config.seconds:g} s each)", 0.75,
                  units=0)
-        items = [(self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision) for k in live]
         hi = 0.93 if self.config.verify else 0.98
-        sub = self.say.within("benchmarking", "", 0.75, hi, 0, keep_stage=False)
-        for k, r in zip(live, bench_interleaved(items, self.config.seconds, self.say.cancel, sub)):
-            self._apply(k, r)
+        # already rejected as several times slower than their FP32: a short run is enough for the table
+        brief = [k for k in live if k in self.too_slow]
+        full = [k for k in live if k not in self.too_slow]
+        split = 0.75 + (hi - 0.75) * len(full) / max(1, len(live))
+        groups = [(full, self.config.seconds, 0.75, split), (brief, min(BRIEF_SECONDS, self.config.seconds), split, hi)]
+        for keys, seconds, lo, up in groups:
+            if not keys:
+                continue
+            items = [(self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision)
+                     for k in keys]
+            sub = self.say.within("benchmarking", "", lo, up, 0, keep_stage=False)
+            for k, r in zip(keys, bench_interleaved(items, seconds, self.say.cancel, sub)):
+                self._apply(k, r)
+        if brief:
+            self.log.append(f"Benchmarked {', '.join(brief)} for {min(BRIEF_SECONDS, self.config.seconds):g} s each "
+                            "only: already rejected as several times slower than FP32 while scored.")
         separate(self.cands, self._remeasure, self.config.seconds, self.log)  # ties with the fastest: longer
 
     def _remeasure(self, keys: list[str], seconds: float) -> None:
@@ -526,7 +548,7 @@ class _State:
         base = fp32.get((c.backend, c.device))
         if not (self.target.is_local and base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms):
             return None
-        runs = max(3, min(20, int(2000 / c.p50_ms)))  # about two seconds of profiling, whatever the model
+        runs = max(3, min(20, int(1000 / c.p50_ms)))  # about a second of profiling, whatever the model
         return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa, runs)
 
     def decide(self, seconds: float) -> Report:

@@ -18,8 +18,7 @@ import edgekit
 from edgekit.backends.registry import list_backends, local_support
 from edgekit.errors import TargetError
 from edgekit.hardware import profile_hardware
-from edgekit.targets.model import SCHEMA, Budgets, Figure, Target
-from edgekit.targets.schema import validate_file
+from edgekit.targets.model import Budgets, Figure, Target
 
 LOCAL = "local"
 
@@ -84,9 +83,10 @@ def load_target_file(path: str | Path) -> Target:
     Raises:
         TargetError: naming the file, the field and the line at fault.
     """
+    from edgekit.targets.schema import read_target  # pydantic: only when a file is read
+
     path = Path(path)
-    data = validate_file(path, SCHEMA)
-    return Target.from_dict(data, path=path)
+    return Target.from_dict(read_target(path), path=path)
 
 
 def local_target() -> Target:

@@ -1,4 +1,4 @@
-"""The :class:`Target` dataclass and the schema its YAML follows.
+"""The :class:`Target` dataclass (its YAML schema is :mod:`edgekit.targets.schema`).
 
 A target says what a device is (CPU, memory, accelerators), what runs there
 (backend -> devices + precisions), the default budgets of a deployment on it,
@@ -10,67 +10,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-from edgekit.backends.registry import list_backends
-from edgekit.targets.schema import Choice, Field, MapOf
-from edgekit.types import DeviceKind, Precision
-
-PRECISIONS = Choice(tuple(p.value for p in Precision) + ("fp64",))
-DEVICES = Choice(tuple(d.value for d in DeviceKind if d is not DeviceKind.AUTO))
-
-
-def registered_backends() -> tuple[str, ...]:
-    """The backend names a target may list: whatever the registry holds when a file is read."""
-    return tuple(list_backends())
-
-
-_FIGURE = {
-    "value": Field(float),
-    "precision": Field(PRECISIONS, required=False),
-    "approximate": Field(bool, required=False),
-    "note": Field(str, required=False),
-    "source": Field(str),
-}
-SCHEMA: dict[str, Field] = {
-    "name": Field(str),
-    "description": Field(str, required=False),
-    "cpu": Field({
-        "arch": Field(str),
-        "model": Field(str, required=False),
-        "cores": Field(int),
-        "freq_ghz": Field(float, required=False),
-        "isa": Field([str], required=False),
-    }),
-    "memory_mb": Field(int),
-    "accelerators": Field([{
-        "name": Field(str),
-        "kind": Field(DEVICES),
-        "peak_tops": Field(float, required=False),
-        "precision": Field(str, required=False),
-        "approximate": Field(bool, required=False),
-        "note": Field(str, required=False),
-        "source": Field(str),
-    }], required=False),
-    "backends": Field(MapOf(keys=registered_backends, value={"devices": Field([DEVICES]), "precisions": Field([PRECISIONS])})),
-    "budgets": Field({
-        "latency_ms": Field(float, required=False),
-        "model_mb": Field(float, required=False),
-        "memory_mb": Field(float, required=False),
-    }, required=False),
-    "peak_gflops": Field(_FIGURE, required=False),
-    "mem_bandwidth_gbs": Field(_FIGURE, required=False),
-    "references": Field([{
-        "model": Field(str),
-        "flops": Field(int),
-        "latency_ms": Field(float),
-        "precision": Field(PRECISIONS),
-        "runtime": Field(str),
-        "device": Field(DEVICES),
-        "approximate": Field(bool, required=False),
-        "note": Field(str, required=False),
-        "source": Field(str),
-    }], required=False),
-}
 
 
 @dataclass(frozen=True)

@@ -1,141 +1,131 @@
-"""A small schema validator for target YAML that names the file, the field and the line.
+"""The schema of a target YAML (``targets/*.yaml``), checked by the shared pydantic helper.
 
-Why not jsonschema: one more dependency for ~80 lines, and its errors do not
-carry YAML line numbers. We validate the *node tree* from ``yaml.compose``
-(which keeps ``start_mark`` on every node), then build values with
-``yaml.safe_load`` once the tree is known to be well-formed.
+Why the same helper as manifests, plan.yaml and device lists: one library gives every
+file its types, ranges and enums, and every failure reads the same way. What a
+hand-written YAML adds is the line: the file is composed into a node tree first
+(:func:`edgekit.safeyaml.compose_yaml`: no tags, aliases bounded),
+:func:`edgekit.safeyaml.key_lines` records the line of each key (and refuses a key
+given twice), and :func:`edgekit._schema.validate` maps the failing field path back
+to it: ``pi.yaml, line 20: field budgets.latency_ms must be greater than 0 (got -5); <fix>``.
 
-A schema is plain data:
-
-- ``Field(type_, required)`` where ``type_`` is ``str``, ``int``, ``float``
-  (accepts ints), ``bool``, ``Choice(values)``, a nested ``dict`` schema, ``[item_schema]`` for a
-  list, or ``MapOf(value_schema)`` for a mapping with free keys.
+Unknown keys are refused here, not warned about as in a manifest: a target is written
+by hand, and a misspelt ``budgets.latncy_ms`` would otherwise plan without the budget.
+Imported lazily by :func:`edgekit.targets.loader.load_target_file` (pydantic costs ~0.1 s).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
-import yaml
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
+from edgekit._schema import Strict, validate
+from edgekit.backends.registry import list_backends
 from edgekit.errors import TargetError
-from edgekit.safeyaml import compose_yaml, construct
+from edgekit.safeyaml import compose_yaml, construct, key_lines, read_text
+from edgekit.types import DeviceKind, Precision
 
-_TAGS = {
-    str: ("tag:yaml.org,2002:str",),
-    int: ("tag:yaml.org,2002:int",),
-    float: ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int"),
-    bool: ("tag:yaml.org,2002:bool",),
-}
-_NAMES = {str: "text", int: "an integer", float: "a number", bool: "true/false"}
+FIX = "fix that line (a bundled target such as raspberry-pi-5.yaml shows every field)"
+PRECISIONS = (*(p.value for p in Precision), "fp64")  # fp64: how a Linpack peak is published
+DEVICES = tuple(d.value for d in DeviceKind if d is not DeviceKind.AUTO)
 
 
-@dataclass(frozen=True)
-class Field:
-    """One field: its type (see module doc) and whether it must be present."""
-
-    type_: Any
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class Choice:
-    """Text that must be one of ``values`` (precisions, devices, ...)."""
-
-    values: tuple[str, ...]
+def _registered(name: str) -> str:
+    """The registry decides which backends a target may list (a plugin registered later counts)."""
+    if name not in list_backends():
+        raise ValueError(f"is not a registered backend; choose from: {', '.join(list_backends())}")
+    return name
 
 
-@dataclass(frozen=True)
-class MapOf:
-    """A mapping whose values follow ``value``; keys are free text or one of ``keys``
-    (a tuple, or a function returning one, called when a file is checked: e.g. the
-    backends registered at that moment)."""
-
-    value: Any
-    keys: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
+Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Note = Annotated[str, StringConstraints(max_length=4096)]
+Positive = Annotated[float, Field(gt=0.0, le=1e12)]
+Prec = Literal[PRECISIONS]  # type: ignore[valid-type]
+Device = Literal[DEVICES]  # type: ignore[valid-type]
+Backend = Annotated[str, StringConstraints(max_length=64), AfterValidator(_registered)]
 
 
-def validate_file(path: Path, schema: dict[str, Field]) -> dict:
-    """Parse ``path`` and check it against ``schema``; return the plain dict.
+class Closed(Strict):
+    """A target mapping: unknown keys are errors (see the module doc)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CpuSchema(Closed):
+    arch: Text
+    model: Note = ""
+    cores: Annotated[int, Field(ge=1, le=65536)]
+    freq_ghz: Annotated[float, Field(gt=0.0, le=100.0)] | None = None
+    isa: Annotated[list[Text], Field(max_length=512)] = ()
+
+
+class AcceleratorSchema(Closed):
+    name: Text
+    kind: Device
+    source: Text
+    peak_tops: Positive | None = None
+    precision: Annotated[str, StringConstraints(max_length=32)] = ""
+    approximate: bool = False
+    note: Note = ""
+
+
+class SupportSchema(Closed):
+    devices: Annotated[list[Device], Field(max_length=16)]
+    precisions: Annotated[list[Prec], Field(max_length=16)]
+
+
+class BudgetsSchema(Closed):
+    latency_ms: Positive | None = None
+    model_mb: Positive | None = None
+    memory_mb: Positive | None = None
+
+
+class FigureSchema(Closed):
+    value: Positive
+    source: Text
+    precision: Prec | Literal[""] = ""
+    approximate: bool = False
+    note: Note = ""
+
+
+class ReferenceSchema(Closed):
+    model: Text
+    flops: Annotated[int, Field(ge=1, le=10**18)]
+    latency_ms: Positive
+    precision: Prec
+    runtime: Text
+    device: Device
+    source: Text
+    approximate: bool = False
+    note: Note = ""
+
+
+class TargetSchema(Closed):
+    name: Text
+    description: Note = ""
+    cpu: CpuSchema
+    memory_mb: Annotated[int, Field(ge=1, le=1 << 40)]
+    accelerators: Annotated[list[AcceleratorSchema], Field(max_length=64)] = ()
+    backends: Annotated[dict[Backend, SupportSchema], Field(max_length=64)]
+    budgets: BudgetsSchema = BudgetsSchema()
+    peak_gflops: FigureSchema | None = None
+    mem_bandwidth_gbs: FigureSchema | None = None
+    references: Annotated[list[ReferenceSchema], Field(max_length=1024)] = ()
+
+
+def read_target(path: Path) -> dict:
+    """Read and check one target YAML; return its plain data (``cpu:`` still nested).
 
     Raises:
-        TargetError: naming the file, the field (dotted path) and the line.
+        TargetError: naming the file, the line, the field path and the fix.
     """
-    text = _read(path)
+    text = read_text(path, TargetError, what="target file")
     node = compose_yaml(text, path=path, error=TargetError)  # safe: no tags, aliases bounded
     if node is None:
-        raise TargetError(f"{path} is empty; a target needs at least `name`, `cpu` and `backends`", path=path)
-    _check(node, schema, "", path)
-    return construct(node, path=path, error=TargetError)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise TargetError(f"target file {path} does not exist", path=path) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TargetError(f"cannot read target file {path}: {exc}", path=path) from exc
-
-
-def _fail(path: Path, node: yaml.Node, field: str, message: str) -> TargetError:
-    line = node.start_mark.line + 1
-    return TargetError(f"{path}, line {line}, field `{field or '<top>'}`: {message}", path=path)
-
-
-def _check(node: yaml.Node, spec: Any, where: str, path: Path) -> None:
-    if isinstance(spec, dict):
-        _check_mapping(node, spec, where, path)
-    elif isinstance(spec, MapOf):
-        if not isinstance(node, yaml.MappingNode):
-            raise _fail(path, node, where, "expected a mapping of name: value")
-        names = spec.keys() if callable(spec.keys) else spec.keys
-        for key, value in node.value:
-            if names and key.value not in names:
-                raise _fail(path, key, f"{where}.{key.value}", f"unknown name; choose from: {', '.join(names)}")
-            _check(value, spec.value, f"{where}.{key.value}", path)
-    elif isinstance(spec, list):
-        if not isinstance(node, yaml.SequenceNode):
-            raise _fail(path, node, where, "expected a list (- item or [a, b])")
-        for i, item in enumerate(node.value):
-            _check(item, spec[0], f"{where}[{i}]", path)
-    elif isinstance(spec, Choice):
-        _check_scalar(node, str, where, path)
-        if node.value not in spec.values:
-            raise _fail(path, node, where, f"{node.value!r} is not one of: {', '.join(spec.values)}")
-    else:
-        _check_scalar(node, spec, where, path)
-
-
-def _check_mapping(node: yaml.Node, spec: dict[str, Field], where: str, path: Path) -> None:
-    if not isinstance(node, yaml.MappingNode):
-        raise _fail(path, node, where, "expected a mapping (key: value)")
-    seen = set()
-    for key, value in node.value:
-        name = key.value
-        full = f"{where}.{name}" if where else name
-        if name not in spec:
-            known = ", ".join(sorted(spec))
-            raise _fail(path, key, full, f"unknown field; allowed here: {known}")
-        if name in seen:
-            raise _fail(path, key, full, "given twice")
-        seen.add(name)
-        _check(value, spec[name].type_, full, path)
-    missing = [k for k, f in spec.items() if f.required and k not in seen]
-    if missing:
-        raise _fail(path, node, where, f"missing required field(s): {', '.join(missing)}")
-
-
-def _check_scalar(node: yaml.Node, type_: type, where: str, path: Path) -> None:
-    if not isinstance(node, yaml.ScalarNode) or node.tag not in _TAGS[type_]:
-        got = node.value if isinstance(node, yaml.ScalarNode) else type(node).__name__.replace("Node", "").lower()
-        raise _fail(path, node, where, f"expected {_NAMES[type_]}, got {got[:80]!r}")
-    if type_ in (int, float):
-        import math
-
-        value = construct(node, path=path, error=TargetError)
-        if not (math.isfinite(value) and value > 0):
-            raise _fail(path, node, where, f"must be a finite number greater than 0, not {node.value[:40]}")
+        raise TargetError(f"{path} is empty; a target needs at least `name`, `cpu`, `memory_mb` and `backends`",
+                          path=path)
+    lines = key_lines(node, path=path, error=TargetError)
+    data = construct(node, path=path, error=TargetError)
+    validate(TargetSchema, data, where=path, error=TargetError, fix=FIX, path=path, lines=lines)
+    return data

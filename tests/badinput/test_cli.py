@@ -105,6 +105,22 @@ def test_deploy_force_never_touches_the_users_dot_old_sibling(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [".bundle.old", "bundle"]
 
 
+def test_force_refuses_an_output_holding_a_users_file_and_keeps_it(tmp_path):
+    code, output, _ = run_cli(["deploy", "demo:digits", "--out", "bundle", "--samples", "8"], tmp_path, 120)
+    assert code == 0, output[-1500:]
+    (tmp_path / "bundle" / "notes.txt").write_bytes(b"mine\x00")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "report.json").write_text("{}")
+    (tmp_path / "report" / "notes.txt").write_bytes(b"mine\x00")
+    _refused(tmp_path, ["deploy", "demo:digits", "--out", "bundle", "--samples", "8", "--force"],
+             "bundle holds files edgekit did not write (notes.txt)", "move them out", timeout=120)
+    _refused(tmp_path, ["plan", "demo:digits", "--out", "report", "--force"],
+             "report is not a plan's output folder", "notes.txt", timeout=60)
+    for folder in ("bundle", "report"):
+        assert (tmp_path / folder / "notes.txt").read_bytes() == b"mine\x00"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing parked or half-built
+
+
 def test_deploy_under_a_regular_file_is_one_sentence(tmp_path):
     (tmp_path / "some.txt").write_text("notes")
     _refused(tmp_path, ["deploy", "demo:digits", "--out", "some.txt/bundle"], "some.txt", "not a folder")

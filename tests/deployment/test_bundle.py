@@ -45,6 +45,11 @@ def test_existing_output_is_never_overwritten_without_force(tiny_model, dataset,
     with pytest.raises(OutputExists, match="--force"):
         deploy(tiny_model, out=out, data=dataset[:4])
     assert out.read_bytes() == b"user data"
+    with pytest.raises(OutputExists, match="not an edgekit bundle zip"):  # --force replaces only a bundle
+        deploy(tiny_model, out=out, data=dataset[:4], force=True)
+    assert out.read_bytes() == b"user data"
+    out.unlink()
+    deploy(tiny_model, out=out, data=dataset[:4])
     bundle = deploy(tiny_model, out=out, data=dataset[:4], force=True)
     assert Bundle.open(out).manifest == bundle.manifest
 

@@ -94,10 +94,12 @@ def test_empty_dataset_is_refused_with_the_fix():
         prepare(ArrayDataset(np.zeros((0, 8, 8, 3), np.uint8), [], ["a"]), Preprocess(size=(8, 8)))
 
 
-def test_scoring_stops_when_a_model_runs_far_slower_than_its_limit(world):
+def test_scoring_stops_when_a_model_runs_far_slower_than_its_limit(world, monkeypatch):
+    from edgekit.evaluation import batched
     from edgekit.evaluation.batched import TooSlow
     from edgekit.planner.pace import Pace
 
+    monkeypatch.setattr(batched, "MIN_SPENT_S", 0.0)  # the tiny model is quick: stop it anyway
     model, folder = world
     data = prepare(ImageFolder(folder), model.preprocess)
     timing = {}
@@ -136,3 +138,53 @@ def test_prepared_and_per_image_evaluation_name_classes_alike_for_a_label_less_m
     batched = evaluate_prepared(model, prepare(data, model.preprocess))
     assert direct.metrics.classes == batched.metrics.classes == tuple(str(i) for i in range(model.num_classes))
     assert direct.predictions == batched.predictions and direct.labels == batched.labels
+
+
+def test_a_model_far_over_its_limit_is_stopped_within_twenty_images(monkeypatch):
+    """A 10x-slower candidate used to run two full batches (64 images) before it could be stopped;
+    a model that is quick to score anyway is never stopped (its timings would be noise)."""
+    from edgekit.evaluation import batched
+    from edgekit.evaluation.batched import TooSlow
+    from edgekit.models.load import load_model
+
+    model = load_model("demo:digits")
+    data = prepare(demo_digits("test", 64), model.preprocess, indices=range(100))
+    monkeypatch.setattr(batched, "MIN_SPENT_S", 1e9)  # as if the whole set took less than that to score
+    quick = evaluate_prepared(model, data, "onnxruntime", batch_size=32, max_seconds_per_image=1e-9)
+    assert len(quick.predictions) == 100  # nothing to save by stopping it: scored to the end
+    monkeypatch.setattr(batched, "MIN_SPENT_S", 0.0)
+    seen = []
+    with pytest.raises(TooSlow):
+        evaluate_prepared(model, data, "onnxruntime", batch_size=32, max_seconds_per_image=1e-9, progress=seen.append)
+    assert seen and seen[-1].done <= 20  # images scored before the stop
+    full = []
+    evaluate_prepared(model, data, "onnxruntime", batch_size=32, progress=full.append)
+    assert [e.done for e in full] == [32, 64, 96, 100]  # no limit: whole batches from the start
+
+
+def test_images_prepared_side_by_side_keep_the_dataset_order_and_count_unreadable_ones(tmp_path):
+    """Images are decoded by a few threads that finish out of order; rows and labels must still
+    follow the dataset's order, and an image that fails to decode is skipped and counted."""
+    import time
+
+    from edgekit.data.datasets import UnreadableImage
+    from edgekit.models.preprocess import Preprocess
+
+    class Jittery:
+        classes = ("a", "b", "c")
+
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, i):
+            time.sleep((7 * i % 5) * 1e-3)  # later images often finish first
+            if i in (7, 23):
+                raise UnreadableImage(tmp_path / f"{i}.png")
+            return np.full((20, 24, 3), i, np.uint8), i % 3
+
+    pre = Preprocess(size=(16, 16), mean=(0, 0, 0), std=(1, 1, 1))
+    data = prepare(Jittery(), pre, chunk=16)
+    readable = [i for i in range(40) if i not in (7, 23)]
+    assert data.skipped == 2 and data.indices.tolist() == readable
+    assert data.labels.tolist() == [i % 3 for i in readable]
+    np.testing.assert_array_equal(data.inputs, pre.batch([np.full((20, 24, 3), i, np.uint8) for i in readable]))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from edgekit.errors import TargetError
 from edgekit.targets import check_fit, estimate_latency, list_targets, load_target
+from edgekit.targets.schema import FIX
 
 BUNDLED = ["raspberry-pi-4", "raspberry-pi-5", "jetson-orin-nano", "intel-nuc-iris-xe", "intel-core-ultra-npu",
            "x86-avx2-laptop"]
@@ -61,18 +64,39 @@ def test_unknown_field_names_file_field_and_line(tmp_path):
     with pytest.raises(TargetError) as err:
         load_target(path)
     text = str(err.value)
-    assert str(path) in text and "line 6" in text and "`memroy`" in text and "unknown field" in text
+    assert text.startswith(f"{path}, line 6: field memroy is an unknown field; allowed here: accelerators, ")
+    assert text.endswith(FIX)
+
+
+def test_a_target_file_fails_through_the_shared_schema_helper_like_plan_yaml(tmp_path):
+    """The same mistake reads the same in a target and in plan.yaml (pydantic underneath), plus the line."""
+    import pydantic
+
+    from edgekit.errors import ConfigError
+    from edgekit.planner.config_schema import check
+
+    path = _write(tmp_path, GOOD + "budgets:\n  latency_ms: -5\n")
+    with pytest.raises(TargetError) as target:
+        load_target(path)
+    with pytest.raises(ConfigError) as plan:
+        check({"model": "demo:digits", "latency_budget_ms": -5}, "plan.yaml")
+    assert isinstance(target.value.__cause__, pydantic.ValidationError)
+    shape = re.compile(r"^(.+?): field (\S+) (must be greater than 0 \(got -5\)); (.+)$")
+    mine, theirs = shape.match(str(target.value)), shape.match(str(plan.value))
+    assert mine and theirs, (str(target.value), str(plan.value))
+    assert (mine[1], mine[2], mine[4]) == (f"{path}, line 11", "budgets.latency_ms", FIX)
+    assert (theirs[1], theirs[2]) == ("plan.yaml", "latency_budget_ms") and mine[3] == theirs[3]
 
 
 def test_wrong_type_names_field_and_line(tmp_path):
     path = _write(tmp_path, GOOD.replace("cores: 4", "cores: four"))
-    with pytest.raises(TargetError, match=r"line 4, field `cpu.cores`: expected an integer, got 'four'"):
+    with pytest.raises(TargetError, match=r"line 4: field cpu.cores must be an integer \(got 'four'\); fix that line"):
         load_target(path)
 
 
 def test_unknown_precision_is_refused_with_its_line(tmp_path):
     path = _write(tmp_path, GOOD.replace("[fp32, int8]", "[fp32, int4]"))
-    with pytest.raises(TargetError, match=r"line 9, field `backends.onnxruntime.precisions\[1\]`"):
+    with pytest.raises(TargetError, match=r"line 9: field backends.onnxruntime.precisions\[1\] must be 'fp32', "):
         load_target(path)
 
 
