@@ -40,9 +40,10 @@ def load(key: str) -> Report | None:
         report = Report.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    files = report.best.model.get("files") or []
-    if not all(Path(f).exists() for f in files):
-        return None
+    for cand in report.candidates:  # every candidate's files: a new --out gets them all (adopt_artifacts)
+        files = cand.model.get("files") or [] if isinstance(cand.model, dict) else []
+        if not all(Path(f).exists() for f in files):
+            return None
     return report
 
 
@@ -70,12 +71,14 @@ def adopt_artifacts(report: Report, out: str | Path, source: str | Path | None) 
 
     own = Path(source).resolve() if source is not None and Path(source).exists() else None
     dest_root = Path(out).resolve() / "models"
+    built = _build_root(report)
     candidates = []
     for cand in report.candidates:
         path = cand.model.get("path") if isinstance(cand.model, dict) else None
         if not path or not Path(path).exists() or Path(path).resolve() == own \
-                or Path(path).resolve().is_relative_to(dest_root):
-            candidates.append(cand)
+                or Path(path).resolve().is_relative_to(dest_root) \
+                or built is None or not Path(path).resolve().is_relative_to(built):
+            candidates.append(cand)  # the model given (a file or a bundled demo) stays where it is
             continue
         main = Path(path)
         folder = dest_root / main.parent.name
@@ -84,6 +87,14 @@ def adopt_artifacts(report: Report, out: str | Path, source: str | Path | None) 
         model = {**cand.model, "path": str(folder / main.name), "files": [str(f) for f in moved]}
         candidates.append(replace(cand, model=model, model_obj=None))
     return replace(report, candidates=tuple(candidates))
+
+
+def _build_root(report: Report) -> Path | None:
+    """The folder the earlier run built its models in (each in a sub-folder of it): the
+    common parent of the compressed candidates' folders, or ``None`` when nothing was built."""
+    roots = {Path(c.model["path"]).resolve().parent.parent for c in report.candidates
+             if isinstance(c.model, dict) and c.model.get("path") and c.method not in ("fp32", "eager")}
+    return roots.pop() if len(roots) == 1 else None
 
 
 def _link_or_copy(src: Path, dest: Path) -> Path:

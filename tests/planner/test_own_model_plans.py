@@ -63,9 +63,15 @@ def test_saved_plan_deploys_from_another_folder_and_a_cache_hit_brings_its_model
     saved = json.loads((work / "p2" / "report.json").read_text())
     best = next(c for c in saved["candidates"] if c["key"] == saved["best_key"])
     assert not Path(best["model"]["path"]).is_absolute() and (work / "p2" / best["model"]["path"]).is_file()
+    fp32 = next(c for c in saved["candidates"] if c["key"] == "onnxruntime/cpu/fp32")
+    assert (work / "p2" / fp32["model"]["path"]).resolve() == (work / model.path.name).resolve()  # not copied
+    assert not (work / "p2" / "models" / "models").exists() and not (work / "p2" / "models" / "work").exists()
+    shutil.rmtree(work / "p2")  # every cached model file gone: measured again, not a report of missing files
+    third = edgekit(*args, "--out", "p3", cwd=work)
+    assert third.returncode == 0 and "reused from the cache" not in third.stdout
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    deployed = edgekit("deploy", str(work / "p2" / "report.json"), "--out", "bundle", cwd=elsewhere)
+    deployed = edgekit("deploy", str(work / "p3" / "report.json"), "--out", "bundle", cwd=elsewhere)
     assert deployed.returncode == 0, deployed.stderr
     assert json.loads((elsewhere / "bundle" / "manifest.json").read_text())["precision"] == "int8-dynamic"
 
@@ -131,3 +137,19 @@ def test_bench_table_fits_80_columns(world, tmp_path):
     row = next(line for line in done.stdout.splitlines() if line.strip().startswith("onnxruntime")).split()
     p50 = next(cell for cell in row[row.index("ok") + 1:] if not cell.startswith("["))
     assert np.isfinite(float(p50))  # the p50 figure is printed whole
+
+
+def test_a_cache_hit_for_a_bundled_demo_copies_only_the_models_it_built(tmp_path, monkeypatch):
+    """The demo's own file stays in the package; only built candidates move into the new folder."""
+    from edgekit.planner import plan
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+    kw = {"methods": ("fp32", "int8-dynamic"), "seconds": 0.2, "max_accuracy_drop": 0.5, "objective": "size"}
+    plan("demo:digits", out=str(tmp_path / "a"), **kw)
+    hit = plan("demo:digits", out=str(tmp_path / "b"), **kw)
+    assert hit.cache_hit
+    folders = sorted(p.name for p in (tmp_path / "b" / "models").iterdir())
+    assert folders and "models" not in folders, folders  # was b/models/models/digits.onnx
+    for c in hit.candidates:
+        if c.method == "int8-dynamic":
+            assert Path(c.model["path"]).resolve().is_relative_to((tmp_path / "b").resolve())
