@@ -33,6 +33,10 @@ def summary_table(stats: dict) -> Table:
     table.add_row("Limited by", esc(r.bottleneck))
     for stage, lat in r.latency.items():
         table.add_row(f"latency {stage}", f"p50 {lat.p50_ms:.2f} ms, p95 {lat.p95_ms:.2f} ms")
+    if r.cpu_ms:  # where the CPU goes, per frame shown (overlays drawn only for frames shown or recorded)
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in r.cpu_ms.items() if k not in ("total", "beyond_inference"))
+        table.add_row("CPU ms/frame", f"{stages}; total {r.cpu_ms['total']:.2f}, "
+                      f"beyond inference [bold]{r.cpu_ms['beyond_inference']:.2f}[/]")
     if r.accuracy and r.accuracy.n:
         a = r.accuracy
         table.add_row("Accuracy", f"[bold]{a.accuracy:.1%}[/] (95% CI {a.low:.1%}-{a.high:.1%}) on {a.n} labelled frames; "
@@ -44,6 +48,8 @@ def summary_table(stats: dict) -> Table:
         final = stats.get("detection_metrics")
         if final:  # a labelled detection stream: boxes scored against the truth
             conf = "" if final.get("conf") is None else f" at the live conf {final['conf']:g}"
+            if final.get("classes") is not None:  # the class filter: the mean runs over the shown classes
+                conf += f", over the shown classes {esc(', '.join(final['classes']))}"
             table.add_row("mAP", f"[bold]mAP@0.5 {final['map50']:.3f}[/], mAP@0.5:0.95 {final['map']:.3f} on "
                           f"{final['frames']} labelled frames ({final['boxes']} boxes){conf}; "
                           f"P {final['precision']:.3f} R {final['recall']:.3f}")
@@ -95,6 +101,8 @@ def register(app: typer.Typer) -> None:
         list_cameras: Annotated[bool, typer.Option("--list-cameras", help="List cameras and exit.")] = False,
         force: Annotated[bool, typer.Option("--force", help="Replace --record/--json files.")] = False,
         track: Annotated[bool, typer.Option("--track", help="Detectors: IoU tracker ids so per-class counts do not flicker.")] = False,
+        conf: Annotated[float | None, typer.Option("--conf", min=0.0, max=1.0, help="Detectors: show boxes scoring at least this (default: the card's detection.conf).")] = None,
+        classes: Annotated[str | None, typer.Option("--classes", help="Detectors: show only these classes, comma-separated (e.g. person,bus); counts and mAP cover them.")] = None,
         save_config: Annotated[str | None, typer.Option(help="Also write these settings as YAML for `edgekit run`.")] = None,
     ) -> None:
         """Run a model live with honest FPS, latency breakdown and accuracy readouts."""
@@ -117,13 +125,27 @@ def register(app: typer.Typer) -> None:
                             compare_backend=compare_backend, reference_every=every, seconds=seconds, fps=fps,
                             record=None if record is None else str(record),
                             json_out=None if json_out is None else str(json_out), window=window, force=force,
-                            track=track)
+                            track=track, conf=conf, classes=_class_names(classes))
+        from edgekit.vision.config import check_detection_view
+
+        check_detection_view(config, model_obj)  # an unknown class fails now, not after compiling
         if save_config:
             from edgekit.cli._console import err_console
 
             config.save(save_config, force=force)
             err_console.print(f"settings saved to {esc(save_config)} (replay: edgekit run {esc(save_config)})")
         run_live(config)
+
+
+def _class_names(text: str | None) -> tuple[str, ...] | None:
+    """``"person, bus"`` -> ``("person", "bus")``; an empty list is refused (leave --classes out for all)."""
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise typer.BadParameter("no class names given; list them comma-separated or leave --classes out "
+                                 "to show every class", param_hint="--classes")
+    return names
 
 
 def run_live(config) -> None:

@@ -5,6 +5,7 @@ No Qt here: the desktop app shows what this produces.
 
 from __future__ import annotations
 
+from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.predictors import PipelinePredictor, adapt
 from edgekit.vision.readouts import (
@@ -33,6 +34,6 @@ from edgekit.vision.sources import (
 
 __all__ = [
     "ABFrame", "ABReadout", "AccuracyReadout", "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "FolderSource",
-    "Frame", "FrameSource", "LivePipeline", "PipelinePredictor", "PredictorReadout", "Rate", "Readouts",
+    "Frame", "FrameSource", "LiveFrame", "LivePipeline", "PipelinePredictor", "PredictorReadout", "Rate", "Readouts",
     "SourceInfo", "StageLatency", "SyntheticSource", "VideoSource", "adapt", "list_cameras", "open_source",
 ]

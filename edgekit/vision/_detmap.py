@@ -82,6 +82,8 @@ def average_precision(frames: list[tuple], classes: int) -> tuple[float, float]:
             at = np.searchsorted(recall, _RECALLS, side="left")
             row[t] = np.where(at < len(precision), precision[np.minimum(at, len(precision) - 1)], 0.0).mean()
         aps.append(row)
+    if not aps:  # no ground truth yet (or none of the classes the filter shows): nothing to average
+        return 0.0, 0.0
     table = np.asarray(aps)
     return float(table[:, 0].mean()), float(table.mean())
 
@@ -95,12 +97,15 @@ class RunningMap:
         every: re-score the readout after this many new frames.
         conf: the detector's live confidence threshold (reported: mAP here counts only
             boxes above it, so it sits below an offline ``edgekit eval`` at conf 0.001).
+        shown: the class filter in force (``None``: all classes), reported with the numbers; the
+            caller leaves the ground truth of hidden classes out, so the mean runs over these.
     """
 
     def __init__(self, classes: tuple[str, ...] | list[str], window: int = 300, every: int = 5,
-                 conf: float | None = None) -> None:
+                 conf: float | None = None, shown: tuple[str, ...] | None = None) -> None:
         self.classes = tuple(classes)
         self.window, self.every, self.conf = int(window), int(every), conf
+        self.shown = None if shown is None else tuple(shown)
         self._matched: deque[tuple] = deque(maxlen=_MAX_FRAMES)
         self._since = 0
         self._last: MapReadout | None = None
@@ -128,7 +133,8 @@ class RunningMap:
             return None
         score = self._score(list(self._matched))
         return {"frames": score.frames, "boxes": score.boxes, "map50": score.map50, "map": score.map,
-                "precision": score.precision, "recall": score.recall, "conf": self.conf}
+                "precision": score.precision, "recall": score.recall, "conf": self.conf,
+                "classes": None if self.shown is None else list(self.shown)}
 
     def _score(self, frames: list) -> MapReadout:
         map50, mean = average_precision(frames, len(self.classes))
@@ -137,4 +143,4 @@ class RunningMap:
         boxes = sum(len(f[3]) for f in frames)
         return MapReadout(frames=len(frames), boxes=boxes, map50=map50, map=mean,
                           recall=hits / boxes if boxes else 0.0, precision=hits / found if found else 0.0,
-                          conf=self.conf)
+                          conf=self.conf, classes=self.shown)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 EMPTY = object()  # returned by get() when nothing arrived in time
@@ -17,9 +18,14 @@ END = object()  # end of a finite stream; never dropped
 
 
 class Mailbox:
-    """One slot; ``put`` replaces (counting a drop) or waits; ``get`` takes."""
+    """One slot; ``put`` replaces (counting a drop) or waits; ``get`` takes.
 
-    def __init__(self) -> None:
+    Args:
+        on_drop: called with each replaced item (e.g. to give its reused buffer back).
+    """
+
+    def __init__(self, on_drop: Callable[[Any], None] | None = None) -> None:
+        self._on_drop = on_drop
         self._cond = threading.Condition()
         self._item: Any = EMPTY
         self._closed = False
@@ -35,6 +41,8 @@ class Mailbox:
                 return
             if self._item is not EMPTY:
                 self.dropped += 1
+                if self._on_drop is not None and self._item is not END:
+                    self._on_drop(self._item)
             self._item = item
             self._cond.notify_all()
 

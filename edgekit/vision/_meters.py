@@ -6,6 +6,7 @@ readers copy before computing, so no lock is needed under the GIL.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 
@@ -137,3 +138,43 @@ class Confusion:
                   "precision": precision / k, "recall": recall / k, "f1": f1 / k}
         self._cached = (n, result)
         return result
+
+
+class CpuMeter:
+    """CPU seconds spent per stage since the start, and in the pipeline's threads altogether.
+
+    Why thread CPU time (``time.thread_time``) and not wall time: on a shared machine wall
+    time swings with the neighbours' load and includes waiting for the camera; CPU time
+    per frame is what the pipeline costs. Each stage is timed on the thread running it,
+    so the stages of a frame are parts of the threads' totals and never add up to more.
+    """
+
+    def __init__(self, stages: tuple[str, ...]) -> None:
+        self.seconds = dict.fromkeys(stages, 0.0)
+        self._threads: dict[int, float] = {}  # thread ident -> its CPU seconds so far
+        self._extra = 0.0  # drawing done on a consumer's thread (results(), a display)
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, seconds: float, outside: bool = False) -> None:
+        """Count ``seconds`` for ``stage``; ``outside``: on a thread that is not the pipeline's."""
+        with self._lock:
+            self.seconds[stage] += max(seconds, 0.0)
+            if outside:
+                self._extra += max(seconds, 0.0)
+            else:  # noted after the stage was measured: the thread's total covers it
+                self._threads[threading.get_ident()] = time.thread_time()
+
+    def thread_total(self) -> None:
+        """Note the calling pipeline thread's CPU time so far (glue between the stages)."""
+        with self._lock:
+            self._threads[threading.get_ident()] = time.thread_time()
+
+    def per_frame(self, frames: int) -> dict[str, float]:
+        """Milliseconds per frame by stage, with ``total`` and ``beyond_inference``."""
+        scale = 1e3 / max(frames, 1)
+        with self._lock:
+            out = {stage: s * scale for stage, s in self.seconds.items()}
+            total = (sum(self._threads.values()) + self._extra) * scale
+        out["total"] = total
+        out["beyond_inference"] = out["total"] - out.get("inference", 0.0)
+        return out

@@ -51,6 +51,9 @@ class LiveConfig:
         json_out: write the stats JSON here.
         window: show an OpenCV window when a display exists (``edgekit demo``).
         force: replace existing ``record``/``json_out`` files.
+        track: detectors: IoU tracker ids so per-class counts do not flicker.
+        conf: detectors: the live confidence threshold (``None``: the model card's ``detection.conf``).
+        classes: detectors: class names to show (``None``: all); counts and the running mAP cover only these.
         model_obj / compare_obj: a ``Model`` or plan ``Candidate`` standing in for ``model``/``compare``.
         source_obj: a ``FrameSource`` standing in for ``source``.
     """
@@ -73,6 +76,8 @@ class LiveConfig:
     window: bool = False
     force: bool = False
     track: bool = False  # detectors: IoU tracker ids, counts held steady (edgekit demo --track)
+    conf: float | None = None  # detectors: boxes shown score at least this (None: the card's detection.conf)
+    classes: tuple[str, ...] | None = None  # detectors: the classes shown (None: all); the running mAP covers these
     model_obj: Any = field(default=None, compare=False, repr=False)
     compare_obj: Any = field(default=None, compare=False, repr=False)
     source_obj: Any = field(default=None, compare=False, repr=False)
@@ -84,6 +89,11 @@ class LiveConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ConfigError(f"{name} must be greater than 0, not {value}; give a positive number or leave it out")
+        if self.conf is not None and not 0.0 <= self.conf <= 1.0:
+            raise ConfigError(f"conf must lie between 0 and 1, not {self.conf}; give a score such as 0.25 or leave it out")
+        if self.classes is not None:  # a YAML list or a "1,7" string becomes a tuple of names
+            names = self.classes.split(",") if isinstance(self.classes, str) else self.classes
+            object.__setattr__(self, "classes", tuple(str(n).strip() for n in names if str(n).strip()))
 
     # ---- building from what a front door holds -------------------------------------------------
     @classmethod
@@ -121,7 +131,10 @@ class LiveConfig:
 
     def to_dict(self) -> dict:
         """Plain dict for YAML/JSON (the ``*_obj`` stand-ins are left out)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _RUNTIME}
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _RUNTIME}
+        if data["classes"] is not None:
+            data["classes"] = list(data["classes"])  # YAML has lists, not tuples
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "live config") -> LiveConfig:
@@ -212,13 +225,50 @@ def _is_bundle(name: str | None) -> bool:
     return (path.is_dir() and (path / "manifest.json").is_file()) or (path.suffix == ".zip" and path.is_file())
 
 
-def open_live_source(config: LiveConfig) -> Any:
-    """The run's frame source (built, not opened): ``source_obj`` or ``open_source(source)``."""
+def open_live_source(config: LiveConfig, session: Any = None) -> Any:
+    """The run's frame source (built, not opened): ``source_obj`` or ``open_source(source)``; for a
+    detector ``session`` the ``demo`` source is the labelled detection stream (boxes, running mAP)."""
     from edgekit.vision.sources import open_source
 
     if config.source_obj is not None:
         return config.source_obj
+    if config.source == "demo" and session is not None and is_detector(session):
+        return open_source("demo-det", fps=config.fps, loop=config.loop)
     return open_source(config.source, fps=config.fps, loop=config.loop)
+
+
+def check_detection_view(config: LiveConfig, model: Any) -> None:
+    """Refuse ``conf``/``classes`` that cannot apply to ``model`` (a loaded ``Model``) before anything
+    runs or is saved; the pipeline checks the same again on the compiled model.
+
+    Raises:
+        ConfigError: they are set for a classifier, or a class name the detector does not have.
+    """
+    if model is None or (config.conf is None and config.classes is None) or not hasattr(model, "outputs"):
+        return
+    from edgekit.detection.head import detector_spec, model_task
+    from edgekit.types import Task
+    from edgekit.vision.predictors import class_ids
+
+    name = getattr(model, "name", None) or config.model
+    if model_task(model) != Task.DETECTION:
+        raise ConfigError(f"conf and classes (--conf/--classes) apply to detection models; {name} is a "
+                          "classifier: leave them out")
+    if config.classes is not None:
+        class_ids(tuple(str(x) for x in detector_spec(model).labels or ()), config.classes, name)
+
+
+def is_detector(session: Any) -> bool:
+    """True for a detector session or detection bundle ``Predictor``."""
+    if getattr(session, "detector_spec", None) is not None:
+        return True
+    model = getattr(session, "model", None)
+    if model is None or not hasattr(model, "outputs"):
+        return False
+    from edgekit.detection.head import model_task
+    from edgekit.types import Task
+
+    return model_task(model) == Task.DETECTION
 
 
 def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu", precision: str = "fp32") -> Any:

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
-from edgekit.vision.config import LiveConfig, compile_sessions, open_live_source
+from edgekit.errors import ConfigError
+from edgekit.vision.config import LiveConfig, compile_sessions, is_detector, open_live_source
+from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
 from edgekit.vision.recorder import VideoRecorder
@@ -55,14 +57,17 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
         if out:
             check_writable(out, settings.force)
     session, reference = compile_sessions(settings)
-    source = open_live_source(settings)
-    if settings.source == "demo" and settings.source_obj is None and _is_detector(session):
-        from edgekit.vision.sources import open_source
-
-        source = open_source("demo-det", fps=settings.fps)  # the labelled detection stream: a running mAP
+    try:
+        predictor = _live_predictor(session, settings)  # a bad --conf/--classes fails before any frame
+    except BaseException:
+        for s in (session, reference):
+            if s is not None:
+                s.close()
+        raise
+    source = open_live_source(settings, session)  # a detector on "demo": the labelled detection stream
     window = settings.window and _window_ok(notice)
     try:
-        stats = _run(settings, session, reference, source, window, on_update)
+        stats = _run(settings, session, predictor, reference, source, window, on_update)
     finally:
         for s in (session, reference):
             if s is not None:
@@ -72,30 +77,26 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
     return stats
 
 
-def _is_detector(session: Any) -> bool:
-    """True for a detector session or detection bundle (the demo then plays the detection stream)."""
-    if getattr(session, "detector_spec", None) is not None:
-        return True
-    model = getattr(session, "model", None)
-    if model is None or not hasattr(model, "outputs"):
-        return False
-    from edgekit.detection.head import model_task
-    from edgekit.types import Task
+def _live_predictor(session: Any, settings: LiveConfig) -> Any:
+    """A detector runs adapted with the settings' confidence threshold and class filter, and with
+    ``track`` an :class:`~edgekit.detection.track.IoUTracker` (ids across frames, a box that drops
+    out for a frame or two is held: counts do not flicker); a classifier is left as is.
 
-    return model_task(model) == Task.DETECTION
-
-
-def _tracked(session: Any, track: bool) -> Any:
-    """With ``track`` a detector runs adapted with an :class:`~edgekit.detection.track.IoUTracker`
-    (ids across frames, a box that drops out for a frame or two is held: counts do not flicker);
-    a classifier is left as is."""
-    if not track or not _is_detector(session):
+    Raises:
+        ConfigError: ``conf``/``classes`` for a classifier, or a class the detector does not have.
+    """
+    if not is_detector(session):
+        if settings.conf is not None or settings.classes is not None:
+            raise ConfigError(f"conf and classes (--conf/--classes) apply to detection models; {settings.model} "
+                              "is a classifier: leave them out")
         return session
     from edgekit.detection.track import IoUTracker
     from edgekit.vision.predictors import adapt
 
     predictor = adapt(session)
-    predictor.tracker = IoUTracker()
+    predictor.show(settings.conf, settings.classes)
+    if settings.track:
+        predictor.tracker = IoUTracker()
     return predictor
 
 
@@ -106,20 +107,23 @@ def _window_ok(notice: Callable[[str], None]) -> bool:
     return problem is None
 
 
-def _run(settings: LiveConfig, session: Any, reference: Any, source: Any, window: bool,
+def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, source: Any, window: bool,
          on_update: Callable[[Readouts], None] | None) -> dict:
     latest: dict[str, Any] = {}
     recorder = VideoRecorder(settings.record, force=settings.force) if settings.record else None
 
-    def on_result(frame: np.ndarray, readouts: Readouts) -> None:
+    def on_frame(live: LiveFrame) -> None:
+        """Render thread: the recorder draws every frame it writes (into one reused buffer);
+        the window draws the newest when it repaints, so frames nobody sees are never drawn."""
         if recorder is not None:
             if recorder.frames == 0:  # the source is open now: play back at its own rate
                 recorder.fps = source.info.granted_fps or settings.fps or 30.0
-            recorder.write(frame)
-        latest["frame"] = frame
+            latest["canvas"] = live.annotated(out=latest.get("canvas"))
+            recorder.write(latest["canvas"])
+        latest["frame"] = live
 
-    pipe = LivePipeline(source, _tracked(session, settings.track), reference=reference,
-                        reference_every=settings.reference_every, on_result=on_result)
+    pipe = LivePipeline(source, predictor, reference=reference,
+                        reference_every=settings.reference_every, on_frame=on_frame)
     interrupted = False
     try:
         pipe.start()
@@ -149,10 +153,13 @@ def _loop(pipe: LivePipeline, seconds: float | None, window: bool, latest: dict,
           on_update: Callable[[Readouts], None] | None) -> None:
     """Wait for the time or the source to end, updating the terminal or the window."""
     deadline = None if seconds is None else time.monotonic() + seconds
-    next_update = 0.0
+    next_update, shown, drawn_for = 0.0, None, None
     while not pipe.finished and (deadline is None or time.monotonic() < deadline):
         if window and "frame" in latest:
-            if not _show(pipe, latest["frame"]):
+            if latest["frame"] is not drawn_for:  # drawn at the window's rate, into one buffer
+                drawn_for = latest["frame"]
+                shown = drawn_for.annotated(out=shown)
+            if not _show(pipe, shown):
                 break
         else:
             time.sleep(0.05)

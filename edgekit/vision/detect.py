@@ -19,11 +19,13 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def count_text(found: Sequence[Detection], most: int = 3) -> str:
-    """``"3 person, 1 bus"``: per-class counts, most frequent first (``"no objects"`` when empty)."""
+    """``"3 person, 1 bus"``: per-class counts, most frequent first (``"no objects"`` when empty).
+
+    A class named by a number is quoted (``2 x "7", 1 x "3"``): "2 7, 1 3" reads as four numbers."""
     if not found:
         return "no objects"
     counts = Counter(d.label for d in found).most_common()
-    text = ", ".join(f"{n} {label}" for label, n in counts[:most])
+    text = ", ".join(f'{n} x "{label}"' if str(label).isdigit() else f"{n} {label}" for label, n in counts[:most])
     return text + (f" +{len(counts) - most}" if len(counts) > most else "")
 
 

@@ -4,8 +4,8 @@
 
     capture thread          inference thread            render thread
     source.read()   ──► [slot] ──► predictor.predict ──► [slot] ──► top-k, readouts,
-    + preprocess                   (+ every Nth frame            overlay, callback,
-                                    ──► [slot] ──► reference thread)   results()
+    + preprocess                   (+ every Nth frame            LiveFrame ──► on_frame,
+      (into a reused blob)          ──► [slot] ──► reference thread)   results()
 
 Each ``[slot]`` holds one item. With a live source (camera, stream, paced
 generator) a new item replaces a waiting one, which is dropped and counted:
@@ -13,6 +13,12 @@ nothing queues behind a slow model. With a file or generator the producer
 waits for the slot instead, so every frame is used. Preprocessing runs on the
 capture thread, where a camera leaves the CPU idle, so inference never
 waits for it (a frame is prepared again if the predictor was switched since).
+
+What costs CPU besides the model is kept small: frames are prepared into a
+few reused blobs (handed back after inference or when dropped), and the
+overlay is drawn only when a display or recorder asks a :class:`LiveFrame`
+for it, so frames nobody sees are never drawn. CPU time per stage (thread
+CPU time) is counted and reported as ``Readouts.cpu_ms``.
 """
 
 from __future__ import annotations
@@ -27,22 +33,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgekit.detection.compare import box_agreement
-from edgekit.errors import EdgekitError, SourceError
+from edgekit.errors import ConfigError, EdgekitError, SourceError
 from edgekit.types import Task
 from edgekit.vision._detmap import RunningMap
 from edgekit.vision._mailbox import EMPTY, END, Mailbox
-from edgekit.vision._meters import RateMeter
+from edgekit.vision._meters import CpuMeter, RateMeter
 from edgekit.vision._state import PredictorState, StageMeters, rate, topk
 from edgekit.vision.detect import count_text
-from edgekit.vision.overlay import draw_overlay
+from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.predictors import PipelinePredictor, adapt, to_probabilities
-from edgekit.vision.readouts import ABFrame, ABReadout, MapReadout, Readouts
+from edgekit.vision.readouts import CPU_STAGES, ABFrame, ABReadout, MapReadout, Readouts
 from edgekit.vision.sources.base import Frame, FrameSource
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
 Callback = Callable[[np.ndarray, Readouts], None]
+FrameCallback = Callable[[LiveFrame], None]
 _BACKOFF = (0.25, 5.0)  # first and longest wait between reopen attempts, seconds
 _STATUS_EVERY = 0.5  # while the source is down, re-show the last frame with the error this often
 
@@ -87,7 +94,11 @@ class LivePipeline:
         reference_every: run the reference on every Nth inferred frame.
         topk: how many classes the readouts list.
         labels: class names overriding the predictor's.
-        on_result: called on the render thread with ``(annotated, readouts)``.
+        on_result: called on the render thread with ``(annotated, readouts)`` for every frame
+            (so every frame is drawn; a display or recorder should use ``on_frame``).
+        on_frame: called on the render thread with each :class:`~edgekit.vision.LiveFrame`;
+            its overlay is drawn only when the consumer calls ``annotated()`` (a display at
+            its own rate, a recorder for every frame it writes).
         drop: drop stale frames (``None``: when the source is live).
         draw: draw the overlay (``False``: hand out the frame as captured).
         window_s: span of the windowed FPS.
@@ -100,21 +111,27 @@ class LivePipeline:
 
     def __init__(self, source: FrameSource, predictor: Any, *, reference: Any = None, reference_every: int = 1,
                  topk: int = 5, labels: list[str] | None = None, on_result: Callback | None = None,
-                 drop: bool | None = None, draw: bool = True, window_s: float = 5.0) -> None:
+                 drop: bool | None = None, draw: bool = True, window_s: float = 5.0,
+                 on_frame: FrameCallback | None = None) -> None:
         if reference_every < 1:
             raise ValueError(f"reference_every must be >= 1, not {reference_every}")
         source = _as_source(source)
         self.source, self.topk, self.on_result, self.draw = source, topk, on_result, draw
+        self.on_frame = on_frame
         self.reference_every, self.window_s, self._drop = reference_every, window_s, drop
         self._labels = tuple(labels) if labels else None
         self._state = PredictorState(self._adapt(predictor), window_s)
         self._ref = None if reference is None else PredictorState(self._adapt(reference, "reference"), window_s)
         self._reset_ab()
-        self._inbox, self._outbox, self._refbox, self._results = Mailbox(), Mailbox(), Mailbox(), Mailbox()
+        self._inbox, self._outbox, self._refbox, self._results = Mailbox(_give_back), Mailbox(), Mailbox(), Mailbox()
+        self._cpu = CpuMeter(CPU_STAGES)
+        self._render_draw_s = 0.0  # CPU drawing inside the callbacks, on the render thread
+        self._thread_ids: set[int] = set()
+        self.frames_drawn = 0  # overlays drawn (only frames someone showed or recorded)
         self._capture_rate, self._display_rate = RateMeter(window_s), RateMeter(window_s)
         self._infer_rate = RateMeter(window_s)  # all predictors together (a switch does not reset it)
         self._stages = StageMeters()
-        self._det_map: tuple[PredictorState, RunningMap] | None = None  # running mAP on labelled detection frames
+        self._det_map: tuple[tuple, RunningMap] | None = None  # (predictor, conf, classes), running mAP
         self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
         self._declared: str | None = None
@@ -145,6 +162,7 @@ class LivePipeline:
             thread = threading.Thread(target=self._guard(loop), daemon=True, name=f"edgekit-{loop.__name__[1:]}")
             self._threads.append(thread)
             thread.start()
+            self._thread_ids.add(thread.ident)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -197,6 +215,28 @@ class LivePipeline:
         self._ref = None if reference is None else PredictorState(self._adapt(reference, "reference"), self.window_s)
         self._reset_ab()
 
+    def set_detection_view(self, conf: float | None = None, classes: Any = None) -> None:
+        """Detectors: show boxes scoring at least ``conf`` (``None``: the card's threshold) of the
+        named ``classes`` (``None``: all) from the next frame on, without a restart; safe to call
+        from any thread (it only replaces two attributes of the predictor). The A/B reference
+        follows (classes it does not have are left out). The running mAP starts again over the
+        shown classes, so it scores what is on screen.
+
+        Raises:
+            ConfigError: the model is a classifier, or a class name it does not have.
+        """
+        main = self._state.predictor
+        if main.task != Task.DETECTION:
+            if conf is None and classes is None:
+                return
+            raise ConfigError(f"conf and classes apply to detection models; {main.name} is a "
+                              f"{main.task} model (leave them out)")
+        names = None if classes is None else tuple(classes)
+        main.show(conf, names)
+        ref = self._ref
+        if ref is not None and ref.predictor.task == Task.DETECTION:
+            ref.predictor.show(conf, names, strict=False)
+
     def set_ground_truth(self, label: str | int | None) -> None:
         """Declare what the camera shows ("I am showing a 7"); ``None`` stops counting.
 
@@ -229,7 +269,7 @@ class LivePipeline:
                 if self.error is not None:
                     raise self.error
                 return
-            yield item
+            yield item.annotated(), item.readouts  # drawn now: only the frames taken are drawn
 
     def __enter__(self) -> Self:
         return self.start()
@@ -276,7 +316,7 @@ class LivePipeline:
         while not self._stop.is_set():
             if not self._running.wait(0.1):
                 continue
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), time.thread_time()
             try:
                 frame = self.source.read()
             except (SourceError, OSError) as exc:
@@ -285,13 +325,15 @@ class LivePipeline:
             if frame is None:
                 self._inbox.put(END)
                 return
-            t1 = time.monotonic()
+            t1, c1 = time.monotonic(), time.thread_time()
             self._source_error = None
             self._capture_rate.tick(t1)
             self._stages.add("capture", (t1 - t0) * 1e3)
+            self._cpu.add("capture", c1 - c0)
             pred = self._state.predictor
-            batch = pred.prepare(frame.image)
+            batch = pred.prepare_pooled(frame.image)  # a reused blob, given back after inference
             self._stages.add("preprocess", (time.monotonic() - t1) * 1e3)
+            self._cpu.add("preprocess", time.thread_time() - c1)
             self._inbox.put(_Captured(frame, batch, pred), wait=not self._drop)
 
     def _recover(self, exc: BaseException) -> None:
@@ -316,9 +358,16 @@ class LivePipeline:
         for count, item in enumerate(self._drain(self._inbox)):
             state = self._state
             pred, batch = state.predictor, item.batch
+            c0 = time.thread_time()
             if item.owner is not pred:  # switched since capture: prepare for the new one
-                batch = pred.prepare(item.frame.image)
+                _give_back(item)
+                batch = item.batch = pred.prepare_pooled(item.frame.image)
+                item.owner = pred
+                self._cpu.add("preprocess", time.thread_time() - c0)
+                c0 = time.thread_time()
             scores, t1, ms = state.infer(batch)
+            _give_back(item)  # the session is done with the blob: the capture thread may refill it
+            self._cpu.add("inference", time.thread_time() - c0)
             self._infer_rate.tick(t1)
             self._stages.add("inference", ms)
             truth = item.frame.label if item.frame.label is not None else self._declared
@@ -342,7 +391,9 @@ class LivePipeline:
             ref = self._ref
             if ref is None:
                 continue
-            scores, _, _ = ref.infer(ref.predictor.prepare(frame.image))
+            batch = ref.predictor.prepare_pooled(frame.image)
+            scores, _, _ = ref.infer(batch)
+            ref.predictor.release(batch)
             if main_confidence is None:  # a detector: box agreement instead of top-1 agreement
                 self._ab_boxes(frame, main_label, ref.predictor, scores)
                 continue
@@ -383,42 +434,67 @@ class LivePipeline:
             last, shown_at = item, time.monotonic()
 
     def _render(self, item: _Inferred, status_only: bool = False) -> None:
-        """Top-k, readouts, overlay; ``status_only`` re-shows the last frame
-        (source down) without counting it as a displayed frame."""
-        t0 = time.monotonic()
+        """Top-k and readouts, handed on as a :class:`LiveFrame` whose overlay is drawn when someone
+        shows it; ``status_only`` re-shows the last frame (source down) without counting it."""
+        t0, c0 = time.monotonic(), time.thread_time()
         pred = item.state.predictor
         boxes = pred.decode(item.scores, item.frame.image.shape) if pred.task == Task.DETECTION else None
         top = () if boxes is not None else topk(pred, to_probabilities(item.scores), self.topk)
         t1 = time.monotonic()
-        readouts = self._snapshot(item, top, t1)
-        if boxes is not None:
-            readouts = replace(readouts, detections=boxes, det_map=self._score_boxes(item, pred, boxes))
-        annotated = draw_overlay(item.frame.image, readouts) if self.draw else item.frame.image
+        if not status_only:
+            self._display_rate.tick(t1)
+        det_map = None if boxes is None else self._score_boxes(item, pred, boxes)
+        readouts = self._snapshot(item, top, t1, boxes, det_map)  # one Readouts per frame, no copies
         t2 = time.monotonic()
         if not status_only:
             self._stages.add("postprocess", (t1 - t0) * 1e3)
             self._stages.add("render", (t2 - t1) * 1e3)
             self._stages.add("end_to_end", (t2 - item.frame.timestamp) * 1e3)
-            self._display_rate.tick(t2)
-        readouts = replace(readouts, frames_displayed=self._display_rate.count, display_fps=rate(self._display_rate, t2))
+            self._cpu.add("postprocess", time.thread_time() - c0)
         self.readouts = readouts
+        live = LiveFrame(item.frame.image, readouts, self.draw, self._drawn)
+        self._output(live)
+        self._results.put(live)
+
+    def _output(self, live: LiveFrame) -> None:
+        """The callbacks, timed as ``output`` apart from the drawing they asked for."""
+        if self.on_result is None and self.on_frame is None:
+            return
+        c0, drawn = time.thread_time(), self._render_draw_s
         if self.on_result is not None:
-            self.on_result(annotated, readouts)
-        self._results.put((annotated, readouts))
+            self.on_result(live.annotated(), live.readouts)
+        if self.on_frame is not None:
+            self.on_frame(live)
+        self._cpu.add("output", time.thread_time() - c0 - (self._render_draw_s - drawn))
+
+    def _drawn(self, seconds: float) -> None:
+        """A :class:`LiveFrame`'s overlay was drawn, on whichever thread asked for it."""
+        self.frames_drawn += 1
+        inside = threading.get_ident() in self._thread_ids
+        if inside:
+            self._render_draw_s += seconds
+        self._cpu.add("draw", seconds, outside=not inside)
 
     def _score_boxes(self, item: _Inferred, pred: Any, boxes: tuple) -> MapReadout | None:
-        """Running mAP of the boxes shown against the frame's ground truth (labelled detection streams);
-        it starts again when the predictor is switched."""
+        """Running mAP of the boxes shown against the frame's ground truth of the shown classes
+        (labelled detection streams); it starts again when the predictor, its confidence threshold
+        or its class filter changes, so it always scores what the viewer sees now."""
+        conf, shown = getattr(getattr(pred, "config", None), "conf", None), getattr(pred, "classes", None)
+        key = (item.state, conf, None if shown is None else frozenset(shown))
         if item.frame.boxes is None:
-            return None if self._det_map is None or self._det_map[0] is not item.state else self._det_map[1].readout()
-        if self._det_map is None or self._det_map[0] is not item.state:
-            config = getattr(pred, "config", None)
+            return None if self._det_map is None or self._det_map[0] != key else self._det_map[1].readout()
+        if self._det_map is None or self._det_map[0] != key:  # a new model, threshold or class filter
             names = pred.labels or tuple(str(i) for i in range(10))
-            self._det_map = (item.state, RunningMap(names, conf=getattr(config, "conf", None)))
-        self._det_map[1].add(item.frame.boxes, boxes)
+            self._det_map = (key, RunningMap(names, conf=conf, shown=getattr(pred, "shown_classes", None)))
+        truth = item.frame.boxes
+        if shown is not None:  # ground truth of hidden classes is neither shown nor missed
+            keep = np.isin(np.asarray(truth[1]), list(shown))
+            truth = (np.asarray(truth[0])[keep], np.asarray(truth[1])[keep])
+        self._det_map[1].add(truth, boxes)
         return self._det_map[1].readout()
 
-    def _snapshot(self, item: _Inferred, top: tuple, now: float) -> Readouts:
+    def _snapshot(self, item: _Inferred, top: tuple, now: float, boxes: tuple | None = None,
+                  det_map: MapReadout | None = None) -> Readouts:
         state = item.state
         h, w = item.frame.image.shape[:2]
         dropped_in, dropped_out = self._inbox.dropped, self._outbox.dropped
@@ -431,6 +507,7 @@ class LivePipeline:
             dropped_before_display=dropped_out, latency=self._stages.snapshot(now), topk=top, truth=item.truth,
             accuracy=state.accuracy(), predictor=state.readout(now), ab=self._ab_readout(now),
             source_error=self._source_error, source_reopens=self._reopens, window_s=self.window_s,
+            detections=boxes, det_map=det_map, cpu_ms=self._cpu.per_frame(self._display_rate.count),
         )
 
     def _ab_readout(self, now: float, force: bool = False) -> ABReadout | None:
@@ -453,9 +530,12 @@ class LivePipeline:
             accuracy=self._state.accuracy(), predictor=self._state.readout(now, force=True),
             frames_captured=self._capture_rate.count, frames_inferred=self._infer_rate.count,
             frames_displayed=self._display_rate.count, dropped=dropped_in + dropped_out,
-            dropped_before_inference=dropped_in, dropped_before_display=dropped_out)
+            dropped_before_inference=dropped_in, dropped_before_display=dropped_out,
+            cpu_ms=self._cpu.per_frame(self._display_rate.count))
         return {
             "readouts": readouts.to_dict(),
+            "cpu_ms_per_frame": readouts.cpu_ms,
+            "frames_drawn": self.frames_drawn,
             "source": self.source.info.to_dict(),
             "dropping": bool(self._drop),
             "reference_every": self.reference_every if self._ref is not None else None,
@@ -480,3 +560,10 @@ def _final_metrics(state: PredictorState) -> dict | None:
     except EdgekitError:
         return conf.summary()
     return metrics.to_dict() if hasattr(metrics, "to_dict") else dict(metrics)
+
+
+def _give_back(item: Any) -> None:
+    """A captured frame's blob goes back to its predictor's pool (dropped, or inferred)."""
+    if isinstance(item, _Captured) and item.owner is not None and item.batch is not None:
+        item.owner.release(item.batch)
+        item.batch = None

@@ -13,6 +13,7 @@ outputs and ``decode`` (run on the render thread) turns them into boxes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,11 @@ from edgekit.detection.head import DetectorSpec, detector_spec, model_task
 from edgekit.detection.letterbox import fit
 from edgekit.detection.track import IoUTracker
 from edgekit.detection.types import Detection
-from edgekit.errors import InputMismatch
+from edgekit.errors import ConfigError, InputMismatch
 from edgekit.models.card import require_task
 from edgekit.models.preprocess import Preprocess
 from edgekit.types import Task
+from edgekit.vision._blob import BlobWriter
 
 
 class PipelinePredictor:
@@ -47,10 +49,30 @@ class PipelinePredictor:
         self.labels = labels
         self.name, self.backend, self.device, self.precision = name, backend, device, precision
         self.task = task
+        self._writer: BlobWriter | None = None
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """Image (any of BGR/gray/BGRA, any size) -> a batch of one."""
         return self.preprocess.batch([image])
+
+    def prepare_pooled(self, image: np.ndarray) -> np.ndarray:
+        """:meth:`prepare` into a reused blob (the same numbers); hand it back with :meth:`release`
+        once inference is done with it. Why: the pipeline prepares every frame, and a fresh blob,
+        resized image and canvas per frame cost more than the arithmetic."""
+        if type(self).prepare not in (PipelinePredictor.prepare, DetectionPipelinePredictor.prepare):
+            return self.prepare(image)  # a subclass prepares its own way
+        writer = self._writer
+        if writer is None or writer.pre is not self.preprocess:
+            writer = self._writer = self._make_writer()
+        return writer.write(image)
+
+    def release(self, blob: np.ndarray | None) -> None:
+        """Give back a blob from :meth:`prepare_pooled` (anything else is ignored)."""
+        if self._writer is not None:
+            self._writer.pool.release(blob)
+
+    def _make_writer(self) -> BlobWriter:
+        return BlobWriter(self.preprocess)
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
         """Run a batch of one; return the class scores as a 1-D float array."""
@@ -151,6 +173,10 @@ class DetectionPipelinePredictor(PipelinePredictor):
         """Frame -> letterboxed ``(1, 3, H, W)`` tensor."""
         return prepare(image, self.spec)[0].astype(self._dtype, copy=False)
 
+    def _make_writer(self) -> BlobWriter:
+        return BlobWriter(self.preprocess, letterbox=(self.spec.config.pad, self.spec.config.pad_value),
+                          dtype=self._dtype)
+
     def scores(self, batch: np.ndarray) -> list[np.ndarray]:
         """Raw outputs of the first image, in graph order (decoded later by :meth:`decode`)."""
         return [np.asarray(o)[0] for o in self.target.run(batch).values()]
@@ -162,6 +188,41 @@ class DetectionPipelinePredictor(PipelinePredictor):
         if self.classes is not None:
             found = [d for d in found if d.class_id in self.classes]
         return tuple(found) if self.tracker is None else self.tracker.update(found)
+
+    def show(self, conf: float | None = None, classes: Iterable[str] | None = None, strict: bool = True) -> None:
+        """What the viewer sees from the next frame on: boxes scoring at least ``conf`` (``None``: the
+        card's threshold) of the named ``classes`` (``None``: all). Two plain assignments, so another
+        thread (the GUI's) may call it while the pipeline runs.
+
+        Raises:
+            ConfigError: a name that is not one of the model's classes (unless ``strict`` is false,
+                as for an A/B reference with other classes: unknown names are then left out).
+        """
+        ids = None if classes is None else class_ids(self.labels, classes, self.name, strict)
+        self.config = self.config.replace(conf=self.spec.config.conf if conf is None else float(conf))
+        self.classes = ids
+
+    @property
+    def shown_classes(self) -> tuple[str, ...] | None:
+        """Names of the classes the filter keeps (``None``: all)."""
+        ids = self.classes
+        return None if ids is None else tuple(self.label(i) for i in sorted(ids))
+
+
+def class_ids(labels: tuple[str, ...], names: Iterable[str], model: str = "the model",
+              strict: bool = True) -> set[int]:
+    """Indices of class ``names`` among ``labels``.
+
+    Raises:
+        ConfigError: (``strict``) a name the model does not know, listing a few it does.
+    """
+    index, names = {name: i for i, name in enumerate(labels)}, tuple(names)
+    unknown = [n for n in names if n not in index]
+    if unknown and strict:
+        some = ", ".join(labels[:8]) + (f", ... ({len(labels)} in all)" if len(labels) > 8 else "")
+        raise ConfigError(f"classes (--classes): {model} has no class {unknown[0]!r}; choose from its classes, "
+                          f"e.g. {some}")
+    return {index[n] for n in names if n in index}
 
 
 def detection_predictor(obj: Any, name: str | None = None) -> DetectionPipelinePredictor | None:

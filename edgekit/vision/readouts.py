@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from edgekit.detection.types import Detection
 
 STAGES = ("capture", "preprocess", "inference", "postprocess", "render", "end_to_end")
+CPU_STAGES = ("capture", "preprocess", "inference", "postprocess", "draw", "output")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class MapReadout:
         precision, recall: at IoU 0.5 over the boxes shown.
         conf: the live confidence threshold (only boxes above it count, so these sit
             below an offline ``edgekit eval``, which scores every box down to 0.001).
+        classes: the live class filter (``None``: all classes); the mean is over these classes only
+            (ground truth of hidden classes is not counted as missed).
     """
 
     frames: int = 0
@@ -75,6 +78,7 @@ class MapReadout:
     precision: float = 0.0
     recall: float = 0.0
     conf: float | None = None
+    classes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,12 @@ class Readouts:
         window_s: span of the windowed rates.
         detections: a detector's boxes on this frame, in frame pixels (``None`` for a classifier).
         det_map: a detector's running mAP, when the frames carry ground-truth boxes.
+        cpu_ms: CPU milliseconds per frame shown, by stage (see ``CPU_STAGES``: ``draw`` is the
+            overlay, drawn only for frames someone shows or records; ``output`` the ``on_frame``/
+            ``on_result`` callback besides drawing), ``total`` (every pipeline thread, glue and the
+            A/B reference included) and ``beyond_inference`` (``total`` less ``inference``). Thread CPU
+            time of the thread doing the stage: work a library hands to its own thread pool (the
+            runtime's, OpenCV's) is not in it.
     """
 
     seq: int = 0
@@ -212,6 +222,7 @@ class Readouts:
     window_s: float = 5.0
     detections: tuple[Detection, ...] | None = None
     det_map: MapReadout | None = None
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def top1(self) -> tuple[str, float] | None:
@@ -269,7 +280,8 @@ class Readouts:
         data["accuracy"] = _accuracy(data.get("accuracy"))
         data["predictor"] = _predictor(data.get("predictor") or {})
         if data.get("det_map") is not None:
-            data["det_map"] = MapReadout(**data["det_map"])
+            shown = data["det_map"].get("classes")
+            data["det_map"] = MapReadout(**{**data["det_map"], "classes": None if shown is None else tuple(shown)})
         if data.get("detections") is not None:
             data["detections"] = tuple(Detection.from_dict(d) for d in data["detections"])
         ab = data.get("ab")

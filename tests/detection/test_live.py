@@ -83,6 +83,17 @@ def test_ab_of_two_detectors_reports_box_agreement(tiny_heads):
             if ab["compared"] + ab["skipped"] == len(frames):
                 break
             time.sleep(0.05)
-    assert ab["compared"] >= 1 and ab["agreement"] == 1.0 and ab["last_frame"]["a_label"] in ("1 0, 1 1", "1 0")
+    assert ab["compared"] >= 1 and ab["agreement"] == 1.0 and ab["last_frame"]["a_label"] in ('1 x "0", 1 x "1"', '1 x "0"')
     red = Detection((48, 16, 64, 32), "0", 0.9, 0)
     assert box_agreement([red], []) == 0.0 and box_agreement([red], [red, Detection((0, 0, 9, 9), "1", 0.5, 1)]) == 0.5
+
+
+def test_counts_quote_classes_named_by_numbers():
+    """Digit classes read as counts, not as a row of numbers ("1 6, 1 3")."""
+    from edgekit.detection import Detection
+    from edgekit.vision.detect import count_text
+
+    dets = [Detection((0, 0, 1, 1), "6", 0.9, 6), Detection((0, 0, 1, 1), "6", 0.8, 6),
+            Detection((0, 0, 1, 1), "3", 0.7, 3), Detection((0, 0, 1, 1), "bus", 0.7, 5)]
+    assert count_text(dets) == '2 x "6", 1 x "3", 1 bus'
+    assert count_text([]) == "no objects"

@@ -11,7 +11,7 @@ from edgekit.backends import list_backends
 
 DEMO, VIDEO, FOLDER = "Demo stream (labelled digits)", "Video file…", "Image folder…"
 SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
-BUNDLED = ("demo:digits", "demo:digits-mnv2")
+BUNDLED = ("demo:digits", "demo:digits-mnv2", "demo:digits-det")
 
 
 def compact(combo: QComboBox, chars: int) -> None:

@@ -34,6 +34,12 @@ class ReadoutPanel(QWidget):
         layout.addWidget(self._rows("Latency p50 / p95 (ms)", list(STAGE_NAMES.values())))
         layout.addWidget(self._topk_box())
         layout.addWidget(self._rows("Accuracy", ["truth", "accuracy", "95% interval", "precision · recall · F1"]))
+        self.detection_box = self._rows("Detections (shown classes)", ["objects", "mAP@0.5 · 0.5:0.95", "scored on"])
+        self.detection_box.setToolTip("Boxes of the classes shown at the confidence threshold set above; the running "
+                                      "mAP covers only the shown classes and starts again when either changes.")
+        layout.addWidget(self.detection_box)
+        for name in ("objects", "mAP@0.5 · 0.5:0.95", "scored on"):  # long texts wrap: the panel never widens
+            self.values[name].setWordWrap(True)
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         self.source_label.setStyleSheet("color: #d64545;")
@@ -87,6 +93,7 @@ class ReadoutPanel(QWidget):
             self._set(name, "–" if lat is None or not lat.n else f"{lat.p50_ms:.2f} / {lat.p95_ms:.2f}")
         self._show_topk(r.topk)
         self._show_accuracy(r)
+        self._show_detections(r)
         self._set("captured / inferred / shown", f"{r.frames_captured} / {r.frames_inferred} / {r.frames_displayed}")
         self._set("dropped (stale)", str(r.dropped))
         self._set("dropped before inference / display", f"{r.dropped_before_inference} / {r.dropped_before_display}")
@@ -114,6 +121,27 @@ class ReadoutPanel(QWidget):
         self._set("accuracy", f"{_pct(a.accuracy)}  (n={a.n}, {src})")
         self._set("95% interval", f"{_pct(a.low)} – {_pct(a.high)}")
         self._set("precision · recall · F1", f"{_pct(a.precision)} · {_pct(a.recall)} · {_pct(a.f1)}")
+
+    def _show_detections(self, r: Any) -> None:
+        """Per-class counts of the frame on screen and the running mAP (a detector on a labelled stream)."""
+        if r.detections is None:
+            for name in ("objects", "mAP@0.5 · 0.5:0.95", "scored on"):
+                self._set(name, "–")
+            return
+        from edgekit.vision.detect import count_text
+
+        self._set("objects", count_text(r.detections, most=4))
+        m = r.det_map
+        if m is None:
+            self._set("mAP@0.5 · 0.5:0.95", "– (the source has no boxes to score against)")
+            self._set("scored on", "–")
+            return
+        self._set("mAP@0.5 · 0.5:0.95", f"{_pct(m.map50)} · {_pct(m.map)}")
+        shown = m.classes
+        which = ("all classes" if shown is None else f"classes {', '.join(shown[:4]) or 'none'}"
+                 + (f" +{len(shown) - 4}" if len(shown) > 4 else ""))
+        conf = "" if m.conf is None else f", conf ≥ {m.conf:.2f}"
+        self._set("scored on", f"{m.frames} frames, {m.boxes} boxes; {which}{conf}")
 
     def clear(self) -> None:
         """Back to dashes."""

@@ -4,7 +4,7 @@ The page describes the run as an :class:`edgekit.vision.config.LiveConfig` -- th
 same object ``edgekit demo`` builds and ``edgekit run live.yaml`` replays.
 Compiling a model and opening a camera take from milliseconds to seconds,
 so both happen in a worker; the pipeline then runs on its own threads and
-hands every annotated frame to ``on_result`` (which posts it to the GUI's
+hands every frame (a ``LiveFrame``, drawn when shown) to ``on_result`` (which posts it to the GUI's
 newest-wins :class:`~edgekit_gui.live.bridge.FrameBridge`).
 """
 
@@ -17,12 +17,12 @@ from edgekit.errors import Cancelled
 from edgekit.progress import emit
 
 
-def start_pipeline(config: Any, on_result: Callable[[Any, Any], None], progress: Any) -> tuple[Any, tuple]:
+def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any) -> tuple[Any, tuple]:
     """Worker: compile, open the source, start the pipeline; returns it running and the class names
     (the source's, else the model's) for the ground-truth picker.
 
     Raises:
-        SourceError / ModelLoadError / BackendUnavailable: with the SDK's sentence.
+        SourceError / ModelLoadError / BackendUnavailable / ConfigError: with the SDK's sentence.
     """
     from edgekit.vision import LivePipeline
     from edgekit.vision.config import compile_sessions, open_live_source
@@ -30,10 +30,17 @@ def start_pipeline(config: Any, on_result: Callable[[Any, Any], None], progress:
     what = config.describe() + (f", A/B against {config.describe('compare')}" if config.has_reference else "")
     emit(progress, "compiling", what, fraction=0.0)
     main, reference = compile_sessions(config)
-    source = open_live_source(config)
+    source = open_live_source(config, main)  # a detector on "demo": the labelled detection stream
     emit(progress, "opening", str(getattr(getattr(source, "info", None), "name", None) or config.source), fraction=0.6)
     pipe = LivePipeline(source, main, reference=reference, reference_every=config.reference_every,
-                        on_result=on_result)
+                        on_frame=on_result)  # a LiveFrame: its overlay is drawn only if shown or recorded
+    try:
+        pipe.set_detection_view(config.conf, config.classes)  # the slider and class filter, checked first
+    except BaseException:
+        for session in (main, reference):
+            if session is not None:
+                session.close()
+        raise
     pipe.start()
     try:
         emit(progress, "running", "", fraction=1.0)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -19,11 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from edgekit.errors import EdgekitError
 from edgekit_gui import _busy, settings
 from edgekit_gui.live.ab_strip import ABStrip
 from edgekit_gui.live.bridge import FrameBridge
 from edgekit_gui.live.capture import Recording, save_snapshot
 from edgekit_gui.live.controls import PredictorPicker, SourcePicker, compact
+from edgekit_gui.live.detection_controls import DetectionControls, describe_detector
 from edgekit_gui.live.plots import LivePlots
 from edgekit_gui.live.readout_panel import ReadoutPanel
 from edgekit_gui.live.session import start_pipeline, stop_pipeline
@@ -34,6 +37,17 @@ FROM_SOURCE = "(labels from the source)"
 UI_INTERVAL_MS = 100  # readouts refresh at 10 Hz; frames show as they come (newest wins, <= 60 Hz)
 RECORD_FPS = 30.0  # the recording's frame clock; frames are repeated or skipped by their arrival time
 PLOT_EVERY = 5  # plots redraw every 5th refresh (2 Hz): a redraw of two plots costs the GUI thread most
+
+
+def describe_model(model: Any, progress: Any) -> tuple[Any, Any]:
+    """Worker: ``(model, (labels, card conf) or None)``; a name is loaded and an ONNX file may be read."""
+    return model, describe_detector(model)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """The same model pick: equal names, or the very same ``Model``/candidate object (their ``==``
+    would compare arrays)."""
+    return a == b if isinstance(a, str) and isinstance(b, str) else a is b
 
 
 def find_cameras(progress: Any, cancel: Any) -> list:
@@ -81,6 +95,7 @@ class LiveDemoPage(Page):
         box = QVBoxLayout(self.controls)
         box.setContentsMargins(0, 0, 0, 0)
         row1, row2, row3 = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
+        self.detection = DetectionControls()  # a detector's slider and class filter: their own row
         self.source = SourcePicker()
         self.source.select(settings.get("live/source", "demo"))
         self.truth = QComboBox()
@@ -99,14 +114,18 @@ class LiveDemoPage(Page):
         self.start_button, self.pause_button, self.stop_button = QPushButton("Start"), QPushButton("Pause"), QPushButton("Stop")
         self.snapshot_button, self.record_button = QPushButton("Snapshot"), QPushButton("Record")
         self.present_button = QPushButton("Present (full screen)")
+        self.save_button = QPushButton("Save as live.yaml…")
+        self.save_button.setToolTip("These settings as a file: edgekit run live.yaml replays them")
         self.record_button.setCheckable(True)
         for w in (self.start_button, self.pause_button, self.stop_button, self.snapshot_button, self.record_button,
-                  self.present_button):
+                  self.present_button, self.save_button):
             row3.addWidget(w)
         self.status = QLabel("")
         row3.addWidget(self.status, 1)
-        for row in (row1, row2, row3):
+        for row in (row1, row2):
             box.addLayout(row)
+        box.addWidget(self.detection)
+        box.addLayout(row3)
         self.content.addWidget(self.controls)
         self.ab.toggled.connect(self.picker_b.setEnabled)
         self.picker_b.setEnabled(False)
@@ -117,6 +136,11 @@ class LiveDemoPage(Page):
         self.record_button.toggled.connect(self.toggle_record)
         self.present_button.clicked.connect(lambda: self.set_presenting(not self.presenting))
         self.source.rescan.clicked.connect(self.scan_cameras)
+        self.save_button.clicked.connect(self._ask_save)
+        self.detection.changed.connect(self._view_changed)
+        self.picker_a.model.currentIndexChanged.connect(lambda *_: self._describe_model())
+        self._described: dict[Any, Any] = {}  # model name -> (labels, conf) | None: names load once
+        self._pending: list[Any] = []  # models being described (a list: a Model need not be hashable)
         self.truth.currentIndexChanged.connect(self._truth_changed)
 
     def _build_views(self) -> None:
@@ -153,6 +177,64 @@ class LiveDemoPage(Page):
         # A: the plan's choice when there is one; B: the current (original) model, to compare against
         self.picker_a.refresh(self.state.model, self.state.choice, prefer="Plan choice")
         self.picker_b.refresh(self.state.model, self.state.choice, prefer="Current model")
+        self._describe_model()
+
+    def _describe_model(self) -> None:
+        """Offer the slider and class filter when model A is a detector (found in a worker: a name
+        is loaded, a file's header read); disable them, saying why, for a classifier."""
+        model = self.picker_a.choice()[0]
+        if self.pipe is not None:
+            return  # the controls act on the model running; the pick is described again at Stop
+        if model is None:
+            self.detection.set_detector(None, "Choose a model")
+        elif isinstance(model, str) and model in self._described:
+            self._show_described((model, self._described[model]))
+        elif not any(_same(model, m) for m in self._pending):  # a refresh changes the pick several times
+            self._pending.append(model)
+            self.runner.start(describe_model, model, on_result=self._show_described, on_error=self._not_described,
+                              on_done=lambda: self._forget_pending(model))
+
+    def _forget_pending(self, model: Any) -> None:
+        self._pending = [m for m in self._pending if not _same(model, m)]
+
+    def _not_described(self, exc: BaseException) -> None:
+        self.detection.set_detector(None, f"The model could not be read: {exc}")
+
+    def _show_described(self, result: tuple[Any, Any]) -> None:
+        model, found = result
+        if isinstance(model, str):
+            self._described[model] = found
+        if not _same(model, self.picker_a.choice()[0]):
+            return  # another model was picked meanwhile
+        self._truth_for(found is None)
+        if found is None:
+            self.detection.set_detector(None, "The confidence threshold and class filter apply to detection "
+                                              "models; this model is a classifier (it names one class per frame).")
+            return
+        labels, conf = found
+        if self.detection.detector and (self.detection.labels(), self.detection.default_conf) == (labels, conf):
+            return  # the same detector again (a refresh): keep the user's slider and filter
+        self.detection.blockSignals(True)
+        self.detection.set_detector(labels)
+        self.detection.set_default_conf(conf)
+        self.detection.blockSignals(False)
+
+    def _truth_for(self, classifier: bool) -> None:
+        """A declared class is a classifier's ground truth; a detector is scored against the boxes a
+        labelled stream carries."""
+        self.truth.setEnabled(classifier)
+        self.truth.setToolTip("What the camera shows (number keys 0–9 choose it too)" if classifier else
+                              "A detector is scored against the ground-truth boxes of the labelled detection "
+                              "stream (running mAP), not against one declared class")
+
+    def _view_changed(self) -> None:
+        """Hand the slider and filter to the running pipeline; the next frames use them (no restart)."""
+        if self.pipe is None or not self.detection.detector:
+            return
+        try:
+            self.pipe.set_detection_view(self.detection.conf(), self.detection.classes())
+        except EdgekitError as exc:
+            self.banner.show_error(exc)
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running and self.job is None)
@@ -184,7 +266,24 @@ class LiveDemoPage(Page):
         source = {"source": spec} if isinstance(spec, str) else {"source": str(getattr(spec, "info", spec)),
                                                                   "source_obj": spec}
         return LiveConfig.choose(main, backend, reference, reference_backend, fps=self.source.fps(), loop=True,
-                                 seconds=None, **source)
+                                 seconds=None, conf=self.detection.conf(), classes=self.detection.classes(),
+                                 **source)
+
+    def _ask_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save live demo settings", "live.yaml", "Live demo (*.yaml *.yml)")
+        if path:
+            self.save_config(path)
+
+    def save_config(self, path: str) -> Any:
+        """Write the controls as a :class:`LiveConfig` YAML (the dialog already asked before replacing a
+        file); ``edgekit run`` replays it for 15 s unless the file says otherwise."""
+        try:
+            written = self.request().replace(seconds=15.0, loop=False).save(path, force=True)
+        except EdgekitError as exc:
+            self.banner.show_error(exc)
+            return None
+        self.banner.show_success(f"Saved {written}; replay it with: edgekit run {written}")
+        return written
 
     def start(self) -> None:
         """Compile and start the pipeline in a worker."""
@@ -207,16 +306,18 @@ class LiveDemoPage(Page):
             on_error=self._failed, on_done=self._start_done,
         )
 
-    def _on_result(self, frame: Any, readouts: Any) -> None:
-        """Render thread: hand the newest frame to the GUI, record the full-size frame when recording."""
-        self.bridge.post((frame, readouts))
-        self.recording.write(frame)
+    def _on_result(self, live: Any) -> None:
+        """Render thread: hand the newest :class:`~edgekit.vision.LiveFrame` to the GUI; when recording,
+        draw and record every frame full-size (otherwise only frames the view takes are drawn)."""
+        self.bridge.post(live)
+        if self.recording.active:
+            self.recording.write(live.annotated())
 
-    def _fit(self, item: tuple[Any, Any]) -> tuple[Any, Any, Any]:
-        """Scale a frame the GUI will show to the view; the bridge runs this on the render
-        thread (OpenCV releases the GIL) and only for frames that are not dropped."""
-        frame, readouts = item
-        return self.view.fit(frame), frame, readouts
+    def _fit(self, live: Any) -> tuple[Any, Any, Any]:
+        """Draw the overlay of a frame the GUI will show and scale it to the view; the bridge runs
+        this on the render thread (OpenCV releases the GIL) and only for frames that are not dropped."""
+        frame = live.annotated()
+        return self.view.fit(frame), frame, live.readouts
 
     def _started(self, result: tuple[Any, tuple]) -> None:
         pipe, classes = result
@@ -266,6 +367,7 @@ class LiveDemoPage(Page):
         self._finish_recording()
         self.pause_button.setText("Pause")
         self._set_running(False)
+        self._describe_model()  # the pick may have changed while it ran (a model loaded meanwhile)
         self.status.setText("Stopped.")
         self.stopping.add(pipe)
         self.runner.start(stop_pipeline, pipe, on_error=self.banner.show_error,
@@ -328,7 +430,7 @@ class LiveDemoPage(Page):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         text = event.text()
-        if text.isdigit() and int(text) + 1 < self.truth.count():
+        if text.isdigit() and self.truth.isEnabled() and int(text) + 1 < self.truth.count():
             self.truth.setCurrentIndex(int(text) + 1)
         elif event.key() == Qt.Key.Key_Escape and self.presenting:
             self.set_presenting(False)

@@ -1,0 +1,57 @@
+"""One processed frame as the pipeline hands it out, with its overlay drawn only when asked.
+
+Why lazy: a display shows 30-60 frames a second and a recorder writes at its
+own rate, while the model may run faster; drawing the overlay on every
+inferred frame spends CPU on pictures nobody sees. The pipeline passes a
+:class:`LiveFrame` on, and whoever shows or records it calls
+:meth:`LiveFrame.annotated`: frames that are never shown are never drawn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgekit.vision.overlay import draw_overlay
+from edgekit.vision.readouts import Readouts
+
+
+@dataclass(eq=False)
+class LiveFrame:
+    """A captured frame and what the pipeline made of it.
+
+    Attributes:
+        image: the frame as captured (never drawn on).
+        readouts: boxes or top-k, rates, latencies and CPU per stage for this frame.
+        draw: ``False`` when the pipeline was made with ``draw=False`` (``annotated`` is the image).
+    """
+
+    image: np.ndarray
+    readouts: Readouts
+    draw: bool = True
+    on_draw: Callable[[float], None] | None = field(default=None, repr=False)
+    _drawn: np.ndarray | None = field(default=None, repr=False)
+
+    def annotated(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The frame with its overlay (boxes or top-k, FPS, latency, badge).
+
+        Args:
+            out: a buffer to draw into, reused frame after frame by a consumer that does not
+                keep the picture (a window, a video writer); when it has the wrong size a new
+                array is returned instead. Without ``out`` the drawing is made once and kept,
+                so a display and a recorder of the same frame share it.
+        """
+        if not self.draw:
+            return self.image
+        if out is None and self._drawn is not None:
+            return self._drawn
+        start = time.thread_time()
+        canvas = draw_overlay(self.image, self.readouts, out=out)
+        if self.on_draw is not None:
+            self.on_draw(time.thread_time() - start)
+        if out is None:
+            self._drawn = canvas
+        return canvas

@@ -1,0 +1,179 @@
+"""The lean live loop: input blobs reused frame after frame with the same pixels as before, overlays
+drawn only for frames someone shows or records (and on every recorded one), CPU per stage reported."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from edgekit.detection.detector import prepare
+from edgekit.detection.head import DetectorSpec
+from edgekit.detection.types import DetectionConfig
+from edgekit.models.preprocess import Preprocess
+from edgekit.vision import ArraySource, LivePipeline
+from edgekit.vision._blob import BlobWriter
+from edgekit.vision.overlay import draw_overlay
+from edgekit.vision.readouts import CPU_STAGES
+
+from .conftest import SlowPredictor
+
+FRAME_SHAPES = [(480, 640, 3), (240, 320, 3), (100, 80, 3), (64, 64), (300, 200, 4), (224, 224, 3)]
+PREPROCESSES = [
+    Preprocess(),
+    Preprocess(resize="center_crop"),
+    Preprocess(mean=(0.5,) * 3, std=(0.25,) * 3, resize="center_crop", crop_ratio=1.0),  # the demo digits
+    Preprocess(size=(192, 256), resize="letterbox"),
+    Preprocess(size=(28, 28), channel_order="GRAY"),
+    Preprocess(size=(32, 48), layout="NHWC"),
+    Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), channel_order="BGR"),
+]
+
+
+def _frames(n: int, shape=(480, 640, 3)) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    return [rng.integers(0, 256, shape, np.uint8) for _ in range(n)]
+
+
+@pytest.mark.parametrize("pre", PREPROCESSES, ids=lambda p: f"{p.resize}-{p.channel_order}-{p.layout}")
+def test_the_reused_blob_holds_the_same_pixels_as_preprocess(pre):
+    writer = BlobWriter(pre)
+    rng = np.random.default_rng(0)
+    for shape in FRAME_SHAPES:
+        image = rng.integers(0, 256, shape, np.uint8)
+        for _ in range(2):  # the second time through the reused buffers
+            blob = writer.write(image)
+            np.testing.assert_array_equal(blob, pre.batch([image]))
+            writer.pool.release(blob)
+    assert writer.pool.allocated == 1
+
+
+@pytest.mark.parametrize("pad", ["center", "topleft"])
+@pytest.mark.parametrize("shape", [(480, 640, 3), (640, 480, 3), (240, 320, 3), (100, 100, 3), (50, 70)])
+def test_a_detectors_reused_letterbox_matches_detect_prepare(pad, shape):
+    spec = DetectorSpec(DetectionConfig(pad=pad), size=(320, 320))
+    pre = Preprocess(size=spec.size, scale=spec.scale, channel_order="RGB", resize="letterbox")
+    writer = BlobWriter(pre, letterbox=(pad, spec.config.pad_value))
+    for image in _frames(2, shape):  # the second frame lands on the first one's padded canvas
+        blob = writer.write(image)
+        np.testing.assert_array_equal(blob, prepare(image, spec)[0])
+        writer.pool.release(blob)
+
+
+class RecordingSession(SlowPredictor):
+    """A real session that notes every input array it is given."""
+
+    def __init__(self, session, delay_s: float = 0.0) -> None:
+        super().__init__(session, delay_s)
+        self.inputs: list[np.ndarray] = []
+        self.copies: list[np.ndarray] = []
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.inputs.append(batch)
+        self.copies.append(batch.copy())
+        return super().predict(batch)
+
+
+def test_the_session_is_fed_the_same_few_blobs_frame_after_frame(tiny_session):
+    images = _frames(30)
+    session = RecordingSession(tiny_session)
+    with LivePipeline(ArraySource(images), session, drop=False) as pipe:
+        assert pipe.wait(60)
+    assert len(session.inputs) == 30
+    assert len({id(b) for b in session.inputs}) <= 3  # one written, one waiting, one inferred
+    pre = tiny_session.model.preprocess
+    for image, seen in zip(images, session.copies, strict=True):  # what the model got: the old path's pixels
+        np.testing.assert_array_equal(seen, pre.batch([image]))
+
+
+def test_frames_nobody_shows_are_never_drawn(tiny_session):
+    with LivePipeline(ArraySource(_frames(40)), tiny_session, drop=False) as pipe:
+        assert pipe.wait(60)
+    summary = pipe.summary()
+    assert summary["readouts"]["frames_displayed"] == 40
+    assert pipe.frames_drawn == 0 and summary["frames_drawn"] == 0
+
+
+def test_a_slow_display_draws_only_the_frames_it_takes(tiny_session):
+    taken = []
+    pipe = LivePipeline(ArraySource(_frames(60), loop=True), tiny_session)
+    with pipe:
+        for annotated, readouts in pipe.results(timeout=10):
+            taken.append((annotated, readouts))
+            time.sleep(0.1)  # a display slower than the model
+            if len(taken) == 8:
+                break
+        processed = pipe.readouts.frames_displayed
+    assert processed > len(taken), (processed, len(taken))  # the pipeline ran ahead of the display...
+    assert pipe.frames_drawn == len(taken)  # ...and drew only what the display took
+    annotated, readouts = taken[-1]
+    assert annotated.shape == (480, 640, 3) and readouts.topk
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from edgekit.models import load_model
+    from edgekit.vision.config import compile_live_session
+
+    session = compile_live_session(load_model("demo:digits-det"), "onnxruntime")
+    yield session
+    session.close()
+
+
+def test_every_recorded_frame_is_drawn_with_its_boxes_into_one_buffer(detector):
+    from edgekit.vision.sources.generated import DetectionDemoSource
+
+    recorded, lock = [], threading.Lock()
+    buffer: dict = {}
+
+    def on_frame(live) -> None:  # a recorder: draws each frame into one reused buffer, keeps a copy
+        canvas = live.annotated(out=buffer.get("canvas"))
+        assert buffer.setdefault("canvas", canvas) is canvas  # the same buffer every time
+        with lock:
+            recorded.append((live.image, live.readouts, canvas.copy()))
+
+    pipe = LivePipeline(DetectionDemoSource(length=12, loop=False), detector, on_frame=on_frame, drop=False)
+    with pipe:
+        assert pipe.wait(60)
+    assert len(recorded) == 12 and pipe.frames_drawn == 12
+    assert sum(len(r.detections) for _, r, _ in recorded) > 0
+    for image, readouts, canvas in recorded:
+        np.testing.assert_array_equal(canvas, draw_overlay(image, readouts))  # boxes and labels drawn
+        if readouts.detections:
+            assert not np.array_equal(canvas, draw_overlay(image, _without_boxes(readouts)))
+
+
+def _without_boxes(readouts):
+    from dataclasses import replace
+
+    return replace(readouts, detections=())
+
+
+def test_cpu_per_stage_is_reported_and_adds_up_to_at_most_the_total(tiny_session):
+    frames: list = []
+    pipe = LivePipeline(ArraySource(_frames(30)), RecordingSession(tiny_session, 0.002), drop=False,
+                        on_frame=lambda live: frames.append(live.readouts.cpu_ms) or live.annotated())
+    with pipe:
+        assert pipe.wait(60)
+    cpu = pipe.summary()["cpu_ms_per_frame"]
+    assert set(CPU_STAGES) <= set(cpu) and {"total", "beyond_inference"} <= set(cpu)
+    assert all(cpu[stage] >= 0 for stage in CPU_STAGES)
+    assert cpu["preprocess"] > 0 and cpu["draw"] > 0  # 640x480 frames resized, 30 overlays drawn
+    assert sum(cpu[stage] for stage in CPU_STAGES) <= cpu["total"] * (1 + 1e-9)
+    assert cpu["beyond_inference"] == pytest.approx(cpu["total"] - cpu["inference"])
+    for each in frames[1:]:  # what the readouts showed on every frame
+        assert all(each[stage] >= 0 for stage in CPU_STAGES)
+        assert sum(each[stage] for stage in CPU_STAGES) <= each["total"] * (1 + 1e-9)
+
+
+def test_dropped_frames_give_their_blob_back(tiny_session):
+    session = RecordingSession(tiny_session, delay_s=0.02)  # slower than the source: frames are dropped
+    pipe = LivePipeline(ArraySource(_frames(10), loop=True), session, drop=True)
+    with pipe:
+        next(iter(pipe.results(timeout=10)))
+        time.sleep(0.5)
+    assert pipe.summary()["readouts"]["dropped_before_inference"] > 10
+    assert len({id(b) for b in session.inputs}) <= 3
+    assert pipe._state.predictor._writer.pool.allocated <= 3
