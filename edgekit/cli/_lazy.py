@@ -40,7 +40,8 @@ SHORT_HELP = {
     "gui": "Open the desktop app (Hardware, Model, Benchmark, Optimize, Deploy, Live demo pages).",
     "deploy": "Package a plan's choice (or a model) as a bundle that checks itself on the device.",
     "verify": "Check a bundle's files and re-measure its promises here (exit 1 when one fails).",
-    "serve": "Serve a bundle: /v2/health, /v2/models/NAME, /v2/models/NAME/infer, /v2/models/NAME/classify.",
+    "serve": ("Serve a bundle: /v2/health, /v2/models/NAME, /v2/models/NAME/infer (tensors, or JPEG/PNG as the "
+              "image input), /v2/models/NAME/classify, /v2/models/NAME/detect."),
     "export": "Export a verified bundle for a serving cluster.",
     "device": "Devices reached over SSH (a Raspberry Pi, a Jetson, a NUC): add, check, trust.",
 }

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         grpc_port: Annotated[int, typer.Option(min=0, max=65535, help="gRPC port for --engine kserve "
                                                                      "(0: a free one).")] = 8081,
     ) -> None:
-        """Serve a bundle: /v2/health, /v2/models/NAME, /v2/models/NAME/infer, /v2/models/NAME/classify."""
+        """Serve a bundle: /v2/health, /v2/models/NAME, /v2/models/NAME/infer (tensors, or JPEG/PNG as the image input), /v2/models/NAME/classify, /v2/models/NAME/detect."""
         if engine != "edgekit":
             from edgekit.cli._serve_engines import serve_engine
 

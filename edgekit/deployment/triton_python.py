@@ -41,10 +41,11 @@ def python_config(native: str, *, detection: bool = False) -> str:
     Inputs, outputs, labels, batching and instances stay as the native export wrote them, so
     clients see the same model whichever variant a cluster runs. A detection bundle also takes an
     optional ``image`` (the JPEG/PNG file as a UINT8 vector: the python stub mis-reads BYTES inputs
-    under numpy 2) answered with ``boxes`` [N,4] FP32 (xyxy pixels),
-    ``scores`` [N] and ``classes`` [N] INT32, as KServe answers it but without ``labels`` (the stub
-    returns BYTES outputs empty under numpy 2; the class names are in ``labels.txt``). The model's
-    own inputs become optional then (a request sends one or the other).
+    under numpy 2) answered with ``boxes`` [N,4] FP32 (xyxy pixels), ``scores`` [N], ``classes`` [N]
+    INT32 and ``labels`` [N] BYTES (class names), as ``edgekit serve`` and KServe answer it. The stub
+    can return BYTES only when the numpy it runs is 1.x (its C API): under numpy 2 the answer goes
+    without ``labels`` (the class names are in ``labels.txt``). The model's own inputs become optional
+    then (a request sends one or the other).
     """
     lines = native.splitlines()
     out, block = [], ""
@@ -71,5 +72,6 @@ DETECTION_TENSORS = """input [
 output [
   { name: "boxes" data_type: TYPE_FP32 dims: [ -1, 4 ] },
   { name: "scores" data_type: TYPE_FP32 dims: [ -1 ] },
-  { name: "classes" data_type: TYPE_INT32 dims: [ -1 ] }
+  { name: "classes" data_type: TYPE_INT32 dims: [ -1 ] },
+  { name: "labels" data_type: TYPE_STRING dims: [ -1 ] }
 ]"""

@@ -24,7 +24,8 @@ from edgekit.serve.protocol import classification, datatype_of
 
 CLASSIFICATION = "classification"
 DETECTION = "detection"
-IMAGE_INPUT = "image"  # a detection bundle's v2 image input: one BYTES element (JPEG/PNG) -> boxes/scores/classes/labels
+IMAGE_INPUT = "image"  # v2 image input: BYTES [N] of JPEG/PNG files -> a classifier's outputs + labels, or boxes
+LABELS_OUTPUT = "labels"  # BYTES class names: one per detection (detector), the top-1 per image (classifier)
 MAX_BATCH = 64  # images per request: bounds memory per request in engines that set no body limit (KServe)
 
 
@@ -76,6 +77,7 @@ class BundleModel:
         model = self.predictor.session.model
         self.inputs = tuple(TensorMeta.of(s) for s in model.inputs)
         self.outputs = tuple(TensorMeta.of(s) for s in model.outputs)
+        self.image_inputs, self.image_outputs = image_meta(self.predictor)
         self._lock = threading.Lock()  # an OpenVINO infer request is not reentrant; ORT would not need it
 
     @property
@@ -93,14 +95,17 @@ class BundleModel:
             InputMismatch: unknown/missing input, wrong shape or dtype, a batch over
                 ``MAX_BATCH``, unknown output.
         """
-        image = self.task == DETECTION and set(inputs) == {IMAGE_INPUT} and IMAGE_INPUT not in {t.name for t in self.inputs}
+        image = wants_image(inputs, self.inputs)
         for name, array in inputs.items():
-            if not image and array.ndim and array.shape[0] > MAX_BATCH:
-                raise InputMismatch(f"input {name!r} holds a batch of {array.shape[0]}, over the limit of {MAX_BATCH}; "
+            count = array.shape[0] if array.ndim and not (image and array.dtype == np.uint8) else 1
+            if count > MAX_BATCH:
+                raise InputMismatch(f"input {name!r} holds a batch of {count}, over the limit of {MAX_BATCH}; "
                                     "split it into smaller requests")
-        if image:  # a detector's encoded image: the boxes as tensors
-            raw = self.detect_tensors(_one_image(inputs[IMAGE_INPUT]))
-            wanted = tuple(w for w in wanted if not w.classification)
+        if image:  # encoded images: decoded and preprocessed here, answered as tensors (+ labels)
+            with self._lock:
+                raw = image_outputs(self.predictor, inputs[IMAGE_INPUT])
+            if self.task == DETECTION:
+                wanted = tuple(w for w in wanted if not w.classification)
         else:
             with self._lock:
                 raw = self.predictor.session.run(inputs)
@@ -110,6 +115,8 @@ class BundleModel:
             if out.name not in raw:
                 raise InputMismatch(f"unknown output {out.name!r}; this model has {sorted(raw)}")
             array = np.asarray(raw[out.name])
+            if out.classification and array.dtype == object:
+                raise InputMismatch(f"output {out.name!r} holds class names already; ask it without 'classification'")
             if out.classification:
                 array = classification(array, out.classification, self.predictor.labels)
             result[out.name] = array
@@ -186,24 +193,106 @@ def detection_tensors(found: Sequence) -> dict[str, np.ndarray]:
     }
 
 
-def _one_image(tensor: np.ndarray) -> bytes:
-    """The encoded image of a v2 ``image`` tensor: one BYTES element holding the JPEG/PNG bytes (binary
-    tensors, gRPC) or their base64 text (JSON: KServe's REST re-encodes every BYTES element as UTF-8
-    text, so raw image bytes cannot pass there), or a UINT8 vector of the file (Triton's python stub
-    mis-reads BYTES inputs under numpy 2)."""
+def image_meta(predictor: Predictor) -> tuple[tuple[TensorMeta, ...], tuple[TensorMeta, ...]]:
+    """The ``image`` input and what it answers, as v2 metadata lists them beside the model's own tensors:
+    a detector's ``boxes``/``scores``/``classes``/``labels``, a classifier's ``labels`` (its other outputs
+    are the model's own)."""
+    inputs = (TensorMeta(IMAGE_INPUT, "BYTES", (-1,)),)
+    if predictor.detector_spec is not None:
+        return inputs, (TensorMeta("boxes", "FP32", (-1, 4)), TensorMeta("scores", "FP32", (-1,)),
+                        TensorMeta("classes", "INT32", (-1,)), TensorMeta(LABELS_OUTPUT, "BYTES", (-1,)))
+    return inputs, (TensorMeta(LABELS_OUTPUT, "BYTES", (-1,)),)
+
+
+def wants_image(inputs: dict[str, np.ndarray], model_inputs: Sequence) -> bool:
+    """Whether a request is the ``image`` input alone (and the model has no input of that name itself).
+
+    Raises:
+        InputMismatch: ``image`` sent beside other inputs, or a BYTES tensor anywhere else.
+    """
+    own = {t.name for t in model_inputs}
+    if IMAGE_INPUT in inputs and IMAGE_INPUT not in own:
+        if len(inputs) > 1:
+            raise InputMismatch(f"input {IMAGE_INPUT!r} comes alone; send either the image or the model's own "
+                                f"inputs {sorted(own)}")
+        return True
+    for name, array in inputs.items():
+        if array.dtype == object:
+            raise InputMismatch(f"input {name!r} is BYTES; only the {IMAGE_INPUT!r} input takes BYTES "
+                                f"(JPEG/PNG files), the model's own inputs {sorted(own)} take numbers")
+    return False
+
+
+def image_outputs(predictor: Predictor, tensor: np.ndarray) -> dict[str, np.ndarray]:
+    """Answer a v2 ``image`` tensor (see :func:`encoded_images`) with what the bundle's task gives.
+
+    A detector takes one image and answers :func:`detection_tensors`; a classifier takes N, preprocessed
+    with the model card as ``Predictor.predict`` does, and answers its raw outputs ([N, ...] each) plus
+    ``labels`` [N] BYTES, the top-1 class name of each image.
+
+    Raises:
+        InputMismatch: not JPEG/PNG (nor base64 of one), too many pixels, undecodable, or N != 1 for a detector.
+    """
+    files = encoded_images(tensor)
+    if predictor.detector_spec is not None:
+        if len(files) != 1:
+            raise InputMismatch(f"input {IMAGE_INPUT!r} of a detection model takes one image per request, got "
+                                f"{len(files)}; the boxes of several images have no common tensor shape")
+        return detection_tensors(predictor.detect(_decode(files[0], 0)))
+    if not 1 <= len(files) <= MAX_BATCH:
+        raise InputMismatch(f"input {IMAGE_INPUT!r} holds {len(files)} images; send between 1 and {MAX_BATCH} "
+                            "per request")
+    # one decoded image in memory at a time: 64 small PNGs may each declare tens of megapixels
+    batch = np.concatenate([predictor.preprocess.batch([_decode(f, i)]) for i, f in enumerate(files)])
+    batch = batch.astype(np.dtype(predictor.input.dtype), copy=False)
+    fixed = predictor.input.shape[0] if predictor.input.shape else None
+    step = fixed if isinstance(fixed, int) and fixed > 0 else len(batch)  # a fixed batch: chunks of that size
+    parts = [predictor.session.run(batch[i : i + step]) for i in range(0, len(batch), step)]
+    raw = {name: np.concatenate([np.asarray(p[name]) for p in parts]) for name in parts[0]}
+    if LABELS_OUTPUT not in raw:
+        top = predictor.scores(next(iter(raw.values())).reshape(len(files), -1)).argmax(axis=1)
+        raw[LABELS_OUTPUT] = np.asarray([predictor.label_of(int(i)).encode() for i in top], dtype=object)
+    return raw
+
+
+def encoded_images(tensor: np.ndarray) -> list[bytes]:
+    """The files of a v2 ``image`` tensor: BYTES [N], each element a JPEG/PNG's bytes (binary tensors,
+    gRPC) or their base64 text (JSON, where BYTES elements are strings: KServe's REST re-encodes every
+    BYTES element as UTF-8 text, so raw image bytes cannot pass there); or one file as a UINT8 vector
+    (Triton's python stub mis-reads BYTES inputs under numpy 2).
+
+    Raises:
+        InputMismatch: another datatype, or an element that is neither an image nor base64.
+    """
     import base64
     import binascii
 
-    if isinstance(tensor, np.ndarray) and tensor.dtype == np.uint8:  # Triton: the file as a UINT8 vector
-        return tensor.tobytes()
-    flat = np.asarray(tensor, dtype=object).reshape(-1)
-    if flat.size != 1 or not isinstance(flat[0], (bytes, bytearray, np.bytes_, str)):
-        raise InputMismatch(f"input {IMAGE_INPUT!r} must be one BYTES element holding a JPEG/PNG (or its base64), "
-                            f"got {flat.size} element(s)")
-    value = flat[0].encode() if isinstance(flat[0], str) else bytes(flat[0])
-    if value.startswith((b"\x89PNG", b"\xff\xd8")):
-        return value
+    if isinstance(tensor, np.ndarray) and tensor.dtype == np.uint8 and tensor.ndim == 1:  # Triton: one file
+        return [tensor.tobytes()]
+    flat = np.asarray(tensor).reshape(-1)
+    if flat.dtype.kind not in "OSU" or not all(isinstance(v, (bytes, bytearray, np.bytes_, str)) for v in flat):
+        raise InputMismatch(f"input {IMAGE_INPUT!r} must be BYTES, shape [N], each element a JPEG/PNG file "
+                            f"(base64 text in JSON), not {flat.dtype} values")
+    files = []
+    for i, item in enumerate(flat):
+        value = item.encode() if isinstance(item, str) else bytes(item)
+        if not value.startswith((b"\x89PNG", b"\xff\xd8")):
+            try:
+                value = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise InputMismatch(f"input {IMAGE_INPUT!r} element {i} is neither a JPEG/PNG file nor base64 "
+                                    "text of one; base64-encode the file's bytes") from exc
+        files.append(value)
+    return files
+
+
+def _decode(data: bytes, index: int) -> np.ndarray:
+    """One encoded image as BGR pixels, refused by its header's size first (see :mod:`edgekit.serve.images`)."""
+    from edgekit.serve.images import decode
+    from edgekit.serve.protocol import RequestError
+
     try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return value  # not base64 either: the decoder names what is wrong with it
+        return decode(data)
+    except RequestError as exc:
+        reason = exc.message.replace("body is not", "it is not", 1)  # images.py speaks of a request body
+        raise InputMismatch(f"input {IMAGE_INPUT!r} element {index}: {reason}") from exc

@@ -9,7 +9,8 @@ Routes (``{v}`` = the optional ``/versions/1`` segment)::
     GET  /v2/models/{name}{v}                    model metadata
     GET  /v2/models/{name}{v}/ready              model readiness
     GET  /v2/models/{name}{v}/config             Triton-style model configuration
-    POST /v2/models/{name}{v}/infer              tensors in, tensors out (JSON or binary extension)
+    POST /v2/models/{name}{v}/infer              tensors in, tensors out (JSON or binary extension); or the
+                                                 ``image`` input: BYTES [N] JPEG/PNG files (base64 in JSON)
     POST /v2/models/{name}/classify?top_k=5      JPEG/PNG bytes in, label + scores out
     POST /v2/models/{name}/detect?conf=0.25      JPEG/PNG bytes in, boxes (label, score, xyxy pixels) out
 
@@ -158,6 +159,16 @@ def _model_routes(app: FastAPI, prefix: str, engine: Engine, ok: Any, limit: int
 
     @app.post(prefix + "/infer")
     async def infer(name: str, request: Request, version: str = "1") -> Any:
+        """Open Inference Protocol infer: the model's own (preprocessed) tensors, or the ``image`` input.
+
+        ``image`` is BYTES, shape [N], each element an encoded JPEG/PNG file: base64 text in JSON
+        (``{"name": "image", "datatype": "BYTES", "shape": [1], "data": ["<base64>"]}``), the file's
+        bytes themselves with the binary-data extension. The server decodes it (pixel limit first),
+        preprocesses it with the model card and answers a classifier's outputs [N, ...] plus ``labels``
+        [N] (top-1 class names), or a detector's ``boxes`` [D, 4] FP32 (xyxy, the image's pixels),
+        ``scores`` [D], ``classes`` [D] INT32 and ``labels`` [D] BYTES for its one image (N = 1), the
+        boxes ``/detect`` gives. Not base64, not an image, too many pixels or another datatype: 400.
+        """
         _model(engine, name, version)
         header = request.headers.get(HEADER_LENGTH)
         if header is not None and not (header.isascii() and header.isdigit() and len(header) <= 12):
@@ -220,10 +231,16 @@ def _tensor_meta(spec: Any) -> dict:
 
 
 def metadata(engine: Engine) -> dict:
-    """Model metadata as the protocol defines it."""
-    model = engine.model
+    """Model metadata as the protocol defines it: the model's own tensors, then the ``image`` input
+    and what it answers (a detector's boxes/scores/classes/labels, a classifier's labels)."""
+    from edgekit.serve.adapter import image_meta
+
+    model, (image_in, image_out) = engine.model, image_meta(engine.predictors[0])
+    own_out = {s.name for s in model.outputs}
     return {"name": engine.name, "versions": ["1"], "platform": platform(engine.predictors[0].backend),
-            "inputs": [_tensor_meta(s) for s in model.inputs], "outputs": [_tensor_meta(s) for s in model.outputs]}
+            "inputs": [_tensor_meta(s) for s in model.inputs] + [t.to_dict() for t in image_in],
+            "outputs": [_tensor_meta(s) for s in model.outputs] + [t.to_dict() for t in image_out
+                                                                   if t.name not in own_out]}
 
 
 def config(engine: Engine) -> dict:

@@ -21,6 +21,7 @@ import numpy as np
 
 from edgekit.deployment.predictor import Predictor
 from edgekit.errors import InputMismatch
+from edgekit.serve.adapter import IMAGE_INPUT, image_outputs, wants_image
 from edgekit.serve.protocol import InferRequest, OutputRequest, RequestError, classification
 
 
@@ -78,9 +79,16 @@ class Engine:
             self._free.put(predictor)
 
     def infer(self, predictor: Predictor, request: InferRequest) -> list[tuple[str, np.ndarray, bool]]:
-        """Run a decoded request; return ``(name, array, binary)`` per requested output."""
+        """Run a decoded request; return ``(name, array, binary)`` per requested output.
+
+        The ``image`` input (BYTES [N] of JPEG/PNG files) is decoded and preprocessed here with the
+        model card, as KServe and Triton do it (:func:`edgekit.serve.adapter.image_outputs`).
+        """
         try:
-            raw = predictor.session.run(request.inputs)
+            if wants_image(request.inputs, self.model.inputs):
+                raw = image_outputs(predictor, request.inputs[IMAGE_INPUT])
+            else:
+                raw = predictor.session.run(request.inputs)
         except InputMismatch as exc:
             raise RequestError(400, str(exc)) from exc
         wanted = request.outputs or tuple(OutputRequest(n, request.binary_default) for n in raw)
@@ -89,6 +97,8 @@ class Engine:
             if out.name not in raw:
                 raise RequestError(400, f"unknown output {out.name!r}; this model has {sorted(raw)}")
             array = np.asarray(raw[out.name])
+            if out.classification and array.dtype == object:
+                raise RequestError(400, f"output {out.name!r} holds class names already; ask it without 'classification'")
             if out.classification:
                 array = classification(array, out.classification, predictor.labels)
             result.append((out.name, array, out.binary))

@@ -55,11 +55,15 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode to BGR uint8 after checking the declared size.
 
     Raises:
-        RequestError: 415 not JPEG/PNG, 413 over ``max_pixels``, 400 undecodable.
+        RequestError: 415 not JPEG/PNG, 413 over ``max_pixels`` (or ``EDGEKIT_MAX_IMAGE_PIXELS`` when lower,
+            see :mod:`edgekit.imagelimits`), 400 undecodable.
     """
     import cv2
 
+    from edgekit.imagelimits import max_pixels as configured
+
     kind, width, height = declared_size(data)
+    max_pixels = min(max_pixels, configured())  # EDGEKIT_MAX_IMAGE_PIXELS lowers it, as everywhere else
     if width * height > max_pixels:
         raise RequestError(413, f"{kind.upper()} declares {width}x{height} pixels (limit {max_pixels}); send a smaller image")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)

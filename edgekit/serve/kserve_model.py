@@ -8,7 +8,9 @@ pod answers exactly what the device answers. Needs ``pip install "edgekit[kserve
 Two request shapes:
 
 * v2 (Open Inference Protocol): tensors in, tensors out, JSON or binary, REST or gRPC;
-  an output asked with ``parameters: {"classification": k}`` comes back as top-k strings.
+  an output asked with ``parameters: {"classification": k}`` comes back as top-k strings. The
+  ``image`` input (BYTES [N], each a JPEG/PNG file; base64 text over REST JSON) answers as in
+  ``edgekit serve``: a classifier's outputs plus ``labels``, a detector's boxes/scores/classes/labels.
 * v1 image convenience: ``POST /v1/models/NAME:predict`` with
   ``{"instances": [{"image_bytes": {"b64": "<JPEG/PNG>"}}], "parameters": {"top_k": 5}}``
   answers ``{"predictions": [Prediction.to_dict(), ...]}``.
@@ -113,12 +115,14 @@ def _build() -> type:
             return self.ready
 
         def get_input_types(self) -> list[dict]:
-            """v2 model metadata ``inputs``."""
-            return [t.to_dict() for t in self.adapter.inputs]
+            """v2 model metadata ``inputs``: the model's own, then ``image`` (BYTES [N] JPEG/PNG files)."""
+            return [t.to_dict() for t in (*self.adapter.inputs, *self.adapter.image_inputs)]
 
         def get_output_types(self) -> list[dict]:
-            """v2 model metadata ``outputs``."""
-            return [t.to_dict() for t in self.adapter.outputs]
+            """v2 model metadata ``outputs``: the model's own, then what ``image`` answers besides them."""
+            own = {t.name for t in self.adapter.outputs}
+            extra = tuple(t for t in self.adapter.image_outputs if t.name not in own)
+            return [t.to_dict() for t in (*self.adapter.outputs, *extra)]
 
         async def predict(self, payload: Any, headers: dict | None = None, response_headers: dict | None = None) -> Any:
             """v2 tensors -> ``InferResponse``; a v1 dict of images -> predictions. Runs off the event loop."""

@@ -192,7 +192,11 @@ def _triton_command(bundle: str | Path, repository: Path | None, workdir: Path, 
     home = triton_home()
     if repository is None:
         repository = export_triton(bundle, workdir / "repo", backend="python").parent
-    paths = [str(Path(__file__).resolve().parents[2]), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    # numpy 1 first when .ci/run installed it beside the wheel: the stub is built against its C API, and
+    # only with it can it return BYTES tensors (a detector's labels); without it the stub runs numpy 2
+    stub_site = [str(p) for p in [home.parents[1] / "stub-site"] if (p / "numpy").is_dir()]
+    paths = [*stub_site, str(Path(__file__).resolve().parents[2]), sysconfig.get_paths()["purelib"],
+             sysconfig.get_paths()["platlib"]]
     env = {**os.environ, "EDGEKIT_PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
     cmd = [str(home / "bin" / "tritonserver"), "--model-repository", str(repository),
            "--backend-directory", str(home / "backends"), "--http-address", "127.0.0.1", "--http-port", str(http),

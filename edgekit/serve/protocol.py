@@ -10,6 +10,10 @@ Request (JSON, or JSON followed by raw tensor bytes when the header
      "outputs": [{"name": "logits", "parameters": {"binary_data": true, "classification": 3}}],
      "parameters": {"binary_data_output": true}}
 
+A BYTES input (the ``image`` input: encoded JPEG/PNG files) is a list of strings in JSON (base64
+text for binary content) or, binary, each element as a 4-byte little-endian length then its bytes;
+it decodes to an object array of ``bytes``.
+
 Response: ``{"model_name", "model_version", "id", "outputs": [{"name", "datatype", "shape",
 "data" | "parameters": {"binary_data_size"}}]}`` followed by the binary outputs, if any.
 """
@@ -154,14 +158,17 @@ def _input(item: Any, binary: bytes, offset: int, budget: int = MAX_ELEMENTS) ->
     if (not isinstance(shape, list) or len(shape) > 16
             or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
         raise RequestError(400, f"input {name!r}: 'shape' must be a list of at most 16 non-negative integers")
-    if not isinstance(datatype, str) or datatype not in DATATYPES:
+    if not isinstance(datatype, str) or datatype not in (*DATATYPES, "BYTES"):
         raise RequestError(400, f"input {name!r}: datatype {str(datatype)[:20]!r} is not supported; "
-                                f"use one of {sorted(DATATYPES)}")
-    dtype, count = np.dtype(DATATYPES[datatype]), math.prod(shape)
+                                f"use one of {sorted((*DATATYPES, 'BYTES'))}")
+    count = math.prod(shape)
     if count > budget:
         raise RequestError(400, f"input {name!r}: shape {shape} holds {count} values, over the {max(budget, 0)} "
                                 "this request may still carry; send fewer images per request", code="too_many_elements")
     size = _dict(item.get("parameters"), f"input {name!r} 'parameters'").get("binary_data_size")
+    if datatype == "BYTES":
+        return _bytes_input(name, item, shape, size, binary, offset)
+    dtype = np.dtype(DATATYPES[datatype])
     if size is not None:
         if not isinstance(size, int) or size != count * dtype.itemsize or offset + size > len(binary):
             raise RequestError(400, f"input {name!r}: binary_data_size {size} does not match shape {shape} of {datatype} "
@@ -171,6 +178,45 @@ def _input(item: Any, binary: bytes, offset: int, budget: int = MAX_ELEMENTS) ->
     if "data" not in item:
         raise RequestError(400, f"input {name!r} has neither 'data' nor parameters.binary_data_size")
     return name, _json_array(name, item["data"], shape, dtype), offset
+
+
+def _bytes_input(name: str, item: dict, shape: list[int], size: Any, binary: bytes,
+                 offset: int) -> tuple[str, np.ndarray, int]:
+    """A BYTES tensor as an object array of ``bytes``: binary (each element a 4-byte little-endian
+    length, then its bytes) or JSON (a list of strings, taken as UTF-8; an image goes as base64 text)."""
+    count = math.prod(shape)
+    if size is not None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or offset + size > len(binary):
+            raise RequestError(400, f"input {name!r}: binary_data_size {size} does not fit the binary data sent")
+        values, pos, end = [], offset, offset + size
+        while pos < end and len(values) <= count:
+            if pos + 4 > end:
+                raise RequestError(400, f"input {name!r}: BYTES element {len(values)} has a truncated 4-byte length")
+            (length,) = struct.unpack_from("<I", binary, pos)
+            if pos + 4 + length > end:
+                raise RequestError(400, f"input {name!r}: BYTES element {len(values)} declares {length} bytes, "
+                                        f"more than binary_data_size {size} leaves")
+            values.append(binary[pos + 4 : pos + 4 + length])
+            pos += 4 + length
+        if len(values) != count or pos != end:
+            raise RequestError(400, f"input {name!r}: binary_data_size {size} does not hold exactly the {count} "
+                                    f"length-prefixed BYTES element(s) shape {shape} needs")
+        return name, _object_array(values, shape), end
+    data = item.get("data")
+    if not isinstance(data, list):
+        raise RequestError(400, f"input {name!r} has neither a 'data' list nor parameters.binary_data_size")
+    flat = _flatten(name, data, shape) if shape else data
+    if len(flat) != count:
+        raise RequestError(400, f"input {name!r}: 'data' has {len(flat)} values, shape {shape} needs {count}")
+    if not all(isinstance(v, str) for v in flat):
+        raise RequestError(400, f"input {name!r}: BYTES 'data' must hold strings only (base64 text for an image)")
+    return name, _object_array([v.encode("utf-8", "surrogatepass") for v in flat], shape), offset
+
+
+def _object_array(values: list[bytes], shape: list[int]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array.reshape(shape)
 
 
 def _json_array(name: str, data: Any, shape: list[int], dtype: np.dtype) -> np.ndarray:
@@ -239,7 +285,7 @@ def encode_response(
             entry["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
         else:
-            entry["data"] = [str(v) for v in array.reshape(-1)] if strings else array.reshape(-1).tolist()
+            entry["data"] = [_text(v) for v in array.reshape(-1)] if strings else array.reshape(-1).tolist()
         outputs.append(entry)
     doc = {"model_name": model, "model_version": "1", "outputs": outputs}
     if request_id is not None:
@@ -248,6 +294,11 @@ def encode_response(
     if not blobs:
         return head, {}
     return head + b"".join(blobs), {HEADER_LENGTH: str(len(head))}
+
+
+def _text(value: Any) -> str:
+    """A BYTES element as JSON text: bytes as UTF-8 (class names), anything else as ``str``."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _bytes_blob(array: np.ndarray) -> bytes:

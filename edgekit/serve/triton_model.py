@@ -59,7 +59,7 @@ class TritonPythonModel:
                 outputs = self.model.infer(inputs)
                 if self.batched and {"boxes", "scores", "classes"} <= set(outputs):
                     outputs = {n: a[None] for n, a in outputs.items()}
-                tensors = [_tensor(pb, n, outputs[n]) for n in self.outputs if n in outputs]
+                tensors = [t for t in (_tensor(pb, n, outputs[n]) for n in self.outputs if n in outputs) if t is not None]
                 responses.append(pb.InferenceResponse(output_tensors=tensors))
             except InputMismatch as exc:
                 error = pb.TritonError(str(exc), pb.TritonError.INVALID_ARG)
@@ -71,20 +71,35 @@ class TritonPythonModel:
         self.model.close()
 
 
-def _array(tensor: object) -> object:
-    """A request tensor as numpy, through DLPack.
+def _numpy1() -> bool:
+    """Whether the stub runs numpy 1, the C API it is built against (``launch.py`` gives it one when
+    ``.venv/pytriton/stub-site`` holds it)."""
+    import numpy as np
 
-    Why not ``tensor.as_numpy()``: the stub is built against numpy 1's C API; with numpy 2 in the
-    environment ``as_numpy()`` hands back stale memory and ``pb_utils.Tensor(name, array)`` an empty
-    tensor. DLPack crosses the boundary without numpy's ABI and without a copy.
+    return int(np.__version__.split(".")[0]) < 2
+
+
+def _array(tensor: object) -> object:
+    """A request tensor as numpy: ``as_numpy()`` under numpy 1, through DLPack under numpy 2.
+
+    Why DLPack there: the stub is built against numpy 1's C API; with numpy 2 in the environment
+    ``as_numpy()`` hands back stale memory and ``pb_utils.Tensor(name, array)`` an empty tensor.
+    DLPack crosses the boundary without numpy's ABI and without a copy (and crashes the stub under numpy 1).
     """
     import numpy as np
 
-    return np.from_dlpack(tensor)
+    return tensor.as_numpy() if _numpy1() else np.from_dlpack(tensor)
 
 
-def _tensor(pb: Any, name: str, array: object) -> object:
-    """A response tensor from numpy, through DLPack (see :func:`_array`)."""
+def _tensor(pb: Any, name: str, array: object) -> object | None:
+    """A response tensor from numpy (see :func:`_array`); ``None`` for a BYTES tensor (a detector's
+    ``labels``) under numpy 2, which DLPack cannot carry and the stub's numpy path returns empty:
+    the answer then goes without it, the class names stay in ``labels.txt``."""
     import numpy as np
 
-    return pb.Tensor.from_dlpack(name, np.ascontiguousarray(array).__dlpack__())
+    array = np.ascontiguousarray(array)
+    if _numpy1():
+        return pb.Tensor(name, array)
+    if array.dtype == object:
+        return None
+    return pb.Tensor.from_dlpack(name, array.__dlpack__())

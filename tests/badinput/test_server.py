@@ -7,6 +7,7 @@ uvicorn with the guarded protocol, in a thread.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -54,6 +55,11 @@ def _doc(shape, data=None, datatype="FP32", name="input") -> bytes:
 
 
 GOOD = [1, 3, 64, 64]
+_IMAGE_HEAD = json.dumps({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES",
+                                      "parameters": {"binary_data_size": 8}}]}).encode()
+_PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes.fromhex(
+    "0000000d49484452000000010000000108000000003a7e9b550000000a49444154081d6368000000820081f0aae322"
+    "0000000049454e44ae426082")).decode()  # a valid 1x1 grey PNG (cv2.imencode's)
 URL = "/v2/models/demo_digits/infer"
 
 REQUESTS = {
@@ -87,6 +93,26 @@ REQUESTS = {
     "gzip-body": (zlib.compress(_doc(GOOD, [])), {"Content-Encoding": "gzip"}, 415),
     "body-too-large": (b" " * (3 << 20), {}, 413),
     "wrong-shape": (_doc([1, 3, 16, 16], [0.5] * 768), {}, 400),
+    # the v2 "image" input: BYTES [N] of JPEG/PNG files, base64 text in JSON
+    "image-not-base64": (_doc([1], ["%%% not base64 %%%"], "BYTES", "image"), {}, 400),
+    "image-not-an-image": (_doc([1], [base64.b64encode(b"GIF89a, not a JPEG").decode()], "BYTES", "image"), {}, 400),
+    "image-too-many-pixels": (_doc([1], [base64.b64encode(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + (60000).to_bytes(4, "big")
+                                                          * 2 + b"\x08\x02\0\0\0").decode()], "BYTES", "image"), {}, 400),
+    "image-truncated-jpeg": (_doc([1], [base64.b64encode(b"\xff\xd8\xff\xe0\0\x10JFIF").decode()], "BYTES", "image"),
+                             {}, 400),
+    "image-wrong-datatype": (_doc([4], [1, 2, 3, 4], "FP32", "image"), {}, 400),
+    "image-data-numbers": (_doc([1], [7], "BYTES", "image"), {}, 400),
+    "image-none": (_doc([0], [], "BYTES", "image"), {}, 400),
+    "image-beside-input": (json.dumps({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": ["eA=="]},
+                                                  {"name": "input", "shape": [1], "datatype": "FP32", "data": [0]}]}).encode(),
+                           {}, 400),
+    "bytes-for-model-input": (_doc([1], ["abc"], "BYTES", "input"), {}, 400),
+    "image-binary-length-over-size": (_IMAGE_HEAD + b"\xff\xff\xff\x7f" + b"\0" * 4,
+                                      {"Inference-Header-Content-Length": str(len(_IMAGE_HEAD))}, 400),
+    "image-classification-on-labels": (json.dumps({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES",
+                                                               "data": [_PNG]}],
+                                                   "outputs": [{"name": "labels", "parameters": {"classification": 2}}]}
+                                                  ).encode(), {}, 400),
 }
 
 

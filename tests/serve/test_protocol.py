@@ -64,3 +64,22 @@ def test_malformed_requests_name_the_problem(doc, message):
 def test_header_length_must_fit_the_body():
     with pytest.raises(RequestError, match="does not fit"):
         parse_request(b"{}", 10)
+
+
+def test_bytes_inputs_decode_from_json_strings_and_length_prefixed_binary():
+    files = [b"\x89PNG\r\n\x1a\nfirst", b"second\x00\xff"]
+    as_json = json.dumps({"inputs": [{"name": "image", "shape": [2], "datatype": "BYTES",
+                                      "data": ["text", "more"]}]}).encode()
+    assert parse_request(as_json, None).inputs["image"].tolist() == [b"text", b"more"]
+    blob = b"".join(struct.pack("<I", len(f)) + f for f in files)
+    head = json.dumps({"inputs": [{"name": "image", "shape": [2], "datatype": "BYTES",
+                                   "parameters": {"binary_data_size": len(blob)}}]}).encode()
+    got = parse_request(head + blob, len(head)).inputs["image"]
+    assert got.dtype == object and got.tolist() == files
+    short = json.dumps({"inputs": [{"name": "image", "shape": [2], "datatype": "BYTES",
+                                    "parameters": {"binary_data_size": len(blob) - 1}}]}).encode()
+    with pytest.raises(RequestError, match="declares|exactly") as info:  # the second element runs past the size
+        parse_request(short + blob[:-1], len(short))
+    assert info.value.status == 400
+    body, _ = encode_response("m", None, [("labels", np.array([b"7", "eight"], dtype=object), False)])
+    assert json.loads(body)["outputs"][0]["data"] == ["7", "eight"]  # class names as text, not "b'7'"

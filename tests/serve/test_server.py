@@ -52,8 +52,10 @@ def test_health_and_metadata(client):
     assert server["name"] == "edgekit" and "binary_tensor_data" in server["extensions"]
     meta = client.get_model_metadata("tiny")
     assert meta["name"] == "tiny" and meta["versions"] == ["1"] and meta["platform"] == "onnxruntime_onnx"
-    assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 3, 32, 32]}]
-    assert meta["outputs"] == [{"name": "logits", "datatype": "FP32", "shape": [-1, 4]}]
+    assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 3, 32, 32]},
+                              {"name": "image", "datatype": "BYTES", "shape": [-1]}]  # encoded JPEG/PNG files
+    assert meta["outputs"] == [{"name": "logits", "datatype": "FP32", "shape": [-1, 4]},
+                               {"name": "labels", "datatype": "BYTES", "shape": [-1]}]  # what "image" adds
     assert client.get_model_config("tiny")["labels"] == ["ant", "bee", "cat", "dog"]
 
 
@@ -96,8 +98,8 @@ BAD_REQUESTS = {
                                             "data": [0.0] * 3072}]}).encode(), 400, "dtype float32"),
     "count mismatch": (json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32",
                                                "data": [0.0] * 10}]}).encode(), 400, "needs 3072"),
-    "unknown input": (json.dumps({"inputs": [{"name": "image", "shape": [1, 3, 32, 32], "datatype": "FP32",
-                                              "data": [0.0] * 3072}]}).encode(), 400, "unknown ['image']"),
+    "unknown input": (json.dumps({"inputs": [{"name": "picture", "shape": [1, 3, 32, 32], "datatype": "FP32",
+                                              "data": [0.0] * 3072}]}).encode(), 400, "unknown ['picture']"),
     "strings": (json.dumps({"inputs": [{"name": "input", "shape": [1, 3], "datatype": "FP32",
                                         "data": ["a", "b", "c"]}]}).encode(), 400, "numbers only"),
     "bad datatype": (json.dumps({"inputs": [{"name": "input", "shape": [1], "datatype": "FP8",

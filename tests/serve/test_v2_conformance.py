@@ -82,8 +82,13 @@ def test_server_and_model_metadata(v2):
     assert server["name"] and server["version"]
     meta = client.get_model_metadata(v2.model)
     assert meta["name"] == v2.model
-    assert [(i["name"], i["datatype"], i["shape"]) for i in meta["inputs"]] == [("input", "FP32", [-1, 3, 32, 32])]
-    assert [(o["name"], o["datatype"], o["shape"][-1]) for o in meta["outputs"]] == [("logits", "FP32", len(LABELS))]
+    assert [(i["name"], i["datatype"], i["shape"]) for i in meta["inputs"][:1]] == [("input", "FP32", [-1, 3, 32, 32])]
+    assert [(o["name"], o["datatype"], o["shape"][-1]) for o in meta["outputs"][:1]] == [("logits", "FP32", len(LABELS))]
+    if v2.engine != "triton":  # the encoded-image input and the class names it answers besides the logits
+        assert [(i["name"], i["datatype"]) for i in meta["inputs"][1:]] == [("image", "BYTES")]
+        assert [(o["name"], o["datatype"]) for o in meta["outputs"][1:]] == [("labels", "BYTES")]
+    else:
+        assert len(meta["inputs"]) == len(meta["outputs"]) == 1
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
@@ -243,3 +248,22 @@ def test_a_body_declared_over_the_limit_is_refused_before_it_is_read(v2):
     assert 400 <= status < 500, reply[:300]
     batch = np.zeros((1, 3, 32, 32), np.float32)
     assert _infer(httpclient, v2.http, v2.model, batch).shape == (1, len(LABELS))
+
+
+def test_image_input_answers_the_predictor_top1_as_labels(v2, expected):
+    """The v2 ``image`` input (BYTES, base64 text in JSON) on a classifier: its logits and top-1 names."""
+    import base64
+
+    import cv2
+
+    if v2.engine == "triton":
+        pytest.skip("the Triton export takes an image for detectors only (its batched classifier config has no "
+                    "shape for a ragged file)")
+    pictures = [img for img, _ in images(4, seed=3)]
+    files = [base64.b64encode(cv2.imencode(".png", p)[1].tobytes()) for p in pictures]  # lossless: same pixels
+    _batch, logits, predictions = expected
+    image = httpclient.InferInput("image", [len(files)], "BYTES")
+    image.set_data_from_numpy(np.array(files, dtype=object), binary_data=False)
+    result = httpclient.InferenceServerClient(v2.http).infer(v2.model, [image])
+    np.testing.assert_allclose(result.as_numpy("logits"), logits, rtol=1e-4, atol=1e-4)
+    assert [v.decode() for v in result.as_numpy("labels")] == [p.label for p in predictions]
