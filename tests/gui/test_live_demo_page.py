@@ -41,6 +41,8 @@ def test_demo_stream_shows_frames_and_readouts(live_page, qtbot, window):
     assert page.panel.values["inference FPS"].text().split()[0] == f"{r.inference_fps.ema:.1f}" or r.inference_fps.ema > 0
     assert page.panel.values["truth"].text() in [str(i) for i in range(10)]  # the demo stream's labels
     assert "n=" in page.panel.values["accuracy"].text()
+    total, beyond = (float(v) for v in page.panel.values["total · beyond inference"].text().split(" · "))
+    assert total >= beyond >= 0 and "infe" in page.panel.values["by stage"].text()  # where the CPU goes
     assert page.panel.topk_labels[0].text() != "–" and page.panel.topk_bars[0].value() > 0
     assert page.plots.points("fps", "inference") >= 1
     assert window.backend_label.text() == "Backend: onnxruntime"

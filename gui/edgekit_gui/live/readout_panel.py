@@ -7,6 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from edgekit.vision.readouts import CPU_STAGES
+
 STAGE_NAMES = {"capture": "capture", "preprocess": "preprocess", "inference": "inference",
                "postprocess": "top-k", "render": "overlay", "end_to_end": "end to end"}
 TOPK = 5
@@ -32,6 +34,11 @@ class ReadoutPanel(QWidget):
                                                           "captured / inferred / shown", "dropped (stale)",
                                                           "dropped before inference / display"]))
         layout.addWidget(self._rows("Latency p50 / p95 (ms)", list(STAGE_NAMES.values())))
+        cpu = self._rows("CPU per frame (ms)", ["total · beyond inference", "by stage"])
+        cpu.setToolTip("CPU time the pipeline's threads spend per frame shown: capture, preprocess, inference, "
+                       "postprocess, draw, output. A runtime's own thread pool is not counted.")
+        self.values["by stage"].setWordWrap(True)
+        layout.addWidget(cpu)
         layout.addWidget(self._topk_box())
         layout.addWidget(self._rows("Accuracy", ["truth", "accuracy", "95% interval", "precision · recall · F1"]))
         self.detection_box = self._rows("Detections (shown classes)", ["objects", "mAP@0.5 · 0.5:0.95", "scored on"])
@@ -91,6 +98,10 @@ class ReadoutPanel(QWidget):
         for stage, name in STAGE_NAMES.items():
             lat = r.latency.get(stage)
             self._set(name, "–" if lat is None or not lat.n else f"{lat.p50_ms:.2f} / {lat.p95_ms:.2f}")
+        cpu = getattr(r, "cpu_ms", None) or {}
+        if cpu:
+            self._set("total · beyond inference", f"{cpu.get('total', 0.0):.2f} · {cpu.get('beyond_inference', 0.0):.2f}")
+            self._set("by stage", "  ".join(f"{stage[:4]} {cpu[stage]:.2f}" for stage in CPU_STAGES if stage in cpu))
         self._show_topk(r.topk)
         self._show_accuracy(r)
         self._show_detections(r)
