@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit._io import atomic_dir
+from edgekit._owned import read_list, write_list
 from edgekit.deployment.bundle import Bundle
 from edgekit.deployment.manifest import MANIFEST, MANIFEST_DIGEST
 from edgekit.errors import BackendUnavailable, BundleError
@@ -59,7 +60,7 @@ def export_kserve(bundle: str | Path | Bundle, out: str | Path, *, image: str | 
     name = m.serve_name.replace("_", "-").lower()
     image = image or f"edgekit/{name}:{m.edgekit_version}"
     target = Path(out).expanduser()
-    with atomic_dir(target, force) as tmp:
+    with atomic_dir(target, force, owned=read_list) as tmp:  # --force replaces only what an export wrote
         tmp.chmod(0o755)
         for rel in (MANIFEST, MANIFEST_DIGEST, *sorted(m.files)):
             (tmp / "bundle" / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +75,7 @@ def export_kserve(bundle: str | Path | Bundle, out: str | Path, *, image: str | 
         (tmp / "entrypoint.sh").write_text(ENTRYPOINT, encoding="utf-8")
         (tmp / "entrypoint.sh").chmod(0o755)
         (tmp / "README.md").write_text(readme(m.serve_name, name, image, namespace), encoding="utf-8")
+        write_list(tmp)
     return target
 
 

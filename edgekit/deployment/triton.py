@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from edgekit._io import atomic_dir
+from edgekit._owned import read_list, write_list
 from edgekit.backends.registry import backends_for, capabilities
 from edgekit.deployment.bundle import Bundle
 from edgekit.deployment.triton_python import python_config, write_python_model
@@ -79,7 +80,7 @@ def export_triton(bundle: str | Path | Bundle, out: str | Path, *, max_batch_siz
         raise BundleError(f"{repo} is a file; --out must be the Triton model repository folder (new or existing)",
                           path=repo)
     target = repo / m.serve_name
-    with atomic_dir(target, force) as tmp:
+    with atomic_dir(target, force, owned=read_list) as tmp:  # --force replaces only what an export wrote
         tmp.chmod(0o755)
         config = config_pbtxt(m, max_batch_size, instances)
         if backend == "python":
@@ -90,6 +91,7 @@ def export_triton(bundle: str | Path | Bundle, out: str | Path, *, max_batch_siz
         if m.labels:
             (tmp / "labels.txt").write_text("\n".join(m.labels) + "\n", encoding="utf-8")
         (tmp / "config.pbtxt").write_text(config, encoding="utf-8")
+        write_list(tmp)
     return target
 
 

@@ -88,6 +88,11 @@ def test_kserve_export_refuses_a_tampered_bundle_and_an_existing_folder(bundle_c
     export_kserve(bundle_copy, tmp_path / "ks")
     with pytest.raises(OutputExists):
         export_kserve(bundle_copy, tmp_path / "ks")
+    export_kserve(bundle_copy, tmp_path / "ks", force=True)  # only its own files there: replaced
+    (tmp_path / "ks" / "values-prod.yaml").write_text("mine")
+    with pytest.raises(OutputExists, match="values-prod.yaml"):
+        export_kserve(bundle_copy, tmp_path / "ks", force=True)
+    assert (tmp_path / "ks" / "values-prod.yaml").read_text() == "mine"
     model = next((bundle_copy / "model").iterdir())
     model.write_bytes(model.read_bytes()[:-1] + b"\0")
     with pytest.raises(BundleError):

@@ -61,7 +61,11 @@ def test_existing_model_folder_needs_force_and_tampered_bundles_are_not_exported
     export_triton(bundle_copy, tmp_path / "repo")
     with pytest.raises(OutputExists):
         export_triton(bundle_copy, tmp_path / "repo")
-    export_triton(bundle_copy, tmp_path / "repo", force=True)
+    folder = export_triton(bundle_copy, tmp_path / "repo", force=True)
+    (folder / "notes.txt").write_text("mine")  # a user's file inside the exported model folder
+    with pytest.raises(OutputExists, match="notes.txt"):
+        export_triton(bundle_copy, tmp_path / "repo", force=True)
+    assert (folder / "notes.txt").read_text() == "mine" and (folder / "config.pbtxt").is_file()
     (bundle_copy / "README.md").write_text("changed")
     with pytest.raises(BundleError, match="README.md was modified"):
         export_triton(bundle_copy, tmp_path / "repo2")
