@@ -6,6 +6,8 @@
 - :func:`prune_channels` (:mod:`.prune`): structured channel pruning (+ fine-tune).
 - :func:`check_calibration` (:mod:`.calibration`): refuse or warn about an unfit calibration set.
 - :func:`quantize_detector`, :func:`head_tail` (:mod:`.detection`): INT8 of a detector keeping its decode tail float.
+- :func:`quantize_detector_controlled` (:mod:`.detection_control`): a detector's INT8 keeping the layers that cost
+  mAP in float until an mAP budget holds.
 
 Names are imported lazily: onnxruntime/torch/openvino load only when used.
 """
@@ -28,6 +30,8 @@ _LAZY = {
     "check_calibration": "edgekit.compress.calibration",
     "quantize_detector": "edgekit.compress.detection",
     "head_tail": "edgekit.compress.detection",
+    "quantize_detector_controlled": "edgekit.compress.detection_control",
+    "DetectorControlResult": "edgekit.compress.detection_control",
 }
 
 __all__ = list(_LAZY)

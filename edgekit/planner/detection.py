@@ -181,3 +181,74 @@ def head_note(model: Model) -> str:
     return (f"INT8 keeps the detector's decode tail in float ({len(tail)} nodes after the last convolutions: "
             f"{shown[:160]}{'...' if len(shown) > 160 else ''}); the convolutions are quantized.")
 
+
+
+def control_all(state: Any) -> None:
+    """INT8 over the mAP budget: an "int8-ac" candidate keeping the layers that cost mAP in float.
+
+    The search (:mod:`edgekit.compress.detection_control`) starts from the INT8 already built
+    and scored here, ranks layers on a few validation images and re-scores mAP on the
+    validation images in growing steps. onnxruntime-quantized candidates only; the best file
+    found is kept as a candidate even over budget, so the table shows what the search reached
+    (the budget and never-slower rules then judge it like any other).
+    """
+    from edgekit.backends.registry import capabilities
+    from edgekit.types import Method
+
+    budget = state.config.max_accuracy_drop
+    over = [c for c in list(state.cands.values()) if c.method == Method.INT8 and c.drop is not None
+            and c.drop > budget and c.status != Status.FAILED]
+    made: dict[str, Any] = {}  # one search per INT8 file (backends sharing it reuse it)
+    for c in over:
+        caps = capabilities(c.backend)
+        if caps.int8_quantizer != "onnxruntime" or not caps.runs_method(Method.INT8_AC):
+            state.log.append(f"{c.key}: accuracy-controlled INT8 of detectors is searched on onnxruntime's QDQ "
+                             f"INT8 only ({c.backend} quantizes with {caps.int8_quantizer}); not tried.")
+            continue
+        start = state.models[c.key]
+        key = f"{c.backend}/{c.device}/int8-ac"
+        state.say("accuracy control", f"{c.key} drops {100 * c.drop:.2f} mAP points: keeping layers in float", 0.7)
+        try:
+            built = made.get(start.sha256) or _controlled(state, c, start, budget)
+        except Cancelled:
+            raise
+        except EdgekitError as exc:
+            state.log.append(f"Accuracy-controlled INT8 on {c.backend}: {exc}")
+            continue
+        made[start.sha256] = built
+        _add_controlled(state, c, key, built)
+
+
+def _controlled(state: Any, c: Any, start: Model, budget: float) -> Any:
+    from edgekit.compress.detection_control import quantize_detector_controlled
+
+    return quantize_detector_controlled(
+        state.ctx.source, state.ctx.calibration, state.val_ds, state.ctx.work / f"{c.backend}-int8-ac",
+        max_drop=budget, start=start, baseline=state.ref_accuracy, force=True,
+        reduce_range=state.ctx.reduce_range, progress=state.say.within("accuracy control", c.key, 0.7, 0.75, 0))
+
+
+def _add_controlled(state: Any, c: Any, key: str, built: Any) -> None:
+    """The int8-ac candidate, scored like every other (interval and drop vs the FP32 reference)."""
+    from edgekit.planner.report import Candidate
+    from edgekit.types import Method
+
+    n, names = len(built.float_layers), ", ".join(built.float_layers)
+    steps = ", ".join(f"{k}: {m:.3f}" for k, m in built.steps)
+    state.log.append(f"Accuracy-controlled INT8 on {c.backend}: {n} layer(s) kept in float ({names[:200]}"
+                     f"{'...' if len(names) > 200 else ''}); {METRIC} per layers kept float {steps}; {built.why}. "
+                     "Layers were chosen on the validation images, so its mAP there is slightly optimistic.")
+    state.models[key] = built.model
+    cand = Candidate(key, c.backend, c.device, c.precision, Method.INT8_AC, built.model.to_dict(),
+                     size_mb=built.model.size_bytes / 2**20, model_obj=built.model,
+                     notes=(f"{n} layer(s) kept in float: {names}",))
+    state.cands[key] = cand
+    try:
+        res = _evaluate(built.model, state.val_ds, c.backend, c.device, c.precision,
+                        state.say.within("accuracy", key, 0.74, 0.75, 0))
+    except Cancelled:
+        raise
+    except EdgekitError as exc:
+        state.cands[key] = rules.reject(replace(cand, status=Status.FAILED), f"could not run: {exc}")
+        return
+    state.cands[key] = _scored(cand, res, state.det_ref, _resamples(state.det_ref))

@@ -417,8 +417,8 @@ class _State:
     def control_all(self) -> None:
         """INT8 over the drop budget: keep its most sensitive layers float (a new "int8-ac" candidate)."""
         budget = self.config.max_accuracy_drop
-        if self.detector:  # the layer search scores top-1; a detector's INT8 already keeps its head float
-            return
+        if self.detector:  # the layer search scored in mAP (edgekit.planner.detection)
+            return det_plan.control_all(self)
         over = [c for c in list(self.cands.values())
                 if c.method == Method.INT8 and c.drop is not None and c.drop > budget
                 and controlled_quantizer(c.backend) is not None]

@@ -1,0 +1,42 @@
+"""The planner's "int8-ac" candidate for a detector: layers kept float, scored in mAP, judged by the same rules.
+
+``demo:digits-det``'s INT8 with the decode tail float is as good as FP32, so the
+over-budget INT8 is forced by quantizing the tail too (the planner's head finder
+answers "no tail"), with a budget of 0.05 mAP points.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import pytest
+
+
+@pytest.mark.slow
+def test_detector_int8_over_the_map_budget_gets_an_int8_ac_candidate(monkeypatch):
+    from edgekit.detection.datasets import scene_dataset
+    from edgekit.models import load_model
+    from edgekit.planner import plan
+    from edgekit.targets import load_target
+
+    monkeypatch.setattr("edgekit.planner.build.head_tail", lambda *a, **k: [])  # INT8 quantizes every node
+    local = load_target("local")
+    target = replace(local, backends={"onnxruntime": local.backends["onnxruntime"]})
+    events = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = plan(load_model("demo:digits-det"), target=target, data=scene_dataset("demo-det-test", count=32),
+                      max_accuracy_drop=0.0005, seconds=0.2, methods=("fp32", "int8"), cache=False,
+                      progress=events.append)
+    cands = {c.key: c for c in report.candidates}
+    int8, ac = cands["onnxruntime/cpu/int8"], cands["onnxruntime/cpu/int8-ac"]
+    assert int8.drop > 0.0005 and "accuracy drop" in " ".join(int8.reasons)
+    assert ac.method == "int8-ac" and ac.accuracy >= int8.accuracy and ac.drop_ci is not None
+    assert "accuracy drop" in " ".join(ac.reasons)  # still over budget: never silently worse
+    kept = next(n for n in ac.notes if "layer(s) kept in float" in n)
+    assert int(kept.split()[0]) >= 1 and "/Conv" in kept
+    line = next(x for x in report.log if x.startswith("Accuracy-controlled INT8 on onnxruntime"))
+    assert "mAP@0.5:0.95 per layers kept float 0:" in line and "tried in float" in line
+    assert any(e.stage == "accuracy control" and "mAP" in e.message for e in events)
+    assert report.best.key == "onnxruntime/cpu/fp32"
