@@ -28,6 +28,7 @@ def test_target_cards_come_from_the_targets_folder(optimize_page):
     from edgekit.targets import list_targets
 
     assert set(optimize_page.cards.buttons) == set(list_targets())
+    assert optimize_page.results.plot.isHidden()  # no empty chart before a plan (its first paint is slow)
     assert optimize_page.cards.current().name == "local"
     optimize_page.cards.buttons["raspberry-pi-5"].click()
     assert optimize_page.state.target == "raspberry-pi-5"
@@ -59,6 +60,7 @@ def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, 
 
     assert page.results.log.toPlainText().splitlines() == [for_gui(line, "OptimizePage") for line in report.log]
     qtbot.waitUntil(lambda: not page.results.drawing, timeout=5000)  # the scatter follows a moment later
+    assert page.results.plot.isVisible()  # hidden while there was nothing to plot
     assert any(item.name() == "chosen" for item in page.results.plot.getPlotItem().listDataItems())
     lines = [i for i in page.results.plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]
     budget = report.config["latency_budget_ms"]

@@ -73,6 +73,9 @@ class PlanResults(QWidget):
         split.addWidget(self.log)
         split.setSizes([260, 300, 160])
         layout.addWidget(split)
+        # hidden until there is something to plot: an empty chart's first paint (axes, grid) is ~50 ms
+        # of the GUI thread, the largest part of the page's first opening
+        self.plot.setVisible(False)
         self.candidates: list[Any] = []
         self.busy = False  # the machine was busy while the shown plan measured (speed-ups get the badge)
         self._scatter_args: tuple | None = None  # a scatter waiting for the next event-loop turn
@@ -95,6 +98,7 @@ class PlanResults(QWidget):
         fill_table(self.table, [candidate_row(c, self.busy) for c in self.candidates])
         self.table.setSortingEnabled(True)
         self.log.setPlainText("\n".join(log))
+        self.plot.setVisible(True)
         # the scatter (pyqtgraph items, tens of ms of Python) is drawn 15 ms later (a timer, so the
         # event loop repaints and takes input in between) instead of stalling for table and plot at once
         if self._scatter_args is None:
@@ -151,4 +155,5 @@ class PlanResults(QWidget):
         self._scatter_args = None
         self.table.setRowCount(0)
         self.plot.clear()
+        self.plot.setVisible(False)
         self.log.clear()
