@@ -2,7 +2,8 @@
 
 ``--data`` takes an image folder (one sub-folder per class), a ``path,label``
 CSV manifest, or ``demo-test`` / ``demo-train`` (the bundled real handwriting,
-rendered at the model's input size). A detector (task ``detection`` in its card,
+rendered at the model's input size; ``demo-hard``: the held-out scans as realistic
+pen/pencil/marker photos). A detector (task ``detection`` in its card,
 ONNX metadata or output shapes) goes to :mod:`edgekit.cli.eval_detection`: COCO mAP
 on a YOLO folder, a COCO json or a VOC folder.
 """
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Argument(help="Model file or name (demo:digits, hub:mobilenetv2, model.onnx).")
         ],
         data: Annotated[
-            str, typer.Option("--data", "-d", help="Image folder, path,label CSV, or demo-test.")
+            str, typer.Option("--data", "-d", help="Image folder, path,label CSV, demo-test or demo-hard.")
         ],
         backend: Annotated[
             str, typer.Option("--backend", "-b", help="onnxruntime, openvino, torch or auto.")

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -28,28 +27,15 @@ import numpy as np
 
 from edgekit.data import render
 from edgekit.data.digits import scans
+from edgekit.data.handscenes import realistic_scene
+from edgekit.data.scene_layout import Scene
+from edgekit.data.scene_layout import place as _place
 
 TEST_SEED = 20_261_201  # held-out scenes; training draws from seeds (seed, epoch, batch) with small numbers
 TEST_SIZE = (128, 128)
 TEST_COUNT = 200
-DATASET_NAMES = {"demo-det-test": "mixed", "demo-det-handwriting": "handwriting"}
-
-
-@dataclass(frozen=True)
-class Scene:
-    """One rendered scene.
-
-    Attributes:
-        image: ``(h, w, 3)`` uint8 BGR.
-        boxes: ``(N, 4)`` float32 xyxy pixels, tight around each digit's ink.
-        class_ids: ``(N,)`` int64 digit values.
-        handwritten: ``(N,)`` bool, True for a real handwriting scan, False for a printed digit.
-    """
-
-    image: np.ndarray
-    boxes: np.ndarray
-    class_ids: np.ndarray
-    handwritten: np.ndarray
+DATASET_NAMES = {"demo-det-test": "mixed", "demo-det-handwriting": "handwriting", "demo-det-hard": "realistic"}
+# demo-det-hard: held-out scans as pen/pencil/marker strokes on real-looking sheets (edgekit.data.handscenes)
 
 
 def render_scene(
@@ -111,36 +97,12 @@ def _stroke(mask: np.ndarray, rng: np.random.Generator, side: int) -> np.ndarray
     return cv2.dilate(mask, kernel) if rng.random() < 0.5 else cv2.erode(mask, kernel)
 
 
-def _place(mask: np.ndarray, rng: np.random.Generator, h: int, w: int, taken: list, inset: float = 0.0) -> tuple:
-    """Turn and scale ``mask`` onto an ``(h, w)`` canvas at a free spot; ``(placed, xyxy box)`` or ``(None, None)``."""
-    side = mask.shape[0]
-    angle = rng.uniform(-15, 15)
-    aspect = rng.uniform(0.85, 1.15)
-    m = cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0)
-    m[0] *= aspect
-    for _ in range(12):
-        edge_x, edge_y = side * 0.45 + inset * w, side * 0.45 + inset * h
-        cx, cy = rng.uniform(edge_x, w - edge_x), rng.uniform(edge_y, h - edge_y)
-        mm = m.copy()
-        mm[:, 2] += np.array([cx, cy]) - (m[:, :2] @ np.array([side / 2, side / 2]) + m[:, 2])
-        placed = cv2.warpAffine(mask, mm, (w, h), flags=cv2.INTER_LINEAR)
-        ys, xs = np.nonzero(placed > 0.3)
-        if len(xs) < 4:
-            continue
-        box = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
-        if all(_gap(box, other) for other in taken):
-            return placed, box
-    return None, None
-
-
-def _gap(a: list[float], b: list[float], margin: float = 2.0) -> bool:
-    """True when boxes ``a`` and ``b`` do not touch (with ``margin`` pixels between)."""
-    return (a[2] + margin <= b[0] or b[2] + margin <= a[0] or a[3] + margin <= b[1] or b[3] + margin <= a[1])
-
-
 def scene_at(seed: int, index: int, size: tuple[int, int] = TEST_SIZE, kind: str = "mixed") -> Scene:
-    """Held-out scene ``index`` of ``seed``: held-out scans only; ``kind`` "handwriting" uses no fonts."""
+    """Held-out scene ``index`` of ``seed``: held-out scans only; ``kind`` "handwriting" uses no fonts,
+    "realistic" draws them as pen strokes on real-looking paper (:mod:`edgekit.data.handscenes`)."""
     rng = np.random.default_rng([seed, index])
+    if kind == "realistic":
+        return realistic_scene(rng, size, split="test", strength=1.0, dark=0.25)
     return render_scene(rng, size, split="test", handwriting=1.0 if kind == "handwriting" else 0.5,
                         strength=float(rng.uniform(0.3, 1.0)))
 

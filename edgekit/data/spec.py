@@ -13,8 +13,9 @@ from edgekit.data.datasets import ImageFolder, ManifestDataset
 from edgekit.data.digits import demo_digits
 from edgekit.errors import DataError
 
-DEMO_NAMES = {"demo-test": "test", "demo:digits": "test", "demo-train": "train"}
-SCENE_NAMES = ("demo-det-test", "demo-det-handwriting")  # held-out digit scenes (detection), edgekit.data.scenes
+DEMO_NAMES = {"demo-test": "test", "demo:digits": "test", "demo-train": "train", "demo-hard": "hard"}
+# demo-hard: the same held-out scans as demo-test, redrawn as pen/pencil/marker photos (edgekit.data.photo)
+SCENE_NAMES = ("demo-det-test", "demo-det-handwriting", "demo-det-hard")  # held-out digit scenes (detection), edgekit.data.scenes
 
 
 def open_dataset(spec: Any, size: int | None = None) -> Any:
@@ -23,6 +24,7 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
     Args:
         spec: a dataset object (returned as is); ``"demo-test"`` (also
             ``"demo:digits"``) or ``"demo-train"``: the bundled real handwriting;
+            ``"demo-hard"``: the held-out scans as realistic photos of pen on paper (harder);
             ``"demo-det-test"`` / ``"demo-det-handwriting"``: held-out digit scenes (a detection dataset);
             a folder with one sub-folder of images per class; a ``path,label``
             CSV/text manifest.
@@ -43,6 +45,10 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
         raise DataError(f"{text} is a detection dataset (held-out digit scenes with boxes); use it with a "
                         "detection model (edgekit eval demo:digits-det --data demo-det-test), or give labelled "
                         "images for a classifier")
+    if text in DEMO_NAMES and DEMO_NAMES[text] == "hard":
+        from edgekit.data.photo import hard_digits
+
+        return hard_digits(size=size or 64)
     if text in DEMO_NAMES:
         return demo_digits(DEMO_NAMES[text], size=size or 64)
     path = Path(text).expanduser()
@@ -52,7 +58,7 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
         return ManifestDataset(path)
     raise DataError(
         f"data {text!r} does not exist; give a folder with one sub-folder of images per class, "
-        "a path,label CSV, demo-test or demo-train",
+        "a path,label CSV, demo-test, demo-hard or demo-train",
         path=path,
     )
 
@@ -65,7 +71,7 @@ def image_size(model: Any) -> int:
 
 
 def is_demo_name(spec: Any) -> bool:
-    """True for the names of the bundled digits (``demo-test``, ``demo-train``, ``demo:digits``)."""
+    """True for the names of the bundled digits (``demo-test``, ``demo-hard``, ``demo-train``, ``demo:digits``)."""
     return isinstance(spec, str) and spec in DEMO_NAMES
 
 
@@ -76,4 +82,4 @@ def paired_calibration(spec: Any) -> str | None:
     Why: validating on the held-out digits and calibrating on their training
     split keeps the two apart without halving the validation set.
     """
-    return "demo-train" if is_demo_name(spec) and DEMO_NAMES[spec] == "test" else None
+    return "demo-train" if is_demo_name(spec) and DEMO_NAMES[spec] in ("test", "hard") else None

@@ -70,7 +70,7 @@ def test_slider_and_class_filter_change_the_running_demo(det_page, qtbot):
     assert {d.label for r in seen for d in r.detections} == {"5"}
     qtbot.waitUntil(lambda: page.latest.det_map is not None and page.latest.det_map.classes == ("5",), timeout=10000)
     qtbot.wait(250)  # one readout refresh
-    assert page.panel.values["objects"].text() in ("no objects",) or page.panel.values["objects"].text().endswith(" 5")
+    assert page.panel.values["objects"].text() in ("no objects",) or page.panel.values["objects"].text().endswith(' x "5"')
     assert "classes 5" in page.panel.values["scored on"].text() and "conf ≥ 0.30" in page.panel.values["scored on"].text()
     assert page.pipe is pipe
     page.stop()
