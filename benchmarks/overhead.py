@@ -271,17 +271,23 @@ def summarize_throughput(samples: dict) -> dict:
         if mine not in samples or tool not in samples:
             continue
         a, b = statistics.median(v for v, _ in samples[mine]), statistics.median(v for v, _ in samples[tool])
-        out[key] = {"ratio": a / b, "per_repeat": [x[0] / y[0] for x, y in zip(samples[mine], samples[tool])],
+        per_repeat = [x[0] / y[0] for x, y in zip(samples[mine], samples[tool])]
+        # the goal is judged on the paired ratio: both ways run back to back within a repeat, so each
+        # repeat's ratio cancels the drift between repeats (load moving on a shared machine) that the
+        # ratio of the two medians keeps; both are printed
+        out[key] = {"ratio": a / b, "paired_ratio": statistics.median(per_repeat), "per_repeat": per_repeat,
                     "edgekit_fps": a, "tool_fps": b, "edgekit": mine, "tool": tool}
     return out
 
 
 def print_throughput(summary: dict, load: tuple) -> None:
     print(f"\nthroughput (images/s, median of repeats; load avg at start {load[0]:.2f})")
-    print(f"{'comparison':64} {'edgekit':>9} {'tool':>9} {'ratio':>6}  per repeat               goal")
+    print("ratio = median of the per-repeat (paired) ratios; of medians = median edgekit / median tool")
+    print(f"{'comparison':58} {'edgekit':>8} {'tool':>8} {'ratio':>6} {'of medians':>10}  per repeat"
+          "               goal")
     for key, r in summary.items():
-        goal = ">=0.95 " + ("ok" if r["ratio"] >= 0.95 else "NO")
-        print(f"{key:64} {r['edgekit_fps']:9.1f} {r['tool_fps']:9.1f} {r['ratio']:6.3f}  "
+        goal = ">=0.95 " + ("ok" if r["paired_ratio"] >= 0.95 else "NO")
+        print(f"{key:58} {r['edgekit_fps']:8.1f} {r['tool_fps']:8.1f} {r['paired_ratio']:6.3f} {r['ratio']:10.3f}  "
               f"{' '.join(f'{x:.2f}' for x in r['per_repeat']):24} {goal}")
 
 

@@ -42,7 +42,7 @@ class PlanSchema(Strict):
     max_model_mb: Positive | None = None
     objective: Literal["latency", "size", "accuracy", "efficiency"] = "latency"
     methods: Annotated[list[Method], BeforeValidator(_wrap), Field(min_length=1, max_length=16)] = ("fp32",)
-    seconds: Annotated[float, Field(gt=0.0, le=MAX_SECONDS)] = 2.0
+    seconds: Annotated[float, Field(gt=0.0, le=MAX_SECONDS)] = 1.0
     calibration_samples: Annotated[int, Field(ge=1, le=1_000_000)] = 300
     verify: bool = False
     cache: bool = True

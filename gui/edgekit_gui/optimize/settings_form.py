@@ -59,7 +59,7 @@ class PlanSettings(QGroupBox):
             box.setChecked(m in DEFAULT_METHODS)
             methods.addWidget(box, i // 3, i % 3)
         form.addRow("Methods to try:", methods)
-        self.seconds = _spin(60.0, 2.0, " s per candidate", step=0.5)
+        self.seconds = _spin(60.0, 1.0, " s per candidate", step=0.5)
         self.seconds.setMinimum(0.1)
         form.addRow("Benchmark time:", self.seconds)
         self.data_kind = QComboBox()
