@@ -27,6 +27,7 @@ CONTROLS: dict[str, dict[str | None, str]] = {
              "DeployPage": "choose a folder under “Validation sample from”",
              None: "choose a folder of images (one sub-folder per class)"},
     "seconds": {"OptimizePage": "“Benchmark time”", "BenchmarkPage": "“Time”", None: "the benchmark time"},
+    "out": {"DeployPage": "another bundle path", None: "another output folder"},
 }
 _CLI_WORDS: tuple[tuple[re.Pattern, str, str], ...] = (
     # (pattern in the SDK's sentence, the control it means, how the replacement reads: {control})
@@ -34,6 +35,7 @@ _CLI_WORDS: tuple[tuple[re.Pattern, str, str], ...] = (
     (re.compile(r"pass data=DIR \(--data DIR\)|(?:pass |with |give )?--(?:data|calib) DIR"), "data", "{control}"),
     (re.compile(r"\(--seconds\)"), "seconds", "({control})"),
     (re.compile(r"--seconds"), "seconds", "{control}"),
+    (re.compile(r"another output \(--out\)"), "out", "{control}"),
 )
 
 

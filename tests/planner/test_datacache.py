@@ -188,3 +188,12 @@ def test_images_prepared_side_by_side_keep_the_dataset_order_and_count_unreadabl
     assert data.skipped == 2 and data.indices.tolist() == readable
     assert data.labels.tolist() == [i % 3 for i in readable]
     np.testing.assert_array_equal(data.inputs, pre.batch([np.full((20, 24, 3), i, np.uint8) for i in readable]))
+
+
+def test_batches_are_sized_by_the_input_not_fixed_at_32():
+    """Large images in small batches (cache-sized), small images in batches of 32."""
+    from edgekit.evaluation.batched import auto_batch
+
+    assert auto_batch(np.zeros((2, 3, 224, 224), np.float32)) == 4
+    assert auto_batch(np.zeros((2, 3, 64, 64), np.float32)) == 32
+    assert auto_batch(np.zeros((2, 3, 640, 640), np.float32)) == 1
