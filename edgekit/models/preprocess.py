@@ -97,6 +97,12 @@ class Preprocess:
             # one C++ pass for colour swap, scale, mean, std and HWC->CHW: ~7x faster than numpy
             # (the live pipeline pays this per frame); the same numbers to float32 rounding
             return cv2.dnn.blobFromImage(img, self._fused[0], mean=self._fused[1], swapRB=self.channel_order == "RGB")[0]
+        return np.ascontiguousarray(self.normalize(img))
+
+    def normalize(self, img: np.ndarray) -> np.ndarray:
+        """An already resized BGR image as model input (channel order, scale, mean, std, layout) with
+        numpy: the path for settings the one-pass OpenCV route cannot do (grey, NHWC, per-channel std).
+        An NCHW result is a transposed view (the live pipeline copies it straight into its blob)."""
         if self.channel_order == "RGB":
             img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         elif self.channel_order == "GRAY":
@@ -105,7 +111,7 @@ class Preprocess:
         mean = np.asarray(self.mean[: self.channels], dtype=np.float32)
         std = np.asarray(self.std[: self.channels], dtype=np.float32)
         out = (out - mean) / std
-        return np.ascontiguousarray(out.transpose(2, 0, 1)) if self.layout == "NCHW" else out
+        return out.transpose(2, 0, 1) if self.layout == "NCHW" else out
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""

@@ -121,7 +121,7 @@ class BlobWriter:
             cv2.dnn.blobFromImageWithParams(resized, staging, self._params)
             np.copyto(out, staging, casting="unsafe")
         else:
-            np.copyto(out[0], _reference_one(self.pre, resized), casting="unsafe")
+            np.copyto(out[0], self.pre.normalize(resized), casting="unsafe")
         return out
 
     def _staging(self) -> np.ndarray:
@@ -178,16 +178,3 @@ class BlobWriter:
             cv2.resize(bgr, (nw, nh), dst=view, interpolation=interpolation)
         return canvas
 
-
-def _reference_one(pre: Preprocess, resized: np.ndarray) -> np.ndarray:
-    """The reference path after the resize (grey, NHWC or per-channel std): Preprocess's own arithmetic."""
-    img = resized
-    if pre.channel_order == "RGB":
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    elif pre.channel_order == "GRAY":
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[..., None]
-    out = img.astype(np.float32) * np.float32(pre.scale)
-    mean = np.asarray(pre.mean[: pre.channels], dtype=np.float32)
-    std = np.asarray(pre.std[: pre.channels], dtype=np.float32)
-    out = (out - mean) / std
-    return out.transpose(2, 0, 1) if pre.layout == "NCHW" else out
