@@ -8,11 +8,14 @@ it, space pauses and ``q``/Esc quits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -126,9 +129,11 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
                         reference_every=settings.reference_every, on_frame=on_frame)
     interrupted = False
     try:
-        pipe.start()
-        _loop(pipe, settings.seconds, window, latest, on_update)
-    except KeyboardInterrupt:  # Ctrl-C ends the demo like its timer would: summary, JSON and video are kept
+        with _ctrl_c_as_request() as asked:
+            pipe.start()
+            _loop(pipe, settings.seconds, window, latest, on_update, asked)
+        interrupted = bool(asked)
+    except KeyboardInterrupt:  # a second Ctrl-C: still summary, JSON and video
         interrupted = True
     except BaseException:
         pipe.stop()
@@ -149,12 +154,38 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
     return stats
 
 
+@contextlib.contextmanager
+def _ctrl_c_as_request() -> Iterator[list]:
+    """Ctrl-C ends the demo like its timer would: the first SIGINT only appends to the yielded
+    list, which the wait loop checks; a second one raises ``KeyboardInterrupt`` as usual.
+
+    Why not catch ``KeyboardInterrupt``: it lands between any two bytecodes of the main thread,
+    also inside a library's lock (the terminal display's), which then stays held and hangs the
+    summary that follows (seen once in CI: no output, no exit). A flag is read at one safe place.
+    """
+    asked: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield asked  # signals reach the main thread only: nothing to install from elsewhere
+        return
+
+    def request(signum: int, frame: Any) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+
+    previous = signal.signal(signal.SIGINT, request)
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _loop(pipe: LivePipeline, seconds: float | None, window: bool, latest: dict,
-          on_update: Callable[[Readouts], None] | None) -> None:
-    """Wait for the time or the source to end, updating the terminal or the window."""
+          on_update: Callable[[Readouts], None] | None, asked: list | None = None) -> None:
+    """Wait for the time, the source's end or Ctrl-C (``asked``), updating the terminal or the window."""
     deadline = None if seconds is None else time.monotonic() + seconds
     next_update, shown, drawn_for = 0.0, None, None
-    while not pipe.finished and (deadline is None or time.monotonic() < deadline):
+    while not pipe.finished and not asked and (deadline is None or time.monotonic() < deadline):
         if window and "frame" in latest:
             if latest["frame"] is not drawn_for:  # drawn at the window's rate, into one buffer
                 drawn_for = latest["frame"]

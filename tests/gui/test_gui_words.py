@@ -17,10 +17,10 @@ pytestmark = pytest.mark.gui
                       "with one sub-folder per class")),
     ("too noisy to rank: rerun with more seconds per candidate (--seconds)", "OptimizePage",
      "too noisy to rank: rerun with more seconds per candidate (“Benchmark time”)"),
-    ("b holds files edgekit did not write (notes.txt), so it will not be replaced; move them out of it, or choose "
-     "another output (--out)", "DeployPage",
-     "b holds files edgekit did not write (notes.txt), so it will not be replaced; move them out of it, or choose "
-     "another bundle path"),
+    (("b holds files edgekit did not write (notes.txt), so it will not be replaced; move them out of it, or choose "
+      "another output (--out)"), "DeployPage",
+     ("b holds files edgekit did not write (notes.txt), so it will not be replaced; move them out of it, or choose "
+      "another bundle path")),
 ])
 def test_cli_option_names_become_the_pages_control_names(sentence, page, expected):
     from edgekit_gui.errors import for_gui
