@@ -8,19 +8,23 @@ For each real detector in ``../shared/realdata/detection/models`` (skipped when 
    by the numpy loop, and ``auto`` (what edgekit uses). Goal: decode + NMS <= 10 % of inference.
 2. ``--live``: frames of a video through ``LivePipeline`` (every frame, boxes drawn) vs a
    minimal hand-written OpenCV + onnxruntime loop doing the same work in one thread
-   (read, letterbox, run, decode, NMS, draw). Goal: edgekit >= 1.0x the hand loop.
+   (read, letterbox, run, decode, NMS, draw). Goal: edgekit >= 1.0x the hand loop. The session
+   is compiled as ``edgekit demo`` compiles it (``compile_live_session``); the hand loop uses
+   onnxruntime's defaults. The two alternate ``--repeats`` times (interleaved, so drift on a
+   shared machine hits both alike); medians and the median of the per-pair ratios are reported.
 
 Prints a table and writes JSON (``--out``). Not a test: timings on a shared machine are
 noisy; quote numbers measured on a quiet one.
 
 Usage:
-    python benchmarks/detection.py --images 16 --live 60 --out detection.json
+    python benchmarks/detection.py --images 16 --live 300 --repeats 5 --out detection.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -70,13 +74,13 @@ def per_frame(path: Path, images: list[np.ndarray]) -> dict:
 
 def edgekit_live(path: Path, video: Path, frames: int) -> float:
     """FPS of ``LivePipeline`` over the first ``frames`` frames of ``video`` (no drops, boxes drawn)."""
-    from edgekit.backends import compile_session
     from edgekit.models import load_model
     from edgekit.vision import LivePipeline
+    from edgekit.vision.config import compile_live_session
     from edgekit.vision.sources.generated import ArraySource
 
     images = _frames(video, frames)
-    session = compile_session(load_model(path), "onnxruntime")
+    session = compile_live_session(load_model(path), "onnxruntime")  # as `edgekit demo` compiles it
     done = []
     t0 = time.perf_counter()
     with LivePipeline(ArraySource(images), session, drop=False, on_result=lambda im, r: done.append(1)) as pipe:
@@ -152,6 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=16, help="coco64 images timed per model")
     parser.add_argument("--live", type=int, default=0, help="video frames for the live comparison (0: skip)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved live runs of each way; medians")
     parser.add_argument("--video", type=Path, default=REAL / "video" / "bottle-detection.mp4")
     parser.add_argument("--models", nargs="+", default=list(MODELS), help="files under realdata/detection/models")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here")
@@ -160,7 +165,8 @@ def main() -> None:
     if not paths:
         raise SystemExit(f"no images under {REAL / 'detection' / 'coco64'}: the real data is absent")
     images = [cv2.imread(str(p)) for p in paths]
-    results = {}
+    results: dict[str, dict] = {}
+    live_pairs: dict[str, list[dict]] = {}
     for name in args.models:
         path = REAL / "detection" / "models" / name
         if not path.exists():
@@ -171,16 +177,24 @@ def main() -> None:
             for label in ("demo", "eval"):
                 row[f"post/inference {label} {way}"] = row[f"decode+nms {label} {way}"] / row["inference"]
         if args.live and args.video.exists():
-            row["live fps edgekit"] = edgekit_live(path, args.video, args.live)
-            row["live fps hand loop"] = hand_loop(path, args.video, args.live)
-            row["live edgekit/hand"] = row["live fps edgekit"] / row["live fps hand loop"]
+            pairs = [(edgekit_live(path, args.video, args.live), hand_loop(path, args.video, args.live))
+                     for _ in range(args.repeats)]  # interleaved: one of each per repeat
+            row["live fps edgekit"] = statistics.median(e for e, _ in pairs)
+            row["live fps hand loop"] = statistics.median(h for _, h in pairs)
+            row["live edgekit/hand"] = statistics.median(e / h for e, h in pairs)
+            row["live repeats"] = len(pairs)
+            live_pairs[name] = [{"edgekit_fps": e, "hand_fps": h, "ratio": e / h} for e, h in pairs]
         results[name] = row
+    for name, pairs in live_pairs.items():
+        print(f"{name}: live FPS per repeat (edgekit / hand loop): "
+              + ", ".join(f"{p['edgekit_fps']:.1f}/{p['hand_fps']:.1f}" for p in pairs))
     keys = list(dict.fromkeys(k for r in results.values() for k in r))
     print(f"{'per frame (median ms, ratios)':38}" + "".join(f"{n[:22]:>24}" for n in results))
     for key in keys:
         print(f"{key:38}" + "".join(f"{r.get(key, float('nan')):24.3f}" for r in results.values()))
     if args.out:
-        args.out.write_text(json.dumps({"images": len(images), "results": results}, indent=2))
+        args.out.write_text(json.dumps({"images": len(images), "results": results, "live_pairs": live_pairs,
+                                        "load_avg_1m": os.getloadavg()[0]}, indent=2))
         print(f"saved {args.out}")
 
 

@@ -60,7 +60,7 @@ class BackendCapabilities:
             unavailable with the reason when absent: the torch CUDA path).
         throughput_options: option fields for a throughput benchmark (OpenVINO's hint).
         shared_cpu_options: option fields for when other threads of the process need
-            the same cores (the live pipeline: onnxruntime stops spin-waiting).
+            the same cores (the live pipeline: onnxruntime stops spin-waiting when a run returns).
         graph_runtime: an optimizing graph runtime, which the targets' peak-FLOP/s
             latency estimate describes (not eager PyTorch).
         stand_ins: runtimes whose published figures may stand in for its own in a

@@ -67,11 +67,14 @@ def prepare(
 ) -> Prepared:
     """Decode ``dataset`` (or the ``indices`` of it) and run ``preprocess`` once per image.
 
+    Each loader thread decodes and preprocesses its image, written straight into the one
+    array for the whole set (no per-chunk batch to stack and copy again).
+
     Args:
         dataset: indexable ``(image, label)`` pairs with ``len()`` and ``.classes``.
         preprocess: an :class:`edgekit.models.preprocess.Preprocess`.
         indices: which images (default: all), in this order.
-        chunk: images preprocessed per batch call.
+        chunk: images between progress reports (and cancellation checks).
         progress: receives a "preparing" :class:`~edgekit.progress.ProgressEvent` (images done/total)
             after each chunk; may raise ``Cancelled``.
 
@@ -91,30 +94,28 @@ def prepare(
         raise DataError("the dataset is empty; give at least one labelled image")
 
     def load(i: int) -> tuple[np.ndarray, int] | None:
+        """One image decoded and preprocessed, on a loader thread (OpenCV releases the GIL)."""
         try:
-            return dataset[int(i)]
+            image, label = dataset[int(i)]
         except UnreadableImage:  # the dataset counted and warned; the rest still count
             return None
+        return preprocess.batch([image])[0], int(label)
 
     out: np.ndarray | None = None
     labels, kept, skipped, n = [], [], 0, 0
     with _loader_pool(len(order)) as pool:
         for start in range(0, len(order), chunk):
-            images = []
             rows = [int(i) for i in order[start : start + chunk]]
             for i, item in zip(rows, pool.map(load, rows) if pool else map(load, rows)):
                 if item is None:
                     skipped += 1
                     continue
-                images.append(item[0])
-                labels.append(int(item[1]))
+                if out is None:  # one allocation for the whole set, filled image by image
+                    out = np.empty((len(order), *item[0].shape), np.float32)
+                out[n] = item[0]
+                n += 1
+                labels.append(item[1])
                 kept.append(i)
-            if images:
-                block = preprocess.batch(images)
-                if out is None:  # one allocation for the whole set, filled chunk by chunk
-                    out = np.empty((len(order), *block.shape[1:]), np.float32)
-                out[n : n + len(block)] = block
-                n += len(block)
             done = min(start + chunk, len(order))
             emit(progress, "preparing", f"{done}/{len(order)} images", done=done, total=len(order),
                  fraction=done / len(order))

@@ -23,10 +23,13 @@ def bench_interleaved(
     seconds: float,
     cancel: Cancel = None,
     progress: Progress | None = None,
+    warmup: float | None = None,
 ) -> list[Any]:
     """``BenchResult`` for each ``(model, backend, device, precision)``, measured interleaved
-    (A B C A B C ...) by the same procedure as ``edgekit bench``."""
-    settings = BenchSettings(mode="latency", seconds=seconds, warmup_seconds=min(2.0, seconds))
+    (A B C A B C ...) by the same procedure as ``edgekit bench``; ``warmup``: most seconds of
+    warm-up each (``None``: as long as the timed budget, at most 2 s)."""
+    warm = min(2.0, seconds) if warmup is None else warmup
+    settings = BenchSettings(mode="latency", seconds=seconds, warmup_seconds=warm)
     return bench_items(items, settings, progress=progress, cancel=cancel)
 
 

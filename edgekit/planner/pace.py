@@ -11,7 +11,8 @@ still benchmarked with the rest, so the table shows how much slower it is.
 
 from __future__ import annotations
 
-FACTOR = 4.0  # far outside the noise of two timings on a busy machine: a real, large gap
+FACTOR = 3.0  # far outside the noise of two timings on a busy machine: a real, large gap. Not 4: PyTorch
+# eager ran 3.7-4.3x the FP32 reference here, so half the plans scored it in full (4 s) for nothing
 ANY = "*"
 
 

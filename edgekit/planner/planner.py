@@ -479,14 +479,15 @@ class _State:
         brief = [k for k in live if k in self.too_slow]
         full = [k for k in live if k not in self.too_slow]
         split = 0.75 + (hi - 0.75) * len(full) / max(1, len(live))
-        groups = [(full, self.config.seconds, 0.75, split), (brief, min(BRIEF_SECONDS, self.config.seconds), split, hi)]
-        for keys, seconds, lo, up in groups:
+        short = min(BRIEF_SECONDS, self.config.seconds)
+        groups = [(full, self.config.seconds, None, 0.75, split), (brief, short, short / 2, split, hi)]
+        for keys, seconds, warmup, lo, up in groups:  # the brief ones: only how much slower they are
             if not keys:
                 continue
             items = [(self.models[k], self.cands[k].backend, self.cands[k].device, self.cands[k].precision)
                      for k in keys]
             sub = self.say.within("benchmarking", "", lo, up, 0, keep_stage=False)
-            for k, r in zip(keys, bench_interleaved(items, seconds, self.say.cancel, sub)):
+            for k, r in zip(keys, bench_interleaved(items, seconds, self.say.cancel, sub, warmup=warmup)):
                 self._apply(k, r)
         if brief:
             self.log.append(f"Benchmarked {', '.join(brief)} for {min(BRIEF_SECONDS, self.config.seconds):g} s each "

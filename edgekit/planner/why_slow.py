@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ import numpy as np
 
 from edgekit.backends.parity import random_inputs
 from edgekit.models import load_model
+
+MIN_RUNS, BUDGET_S = 3, 0.3  # profiled inferences: at least, and the time after which to stop
 
 INT8_ISA = ("avx512_vnni", "avx_vnni", "amx_int8", "dotprod", "i8mm")
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
@@ -77,8 +80,14 @@ def _depthwise_convs(path: Path) -> set[str]:
     return names
 
 
+def _enough(done: int, started: float, runs: int) -> bool:
+    """Profiled inferences stop at ``runs``, or after ``BUDGET_S`` once ``MIN_RUNS`` are in: the shares
+    of a slow model (a 50 ms dynamic-INT8 one) are as clear after a few runs as after twenty."""
+    return done >= runs or (done >= MIN_RUNS and time.perf_counter() - started >= BUDGET_S)
+
+
 def ort_profile(path: str | Path, runs: int = 20, threads: int | None = None) -> OpProfile:
-    """Per-op-type time shares of an ONNX model on onnxruntime's CPU provider (``runs`` inferences)."""
+    """Per-op-type time shares of an ONNX model on onnxruntime's CPU provider (up to ``runs`` inferences)."""
     import onnxruntime as ort
 
     path = Path(path)
@@ -92,28 +101,30 @@ def ort_profile(path: str | Path, runs: int = 20, threads: int | None = None) ->
             so.intra_op_num_threads = threads
         sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         feed = {i.name: np.asarray(feed[i.name]) for i in sess.get_inputs()}
-        for _ in range(runs):
+        done, started = 0, time.perf_counter()
+        while not _enough(done, started, runs):
             sess.run(None, feed)
+            done += 1
         events = json.loads(Path(sess.end_profiling()).read_text(encoding="utf-8"))
-    return _aggregate(events, _depthwise_convs(path), runs)
+    return _aggregate(events, _depthwise_convs(path), done)
 
 
 def _aggregate(events: list[dict], depthwise: set[str], runs: int) -> OpProfile:
-    time: collections.Counter = collections.Counter()
+    spent: collections.Counter = collections.Counter()
     count: collections.Counter = collections.Counter()
     dw_time, dw_nodes = 0.0, set()
     for e in events:
         if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time"):
             continue
         op, node = e.get("args", {}).get("op_name", "?"), e["name"][: -len("_kernel_time")]
-        time[op] += e.get("dur", 0)
+        spent[op] += e.get("dur", 0)
         count[op] += 1
         base = re.sub(r"(_token_\d+|_quant|_fused.*)$", "", node)
         if base in depthwise or node in depthwise:
             dw_time += e.get("dur", 0)
             dw_nodes.add(base)
-    total = sum(time.values()) or 1
-    return OpProfile({k: v / total for k, v in time.items()}, {k: max(1, v // max(1, runs)) for k, v in count.items()},
+    total = sum(spent.values()) or 1
+    return OpProfile({k: v / total for k, v in spent.items()}, {k: max(1, v // max(1, runs)) for k, v in count.items()},
                      dw_time / total, len(dw_nodes))
 
 
@@ -125,23 +136,25 @@ def openvino_profile(path: str | Path, runs: int = 20) -> OpProfile:
     feed = random_inputs(model, 1, 0)[0]
     compiled = ov.Core().compile_model(str(path), "CPU", {"PERF_COUNT": "YES"})
     request = compiled.create_infer_request()
-    time: collections.Counter = collections.Counter()
+    spent: collections.Counter = collections.Counter()
     count: collections.Counter = collections.Counter()
     compute = ("Convolution", "GroupConvolution", "FullyConnected", "MatMul")
     request.infer(list(feed.values()))  # warm-up
-    for _ in range(runs):  # the counters describe the last inference: summed over ``runs``
+    done, started = 0, time.perf_counter()
+    while not _enough(done, started, runs):  # the counters describe the last inference: summed over the runs
         request.infer(list(feed.values()))
+        done += 1
         for info in request.get_profiling_info():
             us = info.real_time.total_seconds() * 1e6
             if us <= 0:
                 continue
             precise = "I8" if "I8" in info.exec_type or "i8" in info.exec_type else "F32"
             kind = f"{info.node_type}({precise})" if info.node_type in compute else info.node_type
-            time[kind] += us
+            spent[kind] += us
             count[kind] += 1
-    count = collections.Counter({k: v // runs for k, v in count.items()})
-    total = sum(time.values()) or 1
-    shares = {k: v / total for k, v in time.items()}
+    count = collections.Counter({k: v // done for k, v in count.items()})
+    total = sum(spent.values()) or 1
+    shares = {k: v / total for k, v in spent.items()}
     dw = [k for k in shares if k.startswith("GroupConvolution")]  # MobileNet-style: depthwise
     return OpProfile(shares, dict(count), sum(shares[k] for k in dw), sum(count[k] for k in dw))
 

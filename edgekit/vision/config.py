@@ -275,10 +275,13 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
     """Compile a session for the live pipeline.
 
     Capture and drawing threads share the cores with inference, so onnxruntime's
-    intra-op threads must not spin-wait between frames (measured here: spinning
-    threads halved the end-to-end FPS of a small model on 2 cores).
+    intra-op threads spin-wait only while a frame is being inferred, never after
+    (``session.force_spinning_stop``). Measured on 2 cores (``benchmarks/pipeline.py``,
+    ``benchmarks/detection.py``): threads that spin on after each run halved the end-to-end
+    FPS of a small model; threads that never spin cost 25-35 % of it for MobileNetV2-0.5
+    and YOLOX-Nano, whose every operator then waits for sleeping threads to wake.
     """
     first = list_backends()[0] if backend == "auto" else backend  # "auto" passes options to the one of their type
-    shared = capabilities(first).shared_cpu_options  # e.g. onnxruntime: spin=False
+    shared = capabilities(first).shared_cpu_options  # e.g. onnxruntime: spin_between_runs=False
     options = capabilities(first).make_options(**shared) if shared else None
     return compile_session(model, backend, device=device, precision=precision, options=options)

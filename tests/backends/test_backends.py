@@ -310,3 +310,21 @@ def test_onnxruntime_spin_waiting_can_be_turned_off_for_live_use(tiny):
         with pytest.raises(RuntimeError):  # not set: onnxruntime's default, spinning
             spinning._sess.get_session_options().get_session_config_entry(entry)
         np.testing.assert_array_equal(quiet.predict(x), spinning.predict(x))
+
+
+def test_live_sessions_spin_only_while_a_frame_is_inferred(tiny):
+    """The live pipeline's session: onnxruntime's threads may spin during a run (every operator
+    would otherwise wait for sleeping threads) but stop when it returns, so capture and drawing
+    get the cores between frames; a plain session keeps onnxruntime's defaults."""
+    from edgekit.vision.config import compile_live_session
+
+    x = _x(tiny)
+    with compile_live_session(tiny, "onnxruntime") as live, \
+            compile_session(tiny, "onnxruntime", options=OrtOptions(cache=False)) as plain:
+        options = live._sess.get_session_options()
+        assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+        with pytest.raises(RuntimeError):  # not turned off: onnxruntime's default, spinning
+            options.get_session_config_entry("session.intra_op.allow_spinning")
+        with pytest.raises(RuntimeError):
+            plain._sess.get_session_options().get_session_config_entry("session.force_spinning_stop")
+        np.testing.assert_array_equal(live.predict(x), plain.predict(x))
