@@ -27,6 +27,11 @@ not, and it shows what the pipeline adds (capture + preprocessing, drawing,
 glue) next to what inference costs. The ratio can only reach ~1 when that
 extra work fits on cores the runtime leaves free.
 
+``--never-spin`` adds a row per model whose session's threads never spin-wait
+(onnxruntime ``allow_spinning=0``, what the live pipeline used before): its
+ratio is higher because its inference is slower, which leaves the pipeline's
+own work idle cores; compare the end-to-end FPS of the two rows.
+
 When a bundled demo model is missing (not trained yet), ``--stand-in`` uses
 the same architecture at the same input size with untrained weights: speed
 depends on the architecture, not on the weights.
@@ -152,11 +157,17 @@ def end_to_end(session, images: list[np.ndarray], labels: list[str], seconds: fl
     return (n1 - n0) / (t1 - t0), summary, cpu_per_frame(c0, c1, n1 - n0, names)
 
 
-def measure(name: str, args, tmp: Path) -> dict:
+def measure(name: str, args, tmp: Path, never_spin: bool = False) -> dict:
     from edgekit.vision.config import compile_live_session
 
     model, note = load(name, tmp, args.stand_in)
-    session = compile_live_session(model, args.backend)
+    if never_spin:  # threads that sleep between operators (the live pipeline's session before)
+        from edgekit.backends import compile_session
+        from edgekit.backends.onnxruntime import OrtOptions
+
+        session = compile_session(model, "onnxruntime", options=OrtOptions(spin=False))
+    else:  # as `edgekit demo` compiles it
+        session = compile_live_session(model, args.backend)
     images, labels = frames(args.frames, tuple(args.frame_size))
     batches = [session.model.preprocess.batch([img]) for img in images]
     rounds: list[dict] = []
@@ -174,7 +185,8 @@ def measure(name: str, args, tmp: Path) -> dict:
            for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms")}
     stage_cpu = {k: statistics.median(r["stage_cpu_ms"].get(k, 0.0) for r in rounds) for k in rounds[-1]["stage_cpu_ms"]}
     latency = {k: v["p50_ms"] for k, v in last["readouts"]["latency"].items()}
-    return {"model": name, "note": note, "backend": session.info.backend, "precision": session.info.precision,
+    return {"model": name, "session": "never spin" if never_spin else "live", "note": note,
+            "backend": session.info.backend, "precision": session.info.precision,
             "threads": session.info.threads, "input": list(session.model.preprocess.size), **med,
             "pipeline_cpu_ms": statistics.median(r["pipeline_cpu_ms"].get("total", 0.0) for r in rounds),
             "stage_cpu_ms": stage_cpu, "stage_p50_ms": latency, "rounds": rounds,
@@ -184,12 +196,12 @@ def measure(name: str, args, tmp: Path) -> dict:
 
 def table(rows: list[dict]) -> str:
     """Side by side per model: medians over the interleaved rounds, goals, per-stage CPU."""
-    head = (f"{'model':18} {'backend':12} {'input':>7} {'infer-only FPS':>14} {'pipeline FPS':>12} {'ratio':>6} "
+    head = (f"{'model':18} {'session':10} {'backend':12} {'input':>7} {'infer-only FPS':>14} {'pipeline FPS':>12} {'ratio':>6} "
             f"{'CPU ms/frame: infer-only':>24} {'pipeline':>9} {'beyond inference':>16}")
     lines = [head, "-" * len(head)]
     for r in rows:
         size = "x".join(str(v) for v in r["input"])
-        lines.append(f"{r['model']:18} {r['backend']:12} {size:>7} {r['inference_only_fps']:14.1f} "
+        lines.append(f"{r['model']:18} {r['session']:10} {r['backend']:12} {size:>7} {r['inference_only_fps']:14.1f} "
                      f"{r['end_to_end_fps']:12.1f} {r['ratio']:6.2f} {r['inference_only_cpu_ms']:24.2f} "
                      f"{r['pipeline_cpu_ms']:9.2f} {r['beyond_inference_cpu_ms']:16.2f}")
         if r["note"]:
@@ -200,17 +212,17 @@ def table(rows: list[dict]) -> str:
         cpu_ok = r["beyond_inference_cpu_ms"] <= 0.5 if tuple(r["input"]) == (224, 224) else None
         verdict = ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in (("ratio", ratio_ok), ("cpu", cpu_ok))
                             if ok is not None)
-        lines.append(f"  {r['model']:18} {verdict or 'no goal for this model'}")
+        lines.append(f"  {r['model']:18} {r['session']:10} {verdict or 'no goal for this model'}")
     lines += ["", "pipeline's own CPU ms per frame by stage (thread CPU time; median over rounds):"]
     for r in rows:
         c = r["stage_cpu_ms"]
         parts = " ".join(f"{k} {c.get(k, 0.0):.3f}" for k in
                          ("capture", "preprocess", "inference", "postprocess", "draw", "output", "total"))
-        lines.append(f"  {r['model']:18} {parts}  (overlays drawn last round: {r['frames_drawn']})")
+        lines.append(f"  {r['model']:18} {r['session']:10} {parts}  (overlays drawn last round: {r['frames_drawn']})")
     lines += ["", "per round (interleaved): load1m  infer-only FPS  pipeline FPS  ratio  beyond-inference ms"]
     for r in rows:
         for i, rr in enumerate(r["rounds"]):
-            lines.append(f"  {r['model']:18} #{i + 1} {rr['load_avg_1m'] or 0:6.2f} {rr['inference_only_fps']:14.1f} "
+            lines.append(f"  {r['model']:18} {r['session']:10} #{i + 1} {rr['load_avg_1m'] or 0:6.2f} {rr['inference_only_fps']:14.1f} "
                          f"{rr['end_to_end_fps']:13.1f} {rr['ratio']:6.2f} {rr['beyond_inference_cpu_ms']:10.2f}")
     return "\n".join(lines)
 
@@ -226,12 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=120, help="distinct demo frames, replayed in a loop")
     parser.add_argument("--frame-size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"))
     parser.add_argument("--stand-in", action="store_true", help="untrained same-architecture model when a demo model is missing")
+    parser.add_argument("--never-spin", action="store_true",
+                        help="also measure each model with a session whose threads never spin (onnxruntime)")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.seconds, args.frames = 2, 1.0, 30
     with tempfile.TemporaryDirectory(prefix="edgekit-pipeline-bench-") as tmp:
-        rows = [measure(name, args, Path(tmp)) for name in args.models]
+        rows = [measure(name, args, Path(tmp), never) for name in args.models
+                for never in ((False, True) if args.never_spin else (False,))]
     print(table(rows))
     import os
 

@@ -43,12 +43,13 @@ def display(request):
     server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env["DISPLAY"] = f":{number}"
+    # the socket appears before the server takes connections (a loaded machine: the app once found it refusing)
+    while not Path(f"/tmp/.X11-unix/X{number}").exists() or not _accepts(env):
         if server.poll() is not None or time.monotonic() > deadline:
             pytest.skip(f"Xvfb :{number} did not start (exit code {server.poll()})")
         time.sleep(0.1)
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env["DISPLAY"] = f":{number}"
     problem = platform_problem(env)
     if problem is not None:
         server.kill()
@@ -57,6 +58,12 @@ def display(request):
     yield env, (width, height)
     server.kill()
     server.wait(timeout=10)
+
+
+def _accepts(env) -> bool:
+    """The X server at ``env["DISPLAY"]`` answers a client."""
+    return subprocess.run(["xdotool", "getdisplaygeometry"], env=env, capture_output=True, timeout=30,
+                          check=False).returncode == 0
 
 
 def _xdo(env, *args: str) -> str:
