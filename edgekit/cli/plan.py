@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
         max_model_mb: Annotated[float | None, typer.Option(help="Model size limit in MB.")] = None,
         objective: Annotated[str, typer.Option(help="latency | size | accuracy | efficiency")] = "latency",
         methods: Annotated[str, typer.Option(help="Comma list of: fp32, fp16, int8, int8-qop, int8-dynamic, prune")] = "fp32,fp16,int8,int8-dynamic",
-        seconds: Annotated[float, typer.Option(help="Timed benchmark seconds per candidate (doubled, twice at most, for the candidates tied with the fastest).")] = 1.0,
+        seconds: Annotated[float, typer.Option(help="Timed benchmark seconds per candidate, at most: one clearly slower than the fastest stops after a quarter of them; the candidates tied with the fastest get them doubled, twice at most.")] = 1.0,
         verify: Annotated[bool, typer.Option("--verify", help="Re-measure the top three.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,
         out: Annotated[str | None, typer.Option(help="Folder for report.json/.md, plot.png and models.")] = None,

@@ -67,6 +67,10 @@ class BenchSettings:
         slice_seconds: length of one interleaved burst; 0 = strictly one call per turn.
         gap_seconds: idle pause after each burst, so the runtime that ran parks its
             spinning threads before the next one starts (not counted as time spent).
+        race_after: a race (the planner): once a combination has spent this share of ``seconds``,
+            it stops when its median's interval lies wholly above the fastest one's (it cannot be
+            the fastest), and the fastest stops when no rival is left; ``None``: every
+            combination runs its budget (``edgekit bench``).
     """
 
     mode: str = "latency"
@@ -80,6 +84,7 @@ class BenchSettings:
     seed: int = 0
     slice_seconds: float = 0.05
     gap_seconds: float = 0.0
+    race_after: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -394,6 +399,8 @@ def _measure(runs: list[_Run], settings: BenchSettings, cancel: Cancel, progress
             if settings.gap_seconds > 0 and len(active) > 1:
                 time.sleep(settings.gap_seconds)
         active = [r for r in active if not r.done and not _enough(r, settings)]
+        if settings.race_after is not None:
+            active = _race(runs, active, settings)
         spent = sum(r.spent for r in runs)
         share = min(1.0, spent / total)
         emit(progress, "benchmarking", f"{sum(len(r.timed) for r in runs)} timed runs", done=round(share * 100),
@@ -416,6 +423,31 @@ def _burst(run: _Run, settings: BenchSettings) -> None:
     finally:
         if run.drain is not None and not run.done:
             run.drain()
+
+
+def _race(runs: list[_Run], active: list[_Run], settings: BenchSettings) -> list[_Run]:
+    """``active`` less the combinations that cannot be the fastest any more (see ``race_after``).
+
+    Why: a planner needs the fastest candidate's time to be exact, and the others only clearly
+    slower; measuring a candidate whose interval already lies above the leader's for the whole
+    budget spends time on a ranking nobody reads. A rival whose interval still overlaps the
+    leader's keeps running (and the planner re-measures such ties longer)."""
+    floor = settings.seconds * settings.race_after
+    intervals = {id(r): stats.median_ci(r.timed) for r in runs if not r.error and len(r.timed) >= settings.min_runs}
+    if not intervals:
+        return active
+    lead = min((r for r in runs if id(r) in intervals), key=lambda r: intervals[id(r)][0])
+    lead_high = intervals[id(lead)][2]
+    rivals = [r for r in active if r is not lead]
+    keep = []
+    for run in active:
+        ready = run.spent >= floor and id(run) in intervals
+        if ready and run is not lead and intervals[id(run)][1] > lead_high:
+            continue  # wholly slower than the leader
+        if ready and run is lead and not rivals:
+            continue  # nobody left to race
+        keep.append(run)
+    return keep
 
 
 def _enough(run: _Run, settings: BenchSettings) -> bool:

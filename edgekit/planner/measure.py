@@ -17,6 +17,8 @@ from edgekit.models.model import Model
 from edgekit.planner.datacache import shared_cache
 from edgekit.progress import Cancel, Progress
 
+RACE_AFTER = 0.25  # share of --seconds after which a candidate clearly slower than the fastest stops
+
 
 def bench_interleaved(
     items: list[tuple[Model, str, str, str]],
@@ -26,10 +28,12 @@ def bench_interleaved(
     warmup: float | None = None,
 ) -> list[Any]:
     """``BenchResult`` for each ``(model, backend, device, precision)``, measured interleaved
-    (A B C A B C ...) by the same procedure as ``edgekit bench``; ``warmup``: most seconds of
+    (A B C A B C ...) by the same procedure as ``edgekit bench``, as a race: a candidate whose
+    interval lies wholly above the fastest's stops after ``RACE_AFTER`` of its time (see
+    ``BenchSettings.race_after``); ``warmup``: most seconds of
     warm-up each (``None``: as long as the timed budget, at most 2 s)."""
     warm = min(2.0, seconds) if warmup is None else warmup
-    settings = BenchSettings(mode="latency", seconds=seconds, warmup_seconds=warm)
+    settings = BenchSettings(mode="latency", seconds=seconds, warmup_seconds=warm, race_after=RACE_AFTER)
     return bench_items(items, settings, progress=progress, cancel=cancel)
 
 

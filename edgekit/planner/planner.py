@@ -49,7 +49,7 @@ from edgekit.planner.build import (
 from edgekit.planner.config import PlanConfig
 from edgekit.planner.crossbuild import foreign_specs
 from edgekit.planner.datacache import calibration_feeds, shared_cache
-from edgekit.planner.measure import TooSlow, accuracy, bench_interleaved
+from edgekit.planner.measure import RACE_AFTER, TooSlow, accuracy, bench_interleaved
 from edgekit.planner.outdir import report_folder
 from edgekit.planner.pace import Pace
 from edgekit.planner.report import Candidate, Report
@@ -489,6 +489,8 @@ class _State:
             sub = self.say.within("benchmarking", "", lo, up, 0, keep_stage=False)
             for k, r in zip(keys, bench_interleaved(items, seconds, self.say.cancel, sub, warmup=warmup)):
                 self._apply(k, r)
+        self.log.append(f"Benchmarked as a race: a candidate whose interval lay wholly above the fastest's "
+                        f"stopped after {RACE_AFTER * self.config.seconds:g} s of its {self.config.seconds:g} s.")
         if brief:
             self.log.append(f"Benchmarked {', '.join(brief)} for {min(BRIEF_SECONDS, self.config.seconds):g} s each "
                             "only: already rejected as several times slower than FP32 while scored.")

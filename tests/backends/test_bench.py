@@ -177,3 +177,34 @@ def test_share_of_the_machines_peak_uses_the_profile(tiny):
 
     (r,) = bench(tiny, ["onnxruntime"], ["cpu"], profile=SimpleNamespace(peak_gflops=1000.0), **QUICK)
     assert r.gflops > 0 and math.isclose(r.peak_share, r.gflops / 1000.0)
+
+
+class _Slowed(_Logged):
+    """A real session made clearly slower (the part of the machine this test controls: time)."""
+
+    def run(self, inputs):
+        import time
+
+        time.sleep(0.004)
+        return super().run(inputs)
+
+
+def test_a_race_stops_the_clearly_slower_candidate_early(tiny, monkeypatch):
+    """The planner's race: a candidate whose interval lies wholly above the fastest's stops after
+    a quarter of its budget instead of running all of it; both are still measured and ranked."""
+    real = bench_module.compile_session
+
+    def compile_logged(model, backend, *a, **k):
+        wrap = _Slowed if backend == "openvino" else _Logged
+        return wrap(real(model, backend, *a, **k), log)
+
+    monkeypatch.setattr(bench_module, "compile_session", compile_logged)
+    items = [(tiny, "onnxruntime", "cpu", "fp32"), (tiny, "openvino", "cpu", "fp32")]
+    calls = {}
+    for race in (None, 0.25):
+        log: list[str] = []
+        settings = BenchSettings(seconds=0.8, warmup_seconds=0.1, ci_target=0.0, race_after=race)
+        fast, slow = bench_module.bench_items(items, settings)
+        assert fast.ok and slow.ok and fast.latency_ms["p50"] < slow.latency_ms["p50"]
+        calls[race] = log.count("openvino")
+    assert calls[0.25] < 0.6 * calls[None], calls  # ~a quarter of the budget, not all of it
