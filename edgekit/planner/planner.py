@@ -492,7 +492,7 @@ class _State:
         self.log.append(f"Benchmarked as a race: a candidate whose interval lay wholly above the fastest's "
                         f"stopped after {RACE_AFTER * self.config.seconds:g} s of its {self.config.seconds:g} s.")
         if brief:
-            self.log.append(f"Benchmarked {', '.join(brief)} for {min(BRIEF_SECONDS, self.config.seconds):g} s each "
+            self.log.append(f"Benchmarked {', '.join(brief)} for {short:g} s each "
                             "only: already rejected as several times slower than FP32 while scored.")
         separate(self.cands, self._remeasure, self.config.seconds, self.log)  # ties with the fastest: longer
 
