@@ -40,6 +40,16 @@ def _scroll_into_view(widget: QWidget) -> None:
         parent = parent.parentWidget()
 
 
+def _settle(qtbot, done, timeout_ms: int = 3000) -> None:
+    """Let Qt process events until ``done()`` or ``timeout_ms`` passed (the check after it judges)."""
+    from pytestqt.exceptions import TimeoutError as QtTimeout
+
+    try:
+        qtbot.waitUntil(done, timeout=timeout_ms)
+    except QtTimeout:  # the caller's own check says what is wrong
+        pass
+
+
 def _unclipped(widget: QWidget, window: QWidget) -> str:
     """'' when ``widget`` is entirely visible in ``window``, else what is wrong."""
     if not widget.isVisible():
@@ -75,7 +85,7 @@ def test_every_page_fits_and_shows_its_primary_button_and_the_status_bar(window,
                 problems.append(f"{name}.{attr_name}: {got} px wide, needs {least}")
         button = getattr(page, attr)
         _scroll_into_view(button)
-        qtbot.wait(10)
+        _settle(qtbot, lambda b=button: not _unclipped(b, window))  # a loaded machine lays out late
         central = window.centralWidget()
         wrong = _unclipped(button, window) or ("" if central.geometry().contains(
             QRect(button.mapTo(window, button.rect().topLeft()), button.size())) else "outside the central area")
