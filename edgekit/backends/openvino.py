@@ -72,6 +72,7 @@ class OpenVINOSession(Session):
         self._names = [_port_name(o, i, model) for i, o in enumerate(compiled.outputs)]
         self._request = compiled.create_infer_request()
         self._queue = self._stream = None
+        self._bound: dict[int, list[np.ndarray]] = {}  # submit_many's request -> the arrays its tensors wrap
         self.optimal_requests = requests
 
     def _feed(self, inputs: Any) -> dict[int, np.ndarray]:
@@ -102,13 +103,23 @@ class OpenVINOSession(Session):
         every call and requests sit idle (0.6x of ``benchmark_app -hint throughput``).
         Here ``start_async`` only waits while every request is busy, so the
         ``optimal_requests`` requests stay busy across calls; :meth:`drain` waits for the rest.
+        A request given the same arrays it already wraps is started without binding them
+        again (as ``benchmark_app`` does), a few per cent of throughput on a small model.
         """
         if self._stream is None:
             from openvino import AsyncInferQueue
 
             self._stream = AsyncInferQueue(self._compiled, self.optimal_requests)  # no callback: nothing copied
         for batch in batches:
-            self._stream.start_async(self._feed(batch), share_inputs=True)
+            feed = self._feed(batch)
+            handle = self._stream.get_idle_request_id()  # the request start_async takes next
+            arrays = list(feed.values())
+            bound = self._bound.get(handle)
+            if bound is not None and len(bound) == len(arrays) and all(a is b for a, b in zip(arrays, bound)):
+                self._stream.start_async()  # its tensors already wrap these arrays
+            else:
+                self._stream.start_async(feed, share_inputs=True)
+                self._bound[handle] = arrays  # kept alive: the request's tensors share their memory
 
     def drain(self) -> None:
         """Wait for every request queued by :meth:`submit_many`."""
@@ -122,6 +133,7 @@ class OpenVINOSession(Session):
     def close(self) -> None:
         self.drain()
         self._queue = self._stream = self._request = self._compiled = None
+        self._bound.clear()
 
 
 class OpenVINOBackend(Backend):

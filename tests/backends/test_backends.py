@@ -328,3 +328,15 @@ def test_live_sessions_spin_only_while_a_frame_is_inferred(tiny):
         with pytest.raises(RuntimeError):
             plain._sess.get_session_options().get_session_config_entry("session.force_spinning_stop")
         np.testing.assert_array_equal(live.predict(x), plain.predict(x))
+
+
+def test_openvino_submit_many_rebinds_new_inputs_and_reuses_bound_ones(tiny):
+    session = compile_session(tiny, "openvino", options=OpenVINOOptions(hint="throughput", requests=2))
+    a, b = _x(tiny, 1), _x(tiny, 2)
+    session.submit_many([{tiny.input.name: a}] * 4)  # each request binds a once, then restarts with it
+    session.submit_many([{tiny.input.name: b}] * 2)  # new arrays: bound again, never the stale ones
+    session.drain()
+    name = tiny.outputs[0].name
+    index = session._names.index(name)
+    for request in session._stream:
+        np.testing.assert_allclose(request.get_output_tensor(index).data, _reference(tiny, b), atol=1e-5, rtol=1e-4)
