@@ -12,8 +12,10 @@ the stream's own rendering is not what is measured; 640x480 by default):
   ``--display-hz`` (the overlay is drawn only for the frames it takes, as
   in the app).
 
-The two are timed in alternating rounds (interleaved) so drift on a shared
-machine hits both alike; medians over the rounds are reported: FPS of each
+The two are timed in alternating rounds (interleaved: one pipeline, paused
+while the inference-only loop runs, so a round's two windows are a fraction of
+a second apart) so drift on a shared machine hits both alike; medians over
+the rounds are reported: FPS of each
 way and their ratio (goal >= 0.9 for demo:digits-mnv2), and CPU ms per frame
 beyond inference = the pipeline's CPU per frame (all threads, psutil) minus
 the inference-only loop's (goal <= 0.5 ms for 224x224 models at 640x480).
@@ -36,8 +38,8 @@ When a bundled demo model is missing (not trained yet), ``--stand-in`` uses
 the same architecture at the same input size with untrained weights: speed
 depends on the architecture, not on the weights.
 
-Usage (the real run, on a quiet machine; ~2 min per model):
-    python benchmarks/pipeline.py --rounds 5 --seconds 4 --out pipeline.json
+Usage (the real run, on a quiet machine; ~40 s per model):
+    python benchmarks/pipeline.py --rounds 15 --seconds 1 --out pipeline.json
 A smoke check that it runs end to end (numbers not meaningful):
     python benchmarks/pipeline.py --quick
 """
@@ -134,27 +136,46 @@ def display(pipe, hz: float, stop) -> None:
             return
 
 
-def end_to_end(session, images: list[np.ndarray], labels: list[str], seconds: float,
-               display_hz: float) -> tuple[float, dict, dict]:
-    """``(FPS, summary, CPU ms per frame by thread)``: frames out of the pipeline, after a warm-up."""
+def interleaved(session, images: list[np.ndarray], labels: list[str], batches: list[np.ndarray],
+                args) -> tuple[list[dict], dict]:
+    """Per round: inference-only FPS with the pipeline paused, then end-to-end FPS with it running.
+
+    One pipeline serves every round (paused, not rebuilt), so a round costs two short
+    timed windows a fraction of a second apart: on a shared VM whose speed drifts by
+    tens of per cent within a minute, each round's ratio compares two nearly
+    simultaneous measurements, and the median over many rounds is steady. Returns
+    the rounds and the pipeline's summary."""
     import threading
 
     from edgekit.vision import ArraySource, LivePipeline
 
     stop = threading.Event()
+    rounds: list[dict] = []
     with LivePipeline(ArraySource(images, labels, loop=True), session, drop=False) as pipe:
-        shower = threading.Thread(target=display, args=(pipe, display_hz, stop), name="edgekit-display", daemon=True)
-        if display_hz > 0:
+        shower = threading.Thread(target=display, args=(pipe, args.display_hz, stop), name="edgekit-display",
+                                  daemon=True)
+        if args.display_hz > 0:
             shower.start()
-        time.sleep(min(1.0, seconds / 4))
+        time.sleep(1.0)  # warm-up: threads started, buffers allocated, caches filled
         names = {t.native_id: t.name for t in threading.enumerate()}
-        n0, c0, t0 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
-        time.sleep(seconds)
-        n1, c1, t1 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
+        names[threading.main_thread().native_id] = "main (idle)"
+        for _ in range(args.rounds):
+            pipe.pause()
+            time.sleep(0.05)  # the frame in flight finishes; the pipeline's threads wait idle
+            load1 = load_avg()
+            i_fps, i_cpu = inference_only(session, batches, args.seconds)
+            pipe.resume()
+            time.sleep(0.05)  # the slots refill
+            n0, c0, t0 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
+            time.sleep(args.seconds)
+            n1, c1, t1 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
+            e_fps, e_cpu = (n1 - n0) / (t1 - t0), cpu_per_frame(c0, c1, n1 - n0, names)
+            rounds.append({"load_avg_1m": load1, "inference_only_fps": i_fps, "end_to_end_fps": e_fps,
+                           "ratio": e_fps / i_fps, "inference_only_cpu_ms": i_cpu, "pipeline_cpu_ms": e_cpu,
+                           "beyond_inference_cpu_ms": e_cpu.get("total", 0.0) - i_cpu})
         summary = pipe.summary()
         stop.set()
-    names[threading.main_thread().native_id] = "main (idle)"
-    return (n1 - n0) / (t1 - t0), summary, cpu_per_frame(c0, c1, n1 - n0, names)
+    return rounds, summary
 
 
 def measure(name: str, args, tmp: Path, never_spin: bool = False) -> dict:
@@ -170,20 +191,11 @@ def measure(name: str, args, tmp: Path, never_spin: bool = False) -> dict:
         session = compile_live_session(model, args.backend)
     images, labels = frames(args.frames, tuple(args.frame_size))
     batches = [session.model.preprocess.batch([img]) for img in images]
-    rounds: list[dict] = []
-    last: dict = {}
-    for _ in range(args.rounds):  # interleaved: one of each per round
-        load1 = load_avg()
-        i_fps, i_cpu = inference_only(session, batches, args.seconds)
-        e_fps, last, e_cpu = end_to_end(session, images, labels, args.seconds, args.display_hz)
-        rounds.append({"load_avg_1m": load1, "inference_only_fps": i_fps, "end_to_end_fps": e_fps,
-                       "ratio": e_fps / i_fps, "inference_only_cpu_ms": i_cpu, "pipeline_cpu_ms": e_cpu,
-                       "beyond_inference_cpu_ms": e_cpu.get("total", 0.0) - i_cpu,
-                       "stage_cpu_ms": last.get("cpu_ms_per_frame", {})})
+    rounds, last = interleaved(session, images, labels, batches, args)
     session.close()
     med = {key: statistics.median(r[key] for r in rounds)
            for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms")}
-    stage_cpu = {k: statistics.median(r["stage_cpu_ms"].get(k, 0.0) for r in rounds) for k in rounds[-1]["stage_cpu_ms"]}
+    stage_cpu = dict(last.get("cpu_ms_per_frame", {}))  # thread CPU per stage over the pipeline's whole run
     latency = {k: v["p50_ms"] for k, v in last["readouts"]["latency"].items()}
     return {"model": name, "session": "never spin" if never_spin else "live", "note": note,
             "backend": session.info.backend, "precision": session.info.precision,
@@ -213,12 +225,12 @@ def table(rows: list[dict]) -> str:
         verdict = ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in (("ratio", ratio_ok), ("cpu", cpu_ok))
                             if ok is not None)
         lines.append(f"  {r['model']:18} {r['session']:10} {verdict or 'no goal for this model'}")
-    lines += ["", "pipeline's own CPU ms per frame by stage (thread CPU time; median over rounds):"]
+    lines += ["", "pipeline's own CPU ms per frame by stage (thread CPU time, over all rounds):"]
     for r in rows:
         c = r["stage_cpu_ms"]
         parts = " ".join(f"{k} {c.get(k, 0.0):.3f}" for k in
                          ("capture", "preprocess", "inference", "postprocess", "draw", "output", "total"))
-        lines.append(f"  {r['model']:18} {r['session']:10} {parts}  (overlays drawn last round: {r['frames_drawn']})")
+        lines.append(f"  {r['model']:18} {r['session']:10} {parts}  (overlays drawn: {r['frames_drawn']})")
     lines += ["", "per round (interleaved): load1m  infer-only FPS  pipeline FPS  ratio  beyond-inference ms"]
     for r in rows:
         for i, rr in enumerate(r["rounds"]):
@@ -231,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=["demo:digits", "demo:digits-mnv2"])
     parser.add_argument("--backend", default="auto")
-    parser.add_argument("--seconds", type=float, default=4.0, help="timed seconds per way per round")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; medians are reported")
+    parser.add_argument("--seconds", type=float, default=1.0, help="timed seconds per way per round")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds; medians are reported")
     parser.add_argument("--display-hz", type=float, default=30.0, help="rate the display thread takes frames (0: none)")
     parser.add_argument("--quick", action="store_true", help="smoke check: 2 rounds of 1 s (numbers not meaningful)")
     parser.add_argument("--frames", type=int, default=120, help="distinct demo frames, replayed in a loop")
@@ -243,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.seconds, args.frames = 2, 1.0, 30
+        args.rounds, args.seconds, args.frames = 2, 0.5, 30
     with tempfile.TemporaryDirectory(prefix="edgekit-pipeline-bench-") as tmp:
         rows = [measure(name, args, Path(tmp), never) for name in args.models
                 for never in ((False, True) if args.never_spin else (False,))]
