@@ -1,6 +1,7 @@
 """Detection post-processing cost, and live FPS with boxes against a hand-written loop.
 
-For each real detector in ``../shared/realdata/detection/models`` (skipped when absent):
+For each real detector in ``DATA/detection/models`` (``--data``; by default ``../shared/realdata``
+beside the checkout; skipped when absent):
 
 1. Per frame of ``coco64`` (letterbox + inference + decode + NMS), the median time of
    each step at the demo threshold (conf 0.25) and at the mAP threshold (conf 0.001,
@@ -154,21 +155,26 @@ def _frames(video: Path, n: int) -> list[np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=REAL,
+                        help=f"the realdata folder (default: {REAL}, beside the checkout)")
     parser.add_argument("--images", type=int, default=16, help="coco64 images timed per model")
     parser.add_argument("--live", type=int, default=0, help="video frames for the live comparison (0: skip)")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved live runs of each way; medians")
-    parser.add_argument("--video", type=Path, default=REAL / "video" / "bottle-detection.mp4")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), help="files under realdata/detection/models")
+    parser.add_argument("--video", type=Path, default=None,
+                        help="video for --live (default: DATA/video/bottle-detection.mp4)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help="files under DATA/detection/models")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here")
     args = parser.parse_args()
-    paths = sorted((REAL / "detection" / "coco64" / "images").glob("*.jpg"))[: args.images]
+    real = args.data
+    args.video = args.video or real / "video" / "bottle-detection.mp4"
+    paths = sorted((real / "detection" / "coco64" / "images").glob("*.jpg"))[: args.images]
     if not paths:
-        raise SystemExit(f"no images under {REAL / 'detection' / 'coco64'}: the real data is absent")
+        raise SystemExit(f"no images under {real / 'detection' / 'coco64'}: the real data is absent (--data DIR)")
     images = [cv2.imread(str(p)) for p in paths]
     results: dict[str, dict] = {}
     live_pairs: dict[str, list[dict]] = {}
     for name in args.models:
-        path = REAL / "detection" / "models" / name
+        path = real / "detection" / "models" / name
         if not path.exists():
             print(f"skip {name}: absent")
             continue

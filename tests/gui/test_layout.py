@@ -8,7 +8,8 @@ Rule (what a user at that screen size sees without hunting):
   window's central area;
 - the status bar and its three labels lie inside the window and are fully visible.
 
-Screenshots of a few pages go to ``docs/img/layout-WxH-page.png`` (small, for the README).
+With ``EDGEKIT_DOCS_SHOTS=1`` screenshots of a few pages are written to
+``docs/img/layout-WxH-page.png`` (small, for the README); a plain test run leaves the tree clean.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def test_every_page_fits_and_shows_its_primary_button_and_the_status_bar(window,
             wrong = _unclipped(label, window)
             if wrong:
                 problems.append(f"{name}: status bar {label.objectName() or type(label).__name__}: {wrong}")
-        if name in SHOTS.get(size, ()) and os.environ.get("EDGEKIT_NO_DOCS_SHOTS") is None:
+        if name in SHOTS.get(size, ()) and os.environ.get("EDGEKIT_DOCS_SHOTS") == "1":
             outer.verticalScrollBar().setValue(0)
             DOCS_IMG.mkdir(parents=True, exist_ok=True)
             short = name.removesuffix("Page").lower()
