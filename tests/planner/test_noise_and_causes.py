@@ -3,6 +3,8 @@ read from a measured per-operator profile."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from edgekit.planner import rules
@@ -104,3 +106,17 @@ def test_medians_within_two_percent_are_a_tie_without_more_measuring():
     asked = []
     separate(cands, lambda keys, s: asked.append(s), 2.0, [])
     assert asked == []
+
+
+def test_fp16_weights_run_in_fp32_never_claim_a_speedup():
+    # OpenVINO on a CPU without FP16 arithmetic: the FP16 IR is compiled to FP32 (precision fp32)
+    widened = Candidate("openvino/cpu/fp16", "openvino", "cpu", "fp32", "fp16", {}, p50_ms=0.85, ci_rel=0.02,
+                        accuracy=0.9, drop=0.0, size_mb=2.0)
+    fp32 = cand(p50=1.0, ci=0.02, backend="openvino")
+    judged = rules.never_slower(widened, fp32, isa=("avx2",))
+    assert judged.status == "valid" and judged.speedup_text() == "~1x (noise)"
+    assert any("same arithmetic as FP32" in n for n in judged.notes)
+    real_fp16 = cand("fp16", p50=0.85, ci=0.02, backend="openvino")  # executed in FP16 (e.g. a GPU)
+    assert rules.never_slower(real_fp16, fp32, isa=("avx512_fp16",)).speedup_text() == "1.18x"
+    slower = replace(widened, p50_ms=1.5)  # widening weights per run can cost: judged as any slower candidate
+    assert rules.never_slower(slower, fp32, isa=("avx2",)).status == "rejected"
