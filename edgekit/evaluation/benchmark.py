@@ -11,8 +11,14 @@ How it measures, and why:
 - several combinations are run **interleaved** (A B C A B C ...), so drift on
   a shared, noisy machine hits all of them alike. Each turn is a short burst
   (``slice_seconds``) rather than one call, and the first call of a burst is
-  not timed: runtimes keep their thread pools spinning for a while after a
-  call, and that would be charged to whichever runtime runs next;
+  not timed. Interleaved combinations share the CPU, so each is compiled
+  with its backend's ``shared_cpu_options`` (unless options are given):
+  onnxruntime's threads otherwise spin on for ~35 ms after the last call of a
+  burst - most of the next 50 ms burst, one core taken from whichever
+  combination runs next (measured here: 1.2x its latency; an OpenVINO FP16
+  copy "1.2x faster" than the FP32 it computes exactly like). Threads that
+  spin only during a call cost a few per cent of a tight loop's latency
+  (waking them per call), alike for every onnxruntime combination;
 - a combination that cannot run here becomes a result with
   ``status="unavailable"`` and the reason, never an exception.
 """
@@ -275,7 +281,7 @@ def bench_items(
             _check(cancel)
             emit(progress, "compiling", f"{run.result.backend} on {run.result.device}", done=i, total=len(runs),
                  fraction=0.2 * i / len(runs))
-            _prepare(run, model, settings, (options or {}).get(run.result.backend))
+            _prepare(run, model, settings, (options or {}).get(run.result.backend), shared=len(runs) > 1)
         _warm_up(runs, settings, cancel, progress)
         _measure(runs, settings, cancel, progress)
     finally:
@@ -302,12 +308,16 @@ def _check(cancel: Cancel) -> None:
     check_cancel(cancel, "benchmark cancelled by the user")
 
 
-def _prepare(run: _Run, model: Any, settings: BenchSettings, options: Any) -> None:
-    """Compile, make the input, time the first inference; mark unavailable combos."""
+def _prepare(run: _Run, model: Any, settings: BenchSettings, options: Any, shared: bool = False) -> None:
+    """Compile, make the input, time the first inference; mark unavailable combos.
+
+    ``shared``: other combinations run interleaved with this one (see the module's docstring)."""
     r = run.result
-    throughput = capabilities(r.backend).throughput_options
-    if options is None and settings.mode == "throughput" and throughput:
-        options = capabilities(r.backend).make_options(**throughput)  # e.g. OpenVINO's throughput hint
+    caps = capabilities(r.backend)
+    if options is None:
+        fields = dict(caps.throughput_options) if settings.mode == "throughput" else {}  # e.g. OpenVINO's hint
+        fields.update(caps.shared_cpu_options if shared else {})  # e.g. onnxruntime: no spinning after a call
+        options = caps.make_options(**fields) if fields else None
     try:
         feed = _input(model, settings)
         start = time.perf_counter()

@@ -208,3 +208,28 @@ def test_a_race_stops_the_clearly_slower_candidate_early(tiny, monkeypatch):
         assert fast.ok and slow.ok and fast.latency_ms["p50"] < slow.latency_ms["p50"]
         calls[race] = log.count("openvino")
     assert calls[0.25] < 0.6 * calls[None], calls  # ~a quarter of the budget, not all of it
+
+
+def test_interleaved_onnxruntime_threads_stop_spinning_after_each_call(tiny, monkeypatch):
+    """onnxruntime's threads spin ~35 ms after a call: in an interleaved benchmark that core would be
+    taken from the next combination's burst, so interleaved sessions spin only during a call."""
+    seen = []
+    real = bench_module.compile_session
+
+    def spy(model, backend, device="cpu", precision="fp32", options=None):
+        seen.append((backend, options))
+        return real(model, backend, device, precision, options)
+
+    monkeypatch.setattr(bench_module, "compile_session", spy)
+    bench(tiny, ["onnxruntime", "openvino"], ["cpu"], **QUICK)
+    ort = [opts for backend, opts in seen if backend == "onnxruntime"]
+    assert ort and all(o is not None and o.spin_between_runs is False for o in ort)
+    seen.clear()
+    bench(tiny, ["onnxruntime"], ["cpu"], **QUICK)  # alone: the tight loop's own spinning is its best case
+    assert [opts for _, opts in seen] == [None]
+    seen.clear()
+    from edgekit.backends.onnxruntime import OrtOptions
+
+    given = OrtOptions(threads=1)
+    bench(tiny, ["onnxruntime", "openvino"], ["cpu"], options={"onnxruntime": given}, **QUICK)
+    assert [opts for backend, opts in seen if backend == "onnxruntime"] == [given]  # the caller's options stand
