@@ -64,11 +64,24 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
 
 
+def _from_ctrl_c(exc: BaseException) -> bool:
+    """True when a KeyboardInterrupt is in ``exc``'s chain (commands that report Ctrl-C themselves,
+    like ``edgekit demo``, exit with 130 outside it and print their own line)."""
+    seen = exc.__cause__ or exc.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _main(argv: list[str] | None) -> int:
     try:
         app(args=argv, prog_name="edgekit")  # standalone: usage errors print usage, exit 2
     except SystemExit as exc:
         code = exc.code
+        if _from_ctrl_c(exc):  # Typer turns Ctrl-C into Exit(130) before it can reach the clause below
+            print("cancelled (Ctrl-C)", file=sys.stderr)
         return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
         if os.environ.get("EDGEKIT_DEBUG"):

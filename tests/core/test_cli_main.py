@@ -72,3 +72,13 @@ def test_data_names_mean_the_same_in_eval_and_deploy():
     model = type("M", (), {"name": "other"})()
     assert len(open_data("demo-test", model)) == len(reference)
     assert len(open_data("demo:digits", model)) == len(reference)
+
+
+def test_ctrl_c_exits_130_and_says_cancelled(monkeypatch, capsys):
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(edgekit.targets, "load_target", interrupted)
+    assert main(["targets", "raspberry-pi-5"]) == 130
+    err = capsys.readouterr().err
+    assert "cancelled (Ctrl-C)" in err and "Traceback" not in err
