@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
 
 
+_CANCELLED = "cancelled (Ctrl-C)"
+
+
 def _from_ctrl_c(exc: BaseException) -> bool:
     """True when a KeyboardInterrupt is in ``exc``'s chain (commands that report Ctrl-C themselves,
     like ``edgekit demo``, exit with 130 outside it and print their own line)."""
@@ -81,7 +84,7 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as exc:
         code = exc.code
         if _from_ctrl_c(exc):  # Typer turns Ctrl-C into Exit(130) before it can reach the clause below
-            print("cancelled (Ctrl-C)", file=sys.stderr)
+            print(_CANCELLED, file=sys.stderr)
         return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
         if os.environ.get("EDGEKIT_DEBUG"):
@@ -92,8 +95,8 @@ def _main(argv: list[str] | None) -> int:
 
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
-        print("cancelled", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C outside a command (while the CLI itself starts)
+        print(_CANCELLED, file=sys.stderr)
         return 130
     except OSError as exc:
         if os.environ.get("EDGEKIT_DEBUG") or exc.filename is None:

@@ -333,10 +333,15 @@ def test_live_sessions_spin_only_while_a_frame_is_inferred(tiny):
 def test_openvino_submit_many_rebinds_new_inputs_and_reuses_bound_ones(tiny):
     session = compile_session(tiny, "openvino", options=OpenVINOOptions(hint="throughput", requests=2))
     a, b = _x(tiny, 1), _x(tiny, 2)
+    index = session._names.index(tiny.outputs[0].name)
+
+    def outputs_are(x):
+        session.drain()
+        for request in session._stream:
+            np.testing.assert_allclose(request.get_output_tensor(index).data, _reference(tiny, x), atol=1e-5, rtol=1e-4)
+
     session.submit_many([{tiny.input.name: a}] * 4)  # each request binds a once, then restarts with it
+    assert all(bound[0] is a for bound in session._bound.values())
+    outputs_are(a)
     session.submit_many([{tiny.input.name: b}] * 2)  # new arrays: bound again, never the stale ones
-    session.drain()
-    name = tiny.outputs[0].name
-    index = session._names.index(name)
-    for request in session._stream:
-        np.testing.assert_allclose(request.get_output_tensor(index).data, _reference(tiny, b), atol=1e-5, rtol=1e-4)
+    outputs_are(b)
