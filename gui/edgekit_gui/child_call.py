@@ -49,6 +49,7 @@ def call_in_child(target: str, *args: Any, cancel: Any = None, **kwargs: Any) ->
             reader.join(POLL_S)
     finally:
         _stop(child)
+        _close_stdout(child, reader)
     out = b"".join(chunks)
     try:
         kind, value = pickle.loads(out)
@@ -74,6 +75,17 @@ def _stop(child: subprocess.Popen) -> None:
     with contextlib.suppress(Exception):
         child.stdin.close()
     child.wait(timeout=5)
+
+
+def _close_stdout(child: subprocess.Popen, reader: threading.Thread) -> None:
+    """Close our end of the child's stdout once nothing reads it (an unclosed pipe is a
+    ResourceWarning per call); with the group killed the reader ends at once, and a reader still
+    blocked by a grandchild that escaped the group keeps the pipe rather than block us on close."""
+    if reader.ident is not None:
+        reader.join(1.0)
+    if not reader.is_alive():
+        with contextlib.suppress(OSError, ValueError):
+            child.stdout.close()
 
 
 def _serve() -> None:

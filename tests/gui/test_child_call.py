@@ -27,3 +27,13 @@ def test_a_grandchild_holding_stdout_neither_hangs_the_call_nor_outlives_it():
 
 def test_a_result_comes_back():
     assert call_in_child("os.path:join", "a", "b") == "a/b"
+
+
+def test_a_call_closes_its_pipes(recwarn):
+    import gc
+    import warnings
+
+    warnings.simplefilter("always", ResourceWarning)
+    assert call_in_child("os.path:join", "a", "b") == "a/b"
+    gc.collect()  # an unclosed pipe warns when its file object is collected
+    assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)], [str(w.message) for w in recwarn]
