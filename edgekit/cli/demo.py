@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
                                                         help="Model file or name (same as --model).")] = None,
         model: Annotated[str, typer.Option("--model", "-m", help="Model file or name.")] = "demo:digits",
         source: Annotated[str, typer.Option("--source", "-s", help="demo | synthetic | camera index (0) | rtsp://... | video file | image folder.")] = "demo",
-        backend: Annotated[str, typer.Option("--backend", "-b", help="auto | onnxruntime | openvino | torch.")] = "auto",
+        backend: Annotated[str, typer.Option("--backend", "-b", help="auto | onnxruntime | openvino | torch. auto: the first that loads the model; a dynamic-INT8 model is measured on each and runs on the fastest.")] = "auto",
         precision: Annotated[str, typer.Option("--precision", "-p", help="Execution precision.")] = "fp32",
         compare: Annotated[str | None, typer.Option("--compare", help="A/B: a reference model run on the same frames.")] = None,
         compare_backend: Annotated[str | None, typer.Option("--compare-backend", help="Backend for --compare (default: --backend).")] = None,

@@ -280,8 +280,26 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
     ``benchmarks/detection.py``): threads that spin on after each run halved the end-to-end
     FPS of a small model; threads that never spin cost 25-35 % of it for MobileNetV2-0.5
     and YOLOX-Nano, whose every operator then waits for sleeping threads to wake.
+
+    ``backend="auto"``: the first backend that loads the model; for a graph runtimes run very
+    differently (dynamic INT8) the others are measured too and the fastest kept
+    (:mod:`edgekit.vision._auto_backend`; the choice is in ``session.info.notes``).
     """
-    first = list_backends()[0] if backend == "auto" else backend  # "auto" passes options to the one of their type
-    shared = capabilities(first).shared_cpu_options  # e.g. onnxruntime: spin_between_runs=False
-    options = capabilities(first).make_options(**shared) if shared else None
-    return compile_session(model, backend, device=device, precision=precision, options=options)
+    def live_options(name: str) -> Any:
+        shared = capabilities(name).shared_cpu_options  # e.g. onnxruntime: spin_between_runs=False
+        return capabilities(name).make_options(**shared) if shared else None
+
+    if backend != "auto":
+        return compile_session(model, backend, device=device, precision=precision, options=live_options(backend))
+    # "auto" passes options to the backend of their type: the first one's, as the first is tried first
+    session = compile_session(model, "auto", device=device, precision=precision,
+                              options=live_options(list_backends()[0]))
+    from edgekit.vision import _auto_backend
+
+    if not _auto_backend.needs_race(session):
+        return session
+    fmt = str(model.format)
+    others = [name for name in list_backends() if name != session.info.backend
+              and fmt in {str(f) for f in capabilities(name).formats}]
+    return _auto_backend.race(session, others, lambda name: compile_session(
+        model, name, device=device, precision=precision, options=live_options(name)))

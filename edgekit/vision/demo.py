@@ -60,6 +60,10 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
         if out:
             check_writable(out, settings.force)
     session, reference = compile_sessions(settings)
+    for s in (session, reference):
+        for note in getattr(getattr(s, "info", None), "notes", ()):
+            if note.startswith("auto:"):  # which backend "auto" measured fastest, and by how much
+                notice(note)
     try:
         predictor = _live_predictor(session, settings)  # a bad --conf/--classes fails before any frame
     except BaseException:

@@ -199,3 +199,23 @@ def test_the_page_describes_its_run_as_the_live_config_edgekit_demo_builds(live_
                           seconds=None, loop=True)
     assert config == cli_side  # the same request, whichever door built it
     assert LiveConfig.load(config.save(tmp_path / "live.yaml")) == config
+
+
+def test_auto_says_which_runtime_it_measured_fastest(window, qtbot, tiny_onnx, tmp_path):
+    """A dynamic-INT8 model on "auto": the runtimes are measured and the banner says which won."""
+    pytest.importorskip("openvino", reason="the race needs a second runtime")
+    from edgekit.compress import quantize_dynamic_int8
+
+    dynamic = quantize_dynamic_int8(tiny_onnx, tmp_path / "tiny-dyn.onnx")
+    window.state.set_model(dynamic)
+    page = window.show_page("LiveDemoPage")
+    page.picker_a.model.setCurrentIndex(page.picker_a.model.findText(f"Current model: {dynamic.name}"))
+    assert page.picker_a.model.currentIndex() >= 0
+    page.picker_a.backend.setCurrentText("auto")
+    assert page.request().backend == "auto"
+    _start(page, qtbot, frames=5)
+    said = page.banner.text()
+    assert page.banner.kind == "info" and "auto:" in said and "running on" in said, said
+    assert said.endswith(f"running on {page.latest.predictor.backend}")
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)

@@ -17,9 +17,9 @@ from edgekit.errors import Cancelled
 from edgekit.progress import emit
 
 
-def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any) -> tuple[Any, tuple]:
-    """Worker: compile, open the source, start the pipeline; returns it running and the class names
-    (the source's, else the model's) for the ground-truth picker.
+def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any) -> tuple[Any, tuple, tuple]:
+    """Worker: compile, open the source, start the pipeline; returns it running, the class names
+    (the source's, else the model's) for the ground-truth picker, and the notes of how ``auto`` chose.
 
     Raises:
         SourceError / ModelLoadError / BackendUnavailable / ConfigError: with the SDK's sentence.
@@ -48,7 +48,9 @@ def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any)
         pipe.stop(timeout=1.0)
         raise
     classes = source.info.classes or getattr(main.model, "labels", None) or ()
-    return pipe, tuple(str(c) for c in classes)
+    # what "auto" measured to pick the runtime (a dynamic-INT8 model), for the page's banner
+    said = [n for s in (main, reference) for n in getattr(getattr(s, "info", None), "notes", ()) if n.startswith("auto:")]
+    return pipe, tuple(str(c) for c in classes), tuple(said)
 
 
 def stop_pipeline(pipe: Any, progress: Any) -> dict:

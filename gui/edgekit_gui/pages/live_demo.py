@@ -319,9 +319,11 @@ class LiveDemoPage(Page):
         frame = live.annotated()
         return self.view.fit(frame), frame, live.readouts
 
-    def _started(self, result: tuple[Any, tuple]) -> None:
-        pipe, classes = result
+    def _started(self, result: tuple[Any, tuple, tuple]) -> None:
+        pipe, classes, said = result
         self.pipe = pipe
+        if said:  # "auto" measured the runtimes: which one runs, and why
+            self.banner.show_info(" ".join(said))
         _busy.hold()
         self.state.set_backend(self.picker_a.choice()[1])
         self._fill_truth(classes)

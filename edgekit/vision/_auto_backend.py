@@ -1,0 +1,77 @@
+"""``backend="auto"`` for a live run: the first backend that loads the model, unless its graph is
+one that backends run very differently -- then the others are measured and the fastest is kept.
+
+Why: a dynamic-INT8 ONNX (``ConvInteger``/``MatMulInteger``: every activation quantized at run
+time; Ultralytics exports ``yolov8n_int8`` this way) is run by onnxruntime with nothing fused,
+while OpenVINO fuses the same graph: measured with ``edgekit bench`` on a 2-core Xeon (AMX),
+yolov8n_int8_op11 took 425 ms per frame on onnxruntime and 137 ms on OpenVINO, so a demo on the
+first backend played at a third of the frame rate it could. Which runtime wins depends on the CPU
+and the graph, so it is measured here (a few runs each, seconds at most), never assumed, and the
+choice is said in the session's notes with the numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+RACE_S = 2.0  # timed runs per backend stop after this long (at least one run is timed)
+RACE_RUNS = 3  # ... or after this many, after one untimed warm-up run
+RACED_PRECISIONS = ("int8-dynamic",)  # execution precisions whose speed differs widely between runtimes
+
+
+def needs_race(session: Any) -> bool:
+    """The session runs a graph whose speed differs widely between runtimes (read from its precision,
+    which each backend derives from the graph)."""
+    return str(session.info.precision) in RACED_PRECISIONS
+
+
+def race(first: Any, others: list[str], compile_one: Callable[[str], Any]) -> Any:
+    """The fastest of ``first`` and the sessions ``compile_one(name)`` makes for ``others``, by the
+    median of a few timed runs on the same seeded input; the rest are closed. A backend that fails
+    to compile or run is left out (its reason goes into the note). The chosen session's
+    ``info.notes`` says what was measured."""
+    from edgekit.errors import EdgekitError
+    from edgekit.models.check import sample_inputs
+
+    model = first.model
+    arrays = sample_inputs(model, samples=1)[0]
+    feed = {spec.name: array for spec, array in zip(model.inputs, arrays)}
+    timed: list[tuple[float, Any]] = []
+    left_out: list[str] = []
+    for name, make in [(first.info.backend, lambda: first)] + [(n, lambda n=n: compile_one(n)) for n in others]:
+        session = None
+        try:
+            session = make()
+            timed.append((_median_ms(session, feed), session))
+        except (EdgekitError, RuntimeError, ValueError, OSError) as exc:
+            left_out.append(f"{name}: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}")
+            if session is not None and session is not first:
+                session.close()
+    if not timed:  # even the first failed to run: let the pipeline report it as it would have
+        return first
+    timed.sort(key=lambda pair: pair[0])
+    best = timed[0][1]
+    for _, session in timed[1:]:
+        session.close()
+    measured = ", ".join(f"{s.info.backend} {ms:.1f} ms" for ms, s in timed)
+    note = (f"auto: this model is {best.info.precision} (quantized at run time), which runtimes run very "
+            f"differently; measured per frame here: {measured}; running on {best.info.backend}")
+    if left_out:
+        note += f" (not measured: {'; '.join(left_out)})"
+    best.info = dataclasses.replace(best.info, notes=(*best.info.notes, note))
+    return best
+
+
+def _median_ms(session: Any, feed: dict) -> float:
+    session.run(feed)  # warm-up: first-run allocations and lazy compilation
+    times: list[float] = []
+    deadline = time.perf_counter() + RACE_S
+    while len(times) < RACE_RUNS and (not times or time.perf_counter() < deadline):
+        t0 = time.perf_counter()
+        session.run(feed)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
