@@ -44,6 +44,7 @@ def test_demo_stream_shows_frames_and_readouts(live_page, qtbot, window):
     total, beyond = (float(v) for v in page.panel.values["total · beyond inference"].text().split(" · "))
     assert total >= beyond >= 0 and "infe" in page.panel.values["by stage"].text()  # where the CPU goes
     assert page.panel.topk_labels[0].text() != "–" and page.panel.topk_bars[0].value() > 0
+    assert page.panel.detection_box.isHidden() and not page.panel.topk_box.isHidden()  # a classifier: no box rows
     assert page.plots.points("fps", "inference") >= 1
     assert window.backend_label.text() == "Backend: onnxruntime"
     snap = page.snapshot()

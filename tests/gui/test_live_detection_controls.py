@@ -72,6 +72,8 @@ def test_slider_and_class_filter_change_the_running_demo(det_page, qtbot):
     qtbot.wait(250)  # one readout refresh
     assert page.panel.values["objects"].text() in ("no objects",) or page.panel.values["objects"].text().endswith(' x "5"')
     assert "classes 5" in page.panel.values["scored on"].text() and "conf ≥ 0.30" in page.panel.values["scored on"].text()
+    panel = page.panel  # a detector's boxes and mAP, not a classifier's empty top-k and accuracy rows
+    assert not panel.detection_box.isHidden() and panel.topk_box.isHidden() and panel.accuracy_box.isHidden()
     assert page.pipe is pipe
     page.stop()
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)

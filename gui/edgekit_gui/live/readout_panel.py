@@ -24,6 +24,7 @@ class ReadoutPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.values: dict[str, QLabel] = {}
+        self._detector: bool | None = None  # the kind of model shown (None: not running yet)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.model_label = QLabel("Not running")
@@ -39,8 +40,10 @@ class ReadoutPanel(QWidget):
                        "postprocess, draw, output. A runtime's own thread pool is not counted.")
         self.values["by stage"].setWordWrap(True)
         layout.addWidget(cpu)
-        layout.addWidget(self._topk_box())
-        layout.addWidget(self._rows("Accuracy", ["truth", "accuracy", "95% interval", "precision · recall · F1"]))
+        self.topk_box = self._topk_box()
+        layout.addWidget(self.topk_box)
+        self.accuracy_box = self._rows("Accuracy", ["truth", "accuracy", "95% interval", "precision · recall · F1"])
+        layout.addWidget(self.accuracy_box)
         self.detection_box = self._rows("Detections (shown classes)", ["objects", "mAP@0.5 · 0.5:0.95", "scored on"])
         self.detection_box.setToolTip("Boxes of the classes shown at the confidence threshold set above; the running "
                                       "mAP covers only the shown classes and starts again when either changes.")
@@ -102,6 +105,7 @@ class ReadoutPanel(QWidget):
         if cpu:
             self._set("total · beyond inference", f"{cpu.get('total', 0.0):.2f} · {cpu.get('beyond_inference', 0.0):.2f}")
             self._set("by stage", "  ".join(f"{stage[:4]} {cpu[stage]:.2f}" for stage in CPU_STAGES if stage in cpu))
+        self._show_kind(r.detections is not None)
         self._show_topk(r.topk)
         self._show_accuracy(r)
         self._show_detections(r)
@@ -110,6 +114,16 @@ class ReadoutPanel(QWidget):
         self._set("dropped before inference / display", f"{r.dropped_before_inference} / {r.dropped_before_display}")
         error = f"Source problem: {r.source_error} (reopening…)" if r.source_error else ""
         self.source_label.setText(error or (f"Source reopened {r.source_reopens}×" if r.source_reopens else ""))
+
+    def _show_kind(self, detector: bool) -> None:
+        """A detector's boxes and mAP, or a classifier's top-k and accuracy: not the other's empty rows
+        (changed only when the kind changes: a relayout every tick would cost the GUI thread)."""
+        if detector is self._detector:
+            return
+        self._detector = detector
+        self.detection_box.setVisible(detector)
+        self.topk_box.setVisible(not detector)
+        self.accuracy_box.setVisible(not detector)
 
     def _show_topk(self, topk: tuple) -> None:
         for i, (label, bar) in enumerate(zip(self.topk_labels, self.topk_bars)):
