@@ -20,6 +20,7 @@ from typing import Any
 
 RACE_S = 2.0  # timed runs per backend stop after this long (at least one run is timed)
 RACE_RUNS = 3  # ... or after this many, after one untimed warm-up run
+PREFIX = "auto:"  # starts the note that says what was measured and chosen
 RACED_PRECISIONS = ("int8-dynamic",)  # execution precisions whose speed differs widely between runtimes
 
 
@@ -40,30 +41,37 @@ def race(first: Any, others: list[str], compile_one: Callable[[str], Any]) -> An
     model = first.model
     arrays = sample_inputs(model, samples=1)[0]
     feed = {spec.name: array for spec, array in zip(model.inputs, arrays)}
+    made: list[Any] = []  # every session opened here, to close all but the one kept
     timed: list[tuple[float, Any]] = []
     left_out: list[str] = []
     for name, make in [(first.info.backend, lambda: first)] + [(n, lambda n=n: compile_one(n)) for n in others]:
-        session = None
         try:
-            session = make()
-            timed.append((_median_ms(session, feed), session))
+            made.append(make())
+            timed.append((_median_ms(made[-1], feed), made[-1]))
         except (EdgekitError, RuntimeError, ValueError, OSError) as exc:
             left_out.append(f"{name}: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}")
-            if session is not None and session is not first:
-                session.close()
     if not timed:  # even the first failed to run: let the pipeline report it as it would have
+        for session in made[1:]:
+            session.close()
         return first
-    timed.sort(key=lambda pair: pair[0])
-    best = timed[0][1]
-    for _, session in timed[1:]:
-        session.close()
-    measured = ", ".join(f"{s.info.backend} {ms:.1f} ms" for ms, s in timed)
-    note = (f"auto: this model is {best.info.precision} (quantized at run time), which runtimes run very "
+    best = min(timed, key=lambda pair: pair[0])[1]
+    for session in made:
+        if session is not best:
+            session.close()
+    measured = ", ".join(f"{s.info.backend} {ms:.1f} ms" for ms, s in sorted(timed, key=lambda pair: pair[0]))
+    note = (f"{PREFIX} this model is {best.info.precision} (quantized at run time), which runtimes run very "
             f"differently; measured per frame here: {measured}; running on {best.info.backend}")
     if left_out:
         note += f" (not measured: {'; '.join(left_out)})"
     best.info = dataclasses.replace(best.info, notes=(*best.info.notes, note))
     return best
+
+
+def said(*sessions: Any) -> list[str]:
+    """What ``auto`` measured to choose the runtime of these sessions (``None`` entries skipped):
+    the notes a front end shows the user (the CLI's notice, the app's banner)."""
+    return [note for s in sessions for note in getattr(getattr(s, "info", None), "notes", ())
+            if note.startswith(PREFIX)]
 
 
 def _median_ms(session: Any, feed: dict) -> float:

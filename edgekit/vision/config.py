@@ -303,3 +303,11 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
               and fmt in {str(f) for f in capabilities(name).formats}]
     return _auto_backend.race(session, others, lambda name: compile_session(
         model, name, device=device, precision=precision, options=live_options(name)))
+
+
+def auto_choices(*sessions: Any) -> list[str]:
+    """What ``backend="auto"`` measured to choose these sessions' runtimes, for the user to read
+    (empty when nothing was measured: the first backend simply loaded the model)."""
+    from edgekit.vision._auto_backend import said
+
+    return said(*sessions)

@@ -22,7 +22,7 @@ import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
 from edgekit.errors import ConfigError
-from edgekit.vision.config import LiveConfig, compile_sessions, is_detector, open_live_source
+from edgekit.vision.config import LiveConfig, auto_choices, compile_sessions, is_detector, open_live_source
 from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
@@ -60,10 +60,8 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
         if out:
             check_writable(out, settings.force)
     session, reference = compile_sessions(settings)
-    for s in (session, reference):
-        for note in getattr(getattr(s, "info", None), "notes", ()):
-            if note.startswith("auto:"):  # which backend "auto" measured fastest, and by how much
-                notice(note)
+    for note in auto_choices(session, reference):  # which runtime "auto" measured fastest, and by how much
+        notice(note)
     try:
         predictor = _live_predictor(session, settings)  # a bad --conf/--classes fails before any frame
     except BaseException:

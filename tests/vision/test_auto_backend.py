@@ -74,3 +74,19 @@ def test_the_demo_says_which_runtime_auto_chose(dynamic_int8):
                      notice=said.append)
     assert [s for s in said if s.startswith("auto:") and "running on" in s], said
     assert stats["readouts"]["frames_inferred"] > 0
+
+
+def test_a_first_runtime_that_fails_to_run_is_closed_and_the_other_kept(dynamic_int8):
+    pytest.importorskip("openvino", reason="the race needs a second runtime")
+    from edgekit.backends import compile_session
+    from edgekit.vision import _auto_backend
+    from edgekit.vision.config import auto_choices
+
+    first = compile_session(dynamic_int8, "onnxruntime")
+    closed = []
+    first.run = lambda feed: (_ for _ in ()).throw(RuntimeError("the runtime aborted"))  # fails at the edge: run
+    first.close = lambda: closed.append(True)
+    with _auto_backend.race(first, ["openvino"], lambda name: compile_session(dynamic_int8, name)) as session:
+        assert session.info.backend == "openvino" and closed == [True]
+        (note,) = auto_choices(session, None)
+        assert set(_measured(note)) == {"openvino"} and "not measured: onnxruntime: the runtime aborted" in note

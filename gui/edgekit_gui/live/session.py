@@ -25,7 +25,7 @@ def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any)
         SourceError / ModelLoadError / BackendUnavailable / ConfigError: with the SDK's sentence.
     """
     from edgekit.vision import LivePipeline
-    from edgekit.vision.config import compile_sessions, open_live_source
+    from edgekit.vision.config import auto_choices, compile_sessions, open_live_source
 
     what = config.describe() + (f", A/B against {config.describe('compare')}" if config.has_reference else "")
     emit(progress, "compiling", what, fraction=0.0)
@@ -48,9 +48,7 @@ def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any)
         pipe.stop(timeout=1.0)
         raise
     classes = source.info.classes or getattr(main.model, "labels", None) or ()
-    # what "auto" measured to pick the runtime (a dynamic-INT8 model), for the page's banner
-    said = [n for s in (main, reference) for n in getattr(getattr(s, "info", None), "notes", ()) if n.startswith("auto:")]
-    return pipe, tuple(str(c) for c in classes), tuple(said)
+    return pipe, tuple(str(c) for c in classes), tuple(auto_choices(main, reference))  # for the page's banner
 
 
 def stop_pipeline(pipe: Any, progress: Any) -> dict:
