@@ -87,6 +87,9 @@ def _main(argv: list[str] | None) -> int:
             print(_CANCELLED, file=sys.stderr)
         return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
+        if _from_ctrl_c(exc):  # e.g. a model load that Ctrl-C broke: a cancel, not the model's fault
+            print(_CANCELLED, file=sys.stderr)
+            return 130
         if os.environ.get("EDGEKIT_DEBUG"):
             raise
         from rich.markup import escape
@@ -112,6 +115,9 @@ def _main(argv: list[str] | None) -> int:
                           "check the path, its length and its permissions", highlight=False, soft_wrap=True)
         return 2
     except Exception as exc:  # a bug in edgekit, not the user's fault: still no traceback by default
+        if _from_ctrl_c(exc):  # Ctrl-C while a pybind11 runtime initialised: "ImportError: initialization failed"
+            print(_CANCELLED, file=sys.stderr)
+            return 130
         if os.environ.get("EDGEKIT_DEBUG") or isinstance(exc, Warning):  # a warning made an error (-W error) stays one
             raise
         from rich.markup import escape

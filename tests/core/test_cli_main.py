@@ -82,3 +82,20 @@ def test_ctrl_c_exits_130_and_says_cancelled(monkeypatch, capsys):
     assert main(["targets", "raspberry-pi-5"]) == 130
     err = capsys.readouterr().err
     assert "cancelled (Ctrl-C)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("wrapper", [ImportError, edgekit.errors.ModelLoadError])
+def test_ctrl_c_inside_a_runtime_import_is_a_cancel_not_a_bug(monkeypatch, capsys, wrapper):
+    """Ctrl-C while a pybind11 runtime (OpenVINO, onnxruntime) initialises comes out of the import as
+    ``ImportError: initialization failed`` with the KeyboardInterrupt as its cause (seen: Ctrl-C 2.5 s
+    into ``edgekit demo yolov8n_int8.onnx`` printed "internal error ... this is a bug")."""
+    def interrupted(name):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise wrapper("initialization failed") from exc
+
+    monkeypatch.setattr(edgekit.targets, "load_target", interrupted)
+    assert main(["targets", "raspberry-pi-5"]) == 130
+    err = capsys.readouterr().err
+    assert "cancelled (Ctrl-C)" in err and "internal error" not in err and "error:" not in err
