@@ -7,9 +7,14 @@ exit code 2; nothing from inside a library reaches the user as a traceback
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
+from typing import Any
 
 import typer
 
@@ -59,17 +64,44 @@ _python_showwarning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (2 for any edgekit error or usage error, 1 for a bug)."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _noting_ctrl_c():
         warnings.showwarning = _show_warning
         return _main(argv)
 
 
 _CANCELLED = "cancelled (Ctrl-C)"
+_ctrl_c_pressed = threading.Event()
+
+
+@contextlib.contextmanager
+def _noting_ctrl_c() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt as always, and is also noted, because a library may turn it
+    into another error: numpy, OpenVINO or onnxruntime interrupted while their C modules initialise
+    raise ImportError ("initialization failed", "PyCapsule_Import could not import module"), at
+    times with no trace of the KeyboardInterrupt. Any error after a Ctrl-C is then a cancel, not a bug."""
+    _ctrl_c_pressed.clear()
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield  # someone else handles Ctrl-C here (an embedding app, a test runner's own handler)
+        return
+
+    def noted(signum: int, frame: Any) -> None:
+        _ctrl_c_pressed.set()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, noted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _from_ctrl_c(exc: BaseException) -> bool:
-    """True when a KeyboardInterrupt is in ``exc``'s chain (commands that report Ctrl-C themselves,
-    like ``edgekit demo``, exit with 130 outside it and print their own line)."""
+    """True when Ctrl-C was pressed during the command or a KeyboardInterrupt is in ``exc``'s chain
+    (commands that report Ctrl-C themselves, like ``edgekit demo``, exit with 130 outside it and
+    print their own line)."""
+    if _ctrl_c_pressed.is_set():
+        return True
     seen = exc.__cause__ or exc.__context__
     while seen is not None:
         if isinstance(seen, KeyboardInterrupt):

@@ -99,3 +99,28 @@ def test_ctrl_c_inside_a_runtime_import_is_a_cancel_not_a_bug(monkeypatch, capsy
     assert main(["targets", "raspberry-pi-5"]) == 130
     err = capsys.readouterr().err
     assert "cancelled (Ctrl-C)" in err and "internal error" not in err and "error:" not in err
+
+
+def test_an_error_that_hides_the_ctrl_c_is_still_a_cancel(tmp_path):
+    """numpy interrupted while it loads raises "ImportError: ... PyCapsule_Import could not import module"
+    with no KeyboardInterrupt in the chain: the CLI knows Ctrl-C was pressed and says cancelled."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "hidden.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "import edgekit.targets\n"
+        "from edgekit.cli import main\n"
+        "def interrupted(name):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, through the process's handler\n"
+        "        import time; time.sleep(5)\n"
+        "    except KeyboardInterrupt:\n"
+        "        pass  # swallowed, as a C module's init does\n"
+        "    raise ImportError('PyCapsule_Import could not import module \"datetime\"')\n"
+        "edgekit.targets.load_target = interrupted\n"
+        "sys.exit(main(['targets', 'raspberry-pi-5']))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 130, done.stderr
+    assert "cancelled (Ctrl-C)" in done.stderr and "internal error" not in done.stderr
