@@ -110,6 +110,7 @@ def test_an_error_that_hides_the_ctrl_c_is_still_a_cancel(tmp_path):
     script = tmp_path / "hidden.py"
     script.write_text(
         "import os, signal, sys\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # a terminal's Ctrl-C (a background job ignores it)\n"
         "import edgekit.targets\n"
         "from edgekit.cli import main\n"
         "def interrupted(name):\n"
