@@ -8,6 +8,7 @@ are accepted and converted.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -51,11 +52,13 @@ class Preprocess:
             raise ValueError(f"layout must be NCHW or NHWC, not {self.layout!r}")
 
     @property
-    def _fused(self) -> tuple[float, tuple[float, ...]] | None:
-        """``(scalefactor, mean)`` for ``cv2.dnn.blobFromImage`` when one std serves all channels."""
-        if self.layout != "NCHW" or self.channel_order == "GRAY" or len(set(self.std[:3])) != 1:
+    def _fused(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """Per-channel ``(scalefactor, mean)`` (mean in pixel units, in ``channel_order``) for OpenCV's
+        one-pass ``cv2.dnn.blobFromImageWithParams``: ``(pixel - mean) * scalefactor`` equals
+        ``(pixel * scale - mean) / std`` to float32 rounding. ``None`` where it cannot (grey, NHWC)."""
+        if self.layout != "NCHW" or self.channel_order == "GRAY":
             return None
-        return self.scale / self.std[0], tuple(m / self.scale for m in self.mean[:3])
+        return tuple(self.scale / s for s in self.std[:3]), tuple(m / self.scale for m in self.mean[:3])
 
     @property
     def channels(self) -> int:
@@ -94,14 +97,15 @@ class Preprocess:
     def _one(self, bgr: np.ndarray) -> np.ndarray:
         img = self.resize_image(bgr)
         if self._fused:
-            # one C++ pass for colour swap, scale, mean, std and HWC->CHW: ~7x faster than numpy
-            # (the live pipeline pays this per frame); the same numbers to float32 rounding
-            return cv2.dnn.blobFromImage(img, self._fused[0], mean=self._fused[1], swapRB=self.channel_order == "RGB")[0]
+            # one C++ pass for colour swap, scale, mean, per-channel std and HWC->CHW: ~9x faster than
+            # numpy for ImageNet's std (0.07 vs 0.67 ms at 224x224; the live pipeline pays it per frame,
+            # evaluation per image); the same numbers to float32 rounding
+            return cv2.dnn.blobFromImageWithParams(img, blob_params(self._fused, self.channel_order == "RGB"))[0]
         return np.ascontiguousarray(self.normalize(img))
 
     def normalize(self, img: np.ndarray) -> np.ndarray:
         """An already resized BGR image as model input (channel order, scale, mean, std, layout) with
-        numpy: the path for settings the one-pass OpenCV route cannot do (grey, NHWC, per-channel std).
+        numpy: the path for settings the one-pass OpenCV route cannot do (grey, NHWC).
         An NCHW result is a transposed view (the live pipeline copies it straight into its blob)."""
         if self.channel_order == "RGB":
             img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
@@ -128,6 +132,18 @@ class Preprocess:
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
+
+
+@functools.lru_cache(maxsize=64)
+def blob_params(fused: tuple[tuple[float, ...], tuple[float, ...]], swap_rb: bool) -> cv2.dnn.Image2BlobParams:
+    """OpenCV's settings for one ``(scalefactor, mean)`` (see ``Preprocess._fused``), made once: they
+    are only read, by any thread."""
+    scale, mean = fused
+    params = cv2.dnn.Image2BlobParams()
+    params.scalefactor = (*scale, 0.0)
+    params.mean = (*mean, 0.0)
+    params.swapRB = swap_rb
+    return params
 
 
 def _interpolation(factor: float) -> int:

@@ -10,9 +10,9 @@ in one OpenCV pass written into a reused blob
 
 The pixels are the same as :meth:`edgekit.models.preprocess.Preprocess.batch`
 gives (and, for a detector, :func:`edgekit.detection.detector.prepare`): same
-sizes, same interpolation, same rounding; ``tests/vision/test_blob_reuse.py``
+sizes, same interpolation, same rounding; ``tests/vision/test_live_loop.py``
 checks them equal. Configurations OpenCV cannot do in one pass (grey input,
-NHWC, a different std per channel) take the reference path and are copied
+NHWC) take the reference path and are copied
 into the reused blob.
 """
 
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from edgekit.detection.letterbox import fit
-from edgekit.models.preprocess import Preprocess, _interpolation, as_bgr
+from edgekit.models.preprocess import Preprocess, _interpolation, as_bgr, blob_params
 
 _LETTERBOX_PAD = 114  # Preprocess(resize="letterbox") pads with this grey
 
@@ -97,18 +97,11 @@ class BlobWriter:
         self._params = self._blob_params()
 
     def _blob_params(self) -> cv2.dnn.Image2BlobParams | None:
-        """One OpenCV pass for colour swap, scale, mean and HWC->CHW, when the settings allow it."""
+        """One OpenCV pass for colour swap, scale, mean, std and HWC->CHW, when the settings allow it."""
+        swap = self.pre.channel_order == "RGB"
         if self.letterbox is not None:
-            scale, mean, swap = self.pre.scale, (0.0, 0.0, 0.0), self.pre.channel_order == "RGB"
-        elif self.pre._fused is not None:
-            (scale, mean), swap = self.pre._fused, self.pre.channel_order == "RGB"
-        else:
-            return None
-        params = cv2.dnn.Image2BlobParams()
-        params.scalefactor = (scale, scale, scale, 0.0)
-        params.mean = (*mean, 0.0)
-        params.swapRB = swap
-        return params
+            return blob_params(((self.pre.scale,) * 3, (0.0, 0.0, 0.0)), swap)
+        return None if self.pre._fused is None else blob_params(self.pre._fused, swap)
 
     def write(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Prepare ``image`` (BGR/grey/BGRA, any size) into ``out`` (a pooled blob when ``None``)."""

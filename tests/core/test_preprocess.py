@@ -64,7 +64,11 @@ def test_fused_fast_path_gives_the_same_numbers_as_the_plain_path():
     image = _image(120, 100)
     for pre in (Preprocess(size=(32, 40), mean=(0.5, 0.4, 0.3), std=(0.25, 0.25, 0.25)),
                 Preprocess(size=(32, 32), mean=(0.1, 0.2, 0.3), std=(0.5,) * 3, channel_order="BGR",
-                           resize="center_crop")):
+                           resize="center_crop"),
+                # ImageNet's: a different std per channel, in RGB order while the image is BGR
+                Preprocess(size=(24, 24), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+                Preprocess(size=(24, 24), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                           channel_order="BGR")):
         assert pre._fused is not None
         np.testing.assert_allclose(pre(image), Plain(**dataclasses.asdict(pre))(image), atol=1e-5)
-    assert Preprocess(std=(0.229, 0.224, 0.225))._fused is None  # per-channel std: numpy path
+    assert Preprocess(channel_order="GRAY")._fused is None and Preprocess(layout="NHWC")._fused is None

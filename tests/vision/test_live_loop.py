@@ -29,6 +29,7 @@ PREPROCESSES = [
     Preprocess(size=(28, 28), channel_order="GRAY"),
     Preprocess(size=(32, 48), layout="NHWC"),
     Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), channel_order="BGR"),
+    Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize="center_crop"),  # ImageNet's
 ]
 
 
