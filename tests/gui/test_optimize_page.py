@@ -140,3 +140,27 @@ def test_the_form_saves_the_plan_config_edgekit_run_replays(optimize_page, tiny_
     page.cards.buttons["raspberry-pi-5"].click()
     assert page.open_config(str(path)) == config  # the saved request fills the form again
     assert page.form.config(str(tiny_onnx.path), "local") == config and page.cards.current().name == "local"
+
+
+def test_a_path_label_list_is_validation_data_like_a_folder(optimize_page, digits_folder, tmp_path, monkeypatch):
+    """Users' labels often come as a CSV (``edgekit eval --data list.csv`` takes one): the List… button picks
+    it, and the plan and the Deploy page's sample read the same images as from the folder."""
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    from edgekit.data import open_dataset
+    from edgekit_gui.widgets.data_picker import DataPicker
+    from edgekit_gui.widgets.data_picker import open_dataset as picker_dataset
+
+    rows = ["path,label"] + [f"{p},{p.parent.name}" for p in sorted(digits_folder.rglob("*.png"))]
+    listing = tmp_path / "digits.csv"
+    listing.write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(listing), ""))  # the user's pick
+    form = optimize_page.form
+    next(b for b in form.findChildren(QPushButton) if b.text() == "List…").click()
+    config = form.config("tiny.onnx", "local")
+    assert config.data == str(listing)
+    assert len(open_dataset(config.data)) == len(open_dataset(str(digits_folder))) == len(rows) - 1
+    picker = DataPicker(allow_none=True)
+    picker.set_folder(digits_folder)  # switches to "your images"
+    picker.browse_list.click()
+    assert picker.spec()[1] == str(listing) and len(picker_dataset(picker.spec())) == len(rows) - 1

@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from edgekit_gui.widgets.data_picker import DATA_LISTS, FOLDER
+
 DEMO_DATA = "Bundled held-out digits (demo models)"
-FOLDER_DATA = "Image folder (one sub-folder per class)"
+FOLDER_DATA = FOLDER  # your images: a folder, or a list
 
 
 def _spin(maximum: float, value: float, suffix: str, special: str = "", step: float = 1.0) -> QDoubleSpinBox:
@@ -67,16 +69,20 @@ class PlanSettings(QGroupBox):
         form.addRow("Validation data:", self.data_kind)
         data = QHBoxLayout()
         self.data_folder = QLineEdit()
-        self.data_folder.setPlaceholderText("one sub-folder of images per class")
-        browse = QPushButton("Folder…")
+        self.data_folder.setPlaceholderText("a folder (one sub-folder per class) or a path,label CSV")
+        browse, browse_list = QPushButton("Folder…"), QPushButton("List…")
+        browse_list.setToolTip("A path,label CSV or text list (as edgekit eval --data takes), or a detector's "
+                               "COCO .json")
         data.addWidget(self.data_folder, 1)
         data.addWidget(browse)
+        data.addWidget(browse_list)
         form.addRow("", data)
         self.cache = QCheckBox("Reuse a cached result")
         self.cache.setToolTip("A plan of the same model, on the same hardware, with the same settings is reused")
         self.cache.setChecked(True)
         form.addRow("", self.cache)
         browse.clicked.connect(self._ask)
+        browse_list.clicked.connect(self._ask_list)
         self.data_kind.currentTextChanged.connect(lambda t: self.data_folder.setEnabled(t == FOLDER_DATA))
         self.data_folder.setEnabled(False)
 
@@ -85,8 +91,14 @@ class PlanSettings(QGroupBox):
         if folder:
             self.set_folder(folder)
 
+    def _ask_list(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Validation data: an image list", self.data_folder.text(),
+                                              DATA_LISTS)
+        if path:
+            self.set_folder(path)
+
     def set_folder(self, folder: str) -> None:
-        """Use an image folder as validation data."""
+        """Use an image folder, or a list of images (``path,label`` CSV, COCO .json), as validation data."""
         self.data_kind.setCurrentText(FOLDER_DATA)
         self.data_folder.setText(str(folder))
 

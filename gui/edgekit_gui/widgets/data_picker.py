@@ -1,4 +1,4 @@
-"""Choosing evaluation/validation data: the bundled held-out digits, an image folder, or none."""
+"""Choosing evaluation/validation data: the bundled held-out digits, an image folder or list, or none."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
-DEMO, FOLDER, NONE = "Bundled handwritten digits (held-out test set)", "Image folder (one sub-folder per class)", "None"
+DEMO, FOLDER, NONE = "Bundled handwritten digits (held-out test set)", "Your images (a folder, or a list)", "None"
+DATA_LISTS = "Image lists (*.csv *.txt *.json);;All files (*)"  # path,label CSV/text; a detector's COCO .json
 
 
 class DataPicker(QWidget):
@@ -20,27 +21,35 @@ class DataPicker(QWidget):
         self.kind = QComboBox()
         self.kind.addItems([DEMO, FOLDER] + ([NONE] if allow_none else []))
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("folder with one sub-folder per class")
-        self.browse = QPushButton("Folder…")
+        self.folder.setPlaceholderText("a folder (one sub-folder per class) or a path,label CSV")
+        self.browse, self.browse_list = QPushButton("Folder…"), QPushButton("List…")
+        self.browse_list.setToolTip("A path,label CSV or text list, as edgekit eval --data takes")
         row.addWidget(self.kind)
         row.addWidget(self.folder, 1)
         row.addWidget(self.browse)
+        row.addWidget(self.browse_list)
         self.browse.clicked.connect(self._ask)
+        self.browse_list.clicked.connect(self._ask_list)
         self.kind.currentTextChanged.connect(self._sync)
         self._sync()
 
     def _sync(self) -> None:
         on = self.kind.currentText() == FOLDER
-        self.folder.setEnabled(on)
-        self.browse.setEnabled(on)
+        for widget in (self.folder, self.browse, self.browse_list):
+            widget.setEnabled(on)
 
     def _ask(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Validation data folder", self.folder.text())
         if folder:
             self.folder.setText(folder)
 
+    def _ask_list(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Validation data: an image list", self.folder.text(), DATA_LISTS)
+        if path:
+            self.folder.setText(path)
+
     def set_folder(self, path: str | Path) -> None:
-        """Choose an image folder."""
+        """Choose an image folder or list."""
         self.kind.setCurrentText(FOLDER)
         self.folder.setText(str(path))
 
