@@ -2,10 +2,11 @@
 one that backends run very differently -- then the others are measured and the fastest is kept.
 
 Why: a dynamic-INT8 ONNX (``ConvInteger``/``MatMulInteger``: every activation quantized at run
-time; Ultralytics exports ``yolov8n_int8`` this way) is run by onnxruntime with nothing fused,
-while OpenVINO fuses the same graph: measured with ``edgekit bench`` on a 2-core Xeon (AMX),
-yolov8n_int8_op11 took 425 ms per frame on onnxruntime and 137 ms on OpenVINO, so a demo on the
-first backend played at a third of the frame rate it could. Which runtime wins depends on the CPU
+time; e.g. the real-data ``yolov8n_int8_op11``, an Ultralytics export passed through onnxruntime's
+``quantize_dynamic``) is run by onnxruntime with nothing fused, while OpenVINO fuses the same graph:
+measured with ``edgekit bench`` on a 2-core Xeon (AMX), yolov8n_int8_op11 took 425 ms per frame on
+onnxruntime and 137 ms on OpenVINO, so a demo on the first backend played at a third of the frame
+rate it could. Which runtime wins depends on the CPU
 and the graph, so it is measured here (a few runs each, seconds at most), never assumed, and the
 choice is said in the session's notes with the numbers.
 """
