@@ -96,6 +96,12 @@ def _noting_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _cancelled() -> int:
+    """Say the command was cancelled; the shell's exit code for Ctrl-C."""
+    print(_CANCELLED, file=sys.stderr)
+    return 130
+
+
 def _from_ctrl_c(exc: BaseException) -> bool:
     """True when Ctrl-C was pressed during the command or a KeyboardInterrupt is in ``exc``'s chain
     (commands that report Ctrl-C themselves, like ``edgekit demo``, exit with 130 outside it and
@@ -120,8 +126,7 @@ def _main(argv: list[str] | None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
         if _from_ctrl_c(exc):  # e.g. a model load that Ctrl-C broke: a cancel, not the model's fault
-            print(_CANCELLED, file=sys.stderr)
-            return 130
+            return _cancelled()
         if os.environ.get("EDGEKIT_DEBUG"):
             raise
         from rich.markup import escape
@@ -131,8 +136,7 @@ def _main(argv: list[str] | None) -> int:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:  # Ctrl-C outside a command (while the CLI itself starts)
-        print(_CANCELLED, file=sys.stderr)
-        return 130
+        return _cancelled()
     except OSError as exc:
         if os.environ.get("EDGEKIT_DEBUG") or exc.filename is None:
             raise
@@ -148,8 +152,7 @@ def _main(argv: list[str] | None) -> int:
         return 2
     except Exception as exc:  # a bug in edgekit, not the user's fault: still no traceback by default
         if _from_ctrl_c(exc):  # Ctrl-C while a pybind11 runtime initialised: "ImportError: initialization failed"
-            print(_CANCELLED, file=sys.stderr)
-            return 130
+            return _cancelled()
         if os.environ.get("EDGEKIT_DEBUG") or isinstance(exc, Warning):  # a warning made an error (-W error) stays one
             raise
         from rich.markup import escape
