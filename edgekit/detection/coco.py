@@ -42,13 +42,13 @@ def pycocotools_stats(
     """The 12 ``COCOeval.stats`` of pycocotools on the same boxes.
 
     Raises:
-        DataError: pycocotools is not installed (``pip install pycocotools``).
+        DataError: pycocotools is not installed (``pip install 'edgekit[coco]'``).
     """
     try:
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
     except ImportError as exc:
-        raise DataError("the cross-check needs pycocotools; pip install pycocotools") from exc
+        raise DataError("the cross-check needs pycocotools: pip install 'edgekit[coco]' (or pip install pycocotools)") from exc
     gt_dict, results = to_coco(truths, predictions, classes)
     if not results:  # loadRes cannot take an empty list; a box of no class changes nothing
         results = [{"image_id": 1, "category_id": len(classes) + 1, "score": 0.5, "bbox": [0, 0, 1, 1]}]

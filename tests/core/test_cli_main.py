@@ -125,3 +125,26 @@ def test_an_error_that_hides_the_ctrl_c_is_still_a_cancel(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 130, done.stderr
     assert "cancelled (Ctrl-C)" in done.stderr and "internal error" not in done.stderr
+
+
+def test_ctrl_c_while_the_cli_is_still_being_imported_is_a_cancel(tmp_path):
+    """The console script's entry point imports the CLI inside a try: a Ctrl-C in the first
+    ~0.1 s (the CLI's own imports) says cancelled and exits 130, no Python traceback."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "early.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # a terminal's Ctrl-C\n"
+        "class CtrlCOnTyper:  # the key pressed while the CLI imports typer\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, CtrlCOnTyper())\n"
+        "from edgekit.__main__ import run\n"
+        "run()\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "cancelled (Ctrl-C)", done.stderr
