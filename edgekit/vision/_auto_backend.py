@@ -8,7 +8,10 @@ measured with ``edgekit bench`` on a 2-core Xeon (AMX), yolov8n_int8_op11 took 4
 onnxruntime and 137 ms on OpenVINO, so a demo on the first backend played at a third of the frame
 rate it could. Which runtime wins depends on the CPU
 and the graph, so it is measured here (a few runs each, seconds at most), never assumed, and the
-choice is said in the session's notes with the numbers.
+choice is said in the session's notes with the numbers. Speed is not all: a runtime whose outputs
+on the probe input stray from the first runtime's by more than the precision's conversion rule
+allows (:data:`edgekit.models.check.RELATIVE_RULE`: 15 % of the output range for dynamic INT8;
+measured for yolov8n_int8_op11, OpenVINO vs onnxruntime: 2.5 %) is left out, however fast.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 RACE_S = 2.0  # timed runs per backend stop after this long (at least one run is timed)
 RACE_RUNS = 3  # ... or after this many, after one untimed warm-up run
@@ -34,8 +39,9 @@ def needs_race(session: Any) -> bool:
 def race(first: Any, others: list[str], compile_one: Callable[[str], Any]) -> Any:
     """The fastest of ``first`` and the sessions ``compile_one(name)`` makes for ``others``, by the
     median of a few timed runs on the same seeded input; the rest are closed. A backend that fails
-    to compile or run is left out (its reason goes into the note). The chosen session's
-    ``info.notes`` says what was measured."""
+    to compile or run, or whose outputs disagree with the first working one's (:func:`_strays`),
+    is left out (its reason goes into the note). The chosen session's ``info.notes`` says what was
+    measured."""
     from edgekit.errors import EdgekitError
     from edgekit.models.check import sample_inputs
 
@@ -45,12 +51,20 @@ def race(first: Any, others: list[str], compile_one: Callable[[str], Any]) -> An
     made: list[Any] = []  # every session opened here, to close all but the one kept
     timed: list[tuple[float, Any]] = []
     left_out: list[str] = []
+    reference: tuple[str, list[np.ndarray]] | None = None  # the first working runtime's outputs
     for name, make in [(first.info.backend, lambda: first)] + [(n, lambda n=n: compile_one(n)) for n in others]:
         try:
             made.append(make())
-            timed.append((_median_ms(made[-1], feed), made[-1]))
+            ms, outputs = _measure(made[-1], feed)
         except (EdgekitError, RuntimeError, ValueError, OSError) as exc:
             left_out.append(f"{name}: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}")
+            continue
+        if reference is None:
+            reference = (name, outputs)
+        elif why := _strays(outputs, reference, str(made[-1].info.precision)):
+            left_out.append(f"{name}: {why}")
+            continue
+        timed.append((ms, made[-1]))
     if not timed:  # even the first failed to run: let the pipeline report it as it would have
         for session in made[1:]:
             session.close()
@@ -75,8 +89,30 @@ def said(*sessions: Any) -> list[str]:
             if note.startswith(PREFIX)]
 
 
+def _strays(outputs: list[np.ndarray], reference: tuple[str, list[np.ndarray]], precision: str) -> str:
+    """Why ``outputs`` do not compute what the reference runtime did on the same input ("" when they
+    do): a different structure, or a largest difference over the precision's share of the range."""
+    from edgekit.models.check import RELATIVE_RULE
+
+    name, ref = reference
+    if [o.shape for o in outputs] != [r.shape for r in ref]:
+        return f"its outputs {[o.shape for o in outputs]} differ in shape from {name}'s {[r.shape for r in ref]}"
+    limit = {str(p): rule[0] for p, rule in RELATIVE_RULE.items()}.get(precision, 0.15)
+    scale = max((float(np.abs(r).max()) for r in ref if r.size), default=0.0) or 1.0
+    worst = max((float(np.abs(o - r).max()) for o, r in zip(outputs, ref) if r.size), default=0.0)
+    if worst / scale <= limit:
+        return ""
+    return (f"its outputs differ from {name}'s on the same input by {worst / scale:.0%} of their range "
+            f"(allowed for {precision}: {limit:.0%}), so it was not raced")
+
+
+def _measure(session: Any, feed: dict) -> tuple[float, list[np.ndarray]]:
+    """``(median ms, outputs)``: the warm-up run's outputs (float64) are kept for the agreement check."""
+    outputs = [np.asarray(v, dtype=np.float64) for v in session.run(feed).values()]  # warm-up too
+    return _median_ms(session, feed), outputs
+
+
 def _median_ms(session: Any, feed: dict) -> float:
-    session.run(feed)  # warm-up: first-run allocations and lazy compilation
     times: list[float] = []
     deadline = time.perf_counter() + RACE_S
     while len(times) < RACE_RUNS and (not times or time.perf_counter() < deadline):

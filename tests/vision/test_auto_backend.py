@@ -90,3 +90,32 @@ def test_a_first_runtime_that_fails_to_run_is_closed_and_the_other_kept(dynamic_
         assert session.info.backend == "openvino" and closed == [True]
         (note,) = auto_choices(session, None)
         assert set(_measured(note)) == {"openvino"} and "not measured: onnxruntime: the runtime aborted" in note
+
+
+def test_a_faster_runtime_that_computes_something_else_is_not_chosen(dynamic_int8, tmp_path):
+    """Speed is not all: a runtime whose outputs on the probe stray from the first runtime's beyond the
+    precision's rule (15 % of the range for dynamic INT8) is left out with the figures, however fast.
+    The stray runtime here is OpenVINO given the same graph with its last layer's bias shifted."""
+    pytest.importorskip("openvino", reason="the race needs a second runtime")
+    import onnx
+    from onnx import numpy_helper
+
+    from edgekit.backends import compile_session
+    from edgekit.models import load_model
+    from edgekit.vision import _auto_backend
+
+    graph = onnx.load(str(dynamic_int8.path))
+    last = next(n for n in reversed(graph.graph.node) if n.op_type in ("Add", "Gemm", "MatMul"))
+    bias = next(init for init in graph.graph.initializer if init.name in last.input)
+    shifted = numpy_helper.to_array(bias) + 100.0
+    bias.CopyFrom(numpy_helper.from_array(shifted.astype(numpy_helper.to_array(bias).dtype), bias.name))
+    onnx.save(graph, str(tmp_path / "stray.onnx"))
+    stray = load_model(tmp_path / "stray.onnx")
+
+    first = compile_session(dynamic_int8, "onnxruntime")
+    with _auto_backend.race(first, ["openvino"], lambda name: compile_session(stray, name)) as session:
+        assert session is first
+        (note,) = session.info.notes[-1:]
+        assert set(_measured(note)) == {"onnxruntime"}, note
+        assert re.search(r"not measured: openvino: its outputs differ from onnxruntime's on the same input "
+                         r"by \d+% of their range \(allowed for int8-dynamic: 15%\)", note), note
