@@ -117,6 +117,7 @@ def cancel_mid_run(qtbot):
             pass
         assert page.job is None and page.run_button.isEnabled() and not page.cancel_button.isEnabled()
         assert "cancelled" in page.banner.text()
+        assert "cancelled" in page.status.text() and page.progress.value() == 0  # not "Cancelling…" at 77 %
         return job
 
     return run

@@ -107,3 +107,56 @@ def test_every_page_fits_and_shows_its_primary_button_and_the_status_bar(window,
     pool = QThreadPool.globalInstance()
     qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=120_000)
     assert not problems, "\n".join(problems)
+
+
+def _in_view(widget: QWidget, window: QWidget) -> str:
+    """'' when ``widget`` lies inside the viewport of every scroll area holding it, as they are now
+    (nothing scrolled for it), and inside the window; else where it is."""
+    if not widget.isVisible():
+        return "hidden"
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea):
+            port = parent.viewport()
+            rect = QRect(widget.mapTo(port, widget.rect().topLeft()), widget.size())
+            if not port.rect().contains(rect):
+                return f"at {rect.getRect()}, outside the {port.width()}x{port.height()} view of a scroll area"
+        parent = parent.parentWidget()
+    rect = QRect(widget.mapTo(window, widget.rect().topLeft()), widget.size())
+    return "" if window.rect().contains(rect) else f"at {rect.getRect()}, outside the window"
+
+
+# what a page shows while its job runs: the user watches the bar and may press Cancel / Stop
+JOB_PARTS = {"BenchmarkPage": ("run_button", "cancel_button", "progress", "status"),
+             "OptimizePage": ("run_button", "cancel_button", "use_button", "progress", "status"),
+             "LiveDemoPage": ("start_button", "stop_button", "status", "plots")}
+TWO_LINES = ("auto: this model is int8-dynamic (quantized at run time), which runtimes run very differently; "
+             "measured per frame here: openvino 170.3 ms, onnxruntime 555.3 ms; running on openvino")
+
+
+@pytest.mark.parametrize("size", SIZES[1:], ids=[f"{w}x{h}" for w, h in SIZES[1:]])
+def test_progress_and_cancel_are_in_view_without_scrolling_even_under_a_banner(window, qtbot, size):
+    """From 1280x720 up, a page running a job shows its bar, status, Cancel/Stop (and the live
+    plots) without the user scrolling, also when a two-line message sits above: at 1280x720 the
+    plan's bar sat below the settings column's fold, and a two-line banner on Live demo pushed the
+    plots out of the window (the banner made the page size itself by its preferred height)."""
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.size().width() == size[0])
+    problems = []
+    for name, parts in JOB_PARTS.items():
+        page = window.show_page(name)
+        if name == "OptimizePage":  # the target cards (the column's tallest part) load in a worker
+            qtbot.waitUntil(lambda p=page: p.cards.current() is not None, timeout=60_000)
+        page.banner.show_info(TWO_LINES)
+        outer = window.stack.currentWidget()
+        _settle(qtbot, lambda o=outer: not o.verticalScrollBar().isVisible() and o.widget().width() == o.viewport().width())
+        if outer.verticalScrollBar().maximum():
+            problems.append(f"{name}: the page scrolls by {outer.verticalScrollBar().maximum()} px under the banner")
+        for attr in parts:
+            wrong = _in_view(getattr(page, attr), window)
+            if wrong:
+                problems.append(f"{name}.{attr}: {wrong}")
+        page.banner.clear_message()
+    pool = QThreadPool.globalInstance()
+    qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=120_000)
+    assert not problems, "\n".join(problems)

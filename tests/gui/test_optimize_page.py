@@ -79,6 +79,16 @@ def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, 
     live = window.pages["LiveDemoPage"]
     assert live.picker_a.model.itemText(0) == f"Plan choice: {report.best_key}"
     assert report.best_key.split("/")[0] in window.pages["DeployPage"].what.values["Plan choice"].text()
+    # a second plan: the first one's table and "Use this model" are not offered as this run's result;
+    # cancelled, the first plan (which still stands) is shown again
+    page.start()
+    assert page.results.table.rowCount() == 0 and not page.use_button.isEnabled()
+    with qtbot.waitSignal(page.job.signals.progress, timeout=60000):
+        pass
+    page.cancel_button.click()
+    qtbot.waitUntil(lambda: page.job is None, timeout=60000)
+    assert page.results.table.rowCount() == len(report.candidates) and page.use_button.isEnabled()
+    assert window.state.report is report and "shown again" in page.status.text()
 
 
 def test_plan_can_be_cancelled(optimize_page, cancel_mid_run):

@@ -70,6 +70,13 @@ class Page(QWidget):
             self.job.cancel()
             self.status.setText("Cancelling…")
 
+    def _show_cancelled(self, message: str) -> None:
+        """The job stopped on request: the banner, the status line and the bar all say so (the
+        status no longer reads "Cancelling…", the bar no longer stands where the job stopped)."""
+        self.banner.show_info(message)
+        self.status.setText(message)
+        self.progress.setValue(0)
+
     def _progress(self, event: Any) -> None:
         """Show one :class:`~edgekit.progress.ProgressEvent`: the bar from its fraction, the text from it."""
         fraction = event_fraction(event)

@@ -197,7 +197,7 @@ class BenchmarkPage(Page):
             on_progress=self._progress, on_result=lambda out: self.show_results(*out), on_error=self.banner.show_error,
             on_done=self._done,
         )
-        self.job.signals.cancelled.connect(lambda: self.banner.show_info("Benchmark cancelled."))
+        self.job.signals.cancelled.connect(lambda: self._show_cancelled("Benchmark cancelled."))
 
     def _done(self) -> None:
         self.job = None

@@ -96,7 +96,6 @@ class OptimizePage(Page):
         self.left.addWidget(self.cards)
         self.form = PlanSettings()
         self.left.addWidget(self.form)
-        self._build_run_row()
         self.left.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -120,7 +119,8 @@ class OptimizePage(Page):
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
         split.setSizes([610, 830])
-        self.content.addWidget(split)
+        self.content.addWidget(split, 1)
+        self._build_run_row()  # below both columns, outside their scroll areas: always in view
         self.cards.chosen.connect(self._target_chosen)
         self.open_target.clicked.connect(self._ask_target)
         self.save_settings.clicked.connect(self._ask_save)
@@ -129,6 +129,8 @@ class OptimizePage(Page):
         self._sync()
 
     def _build_run_row(self) -> None:
+        """Run / Cancel / Use, the progress bar and the status line, under the two columns: on a
+        1280x720 screen they sat below the settings column's fold, out of sight during a plan."""
         row = QHBoxLayout()
         self.run_button, self.cancel_button = QPushButton("Run plan"), QPushButton("Cancel")
         self.use_button = QPushButton("Use this model")
@@ -138,9 +140,9 @@ class OptimizePage(Page):
         self.status.setWordWrap(True)
         for w in (self.run_button, self.cancel_button, self.use_button):
             row.addWidget(w)
-        self.left.addLayout(row)
-        self.left.addWidget(self.progress)
-        self.left.addWidget(self.status)
+        row.addWidget(self.progress, 1)
+        self.content.addLayout(row)
+        self.content.addWidget(self.status)
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.use_button.clicked.connect(self.use_selected)
@@ -273,13 +275,24 @@ class OptimizePage(Page):
         self.load_at_start = machine_load()  # other work competing with the measurement (speed-up badges)
         self.banner.clear_message()
         self.steps.clear()
+        self.results.clear()  # the last plan's table is not this run's: it comes back if this one is cancelled
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.use_button.setEnabled(False)
         _busy.hold()
         self.job = self.runner.start(run_plan, model, target, config, on_progress=self._progress,
                                      on_result=self.show_report, on_error=self._failed, on_done=self._done)
-        self.job.signals.cancelled.connect(lambda: self.banner.show_info("Plan cancelled; nothing was changed."))
+        self.job.signals.cancelled.connect(self._cancelled)
+
+    def _cancelled(self) -> None:
+        """Nothing changed: the app's plan is still the last finished one, shown again if there is one."""
+        if self.report is None:
+            self._show_cancelled("Plan cancelled; nothing was changed.")
+            return
+        self._render(self.report)
+        self._show_cancelled(f"Plan cancelled; nothing was changed: the last finished plan ({self.report.model}) "
+                             "is shown again.")
 
     def _progress(self, event: Any) -> None:
         """The bar and the status line follow every event; the step list gets one line per step
@@ -296,14 +309,32 @@ class OptimizePage(Page):
         self.run_button.setEnabled(self.state.model is not None and self.cards.current() is not None)
 
     def _failed(self, exc: BaseException) -> None:
+        """The error in the banner; the candidates that came closest when there are some, else the
+        last finished plan again (it still stands)."""
         self.banner.show_error(exc)
+        self.status.setText("The plan stopped: the message above says why.")
+        self.progress.setValue(0)
         closest = getattr(exc, "closest", None)
         if closest and self.config is not None:
             self.results.show_candidates(closest, [str(exc)], self.config.latency_budget_ms, None)
+        elif self.report is not None:
+            self._render(self.report)
 
     def show_report(self, report: Any) -> None:
         """Show a finished plan and make it the app's current report."""
         self.report = report
+        busy, load = self._render(report)
+        best = report.best
+        self.banner.show_success(f"Chosen: {best.key} at {best.latency_text()}"
+                                 + ("" if best.accuracy is None else f", accuracy {best.accuracy:.1%}")
+                                 + eager_sentence(report, busy)
+                                 + (f" (the machine was busy: load {load:.1f} per core)" if busy else "")
+                                 + (" (from the cache)" if report.cache_hit else "") + ".")
+        self.status.setText(f"Plan of {report.model} finished.")
+        self.state.set_report(report)
+
+    def _render(self, report: Any) -> tuple[bool, float | None]:
+        """The plan's table, chart and log; ``(busy, load)``: whether the machine was busy when it ran."""
         cands = list(report.candidates)
         ran = report.config  # the settings the plan ran with (never the form, which may have changed since)
         floor = accuracy_floor(cands, ran.get("max_accuracy_drop", 0.0))
@@ -313,14 +344,8 @@ class OptimizePage(Page):
         log = [for_gui(line, "OptimizePage") for line in report.log]  # "(--seconds)" -> "(“Benchmark time”)"
         self.results.set_metric(getattr(report, "metric", "top-1"))  # a detector's plan is in mAP
         self.results.show_candidates(cands, log, ran.get("latency_budget_ms"), floor)
-        best = report.best
-        self.banner.show_success(f"Chosen: {best.key} at {best.latency_text()}"
-                                 + ("" if best.accuracy is None else f", accuracy {best.accuracy:.1%}")
-                                 + eager_sentence(report, busy)
-                                 + (f" (the machine was busy: load {load:.1f} per core)" if busy else "")
-                                 + (" (from the cache)" if report.cache_hit else "") + ".")
         self.use_button.setEnabled(True)
-        self.state.set_report(report)
+        return busy, load
 
     def use_selected(self) -> None:
         """Carry the selected candidate (or the chosen one) to Deploy and Live demo."""

@@ -11,7 +11,13 @@ _STYLE = "QLabel {{ background: {bg}; color: white; padding: 6px 10px; border-ra
 
 
 class MessageBanner(QLabel):
-    """Shows one message at a time; hidden when empty."""
+    """Shows one message at a time; hidden when empty.
+
+    The text wraps, but the banner does not tell the page's layout that its height depends on its
+    width: it sets its own height from the width it got instead. Why: a height-for-width
+    item makes the page's scroll area size the whole page by its *preferred* height, so a two-line
+    banner on the Live demo page pushed its plots 200 px below a 1280x720 window.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -20,12 +26,26 @@ class MessageBanner(QLabel):
         self.kind = ""
         self.hide()
 
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """As tall as the text needs at the banner's current width (wrapped lines)."""
+        need = super().heightForWidth(self.width()) if self.text() else 0
+        if need > 0 and need != self.maximumHeight():
+            self.setFixedHeight(need)
+
     def _show(self, text: str, colour: str, kind: str) -> None:
         if kind != self.kind:  # restyling re-polishes; the live page repeats one message every tick
             self.kind = kind
             self.setStyleSheet(_STYLE.format(bg=colour))
         self.setText(text)
         self.show()
+        self._fit_height()
 
     def show_error(self, exc: BaseException | str) -> None:
         """Show the SDK's sentence for ``exc`` (or a plain string) as an error."""
