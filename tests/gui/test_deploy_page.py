@@ -42,3 +42,15 @@ def test_nothing_to_deploy_without_a_model(window):
     page = window.show_page("DeployPage")
     assert not page.deploy_button.isEnabled()
     assert "Model page" in page.what.values["Nothing yet"].text()
+
+
+def test_the_validation_data_suits_the_model(window, tiny_onnx):
+    """The bundled digits validate a digits classifier only: for any other model the picker asks for
+    the user's images instead of failing the first build on a class mismatch."""
+    from edgekit_gui.widgets.data_picker import DEMO, FOLDER
+
+    page = window.show_page("DeployPage")
+    window.state.set_model(tiny_onnx)  # labels "0".."9": the digits fit
+    assert page.data.kind.currentText() == DEMO
+    window.state.set_model(tiny_onnx.replace(labels=tuple(f"class {i}" for i in range(10)), name="tiny-objects"))
+    assert page.data.kind.currentText() == FOLDER and page.data.folder.isEnabled()

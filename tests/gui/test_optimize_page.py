@@ -79,6 +79,10 @@ def test_plan_runs_with_progress_in_order_and_carries_the_choice(optimize_page, 
     live = window.pages["LiveDemoPage"]
     assert live.picker_a.model.itemText(0) == f"Plan choice: {report.best_key}"
     assert report.best_key.split("/")[0] in window.pages["DeployPage"].what.values["Plan choice"].text()
+    deploy = window.pages["DeployPage"]  # validated on the images the plan was measured on, not the default
+    assert deploy.data.folder.text() == report.config["data"] and deploy.data.kind.currentText().startswith("Your")
+    chosen = report.best  # its stored precision (an INT8 QDQ model's "fp32" method keeps it INT8), not the method
+    assert f"({chosen.model['format']}, {chosen.model['precision']})" in deploy.what.values["Model"].text()
     # a second plan: the first one's table and "Use this model" are not offered as this run's result;
     # cancelled, the first plan (which still stands) is shown again
     page.start()

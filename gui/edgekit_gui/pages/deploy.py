@@ -22,7 +22,7 @@ from edgekit.backends import backends_for
 from edgekit.progress import emit
 from edgekit_gui.pages.base import Page, describe_event
 from edgekit_gui.widgets.cards import Card
-from edgekit_gui.widgets.data_picker import DataPicker, open_dataset
+from edgekit_gui.widgets.data_picker import DEMO, FOLDER, DataPicker, open_dataset
 from edgekit_gui.widgets.tables import fill_table, make_table
 
 FROM_CHOICE = "as chosen"
@@ -39,6 +39,12 @@ def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data_s
     bundle = deploy(source, target=target, out=out, data=data, samples=samples, force=force, progress=progress,
                     **overrides)
     return bundle, read_report(bundle)
+
+
+def _digits_fit(model: Any) -> bool:
+    """The bundled handwritten digits can validate ``model``: a classifier of the ten digits."""
+    labels = getattr(model, "labels", None)
+    return labels is not None and [str(x) for x in labels] == [str(i) for i in range(10)]
 
 
 class DeployPage(Page):
@@ -61,6 +67,8 @@ class DeployPage(Page):
         state.model_changed.connect(lambda *_: self._describe())
         state.choice_changed.connect(lambda *_: self._describe())
         state.target_changed.connect(lambda *_: self._describe())
+        state.model_changed.connect(lambda *_: self._suggest_data())
+        state.choice_changed.connect(lambda *_: self._suggest_data())
         self._describe()
 
     def _build_form(self) -> None:
@@ -91,6 +99,19 @@ class DeployPage(Page):
         browse.clicked.connect(self._ask_out)
         self.deploy_button.clicked.connect(self.start)
 
+    def _suggest_data(self) -> None:
+        """Validation data that fits what is deployed: the images its plan was measured on, else, for
+        a model the bundled digits do not fit, the user's own (the digits stayed the default for any
+        model, and an ImageNet model's first "Build bundle" failed on the class mismatch)."""
+        report, choice = self.state.report, self.state.choice
+        used = (getattr(report, "config", None) or {}).get("data") if choice is not None else None
+        if used and not str(used).startswith("demo") and Path(used).exists():
+            self.data.set_folder(used)
+            return
+        model = self.state.model
+        if model is not None and not _digits_fit(model) and self.data.kind.currentText() == DEMO:
+            self.data.kind.setCurrentText(FOLDER)
+
     def source(self) -> Any:
         """The plan choice when there is one for the current model, else the current model."""
         return self.state.choice if self.state.choice is not None else self.state.model
@@ -105,7 +126,8 @@ class DeployPage(Page):
         self.deploy_button.setEnabled(True)
         if src is self.state.choice:  # a plan Candidate: its model is a Model.to_dict()
             name, fmt = src.model.get("name", src.key), src.model.get("format", "?")
-            self.what.add_row("Model", f"{name} ({fmt}, {src.method})")
+            stored = src.model.get("precision", src.precision)  # an INT8 QDQ model's "fp32" method keeps it INT8
+            self.what.add_row("Model", f"{name} ({fmt}, {stored})")
             self.what.add_row("Plan choice", f"{src.key}: {src.backend} / {src.device} / {src.precision}, "
                                              f"{src.latency_text()}")
         else:
