@@ -44,22 +44,30 @@ class Spec:
         return f"{self.backend}/{self.device}/{(self.label or self.precision) if self.stored else self.method}"
 
 
-def as_stored(specs: list[Spec], model: Any) -> tuple[list[Spec], str | None]:
+def as_stored(specs: list[Spec], model: Any, target: Target | None = None) -> tuple[list[Spec], str | None]:
     """The specs for a model stored at reduced precision (INT8 QDQ/QOperator, or FP16), and a log line.
 
-    Such a model is measured as it is on every backend, labelled with its own precision
-    ("onnxruntime/cpu/int8", never "fp32"), and its accuracy is measured like any other's.
-    Quantizing it again or making an FP16 copy needs the FP32 model, so those methods are
-    left out rather than listed as failed.
+    Such a model is measured as it is on every backend whose ``target`` entry lists its precision,
+    labelled with its own precision ("onnxruntime/cpu/int8", never "fp32"), and its accuracy is
+    measured like any other's. Quantizing it again or making an FP16 copy needs the FP32 model, so
+    those methods are left out rather than listed as failed. Why the target check: a choice the
+    target does not list is one ``edgekit deploy`` refuses for it (a plan of the dynamic-INT8
+    YOLOv8n chose openvino/cpu/int8-dynamic, which the deploy of that very plan then refused).
     """
     stored = Precision.parse(model.precision)
     if stored not in (Precision.INT8, Precision.INT8_DYNAMIC, Precision.FP16):
         return specs, None
+    fp32 = [s for s in specs if s.method == Method.FP32]
+    listed = [s for s in fp32 if target is None or target.supports(s.backend, s.device, str(stored))]
     kept = [Spec(s.backend, s.device, _run_precision(capabilities(s.backend), s.device, stored), s.method,
-                 stored=True, label=str(stored)) for s in specs if s.method == Method.FP32]
+                 stored=True, label=str(stored)) for s in listed]
     what = "stored in FP16" if stored == Precision.FP16 else f"already quantized ({stored})"
-    return kept, (f"{model.name} is {what}: each backend runs it as stored and its accuracy is measured; "
-                  "FP16/INT8 variants need the FP32 model (plan that one to compare).")
+    line = (f"{model.name} is {what}: each backend runs it as stored and its accuracy is measured; "
+            "FP16/INT8 variants need the FP32 model (plan that one to compare).")
+    left = sorted({f"{s.backend}/{s.device}" for s in fp32 if s not in listed})
+    if left:
+        line += f" Not planned: {', '.join(left)} (target {target.name} does not list {stored} there)."
+    return kept, line
 
 
 # what each asked-for method builds, and the precision its file holds

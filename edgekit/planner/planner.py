@@ -314,7 +314,7 @@ class _State:
                                 reduce_range=target_reduce_range(t), detector=self.detector)
         if self.detector and methods_need_calib:
             self.log.append(det_plan.head_note(self.ctx.source))
-        self.specs, stored = as_stored(specs_for(t, cfg.methods, self.twin is not None), self.model)
+        self.specs, stored = as_stored(specs_for(t, cfg.methods, self.twin is not None), self.model, t)
         self.log += [stored] if stored else []
         self.specs += foreign_specs(self.specs)  # e.g. OpenVINO also runs onnxruntime's INT8 QDQ ONNX
 

@@ -172,3 +172,29 @@ def test_targets_cli_shows_budgets_in_words_not_a_dataclass_repr(capsys):
     assert main(["targets", "raspberry-pi-5"]) == 0
     out = capsys.readouterr().out
     assert "Budgets(" not in out and "p50 <= 100 ms" in out
+
+
+def test_a_stored_model_is_planned_only_where_the_target_lists_its_precision():
+    """A model already quantized (here dynamic INT8) runs as stored on each backend the target lists
+    that precision for; elsewhere it is left out with a line that says so, so the plan's choice is
+    always one `edgekit deploy` accepts for the same target (it refused openvino/cpu/int8-dynamic)."""
+    from types import SimpleNamespace
+
+    from edgekit.planner.build import as_stored, specs_for
+    from edgekit.targets import load_target
+
+    model = SimpleNamespace(name="yolov8n-dyn", precision="int8-dynamic")  # what as_stored reads of a Model
+    laptop = load_target("x86-avx2-laptop")  # openvino: [fp32, int8]; onnxruntime: [..., int8-dynamic]
+    specs, line = as_stored(specs_for(laptop, ("fp32", "int8"), False), model, laptop)
+    assert [s.key for s in specs] == ["onnxruntime/cpu/int8-dynamic"]
+    assert "Not planned: openvino/cpu (target x86-avx2-laptop does not list int8-dynamic there)" in line
+    assert all(laptop.supports(s.backend, s.device, s.precision) for s in specs)
+
+
+def test_this_machine_lists_openvino_for_dynamic_int8_models():
+    """OpenVINO runs an onnxruntime dynamic-INT8 ONNX as stored (and fuses it): the local target lists it,
+    so a plan here may choose it and the deploy of that plan accepts it."""
+    pytest.importorskip("openvino", reason="needs OpenVINO (pip install 'edgekit[openvino]')")
+    from edgekit.targets import load_target
+
+    assert load_target("local").supports("openvino", "cpu", "int8-dynamic")
