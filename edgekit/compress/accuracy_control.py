@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.compress._common import say
-from edgekit.compress.int8 import Feed, nncf_dataset, quantize_int8, quantize_openvino
+from edgekit.compress.int8 import Feed, nncf_dataset, nncf_on_stderr, quantize_int8, quantize_openvino
 from edgekit.errors import BudgetNotMet, require_argument
 from edgekit.models.model import Model
 from edgekit.progress import Progress
@@ -181,10 +181,11 @@ def quantize_openvino_controlled(
         return top1(lambda feed: compiled(list(feed.values()))[0], list(items))
 
     say(progress, "accuracy control", f"NNCF accuracy-controlled quantization of {model.name} (max drop {100 * max_drop:.2f} points)")
-    quantized = nncf.quantize_with_accuracy_control(
-        src, nncf_dataset(calibration), nncf.Dataset(data, lambda item: item), validate,
-        max_drop=max_drop, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(calibration),
-    )
+    with nncf_on_stderr():
+        quantized = nncf.quantize_with_accuracy_control(
+            src, nncf_dataset(calibration), nncf.Dataset(data, lambda item: item), validate,
+            max_drop=max_drop, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(calibration),
+        )
     floats = float_layers_openvino(quantized)
     final = quantize_openvino(model, calibration, out, ignored=floats, force=force, progress=progress)
     baseline = validate(core.compile_model(src, "CPU"), data)

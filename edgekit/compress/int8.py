@@ -12,8 +12,10 @@ hardware profile (never hard-coded per machine).
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +243,32 @@ def nncf_subset_size(n: int, num_classes: int | None) -> int:
     return max(1, min(n, wanted, SUBSET_MAX))
 
 
+@contextlib.contextmanager
+def nncf_on_stderr() -> Iterator[None]:
+    """NNCF's log lines (warnings and worse) and its progress bars on stderr while NNCF runs.
+
+    Why: NNCF logs INFO lines ("Not adding activation input quantizer for operation ...") and
+    draws its "Statistics collection" bars on stdout, so ``edgekit compress --format openvino
+    --json`` printed JSON that would not parse; stdout is for the result alone.
+    """
+    import logging
+
+    from nncf.common.logging import nncf_logger
+
+    handlers = [(h, h.stream) for h in nncf_logger.handlers if isinstance(h, logging.StreamHandler)]
+    level = nncf_logger.level
+    nncf_logger.setLevel(logging.WARNING)
+    for handler, _ in handlers:
+        handler.setStream(sys.stderr)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # the bars (rich) print to whatever sys.stdout is
+            yield
+    finally:
+        nncf_logger.setLevel(level)
+        for handler, stream in handlers:
+            handler.setStream(stream)
+
+
 def nncf_dataset(feeds: list[Feed], progress: Progress | None = None) -> Any:
     """An ``nncf.Dataset`` over feeds (NNCF hands each item to the model as-is; each one read is counted)."""
     import nncf
@@ -300,8 +328,9 @@ def quantize_openvino(
                                 path=source.path):
                 ov_model = ov.Core().read_model(str(source.path))
                 scope = nncf.IgnoredScope(names=list(ignored), validate=False) if ignored else None
-                quantized = nncf.quantize(ov_model, nncf_dataset(feeds, progress), subset_size=subset,
-                                          fast_bias_correction=True, ignored_scope=scope)
+                with nncf_on_stderr():
+                    quantized = nncf.quantize(ov_model, nncf_dataset(feeds, progress), subset_size=subset,
+                                              fast_bias_correction=True, ignored_scope=scope)
                 ov.save_model(quantized, str(tmp), compress_to_fp16=False)
 
         result = write_result(dest, Format.OPENVINO, model, force, "int8", settings, write)

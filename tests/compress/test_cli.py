@@ -64,3 +64,27 @@ def test_int8_refuses_an_existing_output_or_card_before_calibrating(tiny, tmp_pa
     out.write_text("keep me")  # --force goes on to the work
     main(["compress", str(tiny.path), "--method", "int8", "--out", str(out), "--data", str(tmp_path), "--force"])
     assert calibrated and "calibration stub" in capsys.readouterr().err
+
+
+def test_openvino_int8_json_is_the_only_thing_on_stdout(tiny, tmp_path):
+    """NNCF logs and draws its progress bars on stdout; during `compress` they go to stderr, so a
+    script can parse `--json` (it could not: nine INFO lines and a bar came first)."""
+    import subprocess
+    import sys
+
+    import cv2
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("nncf", reason="OpenVINO INT8 needs NNCF (pip install 'edgekit[openvino]')")
+    rng = np.random.default_rng(0)
+    for label in ("a", "b", "c", "d"):  # the tiny model's classes, 8 photos each
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(8):
+            cv2.imwrite(str(tmp_path / "data" / label / f"{i}.png"), rng.integers(0, 255, (40, 40, 3), np.uint8))
+    done = subprocess.run([sys.executable, "-m", "edgekit", "compress", str(tiny.path), "--method", "int8",
+                           "--format", "openvino", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "ir"),
+                           "--json"], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["precision"] == "int8" and info["format"] == "openvino"
