@@ -61,13 +61,14 @@ def register(app: typer.Typer) -> None:
             print_json(m.to_dict())
             return
         acc = m.validation.get("accuracy")
-        if m.validation.get("map50") is not None:  # a detector deployed with labelled boxes
-            console.print(f"  sample mAP@0.5 {m.validation['map50']:.4f}, mAP@0.5:0.95 "
-                          f"{m.validation.get('map', 0.0):.4f} (re-measured by edgekit verify)", highlight=False)
+        if m.validation.get("map50") is not None:  # a detector deployed with labelled boxes: mAP, no top-1
+            scored = f"mAP@0.5 {m.validation['map50']:.4f}, mAP@0.5:0.95 {m.validation.get('map', 0.0):.4f}"
+        else:
+            scored = f"accuracy {'n/a' if acc is None else f'{acc:.4f}'}"
         console.print(f"[green]bundle written:[/] {bundle.path}", highlight=False)
         console.print(f"  {m.name} on {m.backend} ({m.device}, {m.precision}); fallbacks: "
                       f"{', '.join(b['backend'] for b in m.backends[1:]) or 'none'}", highlight=False)
-        console.print(f"  sample: {m.validation.get('samples')} images, accuracy "
-                      f"{'n/a' if acc is None else f'{acc:.4f}'}, p50 {m.validation.get('latency_ms', 0):.3f} ms; "
-                      f"{len(m.files)} files checksummed", highlight=False)
+        console.print(f"  sample: {m.validation.get('samples')} images, {scored} (re-measured by edgekit verify), "
+                      f"p50 {m.validation.get('latency_ms', 0):.3f} ms; {len(m.files)} files checksummed",
+                      highlight=False)
         console.print(f"  on the device: edgekit verify {bundle.path}", highlight=False)
