@@ -121,8 +121,8 @@ def _main(argv: list[str] | None) -> int:
         app(args=argv, prog_name="edgekit")  # standalone: usage errors print usage, exit 2
     except SystemExit as exc:
         code = exc.code
-        if _from_ctrl_c(exc):  # Typer turns Ctrl-C into Exit(130) before it can reach the clause below
-            print(_CANCELLED, file=sys.stderr)
+        if code not in (0, None) and _from_ctrl_c(exc):  # Typer turns Ctrl-C into Exit(130) first
+            print(_CANCELLED, file=sys.stderr)  # (a command that ends well after Ctrl-C, as serve does, says nothing)
         return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
         if _from_ctrl_c(exc):  # e.g. a model load that Ctrl-C broke: a cancel, not the model's fault

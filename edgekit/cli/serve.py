@@ -44,9 +44,18 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"serving {engine.name} ({engine.predictors[0].backend}) on "
                               f"http://{host}:{engine.port}/v2 - Ctrl-C stops", highlight=False)
 
+        finished = []
+
         def stopped(engine) -> None:  # engine.served: /infer and /classify calls answered, not health checks
             n = engine.served
             err_console.print(f"stopped cleanly after {n} inference request{'' if n == 1 else 's'}", highlight=False)
+            finished.append(True)
 
-        serve(bundle, host=host, port=port, workers=workers, max_queue=max_queue,
-              max_body_bytes=int(max_body_mb * (1 << 20)), backend=backend, on_ready=ready, on_shutdown=stopped)
+        try:
+            serve(bundle, host=host, port=port, workers=workers, max_queue=max_queue,
+                  max_body_bytes=int(max_body_mb * (1 << 20)), backend=backend, on_ready=ready, on_shutdown=stopped)
+        except KeyboardInterrupt:
+            # Ctrl-C is how a server is stopped: once it shut down cleanly that is success (exit 0), not
+            # "cancelled" (130) after "stopped cleanly"; a Ctrl-C before it served is a cancel as anywhere
+            if not finished:
+                raise
