@@ -12,15 +12,22 @@ from rich.table import Table
 def _list() -> Table:
     from edgekit.targets import list_targets, load_target
 
-    table = Table(title="Targets", title_justify="left")
-    for col in ("name", "cpu", "memory", "backends", "budget p50 / MB"):
-        table.add_column(col, overflow="fold")
+    from rich import box
+
+    # the name is what a user types (--target NAME): never folded mid-word, even at 80 columns;
+    # the descriptive columns wrap at spaces instead
+    table = Table(title="Targets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name", no_wrap=True)
+    table.add_column("cpu", ratio=1, overflow="fold")
+    table.add_column("memory", no_wrap=True, justify="right")
+    table.add_column("backends", ratio=1, overflow="fold")
+    table.add_column("budget p50, model", no_wrap=True)
     for name in list_targets():
         t = load_target(name)
         backends = ", ".join(f"{b} ({'/'.join(e['devices'])})" for b, e in t.backends.items())
         b = t.budgets
-        table.add_row(name, esc(f"{t.cpu_arch} x{t.cores} {t.cpu_model}"), f"{t.memory_mb} MB", backends,
-                      f"{b.latency_ms or '-'} ms / {b.model_mb or '-'} MB")
+        table.add_row(name, esc(f"{t.cpu_arch} x{t.cores} {t.cpu_model}"), f"{t.memory_mb / 1024:.0f} GB", backends,
+                      f"{b.latency_ms or '-'} ms, {b.model_mb or '-'} MB")
     return table
 
 

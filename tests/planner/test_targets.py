@@ -166,6 +166,22 @@ def test_cli_lists_and_shows_targets(capsys):
     assert "did you mean jetson-orin-nano" in capsys.readouterr().err
 
 
+def test_target_names_stay_whole_in_an_80_column_terminal(monkeypatch, capsys):
+    """The name column is what a user types after --target: at 80 columns it was folded mid-word
+    ("intel-core-ult" / "ra-npu")."""
+    import edgekit.cli._console as shared
+    from rich.console import Console
+
+    from edgekit.cli import main
+
+    monkeypatch.setattr(shared, "console", Console(width=80, force_terminal=False))
+    assert main(["targets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    firsts = {line.split()[0] for line in lines if line.strip()}
+    assert set(list_targets()) <= firsts, sorted(set(list_targets()) - firsts)
+
+
 def test_targets_cli_shows_budgets_in_words_not_a_dataclass_repr(capsys):
     from edgekit.cli import main
 
