@@ -112,6 +112,20 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force, progres
     return prune_channels(model, ratio, out, force=force, progress=progress).model
 
 
+def _check(source, result, data: str):
+    """``(AccuracyChange, None)``, or ``(None, why)`` when the images cannot score the models."""
+    from edgekit.cli._compress_check import accuracy_change
+    from edgekit.cli._progress import progress_bar
+    from edgekit.errors import DataError
+    from edgekit.planner.detection import is_detector
+
+    try:
+        with progress_bar(f"accuracy before and after on {data}") as progress:
+            return accuracy_change(source, result, data, detector=is_detector(source), progress=progress), None
+    except DataError as exc:  # e.g. images without labels: the file is written all the same
+        return None, str(exc)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("compress")
     def compress_cmd(
@@ -124,6 +138,10 @@ def register(app: typer.Typer) -> None:
         samples: Annotated[int, typer.Option(min=1, help="Calibration samples (int8).")] = 300,
         ratio: Annotated[float, typer.Option(help="Share of channels removed (prune).")] = 0.3,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+        check: Annotated[bool, typer.Option("--check/--no-check", help="With labelled --data: measure the new "
+                                            "file's accuracy beside the original's on those images.")] = True,
+        max_accuracy_drop: Annotated[float, typer.Option(min=0.0, help="Warn when the check finds more lost "
+                                                         "than this many percentage points.")] = 1.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print the new model as JSON.")] = False,
     ) -> None:
         """Compress a model into a NEW file (never edits the input)."""
@@ -136,8 +154,21 @@ def register(app: typer.Typer) -> None:
 
         with progress_bar(f"{method} {model}") as progress:
             result = _compress(source, method, out, fmt, data, samples, ratio, force, progress)
+        change, why_not = _check(source, result, data) if data and check else (None, None)
         if as_json:
-            print_json(result.to_dict())
+            print_json({**result.to_dict(), **({"accuracy_check": change.to_dict()} if change else {})})
             return
         before, after = source.size_bytes / 1e6, result.size_bytes / 1e6
         console.print(f"[green]wrote[/] {esc(str(result.path))} ({result.precision}, {after:.2f} MB, was {before:.2f} MB)")
+        if change is not None:
+            console.print(esc(change.sentence(data)), highlight=False)
+            if change.drop_points > max_accuracy_drop:
+                from edgekit.cli._console import err_console
+
+                err_console.print(
+                    f"[yellow]warning:[/] {method} lost {change.drop_points:.1f} points of {change.metric} on "
+                    f"these images (more than --max-accuracy-drop {max_accuracy_drop:g}); `edgekit plan "
+                    f"{esc(model)} --data {esc(data)}` measures each method on each runtime on held-out images and "
+                    "keeps only what stays within the budget", highlight=False, soft_wrap=True)
+        elif why_not:
+            console.print(f"accuracy not compared: {esc(why_not)}", highlight=False)

@@ -10,9 +10,9 @@ from rich.table import Table
 
 
 def _list() -> Table:
-    from edgekit.targets import list_targets, load_target
-
     from rich import box
+
+    from edgekit.targets import list_targets, load_target
 
     # the name is what a user types (--target NAME): never folded mid-word, even at 80 columns;
     # the descriptive columns wrap at spaces instead

@@ -169,9 +169,9 @@ def test_cli_lists_and_shows_targets(capsys):
 def test_target_names_stay_whole_in_an_80_column_terminal(monkeypatch, capsys):
     """The name column is what a user types after --target: at 80 columns it was folded mid-word
     ("intel-core-ult" / "ra-npu")."""
-    import edgekit.cli._console as shared
     from rich.console import Console
 
+    import edgekit.cli._console as shared
     from edgekit.cli import main
 
     monkeypatch.setattr(shared, "console", Console(width=80, force_terminal=False))
