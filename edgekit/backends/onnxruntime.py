@@ -160,6 +160,21 @@ class OrtSession(Session):
         self._sess = None
 
 
+def _not_onnx(fmt: Any) -> str:
+    """The error for a model onnxruntime cannot read, naming the backend that can, as a CLI flag too.
+
+    Why: ``edgekit eval model.xml --backend onnxruntime`` answered with a Python call only, so a
+    command-line user had no flag to reach for.
+    """
+    from edgekit.backends.registry import backends_for  # the registry imports this module
+
+    readers = [name for name in backends_for(fmt) if name != "onnxruntime"]
+    run_on = (f"run it on {readers[0]} (--backend {readers[0]} on the command line, backend={readers[0]!r} "
+              "in Python) or " if readers else "")
+    return (f"onnxruntime reads ONNX files only, not {fmt}; {run_on}"
+            "convert with edgekit.models.convert(model, to='onnx')")
+
+
 class OnnxRuntimeBackend(Backend):
     """onnxruntime: reads ONNX; CPU always, accelerators when the build provides them."""
 
@@ -230,10 +245,7 @@ class OnnxRuntimeBackend(Backend):
         opts = build_options(OrtOptions, options, self.name)
         require(self._device_ok(device))
         if Format.parse(model.format) != Format.ONNX:
-            raise BackendUnavailable(
-                f"onnxruntime reads ONNX files only, not {model.format}; "
-                "convert with edgekit.models.convert(model, to='onnx')"
-            )
+            raise BackendUnavailable(_not_onnx(model.format))
         prec, notes = stored_precision_rule(self.name, model, parse_precision(precision))
         opts, quant_note = _quant_precision(opts, prec, device)
         notes = (*notes, quant_note)

@@ -121,10 +121,35 @@ def load_cli_model(spec: Any, *, need_preprocess: bool = False, **kwargs: Any) -
 
     kwargs = {**(LOAD_ARGS.get() or {}), **{k: v for k, v in kwargs.items() if v is not None}}
     model = spec if not isinstance(spec, (str, Path)) else load_model(spec, **kwargs)
+    detector = False
     if need_preprocess:
         from edgekit.detection.head import model_task
 
-        need_preprocess = model_task(model) != "detection"  # a detector's head fixes its letterbox and pixels
+        detector = model_task(model) == "detection"
+        need_preprocess = not detector  # a detector's head fixes its letterbox and pixels
     from edgekit.models.card_options import CardOptions
 
-    return apply_card_options(model, CURRENT.get() or CardOptions(), need_preprocess=need_preprocess)
+    model = apply_card_options(model, CURRENT.get() or CardOptions(), need_preprocess=need_preprocess)
+    if detector:
+        note_assumptions(model)
+    return model
+
+
+def note_assumptions(model: Any) -> None:
+    """One line on stderr naming what a detector runs on that nothing states (YOLOX's BGR 0..255
+    pixels, the COCO names): eval, demo, compress and plan ran on them without a word."""
+    from edgekit.detection.head import detector_spec
+    from edgekit.errors import EdgekitError
+
+    try:
+        assumed = detector_spec(model).assumptions()
+    except EdgekitError:  # an unknown head: the command itself says so
+        return
+    if assumed:
+        from rich.markup import escape
+
+        from edgekit.cli._console import err_console
+
+        err_console.print(f"note: {escape(model.name)}: nothing in the file or its card states {' or '.join(assumed)}; "
+                          "assumed. `edgekit card MODEL` shows them; `edgekit card MODEL --save` with --bgr/--rgb, "
+                          "--scale and --labels records yours", highlight=False, soft_wrap=True)

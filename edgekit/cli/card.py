@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         rows = [("Task", str(data.get("task", loaded.task))), *detection_rows]
         for key, value in (data.get("preprocess") or {}).items():
             rows.append((key, esc(f"{value}  ({sources.get(key, 'card')})")))
-        if loaded.preprocess is None:
+        if loaded.preprocess is None and not detection_rows:  # a detector's pixels are in its rows
             rows.append(("Preprocess", "[yellow]unknown: give --mean/--std/--size/--resize (or --assume-defaults)[/]"))
         labels = tuple(data.get("labels") or loaded.labels or ())
         shown = ", ".join(labels[:8]) + (" ..." if len(labels) > 8 else "")
@@ -101,4 +101,7 @@ def _detection(loaded, data: dict, **thresholds) -> list[tuple[str, str]]:
             ("Confidence", f"{cfg.conf:g}  ({source('conf')})"),
             ("NMS IoU", f"{cfg.iou:g}  ({source('iou')})"),
             ("Max boxes", f"{cfg.max_det}  ({source('max_det')})"),
-            ("Letterbox", esc(f"{spec.size[0]}x{spec.size[1]}, pad {cfg.pad} ({source('size')})"))]
+            ("Letterbox", esc(f"{spec.size[0]}x{spec.size[1]}, pad {cfg.pad} ({source('size')})")),
+            ("Pixels", esc(f"{'RGB' if spec.rgb else 'BGR'}, x{spec.scale:g}  (")
+             + ("card)" if sources.get("pixels") == "card" else f"[yellow]assumed: the {cfg.decoder} convention; "
+                                                                 "--bgr/--rgb and --scale state yours[/])"))]

@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
         from edgekit.cli._console import console, print_json
 
         fmt = _check_format(fmt, method)
-        source = load_cli_model(model)
+        source = load_cli_model(model, need_preprocess=method == Method.INT8)  # INT8 feeds it calibration images
         from edgekit.cli._progress import progress_bar
 
         with progress_bar(f"{method} {model}") as progress:

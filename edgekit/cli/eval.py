@@ -52,6 +52,19 @@ def render(result) -> tuple[Table, str]:
     return table, summary
 
 
+def format_backend(model, device: str, precision: str) -> str:
+    """``--backend auto``: the first backend that reads the model's format, preferring one that runs
+    ``precision`` on ``device`` (onnxruntime for an ONNX file, openvino for an OpenVINO IR).
+
+    Why: eval defaulted to onnxruntime, so ``edgekit eval model.xml`` failed unless the user found
+    ``--backend openvino``; ``bench`` and ``demo`` already pick by what loads the model.
+    """
+    from edgekit.backends import backends_for
+
+    found = backends_for(model.format, precision, device=device) or backends_for(model.format)
+    return found[0] if found else "auto"  # no reader: compile_session's "auto" says why each failed
+
+
 def register(app: typer.Typer) -> None:
     """Add ``eval`` to the CLI."""
 
@@ -63,9 +76,9 @@ def register(app: typer.Typer) -> None:
         data: Annotated[
             str, typer.Option("--data", "-d", help="Image folder, path,label CSV, demo-test or demo-hard.")
         ],
-        backend: Annotated[
-            str, typer.Option("--backend", "-b", help="onnxruntime, openvino, torch or auto.")
-        ] = "onnxruntime",
+        backend: Annotated[str, typer.Option(
+            "--backend", "-b", help="auto | onnxruntime | openvino | torch. auto: the first that reads the "
+            "model's format (onnxruntime for .onnx, openvino for an .xml IR).")] = "auto",
         device: Annotated[str, typer.Option("--device", help="cpu, gpu, cuda, npu...")] = "cpu",
         precision: Annotated[str, typer.Option("--precision", help="fp32, fp16, int8...")] = "fp32",
         limit: Annotated[
@@ -89,10 +102,14 @@ def register(app: typer.Typer) -> None:
         from edgekit.evaluation.accuracy import evaluate
 
         loaded = load_cli_model(model)
+        backend = format_backend(loaded, device, precision) if backend == "auto" else backend
         from edgekit.detection.head import model_task
 
         if model_task(loaded) == "detection":  # --data: YOLO folder, COCO json or VOC folder; the head
             from edgekit.cli import eval_detection  # decides the letterbox and pixel format
+            from edgekit.cli._card_flags import note_assumptions
+
+            note_assumptions(loaded)
 
             eval_detection.run(loaded, data, backend=backend, device=device, precision=precision, limit=limit,
                                as_json=as_json, cross_check=cross_check, conf=conf, iou=iou, max_det=max_det)

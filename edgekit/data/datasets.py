@@ -337,8 +337,19 @@ def _natural(label: str) -> tuple:
     return (0, int(label), "") if label.isdigit() else (1, 0, label)
 
 
+# header cells that name the path and label columns (case-insensitive); any other column is ignored
+PATH_COLUMNS = ("path", "file", "filename", "image")
+LABEL_COLUMNS = ("label", "class", "class_id", "target")
+
+
 def _read_rows(manifest: Path) -> list[tuple[int, str, str]]:
-    """``(line, path, label)`` for every data row (a header row and ``#`` comments skipped)."""
+    """``(line, path, label)`` for every data row (``#`` comments skipped).
+
+    A first row that names its columns (``label,path``, ``path,name,label``) is a header: the
+    path and label are taken from the columns it names, in any order. Without one, the first
+    column is the path and the second the label. Why: a list exported with its columns in
+    another order used to be read by position, so its labels became paths or its names labels.
+    """
     try:
         text = manifest.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
@@ -348,19 +359,66 @@ def _read_rows(manifest: Path) -> list[tuple[int, str, str]]:
             path=manifest,
         ) from exc
     rows: list[tuple[int, str, str]] = []
+    columns: tuple[int, int] | None = None
     for n, row in enumerate(
         csv.reader(line.replace("\t", ",") if "," not in line else line for line in text), 1
     ):
         cells = [c.strip() for c in (row if len(row) > 1 else (row[0].split() if row else []))]
         if not cells or cells[0].startswith("#"):
             continue
-        if n == 1 and cells[0].lower() in ("path", "file", "filename", "image"):
-            continue
-        if len(cells) < 2:
+        if columns is None:
+            columns = _header_columns(manifest, n, cells)
+            if columns is not None:
+                continue
+            columns = (0, 1)
+        if len(cells) <= max(columns):
             raise DataError(
-                f"{manifest}, line {n}: expected 'path,label', got {','.join(cells)!r}", path=manifest
+                f"{manifest}, line {n}: expected {_expected(columns)}, got {','.join(cells)!r}", path=manifest
             )
-        rows.append((n, cells[0], cells[1]))
+        rows.append((n, cells[columns[0]], cells[columns[1]]))
     if not rows:
         raise DataError(f"manifest {manifest} has no rows; add lines of the form path,label", path=manifest)
     return rows
+
+
+def _expected(columns: tuple[int, int]) -> str:
+    """What a row must hold, as the header (or the default) lays it out."""
+    if columns == (0, 1):
+        return "'path,label'"
+    path, label = (c + 1 for c in columns)
+    return f"at least {max(columns) + 1} columns (path in column {path}, label in column {label})"
+
+
+def _header_columns(manifest: Path, line: int, cells: list[str]) -> tuple[int, int] | None:
+    """``(path_column, label_column)`` when ``cells`` is a header row, ``None`` when it is data.
+
+    A row is a header when it names a path or a label column and holds no image file name.
+    With two columns, one named column places the other; with more, both must be named.
+
+    Raises:
+        DataError: a header naming two path (or two label) columns, or only one of them among
+            three or more columns, naming the file and the column names it needs.
+    """
+    names = [c.lower() for c in cells]
+    paths = [i for i, c in enumerate(names) if c in PATH_COLUMNS]
+    labels = [i for i, c in enumerate(names) if c in LABEL_COLUMNS]
+    if not (paths or labels) or any(c.endswith(IMAGE_SUFFIXES) for c in names):
+        return None  # data, or a header naming neither column: read by position
+    if len(paths) == 1 and len(labels) == 1:
+        return paths[0], labels[0]
+    if len(cells) == 2 and len(paths) + len(labels) == 1:  # the named column places the other
+        return (paths[0], 1 - paths[0]) if paths else (1 - labels[0], labels[0])
+    raise DataError(
+        f"{manifest}, line {line}: the header {','.join(cells)!r} {_header_fault(cells, paths, labels)}; "
+        f"name exactly one path column ({'/'.join(PATH_COLUMNS)}) and one label column "
+        f"({'/'.join(LABEL_COLUMNS)}), e.g. 'path,label' (other columns are ignored)",
+        path=manifest,
+    )
+
+
+def _header_fault(cells: list[str], paths: list[int], labels: list[int]) -> str:
+    """What is wrong with a header row, in a few words."""
+    for kind, found in (("path", paths), ("label", labels)):
+        if len(found) > 1:
+            return f"names {len(found)} {kind} columns ({', '.join(cells[i] for i in found)})"
+    return "names no path column" if not paths else "names no label column"

@@ -127,13 +127,38 @@ def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
     index = {str(name): i for i, name in enumerate(labels)}
     missing = [c for c in ours if c not in index]
     if missing:
-        shown = ", ".join(repr(c) for c in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise DataError(
-            f"the dataset's classes {shown} are not among the model's {len(labels)} labels "
-            f"({', '.join(map(str, list(labels)[:5]))}{' ...' if len(labels) > 5 else ''}); "
-            "name the class folders (or manifest labels) after the model's labels"
-        )
+        raise DataError(_unknown_classes(missing, [str(name) for name in labels]))
     return np.asarray([index[c] for c in ours], np.int64)
+
+
+def _unknown_classes(missing: Sequence[str], labels: Sequence[str], shown: int = 3) -> str:
+    """The error for dataset classes the model does not know, with the labels each could mean.
+
+    Why: a model card makes duplicate names unique (ImageNet's two 'crane' classes become
+    'crane (n02012849)' and 'crane (n03126707)'), so a dataset labelled 'crane' matches neither;
+    without the candidates the user was left to guess why a plain ImageNet name was refused.
+    """
+    names = ", ".join(repr(c) for c in missing[:5]) + (" ..." if len(missing) > 5 else "")
+    head = f"the dataset's classes {names} are not among the model's {len(labels)} labels"
+    candidates = [(name, [lab for lab in labels if lab.startswith(f"{name} (")]) for name in missing]
+    ambiguous = [(name, found) for name, found in candidates if found]
+    known = f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
+    if not ambiguous:
+        return f"{head} ({known}); name the class folders (or manifest labels) after the model's labels"
+    hints = "; ".join(f"{name!r} could be {_either(found)}" for name, found in ambiguous[:shown])
+    more = f", and {len(ambiguous) - shown} more" if len(ambiguous) > shown else ""
+    rest = ("" if len(ambiguous) == len(missing)
+            else f"; name the others after the model's labels ({known})")
+    return (f"{head}: {hints}{more}; use the full label (or, in a manifest, the 0-based class index)"
+            f"{rest}")
+
+
+def _either(options: list[str], shown: int = 3) -> str:
+    """``'a' or 'b'``; ``'a', 'b' or 'c'``; ``'a', 'b', 'c' or 2 more``."""
+    quoted = [repr(o) for o in options[:shown]]
+    if len(options) > shown:
+        return f"{', '.join(quoted)} or {len(options) - shown} more"
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def calibration_set(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> list[dict[str, np.ndarray]]:

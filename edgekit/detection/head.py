@@ -48,6 +48,18 @@ class DetectorSpec:
     labels: tuple[str, ...] | None = None
     sources: tuple[tuple[str, str], ...] = ()
 
+    def assumptions(self) -> list[str]:
+        """What neither the file nor its card states and the decoder's convention supplies, in words
+        (``[]`` when everything is stated): a front end says so rather than run on it silently."""
+        src = dict(self.sources)
+        found = []
+        if src.get("pixels") == "default":
+            found.append(f"pixels {'RGB' if self.rgb else 'BGR'} {'0..255' if self.scale == 1.0 else '0..1'} "
+                         f"(the {self.config.decoder} convention)")
+        if str(src.get("labels", "")).startswith("default"):
+            found.append("the 80 COCO class names")
+        return found
+
     def to_dict(self) -> dict:
         """JSON-ready dict."""
         return {"config": self.config.to_dict(), "size": list(self.size), "rgb": self.rgb, "scale": self.scale,

@@ -85,6 +85,22 @@ def test_card_shows_and_saves_the_detection_fields(tiny_heads, tmp_path):
     assert classifier.returncode == 2 and "apply to detectors" in classifier.stderr
 
 
+def test_what_a_detector_runs_on_unstated_is_said_until_a_card_states_it(tiny_heads, tmp_path):
+    """A card-less YOLOX runs on its decoder's convention (BGR, 0..255): eval, compress, plan and demo
+    ran on it without a word; now one note says it, the card shows it, and a saved card ends it."""
+    model = shutil.copy(tiny_heads["yolox"], tmp_path / "nano.onnx")
+    data = _squares_dataset(tmp_path / "squares")
+    run = edgekit("eval", str(model), "--data", str(data))
+    assert run.returncode == 0, run.stderr
+    assert "note: nano: nothing in the file or its card states pixels BGR 0..255 (the yolox convention)" in run.stderr
+    card = edgekit("card", str(model))
+    assert "assumed: the yolox convention" in card.stdout and "Preprocess" not in card.stdout
+    assert edgekit("card", str(model), "--bgr", "--scale", "1", "--save").returncode == 0
+    again = edgekit("eval", str(model), "--data", str(data))
+    assert again.returncode == 0 and "note:" not in again.stderr, again.stderr
+    assert "BGR, x1  (card)" in edgekit("card", str(model)).stdout
+
+
 def test_demo_track_gives_boxes_ids(tiny_heads, tmp_path):
     frames = tmp_path / "frames"
     frames.mkdir()

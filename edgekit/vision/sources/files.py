@@ -14,6 +14,13 @@ from edgekit.imagelimits import oversize
 from edgekit.vision.sources.base import Frame, Pacer, SourceInfo
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+# containers and raw streams OpenCV's FFmpeg reads; a file with another suffix that does not decode
+# is taken for something that is no video at all (a label list, a model), not a codec problem
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".asf", ".flv", ".mpg", ".mpeg",
+                  ".mpe", ".ts", ".mts", ".m2ts", ".vob", ".3gp", ".3g2", ".ogv", ".ogg", ".mxf", ".dv",
+                  ".gif", ".mjpeg", ".mjpg", ".h264", ".264", ".h265", ".265", ".hevc", ".y4m", ".ivf"}
+SOURCE_CHOICES = ("--source takes demo, synthetic, a camera index (0), rtsp://..., a video file "
+                  "(.mp4, .avi, .mov, .mkv, ...), an image file or a folder of images")
 
 
 class VideoSource:
@@ -45,10 +52,7 @@ class VideoSource:
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
-            raise SourceError(
-                f"video file {self.path} cannot be decoded (corrupt, truncated or an unsupported codec); "
-                "re-encode it, e.g. `ffmpeg -i in -c:v libx264 out.mp4`", path=self.path,
-            )
+            raise SourceError(_undecodable(self.path), path=self.path)
         cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         fps = float(cap.get(cv2.CAP_PROP_FPS)) or None
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
@@ -76,6 +80,18 @@ class VideoSource:
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def _undecodable(path: Path) -> str:
+    """Why a file gave no first frame, and the fix: re-encoding for a video suffix, the source choices
+    for anything else. Why: ``--source labels.csv`` was told to re-encode its "video" with ffmpeg."""
+    suffix = path.suffix.lower()
+    if suffix and suffix not in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
+        return f"{path} is not a video or an image (a {suffix} file); {SOURCE_CHOICES}"
+    if suffix in IMAGE_SUFFIXES:
+        return f"image file {path} cannot be decoded (corrupt or truncated); replace it"
+    return (f"video file {path} cannot be decoded (corrupt, truncated or an unsupported codec); "
+            "re-encode it, e.g. `ffmpeg -i in -c:v libx264 out.mp4`")
 
 
 class FolderSource:

@@ -1,0 +1,27 @@
+"""A --source file that is no video says what --source takes, not to re-encode it."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit.errors import SourceError
+from edgekit.vision import VideoSource, open_source
+
+
+@pytest.mark.parametrize("name", ["imagenet500.csv", "notes.txt", "model.onnx", "target.yaml"])
+def test_a_non_video_file_lists_the_source_choices(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("path,label,wnid,name\nimages/a.jpg,0,n01440764,tench\n")
+    with pytest.raises(SourceError) as info:
+        open_source(str(path)).open()
+    message = str(info.value)
+    assert "is not a video" in message and name in message and info.value.path == path
+    assert "camera index" in message and "video file" in message and "folder" in message
+    assert "ffmpeg" not in message
+
+
+def test_a_broken_file_with_a_video_suffix_still_gets_the_ffmpeg_advice(tmp_path):
+    path = tmp_path / "clip.mov"
+    path.write_text("path,label\n")
+    with pytest.raises(SourceError, match="cannot be decoded.*ffmpeg"):
+        VideoSource(path).open()
