@@ -75,3 +75,38 @@ def test_one_row_per_distinct_thing_measured_with_the_note_beside_it(window, qtb
     assert page.table.rowCount() == 1, [page.table.item(r, 2).text() for r in range(page.table.rowCount())]
     note = page.table.item(0, COLUMNS.index("note")).text()
     assert f"asked fp32 and {quantized.precision}" in note and "runs it as stored" in note, note
+
+
+def _tooltip_at(qtbot, table, row: int, column: int) -> str:
+    """The tooltip a user gets hovering the cell (an empty string when none shows)."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    QToolTip.hideText()  # hidden after a short fade
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=3000)
+    pos = table.visualRect(table.model().index(row, column)).center()
+    event = QHelpEvent(QEvent.Type.ToolTip, pos, table.viewport().mapToGlobal(pos))
+    QApplication.sendEvent(table.viewport(), event)
+    return QToolTip.text() if QToolTip.isVisible() else ""
+
+
+def test_a_note_cut_short_in_its_cell_shows_in_full_as_its_tooltip(window, qtbot, tiny_onnx):
+    """A long note is elided ("…") in a 1280x720 window; hovering it shows the whole note (every table
+    made by the shared helper does this), and a cell shown in full gets no tooltip."""
+    from edgekit.evaluation.benchmark import BenchResult
+    from edgekit_gui.pages.benchmark import COLUMNS
+
+    window.resize(1280, 720)
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("BenchmarkPage")
+    note = ("OpenVINO is not installed in this environment: pip install 'edgekit[openvino]' (or choose another "
+            "runtime); the int8 model would otherwise run as stored on this CPU, without its VNNI instructions")
+    page.show_results([BenchResult("tiny", "openvino", "cpu", "int8", status="unavailable", reason=note)])
+    qtbot.wait(50)
+    column = COLUMNS.index("note")
+    index = page.table.model().index(0, column)
+    shown = page.table.visualRect(index).width()
+    assert shown < page.table.fontMetrics().horizontalAdvance(note)  # the cell cannot show it all
+    assert _tooltip_at(qtbot, page.table, 0, column) == note
+    assert _tooltip_at(qtbot, page.table, 0, COLUMNS.index("backend")) == ""  # "openvino" fits

@@ -220,3 +220,36 @@ def test_auto_says_which_runtime_it_measured_fastest(window, qtbot, tiny_onnx, t
     assert said.endswith(f"running on {page.latest.predictor.backend}")
     page.stop()
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
+def test_cpu_by_stage_wraps_only_between_stages(qtbot):
+    """The "by stage" row wraps in a narrow panel; a line never ends inside a pair ("infe" / "4.84")."""
+    import re
+
+    from PySide6.QtGui import QTextLayout, QTextOption
+
+    from edgekit.vision.readouts import CPU_STAGES, Readouts
+    from edgekit_gui.live.readout_panel import ReadoutPanel
+
+    panel = ReadoutPanel()
+    qtbot.addWidget(panel)
+    cpu = {stage: 1.23 + i for i, stage in enumerate(CPU_STAGES)} | {"total": 30.5, "beyond_inference": 7.25}
+    panel.show_readouts(Readouts(cpu_ms=cpu))
+    label = panel.values["by stage"]
+    text = label.text()
+    assert "infe" in text
+    pair = re.compile(r"[a-z]+ \d+\.\d\d")  # a stage and its milliseconds
+    for width in range(60, 400, 7):  # the panel's width follows the window's
+        layout = QTextLayout(text, label.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        lines = []
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            lines.append(text[line.textStart():line.textStart() + line.textLength()])
+        layout.endLayout()
+        for shown in lines:
+            tokens = shown.replace("\u00a0", " ").strip()
+            assert re.fullmatch(rf"{pair.pattern}(\s+{pair.pattern})*", tokens), (width, lines)

@@ -116,3 +116,19 @@ def test_many_labels_get_a_quick_filter_box(qtbot):
     assert visible == ["bus", "school bus"]
     controls.none_button.click()  # unticks the visible ones only
     assert len(controls.classes()) == 78 and controls.classes_button.text().startswith("78 of 80")
+
+
+def test_a_detector_starting_shows_its_sections_before_its_first_frame(det_page, qtbot):
+    """Between Start and the first frame the panel showed a classifier's "Top 5 predictions" and
+    "Accuracy" for a detector: the sections follow the model being started as soon as it is known."""
+    page = det_page
+    panel = page.panel
+    page.start()
+    assert page.pipe is None and page.frames_received == 0  # starting: no frame yet
+    assert not panel.detection_box.isHidden() and panel.topk_box.isHidden() and panel.accuracy_box.isHidden()
+    qtbot.waitUntil(lambda: page.pipe is not None or page.banner.kind == "error", timeout=60000)
+    assert page.pipe is not None, page.banner.text()
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+    _pick(page, qtbot, "demo:digits")  # a classifier picked: its top-k and accuracy, no box rows
+    assert panel.detection_box.isHidden() and not panel.topk_box.isHidden() and not panel.accuracy_box.isHidden()

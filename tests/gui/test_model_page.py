@@ -79,3 +79,51 @@ def test_convert_to_openvino_shows_the_numeric_check(window, qtbot, tiny_onnx, t
     with qtbot.waitSignal(page.job.signals.finished, timeout=120000):
         pass
     assert page.banner.kind == "error" and "exist" in page.banner.text()
+
+
+@pytest.fixture(scope="module")
+def tiny_yolox(tmp_path_factory):
+    """A YOLOX-shaped head: input [1, 3, 96, 96], output [1, 189, 85] (8/16/32 grid cells x (4 box +
+    1 objectness + 80 COCO classes)), as YOLOX-Nano's [1, 3549, 85] at 416."""
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    class Head(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = torch.nn.ModuleList(torch.nn.Conv2d(3, 85, s, stride=s) for s in (8, 16, 32))
+
+        def forward(self, x):
+            return torch.cat([conv(x).flatten(2) for conv in self.convs], 2).transpose(1, 2)
+
+    path = tmp_path_factory.mktemp("yolox") / "tinyyolox.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(Head().eval(), (torch.zeros(1, 3, 96, 96),), str(path), dynamo=False, opset_version=13,
+                          input_names=["images"], output_names=["output"])
+    return path
+
+
+def test_a_detector_shows_its_task_class_count_and_input_size(window, tiny_yolox, tiny_onnx):
+    """A YOLOX head [1, N, 85] is a detector of 80 classes (not 85 classes), and with no card its
+    preprocessing placeholder is the input's 96x96, not 224x224."""
+    from edgekit.models import load_model
+
+    page = window.show_page("ModelPage")
+    model = load_model(tiny_yolox)
+    assert model.preprocess is None
+    window.state.set_model(model)
+    assert page.info.values["Task"].text() == "detection"
+    assert page.info.values["Classes"].text() == "80"
+    assert (page.pre_editor.height.value(), page.pre_editor.width.value()) == (96, 96)
+    assert page.detection_editor.task.text() == "detection"  # the same as the card above
+    page.labels_editor.text.setPlainText("\n".join(f"class {i}" for i in range(80)))  # 80 names fit its 80 classes
+    page.apply_edits()
+    assert page.banner.kind == "success", page.banner.text()
+    assert page.info.values["Task"].text() == "detection" and page.info.values["Classes"].text() == "80"
+    window.state.set_model(tiny_onnx)  # a classifier with a card: its own task, classes and size
+    assert page.info.values["Task"].text() == "classification" and page.info.values["Classes"].text() == "10"
+    assert (page.pre_editor.height.value(), page.pre_editor.width.value()) == (32, 32)
+    window.state.set_model(tiny_onnx.replace(preprocess=None, labels=None))  # no card: the input's size
+    assert (page.pre_editor.height.value(), page.pre_editor.width.value()) == (32, 32)
+    assert "placeholders" in page.pre_editor.origin.text()

@@ -178,3 +178,63 @@ def test_a_path_label_list_is_validation_data_like_a_folder(optimize_page, digit
     picker.set_folder(digits_folder)  # switches to "your images"
     picker.browse_list.click()
     assert picker.spec()[1] == str(listing) and len(picker_dataset(picker.spec())) == len(rows) - 1
+
+
+def _close_candidates_report():
+    """Four candidates between 2.2 and 4.8 ms (inside one decade, no 1/2/5 ms tick between them)."""
+    from edgekit.planner.report import Candidate, Report
+    from edgekit.types import CandidateStatus as S
+    from edgekit.types import Method
+
+    def cand(key, method, p50, acc, status):
+        backend, device, _ = key.split("/")
+        return Candidate(key, backend, device, str(method), method, {}, size_mb=2.3, p50_ms=p50, accuracy=acc,
+                         accuracy_ci=(acc - 0.01, acc + 0.01), n=500, drop=0.756 - acc,
+                         drop_ci=(0.756 - acc, 0.756 - acc), status=status)
+
+    return Report(model="shufflenet", model_sha256="0" * 64, target="local", estimated=False,
+                  candidates=(cand("onnxruntime/cpu/fp32", Method.FP32, 4.8, 0.756, S.VALID),
+                              cand("onnxruntime/cpu/int8", Method.INT8, 2.9, 0.751, S.CHOSEN),
+                              cand("openvino/cpu/fp32", Method.FP32, 3.6, 0.756, S.VALID),
+                              cand("openvino/cpu/int8", Method.INT8, 2.2, 0.70, S.REJECTED)),
+                  best_key="onnxruntime/cpu/int8", log=("Chose onnxruntime/cpu/int8.",),
+                  config={"max_accuracy_drop": 0.01, "latency_budget_ms": None})
+
+
+def test_the_scatter_labels_its_latency_axis_and_keeps_points_and_labels_inside(window, qtbot):
+    """At 1280x720, candidates within one decade got no x tick label at all, the slowest sat on the
+    plot's edge and the "accuracy floor" label was cut on the left."""
+    import math
+
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage, QPainter
+
+    window.resize(1280, 720)
+    page = window.show_page("OptimizePage")
+    report = _close_candidates_report()
+    page.show_report(report)
+    qtbot.waitUntil(lambda: not page.results.drawing, timeout=5000)
+    qtbot.wait(100)  # laid out and painted
+    item = page.results.plot.getPlotItem()
+    axis, view = item.getAxis("bottom"), item.getViewBox()
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        texts = [spec[2] for spec in axis.generateDrawSpecs(painter)[2]]  # the tick labels drawn
+    finally:
+        painter.end()
+    values = [float(t) for t in texts if t]
+    assert len(values) >= 3, texts  # readable numbers in ms
+    (x0, x1), _ = view.viewRange()
+    assert all(10 ** x0 <= v <= 10 ** x1 for v in values), (texts, 10 ** x0, 10 ** x1)
+    inside = view.sceneBoundingRect().adjusted(8, 8, -8, -8)  # a marker's half-width from every edge
+    for c in report.candidates:
+        point = view.mapViewToScene(pg.Point(math.log10(c.latency_ms), 100 * c.accuracy))
+        assert inside.contains(point), (c.key, point, inside)
+    labels = [child for child in view.addedItems if isinstance(child, pg.InfiniteLine) and child.label is not None]
+    texts = {line.label.toPlainText(): line.label for line in labels}
+    floor = texts["accuracy floor 74.6 %"]
+    assert view.sceneBoundingRect().contains(floor.sceneBoundingRect()), floor.sceneBoundingRect()
+    chosen = next(t for t in view.addedItems if isinstance(t, pg.TextItem) and t.toPlainText().startswith("chosen"))
+    assert view.sceneBoundingRect().contains(chosen.sceneBoundingRect())
+    assert not chosen.sceneBoundingRect().intersects(floor.sceneBoundingRect())  # both readable

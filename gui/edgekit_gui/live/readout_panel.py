@@ -104,8 +104,9 @@ class ReadoutPanel(QWidget):
         cpu = getattr(r, "cpu_ms", None) or {}
         if cpu:
             self._set("total · beyond inference", f"{cpu.get('total', 0.0):.2f} · {cpu.get('beyond_inference', 0.0):.2f}")
-            self._set("by stage", "  ".join(f"{stage[:4]} {cpu[stage]:.2f}" for stage in CPU_STAGES if stage in cpu))
-        self._show_kind(r.detections is not None)
+            # a no-break space inside a pair: the wrapped row breaks between stages, never "infe" / "4.84"
+            self._set("by stage", "  ".join(f"{stage[:4]}\u00a0{cpu[stage]:.2f}" for stage in CPU_STAGES if stage in cpu))
+        self.show_kind(r.detections is not None)
         self._show_topk(r.topk)
         self._show_accuracy(r)
         self._show_detections(r)
@@ -115,9 +116,11 @@ class ReadoutPanel(QWidget):
         error = f"Source problem: {r.source_error} (reopening…)" if r.source_error else ""
         self.source_label.setText(error or (f"Source reopened {r.source_reopens}×" if r.source_reopens else ""))
 
-    def _show_kind(self, detector: bool) -> None:
+    def show_kind(self, detector: bool) -> None:
         """A detector's boxes and mAP, or a classifier's top-k and accuracy: not the other's empty rows
-        (changed only when the kind changes: a relayout every tick would cost the GUI thread)."""
+        (changed only when the kind changes: a relayout every tick would cost the GUI thread). The page
+        calls it as soon as it knows the kind of the model picked (before Start and its first frame);
+        each frame's readouts confirm it."""
         if detector is self._detector:
             return
         self._detector = detector

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 import pyqtgraph as pg
@@ -13,11 +14,13 @@ from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 from edgekit.backends import list_backends
 from edgekit.types import CandidateStatus as Status
 from edgekit_gui.optimize.speedups import candidate_speedup
-from edgekit_gui.theme import BAD, GOOD
-from edgekit_gui.widgets.plots import make_plot
+from edgekit_gui.theme import BAD, GOOD, plot_colors
+from edgekit_gui.widgets.plots import LogAxis, make_plot
 from edgekit_gui.widgets.tables import NumericItem, fill_table, make_table
 
 COLUMNS = ["status", "candidate", "latency p50 ms", "accuracy %", "drop (points)", "size MB", "speed-up", "why"]
+LABEL_PX = 28  # a line of text on the scatter, with its gap
+X_LABEL = "latency p50 (ms, log) · ● onnxruntime ■ OpenVINO ▲ PyTorch"
 _SYMBOLS = ("o", "s", "t1", "d", "p", "h", "t", "+", "x")  # circle, square, triangle up, diamond, ...
 
 
@@ -52,6 +55,50 @@ def candidate_row(c: Any, busy: bool = False) -> list[Any]:
     return [c.status, c.key, latency, acc, drop, c.size_mb, speedup_item(c, busy), why]
 
 
+def latency_ticks(lo: float, hi: float, px_per_decade: float, min_gap_px: float = 40.0) -> list[float]:
+    """Latencies (ms) to label between ``lo`` and ``hi`` on a log axis: the round choice with the most
+    labels still ``min_gap_px`` apart (decades; 1, 2, 5 per decade; 1 to 9 per decade; or an even step
+    such as 0.5 or 1 ms for candidates within one decade, where no 1-2-5 value may fall)."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+        return []
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    options = [[m * 10.0 ** e for e in range(e0, e1 + 1) for m in mantissas]
+               for mantissas in ((1,), (1, 2, 5), range(1, 10))]
+    k = math.floor(math.log10(hi - lo))
+    for step in (m * 10.0 ** e for e in range(k - 2, k + 1) for m in (1, 2, 5)):
+        if (hi - lo) / step <= 100:
+            options.append([i * step for i in range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)])
+    best: list[float] = []
+    for option in options:
+        ticks = [round(t, 9) for t in option if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        gaps = (math.log10(b / a) * px_per_decade for a, b in pairwise(ticks))
+        if len(ticks) > len(best) and all(g >= min_gap_px for g in gaps):
+            best = ticks
+    return best
+
+
+class LatencyAxis(LogAxis):
+    """The scatter's log latency axis, labelled in ms at every tick it draws.
+
+    Why: a plan's candidates often lie within one decade (2.2 to 4.8 ms), where the log axis's ticks
+    (3, 4 ms) are none of the 1-2-5 values :class:`LogAxis` labels: the axis showed no number at all.
+    """
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        decades = max(maxVal - minVal, 1e-9)
+        ticks = latency_ticks(10.0 ** minVal, 10.0 ** maxVal, size / decades)
+        return [(None, [math.log10(t) for t in ticks])]
+
+    def logTickStrings(self, values, scale, spacing):
+        return [f"{round(10.0 ** float(v) * scale, 9):g}" for v in values]
+
+
+def padded(lo: float, hi: float, share: float, least: float) -> tuple[float, float]:
+    """``(lo, hi)`` widened by ``share`` of its span on each side (at least ``least``)."""
+    pad = max(share * (hi - lo), least)
+    return lo - pad, hi + pad
+
+
 class PlanResults(QWidget):
     """Shows a Report (or the closest candidates of a BudgetNotMet)."""
 
@@ -62,8 +109,9 @@ class PlanResults(QWidget):
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
         self.table.setMinimumHeight(200)
-        self.plot = make_plot("Latency vs accuracy", "latency p50 (ms, log) · ● onnxruntime ■ OpenVINO ▲ PyTorch",
-                              "top-1 accuracy (%)", log_x=True)  # a short title: the column may be 420 px wide
+        self.plot = make_plot("Latency vs accuracy", X_LABEL, "top-1 accuracy (%)",
+                              log_x=True)  # a short title: the column may be 420 px wide
+        self._use_latency_axis()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("The planner's decision log appears here.")
@@ -79,6 +127,17 @@ class PlanResults(QWidget):
         self.candidates: list[Any] = []
         self.busy = False  # the machine was busy while the shown plan measured (speed-ups get the badge)
         self._scatter_args: tuple | None = None  # a scatter waiting for the next event-loop turn
+
+    def _use_latency_axis(self) -> None:
+        """The bottom axis labelled in ms whatever the range (styled as :func:`make_plot` styles its axes)."""
+        item = self.plot.getPlotItem()
+        axis = LatencyAxis("bottom")
+        item.setAxisItems({"bottom": axis})
+        fg = plot_colors()[1]
+        axis.setLabel(X_LABEL, color=fg)
+        axis.setPen(fg)
+        axis.setTextPen(fg)
+        item.showGrid(x=True, y=True, alpha=0.25)
 
     @property
     def drawing(self) -> bool:
@@ -127,19 +186,57 @@ class PlanResults(QWidget):
                                symbol="star" if chosen else symbol, symbolSize=24 if chosen else 11,
                                symbolBrush=brush, name=None if status in named else status)
                 named.add(status)
+        view = self._frame(plotted, latency_budget, accuracy_floor)
         for c in (c for c in plotted if c.status == Status.CHOSEN):
-            label = pg.TextItem(f"chosen: {c.key}", anchor=(0, 1.2), color=STATUS_BRUSH["chosen"])
-            label.setPos(math.log10(c.latency_ms), 100 * c.accuracy)
+            label = pg.TextItem(f"chosen: {c.key}", color=STATUS_BRUSH["chosen"])
+            x, y = math.log10(c.latency_ms), 100 * c.accuracy
+            label.setAnchor(self._beside(x, view))
+            label.setPos(x, y)
             self.plot.addItem(label)
         if latency_budget:
             self.plot.addItem(pg.InfiniteLine(math.log10(latency_budget), angle=90, pen=pg.mkPen(BAD, style=Qt.PenStyle.DashLine),
                                               label=f"latency budget {latency_budget:g} ms",
                                               labelOpts={"position": 0.9, "color": BAD}))
-        if accuracy_floor is not None:
+        if accuracy_floor is not None:  # its label ends at the right edge, under the line (centred at 15 %
+            # it was cut off on the left; under the line it stays clear of the valid points above it)
             self.plot.addItem(pg.InfiniteLine(100 * accuracy_floor, angle=0,
                                               pen=pg.mkPen(GOOD, style=Qt.PenStyle.DashLine),
                                               label=f"accuracy floor {100 * accuracy_floor:.1f} %",
-                                              labelOpts={"position": 0.15, "color": GOOD}))
+                                              labelOpts={"position": 0.99, "color": GOOD,
+                                                         "anchors": [(1, 0), (1, 0)]}))
+
+    def _frame(self, plotted: list[Any], latency_budget: float | None,
+               accuracy_floor: float | None) -> tuple[float, float]:
+        """Set the view to the points and budget lines with a margin (autorange put the slowest point
+        on the plot's edge, half a marker cut off), with a text line of room above the top point for
+        the chosen one's name and under the floor line for its label; returns the x range (log)."""
+        xs = [math.log10(c.latency_ms) for c in plotted if c.latency_ms > 0]
+        ys = [100 * c.accuracy for c in plotted]
+        if latency_budget:
+            xs.append(math.log10(latency_budget))
+        if accuracy_floor is not None:
+            ys.append(100 * accuracy_floor)
+        if not xs or not ys:
+            self.plot.enableAutoRange()
+            return (0.0, 1.0)
+        x0, x1 = padded(min(xs), max(xs), 0.12, 0.05)
+        lo, hi = min(ys), max(ys)
+        below = above = max(0.12 * (hi - lo), 0.5)
+        height = self.plot.getPlotItem().getViewBox().height() or 150.0  # pixels (not laid out yet: a guess)
+        need_above = LABEL_PX if any(c.status == Status.CHOSEN for c in plotted) else 0
+        need_below = LABEL_PX if accuracy_floor is not None and 100 * accuracy_floor <= lo else 0
+        for _ in range(3):  # the margins widen the range they are measured in
+            per_px = (hi - lo + below + above) / max(height, 60.0)
+            above, below = max(above, need_above * per_px), max(below, need_below * per_px)
+        self.plot.setRange(xRange=(x0, x1), yRange=(lo - below, hi + above), padding=0)
+        return x0, x1
+
+    @staticmethod
+    def _beside(x: float, view: tuple[float, float]) -> tuple[float, float]:
+        """The anchor that puts a point's name above it, on the side with more room (a name running
+        right from the rightmost point was cut at the plot's edge; under it, it crossed the floor line)."""
+        x0, x1 = view
+        return (-0.05, 1.2) if (x - x0) / max(x1 - x0, 1e-9) < 0.5 else (1.05, 1.2)
 
     def selected(self) -> Any:
         """The candidate of the selected row (the table may be sorted), or None."""

@@ -207,6 +207,7 @@ class LiveDemoPage(Page):
         if not _same(model, self.picker_a.choice()[0]):
             return  # another model was picked meanwhile
         self._truth_for(found is None)
+        self.panel.show_kind(found is not None)  # its sections now, not a classifier's until its first frame
         if found is None:
             self.detection.set_detector(None, "The confidence threshold and class filter apply to detection "
                                               "models; this model is a classifier (it names one class per frame).")

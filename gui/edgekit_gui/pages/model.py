@@ -78,6 +78,38 @@ def restore_saved_card(model: Any) -> Any:
     return model.replace(preprocess=pre, labels=labels, metadata=meta)
 
 
+def input_size(model: Any) -> tuple[int, int] | None:
+    """``(height, width)`` of the model's image input, when its shape fixes them (NCHW or NHWC)."""
+    spec = model.inputs[0] if model.inputs else None
+    shape = tuple(spec.shape) if spec is not None else ()
+    if len(shape) != 4:
+        return None
+    nhwc = spec.layout == "NHWC" or (spec.layout != "NCHW" and shape[3] in (1, 3) and shape[1] not in (1, 3))
+    hw = shape[1:3] if nhwc else shape[2:4]
+    return (int(hw[0]), int(hw[1])) if all(isinstance(d, int) and d > 0 for d in hw) else None
+
+
+def detector_classes(model: Any, spec: Any) -> int | None:
+    """A detector's class count: its class names (the card's, the file's, or COCO-80 for an 80-class
+    head), else what the head's shape implies for its decoder (not the last dim: 4 box + 1 objectness)."""
+    from edgekit.detection.head import head_classes
+
+    return len(spec.labels) if spec.labels else head_classes(model, spec.config.decoder)
+
+
+def placeholder_preprocess(model: Any, spec: Any) -> Any:
+    """What the preprocessing editor shows when the card gives none: a detector's letterbox input as
+    it runs (size, scale, colour order), else the defaults at the model's input size."""
+    from edgekit.models import Preprocess
+
+    if spec is not None:
+        from edgekit.detection.head import as_preprocess
+
+        return as_preprocess(spec)
+    size = input_size(model)
+    return Preprocess(size=size) if size else None
+
+
 def convert_in_worker(model: Any, to: str, out: str, progress: Any) -> Any:
     """Worker: ``convert`` with the numeric check; returns ``(model, report)``."""
     from edgekit.models import convert
@@ -108,6 +140,7 @@ class ModelPage(Page):
         self._build_editors()
         self._build_convert()
         self.content.addStretch(1)
+        self.classes: int | None = None  # the class count the card shows (a detector's, not its last dim)
         state.model_changed.connect(self.show_model)
 
     def _build_open_row(self) -> None:
@@ -219,17 +252,26 @@ class ModelPage(Page):
 
     # ---- showing -----------------------------------------------------------------
     def show_model(self, model: Any) -> None:
-        """Fill the card, the I/O table and the editors from ``model``."""
+        """Fill the card, the I/O table and the editors from ``model``.
+
+        A detector (as the Detection box recognises it: card, ONNX metadata or head shapes) shows task
+        "detection" and the detector's class count (YOLOX's [1, N, 85] is 80 classes, where
+        ``Model.num_classes`` reads the last dim); with no preprocessing in the card, the editor's
+        placeholders follow the model's input (a detector's letterbox size and pixels)."""
         self._set_enabled(model is not None)
         if model is None:
             return
+        self.detection_editor.set_model(model)
+        spec = self.detection_editor.spec
+        self.classes = detector_classes(model, spec) if spec is not None else model.num_classes
         mb = model.size_bytes / 2**20
         rows = (
-            ("Name", model.name), ("Format", str(model.format)), ("Precision", str(model.precision)),
+            ("Name", model.name), ("Task", "detection" if spec is not None else str(model.task)),
+            ("Format", str(model.format)), ("Precision", str(model.precision)),
             ("Path", str(model.path or "in memory")), ("Size", f"{mb:.2f} MiB"),
             ("Parameters", "unknown" if model.params is None else f"{model.params:,}"),
             ("FLOPs (batch 1)", "unknown" if model.flops is None else f"{model.flops / 1e6:,.1f} MFLOPs"),
-            ("Classes", str(model.num_classes or "unknown")), ("sha256", model.sha256 or "–"),
+            ("Classes", str(self.classes or "unknown")), ("sha256", model.sha256 or "–"),
         )
         for label, value in rows:
             self.info.add_row(label, value)
@@ -238,9 +280,8 @@ class ModelPage(Page):
         fill_table(self.io_table, io)
         self._offer_conversions(str(model.format))
         sources = model.metadata.get("card_sources", {})
-        self.pre_editor.set_value(model.preprocess, sources)
+        self.pre_editor.set_value(model.preprocess, sources, placeholder_preprocess(model, spec))
         self.labels_editor.set_value(model.labels, sources.get("labels", "card" if model.labels else None))
-        self.detection_editor.set_model(model)
 
     def _offer_conversions(self, fmt: str) -> None:
         from edgekit.models import supported_conversions
@@ -262,8 +303,8 @@ class ModelPage(Page):
             self.banner.show_error(str(exc))
             return
         labels = self.labels_editor.value()
-        if labels and model.num_classes and model.labels is None and len(labels) != model.num_classes:
-            self.banner.show_error(f"the model has {model.num_classes} outputs but {len(labels)} labels were given")
+        if labels and self.classes and model.labels is None and len(labels) != self.classes:
+            self.banner.show_error(f"the model has {self.classes} classes but {len(labels)} labels were given")
             return
         sources = {**model.metadata.get("card_sources", {}), **{k: "user" for k in pre.to_dict()}}
         if labels:

@@ -45,6 +45,7 @@ class DetectionEditor(QGroupBox):
             form.addRow(label, widget)
         self.apply_button.clicked.connect(self.apply)
         self.model: Any = None
+        self.spec: Any = None  # the DetectorSpec of the model shown (None: no detector)
 
     def set_model(self, model: Any) -> bool:
         """Show ``model``'s detector settings; hidden (and ``False``) for a model that is no detector."""
@@ -56,6 +57,7 @@ class DetectionEditor(QGroupBox):
             spec = detector_spec(model) if model is not None and model_task(model) == Task.DETECTION else None
         except EdgekitError:
             spec = None
+        self.spec = spec
         self.setVisible(spec is not None)
         if spec is None:
             return False

@@ -61,10 +61,11 @@ class PreprocessEditor(QGroupBox):
         self.origin.setObjectName("origin")
         form.addRow(self.origin)
 
-    def set_value(self, pre: Any, sources: dict | None = None) -> None:
+    def set_value(self, pre: Any, sources: dict | None = None, placeholder: Any = None) -> None:
         """Show ``pre`` and where its values came from (``sources``: field -> "card", "user", ...).
 
-        With ``pre=None`` the fields hold placeholders and a warning says nothing is known yet.
+        With ``pre=None`` the fields hold placeholders (``placeholder``, a Preprocess the page derives
+        from the model, e.g. its input size; else the defaults) and a warning says nothing is known yet.
         """
         from edgekit.models import Preprocess
 
@@ -78,7 +79,7 @@ class PreprocessEditor(QGroupBox):
                     by_origin.setdefault(origin, []).append(field)
             self.origin.setText("From: " + "; ".join(f"{o}: {', '.join(f)}" for o, f in by_origin.items())
                                 if by_origin else "From: the model card")
-        pre = pre or Preprocess()
+        pre = pre or placeholder or Preprocess()
         self.height.setValue(pre.size[0])
         self.width.setValue(pre.size[1])
         self.mean.setText(" ".join(f"{v:g}" for v in pre.mean))

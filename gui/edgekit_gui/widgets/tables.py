@@ -1,11 +1,24 @@
-"""Filling a sortable ``QTableWidget`` from rows of values (numbers sort as numbers)."""
+"""Filling a sortable ``QTableWidget`` from rows of values (numbers sort as numbers); a cell too
+narrow for its text (drawn cut short with "…") shows the whole text as its tooltip."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolTip,
+    QWidget,
+)
 
 
 class NumericItem(QTableWidgetItem):
@@ -20,6 +33,40 @@ class NumericItem(QTableWidgetItem):
         mine = self.number if self.number is not None else float("inf")
         theirs = getattr(other, "number", None)
         return mine < (theirs if theirs is not None else float("inf"))
+
+
+class FullTextTips(QStyledItemDelegate):
+    """Draws cells as usual; hovering a cell whose text does not fit (elided with "…", or wrapped
+    past the row's height) shows the full text as its tooltip, before the cell's own tooltip if any.
+
+    Why: a long note in the last column of a 1280-px window ended in "…" with no way to read it.
+    Whether a cell is cut short depends on the column width at the moment of hovering, so it is
+    decided then, not when the table is filled."""
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem,
+                  index: QModelIndex | QPersistentModelIndex) -> bool:
+        if event is not None and event.type() == QEvent.Type.ToolTip and index.isValid():
+            opt = QStyleOptionViewItem(option)
+            self.initStyleOption(opt, index)
+            if opt.text and cut_short(opt):
+                own = index.data(Qt.ItemDataRole.ToolTipRole)
+                QToolTip.showText(event.globalPos(), opt.text + (f"\n\n{own}" if own else ""), view,
+                                  view.visualRect(QModelIndex(index)))
+                return True
+        return super().helpEvent(event, view, option, index)
+
+
+def cut_short(opt: QStyleOptionViewItem) -> bool:
+    """True when the item view style cannot show all of ``opt.text`` in ``opt.rect`` (the margins
+    ``QCommonStyle`` keeps around an item's text taken off, as it does before eliding)."""
+    widget = opt.widget
+    style = widget.style() if widget is not None else QApplication.style()
+    rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+    lines = opt.text.splitlines() or [""]
+    metrics = opt.fontMetrics
+    too_wide = max(metrics.horizontalAdvance(line) for line in lines) > rect.width() - 2 * margin
+    return too_wide or len(lines) * metrics.lineSpacing() > rect.height()
 
 
 def fmt(value: object, digits: int = 2) -> str:
@@ -53,6 +100,7 @@ def make_table(headers: Sequence[str], parent: QWidget | None = None) -> QTableW
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setItemDelegate(FullTextTips(table))  # a cell cut short shows its full text on hover
     return table
 
 
