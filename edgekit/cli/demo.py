@@ -16,8 +16,9 @@ from rich.markup import escape as esc
 from rich.table import Table
 
 
-def summary_table(stats: dict) -> Table:
-    """The run's final numbers as a two-column table."""
+def summary_table(stats: dict, seconds: float | None = None) -> Table:
+    """The run's final numbers as a two-column table; ``seconds``: the run asked for (to say when the
+    source ended first)."""
     from edgekit.vision.readouts import Readouts
 
     r = Readouts.from_dict(stats["readouts"])
@@ -28,8 +29,13 @@ def summary_table(stats: dict) -> Table:
     table.add_row("Runs on", esc(r.predictor.badge))
     table.add_row("FPS (avg of last 5 s)", f"capture {r.capture_fps.window:.1f} | inference {r.inference_fps.window:.1f} "
                   f"| shown {r.display_fps.window:.1f}")
+    ended = "" if not seconds or stats.get("interrupted") or r.elapsed_s >= seconds - 0.5 else \
+        f" (the source ended before --seconds {seconds:g})"
+    table.add_row("Ran", f"{r.elapsed_s:.1f} s{ended}")
+    in_flight = r.frames_captured - r.frames_displayed - r.dropped  # captured, not yet shown when it stopped
     table.add_row("Frames", f"{r.frames_captured} captured, {r.frames_inferred} inferred, {r.frames_displayed} shown, "
-                  f"{r.dropped} dropped" + ("" if stats.get("dropping") else " (source is not live: every frame is used)"))
+                  f"{r.dropped} dropped" + (f", {in_flight} in flight at the stop" if in_flight > 0 else "")
+                  + ("" if stats.get("dropping") else " (source is not live: every frame is used)"))
     table.add_row("Limited by", esc(r.bottleneck))
     for stage, lat in r.latency.items():
         table.add_row(f"latency {stage}", f"p50 {lat.p50_ms:.2f} ms, p95 {lat.p95_ms:.2f} ms")
@@ -54,7 +60,12 @@ def summary_table(stats: dict) -> Table:
                           f"{final['frames']} labelled frames ({final['boxes']} boxes){conf}; "
                           f"P {final['precision']:.3f} R {final['recall']:.3f}")
     else:
-        table.add_row("Accuracy", "[dim]no labels (declare what the camera shows with --window keys 0-9)[/]")
+        keys = "; with --window, keys 0-9 declare what the camera shows" if 0 < stats.get("classes", 0) <= 10 else ""
+        table.add_row("Accuracy", f"[dim]no labels (a --source folder with one sub-folder per class scores every "
+                      f"frame{keys})[/]")
+    seen = _seen_text(stats.get("seen"), r.detections is not None)
+    if seen:
+        table.add_row("Seen", esc(seen))
     if r.ab:
         table.add_row("A/B reference", f"{esc(r.ab.reference.name)} ({esc(r.ab.reference.badge)}): "
                       f"{r.ab.reference.fps.window:.1f} FPS, p50 {r.ab.reference.latency.p50_ms:.2f} ms")
@@ -65,6 +76,16 @@ def summary_table(stats: dict) -> Table:
     if stats.get("record"):
         table.add_row("Video", f"{esc(str(stats['record']['path']))} ({stats['record']['frames']} frames)")
     return table
+
+
+def _seen_text(seen: dict | None, detector: bool) -> str:
+    """``water bottle 87% of frames, pop bottle 9%`` (a classifier's top-1), or for a detector the
+    classes boxed and the share of frames holding one: what the model saw, not only how fast."""
+    if not seen or not seen.get("frames") or not seen.get("labels"):
+        return ""
+    n = seen["frames"]
+    parts = [f"{label} {100 * count / n:.0f}%" if count * 100 >= n else f"{label} <1%" for label, count in seen["labels"]]
+    return ("frames holding one: " if detector else "top-1 over frames: ") + ", ".join(parts)
 
 
 def _list_cameras() -> None:
@@ -165,7 +186,7 @@ def run_live(config) -> None:
             stats = run_demo(config, on_update=lambda r: live.update(Text(r.line())), notice=notice)
     else:
         stats = run_demo(config, notice=notice)
-    console.print(summary_table(stats))
+    console.print(summary_table(stats, config.seconds))
     for out in (config.record, config.json_out):
         if out is not None:
             err_console.print(f"saved {out}")

@@ -132,6 +132,8 @@ class LivePipeline:
         self._infer_rate = RateMeter(window_s)  # all predictors together (a switch does not reset it)
         self._stages = StageMeters()
         self._det_map: tuple[tuple, RunningMap] | None = None  # (predictor, conf, classes), running mAP
+        self._seen: dict[str, int] = {}  # label -> frames shown whose top-1 it was (a detector: holding one)
+        self._seen_frames = 0
         self._meters_read: tuple | None = None  # (when, state, reference, Readouts): see _snapshot
         self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
@@ -451,6 +453,7 @@ class LivePipeline:
         readouts = self._snapshot(item, top, t1, boxes, det_map)  # one Readouts per frame, no copies
         t2 = time.monotonic()
         if not status_only:
+            self._tally(top, boxes)
             self._stages.add("postprocess", (t1 - t0) * 1e3)
             self._stages.add("render", (t2 - t1) * 1e3)
             self._stages.add("end_to_end", (t2 - item.frame.timestamp) * 1e3)
@@ -459,6 +462,19 @@ class LivePipeline:
         live = LiveFrame(item.frame.image, readouts, self.draw, self._drawn)
         self._output(live)
         self._results.put(live)
+
+    def _tally(self, top: tuple, boxes: tuple | None) -> None:
+        """Count what a shown frame held: its top-1 label, or each class a box of it names. Why: a
+        headless run's summary said how fast, never what the model saw (the overlay said it)."""
+        self._seen_frames += 1
+        labels = {d.label for d in boxes} if boxes is not None else {top[0][0]} if top else set()
+        for label in labels:
+            self._seen[label] = self._seen.get(label, 0) + 1
+
+    def seen(self, most: int = 5) -> dict:
+        """``{"frames": n, "labels": [[label, frames], ...]}``: the ``most`` labels shown most often."""
+        ranked = sorted(self._seen.items(), key=lambda item: (-item[1], item[0]))[:most]
+        return {"frames": self._seen_frames, "labels": [[label, n] for label, n in ranked]}
 
     def _output(self, live: LiveFrame) -> None:
         """The callbacks, timed as ``output`` apart from the drawing they asked for."""
@@ -561,6 +577,8 @@ class LivePipeline:
             "metrics": _final_metrics(self._state),
             "reference_metrics": None if self._ref is None else _final_metrics(self._ref),
             "detection_metrics": None if self._det_map is None else self._det_map[1].final(),
+            "seen": self.seen(),
+            "classes": len(self._state.predictor.labels or ()),
             "error": None if self.error is None else str(self.error),
         }
 

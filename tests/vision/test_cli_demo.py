@@ -90,3 +90,24 @@ def test_demo_takes_the_model_as_an_argument_like_every_other_command(tmp_path, 
     capsys.readouterr()
     assert main(["demo", tiny_path, "--model", "other.onnx", "--seconds", "1"]) == 2
     assert "two models given" in capsys.readouterr().err
+
+
+def test_a_headless_run_says_what_it_saw_and_when_the_source_ended_first(tmp_path, tiny_path, capsys):
+    """No window: the summary names the labels shown most (the overlay was the only place), and a
+    source that ends before --seconds says so (a 10 s run stopped at 0.5 s without a word)."""
+    import numpy as np
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    stats_path = tmp_path / "s.json"
+    assert main(["demo", "--model", tiny_path, "--source", str(folder), "--seconds", "30",
+                 "--json", str(stats_path)]) == 0
+    text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    seen = json.loads(stats_path.read_text())["seen"]
+    assert seen["frames"] == 6 and sum(n for _, n in seen["labels"]) == 6  # one top-1 per frame shown
+    label, count = seen["labels"][0]
+    assert f"top-1 over frames: {label} {100 * count / 6:.0f}%" in text
+    assert "the source ended before --seconds 30" in text
