@@ -30,6 +30,17 @@ def tied_with_fastest(cands: list[Candidate]) -> list[Candidate]:
     return [fastest, *group] if group else []
 
 
+def _close_to_fastest(cands: list[Candidate]) -> list[Candidate]:
+    """The fastest and every candidate still tied with it once none can be separated (medians within
+    ``rules.TIE_PCT``): the log must not call them separate ([] when the fastest stands alone)."""
+    timed = [c for c in cands if c.p50_ms and c.status in ("valid", "chosen")]
+    if len(timed) < 2:
+        return []
+    fastest = min(timed, key=lambda c: c.p50_ms)
+    group = [c for c in timed if c.key != fastest.key and rules.tied(fastest, c)]
+    return [fastest, *group] if group else []
+
+
 def _resolvable(a: Candidate, b: Candidate) -> bool:
     """Medians further apart than ``rules.TIE_PCT``: more time could order them (closer ones are a tie)."""
     return 100 * abs(b.p50_ms / a.p50_ms - 1) > rules.TIE_PCT
@@ -43,8 +54,11 @@ def separate(cands: dict[str, Candidate], remeasure: Callable[[list[str], float]
         group = tied_with_fastest(list(cands.values()))
         if not group:
             if r > 1:
+                close = _close_to_fastest(list(cands.values()))
                 log.append(f"Re-measured the candidates tied with the fastest ({r - 1} extra round(s)): "
-                           "their intervals now separate.")
+                           + (f"{', '.join(c.key for c in close)} now lie within {rules.TIE_PCT:g}% of each "
+                              "other, a tie more time would not break; the tie rule decides." if close
+                              else "their intervals now separate."))
             return
         secs = seconds * 2**r
         remeasure([c.key for c in group], secs)

@@ -99,6 +99,22 @@ def test_adaptive_seconds_stop_at_the_cap_and_say_the_tie_rule_decides():
     assert asked == [2.0 * 2**r for r in range(1, MAX_ROUNDS + 1)] and "tie rule decides" in log[-1]
 
 
+def test_a_remeasure_that_ends_in_a_true_tie_does_not_call_it_separate():
+    """Re-measured medians that land within TIE_PCT are a tie more time cannot break: the log said
+    "their intervals now separate", then "Within noise of each other" two lines later."""
+    from edgekit.planner.adapt import separate
+
+    cands = {c.key: c for c in (cand(p50=1.0, ci=0.2), cand("int8", p50=1.1, ci=0.2, size=1.0))}
+    log = []
+
+    def remeasure(keys, seconds):  # longer runs: the medians meet, the intervals stay wide
+        for k in keys:
+            cands[k] = cand(cands[k].method, 1.0 if k.endswith("fp32") else 1.01, 0.2, cands[k].size_mb)
+
+    separate(cands, remeasure, 2.0, log)
+    assert "separate" not in log[-1] and "tie rule decides" in log[-1], log
+
+
 def test_medians_within_two_percent_are_a_tie_without_more_measuring():
     from edgekit.planner.adapt import separate
 
