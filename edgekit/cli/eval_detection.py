@@ -40,8 +40,13 @@ def render(result: Any, reference: Any = None) -> tuple[Table, str]:
     if reference is not None:
         lines.append(f"pycocotools on the same boxes: mAP@0.5 {_fmt(reference[1])}, "
                      f"mAP@0.5:0.95 {_fmt(reference[0])}")
-    if result.skipped:
-        lines.append("left out: " + "; ".join(f"{n} {why}" for why, n in sorted(result.skipped.items())))
+    from edgekit.detection.datasets import NO_LABEL_FILE
+
+    left_out = {why: n for why, n in result.skipped.items() if why != NO_LABEL_FILE}
+    if left_out:
+        lines.append("left out: " + "; ".join(f"{n} {why}" for why, n in sorted(left_out.items())))
+    if result.skipped.get(NO_LABEL_FILE):  # they are scored (false positives count), only named here
+        lines.append(f"note: {result.skipped[NO_LABEL_FILE]} {NO_LABEL_FILE}")
     return table, "\n".join(lines)
 
 

@@ -148,6 +148,9 @@ def open_detection_dataset(
     return data
 
 
+NO_LABEL_FILE = "image(s) without a label file, scored as holding no objects"  # kept, not left out
+
+
 def read_yolo(root: Path, names: tuple[str, ...]) -> DetectionDataset:
     """YOLO txt: ``images/**/X.jpg`` with ``labels/**/X.txt`` of ``class cx cy w h`` lines (0..1)."""
     images_dir = root / "images" if (root / "images").is_dir() else root
@@ -159,7 +162,7 @@ def read_yolo(root: Path, names: tuple[str, ...]) -> DetectionDataset:
     for i, image in enumerate(images):
         label = (labels_dir / image.relative_to(images_dir)).with_suffix(".txt")
         if not label.is_file():
-            skipped["image(s) without a label file (read as background)"] += 1
+            skipped[NO_LABEL_FILE] += 1
             boxes, ids = np.zeros((0, 4), np.float32), np.zeros(0, np.int64)
         else:
             boxes, ids = _yolo_file(label, len(names), skipped)

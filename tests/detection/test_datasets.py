@@ -43,7 +43,7 @@ def test_yolo_boxes_in_pixels_background_and_skips_counted(tmp_path):
     np.testing.assert_allclose(data[3][1].boxes, [[199.4, 40, 200, 60]], atol=1e-3)
     assert data.skipped == {"box(es) with a class id outside the model's 3 classes": 1,
                             "box(es) outside the image or of zero size": 1,
-                            "image(s) without a label file (read as background)": 1}
+                            "image(s) without a label file, scored as holding no objects": 1}
 
 
 def test_yolo_labels_of_no_model_class_or_malformed_lines_are_refused(tmp_path):
