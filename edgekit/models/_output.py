@@ -59,7 +59,10 @@ def model_card(source: Model, origin: str) -> dict | None:
 
 @contextmanager
 def staging_dir(dest: Path) -> Iterator[Path]:
-    """A scratch folder beside ``dest`` (same file system, so moves are atomic), removed afterwards."""
+    """A scratch folder beside ``dest`` (same file system, so moves are atomic), removed afterwards;
+    so are the folders made for ``dest`` when nothing landed in them (a Ctrl-C or a failure: an
+    interrupted ``compress --format openvino --out ir/`` left an empty ``ir/`` behind)."""
+    made = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]  # innermost first
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
@@ -72,6 +75,11 @@ def staging_dir(dest: Path) -> Iterator[Path]:
         yield stage
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        for folder in made:
+            try:
+                folder.rmdir()  # only an empty one: a finished output keeps its folder
+            except OSError:
+                break
 
 
 def move_into_place(stage: Path, finals: list[Path], force: bool) -> None:

@@ -74,3 +74,21 @@ def test_existing_output_is_kept_unless_forced_and_input_is_never_the_output(fre
     quantize_dynamic_int8(fresh, tmp_path / "q.onnx", force=True)
     with pytest.raises(ConversionError, match="input model itself"):
         to_fp16(fresh, fresh.path)
+
+
+def test_an_interrupted_write_leaves_no_folder_it_made(tmp_path):
+    """Ctrl-C during `compress --out ir/` (a folder that did not exist) left an empty ir/ behind; the
+    folders made for an output go again when nothing landed in them, and stay when it did."""
+    import pytest
+
+    from edgekit.models._output import staging_dir
+
+    dest = tmp_path / "ir" / "int8" / "model.xml"
+    with pytest.raises(KeyboardInterrupt), staging_dir(dest) as stage:
+        (stage / "model.xml").write_text("half")
+        raise KeyboardInterrupt
+    assert not (tmp_path / "ir").exists() and list(tmp_path.iterdir()) == []
+    with staging_dir(dest) as stage:
+        (stage / "model.xml").write_text("done")
+        (stage / "model.xml").replace(dest)
+    assert dest.read_text() == "done"
