@@ -90,8 +90,6 @@ class OrtOptions:
             ``False`` (onnxruntime's ``session.force_spinning_stop``): spin only while a run is
             in progress, so threads of the process that work between runs (capture, drawing
             in the live pipeline) get the cores then.
-        spin_us: how long an idle intra-op thread spins before it sleeps (onnxruntime's
-            ``session.intra_op.spin_duration_us``); ``None`` = onnxruntime's default.
         x64_quant_precision: onnxruntime's ``session.x64quantprecision``: U8S8 integer
             products widened so they cannot saturate on x86 CPUs without VNNI (AVX2,
             AVX-512F), at some speed; ``None`` = on for an INT8 model on such a CPU.
@@ -108,7 +106,6 @@ class OrtOptions:
     parallel_requests: int = 1
     spin: bool = True
     spin_between_runs: bool = True
-    spin_us: int | None = None
     x64_quant_precision: bool | None = None
 
 
@@ -332,8 +329,6 @@ def _session_options(opts: OrtOptions, level: str) -> Any:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     elif not opts.spin_between_runs:
         so.add_session_config_entry("session.force_spinning_stop", "1")
-    if opts.spin and opts.spin_us is not None:
-        so.add_session_config_entry("session.intra_op.spin_duration_us", str(int(opts.spin_us)))
     if opts.x64_quant_precision:
         so.add_session_config_entry("session.x64quantprecision", "1")
     so.log_severity_level = 3
