@@ -253,3 +253,4 @@ def test_cpu_by_stage_wraps_only_between_stages(qtbot):
         for shown in lines:
             tokens = shown.replace("\u00a0", " ").strip()
             assert re.fullmatch(rf"{pair.pattern}(\s+{pair.pattern})*", tokens), (width, lines)
+
