@@ -393,7 +393,8 @@ def _header_columns(manifest: Path, line: int, cells: list[str]) -> tuple[int, i
     """``(path_column, label_column)`` when ``cells`` is a header row, ``None`` when it is data.
 
     A row is a header when it names a path or a label column and holds no image file name.
-    With two columns, one named column places the other; with more, both must be named.
+    With two columns, one named column places the other; with more, both must be named, unless
+    the one named stands where the positional reading puts it (path first, or label second).
 
     Raises:
         DataError: a header naming two path (or two label) columns, or only one of them among
@@ -408,6 +409,8 @@ def _header_columns(manifest: Path, line: int, cells: list[str]) -> tuple[int, i
         return paths[0], labels[0]
     if len(cells) == 2 and len(paths) + len(labels) == 1:  # the named column places the other
         return (paths[0], 1 - paths[0]) if paths else (1 - labels[0], labels[0])
+    if (paths, labels) in (([0], []), ([], [1])):  # one named where the positional reading puts it:
+        return 0, 1  # read as before ('image,category,source': path, then label)
     raise DataError(
         f"{manifest}, line {line}: the header {','.join(cells)!r} {_header_fault(cells, paths, labels)}; "
         f"name exactly one path column ({'/'.join(PATH_COLUMNS)}) and one label column "

@@ -37,6 +37,13 @@ def test_extra_columns_between_path_and_label_are_ignored(photos):
     assert [ds[i][1] for i in range(3)] == [0, 1, 2]
 
 
+def test_a_header_naming_only_the_first_column_path_reads_as_before(photos):
+    """'path,name,wnid': the path is where the positional reading puts it, so the second column is the
+    label, as before headers were read (no new refusal of a list that worked)."""
+    ds = ManifestDataset(_manifest(photos, "path,name,wnid", ["a.png,cat,n1", "b.png,dog,n2"]))
+    assert ds.classes == ("cat", "dog") and len(ds) == 2
+
+
 def test_a_file_without_header_is_read_by_position(photos):
     path = photos / "plain.csv"
     path.write_text("a.png,cat\nb.png,dog\n")
@@ -46,7 +53,7 @@ def test_a_file_without_header_is_read_by_position(photos):
 
 @pytest.mark.parametrize(("header", "fault"), [
     ("path,image,label", "names 2 path columns"),
-    ("path,name,wnid", "names no label column"),
+    ("name,wnid,path", "names no label column"),
 ])
 def test_an_unusable_header_names_the_file_and_the_columns_it_needs(photos, header, fault):
     with pytest.raises(DataError, match=fault) as info:
