@@ -160,3 +160,16 @@ def test_progress_and_cancel_are_in_view_without_scrolling_even_under_a_banner(w
     pool = QThreadPool.globalInstance()
     qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=120_000)
     assert not problems, "\n".join(problems)
+
+
+def test_no_page_sizes_itself_by_its_preferred_height(window):
+    """A page whose layout answers height-for-width (a word-wrapped label outside an inner scroll area)
+    makes the window's scroll area size it by its *preferred* height, not its minimum: the Optimize page
+    grew to 805 px in a 680 px view once a plan's table and chart were filled, and Run / Cancel left the
+    window. Every page must size by its minimum."""
+    wrong = [name for name, page in window.pages.items() if page.layout().hasHeightForWidth()]
+    for name in ("OptimizePage", "LiveDemoPage"):  # with their banners up too
+        window.pages[name].banner.show_info(TWO_LINES)
+        if window.pages[name].layout().hasHeightForWidth():
+            wrong.append(f"{name} (banner shown)")
+    assert not wrong, wrong

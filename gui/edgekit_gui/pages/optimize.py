@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -136,8 +137,9 @@ class OptimizePage(Page):
         self.use_button = QPushButton("Use this model")
         self.use_button.setToolTip("Carry the selected (or chosen) candidate to Deploy and Live demo")
         self.progress = QProgressBar()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = QLabel("")  # one line, never wrapped: a wrapping label outside the columns' scroll
+        # areas made the page size itself by its preferred height (805 px in 680: Run/Cancel out of view)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         for w in (self.run_button, self.cancel_button, self.use_button):
             row.addWidget(w)
         row.addWidget(self.progress, 1)
