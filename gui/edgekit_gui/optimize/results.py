@@ -108,7 +108,7 @@ class PlanResults(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = make_table(COLUMNS)
         self.table.setSortingEnabled(True)
-        self.table.setMinimumHeight(200)
+        self.table.setMinimumHeight(120)  # header and three rows; it scrolls, the chart needs the height
         self.plot = make_plot("Latency vs accuracy", X_LABEL, "top-1 accuracy (%)",
                               log_x=True)  # a short title: the column may be 420 px wide
         self._use_latency_axis()
@@ -119,7 +119,10 @@ class PlanResults(QWidget):
         split.addWidget(self.table)
         split.addWidget(self.plot)
         split.addWidget(self.log)
-        split.setSizes([260, 300, 160])
+        self.plot.setMinimumHeight(230)  # title, axes and legend leave a readable data area (~100 px)
+        self.log.setMinimumHeight(60)
+        split.setSizes([150, 330, 120])
+        split.setStretchFactor(1, 1)  # a taller window goes to the chart first
         layout.addWidget(split)
         # hidden until there is something to plot: an empty chart's first paint (axes, grid) is ~50 ms
         # of the GUI thread, the largest part of the page's first opening
