@@ -101,16 +101,22 @@ def test_ctrl_c_inside_a_runtime_import_is_a_cancel_not_a_bug(monkeypatch, capsy
     assert "cancelled (Ctrl-C)" in err and "internal error" not in err and "error:" not in err
 
 
-def test_an_error_that_hides_the_ctrl_c_is_still_a_cancel(tmp_path):
-    """numpy interrupted while it loads raises "ImportError: ... PyCapsule_Import could not import module"
-    with no KeyboardInterrupt in the chain: the CLI knows Ctrl-C was pressed and says cancelled."""
+def _run_with_ctrl_c(tmp_path, body: str):
+    """Run ``body`` as a script in a child whose SIGINT is a terminal's (a background job ignores it)."""
     import subprocess
     import sys
 
-    script = tmp_path / "hidden.py"
-    script.write_text(
-        "import os, signal, sys\n"
-        "signal.signal(signal.SIGINT, signal.default_int_handler)  # a terminal's Ctrl-C (a background job ignores it)\n"
+    script = tmp_path / "child.py"
+    script.write_text("import os, signal, sys\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n" + body)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 130, done.stderr
+    return done
+
+
+def test_an_error_that_hides_the_ctrl_c_is_still_a_cancel(tmp_path):
+    """numpy interrupted while it loads raises "ImportError: ... PyCapsule_Import could not import module"
+    with no KeyboardInterrupt in the chain: the CLI knows Ctrl-C was pressed and says cancelled."""
+    done = _run_with_ctrl_c(tmp_path, (
         "import edgekit.targets\n"
         "from edgekit.cli import main\n"
         "def interrupted(name):\n"
@@ -121,22 +127,14 @@ def test_an_error_that_hides_the_ctrl_c_is_still_a_cancel(tmp_path):
         "        pass  # swallowed, as a C module's init does\n"
         "    raise ImportError('PyCapsule_Import could not import module \"datetime\"')\n"
         "edgekit.targets.load_target = interrupted\n"
-        "sys.exit(main(['targets', 'raspberry-pi-5']))\n")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 130, done.stderr
+        "sys.exit(main(['targets', 'raspberry-pi-5']))\n"))
     assert "cancelled (Ctrl-C)" in done.stderr and "internal error" not in done.stderr
 
 
 def test_ctrl_c_while_the_cli_is_still_being_imported_is_a_cancel(tmp_path):
     """The console script's entry point imports the CLI inside a try: a Ctrl-C in the first
     ~0.1 s (the CLI's own imports) says cancelled and exits 130, no Python traceback."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "early.py"
-    script.write_text(
-        "import os, signal, sys\n"
-        "signal.signal(signal.SIGINT, signal.default_int_handler)  # a terminal's Ctrl-C\n"
+    done = _run_with_ctrl_c(tmp_path, (
         "class CtrlCOnTyper:  # the key pressed while the CLI imports typer\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'typer':\n"
@@ -144,7 +142,5 @@ def test_ctrl_c_while_the_cli_is_still_being_imported_is_a_cancel(tmp_path):
         "        return None\n"
         "sys.meta_path.insert(0, CtrlCOnTyper())\n"
         "from edgekit.__main__ import run\n"
-        "run()\n")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 130, done.stderr
+        "run()\n"))
     assert done.stderr.strip() == "cancelled (Ctrl-C)", done.stderr
