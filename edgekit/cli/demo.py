@@ -84,7 +84,9 @@ def _seen_text(seen: dict | None, detector: bool) -> str:
     if not seen or not seen.get("frames") or not seen.get("labels"):
         return ""
     n = seen["frames"]
-    parts = [f"{label} {100 * count / n:.0f}%" if count * 100 >= n else f"{label} <1%" for label, count in seen["labels"]]
+    names = [f'"{label}"' if str(label).isdigit() else str(label) for label, _ in seen["labels"]]  # "9" 15%, not 9 15%
+    parts = [f"{name} {100 * count / n:.0f}%" if count * 100 >= n else f"{name} <1%"
+             for name, (_, count) in zip(names, seen["labels"])]
     return ("frames holding one: " if detector else "top-1 over frames: ") + ", ".join(parts)
 
 
