@@ -26,6 +26,7 @@ def test_open_file_shows_inputs_outputs_and_hash(window, qtbot, tiny_onnx):
     assert page.io_table.item(0, 1).text() == model.inputs[0].name
     assert "MFLOPs" in page.info.values["FLOPs (batch 1)"].text()
     assert page.recent.itemText(0) == str(tiny_onnx.path)
+    assert page.recent.currentText() == str(tiny_onnx.path)  # shows what is open, not its placeholder
     assert window.model_label.text() == f"Model: {model.name}"
 
 
@@ -127,3 +128,11 @@ def test_a_detector_shows_its_task_class_count_and_input_size(window, tiny_yolox
     window.state.set_model(tiny_onnx.replace(preprocess=None, labels=None))  # no card: the input's size
     assert (page.pre_editor.height.value(), page.pre_editor.width.value()) == (32, 32)
     assert "placeholders" in page.pre_editor.origin.text()
+
+
+def test_with_no_model_the_editors_show_defaults_not_zeros(window):
+    """Before any model is open the greyed preprocessing editor read Size 1x1, Scale 0.000000."""
+    page = window.show_page("ModelPage")
+    editor = page.pre_editor
+    assert (editor.height.value(), editor.width.value()) == (224, 224) and editor.scale.value() > 0
+    assert "Open a model" in editor.origin.text() and not editor.isEnabled()

@@ -138,6 +138,8 @@ class ModelPage(Page):
         self._build_open_row()
         self._build_info()
         self._build_editors()
+        self.pre_editor.set_value(None)  # the defaults, greyed: not spin boxes at their minimum (1x1, scale 0)
+        self.pre_editor.origin.setText("Open a model to see and edit its preprocessing.")
         self._build_convert()
         self.content.addStretch(1)
         self.classes: int | None = None  # the class count the card shows (a detector's, not its last dim)
@@ -248,6 +250,7 @@ class ModelPage(Page):
         self.banner.show_success(f"Loaded {model.name}.")
         self.recent.clear()
         self.recent.addItems(settings.add_recent_model(source))
+        self.recent.setCurrentIndex(0)  # the model just opened (first), not the "Recent models" placeholder
         self.state.set_model(model)
 
     # ---- showing -----------------------------------------------------------------
