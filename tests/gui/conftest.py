@@ -14,6 +14,19 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QThreadPool
 
 
+def export_head(module, size: int, path, output: str) -> str:
+    """A torch detection head exported to ONNX at ``path`` (input ``images`` [1, 3, size, size])."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module.eval(), (torch.zeros(1, 3, size, size),), str(path), dynamo=False,
+                          opset_version=13, input_names=["images"], output_names=[output])
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _settings_in_tmp(tmp_path, monkeypatch):
     """Every test gets its own settings file, never the user's."""

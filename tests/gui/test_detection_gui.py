@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
 pytestmark = pytest.mark.gui
@@ -23,12 +21,9 @@ def tiny_detector(tmp_path_factory):
             y = self.conv(x).flatten(2)
             return torch.cat([y[:, :4] * 8, torch.sigmoid(y[:, 4:])], 1)
 
-    path = tmp_path_factory.mktemp("det") / "tinydet.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(Head().eval(), (torch.zeros(1, 3, 64, 64),), str(path), dynamo=False, opset_version=13,
-                          input_names=["images"], output_names=["output0"])
-    return path
+    from .conftest import export_head
+
+    return export_head(Head(), 64, tmp_path_factory.mktemp("det") / "tinydet.onnx", "output0")
 
 
 def test_detector_settings_shown_edited_and_kept(window, tiny_detector, tiny_onnx):

@@ -87,7 +87,7 @@ def tiny_yolox(tmp_path_factory):
     """A YOLOX-shaped head: input [1, 3, 96, 96], output [1, 189, 85] (8/16/32 grid cells x (4 box +
     1 objectness + 80 COCO classes)), as YOLOX-Nano's [1, 3549, 85] at 416."""
     torch = pytest.importorskip("torch")
-    import warnings
+    from .conftest import export_head
 
     class Head(torch.nn.Module):
         def __init__(self):
@@ -97,12 +97,7 @@ def tiny_yolox(tmp_path_factory):
         def forward(self, x):
             return torch.cat([conv(x).flatten(2) for conv in self.convs], 2).transpose(1, 2)
 
-    path = tmp_path_factory.mktemp("yolox") / "tinyyolox.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(Head().eval(), (torch.zeros(1, 3, 96, 96),), str(path), dynamo=False, opset_version=13,
-                          input_names=["images"], output_names=["output"])
-    return path
+    return export_head(Head(), 96, tmp_path_factory.mktemp("yolox") / "tinyyolox.onnx", "output")
 
 
 def test_a_detector_shows_its_task_class_count_and_input_size(window, tiny_yolox, tiny_onnx):
