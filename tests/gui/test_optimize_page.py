@@ -129,15 +129,22 @@ def test_a_target_yaml_with_errors_is_shown_and_the_page_keeps_working(optimize_
     assert page.state.target == str(good)
 
 
-def test_the_scatter_log_axis_labels_only_round_latencies():
-    """Minor ticks of a log axis get no text: "0.2 0.3 0.4 ..." would run into each other."""
+def test_the_scatter_log_axis_labels_round_values_that_never_run_into_each_other():
+    """pyqtgraph labels every minor tick of a log axis ("0.2 0.3 0.4 ..." running into each other);
+    thinned to 1-2-5 values, a plan within one decade got no label at all. Every tick drawn is round,
+    labelled and at least 40 px from the next, across decades and within one."""
     import math
+    from itertools import pairwise
 
-    from edgekit_gui.widgets.plots import LogAxis
+    from edgekit_gui.widgets.plots import LogAxis, log_ticks
 
+    wide = log_ticks(0.2, 300, px_per_decade=60)  # 3+ decades on a narrow plot: 1-2-5 would collide
+    assert wide and all(math.log10(b / a) * 60 >= 40 for a, b in pairwise(wide)), wide
+    assert set(wide) <= {1 * 10.0 ** e for e in range(-1, 3)} | {0.2, 2, 20, 200, 0.5, 5, 50}, wide
+    narrow = log_ticks(2.2, 4.8, px_per_decade=1200)  # one decade, as a plan's candidates often are
+    assert len(narrow) >= 3 and all(2.2 <= t <= 4.8 for t in narrow), narrow
     axis = LogAxis("bottom")
-    values = [math.log10(v) for v in (0.2, 0.3, 0.5, 1, 7, 20, 100, 300)]
-    assert axis.logTickStrings(values, 1.0, 1.0) == ["0.2", "", "0.5", "1", "", "20", "100", ""]
+    assert axis.logTickStrings([math.log10(t) for t in narrow], 1.0, 1.0) == [f"{t:g}" for t in narrow]
 
 
 def test_the_form_saves_the_plan_config_edgekit_run_replays(optimize_page, tiny_onnx, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from typing import Any
 
 import pyqtgraph as pg
@@ -14,8 +13,8 @@ from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 from edgekit.backends import list_backends
 from edgekit.types import CandidateStatus as Status
 from edgekit_gui.optimize.speedups import candidate_speedup
-from edgekit_gui.theme import BAD, GOOD, plot_colors
-from edgekit_gui.widgets.plots import LogAxis, make_plot
+from edgekit_gui.theme import BAD, GOOD
+from edgekit_gui.widgets.plots import make_plot
 from edgekit_gui.widgets.tables import NumericItem, fill_table, make_table
 
 COLUMNS = ["status", "candidate", "latency p50 ms", "accuracy %", "drop (points)", "size MB", "speed-up", "why"]
@@ -55,44 +54,6 @@ def candidate_row(c: Any, busy: bool = False) -> list[Any]:
     return [c.status, c.key, latency, acc, drop, c.size_mb, speedup_item(c, busy), why]
 
 
-def latency_ticks(lo: float, hi: float, px_per_decade: float, min_gap_px: float = 40.0) -> list[float]:
-    """Latencies (ms) to label between ``lo`` and ``hi`` on a log axis: the round choice with the most
-    labels still ``min_gap_px`` apart (decades; 1, 2, 5 per decade; 1 to 9 per decade; or an even step
-    such as 0.5 or 1 ms for candidates within one decade, where no 1-2-5 value may fall)."""
-    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
-        return []
-    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    options = [[m * 10.0 ** e for e in range(e0, e1 + 1) for m in mantissas]
-               for mantissas in ((1,), (1, 2, 5), range(1, 10))]
-    k = math.floor(math.log10(hi - lo))
-    for step in (m * 10.0 ** e for e in range(k - 2, k + 1) for m in (1, 2, 5)):
-        if (hi - lo) / step <= 100:
-            options.append([i * step for i in range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)])
-    best: list[float] = []
-    for option in options:
-        ticks = [round(t, 9) for t in option if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
-        gaps = (math.log10(b / a) * px_per_decade for a, b in pairwise(ticks))
-        if len(ticks) > len(best) and all(g >= min_gap_px for g in gaps):
-            best = ticks
-    return best
-
-
-class LatencyAxis(LogAxis):
-    """The scatter's log latency axis, labelled in ms at every tick it draws.
-
-    Why: a plan's candidates often lie within one decade (2.2 to 4.8 ms), where the log axis's ticks
-    (3, 4 ms) are none of the 1-2-5 values :class:`LogAxis` labels: the axis showed no number at all.
-    """
-
-    def logTickValues(self, minVal, maxVal, size, stdTicks):
-        decades = max(maxVal - minVal, 1e-9)
-        ticks = latency_ticks(10.0 ** minVal, 10.0 ** maxVal, size / decades)
-        return [(None, [math.log10(t) for t in ticks])]
-
-    def logTickStrings(self, values, scale, spacing):
-        return [f"{round(10.0 ** float(v) * scale, 9):g}" for v in values]
-
-
 def padded(lo: float, hi: float, share: float, least: float) -> tuple[float, float]:
     """``(lo, hi)`` widened by ``share`` of its span on each side (at least ``least``)."""
     pad = max(share * (hi - lo), least)
@@ -111,7 +72,6 @@ class PlanResults(QWidget):
         self.table.setMinimumHeight(120)  # header and three rows; it scrolls, the chart needs the height
         self.plot = make_plot("Latency vs accuracy", X_LABEL, "top-1 accuracy (%)",
                               log_x=True)  # a short title: the column may be 420 px wide
-        self._use_latency_axis()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setPlaceholderText("The planner's decision log appears here.")
@@ -130,17 +90,6 @@ class PlanResults(QWidget):
         self.candidates: list[Any] = []
         self.busy = False  # the machine was busy while the shown plan measured (speed-ups get the badge)
         self._scatter_args: tuple | None = None  # a scatter waiting for the next event-loop turn
-
-    def _use_latency_axis(self) -> None:
-        """The bottom axis labelled in ms whatever the range (styled as :func:`make_plot` styles its axes)."""
-        item = self.plot.getPlotItem()
-        axis = LatencyAxis("bottom")
-        item.setAxisItems({"bottom": axis})
-        fg = plot_colors()[1]
-        axis.setLabel(X_LABEL, color=fg)
-        axis.setPen(fg)
-        axis.setTextPen(fg)
-        item.showGrid(x=True, y=True, alpha=0.25)
 
     @property
     def drawing(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
@@ -13,23 +14,44 @@ SERIES = ("#2f7de1", "#e8743b", "#2e9d57", "#9b59b6", "#d64545", "#19a0a0", "#b8
 
 
 class LogAxis(pg.AxisItem):
-    """A log-scale axis labelled only at 1, 2 and 5 times a power of ten, as plain numbers.
+    """A log-scale axis labelled at round values only, as plain numbers, every label readable.
 
-    Why: pyqtgraph labels every minor tick of a log axis ("0.40.5 0.60.7",
-    "2·10¹ 3·10 4·10"), and on a plot a few hundred pixels wide the labels run
-    into each other. The grid keeps every tick; only the text is thinned.
+    Why: pyqtgraph labels every minor tick of a log axis ("0.40.5 0.60.7", "2·10¹ 3·10 4·10"),
+    and on a plot a few hundred pixels wide the labels run into each other; yet thinning them to
+    1-2-5 values left a plan whose candidates lie within one decade (2.2 to 4.8 ms) with no number
+    at all. The ticks drawn are the round set with the most labels still 40 px apart
+    (:func:`log_ticks`), and each one is labelled.
     """
 
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        decades = max(maxVal - minVal, 1e-9)
+        ticks = log_ticks(10.0 ** minVal, 10.0 ** maxVal, size / decades)
+        return [(None, [math.log10(t) for t in ticks])]
+
     def logTickStrings(self, values, scale, spacing):
-        return [_nice_label(10.0 ** float(v) * scale) for v in values]
+        return [f"{round(10.0 ** float(v) * scale, 9):g}" for v in values]
 
 
-def _nice_label(x: float) -> str:
-    """``x`` as "0.2", "5", "100" when it is 1, 2 or 5 times a power of ten, else ""."""
-    if not math.isfinite(x) or x <= 0:
-        return ""
-    mantissa = x / 10.0 ** math.floor(math.log10(x) + 1e-9)
-    return f"{x:g}" if any(abs(mantissa - m) < 1e-6 * m for m in (1, 2, 5)) else ""
+def log_ticks(lo: float, hi: float, px_per_decade: float, min_gap_px: float = 40.0) -> list[float]:
+    """Values to label between ``lo`` and ``hi`` on a log axis: the round choice with the most labels
+    still ``min_gap_px`` apart (decades; 1, 2, 5 per decade; 1 to 9 per decade; or an even step such
+    as 0.5 or 1 for values within one decade, where no 1-2-5 value may fall)."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+        return []
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    options = [[m * 10.0 ** e for e in range(e0, e1 + 1) for m in mantissas]
+               for mantissas in ((1,), (1, 2, 5), range(1, 10))]
+    k = math.floor(math.log10(hi - lo))
+    for step in (m * 10.0 ** e for e in range(k - 2, k + 1) for m in (1, 2, 5)):
+        if (hi - lo) / step <= 100:
+            options.append([i * step for i in range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)])
+    best: list[float] = []
+    for option in options:
+        ticks = [round(t, 9) for t in option if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        gaps = (math.log10(b / a) * px_per_decade for a, b in pairwise(ticks))
+        if len(ticks) > len(best) and all(g >= min_gap_px for g in gaps):
+            best = ticks
+    return best
 
 
 def make_plot(title: str, x_label: str, y_label: str, parent: QWidget | None = None,
