@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from edgekit.models.preprocess import Preprocess, as_bgr
+from edgekit.models.preprocess import Preprocess, as_bgr, crop_box
 
 
 def _image(h=480, w=640):
@@ -72,3 +74,18 @@ def test_fused_fast_path_gives_the_same_numbers_as_the_plain_path():
         assert pre._fused is not None
         np.testing.assert_allclose(pre(image), Plain(**dataclasses.asdict(pre))(image), atol=1e-5)
     assert Preprocess(channel_order="GRAY")._fused is None and Preprocess(layout="NHWC")._fused is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(ih=st.integers(8, 2000), iw=st.integers(8, 2000), side=st.sampled_from([32, 64, 224, 256, 320]),
+       ratio=st.floats(0.5, 1.0))
+def test_center_crop_keeps_the_region_resize_then_crop_would_keep(ih, iw, side, ratio):
+    """The centre is cut first and only it is resized (cheaper); the region kept is the one
+    torchvision's Resize(side / ratio) + CenterCrop(side) keeps, to within a pixel (of the
+    source or of the model input, whichever is larger: the old way rounded in the model's)."""
+    (rows, cols), factor = crop_box((ih, iw), (side, side), ratio)
+    nh, nw = round(ih * factor), round(iw * factor)  # resize the shorter side to side / ratio ...
+    top, left = (nh - side) // 2, (nw - side) // 2  # ... and crop the middle, in source pixels:
+    for kept, start, scale in ((rows, top, ih / nh), (cols, left, iw / nw)):
+        assert abs(kept.start - start * scale) <= max(1.0, scale)
+        assert abs(kept.stop - (start + side) * scale) <= max(1.0, scale)
