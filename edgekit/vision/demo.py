@@ -118,22 +118,21 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
     recorder = VideoRecorder(settings.record, force=settings.force) if settings.record else None
 
     def on_frame(live: LiveFrame) -> None:
-        """Render thread: the recorder draws every frame it writes (into one reused buffer);
-        the window draws the newest when it repaints, so frames nobody sees are never drawn."""
-        if recorder is not None:
-            if recorder.frames == 0:  # the source is open now: play back at its own rate
-                recorder.fps = source.info.granted_fps or settings.fps or 30.0
-            latest["canvas"] = live.annotated(out=latest.get("canvas"))
-            recorder.write(latest["canvas"])
-        latest["frame"] = live
+        """Render thread: the recorder draws every frame it writes (into one reused buffer)."""
+        if recorder.frames == 0:  # the source is open now: play back at its own rate
+            recorder.fps = source.info.granted_fps or settings.fps or 30.0
+        latest["canvas"] = live.annotated(out=latest.get("canvas"))
+        recorder.write(latest["canvas"])
 
-    pipe = LivePipeline(source, predictor, reference=reference,
-                        reference_every=settings.reference_every, on_frame=on_frame)
+    # without a recorder no callback: the window draws ``pipe.latest`` when it repaints (frames
+    # nobody sees are never drawn), and a classifier's frames then need no hand-off to the render thread
+    pipe = LivePipeline(source, predictor, reference=reference, reference_every=settings.reference_every,
+                        on_frame=on_frame if recorder is not None else None)
     interrupted = False
     try:
         with _ctrl_c_as_request() as asked:
             pipe.start()
-            _loop(pipe, settings.seconds, window, latest, on_update, asked)
+            _loop(pipe, settings.seconds, window, on_update, asked)
         interrupted = bool(asked)
     except KeyboardInterrupt:  # a second Ctrl-C: still summary, JSON and video
         interrupted = True
@@ -182,15 +181,15 @@ def _ctrl_c_as_request() -> Iterator[list]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _loop(pipe: LivePipeline, seconds: float | None, window: bool, latest: dict,
+def _loop(pipe: LivePipeline, seconds: float | None, window: bool,
           on_update: Callable[[Readouts], None] | None, asked: list | None = None) -> None:
     """Wait for the time, the source's end or Ctrl-C (``asked``), updating the terminal or the window."""
     deadline = None if seconds is None else time.monotonic() + seconds
     next_update, shown, drawn_for = 0.0, None, None
     while not pipe.finished and not asked and (deadline is None or time.monotonic() < deadline):
-        if window and "frame" in latest:
-            if latest["frame"] is not drawn_for:  # drawn at the window's rate, into one buffer
-                drawn_for = latest["frame"]
+        if window and pipe.latest is not None:
+            if pipe.latest is not drawn_for:  # drawn at the window's rate, into one buffer
+                drawn_for = pipe.latest
                 shown = drawn_for.annotated(out=shown)
             if not _show(pipe, shown):
                 break

@@ -3,9 +3,12 @@
 ::
 
     capture thread          inference thread            render thread
-    source.read()   ──► [slot] ──► predictor.predict ──► [slot] ──► top-k, readouts,
+    source.read()   ──► [slot] ──► predictor.predict ──► [slot] ──► top-k or boxes, readouts,
     + preprocess                   (+ every Nth frame            LiveFrame ──► on_frame,
       (into a reused blob)          ──► [slot] ──► reference thread)   results()
+
+A classifier's frames skip the second slot when no callback is set: the
+inference thread makes their top-k and readouts itself (see ``_render``).
 
 Each ``[slot]`` holds one item. With a live source (camera, stream, paced
 generator) a new item replaces a waiting one, which is dropped and counted:
@@ -135,6 +138,7 @@ class LivePipeline:
         self._seen: dict[str, int] = {}  # label -> frames shown whose top-1 it was (a detector: holding one)
         self._seen_frames = 0
         self._meters_read: tuple | None = None  # (when, state, reference, Readouts): see _snapshot
+        self._last_shown: tuple[_Inferred, float] | None = None  # the newest frame rendered, and when
         self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
         self._declared: str | None = None
@@ -143,6 +147,7 @@ class LivePipeline:
         self._started_at = 0.0
         self.error: BaseException | None = None
         self.readouts = Readouts()
+        self.latest: LiveFrame | None = None  # the newest frame shown (a display polling at its own rate)
 
     # -- control ---------------------------------------------------------------
     def start(self) -> LivePipeline:
@@ -384,6 +389,9 @@ class LivePipeline:
             if self._ref is not None and count % self.reference_every == 0:
                 confidence = float(to_probabilities(scores).reshape(-1)[best])
                 self._refbox.put((item.frame, pred.label(best), confidence, truth))
+            if self.on_frame is None and self.on_result is None:  # nothing slow to wait for: no hand-off
+                self._render(_Inferred(item.frame, scores, state, truth))
+                continue
             self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
         if not self._stop.is_set():  # the source ended (not stopped): pass the end on
             self._refbox.put(END)
@@ -420,28 +428,34 @@ class LivePipeline:
         self._ab_agree += share
 
     def _render_loop(self) -> None:
-        last, shown_at = None, time.monotonic()
         while True:
             item = self._outbox.get(0.1)
+            last = self._last_shown  # rendered here or, for a classifier without callbacks, inline
             if item is EMPTY:
                 if self._stop.is_set():
                     return
-                if last is not None and self._source_error and time.monotonic() - shown_at > _STATUS_EVERY:
-                    self._render(last, status_only=True)  # show the outage on the last frame
-                    shown_at = time.monotonic()
+                if last is not None and self._source_error and time.monotonic() - last[1] > _STATUS_EVERY:
+                    self._render(last[0], status_only=True)  # show the outage on the last frame
                 continue
             if item is END:
                 if last is not None:  # the last frame's readouts with every meter read now
-                    self.readouts = self._snapshot(last, self.readouts.topk, time.monotonic(),
+                    self.readouts = self._snapshot(last[0], self.readouts.topk, time.monotonic(),
                                                    self.readouts.detections, self.readouts.det_map, fresh=True)
                 self._finished.set()
                 return
             self._render(item)
-            last, shown_at = item, time.monotonic()
 
     def _render(self, item: _Inferred, status_only: bool = False) -> None:
         """Top-k and readouts, handed on as a :class:`LiveFrame` whose overlay is drawn when someone
-        shows it; ``status_only`` re-shows the last frame (source down) without counting it."""
+        shows it; ``status_only`` re-shows the last frame (source down) without counting it.
+
+        Runs on the render thread, except for a classifier with no ``on_frame``/``on_result``
+        callback: then the inference thread renders its own frames. Why: top-k of a classifier
+        and its readouts cost ~25 us, while handing each frame to another thread woke that
+        thread on cores inference keeps busy, hundreds of times a second - measured 0.1-0.15 ms
+        of CPU per frame for digits-mnv2 (``benchmarks/pipeline.py``). Decoding a detector's
+        boxes and user callbacks (a recorder encodes every frame) can be slow and keep the
+        thread, so inference never waits for them."""
         t0, c0 = time.monotonic(), time.thread_time()
         pred = item.state.predictor
         boxes = pred.decode(item.scores, item.frame.image.shape) if pred.task == Task.DETECTION else None
@@ -459,7 +473,8 @@ class LivePipeline:
             self._stages.add("end_to_end", (t2 - item.frame.timestamp) * 1e3)
             self._cpu.add("postprocess", time.thread_time() - c0)
         self.readouts = readouts
-        live = LiveFrame(item.frame.image, readouts, self.draw, self._drawn)
+        self._last_shown = (item, time.monotonic())
+        live = self.latest = LiveFrame(item.frame.image, readouts, self.draw, self._drawn)
         self._output(live)
         self._results.put(live)
 

@@ -113,6 +113,40 @@ def test_a_slow_display_draws_only_the_frames_it_takes(tiny_session):
     assert annotated.shape == (480, 640, 3) and readouts.topk
 
 
+class _WhoRenders(LivePipeline):
+    """Notes which thread made each frame's readouts."""
+
+    def _render(self, item, status_only=False):
+        self.renderers = getattr(self, "renderers", set()) | {threading.current_thread().name}
+        super()._render(item, status_only)
+
+
+def test_a_classifier_without_callbacks_is_shown_by_the_thread_that_inferred_it(tiny_session):
+    """No hand-off per frame (it woke a thread on the cores inference uses, hundreds of times a
+    second): every frame is still shown, in order, and ``latest`` holds the newest."""
+    pipe = _WhoRenders(ArraySource(_frames(40)), tiny_session, drop=False)
+    with pipe:
+        seqs = [readouts.seq for _, readouts in pipe.results(timeout=10)]
+        assert pipe.wait(60)
+    assert pipe.renderers == {"edgekit-inference_loop"}
+    assert pipe.summary()["readouts"]["frames_displayed"] == 40
+    assert seqs == sorted(seqs) and pipe.latest is not None and pipe.latest.readouts.seq == 39
+    assert pipe.readouts.seq == 39 and pipe.readouts.topk
+
+
+def test_a_slow_callback_keeps_the_render_thread_not_inference(tiny_session):
+    """``on_frame`` (a recorder encodes every frame) runs on the render thread: with a live
+    source the model keeps its pace while the callback takes only what it can."""
+    slow = []
+    pipe = _WhoRenders(ArraySource(_frames(20), loop=True), tiny_session, drop=True,
+                       on_frame=lambda live: slow.append(time.sleep(0.05)))
+    with pipe:
+        time.sleep(1.0)
+        inferred, shown = pipe._infer_rate.count, len(slow)
+    assert pipe.renderers == {"edgekit-render_loop"}
+    assert inferred > 3 * shown, (inferred, shown)
+
+
 @pytest.fixture(scope="module")
 def detector():
     from edgekit.models import load_model
