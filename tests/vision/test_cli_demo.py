@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import cv2
 import pytest
@@ -112,3 +113,28 @@ def test_a_headless_run_says_what_it_saw_and_when_the_source_ended_first(tmp_pat
     shown = f'"{label}"' if label.isdigit() else label  # a class named by a number is quoted
     assert f"top-1 over frames: {shown} {100 * count / 6:.0f}%" in text
     assert "the source ended before --seconds 30" in text
+
+
+def test_the_window_shows_the_newest_frame_drawn_with_its_readouts(tiny_session, monkeypatch):
+    """``--window`` with a display (the window itself is the hardware edge): it repaints the
+    pipeline's newest frame with its overlay, drawing a frame only when a newer one came."""
+    import numpy as np
+
+    from edgekit.vision import ArraySource, LivePipeline, demo
+
+    shown = []
+
+    def show(pipe, frame):  # cv2.imshow + waitKey(15)
+        shown.append(frame.copy())
+        time.sleep(0.015)
+        return len(shown) < 5  # then the user presses q
+
+    monkeypatch.setattr(demo, "_show", show)
+    monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
+    images = [np.full((480, 640, 3), 40 * i, np.uint8) for i in range(4)]
+    with LivePipeline(ArraySource(images, loop=True), tiny_session) as pipe:
+        demo._loop(pipe, 10.0, True, None)
+        drawn = pipe.frames_drawn
+    assert len(shown) == 5 and all(f.shape == (480, 640, 3) for f in shown)
+    assert any(not np.array_equal(f, images[0]) and not any(np.array_equal(f, im) for im in images) for f in shown)
+    assert 1 <= drawn <= 5  # one overlay per repaint at most, never per frame inferred
