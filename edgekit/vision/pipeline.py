@@ -106,6 +106,11 @@ class LivePipeline:
         draw: draw the overlay (``False``: hand out the frame as captured).
         window_s: span of the windowed FPS.
 
+    Attributes:
+        readouts: the newest frame's :class:`Readouts`.
+        latest: the newest :class:`~edgekit.vision.LiveFrame` shown, for a display that polls at
+            its own rate (a classifier with no callback then costs no thread hand-off per frame).
+
     Example:
         >>> with LivePipeline(DemoSource(), session) as pipe:       # doctest: +SKIP
         ...     for frame, readouts in pipe.results(timeout=2.0):
@@ -452,8 +457,9 @@ class LivePipeline:
         Runs on the render thread, except for a classifier with no ``on_frame``/``on_result``
         callback: then the inference thread renders its own frames. Why: top-k of a classifier
         and its readouts cost ~25 us, while handing each frame to another thread woke that
-        thread on cores inference keeps busy, hundreds of times a second - measured 0.1-0.15 ms
-        of CPU per frame for digits-mnv2 (``benchmarks/pipeline.py``). Decoding a detector's
+        thread on cores inference keeps busy, hundreds of times a second - measured 0.18 ms of
+        CPU per frame and 9 % of the end-to-end FPS for digits-mnv2 on 2 cores (interleaved
+        rounds of ``benchmarks/pipeline.py``'s loop). Decoding a detector's
         boxes and user callbacks (a recorder encodes every frame) can be slow and keep the
         thread, so inference never waits for them."""
         t0, c0 = time.monotonic(), time.thread_time()
