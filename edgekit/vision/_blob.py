@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from edgekit.detection.letterbox import fit
-from edgekit.models.preprocess import Preprocess, _interpolation, as_bgr, blob_params, crop_box
+from edgekit.models.preprocess import Preprocess, _interpolation, as_bgr, blob_params
 
 _LETTERBOX_PAD = 114  # Preprocess(resize="letterbox") pads with this grey
 
@@ -129,10 +129,13 @@ class BlobWriter:
         if self.pre.resize == "stretch":
             dst = self._scratch.get("resized", (h, w, 3))
             return cv2.resize(bgr, (w, h), dst=dst, interpolation=_interpolation(min(h / ih, w / iw)))
-        if self.pre.resize == "center_crop":  # only the kept centre is resized
-            (rows, cols), factor = crop_box((ih, iw), (h, w), self.pre.crop_ratio)
-            dst = self._scratch.get("resized", (h, w, 3))
-            return cv2.resize(bgr[rows, cols], (w, h), dst=dst, interpolation=_interpolation(factor))
+        if self.pre.resize == "center_crop":
+            factor = min(h, w) / self.pre.crop_ratio / min(ih, iw)
+            nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
+            dst = self._scratch.get("resized", (nh, nw, 3))
+            cv2.resize(bgr, (nw, nh), dst=dst, interpolation=_interpolation(factor))
+            top, left = (nh - h) // 2, (nw - w) // 2
+            return dst[top : top + h, left : left + w]
         factor = min(h / ih, w / iw)
         nh, nw = max(1, round(ih * factor)), max(1, round(iw * factor))
         top, left = (h - nh) // 2, (w - nw) // 2

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from edgekit.models.preprocess import Preprocess, as_bgr, crop_box
+from edgekit.models.preprocess import Preprocess, as_bgr
 
 
 def _image(h=480, w=640):
@@ -76,16 +74,19 @@ def test_fused_fast_path_gives_the_same_numbers_as_the_plain_path():
     assert Preprocess(channel_order="GRAY")._fused is None and Preprocess(layout="NHWC")._fused is None
 
 
-@settings(max_examples=200, deadline=None)
-@given(ih=st.integers(8, 2000), iw=st.integers(8, 2000), side=st.sampled_from([32, 64, 224, 256, 320]),
-       ratio=st.floats(0.5, 1.0))
-def test_center_crop_keeps_the_region_resize_then_crop_would_keep(ih, iw, side, ratio):
-    """The centre is cut first and only it is resized (cheaper); the region kept is the one
-    torchvision's Resize(side / ratio) + CenterCrop(side) keeps, to within a pixel (of the
-    source or of the model input, whichever is larger: the old way rounded in the model's)."""
-    (rows, cols), factor = crop_box((ih, iw), (side, side), ratio)
-    nh, nw = round(ih * factor), round(iw * factor)  # resize the shorter side to side / ratio ...
-    top, left = (nh - side) // 2, (nw - side) // 2  # ... and crop the middle, in source pixels:
-    for kept, start, scale in ((rows, top, ih / nh), (cols, left, iw / nw)):
-        assert abs(kept.start - start * scale) <= max(1.0, scale)
-        assert abs(kept.stop - (start + side) * scale) <= max(1.0, scale)
+@pytest.mark.parametrize("shape", [(60, 100), (375, 500), (480, 640)])
+def test_center_crop_samples_where_resize_then_crop_does(shape):
+    """The pixels sit where torchvision's Resize(256) + CenterCrop(224) - the pipeline ImageNet
+    models were trained with - puts them. Why a test: cutting the centre first and resizing only
+    it is cheaper, but moves the samples by up to a source pixel, and that cost a real INT8
+    ShuffleNet 2 points of top-1 on 500 ImageNet photos (76.6% -> 74.6%; torchvision's own: 77.2%)."""
+    ih, iw = shape
+    ramp = np.tile((np.arange(iw) * 200 / iw).astype(np.float32), (ih, 1))  # value grows along x
+    image = np.repeat(np.round(ramp)[..., None], 3, axis=2).astype(np.uint8)
+    out = Preprocess(size=(224, 224), resize="center_crop", crop_ratio=0.875).resize_image(image)[..., 0]
+    factor = 256 / min(ih, iw)
+    nw = round(iw * factor)
+    left = (nw - 224) // 2
+    x = (left + np.arange(224) + 0.5) * iw / nw - 0.5  # where each output column samples the source
+    expected = np.interp(x, np.arange(iw), np.round(ramp[0]))
+    assert np.abs(out.astype(np.float32).mean(axis=0) - expected).max() <= 0.75
