@@ -21,6 +21,19 @@ from edgekit.errors import OutputExists
 _CHUNK = 1 << 20
 
 
+def expand_user(path: str | Path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded.
+
+    Why not ``Path.expanduser``: for ``~name`` of no user on this machine (a manifest row, a
+    typo) it raises ``RuntimeError`` from inside pathlib; here such a path stays as written,
+    so the caller's own "no such file" error names it."""
+    path = Path(path)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path
+
+
 def sha256_file(path: str | Path) -> str:
     """Return the hex sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()

@@ -31,11 +31,12 @@ def add_cmd(
     force: Annotated[bool, typer.Option("--force", help="Replace a device of the same name.")] = False,
 ) -> None:
     """Register a device (no password is ever stored; keys and the agent are used as OpenSSH would)."""
+    from edgekit._io import expand_user
     from edgekit.cli._console import console
     from edgekit.devices.store import DEFAULT_WORKDIR, Device, add_device, parse_url
 
     user, host, port = parse_url(url)
-    device = Device(name, host, user, port, str(key.expanduser()) if key else None, target, edgekit_cmd,
+    device = Device(name, host, user, port, str(expand_user(key)) if key else None, target, edgekit_cmd,
                     workdir or DEFAULT_WORKDIR, timeout)
     path = add_device(device, force=force)
     console.print(f"[green]added[/] {esc(name)} = {esc(device.url)} (saved in {esc(str(path))}); "

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from edgekit._io import check_writable
+from edgekit._io import check_writable, expand_user
 from edgekit.errors import ConversionError, EdgekitError
 from edgekit.models import convert, load_model
 from edgekit.models._output import model_card, move_into_place, output_files, safe_stem, staging_dir
@@ -39,7 +39,7 @@ def output_path(model: Model, out: str | Path | None, tag: str, fmt: Format) -> 
             raise ConversionError(f"{model.name} is held in memory: give an output file (out=...)")
         dest = model.path.with_name(f"{stem}.{tag}{suffix}")
     else:
-        out = Path(out).expanduser()
+        out = expand_user(out)
         if out.suffix.lower() == suffix:
             dest = out
         elif out.suffix and not out.is_dir():

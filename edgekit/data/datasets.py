@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgekit._io import expand_user
 from edgekit.errors import DataError, EdgekitWarning
 from edgekit.imagelimits import oversize
 
@@ -278,7 +279,7 @@ class ManifestDataset(_FileDataset):
                 raise DataError(
                     f"{manifest}, line {line}: label {lab!r} is not one of the classes {names[:10]}", path=manifest
                 )
-            file = Path(rel).expanduser()
+            file = expand_user(rel)
             file = file if file.is_absolute() else base / file
             if file.is_file():
                 items.append((file, index[key]))
@@ -293,7 +294,7 @@ class ManifestDataset(_FileDataset):
 def _base_folder(manifest: Path, paths: list[str]) -> Path:
     """The folder relative paths start from: the manifest's own, else a parent of it or the current
     directory when that is where the first rows' files are (a CSV kept in ``labels/`` beside ``images/``)."""
-    relative = [Path(p).expanduser() for p in paths[:20] if not Path(p).expanduser().is_absolute()]
+    relative = [expand_user(p) for p in paths[:20] if not expand_user(p).is_absolute()]
     candidates = [manifest.parent, *list(manifest.resolve().parents)[1:3], Path.cwd()]
     for folder in candidates:
         if not relative or any((folder / rel).is_file() for rel in relative):

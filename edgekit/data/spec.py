@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgekit._io import expand_user
 from edgekit.data.datasets import ImageFolder, ManifestDataset
 from edgekit.data.digits import demo_digits
 from edgekit.errors import DataError
@@ -51,7 +52,7 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
         return hard_digits(size=size or 64)
     if text in DEMO_NAMES:
         return demo_digits(DEMO_NAMES[text], size=size or 64)
-    path = Path(text).expanduser()
+    path = expand_user(text)
     if path.is_dir():
         return ImageFolder(path)
     if path.is_file():

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit._io import atomic_dir, atomic_path, check_writable
+from edgekit._io import atomic_dir, atomic_path, check_writable, expand_user
 from edgekit.deployment import safezip
 from edgekit.deployment.build import build_folder
 from edgekit.deployment.integrity import list_files, verify_folder
@@ -75,7 +75,7 @@ class Bundle:
             >>> bundle.manifest.backend
             'onnxruntime'
         """
-        path = Path(path).expanduser()
+        path = expand_user(path)
         if path.is_file():
             if not zipfile.is_zipfile(path):
                 raise BundleError(f"{path} is neither a bundle folder nor a zip file", path=path)
@@ -171,13 +171,13 @@ def deploy(
     emit(progress, "resolving", "the model and target", fraction=0.0)
     target = _known_target(target)
     choice = resolve(report_or_model, backend, precision, device)
-    if data is None and choice.data and not Path(choice.data).expanduser().exists():
+    if data is None and choice.data and not expand_user(choice.data).exists():
         warnings.warn(EdgekitWarning(f"the plan's validation data {choice.data} is not here; "
                                      "the bundle's sample checks agreement only (pass data=...)"), stacklevel=2)
         choice = dataclasses.replace(choice, data=None)
     emit(progress, "reading data", str(data if data is not None else choice.data or "seeded noise"), fraction=0.1)
     data = open_data(data if data is not None else choice.data, choice.model)
-    out = Path(out or f"{choice.model.name.replace(':', '-')}-bundle").expanduser()
+    out = expand_user(out or f"{choice.model.name.replace(':', '-')}-bundle")
     check_writable(out, force)
     if force and (out.suffix.lower() == ".zip" or out.is_dir()):
         check_bundle_replaceable(out)  # before the build: --force replaces a bundle, never a user's files

@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from edgekit._io import atomic_dir
+from edgekit._io import atomic_dir, expand_user
 from edgekit._owned import read_list, write_list
 from edgekit.deployment.bundle import Bundle
 from edgekit.deployment.manifest import MANIFEST, MANIFEST_DIGEST
@@ -59,7 +59,7 @@ def export_kserve(bundle: str | Path | Bundle, out: str | Path, *, image: str | 
     m = opened.manifest
     name = m.serve_name.replace("_", "-").lower()
     image = image or f"edgekit/{name}:{m.edgekit_version}"
-    target = Path(out).expanduser()
+    target = expand_user(out)
     with atomic_dir(target, force, owned=read_list) as tmp:  # --force replaces only what an export wrote
         tmp.chmod(0o755)
         for rel in (MANIFEST, MANIFEST_DIGEST, *sorted(m.files)):

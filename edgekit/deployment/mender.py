@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgekit._io import expand_user
 from edgekit.deployment.bundle import Bundle
 from edgekit.deployment.manifest import MANIFEST, MANIFEST_DIGEST
 from edgekit.errors import BackendUnavailable, BundleError, OutputExists
@@ -99,7 +100,7 @@ def export_mender(bundle: str | Path | Bundle, out: str | Path, *, device_types:
         raise BundleError(f"--dest {dest!r} must be a plain absolute folder path on the device, e.g. {DEFAULT_ROOT}/NAME")
     if not device_types or any(not re.fullmatch(r"[A-Za-z0-9._+-]+", t) for t in device_types):
         raise BundleError(f"--device-type {list(device_types)} must name device types such as raspberrypi4")
-    out = Path(out).expanduser()
+    out = expand_user(out)
     if out.exists() and not force:
         raise OutputExists(f"{out} exists; pass --force to replace it", path=out)
     digest = hashlib.sha256((opened.root / MANIFEST).read_bytes()).hexdigest()[:12]

@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from edgekit._io import atomic_dir
+from edgekit._io import atomic_dir, expand_user
 from edgekit._owned import read_list, write_list
 from edgekit.backends.registry import backends_for, capabilities
 from edgekit.deployment.bundle import Bundle
@@ -75,7 +75,7 @@ def export_triton(bundle: str | Path | Bundle, out: str | Path, *, max_batch_siz
     m = opened.manifest
     if triton_backend(m.format) is None:
         raise BundleError(f"bundle format {m.format!r} has no Triton backend here; use an ONNX or OpenVINO bundle")
-    repo = Path(out).expanduser()
+    repo = expand_user(out)
     if repo.exists() and not repo.is_dir():
         raise BundleError(f"{repo} is a file; --out must be the Triton model repository folder (new or existing)",
                           path=repo)

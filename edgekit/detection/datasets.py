@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgekit._io import expand_user
 from edgekit.data.digits import CLASSES
 from edgekit.data.scenes import DATASET_NAMES, TEST_COUNT, TEST_SEED, TEST_SIZE, _scenes
 from edgekit.errors import DataError
@@ -125,7 +126,7 @@ def open_detection_dataset(
     """
     if str(path) in DATASET_NAMES:  # the bundled held-out scenes
         return scene_dataset(str(path))
-    root = Path(path).expanduser()
+    root = expand_user(path)
     if not root.exists():
         raise DataError(f"detection data {root} does not exist; pass a YOLO folder (images/ + labels/), "
                         "a COCO .json or a VOC folder (Annotations/ + JPEGImages/)", path=root)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekit._io import expand_user
 from edgekit.devices.remote import BUNDLE_BACKENDS, BundleRefused, Remote
 from edgekit.devices.ssh import Cancel
 from edgekit.devices.store import Device
@@ -63,7 +64,7 @@ def cache_root() -> Path:
     """``$EDGEKIT_CACHE/devices`` or the platform's user cache folder."""
     override = os.environ.get("EDGEKIT_CACHE")
     if override:
-        return Path(override).expanduser() / "devices"
+        return expand_user(override) / "devices"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("edgekit")) / "devices"

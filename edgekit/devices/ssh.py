@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekit._io import expand_user
 from edgekit.devices.store import Device, config_dir
 from edgekit.errors import Cancelled, DeviceError
 
@@ -301,7 +302,7 @@ class Connection:
 async def _connect(device: Device) -> Any:
     import asyncssh
 
-    keys = [str(Path(device.key).expanduser())] if device.key else ()
+    keys = [str(expand_user(device.key))] if device.key else ()
     options = {"known_hosts": _known_hosts(), "client_keys": keys, "password_auth": False, "kbdint_auth": False,
                "connect_timeout": device.connect_timeout_s, "login_timeout": device.connect_timeout_s,
                "keepalive_interval": 5, "keepalive_count_max": 3}

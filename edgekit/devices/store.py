@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from edgekit._io import write_text_atomic
+from edgekit._io import expand_user, write_text_atomic
 from edgekit.errors import DeviceError
 
 CONFIG_ENV = "EDGEKIT_CONFIG_DIR"
@@ -70,7 +70,7 @@ def config_dir() -> Path:
     """``$EDGEKIT_CONFIG_DIR`` or the platform's user config folder for edgekit."""
     override = os.environ.get(CONFIG_ENV)
     if override:
-        return Path(override).expanduser()
+        return expand_user(override)
     import platformdirs
 
     return Path(platformdirs.user_config_dir("edgekit"))
@@ -166,7 +166,7 @@ def add_device(device: Device, force: bool = False) -> Path:
             load_target(device.target)
         except TargetError as exc:
             raise DeviceError(f"--target {device.target}: {exc}") from exc
-    if device.key and not Path(device.key).expanduser().is_file():
+    if device.key and not expand_user(device.key).is_file():
         raise DeviceError(f"key file {device.key} does not exist; pass the private key (e.g. ~/.ssh/id_ed25519) "
                           "or leave --key out to use the SSH agent", path=device.key)
     devices = load_devices()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekit._io import check_writable
+from edgekit._io import check_writable, expand_user
 from edgekit.errors import ConversionError, EdgekitError, error_text
 from edgekit.models._output import model_card, move_into_place, output_files, safe_stem, staging_dir
 from edgekit.models.check import ConversionReport, check_conversion
@@ -153,7 +153,7 @@ def target_path(model: Model, to: Format, out: str | Path) -> Path:
     Raises:
         ConversionError: ``out`` has a suffix that does not fit ``to``.
     """
-    out = Path(out).expanduser()
+    out = expand_user(out)
     suffix = _SUFFIX[to]
     if out.suffix.lower() == suffix:
         return out

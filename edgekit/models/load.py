@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgekit._io import sha256_files
+from edgekit._io import expand_user, sha256_files
 from edgekit.errors import ModelLoadError, map_exceptions
 from edgekit.models import onnx_io, openvino_io, torch_io
 from edgekit.models.card import card_task, card_validation
@@ -106,7 +106,7 @@ def _resolve(src: str | Path) -> tuple[Path, str | None]:
     """Path for ``src``; names (``"demo:digits"``, ``"hub:x"``, a bare ``"resnet50"``)
     that are not existing files go through :mod:`edgekit.zoo.hub`."""
     text = str(src)
-    path = Path(text).expanduser()
+    path = expand_user(text)
     if not isinstance(src, str) or not _looks_like_name(text, path):
         return path, None
     try:

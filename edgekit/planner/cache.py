@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from edgekit._io import write_text_atomic
+from edgekit._io import expand_user, write_text_atomic
 from edgekit.planner.report import Report, relative_to
 
 
@@ -20,7 +20,7 @@ def cache_root() -> Path:
     """``$EDGEKIT_CACHE/plans`` or the platform's user cache folder."""
     override = os.environ.get("EDGEKIT_CACHE")
     if override:
-        return Path(override).expanduser() / "plans"
+        return expand_user(override) / "plans"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("edgekit")) / "plans"

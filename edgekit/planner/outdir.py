@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from edgekit._io import expand_user
 from edgekit._owned import check_replaceable, write_list
 from edgekit.errors import ConfigError, OutputExists
 
@@ -33,7 +34,7 @@ def check_out(out: str | Path | None, force: bool, setting: str = "--out") -> Pa
     """
     if not out:
         return None
-    path = Path(out).expanduser()
+    path = expand_user(out)
     if path.exists() and not force and not (path.is_dir() and not any(path.iterdir())):
         raise OutputExists(f"{path} (set by {setting}) already exists and is not an empty folder; "
                            f"change {setting}, or pass --force to replace it", path=path)

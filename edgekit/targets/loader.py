@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import edgekit
+from edgekit._io import expand_user
 from edgekit.backends.registry import list_backends, local_support
 from edgekit.errors import TargetError
 from edgekit.hardware import profile_hardware
@@ -66,7 +67,7 @@ def load_target(name_or_path: str | Path | Target) -> Target:
     text = str(name_or_path)
     if text == LOCAL:
         return local_target()
-    path = Path(text).expanduser()
+    path = expand_user(text)
     if text.endswith((".yaml", ".yml")) or path.is_file():
         return load_target_file(path)
     bundled = _bundled()

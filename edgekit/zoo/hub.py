@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit._assets import assets_dir
+from edgekit._io import expand_user
 from edgekit.errors import ModelLoadError
 from edgekit.zoo.catalog import CATALOG, DEMO_MODELS, get_entry
 from edgekit.zoo.registry import create_model
@@ -34,7 +35,7 @@ def cache_dir() -> Path:
     """User cache folder for pulled models (``EDGEKIT_CACHE`` overrides platformdirs)."""
     override = os.environ.get("EDGEKIT_CACHE")
     if override:
-        return Path(override).expanduser()
+        return expand_user(override)
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("edgekit")) / "models"

@@ -61,3 +61,16 @@ def test_atomic_dir_replaces_only_when_complete(tmp_path):
         (tmp / "new.txt").write_text("new")
     assert [p.name for p in out.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_a_home_of_no_known_user_is_a_clear_error_not_a_pathlib_traceback(tmp_path, monkeypatch, capsys):
+    """``~nosuchuser/...`` (a typo, a manifest row) made ``Path.expanduser`` raise RuntimeError
+    from inside pathlib; such a path now stays as written and the usual error names it."""
+    from edgekit._io import expand_user
+    from edgekit.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert expand_user("~/a.onnx") == tmp_path / "a.onnx"
+    assert str(expand_user("~nosuchuser-edgekit/a.onnx")) == "~nosuchuser-edgekit/a.onnx"
+    assert main(["card", "~nosuchuser-edgekit/model.onnx"]) != 0
+    assert "model file ~nosuchuser-edgekit/model.onnx does not exist" in capsys.readouterr().err

@@ -4,8 +4,7 @@ from a short text spec (what ``--source`` takes)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from edgekit._io import expand_user
 from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, FrameSource, SourceInfo
 from edgekit.vision.sources.camera import CameraInfo, CameraSource, list_cameras
@@ -52,7 +51,7 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
         return CameraSource(int(text), width=w, height=h, fps=fps)
     if text.lower().startswith(_URL_SCHEMES):
         return CameraSource(text, fps=fps)
-    path = Path(text).expanduser()
+    path = expand_user(text)
     if path.is_dir():
         return FolderSource(path, loop=loop, fps=fps)
     if path.is_file():
