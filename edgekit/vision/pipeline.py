@@ -459,9 +459,9 @@ class LivePipeline:
         and its readouts cost ~25 us, while handing each frame to another thread woke that
         thread on cores inference keeps busy, hundreds of times a second - measured 0.18 ms of
         CPU per frame and 9 % of the end-to-end FPS for digits-mnv2 on 2 cores (interleaved
-        rounds of ``benchmarks/pipeline.py``'s loop). Decoding a detector's
-        boxes and user callbacks (a recorder encodes every frame) can be slow and keep the
-        thread, so inference never waits for them."""
+        rounds of ``benchmarks/pipeline.py``'s loop). Decoding a detector's boxes and user
+        callbacks (a recorder encodes every frame) can be slow, so they keep the render thread
+        and inference never waits for them."""
         t0, c0 = time.monotonic(), time.thread_time()
         pred = item.state.predictor
         boxes = pred.decode(item.scores, item.frame.image.shape) if pred.task == Task.DETECTION else None
