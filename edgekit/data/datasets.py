@@ -294,7 +294,7 @@ class ManifestDataset(_FileDataset):
 def _base_folder(manifest: Path, paths: list[str]) -> Path:
     """The folder relative paths start from: the manifest's own, else a parent of it or the current
     directory when that is where the first rows' files are (a CSV kept in ``labels/`` beside ``images/``)."""
-    relative = [expand_user(p) for p in paths[:20] if not expand_user(p).is_absolute()]
+    relative = [p for p in map(expand_user, paths[:20]) if not p.is_absolute()]
     candidates = [manifest.parent, *list(manifest.resolve().parents)[1:3], Path.cwd()]
     for folder in candidates:
         if not relative or any((folder / rel).is_file() for rel in relative):
