@@ -29,6 +29,13 @@ not, and it shows what the pipeline adds (capture + preprocessing, drawing,
 glue) next to what inference costs. The ratio can only reach ~1 when that
 extra work fits on cores the runtime leaves free.
 
+The live session is compiled as ``edgekit demo`` compiles it
+(:func:`edgekit.vision.config.compile_live_session`), which may choose one-thread runs side
+by side (``info.workers`` > 1, measured against one run on every core); inference-only then
+runs that many calls at once too, so the ratio compares like with like. ``--all-cores``
+adds a row per model with one run on every core (the live session before), so the
+end-to-end FPS of the two forms can be compared.
+
 ``--never-spin`` adds a row per model whose session's threads never spin-wait
 (onnxruntime ``allow_spinning=0``, what the live pipeline used before): its
 ratio is higher because its inference is slower, which leaves the pipeline's
@@ -39,7 +46,7 @@ the same architecture at the same input size with untrained weights: speed
 depends on the architecture, not on the weights.
 
 Usage (the real run, on a quiet machine; ~40 s per model):
-    python benchmarks/pipeline.py --rounds 15 --seconds 1 --out pipeline.json
+    python benchmarks/pipeline.py --rounds 15 --seconds 1 --all-cores --out pipeline.json
 A smoke check that it runs end to end (numbers not meaningful):
     python benchmarks/pipeline.py --quick
 """
@@ -117,15 +124,34 @@ def load_avg() -> float | None:
 
 
 def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[float, float]:
-    """``(FPS, CPU ms per frame over all threads)`` of bare ``predict`` calls over preprocessed frames."""
+    """``(FPS, CPU ms per frame over all threads)`` of bare ``predict`` calls over preprocessed frames,
+    from as many threads at once as the session was compiled to serve (``info.workers``): the
+    most this session can do here, whichever form ``compile_live_session`` chose."""
+    import threading
+
+    workers = max(1, getattr(session.info, "workers", 1) or 1)
     for b in batches[:10]:
         session.predict(b)
-    count, before, start = 0, thread_cpu(), time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        session.predict(batches[count % len(batches)])
-        count += 1
+    counts, own_cpu = [0] * workers, [0.0] * workers
+
+    def loop(i: int, start: float) -> None:
+        n, c0 = i, time.thread_time()
+        while time.perf_counter() - start < seconds:
+            session.predict(batches[n % len(batches)])
+            counts[i] += 1
+            n += workers
+        own_cpu[i] = time.thread_time() - c0  # a loop thread is gone before the CPU is read again
+
+    before, start = thread_cpu(), time.perf_counter()
+    threads = [threading.Thread(target=loop, args=(i, start)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    count = sum(counts)
     fps = count / (time.perf_counter() - start)
-    return fps, cpu_per_frame(before, thread_cpu(), count, {}).get("total", 0.0)
+    pool = cpu_per_frame(before, thread_cpu(), count, {}).get("total", 0.0)  # the runtime's own threads
+    return fps, pool + sum(own_cpu) * 1e3 / max(count, 1)
 
 
 def display(pipe, hz: float, stop) -> None:
@@ -178,17 +204,21 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
     return rounds, summary
 
 
-def measure(name: str, args, tmp: Path, never_spin: bool = False) -> dict:
+def measure(name: str, args, tmp: Path, form: str = "live") -> dict:
     from edgekit.vision.config import compile_live_session
 
     model, note = load(name, tmp, args.stand_in)
-    if never_spin:  # threads that sleep between operators (the live pipeline's session before)
+    if form == "never spin":  # threads that sleep between operators (the live pipeline's session before)
         from edgekit.backends import compile_session
         from edgekit.backends.onnxruntime import OrtOptions
 
         session = compile_session(model, "onnxruntime", options=OrtOptions(spin=False))
+    elif form == "all cores":  # one run on every core (the live session before side-by-side workers)
+        session = compile_live_session(model, args.backend, workers=False)
     else:  # as `edgekit demo` compiles it
         session = compile_live_session(model, args.backend)
+    chosen = [n for n in session.info.notes if n.startswith("live workers:")]
+    note = "; ".join(x for x in (note, *chosen) if x)
     images, labels = frames(args.frames, tuple(args.frame_size))
     batches = [session.model.preprocess.batch([img]) for img in images]
     rounds, last = interleaved(session, images, labels, batches, args)
@@ -197,9 +227,10 @@ def measure(name: str, args, tmp: Path, never_spin: bool = False) -> dict:
            for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms")}
     stage_cpu = dict(last.get("cpu_ms_per_frame", {}))  # thread CPU per stage over the pipeline's whole run
     latency = {k: v["p50_ms"] for k, v in last["readouts"]["latency"].items()}
-    return {"model": name, "session": "never spin" if never_spin else "live", "note": note,
+    return {"model": name, "session": form, "note": note,
             "backend": session.info.backend, "precision": session.info.precision,
-            "threads": session.info.threads, "input": list(session.model.preprocess.size), **med,
+            "threads": session.info.threads, "workers": session.info.workers,
+            "input": list(session.model.preprocess.size), **med,
             "pipeline_cpu_ms": statistics.median(r["pipeline_cpu_ms"].get("total", 0.0) for r in rounds),
             "stage_cpu_ms": stage_cpu, "stage_p50_ms": latency, "rounds": rounds,
             "frames_drawn": last.get("frames_drawn"), "load_avg_1m": [r["load_avg_1m"] for r in rounds],
@@ -223,16 +254,18 @@ def cpu_budget(row: dict, cpus: int | None = None, goal: float = 0.9) -> str:
 
 def table(rows: list[dict]) -> str:
     """Side by side per model: medians over the interleaved rounds, goals, per-stage CPU."""
-    head = (f"{'model':18} {'session':10} {'backend':12} {'input':>7} {'infer-only FPS':>14} {'pipeline FPS':>12} {'ratio':>6} "
+    head = (f"{'model':18} {'session':10} {'backend':12} {'runs':>6} {'input':>7} {'infer-only FPS':>14} {'pipeline FPS':>12} {'ratio':>6} "
             f"{'CPU ms/frame: infer-only':>24} {'pipeline':>9} {'beyond inference':>16}")
     lines = [head, "-" * len(head)]
     for r in rows:
         size = "x".join(str(v) for v in r["input"])
-        lines.append(f"{r['model']:18} {r['session']:10} {r['backend']:12} {size:>7} {r['inference_only_fps']:14.1f} "
+        runs = f"{r['workers']}x{r['threads'] if r['workers'] == 1 else 1}"  # calls side by side x threads each
+        lines.append(f"{r['model']:18} {r['session']:10} {r['backend']:12} {runs:>6} {size:>7} {r['inference_only_fps']:14.1f} "
                      f"{r['end_to_end_fps']:12.1f} {r['ratio']:6.2f} {r['inference_only_cpu_ms']:24.2f} "
                      f"{r['pipeline_cpu_ms']:9.2f} {r['beyond_inference_cpu_ms']:16.2f}")
         if r["note"]:
-            lines.append(f"  ({r['note'][:120]})")
+            lines.append(f"  ({r['note'][:300]})")
+    lines += ["runs: calls side by side x threads per call (see edgekit/vision/_workers.py)"]
     lines += ["", "goals: ratio >= 0.9 (demo:digits-mnv2); beyond inference <= 0.5 ms/frame (224x224 models)"]
     for r in rows:
         ratio_ok = r["ratio"] >= 0.9 if r["model"] == "demo:digits-mnv2" else None
@@ -269,13 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stand-in", action="store_true", help="untrained same-architecture model when a demo model is missing")
     parser.add_argument("--never-spin", action="store_true",
                         help="also measure each model with a session whose threads never spin (onnxruntime)")
+    parser.add_argument("--all-cores", action="store_true",
+                        help="also measure each model as one run on every core (the live session before "
+                             "side-by-side workers), to compare end-to-end FPS")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.seconds, args.frames = 2, 0.5, 30
     with tempfile.TemporaryDirectory(prefix="edgekit-pipeline-bench-") as tmp:
-        rows = [measure(name, args, Path(tmp), never) for name in args.models
-                for never in ((False, True) if args.never_spin else (False,))]
+        forms = ["live"] + ["all cores"] * args.all_cores + ["never spin"] * args.never_spin
+        rows = [measure(name, args, Path(tmp), form) for name in args.models for form in forms]
     print(table(rows))
     import os
 

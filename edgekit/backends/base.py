@@ -42,6 +42,9 @@ class SessionInfo:
         node_placement: provider/plugin -> number of nodes it runs.
         notes: fallbacks and caveats, in plain words ("12 nodes fell back to CPU").
         load_ms: time to load + compile the model.
+        workers: ``predict`` calls the session was compiled to serve at once, each on its own
+            thread (a live pipeline runs that many inference workers); more than 1 when each
+            call runs on one thread and the cores are filled by calls side by side.
     """
 
     backend: str
@@ -53,6 +56,7 @@ class SessionInfo:
     node_placement: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     load_ms: float = 0.0
+    workers: int = 1
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""

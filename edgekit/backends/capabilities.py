@@ -65,6 +65,8 @@ class BackendCapabilities:
             latency estimate describes (not eager PyTorch).
         stand_ins: runtimes whose published figures may stand in for its own in a
             latency estimate for a target that is not here.
+        concurrent_predict: one session may be called from several threads at once, so a
+            live pipeline can run one-thread calls side by side (onnxruntime: ``Run`` is thread-safe).
         profile_parts: the hardware-profile probes (``edgekit.hardware.profile.PARTS``) its
             devices and ``support()`` read, so a command about it probes only those.
     """
@@ -91,6 +93,7 @@ class BackendCapabilities:
     graph_runtime: bool = False
     stand_ins: tuple[str, ...] = ()
     profile_parts: tuple[str, ...] = ()
+    concurrent_predict: bool = False
 
     def __post_init__(self) -> None:
         parsed = {
@@ -136,4 +139,5 @@ class BackendCapabilities:
             "bench_devices": list(self.bench_devices), "throughput_options": dict(self.throughput_options),
             "shared_cpu_options": dict(self.shared_cpu_options), "graph_runtime": self.graph_runtime,
             "stand_ins": list(self.stand_ins), "profile_parts": list(self.profile_parts),
+            "concurrent_predict": self.concurrent_predict,
         }

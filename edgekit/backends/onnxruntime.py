@@ -195,6 +195,7 @@ class OnnxRuntimeBackend(Backend):
         graph_runtime=True,
         stand_ins=("tflite",),
         profile_parts=("onnxruntime",),
+        concurrent_predict=True,
     )
 
     def available(self, profile: Any = None) -> tuple[bool, str]:

@@ -64,3 +64,36 @@ class Mailbox:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+
+class InOrder:
+    """Hands results on in the order their work was taken, whichever worker finishes first.
+
+    Why: with several inference workers, frame 8 can finish before frame 7; shown as they
+    finish, the picture would jump back and a recorder would write frames out of order.
+    Each taken frame gets a ticket (:meth:`ticket`, in taking order); :meth:`done` files
+    the result and hands on, on the calling thread, every result whose turn has come.
+    Handing on runs under one lock, so it is never run by two workers at once.
+    """
+
+    def __init__(self, emit: Callable[[Any], None]) -> None:
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._next_ticket = 0
+        self._next_out = 0
+        self._ready: dict[int, Any] = {}
+
+    def ticket(self) -> int:
+        """The next ticket; call while holding whatever lock orders the taking."""
+        ticket, self._next_ticket = self._next_ticket, self._next_ticket + 1
+        return ticket
+
+    def done(self, ticket: int, result: Any) -> None:
+        """File ``result`` (``None``: nothing to hand on) and hand on those now in turn."""
+        with self._lock:
+            self._ready[ticket] = result
+            while self._next_out in self._ready:
+                item = self._ready.pop(self._next_out)
+                self._next_out += 1
+                if item is not None:
+                    self._emit(item)

@@ -47,14 +47,20 @@ class PredictorState:
         return AccuracyReadout(**self.confusion.summary(), declared=self.declared)
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """Run the predictor on ``batch``, counting it: ``(scores, finished_at, ms)``."""
-        t0 = time.monotonic()
-        scores = self.predictor.scores(batch)
-        t1 = time.monotonic()
-        ms = (t1 - t0) * 1e3
-        self.rate.tick(t1)
+        """Run the predictor on ``batch``: ``(scores, finished_at, ms)``; :meth:`count` it after.
+
+        Why apart: with several inference workers the meters are updated in frame order by
+        one thread at a time (the pipeline's hand-on), while the runs overlap."""
+        with self.predictor.gate:  # a predictor not built for concurrent calls gets one at a time
+            t0 = time.monotonic()
+            scores = self.predictor.scores(batch)
+            t1 = time.monotonic()
+        return scores, t1, (t1 - t0) * 1e3
+
+    def count(self, finished_at: float, ms: float) -> None:
+        """Count one run of :meth:`infer` in the rate and latency meters."""
+        self.rate.tick(finished_at)
         self.latency.add(ms)
-        return scores, t1, ms
 
     def readout(self, now: float, force: bool = False) -> PredictorReadout:
         """``force``: percentiles computed now, not up to ``REFRESH_S`` old."""

@@ -195,16 +195,16 @@ def compile_sessions(config: LiveConfig) -> tuple[Any, Any]:
     main = _compile(config.model_obj, config.model, config.backend, config.device, config.precision)
     if not config.has_reference:
         return main, None
-    try:
+    try:  # the reference runs on one thread of the pipeline's: no workers to choose
         reference = _compile(config.compare_obj, config.compare, config.compare_backend or config.backend,
-                             config.compare_device, config.compare_precision)
+                             config.compare_device, config.compare_precision, workers=False)
     except BaseException:
         main.close()
         raise
     return main, reference
 
 
-def _compile(obj: Any, name: str | None, backend: str, device: str, precision: str) -> Any:
+def _compile(obj: Any, name: str | None, backend: str, device: str, precision: str, workers: bool = True) -> Any:
     from edgekit.models import Model, load_model
 
     if obj is not None and hasattr(obj, "key") and hasattr(obj, "model"):  # a plan Candidate
@@ -215,7 +215,7 @@ def _compile(obj: Any, name: str | None, backend: str, device: str, precision: s
         return Predictor.open(str(name), backend=None if backend == "auto" else backend)
     else:
         model = obj if obj is not None else load_model(str(name))
-    return compile_live_session(model, backend, device=device, precision=precision)
+    return compile_live_session(model, backend, device=device, precision=precision, workers=workers)
 
 
 def _is_bundle(name: str | None) -> bool:
@@ -271,7 +271,8 @@ def is_detector(session: Any) -> bool:
     return model_task(model) == Task.DETECTION
 
 
-def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu", precision: str = "fp32") -> Any:
+def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
+                         workers: bool = True) -> Any:
     """Compile a session for the live pipeline.
 
     Capture and drawing threads share the cores with inference, so onnxruntime's
@@ -284,30 +285,43 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
     ``backend="auto"``: the first backend that loads the model; for a graph runtimes run very
     differently (dynamic INT8) the others are measured too and the fastest kept
     (:mod:`edgekit.vision._auto_backend`; the choice is in ``session.info.notes``).
+
+    ``workers``: on a CPU whose backend allows calls side by side, also measure one-thread runs
+    side by side against one run on every core, and keep the faster (``session.info.workers``
+    says how many calls the session then serves at once; :mod:`edgekit.vision._workers`).
     """
-    def live_options(name: str) -> Any:
-        shared = capabilities(name).shared_cpu_options  # e.g. onnxruntime: spin_between_runs=False
+    def live_options(name: str, **fields: Any) -> Any:
+        shared = {**capabilities(name).shared_cpu_options, **fields}  # e.g. onnxruntime: spin_between_runs=False
         return capabilities(name).make_options(**shared) if shared else None
 
     if backend != "auto":
-        return compile_session(model, backend, device=device, precision=precision, options=live_options(backend))
-    # "auto" passes options to the backend of their type: the first one's, as the first is tried first
-    session = compile_session(model, "auto", device=device, precision=precision,
-                              options=live_options(list_backends()[0]))
-    from edgekit.vision import _auto_backend
+        session = compile_session(model, backend, device=device, precision=precision, options=live_options(backend))
+    else:  # "auto" passes options to the backend of their type: the first one's, as the first is tried first
+        session = compile_session(model, "auto", device=device, precision=precision,
+                                  options=live_options(list_backends()[0]))
+        from edgekit.vision import _auto_backend
 
-    if not _auto_backend.needs_race(session):
+        if _auto_backend.needs_race(session):
+            fmt = str(model.format)
+            others = [name for name in list_backends() if name != session.info.backend
+                      and fmt in {str(f) for f in capabilities(name).formats}]
+            session = _auto_backend.race(session, others, lambda name: compile_session(
+                model, name, device=device, precision=precision, options=live_options(name)))
+    name = session.info.backend
+    if not workers or not capabilities(name).concurrent_predict or str(session.info.device).lower() != "cpu":
         return session
-    fmt = str(model.format)
-    others = [name for name in list_backends() if name != session.info.backend
-              and fmt in {str(f) for f in capabilities(name).formats}]
-    return _auto_backend.race(session, others, lambda name: compile_session(
-        model, name, device=device, precision=precision, options=live_options(name)))
+    from edgekit.vision import _workers
+
+    return _workers.choose(session, lambda: compile_session(
+        model, name, device=device, precision=precision, options=live_options(name, threads=1)))
 
 
 def auto_choices(*sessions: Any) -> list[str]:
-    """What ``backend="auto"`` measured to choose these sessions' runtimes, for the user to read
-    (empty when nothing was measured: the first backend simply loaded the model)."""
+    """What was measured to choose these sessions' runtimes (``backend="auto"``) and how their runs
+    fill the cores (one on every core, or one-thread runs side by side), for the user to read
+    (empty when nothing was measured)."""
     from edgekit.vision._auto_backend import said
+    from edgekit.vision._workers import PREFIX
 
-    return said(*sessions)
+    workers = [n for s in sessions for n in getattr(getattr(s, "info", None), "notes", ()) if n.startswith(PREFIX)]
+    return said(*sessions) + workers

@@ -2,13 +2,16 @@
 
 ::
 
-    capture thread          inference thread            render thread
+    capture thread          inference worker(s)         render thread
     source.read()   ──► [slot] ──► predictor.predict ──► [slot] ──► top-k or boxes, readouts,
     + preprocess                   (+ every Nth frame            LiveFrame ──► on_frame,
       (into a reused blob)          ──► [slot] ──► reference thread)   results()
 
 A classifier's frames skip the second slot when no callback is set: the
-inference thread makes their top-k and readouts itself (see ``_render``).
+inference worker makes their top-k and readouts itself (see ``_render``).
+With several workers (a session compiled to serve calls side by side, see
+:func:`~edgekit.vision.config.compile_live_session`) each takes the next
+frame when free, and results are handed on in frame order (``InOrder``).
 
 Each ``[slot]`` holds one item. With a live source (camera, stream, paced
 generator) a new item replaces a waiting one, which is dropped and counted:
@@ -39,7 +42,7 @@ from edgekit.detection.compare import box_agreement
 from edgekit.errors import ConfigError, EdgekitError, SourceError
 from edgekit.types import Task
 from edgekit.vision._detmap import RunningMap
-from edgekit.vision._mailbox import EMPTY, END, Mailbox
+from edgekit.vision._mailbox import EMPTY, END, InOrder, Mailbox
 from edgekit.vision._meters import CpuMeter, RateMeter
 from edgekit.vision._state import REFRESH_S, PredictorState, StageMeters, rate, topk
 from edgekit.vision.detect import count_text
@@ -62,6 +65,7 @@ class _Captured:
     frame: Frame
     batch: np.ndarray | None
     owner: PipelinePredictor | None
+    ticket: int = -1  # order of taking (see _take)
 
 
 @dataclass
@@ -105,6 +109,9 @@ class LivePipeline:
         drop: drop stale frames (``None``: when the source is live).
         draw: draw the overlay (``False``: hand out the frame as captured).
         window_s: span of the windowed FPS.
+        workers: inference threads calling the predictor side by side (``None``: as many as the
+            session was compiled for, ``SessionInfo.workers``; see
+            :func:`~edgekit.vision.config.compile_live_session`). Frames are handed on in order.
 
     Attributes:
         readouts: the newest frame's :class:`Readouts`.
@@ -120,7 +127,7 @@ class LivePipeline:
     def __init__(self, source: FrameSource, predictor: Any, *, reference: Any = None, reference_every: int = 1,
                  topk: int = 5, labels: list[str] | None = None, on_result: Callback | None = None,
                  drop: bool | None = None, draw: bool = True, window_s: float = 5.0,
-                 on_frame: FrameCallback | None = None) -> None:
+                 on_frame: FrameCallback | None = None, workers: int | None = None) -> None:
         if reference_every < 1:
             raise ValueError(f"reference_every must be >= 1, not {reference_every}")
         source = _as_source(source)
@@ -132,6 +139,13 @@ class LivePipeline:
         self._ref = None if reference is None else PredictorState(self._adapt(reference, "reference"), window_s)
         self._reset_ab()
         self._inbox, self._outbox, self._refbox, self._results = Mailbox(_give_back), Mailbox(), Mailbox(), Mailbox()
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, not {workers}")
+        self.workers = workers or self._state.predictor.workers
+        self._take_lock = threading.Lock()
+        self._order = InOrder(self._inferred)
+        self._inbox_ended = False
+        self._workers_left = self.workers
         self._cpu = CpuMeter(CPU_STAGES)
         self._render_draw_s = 0.0  # CPU drawing inside the callbacks, on the render thread
         self._thread_ids: set[int] = set()
@@ -168,11 +182,13 @@ class LivePipeline:
             self._drop = bool(self.source.info.live)
         self._started_at = time.monotonic()
         self._running.set()
-        loops = [self._capture_loop, self._inference_loop, self._render_loop]
+        loops = [self._capture_loop] + [self._inference_loop] * self.workers + [self._render_loop]
         if self._ref is not None:
             loops.append(self._reference_loop)
-        for loop in loops:
-            thread = threading.Thread(target=self._guard(loop), daemon=True, name=f"edgekit-{loop.__name__[1:]}")
+        for n, loop in enumerate(loops):
+            suffix = f"-{n}" if loop == self._inference_loop and self.workers > 1 else ""
+            thread = threading.Thread(target=self._guard(loop), daemon=True,
+                                      name=f"edgekit-{loop.__name__[1:]}{suffix}")
             self._threads.append(thread)
             thread.start()
             self._thread_ids.add(thread.ident)
@@ -367,40 +383,82 @@ class LivePipeline:
             self._reopens += 1
             return
 
+    def _take(self) -> _Captured | None:
+        """The next captured frame with its ticket (``None``: the stream ended or the pipeline stopped).
+
+        Workers take in turn (the lock), so tickets follow the frames' order; a worker waiting
+        here holds the lock, which costs nothing: two idle workers have nothing to do."""
+        with self._take_lock:
+            while not self._inbox_ended:
+                item = self._inbox.get(0.1)
+                if item is EMPTY:
+                    if self._stop.is_set():
+                        return None
+                    continue
+                if item is END:
+                    self._inbox_ended = True
+                    return None
+                item.ticket = self._order.ticket()
+                return item
+            return None
+
     def _inference_loop(self) -> None:
-        for count, item in enumerate(self._drain(self._inbox)):
-            state = self._state
-            pred, batch = state.predictor, item.batch
-            c0 = time.thread_time()
-            if item.owner is not pred:  # switched since capture: prepare for the new one
-                _give_back(item)
-                batch = item.batch = pred.prepare_pooled(item.frame.image)
-                item.owner = pred
-                self._cpu.add("preprocess", time.thread_time() - c0)
+        """One inference worker; ``workers`` of them run side by side (see ``SessionInfo.workers``).
+        Results are handed on in frame order (:class:`InOrder`), on the finishing worker's thread."""
+        try:
+            while (item := self._take()) is not None:
+                state = self._state
+                pred, batch = state.predictor, item.batch
                 c0 = time.thread_time()
-            scores, t1, ms = state.infer(batch)
-            _give_back(item)  # the session is done with the blob: the capture thread may refill it
-            self._cpu.add("inference", time.thread_time() - c0)
-            self._infer_rate.tick(t1)
-            self._stages.add("inference", ms)
-            truth = item.frame.label if item.frame.label is not None else self._declared
-            if pred.task == Task.DETECTION:  # raw outputs: decoded into boxes on the render thread
-                if self._ref is not None and count % self.reference_every == 0:
-                    self._refbox.put((item.frame, (pred, scores), None, truth))  # boxes compared by the reference loop
-                self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
-                continue
-            best = int(np.argmax(scores))
-            state.record(truth, best, declared=item.frame.label is None)
-            if self._ref is not None and count % self.reference_every == 0:
-                confidence = float(to_probabilities(scores).reshape(-1)[best])
-                self._refbox.put((item.frame, pred.label(best), confidence, truth))
-            if self.on_frame is None and self.on_result is None:  # nothing slow to wait for: no hand-off
-                self._render(_Inferred(item.frame, scores, state, truth))
-                continue
+                if item.owner is not pred:  # switched since capture: prepare for the new one
+                    _give_back(item)
+                    batch = item.batch = pred.prepare_pooled(item.frame.image)
+                    item.owner = pred
+                    self._cpu.add("preprocess", time.thread_time() - c0)
+                    c0 = time.thread_time()
+                try:
+                    scores, t1, ms = state.infer(batch)
+                except BaseException:
+                    self._order.done(item.ticket, None)  # the frames behind it are not held up
+                    raise
+                _give_back(item)  # the session is done with the blob: the capture thread may refill it
+                self._cpu.add("inference", time.thread_time() - c0)
+                self._order.done(item.ticket, (item, scores, state, t1, ms))
+        finally:
+            with self._take_lock:
+                self._workers_left -= 1
+                last = self._workers_left == 0
+            if last and self._inbox_ended and not self._stop.is_set():  # the source ended: pass the end on
+                self._refbox.put(END)
+                self._outbox.put(END)
+
+    def _inferred(self, result: tuple) -> None:
+        """Hand on one inferred frame, in frame order: meters, accuracy, the A/B reference, and the
+        frame to the render thread (or rendered here: a classifier with no callback)."""
+        c0 = time.thread_time()
+        item, scores, state, t1, ms = result
+        pred = state.predictor
+        state.count(t1, ms)
+        self._infer_rate.tick(t1)
+        self._stages.add("inference", ms)
+        truth = item.frame.label if item.frame.label is not None else self._declared
+        refer = self._ref is not None and item.ticket % self.reference_every == 0
+        if pred.task == Task.DETECTION:  # raw outputs: decoded into boxes on the render thread
+            if refer:
+                self._refbox.put((item.frame, (pred, scores), None, truth))  # boxes compared by the reference loop
+            self._cpu.add("postprocess", time.thread_time() - c0)
             self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
-        if not self._stop.is_set():  # the source ended (not stopped): pass the end on
-            self._refbox.put(END)
-            self._outbox.put(END)
+            return
+        best = int(np.argmax(scores))
+        state.record(truth, best, declared=item.frame.label is None)
+        if refer:
+            confidence = float(to_probabilities(scores).reshape(-1)[best])
+            self._refbox.put((item.frame, pred.label(best), confidence, truth))
+        self._cpu.add("postprocess", time.thread_time() - c0)
+        if self.on_frame is None and self.on_result is None:  # nothing slow to wait for: no hand-off
+            self._render(_Inferred(item.frame, scores, state, truth))
+            return
+        self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
 
     def _reference_loop(self) -> None:
         for frame, main_label, main_confidence, truth in self._drain(self._refbox):
@@ -408,7 +466,8 @@ class LivePipeline:
             if ref is None:
                 continue
             batch = ref.predictor.prepare_pooled(frame.image)
-            scores, _, _ = ref.infer(batch)
+            scores, t1, ms = ref.infer(batch)
+            ref.count(t1, ms)
             ref.predictor.release(batch)
             if main_confidence is None:  # a detector: box agreement instead of top-1 agreement
                 self._ab_boxes(frame, main_label, ref.predictor, scores)
@@ -557,7 +616,7 @@ class LivePipeline:
         }
         state, ref, base = item.state, self._ref, self._meters_read
         if not fresh and base is not None and now - base[0] < REFRESH_S and base[1] is state and base[2] is ref:
-            return replace(base[3], **per_frame)
+            return _with(base[3], per_frame)
         readouts = Readouts(
             capture_fps=rate(self._capture_rate, now), inference_fps=rate(self._infer_rate, now),
             display_fps=rate(self._display_rate, now), latency=self._stages.snapshot(now),
@@ -618,6 +677,16 @@ def _final_metrics(state: PredictorState) -> dict | None:
     except EdgekitError:
         return conf.summary()
     return metrics.to_dict() if hasattr(metrics, "to_dict") else dict(metrics)
+
+
+def _with(readouts: Readouts, fields: dict) -> Readouts:
+    """``dataclasses.replace(readouts, **fields)`` without its per-field checks: the same new object
+    at a fifth of the cost (measured 20 us of ~50 us of a frame's Python, every frame). Readouts has
+    no ``__post_init__`` to skip; ``tests/vision/test_live_loop.py`` checks the two agree."""
+    new = object.__new__(Readouts)
+    new.__dict__.update(readouts.__dict__)
+    new.__dict__.update(fields)
+    return new
 
 
 def _give_back(item: Any) -> None:

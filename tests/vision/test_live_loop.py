@@ -212,3 +212,35 @@ def test_dropped_frames_give_their_blob_back(tiny_session):
     assert pipe.summary()["readouts"]["dropped_before_inference"] > 10
     assert len({id(b) for b in session.inputs}) <= 3
     assert pipe._state.predictor._writer.pool.allocated <= 3
+
+
+def test_the_per_frame_readouts_copy_equals_dataclasses_replace(tiny_session):
+    import dataclasses
+
+    from edgekit.vision.pipeline import _with
+    from edgekit.vision.readouts import Readouts
+
+    images = _frames(3, (60, 80, 3))
+    with LivePipeline(ArraySource(images), tiny_session, drop=False) as pipe:
+        assert pipe.wait(30)
+    base = pipe.readouts
+    fields = {"seq": 99, "topk": (("3", 0.5),), "truth": "3", "frames_displayed": 7, "dropped": 2}
+    fast, slow = _with(base, fields), dataclasses.replace(base, **fields)
+    assert type(fast) is Readouts and fast == slow and fast is not base
+    assert base.seq != 99  # the frame it was copied from is untouched
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.seq = 1
+
+
+def test_softmax_of_a_few_scores_matches_numpy():
+    from edgekit.vision.predictors import to_probabilities
+
+    rng = np.random.default_rng(5)
+    for shape in [(10,), (1, 10), (64,), (65,), (1000,)]:
+        scores = (rng.standard_normal(shape) * 8).astype(np.float32)
+        want = np.exp(scores.astype(np.float64) - scores.max())
+        got = to_probabilities(scores)
+        assert got.shape == shape and got.dtype == np.float64
+        np.testing.assert_allclose(got, want / want.sum(), rtol=1e-12, atol=1e-15)
+    probs = np.full(10, 0.1, np.float32)  # already probabilities: kept
+    np.testing.assert_array_equal(to_probabilities(probs), probs.astype(np.float64))

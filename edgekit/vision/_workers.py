@@ -1,0 +1,128 @@
+"""One run on every core, or one run per core side by side? Measured per live session.
+
+A live pipeline only needs frames per second; how quickly one frame comes back matters
+less, within reason. A small model run by every core at once spends much of each run in
+the runtime's threads handing work to each other and waiting (spinning) for the slowest:
+measured on a 2-core EPYC VM with onnxruntime, MobileNetV2-0.5 at 224x224 ran 370 frames/s
+as one 2-thread session and 561 frames/s as two 1-thread runs side by side (3.5 ms of CPU
+per frame instead of 5.2), and the pipeline's own capture and drawing then slow one run
+down instead of stalling every operator of both threads. A large model gains less, and
+each frame waits longer (a 1-thread run takes up to ``cores`` times as long), so:
+
+- the side-by-side form is measured only when one run on one thread stays within
+  :data:`LATENCY_BUDGET_MS` (a frame shown that much later is not noticed), and
+- it is kept only when it is faster by :data:`MARGIN` or more, in interleaved rounds
+  (median of the per-round ratios), on the same seeded input; otherwise the all-cores
+  session stays. Which wins depends on the CPU, the model and the neighbours' load, so it
+  is measured here, never assumed; the session's notes say what was measured.
+
+Only backends whose one session may be called from several threads at once
+(``BackendCapabilities.concurrent_predict``: onnxruntime) are considered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+LATENCY_BUDGET_MS = 50.0  # one frame on one thread may take this long, or side by side is not tried
+MARGIN = 1.1  # side by side must be this much faster (it costs each frame latency)
+ROUNDS = 3  # interleaved rounds per form
+ROUND_S = 0.15  # seconds per form per round (at least two runs per worker)
+PREFIX = "live workers:"  # starts the note that says what was measured
+
+
+def choose(session: Any, make_single: Callable[[], Any]) -> Any:
+    """``session`` (running on ``info.threads`` threads) or a 1-thread session from ``make_single``
+    serving that many calls at once (``info.workers``), whichever delivers more frames per second
+    here; the other is closed. Anything failing while measuring keeps ``session`` as it was."""
+    from edgekit.errors import EdgekitError
+    from edgekit.models.check import sample_inputs
+
+    cores = int(session.info.threads or 1)
+    if cores < 2:
+        return session
+    model = session.model
+    feed = {spec.name: array for spec, array in zip(model.inputs, sample_inputs(model, samples=1)[0])}
+    try:
+        single = make_single()
+    except (EdgekitError, RuntimeError, ValueError, OSError):
+        return session
+    try:
+        single.run(feed)  # warm-up
+        one_ms = _median_ms(single, feed)
+        if one_ms > LATENCY_BUDGET_MS:
+            single.close()
+            return _noted(session, f"{PREFIX} one {cores}-thread run (one run on one thread takes {one_ms:.0f} ms, "
+                                   f"over the {LATENCY_BUDGET_MS:.0f} ms a frame may wait; not measured side by side)")
+        session.run(feed)
+        ratios, rates = [], {"all": [], "side": []}
+        for _ in range(ROUNDS):
+            together = _rate(session, feed, 1)
+            side = _rate(single, feed, cores)
+            rates["all"].append(together)
+            rates["side"].append(side)
+            ratios.append(side / together if together else 0.0)
+    except (EdgekitError, RuntimeError, ValueError, OSError):
+        single.close()
+        return session
+    ratio = statistics.median(ratios)
+    side_fps, all_fps = statistics.median(rates["side"]), statistics.median(rates["all"])
+    rounds = f"x{ratio:.2f}, median of {ROUNDS} interleaved rounds"
+    if ratio >= MARGIN:
+        session.close()
+        carried = tuple(n for n in session.info.notes if n not in single.info.notes)  # e.g. auto's race
+        single.info = dataclasses.replace(single.info, workers=cores, notes=(*single.info.notes, *carried))
+        return _noted(single, f"{PREFIX} {cores} one-thread runs side by side, {side_fps:.0f} frames/s, "
+                              f"beat one {cores}-thread run, {all_fps:.0f} frames/s ({rounds}); "
+                              f"{one_ms:.1f} ms per frame")
+    single.close()
+    return _noted(session, f"{PREFIX} one {cores}-thread run, {all_fps:.0f} frames/s; {cores} one-thread runs "
+                           f"side by side made {side_fps:.0f} ({rounds}; x{MARGIN:.2f} needed to use them)")
+
+
+def _noted(session: Any, note: str) -> Any:
+    session.info = dataclasses.replace(session.info, notes=(*session.info.notes, note))
+    return session
+
+
+def _median_ms(session: Any, feed: dict, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        session.run(feed)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def _rate(session: Any, feed: dict, callers: int) -> float:
+    """Runs per second of ``callers`` threads each calling ``session.run`` for about ``ROUND_S``."""
+    counts = [0] * callers
+    start = threading.Barrier(callers + 1)
+    errors: list[BaseException] = []
+
+    def call(i: int) -> None:
+        start.wait()
+        t0 = time.perf_counter()
+        try:
+            while counts[i] < 2 or time.perf_counter() - t0 < ROUND_S:
+                session.run(feed)
+                counts[i] += 1
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the measuring thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(callers)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return sum(counts) / wall

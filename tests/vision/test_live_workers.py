@@ -1,0 +1,186 @@
+"""Inference workers side by side: every frame still shown once and in order, with the same
+predictions as one worker; a predictor not built for concurrent calls gets one at a time; and
+the live session's choice between one run on every core and one-thread runs side by side is
+measured and said."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import numpy as np
+import pytest
+
+from edgekit.backends import compile_session
+from edgekit.backends.onnxruntime import OrtOptions
+from edgekit.models import load_model
+from edgekit.vision import ArraySource, LivePipeline
+from edgekit.vision._mailbox import InOrder
+
+from .conftest import SlowPredictor
+
+
+def _frames(n: int) -> tuple[list[np.ndarray], list[str]]:
+    rng = np.random.default_rng(3)
+    return [rng.integers(0, 256, (120, 160, 3), np.uint8) for _ in range(n)], [str(i % 10) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def one_thread_session(tiny_path):
+    """The tiny model compiled to serve two calls at once, one thread each (as the live session
+    keeps it when side by side is faster)."""
+    session = compile_session(load_model(tiny_path), "onnxruntime", options=OrtOptions(threads=1))
+    session.info = dataclasses.replace(session.info, workers=2)
+    yield session
+    session.close()
+
+
+def _run(session, workers: int | None, callback: bool, n: int = 60) -> tuple[list[int], LivePipeline]:
+    images, labels = _frames(n)
+    shown: list[int] = []
+    on_frame = (lambda live: shown.append(live.readouts.seq)) if callback else None
+    pipe = LivePipeline(ArraySource(images, labels), session, drop=False, workers=workers, on_frame=on_frame)
+    with pipe:
+        assert pipe.wait(60)
+    return shown, pipe
+
+
+@pytest.mark.parametrize("callback", [False, True], ids=["rendered-by-workers", "render-thread"])
+def test_two_workers_show_every_frame_once_in_order_with_one_workers_predictions(one_thread_session, callback):
+    _, alone = _run(one_thread_session, 1, callback)
+    shown, pipe = _run(one_thread_session, None, callback)  # None: the session's own workers (2)
+    assert pipe.workers == 2
+    assert [t.name for t in pipe._threads].count("edgekit-inference_loop-1") == 1
+    if callback:
+        assert shown == list(range(60))
+    assert pipe.readouts.frames_displayed == pipe.readouts.frames_inferred == 60
+    # the running confusion counts frames in the order shown: same truths, same predictions
+    assert pipe._state.confusion.y_true == alone._state.confusion.y_true == [i % 10 for i in range(60)]
+    assert pipe._state.confusion.y_pred == alone._state.confusion.y_pred
+    assert pipe.summary()["readouts"]["frames_displayed"] == 60
+
+
+class _Overlap(SlowPredictor):
+    """A real session that notes how many calls were inside it at once."""
+
+    def __init__(self, session, delay_s: float) -> None:
+        super().__init__(session, delay_s)
+        self.inside = self.most = 0
+        self._lock = threading.Lock()
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        try:
+            return super().predict(batch)
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+
+def test_a_predictor_built_for_one_call_gets_one_at_a_time_from_many_workers(tiny_session):
+    serial = _Overlap(tiny_session, 0.01)  # info.workers == 1: an OpenVINO-like session
+    images, _ = _frames(12)
+    with LivePipeline(ArraySource(images), serial, drop=False, workers=3) as pipe:
+        assert pipe.wait(30)
+    assert serial.most == 1
+    assert pipe.readouts.frames_displayed == 12
+
+
+def test_workers_run_calls_side_by_side_when_the_session_serves_them(one_thread_session):
+    overlapping = _Overlap(one_thread_session, 0.02)
+    images, _ = _frames(12)
+    with LivePipeline(ArraySource(images), overlapping, drop=False) as pipe:
+        assert pipe.wait(30)
+    assert pipe.workers == 2 and overlapping.most == 2
+
+
+def test_a_failing_worker_ends_the_pipeline_with_its_error(one_thread_session):
+    class Broken(SlowPredictor):
+        def predict(self, batch):
+            if self.calls_left == 0:
+                raise RuntimeError("the device went away")
+            self.calls_left -= 1
+            return super().predict(batch)
+
+    broken = Broken(one_thread_session, 0.0)
+    broken.calls_left = 5
+    images, _ = _frames(40)
+    with LivePipeline(ArraySource(images), broken, drop=False) as pipe, \
+            pytest.raises(RuntimeError, match="device went away"):
+        pipe.wait(30)
+
+
+def test_workers_must_be_positive(tiny_session):
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        LivePipeline(ArraySource(_frames(1)[0]), tiny_session, workers=0)
+
+
+def test_results_finishing_out_of_order_are_handed_on_in_order():
+    out: list[str] = []
+    order = InOrder(out.append)
+    tickets = [order.ticket() for _ in range(5)]
+    order.done(tickets[2], "c")
+    order.done(tickets[1], "b")
+    assert out == []  # 0 not done yet
+    order.done(tickets[0], "a")
+    order.done(tickets[4], "e")
+    order.done(tickets[3], None)  # a frame that failed: skipped, not waited for
+    assert out == ["a", "b", "c", "e"]
+
+
+def _cores_of(path) -> int:
+    session = compile_session(load_model(path), "onnxruntime")
+    try:
+        return int(session.info.threads or 1)
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def model(tiny_path):
+    if _cores_of(tiny_path) < 2:
+        pytest.skip("one core: there is nothing to run side by side")
+    return load_model(tiny_path)
+
+
+def test_the_live_session_measures_both_forms_and_says_which_it_kept(model):
+    from edgekit.vision.config import compile_live_session
+
+    with compile_live_session(model, "onnxruntime") as session:
+        notes = [n for n in session.info.notes if n.startswith("live workers:")]
+        assert len(notes) == 1 and "frames/s" in notes[0] and "interleaved rounds" in notes[0]
+        if session.info.workers > 1:  # one-thread runs side by side were faster here
+            assert session.info.threads == 1 and "side by side, " in notes[0] and " beat one " in notes[0]
+        else:
+            assert session.info.threads >= 2 and "needed to use them" in notes[0]
+        assert np.asarray(session.predict(np.zeros((1, 3, 32, 32), np.float32))).shape == (1, 10)
+
+
+def test_side_by_side_is_kept_only_when_faster_by_the_margin(model, monkeypatch):
+    from edgekit.vision import _workers
+    from edgekit.vision.config import compile_live_session
+
+    monkeypatch.setattr(_workers, "MARGIN", 1e6)  # nothing is that much faster
+    with compile_live_session(model, "onnxruntime") as session:
+        assert session.info.workers == 1 and session.info.threads >= 2
+        assert any(n.startswith("live workers: one ") and "needed to use them" in n for n in session.info.notes)
+
+
+def test_a_model_too_slow_for_one_thread_is_not_split(model, monkeypatch):
+    from edgekit.vision import _workers
+    from edgekit.vision.config import compile_live_session
+
+    monkeypatch.setattr(_workers, "LATENCY_BUDGET_MS", 0.0)  # every model is "too slow" for one thread
+    with compile_live_session(model, "onnxruntime") as session:
+        assert session.info.workers == 1
+        assert any("not measured side by side" in n for n in session.info.notes)
+
+
+def test_workers_false_compiles_one_run_on_every_core(model):
+    from edgekit.vision.config import compile_live_session
+
+    with compile_live_session(model, "onnxruntime", workers=False) as session:
+        assert session.info.workers == 1
+        assert not any(n.startswith("live workers:") for n in session.info.notes)
