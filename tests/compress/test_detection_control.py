@@ -66,9 +66,18 @@ def test_layers_kept_float_in_growing_steps_scored_in_map(det, tmp_path):
 
 @pytest.mark.slow
 def test_the_rescoring_cap_stops_the_search_and_says_so(det, tmp_path):
-    result = _search(det, tmp_path / "cap.onnx", max_drop=0.0005, max_trials=1)
-    assert [k for k, _ in result.steps] == [0, 1]
-    assert "cap of 1 re-scorings" in result.why and not result.met
+    from edgekit.errors import BudgetNotMet
+
+    try:
+        result = _search(det, tmp_path / "cap.onnx", max_drop=0.0005, max_trials=1)
+    except BudgetNotMet as exc:  # the one layer tried in float did not raise the mAP on this CPU's INT8
+        steps, why = exc.closest, str(exc)  # (seen on an AVX-512 VNNI EPYC): nothing is written, and
+        assert not (tmp_path / "cap.onnx").exists()  # the error says the cap stopped it
+    else:
+        steps, why = result.steps, result.why
+        assert not result.met
+    assert [k for k, _ in steps] == [0, 1]
+    assert "cap of 1 re-scorings" in why
 
 
 def test_cancel_during_the_search_writes_nothing(det, tmp_path):

@@ -30,13 +30,17 @@ def test_detector_int8_over_the_map_budget_gets_an_int8_ac_candidate(monkeypatch
                       max_accuracy_drop=0.0005, seconds=0.2, methods=("fp32", "int8"), cache=False,
                       progress=events.append)
     cands = {c.key: c for c in report.candidates}
-    int8, ac = cands["onnxruntime/cpu/int8"], cands["onnxruntime/cpu/int8-ac"]
+    int8 = cands["onnxruntime/cpu/int8"]
     assert int8.drop > 0.0005 and "accuracy drop" in " ".join(int8.reasons)
+    assert report.best.key == "onnxruntime/cpu/fp32"
+    line = next(x for x in report.log if x.startswith("Accuracy-controlled INT8 on onnxruntime"))
+    assert any(e.stage == "accuracy control" and "mAP" in e.message for e in events)
+    if "onnxruntime/cpu/int8-ac" not in cands:  # no layer kept in float raised this CPU's INT8 mAP (seen on
+        assert "did not raise INT8's mAP" in line, line  # an AVX-512 VNNI EPYC): no copy of plain INT8 added
+        return
+    ac = cands["onnxruntime/cpu/int8-ac"]
     assert ac.method == "int8-ac" and ac.accuracy >= int8.accuracy and ac.drop_ci is not None
     assert "accuracy drop" in " ".join(ac.reasons)  # still over budget: never silently worse
     kept = next(n for n in ac.notes if "layer(s) kept in float" in n)
     assert int(kept.split()[0]) >= 1 and "/Conv" in kept
-    line = next(x for x in report.log if x.startswith("Accuracy-controlled INT8 on onnxruntime"))
     assert "mAP@0.5:0.95 per layers kept float 0:" in line and "tried in float" in line
-    assert any(e.stage == "accuracy control" and "mAP" in e.message for e in events)
-    assert report.best.key == "onnxruntime/cpu/fp32"
