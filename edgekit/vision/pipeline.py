@@ -11,7 +11,9 @@ A classifier's frames skip the second slot when no callback is set: the
 inference worker makes their top-k and readouts itself (see ``_render``).
 With several workers (a session compiled to serve calls side by side, see
 :func:`~edgekit.vision.config.compile_live_session`) each takes the next
-frame when free, and results are handed on in frame order (``InOrder``).
+frame when free, and results are handed on in frame order (``InOrder``);
+with a source whose every frame is used (a file), the workers read and
+prepare the frames themselves and there is no capture thread (``_read_next``).
 
 Each ``[slot]`` holds one item. With a live source (camera, stream, paced
 generator) a new item replaces a waiting one, which is dropped and counted:
@@ -146,6 +148,7 @@ class LivePipeline:
         self._order = InOrder(self._inferred)
         self._inbox_ended = False
         self._workers_left = self.workers
+        self._pull = False  # workers read the source themselves (set by start)
         self._cpu = CpuMeter(CPU_STAGES)
         self._render_draw_s = 0.0  # CPU drawing inside the callbacks, on the render thread
         self._thread_ids: set[int] = set()
@@ -182,11 +185,13 @@ class LivePipeline:
             self._drop = bool(self.source.info.live)
         self._started_at = time.monotonic()
         self._running.set()
-        loops = [self._capture_loop] + [self._inference_loop] * self.workers + [self._render_loop]
+        self._pull = self.workers > 1 and not self._drop  # see _read_next
+        capture = [] if self._pull else [self._capture_loop]
+        loops = capture + [self._inference_loop] * self.workers + [self._render_loop]
         if self._ref is not None:
             loops.append(self._reference_loop)
         for n, loop in enumerate(loops):
-            suffix = f"-{n}" if loop == self._inference_loop and self.workers > 1 else ""
+            suffix = f"-{n + self._pull}" if loop == self._inference_loop and self.workers > 1 else ""
             thread = threading.Thread(target=self._guard(loop), daemon=True,
                                       name=f"edgekit-{loop.__name__[1:]}{suffix}")
             self._threads.append(thread)
@@ -345,25 +350,36 @@ class LivePipeline:
         while not self._stop.is_set():
             if not self._running.wait(0.1):
                 continue
-            t0, c0 = time.monotonic(), time.thread_time()
-            try:
-                frame = self.source.read()
-            except (SourceError, OSError) as exc:
-                self._recover(exc)
-                continue
+            frame = self._read_one()
             if frame is None:
+                continue
+            if frame is END:
                 self._inbox.put(END)
                 return
-            t1, c1 = time.monotonic(), time.thread_time()
-            self._source_error = None
-            self._capture_rate.tick(t1)
-            self._stages.add("capture", (t1 - t0) * 1e3)
-            self._cpu.add("capture", c1 - c0)
+            c1, t1 = time.thread_time(), time.monotonic()
             pred = self._state.predictor
             batch = pred.prepare_pooled(frame.image)  # a reused blob, given back after inference
             self._stages.add("preprocess", (time.monotonic() - t1) * 1e3)
             self._cpu.add("preprocess", time.thread_time() - c1)
             self._inbox.put(_Captured(frame, batch, pred), wait=not self._drop)
+
+    def _read_one(self) -> Frame | object | None:
+        """The next frame from the source, counted; ``END`` at the end of a finite stream; ``None``
+        after a source error (it was reopened, or the pipeline is stopping)."""
+        t0, c0 = time.monotonic(), time.thread_time()
+        try:
+            frame = self.source.read()
+        except (SourceError, OSError) as exc:
+            self._recover(exc)
+            return None
+        if frame is None:
+            return END
+        t1 = time.monotonic()
+        self._source_error = None
+        self._capture_rate.tick(t1)
+        self._stages.add("capture", (t1 - t0) * 1e3)
+        self._cpu.add("capture", time.thread_time() - c0)
+        return frame
 
     def _recover(self, exc: BaseException) -> None:
         """Close the broken source and reopen it on a growing back-off, reporting why."""
@@ -389,6 +405,8 @@ class LivePipeline:
         Workers take in turn (the lock), so tickets follow the frames' order; a worker waiting
         here holds the lock, which costs nothing: two idle workers have nothing to do."""
         with self._take_lock:
+            if self._pull:
+                return self._read_next()
             while not self._inbox_ended:
                 item = self._inbox.get(0.1)
                 if item is EMPTY:
@@ -402,6 +420,27 @@ class LivePipeline:
                 return item
             return None
 
+    def _read_next(self) -> _Captured | None:
+        """Pull mode (several workers, a source whose every frame is used): the worker reads the
+        next frame itself and prepares it outside the lock, so there is no capture thread.
+
+        Why: with one worker per core, a capture thread is a third runnable thread on cores the
+        workers keep busy; every frame then cost a hand-off (two wake-ups) and preemptions that
+        stall the workers. A frame read in turn by the worker that will infer it costs neither, and
+        while it reads and prepares, the other workers infer. A live source keeps its capture
+        thread: it must be read as frames arrive, whatever the workers are doing, so the newest
+        wins."""
+        while not self._inbox_ended and not self._stop.is_set():
+            if not self._running.wait(0.1):
+                continue
+            frame = self._read_one()
+            if frame is END:
+                self._inbox_ended = True
+                return None
+            if frame is not None:
+                return _Captured(frame, None, None, self._order.ticket())
+        return None
+
     def _inference_loop(self) -> None:
         """One inference worker; ``workers`` of them run side by side (see ``SessionInfo.workers``).
         Results are handed on in frame order (:class:`InOrder`), on the finishing worker's thread."""
@@ -410,10 +449,12 @@ class LivePipeline:
                 state = self._state
                 pred, batch = state.predictor, item.batch
                 c0 = time.thread_time()
-                if item.owner is not pred:  # switched since capture: prepare for the new one
+                if item.owner is not pred:  # read here (pull mode), or switched since capture: prepare
                     _give_back(item)
+                    t0 = time.monotonic()
                     batch = item.batch = pred.prepare_pooled(item.frame.image)
                     item.owner = pred
+                    self._stages.add("preprocess", (time.monotonic() - t0) * 1e3)
                     self._cpu.add("preprocess", time.thread_time() - c0)
                     c0 = time.thread_time()
                 try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -184,3 +185,41 @@ def test_workers_false_compiles_one_run_on_every_core(model):
     with compile_live_session(model, "onnxruntime", workers=False) as session:
         assert session.info.workers == 1
         assert not any(n.startswith("live workers:") for n in session.info.notes)
+
+
+def test_workers_read_a_file_themselves_and_a_live_source_keeps_its_capture_thread(one_thread_session):
+    images, labels = _frames(30)
+    with LivePipeline(ArraySource(images, labels), one_thread_session, drop=False) as pipe:
+        names = [t.name for t in pipe._threads]
+        assert pipe.wait(30)
+    assert "edgekit-capture_loop" not in names and names.count("edgekit-inference_loop-2") == 1
+    assert pipe.readouts.frames_displayed == 30 and pipe.summary()["cpu_ms_per_frame"]["preprocess"] > 0
+    with LivePipeline(ArraySource(images, labels, fps=300, loop=True), one_thread_session) as live:
+        names = [t.name for t in live._threads]
+        deadline = time.monotonic() + 10
+        while live.readouts.frames_displayed < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert "edgekit-capture_loop" in names and live.readouts.frames_displayed >= 5
+
+
+def test_a_paused_pipeline_whose_workers_read_reads_nothing_until_resumed(one_thread_session):
+    images, _ = _frames(10)
+
+    def captured(pipe) -> int:
+        return pipe.summary()["readouts"]["frames_captured"]
+
+    def until(condition) -> None:
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    with LivePipeline(ArraySource(images, loop=True), one_thread_session, drop=False) as pipe:
+        until(lambda: captured(pipe) > 5)
+        pipe.pause()
+        time.sleep(0.2)  # a frame being read when paused finishes
+        held = captured(pipe)
+        time.sleep(0.3)
+        assert captured(pipe) == held
+        pipe.resume()
+        until(lambda: captured(pipe) > held + 5)
+        assert captured(pipe) > held + 5
