@@ -149,6 +149,7 @@ class LivePipeline:
         self._inbox_ended = False
         self._workers_left = self.workers
         self._pull = False  # workers read the source themselves (set by start)
+        self._handed_at = 0.0  # when the newest inferred frame was handed on (see _inferred)
         self._cpu = CpuMeter(CPU_STAGES)
         self._render_draw_s = 0.0  # CPU drawing inside the callbacks, on the render thread
         self._thread_ids: set[int] = set()
@@ -479,6 +480,7 @@ class LivePipeline:
         c0 = time.thread_time()
         item, scores, state, t1, ms = result
         pred = state.predictor
+        t1 = self._handed_at = max(t1, self._handed_at)  # workers finish out of order; rates need time to go on
         state.count(t1, ms)
         self._infer_rate.tick(t1)
         self._stages.add("inference", ms)

@@ -223,3 +223,21 @@ def test_a_paused_pipeline_whose_workers_read_reads_nothing_until_resumed(one_th
         pipe.resume()
         until(lambda: captured(pipe) > held + 5)
         assert captured(pipe) > held + 5
+
+
+def test_rates_count_frames_finishing_out_of_order_as_time_going_on(one_thread_session):
+    """Frame 3 may finish before frame 2; counted in frame order, the times the rate meters keep must
+    not step back (the windowed FPS reads the first and last of them)."""
+    images, _ = _frames(4)
+    pipe = LivePipeline(ArraySource(images), one_thread_session, drop=False)
+    scores = np.zeros(10, np.float32)
+    from edgekit.vision.pipeline import _Captured
+    from edgekit.vision.sources.base import Frame
+
+    for ticket, finished in enumerate([10.0, 10.02, 10.01, 10.04]):  # the third finished before the second
+        item = _Captured(Frame(images[ticket], 9.9, ticket), None, None, ticket)
+        pipe._inferred((item, scores, pipe._state, finished, 5.0))
+    for meter in (pipe._infer_rate, pipe._state.rate):
+        times = list(meter._times)
+        assert times == sorted(times) and len(times) == 4 and times[-1] == 10.04
+    assert pipe._infer_rate.windowed(10.04) == pytest.approx(3 / 0.04)
