@@ -47,7 +47,16 @@ def choose(session: Any, make_single: Callable[[], Any]) -> Any:
     if cores < 2:
         return session
     model = session.model
-    feed = {spec.name: array for spec, array in zip(model.inputs, sample_inputs(model, samples=1)[0])}
+    try:
+        feed = {spec.name: array for spec, array in zip(model.inputs, sample_inputs(model, samples=1)[0])}
+        session.run(feed)  # warm-up
+        all_ms = _median_ms(session, feed)
+    except (EdgekitError, RuntimeError, ValueError, OSError):
+        return session  # the pipeline reports a session that cannot run, as it would have
+    too_slow = (f"{PREFIX} one {cores}-thread run ({{}} ms per frame; one thread would take over the "
+                f"{LATENCY_BUDGET_MS:.0f} ms a frame may wait: not measured side by side)")
+    if all_ms > LATENCY_BUDGET_MS:  # one thread is slower still: not worth compiling it
+        return _noted(session, too_slow.format(f"{all_ms:.0f} on every core"))
     try:
         single = make_single()
     except (EdgekitError, RuntimeError, ValueError, OSError):
@@ -57,9 +66,7 @@ def choose(session: Any, make_single: Callable[[], Any]) -> Any:
         one_ms = _median_ms(single, feed)
         if one_ms > LATENCY_BUDGET_MS:
             single.close()
-            return _noted(session, f"{PREFIX} one {cores}-thread run (one run on one thread takes {one_ms:.0f} ms, "
-                                   f"over the {LATENCY_BUDGET_MS:.0f} ms a frame may wait; not measured side by side)")
-        session.run(feed)
+            return _noted(session, too_slow.format(f"{one_ms:.0f} on one thread"))
         ratios, rates = [], {"all": [], "side": []}
         for _ in range(ROUNDS):
             together = _rate(session, feed, 1)

@@ -241,3 +241,21 @@ def test_rates_count_frames_finishing_out_of_order_as_time_going_on(one_thread_s
         times = list(meter._times)
         assert times == sorted(times) and len(times) == 4 and times[-1] == 10.04
     assert pipe._infer_rate.windowed(10.04) == pytest.approx(3 / 0.04)
+
+
+def test_a_model_slow_on_every_core_is_not_compiled_again(model, monkeypatch):
+    from edgekit.vision import _workers
+    from edgekit.vision.config import compile_live_session
+
+    compiled: list[int] = []
+    real = _workers.choose
+
+    def counting(session, make_single):
+        return real(session, lambda: compiled.append(1) or make_single())
+
+    monkeypatch.setattr(_workers, "LATENCY_BUDGET_MS", 0.0)
+    monkeypatch.setattr(_workers, "choose", counting)
+    with compile_live_session(model, "onnxruntime") as session:
+        assert session.info.workers == 1 and session.info.threads >= 2
+        assert any("on every core" in n and "not measured side by side" in n for n in session.info.notes)
+    assert compiled == []  # the one-thread session was never made
