@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from edgekit.errors import InputMismatch
+
 RESIZE_MODES = ("stretch", "center_crop", "letterbox")
 
 
@@ -160,7 +162,7 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     """Return a 3-channel uint8 BGR view of a gray, BGR or BGRA image.
 
     Raises:
-        ValueError: for arrays that are not images.
+        InputMismatch: for arrays that are not images (a frame with 7 channels, a 1-D array).
     """
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -169,7 +171,8 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     elif image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     elif not (image.ndim == 3 and image.shape[2] == 3):
-        raise ValueError(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape {image.shape}")
+        raise InputMismatch(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape {image.shape}: "
+                            "grey, BGR or BGRA pixels (channel count 1, 3 or 4)")
     if image.dtype != np.uint8:
         if np.issubdtype(image.dtype, np.floating) and image.size and float(image.max()) <= 1.0:
             image = image * 255.0

@@ -448,23 +448,11 @@ class LivePipeline:
         try:
             while (item := self._take()) is not None:
                 state = self._state
-                pred, batch = state.predictor, item.batch
-                c0 = time.thread_time()
-                if item.owner is not pred:  # read here (pull mode), or switched since capture: prepare
-                    _give_back(item)
-                    t0 = time.monotonic()
-                    batch = item.batch = pred.prepare_pooled(item.frame.image)
-                    item.owner = pred
-                    self._stages.add("preprocess", (time.monotonic() - t0) * 1e3)
-                    self._cpu.add("preprocess", time.thread_time() - c0)
-                    c0 = time.thread_time()
                 try:
-                    scores, t1, ms = state.infer(batch)
+                    scores, t1, ms = self._infer(item, state)
                 except BaseException:
                     self._order.done(item.ticket, None)  # the frames behind it are not held up
                     raise
-                _give_back(item)  # the session is done with the blob: the capture thread may refill it
-                self._cpu.add("inference", time.thread_time() - c0)
                 self._order.done(item.ticket, (item, scores, state, t1, ms))
         finally:
             with self._take_lock:
@@ -473,6 +461,24 @@ class LivePipeline:
             if last and self._inbox_ended and not self._stop.is_set():  # the source ended: pass the end on
                 self._refbox.put(END)
                 self._outbox.put(END)
+
+    def _infer(self, item: _Captured, state: PredictorState) -> tuple[np.ndarray, float, float]:
+        """Prepare the frame if nobody did for this predictor (pull mode, or a switch since capture),
+        then run it: ``(scores, finished_at, ms)``."""
+        pred, batch = state.predictor, item.batch
+        c0 = time.thread_time()
+        if item.owner is not pred:
+            _give_back(item)
+            t0 = time.monotonic()
+            batch = item.batch = pred.prepare_pooled(item.frame.image)
+            item.owner = pred
+            self._stages.add("preprocess", (time.monotonic() - t0) * 1e3)
+            self._cpu.add("preprocess", time.thread_time() - c0)
+            c0 = time.thread_time()
+        scores, t1, ms = state.infer(batch)
+        _give_back(item)  # the session is done with the blob: the capture thread may refill it
+        self._cpu.add("inference", time.thread_time() - c0)
+        return scores, t1, ms
 
     def _inferred(self, result: tuple) -> None:
         """Hand on one inferred frame, in frame order: meters, accuracy, the A/B reference, and the

@@ -48,7 +48,9 @@ def test_round_trip_and_validation():
 
 
 def test_as_bgr_rejects_non_images():
-    with pytest.raises(ValueError, match="expected an image"):
+    from edgekit.errors import InputMismatch
+
+    with pytest.raises(InputMismatch, match="expected an image"):
         as_bgr(np.zeros((2, 3, 4, 5), np.uint8))
     assert as_bgr(np.ones((4, 4), np.float32)).max() == 255
 

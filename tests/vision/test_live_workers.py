@@ -259,3 +259,14 @@ def test_a_model_slow_on_every_core_is_not_compiled_again(model, monkeypatch):
         assert session.info.workers == 1 and session.info.threads >= 2
         assert any("on every core" in n and "not measured side by side" in n for n in session.info.notes)
     assert compiled == []  # the one-thread session was never made
+
+
+def test_a_frame_the_workers_cannot_prepare_ends_the_run_with_a_clear_error(one_thread_session):
+    from edgekit.errors import EdgekitError
+
+    images, _ = _frames(6)
+    images[4] = np.zeros((20, 20, 7), np.uint8)  # seven channels: no image a camera or file gives
+    with LivePipeline(ArraySource(images), one_thread_session, drop=False) as pipe, \
+            pytest.raises(EdgekitError, match="channel"):
+        pipe.wait(30)
+    assert pipe.finished and pipe.readouts.frames_displayed <= 4
