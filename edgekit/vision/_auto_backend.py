@@ -43,11 +43,9 @@ def race(first: Any, others: list[str], compile_one: Callable[[str], Any]) -> An
     is left out (its reason goes into the note). The chosen session's ``info.notes`` says what was
     measured."""
     from edgekit.errors import EdgekitError
-    from edgekit.models.check import sample_inputs
 
     model = first.model
-    arrays = sample_inputs(model, samples=1)[0]
-    feed = {spec.name: array for spec, array in zip(model.inputs, arrays)}
+    feed = probe_feed(model)
     made: list[Any] = []  # every session opened here, to close all but the one kept
     timed: list[tuple[float, Any]] = []
     left_out: list[str] = []
@@ -109,10 +107,18 @@ def _strays(outputs: list[np.ndarray], reference: tuple[str, list[np.ndarray]], 
 def _measure(session: Any, feed: dict) -> tuple[float, list[np.ndarray]]:
     """``(median ms, outputs)``: the warm-up run's outputs (float64) are kept for the agreement check."""
     outputs = [np.asarray(v, dtype=np.float64) for v in session.run(feed).values()]  # warm-up too
-    return _median_ms(session, feed), outputs
+    return median_ms(session, feed), outputs
 
 
-def _median_ms(session: Any, feed: dict) -> float:
+def probe_feed(model: Any) -> dict:
+    """The seeded input every runtime of a race is timed on (``{input name: array}``)."""
+    from edgekit.models.check import sample_inputs
+
+    return {spec.name: array for spec, array in zip(model.inputs, sample_inputs(model, samples=1)[0])}
+
+
+def median_ms(session: Any, feed: dict) -> float:
+    """Median milliseconds of ``RACE_RUNS`` runs of ``feed`` (fewer when they pass ``RACE_S``)."""
     times: list[float] = []
     deadline = time.perf_counter() + RACE_S
     while len(times) < RACE_RUNS and (not times or time.perf_counter() < deadline):

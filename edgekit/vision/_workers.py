@@ -41,16 +41,15 @@ def choose(session: Any, make_single: Callable[[], Any]) -> Any:
     serving that many calls at once (``info.workers``), whichever delivers more frames per second
     here; the other is closed. Anything failing while measuring keeps ``session`` as it was."""
     from edgekit.errors import EdgekitError
-    from edgekit.models.check import sample_inputs
+    from edgekit.vision._auto_backend import median_ms, probe_feed
 
     cores = int(session.info.threads or 1)
     if cores < 2:
         return session
-    model = session.model
     try:
-        feed = {spec.name: array for spec, array in zip(model.inputs, sample_inputs(model, samples=1)[0])}
+        feed = probe_feed(session.model)
         session.run(feed)  # warm-up
-        all_ms = _median_ms(session, feed)
+        all_ms = median_ms(session, feed)
     except (EdgekitError, RuntimeError, ValueError, OSError):
         return session  # the pipeline reports a session that cannot run, as it would have
     too_slow = (f"{PREFIX} one {cores}-thread run ({{}} ms per frame; one thread would take over the "
@@ -63,7 +62,7 @@ def choose(session: Any, make_single: Callable[[], Any]) -> Any:
         return session
     try:
         single.run(feed)  # warm-up
-        one_ms = _median_ms(single, feed)
+        one_ms = median_ms(single, feed)
         if one_ms > LATENCY_BUDGET_MS:
             single.close()
             return _noted(session, too_slow.format(f"{one_ms:.0f} on one thread"))
@@ -95,15 +94,6 @@ def choose(session: Any, make_single: Callable[[], Any]) -> Any:
 def _noted(session: Any, note: str) -> Any:
     session.info = dataclasses.replace(session.info, notes=(*session.info.notes, note))
     return session
-
-
-def _median_ms(session: Any, feed: dict, runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        session.run(feed)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def _rate(session: Any, feed: dict, callers: int) -> float:
