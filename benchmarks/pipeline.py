@@ -259,7 +259,7 @@ def table(rows: list[dict]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         size = "x".join(str(v) for v in r["input"])
-        runs = f"{r['workers']}x{r['threads'] if r['workers'] == 1 else 1}"  # calls side by side x threads each
+        runs = f"{r['workers']}x{r['threads']}"  # calls side by side x threads each
         lines.append(f"{r['model']:18} {r['session']:10} {r['backend']:12} {runs:>6} {size:>7} {r['inference_only_fps']:14.1f} "
                      f"{r['end_to_end_fps']:12.1f} {r['ratio']:6.2f} {r['inference_only_cpu_ms']:24.2f} "
                      f"{r['pipeline_cpu_ms']:9.2f} {r['beyond_inference_cpu_ms']:16.2f}")
