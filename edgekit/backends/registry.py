@@ -164,6 +164,18 @@ def reference_backend(fmt: Format | str = Format.ONNX) -> str:
     return found[0]
 
 
+def format_backend(fmt: Format | str, device: str = "cpu", precision: str = "fp32") -> str:
+    """``backend="auto"`` where one model is to be run, not raced: the first registered backend
+    that reads ``fmt``, preferring one that runs ``precision`` on ``device`` (onnxruntime for an
+    ONNX file, openvino for an OpenVINO IR); ``"auto"`` when none reads it, so that
+    :func:`compile_session` says why each backend failed.
+
+    Why: ``evaluate`` and ``Detector.open`` defaulted to onnxruntime, so an OpenVINO IR failed
+    unless the caller named openvino, while the CLI already picked by what loads the model."""
+    found = backends_for(fmt, precision, device=device) or backends_for(fmt)
+    return found[0] if found else "auto"
+
+
 def local_support(profile: Any = None) -> dict[str, dict[str, tuple[str, ...]]]:
     """``{backend: {"devices": ..., "precisions": ...}}`` for every backend installed here,
     from the hardware profile (the ``local`` target's ``backends``); imports no runtime."""

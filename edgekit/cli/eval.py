@@ -52,19 +52,6 @@ def render(result) -> tuple[Table, str]:
     return table, summary
 
 
-def format_backend(model, device: str, precision: str) -> str:
-    """``--backend auto``: the first backend that reads the model's format, preferring one that runs
-    ``precision`` on ``device`` (onnxruntime for an ONNX file, openvino for an OpenVINO IR).
-
-    Why: eval defaulted to onnxruntime, so ``edgekit eval model.xml`` failed unless the user found
-    ``--backend openvino``; ``bench`` and ``demo`` already pick by what loads the model.
-    """
-    from edgekit.backends import backends_for
-
-    found = backends_for(model.format, precision, device=device) or backends_for(model.format)
-    return found[0] if found else "auto"  # no reader: compile_session's "auto" says why each failed
-
-
 def register(app: typer.Typer) -> None:
     """Add ``eval`` to the CLI."""
 
@@ -96,13 +83,14 @@ def register(app: typer.Typer) -> None:
             "--max-det", min=1, help="Detectors: boxes kept per image (default per decoder).")] = None,
     ) -> None:
         """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""
+        from edgekit.backends.registry import format_backend
         from edgekit.cli._card_flags import load_cli_model
         from edgekit.cli._console import console, print_json
         from edgekit.data import open_dataset
         from edgekit.evaluation.accuracy import evaluate
 
         loaded = load_cli_model(model)
-        backend = format_backend(loaded, device, precision) if backend == "auto" else backend
+        backend = format_backend(loaded.format, device, precision) if backend == "auto" else backend
         from edgekit.detection.head import model_task
 
         if model_task(loaded) == "detection":  # --data: YOLO folder, COCO json or VOC folder; the head

@@ -75,24 +75,27 @@ class Detector:
         self.session, self.spec = session, spec
 
     @classmethod
-    def open(cls, model: Any, backend: str = "onnxruntime", device: str = "cpu", precision: str = "fp32",
+    def open(cls, model: Any, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
              options: Any = None, **overrides: Any) -> Detector:
         """Load (when given a path) and compile a detector.
 
         Args:
             model: a :class:`~edgekit.models.Model` or anything ``load_model`` takes.
-            backend, device, precision, options: as for ``compile_session``.
+            backend, device, precision, options: as for ``compile_session``; ``"auto"``: the first
+                backend that reads the model's format (:func:`~edgekit.backends.registry.format_backend`).
             overrides: :class:`DetectionConfig` fields (``conf``, ``iou``, ``max_det`` ...).
 
         Raises:
             ModelLoadError: the file is unreadable or its head is unknown.
             BackendUnavailable: the backend cannot run it here.
         """
-        from edgekit.backends.registry import compile_session
+        from edgekit.backends.registry import compile_session, format_backend
         from edgekit.models import Model, load_model
 
         loaded = model if isinstance(model, Model) else load_model(model)
         spec = detector_spec(loaded, **overrides)
+        if backend == "auto":
+            backend = format_backend(loaded.format, device, precision)
         return cls(compile_session(loaded, backend, device, precision, options), spec)
 
     @property

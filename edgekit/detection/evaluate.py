@@ -74,7 +74,7 @@ class DetectionEvalResult:
 def evaluate_detection(
     model: Any,
     data: str | Path | DetectionDataset,
-    backend: str = "onnxruntime",
+    backend: str = "auto",
     *,
     device: str = "cpu",
     precision: str = "fp32",
@@ -89,7 +89,8 @@ def evaluate_detection(
     Args:
         model: a ``Model`` or a path/name ``load_model`` takes.
         data: a YOLO folder, a COCO json, a VOC folder or an opened :class:`DetectionDataset`.
-        backend, device, precision: where to run it.
+        backend, device, precision: where to run it (``"auto"``: the first backend that reads
+            the model's format).
         limit: evaluate only the first ``limit`` images.
         report_conf: confidence at which precision/recall/F1 are counted (mAP uses every box).
         bootstrap: resamples for the 95% intervals (0: none).

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.backends import Session, compile_session
+from edgekit.backends.registry import format_backend
 from edgekit.data.datasets import UnreadableImage
 from edgekit.data.sampling import check_classes
 from edgekit.errors import DataError
@@ -87,13 +88,15 @@ def _session_for(model_or_session: Any, backend: str, device: str, precision: st
     model = model_or_session
     if isinstance(model, str | Path):
         model = load_model(model)
+    if backend == "auto":
+        backend = format_backend(model.format, device, precision)
     return compile_session(model, backend, device=device, precision=precision), True
 
 
 def evaluate(
     model_or_session: Any,
     dataset: Any,
-    backend: str = "onnxruntime",
+    backend: str = "auto",
     *,
     device: str = "cpu",
     precision: str = "fp32",
@@ -106,7 +109,8 @@ def evaluate(
     Args:
         model_or_session: a ``Model``, a model path/name (``"demo:digits"``) or a compiled ``Session``.
         dataset: ``(image_bgr, label)`` pairs with ``len()`` and ``.classes`` matching the model's labels.
-        backend, device, precision: used when a session has to be compiled.
+        backend, device, precision: used when a session has to be compiled; ``"auto"``: the
+            first backend that reads the model's format (onnxruntime for ONNX, openvino for an IR).
         batch_size: images per run (1 when the model's batch dimension is fixed to 1).
         limit: evaluate only the first ``limit`` images.
         progress: receives an ``"accuracy"`` :class:`~edgekit.progress.ProgressEvent` (images

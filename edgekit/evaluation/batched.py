@@ -26,7 +26,7 @@ from edgekit.progress import Progress, emit
 def evaluate_prepared(
     model_or_session: Any,
     data: Prepared,
-    backend: str = "onnxruntime",
+    backend: str = "auto",
     *,
     device: str = "cpu",
     precision: str = "fp32",

@@ -33,3 +33,13 @@ def test_onnxruntime_asked_for_an_ir_names_the_cli_flag(digits_ir, capsys):
     assert main(["eval", str(digits_ir), "--data", "demo-test", "--limit", "20", "--backend", "onnxruntime"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "ONNX files only" in err and "--backend openvino" in err
+
+
+def test_the_python_evaluate_of_an_ir_picks_openvino_without_being_told(digits_ir):
+    """``evaluate(path, data)`` defaulted to onnxruntime: an IR failed unless the caller named openvino."""
+    from edgekit.data import demo_digits
+    from edgekit.evaluation import evaluate
+
+    result = evaluate(str(digits_ir), demo_digits("test"), limit=24)
+    assert result.backend == "openvino" and result.metrics.n == 24 and result.metrics.accuracy >= 0.7
+    assert evaluate("demo:digits", demo_digits("test"), limit=8).backend == "onnxruntime"
