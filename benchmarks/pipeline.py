@@ -6,6 +6,10 @@ the stream's own rendering is not what is measured; 640x480 by default):
 
 - inference-only: the session's ``predict`` in a loop over the frames,
   preprocessed beforehand - the most this session can do here;
+- bare loop: the same frames taken, prepared (one resize, one blob pass, reused
+  buffers) and predicted in a plain loop with no pipeline - the least any live
+  loop costs on this machine; the pipeline's own overhead is its CPU per frame
+  beyond inference minus the bare loop's;
 - end-to-end: :class:`edgekit.vision.LivePipeline` from source to readouts
   (capture, preprocessing, inference, top-k, readouts), every frame used (no
   dropping), with a display thread pulling annotated frames at
@@ -154,6 +158,45 @@ def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[
     return fps, pool + sum(own_cpu) * 1e3 / max(count, 1)
 
 
+def bare_loop(session, images: list[np.ndarray], seconds: float) -> tuple[float, float]:
+    """``(FPS, CPU ms per frame)`` of the least any live loop must do per frame, with no pipeline:
+    take the next in-memory frame, prepare it (:class:`edgekit.vision._blob.BlobWriter`: one
+    ``cv2.resize`` into a reused buffer, one ``blobFromImageWithParams`` into a reused blob) and
+    ``predict``, from as many threads as :func:`inference_only` uses. No queues, meters, top-k,
+    readouts or drawing.
+
+    Why: the yardstick for what the pipeline itself costs. Its CPU per frame beyond inference-only
+    is what preparing these pixels costs on this machine (cold frames, caches shared with
+    inference), which no scheduling of the pipeline can remove; the pipeline's beyond-inference
+    minus this is the pipeline's own overhead."""
+    import threading
+
+    from edgekit.vision._blob import BlobWriter
+
+    workers = max(1, getattr(session.info, "workers", 1) or 1)
+    writer = BlobWriter(session.model.preprocess)
+    counts, own_cpu = [0] * workers, [0.0] * workers
+
+    def loop(i: int, start: float) -> None:
+        n, blob, c0 = i, writer.pool.acquire(), time.thread_time()
+        while time.perf_counter() - start < seconds:
+            session.predict(writer.write(images[n % len(images)], blob))
+            counts[i] += 1
+            n += workers
+        own_cpu[i] = time.thread_time() - c0
+
+    before, start = thread_cpu(), time.perf_counter()
+    threads = [threading.Thread(target=loop, args=(i, start)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    count = sum(counts)
+    fps = count / (time.perf_counter() - start)
+    pool = cpu_per_frame(before, thread_cpu(), count, {}).get("total", 0.0)
+    return fps, pool + sum(own_cpu) * 1e3 / max(count, 1)
+
+
 def display(pipe, hz: float, stop) -> None:
     """A display: take the newest annotated frame ``hz`` times a second (drawn when taken)."""
     period = 1.0 / hz
@@ -190,6 +233,7 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
             time.sleep(0.05)  # the frame in flight finishes; the pipeline's threads wait idle
             load1 = load_avg()
             i_fps, i_cpu = inference_only(session, batches, args.seconds)
+            b_fps, b_cpu = bare_loop(session, images, args.seconds)
             pipe.resume()
             time.sleep(0.05)  # the slots refill
             n0, c0, t0 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
@@ -198,7 +242,8 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
             e_fps, e_cpu = (n1 - n0) / (t1 - t0), cpu_per_frame(c0, c1, n1 - n0, names)
             rounds.append({"load_avg_1m": load1, "inference_only_fps": i_fps, "end_to_end_fps": e_fps,
                            "ratio": e_fps / i_fps, "inference_only_cpu_ms": i_cpu, "pipeline_cpu_ms": e_cpu,
-                           "beyond_inference_cpu_ms": e_cpu.get("total", 0.0) - i_cpu})
+                           "beyond_inference_cpu_ms": e_cpu.get("total", 0.0) - i_cpu,
+                           "bare_loop_fps": b_fps, "bare_ratio": b_fps / i_fps, "bare_beyond_cpu_ms": b_cpu - i_cpu})
         summary = pipe.summary()
         stop.set()
     return rounds, summary
@@ -224,7 +269,8 @@ def measure(name: str, args, tmp: Path, form: str = "live") -> dict:
     rounds, last = interleaved(session, images, labels, batches, args)
     session.close()
     med = {key: statistics.median(r[key] for r in rounds)
-           for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms")}
+           for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms",
+                       "bare_loop_fps", "bare_ratio", "bare_beyond_cpu_ms")}
     stage_cpu = dict(last.get("cpu_ms_per_frame", {}))  # thread CPU per stage over the pipeline's whole run
     latency = {k: v["p50_ms"] for k, v in last["readouts"]["latency"].items()}
     return {"model": name, "session": form, "note": note,
@@ -275,17 +321,26 @@ def table(rows: list[dict]) -> str:
         lines.append(f"  {r['model']:18} {r['session']:10} {verdict or 'no goal for this model'}")
     lines += ["", "CPU budget (why a ratio is what it is):"]
     lines += [f"  {r['model']:18} {r['session']:10} {cpu_budget(r)}" for r in rows]
+    lines += ["", "bare loop (take frame, BlobWriter, predict; no pipeline): the least a live loop costs here",
+              (f"  {'model':18} {'session':10} {'bare FPS':>9} {'bare ratio':>10} {'bare beyond':>11} "
+               f"{'pipeline beyond':>15} {'pipeline own':>12}")]
+    lines += [f"  {r['model']:18} {r['session']:10} {r['bare_loop_fps']:9.1f} {r['bare_ratio']:10.2f} "
+              f"{r['bare_beyond_cpu_ms']:11.2f} {r['beyond_inference_cpu_ms']:15.2f} "
+              f"{r['beyond_inference_cpu_ms'] - r['bare_beyond_cpu_ms']:12.2f}" for r in rows]
+    lines += ["  (beyond: CPU ms/frame over inference-only; pipeline own = pipeline beyond - bare beyond: queues,",
+              "   meters, top-k, readouts, drawing)"]
     lines += ["", "pipeline's own CPU ms per frame by stage (thread CPU time, over all rounds):"]
     for r in rows:
         c = r["stage_cpu_ms"]
         parts = " ".join(f"{k} {c.get(k, 0.0):.3f}" for k in
                          ("capture", "preprocess", "inference", "postprocess", "draw", "output", "total"))
         lines.append(f"  {r['model']:18} {r['session']:10} {parts}  (overlays drawn: {r['frames_drawn']})")
-    lines += ["", "per round (interleaved): load1m  infer-only FPS  pipeline FPS  ratio  beyond-inference ms"]
+    lines += ["", "per round (interleaved): load1m  infer-only FPS  pipeline FPS  ratio  beyond-inference ms  bare ratio"]
     for r in rows:
         for i, rr in enumerate(r["rounds"]):
             lines.append(f"  {r['model']:18} {r['session']:10} #{i + 1} {rr['load_avg_1m'] or 0:6.2f} {rr['inference_only_fps']:14.1f} "
-                         f"{rr['end_to_end_fps']:13.1f} {rr['ratio']:6.2f} {rr['beyond_inference_cpu_ms']:10.2f}")
+                         f"{rr['end_to_end_fps']:13.1f} {rr['ratio']:6.2f} {rr['beyond_inference_cpu_ms']:10.2f} "
+                         f"{rr['bare_ratio']:10.2f}")
     return "\n".join(lines)
 
 
