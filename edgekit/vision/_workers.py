@@ -15,6 +15,14 @@ each frame waits longer (a 1-thread run takes up to ``cores`` times as long), so
   (median of the per-round ratios), on the same seeded input; otherwise the all-cores
   session stays. Which wins depends on the CPU, the model and the neighbours' load, so it
   is measured here, never assumed; the session's notes say what was measured.
+- a source that delivers frames on its own clock (a camera, a paced file) at ``rate``
+  frames/s needs no more than that: when both forms do :data:`HEADROOM` times the rate,
+  frames per second no longer decide, how soon each frame comes back does. Both are then
+  timed one call at a time, ``1/rate`` apart as the frames will come (interleaved, median
+  of :data:`PACED_CALLS`), and the quicker kept (one run on every core on a tie). Why
+  measured and not assumed: at a camera's pace the runtime's threads sleep between frames,
+  so a run on every core first wakes them; for ShuffleNet-v2 INT8 on a 2-core EPYC one
+  thread answered sooner than two, while a larger model gains from every core.
 
 Only backends whose one session may be called from several threads at once
 (``BackendCapabilities.concurrent_predict``: onnxruntime) are considered.
@@ -34,12 +42,20 @@ MARGIN = 1.1  # side by side must be this much faster (it costs each frame laten
 ROUNDS = 3  # interleaved rounds per form
 ROUND_S = 0.15  # seconds per form per round (at least two runs per worker)
 PREFIX = "live workers:"  # starts the note that says what was measured
+HEADROOM = 1.5  # a form this many times a paced source's rate keeps up with it (see choose)
+PACED_CALLS = 7  # calls per form, at the source's pace, to compare how soon a frame comes back
+MAX_GAP_S = 0.05  # the pause between paced calls is 1/rate, at most this
+TIE = 1.05  # one-thread runs must answer this much sooner to replace the run on every core
 
 
-def choose(session: Any, make_single: Callable[[], Any]) -> Any:
+def choose(session: Any, make_single: Callable[[], Any], rate: float | None = None) -> Any:
     """``session`` (running on ``info.threads`` threads) or a 1-thread session from ``make_single``
     serving that many calls at once (``info.workers``), whichever delivers more frames per second
-    here; the other is closed. Anything failing while measuring keeps ``session`` as it was."""
+    here; the other is closed. Anything failing while measuring keeps ``session`` as it was.
+
+    ``rate``: frames per second the source delivers on its own clock (``None``: as fast as they
+    are used); when both forms keep up with it, the one answering a frame sooner at that pace
+    is kept instead (see the module docstring)."""
     from edgekit.errors import EdgekitError
     from edgekit.vision._auto_backend import median_ms, probe_feed
 
@@ -66,6 +82,8 @@ def choose(session: Any, make_single: Callable[[], Any]) -> Any:
         if one_ms > LATENCY_BUDGET_MS:
             single.close()
             return _noted(session, too_slow.format(f"{one_ms:.0f} on one thread"))
+        if rate and min(1e3 / all_ms, cores * 1e3 / one_ms) >= HEADROOM * rate:
+            return _paced(session, single, feed, rate, cores)
         ratios, rates = [], {"all": [], "side": []}
         for _ in range(ROUNDS):
             together = _rate(session, feed, 1)
@@ -80,15 +98,43 @@ def choose(session: Any, make_single: Callable[[], Any]) -> Any:
     side_fps, all_fps = statistics.median(rates["side"]), statistics.median(rates["all"])
     rounds = f"x{ratio:.2f}, median of {ROUNDS} interleaved rounds"
     if ratio >= MARGIN:
-        session.close()
-        carried = tuple(n for n in session.info.notes if n not in single.info.notes)  # e.g. auto's race
-        single.info = dataclasses.replace(single.info, workers=cores, notes=(*single.info.notes, *carried))
-        return _noted(single, f"{PREFIX} {cores} one-thread runs side by side, {side_fps:.0f} frames/s, "
-                              f"beat one {cores}-thread run, {all_fps:.0f} frames/s ({rounds}); "
-                              f"{one_ms:.1f} ms per frame")
+        return _use_single(session, single, cores, f"{PREFIX} {cores} one-thread runs side by side, {side_fps:.0f} "
+                                                    f"frames/s, beat one {cores}-thread run, {all_fps:.0f} frames/s "
+                                                    f"({rounds}); {one_ms:.1f} ms per frame")
     single.close()
     return _noted(session, f"{PREFIX} one {cores}-thread run, {all_fps:.0f} frames/s; {cores} one-thread runs "
                            f"side by side made {side_fps:.0f} ({rounds}; x{MARGIN:.2f} needed to use them)")
+
+
+def _paced(session: Any, single: Any, feed: dict, rate: float, cores: int) -> Any:
+    """Of two forms that both keep up with a source sending ``rate`` frames/s, the one whose call
+    returns sooner when called at that pace; the other is closed."""
+    gap = min(1.0 / rate, MAX_GAP_S)
+    times: dict[str, list[float]] = {"all": [], "one": []}
+    for _ in range(PACED_CALLS):
+        for key, which in (("all", session), ("one", single)):
+            time.sleep(gap)  # the runtime's threads settle as they would between frames
+            t0 = time.perf_counter()
+            which.run(feed)
+            times[key].append((time.perf_counter() - t0) * 1e3)
+    all_ms, one_ms = statistics.median(times["all"]), statistics.median(times["one"])
+    how = f"median of {PACED_CALLS} calls {gap * 1e3:.0f} ms apart, as the source's {rate:.3g} frames/s come"
+    if one_ms * TIE < all_ms:
+        return _use_single(session, single, cores, f"{PREFIX} one-thread runs ({cores} side by side): a frame back "
+                                                    f"in {one_ms:.2f} ms, sooner than one {cores}-thread run, "
+                                                    f"{all_ms:.2f} ms ({how})")
+    single.close()
+    return _noted(session, f"{PREFIX} one {cores}-thread run: a frame back in {all_ms:.2f} ms; a one-thread run "
+                           f"took {one_ms:.2f} ms ({how}; x{TIE:g} sooner needed to switch)")
+
+
+def _use_single(session: Any, single: Any, cores: int, note: str) -> Any:
+    """``single`` serving ``cores`` calls at once, with ``session``'s notes (e.g. auto's race) and
+    ``note``; ``session`` is closed."""
+    session.close()
+    carried = tuple(n for n in session.info.notes if n not in single.info.notes)
+    single.info = dataclasses.replace(single.info, workers=cores, notes=(*single.info.notes, *carried))
+    return _noted(single, note)
 
 
 def _noted(session: Any, note: str) -> Any:

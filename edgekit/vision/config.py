@@ -192,7 +192,8 @@ def compile_sessions(config: LiveConfig) -> tuple[Any, Any]:
     Raises:
         ModelLoadError / BackendUnavailable: naming the model or backend and the fix.
     """
-    main = _compile(config.model_obj, config.model, config.backend, config.device, config.precision)
+    main = _compile(config.model_obj, config.model, config.backend, config.device, config.precision,
+                    rate=source_rate(config))
     if not config.has_reference:
         return main, None
     try:  # the reference runs on one thread of the pipeline's: no workers to choose
@@ -204,7 +205,33 @@ def compile_sessions(config: LiveConfig) -> tuple[Any, Any]:
     return main, reference
 
 
-def _compile(obj: Any, name: str | None, backend: str, device: str, precision: str, workers: bool = True) -> Any:
+def source_rate(config: LiveConfig) -> float | None:
+    """Frames per second the run's source sends on its own clock, known before it is opened:
+    a live ``source_obj``'s declared rate, a video file paced at its own rate (read from the
+    file), or ``fps`` for a paced demo/folder or a camera asked for that rate; ``None`` when
+    frames come as fast as they are used or the rate is unknown (a camera left at its default)."""
+    from pathlib import Path
+
+    if config.source_obj is not None:
+        info = getattr(config.source_obj, "info", None)
+        return (info.granted_fps or info.requested_fps) if info is not None and info.live else None
+    if config.fps is None:
+        return None
+    path = Path(str(config.source))
+    if path.is_file() and not str(config.source).isdigit():  # a video paced at the file's own rate
+        import cv2
+
+        cap = cv2.VideoCapture(str(path))
+        try:
+            own = float(cap.get(cv2.CAP_PROP_FPS)) if cap.isOpened() else 0.0
+        finally:
+            cap.release()
+        return own or None
+    return float(config.fps)
+
+
+def _compile(obj: Any, name: str | None, backend: str, device: str, precision: str, workers: bool = True,
+             rate: float | None = None) -> Any:
     from edgekit.models import Model, load_model
 
     if obj is not None and hasattr(obj, "key") and hasattr(obj, "model"):  # a plan Candidate
@@ -215,7 +242,7 @@ def _compile(obj: Any, name: str | None, backend: str, device: str, precision: s
         return Predictor.open(str(name), backend=None if backend == "auto" else backend)
     else:
         model = obj if obj is not None else load_model(str(name))
-    return compile_live_session(model, backend, device=device, precision=precision, workers=workers)
+    return compile_live_session(model, backend, device=device, precision=precision, workers=workers, rate=rate)
 
 
 def _is_bundle(name: str | None) -> bool:
@@ -272,7 +299,7 @@ def is_detector(session: Any) -> bool:
 
 
 def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
-                         workers: bool = True) -> Any:
+                         workers: bool = True, rate: float | None = None) -> Any:
     """Compile a session for the live pipeline.
 
     Capture and drawing threads share the cores with inference, so onnxruntime's
@@ -289,6 +316,8 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
     ``workers``: on a CPU whose backend allows calls side by side, also measure one-thread runs
     side by side against one run on every core, and keep the faster (``session.info.workers``
     says how many calls the session then serves at once; :mod:`edgekit.vision._workers`).
+    ``rate``: frames per second a camera or paced source delivers (:func:`source_rate`): when
+    both forms keep up with it, the one returning a frame sooner at that pace is kept.
     """
     def live_options(name: str, **fields: Any) -> Any:
         shared = {**capabilities(name).shared_cpu_options, **fields}  # e.g. onnxruntime: spin_between_runs=False
@@ -313,7 +342,7 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
     from edgekit.vision import _workers
 
     return _workers.choose(session, lambda: compile_session(
-        model, name, device=device, precision=precision, options=live_options(name, threads=1)))
+        model, name, device=device, precision=precision, options=live_options(name, threads=1)), rate=rate)
 
 
 def auto_choices(*sessions: Any) -> list[str]:

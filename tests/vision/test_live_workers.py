@@ -250,8 +250,8 @@ def test_a_model_slow_on_every_core_is_not_compiled_again(model, monkeypatch):
     compiled: list[int] = []
     real = _workers.choose
 
-    def counting(session, make_single):
-        return real(session, lambda: compiled.append(1) or make_single())
+    def counting(session, make_single, **kw):
+        return real(session, lambda: compiled.append(1) or make_single(), **kw)
 
     monkeypatch.setattr(_workers, "LATENCY_BUDGET_MS", 0.0)
     monkeypatch.setattr(_workers, "choose", counting)
@@ -270,3 +270,72 @@ def test_a_frame_the_workers_cannot_prepare_ends_the_run_with_a_clear_error(one_
             pytest.raises(EdgekitError, match="channel"):
         pipe.wait(30)
     assert pipe.finished and pipe.readouts.frames_displayed <= 4
+
+
+def _counting_choose(monkeypatch) -> list[int]:
+    """Patch ``_workers.choose`` to count the one-thread sessions it compiles."""
+    from edgekit.vision import _workers
+
+    compiled: list[int] = []
+    real = _workers.choose
+    monkeypatch.setattr(_workers, "choose",
+                        lambda session, make_single, **kw: real(session, lambda: compiled.append(1) or make_single(), **kw))
+    return compiled
+
+
+def test_a_paced_source_keeps_the_form_that_answers_a_frame_sooner_at_its_pace(model, monkeypatch):
+    """A camera at 30 frames/s: frames per second do not decide, how soon each frame comes back does;
+    both forms timed at that pace, the note says which answered sooner and the session is that one."""
+    import re
+
+    from edgekit.vision.config import compile_live_session
+
+    compiled = _counting_choose(monkeypatch)
+    with compile_live_session(model, "onnxruntime", rate=30.0) as session:
+        note = next(n for n in session.info.notes if n.startswith("live workers:"))
+        assert "33 ms apart, as the source's 30 frames/s come" in note and "interleaved rounds" not in note
+        ms = [float(x) for x in re.findall(r"([\d.]+) ms(?! apart)", note)]
+        if session.info.workers > 1:
+            assert session.info.threads == 1 and "sooner than one" in note and ms[0] * 1.05 < ms[1] + 0.01
+        else:
+            assert session.info.threads >= 2 and "sooner needed to switch" in note and ms[0] <= ms[1] * 1.05 + 0.01
+        assert np.asarray(session.predict(np.zeros((1, 3, 32, 32), np.float32))).shape == (1, 10)
+    assert compiled == [1]
+
+
+def test_a_source_faster_than_the_all_cores_run_still_races_both_forms(model, monkeypatch):
+    from edgekit.vision.config import compile_live_session
+
+    compiled = _counting_choose(monkeypatch)
+    with compile_live_session(model, "onnxruntime", rate=1e9) as session:
+        assert any("interleaved rounds" in n for n in session.info.notes if n.startswith("live workers:"))
+    assert compiled == [1]
+
+
+def test_the_rate_of_a_source_is_known_before_it_opens(tmp_path):
+    import cv2
+
+    from edgekit.vision import DemoSource
+    from edgekit.vision.config import LiveConfig, source_rate
+
+    assert source_rate(LiveConfig(source="demo")) is None  # as fast as frames are used
+    assert source_rate(LiveConfig(source="demo", fps=30)) == 30.0
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (64, 48))
+    for i in range(6):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    assert source_rate(LiveConfig(source=str(video), fps=30)) == pytest.approx(12.0)  # paced at its own rate
+    assert source_rate(LiveConfig(source=str(video))) is None
+    assert source_rate(LiveConfig(source_obj=DemoSource(fps=25))) == 25.0
+    assert source_rate(LiveConfig(source_obj=DemoSource())) is None
+
+
+def test_the_demo_paced_like_a_camera_chooses_by_how_soon_a_frame_comes_back(model, tiny_path):
+    """``edgekit demo --fps 30`` and the app's "Camera-like, 30 FPS" go through compile_sessions."""
+    from edgekit.vision.config import LiveConfig, compile_sessions
+
+    main, reference = compile_sessions(LiveConfig(model=tiny_path, backend="onnxruntime", source="demo", fps=30))
+    with main:
+        assert reference is None
+        assert any(n.startswith("live workers:") and "as the source's 30 frames/s come" in n for n in main.info.notes)
