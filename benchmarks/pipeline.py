@@ -127,21 +127,19 @@ def load_avg() -> float | None:
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
-def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[float, float]:
-    """``(FPS, CPU ms per frame over all threads)`` of bare ``predict`` calls over preprocessed frames,
-    from as many threads at once as the session was compiled to serve (``info.workers``): the
-    most this session can do here, whichever form ``compile_live_session`` chose."""
+def callers(session, seconds: float, make_step) -> tuple[float, float]:
+    """``(FPS, CPU ms per frame over all threads)`` of as many threads at once as the session was
+    compiled to serve (``info.workers``), each calling ``step(n)`` for frames ``i, i + workers, ...``
+    for ``seconds``; ``make_step()`` is called on each thread first (its own buffers)."""
     import threading
 
     workers = max(1, getattr(session.info, "workers", 1) or 1)
-    for b in batches[:10]:
-        session.predict(b)
     counts, own_cpu = [0] * workers, [0.0] * workers
 
     def loop(i: int, start: float) -> None:
-        n, c0 = i, time.thread_time()
+        step, n, c0 = make_step(), i, time.thread_time()
         while time.perf_counter() - start < seconds:
-            session.predict(batches[n % len(batches)])
+            step(n)
             counts[i] += 1
             n += workers
         own_cpu[i] = time.thread_time() - c0  # a loop thread is gone before the CPU is read again
@@ -158,6 +156,15 @@ def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[
     return fps, pool + sum(own_cpu) * 1e3 / max(count, 1)
 
 
+def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[float, float]:
+    """``(FPS, CPU ms per frame over all threads)`` of bare ``predict`` calls over preprocessed frames,
+    from as many threads at once as the session was compiled to serve (``info.workers``): the
+    most this session can do here, whichever form ``compile_live_session`` chose."""
+    for b in batches[:10]:
+        session.predict(b)
+    return callers(session, seconds, lambda: lambda n: session.predict(batches[n % len(batches)]))
+
+
 def bare_loop(session, images: list[np.ndarray], seconds: float) -> tuple[float, float]:
     """``(FPS, CPU ms per frame)`` of the least any live loop must do per frame, with no pipeline:
     take the next in-memory frame, prepare it (:class:`edgekit.vision._blob.BlobWriter`: one
@@ -169,32 +176,15 @@ def bare_loop(session, images: list[np.ndarray], seconds: float) -> tuple[float,
     is what preparing these pixels costs on this machine (cold frames, caches shared with
     inference), which no scheduling of the pipeline can remove; the pipeline's beyond-inference
     minus this is the pipeline's own overhead."""
-    import threading
-
     from edgekit.vision._blob import BlobWriter
 
-    workers = max(1, getattr(session.info, "workers", 1) or 1)
     writer = BlobWriter(session.model.preprocess)
-    counts, own_cpu = [0] * workers, [0.0] * workers
 
-    def loop(i: int, start: float) -> None:
-        n, blob, c0 = i, writer.pool.acquire(), time.thread_time()
-        while time.perf_counter() - start < seconds:
-            session.predict(writer.write(images[n % len(images)], blob))
-            counts[i] += 1
-            n += workers
-        own_cpu[i] = time.thread_time() - c0
+    def make_step():
+        blob = writer.pool.acquire()
+        return lambda n: session.predict(writer.write(images[n % len(images)], blob))
 
-    before, start = thread_cpu(), time.perf_counter()
-    threads = [threading.Thread(target=loop, args=(i, start)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    count = sum(counts)
-    fps = count / (time.perf_counter() - start)
-    pool = cpu_per_frame(before, thread_cpu(), count, {}).get("total", 0.0)
-    return fps, pool + sum(own_cpu) * 1e3 / max(count, 1)
+    return callers(session, seconds, make_step)
 
 
 def display(pipe, hz: float, stop) -> None:
