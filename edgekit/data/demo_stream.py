@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import os
@@ -80,6 +81,7 @@ class DemoStream:
         self.classes = CLASSES
         self._scans, self._scan_labels = scans("test")
         self._segments = self._plan(run)
+        self._starts = [seg.start for seg in self._segments]
 
     def _plan(self, run: tuple[int, int]) -> list[_Segment]:
         rng = np.random.default_rng([self.seed, 7])
@@ -115,8 +117,7 @@ class DemoStream:
     def _segment(self, index: int) -> _Segment:
         if not 0 <= index < self.length:
             raise IndexError(f"frame {index} is outside this stream of {self.length} frames")
-        starts = [s.start for s in self._segments]
-        return self._segments[int(np.searchsorted(starts, index, side="right")) - 1]
+        return self._segments[bisect.bisect_right(self._starts, index) - 1]
 
     def label(self, index: int) -> int:
         """Ground truth of frame ``index``."""
@@ -228,13 +229,22 @@ def _pose(scene, t: float, h: int, w: int) -> np.ndarray:
 
 
 def _light(img: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Slowly changing brightness and a moving light gradient, plus sensor noise."""
+    """Slowly changing brightness and a moving light gradient, plus sensor noise.
+
+    ``img`` (float32, ``(h, w, 3)``) is worked on in place: callers hand over a frame of their own.
+    Why in place, and the gain applied over rows of ``w * 3`` values rather than broadcast over
+    the colour axis: the demo stream is the default live source, so its frames are made as fast
+    as a model reads them, and numpy's ``img * row[None, :, None]`` (an inner loop of 3) plus three
+    fresh full-size float copies cost ~1 ms a frame at 320x240, more than a small model's
+    inference. Same float32 operations in the same order, so the same pixels
+    (``tests/data/test_demo_stream.py`` checks them against the plain formula)."""
     h, w = img.shape[:2]
     gain = 1.0 + 0.25 * np.sin(2 * np.pi * seconds / 7.0)
     gx = 0.35 * np.sin(2 * np.pi * seconds / 11.0)
     row = (gain * (1.0 + gx * np.linspace(-0.5, 0.5, w, dtype=np.float32))).astype(np.float32)
     small = rng.normal(0, 3.0, (-(-h // 4), -(-w // 4))).astype(np.float32)
     noise = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-    out = img * row[None, :, None]
-    out += noise[..., None]
-    return np.clip(out, 0, 255, out=out).astype(np.uint8)
+    flat = img.reshape(h, w * 3)  # a view: img is contiguous
+    np.multiply(flat, np.repeat(row, 3), out=flat)
+    cv2.add(img, cv2.merge((noise, noise, noise)), dst=img)
+    return np.clip(img, 0, 255, out=img).astype(np.uint8)

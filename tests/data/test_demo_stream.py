@@ -25,6 +25,28 @@ def test_frames_are_deterministic_and_randomly_accessible():
         a.frame(120)
 
 
+@pytest.mark.parametrize("size", [(240, 320), (361, 479)])
+def test_the_light_and_noise_are_the_plain_formula_made_faster(size):
+    """``_light`` works in place and over rows for speed (it runs for every live demo frame); the
+    pixels are still brightness x gradient + 4x4 sensor noise, clipped and truncated."""
+    from edgekit.data.demo_stream import _light
+
+    h, w = size
+    rng = np.random.default_rng(5)
+    for index in range(6):
+        img = rng.uniform(-20, 280, (h, w, 3)).astype(np.float32)
+        seconds = index / 30
+        gain = 1.0 + 0.25 * np.sin(2 * np.pi * seconds / 7.0)
+        gx = 0.35 * np.sin(2 * np.pi * seconds / 11.0)
+        row = (gain * (1.0 + gx * np.linspace(-0.5, 0.5, w, dtype=np.float32))).astype(np.float32)
+        noise_rng = np.random.default_rng([0, 11, index])
+        small = noise_rng.normal(0, 3.0, (-(-h // 4), -(-w // 4))).astype(np.float32)
+        noise = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+        expected = np.clip(img * row[None, :, None] + noise[..., None], 0, 255).astype(np.uint8)
+        got = _light(img.copy(), seconds, np.random.default_rng([0, 11, index]))
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_each_digit_stays_for_a_run_of_frames_and_moves():
     stream = DemoStream(seed=0, length=600)
     labels = stream.labels
