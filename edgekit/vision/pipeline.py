@@ -76,6 +76,7 @@ class _Inferred:
     scores: np.ndarray
     state: PredictorState
     truth: str | None
+    ticket: int  # taking order (see InOrder): a frame older than the one shown is never shown after it
 
 
 def _as_source(source: Any) -> Any:
@@ -107,7 +108,8 @@ class LivePipeline:
             (so every frame is drawn; a display or recorder should use ``on_frame``).
         on_frame: called on the render thread with each :class:`~edgekit.vision.LiveFrame`;
             its overlay is drawn only when the consumer calls ``annotated()`` (a display at
-            its own rate, a recorder for every frame it writes).
+            its own rate, a recorder for every frame it writes). ``on_frame`` and ``on_result`` may
+            be set or cleared while the pipeline runs (a recorder attached only while it records).
         drop: drop stale frames (``None``: when the source is live).
         draw: draw the overlay (``False``: hand out the frame as captured).
         window_s: span of the windowed FPS.
@@ -152,6 +154,8 @@ class LivePipeline:
         self._handed_at = 0.0  # when the newest inferred frame was handed on (see _inferred)
         self._cpu = CpuMeter(CPU_STAGES)
         self._render_draw_s = 0.0  # CPU drawing inside the callbacks, on the render thread
+        self._render_lock = threading.Lock()  # inline and render-thread rendering meet when a callback is set or cleared
+        self._rendered = -1  # ticket of the newest frame rendered
         self._thread_ids: set[int] = set()
         self.frames_drawn = 0  # overlays drawn (only frames someone showed or recorded)
         self._capture_rate, self._display_rate = RateMeter(window_s), RateMeter(window_s)
@@ -291,6 +295,16 @@ class LivePipeline:
         """Yield the newest ``(annotated_frame, readouts)``; results not taken in
         time are skipped. Ends when the pipeline finishes, or when nothing
         arrives within ``timeout`` seconds."""
+        for live in self.frames(timeout):
+            yield live.annotated(), live.readouts  # drawn now: only the frames taken are drawn
+
+    def frames(self, timeout: float | None = 5.0) -> Iterator[LiveFrame]:
+        """Yield the newest :class:`~edgekit.vision.LiveFrame`, waiting for the next one; frames
+        not taken in time are skipped, and a frame's overlay is drawn only if the taker asks.
+
+        Why: a display that paints at its own rate takes frames here instead of through
+        ``on_frame``, so frames it never shows cost no thread hand-off (see :meth:`_render`),
+        and one that arrives while it waits is taken at once. Ends as :meth:`results` does."""
         while True:
             deadline = None if timeout is None else time.monotonic() + timeout
             item = self._results.get(0.05)
@@ -304,7 +318,7 @@ class LivePipeline:
                 if self.error is not None:
                     raise self.error
                 return
-            yield item.annotated(), item.readouts  # drawn now: only the frames taken are drawn
+            yield item
 
     def __enter__(self) -> Self:
         return self.start()
@@ -496,7 +510,7 @@ class LivePipeline:
             if refer:
                 self._refbox.put((item.frame, (pred, scores), None, truth))  # boxes compared by the reference loop
             self._cpu.add("postprocess", time.thread_time() - c0)
-            self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
+            self._outbox.put(_Inferred(item.frame, scores, state, truth, item.ticket), wait=not self._drop)
             return
         best = int(np.argmax(scores))
         state.record(truth, best, declared=item.frame.label is None)
@@ -505,9 +519,9 @@ class LivePipeline:
             self._refbox.put((item.frame, pred.label(best), confidence, truth))
         self._cpu.add("postprocess", time.thread_time() - c0)
         if self.on_frame is None and self.on_result is None:  # nothing slow to wait for: no hand-off
-            self._render(_Inferred(item.frame, scores, state, truth))
+            self._render(_Inferred(item.frame, scores, state, truth, item.ticket))
             return
-        self._outbox.put(_Inferred(item.frame, scores, state, truth), wait=not self._drop)
+        self._outbox.put(_Inferred(item.frame, scores, state, truth, item.ticket), wait=not self._drop)
 
     def _reference_loop(self) -> None:
         for frame, main_label, main_confidence, truth in self._drain(self._refbox):
@@ -569,7 +583,20 @@ class LivePipeline:
         CPU per frame and 9 % of the end-to-end FPS for digits-mnv2 on 2 cores (interleaved
         rounds of ``benchmarks/pipeline.py``'s loop). Decoding a detector's boxes and user
         callbacks (a recorder encodes every frame) can be slow, so they keep the render thread
-        and inference never waits for them."""
+        and inference never waits for them.
+
+        A callback may be set or cleared while the pipeline runs (the app's Record button sets
+        ``on_frame`` only while it records): for that moment both threads may render, so
+        rendering is one at a time and a frame older than one already rendered is skipped
+        (never shown after a newer one)."""
+        with self._render_lock:
+            if not status_only:
+                if item.ticket < self._rendered:
+                    return
+                self._rendered = item.ticket
+            self._render_one(item, status_only)
+
+    def _render_one(self, item: _Inferred, status_only: bool) -> None:
         t0, c0 = time.monotonic(), time.thread_time()
         pred = item.state.predictor
         boxes = pred.decode(item.scores, item.frame.image.shape) if pred.task == Task.DETECTION else None

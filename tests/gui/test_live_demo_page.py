@@ -62,9 +62,10 @@ def test_record_and_presentation_mode(live_page, qtbot, window):
 
     page = live_page
     _start(page, qtbot, frames=5)
+    assert page.pipe.on_frame is None  # the view takes frames at its own rate: no hand-off per frame
     page.record_button.click()
     began = time.monotonic()
-    assert page.recording.active
+    assert page.recording.active and page.pipe.on_frame is not None  # a recording takes every frame
     shown = page.frames_received
     qtbot.waitUntil(lambda: page.frames_received > shown + 15, timeout=30000)
     qtbot.wait(1200)  # long enough that one frame's slot is far under 10 % of the length
@@ -72,7 +73,10 @@ def test_record_and_presentation_mode(live_page, qtbot, window):
     page.record_button.click()
     wall = time.monotonic() - began
     assert not page.recording.active and page.banner.kind == "success", page.banner.text()
-    assert page.view.rec_text() == ""
+    assert page.view.rec_text() == "" and page.pipe.on_frame is None
+    shown, seq = page.frames_received, page.latest.seq
+    qtbot.waitUntil(lambda: page.frames_received > shown + 5, timeout=10000)  # the view goes on, newer frames
+    assert page.latest.seq > seq
     videos = list(page.snapshot_dir.glob("recording-*.mp4"))
     assert len(videos) == 1 and videos[0].stat().st_size > 0
     # it plays back in real time: its length is the wall time it recorded, whatever rate frames came at

@@ -147,6 +147,30 @@ def test_a_slow_callback_keeps_the_render_thread_not_inference(tiny_session):
     assert inferred > 3 * shown, (inferred, shown)
 
 
+def test_a_recorder_attached_mid_run_gets_every_frame_in_order_then_none(tiny_session):
+    """The app's Record button sets ``on_frame`` while frames flow and clears it when done: from
+    then on every frame reaches it, in order, on the render thread; once cleared no more do, and
+    frames are again shown where they were inferred, never an older one after a newer one."""
+    recorded, seen = [], []
+    pipe = _WhoRenders(ArraySource(_frames(30), loop=True), tiny_session, drop=False)
+    with pipe:
+        seen.extend(live.readouts.seq for _, live in zip(range(20), pipe.frames(timeout=10), strict=False))
+        pipe.on_frame = lambda live: recorded.append((live.readouts.seq, threading.current_thread().name))
+        while len(recorded) < 50:
+            time.sleep(0.02)
+        pipe.on_frame = None
+        stopped_at = len(recorded)
+        time.sleep(0.2)  # the frames already handed to the render thread are shown by it
+        pipe.renderers = set()
+        after = [live.readouts.seq for _, live in zip(range(20), pipe.frames(timeout=10), strict=False)]
+    seqs = [s for s, _ in recorded]
+    assert {name for _, name in recorded} == {"edgekit-render_loop"}
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs  # every frame once recording began
+    assert len(recorded) <= stopped_at + 1  # at most the call under way when it was cleared
+    assert pipe.renderers == {"edgekit-inference_loop"}
+    assert after == sorted(after) and after[0] >= seqs[-1] and seen == sorted(seen)
+
+
 @pytest.fixture(scope="module")
 def detector():
     from edgekit.models import load_model

@@ -3,21 +3,20 @@
 The page describes the run as an :class:`edgekit.vision.config.LiveConfig` -- the
 same object ``edgekit demo`` builds and ``edgekit run live.yaml`` replays.
 Compiling a model and opening a camera take from milliseconds to seconds,
-so both happen in a worker; the pipeline then runs on its own threads and
-hands every frame (a ``LiveFrame``, drawn when shown) to ``on_result`` (which posts it to the GUI's
-newest-wins :class:`~edgekit_gui.live.bridge.FrameBridge`).
+so both happen in a worker; the pipeline then runs on its own threads with no
+callback, and the page's :class:`~edgekit_gui.live.follow.FrameFollower` takes its newest frame
+(a ``LiveFrame``, drawn when shown) at the view's rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from edgekit.errors import Cancelled
 from edgekit.progress import emit
 
 
-def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any) -> tuple[Any, tuple, tuple]:
+def start_pipeline(config: Any, progress: Any) -> tuple[Any, tuple, tuple]:
     """Worker: compile, open the source, start the pipeline; returns it running, the class names
     (the source's, else the model's) for the ground-truth picker, and the notes of how ``auto`` chose.
 
@@ -32,8 +31,7 @@ def start_pipeline(config: Any, on_result: Callable[[Any], None], progress: Any)
     main, reference = compile_sessions(config)
     source = open_live_source(config, main)  # a detector on "demo": the labelled detection stream
     emit(progress, "opening", str(getattr(getattr(source, "info", None), "name", None) or config.source), fraction=0.6)
-    pipe = LivePipeline(source, main, reference=reference, reference_every=config.reference_every,
-                        on_frame=on_result)  # a LiveFrame: its overlay is drawn only if shown or recorded
+    pipe = LivePipeline(source, main, reference=reference, reference_every=config.reference_every)
     try:
         pipe.set_detection_view(config.conf, config.classes)  # the slider and class filter, checked first
     except BaseException:

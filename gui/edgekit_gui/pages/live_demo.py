@@ -27,6 +27,7 @@ from edgekit_gui.live.bridge import FrameBridge
 from edgekit_gui.live.capture import Recording, save_snapshot
 from edgekit_gui.live.controls import PredictorPicker, SourcePicker, compact
 from edgekit_gui.live.detection_controls import DetectionControls, describe_detector
+from edgekit_gui.live.follow import FrameFollower
 from edgekit_gui.live.plots import LivePlots
 from edgekit_gui.live.readout_panel import ReadoutPanel
 from edgekit_gui.live.session import start_pipeline, stop_pipeline
@@ -75,8 +76,11 @@ class LiveDemoPage(Page):
         self.presenting = False
         self.recording = Recording()
         self.snapshot_dir = Path(settings.get("live/snapshots", str(Path.home() / "edgekit" / "snapshots")))
-        # <= ~60 frames/s reach the GUI (12 ms cool-down + the event loop's latency), the rate the view paints
-        self.bridge = FrameBridge(self, prepare=self._fit, min_interval_ms=12)
+        # <= ~60 frames/s reach the GUI, the rate the view paints: the follower takes the pipeline's newest
+        # frame at most every 16.7 ms and the bridge's cool-down (10 ms + the event loop's latency) is shorter,
+        # so a frame taken is drawn and scaled on the follower's thread, not waiting for the GUI's
+        self.bridge = FrameBridge(self, prepare=self._fit, min_interval_ms=10)
+        self.follower: FrameFollower | None = None
         self.bridge.delivered.connect(self._show_frame)
         self._build_controls()
         self._build_views()
@@ -302,27 +306,27 @@ class LiveDemoPage(Page):
         self.latest, self.frames_received, self._ticks = None, 0, 0
         self.start_button.setEnabled(False)
         self.job = self.runner.start(
-            start_pipeline, request, self._on_result, on_progress=lambda event: self.status.setText(f"{event.stage.capitalize()} {event.message}…"),
+            start_pipeline, request, on_progress=lambda event: self.status.setText(f"{event.stage.capitalize()} {event.message}…"),
             on_result=self._started,
             on_error=self._failed, on_done=self._start_done,
         )
 
-    def _on_result(self, live: Any) -> None:
-        """Render thread: hand the newest :class:`~edgekit.vision.LiveFrame` to the GUI; when recording,
-        draw and record every frame full-size (otherwise only frames the view takes are drawn)."""
-        self.bridge.post(live)
+    def _record_frame(self, live: Any) -> None:
+        """The pipeline's render thread, while recording: draw and record every frame full-size (the
+        pipeline's ``on_frame`` only then; otherwise only the frames the view takes are drawn)."""
         if self.recording.active:
             self.recording.write(live.annotated())
 
     def _fit(self, live: Any) -> tuple[Any, Any, Any]:
         """Draw the overlay of a frame the GUI will show and scale it to the view; the bridge runs
-        this on the render thread (OpenCV releases the GIL) and only for frames that are not dropped."""
+        this on the follower's thread (OpenCV releases the GIL) and only for frames that are not dropped."""
         frame = live.annotated()
         return self.view.fit(frame), frame, live.readouts
 
     def _started(self, result: tuple[Any, tuple, tuple]) -> None:
         pipe, classes, said = result
         self.pipe = pipe
+        self.follower = FrameFollower(pipe, self.bridge.post).start()
         if said:  # "auto" measured the runtimes: which one runs, and why
             self.banner.show_info(" ".join(said))
         _busy.hold()
@@ -367,6 +371,7 @@ class LiveDemoPage(Page):
             return
         _busy.release()
         self.timer.stop()
+        self._stop_following()
         self._finish_recording()
         self.pause_button.setText("Pause")
         self._set_running(False)
@@ -379,6 +384,7 @@ class LiveDemoPage(Page):
     def shutdown(self) -> None:
         """Window closing: stop the pipeline now (threads join within ~0.2 s)."""
         self.timer.stop()
+        self._stop_following(wait_s=0.5)
         if self.job is not None:
             self.job.cancel()
         pipe, self.pipe = self.pipe, None
@@ -388,6 +394,11 @@ class LiveDemoPage(Page):
             each.stop(timeout=1.0)  # idempotent; a queued stop job may have been cancelled
         self.stopping.clear()
         self._finish_recording()
+
+    def _stop_following(self, wait_s: float = 0.0) -> None:
+        if self.follower is not None:
+            self.follower.stop(wait_s)
+            self.follower = None
 
     # ---- what arrives ------------------------------------------------------------------------
     def _show_frame(self, item: tuple[Any, Any, Any]) -> None:
@@ -416,6 +427,11 @@ class LiveDemoPage(Page):
             elif self.banner.kind == "error" and pipe is not None and pipe.error is None:
                 self.banner.clear_message()
             self.status.setText(f"{self.frames_received} frames shown, {self.bridge.dropped} skipped by the view")
+        if self.follower is not None and self.follower.error is not None:  # a run nobody can watch: stop it
+            error = self.follower.error
+            self.stop()
+            self.banner.show_error(f"The view could not show a frame, so the run was stopped: {error}")
+            return
         if pipe is not None and pipe.finished:
             self._pipeline_ended(pipe)
 
@@ -469,11 +485,15 @@ class LiveDemoPage(Page):
             self.banner.show_error(exc)
             self.record_button.setChecked(False)
             return
+        if self.pipe is not None:
+            self.pipe.on_frame = self._record_frame  # every frame from now on, on the pipeline's render thread
         self.record_button.setText("Stop recording")
         self.view.recording_since = self.recording.started_at  # the view draws "● REC m:ss"
         self.banner.show_info(f"Recording to {path}…")
 
     def _finish_recording(self) -> None:
+        if self.pipe is not None:
+            self.pipe.on_frame = None  # frames rendered where they were inferred again
         self.view.recording_since = None
         self.view.update()
         self.record_button.blockSignals(True)
