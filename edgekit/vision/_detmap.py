@@ -11,7 +11,9 @@ against :func:`edgekit.detection.metrics.coco_evaluate`).
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -94,7 +96,12 @@ class RunningMap:
     Args:
         classes: the detector's class names.
         window: frames the live readout scores (the most recent).
-        every: re-score the readout after this many new frames.
+        every: re-score the readout after this many new frames...
+        min_interval_s: ...and no sooner than this after the last scoring. Why: scoring the window
+            costs milliseconds (every box of 300 frames, sorted per class); at a few hundred frames
+            a second, every 5 frames it took more of the render thread than decoding the boxes.
+            Nobody reads a running mAP faster than a display refreshes it.
+        clock: where the time comes from (tests).
         conf: the detector's live confidence threshold (reported: mAP here counts only
             boxes above it, so it sits below an offline ``edgekit eval`` at conf 0.001).
         shown: the class filter in force (``None``: all classes), reported with the numbers; the
@@ -102,9 +109,11 @@ class RunningMap:
     """
 
     def __init__(self, classes: tuple[str, ...] | list[str], window: int = 300, every: int = 5,
-                 conf: float | None = None, shown: tuple[str, ...] | None = None) -> None:
+                 conf: float | None = None, shown: tuple[str, ...] | None = None, min_interval_s: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.classes = tuple(classes)
         self.window, self.every, self.conf = int(window), int(every), conf
+        self.min_interval_s, self._clock, self._scored_at = float(min_interval_s), clock, 0.0
         self.shown = None if shown is None else tuple(shown)
         self._matched: deque[tuple] = deque(maxlen=_MAX_FRAMES)
         self._since = 0
@@ -122,9 +131,10 @@ class RunningMap:
         """The running numbers over the last ``window`` frames, ``None`` before any labelled frame."""
         if not self._matched:
             return None
-        if self._last is None or self._since >= self.every:
+        if self._last is None or (self._since >= self.every
+                                  and self._clock() - self._scored_at >= self.min_interval_s):
             self._last = self._score(list(self._matched)[-self.window:])
-            self._since = 0
+            self._since, self._scored_at = 0, self._clock()
         return self._last
 
     def final(self) -> dict | None:

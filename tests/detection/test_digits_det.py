@@ -84,6 +84,30 @@ def test_running_map_equals_coco_evaluation():
     assert final["map"] == pytest.approx(expected.map, abs=1e-9) and 0 < final["map"] < final["map50"] < 1
 
 
+def test_the_running_map_is_rescored_every_5_frames_but_at_most_10_times_a_second():
+    """A readout a display can show: fresh every 5 frames at a camera's 30 FPS, and at 600 FPS no
+    more often than every 0.1 s (scoring the window costs milliseconds a time)."""
+    now = [0.0]
+    meter = RunningMap(tuple("0123456789"), clock=lambda: now[0])
+    truth = (np.asarray([[10, 10, 50, 50]], np.float32), np.asarray([3]))
+    found = tuple(Detections(np.asarray([[11, 10, 50, 52]], np.float32), np.asarray([0.9], np.float32),
+                             np.asarray([3])).to_list(tuple("0123456789")))
+
+    def scored_after(frames: int, fps: float) -> list[int]:
+        seen = []
+        for _ in range(frames):
+            now[0] += 1 / fps
+            meter.add(truth, found)
+            seen.append(meter.readout().frames)
+        return seen
+
+    at_30 = scored_after(30, 30.0)
+    assert at_30[0] == 1 and sorted(set(at_30)) == [1, 6, 11, 16, 21, 26]  # every 5 frames
+    at_600 = scored_after(300, 600.0)
+    assert len(set(at_600)) == 5  # 0.5 s at 600 FPS: rescored every 0.1 s, not 60 times
+    assert meter.readout().map50 == pytest.approx(1.0)
+
+
 # -- the shipped model ------------------------------------------------------------------------------------
 def _card() -> dict:
     from edgekit.zoo.hub import resolve
