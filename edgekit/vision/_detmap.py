@@ -127,10 +127,13 @@ class RunningMap:
         self._matched.append(match_frame(_truth(*truth), _arrays(found)))
         self._since += 1
 
-    def readout(self) -> MapReadout | None:
-        """The running numbers over the last ``window`` frames, ``None`` before any labelled frame."""
+    def readout(self, fresh: bool = False) -> MapReadout | None:
+        """The running numbers over the last ``window`` frames, ``None`` before any labelled frame;
+        ``fresh``: scored now, whenever it last was (the readout of a stream's last frame)."""
         if not self._matched:
             return None
+        if fresh and self._since:
+            self._last = None
         if self._last is None or (self._since >= self.every
                                   and self._clock() - self._scored_at >= self.min_interval_s):
             self._last = self._score(list(self._matched)[-self.window:])

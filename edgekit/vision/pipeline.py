@@ -566,8 +566,11 @@ class LivePipeline:
                 continue
             if item is END:
                 if last is not None:  # the last frame's readouts with every meter read now
+                    det_map = self.readouts.det_map
+                    if det_map is not None and self._det_map is not None:
+                        det_map = self._det_map[1].readout(fresh=True)
                     self.readouts = self._snapshot(last[0], self.readouts.topk, time.monotonic(),
-                                                   self.readouts.detections, self.readouts.det_map, fresh=True)
+                                                   self.readouts.detections, det_map, fresh=True)
                 self._finished.set()
                 return
             self._render(item)
