@@ -206,7 +206,7 @@ def _live(window, args, probe: Probe, rows: list[dict], ab: bool, speed: str, na
         "inference_fps": round(r.inference_fps.ema, 1), "display_fps_pipeline": round(r.display_fps.ema, 1),
         "frames_delivered_per_s": round((live.view.frames_shown - shown0) / elapsed, 1),
         "frames_painted_per_s": round((live.view.frames_painted - painted0) / elapsed, 1),
-        "skipped_by_view": live.bridge.dropped}))
+        "frames_not_shown": r.frames_displayed - live.frames_received}))
     live.stop()
     yield lambda: not live.stopping
 

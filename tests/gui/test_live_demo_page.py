@@ -47,6 +47,8 @@ def test_demo_stream_shows_frames_and_readouts(live_page, qtbot, window):
     assert page.panel.detection_box.isHidden() and not page.panel.topk_box.isHidden()  # a classifier: no box rows
     assert page.plots.points("fps", "inference") >= 1
     assert window.backend_label.text() == "Backend: onnxruntime"
+    shown, of = page.status.text().split(" frames shown")[0].split(" of ")  # how many the view took of all
+    assert 20 <= int(shown) <= int(of), page.status.text()
     snap = page.snapshot()
     assert snap is not None and snap.is_file() and snap.stat().st_size > 0
     page.toggle_pause()

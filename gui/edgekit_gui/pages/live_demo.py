@@ -426,7 +426,8 @@ class LiveDemoPage(Page):
                 self.banner.show_error(f"The source failed: {r.source_error}. Reopening it…")
             elif self.banner.kind == "error" and pipe is not None and pipe.error is None:
                 self.banner.clear_message()
-            self.status.setText(f"{self.frames_received} frames shown, {self.bridge.dropped} skipped by the view")
+            self.status.setText(f"{self.frames_received} of {r.frames_displayed} frames shown "
+                                f"(the view shows at most ~60 a second)")
         if self.follower is not None and self.follower.error is not None:  # a run nobody can watch: stop it
             error = self.follower.error
             self.stop()
