@@ -17,6 +17,7 @@ the view's frame interval. Frames that came meanwhile are skipped unseen.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,8 @@ class FrameFollower:
     Args:
         pipe: a started :class:`edgekit.vision.LivePipeline`.
         post: called on this thread with each :class:`~edgekit.vision.LiveFrame` taken.
-        interval_s: the least time between two frames taken (the view's frame interval).
+        interval_s: the least time between two frames taken, from one start to the next (the view's
+            frame interval).
 
     Attributes:
         error: what ``post`` raised, if it did (the follower then stops; the pipeline runs on).
@@ -55,8 +57,9 @@ class FrameFollower:
                 for live in self._pipe.frames(timeout=0.2):  # none for 0.2 s (paused): look at _stop again
                     if self._stop.is_set():
                         return
-                    self._post(live)
-                    if self._stop.wait(self._interval):
+                    began = time.monotonic()
+                    self._post(live)  # draws and scales it: the rest of the interval is left to rest
+                    if self._stop.wait(max(0.0, self._interval - (time.monotonic() - began))):
                         return
                 if self._pipe.finished:
                     return

@@ -77,9 +77,9 @@ class LiveDemoPage(Page):
         self.recording = Recording()
         self.snapshot_dir = Path(settings.get("live/snapshots", str(Path.home() / "edgekit" / "snapshots")))
         # <= ~60 frames/s reach the GUI, the rate the view paints: the follower takes the pipeline's newest
-        # frame at most every 16.7 ms and the bridge's cool-down (10 ms + the event loop's latency) is shorter,
-        # so a frame taken is drawn and scaled on the follower's thread, not waiting for the GUI's
-        self.bridge = FrameBridge(self, prepare=self._fit, min_interval_ms=10)
+        # frame at most every 16.7 ms and the bridge's cool-down (8 ms + drawing + the event loop's latency) is
+        # shorter, so a frame taken is drawn and scaled on the follower's thread, not waiting for the GUI's
+        self.bridge = FrameBridge(self, prepare=self._fit, min_interval_ms=8)
         self.follower: FrameFollower | None = None
         self.bridge.delivered.connect(self._show_frame)
         self._build_controls()
