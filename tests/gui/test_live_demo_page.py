@@ -183,6 +183,20 @@ def test_a_camera_that_vanishes_is_reported_and_recovered_from(live_page, qtbot)
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
 
 
+def test_a_view_that_cannot_show_a_frame_stops_the_run_and_says_why(live_page, qtbot, monkeypatch):
+    page = live_page
+    _start(page, qtbot, frames=3)
+
+    def broken(frame):
+        raise ValueError("cannot scale a frame of this size")
+
+    monkeypatch.setattr(page.view, "fit", broken)  # drawn and scaled on the follower's thread
+    qtbot.waitUntil(lambda: page.pipe is None, timeout=10000)
+    assert page.banner.kind == "error" and "could not show a frame" in page.banner.text()
+    assert "cannot scale a frame of this size" in page.banner.text() and page.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
 def test_closing_the_window_with_a_running_demo_stops_within_2_s(live_page, qtbot, window):
     page = live_page
     page.source.speed.setCurrentText("Full speed")

@@ -32,7 +32,7 @@ class FrameFollower:
             frame interval).
 
     Attributes:
-        error: what ``post`` raised, if it did (the follower then stops; the pipeline runs on).
+        error: what ``post`` raised, if it did (the follower then stops; the page stops the run and says so).
     """
 
     def __init__(self, pipe: Any, post: Callable[[Any], None], interval_s: float = 1 / 60) -> None:
@@ -63,9 +63,6 @@ class FrameFollower:
                         return
                 if self._pipe.finished:
                     return
-        except Exception as exc:  # noqa: BLE001 - shown by the page; the pipeline runs on
+        except Exception as exc:  # noqa: BLE001 - shown by the page
             if exc is not self._pipe.error:  # the pipeline's own failure is the page's to show
                 self.error = exc
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
