@@ -31,6 +31,7 @@ import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
 from edgekit.data import render
+from edgekit.data._ahead import Ahead
 from edgekit.data.digits import CLASSES, scans
 from edgekit.errors import DataError
 
@@ -82,6 +83,7 @@ class DemoStream:
         self._scans, self._scan_labels = scans("test")
         self._segments = self._plan(run)
         self._starts = [seg.start for seg in self._segments]
+        self._ahead, self._last = Ahead(_scene_cached), -2  # the next segment's scene, made while this one plays
 
     def _plan(self, run: tuple[int, int]) -> list[_Segment]:
         rng = np.random.default_rng([self.seed, 7])
@@ -126,12 +128,19 @@ class DemoStream:
     def frame(self, index: int) -> tuple[np.ndarray, int]:
         """Frame ``index`` and its label: the same pixels every time for the same seed."""
         seg = self._segment(index)
+        scene = self._ahead.get(*self._scene_args(seg))
+        if index == self._last + 1 and seg.start + seg.frames < self.length:  # played in order: make the next
+            self._ahead.warm(*self._scene_args(self._segment(seg.start + seg.frames)))
+        self._last = index
         h, w = self.size
-        scene = _scene(self.seed, seg, h, w, self._scans[seg.scan] if seg.scan >= 0 else None)
         t = (index - seg.start) / max(1, seg.frames - 1)
         img = _pose(scene, t, h, w)
         rng = np.random.default_rng([self.seed, 11, index])
         return _light(img, index / self.fps, rng), seg.label
+
+    def _scene_args(self, seg: _Segment) -> tuple:
+        scan = None if seg.scan < 0 else np.ascontiguousarray(self._scans[seg.scan], np.uint8).tobytes()
+        return self.seed, seg, self.size[0], self.size[1], scan
 
     def export_video(
         self, path: str | Path, seconds: float | None = None, fps: float | None = None, force: bool = False
@@ -184,6 +193,8 @@ def _write_mp4(path: str, frames, fps: float, size: tuple[int, int]) -> None:
 
 @lru_cache(maxsize=4)
 def _scene_cached(seed: int, seg: _Segment, h: int, w: int, scan_bytes: bytes | None):
+    """Background, ink mask, ink colour and motion path of one segment (cached: a segment spans many
+    frames; the scan as bytes so the arguments hash)."""
     scan = None if scan_bytes is None else np.frombuffer(scan_bytes, np.uint8).reshape(8, 8)
     rng = np.random.default_rng([seed, 3, seg.start])
     desk = np.full((h, w, 3), rng.uniform(40, 200, 3), np.float32)
@@ -207,13 +218,6 @@ def _scene_cached(seed: int, seg: _Segment, h: int, w: int, scan_bytes: bytes | 
     ink = np.empty_like(base)
     ink[:] = render.ink_colour(rng)
     return base, mask, ink, path
-
-
-def _scene(seed: int, seg: _Segment, h: int, w: int, scan: np.ndarray | None):
-    """Background, ink mask, ink colour and motion path of one segment (cached: a segment spans many frames)."""
-    return _scene_cached(
-        seed, seg, h, w, None if scan is None else np.ascontiguousarray(scan, np.uint8).tobytes()
-    )
 
 
 def _pose(scene, t: float, h: int, w: int) -> np.ndarray:

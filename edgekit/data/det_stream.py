@@ -27,6 +27,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from edgekit.data._ahead import Ahead
 from edgekit.data.demo_stream import _light
 from edgekit.data.digits import CLASSES
 from edgekit.data.scenes import render_scene
@@ -68,6 +69,7 @@ class DetectionDemoStream:
             self._segments.append(_Segment(start, frames))
             start += frames
         self._starts = np.asarray([s.start for s in self._segments])
+        self._ahead, self._last = Ahead(_sheet), -2  # the next segment's sheet, made while this one plays
 
     def __len__(self) -> int:
         return self.length
@@ -84,7 +86,10 @@ class DetectionDemoStream:
         """Frame ``index`` with its ground-truth boxes and digit ids (the same every time)."""
         seg = self._segment(index)
         h, w = self.size
-        sheet, boxes, ids, path = _sheet(self.seed, seg.start, h, w)
+        sheet, boxes, ids, path = self._ahead.get(self.seed, seg.start, h, w)
+        if index == self._last + 1 and seg.start + seg.frames < self.length:  # played in order: make the next
+            self._ahead.warm(self.seed, seg.start + seg.frames, h, w)
+        self._last = index
         t = (index - seg.start) / max(1, seg.frames - 1)
         room = np.array([sheet.shape[1] - w, sheet.shape[0] - h], np.float64)
         offset = room * (path["o0"] + (path["o1"] - path["o0"]) * t)  # the camera pans over the sheet

@@ -47,6 +47,35 @@ def test_the_light_and_noise_are_the_plain_formula_made_faster(size):
         np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("stream", ["digits", "detection"])
+def test_played_in_order_the_next_scene_is_made_ahead_with_the_same_pixels(stream, monkeypatch):
+    """A new digit or sheet every 1-2 s took 10-60 ms on the frame's own path (a skipped frame at a
+    camera's 30 FPS); played in order, the next one is made on a background thread meanwhile."""
+    import threading
+
+    from edgekit.data import demo_stream, det_stream
+    from edgekit.data.det_stream import DetectionDemoStream
+
+    module, name = (demo_stream, "paper") if stream == "digits" else (det_stream, "render_scene")
+    target = module.render if stream == "digits" else module
+    original, makers = getattr(target, name), []
+
+    def spy(*args, **kwargs):
+        makers.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, spy)
+    make = (lambda: DemoStream(seed=9173, length=200, size=(96, 128))) if stream == "digits" else (
+        lambda: DetectionDemoStream(seed=9173, length=200, size=(96, 128)))
+    played = make()
+    frames = [played.frame(i)[0] for i in range(200)]
+    assert makers[0] == "MainThread" and len(makers) >= 3  # the first scene: nothing was playing before it
+    assert all(m.startswith("edgekit-ahead") for m in makers[1:]), makers
+    jumped = make()  # random access makes nothing ahead, and the pixels are the same
+    for i in (199, 0, 57, 120):
+        assert np.array_equal(jumped.frame(i)[0], frames[i])
+
+
 def test_each_digit_stays_for_a_run_of_frames_and_moves():
     stream = DemoStream(seed=0, length=600)
     labels = stream.labels

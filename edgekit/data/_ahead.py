@@ -1,0 +1,57 @@
+"""A demo stream's next segment made on a background thread while the current one plays.
+
+Why: the demo streams draw a new scene (paper, digits, camera effects) each
+time the digit or sheet changes, every 1-2 s: 10 ms for the digits stream, 30-60 ms
+for the detection stream's larger sheet. Made on the frame's own path, that frame
+comes late; at a camera's 30 FPS the detection demo skipped a frame at every change
+(70 ms between two frames). Made ahead, on one shared background thread, the
+first frame of the next segment finds it ready. Same function, same arguments,
+so the same pixels: only when and where it runs changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:  # one thread for every stream: it is idle between segment changes
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgekit-ahead")
+        return _pool
+
+
+class Ahead:
+    """Results of ``make(*args)`` fetched with :meth:`get`, started early with :meth:`warm`.
+
+    ``make`` should be pure and cheap to call twice with the same arguments (e.g.
+    ``lru_cache``-d): :meth:`get` waits for a warm-up of the same arguments under way
+    instead of making it again, and makes it itself otherwise.
+    """
+
+    def __init__(self, make: Callable[..., Any]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._pending: dict[Hashable, Future] = {}
+
+    def get(self, *args: Hashable) -> Any:
+        """``make(*args)``: the warmed-up result when there is one (waited for if not done)."""
+        with self._lock:
+            future = self._pending.pop(args, None)
+        return self._make(*args) if future is None else future.result()
+
+    def warm(self, *args: Hashable) -> None:
+        """Start ``make(*args)`` on the background thread (once; forgotten after :meth:`get`)."""
+        with self._lock:
+            if args in self._pending:
+                return
+            while len(self._pending) >= 2:  # never fetched (a jump elsewhere in the stream): let it go
+                self._pending.pop(next(iter(self._pending)))
+            self._pending[args] = _executor().submit(self._make, *args)
