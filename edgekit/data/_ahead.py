@@ -4,8 +4,9 @@ Why: the demo streams draw a new scene (paper, digits, camera effects) each
 time the digit or sheet changes, every 1-2 s: 10 ms for the digits stream, 30-60 ms
 for the detection stream's larger sheet. Made on the frame's own path, that frame
 comes late; at a camera's 30 FPS the detection demo skipped a frame at every change
-(70 ms between two frames). Made ahead, on one shared background thread, the
-first frame of the next segment finds it ready. Same function, same arguments,
+(70 ms between two frames). Made ahead, on a short-lived background thread (one per
+segment, gone when done: nothing lingers after a run), the first frame of the next
+segment finds it ready. Same function, same arguments,
 so the same pixels: only when and where it runs changes.
 """
 
@@ -13,19 +14,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:  # one thread for every stream: it is idle between segment changes
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgekit-ahead")
-        return _pool
 
 
 class Ahead:
@@ -48,10 +38,19 @@ class Ahead:
         return self._make(*args) if future is None else future.result()
 
     def warm(self, *args: Hashable) -> None:
-        """Start ``make(*args)`` on the background thread (once; forgotten after :meth:`get`)."""
+        """Start ``make(*args)`` on a background thread (once; forgotten after :meth:`get`)."""
         with self._lock:
             if args in self._pending:
                 return
             while len(self._pending) >= 2:  # never fetched (a jump elsewhere in the stream): let it go
                 self._pending.pop(next(iter(self._pending)))
-            self._pending[args] = _executor().submit(self._make, *args)
+            future: Future = Future()
+            self._pending[args] = future
+
+        def run() -> None:
+            try:
+                future.set_result(self._make(*args))
+            except BaseException as exc:  # noqa: BLE001 - re-raised by get(), on the frame's thread
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="demo-stream-ahead", daemon=True).start()

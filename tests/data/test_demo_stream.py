@@ -70,7 +70,7 @@ def test_played_in_order_the_next_scene_is_made_ahead_with_the_same_pixels(strea
     played = make()
     frames = [played.frame(i)[0] for i in range(200)]
     assert makers[0] == "MainThread" and len(makers) >= 3  # the first scene: nothing was playing before it
-    assert all(m.startswith("edgekit-ahead") for m in makers[1:]), makers
+    assert all(m == "demo-stream-ahead" for m in makers[1:]), makers
     jumped = make()  # random access makes nothing ahead, and the pixels are the same
     for i in (199, 0, 57, 120):
         assert np.array_equal(jumped.frame(i)[0], frames[i])
