@@ -49,6 +49,11 @@ def test_demo_stream_shows_frames_and_readouts(live_page, qtbot, window):
     assert window.backend_label.text() == "Backend: onnxruntime"
     shown, of = page.status.text().split(" frames shown")[0].split(" of ")  # how many the view took of all
     assert 20 <= int(shown) <= int(of), page.status.text()
+    window.resize(1280, 720)  # the running page's texts never make it wider than the window
+    qtbot.waitUntil(lambda: window.size().width() == 1280)
+    qtbot.wait(300)
+    outer = window.stack.currentWidget()
+    assert not outer.horizontalScrollBar().isVisible(), outer.widget().minimumSizeHint().width()
     snap = page.snapshot()
     assert snap is not None and snap.is_file() and snap.stat().st_size > 0
     page.toggle_pause()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -125,6 +126,8 @@ class LiveDemoPage(Page):
                   self.present_button, self.save_button):
             row3.addWidget(w)
         self.status = QLabel("")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # cut, never widens the page
+        self.status.setToolTip("The view shows at most ~60 frames a second; the readouts count every frame.")
         row3.addWidget(self.status, 1)
         for row in (row1, row2):
             box.addLayout(row)
@@ -426,8 +429,7 @@ class LiveDemoPage(Page):
                 self.banner.show_error(f"The source failed: {r.source_error}. Reopening it…")
             elif self.banner.kind == "error" and pipe is not None and pipe.error is None:
                 self.banner.clear_message()
-            self.status.setText(f"{self.frames_received} of {r.frames_displayed} frames shown "
-                                f"(the view shows at most ~60 a second)")
+            self.status.setText(f"{self.frames_received} of {r.frames_displayed} frames shown")
         if self.follower is not None and self.follower.error is not None:  # a run nobody can watch: stop it
             error = self.follower.error
             self.stop()
