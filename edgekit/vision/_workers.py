@@ -97,13 +97,11 @@ def choose(session: Any, make_single: Callable[[], Any], rate: float | None = No
     ratio = statistics.median(ratios)
     side_fps, all_fps = statistics.median(rates["side"]), statistics.median(rates["all"])
     rounds = f"x{ratio:.2f}, median of {ROUNDS} interleaved rounds"
-    if ratio >= MARGIN:
-        return _use_single(session, single, cores, f"{PREFIX} {cores} one-thread runs side by side, {side_fps:.0f} "
-                                                    f"frames/s, beat one {cores}-thread run, {all_fps:.0f} frames/s "
-                                                    f"({rounds}); {one_ms:.1f} ms per frame")
-    single.close()
-    return _noted(session, f"{PREFIX} one {cores}-thread run, {all_fps:.0f} frames/s; {cores} one-thread runs "
-                           f"side by side made {side_fps:.0f} ({rounds}; x{MARGIN:.2f} needed to use them)")
+    return _keep(session, single, cores, ratio >= MARGIN,
+                 f"{PREFIX} {cores} one-thread runs side by side, {side_fps:.0f} frames/s, beat one {cores}-thread "
+                 f"run, {all_fps:.0f} frames/s ({rounds}); {one_ms:.1f} ms per frame",
+                 f"{PREFIX} one {cores}-thread run, {all_fps:.0f} frames/s; {cores} one-thread runs side by side "
+                 f"made {side_fps:.0f} ({rounds}; x{MARGIN:.2f} needed to use them)")
 
 
 def _paced(session: Any, single: Any, feed: dict, rate: float, cores: int) -> Any:
@@ -119,13 +117,19 @@ def _paced(session: Any, single: Any, feed: dict, rate: float, cores: int) -> An
             times[key].append((time.perf_counter() - t0) * 1e3)
     all_ms, one_ms = statistics.median(times["all"]), statistics.median(times["one"])
     how = f"median of {PACED_CALLS} calls {gap * 1e3:.0f} ms apart, as the source's {rate:.3g} frames/s come"
-    if one_ms * TIE < all_ms:
-        return _use_single(session, single, cores, f"{PREFIX} one-thread runs ({cores} side by side): a frame back "
-                                                    f"in {one_ms:.2f} ms, sooner than one {cores}-thread run, "
-                                                    f"{all_ms:.2f} ms ({how})")
+    return _keep(session, single, cores, one_ms * TIE < all_ms,
+                 f"{PREFIX} one-thread runs ({cores} side by side): a frame back in {one_ms:.2f} ms, sooner than "
+                 f"one {cores}-thread run, {all_ms:.2f} ms ({how})",
+                 f"{PREFIX} one {cores}-thread run: a frame back in {all_ms:.2f} ms; a one-thread run took "
+                 f"{one_ms:.2f} ms ({how}; x{TIE:g} sooner needed to switch)")
+
+
+def _keep(session: Any, single: Any, cores: int, use_single: bool, single_note: str, session_note: str) -> Any:
+    """The form measured better, with the note that says so; the other is closed."""
+    if use_single:
+        return _use_single(session, single, cores, single_note)
     single.close()
-    return _noted(session, f"{PREFIX} one {cores}-thread run: a frame back in {all_ms:.2f} ms; a one-thread run "
-                           f"took {one_ms:.2f} ms ({how}; x{TIE:g} sooner needed to switch)")
+    return _noted(session, session_note)
 
 
 def _use_single(session: Any, single: Any, cores: int, note: str) -> Any:
