@@ -30,6 +30,17 @@ class Ahead:
         self._make = make
         self._lock = threading.Lock()
         self._pending: dict[Hashable, Future] = {}
+        self._last = -2  # the frame index asked for last (see for_frame)
+
+    def for_frame(self, index: int, args: tuple, following: Callable[[], tuple | None]) -> Any:
+        """``make(*args)`` for frame ``index``; when frames are asked for in order (``index`` follows
+        the last one), ``make(*following())`` is started for the segment after (``None``: none). Random
+        access starts nothing: a jump elsewhere would make a segment nobody asks for."""
+        result = self.get(*args)
+        if index == self._last + 1 and (after := following()) is not None:
+            self.warm(*after)
+        self._last = index
+        return result
 
     def get(self, *args: Hashable) -> Any:
         """``make(*args)``: the warmed-up result when there is one (waited for if not done)."""

@@ -83,7 +83,7 @@ class DemoStream:
         self._scans, self._scan_labels = scans("test")
         self._segments = self._plan(run)
         self._starts = [seg.start for seg in self._segments]
-        self._ahead, self._last = Ahead(_scene_cached), -2  # the next segment's scene, made while this one plays
+        self._ahead = Ahead(_scene_cached)  # the next segment's scene, made while this one plays
 
     def _plan(self, run: tuple[int, int]) -> list[_Segment]:
         rng = np.random.default_rng([self.seed, 7])
@@ -128,10 +128,9 @@ class DemoStream:
     def frame(self, index: int) -> tuple[np.ndarray, int]:
         """Frame ``index`` and its label: the same pixels every time for the same seed."""
         seg = self._segment(index)
-        scene = self._ahead.get(*self._scene_args(seg))
-        if index == self._last + 1 and seg.start + seg.frames < self.length:  # played in order: make the next
-            self._ahead.warm(*self._scene_args(self._segment(seg.start + seg.frames)))
-        self._last = index
+        following = seg.start + seg.frames
+        scene = self._ahead.for_frame(index, self._scene_args(seg), lambda: self._scene_args(
+            self._segment(following)) if following < self.length else None)
         h, w = self.size
         t = (index - seg.start) / max(1, seg.frames - 1)
         img = _pose(scene, t, h, w)

@@ -69,7 +69,7 @@ class DetectionDemoStream:
             self._segments.append(_Segment(start, frames))
             start += frames
         self._starts = np.asarray([s.start for s in self._segments])
-        self._ahead, self._last = Ahead(_sheet), -2  # the next segment's sheet, made while this one plays
+        self._ahead = Ahead(_sheet)  # the next segment's sheet, made while this one plays
 
     def __len__(self) -> int:
         return self.length
@@ -86,10 +86,9 @@ class DetectionDemoStream:
         """Frame ``index`` with its ground-truth boxes and digit ids (the same every time)."""
         seg = self._segment(index)
         h, w = self.size
-        sheet, boxes, ids, path = self._ahead.get(self.seed, seg.start, h, w)
-        if index == self._last + 1 and seg.start + seg.frames < self.length:  # played in order: make the next
-            self._ahead.warm(self.seed, seg.start + seg.frames, h, w)
-        self._last = index
+        following = seg.start + seg.frames
+        sheet, boxes, ids, path = self._ahead.for_frame(
+            index, (self.seed, seg.start, h, w), lambda: (self.seed, following, h, w) if following < self.length else None)
         t = (index - seg.start) / max(1, seg.frames - 1)
         room = np.array([sheet.shape[1] - w, sheet.shape[0] - h], np.float64)
         offset = room * (path["o0"] + (path["o1"] - path["o0"]) * t)  # the camera pans over the sheet
