@@ -125,9 +125,9 @@ def cancel_mid_run(qtbot):
         assert job is not None, page.banner.text()
         with qtbot.waitSignal(job.signals.progress, timeout=timeout):
             pass
-        page.cancel_button.click()
+        # Clicked inside the block, so the blocker listens before the worker can answer (see test_jobs.py).
         with qtbot.waitSignals([job.signals.cancelled, job.signals.finished], order="strict", timeout=timeout):
-            pass
+            page.cancel_button.click()
         assert page.job is None and page.run_button.isEnabled() and not page.cancel_button.isEnabled()
         assert "cancelled" in page.banner.text()
         assert "cancelled" in page.status.text() and page.progress.value() == 0  # not "Cancelling…" at 77 %
