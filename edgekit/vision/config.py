@@ -186,14 +186,17 @@ def _model_fields(src: Any, backend: str) -> dict:
     return {"model": str(src), "backend": backend, "device": "cpu", "precision": "fp32", "model_obj": None}
 
 
-def compile_sessions(config: LiveConfig) -> tuple[Any, Any]:
+def compile_sessions(config: LiveConfig, rate: float | None = None) -> tuple[Any, Any]:
     """The compiled ``(model, reference)`` sessions of a run (reference ``None`` without A/B).
+
+    ``rate``: the frames per second the source sends, when known better than
+    :func:`source_rate` knows it from the config (a camera's granted rate, once opened).
 
     Raises:
         ModelLoadError / BackendUnavailable: naming the model or backend and the fix.
     """
     main = _compile(config.model_obj, config.model, config.backend, config.device, config.precision,
-                    rate=source_rate(config))
+                    rate=rate or source_rate(config))
     if not config.has_reference:
         return main, None
     try:  # the reference runs on one thread of the pipeline's: no workers to choose
@@ -209,7 +212,8 @@ def source_rate(config: LiveConfig) -> float | None:
     """Frames per second the run's source sends on its own clock, known before it is opened:
     a live ``source_obj``'s declared rate, a video file paced at its own rate (read from the
     file), or ``fps`` for a paced demo/folder or a camera asked for that rate; ``None`` when
-    frames come as fast as they are used or the rate is unknown (a camera left at its default)."""
+    frames come as fast as they are used or the rate is unknown (a camera left at its default:
+    :func:`sessions_and_source` opens it first to learn its rate)."""
     from pathlib import Path
 
     if config.source_obj is not None:
@@ -250,6 +254,35 @@ def _is_bundle(name: str | None) -> bool:
 
     path = Path(str(name or ""))
     return (path.is_dir() and (path / "manifest.json").is_file()) or (path.suffix == ".zip" and path.is_file())
+
+
+def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
+    """``(model, reference, source)`` of a run: :func:`compile_sessions` and :func:`open_live_source`.
+
+    A camera or stream left at its default rate (no ``fps``) is opened first, and the session
+    compiled for the rate it granted. Why: how the cores are used (one-thread runs side by side,
+    or one run on every core) is chosen by frames/s when the rate is unknown, and by how soon a
+    frame comes back when frames come at a camera's pace; at a 30 FPS camera's default rate the
+    first choice buys frames/s nobody can use and costs latency. Opening first also tells of a
+    missing camera before a model is compiled. The pipeline does not open it again.
+
+    Raises:
+        SourceError: the camera or stream cannot be opened (nothing was compiled).
+        ModelLoadError / BackendUnavailable: as :func:`compile_sessions` (the source is closed).
+    """
+    source, rate = None, None
+    if config.source_obj is None and config.fps is None:
+        built = open_live_source(config)
+        if built.info.live:  # a camera or stream: its rate is known once it is open
+            built.open()
+            source, rate = built, built.info.granted_fps
+    try:
+        main, reference = compile_sessions(config, rate=rate)
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
+    return main, reference, source if source is not None else open_live_source(config, main)
 
 
 def open_live_source(config: LiveConfig, session: Any = None) -> Any:

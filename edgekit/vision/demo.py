@@ -22,7 +22,7 @@ import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
 from edgekit.errors import ConfigError
-from edgekit.vision.config import LiveConfig, auto_choices, compile_sessions, is_detector, open_live_source
+from edgekit.vision.config import LiveConfig, auto_choices, is_detector, sessions_and_source
 from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
@@ -59,21 +59,16 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
     for out in (settings.record, settings.json_out):
         if out:
             check_writable(out, settings.force)
-    session, reference = compile_sessions(settings)
+    # a detector on "demo": the labelled detection stream; a camera at its default rate: opened first
+    session, reference, source = sessions_and_source(settings)
     for note in auto_choices(session, reference):  # which runtime "auto" measured fastest, and by how much
         notice(note)
     try:
         predictor = _live_predictor(session, settings)  # a bad --conf/--classes fails before any frame
-    except BaseException:
-        for s in (session, reference):
-            if s is not None:
-                s.close()
-        raise
-    source = open_live_source(settings, session)  # a detector on "demo": the labelled detection stream
-    window = settings.window and _window_ok(notice)
-    try:
+        window = settings.window and _window_ok(notice)
         stats = _run(settings, session, predictor, reference, source, window, on_update)
     finally:
+        source.close()  # idempotent: the pipeline closed it, unless something failed before it ran
         for s in (session, reference):
             if s is not None:
                 s.close()

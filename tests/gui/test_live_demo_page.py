@@ -280,3 +280,25 @@ def test_cpu_by_stage_wraps_only_between_stages(qtbot):
             tokens = shown.replace("\u00a0", " ").strip()
             assert re.fullmatch(rf"{pair.pattern}(\s+{pair.pattern})*", tokens), (width, lines)
 
+
+
+def test_a_camera_at_its_default_rate_is_chosen_for_at_its_pace_and_opened_once(live_page, qtbot, monkeypatch):
+    """A camera from "Find cameras" at "Full speed" (no rate asked): the app opens it before compiling, the
+    banner says the session was chosen at the camera's 30 frames/s, and Stop releases the one capture."""
+    from edgekit.vision.sources import camera as camera_module
+    from edgekit.vision.sources.camera import CameraInfo
+    from tests.vision.test_sources import FakeCapture
+
+    opened: list = []
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: opened.append(FakeCapture()) or opened[-1])
+    page = live_page
+    page.source.set_cameras([CameraInfo(0, "test camera")])
+    page.source.select("0")
+    page.source.speed.setCurrentText("Full speed")
+    _start(page, qtbot, frames=5)
+    assert "as the source's 30 frames/s come" in page.banner.text()
+    assert len(opened) == 1 and not opened[0].released
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+    qtbot.waitUntil(lambda: opened[0].released, timeout=5000)
+    assert len(opened) == 1

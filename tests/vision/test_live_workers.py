@@ -339,3 +339,69 @@ def test_the_demo_paced_like_a_camera_chooses_by_how_soon_a_frame_comes_back(mod
     with main:
         assert reference is None
         assert any(n.startswith("live workers:") and "as the source's 30 frames/s come" in n for n in main.info.notes)
+
+
+def _fake_cameras(monkeypatch, **kwargs) -> list:
+    """Every capture edgekit opens, at the hardware edge (an OpenCV capture granting 640x480 @ 30)."""
+    from edgekit.vision.sources import camera as camera_module
+
+    from .test_sources import FakeCapture
+
+    opened: list = []
+
+    def open_capture(target, *args):
+        opened.append(FakeCapture(**kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(camera_module, "_open_capture", open_capture)
+    return opened
+
+
+def test_a_camera_left_at_its_default_rate_is_opened_first_and_chosen_for_at_its_pace(tiny_path, monkeypatch):
+    """``edgekit demo --source 0`` with no --fps: the camera grants 30 frames/s, so the session is chosen by how
+    soon a frame comes back at that pace (not by frames/s it cannot use); the camera is opened once."""
+    from edgekit.vision.config import LiveConfig, sessions_and_source
+    from edgekit.vision.demo import run_demo
+
+    opened = _fake_cameras(monkeypatch)
+    main, reference, source = sessions_and_source(LiveConfig(model=tiny_path, backend="onnxruntime", source="0"))
+    with main:
+        assert reference is None and len(opened) == 1 and not opened[0].released  # open before compiling
+        assert source.info.granted_fps == 30.0
+        assert any(n.startswith("live workers:") and "as the source's 30 frames/s come" in n for n in main.info.notes)
+        source.close()
+
+    opened.clear()
+    stats = run_demo(LiveConfig(model=tiny_path, backend="onnxruntime", source="0", seconds=0.5, window=False))
+    assert len(opened) == 1 and opened[0].released  # the pipeline used the open camera, and closed it
+    assert stats["readouts"]["frames_inferred"] > 0 and stats["source"]["granted_fps"] == 30.0
+    assert any("as the source's 30 frames/s come" in n for n in stats["session"]["notes"])
+
+
+def test_a_missing_camera_is_reported_before_any_model_is_compiled(tiny_path, monkeypatch):
+    from edgekit.errors import SourceError
+    from edgekit.vision import config as config_module
+    from edgekit.vision.config import LiveConfig
+    from edgekit.vision.demo import run_demo
+
+    _fake_cameras(monkeypatch, opened=False)
+    compiled: list = []
+    monkeypatch.setattr(config_module, "_compile", lambda *a, **k: compiled.append(a))
+    with pytest.raises(SourceError, match="camera 0 could not be opened"):
+        run_demo(LiveConfig(model=tiny_path, backend="onnxruntime", source="0", seconds=0.5, window=False))
+    assert compiled == []
+
+
+def test_a_camera_that_tells_no_rate_is_raced_by_frames_per_second(tiny_path, monkeypatch):
+    from edgekit.vision.config import LiveConfig, sessions_and_source
+
+    from .test_sources import FakeCapture
+
+    opened = _fake_cameras(monkeypatch)
+    monkeypatch.setattr(FakeCapture, "get", lambda self, prop: 0)  # many USB cameras report 0 frames/s
+    main, _reference, source = sessions_and_source(LiveConfig(model=tiny_path, backend="onnxruntime", source="0"))
+    with main:
+        assert len(opened) == 1 and source.info.granted_fps is None
+        assert not any("frames/s come" in n for n in main.info.notes)  # raced as fast as frames are used
+        source.close()
+    assert opened[0].released

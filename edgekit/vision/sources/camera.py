@@ -69,6 +69,10 @@ class CameraSource:
         self._seq = 0
 
     def open(self) -> None:
+        """Open the camera or stream; an open one stays as it is (it may be opened early to
+        learn its rate, see :func:`edgekit.vision.config.sessions_and_source`)."""
+        if self._cap is not None:
+            return
         cap = _open_capture(self.target)
         if cap is None or not cap.isOpened():
             if cap is not None:

@@ -24,17 +24,19 @@ def start_pipeline(config: Any, progress: Any) -> tuple[Any, tuple, tuple]:
         SourceError / ModelLoadError / BackendUnavailable / ConfigError: with the SDK's sentence.
     """
     from edgekit.vision import LivePipeline
-    from edgekit.vision.config import auto_choices, compile_sessions, open_live_source
+    from edgekit.vision.config import auto_choices, sessions_and_source
 
     what = config.describe() + (f", A/B against {config.describe('compare')}" if config.has_reference else "")
     emit(progress, "compiling", what, fraction=0.0)
-    main, reference = compile_sessions(config)
-    source = open_live_source(config, main)  # a detector on "demo": the labelled detection stream
-    emit(progress, "opening", str(getattr(getattr(source, "info", None), "name", None) or config.source), fraction=0.6)
-    pipe = LivePipeline(source, main, reference=reference, reference_every=config.reference_every)
+    # a detector on "demo": the labelled detection stream; a camera at its default rate: opened first
+    main, reference, source = sessions_and_source(config)
     try:
+        emit(progress, "opening", str(getattr(getattr(source, "info", None), "name", None) or config.source),
+             fraction=0.6)
+        pipe = LivePipeline(source, main, reference=reference, reference_every=config.reference_every)
         pipe.set_detection_view(config.conf, config.classes)  # the slider and class filter, checked first
-    except BaseException:
+    except BaseException:  # a cancel at "opening" too: nothing is left open
+        source.close()
         for session in (main, reference):
             if session is not None:
                 session.close()
