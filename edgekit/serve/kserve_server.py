@@ -11,6 +11,7 @@ on uvicorn's config before it binds and gRPC is started by a server that binds t
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,35 @@ async def _too_large(send: Any, message: str, status: int = 413) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _WorkerMetrics:
+    """ASGI shim: ``GET /metrics`` answers with the samples of *every* worker process.
+
+    Why: with ``--workers N`` each uvicorn worker keeps its own Prometheus registry, and a scrape
+    lands on one worker at random, so counts jumped back and forth between scrapes (seen in CI:
+    three predictions, then a scrape with none of them). In prometheus_client's multiprocess mode
+    each worker writes its samples to files in ``PROMETHEUS_MULTIPROC_DIR`` (set by
+    :func:`serve_kserve` before KServe is imported); here any worker sums them all. With one
+    worker the directory is not set and KServe's own handler answers (process metrics included).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not shared or scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/metrics":
+            return await self.app(scope, receive, send)
+        from prometheus_client import CollectorRegistry, exposition, multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=shared)
+        encoder, content_type = exposition.choose_encoder(dict(scope["headers"]).get(b"accept", b"").decode())
+        body = encoder(registry)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def harden_app(app: Any) -> None:
     """Make KServe's FastAPI app answer as the other engines do (idempotent; workers call it too).
 
@@ -134,6 +164,7 @@ def harden_app(app: Any) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HTTPException, http_error)
     app.add_middleware(_V2Requests)
+    app.add_middleware(_WorkerMetrics)
     app.state.edgekit_hardened = True
 
 
@@ -153,7 +184,8 @@ def serve_kserve(
         bundle: bundle folder or zip (verified before any port opens).
         host: where REST and gRPC listen (loopback by default; ``0.0.0.0`` in a pod).
         http_port / grpc_port: REST and gRPC ports; ``grpc_port=None`` turns gRPC off.
-        workers: uvicorn worker processes for REST (each re-verifies and compiles the bundle).
+        workers: uvicorn worker processes for REST (each re-verifies and compiles the bundle);
+            with more than one, ``/metrics`` sums the samples of all of them (see :class:`_WorkerMetrics`).
         backend: force one of the bundle's allowed backends.
         on_ready: called with the model once it is loaded, right before the ports open.
 
@@ -161,19 +193,31 @@ def serve_kserve(
         BundleError: the bundle is refused.
         BackendUnavailable: kserve missing, or no allowed backend runs here.
     """
-    model_server = _import_kserve()
-    from edgekit.serve.kserve_model import model_class
+    import shutil
+    import tempfile
 
-    model = model_class()(bundle, backend=backend)
-    server = _loopback_server_class(model_server)(host, grpc_port, http_port=http_port, workers=workers,
-                                                  enable_grpc=False, enable_latency_logging=False)
-    import logging
+    own_metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before prometheus_client is imported
+        own_metrics_dir = tempfile.mkdtemp(prefix="edgekit-metrics-")  # the spawned workers inherit it
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
+    try:
+        model_server = _import_kserve()
+        from edgekit.serve.kserve_model import model_class
 
-    for name in ("kserve.trace", "uvicorn.access"):  # 3 lines per request otherwise; errors still log
-        logging.getLogger(name).setLevel(logging.WARNING)
-    if on_ready is not None:
-        on_ready(model)
-    server.start([model])
+        model = model_class()(bundle, backend=backend)
+        server = _loopback_server_class(model_server)(host, grpc_port, http_port=http_port, workers=workers,
+                                                      enable_grpc=False, enable_latency_logging=False)
+        import logging
+
+        for name in ("kserve.trace", "uvicorn.access"):  # 3 lines per request otherwise; errors still log
+            logging.getLogger(name).setLevel(logging.WARNING)
+        if on_ready is not None:
+            on_ready(model)
+        server.start([model])
+    finally:
+        if own_metrics_dir is not None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
 
 
 def _loopback_server_class(model_server: Any) -> type:

@@ -72,15 +72,25 @@ def test_image_path_refuses_bad_uploads_with_400_and_json(kserve2, instances):
     assert reply.status_code == 400 and reply.json()["error"]
 
 
+def _predictions_counted(text: str, model: str) -> float:
+    """``request_predict_seconds_count`` for ``model`` in a Prometheus scrape (0 when absent)."""
+    key = f'request_predict_seconds_count{{model_name="{model}"}}'
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(key))
+
+
 @pytest.mark.slow
-def test_metrics_count_requests_for_prometheus(kserve2):
+def test_metrics_count_every_workers_requests_in_every_scrape(kserve2):
+    """Two workers: a scrape lands on either, and each must count all predictions (CI once saw
+    three predictions and a scrape with none: each worker had counted only its own)."""
     import httpx
 
     body = {"instances": [{"image_bytes": {"b64": _png(images(1, seed=9)[0][0])}}]}
-    for _ in range(3):
+    before = _predictions_counted(httpx.get(f"http://{kserve2.http}/metrics", timeout=30).text, kserve2.model)
+    for _ in range(6):  # a new connection each: the kernel hands them to either worker
         assert httpx.post(f"http://{kserve2.http}/v1/models/{kserve2.model}:predict", json=body, timeout=30).is_success
-    text = httpx.get(f"http://{kserve2.http}/metrics", timeout=30).text
-    assert "request_predict_seconds" in text and f'model_name="{kserve2.model}"' in text
+    counts = [_predictions_counted(httpx.get(f"http://{kserve2.http}/metrics", timeout=30).text, kserve2.model)
+              for _ in range(6)]
+    assert counts == [before + 6] * 6
 
 
 @pytest.mark.slow
