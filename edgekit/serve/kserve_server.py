@@ -205,11 +205,13 @@ def serve_kserve(
         from edgekit.serve.kserve_model import model_class
 
         model = model_class()(bundle, backend=backend)
+        if model_server.args.log_config_file is None:  # read by the server and by every spawned worker
+            model_server.args.log_config_file = _quiet_log_config()
         server = _loopback_server_class(model_server)(host, grpc_port, http_port=http_port, workers=workers,
                                                       enable_grpc=False, enable_latency_logging=False)
         import logging
 
-        for name in ("kserve.trace", "uvicorn.access"):  # 3 lines per request otherwise; errors still log
+        for name in QUIET_LOGGERS:  # this process, even when its logging was configured before
             logging.getLogger(name).setLevel(logging.WARNING)
         if on_ready is not None:
             on_ready(model)
@@ -218,6 +220,26 @@ def serve_kserve(
         if own_metrics_dir is not None:
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
             shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+QUIET_LOGGERS = ("kserve.trace", "uvicorn.access")  # 3 lines per request otherwise; errors still log
+
+
+def _quiet_log_config() -> dict:
+    """KServe's own logging config with the per-request lines (:data:`QUIET_LOGGERS`) at WARNING.
+
+    Why a config and not ``setLevel`` alone: with ``--workers N`` each spawned worker configures
+    logging anew from KServe's config, so levels set in the parent never reached the workers and
+    every request logged three lines (access, wall and CPU time).
+    """
+    import copy
+
+    from kserve.logging import KSERVE_LOG_CONFIG
+
+    config = copy.deepcopy(KSERVE_LOG_CONFIG)
+    for name in QUIET_LOGGERS:
+        config["loggers"].setdefault(name, {})["level"] = "WARNING"
+    return config
 
 
 def _loopback_server_class(model_server: Any) -> type:

@@ -94,6 +94,20 @@ def test_metrics_count_every_workers_requests_in_every_scrape(kserve2):
 
 
 @pytest.mark.slow
+def test_workers_log_no_line_per_request(kserve2):
+    """A spawned worker configures logging anew: the parent's quieting must reach it (it did not:
+    three lines per request, access log and trace timings, from each worker)."""
+    import httpx
+
+    body = {"instances": [{"image_bytes": {"b64": _png(images(1, seed=9)[0][0])}}]}
+    for _ in range(4):
+        assert httpx.post(f"http://{kserve2.http}/v1/models/{kserve2.model}:predict", json=body, timeout=30).is_success
+    log = kserve2.log.read_text(errors="replace")
+    assert "Started child process" in log  # the workers' lines are in this log
+    assert ":predict" not in log and "kserve.trace" not in log
+
+
+@pytest.mark.slow
 def test_both_ports_listen_on_loopback_only(kserve2):
     import psutil
 
