@@ -16,7 +16,7 @@ from typing import Any
 from edgekit.devices.remote import CommandFailed
 from edgekit.devices.runner import DeviceRunner, Measured
 from edgekit.devices.store import Device, find_device, get_device
-from edgekit.errors import BackendUnavailable, BundleError, Cancelled, DeviceError
+from edgekit.errors import BackendUnavailable, BundleError, DeviceError
 from edgekit.progress import Progress, emit
 
 
@@ -87,33 +87,31 @@ class DeviceMeasurer:
         results: dict[str, Any] = {}
         name = self.device.name
         runner = None
-        for i, (key, model, backend, device, precision) in enumerate(items):
-            emit(progress, "benchmarking", f"on {name}: {key}", done=i, total=len(items),
-                 fraction=i / max(1, len(items)))
-            try:
-                runner = runner or DeviceRunner.open(self.device, self.data, self.profile)
-                m = runner.measure(model, backend, device, precision, seconds, cancel=lambda: _fired(cancel),
+        try:  # closed however the loop ends: a leaked connection keeps its loop thread alive
+            for i, (key, model, backend, device, precision) in enumerate(items):
+                emit(progress, "benchmarking", f"on {name}: {key}", done=i, total=len(items),
+                     fraction=i / max(1, len(items)))
+                try:
+                    runner = runner or DeviceRunner.open(self.device, self.data, self.profile)
+                    m = runner.measure(model, backend, device, precision, seconds, cancel=lambda: _fired(cancel),
                                         resume=self.resume)
-            except (BackendUnavailable, BundleError) as exc:
-                results[key] = BenchResult(model.name, backend, device, precision, status="unavailable",
-                                           reason=f"cannot be bundled for {name}: {exc}")
-                continue
-            except CommandFailed as exc:  # edgekit there reported an error for this candidate only
-                results[key] = BenchResult(model.name, backend, device, precision, status="failed", reason=str(exc))
-                continue
-            except Cancelled:
-                _close(runner)
-                raise
-            except DeviceError as exc:
-                _close(runner)
-                missing = tuple(k for k, *_ in items[i:])
-                raise PlanIncomplete(
-                    f"{exc} -- measured {i} of {len(items)} candidates on {name}; missing: {', '.join(missing)}. "
-                    "Re-run the same command to measure only those (the others are kept)", missing) from exc
-            self.measured[key] = m
-            results[key] = BenchResult.from_dict(m.bench)
-        _close(runner)
-        return results
+                except (BackendUnavailable, BundleError) as exc:
+                    results[key] = BenchResult(model.name, backend, device, precision, status="unavailable",
+                                               reason=f"cannot be bundled for {name}: {exc}")
+                    continue
+                except CommandFailed as exc:  # edgekit there reported an error for this candidate only
+                    results[key] = BenchResult(model.name, backend, device, precision, status="failed", reason=str(exc))
+                    continue
+                except DeviceError as exc:  # Cancelled passes through; the connection is closed below
+                    missing = tuple(k for k, *_ in items[i:])
+                    raise PlanIncomplete(
+                        f"{exc} -- measured {i} of {len(items)} candidates on {name}; missing: {', '.join(missing)}. "
+                        "Re-run the same command to measure only those (the others are kept)", missing) from exc
+                self.measured[key] = m
+                results[key] = BenchResult.from_dict(m.bench)
+            return results
+        finally:
+            _close(runner)
 
     def label(self, report: Any) -> Any:
         """The report with its figures labelled measured on the device, and the device's profile."""

@@ -8,6 +8,8 @@ agent. The server is stopped in the fixture's ``finally``, even when a test fail
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,24 @@ def isolated(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     (tmp_path / "home").mkdir()
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_ssh_loop_left():
+    """Every connection a test opened is closed by its end: its loop thread ("edgekit-ssh") is gone.
+
+    Why: a leaked connection's thread outlived the devices tests once in CI and failed every later
+    test that checks no edgekit thread is left; this names the test that leaked it instead.
+    """
+    yield
+    deadline = time.monotonic() + 15  # a close in flight finishes well within this
+    while _ssh_loops() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _ssh_loops(), "an SSH connection's loop thread outlived this test: a Connection was not closed"
+
+
+def _ssh_loops() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "edgekit-ssh" and t.is_alive()]
 
 
 @pytest.fixture

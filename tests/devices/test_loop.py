@@ -99,3 +99,21 @@ def test_cancelling_a_plan_stops_the_measurement_on_the_device(device, server):
     while server.alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not server.alive(pid)
+
+
+def test_a_failure_of_any_kind_mid_measurement_closes_the_connection(device, monkeypatch):
+    """Not only a dropped link or a cancel: whatever stops the loop, the connection and its thread go."""
+    import threading
+
+    from edgekit.devices.planning import DeviceMeasurer
+    from edgekit.devices.runner import DeviceRunner
+    from edgekit.models import load_model
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("an unexpected failure while measuring")
+
+    measurer = DeviceMeasurer(device)
+    monkeypatch.setattr(DeviceRunner, "measure", broken)
+    with pytest.raises(ValueError, match="unexpected failure"):
+        measurer.measure([("onnxruntime/cpu/fp32", load_model("demo:digits"), "onnxruntime", "cpu", "fp32")], 0.2)
+    assert "edgekit-ssh" not in [t.name for t in threading.enumerate() if t.is_alive()]
