@@ -11,8 +11,12 @@ on uvicorn's config before it binds and gRPC is started by a server that binds t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,7 @@ def _import_kserve() -> Any:
 
 
 MAX_BODY_BYTES = 32 << 20  # as edgekit serve: KServe itself reads any body whole into memory
+QUIET_LOGGERS = ("kserve.trace", "uvicorn.access")  # 3 lines per request otherwise; errors still log
 
 
 class _V2Requests:
@@ -193,14 +198,7 @@ def serve_kserve(
         BundleError: the bundle is refused.
         BackendUnavailable: kserve missing, or no allowed backend runs here.
     """
-    import shutil
-    import tempfile
-
-    own_metrics_dir = None
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before prometheus_client is imported
-        own_metrics_dir = tempfile.mkdtemp(prefix="edgekit-metrics-")  # the spawned workers inherit it
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
-    try:
+    with _shared_metrics(workers):  # before KServe (and prometheus_client) is imported
         model_server = _import_kserve()
         from edgekit.serve.kserve_model import model_class
 
@@ -216,13 +214,22 @@ def serve_kserve(
         if on_ready is not None:
             on_ready(model)
         server.start([model])
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With more than one worker, a fresh ``PROMETHEUS_MULTIPROC_DIR`` while serving (the spawned
+    workers inherit it; see :class:`_WorkerMetrics`), removed at exit. A user's own setting is kept."""
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="edgekit-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
     finally:
-        if own_metrics_dir is not None:
-            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-            shutil.rmtree(own_metrics_dir, ignore_errors=True)
-
-
-QUIET_LOGGERS = ("kserve.trace", "uvicorn.access")  # 3 lines per request otherwise; errors still log
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _quiet_log_config() -> dict:
