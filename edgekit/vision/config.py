@@ -270,19 +270,21 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
         SourceError: the camera or stream cannot be opened (nothing was compiled).
         ModelLoadError / BackendUnavailable: as :func:`compile_sessions` (the source is closed).
     """
-    source, rate = None, None
+    built, rate = None, None
     if config.source_obj is None and config.fps is None:
         built = open_live_source(config)
         if built.info.live:  # a camera or stream: its rate is known once it is open
             built.open()
-            source, rate = built, built.info.granted_fps
+            rate = built.info.granted_fps
     try:
         main, reference = compile_sessions(config, rate=rate)
     except BaseException:
-        if source is not None:
-            source.close()
+        if built is not None:
+            built.close()
         raise
-    return main, reference, source if source is not None else open_live_source(config, main)
+    if built is not None and _source_spec(config, main) == config.source:
+        return main, reference, built  # built once (a demo stream takes ~35 ms to make)
+    return main, reference, open_live_source(config, main)
 
 
 def open_live_source(config: LiveConfig, session: Any = None) -> Any:
@@ -292,9 +294,14 @@ def open_live_source(config: LiveConfig, session: Any = None) -> Any:
 
     if config.source_obj is not None:
         return config.source_obj
+    return open_source(_source_spec(config, session), fps=config.fps, loop=config.loop)
+
+
+def _source_spec(config: LiveConfig, session: Any) -> str:
+    """The ``--source`` text to build for ``session``: "demo" means the detection stream to a detector."""
     if config.source == "demo" and session is not None and is_detector(session):
-        return open_source("demo-det", fps=config.fps, loop=config.loop)
-    return open_source(config.source, fps=config.fps, loop=config.loop)
+        return "demo-det"
+    return config.source
 
 
 def check_detection_view(config: LiveConfig, model: Any) -> None:
