@@ -28,31 +28,47 @@ def render(report, width: int | None = None) -> Table:
     """The candidates as a table (estimates marked).
 
     ``width`` under ``NARROW`` columns (an 80-column terminal): the intervals and the "why"
-    column are left out (the decision log below says why) and numbers never wrap or become "…"."""
+    column are left out (the decision log below says why), numbers never wrap or become "…",
+    and columns are one space apart. A candidate's key stays on one line when the rows fit
+    ``width`` that way; only when they do not is it split after ``backend/device/`` (every row
+    then takes two lines: a table twice as tall, measured on this machine's nine candidates)."""
     from edgekit.cli._console import NARROW
 
     narrow = width is not None and width < NARROW
     kind = "estimated" if report.estimated else report.hardware.get("measured_on", "measured")
-    table = Table(title=f"{report.model} -> {report.target} (latency {kind})", title_justify="left",
-                  box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
     metric = getattr(report, "metric", "top-1")  # mAP@0.5:0.95 for a detector
-    cols = ("candidate", "status", "p50", "vs FP32", metric if narrow else f"{metric} (95% CI)",
+    short = metric.split("@")[0] if narrow else metric  # "mAP" heads the column; the title says which
+    cols = ("candidate", "status", "p50", "vs FP32", short if narrow else f"{metric} (95% CI)",
             "drop" if narrow else "drop (95% CI)", "MB") + (() if narrow else ("why",))
-    heads = [len(f"{c.backend}/{c.device}/") for c in report.candidates] or [9]
-    for col in cols:
-        table.add_column(col, overflow="fold", no_wrap=col not in ("candidate", "status", "why"),
-                         min_width=max(heads) if narrow and col == "candidate" else None)
+    rows = []
     for c in report.candidates:
         acc = "-" if c.accuracy is None else f"{100 * c.accuracy:.2f}%"
         drop = "-" if c.drop is None else f"{100 * c.drop:+.2f}"
         if not narrow:
             acc += "" if c.accuracy is None else f" ({100 * c.accuracy_ci[0]:.1f}-{100 * c.accuracy_ci[1]:.1f})"
             drop += "" if c.drop is None else f" ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
-        key = c.key.replace(f"{c.backend}/{c.device}/", f"{c.backend}/{c.device}/\n", 1) if narrow else c.key
-        row = [esc(key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", c.latency_text(), c.speedup_text(), acc, drop,
-               f"{c.size_mb:.2f}"]
+        rows.append((c, [c.key, str(c.status), c.latency_text(), c.speedup_text(), acc, drop, f"{c.size_mb:.2f}"]))
+    split = narrow and _one_line_width(cols, [cells for _, cells in rows]) > width
+    scored = "" if short == metric else f"; {metric}"
+    table = Table(title=f"{report.model} -> {report.target} (latency {kind}{scored})", title_justify="left",
+                  box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, padding=0 if narrow else (0, 1),
+                  show_edge=not narrow)
+    heads = [len(f"{c.backend}/{c.device}/") for c in report.candidates] or [9]
+    for col in cols:
+        table.add_column(col, overflow="fold", no_wrap=col not in ("candidate", "status", "why"),
+                         min_width=max(heads) if split and col == "candidate" else None)
+    for c, cells in rows:
+        key = c.key.replace(f"{c.backend}/{c.device}/", f"{c.backend}/{c.device}/\n", 1) if split else c.key
+        row = [esc(key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", *cells[2:]]
         table.add_row(*row, *(() if narrow else (esc(_short(c)),)))
     return table
+
+
+def _one_line_width(cols: tuple[str, ...], rows: list[list[str]]) -> int:
+    """Columns a narrow table needs with every cell on one line: the widest cell of each column
+    (its heading included), one space between columns."""
+    widest = [max([len(head), *(len(r[i]) for r in rows)]) for i, head in enumerate(cols)]
+    return sum(widest) + len(widest) - 1
 
 
 def _short(c) -> str:
