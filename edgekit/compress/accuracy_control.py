@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.compress._common import say
-from edgekit.compress.int8 import Feed, nncf_dataset, nncf_on_stderr, quantize_int8, quantize_openvino
+from edgekit.compress.int8 import Feed, nncf_dataset, nncf_output, quantize_int8, quantize_openvino
 from edgekit.errors import BudgetNotMet, require_argument
 from edgekit.models.model import Model
 from edgekit.progress import Progress
@@ -177,13 +177,19 @@ def quantize_openvino_controlled(
     src = core.read_model(str(model.path))
     data = [(feed, label) for feed, label in validation]
 
+    runs = 0
+
     def validate(compiled, items) -> float:
-        return top1(lambda feed: compiled(list(feed.values()))[0], list(items))
+        nonlocal runs
+        runs += 1  # NNCF's own bars are dropped where progress is shown: say where the search is
+        rows = list(items)
+        say(progress, "accuracy control", f"NNCF search: validation run {runs} on {len(rows)} images")
+        return top1(lambda feed: compiled(list(feed.values()))[0], rows)
 
     say(progress, "accuracy control", f"NNCF accuracy-controlled quantization of {model.name} (max drop {100 * max_drop:.2f} points)")
-    with nncf_on_stderr():
+    with nncf_output(progress):
         quantized = nncf.quantize_with_accuracy_control(
-            src, nncf_dataset(calibration), nncf.Dataset(data, lambda item: item), validate,
+            src, nncf_dataset(calibration, progress), nncf.Dataset(data, lambda item: item), validate,
             max_drop=max_drop, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(calibration),
         )
     floats = float_layers_openvino(quantized)

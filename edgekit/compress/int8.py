@@ -244,13 +244,19 @@ def nncf_subset_size(n: int, num_classes: int | None) -> int:
 
 
 @contextlib.contextmanager
-def nncf_on_stderr() -> Iterator[None]:
-    """NNCF's log lines (warnings and worse) and its progress bars on stderr while NNCF runs.
+def nncf_output(progress: Progress | None = None) -> Iterator[None]:
+    """NNCF's log lines (warnings and worse) on stderr while NNCF runs; its progress bars on
+    stderr too, or dropped when ``progress`` is given (edgekit reports the work itself).
 
     Why: NNCF logs INFO lines ("Not adding activation input quantizer for operation ...") and
     draws its "Statistics collection" bars on stdout, so ``edgekit compress --format openvino
-    --json`` printed JSON that would not parse; stdout is for the result alone.
+    --json`` printed JSON that would not parse; stdout is for the result alone. And where the
+    caller shows progress (``edgekit compress``, ``edgekit plan``, the app), NNCF's bar and
+    edgekit's took turns on the same terminal line ("calibrating: 4/100 samples" / "Statistics
+    collection 0%") and NNCF's finished bar stayed behind as a stray line; edgekit's bar already
+    counts every sample NNCF reads (:func:`nncf_dataset`).
     """
+    import io
     import logging
 
     from nncf.common.logging import nncf_logger
@@ -260,8 +266,9 @@ def nncf_on_stderr() -> Iterator[None]:
     nncf_logger.setLevel(logging.WARNING)
     for handler, _ in handlers:
         handler.setStream(sys.stderr)
+    bars = sys.stderr if progress is None else io.StringIO()  # not a terminal: rich draws nothing there
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # the bars (rich) print to whatever sys.stdout is
+        with contextlib.redirect_stdout(bars):  # the bars (rich) print to whatever sys.stdout is
             yield
     finally:
         nncf_logger.setLevel(level)
@@ -328,7 +335,7 @@ def quantize_openvino(
                                 path=source.path):
                 ov_model = ov.Core().read_model(str(source.path))
                 scope = nncf.IgnoredScope(names=list(ignored), validate=False) if ignored else None
-                with nncf_on_stderr():
+                with nncf_output(progress):
                     quantized = nncf.quantize(ov_model, nncf_dataset(feeds, progress), subset_size=subset,
                                               fast_bias_correction=True, ignored_scope=scope)
                 ov.save_model(quantized, str(tmp), compress_to_fp16=False)

@@ -72,22 +72,61 @@ def test_openvino_int8_json_is_the_only_thing_on_stdout(tiny, tmp_path):
     import subprocess
     import sys
 
-    import cv2
-    import numpy as np
     import pytest
 
     pytest.importorskip("nncf", reason="OpenVINO INT8 needs NNCF (pip install 'edgekit[openvino]')")
-    rng = np.random.default_rng(0)
-    for label in ("a", "b", "c", "d"):  # the tiny model's classes, 8 photos each
-        (tmp_path / "data" / label).mkdir(parents=True)
-        for i in range(8):
-            cv2.imwrite(str(tmp_path / "data" / label / f"{i}.png"), rng.integers(0, 255, (40, 40, 3), np.uint8))
+    _photos(tmp_path / "data")
     done = subprocess.run([sys.executable, "-m", "edgekit", "compress", str(tiny.path), "--method", "int8",
                            "--format", "openvino", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "ir"),
                            "--json"], capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     assert info["precision"] == "int8" and info["format"] == "openvino"
+
+
+def _photos(folder) -> None:
+    """The tiny model's classes, 8 random photos each."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b", "c", "d"):
+        (folder / label).mkdir(parents=True)
+        for i in range(8):
+            cv2.imwrite(str(folder / label / f"{i}.png"), rng.integers(0, 255, (40, 40, 3), np.uint8))
+
+
+def test_openvino_int8_in_a_terminal_shows_one_progress_bar(tiny, tmp_path):
+    """In a terminal NNCF's "Statistics collection" bar and edgekit's "calibrating" bar took turns
+    on one line and NNCF's finished bar was left behind; edgekit's bar counts what NNCF reads."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("nncf", reason="OpenVINO INT8 needs NNCF (pip install 'edgekit[openvino]')")
+    _photos(tmp_path / "data")
+    main_fd, term_fd = os.openpty()  # rich draws bars only on a terminal
+    env = {**os.environ, "COLUMNS": "80", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "edgekit", "compress", str(tiny.path), "--method", "int8",
+                             "--format", "openvino", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "ir")],
+                            stdin=subprocess.DEVNULL, stdout=term_fd, stderr=term_fd, env=env)
+    os.close(term_fd)
+    seen = bytearray()
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main_fd)
+    assert proc.wait(timeout=600) == 0, seen.decode(errors="replace")[-2000:]
+    text = seen.decode(errors="replace")
+    assert "calibrating" in text and "wrote" in text
+    assert "Statistics collection" not in text and "Fast Bias" not in text, text[-2000:]
 
 
 def test_compress_with_labelled_data_says_what_it_cost(tmp_path, capsys):
