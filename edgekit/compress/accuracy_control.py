@@ -181,9 +181,9 @@ def quantize_openvino_controlled(
 
     def validate(compiled, items) -> float:
         nonlocal runs
-        runs += 1  # NNCF's own bars are dropped where progress is shown: say where the search is
+        runs += 1  # NNCF's own bars are dropped where progress is shown: say where the work is
         rows = list(items)
-        say(progress, "accuracy control", f"NNCF search: validation run {runs} on {len(rows)} images")
+        say(progress, "accuracy control", f"validation run {runs} on {len(rows)} images")
         return top1(lambda feed: compiled(list(feed.values()))[0], rows)
 
     say(progress, "accuracy control", f"NNCF accuracy-controlled quantization of {model.name} (max drop {100 * max_drop:.2f} points)")

@@ -59,7 +59,8 @@ class FeedReader:
 
 class _Counter:
     """Calls ``progress`` with "calibrating n/N" as a quantizer reads calibration samples
-    (every few samples, so a 300-image calibration moves the bar without flooding it)."""
+    (every few samples, so a 300-image calibration moves the bar without flooding it). A quantizer
+    that reads the set again (NNCF's accuracy-controlled search) counts each pass from 1 again."""
 
     def __init__(self, progress: Progress | None, total: int) -> None:
         self.progress, self.total, self.seen = progress, max(1, total), 0
@@ -67,7 +68,7 @@ class _Counter:
 
     def __call__(self) -> None:
         self.seen += 1
-        done = min(self.seen, self.total)
+        done = (self.seen - 1) % self.total + 1
         if self.progress is not None and (done % self.every == 0 or done == self.total):
             emit(self.progress, "calibrating", f"{done}/{self.total} samples", done=done, total=self.total,
                  fraction=0.1 + 0.8 * done / self.total)

@@ -58,10 +58,14 @@ def test_nncf_accuracy_control_reports_float_layers(mnv2, tmp_path):
     calib = _feeds(mnv2, 120)
     compiled = ov.Core().compile_model(str(mnv2.path), "CPU")
     val = [(f, int(np.argmax(compiled(list(f.values()))[0]))) for f in _feeds(mnv2, 60, seed=1)]
-    result = quantize_openvino_controlled(mnv2, calib, val, tmp_path / "ac", max_drop=0.0)
+    events = []
+    result = quantize_openvino_controlled(mnv2, calib, val, tmp_path / "ac", max_drop=0.0, progress=events.append)
     assert result.model.format is Format.OPENVINO and result.model.path.exists()
     assert result.baseline == 1.0 and result.drop <= 0.0
     assert all(isinstance(name, str) for name in result.float_layers)
+    # NNCF's own bars are dropped where progress is shown, so the search reports itself
+    assert any(e.message.startswith("validation run 1 on ") for e in events), sorted({e.message for e in events})
+    assert all(e.done <= e.total for e in events if e.stage == "calibrating" and e.total)
 
 
 def test_pruning_refuses_an_existing_output_before_it_prunes(tmp_path, monkeypatch):

@@ -19,3 +19,15 @@ def test_nncf_records_the_subset_it_used_and_fast_bias_correction(tmp_path, tiny
     assert settings["calibration_samples"] == 100 and settings["fast_bias_correction"] is True
     assert quantize_openvino(tiny, calib, tmp_path / "all.xml", subset_size=120).metadata["compression"][
         "calibration_samples"] == 120
+
+
+def test_calibration_progress_counts_each_pass_over_the_set():
+    """NNCF's accuracy-controlled search reads the calibration set again per attempt: each pass counts
+    1..N again (it said "100/100 samples" on every sample after the first pass)."""
+    from edgekit.compress.int8 import _Counter
+
+    seen = []
+    count = _Counter(lambda event: seen.append(event.done), total=4)
+    for _ in range(8):
+        count()
+    assert seen == [1, 2, 3, 4, 1, 2, 3, 4]
