@@ -49,25 +49,37 @@ def render(report, width: int | None = None) -> Table:
             drop += "" if c.drop is None else f" ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
         rows.append((c, [c.key, str(c.status), c.latency_text(), c.speedup_text(), acc, drop, f"{c.size_mb:.2f}"]))
     split = narrow and _one_line_width(cols, [cells for _, cells in rows]) > width
+    keep = len(cols)
+    while split and keep > 5 and _one_line_width(cols[:keep], [cells for _, cells in rows], split=True) > width:
+        keep -= 1  # narrower still: leave out "MB", then "drop", rather than crop their numbers
     scored = "" if short == metric else f"; {metric}"
     table = Table(title=f"{report.model} -> {report.target} (latency {kind}{scored})", title_justify="left",
                   box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, padding=0 if narrow else (0, 1),
-                  show_edge=not narrow)
+                  show_edge=not narrow, caption_justify="left",
+                  caption=f"left out at {width} columns: {', '.join(cols[keep:])} (--json has every column)"
+                  if keep < len(cols) else None)
     heads = [len(f"{c.backend}/{c.device}/") for c in report.candidates] or [9]
-    for col in cols:
+    for col in cols[:keep]:
         table.add_column(col, overflow="fold", no_wrap=col not in ("candidate", "status", "why"),
                          min_width=max(heads) if split and col == "candidate" else None)
     for c, cells in rows:
         key = c.key.replace(f"{c.backend}/{c.device}/", f"{c.backend}/{c.device}/\n", 1) if split else c.key
-        row = [esc(key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", *cells[2:]]
+        row = [esc(key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", *cells[2:keep]]
         table.add_row(*row, *(() if narrow else (esc(_short(c)),)))
     return table
 
 
-def _one_line_width(cols: tuple[str, ...], rows: list[list[str]]) -> int:
+def _one_line_width(cols: tuple[str, ...], rows: list[list[str]], split: bool = False) -> int:
     """Columns a narrow table needs with every cell on one line: the widest cell of each column
-    (its heading included), one space between columns."""
-    widest = [max([len(head), *(len(r[i]) for r in rows)]) for i, head in enumerate(cols)]
+    (its heading included), one space between columns; ``split``: keys broken after
+    ``backend/device/``, so the key column is as wide as the longest part."""
+    def size(text: str, i: int) -> int:
+        if split and i == 0 and "/" in text:
+            head, tail = text.rsplit("/", 1)
+            return max(len(head) + 1, len(tail))
+        return len(text)
+
+    widest = [max([len(head), *(size(r[i], i) for r in rows)]) for i, head in enumerate(cols)]
     return sum(widest) + len(widest) - 1
 
 

@@ -64,3 +64,13 @@ def test_a_detector_plan_fits_80_columns_with_its_metric_named_in_the_title():
     lines = _lines(replace(_report(), metric="mAP@0.5:0.95"), 80)
     assert "mAP@0.5:0.95" in lines[0] and lines[1].split()[5] == "mAP"
     assert [line.split()[0] for line in lines[3:] if line.strip()] == list(KEYS)
+
+
+def test_narrower_still_a_column_is_left_out_and_said_so_rather_than_its_numbers_cropped():
+    """At 60 columns the split rows were still too wide and rich cropped the sizes to "2"; now
+    the "MB" column is left out, the caption says so, and every number shown is whole."""
+    lines = _lines(_report(), 60)
+    assert max(len(line.rstrip()) for line in lines) <= 60
+    assert "MB" not in lines[1].split() and lines[-1].startswith("left out at 60 columns: MB")
+    rows = [line for line in lines if line.startswith(("onnxruntime/cpu/", "openvino/cpu/", "torch/cpu/"))]
+    assert len(rows) == len(KEYS) and all(line.rstrip().endswith("98.14% +0.00") for line in rows), rows
