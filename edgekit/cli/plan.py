@@ -48,9 +48,12 @@ def render(report, width: int | None = None) -> Table:
             acc += "" if c.accuracy is None else f" ({100 * c.accuracy_ci[0]:.1f}-{100 * c.accuracy_ci[1]:.1f})"
             drop += "" if c.drop is None else f" ({100 * c.drop_ci[0]:+.2f}..{100 * c.drop_ci[1]:+.2f})"
         rows.append((c, [c.key, str(c.status), c.latency_text(), c.speedup_text(), acc, drop, f"{c.size_mb:.2f}"]))
-    split = narrow and _one_line_width(cols, [cells for _, cells in rows]) > width
+    cells = [row for _, row in rows]
+    split = narrow and _one_line_width(cols, cells) > width
+    parts = [_key_parts(c) for c in report.candidates]  # the two lines of a split key
+    key_width = max((len(part) for pair in parts for part in pair), default=9)
     keep = len(cols)
-    while split and keep > 5 and _one_line_width(cols[:keep], [cells for _, cells in rows], split=True) > width:
+    while split and keep > 5 and _one_line_width(cols[:keep], cells, key_width) > width:
         keep -= 1  # narrower still: leave out "MB", then "drop", rather than crop their numbers
     scored = "" if short == metric else f"; {metric}"
     table = Table(title=f"{report.model} -> {report.target} (latency {kind}{scored})", title_justify="left",
@@ -58,28 +61,29 @@ def render(report, width: int | None = None) -> Table:
                   show_edge=not narrow, caption_justify="left",
                   caption=f"left out at {width} columns: {', '.join(cols[keep:])} (--json has every column)"
                   if keep < len(cols) else None)
-    heads = [len(f"{c.backend}/{c.device}/") for c in report.candidates] or [9]
     for col in cols[:keep]:
         table.add_column(col, overflow="fold", no_wrap=col not in ("candidate", "status", "why"),
-                         min_width=max(heads) if split and col == "candidate" else None)
-    for c, cells in rows:
-        key = c.key.replace(f"{c.backend}/{c.device}/", f"{c.backend}/{c.device}/\n", 1) if split else c.key
-        row = [esc(key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", *cells[2:keep]]
-        table.add_row(*row, *(() if narrow else (esc(_short(c)),)))
+                         min_width=key_width if split and col == "candidate" else None)
+    for (c, row), pair in zip(rows, parts):
+        key = "\n".join(pair) if split else c.key
+        table.add_row(esc(key), f"[{_STYLE.get(c.status, '')}]{c.status}[/]", *row[2:keep],
+                      *(() if narrow else (esc(_short(c)),)))
     return table
 
 
-def _one_line_width(cols: tuple[str, ...], rows: list[list[str]], split: bool = False) -> int:
-    """Columns a narrow table needs with every cell on one line: the widest cell of each column
-    (its heading included), one space between columns; ``split``: keys broken after
-    ``backend/device/``, so the key column is as wide as the longest part."""
-    def size(text: str, i: int) -> int:
-        if split and i == 0 and "/" in text:
-            head, tail = text.rsplit("/", 1)
-            return max(len(head) + 1, len(tail))
-        return len(text)
+def _key_parts(c) -> tuple[str, str]:
+    """A candidate's key as the two lines it is split into: ``backend/device/`` and the rest."""
+    head = f"{c.backend}/{c.device}/"
+    return head, c.key.removeprefix(head)
 
-    widest = [max([len(head), *(size(r[i], i) for r in rows)]) for i, head in enumerate(cols)]
+
+def _one_line_width(cols: tuple[str, ...], rows: list[list[str]], key_width: int | None = None) -> int:
+    """Columns a narrow table needs with every cell on one line: the widest cell of each column
+    (its heading included), one space between columns; ``key_width``: the key column's width
+    when keys are split (:func:`_key_parts`)."""
+    widest = [max([len(head), *(len(r[i]) for r in rows)]) for i, head in enumerate(cols)]
+    if key_width is not None:
+        widest[0] = max(len(cols[0]), key_width)
     return sum(widest) + len(widest) - 1
 
 
