@@ -8,6 +8,12 @@ comes late; at a camera's 30 FPS the detection demo skipped a frame at every cha
 segment, gone when done: nothing lingers after a run), the first frame of the next
 segment finds it ready. Same function, same arguments,
 so the same pixels: only when and where it runs changes.
+
+The thread is not a daemon: Python waits for it (tens of milliseconds) before it tears
+down. A daemon thread still inside OpenCV when the interpreter finalizes is ended by
+``pthread_exit`` as it takes the GIL back inside OpenCV's C++ code, which aborts the whole
+process ("terminate called without an active exception", exit status 134): seen once in CI
+as ``edgekit demo --record`` stopped with Ctrl-C, after the video and JSON were written.
 """
 
 from __future__ import annotations
@@ -64,4 +70,4 @@ class Ahead:
             except BaseException as exc:  # noqa: BLE001 - re-raised by get(), on the frame's thread
                 future.set_exception(exc)
 
-        threading.Thread(target=run, name="demo-stream-ahead", daemon=True).start()
+        threading.Thread(target=run, name="demo-stream-ahead", daemon=False).start()

@@ -76,6 +76,41 @@ def test_played_in_order_the_next_scene_is_made_ahead_with_the_same_pixels(strea
         assert np.array_equal(jumped.frame(i)[0], frames[i])
 
 
+_EXIT_WHILE_MAKING = """
+import builtins, sys, time
+import cv2, numpy as np
+from edgekit.data._ahead import Ahead
+
+def make(key):  # a scene is many short OpenCV calls; each one takes the GIL back when it returns
+    small, t0 = np.zeros((64, 64), np.float32), time.monotonic()
+    while time.monotonic() - t0 < 1.0:
+        cv2.GaussianBlur(small, (0, 0), 2)
+    return key
+
+class SlowTeardown:  # interpreter teardown lasts long enough for the maker to come back to Python
+    def __del__(self):
+        time.sleep(0.5)
+
+Ahead(make).warm("next")
+time.sleep(0.05)
+builtins.slow_teardown = SlowTeardown()
+sys.exit(130)  # as `edgekit demo` does after Ctrl-C
+"""
+
+
+def test_a_process_that_exits_while_the_next_scene_is_made_ends_with_its_own_status():
+    """`edgekit demo --record` stopped with Ctrl-C wrote its video and JSON, then died with
+    "terminate called without an active exception" (status 134, once in CI): a daemon thread still
+    inside OpenCV when the interpreter tore down. Python waits for the maker thread now."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _EXIT_WHILE_MAKING], check=False, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert "terminate called" not in done.stderr
+
+
 def test_each_digit_stays_for_a_run_of_frames_and_moves():
     stream = DemoStream(seed=0, length=600)
     labels = stream.labels
