@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         compare: Annotated[str | None, typer.Option("--compare", help="A/B: a reference model run on the same frames.")] = None,
         compare_backend: Annotated[str | None, typer.Option("--compare-backend", help="Backend for --compare (default: --backend).")] = None,
         every: Annotated[int, typer.Option("--every", min=1, help="Run the --compare reference on every Nth frame.")] = 1,
-        seconds: Annotated[float, typer.Option("--seconds", "-t", min=0.1, help="How long to run.")] = 15.0,
+        seconds: Annotated[float, typer.Option("--seconds", "-t", min=0.1, help="How long to run (Ctrl-C or SIGTERM ends it sooner, keeping the summary, --record and --json).")] = 15.0,
         fps: Annotated[float | None, typer.Option("--fps", help="Pace a file/demo source like a live camera at this FPS.")] = None,
         record: Annotated[Path | None, typer.Option("--record", help="Write the annotated video (.mp4/.avi).")] = None,
         json_out: Annotated[Path | None, typer.Option("--json", help="Write the stats JSON here.")] = None,
@@ -193,5 +193,9 @@ def run_live(config) -> None:
         if out is not None:
             err_console.print(f"saved {out}")
     if stats.get("interrupted"):
-        err_console.print("interrupted (Ctrl-C): the summary covers the frames until then")
-        raise typer.Exit(130)
+        import signal
+
+        by = stats.get("stopped_by") or "SIGINT"
+        what = "interrupted (Ctrl-C)" if by == "SIGINT" else f"stopped by {by}"
+        err_console.print(f"{what}: the summary covers the frames until then")
+        raise typer.Exit(128 + int(getattr(signal, by, signal.SIGINT)))  # the shell's convention: 130, 143, 129

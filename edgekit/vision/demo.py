@@ -123,14 +123,13 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
     # nobody sees are never drawn), and a classifier's frames then need no hand-off to the render thread
     pipe = LivePipeline(source, predictor, reference=reference, reference_every=settings.reference_every,
                         on_frame=on_frame if recorder is not None else None)
-    interrupted = False
+    asked: list = []
     try:
-        with _ctrl_c_as_request() as asked:
+        with _stop_signals_as_request(asked):
             pipe.start()
             _loop(pipe, settings.seconds, window, on_update, asked)
-        interrupted = bool(asked)
     except KeyboardInterrupt:  # a second Ctrl-C: still summary, JSON and video
-        interrupted = True
+        asked.append(signal.SIGINT)
     except BaseException:
         pipe.stop()
         if recorder is not None:
@@ -138,7 +137,8 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
         raise
     pipe.stop()
     stats = pipe.summary()
-    stats["interrupted"] = interrupted
+    stats["interrupted"] = bool(asked)
+    stats["stopped_by"] = signal.Signals(asked[0]).name if asked else None  # "SIGINT", "SIGTERM", "SIGHUP"
     if recorder is not None:
         written = recorder.close()
         stats["record"] = {"path": None if written is None else str(written), "frames": recorder.frames,
@@ -150,18 +150,23 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
     return stats
 
 
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # the ones this platform has are caught (Windows: SIGINT, SIGTERM)
+
+
 @contextlib.contextmanager
-def _ctrl_c_as_request() -> Iterator[list]:
-    """Ctrl-C ends the demo like its timer would: the first SIGINT only appends to the yielded
-    list, which the wait loop checks; a second one raises ``KeyboardInterrupt`` as usual.
+def _stop_signals_as_request(asked: list) -> Iterator[None]:
+    """Ctrl-C, ``kill``/``timeout``/``systemctl stop`` (SIGTERM) and a closed terminal (SIGHUP) end
+    the demo like its timer would: the first of them only appends its number to ``asked``, which the
+    wait loop checks; a second one raises ``KeyboardInterrupt`` (still summary, JSON and video).
 
     Why not catch ``KeyboardInterrupt``: it lands between any two bytecodes of the main thread,
     also inside a library's lock (the terminal display's), which then stays held and hangs the
     summary that follows (seen once in CI: no output, no exit). A flag is read at one safe place.
+    Why SIGTERM and SIGHUP too: their default ends the process at once, so ``timeout 60 edgekit
+    demo --record run.mp4`` left no video and no JSON, only a hidden ``.run.<pid>.partial.mp4``.
     """
-    asked: list = []
     if threading.current_thread() is not threading.main_thread():
-        yield asked  # signals reach the main thread only: nothing to install from elsewhere
+        yield  # signals reach the main thread only: nothing to install from elsewhere
         return
 
     def request(signum: int, frame: Any) -> None:
@@ -169,11 +174,13 @@ def _ctrl_c_as_request() -> Iterator[list]:
             raise KeyboardInterrupt
         asked.append(signum)
 
-    previous = signal.signal(signal.SIGINT, request)
+    caught = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    previous = {signum: signal.signal(signum, request) for signum in caught}
     try:
-        yield asked
+        yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _loop(pipe: LivePipeline, seconds: float | None, window: bool,

@@ -1,4 +1,5 @@
-"""Ctrl-C on `edgekit demo --record --json` ends like the timer would: summary, JSON and a playable video."""
+"""Ctrl-C (or SIGTERM: `timeout`, `kill`, a service manager) on `edgekit demo --record --json` ends like the
+timer would: summary, JSON and a playable video."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import pytest
 
 
 @pytest.mark.slow
-def test_sigint_keeps_the_summary_the_json_and_a_playable_video(tmp_path):
+@pytest.mark.parametrize(("stop", "status", "said"), [(signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+                                                     (signal.SIGTERM, 143, "stopped by SIGTERM")])
+def test_a_stop_signal_keeps_the_summary_the_json_and_a_playable_video(tmp_path, stop, status, said):
+    """SIGTERM used to end the process at once: no video, no JSON, a hidden 10 MB partial file left."""
     video, stats = tmp_path / "run.mp4", tmp_path / "run.json"
     proc = subprocess.Popen([sys.executable, "-m", "edgekit", "demo", "demo:digits", "--seconds", "120",
                              "--record", str(video), "--json", str(stats)], stdout=subprocess.PIPE,
@@ -24,13 +28,14 @@ def test_sigint_keeps_the_summary_the_json_and_a_playable_video(tmp_path):
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.2)
     time.sleep(3)  # some frames recorded
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err and "interrupted" in err and "cancelled" not in err  # one line, its own
+    assert proc.returncode == status, err
+    assert "Traceback" not in err and said in err and "cancelled" not in err  # one line, its own
     assert "Frames" in out  # the summary table was printed
     data = json.loads(stats.read_text())
-    assert data["interrupted"] is True and data["record"]["frames"] > 0
+    assert data["interrupted"] is True and data["stopped_by"] == stop.name and data["record"]["frames"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.mp4"]  # no partial file left
     capture = cv2.VideoCapture(str(video))
     frames = 0
     while capture.read()[0]:
