@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
 
 
-_CANCELLED = "cancelled (Ctrl-C)"
 _ctrl_c_pressed = threading.Event()
+_stopped_by: list[int] = []  # the signal that cancelled the command: SIGINT (Ctrl-C) or SIGTERM
 
 
 @contextlib.contextmanager
@@ -78,28 +78,42 @@ def _noting_ctrl_c() -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt as always, and is also noted, because a library may turn it
     into another error: numpy, OpenVINO or onnxruntime interrupted while their C modules initialise
     raise ImportError ("initialization failed", "PyCapsule_Import could not import module"), at
-    times with no trace of the KeyboardInterrupt. Any error after a Ctrl-C is then a cancel, not a bug."""
+    times with no trace of the KeyboardInterrupt. Any error after a Ctrl-C is then a cancel, not a bug.
+
+    SIGTERM (``kill``, ``timeout``, a service manager) is a cancel too: by default it ends the process
+    on the spot, so no ``finally`` ran and ``compress --out out/m.xml`` left ``out/.m.xml.<random>.tmp/``
+    behind; raised as KeyboardInterrupt, every command cleans up as it does for Ctrl-C (the demo and
+    the servers stop as they do for Ctrl-C), and the exit status is the shell's 143."""
     _ctrl_c_pressed.clear()
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield  # someone else handles Ctrl-C here (an embedding app, a test runner's own handler)
+    _stopped_by.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
         return
+    mine = {s for s in (signal.SIGINT, signal.SIGTERM)  # left alone where someone else installed a handler
+            if signal.getsignal(s) is (signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)}
 
     def noted(signum: int, frame: Any) -> None:
+        if not _stopped_by:
+            _stopped_by.append(signum)
         _ctrl_c_pressed.set()
         signal.default_int_handler(signum, frame)
 
-    signal.signal(signal.SIGINT, noted)
+    previous = {s: signal.signal(s, noted) for s in mine}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _cancel_line() -> str:
+    return "cancelled (SIGTERM)" if _stopped_by[:1] == [signal.SIGTERM] else "cancelled (Ctrl-C)"
 
 
 def _cancelled() -> int:
-    """Say the command was cancelled; the shell's exit code for Ctrl-C."""
-    print(_CANCELLED, file=sys.stderr)
-    return 130
+    """Say the command was cancelled; the shell's exit code for the signal (Ctrl-C 130, SIGTERM 143)."""
+    print(_cancel_line(), file=sys.stderr)
+    return 128 + int(_stopped_by[0] if _stopped_by else signal.SIGINT)
 
 
 def _from_ctrl_c(exc: BaseException) -> bool:
@@ -122,7 +136,9 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as exc:
         code = exc.code
         if code not in (0, None) and _from_ctrl_c(exc):  # Typer turns Ctrl-C into Exit(130) first
-            print(_CANCELLED, file=sys.stderr)  # (a command that ends well after Ctrl-C, as serve does, says nothing)
+            print(_cancel_line(), file=sys.stderr)  # (a command that ends well after Ctrl-C, as serve does, says nothing)
+            if code == 130 and _stopped_by[:1] == [signal.SIGTERM]:
+                return 143
         return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
         if _from_ctrl_c(exc):  # e.g. a model load that Ctrl-C broke: a cancel, not the model's fault

@@ -144,3 +144,28 @@ def test_ctrl_c_while_the_cli_is_still_being_imported_is_a_cancel(tmp_path):
         "from edgekit.__main__ import run\n"
         "run()\n"))
     assert done.stderr.strip() == "cancelled (Ctrl-C)", done.stderr
+
+
+def test_sigterm_is_a_cancel_that_cleans_up(tmp_path):
+    """SIGTERM (``kill``, ``timeout``, a service manager) ended the process on the spot:
+    ``compress --format openvino --out out/m.xml`` left ``out/.m.xml.<random>.tmp/`` behind and said
+    nothing. Now it is cancelled as Ctrl-C is: one line, the shell's 143, nothing half-written left."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("openvino")
+    out = tmp_path / "out" / "m.xml"
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import os, signal, sys, time\n"
+        "import openvino as ov\n"
+        "from edgekit.cli import main\n"
+        "def save_model(*args, **kwargs):  # SIGTERM arrives while the IR is being written\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(30)\n"
+        "ov.save_model = save_model\n"
+        f"sys.exit(main(['compress', 'demo:digits', '--method', 'fp16', '--format', 'openvino', '--out', {str(out)!r}]))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 143, done.stderr
+    assert "cancelled (SIGTERM)" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists(), list((tmp_path / "out").rglob("*"))
