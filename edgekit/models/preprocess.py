@@ -72,17 +72,17 @@ class Preprocess:
         h, w = self.size
         ih, iw = image.shape[:2]
         if self.resize == "stretch":
-            return cv2.resize(image, (w, h), interpolation=_interpolation(min(h / ih, w / iw)))
+            return resize_to(image, (w, h))
         if self.resize == "center_crop":
             short = min(h, w) / self.crop_ratio
             factor = short / min(ih, iw)
             nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
-            resized = cv2.resize(image, (nw, nh), interpolation=_interpolation(factor))
+            resized = resize_to(image, (nw, nh))
             top, left = (nh - h) // 2, (nw - w) // 2
             return resized[top : top + h, left : left + w]
         factor = min(h / ih, w / iw)
         nh, nw = max(1, round(ih * factor)), max(1, round(iw * factor))
-        resized = cv2.resize(image, (nw, nh), interpolation=_interpolation(factor))
+        resized = resize_to(image, (nw, nh))
         canvas = np.full((h, w, 3), 114, dtype=np.uint8)
         top, left = (h - nh) // 2, (w - nw) // 2
         canvas[top : top + nh, left : left + nw] = resized
@@ -149,13 +149,39 @@ def blob_params(fused: tuple[tuple[float, ...], tuple[float, ...]], swap_rb: boo
     return params
 
 
-def _interpolation(factor: float) -> int:
-    """Area averaging only for strong downscaling (below 0.4, where linear visibly aliases);
-    linear otherwise: a 640x480 camera frame to 224 (0.47) is 5-10x cheaper that way, the
-    largest per-frame cost of a live demo besides inference (2.6 ms vs 0.3 ms of CPU per
-    frame here). ShuffleNet keeps its top-1 on all 300 frames of a bottle video either way;
-    where a model is unsure of a frame, its top-1 can flip with the pixels."""
-    return cv2.INTER_AREA if factor < 0.4 else cv2.INTER_LINEAR
+STRONG_DOWNSCALE = 0.4  # below this factor a single linear resize visibly aliases
+
+
+def resize_to(image: np.ndarray, size: tuple[int, int], dst: np.ndarray | None = None) -> np.ndarray:
+    """``image`` resized to ``size`` (width, height), into ``dst`` when given (same shape, uint8).
+
+    Linear for factors of 0.4 and up: a 640x480 camera frame to 224 (0.47) costs 0.3 ms that
+    way against 2.6 ms for area averaging, the largest per-frame cost of a live demo besides
+    inference. ShuffleNet keeps its top-1 on all 300 frames of a bottle video either way.
+
+    Below 0.4 a single linear resize aliases (it reads 2 of every 3+ source pixels), so the image
+    is first halved, each halving exactly the mean of 2x2 blocks, until what is left is 0.4 or
+    more, and that rest is linear: area averaging in all but name at a fraction of OpenCV's
+    ``INTER_AREA``, whose general (non-integer) path was the cost: 1920x1080 to 398x224 took
+    10.5 ms of CPU against 1.25 ms, 640x480 to 85x64 (the demo digits) 1.36 ms against 0.13 ms
+    (``benchmarks/pipeline.py``'s machine, one frame of the bottle video), with the pixels a mean
+    0.2-0.5 grey levels from ``INTER_AREA``'s (a single linear resize: 0.2-1.3). A frame shrunk
+    only one way (a stretch to a very different aspect) keeps ``INTER_AREA``.
+
+    The live pipeline's reused buffers (:class:`edgekit.vision._blob.BlobWriter`) call this too,
+    so live frames and evaluated images get the same pixels.
+    """
+    w, h = size
+    while w / image.shape[1] < STRONG_DOWNSCALE and h / image.shape[0] < STRONG_DOWNSCALE:
+        image = cv2.resize(image, (0, 0), fx=0.5, fy=0.5, interpolation=cv2.INTER_LINEAR)  # 2x2 means
+    factor = min(w / image.shape[1], h / image.shape[0])
+    interpolation = cv2.INTER_AREA if factor < STRONG_DOWNSCALE else cv2.INTER_LINEAR
+    if dst is None:
+        return cv2.resize(image, (w, h), interpolation=interpolation)
+    if image.shape[:2] == (h, w):  # nothing left to scale (the halvings landed on the size)
+        np.copyto(dst, image)
+        return dst
+    return cv2.resize(image, (w, h), dst=dst, interpolation=interpolation)
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:

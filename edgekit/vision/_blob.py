@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from edgekit.detection.letterbox import fit
-from edgekit.models.preprocess import Preprocess, _interpolation, as_bgr, blob_params
+from edgekit.models.preprocess import Preprocess, as_bgr, blob_params, resize_to
 
 _LETTERBOX_PAD = 114  # Preprocess(resize="letterbox") pads with this grey
 
@@ -128,18 +128,18 @@ class BlobWriter:
             return self._detector_letterbox(bgr)
         if self.pre.resize == "stretch":
             dst = self._scratch.get("resized", (h, w, 3))
-            return cv2.resize(bgr, (w, h), dst=dst, interpolation=_interpolation(min(h / ih, w / iw)))
+            return resize_to(bgr, (w, h), dst=dst)
         if self.pre.resize == "center_crop":
             factor = min(h, w) / self.pre.crop_ratio / min(ih, iw)
             nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
             dst = self._scratch.get("resized", (nh, nw, 3))
-            cv2.resize(bgr, (nw, nh), dst=dst, interpolation=_interpolation(factor))
+            resize_to(bgr, (nw, nh), dst=dst)
             top, left = (nh - h) // 2, (nw - w) // 2
             return dst[top : top + h, left : left + w]
         factor = min(h / ih, w / iw)
         nh, nw = max(1, round(ih * factor)), max(1, round(iw * factor))
         top, left = (h - nh) // 2, (w - nw) // 2
-        return self._into_canvas(bgr, (nh, nw), (top, left), _LETTERBOX_PAD, _interpolation(factor))
+        return self._into_canvas(bgr, (nh, nw), (top, left), _LETTERBOX_PAD, None)
 
     def _detector_letterbox(self, bgr: np.ndarray) -> np.ndarray:
         """:func:`edgekit.detection.letterbox.letterbox`'s sizes and rounding, resized into the canvas."""
@@ -155,7 +155,7 @@ class BlobWriter:
         return self._into_canvas(bgr, (nh, nw), (top, left), pad_value, cv2.INTER_LINEAR)
 
     def _into_canvas(self, bgr: np.ndarray, inner: tuple[int, int], at: tuple[int, int], pad_value: int,
-                     interpolation: int) -> np.ndarray:
+                     interpolation: int | None) -> np.ndarray:
         """Resize ``bgr`` to ``inner`` straight into the padded canvas at ``at``; the padding is
         painted once per frame geometry (it is never written over)."""
         h, w = self.pre.size
@@ -167,7 +167,9 @@ class BlobWriter:
         view = canvas[top : top + nh, left : left + nw]
         if (nh, nw) == bgr.shape[:2]:
             np.copyto(view, bgr)
-        else:
+        elif interpolation is not None:  # a detector's letterbox: always linear, as its prepare does
             cv2.resize(bgr, (nw, nh), dst=view, interpolation=interpolation)
+        else:  # a classifier's letterbox: as Preprocess.resize_image shrinks
+            resize_to(bgr, (nw, nh), dst=view)
         return canvas
 

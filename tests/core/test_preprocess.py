@@ -92,3 +92,36 @@ def test_center_crop_samples_where_resize_then_crop_does(shape):
     x = (left + np.arange(224) + 0.5) * iw / nw - 0.5  # where each output column samples the source
     expected = np.interp(x, np.arange(iw), np.round(ramp[0]))
     assert np.abs(out.astype(np.float32).mean(axis=0) - expected).max() <= 0.75
+
+
+@pytest.mark.parametrize("resize", ["stretch", "center_crop", "letterbox"])
+def test_a_strong_downscale_averages_instead_of_aliasing(resize):
+    """A 1080p frame into a 64x64 model (a factor of 0.06): fine detail (here black/white pixel noise)
+    comes out as the even grey it averages to, as area averaging gives, not the speckle a single
+    linear resize reads off it (it samples 2 of every 17 source pixels)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    noise = np.repeat((rng.random((1080, 1920, 1)) < 0.5).astype(np.uint8) * 255, 3, axis=2)
+    out = Preprocess(size=(64, 64), resize=resize).resize_image(noise).astype(np.float32)
+    image = out[14:50] if resize == "letterbox" else out  # the letterbox's picture rows (64x36), not its padding
+    assert abs(image.mean() - 127.5) < 3 and image.std() < 15
+    aliased = cv2.resize(noise, (64, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    assert aliased.std() > 50  # what the test guards against
+
+
+@pytest.mark.parametrize(("shape", "size"), [((1080, 1920), (224, 224)), ((480, 640), (64, 64)),
+                                              ((3000, 4000), (224, 224))])
+def test_a_strong_downscale_is_area_averaging_to_within_a_grey_level(shape, size):
+    """Halving (2x2 means) and then one linear step gives what OpenCV's INTER_AREA gives, on a photo-like
+    image (smooth shading plus sensor-like noise), to within about a grey level on average, at a
+    fraction of its cost (``benchmarks/shrink.py``)."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    h, w = shape
+    shading = cv2.resize(rng.uniform(40, 220, (12, 16, 3)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    image = np.clip(shading + rng.normal(0, 12, (h, w, 3)), 0, 255).astype(np.uint8)
+    out = Preprocess(size=size, resize="stretch").resize_image(image).astype(np.float32)
+    area = cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
+    assert np.abs(out - area).mean() < 1.5

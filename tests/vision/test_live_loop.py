@@ -20,7 +20,8 @@ from edgekit.vision.readouts import CPU_STAGES
 
 from .conftest import SlowPredictor
 
-FRAME_SHAPES = [(480, 640, 3), (240, 320, 3), (100, 80, 3), (64, 64), (300, 200, 4), (224, 224, 3)]
+FRAME_SHAPES = [(480, 640, 3), (240, 320, 3), (100, 80, 3), (64, 64), (300, 200, 4), (224, 224, 3),
+                (1080, 1920, 3)]  # the last: halved before the final resize (models.preprocess.resize_to)
 PREPROCESSES = [
     Preprocess(),
     Preprocess(resize="center_crop"),
