@@ -31,6 +31,7 @@ from edgekit.planner.cache import cache_root
 from edgekit.progress import Progress
 
 DEFAULT_MAX_BYTES = 768 * 2**20
+RESIZING = "halve-then-linear"  # how preprocessing shrinks (models.preprocess.resize_to): a change makes new pixels
 
 
 def dataset_token(ds: Any) -> str | None:
@@ -73,7 +74,7 @@ class DataCache:
         token = dataset_token(dataset)
         stable = token is not None
         rows = "all" if indices is None else _digest(np.asarray(indices, np.int64).tobytes())
-        key = _digest(json.dumps([token or f"id:{id(dataset)}", preprocess.to_dict(), rows]).encode())
+        key = _digest(json.dumps([token or f"id:{id(dataset)}", preprocess.to_dict(), rows, RESIZING]).encode())
         with self._lock:
             if key in self._mem:
                 self._mem.move_to_end(key)
