@@ -3,7 +3,8 @@
 Why: INT8 can cost a model much of its accuracy (YOLOX-Nano's static INT8 kept 0.20 of its
 0.415 mAP@0.5:0.95 on coco64) and ``compress`` had the labelled images in hand and said only
 "wrote". The same images calibrated the INT8 model, so the figure is on data the quantizer saw:
-it shows a collapse, it is no held-out estimate (``edgekit plan`` splits the data for that).
+it shows a collapse, it is no held-out estimate (``edgekit plan`` splits the data for that), and
+the line says so for INT8.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class AccuracyChange:
         before / after: the original's and the new file's figure (0..1).
         images: images both were measured on.
         backend: the runtime both ran on (the one that loads the new file).
+        calibrated: the new file was calibrated on these images (INT8), so the figure is no held-out estimate.
     """
 
     metric: str
@@ -32,6 +34,7 @@ class AccuracyChange:
     after: float
     images: int
     backend: str
+    calibrated: bool = False
 
     @property
     def drop_points(self) -> float:
@@ -40,12 +43,16 @@ class AccuracyChange:
 
     def to_dict(self) -> dict:
         return {"metric": self.metric, "before": self.before, "after": self.after, "images": self.images,
-                "backend": self.backend, "drop_points": self.drop_points}
+                "backend": self.backend, "drop_points": self.drop_points, "calibration_images": self.calibrated}
 
     def sentence(self, data: str) -> str:
-        """``accuracy on coco64/ (64 images, openvino): mAP@0.5:0.95 41.5% -> 20.2% (-21.3 points)``."""
-        return (f"accuracy on {data} ({self.images} images, {self.backend}): {self.metric} "
-                f"{100 * self.before:.1f}% -> {100 * self.after:.1f}% ({-self.drop_points:+.1f} points)")
+        """``accuracy on coco64/ (64 images, openvino): mAP@0.5:0.95 41.5% -> 20.2% (-21.3 points)``, and for
+        INT8 that its calibration saw these images (the user should not read it as a held-out figure)."""
+        change = -self.drop_points + 0.0  # + 0.0: no change prints "+0.0", not "-0.0"
+        said = (f"accuracy on {data} ({self.images} images, {self.backend}): {self.metric} "
+                f"{100 * self.before:.1f}% -> {100 * self.after:.1f}% ({change:+.1f} points)")
+        return said + ("; INT8 was calibrated on these images, so this is no held-out estimate" if self.calibrated
+                       else "")
 
 
 def accuracy_change(source: Any, result: Any, data: str, *, detector: bool,

@@ -7,6 +7,7 @@ calibration data the model's card names -- the demo models' training split).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -155,6 +156,8 @@ def register(app: typer.Typer) -> None:
         with progress_bar(f"{method} {model}") as progress:
             result = _compress(source, method, out, fmt, data, samples, ratio, force, progress)
         change, why_not = _check(source, result, data) if data and check else (None, None)
+        if change is not None and method == Method.INT8:  # --data calibrated it too
+            change = dataclasses.replace(change, calibrated=True)
         if as_json:
             print_json({**result.to_dict(), **({"accuracy_check": change.to_dict()} if change else {})})
             return

@@ -159,3 +159,19 @@ def test_compress_with_labelled_data_says_what_it_cost(tmp_path, capsys):
     assert main(["compress", "demo:digits", "--method", "fp16", "--data", "demo-test", "--no-check",
                  "--out", str(tmp_path / "half.onnx")]) == 0
     assert "accuracy on" not in capsys.readouterr().out  # --no-check: only the file
+
+
+def test_int8_with_data_says_its_figure_is_on_the_images_that_calibrated_it(tmp_path, capsys):
+    """``compress --method int8 --data`` calibrates on the images it then scores: the line said only
+    "accuracy on ...", which reads as a held-out estimate. It says so now (a prune's line does not)."""
+    assert main(["compress", "demo:digits", "--method", "int8", "--data", "demo-test",
+                 "--out", str(tmp_path / "q.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy on demo-test" in out and "calibrated on these images" in out and "no held-out" in out
+    assert main(["compress", "demo:digits", "--method", "int8", "--data", "demo-test",
+                 "--out", str(tmp_path / "q2.onnx"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy_check"]["calibration_images"] is True
+    assert main(["compress", "demo:digits", "--method", "fp16", "--data", "demo-test",
+                 "--out", str(tmp_path / "half.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy on demo-test" in out and "calibrated" not in out
