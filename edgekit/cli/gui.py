@@ -20,7 +20,17 @@ def gui() -> None:
     if importlib.util.find_spec("PySide6") is None or importlib.util.find_spec("edgekit_gui") is None:
         raise BackendUnavailable('the desktop app needs PySide6; install it with: pip install "edgekit[gui]"')
     _check_display()
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "edgekit_gui"]))
+    app = subprocess.Popen([sys.executable, "-m", "edgekit_gui"])
+    try:
+        code = app.wait()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM here: passed on, so the app closes as its close button does
+        app.terminate()
+        try:
+            app.wait(10)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        raise
+    raise typer.Exit(code)
 
 
 def _check_display() -> None:

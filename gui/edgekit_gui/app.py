@@ -39,4 +39,35 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    close_on_stop_signals(window)
     return app.exec()
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def close_on_stop_signals(window) -> None:
+    """Ctrl-C in the terminal that started the app, SIGTERM (``kill``, a session logging out, ``edgekit
+    gui`` passing one on) and SIGHUP close the window as its close button does: the pages stop their
+    work, a recording is finished and kept, the geometry is saved; the app then exits 0.
+
+    Why: Ctrl-C did nothing (Python's handler waited for Python code to run, and an idle Qt runs
+    none), and SIGTERM killed the app on the spot, leaving a recording's partial file. Why a timer:
+    Python runs signal handlers only between bytecodes; a no-op every 200 ms lets it. A signal
+    whose handler is not the default (an embedding test's own) is left alone.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def close(signum, frame) -> None:
+        window.close()  # the close button's clean-up (MainWindow.closeEvent)
+        QApplication.quit()  # also with another top-level window open (a presentation, a dialog)
+
+    for name in STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(signum, close)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
