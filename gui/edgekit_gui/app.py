@@ -60,7 +60,12 @@ def close_on_stop_signals(window) -> None:
 
     from PySide6.QtCore import QTimer
 
+    closing: list = []
+
     def close(signum, frame) -> None:
+        if closing:  # Ctrl-C in `edgekit gui`'s terminal reaches both; it then passes a SIGTERM on too
+            return
+        closing.append(signum)
         window.close()  # the close button's clean-up (MainWindow.closeEvent)
         QApplication.quit()  # also with another top-level window open (a presentation, a dialog)
 
