@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 _ctrl_c_pressed = threading.Event()
-_stopped_by: list[int] = []  # the signal that cancelled the command: SIGINT (Ctrl-C) or SIGTERM
+_stopped_by: list[int] = []  # the signal that cancelled the command: SIGINT (Ctrl-C), SIGTERM or SIGHUP
+# besides Ctrl-C, the signals that cancel a command (where the platform has them): kill/timeout, a dropped session
+_ALSO_CANCELS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 @contextlib.contextmanager
@@ -80,16 +82,17 @@ def _noting_ctrl_c() -> Iterator[None]:
     raise ImportError ("initialization failed", "PyCapsule_Import could not import module"), at
     times with no trace of the KeyboardInterrupt. Any error after a Ctrl-C is then a cancel, not a bug.
 
-    SIGTERM (``kill``, ``timeout``, a service manager) is a cancel too: by default it ends the process
-    on the spot, so no ``finally`` ran and ``compress --out out/m.xml`` left ``out/.m.xml.<random>.tmp/``
-    behind; raised as KeyboardInterrupt, every command cleans up as it does for Ctrl-C (the demo and
-    the servers stop as they do for Ctrl-C), and the exit status is the shell's 143."""
+    SIGTERM (``kill``, ``timeout``, a service manager) and SIGHUP (the terminal or the SSH session to
+    the device went away) are cancels too: by default they end the process on the spot, so no
+    ``finally`` ran and ``compress --out out/m.xml`` left ``out/.m.xml.<random>.tmp/`` behind; raised
+    as KeyboardInterrupt, every command cleans up as it does for Ctrl-C (the demo and the servers stop
+    as they do for Ctrl-C), and the exit status is the shell's (143, 129)."""
     _ctrl_c_pressed.clear()
     _stopped_by.clear()
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only
         return
-    mine = {s for s in (signal.SIGINT, signal.SIGTERM)  # left alone where someone else installed a handler
+    mine = {s for s in (signal.SIGINT, *_ALSO_CANCELS)  # left alone where someone else installed a handler
             if signal.getsignal(s) is (signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)}
 
     def noted(signum: int, frame: Any) -> None:
@@ -107,12 +110,19 @@ def _noting_ctrl_c() -> Iterator[None]:
 
 
 def _cancel_line() -> str:
-    return "cancelled (SIGTERM)" if _stopped_by[:1] == [signal.SIGTERM] else "cancelled (Ctrl-C)"
+    by = _stopped_by[0] if _stopped_by else signal.SIGINT
+    return "cancelled (Ctrl-C)" if by == signal.SIGINT else f"cancelled ({signal.Signals(by).name})"
+
+
+def _say(line: str) -> None:
+    """One line on stderr, which may be gone (SIGHUP: the terminal closed) - then nobody needs it."""
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr)
 
 
 def _cancelled() -> int:
-    """Say the command was cancelled; the shell's exit code for the signal (Ctrl-C 130, SIGTERM 143)."""
-    print(_cancel_line(), file=sys.stderr)
+    """Say the command was cancelled; the shell's exit code for the signal (Ctrl-C 130, SIGTERM 143, SIGHUP 129)."""
+    _say(_cancel_line())
     return 128 + int(_stopped_by[0] if _stopped_by else signal.SIGINT)
 
 
@@ -136,9 +146,9 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as exc:
         code = exc.code
         if code not in (0, None) and _from_ctrl_c(exc):  # Typer turns Ctrl-C into Exit(130) first
-            print(_cancel_line(), file=sys.stderr)  # (a command that ends well after Ctrl-C, as serve does, says nothing)
-            if code == 130 and _stopped_by[:1] == [signal.SIGTERM]:
-                return 143
+            _say(_cancel_line())  # (a command that ends well after Ctrl-C, as serve does, says nothing)
+            if code == 130 and _stopped_by and _stopped_by[0] != signal.SIGINT:
+                return 128 + int(_stopped_by[0])
         return code if isinstance(code, int) else (0 if code is None else 1)
     except EdgekitError as exc:
         if _from_ctrl_c(exc):  # e.g. a model load that Ctrl-C broke: a cancel, not the model's fault
