@@ -163,10 +163,10 @@ def resize_to(image: np.ndarray, size: tuple[int, int], dst: np.ndarray | None =
     is first halved, each halving exactly the mean of 2x2 blocks, until what is left is 0.4 or
     more, and that rest is linear: area averaging in all but name at a fraction of OpenCV's
     ``INTER_AREA``, whose general (non-integer) path was the cost: 1920x1080 to 398x224 took
-    10.5 ms of CPU against 1.25 ms, 640x480 to 85x64 (the demo digits) 1.36 ms against 0.13 ms
-    (``benchmarks/pipeline.py``'s machine, one frame of the bottle video), with the pixels a mean
-    0.2-0.5 grey levels from ``INTER_AREA``'s (a single linear resize: 0.2-1.3). A frame shrunk
-    only one way (a stretch to a very different aspect) keeps ``INTER_AREA``.
+    11.4 ms of CPU against 0.97 ms, 640x480 to 85x64 (the demo digits) 1.30 ms against 0.17 ms
+    (``benchmarks/shrink.py`` on a 2-core EPYC, a frame of a real video), with the pixels a mean
+    0.1-0.5 grey levels from ``INTER_AREA``'s. A frame shrunk only one way (a stretch to a very
+    different aspect) keeps ``INTER_AREA``.
 
     The live pipeline's reused buffers (:class:`edgekit.vision._blob.BlobWriter`) call this too,
     so live frames and evaluated images get the same pixels.
