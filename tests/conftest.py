@@ -7,5 +7,15 @@ here or shipped in assets/.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def as_in_a_terminal(argv: list[str]) -> list[str]:
+    """``argv`` run with Ctrl-C and hang-up as a terminal delivers them: CI may run the tests with
+    both ignored (a background job, nohup), and edgekit leaves ignored signals ignored. (Reset in
+    the child before it execs, not with ``preexec_fn``, which is unsafe beside threads.)"""
+    reset = ("import os, signal, sys; [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGHUP)]; "
+             "os.execv(sys.argv[1], sys.argv[1:])")
+    return [sys.executable, "-c", reset, *argv]

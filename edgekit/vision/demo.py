@@ -164,6 +164,8 @@ def _stop_signals_as_request(asked: list) -> Iterator[None]:
     summary that follows (seen once in CI: no output, no exit). A flag is read at one safe place.
     Why SIGTERM and SIGHUP too: their default ends the process at once, so ``timeout 60 edgekit
     demo --record run.mp4`` left no video and no JSON, only a hidden ``.run.<pid>.partial.mp4``.
+    A signal the process ignores stays ignored: ``nohup edgekit demo ... &`` is meant to outlive
+    the terminal (SIGHUP), and a shell's background job ignores Ctrl-C.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only: nothing to install from elsewhere
@@ -175,6 +177,7 @@ def _stop_signals_as_request(asked: list) -> Iterator[None]:
         asked.append(signum)
 
     caught = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    caught = [s for s in caught if signal.getsignal(s) is not signal.SIG_IGN]  # nohup, `&`: ignored stays ignored
     previous = {signum: signal.signal(signum, request) for signum in caught}
     try:
         yield

@@ -161,6 +161,7 @@ def test_sigterm_is_a_cancel_that_cleans_up(tmp_path, name):
     script = tmp_path / "child.py"
     script.write_text(
         "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as in a terminal (CI may run us under nohup)\n"
         "import openvino as ov\n"
         "from edgekit.cli import main\n"
         "def save_model(*args, **kwargs):  # the signal arrives while the IR is being written\n"
@@ -172,3 +173,29 @@ def test_sigterm_is_a_cancel_that_cleans_up(tmp_path, name):
     assert done.returncode == 128 + getattr(signal, name), done.stderr
     assert f"cancelled ({name})" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists(), list((tmp_path / "out").rglob("*"))
+
+
+def test_under_nohup_a_hang_up_is_still_ignored(tmp_path):
+    """``nohup edgekit plan ... &`` is meant to outlive the terminal: where SIGHUP is ignored, the CLI
+    leaves it ignored (it takes over only signals left at their default) and the command finishes."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("openvino")
+    out = tmp_path / "out" / "m.xml"
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup leaves it\n"
+        "import openvino as ov\n"
+        "from edgekit.cli import main\n"
+        "real = ov.save_model\n"
+        "def save_model(*args, **kwargs):  # the terminal goes away while the IR is being written\n"
+        "    os.kill(os.getpid(), signal.SIGHUP)\n"
+        "    time.sleep(0.5)\n"
+        "    return real(*args, **kwargs)\n"
+        "ov.save_model = save_model\n"
+        f"sys.exit(main(['compress', 'demo:digits', '--method', 'fp16', '--format', 'openvino', '--out', {str(out)!r}]))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert out.is_file() and "cancelled" not in done.stderr

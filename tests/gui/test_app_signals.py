@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import as_in_a_terminal
+
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(not Path("/proc/self/status").is_file(),
                                                   reason="reads which signals a process catches from /proc (Linux)")]
 
@@ -39,7 +41,7 @@ def test_a_stop_signal_closes_the_app_cleanly(tmp_path, signum):
     at all while the app sat idle."""
     ini = tmp_path / "gui.ini"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "EDGEKIT_GUI_SETTINGS": str(ini)}
-    app = subprocess.Popen([sys.executable, "-m", "edgekit_gui"], env=env, stdout=subprocess.PIPE,
+    app = subprocess.Popen(as_in_a_terminal([sys.executable, "-m", "edgekit_gui"]), env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     try:
         _wait_until_it_catches(app, app.pid, signal.SIGTERM)  # installed with the others, once the window is up
@@ -47,6 +49,7 @@ def test_a_stop_signal_closes_the_app_cleanly(tmp_path, signum):
         _, err = app.communicate(timeout=60)
     finally:
         app.kill()
+        app.communicate()  # reaped, its pipes closed (a failure here must not leak into later tests)
     assert app.returncode == 0, err
     assert "Traceback" not in err
     assert "geometry" in ini.read_text()  # the close button's clean-up ran (it saves the window's geometry)
@@ -59,8 +62,8 @@ def test_sigterm_to_edgekit_gui_closes_the_app_it_started(tmp_path):
 
     ini = tmp_path / "gui.ini"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "EDGEKIT_GUI_SETTINGS": str(ini)}
-    cli = subprocess.Popen([sys.executable, "-m", "edgekit", "gui"], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    cli = subprocess.Popen(as_in_a_terminal([sys.executable, "-m", "edgekit", "gui"]), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
         while not (children := psutil.Process(cli.pid).children()):
@@ -72,5 +75,6 @@ def test_sigterm_to_edgekit_gui_closes_the_app_it_started(tmp_path):
         children[0].wait(30)  # gone (its status went to `edgekit gui`, which waited for it)
     finally:
         cli.kill()
+        cli.communicate()
     assert cli.returncode == 143 and "cancelled (SIGTERM)" in err, err
     assert "geometry" in ini.read_text()  # the app closed through its close button's clean-up, not killed

@@ -13,6 +13,8 @@ import time
 import cv2
 import pytest
 
+from ..conftest import as_in_a_terminal
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("stop", "status", "said"), [(signal.SIGINT, 130, "interrupted (Ctrl-C)"),
@@ -20,9 +22,10 @@ import pytest
 def test_a_stop_signal_keeps_the_summary_the_json_and_a_playable_video(tmp_path, stop, status, said):
     """SIGTERM used to end the process at once: no video, no JSON, a hidden 10 MB partial file left."""
     video, stats = tmp_path / "run.mp4", tmp_path / "run.json"
-    proc = subprocess.Popen([sys.executable, "-m", "edgekit", "demo", "demo:digits", "--seconds", "120",
-                             "--record", str(video), "--json", str(stats)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "80"})
+    proc = subprocess.Popen(as_in_a_terminal([sys.executable, "-m", "edgekit", "demo", "demo:digits", "--seconds",
+                                               "120", "--record", str(video), "--json", str(stats)]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "80"})
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".run*")) and time.monotonic() < deadline:  # the recorder's temp file exists
         assert proc.poll() is None, proc.stderr.read()
