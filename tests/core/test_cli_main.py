@@ -146,13 +146,10 @@ def test_ctrl_c_while_the_cli_is_still_being_imported_is_a_cancel(tmp_path):
     assert done.stderr.strip() == "cancelled (Ctrl-C)", done.stderr
 
 
-@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
-def test_sigterm_is_a_cancel_that_cleans_up(tmp_path, name):
-    """SIGTERM (``kill``, ``timeout``, a service manager) or SIGHUP (the SSH session to the device dropped)
-    ended the process on the spot: ``compress --format openvino --out out/m.xml`` left
-    ``out/.m.xml.<random>.tmp/`` behind and said nothing. Now it is cancelled as Ctrl-C is: one line, the
-    shell's status (143, 129), nothing half-written left."""
-    import signal
+def _compress_signalled(tmp_path, name: str, disposition: str, after: str):
+    """``edgekit compress demo:digits --method fp16 --format openvino --out out/m.xml`` in a child whose
+    ``name`` signal starts at ``disposition`` (SIG_DFL: a terminal's; SIG_IGN: nohup's) and arrives while
+    the IR is written; ``after``: what the patched ``save_model`` does next. Returns ``(done, out)``."""
     import subprocess
     import sys
 
@@ -161,15 +158,28 @@ def test_sigterm_is_a_cancel_that_cleans_up(tmp_path, name):
     script = tmp_path / "child.py"
     script.write_text(
         "import os, signal, sys, time\n"
-        "signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as in a terminal (CI may run us under nohup)\n"
+        f"signal.signal(signal.{name}, signal.{disposition})\n"
         "import openvino as ov\n"
         "from edgekit.cli import main\n"
-        "def save_model(*args, **kwargs):  # the signal arrives while the IR is being written\n"
+        "real = ov.save_model\n"
+        "def save_model(*args, **kwargs):\n"
         f"    os.kill(os.getpid(), signal.{name})\n"
-        "    time.sleep(30)\n"
+        f"    {after}\n"
         "ov.save_model = save_model\n"
         f"sys.exit(main(['compress', 'demo:digits', '--method', 'fp16', '--format', 'openvino', '--out', {str(out)!r}]))\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    return done, out
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_is_a_cancel_that_cleans_up(tmp_path, name):
+    """SIGTERM (``kill``, ``timeout``, a service manager) or SIGHUP (the SSH session to the device dropped)
+    ended the process on the spot: ``compress --format openvino --out out/m.xml`` left
+    ``out/.m.xml.<random>.tmp/`` behind and said nothing. Now it is cancelled as Ctrl-C is: one line, the
+    shell's status (143, 129), nothing half-written left."""
+    import signal
+
+    done, _ = _compress_signalled(tmp_path, name, "SIG_DFL", "time.sleep(30)")  # SIG_DFL: as in a terminal
     assert done.returncode == 128 + getattr(signal, name), done.stderr
     assert f"cancelled ({name})" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists(), list((tmp_path / "out").rglob("*"))
@@ -178,24 +188,6 @@ def test_sigterm_is_a_cancel_that_cleans_up(tmp_path, name):
 def test_under_nohup_a_hang_up_is_still_ignored(tmp_path):
     """``nohup edgekit plan ... &`` is meant to outlive the terminal: where SIGHUP is ignored, the CLI
     leaves it ignored (it takes over only signals left at their default) and the command finishes."""
-    import subprocess
-    import sys
-
-    pytest.importorskip("openvino")
-    out = tmp_path / "out" / "m.xml"
-    script = tmp_path / "child.py"
-    script.write_text(
-        "import os, signal, sys, time\n"
-        "signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup leaves it\n"
-        "import openvino as ov\n"
-        "from edgekit.cli import main\n"
-        "real = ov.save_model\n"
-        "def save_model(*args, **kwargs):  # the terminal goes away while the IR is being written\n"
-        "    os.kill(os.getpid(), signal.SIGHUP)\n"
-        "    time.sleep(0.5)\n"
-        "    return real(*args, **kwargs)\n"
-        "ov.save_model = save_model\n"
-        f"sys.exit(main(['compress', 'demo:digits', '--method', 'fp16', '--format', 'openvino', '--out', {str(out)!r}]))\n")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    done, out = _compress_signalled(tmp_path, "SIGHUP", "SIG_IGN", "time.sleep(0.5); return real(*args, **kwargs)")
     assert done.returncode == 0, done.stderr
     assert out.is_file() and "cancelled" not in done.stderr
