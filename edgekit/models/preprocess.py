@@ -150,6 +150,7 @@ def blob_params(fused: tuple[tuple[float, ...], tuple[float, ...]], swap_rb: boo
 
 
 STRONG_DOWNSCALE = 0.4  # below this factor a single linear resize visibly aliases
+RESIZING = "halve-then-linear"  # names what resize_to does; change it with resize_to (caches of prepared inputs key on it)
 
 
 def resize_to(image: np.ndarray, size: tuple[int, int], dst: np.ndarray | None = None) -> np.ndarray:

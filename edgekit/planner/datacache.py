@@ -27,11 +27,11 @@ import numpy as np
 from edgekit._io import atomic_path
 from edgekit.data.prepared import Prepared, prepare
 from edgekit.data.sampling import calibration_order
+from edgekit.models.preprocess import RESIZING
 from edgekit.planner.cache import cache_root
 from edgekit.progress import Progress
 
 DEFAULT_MAX_BYTES = 768 * 2**20
-RESIZING = "halve-then-linear"  # how preprocessing shrinks (models.preprocess.resize_to): a change makes new pixels
 
 
 def dataset_token(ds: Any) -> str | None:

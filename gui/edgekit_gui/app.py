@@ -54,7 +54,8 @@ def close_on_stop_signals(window) -> None:
     Why: Ctrl-C did nothing (Python's handler waited for Python code to run, and an idle Qt runs
     none), and SIGTERM killed the app on the spot, leaving a recording's partial file. Why a timer:
     Python runs signal handlers only between bytecodes; a no-op every 200 ms lets it. A signal
-    whose handler is not the default (an embedding test's own) is left alone.
+    whose handler is not the default is left alone: an embedding test's own, or one ignored
+    (``nohup`` ignores SIGHUP so that the app outlives the terminal).
     """
     import signal
 
