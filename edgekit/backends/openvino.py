@@ -27,6 +27,7 @@ from edgekit.backends._common import (
 )
 from edgekit.backends.base import Backend, Session, SessionInfo
 from edgekit.backends.capabilities import BackendCapabilities
+from edgekit.backends.scratch import scratch_folder
 from edgekit.errors import BackendUnavailable, ModelLoadError, map_exceptions
 from edgekit.types import DeviceKind, Format, Method, Precision
 
@@ -49,7 +50,8 @@ class OpenVINOOptions:
         streams: NUM_STREAMS; ``None`` = what the hint picks.
         threads: INFERENCE_NUM_THREADS; ``None`` = what the hint picks.
         requests: infer requests in ``run_many``; ``None`` = OPTIMAL_NUMBER_OF_INFER_REQUESTS.
-        cache_dir: CACHE_DIR for compiled blobs (faster second compile); ``None`` = off.
+        cache_dir: CACHE_DIR for compiled blobs (faster second compile); ``None`` = off, except
+            inside :func:`edgekit.backends.scratch.compile_scratch` (a temporary folder).
     """
 
     hint: str = "latency"
@@ -297,9 +299,10 @@ def _config(opts: OpenVINOOptions, element: str) -> dict[str, Any]:
         config["NUM_STREAMS"] = str(opts.streams)
     if opts.threads:
         config["INFERENCE_NUM_THREADS"] = opts.threads
-    if opts.cache_dir is not None:
-        Path(opts.cache_dir).mkdir(parents=True, exist_ok=True)
-        config["CACHE_DIR"] = str(opts.cache_dir)
+    cache_dir = opts.cache_dir if opts.cache_dir is not None else scratch_folder()  # a plan's second compile
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        config["CACHE_DIR"] = str(cache_dir)
     return config
 
 
