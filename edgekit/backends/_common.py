@@ -6,8 +6,10 @@ can grow these without touching it.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import platform
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from edgekit.errors import BackendUnavailable, ModelLoadError
 from edgekit.types import Precision
 
 QUANTIZED = (Precision.INT8, Precision.INT8_DYNAMIC)
+_INT8_ISA = ("avx512_vnni", "avx_vnni", "amx_int8")  # 8-bit products summed in 32 bits: nothing saturates
 
 
 def has_package(module: str) -> bool:
@@ -187,3 +190,18 @@ class InputChecker:
                 return {self._single: inputs}
 
         return validate_inputs(self.specs, inputs)
+
+
+@functools.lru_cache(maxsize=1)
+def saturating_cpu() -> bool:
+    """True on an x86 CPU without VNNI/AMX, where U8S8 integer products can saturate: their pairs are
+    summed in 16 bits (``VPMADDUBSW``), which 8-bit weights against 8-bit activations overflow."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return False
+    try:
+        from edgekit.hardware.cpu import probe_cpu
+
+        isa = probe_cpu().isa
+    except OSError:
+        return False
+    return not any(isa.get(f) for f in _INT8_ISA)

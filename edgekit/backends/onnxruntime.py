@@ -38,6 +38,7 @@ from edgekit.backends._common import (
     parse_precision,
     physical_cores,
     require,
+    saturating_cpu,
     stored_precision_rule,
 )
 from edgekit.backends.base import Backend, Session, SessionInfo
@@ -267,9 +268,6 @@ class OnnxRuntimeBackend(Backend):
         return OrtSession(model, sess, info, opts)
 
 
-_INT8_ISA = ("avx512_vnni", "avx_vnni", "amx_int8")
-
-
 def _quant_precision(opts: OrtOptions, precision: Any, device: str) -> tuple[OrtOptions, str]:
     """Resolve ``x64_quant_precision`` (``None`` = auto) and say why it is on."""
     from dataclasses import replace
@@ -281,20 +279,6 @@ def _quant_precision(opts: OrtOptions, precision: Any, device: str) -> tuple[Ort
     note = ("session.x64quantprecision on: this x86 CPU has no VNNI, and onnxruntime's U8S8 INT8 kernels "
             "saturate without it (a few top-1 points lost); slower, as accurate as on a VNNI CPU") if on else ""
     return replace(opts, x64_quant_precision=on), note
-
-
-@functools.lru_cache(maxsize=1)
-def saturating_cpu() -> bool:
-    """True on an x86 CPU without VNNI/AMX, where U8S8 integer products can saturate."""
-    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
-        return False
-    try:
-        from edgekit.hardware.cpu import probe_cpu
-
-        isa = probe_cpu().isa
-    except OSError:
-        return False
-    return not any(isa.get(f) for f in _INT8_ISA)
 
 
 def _providers() -> list[str]:

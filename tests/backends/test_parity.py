@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.backends import ParityReport, check_parity
+from edgekit.backends import ParityReport, check_parity, compile_session
+from edgekit.backends._common import saturating_cpu
 from edgekit.backends.parity import random_inputs
 
 
@@ -61,4 +62,15 @@ def test_real_int8_model_agrees_across_backends_on_real_photos(shufflenet, real_
     assert ov.precision == "int8"
     # two INT8 kernels round differently; the decision (top-1) must still agree
     assert ov.top1_agreement >= 0.875, report
-    assert ov.max_abs_diff < 0.25 * ov.max_ref_abs, report
+    if saturating_cpu():
+        # no VNNI: OpenVINO's 16-bit pair sums saturate where onnxruntime (the reference) widens them
+        # (measured on an AVX2 EPYC: max diff 9.8 of 25.7; top-1 on 500 photos 70.8% vs 76.6%): it matches
+        # onnxruntime's own saturating kernels instead, and the user is told (a note on the session)
+        with compile_session(shufflenet, "onnxruntime", options={"x64_quant_precision": False}) as ort, \
+                compile_session(shufflenet, "openvino") as ov_run:
+            assert any("saturate" in n for n in ov_run.info.notes)
+            for x in batches:
+                theirs, ours = ort.predict(x), ov_run.predict(x)
+                assert np.abs(theirs - ours).max() < 0.1 * np.abs(theirs).max()
+    else:
+        assert ov.max_abs_diff < 0.25 * ov.max_ref_abs, report

@@ -175,6 +175,25 @@ def test_int8_model_on_a_cpu_without_vnni_runs_with_onnxruntime_precision_option
         assert "x64quantprecision" not in " ".join(session.info.notes)
 
 
+def test_int8_on_openvino_on_a_cpu_without_vnni_is_noted_as_possibly_saturating(tmp_path, monkeypatch):
+    """OpenVINO has no widening setting: the same INT8 file can score lower there on such a CPU (a ShuffleNet
+    INT8: 70.8% vs 76.6% top-1), so ``edgekit bench`` says so under its table."""
+    pytest.importorskip("openvino")
+    from edgekit.backends import openvino as ov_backend
+    from edgekit.evaluation.benchmark import BenchSettings, bench_items
+
+    int8 = load_model(quantize(conv_model(tmp_path / "conv.onnx"), tmp_path / "qdq.onnx", "qdq"))
+    fp32 = load_model(tmp_path / "conv.onnx")
+    monkeypatch.setattr(ov_backend, "saturating_cpu", lambda: True)  # an AVX2-only CPU (hardware edge)
+    quick = BenchSettings(mode="latency", seconds=0.1, warmup_seconds=0.05)
+    ran_int8, ran_fp32 = bench_items([(int8, "openvino", "cpu", "int8"), (fp32, "openvino", "cpu", "fp32")], quick)
+    assert ran_int8.ok and any("without VNNI" in n and "saturate" in n for n in ran_int8.info["notes"])
+    assert not any("saturate" in n for n in ran_fp32.info["notes"])  # nothing to saturate in FP32
+    monkeypatch.setattr(ov_backend, "saturating_cpu", lambda: False)  # VNNI, AMX or not x86
+    with compile_session(int8, "openvino") as session:
+        assert not any("saturate" in n for n in session.info.notes)
+
+
 # ---- OpenVINO's own words reach the user --------------------------------------------------------
 
 
