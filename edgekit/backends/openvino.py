@@ -300,7 +300,7 @@ def _saturation(precision: Precision, device: str) -> tuple[str, ...]:
     A note, not a warning: INT8 that edgekit made on such a CPU (7-bit weights for onnxruntime,
     NNCF's overflow fix for OpenVINO) is measured as it runs by the planner, and scored as
     accurate as FP32 here (MobileNetV2 x0.5 digits: 98.5% vs 98.1%)."""
-    if precision not in QUANTIZED or device not in ("CPU", "AUTO") or not saturating_cpu():
+    if precision != Precision.INT8 or device not in ("CPU", "AUTO") or not saturating_cpu():  # measured: static
         return ()
     return (SATURATES,)
 
