@@ -48,6 +48,7 @@ def render(result) -> tuple[Table, str]:
         f"weighted P/R/F1 {m.weighted_precision:.3f}/{m.weighted_recall:.3f}/{m.weighted_f1:.3f}; "
         f"{result.seconds:.1f}s"
         + (f"\n{result.skipped} unreadable image(s) skipped" if result.skipped else "")
+        + "".join(f"\nnote: {note}" for note in result.notes)  # how the runtime ran it, as bench footnotes do
     )
     return table, summary
 

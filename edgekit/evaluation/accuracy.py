@@ -40,6 +40,8 @@ class EvalResult:
         seconds: wall time of the whole evaluation (preprocessing included).
         skipped: images that could not be decoded when read (corrupt or cut short), left out.
         task: what was scored (classification: top-1/top-k against class labels).
+        notes: what the runtime said about how it ran (its session's notes): a setting chosen for this
+            CPU, or a caveat on the accuracy itself (OpenVINO INT8 on a CPU whose products saturate).
     """
 
     model: str
@@ -53,6 +55,7 @@ class EvalResult:
     scores: np.ndarray | None = field(default=None, compare=False, repr=False)
     skipped: int = 0
     task: Task = Task.CLASSIFICATION
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-ready dict (without the raw scores)."""
@@ -68,6 +71,7 @@ class EvalResult:
                 "seconds": self.seconds,
                 "skipped": self.skipped,
                 "task": str(self.task),
+                "notes": list(self.notes),
             }
         )
 
@@ -78,6 +82,7 @@ class EvalResult:
         data["metrics"] = Metrics.from_dict(data["metrics"])
         data["labels"], data["predictions"] = tuple(data["labels"]), tuple(data["predictions"])
         data["task"] = Task.parse(data.get("task", "classification"), "task")
+        data["notes"] = tuple(data.get("notes", ()))
         return cls(**data)
 
 
@@ -164,6 +169,7 @@ def evaluate(
         time.perf_counter() - t0,
         scores,
         skipped,
+        notes=tuple(session.info.notes),
     )
 
 

@@ -175,11 +175,14 @@ def test_int8_model_on_a_cpu_without_vnni_runs_with_onnxruntime_precision_option
         assert "x64quantprecision" not in " ".join(session.info.notes)
 
 
-def test_int8_on_openvino_on_a_cpu_without_vnni_is_noted_as_possibly_saturating(tmp_path, monkeypatch):
+def test_int8_on_openvino_on_a_cpu_without_vnni_is_noted_as_possibly_saturating(tmp_path, photos, monkeypatch,
+                                                                                 capsys):
     """OpenVINO has no widening setting: the same INT8 file can score lower there on such a CPU (a ShuffleNet
-    INT8: 70.8% vs 76.6% top-1), so ``edgekit bench`` says so under its table."""
+    INT8: 70.8% vs 76.6% top-1), so ``edgekit bench`` says so under its table and ``edgekit eval`` under
+    its accuracy (and in its JSON)."""
     pytest.importorskip("openvino")
     from edgekit.backends import openvino as ov_backend
+    from edgekit.cli import main
     from edgekit.evaluation.benchmark import BenchSettings, bench_items
 
     int8 = load_model(quantize(conv_model(tmp_path / "conv.onnx"), tmp_path / "qdq.onnx", "qdq"))
@@ -189,6 +192,12 @@ def test_int8_on_openvino_on_a_cpu_without_vnni_is_noted_as_possibly_saturating(
     ran_int8, ran_fp32 = bench_items([(int8, "openvino", "cpu", "int8"), (fp32, "openvino", "cpu", "fp32")], quick)
     assert ran_int8.ok and any("without VNNI" in n and "saturate" in n for n in ran_int8.info["notes"])
     assert not any("saturate" in n for n in ran_fp32.info["notes"])  # nothing to saturate in FP32
+    qdq = str(tmp_path / "qdq.onnx")
+    assert main(["eval", qdq, "--data", str(photos), "--backend", "openvino", *CARD]) == 0
+    said = capsys.readouterr().out
+    assert "accuracy" in said and "note: OpenVINO INT8 on this x86 CPU without VNNI" in said
+    assert main(["eval", qdq, "--data", str(photos), "--backend", "openvino", "--json", *CARD]) == 0
+    assert any("saturate" in n for n in json.loads(capsys.readouterr().out)["notes"])
     monkeypatch.setattr(ov_backend, "saturating_cpu", lambda: False)  # VNNI, AMX or not x86
     with compile_session(int8, "openvino") as session:
         assert not any("saturate" in n for n in session.info.notes)
