@@ -45,6 +45,11 @@ class SessionInfo:
         workers: ``predict`` calls the session was compiled to serve at once, each on its own
             thread (a live pipeline runs that many inference workers); more than 1 when each
             call runs on one thread and the cores are filled by calls side by side.
+        caveats: the notes that bear on the results themselves, not only on speed (each is also
+            in ``notes``). Why apart: a note on threads or caches is for a benchmark table, a
+            caveat on accuracy (OpenVINO INT8 on a CPU whose integer sums saturate) must also
+            reach the user where a result is judged or a runtime chosen without a table: the
+            planner's accuracy rejection, the demo's start-up notices.
     """
 
     backend: str
@@ -57,12 +62,13 @@ class SessionInfo:
     notes: tuple[str, ...] = ()
     load_ms: float = 0.0
     workers: int = 1
+    caveats: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
         data = asdict(self)
         data["providers"] = list(self.providers)
-        data["notes"] = list(self.notes)
+        data["notes"], data["caveats"] = list(self.notes), list(self.caveats)
         return data
 
     @classmethod
@@ -70,7 +76,7 @@ class SessionInfo:
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
         data["providers"] = tuple(data.get("providers", ()))
-        data["notes"] = tuple(data.get("notes", ()))
+        data["notes"], data["caveats"] = tuple(data.get("notes", ())), tuple(data.get("caveats", ()))
         return cls(**data)
 
 

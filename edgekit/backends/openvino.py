@@ -10,7 +10,7 @@ and refuses a precision the device does not list in its
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,8 @@ class OpenVINOBackend(Backend):
             )
         device = device.upper()
         prec, hint, notes = _precision(model, parse_precision(precision), device)
-        notes += _saturation(prec, device)
+        caveats = _saturation(prec, device)
+        notes += caveats
         path = check_files(model)
         start = time.perf_counter()
         with map_exceptions(
@@ -231,6 +232,7 @@ class OpenVINOBackend(Backend):
             compiled = _core().compile_model(str(path), device, _config(opts, hint))
         load_ms = (time.perf_counter() - start) * 1e3
         info, requests = _info(compiled, device, prec, notes, load_ms, self.name)
+        info = replace(info, caveats=caveats)
         return OpenVINOSession(
             model, compiled, info, _input_ports(compiled, model), opts.requests or requests
         )
@@ -287,13 +289,14 @@ SATURATES = (
     "OpenVINO INT8 on this x86 CPU without VNNI: it sums pairs of 8-bit weight x 8-bit activation products "
     "in 16 bits (VPMADDUBSW), which can saturate and cost accuracy (measured: a third-party ShuffleNet V2 "
     "INT8 QDQ scored 70.8% top-1 on 500 ImageNet photos on OpenVINO, 76.6% on onnxruntime, which widens "
-    "its sums on such a CPU); compare its accuracy on onnxruntime (--backend onnxruntime)"
+    "its sums on such a CPU); compare its accuracy on onnxruntime"
 )
 
 
 def _saturation(precision: Precision, device: str) -> tuple[str, ...]:
-    """A session note when INT8 runs on a CPU whose integer products can saturate (``edgekit bench``
-    prints it under the table, beside the speed that would tempt a user to pick OpenVINO).
+    """A session caveat when INT8 runs on a CPU whose integer products can saturate (``edgekit bench``
+    prints it under the table, beside the speed that would tempt a user to pick OpenVINO; ``eval``
+    under its accuracy; the planner beside an accuracy rejection; the demo when it starts).
 
     Why: onnxruntime avoids it on such CPUs (``x64_quant_precision``), OpenVINO has no such
     setting, so the same INT8 file can score several top-1 points lower on OpenVINO there.

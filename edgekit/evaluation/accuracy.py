@@ -42,6 +42,8 @@ class EvalResult:
         task: what was scored (classification: top-1/top-k against class labels).
         notes: what the runtime said about how it ran (its session's notes): a setting chosen for this
             CPU, or a caveat on the accuracy itself (OpenVINO INT8 on a CPU whose products saturate).
+        caveats: those of the notes that bear on the accuracy itself (``SessionInfo.caveats``): the
+            planner quotes them when it rejects a candidate for its accuracy.
     """
 
     model: str
@@ -56,6 +58,7 @@ class EvalResult:
     skipped: int = 0
     task: Task = Task.CLASSIFICATION
     notes: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-ready dict (without the raw scores)."""
@@ -72,6 +75,7 @@ class EvalResult:
                 "skipped": self.skipped,
                 "task": str(self.task),
                 "notes": list(self.notes),
+                "caveats": list(self.caveats),
             }
         )
 
@@ -82,7 +86,7 @@ class EvalResult:
         data["metrics"] = Metrics.from_dict(data["metrics"])
         data["labels"], data["predictions"] = tuple(data["labels"]), tuple(data["predictions"])
         data["task"] = Task.parse(data.get("task", "classification"), "task")
-        data["notes"] = tuple(data.get("notes", ()))
+        data["notes"], data["caveats"] = tuple(data.get("notes", ())), tuple(data.get("caveats", ()))
         return cls(**data)
 
 
@@ -170,6 +174,7 @@ def evaluate(
         scores,
         skipped,
         notes=tuple(session.info.notes),
+        caveats=tuple(session.info.caveats),
     )
 
 

@@ -70,7 +70,8 @@ def evaluate_prepared(
     metrics = compute_metrics(labels, predictions, scores if scores.shape[1] == len(classes) else None, classes)
     return EvalResult(model.name, session.info.backend, session.info.device, session.info.precision, metrics,
                       tuple(int(v) for v in labels), tuple(int(v) for v in predictions),
-                      time.perf_counter() - t0, scores, data.skipped, notes=tuple(session.info.notes))
+                      time.perf_counter() - t0, scores, data.skipped, notes=tuple(session.info.notes),
+                      caveats=tuple(session.info.caveats))
 
 
 BATCH_ELEMENTS = 640_000  # input values per run: 4 images at 224x224, 32 at 64x64

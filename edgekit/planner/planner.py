@@ -290,6 +290,7 @@ class _State:
         self.models: dict[str, Model] = {}
         self.evals: dict[str, Any] = {}
         self.too_slow: set[str] = set()  # stopped while scored: far slower than their FP32 (pace)
+        self.caveats: dict[str, tuple[str, ...]] = {}  # what a runtime said bears on its accuracy
         self.measurer: DeviceMeasurer | None = None
         self.detector = det_plan.is_detector(model)  # accuracy in mAP, INT8 keeps the decode tail float
 
@@ -414,6 +415,7 @@ class _State:
             m = res.metrics
             self.cands[k] = replace(c, accuracy=m.accuracy, accuracy_ci=tuple(m.accuracy_ci), n=m.n, drop=drop,
                                     drop_ci=ci)
+            self.caveats[k] = res.caveats
 
     # ---- accuracy control ----------------------------------------------------------
     def control_all(self) -> None:
@@ -447,6 +449,7 @@ class _State:
             drop, ci = rules.paired_drop(self.ref_ok, [p == y for p, y in zip(res.predictions, res.labels)])
             self.cands[key] = replace(cand, accuracy=res.metrics.accuracy, accuracy_ci=tuple(res.metrics.accuracy_ci),
                                       n=res.metrics.n, drop=drop, drop_ci=ci)
+            self.caveats[key] = res.caveats
 
     def _controlled(self, c: Candidate, budget: float):
         pre, name = self.ctx.source.preprocess, self.ctx.source.input.name
@@ -556,6 +559,14 @@ class _State:
         runs = max(3, min(20, int(1000 / c.p50_ms)))  # about a second of profiling, whatever the model
         return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa, runs)
 
+    def _twin(self, c: Candidate, max_drop: float) -> Candidate | None:
+        """Another runtime's candidate that ran the very same file within the accuracy budget."""
+        model = self.models.get(c.key)
+        if model is None or c.drop is None or c.drop <= max_drop:
+            return None
+        return next((o for k, o in self.cands.items() if o.backend != c.backend and o.drop is not None
+                     and o.drop <= max_drop and getattr(self.models.get(k), "sha256", None) == model.sha256), None)
+
     def decide(self, seconds: float) -> Report:
         cfg, t = self.config, self.target
         lat_budget = cfg.latency_budget_ms if cfg.latency_budget_ms is not None else t.budgets.latency_ms
@@ -568,7 +579,8 @@ class _State:
                 judged.append(c)
                 continue
             c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa, self._why_slower(c, fp32), cfg.objective)
-            c = rules.accuracy_rule(c, cfg.max_accuracy_drop)
+            c = rules.accuracy_rule(c, cfg.max_accuracy_drop, self.caveats.get(c.key, ()),
+                                    self._twin(c, cfg.max_accuracy_drop))
             judged.append(rules.budget_rule(c, lat_budget, size_budget))
         for c in judged:
             if c.status == Status.REJECTED:

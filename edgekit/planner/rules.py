@@ -142,13 +142,26 @@ def tie_line(pick: Candidate, others: list[Candidate]) -> str:
             f"rule: {TIE_RULE}.")
 
 
-def accuracy_rule(cand: Candidate, max_drop: float) -> Candidate:
-    """Reject when the measured drop exceeds ``max_drop``; the interval is always quoted."""
+def accuracy_rule(cand: Candidate, max_drop: float, caveats: tuple[str, ...] = (),
+                  twin: Candidate | None = None) -> Candidate:
+    """Reject when the measured drop exceeds ``max_drop``; the interval is always quoted.
+
+    Why the extras: a drop alone reads as "this model does not survive INT8". When the runtime
+    said its arithmetic can cost accuracy on this hardware (``caveats``, from its session) that
+    is quoted, and when the same file scored within budget on another runtime (``twin``) so is
+    that figure: then the loss is the runtime's, not the file's, and the user knows where to run it.
+    """
     if cand.drop is None or cand.drop <= max_drop + 1e-12:
         return cand
     lo, hi = cand.drop_ci or (cand.drop, cand.drop)
-    return reject(cand, f"accuracy drop {100 * cand.drop:.2f} points (95% CI {100 * lo:.2f}..{100 * hi:.2f}) "
-                        f"exceeds the {100 * max_drop:.2f}-point budget")
+    reason = (f"accuracy drop {100 * cand.drop:.2f} points (95% CI {100 * lo:.2f}..{100 * hi:.2f}) "
+              f"exceeds the {100 * max_drop:.2f}-point budget")
+    if twin is not None and twin.accuracy is not None:
+        reason += (f"; the same file scores {100 * twin.accuracy:.2f}% on {twin.key} (drop "
+                   f"{100 * (twin.drop or 0.0):+.2f}), so the loss is this runtime's arithmetic, not the file's")
+    if caveats:
+        reason += "; " + "; ".join(caveats)
+    return reject(cand, reason)
 
 
 def budget_rule(cand: Candidate, latency_ms: float | None, model_mb: float | None) -> Candidate:

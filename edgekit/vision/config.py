@@ -385,12 +385,16 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
         model, name, device=device, precision=precision, options=live_options(name, threads=1)), rate=rate)
 
 
-def auto_choices(*sessions: Any) -> list[str]:
-    """What was measured to choose these sessions' runtimes (``backend="auto"``) and how their runs
-    fill the cores (one on every core, or one-thread runs side by side), for the user to read
-    (empty when nothing was measured)."""
+def startup_notes(*sessions: Any) -> list[str]:
+    """What the user reads when a demo starts: what was measured to choose these sessions' runtimes
+    (``backend="auto"``), how their runs fill the cores (one on every core, or one-thread runs side
+    by side), and what the runtimes said bears on the accuracy shown (``SessionInfo.caveats``:
+    OpenVINO INT8 on a CPU whose integer sums saturate, whichever backend was asked for). Empty
+    when there is nothing to say."""
     from edgekit.vision._auto_backend import said
     from edgekit.vision._workers import PREFIX
 
-    workers = [n for s in sessions for n in getattr(getattr(s, "info", None), "notes", ()) if n.startswith(PREFIX)]
-    return said(*sessions) + workers
+    infos = [s.info for s in sessions if getattr(s, "info", None) is not None]
+    workers = [n for info in infos for n in info.notes if n.startswith(PREFIX)]
+    caveats = [c for info in infos for c in getattr(info, "caveats", ())]
+    return list(dict.fromkeys(said(*sessions) + workers + caveats))

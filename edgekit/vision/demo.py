@@ -22,7 +22,7 @@ import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
 from edgekit.errors import ConfigError
-from edgekit.vision.config import LiveConfig, auto_choices, is_detector, sessions_and_source
+from edgekit.vision.config import LiveConfig, is_detector, sessions_and_source, startup_notes
 from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
@@ -61,7 +61,7 @@ def run_demo(settings: LiveConfig, on_update: Callable[[Readouts], None] | None 
             check_writable(out, settings.force)
     # a detector on "demo": the labelled detection stream; a camera at its default rate: opened first
     session, reference, source = sessions_and_source(settings)
-    for note in auto_choices(session, reference):  # which runtime "auto" measured fastest, and by how much
+    for note in startup_notes(session, reference):  # how "auto" chose; caveats on the accuracy shown
         notice(note)
     try:
         predictor = _live_predictor(session, settings)  # a bad --conf/--classes fails before any frame

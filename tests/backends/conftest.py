@@ -67,13 +67,20 @@ def shufflenet():
 
 
 @pytest.fixture(scope="session")
-def real_photos() -> list[tuple[Path, int]]:
-    """The first 8 photos of ../shared/realdata with their ImageNet labels."""
-    import csv
-
+def real_table() -> Path:
+    """The CSV of the 500 ImageNet photos in ../shared/realdata (path, label), when present."""
     table = REALDATA / "labels" / "imagenet500.csv"
     if not table.is_file():
         pytest.skip(f"real-data photos not found at {table}")
+    return table
+
+
+@pytest.fixture(scope="session")
+def real_photos(real_table: Path) -> list[tuple[Path, int]]:
+    """The first 8 photos of ../shared/realdata with their ImageNet labels."""
+    import csv
+
+    table = real_table
     with table.open(newline="") as fh:
         rows = list(csv.DictReader(fh))[:8]
     return [(REALDATA / row["path"], int(row["label"])) for row in rows]

@@ -178,8 +178,8 @@ def test_int8_model_on_a_cpu_without_vnni_runs_with_onnxruntime_precision_option
 def test_int8_on_openvino_on_a_cpu_without_vnni_is_noted_as_possibly_saturating(tmp_path, photos, monkeypatch,
                                                                                  capsys):
     """OpenVINO has no widening setting: the same INT8 file can score lower there on such a CPU (a ShuffleNet
-    INT8: 70.8% vs 76.6% top-1), so ``edgekit bench`` says so under its table and ``edgekit eval`` under
-    its accuracy (and in its JSON)."""
+    INT8: 70.8% vs 76.6% top-1), so ``edgekit bench`` says so under its table, ``edgekit eval`` under
+    its accuracy (and in its JSON) and ``edgekit demo`` when it starts."""
     pytest.importorskip("openvino")
     from edgekit.backends import openvino as ov_backend
     from edgekit.cli import main
@@ -198,9 +198,14 @@ def test_int8_on_openvino_on_a_cpu_without_vnni_is_noted_as_possibly_saturating(
     assert "accuracy" in said and "note: OpenVINO INT8 on this x86 CPU without VNNI" in said
     assert main(["eval", qdq, "--data", str(photos), "--backend", "openvino", "--json", *CARD]) == 0
     assert any("saturate" in n for n in json.loads(capsys.readouterr().out)["notes"])
+    # the demo shows top-1 live: a user who asks it for OpenVINO is told when it starts
+    assert main(["demo", qdq, "--backend", "openvino", *CARD, "--source", "synthetic", "--seconds", "0.5"]) == 0
+    assert "OpenVINO INT8 on this x86 CPU without VNNI" in " ".join(capsys.readouterr().err.split())
     monkeypatch.setattr(ov_backend, "saturating_cpu", lambda: False)  # VNNI, AMX or not x86
     with compile_session(int8, "openvino") as session:
-        assert not any("saturate" in n for n in session.info.notes)
+        assert not any("saturate" in n for n in session.info.notes) and session.info.caveats == ()
+    assert main(["demo", qdq, "--backend", "openvino", *CARD, "--source", "synthetic", "--seconds", "0.5"]) == 0
+    assert "VNNI" not in capsys.readouterr().err
 
 
 # ---- OpenVINO's own words reach the user --------------------------------------------------------

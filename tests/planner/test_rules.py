@@ -43,6 +43,20 @@ def test_accuracy_drop_over_budget_is_rejected_with_its_interval():
     assert rules.accuracy_rule(cand("int8", drop=0.005), max_drop=0.01).status == "valid"
 
 
+def test_an_accuracy_rejection_quotes_the_runtimes_caveat_and_the_same_file_elsewhere():
+    """A drop alone reads as "this model does not survive INT8"; the runtime's own caveat (from its
+    session) and the same file's score on another runtime say the loss is the runtime's arithmetic."""
+    caveat = "OpenVINO INT8 on this x86 CPU without VNNI: its 16-bit sums can saturate"
+    ov = cand("int8", drop=0.058, backend="openvino", acc=0.708)
+    ort = cand("int8", drop=0.0, acc=0.766)
+    (reason,) = rules.accuracy_rule(ov, 0.01, (caveat,), twin=ort).reasons
+    assert reason.startswith("accuracy drop 5.80 points") and caveat in reason
+    assert "the same file scores 76.60% on onnxruntime/cpu/int8" in reason
+    (plain,) = rules.accuracy_rule(ov, 0.01).reasons
+    assert "VNNI" not in plain and "same file" not in plain  # nothing said, nothing guessed
+    assert rules.accuracy_rule(ort, 0.01, (caveat,)).status == "valid"  # a caveat alone never rejects
+
+
 def test_paired_drop_counts_only_disagreements():
     ref = [True] * 90 + [False] * 10
     same = rules.paired_drop(ref, ref)

@@ -80,7 +80,7 @@ def test_a_first_runtime_that_fails_to_run_is_closed_and_the_other_kept(dynamic_
     pytest.importorskip("openvino", reason="the race needs a second runtime")
     from edgekit.backends import compile_session
     from edgekit.vision import _auto_backend
-    from edgekit.vision.config import auto_choices
+    from edgekit.vision.config import startup_notes
 
     first = compile_session(dynamic_int8, "onnxruntime")
     closed = []
@@ -88,7 +88,7 @@ def test_a_first_runtime_that_fails_to_run_is_closed_and_the_other_kept(dynamic_
     first.close = lambda: closed.append(True)
     with _auto_backend.race(first, ["openvino"], lambda name: compile_session(dynamic_int8, name)) as session:
         assert session.info.backend == "openvino" and closed == [True]
-        (note,) = auto_choices(session, None)
+        (note,) = startup_notes(session, None)
         assert set(_measured(note)) == {"openvino"} and "not measured: onnxruntime: the runtime aborted" in note
 
 

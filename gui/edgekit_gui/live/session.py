@@ -18,13 +18,14 @@ from edgekit.progress import emit
 
 def start_pipeline(config: Any, progress: Any) -> tuple[Any, tuple, tuple]:
     """Worker: compile, open the source, start the pipeline; returns it running, the class names
-    (the source's, else the model's) for the ground-truth picker, and the notes of how ``auto`` chose.
+    (the source's, else the model's) for the ground-truth picker, and the start-up notes for the
+    page's banner (how ``auto`` chose, caveats on the accuracy shown).
 
     Raises:
         SourceError / ModelLoadError / BackendUnavailable / ConfigError: with the SDK's sentence.
     """
     from edgekit.vision import LivePipeline
-    from edgekit.vision.config import auto_choices, sessions_and_source
+    from edgekit.vision.config import sessions_and_source, startup_notes
 
     what = config.describe() + (f", A/B against {config.describe('compare')}" if config.has_reference else "")
     emit(progress, "compiling", what, fraction=0.0)
@@ -48,7 +49,7 @@ def start_pipeline(config: Any, progress: Any) -> tuple[Any, tuple, tuple]:
         pipe.stop(timeout=1.0)
         raise
     classes = source.info.classes or getattr(main.model, "labels", None) or ()
-    return pipe, tuple(str(c) for c in classes), tuple(auto_choices(main, reference))  # for the page's banner
+    return pipe, tuple(str(c) for c in classes), tuple(startup_notes(main, reference))  # for the page's banner
 
 
 def stop_pipeline(pipe: Any, progress: Any) -> dict:

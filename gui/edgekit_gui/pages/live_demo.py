@@ -330,7 +330,7 @@ class LiveDemoPage(Page):
         pipe, classes, said = result
         self.pipe = pipe
         self.follower = FrameFollower(pipe, self.bridge.post).start()
-        if said:  # "auto" measured the runtimes: which one runs, and why
+        if said:  # how "auto" chose the runtime, and what the runtime says bears on the accuracy shown
             self.banner.show_info(" ".join(said))
         _busy.hold()
         self.state.set_backend(self.picker_a.choice()[1])
