@@ -222,7 +222,7 @@ class OpenVINOBackend(Backend):
             )
         device = device.upper()
         prec, hint, notes = _precision(model, parse_precision(precision), device)
-        caveats = _saturation(prec, device)
+        caveats = _saturation(prec, device, model)
         notes += caveats
         path = check_files(model)
         start = time.perf_counter()
@@ -293,17 +293,20 @@ SATURATES = (
 )
 
 
-def _saturation(precision: Precision, device: str) -> tuple[str, ...]:
+def _saturation(precision: Precision, device: str, model: Any = None) -> tuple[str, ...]:
     """A session caveat when INT8 runs on a CPU whose integer products can saturate (``edgekit bench``
     prints it under the table, beside the speed that would tempt a user to pick OpenVINO; ``eval``
     under its accuracy; the planner beside an accuracy rejection; the demo when it starts).
 
     Why: onnxruntime avoids it on such CPUs (``x64_quant_precision``), OpenVINO has no such
     setting, so the same INT8 file can score several top-1 points lower on OpenVINO there.
-    A note, not a warning: INT8 that edgekit made on such a CPU (7-bit weights for onnxruntime,
-    NNCF's overflow fix for OpenVINO) is measured as it runs by the planner, and scored as
-    accurate as FP32 here (MobileNetV2 x0.5 digits: 98.5% vs 98.1%)."""
+    None for a file whose weights edgekit wrote in 7 bits (onnxruntime's ``reduce_range``,
+    NNCF's overflow fix on every layer: what it makes for such a CPU), where a pair of products
+    cannot saturate a 16-bit sum."""
     if precision != Precision.INT8 or device not in ("CPU", "AUTO") or not saturating_cpu():  # measured: static
+        return ()
+    made = (getattr(model, "metadata", None) or {}).get("compression") or {}
+    if made.get("reduce_range") is True or made.get("overflow_fix") == "enable":
         return ()
     return (SATURATES,)
 

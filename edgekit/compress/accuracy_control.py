@@ -22,7 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.compress._common import say
-from edgekit.compress.int8 import Feed, nncf_dataset, nncf_output, quantize_int8, quantize_openvino
+from edgekit.compress.int8 import (
+    Feed,
+    needs_reduce_range,
+    nncf_advanced,
+    nncf_dataset,
+    nncf_output,
+    overflow_fix,
+    quantize_int8,
+    quantize_openvino,
+)
 from edgekit.errors import BudgetNotMet, require_argument
 from edgekit.models.model import Model
 from edgekit.progress import Progress
@@ -164,15 +173,19 @@ def quantize_openvino_controlled(
     max_drop: float = 0.01,
     force: bool = False,
     progress: Progress | None = None,
+    reduce_range: bool | None = None,
 ) -> ControlledResult:
     """NNCF ``quantize_with_accuracy_control`` on an OpenVINO model, then a report of float layers.
 
     The search runs on a scratch copy; the final model is re-quantized with
     the same layers ignored so it is written through the usual atomic path.
+    ``reduce_range``: as :func:`~edgekit.compress.int8.quantize_openvino` (NNCF's overflow fix on
+    every layer for a CPU whose U8S8 sums saturate), for the search and the final model alike.
     """
     import nncf
     import openvino as ov
 
+    reduce_range = needs_reduce_range() if reduce_range is None else reduce_range
     core = ov.Core()
     src = core.read_model(str(model.path))
     data = [(feed, label) for feed, label in validation]
@@ -191,9 +204,11 @@ def quantize_openvino_controlled(
         quantized = nncf.quantize_with_accuracy_control(
             src, nncf_dataset(calibration, progress), nncf.Dataset(data, lambda item: item), validate,
             max_drop=max_drop, drop_type=nncf.DropType.ABSOLUTE, subset_size=len(calibration),
+            advanced_quantization_parameters=nncf_advanced(overflow_fix(reduce_range)),
         )
     floats = float_layers_openvino(quantized)
-    final = quantize_openvino(model, calibration, out, ignored=floats, force=force, progress=progress)
+    final = quantize_openvino(model, calibration, out, ignored=floats, force=force, progress=progress,
+                              reduce_range=reduce_range)
     baseline = validate(core.compile_model(src, "CPU"), data)
     acc = validate(core.compile_model(core.read_model(str(final.path)), "CPU"), data)
     return ControlledResult(final, baseline, acc, tuple(floats), ((len(floats), acc),))

@@ -290,6 +290,18 @@ def nncf_dataset(feeds: list[Feed], progress: Progress | None = None) -> Any:
     return nncf.Dataset(feeds, item)
 
 
+def overflow_fix(reduce_range: bool) -> str:
+    """NNCF's ``overflow_fix`` for a target: every layer where U8S8 sums saturate, else NNCF's default."""
+    return "enable" if reduce_range else "first_layer_only"
+
+
+def nncf_advanced(fix: str) -> Any:
+    """``AdvancedQuantizationParameters`` carrying ``overflow_fix`` (NNCF imported by the caller)."""
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+
+    return AdvancedQuantizationParameters(overflow_fix=OverflowFix(fix))
+
+
 def quantize_openvino(
     model: Model,
     calibration: Iterable[Feed],
@@ -300,6 +312,7 @@ def quantize_openvino(
     progress: Progress | None = None,
     ignored: Iterable[str] = (),
     subset_size: int | None = None,
+    reduce_range: bool | None = None,
 ) -> Model:
     """Static INT8 for OpenVINO with NNCF (``nncf.quantize`` on an ``ov.Model``, fast bias correction).
 
@@ -308,6 +321,12 @@ def quantize_openvino(
         ignored: node names NNCF must keep in float.
         subset_size: calibration samples NNCF reads; ``None``: chosen from the data
             (:func:`nncf_subset_size`).
+        reduce_range: 7-bit weights in every layer (NNCF's ``overflow_fix="enable"``), for an x86
+            CPU without VNNI/AMX where OpenVINO's U8S8 pair sums saturate; ``False`` keeps NNCF's
+            default (the first layer only); ``None`` decides from this machine's ISA
+            (:func:`needs_reduce_range`), as :func:`quantize_int8` does. Why: measured on an AVX2
+            EPYC, YOLOX-Nano INT8 on OpenVINO scored mAP@0.5:0.95 0.023 on 64 COCO photos with the
+            default and 0.224 with every layer fixed (FP32: 0.415).
 
     Returns:
         A new INT8 OpenVINO IR ``Model`` (``<stem>.int8.xml`` + ``.bin``).
@@ -324,8 +343,10 @@ def quantize_openvino(
     feeds = check_calibration(calibration, labels=labels, num_classes=model.num_classes)
     subset = min(len(feeds), subset_size or nncf_subset_size(len(feeds), model.num_classes))
     feeds = feeds[:subset]  # the calibration set is class-balanced in order: a prefix stays balanced
+    reduce_range = needs_reduce_range() if reduce_range is None else reduce_range
+    fix = overflow_fix(reduce_range)
     settings = {"backend": "openvino", "calibration_samples": subset, "ignored": sorted(ignored),
-                "fast_bias_correction": True}
+                "fast_bias_correction": True, "overflow_fix": fix}
     with tempfile.TemporaryDirectory(prefix="edgekit-q-") as work:
         source = model if model.format is Format.OPENVINO else as_onnx(model, Path(work), progress)
         dest = output_path(model, out, "int8", Format.OPENVINO)
@@ -338,7 +359,8 @@ def quantize_openvino(
                 scope = nncf.IgnoredScope(names=list(ignored), validate=False) if ignored else None
                 with nncf_output(progress):
                     quantized = nncf.quantize(ov_model, nncf_dataset(feeds, progress), subset_size=subset,
-                                              fast_bias_correction=True, ignored_scope=scope)
+                                              fast_bias_correction=True, ignored_scope=scope,
+                                              advanced_parameters=nncf_advanced(fix))
                 ov.save_model(quantized, str(tmp), compress_to_fp16=False)
 
         result = write_result(dest, Format.OPENVINO, model, force, "int8", settings, write)

@@ -157,7 +157,7 @@ def _int8(spec: Spec, ctx: BuildContext) -> Model:
     quantizer = capabilities(spec.backend).int8_quantizer
     if quantizer == "nncf":
         return quantize_openvino(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, force=True,
-                                 progress=ctx.progress, ignored=_head(ctx, "nncf"))
+                                 progress=ctx.progress, ignored=_head(ctx, "nncf"), reduce_range=ctx.reduce_range)
     if quantizer != "onnxruntime":
         raise ConversionError(f"backend {spec.backend} declares no INT8 quantizer edgekit knows ({quantizer!r}); "
                               "drop int8 from --methods for it")

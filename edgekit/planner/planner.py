@@ -460,6 +460,7 @@ class _State:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", EdgekitWarning)
             result = fn(self.ctx.source, self.ctx.calibration, pairs, out, max_drop=budget, force=True,
+                        reduce_range=self.ctx.reduce_range,
                         progress=self.say.within("accuracy control", c.key, 0.7, 0.75, 0))
         self._note_warnings(Spec(c.backend, c.device, c.precision, Method.INT8_AC), caught)
         return result
@@ -676,8 +677,10 @@ def _to_onnx(model: Model, work: Path) -> Model:
 def _how(model: Model) -> str:
     s = model.metadata.get("compression", {})
     bits = []
-    if "method" in s and "reduce_range" in s:  # onnxruntime's quantizer records it; NNCF has no such setting
+    if "method" in s and "reduce_range" in s:  # onnxruntime's quantizer records it
         bits.append(f"reduce_range={s['reduce_range']}")
+    if "overflow_fix" in s:  # NNCF's: 7-bit weights in every layer, or its default (the first layer only)
+        bits.append(f"overflow_fix={s['overflow_fix']}")
     if s.get("calibration_samples"):
         bits.append(f"{s['calibration_samples']} calibration images")
     return f" ({', '.join(bits)})" if bits else ""
