@@ -71,10 +71,15 @@ def test_openvino_cautions_only_about_weights_that_can_saturate(tmp_path, tiny, 
     from edgekit.backends import openvino as ov_backend
 
     monkeypatch.setattr(ov_backend, "saturating_cpu", lambda: True)  # an AVX2-only CPU (hardware edge)
+    from edgekit.compress.int8 import quantize_int8
+
     for reduce_range, cautioned in ((True, False), (False, True)):
-        q = quantize_openvino(tiny, calib, tmp_path / f"q{reduce_range}.xml", reduce_range=reduce_range)
-        with compile_session(q, "openvino") as session:
-            assert bool(session.info.caveats) is cautioned and ("VNNI" in " ".join(session.info.notes)) is cautioned
+        nncf_ir = quantize_openvino(tiny, calib, tmp_path / f"q{reduce_range}.xml", reduce_range=reduce_range)
+        qdq = quantize_int8(tiny, calib, tmp_path / f"qdq{reduce_range}.onnx", reduce_range=reduce_range)
+        for q in (nncf_ir, qdq):
+            with compile_session(q, "openvino") as session:
+                said = " ".join(session.info.notes)
+                assert bool(session.info.caveats) is cautioned and ("VNNI" in said) is cautioned, q.path
 
 
 @pytest.mark.slow
