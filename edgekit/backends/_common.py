@@ -10,6 +10,7 @@ import functools
 import importlib.util
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from edgekit.types import Precision
 
 QUANTIZED = (Precision.INT8, Precision.INT8_DYNAMIC)
 _INT8_ISA = ("avx512_vnni", "avx_vnni", "amx_int8")  # 8-bit products summed in 32 bits: nothing saturates
+_X86 = ("x86_64", "amd64", "i386", "i686")
 
 
 def has_package(module: str) -> bool:
@@ -192,11 +194,19 @@ class InputChecker:
         return validate_inputs(self.specs, inputs)
 
 
+def sums_saturate(arch: str, has: Callable[[str], bool]) -> bool:
+    """True for an x86 CPU without VNNI/AMX (``arch`` and an ISA-flag test ``has``), where U8S8 integer
+    products can saturate: their pairs are summed in 16 bits (``VPMADDUBSW``), which 8-bit weights
+    against 8-bit activations overflow. The one rule behind onnxruntime's widened sums, OpenVINO's
+    caveat and 7-bit INT8 weights (``reduce_range``), for this machine or a planner's target."""
+    return arch.lower() in _X86 and not any(has(f) for f in _INT8_ISA)
+
+
 @functools.lru_cache(maxsize=1)
 def saturating_cpu() -> bool:
-    """True on an x86 CPU without VNNI/AMX, where U8S8 integer products can saturate: their pairs are
-    summed in 16 bits (``VPMADDUBSW``), which 8-bit weights against 8-bit activations overflow."""
-    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+    """:func:`sums_saturate` for this machine (its ISA read from the CPU alone: no full hardware
+    profile, which would import OpenVINO)."""
+    if platform.machine().lower() not in _X86:
         return False
     try:
         from edgekit.hardware.cpu import probe_cpu
@@ -204,4 +214,4 @@ def saturating_cpu() -> bool:
         isa = probe_cpu().isa
     except OSError:
         return False
-    return not any(isa.get(f) for f in _INT8_ISA)
+    return sums_saturate(platform.machine(), lambda flag: bool(isa.get(flag)))

@@ -21,17 +21,16 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.backends._common import saturating_cpu, sums_saturate
 from edgekit.backends.base import cast_feed
 from edgekit.compress._common import as_onnx, output_path, refuse_quantized, say, write_result
 from edgekit.compress.calibration import check_calibration
 from edgekit.errors import ConversionError, map_exceptions, require_argument
-from edgekit.hardware import profile_hardware
 from edgekit.models.model import Model
 from edgekit.progress import Progress, emit
 from edgekit.types import Format, Precision
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
-_VNNI = ("avx512_vnni", "avx_vnni", "amx_int8")
 Feed = dict[str, np.ndarray]
 
 
@@ -75,11 +74,11 @@ class _Counter:
 
 
 def needs_reduce_range(profile: Any = None) -> bool:
-    """True on x86 CPUs without VNNI/AMX (saturation risk of U8S8 on AVX2/AVX-512F)."""
+    """True on x86 CPUs without VNNI/AMX (saturation risk of U8S8 on AVX2/AVX-512F): ``profile``'s,
+    or this machine's (:func:`~edgekit.backends._common.saturating_cpu`) when ``None``."""
     if profile is None:
-        profile = profile_hardware()
-    x86 = profile.arch in ("x86_64", "i386", "i686")
-    return x86 and not any(profile.has(flag) for flag in _VNNI)
+        return saturating_cpu()
+    return sums_saturate(profile.arch, profile.has)
 
 
 def quantize_int8(

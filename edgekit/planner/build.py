@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekit.backends._common import sums_saturate
 from edgekit.backends.capabilities import BackendCapabilities
 from edgekit.backends.registry import capabilities
 from edgekit.compress.accuracy_control import quantize_openvino_controlled, quantize_ort_controlled
@@ -195,8 +196,7 @@ def _int8_dynamic(spec: Spec, ctx: BuildContext) -> Model:
 def target_reduce_range(target: Target) -> bool:
     """7-bit weights only where the *target* runs U8S8 without VNNI/AMX (x86 AVX2/AVX-512F):
     the artifact is built for the device it will run on, not for this machine."""
-    x86 = target.cpu_arch in ("x86_64", "i386", "i686")
-    return x86 and not any(target.has(f) for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
+    return sums_saturate(target.cpu_arch, target.has)
 
 
 def _pruned(spec: Spec, ctx: BuildContext) -> Model:

@@ -101,3 +101,22 @@ def test_yolox_int8_on_openvino_keeps_its_detections_on_a_cpu_whose_sums_saturat
     assert q.metadata["compression"]["overflow_fix"] == "enable"
     score = evaluate_detection(q, photos, "openvino", bootstrap=0).metrics.map
     assert score > 0.15, score  # 0.224 measured; NNCF's default gave 0.023 (FP32: 0.415)
+
+
+@pytest.mark.parametrize("arch, flags, saturates", [("x86_64", {"avx2"}, True), ("AMD64", {"avx2", "avx512f"}, True),
+                                                    ("x86_64", {"avx2", "avx512_vnni"}, False),
+                                                    ("x86_64", {"avx2", "avx_vnni"}, False),
+                                                    ("x86_64", {"amx_int8"}, False), ("aarch64", {"neon"}, False)])
+def test_one_rule_decides_for_this_machine_a_profile_and_a_target(arch, flags, saturates):
+    """7-bit weights for a profile (``needs_reduce_range``), for a plan's target (``target_reduce_range``) and
+    the runtimes' own choices (``saturating_cpu``) all read ``sums_saturate``: they cannot disagree."""
+    from types import SimpleNamespace
+
+    from edgekit.backends._common import sums_saturate
+    from edgekit.compress.int8 import needs_reduce_range
+    from edgekit.planner.build import target_reduce_range
+
+    has = flags.__contains__
+    assert sums_saturate(arch, has) is saturates
+    assert needs_reduce_range(SimpleNamespace(arch=arch, has=has)) is saturates
+    assert target_reduce_range(SimpleNamespace(cpu_arch=arch, has=has)) is saturates
