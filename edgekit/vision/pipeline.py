@@ -46,6 +46,7 @@ from edgekit.types import Task
 from edgekit.vision._detmap import RunningMap
 from edgekit.vision._mailbox import EMPTY, END, InOrder, Mailbox
 from edgekit.vision._meters import CpuMeter, RateMeter
+from edgekit.vision._opencv_pool import infers_on_cpu, single_threaded
 from edgekit.vision._state import REFRESH_S, PredictorState, StageMeters, rate, topk
 from edgekit.vision.detect import count_text
 from edgekit.vision.live_frame import LiveFrame
@@ -168,6 +169,7 @@ class LivePipeline:
         self._last_shown: tuple[_Inferred, float] | None = None  # the newest frame rendered, and when
         self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
+        self._opencv_pool: Callable[[], None] = lambda: None  # puts OpenCV's thread count back (see start)
         self._declared: str | None = None
         self._source_error: str | None = None
         self._reopens = 0
@@ -191,6 +193,8 @@ class LivePipeline:
         self._started_at = time.monotonic()
         self._running.set()
         self._pull = self.workers > 1 and not self._drop  # see _read_next
+        if infers_on_cpu(self._state.predictor.device):  # see edgekit.vision._opencv_pool
+            self._opencv_pool = single_threaded()
         capture = [] if self._pull else [self._capture_loop]
         loops = capture + [self._inference_loop] * self.workers + [self._render_loop]
         if self._ref is not None:
@@ -213,6 +217,7 @@ class LivePipeline:
         for thread in self._threads:
             thread.join(timeout)
         self.source.close()
+        self._opencv_pool()
         self._finished.set()
 
     def pause(self) -> None:
@@ -375,7 +380,7 @@ class LivePipeline:
             pred = self._state.predictor
             batch = pred.prepare_pooled(frame.image)  # a reused blob, given back after inference
             self._stages.add("preprocess", (time.monotonic() - t1) * 1e3)
-            self._cpu.add("preprocess", time.thread_time() - c1)
+            self._cpu.span("preprocess", c1)
             self._inbox.put(_Captured(frame, batch, pred), wait=not self._drop)
 
     def _read_one(self) -> Frame | object | None:
@@ -393,7 +398,7 @@ class LivePipeline:
         self._source_error = None
         self._capture_rate.tick(t1)
         self._stages.add("capture", (t1 - t0) * 1e3)
-        self._cpu.add("capture", time.thread_time() - c0)
+        self._cpu.span("capture", c0)
         return frame
 
     def _recover(self, exc: BaseException) -> None:
@@ -487,11 +492,10 @@ class LivePipeline:
             batch = item.batch = pred.prepare_pooled(item.frame.image)
             item.owner = pred
             self._stages.add("preprocess", (time.monotonic() - t0) * 1e3)
-            self._cpu.add("preprocess", time.thread_time() - c0)
-            c0 = time.thread_time()
+            c0 = self._cpu.span("preprocess", c0)
         scores, t1, ms = state.infer(batch)
         _give_back(item)  # the session is done with the blob: the capture thread may refill it
-        self._cpu.add("inference", time.thread_time() - c0)
+        self._cpu.span("inference", c0)
         return scores, t1, ms
 
     def _inferred(self, result: tuple) -> None:
@@ -509,7 +513,7 @@ class LivePipeline:
         if pred.task == Task.DETECTION:  # raw outputs: decoded into boxes on the render thread
             if refer:
                 self._refbox.put((item.frame, (pred, scores), None, truth))  # boxes compared by the reference loop
-            self._cpu.add("postprocess", time.thread_time() - c0)
+            self._cpu.span("postprocess", c0)
             self._outbox.put(_Inferred(item.frame, scores, state, truth, item.ticket), wait=not self._drop)
             return
         best = int(np.argmax(scores))
@@ -517,7 +521,7 @@ class LivePipeline:
         if refer:
             confidence = float(to_probabilities(scores).reshape(-1)[best])
             self._refbox.put((item.frame, pred.label(best), confidence, truth))
-        self._cpu.add("postprocess", time.thread_time() - c0)
+        self._cpu.span("postprocess", c0)
         if self.on_frame is None and self.on_result is None:  # nothing slow to wait for: no hand-off
             self._render(_Inferred(item.frame, scores, state, truth, item.ticket))
             return
@@ -615,7 +619,7 @@ class LivePipeline:
             self._stages.add("postprocess", (t1 - t0) * 1e3)
             self._stages.add("render", (t2 - t1) * 1e3)
             self._stages.add("end_to_end", (t2 - item.frame.timestamp) * 1e3)
-            self._cpu.add("postprocess", time.thread_time() - c0)
+            self._cpu.span("postprocess", c0)
         self.readouts = readouts
         self._last_shown = (item, time.monotonic())
         live = self.latest = LiveFrame(item.frame.image, readouts, self.draw, self._drawn)

@@ -14,7 +14,6 @@ outputs and ``decode`` (run on the render thread) turns them into boxes.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +29,7 @@ from edgekit.models.card import require_task
 from edgekit.models.preprocess import Preprocess
 from edgekit.types import Task
 from edgekit.vision._blob import BlobWriter
+from edgekit.vision._mailbox import Gate
 
 
 class PipelinePredictor:
@@ -54,7 +54,7 @@ class PipelinePredictor:
         self.name, self.backend, self.device, self.precision = name, backend, device, precision
         self.task = task
         self.workers = max(1, int(workers))
-        self.gate = threading.BoundedSemaphore(self.workers)
+        self.gate = Gate(self.workers)
         self._writer: BlobWriter | None = None
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
