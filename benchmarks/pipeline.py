@@ -165,7 +165,7 @@ def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[
     return callers(session, seconds, lambda: lambda n: session.predict(batches[n % len(batches)]))
 
 
-def bare_loop(session, images: list[np.ndarray], seconds: float, opencv_threads: int | None = None) -> tuple[float, float]:
+def bare_loop(session, images: list[np.ndarray], seconds: float) -> tuple[float, float]:
     """``(FPS, CPU ms per frame)`` of the least any live loop must do per frame, with no pipeline:
     take the next in-memory frame, prepare it (:class:`edgekit.vision._blob.BlobWriter`: one
     ``cv2.resize`` into a reused buffer, one ``blobFromImageWithParams`` into a reused blob) and
@@ -175,13 +175,7 @@ def bare_loop(session, images: list[np.ndarray], seconds: float, opencv_threads:
     Why: the yardstick for what the pipeline itself costs. Its CPU per frame beyond inference-only
     is what preparing these pixels costs on this machine (cold frames, caches shared with
     inference), which no scheduling of the pipeline can remove; the pipeline's beyond-inference
-    minus this is the pipeline's own overhead.
-
-    ``opencv_threads``: OpenCV's thread count for this loop (``None``: as it is, which while a
-    pipeline runs on the CPU is one, see :mod:`edgekit.vision._opencv_pool`); the pool's own
-    default measures what that setting saves."""
-    import cv2
-
+    minus this is the pipeline's own overhead."""
     from edgekit.vision._blob import BlobWriter
 
     writer = BlobWriter(session.model.preprocess)
@@ -190,13 +184,7 @@ def bare_loop(session, images: list[np.ndarray], seconds: float, opencv_threads:
         blob = writer.pool.acquire()
         return lambda n: session.predict(writer.write(images[n % len(images)], blob))
 
-    before = cv2.getNumThreads()
-    if opencv_threads is not None:
-        cv2.setNumThreads(opencv_threads)
-    try:
-        return callers(session, seconds, make_step)
-    finally:
-        cv2.setNumThreads(before)
+    return callers(session, seconds, make_step)
 
 
 def display(pipe, hz: float, stop) -> None:
@@ -218,11 +206,8 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
     the rounds and the pipeline's summary."""
     import threading
 
-    import cv2
-
     from edgekit.vision import ArraySource, LivePipeline
 
-    pool = cv2.getNumThreads()  # OpenCV's default, before a pipeline sets its own
     stop = threading.Event()
     rounds: list[dict] = []
     with LivePipeline(ArraySource(images, labels, loop=True), session, drop=False) as pipe:
@@ -239,7 +224,6 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
             load1 = load_avg()
             i_fps, i_cpu = inference_only(session, batches, args.seconds)
             b_fps, b_cpu = bare_loop(session, images, args.seconds)
-            p_fps, p_cpu = bare_loop(session, images, args.seconds, opencv_threads=pool)
             pipe.resume()
             time.sleep(0.05)  # the slots refill
             n0, c0, t0 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
@@ -249,9 +233,7 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
             rounds.append({"load_avg_1m": load1, "inference_only_fps": i_fps, "end_to_end_fps": e_fps,
                            "ratio": e_fps / i_fps, "inference_only_cpu_ms": i_cpu, "pipeline_cpu_ms": e_cpu,
                            "beyond_inference_cpu_ms": e_cpu.get("total", 0.0) - i_cpu,
-                           "bare_loop_fps": b_fps, "bare_ratio": b_fps / i_fps, "bare_beyond_cpu_ms": b_cpu - i_cpu,
-                           "bare_pool_ratio": p_fps / i_fps, "bare_pool_beyond_cpu_ms": p_cpu - i_cpu,
-                           "opencv_threads": {"pipeline": cv2.getNumThreads(), "default": pool}})
+                           "bare_loop_fps": b_fps, "bare_ratio": b_fps / i_fps, "bare_beyond_cpu_ms": b_cpu - i_cpu})
         summary = pipe.summary()
         stop.set()
     return rounds, summary
@@ -278,8 +260,7 @@ def measure(name: str, args, tmp: Path, form: str = "live") -> dict:
     session.close()
     med = {key: statistics.median(r[key] for r in rounds)
            for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms",
-                       "bare_loop_fps", "bare_ratio", "bare_beyond_cpu_ms", "bare_pool_ratio",
-                       "bare_pool_beyond_cpu_ms")}
+                       "bare_loop_fps", "bare_ratio", "bare_beyond_cpu_ms")}
     stage_cpu = dict(last.get("cpu_ms_per_frame", {}))  # thread CPU per stage over the pipeline's whole run
     latency = {k: v["p50_ms"] for k, v in last["readouts"]["latency"].items()}
     return {"model": name, "session": form, "note": note,
@@ -332,14 +313,12 @@ def table(rows: list[dict]) -> str:
     lines += [f"  {r['model']:18} {r['session']:10} {cpu_budget(r)}" for r in rows]
     lines += ["", "bare loop (take frame, BlobWriter, predict; no pipeline): the least a live loop costs here",
               (f"  {'model':18} {'session':10} {'bare FPS':>9} {'bare ratio':>10} {'bare beyond':>11} "
-               f"{'pipeline beyond':>15} {'pipeline own':>12} {'pool ratio':>10} {'pool beyond':>11}")]
+               f"{'pipeline beyond':>15} {'pipeline own':>12}")]
     lines += [f"  {r['model']:18} {r['session']:10} {r['bare_loop_fps']:9.1f} {r['bare_ratio']:10.2f} "
               f"{r['bare_beyond_cpu_ms']:11.2f} {r['beyond_inference_cpu_ms']:15.2f} "
-              f"{r['beyond_inference_cpu_ms'] - r['bare_beyond_cpu_ms']:12.2f} {r['bare_pool_ratio']:10.2f} "
-              f"{r['bare_pool_beyond_cpu_ms']:11.2f}" for r in rows]
+              f"{r['beyond_inference_cpu_ms'] - r['bare_beyond_cpu_ms']:12.2f}" for r in rows]
     lines += ["  (beyond: CPU ms/frame over inference-only; pipeline own = pipeline beyond - bare beyond: queues,",
-              "   meters, top-k, readouts, drawing; pool: the bare loop with OpenCV's own thread pool, as",
-              "   before the pipeline ran OpenCV on one thread, see edgekit/vision/_opencv_pool.py)"]
+              "   meters, top-k, readouts, drawing)"]
     lines += ["", "pipeline's own CPU ms per frame by stage (thread CPU time, over all rounds):"]
     for r in rows:
         c = r["stage_cpu_ms"]

@@ -46,7 +46,6 @@ from edgekit.types import Task
 from edgekit.vision._detmap import RunningMap
 from edgekit.vision._mailbox import EMPTY, END, InOrder, Mailbox
 from edgekit.vision._meters import CpuMeter, RateMeter
-from edgekit.vision._opencv_pool import infers_on_cpu, single_threaded
 from edgekit.vision._state import REFRESH_S, PredictorState, StageMeters, rate, topk
 from edgekit.vision.detect import count_text
 from edgekit.vision.live_frame import LiveFrame
@@ -169,7 +168,6 @@ class LivePipeline:
         self._last_shown: tuple[_Inferred, float] | None = None  # the newest frame rendered, and when
         self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
-        self._opencv_pool: Callable[[], None] = lambda: None  # puts OpenCV's thread count back (see start)
         self._declared: str | None = None
         self._source_error: str | None = None
         self._reopens = 0
@@ -193,8 +191,6 @@ class LivePipeline:
         self._started_at = time.monotonic()
         self._running.set()
         self._pull = self.workers > 1 and not self._drop  # see _read_next
-        if infers_on_cpu(self._state.predictor.device):  # see edgekit.vision._opencv_pool
-            self._opencv_pool = single_threaded()
         capture = [] if self._pull else [self._capture_loop]
         loops = capture + [self._inference_loop] * self.workers + [self._render_loop]
         if self._ref is not None:
@@ -217,7 +213,6 @@ class LivePipeline:
         for thread in self._threads:
             thread.join(timeout)
         self.source.close()
-        self._opencv_pool()
         self._finished.set()
 
     def pause(self) -> None:

@@ -3,7 +3,6 @@ drawn only for frames someone shows or records (and on every recorded one), CPU 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 
@@ -270,57 +269,3 @@ def test_softmax_of_a_few_scores_matches_numpy():
         np.testing.assert_allclose(got, want / want.sum(), rtol=1e-12, atol=1e-15)
     probs = np.full(10, 0.1, np.float32)  # already probabilities: kept
     np.testing.assert_array_equal(to_probabilities(probs), probs.astype(np.float64))
-
-
-class ThreadCountSession(RecordingSession):
-    """The real session, noting OpenCV's thread count at every call."""
-
-    def __init__(self, inner, device: str | None = None) -> None:
-        super().__init__(inner)
-        self.opencv_threads: list[int] = []
-        if device is not None:
-            self.info = dataclasses.replace(inner.info, device=device)
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        import cv2
-
-        self.opencv_threads.append(cv2.getNumThreads())
-        return super().predict(batch)
-
-
-@pytest.fixture
-def opencv_threads():
-    """OpenCV set to 3 threads (a count no machine's default is assumed to be), put back after."""
-    import cv2
-
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(3)
-    yield cv2
-    cv2.setNumThreads(before)
-
-
-def test_opencv_runs_on_one_thread_while_inference_keeps_the_cpu_busy_and_is_put_back_after(
-        tiny_session, opencv_threads):
-    """Why it matters: OpenCV's pool split every frame's resize across cores inference keeps busy,
-    costing CPU per frame for nothing (see edgekit/vision/_opencv_pool.py). Two pipelines that
-    overlap share the setting: it comes back only when the last one stops."""
-    cv2 = opencv_threads
-    first, second = ThreadCountSession(tiny_session), ThreadCountSession(tiny_session)
-    a = LivePipeline(ArraySource(_frames(5)), first, drop=False).start()
-    b = LivePipeline(ArraySource(_frames(5)), second, drop=False).start()
-    assert a.wait(60) and b.wait(60)
-    a.stop()
-    assert cv2.getNumThreads() == 1  # b still runs
-    b.stop()
-    assert cv2.getNumThreads() == 3
-    assert set(first.opencv_threads) == {1} and set(second.opencv_threads) == {1}
-    b.stop()  # stopping twice gives nothing back twice
-    assert cv2.getNumThreads() == 3
-
-
-def test_opencv_keeps_its_pool_when_inference_runs_on_an_accelerator(tiny_session, opencv_threads):
-    """With a GPU doing inference the cores are free, and the pool shortens each frame."""
-    session = ThreadCountSession(tiny_session, device="cuda:0")  # the same model, said to run on a GPU
-    with LivePipeline(ArraySource(_frames(5)), session, drop=False) as pipe:
-        assert pipe.wait(60)
-    assert set(session.opencv_threads) == {3} and opencv_threads.getNumThreads() == 3
