@@ -9,6 +9,8 @@ are accepted and converted.
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -74,12 +76,7 @@ class Preprocess:
         if self.resize == "stretch":
             return resize_to(image, (w, h))
         if self.resize == "center_crop":
-            short = min(h, w) / self.crop_ratio
-            factor = short / min(ih, iw)
-            nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
-            resized = resize_to(image, (nw, nh))
-            top, left = (nh - h) // 2, (nw - w) // 2
-            return resized[top : top + h, left : left + w]
+            return resized_centre(image, self.crop_geometry(image.shape[:2]))
         factor = min(h / ih, w / iw)
         nh, nw = max(1, round(ih * factor)), max(1, round(iw * factor))
         resized = resize_to(image, (nw, nh))
@@ -87,6 +84,15 @@ class Preprocess:
         top, left = (h - nh) // 2, (w - nw) // 2
         canvas[top : top + nh, left : left + nw] = resized
         return canvas
+
+    def crop_geometry(self, image_shape: tuple[int, ...]) -> CropGeometry:
+        """Where ``center_crop`` cuts an image of ``image_shape``: the shorter side resized to
+        ``size / crop_ratio``, then the centre ``size`` of that (whole resized pixels, rounded down)."""
+        h, w = self.size
+        ih, iw = image_shape[:2]
+        factor = min(h, w) / self.crop_ratio / min(ih, iw)
+        nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
+        return CropGeometry((nh, nw), ((nh - h) // 2, (nw - w) // 2), (h, w))
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Turn one image into a ``(1, C, H, W)`` (or NHWC) float32 array."""
@@ -149,8 +155,91 @@ def blob_params(fused: tuple[tuple[float, ...], tuple[float, ...]], swap_rb: boo
     return params
 
 
+@dataclass(frozen=True)
+class CropGeometry:
+    """A centre crop of a resized image: the image resized to ``resized`` ``(height, width)``, then
+    ``size`` ``(height, width)`` cut from it at ``at`` ``(top, left)``."""
+
+    resized: tuple[int, int]
+    at: tuple[int, int]
+    size: tuple[int, int]
+
+
+_SPARE_OUTPUTS = 24  # how far before the crop a cut may start, to find a source pixel that lines up
+_ALIGNED = 0.0625  # source px: the nearest start whose samples move at most this is taken
+_MISALIGNED = 0.125  # source px: otherwise the best start, unless its samples would move further than this
+
+
+def _cut(n_source: int, n_resized: int, start: int, count: int) -> tuple[int, int, int]:
+    """Along one axis: ``(offset, length, skip)`` of a source span whose linear resize by the same
+    factor, less its first ``skip`` outputs, samples where resized pixels ``start .. start+count``
+    of the whole image do; the whole axis where no shorter span does.
+
+    Why not cut exactly the crop's source: it starts at a fraction of a source pixel, and an earlier
+    crop-first that rounded it away cost a real INT8 ShuffleNet 2 points of top-1. Output ``j`` of a
+    resize by ``scale`` samples ``(j + 0.5) * scale - 0.5``; a span from source pixel ``m * scale``
+    samples the same points from its output ``j - m``. ``m * scale`` is rarely whole, so ``m`` is the
+    output nearest before the crop whose ``m * scale`` lies within 1/16 px of a whole pixel (0.057 px,
+    one output early, for a 640x480 frame into 224x224), else the one of the 24 before it that lies
+    nearest, if within 1/8 px (the whole axis otherwise: under 1% of image sizes). The span reaches one source pixel past the last sample (its right neighbour), so
+    OpenCV's clamping at the span's edge never bites where the whole image's would not.
+    """
+    whole = (0, n_source, start)
+    scale = n_source / n_resized
+    if scale <= 1.0:  # enlarging: every source pixel is read anyway
+        return whole
+    candidates = range(start, max(0, start - _SPARE_OUTPUTS) - 1, -1)  # nearest the crop first
+    miss = {m: abs(round(m * scale) - m * scale) for m in candidates}
+    m = next((m for m in candidates if miss[m] <= _ALIGNED), min(candidates, key=miss.__getitem__))
+    if miss[m] > _MISALIGNED:
+        return whole
+    offset, skip = round(m * scale), start - m
+    last = skip + count - 1
+    reach = max(math.floor((last + 0.5) * scale - 0.5) + 2, math.ceil((last + 1) * scale) + 1)
+    return offset, min(n_source - offset, reach), skip
+
+
+def resized_centre(image: np.ndarray, crop: CropGeometry,
+                   buffer: Callable[[tuple[int, ...]], np.ndarray] | None = None) -> np.ndarray:
+    """``image`` resized to ``crop.resized`` and cut to ``crop.size`` at ``crop.at``, by resizing only
+    the source span the cut reads (see :func:`_cut`): for a 640x480 frame into a 224x224 model the
+    resize makes 240 columns instead of 299 and reads 80% of the frame. The samples lie within 1/8
+    source px of a whole resize's (0.05 px there; exactly on them where the factor allows); a strong
+    shrink (halvings first, see :func:`resize_to`) resizes the whole image.
+
+    ``buffer(shape)``, when given, returns a reused uint8 array to resize into (the live pipeline's).
+    """
+    (nh, nw), (top, left), (h, w) = crop.resized, crop.at, crop.size
+    ih, iw = image.shape[:2]
+    spans = _spans(ih, iw, crop)
+    if spans is None:
+        dst = buffer((nh, nw, 3)) if buffer is not None else None
+        return resize_to(image, (nw, nh), dst=dst)[top : top + h, left : left + w]
+    (oy, ly, ky), (ox, lx, kx), shape = spans
+    dst = buffer(shape) if buffer is not None else None
+    # dsize (0, 0) with the whole image's factors: OpenCV then samples the span at exactly the
+    # whole resize's scale (a dsize would set the scale from the span's own size)
+    out = cv2.resize(image[oy : oy + ly, ox : ox + lx], (0, 0), dst=dst, fx=nw / iw, fy=nh / ih,
+                     interpolation=cv2.INTER_LINEAR)
+    return out[ky : ky + h, kx : kx + w]
+
+
+@functools.lru_cache(maxsize=256)
+def _spans(ih: int, iw: int, crop: CropGeometry) -> tuple | None:
+    """The source spans (rows, columns) and resized shape :func:`resized_centre` uses for an image of
+    ``ih x iw``; ``None`` where it resizes the whole image. Cached: a live stream asks per frame."""
+    (nh, nw), (top, left), (h, w) = crop.resized, crop.at, crop.size
+    if min(nw / iw, nh / ih) < STRONG_DOWNSCALE:  # halvings first: resize_to's path
+        return None
+    (oy, ly, ky), (ox, lx, kx) = _cut(ih, nh, top, h), _cut(iw, nw, left, w)
+    shape = (round(ly * nh / ih), round(lx * nw / iw), 3)  # OpenCV's size for these factors (cvRound)
+    if shape[0] < ky + h or shape[1] < kx + w:
+        return None
+    return (oy, ly, ky), (ox, lx, kx), shape
+
+
 STRONG_DOWNSCALE = 0.4  # below this factor a single linear resize visibly aliases
-RESIZING = "halve-then-linear"  # names what resize_to does; change it with resize_to (caches of prepared inputs key on it)
+RESIZING = "halve-then-linear;centre-span"  # names what resize_to does; change it with resize_to (caches of prepared inputs key on it)
 
 
 def resize_to(image: np.ndarray, size: tuple[int, int], dst: np.ndarray | None = None) -> np.ndarray:

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from edgekit.detection.letterbox import fit
-from edgekit.models.preprocess import Preprocess, as_bgr, blob_params, resize_to
+from edgekit.models.preprocess import CropGeometry, Preprocess, as_bgr, blob_params, resize_to, resized_centre
 
 _LETTERBOX_PAD = 114  # Preprocess(resize="letterbox") pads with this grey
 
@@ -95,6 +95,7 @@ class BlobWriter:
         self.pool = BlobPool(shape, dtype)
         self._scratch = _Scratch()
         self._params = self._blob_params()
+        self._crops: dict[tuple[int, int], CropGeometry] = {}  # centre crop per frame size (one, in a stream)
 
     def _blob_params(self) -> cv2.dnn.Image2BlobParams | None:
         """One OpenCV pass for colour swap, scale, mean, std and HWC->CHW, when the settings allow it."""
@@ -130,16 +131,17 @@ class BlobWriter:
             dst = self._scratch.get("resized", (h, w, 3))
             return resize_to(bgr, (w, h), dst=dst)
         if self.pre.resize == "center_crop":
-            factor = min(h, w) / self.pre.crop_ratio / min(ih, iw)
-            nh, nw = max(h, round(ih * factor)), max(w, round(iw * factor))
-            dst = self._scratch.get("resized", (nh, nw, 3))
-            resize_to(bgr, (nw, nh), dst=dst)
-            top, left = (nh - h) // 2, (nw - w) // 2
-            return dst[top : top + h, left : left + w]
+            crop = self._crops.get((ih, iw))
+            if crop is None:
+                crop = self._crops[(ih, iw)] = self.pre.crop_geometry((ih, iw))
+            return resized_centre(bgr, crop, self._resized_buffer)
         factor = min(h / ih, w / iw)
         nh, nw = max(1, round(ih * factor)), max(1, round(iw * factor))
         top, left = (h - nh) // 2, (w - nw) // 2
         return self._into_canvas(bgr, (nh, nw), (top, left), _LETTERBOX_PAD, None)
+
+    def _resized_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
+        return self._scratch.get("resized", shape)
 
     def _detector_letterbox(self, bgr: np.ndarray) -> np.ndarray:
         """:func:`edgekit.detection.letterbox.letterbox`'s sizes and rounding, resized into the canvas."""
