@@ -134,7 +134,8 @@ def test_center_crop_samples_exactly_where_the_factor_lines_up():
     rows = _photo(480, 1)[:, :1]
     image = np.ascontiguousarray(np.broadcast_to(rows, (480, 640, 3)))
     pre = Preprocess(size=(224, 224), resize="center_crop", crop_ratio=0.875)
-    (nh, nw), (top, left), _ = (crop := pre.crop_geometry(image.shape)).resized, crop.at, crop.size
+    crop = pre.crop_geometry(image.shape)
+    (nh, nw), (top, left) = crop.resized, crop.at
     whole = resize_to(image, (nw, nh))[top : top + 224, left : left + 224]
     np.testing.assert_array_equal(pre.resize_image(image), whole)
 
