@@ -181,8 +181,9 @@ def _cut(n_source: int, n_resized: int, start: int, count: int) -> tuple[int, in
     samples the same points from its output ``j - m``. ``m * scale`` is rarely whole, so ``m`` is the
     output nearest before the crop whose ``m * scale`` lies within 1/16 px of a whole pixel (0.057 px,
     one output early, for a 640x480 frame into 224x224), else the one of the 24 before it that lies
-    nearest, if within 1/8 px (the whole axis otherwise: under 1% of image sizes). The span reaches one source pixel past the last sample (its right neighbour), so
-    OpenCV's clamping at the span's edge never bites where the whole image's would not.
+    nearest, if within 1/8 px (the whole axis otherwise: about 1% of image sizes). The span reaches
+    one source pixel past the last sample (its right neighbour), so OpenCV's clamping at the span's
+    edge never bites where the whole image's would not.
     """
     whole = (0, n_source, start)
     scale = n_source / n_resized
