@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edgekit.models.preprocess import to_planes
+
 
 @dataclass(frozen=True)
 class Letterbox:
@@ -88,9 +90,6 @@ def fit(shape: tuple[int, ...], size: tuple[int, int], *, pad: str = "center") -
 
 
 def to_tensor(canvas: np.ndarray, *, scale: float, rgb: bool, layout: str = "NCHW") -> np.ndarray:
-    """A letterboxed BGR uint8 canvas as a ``(1, C, H, W)`` float32 tensor (one OpenCV pass)."""
-    if canvas.ndim == 2 or canvas.shape[2] == 1:
-        blob = cv2.dnn.blobFromImage(canvas, scale)
-    else:
-        blob = cv2.dnn.blobFromImage(canvas, scale, swapRB=rgb)
+    """A letterboxed BGR uint8 canvas as a ``(1, C, H, W)`` float32 tensor (see :func:`to_planes`)."""
+    blob = to_planes(canvas, ((scale,) * 3, (0.0,) * 3), rgb)[None]
     return np.ascontiguousarray(blob.transpose(0, 2, 3, 1)) if layout == "NHWC" else blob

@@ -106,10 +106,7 @@ class Preprocess:
         img = self.resize_image(bgr)
         fused = self._fused  # built once per image, not twice
         if fused:
-            # one C++ pass for colour swap, scale, mean, per-channel std and HWC->CHW: ~9x faster than
-            # numpy for ImageNet's std (0.07 vs 0.67 ms at 224x224; the live pipeline pays it per frame,
-            # evaluation per image); the same numbers to float32 rounding
-            return cv2.dnn.blobFromImageWithParams(img, blob_params(fused, self.channel_order == "RGB"))[0]
+            return to_planes(img, fused, self.channel_order == "RGB")
         return np.ascontiguousarray(self.normalize(img))
 
     def normalize(self, img: np.ndarray) -> np.ndarray:
@@ -143,16 +140,29 @@ class Preprocess:
         return cls(**data)
 
 
-@functools.lru_cache(maxsize=64)
-def blob_params(fused: tuple[tuple[float, ...], tuple[float, ...]], swap_rb: bool) -> cv2.dnn.Image2BlobParams:
-    """OpenCV's settings for one ``(scalefactor, mean)`` (see ``Preprocess._fused``), made once: they
-    are only read, by any thread."""
+def to_planes(image: np.ndarray, fused: tuple[tuple[float, ...], tuple[float, ...]], swap_rb: bool,
+              out: np.ndarray | None = None) -> np.ndarray:
+    """A uint8 ``H x W x C`` (or ``H x W``) image as float32 planes ``(C, H, W)`` holding
+    ``(pixel - mean[c]) * scale[c]`` (``fused``, see ``Preprocess._fused``), blue and red swapped when
+    ``swap_rb``; written into ``out`` when given (a C-contiguous float32 ``(C, H, W)``, such as a
+    reused blob's ``[0]``).
+
+    Why not ``cv2.dnn.blobFromImageWithParams``, which does all of it in one call: splitting into
+    planes and scaling each with one ``cv2.addWeighted`` (float32 out) takes half its time at
+    224x224 and a sixth at 640x640 (0.039 vs 0.075 ms, 0.24 vs 1.53 ms on one core,
+    ``benchmarks/planes.py``), and the live pipeline pays it per frame on cores inference keeps
+    busy; the numbers agree to float32 rounding (2e-7). Every path that makes model inputs (evaluation, the live blob, a detector's
+    letterbox) goes through here, so they stay the same bit for bit.
+    """
+    planes = cv2.split(image) if image.ndim == 3 else (image,)
+    if swap_rb and len(planes) >= 3:
+        planes = (planes[2], planes[1], planes[0], *planes[3:])
+    if out is None:
+        out = np.empty((len(planes), *image.shape[:2]), np.float32)
     scale, mean = fused
-    params = cv2.dnn.Image2BlobParams()
-    params.scalefactor = (*scale, 0.0)
-    params.mean = (*mean, 0.0)
-    params.swapRB = swap_rb
-    return params
+    for c, plane in enumerate(planes):
+        cv2.addWeighted(plane, scale[c], plane, 0.0, -mean[c] * scale[c], out[c], dtype=cv2.CV_32F)
+    return out
 
 
 @dataclass(frozen=True)
@@ -240,7 +250,7 @@ def _spans(ih: int, iw: int, crop: CropGeometry) -> tuple | None:
 
 
 STRONG_DOWNSCALE = 0.4  # below this factor a single linear resize visibly aliases
-RESIZING = "halve-then-linear;centre-span"  # names what resize_to does; change it with resize_to (caches of prepared inputs key on it)
+RESIZING = "halve-then-linear;centre-span;planes"  # names what resize_to and to_planes do; change it with them (caches of prepared inputs key on it)
 
 
 def resize_to(image: np.ndarray, size: tuple[int, int], dst: np.ndarray | None = None) -> np.ndarray:

@@ -5,15 +5,14 @@ Why: the live pipeline prepares every captured frame, and at 640x480 a fresh
 canvas per frame cost page faults and copies on top of the resize itself.
 Here the frame is resized once, straight into a reused image buffer (for a
 letterbox: into the padded canvas's centre), and turned into the model input
-in one OpenCV pass written into a reused blob
-(``cv2.dnn.blobFromImageWithParams`` with an output array).
+written straight into a reused blob's planes
+(:func:`edgekit.models.preprocess.to_planes`).
 
 The pixels are the same as :meth:`edgekit.models.preprocess.Preprocess.batch`
 gives (and, for a detector, :func:`edgekit.detection.detector.prepare`): same
 sizes, same interpolation, same rounding; ``tests/vision/test_live_loop.py``
-checks them equal. Configurations OpenCV cannot do in one pass (grey input,
-NHWC) take the reference path and are copied
-into the reused blob.
+checks them equal. Configurations with no planar fast path (grey input,
+NHWC) take the reference path and are copied into the reused blob.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import cv2
 import numpy as np
 
 from edgekit.detection.letterbox import fit
-from edgekit.models.preprocess import CropGeometry, Preprocess, as_bgr, blob_params, resize_to, resized_centre
+from edgekit.models.preprocess import CropGeometry, Preprocess, as_bgr, resize_to, resized_centre, to_planes
 
 _LETTERBOX_PAD = 114  # Preprocess(resize="letterbox") pads with this grey
 
@@ -94,25 +93,26 @@ class BlobWriter:
         shape = (1, c, h, w) if preprocess.layout == "NCHW" else (1, h, w, c)
         self.pool = BlobPool(shape, dtype)
         self._scratch = _Scratch()
-        self._params = self._blob_params()
+        self._fused = self._scale_and_mean()
         self._crops: dict[tuple[int, int], CropGeometry] = {}  # centre crop per frame size (one, in a stream)
 
-    def _blob_params(self) -> cv2.dnn.Image2BlobParams | None:
-        """One OpenCV pass for colour swap, scale, mean, std and HWC->CHW, when the settings allow it."""
-        swap = self.pre.channel_order == "RGB"
+    def _scale_and_mean(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """Per-channel ``(scale, mean)`` for :func:`to_planes` (colour swap, scale, mean, std and
+        HWC->CHW), when the settings allow it; ``None``: the reference path (grey, NHWC)."""
         if self.letterbox is not None:
-            return blob_params(((self.pre.scale,) * 3, (0.0, 0.0, 0.0)), swap)
-        return None if self.pre._fused is None else blob_params(self.pre._fused, swap)
+            return (self.pre.scale,) * 3, (0.0, 0.0, 0.0)
+        return self.pre._fused
 
     def write(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Prepare ``image`` (BGR/grey/BGRA, any size) into ``out`` (a pooled blob when ``None``)."""
         out = self.pool.acquire() if out is None else out
         resized = self.resize(as_bgr(image))
-        if self._params is not None and out.dtype == np.float32:
-            cv2.dnn.blobFromImageWithParams(resized, out, self._params)
-        elif self._params is not None:  # a float16 model: float32 pass, then cast into the blob
+        swap = self.pre.channel_order == "RGB"
+        if self._fused is not None and out.dtype == np.float32:
+            to_planes(resized, self._fused, swap, out[0])
+        elif self._fused is not None:  # a float16 model: float32 planes, then cast into the blob
             staging = self._staging()
-            cv2.dnn.blobFromImageWithParams(resized, staging, self._params)
+            to_planes(resized, self._fused, swap, staging[0])
             np.copyto(out, staging, casting="unsafe")
         else:
             np.copyto(out[0], self.pre.normalize(resized), casting="unsafe")
