@@ -168,7 +168,7 @@ def inference_only(session, batches: list[np.ndarray], seconds: float) -> tuple[
 def bare_loop(session, images: list[np.ndarray], seconds: float) -> tuple[float, float]:
     """``(FPS, CPU ms per frame)`` of the least any live loop must do per frame, with no pipeline:
     take the next in-memory frame, prepare it (:class:`edgekit.vision._blob.BlobWriter`: one
-    ``cv2.resize`` into a reused buffer, one ``blobFromImageWithParams`` into a reused blob) and
+    ``cv2.resize`` into a reused buffer, its planes scaled into a reused blob) and
     ``predict``, from as many threads as :func:`inference_only` uses. No queues, meters, top-k,
     readouts or drawing.
 

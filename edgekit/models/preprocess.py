@@ -57,9 +57,9 @@ class Preprocess:
 
     @property
     def _fused(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-        """Per-channel ``(scalefactor, mean)`` (mean in pixel units, in ``channel_order``) for OpenCV's
-        one-pass ``cv2.dnn.blobFromImageWithParams``: ``(pixel - mean) * scalefactor`` equals
-        ``(pixel * scale - mean) / std`` to float32 rounding. ``None`` where it cannot (grey, NHWC)."""
+        """Per-channel ``(scalefactor, mean)`` (mean in pixel units, in ``channel_order``) for
+        :func:`to_planes`: ``(pixel - mean) * scalefactor`` equals ``(pixel * scale - mean) / std`` to
+        float32 rounding. ``None`` where it cannot (grey, NHWC)."""
         if self.layout != "NCHW" or self.channel_order == "GRAY":
             return None
         return tuple(self.scale / s for s in self.std[:3]), tuple(m / self.scale for m in self.mean[:3])
