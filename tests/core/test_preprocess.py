@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.models.preprocess import Preprocess, as_bgr
+from edgekit.models.preprocess import Preprocess, as_bgr, to_planes
 
 
 def _image(h=480, w=640):
@@ -74,6 +74,25 @@ def test_fused_fast_path_gives_the_same_numbers_as_the_plain_path():
         assert pre._fused is not None
         np.testing.assert_allclose(pre(image), Plain(**dataclasses.asdict(pre))(image), atol=1e-5)
     assert Preprocess(channel_order="GRAY")._fused is None and Preprocess(layout="NHWC")._fused is None
+
+
+@pytest.mark.parametrize("swap", [True, False])
+def test_planes_are_the_swapped_scaled_channels_written_in_place(swap):
+    image = _image(30, 40)
+    scale, mean = (0.5, 0.25, 2.0), (10.0, 20.0, 30.0)  # a different one per channel, to catch a mix-up
+    out = np.full((3, 30, 40), np.nan, np.float32)
+    got = to_planes(image, (scale, mean), swap, out)
+    assert got is out
+    channels = image[..., ::-1] if swap else image
+    for c in range(3):
+        np.testing.assert_allclose(out[c], (channels[..., c].astype(np.float64) - mean[c]) * scale[c], atol=1e-5)
+
+
+def test_a_grey_image_is_one_plane():
+    grey = _image(12, 16)[..., 0]
+    planes = to_planes(grey, ((1 / 255,) * 3, (0.0,) * 3), True)
+    assert planes.shape == (1, 12, 16) and planes.dtype == np.float32
+    np.testing.assert_allclose(planes[0], grey / 255, atol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(60, 100), (375, 500), (480, 640)])

@@ -64,6 +64,16 @@ def test_a_detectors_reused_letterbox_matches_detect_prepare(pad, shape):
         writer.pool.release(blob)
 
 
+def test_a_float16_models_reused_blob_holds_preprocess_pixels_in_float16():
+    pre = PREPROCESSES[-1]  # ImageNet's, centre crop
+    writer = BlobWriter(pre, dtype=np.float16)
+    for image in _frames(2):
+        blob = writer.write(image)
+        assert blob.dtype == np.float16
+        np.testing.assert_array_equal(blob, pre.batch([image]).astype(np.float16))
+        writer.pool.release(blob)
+
+
 class RecordingSession(SlowPredictor):
     """A real session that notes every input array it is given."""
 
