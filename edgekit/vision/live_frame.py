@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,21 +18,43 @@ from edgekit.vision.overlay import draw_overlay
 from edgekit.vision.readouts import Readouts
 
 
-@dataclass(eq=False)
 class LiveFrame:
     """A captured frame and what the pipeline made of it.
 
     Attributes:
         image: the frame as captured (never drawn on).
-        readouts: boxes or top-k, rates, latencies and CPU per stage for this frame.
+        readouts: boxes or top-k, rates, latencies and CPU per stage for this frame (see the property).
         draw: ``False`` when the pipeline was made with ``draw=False`` (``annotated`` is the image).
     """
 
-    image: np.ndarray
-    readouts: Readouts
-    draw: bool = True
-    on_draw: Callable[[float], None] | None = field(default=None, repr=False)
-    _drawn: np.ndarray | None = field(default=None, repr=False)
+    __slots__ = ("_drawn", "_make", "_readouts", "draw", "image", "on_draw")
+
+    def __init__(self, image: np.ndarray, readouts: Readouts | None = None, draw: bool = True,
+                 on_draw: Callable[[float], None] | None = None, *,
+                 make_readouts: Callable[[], Readouts] | None = None) -> None:
+        if readouts is None and make_readouts is None:
+            raise TypeError("LiveFrame needs readouts or make_readouts")
+        self.image, self.draw, self.on_draw = image, draw, on_draw
+        self._readouts, self._make = readouts, make_readouts
+        self._drawn: np.ndarray | None = None
+
+    @property
+    def readouts(self) -> Readouts:
+        """This frame's :class:`Readouts`, made when first asked for when the pipeline handed out
+        a maker (``make_readouts``) instead.
+
+        Why: a classifier's frames are handed on hundreds of times a second while a display reads
+        30; top-k, the readouts and the meters behind them cost the inference cores ~0.04 ms a frame
+        (``benchmarks/pipeline.py``), so only frames someone looks at pay for them. Two threads
+        asking at once may both make it: the same values either way."""
+        made = self._readouts
+        if made is None:
+            made = self._readouts = self._make()
+        return made
+
+    def __repr__(self) -> str:
+        h, w = self.image.shape[:2]
+        return f"LiveFrame({w}x{h}, draw={self.draw})"
 
     def annotated(self, out: np.ndarray | None = None) -> np.ndarray:
         """The frame with its overlay (boxes or top-k, FPS, latency, badge).

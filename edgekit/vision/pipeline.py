@@ -8,7 +8,8 @@
       (into a reused blob)          ──► [slot] ──► reference thread)   results()
 
 A classifier's frames skip the second slot when no callback is set: the
-inference worker makes their top-k and readouts itself (see ``_render``).
+inference worker hands them on itself (see ``_render``), and their top-k and
+readouts are made only when someone reads them (``LiveFrame.readouts``).
 With several workers (a session compiled to serve calls side by side, see
 :func:`~edgekit.vision.config.compile_live_session`) each takes the next
 frame when free, and results are handed on in frame order (``InOrder``);
@@ -32,6 +33,7 @@ CPU time) is counted and reported as ``Readouts.cpu_ms``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -77,6 +79,14 @@ class _Inferred:
     state: PredictorState
     truth: str | None
     ticket: int  # taking order (see InOrder): a frame older than the one shown is never shown after it
+    best: int = -1  # a classifier's top class (argmax of the scores); -1 for a detector
+
+
+@dataclass
+class _Held:
+    """Readouts set outright (the first, empty ones; the final ones), where a frame's are made lazily."""
+
+    readouts: Readouts
 
 
 def _as_source(source: Any) -> Any:
@@ -173,8 +183,17 @@ class LivePipeline:
         self._reopens = 0
         self._started_at = 0.0
         self.error: BaseException | None = None
-        self.readouts = Readouts()
+        self._readouts_of: LiveFrame | _Held = _Held(Readouts())  # the newest frame's, or set outright
         self.latest: LiveFrame | None = None  # the newest frame shown (a display polling at its own rate)
+
+    @property
+    def readouts(self) -> Readouts:
+        """The newest frame's :class:`Readouts` (made now if nobody has read them yet)."""
+        return self._readouts_of.readouts
+
+    @readouts.setter
+    def readouts(self, value: Readouts) -> None:
+        self._readouts_of = _Held(value)
 
     # -- control ---------------------------------------------------------------
     def start(self) -> LivePipeline:
@@ -517,10 +536,11 @@ class LivePipeline:
             confidence = float(to_probabilities(scores).reshape(-1)[best])
             self._refbox.put((item.frame, pred.label(best), confidence, truth))
         self._cpu.span("postprocess", c0)
+        inferred = _Inferred(item.frame, scores, state, truth, item.ticket, best)
         if self.on_frame is None and self.on_result is None:  # nothing slow to wait for: no hand-off
-            self._render(_Inferred(item.frame, scores, state, truth, item.ticket))
+            self._render(inferred)
             return
-        self._outbox.put(_Inferred(item.frame, scores, state, truth, item.ticket), wait=not self._drop)
+        self._outbox.put(inferred, wait=not self._drop)
 
     def _reference_loop(self) -> None:
         for frame, main_label, main_confidence, truth in self._drain(self._refbox):
@@ -565,18 +585,20 @@ class LivePipeline:
                 continue
             if item is END:
                 if last is not None:  # the last frame's readouts with every meter read now
-                    det_map = self.readouts.det_map
+                    shown, now = self.readouts, time.monotonic()
+                    det_map = shown.det_map
                     if det_map is not None and self._det_map is not None:
                         det_map = self._det_map[1].readout(fresh=True)
-                    self.readouts = self._snapshot(last[0], self.readouts.topk, time.monotonic(),
-                                                   self.readouts.detections, det_map, fresh=True)
+                    fields = self._frame_fields(last[0], now, shown.topk, shown.detections, det_map)
+                    self.readouts = self._snapshot(last[0], fields, now, fresh=True)
                 self._finished.set()
                 return
             self._render(item)
 
     def _render(self, item: _Inferred, status_only: bool = False) -> None:
-        """Top-k and readouts, handed on as a :class:`LiveFrame` whose overlay is drawn when someone
-        shows it; ``status_only`` re-shows the last frame (source down) without counting it.
+        """Boxes or top-k and readouts (a classifier's made when read), handed on as a
+        :class:`LiveFrame` whose overlay is drawn when someone shows it; ``status_only`` re-shows the
+        last frame (source down) without counting it.
 
         Runs on the render thread, except for a classifier with no ``on_frame``/``on_result``
         callback: then the inference thread renders its own frames. Why: top-k of a classifier
@@ -599,33 +621,45 @@ class LivePipeline:
             self._render_one(item, status_only)
 
     def _render_one(self, item: _Inferred, status_only: bool) -> None:
+        """A detector's boxes are decoded (and scored) here; a classifier's top-k and readouts are
+        made only when someone reads them (see :attr:`LiveFrame.readouts`), from the values the
+        frame had here (its counts, truth, source state)."""
         t0, c0 = time.monotonic(), time.thread_time()
         pred = item.state.predictor
         boxes = pred.decode(item.scores, item.frame.image.shape) if pred.task == Task.DETECTION else None
-        top = () if boxes is not None else topk(pred, to_probabilities(item.scores), self.topk)
         t1 = time.monotonic()
         if not status_only:
             self._display_rate.tick(t1)
-        det_map = None if boxes is None else self._score_boxes(item, pred, boxes)
-        readouts = self._snapshot(item, top, t1, boxes, det_map)  # one Readouts per frame, no copies
+        if boxes is None:
+            fields = self._frame_fields(item, t1)
+            live = LiveFrame(item.frame.image, None, self.draw, self._drawn,
+                             make_readouts=functools.partial(self._classified, item, fields, t1))
+        else:
+            fields = self._frame_fields(item, t1, (), boxes, self._score_boxes(item, pred, boxes))
+            live = LiveFrame(item.frame.image, self._snapshot(item, fields, t1), self.draw, self._drawn)
         t2 = time.monotonic()
         if not status_only:
-            self._tally(top, boxes)
+            self._tally(item, boxes)
             self._stages.add("postprocess", (t1 - t0) * 1e3)
             self._stages.add("render", (t2 - t1) * 1e3)
             self._stages.add("end_to_end", (t2 - item.frame.timestamp) * 1e3)
             self._cpu.span("postprocess", c0)
-        self.readouts = readouts
+        self._readouts_of = self.latest = live
         self._last_shown = (item, time.monotonic())
-        live = self.latest = LiveFrame(item.frame.image, readouts, self.draw, self._drawn)
         self._output(live)
         self._results.put(live)
 
-    def _tally(self, top: tuple, boxes: tuple | None) -> None:
+    def _classified(self, item: _Inferred, fields: dict, now: float) -> Readouts:
+        """A classifier's frame readouts, made when first read: its top-k, then the rest."""
+        fields["topk"] = topk(item.state.predictor, to_probabilities(item.scores), self.topk)
+        return self._snapshot(item, fields, now)
+
+    def _tally(self, item: _Inferred, boxes: tuple | None) -> None:
         """Count what a shown frame held: its top-1 label, or each class a box of it names. Why: a
         headless run's summary said how fast, never what the model saw (the overlay said it)."""
         self._seen_frames += 1
-        labels = {d.label for d in boxes} if boxes is not None else {top[0][0]} if top else set()
+        top = item.state.predictor.label(item.best) if item.best >= 0 and self.topk > 0 else None
+        labels = {d.label for d in boxes} if boxes is not None else {top} if top is not None else set()
         for label in labels:
             self._seen[label] = self._seen.get(label, 0) + 1
 
@@ -671,19 +705,13 @@ class LivePipeline:
         self._det_map[1].add(truth, boxes)
         return self._det_map[1].readout()
 
-    def _snapshot(self, item: _Inferred, top: tuple, now: float, boxes: tuple | None = None,
-                  det_map: MapReadout | None = None, fresh: bool = False) -> Readouts:
-        """This frame's readouts. What belongs to the frame (its number, top-k or boxes, truth,
-        running mAP) and the counts are new every frame; the meters (rates, latency percentiles,
-        accuracy, the predictor's and the A/B readout, CPU per stage) are read at most every
-        ``REFRESH_S`` (and whenever the predictor or its metrics are swapped), ``fresh``: now.
-
-        Why: reading every meter cost more CPU per frame than top-k and the counts together
-        (~0.1 ms on the render thread, on the cores inference needs), for figures a person
-        reads a few times a second; the final readouts are always read fresh (``summary``)."""
+    def _frame_fields(self, item: _Inferred, now: float, top: tuple = (), boxes: tuple | None = None,
+                      det_map: MapReadout | None = None) -> dict:
+        """What belongs to this frame in its readouts (its number, top-k or boxes, truth, running
+        mAP, the counts and the source's state as they are now), for :meth:`_snapshot`."""
         h, w = item.frame.image.shape[:2]
         dropped_in, dropped_out = self._inbox.dropped, self._outbox.dropped
-        per_frame = {
+        return {
             "seq": item.frame.seq, "elapsed_s": now - self._started_at, "source": item.frame.source,
             "frame_size": (w, h), "frames_captured": self._capture_rate.count,
             "frames_inferred": self._infer_rate.count, "frames_displayed": self._display_rate.count,
@@ -692,6 +720,16 @@ class LivePipeline:
             "source_error": self._source_error, "source_reopens": self._reopens, "detections": boxes,
             "det_map": det_map,
         }
+
+    def _snapshot(self, item: _Inferred, per_frame: dict, now: float, fresh: bool = False) -> Readouts:
+        """This frame's readouts: ``per_frame`` (:meth:`_frame_fields`) with the meters (rates,
+        latency percentiles, accuracy, the predictor's and the A/B readout, CPU per stage), read at
+        most every ``REFRESH_S`` (and whenever the predictor or its metrics are swapped),
+        ``fresh``: now.
+
+        Why: reading every meter cost more CPU per frame than top-k and the counts together
+        (~0.1 ms on the render thread, on the cores inference needs), for figures a person
+        reads a few times a second; the final readouts are always read fresh (``summary``)."""
         state, ref, base = item.state, self._ref, self._meters_read
         if not fresh and base is not None and now - base[0] < REFRESH_S and base[1] is state and base[2] is ref:
             return _with(base[3], per_frame)

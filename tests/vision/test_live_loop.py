@@ -124,6 +124,23 @@ def test_a_slow_display_draws_only_the_frames_it_takes(tiny_session):
     assert annotated.shape == (480, 640, 3) and readouts.topk
 
 
+def test_a_frames_readouts_read_after_the_stream_moved_on_are_that_frames(tiny_session):
+    """A classifier's readouts are made when first read (frames nobody reads cost no top-k): read
+    late, they still hold that frame's top-k and the counts as they were when it was shown."""
+    frames = _frames(40)
+    with LivePipeline(ArraySource(frames), tiny_session, drop=False) as pipe:
+        first = next(pipe.frames(timeout=10))
+        assert pipe.wait(60)
+    final = pipe.readouts
+    got = first.readouts  # made only now, after the last frame
+    assert final.frames_displayed == 40 and got.seq < final.seq
+    assert got.frames_displayed == got.seq + 1 < 40  # every frame shown in order, none since counted
+    scores = tiny_session.predict(tiny_session.model.preprocess.batch([first.image])).reshape(-1)
+    want = sorted(range(scores.size), key=lambda i: -scores[i])[:len(got.topk)]
+    assert [label for label, _ in got.topk] == [tiny_session.model.labels[i] for i in want]
+    assert first.readouts is got  # made once
+
+
 class _WhoRenders(LivePipeline):
     """Notes which thread made each frame's readouts."""
 
