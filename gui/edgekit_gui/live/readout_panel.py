@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QProg
 from edgekit.vision.readouts import CPU_STAGES
 
 STAGE_NAMES = {"capture": "capture", "preprocess": "preprocess", "inference": "inference",
-               "postprocess": "top-k", "render": "overlay", "end_to_end": "end to end"}
+               "postprocess": "post-process", "render": "readouts", "end_to_end": "end to end"}
 TOPK = 5
 
 
