@@ -58,6 +58,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
+    for flag, root in (("--before", args.before), ("--after", args.after)):
+        if not (root / "edgekit" / "__init__.py").is_file():  # else PYTHONPATH is ignored: both run this checkout
+            ap.error(f"{flag} {root}: not an edgekit source tree (no edgekit/__init__.py there); "
+                     f"make one with: git worktree add /tmp/before <commit>")
     runs: dict[str, list[dict]] = {"before": [], "after": []}
     for i in range(args.repeats):
         order = ("before", "after") if i % 2 == 0 else ("after", "before")  # alternate who goes first
