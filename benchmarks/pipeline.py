@@ -134,9 +134,10 @@ def callers(session, seconds: float, make_step) -> tuple[float, float]:
     import threading
 
     workers = max(1, getattr(session.info, "workers", 1) or 1)
-    counts, own_cpu = [0] * workers, [0.0] * workers
+    counts, own_cpu, own_ids = [0] * workers, [0.0] * workers, [0] * workers
 
     def loop(i: int, start: float) -> None:
+        own_ids[i] = threading.get_native_id()
         step, n, c0 = make_step(), i, time.thread_time()
         while time.perf_counter() - start < seconds:
             step(n)
@@ -152,7 +153,10 @@ def callers(session, seconds: float, make_step) -> tuple[float, float]:
         t.join()
     count = sum(counts)
     fps = count / (time.perf_counter() - start)
-    pool = cpu_per_frame(before, thread_cpu(), count, {}).get("total", 0.0)  # the runtime's own threads
+    # the runtime's own threads; not the loop threads, counted above: one just joined may still be listed
+    # (it has not quite exited), and would count twice ("2.8 of 2 cores busy")
+    after = {tid: used for tid, used in thread_cpu().items() if tid not in own_ids}
+    pool = cpu_per_frame(before, after, count, {}).get("total", 0.0)
     return fps, pool + sum(own_cpu) * 1e3 / max(count, 1)
 
 
@@ -231,6 +235,7 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
             n1, c1, t1 = pipe.readouts.frames_displayed, thread_cpu(), time.perf_counter()
             e_fps, e_cpu = (n1 - n0) / (t1 - t0), cpu_per_frame(c0, c1, n1 - n0, names)
             rounds.append({"load_avg_1m": load1, "inference_only_fps": i_fps, "end_to_end_fps": e_fps,
+                           "inference_only_cores": i_fps * i_cpu / 1e3,
                            "ratio": e_fps / i_fps, "inference_only_cpu_ms": i_cpu, "pipeline_cpu_ms": e_cpu,
                            "beyond_inference_cpu_ms": e_cpu.get("total", 0.0) - i_cpu,
                            "bare_loop_fps": b_fps, "bare_ratio": b_fps / i_fps, "bare_beyond_cpu_ms": b_cpu - i_cpu})
@@ -260,7 +265,7 @@ def measure(name: str, args, tmp: Path, form: str = "live") -> dict:
     session.close()
     med = {key: statistics.median(r[key] for r in rounds)
            for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms",
-                       "bare_loop_fps", "bare_ratio", "bare_beyond_cpu_ms")}
+                       "bare_loop_fps", "bare_ratio", "bare_beyond_cpu_ms", "inference_only_cores")}
     stage_cpu = dict(last.get("cpu_ms_per_frame", {}))  # thread CPU per stage over the pipeline's whole run
     latency = {k: v["p50_ms"] for k, v in last["readouts"]["latency"].items()}
     return {"model": name, "session": form, "note": note,
@@ -281,7 +286,9 @@ def cpu_budget(row: dict, cpus: int | None = None, goal: float = 0.9) -> str:
 
     cpus = cpus or os.cpu_count() or 1
     infer, extra = row["inference_only_cpu_ms"], max(row["beyond_inference_cpu_ms"], 0.0)
-    busy = infer * row["inference_only_fps"] / 1e3  # cores inference-only keeps busy
+    # cores inference-only keeps busy: per round, then the median (FPS and CPU per frame move against each
+    # other between rounds - a runtime's threads spin longer when slow - so their medians' product overstates)
+    busy = row["inference_only_cores"]
     if busy < 0.9 * cpus:
         return f"inference-only keeps {busy:.2f} of {cpus} cores busy: the pipeline's work can use the rest"
     return (f"inference-only keeps {busy:.2f} of {cpus} cores busy; with {extra:.2f} ms/frame beyond inference the "
