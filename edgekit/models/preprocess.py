@@ -148,15 +148,15 @@ def to_planes(image: np.ndarray, fused: tuple[tuple[float, ...], tuple[float, ..
     reused blob's ``[0]``).
 
     Why not ``cv2.dnn.blobFromImageWithParams``, which does all of it in one call: splitting into
-    planes and scaling each with one ``cv2.addWeighted`` (float32 out) takes half its time at
-    224x224 and a sixth at 640x640 (0.039 vs 0.075 ms, 0.24 vs 1.53 ms on one core,
-    ``benchmarks/planes.py``), and the live pipeline pays it per frame on cores inference keeps
-    busy; the numbers agree to float32 rounding (2e-7). Every path that makes model inputs (evaluation, the live blob, a detector's
-    letterbox) goes through here, so they stay the same bit for bit.
+    planes and scaling each with one ``cv2.addWeighted`` (float32 out) takes about half its time
+    (``benchmarks/planes.py``, one core), and the live pipeline pays it per frame on cores inference
+    keeps busy; the numbers agree to float32 rounding (2e-7). Every path that makes model inputs
+    (evaluation, the live blob, a detector's letterbox) goes through here, so they stay the same bit
+    for bit. ``image`` is BGR or grey (callers pass it through :func:`as_bgr` first).
     """
     planes = cv2.split(image) if image.ndim == 3 else (image,)
-    if swap_rb and len(planes) >= 3:
-        planes = (planes[2], planes[1], planes[0], *planes[3:])
+    if swap_rb and len(planes) == 3:
+        planes = planes[::-1]
     if out is None:
         out = np.empty((len(planes), *image.shape[:2]), np.float32)
     scale, mean = fused

@@ -44,8 +44,9 @@ class LiveFrame:
         a maker (``make_readouts``) instead.
 
         Why: a classifier's frames are handed on hundreds of times a second while a display reads
-        30; top-k, the readouts and the meters behind them cost the inference cores ~0.04 ms a frame
-        (``benchmarks/pipeline.py``), so only frames someone looks at pay for them. Two threads
+        30; top-k, the readouts and the meters behind them cost the inference cores ~0.03 ms a frame
+        (post-process 0.061 -> 0.028 ms in ``benchmarks/pipeline.py``), so only frames someone looks at
+        pay for them. Two threads
         asking at once may both make it: the same values either way."""
         made = self._readouts
         if made is None:
