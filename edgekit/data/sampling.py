@@ -124,7 +124,7 @@ def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
             raise DataError(f"the dataset's labels go up to {len(ours) - 1} but the model has {len(labels)} "
                             "outputs; integer labels must be the model's output indices (0-based)")
         return np.arange(len(ours), dtype=np.int64)
-    index = {str(name): i for i, name in enumerate(labels)}
+    index = {str(name): i for i, name in reversed(tuple(enumerate(labels)))}  # a name given twice: its first class
     missing = [c for c in ours if c not in index]
     if missing:
         raise DataError(_unknown_classes(missing, [str(name) for name in labels]))

@@ -175,3 +175,5 @@ def test_classes_must_match_the_model_labels():
         calibration_set(ds, _FakeModel(("cat", "dog")), n=2)
     # a subset of the model's classes in another order maps by name
     assert check_classes(ds, ["zebra", "x", "cat"]).tolist() == [2, 0]
+    # a name the model gives two classes (ImageNet's two "crane"s) means the first, as in the live readouts
+    assert check_classes(ds, ["x", "cat", "zebra", "cat"]).tolist() == [1, 2]

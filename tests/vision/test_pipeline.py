@@ -245,3 +245,22 @@ def test_ab_readout_shows_a_and_b_on_the_same_frame(tiny_path, tiny_session):
     assert 0.0 < pair["a_confidence"] <= 1.0 and pair["b_confidence"] == pytest.approx(pair["a_confidence"], abs=1e-4)
     again = Readouts.from_dict(pipe.summary()["readouts"])
     assert again.ab.last_frame.agree and again.ab.last_frame.seq == pair["seq"]
+
+
+def test_a_true_label_named_twice_among_the_classes_counts_as_the_first(tiny_session):
+    """ImageNet names two classes "crane" (and two "maillot"): a frame labelled "crane" is counted
+    against the first of them, as ``edgekit eval`` does; a name no class has is always wrong."""
+    image = np.random.default_rng(7).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    with LivePipeline(ArraySource([image], fps=100, loop=True), tiny_session) as pipe:
+        predicted = int(next(iter(pipe.results(timeout=10)))[1].topk[0][0])
+    names = [f"class {i}" for i in range(10)]
+    twice = (predicted + 1) % 10
+    names[predicted] = names[twice] = "crane"  # the predicted class is the first or the second "crane"
+    first = min(predicted, twice)
+    frames = [image] * 6
+    pipe = run_to_end(LivePipeline(ArraySource(frames, ["crane"] * 3 + ["okapi"] * 3), tiny_session,
+                                   labels=names))
+    acc = pipe.readouts.accuracy
+    metrics = pipe.summary()["metrics"]
+    assert acc.n == 6 and acc.correct == (3 if predicted == first else 0)
+    assert metrics["classes"][-1] == "okapi" and metrics["support"][first] == 3
