@@ -239,9 +239,35 @@ def interleaved(session, images: list[np.ndarray], labels: list[str], batches: l
                            "ratio": e_fps / i_fps, "inference_only_cpu_ms": i_cpu, "pipeline_cpu_ms": e_cpu,
                            "beyond_inference_cpu_ms": e_cpu.get("total", 0.0) - i_cpu,
                            "bare_loop_fps": b_fps, "bare_ratio": b_fps / i_fps, "bare_beyond_cpu_ms": b_cpu - i_cpu})
+        where = by_library(session, images, batches, pipe, args.by_library) if args.by_library else None
         summary = pipe.summary()
         stop.set()
-    return rounds, summary
+    return rounds, summary, where
+
+
+def by_library(session, images: list[np.ndarray], batches: list[np.ndarray], pipe, seconds: float) -> dict:
+    """CPU ms per frame by library (``perf`` samples, see ``cpu_by_library.py``) for one window of
+    each way, one after the other: inference-only and the bare loop with the pipeline paused, then
+    the pipeline running. Why: FPS ratios on this VM drift by more than the effects looked for; what
+    each library costs per frame says where the pipeline's CPU beyond inference goes."""
+    from cpu_by_library import Sampled
+
+    ways = {}
+    pipe.pause()
+    time.sleep(0.05)
+    for name, run, data in (("infer-only", inference_only, batches), ("bare loop", bare_loop, images)):
+        with Sampled() as s:
+            fps, _ = run(session, data, seconds)
+        ways[name] = (s, round(fps * seconds))
+    pipe.resume()
+    time.sleep(0.05)
+    with Sampled() as s:
+        n0 = pipe.readouts.frames_displayed
+        time.sleep(seconds)
+        n1 = pipe.readouts.frames_displayed
+    ways["pipeline"] = (s, n1 - n0)
+    return {name: {"ms_per_frame": s.ms_per_frame(frames), "samples": s.samples, "frames": frames}
+            for name, (s, frames) in ways.items()}
 
 
 def measure(name: str, args, tmp: Path, form: str = "live") -> dict:
@@ -261,7 +287,7 @@ def measure(name: str, args, tmp: Path, form: str = "live") -> dict:
     note = "; ".join(x for x in (note, *chosen) if x)
     images, labels = frames(args.frames, tuple(args.frame_size))
     batches = [session.model.preprocess.batch([img]) for img in images]
-    rounds, last = interleaved(session, images, labels, batches, args)
+    rounds, last, where = interleaved(session, images, labels, batches, args)
     session.close()
     med = {key: statistics.median(r[key] for r in rounds)
            for key in ("inference_only_fps", "end_to_end_fps", "ratio", "inference_only_cpu_ms", "beyond_inference_cpu_ms",
@@ -275,7 +301,7 @@ def measure(name: str, args, tmp: Path, form: str = "live") -> dict:
             "pipeline_cpu_ms": statistics.median(r["pipeline_cpu_ms"].get("total", 0.0) for r in rounds),
             "stage_cpu_ms": stage_cpu, "stage_p50_ms": latency, "rounds": rounds,
             "frames_drawn": last.get("frames_drawn"), "load_avg_1m": [r["load_avg_1m"] for r in rounds],
-            "accuracy": (last["readouts"].get("accuracy") or {}).get("accuracy")}
+            "accuracy": (last["readouts"].get("accuracy") or {}).get("accuracy"), "by_library": where}
 
 
 def cpu_budget(row: dict, cpus: int | None = None, goal: float = 0.9) -> str:
@@ -338,6 +364,14 @@ def table(rows: list[dict]) -> str:
             lines.append(f"  {r['model']:18} {r['session']:10} #{i + 1} {rr['load_avg_1m'] or 0:6.2f} {rr['inference_only_fps']:14.1f} "
                          f"{rr['end_to_end_fps']:13.1f} {rr['ratio']:6.2f} {rr['beyond_inference_cpu_ms']:10.2f} "
                          f"{rr['bare_ratio']:10.2f}")
+    for r in rows:
+        if r.get("by_library"):
+            from cpu_by_library import table as library_table
+
+            ways = r["by_library"]
+            counts = ", ".join(f"{k} {v['frames']} frames / {v['samples']} samples" for k, v in ways.items())
+            lines += ["", f"CPU ms per frame by library ({r['model']}, {r['session']}; perf, one window each way: {counts}):",
+                      library_table({k: v["ms_per_frame"] for k, v in ways.items()}, "infer-only")]
     return "\n".join(lines)
 
 
@@ -357,8 +391,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-cores", action="store_true",
                         help="also measure each model as one run on every core (the live session before "
                              "side-by-side workers), to compare end-to-end FPS")
+    parser.add_argument("--by-library", type=float, default=0.0, metavar="SECONDS",
+                        help="after the rounds, sample each way for SECONDS with Linux perf and print CPU ms per "
+                             "frame by library (onnxruntime, OpenCV, Python, ...); needs perf")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here")
     args = parser.parse_args(argv)
+    if args.by_library:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from cpu_by_library import available
+
+        if (why := available()) is not None:
+            parser.error(f"--by-library: {why}")
     if args.quick:
         args.rounds, args.seconds, args.frames = 2, 0.5, 30
     with tempfile.TemporaryDirectory(prefix="edgekit-pipeline-bench-") as tmp:
