@@ -178,6 +178,9 @@ class LivePipeline:
         self._last_shown: tuple[_Inferred, float] | None = None  # the newest frame rendered, and when
         self._running, self._stop, self._finished = threading.Event(), threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
+        self._close_lock = threading.Lock()  # closing the source: stop() or the last thread reading it
+        self._readers_left = 0  # threads that read the source and have not ended
+        self._close_when_read, self._source_closed = False, False
         self._declared: str | None = None
         self._source_error: str | None = None
         self._reopens = 0
@@ -214,9 +217,11 @@ class LivePipeline:
         loops = capture + [self._inference_loop] * self.workers + [self._render_loop]
         if self._ref is not None:
             loops.append(self._reference_loop)
+        reads = self._inference_loop if self._pull else self._capture_loop
+        self._readers_left = self.workers if self._pull else 1
         for n, loop in enumerate(loops):
             suffix = f"-{n + self._pull}" if loop == self._inference_loop and self.workers > 1 else ""
-            thread = threading.Thread(target=self._guard(loop), daemon=True,
+            thread = threading.Thread(target=self._guard(loop, reads=loop == reads), daemon=True,
                                       name=f"edgekit-{loop.__name__[1:]}{suffix}")
             self._threads.append(thread)
             thread.start()
@@ -224,15 +229,39 @@ class LivePipeline:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the threads and close the source (idempotent)."""
+        """Stop the threads and close the source (idempotent); ``timeout``: seconds for all the
+        threads together.
+
+        The source is closed only when no thread is reading it: a thread still inside
+        ``source.read()`` after ``timeout`` (a camera that hangs on a read, an unplugged USB device)
+        closes it itself when the read returns. Why: releasing an OpenCV capture while another
+        thread reads from it can crash the process, and stop() must not wait on a hung device."""
         self._stop.set()
         self._running.set()
         for box in (self._inbox, self._outbox, self._refbox, self._results):
             box.close()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
-        self.source.close()
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._close_lock:
+            if self._readers_left == 0:
+                self._close_source()
+            else:
+                self._close_when_read = True
         self._finished.set()
+
+    def _close_source(self) -> None:
+        """Close the source once (call holding ``_close_lock``)."""
+        if not self._source_closed:
+            self._source_closed = True
+            self.source.close()
+
+    def _reader_done(self) -> None:
+        """A thread that reads the source has ended: the last one closes it if stop() left it open."""
+        with self._close_lock:
+            self._readers_left -= 1
+            if self._readers_left == 0 and self._close_when_read:
+                self._close_source()
 
     def pause(self) -> None:
         """Stop taking frames (threads stay up; ``resume`` continues)."""
@@ -356,7 +385,9 @@ class LivePipeline:
             pred.labels = self._labels
         return pred
 
-    def _guard(self, loop: Callable[[], None]) -> Callable[[], None]:
+    def _guard(self, loop: Callable[[], None], reads: bool = False) -> Callable[[], None]:
+        """``loop`` with its failure handed to wait()/results(); ``reads``: it reads the source
+        (see :meth:`stop`)."""
         def run() -> None:
             try:
                 loop()
@@ -366,6 +397,9 @@ class LivePipeline:
                 self._finished.set()
                 for box in (self._inbox, self._outbox, self._refbox):
                     box.close()
+            finally:
+                if reads:
+                    self._reader_done()
         return run
 
     def _drain(self, box: Mailbox) -> Iterator[Any]:

@@ -264,3 +264,46 @@ def test_a_true_label_named_twice_among_the_classes_counts_as_the_first(tiny_ses
     metrics = pipe.summary()["metrics"]
     assert acc.n == 6 and acc.correct == (3 if predicted == first else 0)
     assert metrics["classes"][-1] == "okapi" and metrics["support"][first] == 3
+
+
+class HangingSource(SyntheticSource):
+    """A camera whose read hangs (an unplugged USB device) until ``release`` is set, and which notes
+    whether it was closed while a read was still running (what crashes an OpenCV capture)."""
+
+    def __init__(self, **kwargs) -> None:
+        import threading
+
+        super().__init__(**kwargs)
+        self.hang, self.hung, self.release = threading.Event(), threading.Event(), threading.Event()
+        self.closed = threading.Event()
+        self.reading = 0
+        self.closed_mid_read = False
+
+    def read(self):
+        self.reading += 1
+        try:
+            if self.hang.is_set():
+                self.hung.set()
+                self.release.wait(30)
+            return super().read()
+        finally:
+            self.reading -= 1
+
+    def close(self) -> None:
+        self.closed_mid_read = self.closed_mid_read or self.reading > 0
+        super().close()
+        self.closed.set()
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["capture thread", "workers read"])
+def test_stop_does_not_close_a_source_a_hung_read_is_still_using(tiny_session, live):
+    source = HangingSource(size=(60, 80), fps=100 if live else None)
+    pipe = LivePipeline(source, tiny_session, workers=1 if live else 2).start()
+    next(iter(pipe.results(timeout=10)))
+    source.hang.set()  # the next read hangs
+    assert source.hung.wait(10), "no read hung"
+    pipe.stop(timeout=0.2)  # gives up on the hung thread: returns, leaving the source open
+    assert pipe.finished and not source.closed.is_set()
+    source.release.set()  # the device answers: the reading thread ends and closes the source
+    assert source.closed.wait(10), "the source was never closed"
+    assert not source.closed_mid_read
