@@ -25,6 +25,7 @@ from edgekit.vision.sources import (
     FolderSource,
     Frame,
     FrameSource,
+    ImageSource,
     SourceInfo,
     SyntheticSource,
     VideoSource,
@@ -34,6 +35,6 @@ from edgekit.vision.sources import (
 
 __all__ = [
     "ABFrame", "ABReadout", "AccuracyReadout", "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "FolderSource",
-    "Frame", "FrameSource", "LiveFrame", "LivePipeline", "PipelinePredictor", "PredictorReadout", "Rate", "Readouts",
+    "Frame", "FrameSource", "ImageSource", "LiveFrame", "LivePipeline", "PipelinePredictor", "PredictorReadout", "Rate", "Readouts",
     "SourceInfo", "StageLatency", "SyntheticSource", "VideoSource", "adapt", "list_cameras", "open_source",
 ]

@@ -186,3 +186,26 @@ def test_array_source_checks_its_inputs():
         ArraySource([])
     with pytest.raises(SourceError, match="one label per image"):
         ArraySource([np.zeros((4, 4, 3), np.uint8)], ["a", "b"])
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_an_image_file_is_a_one_frame_source(tmp_path, suffix):
+    """``--source photo.jpg`` played no frame (OpenCV opened it as a video it never rewound)."""
+    path = tmp_path / f"photo{suffix}"
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[:, :32] = 200
+    cv2.imwrite(str(path), image)
+    source = open_source(str(path))
+    frames = read_all(source)
+    assert len(frames) == 1 and frames[0].image.shape == (48, 64, 3) and frames[0].label is None
+    assert abs(int(frames[0].image[0, 0, 0]) - 200) <= 3 and frames[0].image[0, 40, 0] <= 3
+    assert source.info.kind == "image" and source.info.length == 1 and source.info.granted_size == (64, 48)
+    assert source.info.name == path.name
+    assert len(read_all(open_source(str(path), loop=True), limit=5)) == 5
+
+
+def test_a_broken_image_file_is_a_source_error_naming_it(tmp_path):
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(SourceError, match="broken.jpg cannot be decoded"):
+        open_source(str(path)).open()

@@ -8,12 +8,12 @@ from edgekit._io import expand_user
 from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, FrameSource, SourceInfo
 from edgekit.vision.sources.camera import CameraInfo, CameraSource, list_cameras
-from edgekit.vision.sources.files import FolderSource, VideoSource
+from edgekit.vision.sources.files import IMAGE_SUFFIXES, FolderSource, ImageSource, VideoSource
 from edgekit.vision.sources.generated import ArraySource, DemoSource, DetectionDemoSource, SyntheticSource
 
 __all__ = [
     "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource", "FolderSource", "Frame",
-    "FrameSource",
+    "FrameSource", "ImageSource",
     "SourceInfo", "SyntheticSource", "VideoSource", "list_cameras", "open_source",
 ]
 
@@ -27,7 +27,7 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     ``"demo"`` labelled demo stream, ``"demo-det"`` labelled detection demo stream
     (boxes per frame), ``"synthetic"`` test pattern, ``"0"``
     camera index, ``"rtsp://..."``/``"http://..."`` stream, a folder of
-    images, or a video file.
+    images, an image file, or a video file.
 
     Args:
         spec: the text (or a camera index).
@@ -54,9 +54,11 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     path = expand_user(text)
     if path.is_dir():
         return FolderSource(path, loop=loop, fps=fps)
+    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(path, loop=loop, fps=fps)
     if path.is_file():
         return VideoSource(path, loop=loop, realtime=fps is not None)
     raise SourceError(
         f"source {text!r} is not a camera index, URL, folder or file that exists; use demo, synthetic, "
-        "a camera index (0), rtsp://..., a video file or a folder of images", path=path,
+        "a camera index (0), rtsp://..., a video file, an image file or a folder of images", path=path,
     )

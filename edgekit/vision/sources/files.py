@@ -1,4 +1,4 @@
-"""Frames from files: a video file and a folder of images (labels from sub-folders)."""
+"""Frames from files: a video file, an image file and a folder of images (labels from sub-folders)."""
 
 from __future__ import annotations
 
@@ -155,6 +155,37 @@ class FolderSource:
 
     def close(self) -> None:
         """Nothing to release; kept for the protocol."""
+
+
+class ImageSource(FolderSource):
+    """One image file as a stream of one frame (over and over with ``loop``).
+
+    Why not :class:`VideoSource`: OpenCV opens a still image as a one-frame video but does not
+    rewind it after the first read, so ``--source photo.jpg`` played no frame at all.
+
+    Raises (from ``open``):
+        SourceError: the file is missing, does not decode or declares too many pixels, naming it.
+    """
+
+    def __init__(self, path: str | Path, loop: bool = False, fps: float | None = None) -> None:
+        super().__init__(path, loop, fps)
+        self.info = SourceInfo(self.path.name, "image", live=fps is not None, requested_fps=fps)
+
+    def open(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(f"image file {self.path} does not exist; check the path", path=self.path)
+        too_big = oversize(self.path)
+        if too_big is not None:
+            raise SourceError(too_big, path=self.path)
+        image = _imread(self.path)
+        if image is None:
+            raise SourceError(_undecodable(self.path), path=self.path)
+        h, w = image.shape[:2]
+        self._files = [(self.path, None)]
+        self.info = SourceInfo(self.info.name, "image", live=self.info.live, granted_size=(w, h),
+                               requested_fps=self.info.requested_fps, granted_fps=self.info.requested_fps, length=1)
+        self._index = 0
+        self._pacer.reset()
 
 
 def _label_of(path: Path, root: Path) -> str | None:

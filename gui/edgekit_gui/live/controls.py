@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from edgekit.backends import list_backends
 
-DEMO, VIDEO, FOLDER = "Demo stream (labelled digits)", "Video file…", "Image folder…"
+DEMO, VIDEO, FOLDER = "Demo stream (labelled digits)", "Video or image file…", "Image folder…"
+_FILES = "Video or image (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp);;All (*)"
 SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
 BUNDLED = ("demo:digits", "demo:digits-mnv2", "demo:digits-det")
 
@@ -60,7 +61,7 @@ class SourcePicker(QWidget):
     def _picked(self, index: int) -> None:
         text = self.combo.itemText(index)
         if text in (VIDEO, FOLDER):
-            path = (QFileDialog.getOpenFileName(self, "Video file", "", "Video (*.mp4 *.avi *.mkv *.mov);;All (*)")[0]
+            path = (QFileDialog.getOpenFileName(self, "Video or image file", "", _FILES)[0]
                     if text == VIDEO else QFileDialog.getExistingDirectory(self, "Image folder"))
             if not path:
                 self.combo.setCurrentIndex(0)
