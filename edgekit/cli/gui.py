@@ -41,7 +41,8 @@ def _check_display() -> None:
         return
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise BackendUnavailable("edgekit gui needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set; run it "
-                                 "on the desktop, with ssh -X, or use the CLI commands (edgekit --help) instead")
+                                 "on the desktop, over ssh -X, under Xvfb (xvfb-run edgekit gui), or use the CLI "
+                                 "commands (edgekit --help) instead")
 
 
 def register(app: typer.Typer) -> None:

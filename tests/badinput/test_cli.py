@@ -158,4 +158,4 @@ def test_gui_without_a_display_is_one_sentence(tmp_path, monkeypatch):
     pytest.importorskip("PySide6")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
-    _refused(tmp_path, ["gui"], "display")
+    _refused(tmp_path, ["gui"], "display", "xvfb-run edgekit gui")  # and how to run it with no screen

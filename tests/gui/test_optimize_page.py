@@ -147,6 +147,26 @@ def test_the_scatter_log_axis_labels_round_values_that_never_run_into_each_other
     assert axis.logTickStrings([math.log10(t) for t in narrow], 1.0, 1.0) == [f"{t:g}" for t in narrow]
 
 
+def test_sub_millisecond_latencies_are_labelled_in_milliseconds(qtbot):
+    """pyqtgraph scaled an axis whose values were all below 1 by 1000 on its own: 0.14-0.22 ms
+    candidates were labelled 140-220 with "(x0.001)" after "ms" in the axis title."""
+    from edgekit_gui.widgets.plots import make_plot
+
+    plot = make_plot("t", "latency p50 (ms, log)", "top-1 accuracy (%)", log_x=True)
+    qtbot.addWidget(plot)
+    plot.getPlotItem().setLogMode(x=True, y=False)
+    plot.plot([0.14, 0.18, 0.22], [70.0, 71.0, 72.0], pen=None, symbol="o")
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.getPlotItem().autoRange()  # as a repaint would
+    axis = plot.getPlotItem().getAxis("bottom")
+    assert "x0.001" not in axis.labelString()
+    ticks = axis.tickValues(*axis.range, 600)
+    shown = [float(s) for spacing, values in ticks for s in axis.tickStrings(values, axis.autoSIPrefixScale, spacing or 1)]
+    assert shown and all(0.1 <= v <= 0.25 for v in shown), shown
+
+
 def test_the_form_saves_the_plan_config_edgekit_run_replays(optimize_page, tiny_onnx, tmp_path):
     from edgekit.planner import PlanConfig
 

@@ -64,6 +64,8 @@ def make_plot(title: str, x_label: str, y_label: str, parent: QWidget | None = N
     item.setTitle(title, color=fg, size="10pt")
     for side, text in (("bottom", x_label), ("left", y_label)):
         axis = item.getAxis(side)
+        # the unit is in the label: pyqtgraph's own SI scaling showed 0.14-0.22 ms as ticks 140-220 "(x0.001)"
+        axis.enableAutoSIPrefix(False)
         axis.setLabel(text, color=fg)
         axis.setPen(fg)
         axis.setTextPen(fg)
