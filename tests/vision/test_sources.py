@@ -209,3 +209,22 @@ def test_a_broken_image_file_is_a_source_error_naming_it(tmp_path):
     path.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(SourceError, match="broken.jpg cannot be decoded"):
         open_source(str(path)).open()
+
+
+def test_a_yolo_folder_source_hands_out_each_frames_boxes_in_pixels(tmp_path):
+    """``--source coco64`` (images/ + labels/) read every photo as class "images" and never its boxes,
+    so a detector's demo had no running mAP on real labelled photos."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.jpg"), np.full((100, 200, 3), 90, np.uint8))
+    cv2.imwrite(str(tmp_path / "images" / "b.jpg"), np.full((50, 50, 3), 90, np.uint8))
+    (tmp_path / "labels" / "a.txt").write_text("3 0.5 0.5 0.5 0.2\n0 0.25 0.25 0.1 0.1\n")  # b.jpg: no objects
+    source = open_source(str(tmp_path))
+    frames = read_all(source)
+    assert [f.label for f in frames] == [None, None] and source.info.length == 2
+    boxes, ids = frames[0].boxes
+    np.testing.assert_allclose(boxes, [[50, 40, 150, 60], [40, 20, 60, 30]], atol=1e-4)
+    assert ids.tolist() == [3, 0] and frames[1].boxes[0].shape == (0, 4)
+    (tmp_path / "labels" / "a.txt").write_text("3 0.5 0.5\n")
+    with pytest.raises(SourceError, match="a.txt line 1"):
+        open_source(str(tmp_path)).open()

@@ -8,11 +8,17 @@ from edgekit._io import expand_user
 from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, FrameSource, SourceInfo
 from edgekit.vision.sources.camera import CameraInfo, CameraSource, list_cameras
-from edgekit.vision.sources.files import IMAGE_SUFFIXES, FolderSource, ImageSource, VideoSource
+from edgekit.vision.sources.files import (
+    IMAGE_SUFFIXES,
+    BoxFolderSource,
+    FolderSource,
+    ImageSource,
+    VideoSource,
+)
 from edgekit.vision.sources.generated import ArraySource, DemoSource, DetectionDemoSource, SyntheticSource
 
 __all__ = [
-    "ArraySource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource", "FolderSource", "Frame",
+    "ArraySource", "BoxFolderSource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource", "FolderSource", "Frame",
     "FrameSource", "ImageSource",
     "SourceInfo", "SyntheticSource", "VideoSource", "list_cameras", "open_source",
 ]
@@ -27,7 +33,7 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     ``"demo"`` labelled demo stream, ``"demo-det"`` labelled detection demo stream
     (boxes per frame), ``"synthetic"`` test pattern, ``"0"``
     camera index, ``"rtsp://..."``/``"http://..."`` stream, a folder of
-    images, an image file, or a video file.
+    images (a YOLO folder, ``images/`` + ``labels/``: with its boxes), an image file, or a video file.
 
     Args:
         spec: the text (or a camera index).
@@ -52,6 +58,8 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     if text.lower().startswith(_URL_SCHEMES):
         return CameraSource(text, fps=fps)
     path = expand_user(text)
+    if path.is_dir() and (path / "images").is_dir() and (path / "labels").is_dir():  # YOLO boxes
+        return BoxFolderSource(path, loop=loop, fps=fps)
     if path.is_dir():
         return FolderSource(path, loop=loop, fps=fps)
     if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
