@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from edgekit.backends import list_backends
 
-DEMO, VIDEO, FOLDER = "Demo stream (labelled digits)", "Video or image file…", "Image folder…"
+DEMO, VIDEO, FOLDER = "Demo digits (labelled)", "Video or image file…", "Image folder…"
 _FILES = "Video or image (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp);;All (*)"
 SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
 BUNDLED = ("demo:digits", "demo:digits-mnv2", "demo:digits-det")
@@ -38,7 +38,7 @@ class SourcePicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.combo = QComboBox()
-        compact(self.combo, 16)
+        compact(self.combo, 20)  # "Demo digits (labelled)" whole; the page still fits 1024 px
         self.speed = QComboBox()
         self.speed.addItems(list(SPEEDS))
         self.rescan = QPushButton("Find cameras")

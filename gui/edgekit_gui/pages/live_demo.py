@@ -35,7 +35,7 @@ from edgekit_gui.live.session import start_pipeline, stop_pipeline
 from edgekit_gui.live.video_view import VideoView
 from edgekit_gui.pages.base import Page
 
-FROM_SOURCE = "(labels from the source)"
+FROM_SOURCE = "(from source)"  # the source's own labels; short enough to show whole
 UI_INTERVAL_MS = 100  # readouts refresh at 10 Hz; frames show as they come (newest wins, <= 60 Hz)
 RECORD_FPS = 30.0  # the recording's frame clock; frames are repeated or skipped by their arrival time
 PLOT_EVERY = 5  # plots redraw every 5th refresh (2 Hz): a redraw of two plots costs the GUI thread most
@@ -104,7 +104,7 @@ class LiveDemoPage(Page):
         self.source = SourcePicker()
         self.source.select(settings.get("live/source", "demo"))
         self.truth = QComboBox()
-        compact(self.truth, 12)
+        compact(self.truth, 13)
         self.truth.setToolTip("What the camera shows (number keys 0–9 choose it too)")
         row1.addWidget(self.source)
         row1.addWidget(QLabel("Ground truth:"))
