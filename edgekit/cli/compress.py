@@ -30,7 +30,7 @@ def _calibration(model, data: str | None, n: int):
     spec = data or (card and (card.calibration or card.dataset))
     if not spec:
         raise DataError(f"INT8 static needs calibration images for {model.name}: pass --data DIR "
-                        "(one sub-folder of images per class)")
+                        "(one sub-folder of images per class) or --data FILE.csv (a path,label manifest)")
     ds = open_dataset(spec, image_size(model))
     return calibration_set(ds, model, n=n)
 
@@ -75,6 +75,17 @@ def _refuse_existing(model, method: str, out, fmt, force) -> None:
     refuse_existing(output_path(model, out, _TAGS[method], target), target, model, force)
 
 
+def _refuse_int8(model, method: str, fmt) -> None:
+    """An INT8 file asked to be quantized is refused first, naming what makes it INT8 -- before the
+    calibration data, preprocessing flags or ``--out`` are asked for: none could make it quantizable."""
+    from edgekit.compress._common import refuse_quantized
+
+    if method == Method.INT8_DYNAMIC:
+        refuse_quantized(model, "dynamic INT8")
+    elif method == Method.INT8:
+        refuse_quantized(model, "NNCF INT8" if fmt == Format.OPENVINO else "static INT8")
+
+
 def _compress(model, method: str, out, fmt, data, samples, ratio, force, progress=None):
     from edgekit.errors import ConversionError
 
@@ -87,6 +98,7 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force, progres
         if twin is None:
             raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it")
         model = twin
+    _refuse_int8(model, method, fmt)
     _refuse_existing(model, method, out, fmt, force)
     if method == Method.FP16:
         from edgekit.compress import to_fp16
@@ -127,6 +139,9 @@ def _check(source, result, data: str):
         return None, str(exc)
 
 
+CHECK_PANEL = "Accuracy check"  # --help: --check and --max-accuracy-drop
+
+
 def register(app: typer.Typer) -> None:
     @app.command("compress")
     def compress_cmd(
@@ -139,10 +154,14 @@ def register(app: typer.Typer) -> None:
         samples: Annotated[int, typer.Option(min=1, help="Calibration samples (int8).")] = 300,
         ratio: Annotated[float, typer.Option(help="Share of channels removed (prune).")] = 0.3,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
-        check: Annotated[bool, typer.Option("--check/--no-check", help="With labelled --data: measure the new "
-                                            "file's accuracy beside the original's on those images.")] = True,
-        max_accuracy_drop: Annotated[float, typer.Option(min=0.0, help="Warn when the check finds more lost "
-                                                         "than this many percentage points.")] = 1.0,
+        # a panel of their own: in Options, beside --no-check and --size's range, 80 columns cut the name
+        # to "--max-accuracy-d…"
+        check: Annotated[bool, typer.Option("--check/--no-check", rich_help_panel=CHECK_PANEL, help="With labelled "
+                                            "--data: measure the new file's accuracy beside the original's on "
+                                            "those images.")] = True,
+        max_accuracy_drop: Annotated[float, typer.Option(min=0.0, rich_help_panel=CHECK_PANEL, help="Warn when the "
+                                                         "check finds more lost than this many percentage "
+                                                         "points.")] = 1.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print the new model as JSON.")] = False,
     ) -> None:
         """Compress a model into a NEW file (never edits the input)."""
@@ -150,7 +169,14 @@ def register(app: typer.Typer) -> None:
         from edgekit.cli._console import console, print_json
 
         fmt = _check_format(fmt, method)
-        source = load_cli_model(model, need_preprocess=method == Method.INT8)  # INT8 feeds it calibration images
+        from edgekit.errors import DataError
+
+        try:
+            source = load_cli_model(model, need_preprocess=method == Method.INT8)  # INT8 feeds it calibration images
+        except DataError:  # no preprocessing given: an already-INT8 file says that first, not which flags to give
+            if method == Method.INT8:
+                _refuse_int8(load_cli_model(model), method, fmt)
+            raise
         from edgekit.cli._progress import progress_bar
 
         with progress_bar(f"{method} {model}") as progress:

@@ -130,10 +130,49 @@ def refuse_quantized(model: Model, what: str) -> None:
         ConversionError: naming the model and what to do instead.
     """
     if model.precision in (Precision.INT8, Precision.INT8_DYNAMIC):
+        found = quantized_as(model)
         raise ConversionError(
-            f"{model.name} is already quantized ({model.precision}: e.g. a QDQ graph); not quantizing it again "
-            f"for {what} -- start from the FP32 model instead", path=model.path,
+            f"{model.name} is already quantized to {model.precision}{f' ({found})' if found else ''}; not "
+            f"quantizing it again for {what} -- start from the FP32 model instead", path=model.path,
         )
+
+
+_QDQ = ("QuantizeLinear", "DequantizeLinear")
+_DYNAMIC = ("DynamicQuantizeLinear", "ConvInteger", "MatMulInteger")
+
+
+def quantized_as(model: Model) -> str | None:
+    """What in ``model``'s file makes it quantized, for a message: "a QDQ graph: 120
+    QuantizeLinear/DequantizeLinear nodes", "a QOperator graph: 52 QLinearConv, ..." -- the ops
+    :func:`edgekit.models.onnx_io.precision` detected INT8 by, counted (``FakeQuantize`` ops for an
+    OpenVINO IR). ``None`` when there is no file or none of them is found (the caller stays vague)."""
+    from collections import Counter
+
+    path = getattr(model, "path", None)
+    fmt = getattr(model, "format", None)
+    try:
+        if path is None or fmt not in (Format.ONNX, Format.OPENVINO):
+            return None
+        if fmt is Format.OPENVINO:
+            n = Path(path).read_text(errors="replace").count('type="FakeQuantize"')
+            return f"an IR with {n} FakeQuantize ops" if n else None
+        import onnx
+
+        ops = Counter(n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node)
+    except Exception:  # noqa: BLE001 -- only a message's detail: never fail the refusal over it
+        return None
+
+    def listed(names) -> str:
+        return ", ".join(f"{ops[op]} {op}" for op in sorted(names, key=lambda op: -ops[op]))
+
+    qop = [op for op in ops if op.startswith("QLinear") or op == "QGemm"]
+    if qop:
+        return f"a QOperator graph: {listed(qop)} ops"
+    dyn = [op for op in _DYNAMIC if ops[op]]
+    if dyn:
+        return f"dynamic quantization: {listed(dyn)} nodes"
+    qdq = sum(ops[op] for op in _QDQ)
+    return f"a QDQ graph: {qdq} QuantizeLinear/DequantizeLinear nodes" if qdq else None
 
 
 def say(progress: Progress | None, stage: str, text: str, fraction: float | None = None) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from edgekit.backends._common import sums_saturate
 from edgekit.backends.capabilities import BackendCapabilities
 from edgekit.backends.registry import capabilities
+from edgekit.compress._common import quantized_as
 from edgekit.compress.accuracy_control import quantize_openvino_controlled, quantize_ort_controlled
 from edgekit.compress.detection import head_tail
 from edgekit.compress.fp16 import to_fp16
@@ -69,6 +70,31 @@ def as_stored(specs: list[Spec], model: Any, target: Target | None = None) -> tu
     if left:
         line += f" Not planned: {', '.join(left)} (target {target.name} does not list {stored} there)."
     return kept, line
+
+
+def left_out(specs: list[Spec], model: Any, target: Target | None = None) -> list[tuple[Spec, str]]:
+    """The specs :func:`as_stored` leaves out for a model stored at reduced precision, each with why.
+
+    The planner records them as failed candidates only when nothing else is left to plan, so that
+    "none could be built" says why (``--methods int8`` on an INT8 QDQ file planned nothing at all).
+    """
+    stored = Precision.parse(model.precision)
+    if stored not in (Precision.INT8, Precision.INT8_DYNAMIC, Precision.FP16):
+        return []
+    made = sorted({str(s.method) for s in specs if s.method != Method.FP32})
+    found = quantized_as(model) if stored != Precision.FP16 else None
+    what = "stored in FP16" if stored == Precision.FP16 else \
+        f"already {'INT8' if stored == Precision.INT8 else 'dynamic INT8'}{f' ({found})' if found else ''}"
+    remade = (f"{model.name} is {what}: it runs as stored, so {'/'.join(made)} candidates cannot be made from it; "
+              "include fp32 in --methods (it runs the model as stored) or start from the FP32 model")
+    out = []
+    for s in specs:
+        if s.method != Method.FP32:
+            out.append((s, remade))
+        elif target is not None and not target.supports(s.backend, s.device, str(stored)):
+            why = f"{model.name} is {stored} and target {target.name} does not list {stored} on {s.backend}/{s.device}"
+            out.append((s, why))
+    return out
 
 
 # what each asked-for method builds, and the precision its file holds

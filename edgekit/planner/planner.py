@@ -43,6 +43,7 @@ from edgekit.planner.build import (
     as_stored,
     build,
     controlled_quantizer,
+    left_out,
     specs_for,
     target_reduce_range,
     torch_twin,
@@ -317,8 +318,12 @@ class _State:
                                 reduce_range=target_reduce_range(t), detector=self.detector)
         if self.detector and methods_need_calib:
             self.log.append(det_plan.head_note(self.ctx.source))
-        self.specs, stored = as_stored(specs_for(t, cfg.methods, self.twin is not None), self.model, t)
+        asked = specs_for(t, cfg.methods, self.twin is not None)
+        self.specs, stored = as_stored(asked, self.model, t)
         self.log += [stored] if stored else []
+        if not self.specs:  # nothing left to plan: each asked-for candidate fails with why, for the error to say
+            for spec, why in left_out(asked, self.model, t):
+                self._fail(spec, why)
         self.specs += foreign_specs(self.specs)  # e.g. OpenVINO also runs onnxruntime's INT8 QDQ ONNX
 
     def _work(self) -> Path:

@@ -203,8 +203,25 @@ def choose(cands: list[Candidate], objective: str) -> Candidate:
     if valid:
         return pick(valid, objective)[0]
     near = sorted((c for c in cands if c.status == Status.REJECTED), key=lambda c: (len(c.reasons), score(c, objective)))[:3]
-    lines = "; ".join(f"{c.key}: {' / '.join(c.reasons)}" for c in near)
-    raise BudgetNotMet(f"no candidate meets the budget; closest: {lines or 'none could be built'}", closest=near)
+    if near:
+        lines = "; ".join(f"{c.key}: {' / '.join(c.reasons)}" for c in near)
+        raise BudgetNotMet(f"no candidate meets the budget; closest: {lines}", closest=near)
+    raise BudgetNotMet(f"no candidate meets the budget; {_none_built(cands)}", closest=near)
+
+
+def _none_built(cands: list[Candidate], most: int = 3) -> str:
+    """Why nothing could be built: each distinct failure once, with the candidates it stopped."""
+    failures: dict[str, list[str]] = {}
+    for c in cands:
+        if c.status == Status.FAILED:
+            failures.setdefault(" / ".join(c.reasons) or "no reason recorded", []).append(c.key)
+    if not failures:
+        return ("none could be built: no candidate was planned (none of the methods asked for can be made for "
+                "this model on this target)")
+    parts = [f"{why} ({', '.join(keys[:most])}{f', +{len(keys) - most} more' if len(keys) > most else ''})"
+             for why, keys in list(failures.items())[:most]]
+    more = len(failures) - most
+    return "none could be built or run: " + "; ".join(parts) + (f"; and {more} other reason(s) in the log" if more > 0 else "")
 
 
 def regret(chosen: Candidate, cands: list[Candidate]) -> tuple[float, float]:
