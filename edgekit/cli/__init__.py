@@ -54,9 +54,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         return
     from rich.markup import escape
 
-    from edgekit.cli._console import err_console
+    from edgekit.cli._console import print_message
 
-    err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+    print_message(f"[yellow]warning:[/] {escape(str(message))}")  # wrapped on a terminal, one line in a pipe
 
 
 _python_showwarning = warnings.showwarning
@@ -157,9 +157,9 @@ def _main(argv: list[str] | None) -> int:
             raise
         from rich.markup import escape
 
-        from edgekit.cli._console import err_console
+        from edgekit.cli._console import print_message
 
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_message(f"[bold red]error:[/] {escape(str(exc))}")
         return 2
     except KeyboardInterrupt:  # Ctrl-C outside a command (while the CLI itself starts)
         return _cancelled()
@@ -169,12 +169,12 @@ def _main(argv: list[str] | None) -> int:
         # the user's file system said no (name too long, read-only, not a folder, disk full): not a bug
         from rich.markup import escape
 
-        from edgekit.cli._console import err_console
+        from edgekit.cli._console import print_message
 
         name = str(exc.filename)
         shown = name if len(name) <= 120 else f"{name[:60]}...{name[-40:]} ({len(name)} characters)"
-        err_console.print(f"[bold red]error:[/] cannot use {escape(shown)}: {escape(exc.strerror or str(exc))}; "
-                          "check the path, its length and its permissions", highlight=False, soft_wrap=True)
+        print_message(f"[bold red]error:[/] cannot use {escape(shown)}: {escape(exc.strerror or str(exc))}; "
+                      "check the path, its length and its permissions")
         return 2
     except Exception as exc:  # a bug in edgekit, not the user's fault: still no traceback by default
         if _from_ctrl_c(exc):  # Ctrl-C while a pybind11 runtime initialised: "ImportError: initialization failed"
@@ -183,11 +183,10 @@ def _main(argv: list[str] | None) -> int:
             raise
         from rich.markup import escape
 
-        from edgekit.cli._console import err_console
+        from edgekit.cli._console import print_message
 
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (this is a bug in edgekit; "
-                          "rerun with EDGEKIT_DEBUG=1 for the traceback and report it)", highlight=False,
-                          soft_wrap=True, markup=True)
+        print_message(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (this is a bug in edgekit; "
+                      "rerun with EDGEKIT_DEBUG=1 for the traceback and report it)")
         return 1
     return 0
 

@@ -192,12 +192,12 @@ def register(app: typer.Typer) -> None:
         if change is not None:
             console.print(esc(change.sentence(data)), highlight=False)
             if change.drop_points > max_accuracy_drop:
-                from edgekit.cli._console import err_console
+                from edgekit.cli._console import print_message
 
-                err_console.print(
+                print_message(
                     f"[yellow]warning:[/] {method} lost {change.drop_points:.1f} points of {change.metric} on "
                     f"these images (more than --max-accuracy-drop {max_accuracy_drop:g}); `edgekit plan "
                     f"{esc(model)} --data {esc(data)}` measures each method on each runtime on held-out images and "
-                    "keeps only what stays within the budget", highlight=False, soft_wrap=True)
+                    "keeps only what stays within the budget")
         elif why_not:
             console.print(f"accuracy not compared: {esc(why_not)}", highlight=False)

@@ -125,10 +125,12 @@ def _show_check(check, console) -> None:
                   + ", ".join(f"{b} {v or '[yellow]missing[/]'}" for b, v in check.backends.items()), highlight=False)
     if check.profile:
         console.print(render(HardwareProfile.from_dict(check.profile)))
+    from edgekit.cli._console import print_message
+
     for p in check.problems:
-        console.print(f"[bold red]problem:[/] {esc(p)}", highlight=False, soft_wrap=True)
+        print_message(f"[bold red]problem:[/] {esc(p)}", to=console)
     for n in check.notes:
-        console.print(f"[dim]note: {esc(n)}[/]", highlight=False, soft_wrap=True)
+        print_message(f"[dim]note: {esc(n)}[/]", to=console)
     console.print("[green]ready: plan --target / bench --device measure there[/]" if check.ok else
                   "[bold red]not ready[/]", highlight=False)
 

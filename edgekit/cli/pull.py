@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Download again even if cached.")] = False,
     ) -> None:
         """Download a model from the catalogue (sha256-verified, never a partial file)."""
-        from edgekit.cli._console import console
+        from edgekit.cli._console import console, print_message
         from edgekit.zoo.catalog import list_catalog
         from edgekit.zoo.download import is_cached
         from edgekit.zoo.hub import cache_dir, is_bundled, resolve
@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
             return
         if is_bundled(name):
             path = resolve(name)  # unknown demo name or missing file: ModelLoadError with the fix
-            console.print(f"[green]ok[/] {esc(name)} is bundled with edgekit ({esc(str(path))}); no download "
-                          f"needed, load it as {esc(name)}", highlight=False, soft_wrap=True)
+            print_message(f"[green]ok[/] {esc(name)} is bundled with edgekit ({esc(str(path))}); no download "
+                          f"needed, load it as {esc(name)}", to=console)
             return
         name = name.removeprefix("hub:")
         path = _pull_with_bar(name, base_url, force)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import click
+import re
+
 import pytest
 import typer
 
@@ -23,8 +24,37 @@ def test_each_command_help_runs_and_documents_every_option(name, capsys):
     command = GROUP.commands[name]
     assert (command.help or "").strip(), f"`edgekit {name}` has no description"
     undocumented = [p.name for p in command.params
-                    if isinstance(p, click.Option) and not p.hidden and not (p.help or "").strip()]
+                    if p.param_type_name == "option" and not p.hidden and not (p.help or "").strip()]
     assert undocumented == [], f"`edgekit {name}` options without help: {undocumented}"
     assert main([name, "--help"]) == 0
     out = capsys.readouterr().out
     assert command.help.strip().splitlines()[0][:40] in " ".join(out.split())
+
+
+def _commands() -> list[tuple[str, ...]]:
+    """Every command's argv: ``("plan",)``, and a group's sub-commands, ``("device", "add")``."""
+    argvs = []
+    for name in COMMANDS:
+        command = GROUP.commands[name]
+        argvs.append((name,))
+        if hasattr(command, "commands"):  # a group (typer's click is not the click package)
+            argvs += [(name, sub) for sub in sorted(command.commands)]
+    return argvs
+
+
+@pytest.mark.parametrize("argv", _commands(), ids=" ".join)
+def test_help_shows_every_option_name_whole_at_80_columns(argv, capsys, monkeypatch):
+    """`edgekit compress --help` at 80 columns cut a flag to "--max-accuracy-d…": a newcomer cannot type it."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("TERMINAL_WIDTH", raising=False)
+    command = GROUP.commands[argv[0]]
+    for sub in argv[1:]:
+        command = command.commands[sub]
+    assert main([*argv, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    shown = set(re.findall(r"--[\w-]+", out))  # "--max-accuracy-d…" is not "--max-accuracy-drop"
+    flags = [opt for p in command.params if p.param_type_name == "option" and not p.hidden  # typer's own click
+             for opt in (*p.opts, *p.secondary_opts) if opt.startswith("--")]
+    assert "--help" in shown
+    assert [flag for flag in flags if flag not in shown] == [], out
