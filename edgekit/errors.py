@@ -11,6 +11,7 @@ user.
 
     EdgekitError
     ├── ModelLoadError        a model file is missing, empty, corrupt or unsafe
+    │   └── PreprocessError   preprocessing numbers that would make every input garbage (a std of 0)
     ├── ConversionError       a conversion failed or its numeric check did not hold
     ├── BackendUnavailable    a backend/device/precision cannot run here (with the fix)
     ├── InputMismatch         inputs do not match the model's input spec
@@ -50,6 +51,14 @@ class EdgekitError(Exception):
 
 class ModelLoadError(EdgekitError):
     """A model file is missing, empty, corrupt, of an unknown format or unsafe."""
+
+
+class PreprocessError(ModelLoadError, ValueError):
+    """A mean that is not finite, a std or scale that is not > 0: every input would be garbage.
+
+    Also a ``ValueError``, as :class:`edgekit.models.Preprocess` raised for a bad field before: code that
+    catches that (the GUI's preprocessing editor, card loading that adds the card's name) keeps working.
+    """
 
 
 class ConversionError(EdgekitError):

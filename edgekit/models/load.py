@@ -207,9 +207,12 @@ def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any, task: An
     labs = labels if labels is not None else card.get("labels")
     try:
         pre = Preprocess.from_dict(pre) if isinstance(pre, dict) else pre
-    except (TypeError, ValueError) as exc:
-        where = "the preprocess argument" if preprocess is not None else f"the model card of {model.path}"
-        raise ModelLoadError(f"{where} has an invalid preprocess: {exc}", path=model.path) from exc
+    except (TypeError, ValueError) as exc:  # PreprocessError (a std of 0) is a ValueError
+        if preprocess is not None:
+            raise ModelLoadError(f"the preprocess argument has an invalid preprocess: {exc}", path=model.path) from exc
+        card_file = model.path.with_suffix(".json") if model.path is not None else None
+        raise ModelLoadError(f"model card {card_file} has an invalid preprocess: {exc}; fix or remove it",
+                             path=card_file) from exc
     if labs is not None and (isinstance(labs, str) or not all(isinstance(x, str) for x in labs)):
         raise ModelLoadError(f"labels for {model.name} must be a list of strings", path=model.path)
     meta = dict(model.metadata)
