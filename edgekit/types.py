@@ -88,3 +88,8 @@ class Task(_StrEnum):
 
     CLASSIFICATION = "classification"
     DETECTION = "detection"
+
+
+# what --resize (and a saved config's card_flags.resize) accepts, and the Preprocess.resize each means
+RESIZE_NAMES = {"stretch": "stretch", "shorter-crop": "center_crop", "center-crop": "center_crop",
+                "center_crop": "center_crop", "crop": "center_crop", "letterbox": "letterbox"}

@@ -11,7 +11,9 @@ applies it to the model the command loads. No command repeats the flags.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,16 +33,43 @@ _LOAD_NAMES = ("arch", "input_shape")
 _NAMES = ("card", "mean", "std", "scale", "bgr", "size", "resize", "labels_file", "assume_defaults")
 
 
-def _floats(value: str | None) -> tuple[float, ...] | None:
+def _floats(value: str | None, flag: str) -> tuple[float, ...] | None:
+    """``--mean``/``--std`` text -> 3 numbers: ``0.485,0.456,0.406``, ``"0.485 0.456 0.406"``, Python's
+    ``[0.485, 0.456, 0.406]`` or one number for all three channels.
+
+    Raises:
+        ModelLoadError: not 1 or 3 numbers, naming ``flag`` (one line, like ``--resize``; a click usage box
+            did not name the flag).
+    """
     if value is None:
         return None
+    text = value.strip()
+    if text[:1] + text[-1:] in ("[]", "()"):  # pasted from Python
+        text = text[1:-1]
+    example = "0.485,0.456,0.406" if flag == "--mean" else "0.229,0.224,0.225"
     try:
-        numbers = tuple(float(v) for v in value.replace(" ", ",").split(",") if v)
+        numbers = tuple(float(v) for v in text.replace(" ", ",").split(",") if v)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a list of numbers like 0.485,0.456,0.406") from None
+        from edgekit.errors import ModelLoadError
+
+        raise ModelLoadError(f"{flag} {value!r} is not a list of numbers; give 3 (one per channel, RGB order unless "
+                             f"--bgr) like {flag} {example}, or 1 for all channels") from None
     if len(numbers) not in (1, 3):
-        raise typer.BadParameter(f"give 1 or 3 numbers, not {len(numbers)}")
+        from edgekit.errors import ModelLoadError
+
+        raise ModelLoadError(f"{flag} {value!r}: give 1 or 3 numbers (one per channel, or one for all), not "
+                             f"{len(numbers)}; e.g. {flag} {example}")
     return numbers * 3 if len(numbers) == 1 else numbers
+
+
+def _checked(given: dict) -> dict:
+    """``given`` with ``--mean``/``--std`` parsed and the three numbers checked, each error naming its flag."""
+    from edgekit.models.preprocess import check_numbers
+
+    out = dict(given, mean=_floats(given["mean"], "--mean"), std=_floats(given["std"], "--std"))
+    typed = {k: given[k] for k in ("mean", "std") if given[k] is not None}
+    check_numbers(mean=out["mean"], std=out["std"], scale=out["scale"], flags=True, given=typed)
+    return out
 
 
 def _card_flags(
@@ -85,11 +114,11 @@ def attach(command: Any) -> Any:
 
     def callback(*args: Any, **kwargs: Any) -> Any:
         load = {name: kwargs.pop(name, None) for name in own}
-        given = {name: kwargs.pop(name, None) for name in _NAMES}
+        given = _checked({name: kwargs.pop(name, None) for name in _NAMES})
         from edgekit.models.card_options import CardOptions
 
         options = CardOptions(card=given["card"], size=given["size"], resize=given["resize"],
-                              mean=_floats(given["mean"]), std=_floats(given["std"]), scale=given["scale"], bgr=given["bgr"], labels=given["labels_file"],
+                              mean=given["mean"], std=given["std"], scale=given["scale"], bgr=given["bgr"], labels=given["labels_file"],
                               assume_defaults=bool(given["assume_defaults"]))
         token, load_token = CURRENT.set(options), LOAD_ARGS.set(_load_args(load))
         try:
@@ -129,10 +158,53 @@ def load_cli_model(spec: Any, *, need_preprocess: bool = False, **kwargs: Any) -
         need_preprocess = not detector  # a detector's head fixes its letterbox and pixels
     from edgekit.models.card_options import CardOptions
 
+    before = model.preprocess
     model = apply_card_options(model, CURRENT.get() or CardOptions(), need_preprocess=need_preprocess)
+    if model.preprocess != before:  # eval applies the flags twice: one warning
+        warn_pixel_range(model, CURRENT.get() or CardOptions())
     if detector:
         note_assumptions(model)
     return model
+
+
+def warn_pixel_range(model: Any, options: CardOptions) -> None:
+    """Warn (once, not refuse: it may be meant) when ``--mean``/``--std`` look like 0..255 pixel values
+    while the scale maps pixels to 0..1: ``--mean 123.7,116.3,103.5`` with the default 1/255 ran
+    silently at 0.2% top-1 on an ImageNet model. Only when the user gave ``--mean``, ``--std`` or ``--scale``."""
+    pre = model.preprocess
+    if pre is None or (options.mean, options.std, options.scale) == (None, None, None) or pre.scale >= 1:
+        return
+    top = 255 * pre.scale  # the largest pixel after scaling
+    values = {"mean": pre.mean[: pre.channels], "std": pre.std[: pre.channels]}
+    big = [k for k, v in values.items() if max(v) > top * (1 + 1e-6)]
+    if not big:
+        return
+    import warnings
+
+    from edgekit.errors import EdgekitWarning
+    from edgekit.models.preprocess import _shown
+
+    sources = model.metadata.get("card_sources", {})
+
+    def given(name: str, text: str) -> str:  # the flag when the user gave it, else where the value came from
+        if getattr(options, name) is not None:
+            return f"--{name} {text}"
+        source = sources.get(name, "default")
+        return f"the default {name} {text}" if source == "default" else f"{name} {text} (from {source})"
+
+    inverse = round(1 / pre.scale)
+    exact = abs(1 / pre.scale - inverse) < 1e-3 * inverse
+    scale = given("scale", _shown(pre.scale) + (f" (1/{inverse})" if exact else ""))
+    factor = f"divided by {inverse}" if exact else f"times {_shown(pre.scale)}"
+    fixed = " ".join(f"--{k} {_shown(tuple(round(x * pre.scale, 4) for x in values[k]))}" for k in big)
+    others = [k for k in values if k not in big and values[k] != ((0.0,) if k == "mean" else (1.0,)) * len(values[k])]
+    then = "".join(f" (then --{k} {_shown(tuple(round(x / pre.scale, 2) for x in values[k]))} in 0..255 too)"
+                   for k in others)
+    what = " and ".join(given(k, _shown(values[k])) for k in big)
+    warnings.warn(EdgekitWarning(
+        f"{what} {'look' if len(big) > 1 else 'looks'} like 0..255 pixel values, but {scale} maps pixels to "
+        f"0..{top:.3g} first, so {model.name} would see every input far off its range; give {fixed} ({factor}), or "
+        f"--scale 1 to keep pixels in 0..255{then}"), stacklevel=2)
 
 
 def note_assumptions(model: Any) -> None:
@@ -148,8 +220,44 @@ def note_assumptions(model: Any) -> None:
     if assumed:
         from rich.markup import escape
 
-        from edgekit.cli._console import err_console
+        from edgekit.cli._console import print_message
 
-        err_console.print(f"note: {escape(model.name)}: nothing in the file or its card states {' or '.join(assumed)}; "
-                          "assumed. `edgekit card MODEL` shows them; `edgekit card MODEL --save` with --bgr/--rgb, "
-                          "--scale and --labels records yours", highlight=False, soft_wrap=True)
+        print_message(f"note: {escape(model.name)}: nothing in the file or its card states {' or '.join(assumed)}; "
+                      "assumed. `edgekit card MODEL` shows them; `edgekit card MODEL --save` with --bgr/--rgb, "
+                      "--scale and --labels records yours")
+
+
+def given_flags() -> dict | None:
+    """The card flags this command was given, as a saved config keeps them (``card_flags:`` in live.yaml or
+    plan.yaml, :mod:`edgekit._config_files`); ``None`` when none was given."""
+    from edgekit._config_files import check_card_flags
+
+    options, load = CURRENT.get(), LOAD_ARGS.get() or {}
+    flags = {} if options is None else {
+        "card": options.card, "mean": options.mean, "std": options.std, "scale": options.scale, "bgr": options.bgr,
+        "size": options.size, "resize": options.resize, "labels": options.labels,
+        "assume_defaults": options.assume_defaults}
+    flags.update(arch=load.get("arch"), input_shape=load.get("input_shape"))
+    plain = {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v for k, v in flags.items()}
+    return check_card_flags(plain)
+
+
+@contextlib.contextmanager
+def use_flags(flags: dict | None) -> Iterator[None]:
+    """Run as if the command had been given ``flags`` (a config's ``card_flags``): what
+    :func:`load_cli_model` applies, so ``edgekit run`` replays them as the saving command did."""
+    from edgekit.models.card_options import CardOptions
+
+    flags = flags or {}  # as check_card_flags wrote them: mean/std/input_shape lists, paths as text
+    options = CardOptions(
+        card=Path(flags["card"]) if flags.get("card") else None, size=flags.get("size"), resize=flags.get("resize"),
+        mean=tuple(flags["mean"]) if flags.get("mean") else None, std=tuple(flags["std"]) if flags.get("std") else None,
+        scale=flags.get("scale"), bgr=flags.get("bgr"), labels=Path(flags["labels"]) if flags.get("labels") else None,
+        assume_defaults=bool(flags.get("assume_defaults")))
+    load = {"arch": flags.get("arch"), "input_shape": tuple(flags["input_shape"]) if flags.get("input_shape") else None}
+    token, load_token = CURRENT.set(options), LOAD_ARGS.set({k: v for k, v in load.items() if v is not None})
+    try:
+        yield
+    finally:
+        CURRENT.reset(token)
+        LOAD_ARGS.reset(load_token)

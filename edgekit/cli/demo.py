@@ -138,20 +138,15 @@ def register(app: typer.Typer) -> None:
             if model != "demo:digits" and model != model_arg:
                 raise typer.BadParameter(f"two models given ({model_arg} and --model {model}); give one", param_hint="MODEL")
             model = model_arg
-        from edgekit.cli._card_flags import load_cli_model
+        from edgekit.cli._card_flags import given_flags
 
-        model_obj = None
-        if model.startswith(("demo:", "hub:")) or Path(model).suffix.lower() in (".onnx", ".xml", ".pt", ".pth"):
-            model_obj = load_cli_model(model, need_preprocess=True)  # card flags; a card-less model is refused
-        config = LiveConfig(model=model, model_obj=model_obj, source=source, backend=backend, precision=precision,
+        config = LiveConfig(model=model, source=source, backend=backend, precision=precision,
                             compare=compare,
                             compare_backend=compare_backend, reference_every=every, seconds=seconds, fps=fps,
                             record=None if record is None else str(record),
                             json_out=None if json_out is None else str(json_out), window=window, force=force,
-                            track=track, conf=conf, classes=_class_names(classes))
-        from edgekit.vision.config import check_detection_view
-
-        check_detection_view(config, model_obj)  # an unknown class fails now, not after compiling
+                            track=track, conf=conf, classes=_class_names(classes), card_flags=given_flags())
+        config = with_model(config)  # before --save-config: a card-less model or an unknown class writes nothing
         if save_config:
             from edgekit.cli._console import err_console
 
@@ -171,20 +166,37 @@ def _class_names(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def with_model(config):
+    """``config`` with its model file or name loaded, its card flags applied (``config.card_flags``: what
+    ``demo`` was given, or what a replayed live.yaml saved), and its detection view checked: a card-less
+    classifier is refused naming the flags, and an unknown class fails now, not after compiling -- the same
+    for ``edgekit demo`` and ``edgekit run live.yaml``. Anything else (a bundle) is loaded by the run."""
+    from edgekit.cli._card_flags import load_cli_model, use_flags
+    from edgekit.vision.config import check_detection_view
+
+    model = config.model
+    if config.model_obj is not None or not (model.startswith(("demo:", "hub:"))
+                                            or Path(model).suffix.lower() in (".onnx", ".xml", ".pt", ".pth")):
+        return config
+    with use_flags(config.card_flags):
+        model_obj = load_cli_model(model, need_preprocess=True)
+    check_detection_view(config, model_obj)
+    return config.replace(model_obj=model_obj)
+
+
 def run_live(config) -> None:
     """Run a :class:`~edgekit.vision.config.LiveConfig` with a one-line live readout; print the summary
     (what ``edgekit demo`` and ``edgekit run live.yaml`` do)."""
-    from rich.live import Live
     from rich.text import Text
 
-    from edgekit.cli._console import console, err_console
+    from edgekit.cli._console import console, err_console, live_line, print_message
     from edgekit.vision.demo import run_demo
 
-    def notice(text: str) -> None:
-        err_console.print(f"[yellow]{esc(text)}[/]")
+    def notice(text: str) -> None:  # above the readout, wrapped at the terminal's width (a pipe: one line)
+        print_message(f"[yellow]{esc(text)}[/]")
 
     if console.is_terminal:
-        with Live(Text("starting..."), console=console, refresh_per_second=4, transient=True) as live:
+        with live_line("starting...") as live:
             stats = run_demo(config, on_update=lambda r: live.update(Text(r.line())), notice=notice)
     else:
         stats = run_demo(config, notice=notice)

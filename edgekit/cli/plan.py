@@ -96,7 +96,7 @@ def _short(c) -> str:
 
 def show(report, as_json: bool) -> None:
     """Print the report: JSON, or table + decision log."""
-    from edgekit.cli._console import print_json, table_console
+    from edgekit.cli._console import print_json, print_message, table_console
 
     if as_json:
         print_json(report.to_dict())
@@ -104,8 +104,8 @@ def show(report, as_json: bool) -> None:
     console = table_console(170)  # a pipe or file: rows readable unless $COLUMNS says otherwise
     console.print(render(report, console.width))
     console.print("\n[bold]Decision log[/]")
-    for line in report.log:
-        console.print(f" - {esc(line)}", soft_wrap=True)
+    for line in report.log:  # a terminal: wrapped under its text; a pipe or file: one line each
+        print_message(f" - {esc(line)}", to=console, indent=3)
 
 
 def check_out(out: str | None, force: bool, setting: str = "--out") -> Path | None:
@@ -131,12 +131,13 @@ def run_config(config, as_json: bool, force: bool = False, setting: str = "--out
     ``force`` lets the run replace an existing ``config.out``; ``setting`` names where
     that folder was set, for the refusal (``--out``, or the YAML's ``out:``).
     """
-    from edgekit.cli._card_flags import load_cli_model
+    from edgekit.cli._card_flags import load_cli_model, use_flags
     from edgekit.cli._progress import progress_bar
     from edgekit.planner import plan
 
     with report_folder(config.out, force, setting), progress_bar("planning") as progress:
-        model = load_cli_model(config.model, need_preprocess=True)  # the card flags; refuses before any work
+        with use_flags(config.card_flags):  # what plan was given, or what a replayed plan.yaml saved
+            model = load_cli_model(config.model, need_preprocess=True)  # the card flags; refuses before any work
         report = plan(model, config=config, progress=progress)
     show(report, as_json)
     if config.out and not as_json:
@@ -169,12 +170,13 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Find the fastest deployment within the accuracy/latency/size budget, by measuring."""
+        from edgekit.cli._card_flags import given_flags
         from edgekit.planner import PlanConfig
 
         config = PlanConfig(model=model, target=target, data=data, max_accuracy_drop=max_accuracy_drop,
                             latency_budget_ms=latency_budget_ms, max_model_mb=max_model_mb, objective=objective,
                             methods=tuple(m.strip() for m in methods.split(",") if m.strip()), seconds=seconds,
-                            verify=verify, cache=not no_cache, out=out, calibration=calib)
+                            verify=verify, cache=not no_cache, out=out, calibration=calib, card_flags=given_flags())
         check_out(out, force)  # before --save-config writes anything
         if save_config:
             config.save(save_config)

@@ -26,11 +26,11 @@ def register(app: typer.Typer) -> None:
         from edgekit.planner import PlanConfig
 
         if _kind(config_file) == "live":
-            from edgekit.cli.demo import run_live
+            from edgekit.cli.demo import run_live, with_model
             from edgekit.vision.config import LiveConfig
 
             live = LiveConfig.load(config_file)
-            run_live(live.replace(force=live.force or force))
+            run_live(with_model(live.replace(force=live.force or force)))  # its card flags, refused as demo refuses
             return
         config = PlanConfig.load(config_file)
         if no_cache:

@@ -28,13 +28,12 @@ from typing import Any
 
 from edgekit.errors import DataError, EdgekitWarning, ModelLoadError
 from edgekit.models.model import Model
-from edgekit.models.preprocess import Preprocess
+from edgekit.models.preprocess import Preprocess, check_numbers
+from edgekit.types import RESIZE_NAMES
 from edgekit.zoo.hub import read_card_file
 
 IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225), "scale": 1 / 255,
             "channel_order": "RGB", "resize": "center_crop", "crop_ratio": 0.875}
-RESIZE_NAMES = {"stretch": "stretch", "shorter-crop": "center_crop", "center-crop": "center_crop",
-                "center_crop": "center_crop", "crop": "center_crop", "letterbox": "letterbox"}
 FLAGS = "--mean, --std, --scale, --size, --resize, --bgr (or --card FILE, or --assume-defaults for ImageNet's)"
 
 
@@ -270,7 +269,7 @@ def _complete(model: Model, fields: dict) -> Preprocess:
         data["size"] = (data["size"][0], data["size"][0])
     try:
         return Preprocess.from_dict(data)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # PreprocessError (a std of 0) is a ValueError
         raise ModelLoadError(f"{model.name}: invalid preprocessing {exc}", path=model.path) from exc
 
 
@@ -281,7 +280,14 @@ def _input_size(model: Model) -> tuple[int, int]:
 
 
 def _read_card_file(path: Path) -> dict:
-    return read_card_file(path)
+    """A ``--card`` file, its preprocessing numbers checked here, where the error can name the file."""
+    card = read_card_file(path)
+    pre = card.get("preprocess") or {}
+    try:
+        check_numbers(mean=pre.get("mean"), std=pre.get("std"), scale=pre.get("scale"))
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"model card {path}: {exc}; fix or remove it", path=path) from exc
+    return card
 
 
 def card_dict(model: Model) -> dict:

@@ -6,11 +6,12 @@ Saved as YAML so a plan can be replayed exactly (``edgekit run plan.yaml``).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
+from edgekit._config_files import check_card_flags, relocate
 from edgekit._io import write_text_atomic
 from edgekit.errors import ConfigError, DataError
 from edgekit.planner.config_schema import MAX_SECONDS, check
@@ -21,6 +22,7 @@ OBJECTIVES = ("latency", "size", "accuracy", "efficiency")
 METHODS = tuple(m.value for m in (Method.FP32, Method.FP16, Method.INT8, Method.INT8_QOP, Method.INT8_DYNAMIC,
                                   Method.PRUNE))
 DEFAULT_METHODS = tuple(m.value for m in (Method.FP32, Method.FP16, Method.INT8, Method.INT8_DYNAMIC))
+_INPUTS, _OUTPUTS = ("model", "target", "data", "calibration"), ("out",)  # the fields that may be paths
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class PlanConfig:
         out: folder for the report (JSON, Markdown, PNG) and the candidate models.
         calibration: images to calibrate INT8 on (a folder or manifest, disjoint from
             ``data``); then every image of ``data`` validates. ``None``: a split of ``data``.
+        card_flags: the card flags given for ``model`` (``{"mean": [...], "size": 224, "labels": "names.txt"}``,
+            as ``--mean/--std/--scale/--bgr/--size/--resize/--labels/--card...`` say; ``None``: none): a
+            replay applies them as the command did (:mod:`edgekit._config_files`).
     """
 
     model: str
@@ -64,9 +69,11 @@ class PlanConfig:
     cache: bool = True
     out: str | None = None
     calibration: str | None = None
+    card_flags: dict | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         self._check_types()
+        object.__setattr__(self, "card_flags", check_card_flags(self.card_flags))
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective {self.objective!r} unknown; choose one of {', '.join(OBJECTIVES)}")
         bad = [m for m in self.methods if m not in METHODS]
@@ -114,6 +121,8 @@ class PlanConfig:
         data = self.to_dict()
         for k in ("out", "cache", "model"):
             data.pop(k)
+        if data["card_flags"] is None:
+            data.pop("card_flags")  # the key of a plan with no card flags stays as it was
         return data
 
     def to_dict(self) -> dict:
@@ -134,12 +143,14 @@ class PlanConfig:
         return cls(**{**data, "methods": tuple(data.get("methods", DEFAULT_METHODS))})
 
     def save(self, path: str | Path, force: bool = False) -> Path:
-        """Write as YAML (atomic; never over an existing file unless ``force``)."""
-        return write_text_atomic(path, yaml.safe_dump({"plan": self.to_dict()}, sort_keys=False), force)
+        """Write as YAML (atomic; never over an existing file unless ``force``); relative paths are written
+        relative to the YAML's folder when they lie under it, else absolute."""
+        data = relocate(self.to_dict(), Path(path).parent, _INPUTS, _OUTPUTS, saving=True)
+        return write_text_atomic(path, yaml.safe_dump({"plan": data}, sort_keys=False), force)
 
     @classmethod
     def load(cls, path: str | Path) -> PlanConfig:
-        """Read a YAML written by :meth:`save` (``plan:`` mapping at the top).
+        """Read a YAML written by :meth:`save` (``plan:`` mapping at the top); a relative path means the YAML's folder.
 
         Raises:
             ConfigError: unreadable file or bad keys, naming the file.
@@ -147,4 +158,4 @@ class PlanConfig:
         from edgekit.safeyaml import read_section
 
         section = read_section(path, "plan", what="plan file", written_by="edgekit plan ... --save-config")
-        return cls.from_dict(section, where=str(path))
+        return cls.from_dict(relocate(section, Path(path).parent, _INPUTS, _OUTPUTS, saving=False), where=str(path))

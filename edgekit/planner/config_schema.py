@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
+from edgekit._config_files import check_card_flags
 from edgekit._schema import Strict, validate
 from edgekit.errors import ConfigError
 
@@ -48,6 +49,7 @@ class PlanSchema(Strict):
     cache: bool = True
     out: Text | None = None
     calibration: Text | None = None
+    card_flags: dict[str, Any] | None = None  # checked by edgekit._config_files.check_card_flags
 
 
 def check(data: Any, where: str | Path) -> dict:
@@ -65,4 +67,7 @@ def check(data: Any, where: str | Path) -> dict:
     if "model" not in data:
         raise ConfigError(f"{where}: no `model:` given; {FIX}")
     model = validate(PlanSchema, data, where=where, error=ConfigError, fix=FIX)
-    return {k: (tuple(model.methods) if k == "methods" else getattr(model, k)) for k in data}
+    out = {k: (tuple(model.methods) if k == "methods" else getattr(model, k)) for k in data}
+    if "card_flags" in out:
+        out["card_flags"] = check_card_flags(out["card_flags"], str(where))
+    return out

@@ -23,12 +23,14 @@ from typing import Any
 
 import yaml
 
+from edgekit._config_files import check_card_flags, relocate
 from edgekit._io import write_text_atomic
 from edgekit.backends import capabilities, compile_session, list_backends
 from edgekit.errors import ConfigError
 
 AS_PLANNED = ("auto", "as planned")  # backend words that keep a plan candidate's own backend
 _RUNTIME = ("model_obj", "compare_obj", "source_obj")
+_INPUTS, _OUTPUTS = ("model", "compare", "source"), ("record", "json_out")  # the fields that may be paths
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class LiveConfig:
         track: detectors: IoU tracker ids so per-class counts do not flicker.
         conf: detectors: the live confidence threshold (``None``: the model card's ``detection.conf``).
         classes: detectors: class names to show (``None``: all); counts and the running mAP cover only these.
+        card_flags: the card flags given for ``model`` (``{"mean": [...], "size": 224, "labels": "names.txt"}``,
+            as ``--mean/--std/--scale/--bgr/--size/--resize/--labels/--card...`` say; ``None``: none): a
+            replay applies them as the command did (:mod:`edgekit._config_files`).
         model_obj / compare_obj: a ``Model`` or plan ``Candidate`` standing in for ``model``/``compare``.
         source_obj: a ``FrameSource`` standing in for ``source``.
     """
@@ -78,6 +83,7 @@ class LiveConfig:
     track: bool = False  # detectors: IoU tracker ids, counts held steady (edgekit demo --track)
     conf: float | None = None  # detectors: boxes shown score at least this (None: the card's detection.conf)
     classes: tuple[str, ...] | None = None  # detectors: the classes shown (None: all); the running mAP covers these
+    card_flags: dict | None = field(default=None, hash=False)  # --mean/--std/--size/--labels... given for model
     model_obj: Any = field(default=None, compare=False, repr=False)
     compare_obj: Any = field(default=None, compare=False, repr=False)
     source_obj: Any = field(default=None, compare=False, repr=False)
@@ -94,6 +100,7 @@ class LiveConfig:
         if self.classes is not None:  # a YAML list or a "1,7" string becomes a tuple of names
             names = self.classes.split(",") if isinstance(self.classes, str) else self.classes
             object.__setattr__(self, "classes", tuple(str(n).strip() for n in names if str(n).strip()))
+        object.__setattr__(self, "card_flags", check_card_flags(self.card_flags))
 
     # ---- building from what a front door holds -------------------------------------------------
     @classmethod
@@ -134,6 +141,8 @@ class LiveConfig:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _RUNTIME}
         if data["classes"] is not None:
             data["classes"] = list(data["classes"])  # YAML has lists, not tuples
+        if data["card_flags"] is not None:
+            data["card_flags"] = {k: list(v) if isinstance(v, list) else v for k, v in data["card_flags"].items()}
         return data
 
     @classmethod
@@ -150,7 +159,8 @@ class LiveConfig:
         return cls(**data)
 
     def save(self, path: str | Path, force: bool = False) -> Path:
-        """Write as YAML under a ``live:`` key (atomic; never over an existing file unless ``force``).
+        """Write as YAML under a ``live:`` key (atomic; never over an existing file unless ``force``); relative
+        paths are written relative to the YAML's folder when they lie under it, else absolute.
 
         Raises:
             ConfigError: a stand-in object has no file to name (an in-memory model or source).
@@ -159,11 +169,12 @@ class LiveConfig:
             if obj is not None and getattr(obj, "path", "") is None and not getattr(obj, "model", None):
                 raise ConfigError(f"{name} lives only in memory and cannot be saved in {path}; save the model "
                                   "to a file first (edgekit convert)")
-        return write_text_atomic(path, yaml.safe_dump({"live": self.to_dict()}, sort_keys=False), force)
+        data = relocate(self.to_dict(), Path(path).parent, _INPUTS, _OUTPUTS, saving=True)
+        return write_text_atomic(path, yaml.safe_dump({"live": data}, sort_keys=False), force)
 
     @classmethod
     def load(cls, path: str | Path) -> LiveConfig:
-        """Read a YAML written by :meth:`save`.
+        """Read a YAML written by :meth:`save`; a relative path means the YAML's folder.
 
         Raises:
             ConfigError: unreadable file or bad keys, naming the file.
@@ -171,7 +182,7 @@ class LiveConfig:
         from edgekit.safeyaml import read_section
 
         section = read_section(path, "live", what="live config", written_by="edgekit demo ... --save-config")
-        return cls.from_dict(section, where=str(path))
+        return cls.from_dict(relocate(section, Path(path).parent, _INPUTS, _OUTPUTS, saving=False), where=str(path))
 
 
 def _model_fields(src: Any, backend: str) -> dict:
