@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -111,7 +112,7 @@ class FolderSource:
         self.skipped: list[Path] = []
         self.info = SourceInfo(self.path.name or str(self.path), "folder", live=fps is not None, requested_fps=fps)
         self._pacer = Pacer(fps)
-        self._files: list[tuple[Path, str | None]] = []
+        self._files: list[tuple[Path, Any]] = []  # each image and what its frame carries (a class label here)
         self._index = 0
         self._seq = 0
 
@@ -149,9 +150,13 @@ class FolderSource:
             if path not in self.skipped:
                 self.skipped.append(path)
         self._pacer.wait()
-        frame = Frame(image, time.monotonic(), self._seq, label, self.info.name)
+        frame = self._frame(image, label)
         self._seq += 1
         return frame
+
+    def _frame(self, image: np.ndarray, label: Any) -> Frame:
+        """The frame of a decoded image and what :meth:`open` listed with it (its class label here)."""
+        return Frame(image, time.monotonic(), self._seq, label, self.info.name)
 
     def close(self) -> None:
         """Nothing to release; kept for the protocol."""
@@ -188,7 +193,7 @@ class ImageSource(FolderSource):
         self._pacer.reset()
 
 
-class BoxFolderSource:
+class BoxFolderSource(FolderSource):
     """A YOLO-labelled folder (``images/`` + ``labels/``, what ``edgekit eval --data`` reads for a
     detector), in sorted order: each frame carries its ground-truth boxes (``Frame.boxes``), so a
     detector's live demo shows a running mAP on real photos, as on the labelled demo stream.
@@ -200,16 +205,6 @@ class BoxFolderSource:
         SourceError: the folder or its labels cannot be read, naming the file and the fix.
     """
 
-    def __init__(self, path: str | Path, loop: bool = False, fps: float | None = None) -> None:
-        self.path = Path(path)
-        self.loop = loop
-        self.info = SourceInfo(self.path.name or str(self.path), "folder", live=fps is not None, requested_fps=fps)
-        self._pacer = Pacer(fps)
-        self._samples: list = []
-        self.skipped: list[Path] = []
-        self._index = 0
-        self._seq = 0
-
     def open(self) -> None:
         from edgekit.detection.datasets import open_detection_dataset  # only for labelled folders
         from edgekit.errors import DataError
@@ -218,38 +213,18 @@ class BoxFolderSource:
             data = open_detection_dataset(self.path)
         except DataError as exc:
             raise SourceError(str(exc), path=self.path) from exc
-        self._samples = [s for s in data.samples if is_within(s.path, self.path)]
-        if not self._samples:
+        self._files = [(s.path, s) for s in data.samples if is_within(s.path, self.path)]
+        if not self._files:
             raise SourceError(f"labelled folder {self.path} holds no images; check images/", path=self.path)
         self.info = SourceInfo(self.info.name, "folder", live=self.info.live, requested_fps=self.info.requested_fps,
-                               granted_fps=self.info.requested_fps, length=len(self._samples),
+                               granted_fps=self.info.requested_fps, length=len(self._files),
                                classes=data.classes or None)
         self._index = 0
         self._pacer.reset()
 
-    def read(self) -> Frame | None:
-        if not self._samples:
-            raise SourceError(f"labelled folder {self.path} is not open; call open() first", path=self.path)
-        while True:
-            if self._index >= len(self._samples):
-                if not self.loop or len(self.skipped) >= len(self._samples):
-                    return None
-                self._index = 0
-            sample = self._samples[self._index]
-            self._index += 1
-            image = _imread(sample.path)
-            if image is not None:
-                break
-            if sample.path not in self.skipped:
-                self.skipped.append(sample.path)
+    def _frame(self, image: np.ndarray, sample: Any) -> Frame:
         truth = sample.truth(*image.shape[:2])
-        self._pacer.wait()
-        frame = Frame(image, time.monotonic(), self._seq, None, self.info.name, boxes=(truth.boxes, truth.class_ids))
-        self._seq += 1
-        return frame
-
-    def close(self) -> None:
-        """Nothing to release; kept for the protocol."""
+        return Frame(image, time.monotonic(), self._seq, None, self.info.name, boxes=(truth.boxes, truth.class_ids))
 
 
 def _label_of(path: Path, root: Path) -> str | None:
