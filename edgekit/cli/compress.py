@@ -181,7 +181,14 @@ def register(app: typer.Typer) -> None:
 
         with progress_bar(f"{method} {model}") as progress:
             result = _compress(source, method, out, fmt, data, samples, ratio, force, progress)
-        change, why_not = _check(source, result, data) if data and check else (None, None)
+        try:
+            change, why_not = _check(source, result, data) if data and check else (None, None)
+        except KeyboardInterrupt:  # the new file is whole: say it stays, before "cancelled" ends the run
+            from edgekit.cli._console import print_message
+
+            print_message(f"note: {esc(str(result.path))} was written; only the accuracy check after it was "
+                          "cancelled (delete the file if you do not want it)")
+            raise
         if change is not None and method == Method.INT8:  # --data calibrated it too
             change = dataclasses.replace(change, calibrated=True)
         if as_json:

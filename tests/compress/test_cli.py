@@ -175,3 +175,18 @@ def test_int8_with_data_says_its_figure_is_on_the_images_that_calibrated_it(tmp_
                  "--out", str(tmp_path / "half.onnx")]) == 0
     out = capsys.readouterr().out
     assert "accuracy on demo-test" in out and "calibrated" not in out
+
+
+def test_a_cancel_during_the_accuracy_check_says_the_new_file_stays(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while compress measures the new file beside the original: the file is whole and stays,
+    and the command says so (it printed only "cancelled (Ctrl-C)", leaving the user to find it)."""
+    import edgekit.cli.compress as compress_cli
+
+    def interrupted(*args):
+        raise KeyboardInterrupt  # the user's Ctrl-C, as it lands inside the check
+
+    monkeypatch.setattr(compress_cli, "_check", interrupted)
+    out = tmp_path / "half.onnx"
+    assert main(["compress", "demo:digits", "--method", "fp16", "--data", "demo-test", "--out", str(out)]) == 130
+    err = " ".join(capsys.readouterr().err.split())
+    assert out.is_file() and f"{out} was written" in err and "accuracy check" in err and "cancelled" in err
