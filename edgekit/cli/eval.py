@@ -16,23 +16,32 @@ import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
+ROWS = 20  # classes the table lists whole; past this it lists the ROWS with the lowest F1
 
-def render(result) -> tuple[Table, str]:
-    """Per-class table and a one-paragraph summary of an ``EvalResult``."""
+
+def render(result, all_classes: bool = False) -> tuple[Table, str]:
+    """Per-class table and a one-paragraph summary of an ``EvalResult``.
+
+    With more than :data:`ROWS` classes in the data or the predictions (an ImageNet model on 500
+    photos: 540), the table lists the :data:`ROWS` with the lowest F1 (worst first), where a person
+    looks, and says how many it left out; ``all_classes`` lists every one. Why: the headline accuracy
+    was printed after 540 rows, scrolled off any screen."""
     m = result.metrics
+    rows = [row for row in m.per_class()
+            if not (row["support"] == 0 and m.confusion
+                    and sum(r[m.classes.index(row["class"])] for r in m.confusion) == 0)]  # e.g. unused ImageNet classes
+    shown = rows if all_classes or len(rows) <= ROWS else \
+        sorted(rows, key=lambda r: (r["f1"], -r["support"], str(r["class"])))[:ROWS]
     table = Table(
         title=f"{esc(result.model)} on {result.backend}/{result.device}/{result.precision}",
         title_justify="left",
+        caption=None if shown is rows else (f"the {len(shown)} of {len(rows)} classes with the lowest F1; "
+                                             "--all-classes lists every one"),
+        caption_justify="left",
     )
     for col in ("class", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="left" if col == "class" else "right")
-    for row in m.per_class():
-        if (
-            row["support"] == 0
-            and m.confusion
-            and sum(r[m.classes.index(row["class"])] for r in m.confusion) == 0
-        ):
-            continue  # neither in the data nor predicted (e.g. 990 unused ImageNet classes)
+    for row in shown:
         table.add_row(
             esc(str(row["class"])),
             f"{row['precision']:.3f}",
@@ -74,6 +83,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per inference call.")] = 32,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the result as JSON.")] = False,
+        all_classes: Annotated[bool, typer.Option(
+            "--all-classes", help=f"List every class in the table (past {ROWS}: the {ROWS} with the lowest F1).")] = False,
         cross_check: Annotated[bool, typer.Option(
             "--cross-check", help="Detectors: also print pycocotools' mAP on the same boxes.")] = False,
         conf: Annotated[float | None, typer.Option(
@@ -118,6 +129,6 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(result.to_dict())
             return
-        table, summary = render(result)
+        table, summary = render(result, all_classes)
         console.print(table)
         console.print(summary, highlight=False)

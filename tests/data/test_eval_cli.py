@@ -64,3 +64,34 @@ def test_eval_skips_a_truncated_image_and_says_so(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "n=19" in captured.out and "1 unreadable image(s) skipped" in captured.out
     assert "warning:" in captured.err and "skipped unreadable image 3.png" in captured.err
+
+
+def test_many_classes_list_the_worst_and_keep_the_headline_in_view():
+    """An ImageNet model on 500 photos printed 540 table rows before its accuracy; past 20 classes the
+    table lists the 20 with the lowest F1, worst first, says so, and --all-classes lists every one."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from edgekit.cli.eval import ROWS, render
+    from edgekit.evaluation.metrics import compute_metrics
+
+    classes = [f"class{i:02d}" for i in range(30)]
+    y_true = list(range(30)) * 2
+    y_pred = list(y_true)
+    y_pred[3] = y_pred[33] = 4  # class03 never right: F1 0
+    y_pred[7] = 8  # class07 half right
+    result = SimpleNamespace(model="m", backend="onnxruntime", device="cpu", precision="fp32", seconds=1.0,
+                             skipped=0, notes=[], metrics=compute_metrics(y_true, y_pred, classes=classes))
+
+    def shown(table) -> list[str]:
+        console = Console(width=120, record=True)
+        console.print(table)
+        text = console.export_text()
+        return sorted((name for name in classes if name in text), key=text.index), text  # in table order
+
+    names, text = shown(render(result)[0])
+    assert len(names) == ROWS and names[:2] == ["class03", "class04"] and "class07" in names
+    assert f"the {ROWS} of 30 classes with the lowest F1" in " ".join(text.split())
+    names, text = shown(render(result, all_classes=True)[0])
+    assert names == classes and "lowest F1" not in text
