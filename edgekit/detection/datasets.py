@@ -59,6 +59,7 @@ class DetectionSample:
     areas: np.ndarray | None = None
     crowd: np.ndarray | None = None
     size: tuple[int, int] | None = None
+    labelled: bool = True  # False: a YOLO image with no label file (scored as holding no objects)
 
     def truth(self, height: int, width: int) -> GroundTruth:
         """Boxes in pixels of an image of ``height`` x ``width``."""
@@ -167,7 +168,7 @@ def read_yolo(root: Path, names: tuple[str, ...]) -> DetectionDataset:
             boxes, ids = np.zeros((0, 4), np.float32), np.zeros(0, np.int64)
         else:
             boxes, ids = _yolo_file(label, len(names), skipped)
-        samples.append(DetectionSample(i, image, boxes, ids, normalized=True))
+        samples.append(DetectionSample(i, image, boxes, ids, normalized=True, labelled=label.is_file()))
     return DetectionDataset(samples, names, root, +skipped)  # + drops zero counts
 
 

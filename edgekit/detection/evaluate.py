@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.detection.datasets import DetectionDataset, GroundTruth, open_detection_dataset
+from edgekit.detection.datasets import NO_LABEL_FILE, DetectionDataset, GroundTruth, open_detection_dataset
 from edgekit.detection.detector import Detector
 from edgekit.detection.head import detector_spec, head_classes
 from edgekit.detection.metrics import DetectionMetrics, coco_evaluate
@@ -125,7 +125,20 @@ def evaluate_detection(
     metrics = coco_evaluate(truths, preds, classes, conf=report_conf, bootstrap=bootstrap)
     return DetectionEvalResult(loaded.name, info.backend, info.device, info.precision, metrics,
                                str(dataset.source), detector.spec.config.to_dict(), time.perf_counter() - t0,
-                               dict(dataset.skipped), tuple(preds), tuple(truths))
+                               _skipped(dataset, limit), tuple(preds), tuple(truths))
+
+
+def _skipped(dataset: DetectionDataset, limit: int | None) -> dict:
+    """What the reader left out; with ``limit``, images without a label file are counted among the
+    images evaluated (``--limit 3`` on coco64 named 2 unlabelled images that lie past the first 3)."""
+    skipped = dict(dataset.skipped)
+    if limit is not None and NO_LABEL_FILE in skipped:
+        unlabelled = sum(not s.labelled for s in dataset.samples[:limit])
+        if unlabelled:
+            skipped[NO_LABEL_FILE] = unlabelled
+        else:
+            del skipped[NO_LABEL_FILE]
+    return skipped
 
 
 def _num_classes(detector: Any, model: Any) -> int:

@@ -106,3 +106,14 @@ def test_voc_xml_reads_boxes_names_and_difficult_flags(tmp_path):
     (tmp_path / "Annotations" / "002.xml").write_text("<annotation><object><name>dog</name></object>")
     with pytest.raises(DataError, match="002.xml is not a Pascal VOC annotation"):
         open_detection_dataset(tmp_path, labels=("person", "dog"))
+
+
+def test_images_without_a_label_file_are_counted_among_those_evaluated(tmp_path):
+    """``eval --data coco64 --limit 3`` said "2 image(s) without a label file" of two images past the third."""
+    from edgekit.detection.evaluate import _skipped
+
+    root = _yolo(tmp_path / "set", {"a": "0 0.5 0.5 0.2 0.4\n", "b": "", "c": None, "d": None})
+    data = open_detection_dataset(root, num_classes=3)
+    assert [s.labelled for s in data.samples] == [True, True, False, False]
+    note = "image(s) without a label file, scored as holding no objects"
+    assert _skipped(data, None)[note] == 2 and _skipped(data, 3)[note] == 1 and note not in _skipped(data, 2)
