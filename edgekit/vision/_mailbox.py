@@ -83,6 +83,7 @@ class InOrder:
         self._next_ticket = 0
         self._next_out = 0
         self._ready: dict[int, Any] = {}
+        self._halted = False
 
     def ticket(self) -> int:
         """The next ticket; call while holding whatever lock orders the taking."""
@@ -92,12 +93,24 @@ class InOrder:
     def done(self, ticket: int, result: Any) -> None:
         """File ``result`` (``None``: nothing to hand on) and hand on those now in turn."""
         with self._lock:
+            if self._halted:
+                return
             self._ready[ticket] = result
             while self._next_out in self._ready:
                 item = self._ready.pop(self._next_out)
                 self._next_out += 1
                 if item is not None:
                     self._emit(item)
+
+    def halt(self) -> None:
+        """Hand nothing more on, waiting or to come.
+
+        Why: a worker that fails ends the run; a later frame another worker finished meanwhile,
+        shown after the failure, would be a frame the run never reached in order (CI saw frame 5
+        shown after frame 4 failed)."""
+        with self._lock:
+            self._halted = True
+            self._ready.clear()
 
 
 class Gate:

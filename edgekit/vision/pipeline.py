@@ -518,7 +518,7 @@ class LivePipeline:
                 try:
                     scores, t1, ms = self._infer(item, state)
                 except BaseException:
-                    self._order.done(item.ticket, None)  # the frames behind it are not held up
+                    self._order.halt()  # the run ends here: no frame behind this one is shown
                     raise
                 self._order.done(item.ticket, (item, scores, state, t1, ms))
         finally:

@@ -131,6 +131,17 @@ def test_results_finishing_out_of_order_are_handed_on_in_order():
     assert out == ["a", "b", "c", "e"]
 
 
+def test_after_a_halt_no_result_is_handed_on_even_one_already_finished():
+    out: list[str] = []
+    order = InOrder(out.append)
+    tickets = [order.ticket() for _ in range(3)]
+    order.done(tickets[0], "a")
+    order.done(tickets[2], "c")  # finished early, waiting for 1
+    order.halt()  # frame 1 failed: the run ends
+    order.done(tickets[1], "b")
+    assert out == ["a"]
+
+
 def _cores_of(path) -> int:
     session = compile_session(load_model(path), "onnxruntime")
     try:
