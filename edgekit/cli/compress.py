@@ -142,6 +142,13 @@ def _check(source, result, data: str):
 CHECK_PANEL = "Accuracy check"  # --help: --check and --max-accuracy-drop
 
 
+def _a_fraction(value: float) -> float:
+    if value >= 1.0:
+        raise typer.BadParameter(f"{value:g} is not a fraction: 0.01 is 1 point (as in edgekit plan), so give "
+                                 f"{value / 100:g} for {value:g} point{'' if value == 1 else 's'}")
+    return value
+
+
 def register(app: typer.Typer) -> None:
     @app.command("compress")
     def compress_cmd(
@@ -159,9 +166,12 @@ def register(app: typer.Typer) -> None:
         check: Annotated[bool, typer.Option("--check/--no-check", rich_help_panel=CHECK_PANEL, help="With labelled "
                                             "--data: measure the new file's accuracy beside the original's on "
                                             "those images.")] = True,
-        max_accuracy_drop: Annotated[float, typer.Option(min=0.0, rich_help_panel=CHECK_PANEL, help="Warn when the "
-                                                         "check finds more lost than this many percentage "
-                                                         "points.")] = 1.0,
+        # a fraction, as plan's flag of the same name and plan.yaml (it was points here: 0.5 meant half a
+        # point to compress and fifty to plan)
+        max_accuracy_drop: Annotated[float, typer.Option(min=0.0, callback=_a_fraction, rich_help_panel=CHECK_PANEL,
+                                                         help="Warn when the check finds more lost than this, "
+                                                         "as a fraction (0.01 = 1 point), as in edgekit plan."
+                                                         )] = 0.01,
         as_json: Annotated[bool, typer.Option("--json", help="Print the new model as JSON.")] = False,
     ) -> None:
         """Compress a model into a NEW file (never edits the input)."""
@@ -198,12 +208,13 @@ def register(app: typer.Typer) -> None:
         console.print(f"[green]wrote[/] {esc(str(result.path))} ({result.precision}, {after:.2f} MB, was {before:.2f} MB)")
         if change is not None:
             console.print(esc(change.sentence(data)), highlight=False)
-            if change.drop_points > max_accuracy_drop:
+            if change.drop_points > 100 * max_accuracy_drop:
                 from edgekit.cli._console import print_message
 
                 print_message(
                     f"[yellow]warning:[/] {method} lost {change.drop_points:.1f} points of {change.metric} on "
-                    f"these images (more than --max-accuracy-drop {max_accuracy_drop:g}); `edgekit plan "
+                    f"these images (more than --max-accuracy-drop {max_accuracy_drop:g}, "
+                    f"{100 * max_accuracy_drop:g} point{'' if max_accuracy_drop == 0.01 else 's'}); `edgekit plan "
                     f"{esc(model)} --data {esc(data)}` measures each method on each runtime on held-out images and "
                     "keeps only what stays within the budget")
         elif why_not:

@@ -155,10 +155,27 @@ def test_compress_with_labelled_data_says_what_it_cost(tmp_path, capsys):
                  "--out", str(tmp_path / "again.onnx")]) == 0
     out, err = capsys.readouterr()
     assert f"top-1 {100 * check['before']:.1f}% -> {100 * check['after']:.1f}%" in out
-    assert "lost" in err and "--max-accuracy-drop 1" in err and "edgekit plan demo:digits" in err
+    assert "lost" in err and "--max-accuracy-drop 0.01, 1 point)" in err and "edgekit plan demo:digits" in err
     assert main(["compress", "demo:digits", "--method", "fp16", "--data", "demo-test", "--no-check",
                  "--out", str(tmp_path / "half.onnx")]) == 0
     assert "accuracy on" not in capsys.readouterr().out  # --no-check: only the file
+
+
+def test_max_accuracy_drop_is_the_same_fraction_as_plans(tmp_path, capsys):
+    """``--max-accuracy-drop`` was percentage points in compress and a fraction in plan: ``0.5`` meant
+    half a point to one and fifty to the other. Both take the fraction now; compress refuses ``1``
+    (100 %) as plan does, before any work."""
+    out = tmp_path / "half.onnx"
+    assert main(["compress", "demo:digits", "--method", "fp16", "--max-accuracy-drop", "1",
+                 "--out", str(out)]) == 2
+    assert "give 0.01 for 1 point" in capsys.readouterr().err and not out.exists()
+    # pruning 80 % costs most of the accuracy: a budget of 0.95 does not warn, 0.05 does
+    assert main(["compress", "demo:digits", "--method", "prune", "--ratio", "0.8", "--data", "demo-test",
+                 "--max-accuracy-drop", "0.95", "--out", str(tmp_path / "a.onnx")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["compress", "demo:digits", "--method", "prune", "--ratio", "0.8", "--data", "demo-test",
+                 "--max-accuracy-drop", "0.05", "--out", str(tmp_path / "b.onnx")]) == 0
+    assert "more than --max-accuracy-drop 0.05, 5 points)" in capsys.readouterr().err
 
 
 def test_int8_with_data_says_its_figure_is_on_the_images_that_calibrated_it(tmp_path, capsys):
