@@ -27,8 +27,14 @@ def summary_table(stats: dict, seconds: float | None = None) -> Table:
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(overflow="fold")
     table.add_row("Runs on", esc(r.predictor.badge))
-    table.add_row("FPS (avg of last 5 s)", f"capture {r.capture_fps.window:.1f} | inference {r.inference_fps.window:.1f} "
-                  f"| shown {r.display_fps.window:.1f}")
+    window = stats.get("fps_window_s", 5.0)  # the meters' window
+    if r.elapsed_s >= window or r.elapsed_s <= 0:
+        rates = (r.capture_fps.window, r.inference_fps.window, r.display_fps.window)
+        span = f"avg of last {window:g} s"
+    else:  # a shorter run: its counts over its length, so shown never reads above captured
+        rates = tuple(n / r.elapsed_s for n in (r.frames_captured, r.frames_inferred, r.frames_displayed))
+        span = f"frames / {r.elapsed_s:.1f} s run"
+    table.add_row(f"FPS ({span})", "capture {:.1f} | inference {:.1f} | shown {:.1f}".format(*rates))
     ended = "" if not seconds or stats.get("interrupted") or r.elapsed_s >= seconds - 0.5 else \
         f" (the source ended before --seconds {seconds:g})"
     table.add_row("Ran", f"{r.elapsed_s:.1f} s{ended}")

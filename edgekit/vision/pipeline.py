@@ -803,6 +803,7 @@ class LivePipeline:
             "frames_drawn": self.frames_drawn,
             "source": self.source.info.to_dict(),
             "dropping": bool(self._drop),
+            "fps_window_s": self.window_s,  # the span the readouts' FPS average over
             "reference_every": self.reference_every if self._ref is not None else None,
             "metrics": _final_metrics(self._state),
             "reference_metrics": None if self._ref is None else _final_metrics(self._ref),

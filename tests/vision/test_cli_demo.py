@@ -138,3 +138,20 @@ def test_the_window_shows_the_newest_frame_drawn_with_its_readouts(tiny_session,
     assert len(shown) == 5 and all(f.shape == (480, 640, 3) for f in shown)
     assert not any(np.array_equal(f, im) for f in shown for im in images)  # each with its overlay
     assert 1 <= drawn <= 5  # one overlay per repaint at most, never per frame inferred
+
+
+def test_a_run_shorter_than_the_fps_window_reports_frames_over_its_length(tmp_path, tiny_path, capsys):
+    """A 0.5 s run printed windowed rates with "shown 551.7" above "capture 550.1" (slopes over
+    slightly different spans) under "avg of last 5 s": a run shorter than the window reports its
+    own counts over its length, so shown never reads above captured."""
+    import re
+
+    stats_path = tmp_path / "s.json"
+    assert main(["demo", "--model", tiny_path, "--seconds", "0.5", "--json", str(stats_path)]) == 0
+    text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    found = re.search(r"FPS \(frames / [\d.]+ s run\) capture ([\d.]+) \| inference ([\d.]+) \| shown ([\d.]+)", text)
+    assert found, text
+    capture, inferred, shown = map(float, found.groups())
+    assert capture >= inferred >= shown > 0
+    r = json.loads(stats_path.read_text())["readouts"]
+    assert shown == pytest.approx(r["frames_displayed"] / r["elapsed_s"], abs=0.05)
