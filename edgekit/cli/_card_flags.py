@@ -246,16 +246,10 @@ def given_flags() -> dict | None:
 def use_flags(flags: dict | None) -> Iterator[None]:
     """Run as if the command had been given ``flags`` (a config's ``card_flags``): what
     :func:`load_cli_model` applies, so ``edgekit run`` replays them as the saving command did."""
-    from edgekit.models.card_options import CardOptions
+    from edgekit.models.card_options import options_from_flags
 
-    flags = flags or {}  # as check_card_flags wrote them: mean/std/input_shape lists, paths as text
-    options = CardOptions(
-        card=Path(flags["card"]) if flags.get("card") else None, size=flags.get("size"), resize=flags.get("resize"),
-        mean=tuple(flags["mean"]) if flags.get("mean") else None, std=tuple(flags["std"]) if flags.get("std") else None,
-        scale=flags.get("scale"), bgr=flags.get("bgr"), labels=Path(flags["labels"]) if flags.get("labels") else None,
-        assume_defaults=bool(flags.get("assume_defaults")))
-    load = {"arch": flags.get("arch"), "input_shape": tuple(flags["input_shape"]) if flags.get("input_shape") else None}
-    token, load_token = CURRENT.set(options), LOAD_ARGS.set({k: v for k, v in load.items() if v is not None})
+    options, load = options_from_flags(flags)
+    token, load_token = CURRENT.set(options), LOAD_ARGS.set(load)
     try:
         yield
     finally:

@@ -301,3 +301,54 @@ def card_dict(model: Model) -> dict:
     if sources:
         card["sources"] = dict(sources)
     return card
+
+
+def options_from_flags(flags: dict | None) -> tuple[CardOptions, dict]:
+    """A saved config's ``card_flags`` (as :func:`edgekit._config_files.check_card_flags` wrote them:
+    mean/std/input_shape lists, paths as text) as ``(CardOptions, load_model keyword arguments)``.
+
+    Why here and not in the CLI: the library's ``run_plan``/``plan`` and the app replay a
+    plan.yaml too, and a third-party model saved with ``--mean/--std/--labels`` has nothing
+    else that says how to feed it."""
+    flags = flags or {}
+    options = CardOptions(
+        card=Path(flags["card"]) if flags.get("card") else None, size=flags.get("size"), resize=flags.get("resize"),
+        mean=tuple(flags["mean"]) if flags.get("mean") else None, std=tuple(flags["std"]) if flags.get("std") else None,
+        scale=flags.get("scale"), bgr=flags.get("bgr"), labels=Path(flags["labels"]) if flags.get("labels") else None,
+        assume_defaults=bool(flags.get("assume_defaults")))
+    load = {"arch": flags.get("arch"), "input_shape": tuple(flags["input_shape"]) if flags.get("input_shape") else None}
+    return options, {k: v for k, v in load.items() if v is not None}
+
+
+def load_with_flags(spec: str | Path, flags: dict | None, *, need_preprocess: bool = False) -> Model:
+    """``load_model(spec)`` with a saved config's ``card_flags`` applied, as the command that saved
+    it loaded the model (see :func:`options_from_flags`)."""
+    from edgekit.models.load import load_model
+
+    options, load = options_from_flags(flags)
+    return apply_card_options(load_model(spec, **load), options, need_preprocess=need_preprocess)
+
+
+def flags_for(model: Model) -> dict | None:
+    """The card flags that give a freshly loaded ``model`` the preprocessing it has now (set by the
+    user, in the app or by flags), for a saved config to replay; ``None`` when the file or its card
+    already says it, or when flags cannot say it (a non-square size, another crop ratio, NHWC):
+    the caller then says so rather than save a config that feeds the model differently.
+
+    Why: the app's preprocessing editor keeps its values in the app; a plan.yaml it saved for a
+    bare ONNX replayed with ``edgekit run`` refused the model, nothing saying how to feed it."""
+    if model.preprocess is None or model.path is None:
+        return None
+    pre = model.preprocess
+    sources = model.metadata.get("card_sources", {})
+    if not any(v in ("user", "saved in the app") for v in sources.values()):
+        return None
+    flags: dict[str, Any] = {"mean": list(pre.mean), "std": list(pre.std), "scale": pre.scale,
+                             "bgr": pre.channel_order == "BGR", "resize": pre.resize}
+    if pre.size[0] == pre.size[1]:
+        flags["size"] = pre.size[0]
+    try:
+        again = load_with_flags(model.path, flags).preprocess
+    except (ModelLoadError, DataError):
+        return None
+    return flags if again == pre else None

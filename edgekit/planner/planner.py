@@ -145,7 +145,10 @@ def run_plan(config: PlanConfig, *, model: Model | None = None, target: Target |
     require_argument(config, "run_plan", "a PlanConfig")
     say = _Reporter(progress, cancel)
     say("loading", str(config.model), 0.0)
-    model = model or load_model(config.model)
+    if model is None:  # the card flags a saved plan.yaml keeps for its model (a bare ONNX has nothing else)
+        from edgekit.models.card_options import load_with_flags
+
+        model = load_with_flags(config.model, config.card_flags) if config.card_flags else load_model(config.model)
     measurer = _device(config, target)  # --target names a registered device: measured there over SSH
     target = target or (measurer.target if measurer is not None else load_target(config.target))
     profile = measurer.profile if measurer is not None else profile_hardware()

@@ -265,3 +265,25 @@ def test_the_scatter_labels_its_latency_axis_and_keeps_points_and_labels_inside(
     chosen = next(t for t in view.addedItems if isinstance(t, pg.TextItem) and t.toPlainText().startswith("chosen"))
     assert view.sceneBoundingRect().contains(chosen.sceneBoundingRect())
     assert not chosen.sceneBoundingRect().intersects(floor.sceneBoundingRect())  # both readable
+
+
+def test_preprocessing_set_in_the_app_travels_in_the_saved_plan_and_back(optimize_page, tiny_onnx, tmp_path, qtbot,
+                                                                          window):
+    """A bare ONNX fed as the user set it in the app: the saved plan.yaml kept no card flags, so
+    `edgekit run plan.yaml` refused the model, and opening the file in the app loaded it without them."""
+    import shutil
+
+    from edgekit.models.card_options import load_with_flags
+    from edgekit.planner import PlanConfig
+
+    bare = tmp_path / "bare.onnx"
+    shutil.copy(tiny_onnx.path, bare)  # no card beside it
+    edited = load_with_flags(bare, {"mean": [0.4, 0.5, 0.6], "std": [0.2, 0.25, 0.3], "size": 32, "resize": "stretch"})
+    window.state.set_model(edited)
+    path = optimize_page.save_config(str(tmp_path / "plan.yaml"))
+    config = PlanConfig.load(path)
+    assert config.model == str(bare) and config.card_flags["mean"] == [0.4, 0.5, 0.6]
+    window.state.set_model(tiny_onnx)
+    optimize_page.open_config(str(path))
+    qtbot.waitUntil(lambda: window.state.model.path == bare, timeout=30000)
+    assert window.state.model.preprocess == edited.preprocess

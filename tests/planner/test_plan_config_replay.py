@@ -58,3 +58,43 @@ def test_plan_yaml_card_flags_are_checked_and_old_files_load(tmp_path, monkeypat
     loaded = PlanConfig.load(path)
     assert (loaded.model, loaded.target, loaded.card_flags) == ("demo:digits-mnv2", "local", {"size": 32})
     assert loaded.out == str(tmp_path / "report")  # an output folder: beside the YAML
+
+
+def test_the_library_replays_a_saved_plans_card_flags_as_the_cli_does(world, tmp_path):
+    """``edgekit.planner.run_plan(PlanConfig.load("p.yaml"))`` loaded the model without the card flags the
+    file keeps: a bare ONNX saved with --mean/--std/--labels was refused ("nothing says how to turn an image
+    into its input"), while ``edgekit run p.yaml`` ran it."""
+    from edgekit.planner import run_plan
+
+    model, images = world
+    shutil.copy(model.path, tmp_path / "bare.onnx")
+    (tmp_path / "names.txt").write_text("\n".join(LABELS) + "\n")
+    config = PlanConfig(model="bare.onnx", data=str(images), methods=("fp32",), seconds=0.2, max_accuracy_drop=0.5,
+                        cache=False, card_flags={"mean": 0.5, "std": 0.25, "size": 32, "resize": "stretch",
+                                                 "labels": "names.txt"})
+    loaded = PlanConfig.load(config.save(tmp_path / "p.yaml"))
+    report = run_plan(loaded)
+    fp32 = next(c for c in report.candidates if c.key == "onnxruntime/cpu/fp32")
+    assert fp32.accuracy is not None and fp32.accuracy > 0  # fed as the flags say, scored with their labels
+
+
+def test_preprocessing_set_in_the_app_is_saved_as_card_flags_that_give_it_back(world, tmp_path):
+    """The app's Optimize page saves a plan.yaml with the preprocessing the user set on the Model page as
+    card flags (``flags_for``); they give a fresh load the same preprocessing, and a model whose file
+    already says it gets none."""
+    import dataclasses
+
+    from edgekit.models import load_model
+    from edgekit.models.card_options import flags_for, load_with_flags
+
+    model, _ = world
+    shutil.copy(model.path, tmp_path / "bare.onnx")
+    bare = load_model(tmp_path / "bare.onnx")
+    assert bare.preprocess is None
+    edited = load_with_flags(tmp_path / "bare.onnx", {"mean": [0.4, 0.5, 0.6], "std": [0.2, 0.25, 0.3], "size": 32,
+                                                      "bgr": True, "resize": "stretch"})
+    flags = flags_for(edited)
+    assert flags is not None and load_with_flags(tmp_path / "bare.onnx", flags).preprocess == edited.preprocess
+    assert flags_for(load_model(model.path)) is None  # its card says it: nothing to replay
+    other = dataclasses.replace(edited.preprocess, crop_ratio=0.5, resize="center_crop")
+    assert flags_for(edited.replace(preprocess=other)) is None  # flags cannot say that crop: not saved wrong

@@ -41,13 +41,16 @@ def bundled_models() -> list[str]:
     return names or [f"demo:{m}" for m in hub.DEMO_MODELS]
 
 
-def load_in_worker(source: str, progress: Any) -> Any:
-    """Worker: ``load_model`` (+ FLOPs when the loader left them unknown)."""
-    from edgekit.models import count_flops, load_model
-    from edgekit.models.card_options import apply_card_options
+def load_in_worker(source: str, progress: Any, flags: dict | None = None) -> Any:
+    """Worker: ``load_model`` (+ FLOPs when the loader left them unknown); ``flags``: a saved config's
+    ``card_flags``, applied as the command that saved it did."""
+    from edgekit.models import count_flops
+    from edgekit.models.card_options import load_with_flags
 
     emit(progress, "loading", str(source))
-    model = restore_saved_card(apply_card_options(load_model(source)))  # file metadata, then what the user set
+    model = load_with_flags(source, flags)  # file metadata, then the config's flags
+    if not flags:
+        model = restore_saved_card(model)  # then what the user set in the app
     if model.flops is None:
         model = model.replace(flops=count_flops(model))
     return model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -232,10 +233,10 @@ class OptimizePage(Page):
         if not self.cards.select(config.target):
             self.open_target_file(config.target)
         model = self.state.model
-        if model is None or config.model not in (str(model.path), model.name):
+        if model is None or config.model not in (str(model.path), model.name) or config.card_flags:
             from edgekit_gui.pages.model import load_in_worker
 
-            self.runner.start(load_in_worker, config.model, on_result=self.state.set_model,
+            self.runner.start(load_in_worker, config.model, flags=config.card_flags, on_result=self.state.set_model,
                               on_error=self.banner.show_error)
         self.banner.show_info(f"Settings from {path}; press Run plan to replay it.")
         return config
@@ -246,12 +247,24 @@ class OptimizePage(Page):
         if model is None or target is None:
             self.banner.show_error("load a model and choose a target first")
             return None
+        from edgekit.models.card_options import flags_for
+
         try:
-            written = self.form.config(str(model.path or model.name), target_location(target)).save(path, force=True)
+            config = self.form.config(str(model.path or model.name), target_location(target))
+            flags = flags_for(model)  # preprocessing set in the app: replayed as card flags
+            written = dataclasses.replace(config, card_flags=flags).save(path, force=True)
         except EdgekitError as exc:
             self.banner.show_error(exc)
             return None
-        self.banner.show_success(f"Saved {written}; replay it with: edgekit run {written}")
+        app = [k for k, v in model.metadata.get("card_sources", {}).items() if v in ("user", "saved in the app")]
+        left = (["preprocessing"] if flags is None and set(app) - {"labels"} else []) + \
+            (["labels"] if "labels" in app else [])  # a plan file names a labels file; the app's have none
+        if left:  # set in the app, not in the file: a replay would not know them
+            self.banner.show_info(f"Saved {written}, without the {' and '.join(left)} set in the app: "
+                                  "`edgekit card MODEL ... --save` writes them beside the model, where "
+                                  f"`edgekit run {written}` finds them")
+        else:
+            self.banner.show_success(f"Saved {written}; replay it with: edgekit run {written}")
         return written
 
     def _bundled(self) -> set[str]:
