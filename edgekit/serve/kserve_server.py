@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -199,6 +200,7 @@ def serve_kserve(
         BackendUnavailable: kserve missing, or no allowed backend runs here.
     """
     with _shared_metrics(workers):  # before KServe (and prometheus_client) is imported
+        _hush_library_warnings()
         model_server = _import_kserve()
         from edgekit.serve.kserve_model import model_class
 
@@ -214,6 +216,24 @@ def serve_kserve(
         if on_ready is not None:
             on_ready(model)
         server.start([model])
+
+
+# KServe's own code, not the user's, and nothing they can act on: FastAPI deprecated the response
+# class KServe answers with, and the first request printed six lines about it
+LIBRARY_WARNINGS = ("ORJSONResponse is deprecated",)
+
+
+def _hush_library_warnings() -> None:
+    """Ignore :data:`LIBRARY_WARNINGS` here and in the spawned workers (``PYTHONWARNINGS``, read when a
+    worker's interpreter starts; a user's own setting is kept and comes first)."""
+    import warnings
+
+    for text in LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore", message=re.escape(text))
+    given = os.environ.get("PYTHONWARNINGS", "")
+    extra = [f"ignore:{text}" for text in LIBRARY_WARNINGS if f"ignore:{text}" not in given]
+    if extra:
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [given, *extra]))
 
 
 @contextlib.contextmanager
