@@ -258,9 +258,18 @@ def margin_note(best: Candidate, other: Candidate) -> str:
             return ""  # the intervals do not overlap: the gap is real
         if max(rels) <= WIDE_CI:
             return "within measurement noise"
-    known = [r for r in rels if r is not None]
-    width = f" (95% interval up to +-{100 * max(known):.0f}% of the median)" if len(known) == 2 else ""
-    return f"too noisy to rank{width}: rerun with more seconds per candidate (--seconds)"
+        return (f"too noisy to rank (95% interval up to +-{100 * max(rels):.0f}% of the median): rerun with more "
+                "seconds per candidate (--seconds)")
+    # a run so slow that its budget held too few runs for an interval (YOLOv8n's dynamic INT8 on onnxruntime:
+    # 609 ms a run, two runs in 1 s, read "too noisy" beside a 4x gap): say so and how long would do
+    from edgekit.evaluation.benchmark import BenchSettings
+
+    few = [c for c in (best, other) if c.ci_rel is None]
+    run_ms = max(c.p50_ms for c in few)
+    need = max(2, math.ceil(BenchSettings.min_runs * run_ms / 1000))
+    return (f"too few timed runs for an interval ({', '.join(c.key for c in few)}: {run_ms:.3g} ms a run); "
+            f"rerun with at least {need} s per candidate (--seconds) to rank")
+
 
 def verify_line(order: list[str], again: dict[str, float]) -> str:
     """The decision-log line for ``--verify``: ``order`` is the first run's ranking (fastest

@@ -104,11 +104,20 @@ def test_a_big_gap_with_huge_intervals_is_too_noisy_to_rank_not_noise():
     ((1.00, 0.02), (1.30, 0.02), ""),                          # intervals apart: a real gap
     ((1.00, None), (1.01, None), "within measurement noise"),  # a 1 % gap is a tie
     ((1.00, 0.40), (1.30, 0.40), "too noisy to rank"),         # overlap, but +-40 % cannot rank
-    ((1.00, None), (1.50, 0.01), "too noisy to rank"),         # too few runs for an interval
+    ((1.00, None), (1.50, 0.01), "too few timed runs"),        # too few runs for an interval
 ])
 def test_margin_note_says_noise_only_when_the_gap_is_inside_narrow_intervals(a, b, expected):
     note = rules.margin_note(timed("fp32", *a), timed("int8", *b))
     assert note.startswith(expected) if expected else note == ""
+
+
+def test_a_run_too_slow_for_an_interval_says_how_many_seconds_would_rank_it():
+    """YOLOv8n's dynamic INT8: 148 ms on OpenVINO, 609 ms a run on onnxruntime (two runs in its 1 s, no
+    interval): the runner-up line read "too noisy to rank" beside a 4x gap, and "more seconds" without
+    how many. Ten runs give an interval: 609 ms a run needs 7 s."""
+    note = rules.margin_note(timed("fp32", 148.0, 0.03), timed("int8", 609.0, None))
+    assert note.startswith("too few timed runs for an interval (onnxruntime/cpu/int8: 609 ms a run)")
+    assert "at least 7 s per candidate (--seconds)" in note and "noisy" not in note
 
 
 def test_estimates_get_no_noise_note():
