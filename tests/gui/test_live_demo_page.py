@@ -304,3 +304,25 @@ def test_a_camera_at_its_default_rate_is_chosen_for_at_its_pace_and_opened_once(
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
     qtbot.waitUntil(lambda: opened[0].released, timeout=5000)
     assert len(opened) == 1
+
+
+def test_a_saved_live_yaml_keeps_the_preprocessing_set_in_the_app(window, qtbot, tiny_onnx, tmp_path):
+    """The Live page saved live.yaml for a bare ONNX without what the app knew of it, so `edgekit run
+    live.yaml` refused the model: nothing said how to feed it. The app's preprocessing goes in as card flags."""
+    import shutil
+
+    from edgekit.models.card_options import load_with_flags
+    from edgekit.vision.config import LiveConfig
+
+    bare = tmp_path / "bare.onnx"
+    shutil.copy(tiny_onnx.path, bare)  # no card beside it
+    edited = load_with_flags(bare, {"mean": [0.4, 0.5, 0.6], "std": [0.2, 0.25, 0.3], "size": 32, "resize": "stretch"})
+    window.state.set_model(edited)
+    page = window.show_page("LiveDemoPage")
+    page.picker_a.model.setCurrentIndex(page.picker_a.model.findText("Current model: bare"))
+    path = tmp_path / "live.yaml"
+    assert page.save_config(str(path)) is None  # checked in a worker, written after
+    qtbot.waitUntil(path.exists, timeout=30000)
+    config = LiveConfig.load(path)
+    assert config.model == str(bare) and config.card_flags["std"] == [0.2, 0.25, 0.3]
+    assert page.banner.kind == "success"

@@ -280,9 +280,19 @@ def test_preprocessing_set_in_the_app_travels_in_the_saved_plan_and_back(optimiz
     shutil.copy(tiny_onnx.path, bare)  # no card beside it
     edited = load_with_flags(bare, {"mean": [0.4, 0.5, 0.6], "std": [0.2, 0.25, 0.3], "size": 32, "resize": "stretch"})
     window.state.set_model(edited)
-    path = optimize_page.save_config(str(tmp_path / "plan.yaml"))
+    path = tmp_path / "plan.yaml"
+    assert optimize_page.save_config(str(path)) is None  # the flags are checked in a worker: written after
+    qtbot.waitUntil(path.exists, timeout=30000)
     config = PlanConfig.load(path)
     assert config.model == str(bare) and config.card_flags["mean"] == [0.4, 0.5, 0.6]
+    assert optimize_page.banner.kind == "success" and "edgekit run" in optimize_page.banner.text()
+    named = edited.replace(labels=tuple("abcdefghij"), metadata={  # labels typed in the app: no file to name
+        **edited.metadata, "card_sources": {**edited.metadata["card_sources"], "labels": "user"}})
+    window.state.set_model(named)
+    path.unlink()
+    optimize_page.save_config(str(path))
+    qtbot.waitUntil(path.exists, timeout=30000)
+    assert optimize_page.banner.kind == "info" and "without the labels set in the app" in optimize_page.banner.text()
     window.state.set_model(tiny_onnx)
     optimize_page.open_config(str(path))
     qtbot.waitUntil(lambda: window.state.model.path == bare, timeout=30000)

@@ -242,29 +242,37 @@ class OptimizePage(Page):
         return config
 
     def save_config(self, path: str) -> Any:
-        """Write the form as a :class:`PlanConfig` YAML (the dialog already asked before replacing a file)."""
+        """Write the form as a :class:`PlanConfig` YAML (the dialog already asked before replacing a file).
+
+        Preprocessing set in the app goes in as card flags, checked in a worker (:mod:`edgekit_gui.card_flags`):
+        then the file is written when the check ends and ``None`` is returned."""
+        from edgekit_gui.card_flags import flags_in_worker, set_in_app
+
         model, target = self.state.model, self.cards.current()
         if model is None or target is None:
             self.banner.show_error("load a model and choose a target first")
             return None
-        from edgekit.models.card_options import flags_for
-
         try:
             config = self.form.config(str(model.path or model.name), target_location(target))
-            flags = flags_for(model)  # preprocessing set in the app: replayed as card flags
+        except EdgekitError as exc:
+            self.banner.show_error(exc)
+            return None
+        if not set_in_app(model):
+            return self._write_config(config, model, None, path)
+        self.runner.start(flags_in_worker, model, on_result=lambda flags: self._write_config(config, model, flags, path),
+                          on_error=self.banner.show_error)
+        return None
+
+    def _write_config(self, config: Any, model: Any, flags: dict | None, path: str) -> Any:
+        from edgekit_gui.card_flags import saved_message
+
+        try:
             written = dataclasses.replace(config, card_flags=flags).save(path, force=True)
         except EdgekitError as exc:
             self.banner.show_error(exc)
             return None
-        app = [k for k, v in model.metadata.get("card_sources", {}).items() if v in ("user", "saved in the app")]
-        left = (["preprocessing"] if flags is None and set(app) - {"labels"} else []) + \
-            (["labels"] if "labels" in app else [])  # a plan file names a labels file; the app's have none
-        if left:  # set in the app, not in the file: a replay would not know them
-            self.banner.show_info(f"Saved {written}, without the {' and '.join(left)} set in the app: "
-                                  "`edgekit card MODEL ... --save` writes them beside the model, where "
-                                  f"`edgekit run {written}` finds them")
-        else:
-            self.banner.show_success(f"Saved {written}; replay it with: edgekit run {written}")
+        complete, sentence = saved_message(written, model, flags)
+        (self.banner.show_success if complete else self.banner.show_info)(sentence)
         return written
 
     def _bundled(self) -> set[str]:

@@ -1,0 +1,38 @@
+"""Preprocessing and labels set in the app, carried into a saved plan.yaml/live.yaml as card flags.
+
+Why: the Model page's editor keeps what the user set in the app (keyed by the file's hash). A config
+saved for a bare ONNX without it was refused on replay (`edgekit run`): nothing said how to feed
+the model. The flags are checked by loading the file again (:func:`edgekit.models.card_options.flags_for`),
+which costs a parse and a hash of the whole file, so it runs in a worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+APP_SOURCES = ("user", "saved in the app")
+
+
+def set_in_app(model: Any) -> list[str]:
+    """The card fields (preprocessing keys, ``"labels"``) the user set in the app for ``model``."""
+    sources = getattr(model, "metadata", {}).get("card_sources", {})
+    return [k for k, v in sources.items() if v in APP_SOURCES]
+
+
+def flags_in_worker(model: Any, progress: Any) -> dict | None:
+    """Worker: the card flags that give a fresh load of ``model`` its preprocessing (``None``: none needed
+    or none can)."""
+    from edgekit.models.card_options import flags_for
+
+    return flags_for(model)
+
+
+def saved_message(written: Any, model: Any, flags: dict | None) -> tuple[bool, str]:
+    """``(complete, sentence)`` for the banner after saving: whether all the app set travels in the file."""
+    app = set_in_app(model)
+    left = (["preprocessing"] if flags is None and set(app) - {"labels"} else []) + \
+        (["labels"] if "labels" in app else [])  # a config names a labels file; the app's labels have none
+    if not left:
+        return True, f"Saved {written}; replay it with: edgekit run {written}"
+    return False, (f"Saved {written}, without the {' and '.join(left)} set in the app: `edgekit card MODEL ... "
+                   f"--save` writes them beside the model, where `edgekit run {written}` finds them")
