@@ -208,7 +208,7 @@ def test_an_image_file_is_a_one_frame_source(tmp_path, suffix):
 
 
 def test_a_looping_image_is_decoded_once(tmp_path, monkeypatch):
-    """A looping photo was decoded for every frame (116 ms for a 12 MP JPEG on a busy 2-core EPYC; a copy 12 ms)."""
+    """A looping photo was decoded for every frame (116 ms for a 12 MP JPEG on a busy 2-core Xeon; a copy 12 ms)."""
     from edgekit.vision.sources import files
 
     path = tmp_path / "photo.jpg"

@@ -185,7 +185,7 @@ class ImageSource(FolderSource):
         """The image ``open`` decoded, a copy per frame (a frame's image is the frame's own).
 
         Why: a looping photo was decoded again for every frame, 116 ms each for a 12 MP JPEG on a
-        busy 2-core EPYC, where a copy took 12 ms."""
+        busy 2-core Xeon, where a copy took 12 ms."""
         return None if self._image is None else self._image.copy()
 
     def open(self) -> None:
