@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import DataError, EdgekitWarning, ModelLoadError
+from edgekit.errors import DataError, EdgekitError, EdgekitWarning, ModelLoadError
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess, check_numbers
 from edgekit.types import RESIZE_NAMES
@@ -349,6 +349,6 @@ def flags_for(model: Model) -> dict | None:
         flags["size"] = pre.size[0]
     try:
         again = load_with_flags(model.path, flags).preprocess
-    except (ModelLoadError, DataError):
+    except EdgekitError:  # the file moved, or needs more than flags to load (a .pt's --arch): none saved
         return None
     return flags if again == pre else None
