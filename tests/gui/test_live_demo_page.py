@@ -105,6 +105,7 @@ def test_record_and_presentation_mode(live_page, qtbot, window):
 
 def test_ab_compare_and_declared_ground_truth(live_page, qtbot):
     page = live_page
+    assert page.truth.currentText() == "(from source)"  # before Start too: the box was empty
     page.ab.setChecked(True)
     page.picker_b.model.setCurrentIndex(page.picker_b.model.findText("Current model: tiny"))
     page.picker_b.backend.setCurrentText("openvino")

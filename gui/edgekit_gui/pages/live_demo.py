@@ -104,6 +104,7 @@ class LiveDemoPage(Page):
         self.source = SourcePicker()
         self.source.select(settings.get("live/source", "demo"))
         self.truth = QComboBox()
+        self.truth.addItem(FROM_SOURCE, None)  # the model's classes join it at Start (an empty box read as broken)
         compact(self.truth, 13)
         self.truth.setToolTip("What the camera shows (number keys 0–9 choose it too)")
         row1.addWidget(self.source)
