@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from edgekit._pixel_numbers import check_numbers
 from edgekit.errors import ConfigError
 from edgekit.types import RESIZE_NAMES
 
@@ -55,6 +56,11 @@ def check_card_flags(value: Any, where: str = "") -> dict | None:
         if given is None or (key == "assume_defaults" and given is False):
             continue
         out[key] = _checked(key, given, at)
+    if any(k in out for k in ("mean", "std", "scale")):  # a std of 0 or 1e-30 is refused now, not at replay
+        try:
+            check_numbers(mean=out.get("mean"), std=out.get("std"), scale=out.get("scale"))
+        except ValueError as exc:  # PreprocessError
+            raise ConfigError(f"{at}card_flags.{exc}") from None
     return out or None
 
 

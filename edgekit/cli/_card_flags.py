@@ -64,7 +64,7 @@ def _floats(value: str | None, flag: str) -> tuple[float, ...] | None:
 
 def _checked(given: dict) -> dict:
     """``given`` with ``--mean``/``--std`` parsed and the three numbers checked, each error naming its flag."""
-    from edgekit.models.preprocess import check_numbers
+    from edgekit._pixel_numbers import check_numbers
 
     out = dict(given, mean=_floats(given["mean"], "--mean"), std=_floats(given["std"], "--std"))
     typed = {k: given[k] for k in ("mean", "std") if given[k] is not None}
@@ -181,8 +181,8 @@ def warn_pixel_range(model: Any, options: CardOptions) -> None:
         return
     import warnings
 
+    from edgekit._pixel_numbers import _shown
     from edgekit.errors import EdgekitWarning
-    from edgekit.models.preprocess import _shown
 
     sources = model.metadata.get("card_sources", {})
 

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekit._pixel_numbers import check_numbers
 from edgekit.errors import DataError, EdgekitError, EdgekitWarning, ModelLoadError
 from edgekit.models.model import Model
-from edgekit.models.preprocess import Preprocess, check_numbers
+from edgekit.models.preprocess import Preprocess
 from edgekit.types import RESIZE_NAMES
 from edgekit.zoo.hub import read_card_file
 

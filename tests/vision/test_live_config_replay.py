@@ -97,7 +97,9 @@ def test_old_configs_load_and_bad_card_flags_are_refused(tmp_path):
     (tmp_path / "old.yaml").write_text("live:\n  model: demo:digits\n  source: demo\n  seconds: 2\n")
     assert LiveConfig.load(tmp_path / "old.yaml").card_flags is None
     for bad, word in (("{colour: red}", "colour"), ("{size: big}", "size"), ("{mean: [1, 2]}", "mean"),
-                      ("{resize: sideways}", "resize"), ("[1, 2]", "card_flags"), ("{bgr: 3}", "bgr")):
+                      ("{resize: sideways}", "resize"), ("[1, 2]", "card_flags"), ("{bgr: 3}", "bgr"),
+                      ("{std: [0.2, 0, 0.2]}", r"card_flags\.std must be > 0"),  # saved fine, refused only at replay
+                      ("{scale: 10000000}", r"card_flags\.scale must be > 0 and at most")):
         (tmp_path / "bad.yaml").write_text(f"live:\n  model: demo:digits\n  card_flags: {bad}\n")
         with pytest.raises(ConfigError, match=word):
             LiveConfig.load(tmp_path / "bad.yaml")
