@@ -203,7 +203,9 @@ def run_live(config) -> None:
 
     if console.is_terminal:
         with live_line("starting...") as live:
-            stats = run_demo(config, on_update=lambda r: live.update(Text(r.line())), notice=notice)
+            # from the second frame shown: the first has no rate yet and read "0.0 FPS shown | e2e p50 0.0 ms"
+            stats = run_demo(config, on_update=lambda r: r.frames_displayed > 1 and live.update(Text(r.line())),
+                             notice=notice)
     else:
         stats = run_demo(config, notice=notice)
     console.print(summary_table(stats, config.seconds))

@@ -142,6 +142,31 @@ def test_the_demo_prints_its_notes_above_the_live_readout_not_after_starting(sha
     assert lines[3].startswith("live workers: 2") and lines[4].startswith("  "), lines
 
 
+def test_the_live_readout_waits_for_a_rate_before_it_shows_numbers(shared_terminal, monkeypatch):
+    """The first readout came with one frame shown, before any rate: "0.0 FPS shown ... e2e p50 0.0 ms"."""
+    import edgekit.vision.demo
+    from edgekit.cli import demo
+
+    def run_demo(config, on_update=None, notice=None):
+        on_update(SimpleNamespace(frames_displayed=1, line=lambda: "   0.0 FPS shown"))
+        on_update(SimpleNamespace(frames_displayed=9, line=lambda: "  31.2 FPS shown"))
+        return {}
+
+    import contextlib
+
+    shown: list[str] = []  # every readout handed to the live line (rich draws only some of them)
+
+    @contextlib.contextmanager
+    def live_line(text):
+        yield SimpleNamespace(update=lambda renderable: shown.append(str(renderable)))
+
+    monkeypatch.setattr(edgekit.vision.demo, "run_demo", run_demo)
+    monkeypatch.setattr(_console, "live_line", live_line)
+    monkeypatch.setattr(demo, "summary_table", lambda stats, seconds=None: "SUMMARY")
+    demo.run_live(SimpleNamespace(seconds=3, record=None, json_out=None))
+    assert shown == ["  31.2 FPS shown"]
+
+
 def test_a_warning_during_the_live_readout_lands_above_it(shared_terminal):
     from rich.text import Text
 
