@@ -13,15 +13,16 @@ from edgekit.errors import ConfigError
 ENGINES = ("edgekit", "kserve")
 
 
-def free_port(host: str, port: int) -> int:
-    """``port``, or a free one when ``port`` is 0; refuse a port in use before the model loads.
+def free_port(host: str, port: int, flag: str = "--port") -> int:
+    """``port``, or a free one when ``port`` is 0; refuse a port in use before the model loads, naming
+    ``flag`` (the gRPC port's refusal told the user to change --port).
 
     Raises:
         ConfigError: ``host:port`` cannot be listened on.
     """
     from edgekit.serve.server import bind
 
-    with bind(host, port) as sock:
+    with bind(host, port, flag) as sock:
         return sock.getsockname()[1]
 
 
@@ -37,7 +38,7 @@ def serve_engine(engine: str, bundle: Path, *, host: str, port: int, grpc_port: 
     from edgekit.cli._console import err_console
     from edgekit.serve.kserve_server import serve_kserve
 
-    http_port, grpc_port = free_port(host, port), free_port(host, grpc_port)
+    http_port, grpc_port = free_port(host, port), free_port(host, grpc_port, "--grpc-port")
 
     def ready(model) -> None:
         err_console.print(f"serving {model.name} ({model.adapter.backend}) with KServe on http://{host}:{http_port}/v2 "

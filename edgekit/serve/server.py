@@ -14,7 +14,7 @@ from typing import Any
 from edgekit.errors import BackendUnavailable, ConfigError
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, flag: str = "--port") -> socket.socket:
     """Bind ``host:port`` before the model loads, and hand the socket to uvicorn.
 
     Why: a port in use fails in one line before seconds of loading (uvicorn would log,
@@ -35,7 +35,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind(addr)
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port (0 lets the "
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another {flag} (0 lets the "
                           "system choose), or stop the program that uses it") from exc
     return sock
 

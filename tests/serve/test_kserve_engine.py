@@ -127,3 +127,17 @@ def test_an_unknown_engine_is_one_clear_error(bundle, capsys):
     assert main(["serve", str(bundle), "--engine", "torchserve", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "--engine 'torchserve' is not known" in err and "kserve" in err
+
+
+def test_a_grpc_port_in_use_names_the_grpc_flag(bundle, capsys):
+    """KServe's default gRPC port (8081) taken by another program: the refusal said "pick another
+    --port", the HTTP port's flag, which changes nothing."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        assert main(["serve", str(bundle), "--engine", "kserve", "--port", "0", "--grpc-port", str(busy)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"cannot listen on 127.0.0.1:{busy}" in err and "pick another --grpc-port" in err
