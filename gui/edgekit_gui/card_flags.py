@@ -8,7 +8,10 @@ which costs a parse and a hash of the whole file, so it runs in a worker.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+
+from edgekit.errors import EdgekitError
 
 APP_SOURCES = ("user", "saved in the app")
 
@@ -36,3 +39,27 @@ def saved_message(written: Any, model: Any, flags: dict | None) -> tuple[bool, s
         return True, f"Saved {written}; replay it with: edgekit run {written}"
     return False, (f"Saved {written}, without the {' and '.join(left)} set in the app: `edgekit card MODEL ... "
                    f"--save` writes them beside the model, where `edgekit run {written}` finds them")
+
+
+def save_config(page: Any, config: Any, model: Any, path: str) -> Any:
+    """Write ``config`` (a ``PlanConfig`` or ``LiveConfig``) to ``path`` with the card flags of what
+    the app set for ``model``, saying on ``page``'s banner what the file keeps.
+
+    Returns the path written, or ``None``: an error was shown, or the flags are checked in a worker
+    on ``page``'s runner and the file is written when that ends."""
+    if model is None or not set_in_app(model):
+        return _write(page, config, model, None, path)
+    page.runner.start(flags_in_worker, model, on_result=lambda flags: _write(page, config, model, flags, path),
+                      on_error=page.banner.show_error)
+    return None
+
+
+def _write(page: Any, config: Any, model: Any, flags: dict | None, path: str) -> Any:
+    try:
+        written = dataclasses.replace(config, card_flags=flags).save(path, force=True)
+    except EdgekitError as exc:
+        page.banner.show_error(exc)
+        return None
+    complete, sentence = saved_message(written, model, flags)
+    (page.banner.show_success if complete else page.banner.show_info)(sentence)
+    return written

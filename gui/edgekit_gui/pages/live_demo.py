@@ -285,31 +285,14 @@ class LiveDemoPage(Page):
 
     def save_config(self, path: str) -> Any:
         """Write the controls as a :class:`LiveConfig` YAML (the dialog already asked before replacing a
-        file); ``edgekit run`` replays it for 15 s unless the file says otherwise. Preprocessing set in
-        the app goes in as card flags, checked in a worker (:mod:`edgekit_gui.card_flags`): then the
-        file is written when the check ends and ``None`` is returned."""
-        from edgekit_gui.card_flags import flags_in_worker, set_in_app
+        file); ``edgekit run`` replays it for 15 s unless the file says otherwise. The preprocessing set
+        in the app goes in as card flags (:func:`edgekit_gui.card_flags.save_config`: ``None`` when they
+        are checked in a worker first)."""
+        from edgekit_gui.card_flags import save_config
 
         config = self.request().replace(seconds=15.0, loop=False)
         model = config.model_obj if hasattr(config.model_obj, "format") else None  # a Model, not a plan row
-        if model is None or not set_in_app(model):
-            return self._write_config(config, model, None, path)
-        self.runner.start(flags_in_worker, model, on_result=lambda flags: self._write_config(config, model, flags, path),
-                          on_error=self.banner.show_error)
-        return None
-
-    def _write_config(self, config: Any, model: Any, flags: dict | None, path: str) -> Any:
-        from edgekit_gui.card_flags import saved_message
-
-        try:
-            written = (config.replace(card_flags=flags) if flags else config).save(path, force=True)
-        except EdgekitError as exc:
-            self.banner.show_error(exc)
-            return None
-        complete, sentence = saved_message(written, model, flags) if model is not None else \
-            (True, f"Saved {written}; replay it with: edgekit run {written}")
-        (self.banner.show_success if complete else self.banner.show_info)(sentence)
-        return written
+        return save_config(self, config, model, path)
 
     def start(self) -> None:
         """Compile and start the pipeline in a worker."""

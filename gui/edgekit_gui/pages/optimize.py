@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -242,11 +241,10 @@ class OptimizePage(Page):
         return config
 
     def save_config(self, path: str) -> Any:
-        """Write the form as a :class:`PlanConfig` YAML (the dialog already asked before replacing a file).
-
-        Preprocessing set in the app goes in as card flags, checked in a worker (:mod:`edgekit_gui.card_flags`):
-        then the file is written when the check ends and ``None`` is returned."""
-        from edgekit_gui.card_flags import flags_in_worker, set_in_app
+        """Write the form as a :class:`PlanConfig` YAML (the dialog already asked before replacing a file),
+        with the preprocessing set in the app as card flags (:func:`edgekit_gui.card_flags.save_config`:
+        ``None`` when they are checked in a worker first)."""
+        from edgekit_gui.card_flags import save_config
 
         model, target = self.state.model, self.cards.current()
         if model is None or target is None:
@@ -257,23 +255,7 @@ class OptimizePage(Page):
         except EdgekitError as exc:
             self.banner.show_error(exc)
             return None
-        if not set_in_app(model):
-            return self._write_config(config, model, None, path)
-        self.runner.start(flags_in_worker, model, on_result=lambda flags: self._write_config(config, model, flags, path),
-                          on_error=self.banner.show_error)
-        return None
-
-    def _write_config(self, config: Any, model: Any, flags: dict | None, path: str) -> Any:
-        from edgekit_gui.card_flags import saved_message
-
-        try:
-            written = dataclasses.replace(config, card_flags=flags).save(path, force=True)
-        except EdgekitError as exc:
-            self.banner.show_error(exc)
-            return None
-        complete, sentence = saved_message(written, model, flags)
-        (self.banner.show_success if complete else self.banner.show_info)(sentence)
-        return written
+        return save_config(self, config, model, path)
 
     def _bundled(self) -> set[str]:
         from edgekit.targets import list_targets
