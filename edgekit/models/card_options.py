@@ -330,6 +330,14 @@ def load_with_flags(spec: str | Path, flags: dict | None, *, need_preprocess: bo
     return apply_card_options(load_model(spec, **load), options, need_preprocess=need_preprocess)
 
 
+USER_SOURCES = ("user", "saved in the app")  # card_sources values: set by flags or in the app, not by the file
+
+
+def set_by_user(model: Model) -> list[str]:
+    """The card fields (preprocessing keys, ``"labels"``) of ``model`` set by the user (flags or the app)."""
+    return [k for k, v in model.metadata.get("card_sources", {}).items() if v in USER_SOURCES]
+
+
 def flags_for(model: Model) -> dict | None:
     """The card flags that give a freshly loaded ``model`` the preprocessing it has now (set by the
     user, in the app or by flags), for a saved config to replay; ``None`` when the file or its card
@@ -338,12 +346,9 @@ def flags_for(model: Model) -> dict | None:
 
     Why: the app's preprocessing editor keeps its values in the app; a plan.yaml it saved for a
     bare ONNX replayed with ``edgekit run`` refused the model, nothing saying how to feed it."""
-    if model.preprocess is None or model.path is None:
+    if model.preprocess is None or model.path is None or not set_by_user(model):
         return None
     pre = model.preprocess
-    sources = model.metadata.get("card_sources", {})
-    if not any(v in ("user", "saved in the app") for v in sources.values()):
-        return None
     flags: dict[str, Any] = {"mean": list(pre.mean), "std": list(pre.std), "scale": pre.scale,
                              "bgr": pre.channel_order == "BGR", "resize": pre.resize}
     if pre.size[0] == pre.size[1]:

@@ -13,13 +13,13 @@ from typing import Any
 
 from edgekit.errors import EdgekitError
 
-APP_SOURCES = ("user", "saved in the app")
-
 
 def set_in_app(model: Any) -> list[str]:
-    """The card fields (preprocessing keys, ``"labels"``) the user set in the app for ``model``."""
-    sources = getattr(model, "metadata", {}).get("card_sources", {})
-    return [k for k, v in sources.items() if v in APP_SOURCES]
+    """The card fields (preprocessing keys, ``"labels"``) the user set in the app for ``model``
+    (none for no model)."""
+    from edgekit.models.card_options import set_by_user
+
+    return [] if model is None else set_by_user(model)
 
 
 def flags_in_worker(model: Any, progress: Any) -> dict | None:
