@@ -109,14 +109,20 @@ class BlobWriter:
         resized = self.resize(as_bgr(image))
         swap = self.pre.channel_order == "RGB"
         if self._fused is not None and out.dtype == np.float32:
-            to_planes(resized, self._fused, swap, out[0])
+            to_planes(resized, self._fused, swap, out[0], self._planes(resized))
         elif self._fused is not None:  # a float16 model: float32 planes, then cast into the blob
             staging = self._staging()
-            to_planes(resized, self._fused, swap, staging[0])
+            to_planes(resized, self._fused, swap, staging[0], self._planes(resized))
             np.copyto(out, staging, casting="unsafe")
         else:
             np.copyto(out[0], self.pre.normalize(resized), casting="unsafe")
         return out
+
+    def _planes(self, image: np.ndarray) -> list[np.ndarray] | None:
+        """Three reused uint8 planes to split a colour ``image`` into (``None`` for grey)."""
+        if image.ndim != 3:
+            return None
+        return [self._scratch.get(f"plane{c}", image.shape[:2]) for c in range(3)]
 
     def _staging(self) -> np.ndarray:
         return self._scratch.get("staging", self.pool.shape, np.float32)

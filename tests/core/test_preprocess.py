@@ -76,13 +76,19 @@ def test_fused_fast_path_gives_the_same_numbers_as_the_plain_path():
     assert Preprocess(channel_order="GRAY")._fused is None and Preprocess(layout="NHWC")._fused is None
 
 
+@pytest.mark.parametrize("reused", [None, "fit", "other size"])
 @pytest.mark.parametrize("swap", [True, False])
-def test_planes_are_the_swapped_scaled_channels_written_in_place(swap):
+def test_planes_are_the_swapped_scaled_channels_written_in_place(swap, reused):
+    """With reused split planes (the live pipeline's) too; planes of another size are not used."""
     image = _image(30, 40)
     scale, mean = (0.5, 0.25, 2.0), (10.0, 20.0, 30.0)  # a different one per channel, to catch a mix-up
     out = np.full((3, 30, 40), np.nan, np.float32)
-    got = to_planes(image, (scale, mean), swap, out)
+    shape = {None: None, "fit": (30, 40), "other size": (20, 40)}[reused]
+    planes = None if shape is None else [np.zeros(shape, np.uint8) for _ in range(3)]
+    got = to_planes(image, (scale, mean), swap, out, planes)
     assert got is out
+    if reused == "fit":  # the split went into the given planes
+        np.testing.assert_array_equal(planes[0], image[..., 0])
     channels = image[..., ::-1] if swap else image
     for c in range(3):
         np.testing.assert_allclose(out[c], (channels[..., c].astype(np.float64) - mean[c]) * scale[c], atol=1e-5)
