@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         sources = data.get("sources", {})
         rows = [("Task", str(data.get("task", loaded.task))), *detection_rows]
         for key, value in (data.get("preprocess") or {}).items():
-            rows.append((key, esc(f"{value}  ({sources.get(key, 'card')})")))
+            rows.append((key, esc(f"{_shown(key, value)}  ({sources.get(key, 'card')})")))
         if loaded.preprocess is None and not detection_rows:  # a detector's pixels are in its rows
             rows.append(("Preprocess", "[yellow]unknown: give --mean/--std/--size/--resize (or --assume-defaults)[/]"))
         labels = tuple(data.get("labels") or loaded.labels or ())
@@ -67,6 +67,14 @@ def register(app: typer.Typer) -> None:
         console.print(key_value_table(f"Card of {esc(loaded.name)}", rows))
         if target is not None:
             console.print(f"wrote {esc(str(target))}", highlight=False)
+
+
+def _shown(key: str, value: object) -> str:
+    """A card value as shown, with the ``--resize`` word meaning it when the card's own name differs
+    (``center_crop`` is what ``--resize shorter-crop`` stores: a user who typed the flag finds it)."""
+    if key == "resize" and value == "center_crop":
+        return f"{value} (--resize shorter-crop)"
+    return str(value)
 
 
 def _detection(loaded, data: dict, **thresholds) -> list[tuple[str, str]]:

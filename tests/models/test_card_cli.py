@@ -110,3 +110,12 @@ def test_info_prints_the_files_own_sha256(tiny_onnx):
     done = edgekit("info", str(tiny_onnx), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sha256"] == hashlib.sha256(tiny_onnx.read_bytes()).hexdigest()
+
+
+def test_card_names_the_resize_flag_the_user_typed_beside_the_stored_name(tiny_onnx_copy):
+    flags = [*IMAGENET_FLAGS[:-1], "shorter-crop"]
+    done = edgekit("card", str(tiny_onnx_copy), *flags)
+    assert done.returncode == 0, done.stderr
+    assert "center_crop (--resize shorter-crop)" in done.stdout
+    stretched = edgekit("card", str(tiny_onnx_copy), *IMAGENET_FLAGS)
+    assert "--resize" not in stretched.stdout  # a name the flag shares is shown once
