@@ -66,6 +66,7 @@ class Method(_StrEnum):
     FP32 = "fp32"  # the source model as it is
     EAGER = "eager"  # the PyTorch module itself
     FP16 = "fp16"
+    BF16 = "bf16"  # the FP32 file executed in bfloat16 (OpenVINO on a CPU with AMX or AVX512-BF16)
     INT8 = "int8"  # static post-training quantization (ORT QDQ or NNCF)
     INT8_QOP = "int8-qop"  # onnxruntime static INT8 as QLinear* operators
     INT8_DYNAMIC = "int8-dynamic"

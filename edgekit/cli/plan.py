@@ -162,8 +162,9 @@ def register(app: typer.Typer) -> None:
         objective: Annotated[str, typer.Option(help="latency | size | accuracy | efficiency")] = "latency",
         methods: Annotated[str, typer.Option(
             # the default in words: as one comma-joined word, 80 columns cut it to "fp32,fp16,int8,int8…"
-            show_default=False, help="Comma list of: fp32, fp16, int8, int8-qop, int8-dynamic, prune "
-            "[default: fp32, fp16, int8, int8-dynamic]")] = "fp32,fp16,int8,int8-dynamic",
+            show_default=False, help="Comma list of: fp32, fp16, bf16, int8, int8-qop, int8-dynamic, prune "
+            "(bf16: where the target's CPU has BF16 arithmetic) "
+            "[default: fp32, fp16, bf16, int8, int8-dynamic]")] = "fp32,fp16,bf16,int8,int8-dynamic",
         seconds: Annotated[float, typer.Option(help="Timed benchmark seconds per candidate, at most: one clearly slower than the fastest stops after a quarter of them; the candidates tied with the fastest get them doubled, twice at most.")] = 1.0,
         verify: Annotated[bool, typer.Option("--verify", help="Re-measure the top three.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,

@@ -98,7 +98,8 @@ def left_out(specs: list[Spec], model: Any, target: Target | None = None) -> lis
 
 
 # what each asked-for method builds, and the precision its file holds
-_METHOD_PRECISION = {Method.FP32: Precision.FP32, Method.FP16: Precision.FP16, Method.INT8: Precision.INT8,
+_METHOD_PRECISION = {Method.FP32: Precision.FP32, Method.FP16: Precision.FP16, Method.BF16: Precision.BF16,
+                     Method.INT8: Precision.INT8,
                      Method.INT8_QOP: Precision.INT8, Method.INT8_DYNAMIC: Precision.INT8_DYNAMIC}
 
 
@@ -240,7 +241,7 @@ def _few(ds: Any, n: int) -> Any:
     return stratified_split(ds, n / len(ds), seed=0)[1]
 
 
-_BUILDERS = {Method.FP32: _fp32, Method.EAGER: _eager, Method.FP16: _fp16, Method.INT8: _int8,
+_BUILDERS = {Method.FP32: _fp32, Method.BF16: _fp32, Method.EAGER: _eager, Method.FP16: _fp16, Method.INT8: _int8,
              Method.INT8_QOP: _int8_qop, Method.INT8_DYNAMIC: _int8_dynamic, Method.PRUNED: _pruned}
 
 

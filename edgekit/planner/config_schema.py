@@ -31,7 +31,7 @@ def _wrap(value: Any) -> Any:
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 Positive = Annotated[float, Field(gt=0.0, le=1e9)]
-Method = Literal["fp32", "fp16", "int8", "int8-qop", "int8-dynamic", "prune"]
+Method = Literal["fp32", "fp16", "bf16", "int8", "int8-qop", "int8-dynamic", "prune"]
 
 
 class PlanSchema(Strict):

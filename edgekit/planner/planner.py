@@ -359,7 +359,10 @@ class _State:
             self.models[spec.key] = built
             self.cands[spec.key] = Candidate(spec.key, spec.backend, spec.device, spec.precision, spec.method,
                                              built.to_dict(), size_mb=built.size_bytes / 2**20, model_obj=built)
-            if spec.method not in (Method.FP32, Method.EAGER):
+            if spec.method == Method.BF16:
+                self.log.append(f"{spec.key}: the FP32 file, run by {spec.backend} in bfloat16 (the target lists BF16 "
+                                "for it); its accuracy is measured like any other candidate's.")
+            elif spec.method not in (Method.FP32, Method.EAGER):
                 self.log.append(f"Built {spec.key} in {time.perf_counter() - start:.1f} s{_how(built)}.")
 
     def _note_warnings(self, spec: Spec, caught: list) -> None:

@@ -198,3 +198,30 @@ def test_iter_plan_yields_progress_events_and_closing_it_stops_the_plan(world):
     gen.close()  # cancels the plan at its next event and waits for its thread
     assert stages[0] == "loading" and "building" in stages
     assert not [t for t in threading.enumerate() if t.name == "edgekit-plan"]
+
+
+
+def test_the_cli_default_methods_are_the_planners():
+    """The CLI spells its default out (importing the planner's config would slow ``edgekit --help``):
+    the two must not drift apart (bf16 was added to one)."""
+    import typer
+
+    from edgekit.cli import app
+    from edgekit.planner.config import DEFAULT_METHODS
+
+    plan = typer.main.get_command(app).commands["plan"]
+    methods = next(p for p in plan.params if p.name == "methods")
+    assert methods.default == ",".join(DEFAULT_METHODS)
+    assert f"[default: {', '.join(DEFAULT_METHODS)}]" in methods.help
+
+
+def test_a_plan_file_accepts_every_method_the_planner_knows():
+    """The plan file's schema lists the methods again (a Literal): a method added to the planner is
+    refused in plan.yaml until it is added there too (bf16 was)."""
+    from typing import get_args
+
+    from edgekit.planner.config import METHODS
+    from edgekit.planner.config_schema import Method
+
+    assert set(get_args(Method)) == set(METHODS)
+
