@@ -64,9 +64,21 @@ _python_showwarning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (2 for any edgekit error or usage error, 1 for a bug)."""
+    _drop_unreadable_size_vars()
     with warnings.catch_warnings(), _noting_ctrl_c():
         warnings.showwarning = _show_warning
         return _main(argv)
+
+
+def _drop_unreadable_size_vars() -> None:
+    """Forget ``COLUMNS``/``LINES`` that are not plain ASCII numbers (the terminal's own size is used).
+
+    Why: rich reads them with ``int()`` after ``str.isdigit()``, which a "²" passes, so every command
+    died with a ValueError from inside rich before it printed anything."""
+    for var in ("COLUMNS", "LINES"):
+        value = os.environ.get(var)
+        if value is not None and not (value.isascii() and value.isdigit()):
+            del os.environ[var]
 
 
 _ctrl_c_pressed = threading.Event()

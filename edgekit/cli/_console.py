@@ -47,7 +47,7 @@ def table_console(wide: int) -> Console:
     if console.is_terminal:
         return console
     columns = os.environ.get("COLUMNS", "")
-    return Console(width=int(columns) if columns.isdigit() and int(columns) > 0 else wide)
+    return Console(width=int(columns) if columns.isdecimal() and int(columns) > 0 else wide)
 
 
 # -- messages: notes, warnings, errors and log lines -------------------------------------------------------

@@ -137,7 +137,7 @@ def print_root_help(group: TyperGroup, ctx: Any) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdecimal() else None
     console = Console(width=width, highlight=False)
     console.print(Padding(f"[bold]{group.get_usage(ctx)}[/]", 1), markup=True)
     console.print(Padding(group.help or "", (0, 1, 1, 1)), markup=False)

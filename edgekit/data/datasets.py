@@ -303,7 +303,7 @@ def _base_folder(manifest: Path, paths: list[str]) -> Path:
 
 
 def _is_index(label: str) -> bool:
-    return label.isdigit()
+    return label.isdecimal()
 
 
 def _unique_rows(manifest: Path, rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
@@ -335,7 +335,7 @@ def _report_missing(manifest: Path, missing: list[tuple[int, str]], total: int) 
 
 
 def _natural(label: str) -> tuple:
-    return (0, int(label), "") if label.isdigit() else (1, 0, label)
+    return (0, int(label), "") if label.isdecimal() else (1, 0, label)
 
 
 # header cells that name the path and label columns (case-insensitive); any other column is ignored

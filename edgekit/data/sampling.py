@@ -117,7 +117,7 @@ def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
     require_argument(ds, "check_classes", "a dataset of (image, label) pairs (edgekit.data.open_dataset(...))")
     ours = [str(c) for c in ds.classes]
     if not labels:  # a model without names: folders called 0, 1, ... are its output indices
-        numeric = all(c.isdigit() for c in ours) and not getattr(ds, "index_labels", False)
+        numeric = all(c.isdecimal() for c in ours) and not getattr(ds, "index_labels", False)
         return np.asarray([int(c) for c in ours] if numeric else range(len(ours)), dtype=np.int64)
     if getattr(ds, "index_labels", False):  # labels are the model's output indices (e.g. ImageNet 0..999)
         if len(ours) > len(labels):

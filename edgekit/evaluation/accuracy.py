@@ -199,7 +199,7 @@ def _unnamed_classes(dataset: Any, outputs: int) -> tuple[str, ...]:
     """Class names for a model without labels: its output indices ("0".."N-1") when the dataset's labels
     are indices (an index-labelled CSV, or folders named 0, 1, ...), else the dataset's names."""
     names = [str(c) for c in dataset.classes]
-    if getattr(dataset, "index_labels", False) or all(n.isdigit() for n in names):
+    if getattr(dataset, "index_labels", False) or all(n.isdecimal() for n in names):
         return tuple(str(i) for i in range(max(outputs, len(names))))
     return tuple(names)
 

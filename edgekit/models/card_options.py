@@ -94,7 +94,7 @@ def read_labels(path: str | Path, synsets: str | Path | None = None) -> tuple[st
     elif file.suffix.lower() in (".csv", ".tsv"):
         rows = [r for r in csv.reader(text.splitlines(), delimiter="\t" if file.suffix == ".tsv" else ",") if r]
         rows = rows[1:] if rows and rows[0][0].strip().lower() in ("index", "id", "label", "name", "class") else rows
-        names = [r[-1].strip() for r in sorted(rows, key=lambda r: int(r[0]) if r[0].strip().isdigit() else 0)]
+        names = [r[-1].strip() for r in sorted(rows, key=lambda r: int(r[0]) if r[0].strip().isdecimal() else 0)]
     else:
         names = [line.strip() for line in text.splitlines() if line.strip()]
     if not names:

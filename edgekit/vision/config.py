@@ -233,7 +233,7 @@ def source_rate(config: LiveConfig) -> float | None:
     if config.fps is None:
         return None
     path = Path(str(config.source))
-    if path.is_file() and not str(config.source).isdigit():  # a video paced at the file's own rate
+    if path.is_file() and not str(config.source).isdecimal():  # a video paced at the file's own rate
         import cv2
 
         cap = cv2.VideoCapture(str(path))

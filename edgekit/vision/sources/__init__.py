@@ -52,7 +52,7 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
         return DetectionDemoSource(fps=fps, **({"size": size} if size else {}))
     if text == "synthetic":
         return SyntheticSource(fps=fps, **({"size": size} if size else {}))
-    if text.isdigit():
+    if text.isdecimal():
         h, w = size if size else (None, None)
         return CameraSource(int(text), width=w, height=h, fps=fps)
     if text.lower().startswith(_URL_SCHEMES):

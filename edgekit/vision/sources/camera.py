@@ -57,7 +57,7 @@ class CameraSource:
     def __init__(self, index_or_url: int | str = 0, width: int | None = None, height: int | None = None,
                  fps: float | None = None) -> None:
         target = index_or_url
-        if isinstance(target, str) and target.strip().isdigit():
+        if isinstance(target, str) and target.strip().isdecimal():
             target = int(target)
         self.target = target
         self.requested = (width, height, fps)
