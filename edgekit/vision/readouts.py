@@ -249,7 +249,8 @@ class Readouts:
         if self.top1:
             parts.append(f"top-1 {self.top1[0]} {self.top1[1]:.0%}")
         if self.detections is not None:
-            parts.append(f"{len(self.detections)} objects")
+            count = len(self.detections)
+            parts.append(f"{count} object{'' if count == 1 else 's'}")
         if self.det_map is not None:
             parts.append(f"mAP@.5 {self.det_map.map50:.1%} n={self.det_map.frames}")
         if self.accuracy and self.accuracy.n:

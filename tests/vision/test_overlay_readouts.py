@@ -99,3 +99,13 @@ def test_rate_meter_ema_and_window_from_given_times():
     assert meter.ema() == pytest.approx(50.0)
     assert meter.windowed(now=0.98) == pytest.approx(50.0)
     assert meter.windowed(now=5.0) == 0.0  # nothing in the last second
+
+
+def test_the_terminal_line_counts_objects_in_english():
+    from edgekit.detection.types import Detection
+
+    box = Detection(box=(1.0, 2.0, 30.0, 40.0), score=0.9, class_id=0, label="person")
+    base = sample_readouts()
+    lines = {n: Readouts(**{**base.__dict__, "detections": (box,) * n}).line() for n in (0, 1, 2)}
+    assert "| 0 objects" in lines[0] and "| 1 object" in lines[1] and "1 objects" not in lines[1]
+    assert "| 2 objects" in lines[2]
