@@ -663,9 +663,9 @@ def _named_data(spec: Any, calibration: str | None, model: Model, what: str | No
                                     f"{len(calib)} images of {calibration}.")
     where = what or f"the given dataset ({type(full).__name__})"
     if str(model.precision).startswith("int8"):  # already quantized: nothing to calibrate, every image validates
-        return full, full, full, f"Data {where}: all {len(full)} images validate (the model is already quantized)."
+        return full, full, full, f"Data: {where}; all {len(full)} images validate (the model is already quantized)."
     calib, val, how = calibration_validation_split(full, seed=0)
-    return calib, val, calib, f"Data {where}: {how}."
+    return calib, val, calib, f"Data: {where}; {how}."
 
 
 def _dataset_fingerprint(dataset: Any) -> str:

@@ -94,6 +94,7 @@ def test_a_pre_quantized_model_is_planned_as_int8_and_its_accuracy_measured(worl
     assert all(c.precision == "int8" for c in report.candidates)
     assert report.best.accuracy is not None  # measured, never assumed
     assert any("already quantized" in line for line in report.log)
+    assert any(line.startswith(f"Data: the {images} images; all ") for line in report.log), report.log
     assert report.best.n == sum(1 for _ in images.rglob("*.png"))  # nothing to calibrate: every image validates
 
 
