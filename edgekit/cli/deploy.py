@@ -1,6 +1,6 @@
 """``edgekit deploy PLAN_OR_MODEL --target T --out DIR|FILE.zip``: write a bundle.
 
-PLAN_OR_MODEL is a saved plan (``plan.json`` from ``edgekit plan``), a model
+PLAN_OR_MODEL is a saved plan (the folder ``edgekit plan --out`` wrote, or its ``report.json``), a model
 file, or a hub name (``demo:digits``). ``--data`` gives the validation images
 packaged for ``edgekit verify``: ``demo:digits`` (the held-out handwriting), an
 image folder (one sub-folder per class) or a ``path,label`` CSV; for the demo
@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("deploy")
     def deploy_cmd(
-        source: Annotated[str, typer.Argument(help="Saved plan JSON, model file or hub name (demo:digits).")],
+        source: Annotated[str, typer.Argument(help="Saved plan (the folder plan --out wrote, or its report.json), model file or hub name (demo:digits).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder, or a path ending in .zip.")],
         target: Annotated[str | None, typer.Option("--target", "-t", help="Target the bundle is for (default: the plan's, else local).")] = None,
         backend: Annotated[str | None, typer.Option(help="Override the plan's backend (onnxruntime, openvino).")] = None,

@@ -140,10 +140,16 @@ def run_config(config, as_json: bool, force: bool = False, setting: str = "--out
             model = load_cli_model(config.model, need_preprocess=True)  # the card flags; refuses before any work
         report = plan(model, config=config, progress=progress)
     show(report, as_json)
-    if config.out and not as_json:
-        from edgekit.cli._console import console
+    if as_json:
+        return
+    from edgekit.cli._console import console
 
-        console.print(f"\nReport written to {esc(config.out)} (report.json, report.md, plot.png)")
+    if config.out:  # the next step, as the folder is what deploy takes
+        console.print(f"\nReport written to {esc(config.out)} (report.json, report.md, plot.png); "
+                      f"package its choice: edgekit deploy {esc(config.out)} --out bundle/", highlight=False)
+    elif report.best_key:  # nothing kept: say how to keep it before the user wants to deploy
+        console.print("\nNothing saved: add --out plan/ to keep the report and its models, then "
+                      "edgekit deploy plan/ --out bundle/", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

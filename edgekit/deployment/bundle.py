@@ -142,7 +142,7 @@ def deploy(
     """Package a plan's best candidate (or a model) as a self-checking bundle.
 
     Args:
-        report_or_model: a plan ``Report``/``Candidate``, a saved plan JSON, a
+        report_or_model: a plan ``Report``/``Candidate``, a saved plan JSON (or the folder holding it), a
             ``Model``, or anything ``load_model`` accepts ("demo:digits", a path).
         target: target name (or ``Target``) the bundle is for; default: the plan's target, else "local".
         out: output folder, or a path ending in ``.zip``; default ``./<name>-bundle``.

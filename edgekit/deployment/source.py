@@ -66,6 +66,8 @@ def _from_source(src: Any) -> Choice:
         return _from_candidate(src, None)
     if isinstance(src, (str, Path)) and str(src).lower().endswith(".json") and Path(src).is_file():
         return _from_plan_file(Path(src))
+    if isinstance(src, (str, Path)) and Path(src).is_dir() and (Path(src) / "report.json").is_file():
+        return _from_plan_file(Path(src) / "report.json")  # the folder `edgekit plan --out` wrote
 
     return _from_source(load_model(src))
 

@@ -69,6 +69,22 @@ def test_deploy_cli_from_a_saved_plan_json(tiny_model, tmp_path):
     assert Bundle.open(out).manifest.backend == "onnxruntime"
 
 
+def test_deploy_cli_takes_the_folder_plan_wrote(tiny_model, tmp_path, capsys):
+    """``edgekit plan M --out plan/`` then ``edgekit deploy plan/``: the folder is the plan (it said "is a
+    folder holding no .onnx or .xml file; pass the model file itself")."""
+    cand = {"key": "onnxruntime/cpu/fp32", "backend": "onnxruntime", "device": "cpu", "precision": "fp32",
+            "method": "fp32", "model": tiny_model.to_dict(), "p50_ms": 1.0, "accuracy": 0.5, "status": "chosen"}
+    folder = tmp_path / "plan.json"  # a folder, named as a user might
+    folder.mkdir()
+    (folder / "report.json").write_text(json.dumps(
+        {"model": "tiny", "model_sha256": "0" * 64, "target": "local", "estimated": False, "candidates": [cand],
+         "best_key": cand["key"], "log": []}, default=str))
+    out = tmp_path / "bundle"
+    assert main(["deploy", str(folder), "--out", str(out), "--samples", "4"]) == 0, capsys.readouterr().err
+    assert "bundle written" in capsys.readouterr().out
+    assert Bundle.open(out).manifest.backend == "onnxruntime"
+
+
 def test_deploy_cli_refuses_a_misspelt_target(tiny_model, tmp_path, capsys):
     out = tmp_path / "b"
     assert main(["deploy", str(tiny_model.path), "--out", str(out), "--target", "raspbery-pi-5"]) == 2

@@ -119,6 +119,19 @@ def test_cli_plan_for_raspberry_pi_5_prints_estimates(world, capsys):
                  "--seconds", "0.3"])
     out = capsys.readouterr().out
     assert code == 0 and "est." in out and "Decision log" in out
+    assert "Nothing saved: add --out plan/" in out  # how to keep it for edgekit deploy
+
+
+def test_cli_plan_out_says_how_to_deploy_it(world, tmp_path, capsys):
+    from edgekit.cli import main
+
+    model, data = world
+    folder = tmp_path / "plan"
+    assert main(["plan", str(model.path), "--data", str(data), "--methods", "fp32", "--seconds", "0.3",
+                 "--out", str(folder)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"Report written to {folder}" in said and f"edgekit deploy {folder} --out bundle/" in said
+    assert main(["deploy", str(folder), "--out", str(tmp_path / "bundle"), "--samples", "4"]) == 0
 
 
 def test_verify_re_measures_the_top_candidates(world):
