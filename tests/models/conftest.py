@@ -61,3 +61,16 @@ def make_zoo():
 def make_onnx():
     """``make_onnx(module, path)`` -> path of the exported, checked ONNX file."""
     return export_onnx
+
+
+@pytest.fixture
+def class_photos(tmp_path) -> Path:
+    """A two-class image folder (2 flat grey 40x40 photos each) named after tinycnn's first two label indices."""
+    import cv2
+    import numpy as np
+
+    for label in ("0", "1"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(2):
+            cv2.imwrite(str(tmp_path / "data" / label / f"{i}.png"), np.full((40, 40, 3), 60 * i, np.uint8))
+    return tmp_path / "data"
