@@ -194,10 +194,9 @@ def warn_pixel_range(model: Any, options: CardOptions) -> None:
         source = sources.get(name, "default")
         return f"the default {name} {text}" if source == "default" else f"{name} {text} (from {source})"
 
-    inverse = round(1 / pre.scale)
-    exact = abs(1 / pre.scale - inverse) < 1e-3 * inverse
-    scale = given("scale", _shown(pre.scale) + (f" (1/{inverse})" if exact else ""))
-    factor = f"divided by {inverse}" if exact else f"times {_shown(pre.scale)}"
+    inverse = _inverse(pre.scale)
+    scale = given("scale", _shown(pre.scale) + (f" (1/{inverse})" if inverse else ""))
+    factor = f"divided by {inverse}" if inverse else f"times {_shown(pre.scale)}"
     fixed = " ".join(f"--{k} {_shown(tuple(round(x * pre.scale, 4) for x in values[k]))}" for k in big)
     others = [k for k in values if k not in big and values[k] != ((0.0,) if k == "mean" else (1.0,)) * len(values[k])]
     then = "".join(f" (then --{k} {_shown(tuple(round(x / pre.scale, 2) for x in values[k]))} in 0..255 too)"
@@ -207,6 +206,12 @@ def warn_pixel_range(model: Any, options: CardOptions) -> None:
         f"{what} {'look' if len(big) > 1 else 'looks'} like 0..255 pixel values, but {scale} maps pixels to "
         f"0..{top:.3g} first, so {model.name} would see every input far off its range; give {fixed} ({factor}), or "
         f"--scale 1 to keep pixels in 0..255{then}"), stacklevel=2)
+
+
+def _inverse(scale: float) -> int | None:
+    """``255`` for a scale of 1/255 (so it can be shown as people write it); ``None`` when not 1/n."""
+    inverse = round(1 / scale)
+    return inverse if inverse and abs(1 / scale - inverse) < 1e-3 * inverse else None
 
 
 IMAGENET_FLAGS = "--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --resize shorter-crop"
@@ -227,8 +232,8 @@ def note_defaults(model: Any) -> None:
     from edgekit._pixel_numbers import _shown
     from edgekit.cli._console import print_message
 
-    inverse = round(1 / pre.scale)
-    scale = f"1/{inverse}" if abs(1 / pre.scale - inverse) < 1e-3 * inverse else _shown(pre.scale)
+    inverse = _inverse(pre.scale)
+    scale = f"1/{inverse}" if inverse else _shown(pre.scale)
     values = {"mean": f"mean {_shown(pre.mean[: pre.channels])}", "std": f"std {_shown(pre.std[: pre.channels])}",
               "scale": f"pixels x {scale}", "channel_order": pre.channel_order, "resize": f"{pre.resize} resize"}
     flags = {"mean": "--mean", "std": "--std", "scale": "--scale", "channel_order": "--bgr/--rgb", "resize": "--resize"}
