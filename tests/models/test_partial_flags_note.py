@@ -6,6 +6,7 @@ Why: the real-data ShuffleNet evaluated with only ``--resize shorter-crop`` scor
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -57,12 +58,20 @@ def test_no_note_when_a_card_states_them(tiny_onnx_copy, photos, capsys):
     assert notes(capsys.readouterr().err) == []
 
 
-def test_the_assumed_mean_and_std_change_what_the_model_sees(tiny_onnx, photos, capsys):
-    """What the note warns of is real: the same photos give other scores with ImageNet's numbers."""
-    flags = ["--resize", "stretch", "--json"]
-    assert main(["eval", str(tiny_onnx), "--data", str(photos), "--batch-size", "1", *flags]) == 0
-    plain = json.loads(capsys.readouterr().out)
-    assert main(["eval", str(tiny_onnx), "--data", str(photos), "--batch-size", "1", *flags,
-                 "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"]) == 0
-    imagenet = json.loads(capsys.readouterr().out)
-    assert plain != imagenet
+REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+
+
+@pytest.mark.skipif(not (REAL / "models" / "shufflenet-v2-12-qdq.onnx").is_file(),
+                    reason="needs ../shared/realdata (the real INT8 ShuffleNet and its photos), absent here")
+def test_what_the_note_warns_of_costs_a_real_model_its_accuracy(capsys):
+    """The real ImageNet ShuffleNet on 100 of the real photos: far worse on the assumed numbers."""
+    model, data = REAL / "models" / "shufflenet-v2-12-qdq.onnx", REAL / "labels" / "imagenet500.csv"
+    flags = ["--data", str(data), "--limit", "100", "--resize", "shorter-crop", "--json"]
+    assert main(["eval", str(model), *flags]) == 0
+    out, err = capsys.readouterr()
+    assumed = json.loads(out)["metrics"]["accuracy"]
+    assert len(notes(err)) == 1
+    assert main(["eval", str(model), *flags, "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"]) == 0
+    out, err = capsys.readouterr()
+    imagenet = json.loads(out)["metrics"]["accuracy"]
+    assert notes(err) == [] and imagenet > 0.6 and assumed < imagenet - 0.3, (assumed, imagenet)
