@@ -1,4 +1,5 @@
-"""Plan results cached by (model hash, hardware fingerprint, runtime versions, settings, target).
+"""Plan results cached by (model hash, hardware fingerprint, runtime versions, edgekit's own code,
+settings, target).
 
 Measuring takes minutes; the same question on the same machine with the same
 software has the same answer. The key leaves out where the report is written.
@@ -7,6 +8,7 @@ A cached report whose model files are gone is not used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,10 +29,33 @@ def cache_root() -> Path:
 
 
 def cache_key(model_sha: str, fingerprint: str, versions: dict, settings: dict, target: dict) -> str:
-    """24 hex chars over everything that changes the measured answer."""
+    """24 hex chars over everything that changes the measured answer, edgekit's own code included."""
     blob = json.dumps({"model": model_sha, "hw": fingerprint, "versions": versions, "settings": settings,
-                       "target": target}, sort_keys=True, default=str)
+                       "target": target, "code": code_stamp()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=1)
+def code_stamp() -> str:
+    """A hash of edgekit's own source files (once per process: about 1.5 MB read, a few ms).
+
+    Why not the version alone: in a checkout (``pip install -e``) the version stays the same while
+    the planner, a backend or a quantizer changes, and a plan cached before the change was reused
+    after it, silently answering with the old code's measurements and choices. An installed wheel's
+    files do not change, so its stamp, like its version, is the same from run to run."""
+    return source_stamp(Path(__file__).resolve().parents[1])
+
+
+def source_stamp(root: Path) -> str:
+    """16 hex chars over the names and contents of the ``.py`` files under ``root``."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:  # a file that vanished while being read: the stamp still says something changed
+            digest.update(b"?")
+    return digest.hexdigest()[:16]
 
 
 def load(key: str) -> Report | None:

@@ -28,7 +28,7 @@ from edgekit._io import atomic_path
 from edgekit.data.prepared import Prepared, prepare
 from edgekit.data.sampling import calibration_order
 from edgekit.models.preprocess import RESIZING
-from edgekit.planner.cache import cache_root
+from edgekit.planner.cache import cache_root, code_stamp
 from edgekit.progress import Progress
 
 DEFAULT_MAX_BYTES = 768 * 2**20
@@ -74,7 +74,8 @@ class DataCache:
         token = dataset_token(dataset)
         stable = token is not None
         rows = "all" if indices is None else _digest(np.asarray(indices, np.int64).tobytes())
-        key = _digest(json.dumps([token or f"id:{id(dataset)}", preprocess.to_dict(), rows, RESIZING]).encode())
+        key = _digest(json.dumps([token or f"id:{id(dataset)}", preprocess.to_dict(), rows, RESIZING,
+                                  code_stamp()]).encode())  # a set on disk, prepared by older code, is not reused
         with self._lock:
             if key in self._mem:
                 self._mem.move_to_end(key)

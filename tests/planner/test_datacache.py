@@ -44,6 +44,17 @@ def test_large_sets_go_to_disk_and_are_read_back_by_a_new_cache(world, tmp_path)
     assert fresh.misses == 0 and np.array_equal(np.asarray(again.inputs), np.asarray(first.inputs))
 
 
+def test_a_set_on_disk_prepared_by_other_code_is_prepared_again(world, tmp_path, monkeypatch):
+    from edgekit.planner import datacache
+
+    model, folder = world
+    DataCache(max_bytes=1024, spill_dir=tmp_path).get(ImageFolder(folder), model.preprocess)
+    monkeypatch.setattr(datacache, "code_stamp", lambda: "edited")  # as an edit of edgekit's preprocessing would
+    fresh = DataCache(max_bytes=1024, spill_dir=tmp_path)
+    fresh.get(ImageFolder(folder), model.preprocess)
+    assert fresh.misses == 1 and len(list(tmp_path.glob("*.npy"))) == 2
+
+
 def test_a_changed_file_changes_the_key(world, tmp_path):
     import os
     import shutil

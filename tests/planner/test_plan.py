@@ -58,6 +58,36 @@ def test_second_run_is_a_cache_hit_and_no_cache_measures_again(world):
     assert second.best_key == first.best_key and "cache" in second.log[-1]
 
 
+def test_a_change_to_edgekit_itself_is_a_cache_miss(world, monkeypatch):
+    """In a checkout the version stays while the code changes: a plan cached before must not be reused."""
+    from edgekit.planner import cache
+
+    model, data = world
+    plan(model.path, data=data, methods=("fp32",), **FAST)
+    assert plan(model.path, data=data, methods=("fp32",), **FAST).cache_hit
+    monkeypatch.setattr(cache, "code_stamp", lambda: "edited")  # as an edit of any edgekit/*.py would
+    assert not plan(model.path, data=data, methods=("fp32",), **FAST).cache_hit
+    assert plan(model.path, data=data, methods=("fp32",), **FAST).cache_hit  # then cached again
+
+
+def test_the_code_stamp_follows_the_source(tmp_path):
+    from edgekit.planner.cache import code_stamp, source_stamp
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "notes.txt").write_text("not code")
+    first = source_stamp(tmp_path)
+    assert source_stamp(tmp_path) == first  # the same files, the same stamp
+    (tmp_path / "pkg" / "notes.txt").write_text("edited")
+    assert source_stamp(tmp_path) == first  # only .py files count
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    edited = source_stamp(tmp_path)
+    assert edited != first
+    (tmp_path / "pkg" / "a.py").rename(tmp_path / "pkg" / "b.py")
+    assert source_stamp(tmp_path) not in (first, edited)  # a moved module is a change too
+    assert len(code_stamp()) == 16
+
+
 def test_impossible_budget_raises_budget_not_met_with_closest(world):
     model, data = world
     with pytest.raises(BudgetNotMet) as err:
