@@ -19,6 +19,9 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APP)
     app.setApplicationDisplayName("edgekit")
     apply_theme(app)
+    from edgekit_gui.main_thread_gc import collect_on_gui_thread
+
+    collect_on_gui_thread(app)  # a worker thread never frees a Qt object (a deadlock, seen in CI)
     return app
 
 

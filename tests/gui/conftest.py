@@ -35,14 +35,20 @@ def _settings_in_tmp(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _no_leftover_workers(qapp):
-    """Fail a test that leaves work running on the global QThreadPool (after stopping it)."""
+    """Fail a test that leaves work running on the global QThreadPool (after stopping it); then give
+    Python's automatic garbage collection back to the tests that follow (``create_app`` turned it off
+    for the GUI's sake, :mod:`edgekit_gui.main_thread_gc`), once no worker runs."""
+    from edgekit_gui import main_thread_gc
+
     yield
     pool = QThreadPool.globalInstance()
     if pool.waitForDone(3000):
+        main_thread_gc.stop()
         return
     from edgekit_gui.jobs import cancel_all_jobs
 
     cancel_all_jobs(5000)
+    main_thread_gc.stop()
     pytest.fail(f"test left {pool.activeThreadCount()} thread-pool job(s) running", pytrace=False)
 
 
