@@ -42,14 +42,14 @@ def _no_leftover_workers(qapp):
 
     yield
     pool = QThreadPool.globalInstance()
-    if pool.waitForDone(3000):
-        main_thread_gc.stop()
-        return
-    from edgekit_gui.jobs import cancel_all_jobs
+    finished = pool.waitForDone(3000)
+    if not finished:
+        from edgekit_gui.jobs import cancel_all_jobs
 
-    cancel_all_jobs(5000)
+        cancel_all_jobs(5000)
     main_thread_gc.stop()
-    pytest.fail(f"test left {pool.activeThreadCount()} thread-pool job(s) running", pytrace=False)
+    if not finished:
+        pytest.fail(f"test left {pool.activeThreadCount()} thread-pool job(s) running", pytrace=False)
 
 
 @pytest.fixture()
