@@ -113,11 +113,19 @@ def digits_bundle(tmp_path_factory) -> Path:
 def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None) -> tuple[int, str, float]:
     """``edgekit ARGS`` in a child; return ``(exit code, stderr+stdout, peak RSS in MiB)``.
 
-    The child reports its own peak RSS at exit, so a bound on memory is checked per case.
+    The child reports its own peak RSS at exit, so a bound on memory is checked per case. Its
+    ``VmHWM``, not ``ru_maxrss``: Linux carries the peak of the process that forked it (this pytest
+    process) into a child's ``ru_maxrss`` across exec, so after tests that grew pytest past the bound
+    every case here failed; ``VmHWM`` is the peak of the child's own memory only.
     """
     code = ("import atexit, resource, sys\n"
-            "atexit.register(lambda: sys.stderr.write('\\nEDGEKIT_MAXRSS %d\\n' % "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+            "def peak():\n"
+            "    try:\n"
+            "        with open('/proc/self/status') as f:\n"
+            "            return next(int(l.split()[1]) for l in f if l.startswith('VmHWM:'))\n"
+            "    except (OSError, StopIteration):\n"
+            "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "atexit.register(lambda: sys.stderr.write('\\nEDGEKIT_MAXRSS %d\\n' % peak()))\n"
             "from edgekit.cli import run\n"
             "sys.argv = ['edgekit', *sys.argv[1:]]\n"
             "run()\n")
