@@ -41,7 +41,7 @@ class DetectionMetrics:
     """
 
     stats: tuple[float, ...]
-    per_class: tuple[dict, ...] = ()
+    per_class: tuple[dict, ...] = field(default=(), repr=False)  # 80 COCO classes: not in a printed summary
     conf: float = 0.25
     precision: float = 0.0
     recall: float = 0.0

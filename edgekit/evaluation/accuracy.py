@@ -51,8 +51,9 @@ class EvalResult:
     device: str
     precision: str
     metrics: Metrics
-    labels: tuple[int, ...]
-    predictions: tuple[int, ...]
+    # per image: left out of the repr, which a script prints (500 photos made it 3 MB with the metrics')
+    labels: tuple[int, ...] = field(repr=False)
+    predictions: tuple[int, ...] = field(repr=False)
     seconds: float
     scores: np.ndarray | None = field(default=None, compare=False, repr=False)
     skipped: int = 0

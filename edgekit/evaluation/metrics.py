@@ -61,18 +61,20 @@ class Metrics:
     n: int
     accuracy: float
     accuracy_ci: tuple[float, float]
-    classes: tuple[str, ...]
-    precision: tuple[float, ...]
-    recall: tuple[float, ...]
-    f1: tuple[float, ...]
-    support: tuple[int, ...]
+    # per class: left out of the repr, which then reads as a summary (ImageNet's 1000 classes made a
+    # printed result 3 MB, its confusion matrix most of it); per_class() and to_dict() have them
+    classes: tuple[str, ...] = field(repr=False)
+    precision: tuple[float, ...] = field(repr=False)
+    recall: tuple[float, ...] = field(repr=False)
+    f1: tuple[float, ...] = field(repr=False)
+    support: tuple[int, ...] = field(repr=False)
     macro_precision: float
     macro_recall: float
     macro_f1: float
     weighted_precision: float
     weighted_recall: float
     weighted_f1: float
-    confusion: tuple[tuple[int, ...], ...]
+    confusion: tuple[tuple[int, ...], ...] = field(repr=False)
     top_k: dict[int, float] = field(default_factory=dict)
 
     def per_class(self) -> list[dict]:

@@ -19,6 +19,7 @@ from edgekit.models import onnx_io, openvino_io, torch_io
 from edgekit.models.card import card_task, card_validation
 from edgekit.models.cost import count_flops
 from edgekit.models.flops import fix_inputs, input_shapes, onnx_flops
+from edgekit.models.labels import read_labels
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.types import Format, Task
@@ -33,7 +34,7 @@ def load_model(
     *,
     input_shape: tuple[int, ...] | list[int] | None = None,
     preprocess: Preprocess | dict | None = None,
-    labels: list[str] | tuple[str, ...] | None = None,
+    labels: list[str] | tuple[str, ...] | str | Path | None = None,
     name: str | None = None,
     arch: str | None = None,
     arch_kwargs: dict | None = None,
@@ -47,8 +48,10 @@ def load_model(
             name such as ``"demo:digits"`` resolved by ``edgekit.zoo.hub``.
         input_shape: e.g. ``(1, 3, 224, 224)``; needed for PyTorch sources
             unless a zoo ``arch`` or the model card gives it.
-        preprocess: how images become inputs (a ``Preprocess`` or its dict).
-        labels: class names, index = class id.
+        preprocess: how images become inputs (a ``Preprocess`` or its dict, in its field names or
+            as the CLI says them: ``{"size": 224, "resize": "shorter-crop", "mean": ..., "std": ...}``).
+        labels: class names, index = class id; or the file ``--labels`` takes (a ``.txt`` with one
+            name per line, ``.csv`` or ``.json``).
         name: human name; defaults to the file stem or hub name.
         arch: zoo architecture for a state-dict checkpoint (``"tinycnn"``).
         arch_kwargs: keyword arguments for that architecture.
@@ -204,12 +207,14 @@ _LOADERS: dict[str, Callable[..., Model]] = {
 def _apply_card(model: Model, card: dict, preprocess: Any, labels: Any, task: Any = None) -> Model:
     """Explicit ``preprocess``/``labels``/``task`` win over the card's."""
     pre = preprocess if preprocess is not None else card.get("preprocess")
+    if isinstance(labels, (str, Path)):  # a file, as --labels takes it (a name list is never one string)
+        labels = read_labels(expand_user(labels))
     labs = labels if labels is not None else card.get("labels")
     try:
         pre = Preprocess.from_dict(pre) if isinstance(pre, dict) else pre
     except (TypeError, ValueError) as exc:  # PreprocessError (a std of 0) is a ValueError
         if preprocess is not None:
-            raise ModelLoadError(f"the preprocess argument has an invalid preprocess: {exc}", path=model.path) from exc
+            raise ModelLoadError(f"load_model(preprocess=...) is not valid: {exc}", path=model.path) from exc
         card_file = model.path.with_suffix(".json") if model.path is not None else None
         raise ModelLoadError(f"model card {card_file} has an invalid preprocess: {exc}; fix or remove it",
                              path=card_file) from exc

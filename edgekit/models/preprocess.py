@@ -18,6 +18,7 @@ import numpy as np
 
 from edgekit._pixel_numbers import check_numbers
 from edgekit.errors import InputMismatch
+from edgekit.types import RESIZE_NAMES
 
 RESIZE_MODES = ("stretch", "center_crop", "letterbox")
 
@@ -52,8 +53,16 @@ class Preprocess:
     layout: str = "NCHW"
 
     def __post_init__(self) -> None:
+        # what a script writes as the CLI spells it (``size=224``, ``resize="shorter-crop"``, a list for
+        # ``mean``) is stored in the fields' own form, so equal settings compare and hash equal
+        object.__setattr__(self, "size", _size(self.size))
+        for key in ("mean", "std"):
+            object.__setattr__(self, key, _numbers(key, getattr(self, key)))
+        if isinstance(self.resize, str):
+            object.__setattr__(self, "resize", RESIZE_NAMES.get(self.resize.lower(), self.resize))
         if self.resize not in RESIZE_MODES:
-            raise ValueError(f"resize must be one of {RESIZE_MODES}, not {self.resize!r}")
+            raise ValueError(f"resize must be one of {RESIZE_MODES} (or shorter-crop as the CLI says it), "
+                             f"not {self.resize!r}")
         if self.channel_order not in ("RGB", "BGR", "GRAY"):
             raise ValueError(f"channel_order must be RGB, BGR or GRAY, not {self.channel_order!r}")
         if self.layout not in ("NCHW", "NHWC"):
@@ -137,12 +146,43 @@ class Preprocess:
 
     @classmethod
     def from_dict(cls, data: dict) -> Preprocess:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``TypeError``."""
-        data = dict(data)
-        for key in ("size", "mean", "std"):
-            if key in data:
-                data[key] = tuple(data[key])
+        """Inverse of :meth:`to_dict`; also takes what the fields accept (``size=224``).
+
+        Raises:
+            TypeError: a key that is not a field, naming the fields.
+            ValueError: a value that is not one (``PreprocessError`` for bad numbers).
+        """
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise TypeError(f"unknown preprocess key {', '.join(map(repr, unknown))}; "
+                            f"the keys are {', '.join(cls.__dataclass_fields__)}")
         return cls(**data)
+
+
+def _size(value: object) -> tuple[int, int]:
+    """``224`` or ``(224, 224)`` (``"224"`` from a YAML file too) as ``(height, width)``."""
+    pair = value
+    if isinstance(pair, str) and pair.strip().isdecimal():
+        pair = int(pair)
+    if isinstance(pair, int) and not isinstance(pair, bool):
+        pair = (pair, pair)
+    try:
+        h, w = (int(v) for v in pair)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"size must be one number (224) or (height, width), not {value!r}") from None
+    if h <= 0 or w <= 0 or (h, w) != tuple(pair):  # type: ignore[arg-type]
+        raise ValueError(f"size must be whole numbers above 0, not {value!r}")
+    return h, w
+
+
+def _numbers(key: str, value: object) -> tuple[float, ...]:
+    """A per-channel ``mean``/``std`` as a tuple of floats: one number stands for every channel."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (float(value),) * 3
+    try:
+        return tuple(float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be numbers, one per channel (0.485, 0.456, 0.406), not {value!r}") from None
 
 
 def to_planes(image: np.ndarray, fused: tuple[tuple[float, ...], tuple[float, ...]], swap_rb: bool,
