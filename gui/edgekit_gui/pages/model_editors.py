@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -19,6 +19,13 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QVBoxLayout,
     QWidget,
+)
+
+RESIZES = (
+    ("stretch", "stretch", "Resize to the input size, ignoring the aspect ratio"),
+    ("shorter-crop", "center_crop", ("Resize the shorter side, then cut the centre (ImageNet's habit; "
+                                     "stored in a card as center_crop)")),
+    ("letterbox", "letterbox", "Fit inside the input size, padded with grey (detectors' habit)"),
 )
 
 
@@ -51,11 +58,22 @@ class PreprocessEditor(QGroupBox):
         form.addRow("Scale:", self.scale)
         self.channel_order, self.resize, self.layout_box = QComboBox(), QComboBox(), QComboBox()
         self.channel_order.addItems(["RGB", "BGR", "GRAY"])
-        self.resize.addItems(["stretch", "center_crop", "letterbox"])
+        for text, value, tip in RESIZES:  # in the CLI's words (--resize), the card's value as the data
+            self.resize.addItem(text, value)
+            self.resize.setItemData(self.resize.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.layout_box.addItems(["NCHW", "NHWC"])
         form.addRow("Channel order:", self.channel_order)
         form.addRow("Resize:", self.resize)
         form.addRow("Layout:", self.layout_box)
+        self.imagenet = QPushButton("ImageNet's values")
+        self.imagenet.setToolTip("Fill in what most ImageNet classifiers (torchvision, timm, the ONNX Model Zoo) "
+                                 "expect: RGB in 0..1, mean 0.485 0.456 0.406, std 0.229 0.224 0.225, shorter "
+                                 "side resized then the centre cropped (--assume-defaults on the command line). "
+                                 "The size stays; nothing changes until you apply.")
+        self.imagenet.clicked.connect(self.fill_imagenet)
+        form.addRow(self.imagenet)
+        self._crop_ratio: float | None = None  # not edited here: kept from the shown value, not reset
+        self._scale: float | None = None  # the exact scale shown: the box rounds 1/255 to 0.003922
         self.origin = QLabel()
         self.origin.setWordWrap(True)
         self.origin.setObjectName("origin")
@@ -86,8 +104,31 @@ class PreprocessEditor(QGroupBox):
         self.std.setText(" ".join(f"{v:g}" for v in pre.std))
         self.scale.setValue(pre.scale)
         self.channel_order.setCurrentText(pre.channel_order)
-        self.resize.setCurrentText(pre.resize)
+        self.resize.setCurrentIndex(max(0, self.resize.findData(pre.resize)))
         self.layout_box.setCurrentText(pre.layout)
+        self._crop_ratio, self._scale = pre.crop_ratio, pre.scale
+
+    def _exact_scale(self) -> float:
+        """The box's scale, or the exact one it shows rounded (an untouched 1/255 stays 1/255, as the
+        CLI and a card have it, rather than turning into 0.003922 at every edit of another field)."""
+        shown = self.scale.value()
+        if self._scale is not None and shown == round(self._scale, self.scale.decimals()):
+            return self._scale
+        return shown
+
+    def fill_imagenet(self) -> None:
+        """ImageNet's preprocessing in the fields (the size kept), to be applied by the page."""
+        from edgekit.models.card_options import IMAGENET
+
+        self.mean.setText(" ".join(f"{v:g}" for v in IMAGENET["mean"]))
+        self.std.setText(" ".join(f"{v:g}" for v in IMAGENET["std"]))
+        self.scale.setValue(IMAGENET["scale"])
+        self._scale = IMAGENET["scale"]
+        self.channel_order.setCurrentText(IMAGENET["channel_order"])
+        self.resize.setCurrentIndex(self.resize.findData(IMAGENET["resize"]))
+        self._crop_ratio = IMAGENET["crop_ratio"]
+        self.origin.setText("ImageNet's values, not applied yet: check them against the model's documentation, "
+                            "then apply.")
 
     def value(self) -> Any:
         """A new Preprocess from the fields. Raises ValueError naming the bad field."""
@@ -97,10 +138,11 @@ class PreprocessEditor(QGroupBox):
             size=(self.height.value(), self.width.value()),
             mean=_floats(self.mean.text(), "Mean"),
             std=_floats(self.std.text(), "Std"),
-            scale=self.scale.value(),
+            scale=self._exact_scale(),
             channel_order=self.channel_order.currentText(),
-            resize=self.resize.currentText(),
+            resize=self.resize.currentData(),
             layout=self.layout_box.currentText(),
+            **({} if self._crop_ratio is None else {"crop_ratio": self._crop_ratio}),
         )
 
 
