@@ -204,7 +204,10 @@ def run_live(config) -> None:
     if console.is_terminal:
         with live_line("starting...") as live:
             # from the second frame shown: the first has no rate yet and read "0.0 FPS shown | e2e p50 0.0 ms"
-            stats = run_demo(config, on_update=lambda r: r.frames_displayed > 1 and live.update(Text(r.line())),
+            # at the terminal's width, read at each update (a window resized meanwhile): a line that
+            # wrapped was redrawn on two rows
+            stats = run_demo(config, on_update=lambda r: r.frames_displayed > 1 and live.update(
+                Text(r.line(console.width), no_wrap=True, overflow="ellipsis")),
                              notice=notice)
     else:
         stats = run_demo(config, notice=notice)

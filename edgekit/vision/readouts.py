@@ -6,6 +6,7 @@ them, the GUI can show them and ``--json`` can save them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from edgekit.detection.types import Detection
@@ -240,27 +241,58 @@ class Readouts:
                    "drawing (postprocess + render)": p50.get("postprocess", 0) + p50.get("render", 0)}
         return max(threads, key=threads.get)
 
-    def line(self) -> str:
-        """One line for a terminal: FPS, latency, drops, top-1, accuracy, agreement."""
-        parts = [f"{self.display_fps.ema:6.1f} FPS shown", f"{self.inference_fps.ema:6.1f} inferred",
-                 f"infer p50 {self.latency.get('inference', StageLatency()).p50_ms:5.1f} ms",
-                 f"e2e p50 {self.latency.get('end_to_end', StageLatency()).p50_ms:5.1f} ms",
-                 f"dropped {self.dropped}"]
+    def line(self, width: int | None = None) -> str:
+        """One line for a terminal: FPS, latency, drops, top-1 or objects, accuracy, agreement.
+
+        ``width``: the terminal's columns; the line then fits them. A detector's line ran to 93
+        characters and wrapped at 80, and a live readout redrawn on two rows jumps. The padding goes
+        first, then what a reader misses least (:data:`_SHED`: a zero drop count, the inferred rate,
+        end-to-end latency, intervals, ...); what still does not fit is cut with an ellipsis.
+        """
+        parts = self._parts()
+        text = " | ".join(padded for padded, _ in parts.values())
+        if width is None or len(text) <= width:
+            return text
+        shown = {key: compact for key, (_, compact) in parts.items()}
+        for key, shorter in _SHED:
+            if len(" | ".join(shown.values())) <= width:
+                break
+            if key == "dropped0":
+                key = "dropped" if self.dropped == 0 else ""
+            if key in shown:
+                if shorter is None:
+                    del shown[key]
+                else:
+                    shown[key] = shorter(self)
+        text = " | ".join(shown.values())
+        return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+    def _parts(self) -> dict[str, tuple[str, str]]:
+        """Each part of :meth:`line`, as ``(padded, compact)``: padded, the figures keep their columns
+        from one redraw to the next; compact, they take only their digits."""
+        infer = self.latency.get("inference", StageLatency()).p50_ms
+        e2e = self.latency.get("end_to_end", StageLatency()).p50_ms
+        shown_fps, inferred_fps = self.display_fps.ema, self.inference_fps.ema
+        parts = {"shown": (f"{shown_fps:6.1f} FPS shown", f"{shown_fps:.1f} FPS shown"),
+                 "inferred": (f"{inferred_fps:6.1f} inferred", f"{inferred_fps:.1f} inferred"),
+                 "infer": (f"infer p50 {infer:5.1f} ms", f"infer p50 {infer:.1f} ms"),
+                 "e2e": (f"e2e p50 {e2e:5.1f} ms", f"e2e p50 {e2e:.1f} ms"),
+                 "dropped": (f"dropped {self.dropped}",) * 2}
         if self.top1:
-            parts.append(f"top-1 {self.top1[0]} {self.top1[1]:.0%}")
+            parts["top1"] = (f"top-1 {self.top1[0]} {self.top1[1]:.0%}",) * 2
         if self.detections is not None:
             count = len(self.detections)
-            parts.append(f"{count} object{'' if count == 1 else 's'}")
+            parts["objects"] = (f"{count} object{'' if count == 1 else 's'}",) * 2
         if self.det_map is not None:
-            parts.append(f"mAP@.5 {self.det_map.map50:.1%} n={self.det_map.frames}")
+            parts["map"] = (f"mAP@.5 {self.det_map.map50:.1%} n={self.det_map.frames}",) * 2
         if self.accuracy and self.accuracy.n:
             a = self.accuracy
-            parts.append(f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}")
+            parts["acc"] = (f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}",) * 2
         if self.ab:
-            parts.append(f"agree {self.ab.agreement:.1%} n={self.ab.compared}")
+            parts["agree"] = (f"agree {self.ab.agreement:.1%} n={self.ab.compared}",) * 2
         if self.source_error:
-            parts.append(f"SOURCE: {self.source_error}")
-        return " | ".join(parts)
+            parts["source"] = (f"SOURCE: {self.source_error}",) * 2
+        return parts
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
@@ -299,6 +331,22 @@ def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
+
+# What Readouts.line gives up, in order, to fit a terminal: (part, its shorter form or None to leave
+# it out). "dropped0" is the drop count while it is 0. The FPS shown, the top-1 or the objects and a
+# source's error are never given up; what still does not fit is cut at the end.
+_SHED: tuple[tuple[str, Callable[[Readouts], str] | None], ...] = (
+    ("dropped0", None),
+    ("inferred", None),
+    ("e2e", None),
+    ("acc", lambda r: f"acc {r.accuracy.accuracy:.1%} n={r.accuracy.n}"),
+    ("map", lambda r: f"mAP@.5 {r.det_map.map50:.1%}"),
+    ("agree", lambda r: f"agree {r.ab.agreement:.1%}"),
+    ("dropped", lambda r: f"drop {r.dropped}"),
+    ("infer", lambda r: f"infer {r.latency.get('inference', StageLatency()).p50_ms:.1f} ms"),
+    ("dropped", None),
+    ("infer", None),
+)
 
 def _accuracy(data: dict | None) -> AccuracyReadout | None:
     return None if data is None else AccuracyReadout(**data)

@@ -155,3 +155,24 @@ def test_a_run_shorter_than_the_fps_window_reports_frames_over_its_length(tmp_pa
     assert capture >= inferred >= shown > 0
     r = json.loads(stats_path.read_text())["readouts"]
     assert shown == pytest.approx(r["frames_displayed"] / r["elapsed_s"], abs=0.05)
+
+
+def test_a_detectors_live_line_fits_an_80_column_terminal(monkeypatch):
+    """The running line of ``edgekit demo`` on a detector (FPS, latencies, drops, objects, mAP) ran past
+    80 columns and wrapped: the live area was redrawn on two rows."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from edgekit.cli import _console
+
+    terminal = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    monkeypatch.setattr(_console, "console", terminal)
+    assert main(["demo", "demo:digits-det", "--seconds", "3"]) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.file.getvalue())
+    lines = [line for line in re.split(r"[\r\n]", text) if "FPS shown" in line]
+    assert lines, text[-2000:]
+    for line in lines:
+        assert len(line.rstrip()) <= 80, line
+        assert re.search(r"\d+ objects?", line) and "mAP@.5" in line, line  # what a detector demo is watched for

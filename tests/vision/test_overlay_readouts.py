@@ -109,3 +109,43 @@ def test_the_terminal_line_counts_objects_in_english():
     lines = {n: Readouts(**{**base.__dict__, "detections": (box,) * n}).line() for n in (0, 1, 2)}
     assert "| 0 objects" in lines[0] and "| 1 object" in lines[1] and "1 objects" not in lines[1]
     assert "| 2 objects" in lines[2]
+
+
+def _detector_readouts(n_boxes: int = 3, dropped: int = 0) -> Readouts:
+    """What ``edgekit demo yolov8n.onnx --source bottle-detection.mp4`` showed: its line ran to 93 columns."""
+    from edgekit.detection.types import Detection
+    from edgekit.vision.readouts import MapReadout
+
+    box = Detection(box=(1.0, 2.0, 30.0, 40.0), score=0.9, class_id=39, label="bottle")
+    return Readouts(seq=100, elapsed_s=8.0, source="bottle-detection.mp4", frame_size=(640, 360),
+                    display_fps=Rate(11.6, 11.6), inference_fps=Rate(11.5, 11.5),
+                    latency={"inference": StageLatency(79.3, 91.0, 100), "end_to_end": StageLatency(237.8, 268.5, 100)},
+                    detections=(box,) * n_boxes, dropped=dropped,
+                    det_map=MapReadout(frames=100, boxes=300, map50=0.612, map=0.41))
+
+
+def test_the_terminal_line_fits_80_columns_keeping_what_a_demo_is_watched_for():
+    r = _detector_readouts()
+    assert len(r.line()) > 80  # as it was: wrapped onto two rows of an 80-column terminal
+    line = r.line(80)
+    assert len(line) <= 80, line
+    assert line.startswith("11.6 FPS shown") and "infer p50 79.3 ms" in line
+    assert "3 objects" in line and "mAP@.5 61.2% n=100" in line
+    assert "dropped" not in line  # a zero drop count is the first thing given up
+    assert r.line(200) == r.line()  # room enough: the padded line, figures in fixed columns
+    busy = _detector_readouts(dropped=278)
+    assert "drop" in busy.line(80) and "278" in busy.line(80)  # a drop count that is not 0 stays longer
+
+
+def test_a_classifiers_line_gives_up_intervals_before_its_accuracy():
+    line = sample_readouts().line(80)
+    assert len(line) <= 80, line
+    assert "top-1 7 93%" in line and "acc 95.0%" in line and "233.4 FPS shown" in line
+
+
+@pytest.mark.parametrize("width", [1, 10, 24, 40, 60, 79, 80, 120])
+def test_the_terminal_line_never_runs_past_the_width(width):
+    for r in (sample_readouts(), _detector_readouts(), _detector_readouts(dropped=5)):
+        line = r.line(width)
+        assert len(line) <= width, (width, line)
+        assert line.strip().startswith(r.line(10_000).strip()[:min(width - 1, 4)])  # the FPS comes first, always
