@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from edgekit.backends._common import saturating_cpu, sums_saturate
 from edgekit.backends.base import cast_feed
 from edgekit.compress._common import as_onnx, output_path, refuse_quantized, say, write_result
 from edgekit.compress.calibration import check_calibration
-from edgekit.errors import ConversionError, map_exceptions, require_argument
+from edgekit.errors import ConversionError, EdgekitWarning, map_exceptions, require_argument
 from edgekit.models.model import Model
 from edgekit.progress import Progress, emit
 from edgekit.types import Format, Precision
@@ -301,6 +302,29 @@ def nncf_advanced(fix: str) -> Any:
     return AdvancedQuantizationParameters(overflow_fix=OverflowFix(fix))
 
 
+def ov_names(ov_model: Any, names: Iterable[str]) -> list[str]:
+    """``names`` as the OpenVINO graph calls its layers, for NNCF's ignored scope.
+
+    Why: an ONNX ``Conv`` named ``/features.4/Conv`` reaches OpenVINO as ``/features.4/Conv/WithoutBiases``
+    and its bias ``Add`` as ``/features.4/Conv``: NNCF kept the ``Add`` float and quantized the layer a
+    caller had asked to keep in float, silently. A name the graph has stays, and the convolutions and
+    matrix products named under it join it; what matches nothing is warned about.
+    """
+    ops = {op.get_friendly_name(): op.get_type_name() for op in ov_model.get_ordered_ops()}
+    resolved, missing = [], []
+    for name in names:
+        under = [n for n, kind in ops.items() if n.startswith(name + "/")
+                 and kind in ("Convolution", "GroupConvolution", "MatMul")]
+        found = ([name] if name in ops else []) + under  # the name itself may be the bias Add
+        resolved.extend(found)
+        if not found:
+            missing.append(name)
+    if missing:
+        warnings.warn(EdgekitWarning(f"layers to keep in float not in the model, quantized as the rest: "
+                                     f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"), stacklevel=3)
+    return resolved
+
+
 def quantize_openvino(
     model: Model,
     calibration: Iterable[Feed],
@@ -355,7 +379,7 @@ def quantize_openvino(
             with map_exceptions({Exception: ConversionError}, f"NNCF quantization of {source.path} failed: {{error}}",
                                 path=source.path):
                 ov_model = ov.Core().read_model(str(source.path))
-                scope = nncf.IgnoredScope(names=list(ignored), validate=False) if ignored else None
+                scope = nncf.IgnoredScope(names=ov_names(ov_model, ignored), validate=False) if ignored else None
                 with nncf_output(progress):
                     quantized = nncf.quantize(ov_model, nncf_dataset(feeds, progress), subset_size=subset,
                                               fast_bias_correction=True, ignored_scope=scope,

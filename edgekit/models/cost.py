@@ -1,4 +1,5 @@
-"""``count_flops``: the FLOPs of a ``Model`` in any format, by the counter for its format.
+"""``count_flops``: the FLOPs of a ``Model`` in any format, by the counter for its format; ``int8_share``:
+how much of them runs in INT8.
 
 Kept apart from :mod:`edgekit.models.flops` (the counting rule) so that the
 format readers can use the rule without importing each other.
@@ -12,7 +13,7 @@ import onnx
 
 from edgekit.errors import require_argument
 from edgekit.models import onnx_io, openvino_io, torch_io
-from edgekit.models.flops import fix_inputs, input_shapes, onnx_flops
+from edgekit.models.flops import fix_inputs, input_shapes, onnx_flops, onnx_int8_share
 from edgekit.types import Format
 
 
@@ -42,3 +43,19 @@ def count_flops(model: Any) -> int | None:
     if fmt is Format.OPENVINO:
         return openvino_io.graph_flops(openvino_io.read_ir(model.path), shapes)
     return torch_io.torch_flops(model.module, next(iter(shapes.values())))
+
+
+def int8_share(model: Any) -> float | None:
+    """Share of a quantized ``Model``'s multiply-add FLOPs that run in INT8 (ONNX QDQ/QOperator, or
+    an OpenVINO IR's ``FakeQuantize``); ``None`` where it cannot be read (no shapes, a PyTorch
+    module). See :func:`edgekit.models.flops.onnx_int8_share`."""
+    shapes = input_shapes(model)
+    if shapes is None:
+        return None
+    fmt = Format.parse(model.format)
+    if fmt is Format.ONNX:
+        proto, _ = onnx_io.read(model.path)
+        return onnx_int8_share(onnx_io.infer_shapes(fix_inputs(proto, shapes), model.path, model.size_bytes))
+    if fmt is Format.OPENVINO:
+        return openvino_io.graph_int8_share(openvino_io.read_ir(model.path), shapes)
+    return None

@@ -123,6 +123,31 @@ def onnx_flops(proto: onnx.ModelProto) -> int | None:
     return total if known else None
 
 
+def onnx_int8_share(proto: onnx.ModelProto) -> float | None:
+    """Share of a shape-inferred ONNX graph's multiply-add FLOPs (convolutions and matrix products)
+    that run in INT8; ``None`` when it has none with shapes.
+
+    INT8 is an integer op (``QLinearConv``, ``ConvInteger``...) or, in a QDQ graph, a float
+    ``Conv``/``MatMul``/``Gemm`` whose data input a ``DequantizeLinear`` makes (onnxruntime fuses the
+    pair into an INT8 kernel); a layer an accuracy-controlled quantization kept float has none.
+    Why: a latency estimate for another device scales INT8's speed-up by it.
+    """
+    if any(n.domain == "com.microsoft" for n in proto.graph.node):
+        proto = complete_shapes(proto, _shapes)
+    shapes = _shapes(proto)
+    made_by = {out: node.op_type for node in proto.graph.node for out in node.output}
+    int8 = total = 0
+    for node in proto.graph.node:
+        out = shapes.get(node.output[0]) if node.output else None
+        if out is None or (node.op_type not in _CONVS and node.op_type not in _MATMULS):
+            continue
+        flops = _node_flops(node, out, shapes)
+        total += flops
+        if node.op_type not in ("Conv", "MatMul", "Gemm") or made_by.get(node.input[0]) == "DequantizeLinear":
+            int8 += flops
+    return int8 / total if total else None
+
+
 def _node_flops(node: onnx.NodeProto, out: tuple[int, ...], shapes: dict) -> int:
     if node.op_type in _CONVS:
         w = shapes.get(node.input[_CONVS[node.op_type][0]])

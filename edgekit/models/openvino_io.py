@@ -146,6 +146,52 @@ def _params(ir: Any) -> int:
     )
 
 
+def graph_int8_share(ir: Any, shapes: dict[str, tuple[int, ...]]) -> float | None:
+    """Share of an IR's convolution and matrix-product FLOPs that run in INT8: those whose data input
+    a ``FakeQuantize`` makes (NNCF's INT8; a layer kept in float has none). ``None`` without any."""
+    ir = ir.clone()
+    with contextlib.suppress(Exception):
+        ir.reshape({name: list(shape) for name, shape in shapes.items()})
+    int8 = total = 0
+    for op in ir.get_ordered_ops():
+        kind = op.get_type_name()
+        if kind not in ("Convolution", "GroupConvolution", "MatMul") or not op.get_output_partial_shape(0).is_static:
+            continue
+        out = 1
+        for d in op.get_output_partial_shape(0).to_shape():
+            out *= d
+        if kind == "MatMul":
+            a = list(op.input(0).get_partial_shape().to_shape())
+            flops = conv_flops(out, a[-2] if op.get_attributes().get("transpose_a") else a[-1])
+        else:
+            per = 1
+            for d in list(op.input(1).get_partial_shape().to_shape())[(2 if kind == "GroupConvolution" else 1):]:
+                per *= d
+            flops = conv_flops(out, per)
+        total += flops
+        if _fake_quantized(op.input_value(0).get_node()):
+            int8 += flops
+    return int8 / total if total else None
+
+
+# ops NNCF moves a FakeQuantize up through (they give the same result on quantized values), so a
+# quantized convolution's data can reach it through them: FakeQuantize -> MaxPool -> Convolution
+_PASS_THROUGH = {"MaxPool", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "VariadicSplit",
+                 "StridedSlice", "Slice", "Pad", "Convert", "Gather", "DepthToSpace", "SpaceToDepth"}
+
+
+def _fake_quantized(node: Any) -> bool:
+    """Whether ``node``'s output is a FakeQuantize's, directly or through :data:`_PASS_THROUGH` ops."""
+    for _ in range(16):
+        kind = node.get_type_name()
+        if kind == "FakeQuantize":
+            return True
+        if kind not in _PASS_THROUGH or node.get_input_size() == 0:
+            return False
+        node = node.input_value(0).get_node()
+    return False
+
+
 def graph_flops(ir: Any, shapes: dict[str, tuple[int, ...]]) -> int | None:
     """FLOPs for the concrete input ``shapes`` (same rule as :mod:`edgekit.models.flops`)."""
     ir = ir.clone()

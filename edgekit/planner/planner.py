@@ -32,6 +32,7 @@ from edgekit.devices.planning import DeviceMeasurer
 from edgekit.errors import BudgetNotMet, Cancelled, DataError, EdgekitError, EdgekitWarning, require_argument
 from edgekit.hardware import profile_hardware
 from edgekit.models import load_model
+from edgekit.models.cost import int8_share
 from edgekit.models.model import Model
 from edgekit.planner import cache as plan_cache
 from edgekit.planner import detection as det_plan
@@ -556,11 +557,22 @@ class _State:
             return
         try:
             est = estimate_latency(self.target, flops=flops, weight_bytes=m.size_bytes, device=c.device,
-                                   precision=c.precision, backend=c.backend)
+                                   precision=c.precision, backend=c.backend, int8_share=self._int8_share(k))
         except EdgekitError as exc:
             self.cands[k] = rules.reject(c, str(exc))
             return
         self.cands[k] = replace(c, estimate=est)
+
+    def _int8_share(self, k: str) -> float | None:
+        """How much of an INT8 candidate's compute runs in INT8 (int8-ac keeps layers float), read from
+        its graph; ``None`` (estimated as all INT8) for other precisions or a graph that cannot say."""
+        if not str(self.cands[k].precision).startswith("int8"):
+            return None
+        try:
+            return int8_share(self.models[k])
+        except Exception as exc:  # noqa: BLE001 - an estimate with the old assumption beats none
+            self.log.append(f"Could not read which layers of {k} run in INT8 ({exc}); its estimate assumes all do.")
+            return None
 
     # ---- decide --------------------------------------------------------------------
     def _why_slower(self, c: Candidate, fp32: dict) -> str | None:
