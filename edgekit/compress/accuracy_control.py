@@ -34,6 +34,7 @@ from edgekit.compress.int8 import (
 )
 from edgekit.errors import BudgetNotMet, require_argument
 from edgekit.models.model import Model
+from edgekit.models.openvino_io import fake_quantized
 from edgekit.progress import Progress
 from edgekit.types import Format
 
@@ -215,15 +216,12 @@ def quantize_openvino_controlled(
 
 
 def float_layers_openvino(ov_model) -> list[str]:
-    """Convolution/MatMul layers of an NNCF-quantized ``ov.Model`` whose input is not fake-quantized."""
+    """Convolution/MatMul layers of an NNCF-quantized ``ov.Model`` whose input is not fake-quantized
+    (:func:`~edgekit.models.openvino_io.fake_quantized`: NNCF moves a FakeQuantize above a MaxPool, and a
+    convolution behind one, INT8 all the same, was listed float and re-quantized float)."""
     kinds = ("Convolution", "GroupConvolution", "MatMul")
-    floats = []
-    for op in ov_model.get_ordered_ops():
-        if op.get_type_name() in kinds:
-            src = op.input_value(0).get_node()
-            if src.get_type_name() != "FakeQuantize":
-                floats.append(op.get_friendly_name())
-    return floats
+    return [op.get_friendly_name() for op in ov_model.get_ordered_ops()
+            if op.get_type_name() in kinds and not fake_quantized(op)]
 
 
 def controlled(model: Model, *args, **kwargs) -> ControlledResult:

@@ -169,7 +169,7 @@ def graph_int8_share(ir: Any, shapes: dict[str, tuple[int, ...]]) -> float | Non
                 per *= d
             flops = conv_flops(out, per)
         total += flops
-        if _fake_quantized(op.input_value(0).get_node()):
+        if fake_quantized(op):
             int8 += flops
     return int8 / total if total else None
 
@@ -180,8 +180,10 @@ _PASS_THROUGH = {"MaxPool", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Con
                  "StridedSlice", "Slice", "Pad", "Convert", "Gather", "DepthToSpace", "SpaceToDepth"}
 
 
-def _fake_quantized(node: Any) -> bool:
-    """Whether ``node``'s output is a FakeQuantize's, directly or through :data:`_PASS_THROUGH` ops."""
+def fake_quantized(op: Any) -> bool:
+    """Whether ``op``'s data input (input 0) is a FakeQuantize's output, directly or through
+    :data:`_PASS_THROUGH` ops: an INT8 layer of an NNCF-quantized IR (one kept float has none)."""
+    node = op.input_value(0).get_node()
     for _ in range(16):
         kind = node.get_type_name()
         if kind == "FakeQuantize":

@@ -78,3 +78,18 @@ def test_a_layer_to_keep_float_that_the_model_lacks_is_named(tiny, calib, tmp_pa
     with pytest.warns(EdgekitWarning, match="not in the model, quantized as the rest: /features/no-such-conv"):
         q = quantize_openvino(tiny, calib, tmp_path / "q", ignored=["/features/no-such-conv"])
     assert int8_share(q) == pytest.approx(1.0)
+
+
+def test_nncfs_float_layers_are_the_ones_kept_float_not_those_behind_a_maxpool(tiny, calib, tmp_path):
+    """Accuracy control re-quantizes with the layers NNCF's search left float: a convolution behind a
+    MaxPool (its FakeQuantize moved above the pool) was listed float too, and kept float for nothing."""
+    import openvino as ov
+
+    from edgekit.compress.accuracy_control import float_layers_openvino
+    from edgekit.compress.int8 import quantize_openvino
+
+    whole = quantize_openvino(tiny, calib, tmp_path / "all")
+    assert float_layers_openvino(ov.Core().read_model(str(whole.path))) == []
+    kept = [n.name for n in onnx.load(tiny.path).graph.node if n.op_type == "Conv"][1]
+    part = quantize_openvino(tiny, calib, tmp_path / "part", ignored=[kept])
+    assert float_layers_openvino(ov.Core().read_model(str(part.path))) == [f"{kept}/WithoutBiases"]
