@@ -148,8 +148,8 @@ def test_the_live_readout_waits_for_a_rate_before_it_shows_numbers(shared_termin
     from edgekit.cli import demo
 
     def run_demo(config, on_update=None, notice=None):
-        on_update(SimpleNamespace(frames_displayed=1, line=lambda: "   0.0 FPS shown"))
-        on_update(SimpleNamespace(frames_displayed=9, line=lambda: "  31.2 FPS shown"))
+        on_update(SimpleNamespace(frames_displayed=1, line=lambda width=None: "   0.0 FPS shown"))
+        on_update(SimpleNamespace(frames_displayed=9, line=lambda width=None: "  31.2 FPS shown"))
         return {}
 
     import contextlib
