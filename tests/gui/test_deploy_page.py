@@ -54,3 +54,22 @@ def test_the_validation_data_suits_the_model(window, tiny_onnx):
     assert page.data.kind.currentText() == DEMO
     window.state.set_model(tiny_onnx.replace(labels=tuple(f"class {i}" for i in range(10)), name="tiny-objects"))
     assert page.data.kind.currentText() == FOLDER and page.data.folder.isEnabled()
+
+
+def test_a_finished_plan_says_how_its_choice_reaches_this_page(window, tiny_onnx):
+    """After a plan the page read "no plan chosen yet" beside it: its choice comes here by "Use this
+    model", and the page now says so."""
+    from edgekit.planner.report import Candidate, Report
+    from edgekit.types import CandidateStatus, Method
+
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("DeployPage")
+    assert "Run plan" in page.what.values["Model"].text()
+    chosen = Candidate("openvino/cpu/int8", "openvino", "cpu", "int8", Method.INT8, {}, p50_ms=2.2,
+                       status=CandidateStatus.CHOSEN)
+    window.state.set_report(Report(model=tiny_onnx.name, model_sha256=tiny_onnx.sha256, target="local",
+                                   estimated=False, candidates=(chosen,), best_key=chosen.key, log=()))
+    text = page.what.values["Model"].text()
+    assert "openvino/cpu/int8" in text and "Use this model" in text
+    window.state.set_choice(chosen)  # what "Use this model" does
+    assert page.what.values["Plan choice"].text().startswith("openvino/cpu/int8")

@@ -67,6 +67,7 @@ class DeployPage(Page):
         state.model_changed.connect(lambda *_: self._describe())
         state.choice_changed.connect(lambda *_: self._describe())
         state.target_changed.connect(lambda *_: self._describe())
+        state.report_changed.connect(lambda *_: self._describe())
         state.model_changed.connect(lambda *_: self._suggest_data())
         state.choice_changed.connect(lambda *_: self._suggest_data())
         self._describe()
@@ -132,7 +133,13 @@ class DeployPage(Page):
                                              f"{src.latency_text()}")
         else:
             name = src.name
-            self.what.add_row("Model", f"{name} ({src.format}, {src.precision}) — no plan chosen yet")
+            report = self.state.report
+            planned = report is not None and report.model_sha256 == getattr(src, "sha256", None)
+            # a plan of this model finished, but its choice is carried here only by "Use this model": say so,
+            # rather than "no plan chosen yet" beside a finished plan
+            self.what.add_row("Model", f"{name} ({src.format}, {src.precision}) — " + (
+                f"its plan chose {report.best.key}: click “Use this model” on the Optimize page to deploy that"
+                if planned else "no plan chosen yet (Optimize: “Run plan”, then “Use this model”)"))
         self.what.add_row("Target", self.state.target)
         stem = name.replace(":", "-").replace("/", "-")
         self.out.setText(str(Path(self.out.text()).with_name(f"{stem}-bundle.zip")))
