@@ -660,7 +660,8 @@ def _datasets(cfg: PlanConfig, model: Model, dataset: Any = None) -> tuple[Any, 
         return _named_data(v.dataset, v.calibration, model, v.description or v.dataset)
     if spec is None:
         raise DataError(f"no validation data for {model.name}: pass data=DIR (--data DIR), a folder with one "
-                        "sub-folder of images per class (or name one in the model card's \"validation\")")
+                        "sub-folder of images per class or a CSV of path,label rows (or name one in the model "
+                        "card's \"validation\")")
     return _named_data(spec, cfg.calibration or paired_calibration(spec), model,
                        f"the {cfg.data} images" if cfg.data else None)
 

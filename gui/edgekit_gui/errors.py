@@ -23,8 +23,8 @@ _OPEN: set[QMessageBox] = set()
 CONTROLS: dict[str, dict[str | None, str]] = {
     "force": {"DeployPage": "tick “Replace an existing bundle at that path” to replace it",
               None: "delete the existing one first"},
-    "data": {"OptimizePage": "choose a folder under “Validation data” (Folder…)",
-             "DeployPage": "choose a folder under “Validation sample from”",
+    "data": {"OptimizePage": "choose your images under “Validation data” (Folder… or List…)",
+             "DeployPage": "choose your images under “Validation sample from” (Folder… or List…)",
              None: "choose a folder of images (one sub-folder per class)"},
     "seconds": {"OptimizePage": "“Benchmark time”", "BenchmarkPage": "“Time”", None: "the benchmark time"},
     "out": {"DeployPage": "another bundle path", None: "another output folder"},

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.gui
     ("b.onnx already exists; choose another output or pass --force to replace it", "ModelPage",
      "b.onnx already exists; choose another output or delete the existing one first"),
     ("no validation data for tiny: pass data=DIR (--data DIR), a folder with one sub-folder per class",
-     "OptimizePage", ("no validation data for tiny: choose a folder under “Validation data” (Folder…), a folder "
-                      "with one sub-folder per class")),
+     "OptimizePage", ("no validation data for tiny: choose your images under “Validation data” (Folder… or "
+                      "List…), a folder with one sub-folder per class")),
     ("too noisy to rank: rerun with more seconds per candidate (--seconds)", "OptimizePage",
      "too noisy to rank: rerun with more seconds per candidate (“Benchmark time”)"),
     (("b holds files edgekit did not write (notes.txt), so it will not be replaced; move them out of it, or choose "
