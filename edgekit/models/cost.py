@@ -7,6 +7,7 @@ format readers can use the rule without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import onnx
@@ -33,29 +34,27 @@ def count_flops(model: Any) -> int | None:
     require_argument(model, "count_flops", "a Model (edgekit.load_model(path) makes one)")
     if isinstance(model, onnx.ModelProto):
         return onnx_flops(model)
-    shapes = input_shapes(model)
-    if shapes is None:
-        return None
-    fmt = Format.parse(model.format)
-    if fmt is Format.ONNX:
-        proto, _ = onnx_io.read(model.path)
-        return onnx_flops(onnx_io.infer_shapes(fix_inputs(proto, shapes), model.path, model.size_bytes))
-    if fmt is Format.OPENVINO:
-        return openvino_io.graph_flops(openvino_io.read_ir(model.path), shapes)
-    return torch_io.torch_flops(model.module, next(iter(shapes.values())))
+    return _by_format(model, onnx_flops, openvino_io.graph_flops, torch_io.torch_flops)
 
 
 def int8_share(model: Any) -> float | None:
     """Share of a quantized ``Model``'s multiply-add FLOPs that run in INT8 (ONNX QDQ/QOperator, or
     an OpenVINO IR's ``FakeQuantize``); ``None`` where it cannot be read (no shapes, a PyTorch
     module). See :func:`edgekit.models.flops.onnx_int8_share`."""
+    return _by_format(model, onnx_int8_share, openvino_io.graph_int8_share)
+
+
+def _by_format(model: Any, on_onnx: Callable, on_openvino: Callable, on_torch: Callable | None = None) -> Any:
+    """``model``'s graph at concrete input shapes, handed to the counter for its format: a
+    shape-inferred ONNX proto, an OpenVINO IR with the shapes, or a module with its input shape;
+    ``None`` when a needed dim is unknown (dynamic and no preprocess) or the format has no counter."""
     shapes = input_shapes(model)
     if shapes is None:
         return None
     fmt = Format.parse(model.format)
     if fmt is Format.ONNX:
         proto, _ = onnx_io.read(model.path)
-        return onnx_int8_share(onnx_io.infer_shapes(fix_inputs(proto, shapes), model.path, model.size_bytes))
+        return on_onnx(onnx_io.infer_shapes(fix_inputs(proto, shapes), model.path, model.size_bytes))
     if fmt is Format.OPENVINO:
-        return openvino_io.graph_int8_share(openvino_io.read_ir(model.path), shapes)
-    return None
+        return on_openvino(openvino_io.read_ir(model.path), shapes)
+    return on_torch(model.module, next(iter(shapes.values()))) if on_torch else None

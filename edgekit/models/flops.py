@@ -16,6 +16,7 @@ picks one by the model's format.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import onnx
@@ -110,17 +111,8 @@ def onnx_flops(proto: onnx.ModelProto) -> int | None:
     ``MatMulInteger``, ``QLinearMatMul``); shapes behind onnxruntime's contrib ops
     (``QLinearAdd``, ``QLinearConcat``...) are completed first (:mod:`~edgekit.models.contrib_shapes`).
     """
-    if any(n.domain == "com.microsoft" for n in proto.graph.node):
-        proto = complete_shapes(proto, _shapes)
-    shapes = _shapes(proto)
-    total, known = 0, False
-    for node in proto.graph.node:
-        out = shapes.get(node.output[0]) if node.output else None
-        if node.op_type in _FREE or out is None:
-            continue
-        known = True
-        total += _node_flops(node, out, shapes)
-    return total if known else None
+    costs = list(_node_costs(proto))
+    return sum(flops for _, flops in costs) if costs else None
 
 
 def onnx_int8_share(proto: onnx.ModelProto) -> float | None:
@@ -132,20 +124,25 @@ def onnx_int8_share(proto: onnx.ModelProto) -> float | None:
     pair into an INT8 kernel); a layer an accuracy-controlled quantization kept float has none.
     Why: a latency estimate for another device scales INT8's speed-up by it.
     """
+    made_by = {out: node.op_type for node in proto.graph.node for out in node.output}
+    int8 = total = 0
+    for node, flops in _node_costs(proto):
+        if node.op_type in _CONVS or node.op_type in _MATMULS:
+            total += flops
+            quantized = node.op_type not in ("Conv", "MatMul", "Gemm") or made_by.get(node.input[0]) == "DequantizeLinear"
+            int8 += flops if quantized else 0
+    return int8 / total if total else None
+
+
+def _node_costs(proto: onnx.ModelProto) -> Iterator[tuple[onnx.NodeProto, int]]:
+    """``(node, FLOPs)`` for each compute node with a known output shape."""
     if any(n.domain == "com.microsoft" for n in proto.graph.node):
         proto = complete_shapes(proto, _shapes)
     shapes = _shapes(proto)
-    made_by = {out: node.op_type for node in proto.graph.node for out in node.output}
-    int8 = total = 0
     for node in proto.graph.node:
         out = shapes.get(node.output[0]) if node.output else None
-        if out is None or (node.op_type not in _CONVS and node.op_type not in _MATMULS):
-            continue
-        flops = _node_flops(node, out, shapes)
-        total += flops
-        if node.op_type not in ("Conv", "MatMul", "Gemm") or made_by.get(node.input[0]) == "DequantizeLinear":
-            int8 += flops
-    return int8 / total if total else None
+        if node.op_type not in _FREE and out is not None:
+            yield node, _node_flops(node, out, shapes)
 
 
 def _node_flops(node: onnx.NodeProto, out: tuple[int, ...], shapes: dict) -> int:

@@ -7,6 +7,7 @@ so this module is cheap to import.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,30 +149,43 @@ def _params(ir: Any) -> int:
 
 def graph_int8_share(ir: Any, shapes: dict[str, tuple[int, ...]]) -> float | None:
     """Share of an IR's convolution and matrix-product FLOPs that run in INT8: those whose data input
-    a ``FakeQuantize`` makes (NNCF's INT8; a layer kept in float has none). ``None`` without any."""
-    ir = ir.clone()
-    with contextlib.suppress(Exception):
-        ir.reshape({name: list(shape) for name, shape in shapes.items()})
+    a ``FakeQuantize`` makes (:func:`fake_quantized`; a layer kept in float has none). ``None`` without any."""
     int8 = total = 0
+    for op, flops in _op_flops(ir, shapes):
+        if op.get_type_name() in ("Convolution", "GroupConvolution", "MatMul"):
+            total += flops
+            int8 += flops if fake_quantized(op) else 0
+    return int8 / total if total else None
+
+
+def graph_flops(ir: Any, shapes: dict[str, tuple[int, ...]]) -> int | None:
+    """FLOPs for the concrete input ``shapes`` (same rule as :mod:`edgekit.models.flops`)."""
+    return sum(flops for _, flops in _op_flops(ir, shapes))
+
+
+def _op_flops(ir: Any, shapes: dict[str, tuple[int, ...]]) -> Iterator[tuple[Any, int]]:
+    """``(op, FLOPs)`` for each op that computes, at the concrete input ``shapes``."""
+    ir = ir.clone()
+    with contextlib.suppress(Exception):  # already static, or unnamed inputs: count as is
+        ir.reshape({name: list(shape) for name, shape in shapes.items()})
     for op in ir.get_ordered_ops():
         kind = op.get_type_name()
-        if kind not in ("Convolution", "GroupConvolution", "MatMul") or not op.get_output_partial_shape(0).is_static:
+        if kind in _FREE or not op.get_output_partial_shape(0).is_static:
             continue
         out = 1
         for d in op.get_output_partial_shape(0).to_shape():
             out *= d
-        if kind == "MatMul":
-            a = list(op.input(0).get_partial_shape().to_shape())
-            flops = conv_flops(out, a[-2] if op.get_attributes().get("transpose_a") else a[-1])
-        else:
+        if kind in ("Convolution", "GroupConvolution"):
+            w = list(op.input(1).get_partial_shape().to_shape())
             per = 1
-            for d in list(op.input(1).get_partial_shape().to_shape())[(2 if kind == "GroupConvolution" else 1):]:
+            for d in w[(2 if kind == "GroupConvolution" else 1) :]:
                 per *= d
-            flops = conv_flops(out, per)
-        total += flops
-        if fake_quantized(op):
-            int8 += flops
-    return int8 / total if total else None
+            yield op, conv_flops(out, per)
+        elif kind == "MatMul":
+            a = list(op.input(0).get_partial_shape().to_shape())
+            yield op, conv_flops(out, a[-2] if op.get_attributes().get("transpose_a") else a[-1])
+        else:
+            yield op, out
 
 
 # ops NNCF moves a FakeQuantize up through (they give the same result on quantized values), so a
@@ -194,28 +208,3 @@ def fake_quantized(op: Any) -> bool:
     return False
 
 
-def graph_flops(ir: Any, shapes: dict[str, tuple[int, ...]]) -> int | None:
-    """FLOPs for the concrete input ``shapes`` (same rule as :mod:`edgekit.models.flops`)."""
-    ir = ir.clone()
-    with contextlib.suppress(Exception):  # already static, or unnamed inputs: count as is
-        ir.reshape({name: list(shape) for name, shape in shapes.items()})
-    total = 0
-    for op in ir.get_ordered_ops():
-        kind = op.get_type_name()
-        if kind in _FREE or not op.get_output_partial_shape(0).is_static:
-            continue
-        out = 1
-        for d in op.get_output_partial_shape(0).to_shape():
-            out *= d
-        if kind in ("Convolution", "GroupConvolution"):
-            w = list(op.input(1).get_partial_shape().to_shape())
-            per = 1
-            for d in w[(2 if kind == "GroupConvolution" else 1) :]:
-                per *= d
-            total += conv_flops(out, per)
-        elif kind == "MatMul":
-            a = list(op.input(0).get_partial_shape().to_shape())
-            total += conv_flops(out, a[-2] if op.get_attributes().get("transpose_a") else a[-1])
-        else:
-            total += out
-    return total

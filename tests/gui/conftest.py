@@ -27,6 +27,13 @@ def export_head(module, size: int, path, output: str) -> str:
     return path
 
 
+def open_model(page, qtbot, source) -> None:
+    """Open ``source`` on the Model page the way "Open model file…" does, and wait for its worker."""
+    page.open_model(source)
+    with qtbot.waitSignal(page.job.signals.finished, timeout=60000):
+        pass
+
+
 @pytest.fixture(autouse=True)
 def _settings_in_tmp(tmp_path, monkeypatch):
     """Every test gets its own settings file, never the user's."""

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import open_model
+
 pytestmark = pytest.mark.gui
 
-
-def _open(page, qtbot, source):
-    page.open_model(source)
-    with qtbot.waitSignal(page.job.signals.finished, timeout=60000):
-        pass
 
 
 def test_preprocessing_and_labels_are_restored_when_the_model_is_reopened(window, qtbot, tmp_path, tiny_onnx):
     source = tmp_path / "bare.onnx"  # a copy with no card beside it: nothing says how to preprocess
     source.write_bytes(tiny_onnx.path.read_bytes())
     page = window.show_page("ModelPage")
-    _open(page, qtbot, str(source))
+    open_model(page, qtbot, str(source))
     assert window.state.model.preprocess is None
     assert "Not known" in page.pre_editor.origin.text()  # the placeholders say they are placeholders
     page.pre_editor.height.setValue(48)
@@ -28,7 +25,7 @@ def test_preprocessing_and_labels_are_restored_when_the_model_is_reopened(window
     assert page.labels_editor.load_file(str(labels))  # "Load labels…" reads the file
     page.apply_edits()
     window.state.set_model(None)
-    _open(page, qtbot, page.recent.itemText(0))  # reopened from Recent
+    open_model(page, qtbot, page.recent.itemText(0))  # reopened from Recent
     model = window.state.model
     assert model.preprocess.size == (48, 48) and model.preprocess.mean == (0.485, 0.456, 0.406)
     assert model.labels[9] == "thing 9"

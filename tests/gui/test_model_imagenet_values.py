@@ -12,20 +12,17 @@ from PySide6.QtCore import Qt
 
 from edgekit.models import Preprocess
 
+from .conftest import open_model
+
 pytestmark = pytest.mark.gui
 
-
-def _open(page, qtbot, source):
-    page.open_model(source)
-    with qtbot.waitSignal(page.job.signals.finished, timeout=60000):
-        pass
 
 
 def test_imagenets_values_fill_the_fields_and_apply_as_the_cli_assumes_them(window, qtbot, tmp_path, tiny_onnx):
     source = tmp_path / "bare.onnx"  # nothing beside it says how to preprocess
     source.write_bytes(tiny_onnx.path.read_bytes())
     page = window.show_page("ModelPage")
-    _open(page, qtbot, str(source))
+    open_model(page, qtbot, str(source))
     editor = page.pre_editor
     assert [editor.resize.itemText(i) for i in range(editor.resize.count())] == ["stretch", "shorter-crop", "letterbox"]
     size = (editor.height.value(), editor.width.value())

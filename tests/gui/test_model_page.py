@@ -6,18 +6,15 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from .conftest import open_model
+
 pytestmark = pytest.mark.gui
 
-
-def _open(page, qtbot, source):
-    page.open_model(source)
-    with qtbot.waitSignal(page.job.signals.finished, timeout=60000):
-        pass
 
 
 def test_open_file_shows_inputs_outputs_and_hash(window, qtbot, tiny_onnx):
     page = window.show_page("ModelPage")
-    _open(page, qtbot, str(tiny_onnx.path))
+    open_model(page, qtbot, str(tiny_onnx.path))
     model = window.state.model
     assert model is not None and model.sha256 == tiny_onnx.sha256
     assert page.info.values["sha256"].text() == tiny_onnx.sha256
@@ -43,7 +40,7 @@ def test_a_pdf_dropped_as_a_model_is_an_error_and_the_app_recovers(window, qtbot
         pass
     assert page.banner.kind == "error" and "paper.pdf" in page.banner.text()
     assert window.state.model is None
-    _open(page, qtbot, str(tiny_onnx.path))  # still works afterwards
+    open_model(page, qtbot, str(tiny_onnx.path))  # still works afterwards
     assert window.state.model is not None and page.banner.kind == "success"
 
 
