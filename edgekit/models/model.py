@@ -46,13 +46,14 @@ class Model:
     outputs: tuple[TensorSpec, ...]
     files: tuple[Path, ...] = ()
     preprocess: Preprocess | None = None
-    labels: tuple[str, ...] | None = None
+    # left out of the repr, as metadata below: 1000 ImageNet names made a printed Model 20 kB
+    labels: tuple[str, ...] | None = field(default=None, repr=False)
     precision: Precision = Precision.FP32
     sha256: str = ""
     flops: int | None = None
     params: int | None = None
     module: Any = field(default=None, compare=False, repr=False)
-    metadata: dict = field(default_factory=dict, compare=False)
+    metadata: dict = field(default_factory=dict, compare=False, repr=False)
     task: Task = Task.CLASSIFICATION
     validation: ValidationData | None = None
 

@@ -39,7 +39,7 @@ class Candidate:
     device: str
     precision: str
     method: Method
-    model: dict
+    model: dict = field(repr=False)  # the whole Model.to_dict(): 4 kB of a printed candidate's 5
     p50_ms: float | None = None
     p90_ms: float | None = None
     ci_rel: float | None = None
@@ -129,14 +129,14 @@ class Report:
     estimated: bool
     candidates: tuple[Candidate, ...]
     best_key: str
-    log: tuple[str, ...]
+    log: tuple[str, ...] = field(repr=False)  # print("\n".join(report.log)): 5 kB in a repr
     regret_ms: float = 0.0
     regret_pct: float = 0.0
     verified: dict = field(default_factory=dict)
     eager_ms: float | None = None
     speedup_vs_eager: float | None = None
-    config: dict = field(default_factory=dict)
-    hardware: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict, repr=False)
+    hardware: dict = field(default_factory=dict, repr=False)
     seconds: float = 0.0
     cache_hit: bool = False
     metric: str = "top-1"  # what accuracy/drop measure: "top-1", or "mAP@0.5:0.95" for a detector

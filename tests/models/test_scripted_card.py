@@ -69,3 +69,21 @@ def test_a_printed_eval_result_leaves_out_the_per_image_tuples(tiny_onnx, class_
     assert "labels=" not in repr(result) and "predictions=" not in repr(result)
     assert f"accuracy={result.metrics.accuracy}" in repr(result)
     assert len(result.labels) == len(result.predictions) == 4
+
+
+def test_a_printed_model_plan_and_candidate_are_summaries(tiny_onnx):
+    """A Model with ImageNet's 1000 names printed 20 kB; a plan of nine candidates, 36 kB (each
+    candidate its model's whole dict, the report its log and settings)."""
+    from edgekit.planner.report import Candidate, Report
+    from edgekit.types import CandidateStatus, Method
+
+    model = load_model(tiny_onnx, labels=[f"class {i}" for i in range(1000)])
+    assert len(repr(model)) < 1500 and "class 999" not in repr(model) and len(model.labels) == 1000
+    cands = tuple(Candidate(f"onnxruntime/cpu/m{i}", "onnxruntime", "cpu", "fp32", Method.FP32, model.to_dict(),
+                            p50_ms=1.0 + i, status=CandidateStatus.VALID) for i in range(9))
+    report = Report(model=model.name, model_sha256=model.sha256, target="local", estimated=False, candidates=cands,
+                    best_key=cands[0].key, log=("a line of the decision log " * 20,) * 40,
+                    config={"data": "x" * 2000}, hardware={"summary": "y" * 2000})
+    assert len(repr(cands[0])) < 600 and "p50_ms=1.0" in repr(cands[0])
+    assert len(repr(report)) < 6000 and "best_key='onnxruntime/cpu/m0'" in repr(report)
+    assert report.candidates[0].model["labels"][999] == "class 999"  # left out of the repr, not of the data
