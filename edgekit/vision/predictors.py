@@ -26,6 +26,7 @@ from edgekit.detection.track import IoUTracker
 from edgekit.detection.types import Detection
 from edgekit.errors import ConfigError, InputMismatch
 from edgekit.models.card import require_task
+from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.types import Task
 from edgekit.vision._blob import BlobWriter
@@ -107,6 +108,9 @@ def adapt(obj: Any, name: str | None = None) -> PipelinePredictor:
     if inner is not None and hasattr(inner, "model") and not hasattr(obj, "model"):
         return adapt(inner, name)
     if not callable(getattr(obj, "predict", None)):
+        if isinstance(obj, Model):  # what a script has in hand after load_model
+            raise InputMismatch(f"model {obj.name} is loaded, not compiled: pass edgekit.compile_session(model) "
+                                "(or a bundle's edgekit.Predictor.open(path)) to the live pipeline")
         raise InputMismatch(f"{type(obj).__name__} cannot be used as a predictor: it has no predict(batch) method")
     model = getattr(obj, "model", None)
     title = str(getattr(model, "name", "") or getattr(obj, "name", "") or type(obj).__name__)

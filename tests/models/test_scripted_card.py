@@ -87,3 +87,19 @@ def test_a_printed_model_plan_and_candidate_are_summaries(tiny_onnx):
     assert len(repr(cands[0])) < 600 and "p50_ms=1.0" in repr(cands[0])
     assert len(repr(report)) < 6000 and "best_key='onnxruntime/cpu/m0'" in repr(report)
     assert report.candidates[0].model["labels"][999] == "class 999"  # left out of the repr, not of the data
+
+
+def test_a_loaded_model_handed_to_the_live_pipeline_names_the_compile_step(tiny_onnx):
+    """``LivePipeline(source, load_model(...))`` said "Model cannot be used as a predictor: it has no
+    predict(batch) method"; it names the call that makes one."""
+    from edgekit import LivePipeline, compile_session
+    from edgekit.errors import InputMismatch
+    from edgekit.vision.sources import ArraySource
+
+    model = load_model(tiny_onnx, preprocess={"size": 32})
+    frames = [np.zeros((48, 64, 3), np.uint8)] * 3
+    with pytest.raises(InputMismatch, match=r"tinycnn is loaded, not compiled: pass edgekit.compile_session\(model\)"):
+        LivePipeline(ArraySource(frames), model)
+    with LivePipeline(ArraySource(frames), compile_session(model)) as pipe:  # as the message says
+        assert list(pipe.results(timeout=10.0))
+    assert pipe.readouts.frames_inferred == 3
