@@ -297,3 +297,15 @@ def test_preprocessing_set_in_the_app_travels_in_the_saved_plan_and_back(optimiz
     optimize_page.open_config(str(path))
     qtbot.waitUntil(lambda: window.state.model.path == bare, timeout=30000)
     assert window.state.model.preprocess == edited.preprocess
+
+
+def test_a_model_with_no_validation_data_of_its_own_asks_for_the_users_images(window, digits_model, tiny_onnx):
+    """ShuffleNet opened, the page still offered "Bundled held-out digits", and "Run plan" stopped on a
+    banner: the digits validate only the demo models, whose cards name them."""
+    from edgekit_gui.optimize.settings_form import DEMO_DATA, FOLDER_DATA
+
+    page = window.show_page("OptimizePage")
+    window.state.set_model(digits_model)  # its card: "validation": demo-test
+    assert page.form.data_kind.currentText() == DEMO_DATA
+    window.state.set_model(tiny_onnx.replace(validation=None))
+    assert page.form.data_kind.currentText() == FOLDER_DATA and page.form.data_folder.isEnabled()

@@ -24,7 +24,7 @@ from edgekit.types import CandidateStatus
 from edgekit_gui import _busy, settings
 from edgekit_gui.errors import for_gui
 from edgekit_gui.optimize.results import PlanResults
-from edgekit_gui.optimize.settings_form import PlanSettings
+from edgekit_gui.optimize.settings_form import DEMO_DATA, FOLDER_DATA, PlanSettings
 from edgekit_gui.optimize.speedups import BUSY_LOAD, eager_sentence, machine_load
 from edgekit_gui.optimize.target_cards import TargetCards, load_all_targets, load_target_file
 from edgekit_gui.pages.base import Page
@@ -153,6 +153,11 @@ class OptimizePage(Page):
 
     def _sync(self) -> None:
         model = self.state.model
+        if model is not None and getattr(model, "validation", None) is None \
+                and self.form.data_kind.currentText() == DEMO_DATA:
+            # a model whose card names no validation data (any model not ours): the bundled digits fit
+            # only the demo models, and "Run plan" stopped on a banner asking for the user's images
+            self.form.data_kind.setCurrentText(FOLDER_DATA)
         self.run_button.setEnabled(model is not None and self.job is None and self.cards.current() is not None)
         if self.job is None:
             self.status.setText("Load a model on the Model page first." if model is None else f"Plan {model.name}.")
