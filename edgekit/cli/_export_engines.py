@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape as esc
+
 
 def export_kserve_cmd(bundle: Path, out: Path, *, image: str | None, namespace: str, force: bool) -> None:
     """Write the KServe folder and check its manifests with KServe's classes when kserve is installed."""
@@ -17,7 +19,8 @@ def export_kserve_cmd(bundle: Path, out: Path, *, image: str | None, namespace: 
         checked = "manifests checked with KServe's V1beta1InferenceService / V1alpha1ServingRuntime"
     except BackendUnavailable as exc:
         checked = f"manifests not checked: {exc}"
-    console.print(f"[green]KServe deployment written:[/] {folder} ({checked}); next: see {folder / 'README.md'}",
+    console.print(f"[green]KServe deployment written:[/] {esc(str(folder))} ({esc(checked)}); next: see "
+                  f"{esc(str(folder / 'README.md'))}",
                   highlight=False)
 
 
@@ -27,9 +30,9 @@ def export_mender_cmd(bundle: Path, out: Path, *, device_types: tuple[str, ...],
     from edgekit.deployment.mender import export_mender
 
     artifact = export_mender(bundle, out, device_types=device_types, dest=dest, force=force)
-    console.print(f"[green]Mender artifact written:[/] {artifact.path}  name {artifact.name}, devices "
+    console.print(f"[green]Mender artifact written:[/] {esc(str(artifact.path))}  name {esc(artifact.name)}, devices "
                   f"{', '.join(artifact.device_types)}, module {artifact.payload_type}", highlight=False)
     for name, digest in artifact.files.items():
-        console.print(f"  {name}  sha256 {digest}", highlight=False)
+        console.print(f"  {esc(name)}  sha256 {digest}", highlight=False)
     console.print("  after install, the state script runs: edgekit verify <dest> (non-zero rolls the update back)",
                   highlight=False)

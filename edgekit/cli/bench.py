@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Group
+from rich.markup import escape as esc
 from rich.table import Table
 from rich.text import Text
 
@@ -37,7 +38,7 @@ def render(results: list[Any], width: int | None = None) -> Group:
 
     narrow = width is not None and width < NARROW
     first = results[0] if results else None
-    title = f"{first.model} - {first.mode} mode" if first else "benchmark"
+    title = f"{esc(first.model)} - {first.mode} mode" if first else "benchmark"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     shown = [name for name in _COLUMNS if not (narrow and name in _SECONDARY)]
     for name in shown:
@@ -189,7 +190,7 @@ def register(app: typer.Typer) -> None:
             wide = table_console(132)
             wide.print(render(results, wide.width))
             if out is not None:
-                err_console.print(f"saved {out}")
+                err_console.print(f"saved {esc(str(out))}")
         _fail_if_nothing_measured(results)
 
 

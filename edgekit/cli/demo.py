@@ -214,7 +214,7 @@ def run_live(config) -> None:
     console.print(summary_table(stats, config.seconds))
     for out in (config.record, config.json_out):
         if out is not None:
-            err_console.print(f"saved {out}")
+            err_console.print(f"saved {esc(str(out))}")
     if stats.get("interrupted"):
         import signal
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape as esc
 
 
 def register(app: typer.Typer) -> None:
@@ -65,10 +66,11 @@ def register(app: typer.Typer) -> None:
             scored = f"mAP@0.5 {m.validation['map50']:.4f}, mAP@0.5:0.95 {m.validation.get('map', 0.0):.4f}"
         else:
             scored = f"accuracy {'n/a' if acc is None else f'{acc:.4f}'}"
-        console.print(f"[green]bundle written:[/] {bundle.path}", highlight=False)
-        console.print(f"  {m.name} on {m.backend} ({m.device}, {m.precision}); fallbacks: "
+        console.print(f"[green]bundle written:[/] {esc(str(bundle.path))}", highlight=False)
+        console.print(f"  {esc(m.name)} on {m.backend} ({m.device}, {m.precision}); fallbacks: "
                       f"{', '.join(b['backend'] for b in m.backends[1:]) or 'none'}", highlight=False)
         console.print(f"  sample: {m.validation.get('samples')} images, {scored} (re-measured by edgekit verify), "
                       f"p50 {m.validation.get('latency_ms', 0):.3f} ms; {len(m.files)} files checksummed",
                       highlight=False)
-        console.print(f"  on the device: edgekit verify {bundle.path}", highlight=False)
+        console.print(f"  on the device: edgekit verify {esc(str(bundle.path))}; serve it: edgekit serve {esc(str(bundle.path))} "
+                      f"(as {esc(m.serve_name)})", highlight=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape as esc
 
 FORMATS = ("triton", "kserve", "mender")
 
@@ -57,4 +58,4 @@ def register(app: typer.Typer) -> None:
                                      force=force)
         folder = export_triton(bundle, out, max_batch_size=max_batch_size, instances=instances, force=force,
                                backend=triton_backend)
-        console.print(f"[green]Triton model written:[/] {folder}  (tritonserver --model-repository {out})", highlight=False)
+        console.print(f"[green]Triton model written:[/] {esc(str(folder))}  (tritonserver --model-repository {esc(str(out))})", highlight=False)

@@ -56,7 +56,7 @@ def render(report, width: int | None = None) -> Table:
     while split and keep > 5 and _one_line_width(cols[:keep], cells, key_width) > width:
         keep -= 1  # narrower still: leave out "MB", then "drop", rather than crop their numbers
     scored = "" if short == metric else f"; {metric}"
-    table = Table(title=f"{report.model} -> {report.target} (latency {kind}{scored})", title_justify="left",
+    table = Table(title=f"{esc(report.model)} -> {esc(report.target)} (latency {kind}{scored})", title_justify="left",
                   box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, padding=0 if narrow else (0, 1),
                   show_edge=not narrow, caption_justify="left",
                   caption=f"left out at {width} columns: {', '.join(cols[keep:])} (--json has every column)"

@@ -113,4 +113,4 @@ def register(app: typer.Typer) -> None:
             return
         console.print(render(p))
         if out is not None:
-            err_console.print(f"saved {out}")
+            err_console.print(f"saved {esc(str(out))}")

@@ -113,3 +113,24 @@ def test_deploy_refuses_a_backend_the_target_does_not_run(tiny_model, dataset, t
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "raspberry-pi-5" in err and "does not run openvino/cpu/fp32" in err and "onnxruntime on cpu" in err
+
+
+def test_deploy_prints_a_name_in_brackets_and_the_name_it_is_served_as(tiny_model, dataset, tmp_path, capsys):
+    """A compressed model is named "X [int8-ac]": rich took "[int8-ac]" for markup and printed "X  on
+    onnxruntime"; and the server answered 404 to /v2/models/X, as it serves "X_int8-ac"."""
+    import shutil
+
+    from edgekit.deployment.manifest import safe_name
+
+    source = tmp_path / "tiny [int8-ac].onnx"
+    shutil.copy(tiny_model.path, source)
+    shutil.copy(tiny_model.path.with_suffix(".json"), source.with_suffix(".json"))
+    for i, (image, label) in enumerate(dataset[:4]):
+        folder = tmp_path / "val" / tiny_model.labels[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i}.png"), image)
+    out = tmp_path / "out [1].zip"
+    assert main(["deploy", str(source), "--out", str(out), "--data", str(tmp_path / "val"), "--samples", "4"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # lines wrapped at the terminal's width joined
+    assert "tiny [int8-ac] on onnxruntime" in printed and "out [1].zip" in printed
+    assert f"(as {safe_name('tiny [int8-ac]')})" in printed and Bundle.open(out).manifest.serve_name in printed
