@@ -348,6 +348,7 @@ _SHED: tuple[tuple[str, Callable[[Readouts], str] | None], ...] = (
     ("infer", None),
 )
 
+
 def _accuracy(data: dict | None) -> AccuracyReadout | None:
     return None if data is None else AccuracyReadout(**data)
 
