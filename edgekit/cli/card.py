@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape as esc
 
 from edgekit.cli._options import ModelArg
+from edgekit.types import RESIZE_NAMES
 
 
 def register(app: typer.Typer) -> None:
@@ -72,8 +73,10 @@ def register(app: typer.Typer) -> None:
 def _shown(key: str, value: object) -> str:
     """A card value as shown, with the ``--resize`` word meaning it when the card's own name differs
     (``center_crop`` is what ``--resize shorter-crop`` stores: a user who typed the flag finds it)."""
-    if key == "resize" and value == "center_crop":
-        return f"{value} (--resize shorter-crop)"
+    if key == "resize" and isinstance(value, str):
+        word = next((w for w, name in RESIZE_NAMES.items() if name == value), value)  # the flag's first spelling
+        if word != value:
+            return f"{value} (--resize {word})"
     return str(value)
 
 

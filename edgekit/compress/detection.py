@@ -17,7 +17,7 @@ own preprocessing (:func:`edgekit.detection.detector.prepare`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,16 @@ def _onnx_tail(path: Path, convs: bool = False) -> list[str]:
 def _ov_tail(path: Path, convs: bool = False) -> list[str]:
     import openvino as ov
 
-    model = ov.Core().read_model(str(path))
+    return _checked(ov_tail(ov.Core().read_model(str(path)), convs), path)
+
+
+def ov_tail(model: Any, convs: bool = False) -> list[str]:
+    """The decode tail of an ``ov.Model`` in memory, as its op friendly names (see :func:`head_tail`).
+
+    Why a model and not a file: OpenVINO names an op the ONNX file leaves unnamed with a counter
+    that runs on through the process (``Reshape_543142``), so names taken from one read of a file
+    are not in the next read; YOLOX-Nano's tail has five such ops. NNCF's ignored scope is
+    therefore resolved on the very model it quantizes (:func:`tail_resolver`)."""
 
     def feeds(node: Any) -> list[Any]:
         return [node.input_value(i).get_node() for i in range(node.get_input_size())]
@@ -106,7 +115,22 @@ def _ov_tail(path: Path, convs: bool = False) -> list[str]:
     tail, stops = _walk(starts, lambda n: n, lambda n: n.get_type_name() in _STOP_OV and not is_dfl(n),
                  lambda n: [] if n.get_type_name() == "ShapeOf" else feeds(n), lambda n: n.get_friendly_name())
     kinds = {n.get_friendly_name(): n.get_type_name() for n in model.get_ops()}
-    return _checked([t for t in tail + (stops if convs else []) if kinds.get(t) not in skip], path)
+    return [t for t in tail + (stops if convs else []) if kinds.get(t) not in skip]
+
+
+def tail_resolver(model: Model, convs: bool = False) -> Callable[[Any], list[str]]:
+    """For :func:`~edgekit.compress.int8.quantize_openvino`'s ``ignored``: a function that finds
+    ``model``'s decode tail in the ``ov.Model`` being quantized (see :func:`ov_tail` for why).
+
+    Raises:
+        ConversionError: (when called) the graph has no tail.
+    """
+    path = model.path
+
+    def resolve(ov_model: Any) -> list[str]:
+        return _checked(ov_tail(ov_model, convs), path)
+
+    return resolve
 
 
 def _walk(starts: list, resolve, stop, inputs, name) -> tuple[list[str], list[str]]:
@@ -197,9 +221,10 @@ def quantize_detector(
     require_argument(model, "quantize_detector", "a Model (edgekit.load_model(path) makes one)")
     feeds = data if isinstance(data, list) and data and isinstance(data[0], dict) else \
         detection_calibration(data, model, samples)
-    keep = head_tail(model, quantizer, convs=head_convs) if keep_head_float else []
     if quantizer == "nncf":
+        keep = tail_resolver(model, head_convs) if keep_head_float else ()
         return quantize_openvino(model, feeds, out, force=force, progress=progress, ignored=keep, **options)
+    keep = head_tail(model, quantizer, convs=head_convs) if keep_head_float else []
     if quantizer != "onnxruntime":
         raise ConversionError(f"quantizer {quantizer!r} unknown; choose onnxruntime or nncf")
     return quantize_int8(model, feeds, out, exclude=keep, force=force, progress=progress, **options)

@@ -16,7 +16,7 @@ import contextlib
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -333,7 +333,7 @@ def quantize_openvino(
     labels: Iterable[int] | None = None,
     force: bool = False,
     progress: Progress | None = None,
-    ignored: Iterable[str] = (),
+    ignored: Iterable[str] | Callable[[Any], Iterable[str]] = (),
     subset_size: int | None = None,
     reduce_range: bool | None = None,
 ) -> Model:
@@ -341,7 +341,9 @@ def quantize_openvino(
 
     Args:
         model: FP32 ONNX or OpenVINO IR (PyTorch models are exported to ONNX first).
-        ignored: node names NNCF must keep in float.
+        ignored: node names NNCF must keep in float, or a function that finds them in the ``ov.Model``
+            being quantized (as :func:`edgekit.compress.detection.tail_resolver` does: OpenVINO names
+            unnamed ops anew on every read, so such names only hold in the model they came from).
         subset_size: calibration samples NNCF reads; ``None``: chosen from the data
             (:func:`nncf_subset_size`).
         reduce_range: 7-bit weights in every layer (NNCF's ``overflow_fix="enable"``), for an x86
@@ -362,7 +364,8 @@ def quantize_openvino(
     import openvino as ov
 
     refuse_quantized(model, "NNCF INT8")
-    ignored = list(ignored)  # read twice below (settings, IgnoredScope): a generator would be empty the second time
+    resolve = ignored if callable(ignored) else None
+    ignored = [] if resolve else list(ignored)  # read twice below (settings, scope): not a generator
     feeds = check_calibration(calibration, labels=labels, num_classes=model.num_classes)
     subset = min(len(feeds), subset_size or nncf_subset_size(len(feeds), model.num_classes))
     feeds = feeds[:subset]  # the calibration set is class-balanced in order: a prefix stays balanced
@@ -379,7 +382,9 @@ def quantize_openvino(
             with map_exceptions({Exception: ConversionError}, f"NNCF quantization of {source.path} failed: {{error}}",
                                 path=source.path):
                 ov_model = ov.Core().read_model(str(source.path))
-                scope = nncf.IgnoredScope(names=ov_names(ov_model, ignored), validate=False) if ignored else None
+                names = list(resolve(ov_model)) if resolve else ov_names(ov_model, ignored)
+                settings["ignored"] = sorted(names)
+                scope = nncf.IgnoredScope(names=names, validate=False) if names else None
                 with nncf_output(progress):
                     quantized = nncf.quantize(ov_model, nncf_dataset(feeds, progress), subset_size=subset,
                                               fast_bias_correction=True, ignored_scope=scope,

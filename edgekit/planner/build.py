@@ -17,7 +17,7 @@ from edgekit.backends.capabilities import BackendCapabilities
 from edgekit.backends.registry import capabilities
 from edgekit.compress._common import quantized_as
 from edgekit.compress.accuracy_control import quantize_openvino_controlled, quantize_ort_controlled
-from edgekit.compress.detection import head_tail
+from edgekit.compress.detection import head_tail, tail_resolver
 from edgekit.compress.fp16 import to_fp16
 from edgekit.compress.int8 import quantize_dynamic_int8, quantize_int8, quantize_openvino
 from edgekit.compress.prune import prune_channels
@@ -185,17 +185,18 @@ def _int8(spec: Spec, ctx: BuildContext) -> Model:
     quantizer = capabilities(spec.backend).int8_quantizer
     if quantizer == "nncf":
         return quantize_openvino(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, force=True,
-                                 progress=ctx.progress, ignored=_head(ctx, "nncf"), reduce_range=ctx.reduce_range)
+                                 progress=ctx.progress, ignored=tail_resolver(ctx.source) if ctx.detector else (),
+                                 reduce_range=ctx.reduce_range)
     if quantizer != "onnxruntime":
         raise ConversionError(f"backend {spec.backend} declares no INT8 quantizer edgekit knows ({quantizer!r}); "
                               "drop int8 from --methods for it")
     return quantize_int8(ctx.source, ctx.calibration, out, labels=ctx.calib_labels, reduce_range=ctx.reduce_range,
-                         force=True, progress=ctx.progress, exclude=_head(ctx, "onnxruntime"))
+                         force=True, progress=ctx.progress, exclude=_head(ctx))
 
 
-def _head(ctx: BuildContext, quantizer: str) -> list[str]:
-    """A detector's decode-tail nodes, kept float by INT8 (none for a classifier)."""
-    return head_tail(ctx.source, quantizer) if ctx.detector else []
+def _head(ctx: BuildContext) -> list[str]:
+    """A detector's decode-tail ONNX nodes, kept float by onnxruntime's INT8 (none for a classifier)."""
+    return head_tail(ctx.source) if ctx.detector else []
 
 
 def controlled_quantizer(backend: str) -> Callable[..., Any] | None:
@@ -212,7 +213,7 @@ def _int8_qop(spec: Spec, ctx: BuildContext) -> Model:
     """onnxruntime static INT8 written as QLinearConv/QLinearMatMul (QOperator) instead of QDQ."""
     return quantize_int8(ctx.source, ctx.calibration, ctx.work / "onnxruntime-int8-qop", labels=ctx.calib_labels,
                          quant_format="qoperator", reduce_range=ctx.reduce_range, force=True, progress=ctx.progress,
-                         exclude=_head(ctx, "onnxruntime"))
+                         exclude=_head(ctx))
 
 
 def _int8_dynamic(spec: Spec, ctx: BuildContext) -> Model:
