@@ -581,7 +581,8 @@ class _State:
         if not (self.target.is_local and base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms):
             return None
         runs = max(3, min(20, int(1000 / c.p50_ms)))  # about a second of profiling, whatever the model
-        return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa, runs)
+        return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa, runs,
+                          baseline=self.models.get(base.key), ms=(c.p50_ms, base.p50_ms))
 
     def _twin(self, c: Candidate, max_drop: float) -> Candidate | None:
         """Another runtime's candidate that ran the very same file within the accuracy budget."""
