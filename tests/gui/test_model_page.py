@@ -99,7 +99,9 @@ def tiny_yolox(tmp_path_factory):
 
 def test_a_detector_shows_its_task_class_count_and_input_size(window, tiny_yolox, tiny_onnx):
     """A YOLOX head [1, N, 85] is a detector of 80 classes (not 85 classes), and with no card its
-    preprocessing placeholder is the input's 96x96, not 224x224."""
+    preprocessing placeholder is the input's 96x96, not 224x224. What edgekit runs it on with no card
+    (BGR 0..255, the COCO names) is shown and said to be assumed, as the CLI's note says: the page
+    called the pixels "placeholders" and showed no labels, while the demo drew COCO names."""
     from edgekit.models import load_model
 
     page = window.show_page("ModelPage")
@@ -110,6 +112,11 @@ def test_a_detector_shows_its_task_class_count_and_input_size(window, tiny_yolox
     assert page.info.values["Classes"].text() == "80"
     assert (page.pre_editor.height.value(), page.pre_editor.width.value()) == (96, 96)
     assert page.detection_editor.task.text() == "detection"  # the same as the card above
+    assert page.pre_editor.channel_order.currentText() == "BGR" and page.pre_editor.scale.value() == 1.0
+    assert "edgekit runs it on pixels BGR 0..255 (the yolox convention)" in page.pre_editor.origin.text()
+    labels = page.labels_editor.text.toPlainText().splitlines()  # the names its boxes are shown with
+    assert len(labels) == 80 and labels[:2] == ["person", "bicycle"]
+    assert "Assumed: the 80 COCO class names" in page.labels_editor.origin.text()
     page.labels_editor.text.setPlainText("\n".join(f"class {i}" for i in range(80)))  # 80 names fit its 80 classes
     page.apply_edits()
     assert page.banner.kind == "success", page.banner.text()

@@ -286,8 +286,16 @@ class ModelPage(Page):
         fill_table(self.io_table, io)
         self._offer_conversions(str(model.format))
         sources = model.metadata.get("card_sources", {})
-        self.pre_editor.set_value(model.preprocess, sources, placeholder_preprocess(model, spec))
-        self.labels_editor.set_value(model.labels, sources.get("labels", "card" if model.labels else None))
+        assumed = spec.assumptions() if spec is not None else []
+        pixels = next((a for a in assumed if a.startswith("pixels")), None)
+        self.pre_editor.set_value(model.preprocess, sources, placeholder_preprocess(model, spec), pixels)
+        if model.labels is None and spec is not None and spec.labels:  # the names the detector is shown with
+            coco = str(dict(spec.sources).get("labels", "")).startswith("default")
+            note = ("⚠ Assumed: the 80 COCO class names (none in the file or its card)" if coco
+                    else f"{len(spec.labels)} from the model file's metadata")
+            self.labels_editor.set_value(spec.labels, note=note)
+        else:
+            self.labels_editor.set_value(model.labels, sources.get("labels", "card" if model.labels else None))
 
     def _offer_conversions(self, fmt: str) -> None:
         from edgekit.models import supported_conversions

@@ -79,15 +79,21 @@ class PreprocessEditor(QGroupBox):
         self.origin.setObjectName("origin")
         form.addRow(self.origin)
 
-    def set_value(self, pre: Any, sources: dict | None = None, placeholder: Any = None) -> None:
+    def set_value(self, pre: Any, sources: dict | None = None, placeholder: Any = None,
+                  assumed: str | None = None) -> None:
         """Show ``pre`` and where its values came from (``sources``: field -> "card", "user", ...).
 
         With ``pre=None`` the fields hold placeholders (``placeholder``, a Preprocess the page derives
-        from the model, e.g. its input size; else the defaults) and a warning says nothing is known yet.
+        from the model, e.g. its input size; else the defaults) and a warning says nothing is known yet;
+        ``assumed``: what the placeholders are when edgekit runs the model on them (a detector's
+        convention, "pixels BGR 0..255 (the yolox convention)"), which the warning then names.
         """
         from edgekit.models import Preprocess
 
-        if pre is None:
+        if pre is None and assumed:
+            self.origin.setText(f"⚠ Not stated in the file or its card: edgekit runs it on {assumed}, as shown. "
+                                "Correct them and apply (or save a card with `edgekit card MODEL ... --save`).")
+        elif pre is None:
             self.origin.setText("⚠ Not known: these are placeholders. Set the model's real values and apply "
                                 "(or save a card with `edgekit card MODEL ... --save`).")
         else:
@@ -167,10 +173,11 @@ class LabelsEditor(QGroupBox):
         layout.addLayout(row)
         self.error = ""
 
-    def set_value(self, labels: tuple[str, ...] | None, origin: str | None = None) -> None:
-        """Show ``labels`` and where they came from."""
+    def set_value(self, labels: tuple[str, ...] | None, origin: str | None = None, note: str | None = None) -> None:
+        """Show ``labels`` and where they came from (``note``: a whole sentence instead, e.g. that they are
+        assumed)."""
         self.text.setPlainText("\n".join(labels or ()))
-        self.origin.setText(f"{len(labels)} from: {origin}" if labels and origin else "")
+        self.origin.setText(note or (f"{len(labels)} from: {origin}" if labels and origin else ""))
 
     def load_file(self, path: str) -> bool:
         """Fill the editor from a labels file; on a bad file keep the text and set ``error``."""
