@@ -135,3 +135,17 @@ def test_with_no_model_the_editors_show_defaults_not_zeros(window):
     editor = page.pre_editor
     assert (editor.height.value(), editor.width.value()) == (224, 224) and editor.scale.value() > 0
     assert "Open a model" in editor.origin.text() and not editor.isEnabled()
+
+
+def test_the_data_fields_ask_a_detector_for_labelled_boxes(window, tiny_yolox, tiny_onnx):
+    """Beside YOLOX, the Optimize and Deploy pages' data fields read "a folder (one sub-folder per class)";
+    a detector is scored on a YOLO folder, a COCO .json or a VOC folder, as `edgekit plan --data` takes."""
+    from edgekit.models import load_model
+
+    optimize, deploy = window.show_page("OptimizePage"), window.show_page("DeployPage")
+    window.state.set_model(load_model(tiny_yolox))
+    for field in (optimize.form.data_folder, deploy.data.folder):
+        assert "YOLO folder" in field.placeholderText() and "COCO .json" in field.placeholderText()
+    window.state.set_model(tiny_onnx)
+    for field in (optimize.form.data_folder, deploy.data.folder):
+        assert "one sub-folder per class" in field.placeholderText()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from edgekit_gui.widgets.data_picker import DATA_LISTS, FOLDER
+from edgekit_gui.widgets.data_picker import CLASSIFIER_DATA_HINT, DATA_LISTS, FOLDER
 
 DEMO_DATA = "Bundled held-out digits (demo models)"
 FOLDER_DATA = FOLDER  # your images: a folder, or a list
@@ -69,7 +69,7 @@ class PlanSettings(QGroupBox):
         form.addRow("Validation data:", self.data_kind)
         data = QHBoxLayout()
         self.data_folder = QLineEdit()
-        self.data_folder.setPlaceholderText("a folder (one sub-folder per class) or a path,label CSV")
+        self.data_folder.setPlaceholderText(CLASSIFIER_DATA_HINT)
         browse, browse_list = QPushButton("Folder…"), QPushButton("List…")
         browse_list.setToolTip("A path,label CSV or text list (as edgekit eval --data takes), or a detector's "
                                "COCO .json")

@@ -22,7 +22,7 @@ from edgekit.backends import backends_for
 from edgekit.progress import emit
 from edgekit_gui.pages.base import Page, describe_event
 from edgekit_gui.widgets.cards import Card
-from edgekit_gui.widgets.data_picker import DEMO, FOLDER, DataPicker, open_dataset
+from edgekit_gui.widgets.data_picker import DEMO, FOLDER, DataPicker, data_hint, open_dataset
 from edgekit_gui.widgets.tables import fill_table, make_table
 
 FROM_CHOICE = "as chosen"
@@ -104,6 +104,9 @@ class DeployPage(Page):
         """Validation data that fits what is deployed: the images its plan was measured on, else, for
         a model the bundled digits do not fit, the user's own (the digits stayed the default for any
         model, and an ImageNet model's first "Build bundle" failed on the class mismatch)."""
+        hint = data_hint(self.state.model)
+        self.data.folder.setPlaceholderText(hint)
+        self.data.folder.setToolTip(hint)  # the narrow field cuts it short
         report, choice = self.state.report, self.state.choice
         used = (getattr(report, "config", None) or {}).get("data") if choice is not None else None
         if used and not str(used).startswith("demo") and Path(used).exists():

@@ -28,6 +28,7 @@ from edgekit_gui.optimize.settings_form import DEMO_DATA, FOLDER_DATA, PlanSetti
 from edgekit_gui.optimize.speedups import BUSY_LOAD, eager_sentence, machine_load
 from edgekit_gui.optimize.target_cards import TargetCards, load_all_targets, load_target_file
 from edgekit_gui.pages.base import Page
+from edgekit_gui.widgets.data_picker import data_hint
 from edgekit_gui.widgets.flow import FlowLayout
 from edgekit_gui.widgets.resize import WidthWatcher
 
@@ -158,6 +159,9 @@ class OptimizePage(Page):
             # a model whose card names no validation data (any model not ours): the bundled digits fit
             # only the demo models, and "Run plan" stopped on a banner asking for the user's images
             self.form.data_kind.setCurrentText(FOLDER_DATA)
+        hint = data_hint(model)
+        self.form.data_folder.setPlaceholderText(hint)
+        self.form.data_folder.setToolTip(hint)  # the narrow field cuts it short
         self.run_button.setEnabled(model is not None and self.job is None and self.cards.current() is not None)
         if self.job is None:
             self.status.setText("Load a model on the Model page first." if model is None else f"Plan {model.name}.")

@@ -9,6 +9,19 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QP
 
 DEMO, FOLDER, NONE = "Bundled handwritten digits (held-out test set)", "Your images (a folder, or a list)", "None"
 DATA_LISTS = "Image lists (*.csv *.txt *.json);;All files (*)"  # path,label CSV/text; a detector's COCO .json
+CLASSIFIER_DATA_HINT = "a folder (one sub-folder per class) or a path,label CSV"
+DETECTOR_DATA_HINT = "a YOLO folder (images/ + labels/), a COCO .json or a VOC folder"
+
+
+def data_hint(model: Any) -> str:
+    """The data field's hint for ``model``. Why: a detector is scored on boxes, and its user read "one
+    sub-folder per class" beside YOLOX (the planner takes what ``edgekit plan --data`` takes)."""
+    if model is None:
+        return CLASSIFIER_DATA_HINT
+    from edgekit.detection.head import model_task
+    from edgekit.types import Task
+
+    return DETECTOR_DATA_HINT if model_task(model) == Task.DETECTION else CLASSIFIER_DATA_HINT
 
 
 class DataPicker(QWidget):
@@ -21,7 +34,7 @@ class DataPicker(QWidget):
         self.kind = QComboBox()
         self.kind.addItems([DEMO, FOLDER] + ([NONE] if allow_none else []))
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("a folder (one sub-folder per class) or a path,label CSV")
+        self.folder.setPlaceholderText(CLASSIFIER_DATA_HINT)
         self.browse, self.browse_list = QPushButton("Folder…"), QPushButton("List…")
         self.browse_list.setToolTip("A path,label CSV or text list, as edgekit eval --data takes")
         row.addWidget(self.kind)
