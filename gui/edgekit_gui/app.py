@@ -22,9 +22,6 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     from edgekit_gui.main_thread_gc import collect_on_gui_thread
 
     collect_on_gui_thread(app)  # a worker thread never frees a Qt object (a deadlock, seen in CI)
-    from edgekit_gui.wheel_guard import install_wheel_guard
-
-    install_wheel_guard(app)  # the wheel scrolls a page, not the combo box under the pointer
     return app
 
 

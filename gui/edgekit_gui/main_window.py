@@ -22,6 +22,7 @@ from edgekit_gui.jobs import JobRunner
 from edgekit_gui.pages import page_classes
 from edgekit_gui.pages.base import Page
 from edgekit_gui.state import AppState
+from edgekit_gui.wheel_guard import guard_wheel
 
 
 class MainWindow(QMainWindow):
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.sidebar.currentRowChanged.connect(self._show_page)
         for i in range(min(9, self.sidebar.count())):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda i=i: self.sidebar.setCurrentRow(i))
+        guard_wheel(self)  # the wheel scrolls a page, not the combo box under the pointer
         QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self, self.close)
         self._restore()
 
