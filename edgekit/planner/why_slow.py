@@ -12,11 +12,13 @@ hardware profile lacks it *and* the time is in INT8 convolutions/GEMMs.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,9 +204,12 @@ def _grown(prof: OpProfile, base: OpProfile, ms: tuple[float, float]) -> str | N
 
 
 def explain(method: str, prof: OpProfile, isa: tuple[str, ...], backend: str = "ONNX Runtime",
-            base: OpProfile | None = None, ms: tuple[float, float] | None = None) -> str:
+            base: OpProfile | Callable[[], OpProfile | None] | None = None,
+            ms: tuple[float, float] | None = None) -> str:
     """One plain sentence naming what makes a compressed model slow here, from its profile, and from
-    the FP32 model's (``base``) with both p50 latencies (``ms``: this model's, FP32's) when given."""
+    the FP32 model's (``base``) with both p50 latencies (``ms``: this model's, FP32's) when given.
+    ``base`` may be a function that profiles FP32: it is called only when the rules that read this
+    model's profile alone name no cause (a dynamic model's ConvInteger nodes need no FP32 profile)."""
     top, share = prof.top()
     no_vnni = not any(f in isa for f in INT8_ISA)
     pct = f"{100 * share:.0f}%"
@@ -231,6 +236,8 @@ def explain(method: str, prof: OpProfile, isa: tuple[str, ...], backend: str = "
     if int8 >= 0.5 and no_vnni:
         return (f"{100 * int8:.0f}% of its time is in INT8 convolutions/GEMMs, and this CPU has no VNNI "
                 "(INT8 dot products take three instructions instead of one)")
+    if callable(base) and ms:
+        base = base()
     grown = _grown(prof, base, ms) if base is not None and ms else None
     if grown:
         return grown
@@ -261,10 +268,21 @@ def why_slower(model: Any, method: str, backend: str, isa: tuple[str, ...], runs
         prof = profile(path, runs)
     except Exception:  # noqa: BLE001 - a profile is an explanation, never a reason for the plan to fail
         return None
-    base = None
-    if getattr(baseline, "path", None) is not None and ms:
-        try:
-            base = profile(baseline.path, runs)
-        except Exception:  # noqa: BLE001 - without it, the cause is said from this model's profile alone
-            base = None
+    base_path = getattr(baseline, "path", None)
+    base = (lambda: _profile_of(profile, Path(base_path), runs)) if base_path is not None else None
     return explain(str(method), prof, isa, caps.label, base, ms)
+
+
+def _profile_of(profile: Callable[..., OpProfile], path: Path, runs: int) -> OpProfile | None:
+    """``profile(path, runs)``, kept per file (its size and time) for the process: one plan's FP32 model
+    is the baseline of every slow INT8 candidate of its runtime; ``None`` when it cannot be profiled."""
+    try:
+        stat = path.stat()
+        return _profiles(profile, str(path), stat.st_size, stat.st_mtime_ns, runs)
+    except Exception:  # noqa: BLE001 - without it, the cause is said from the candidate's profile alone
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _profiles(profile: Callable[..., OpProfile], path: str, size: int, mtime_ns: int, runs: int) -> OpProfile:
+    return profile(path, runs)

@@ -83,6 +83,20 @@ def test_a_slow_int8_is_explained_by_what_grew_over_fp32_and_what_the_convolutio
     assert "VNNI" not in text
 
 
+def test_fp32_is_profiled_only_when_the_candidate_profile_alone_names_no_cause():
+    """A dynamic model's ConvInteger nodes are their own cause: profiling FP32 for it was a second wasted."""
+    calls = []
+
+    def fp32():
+        calls.append(1)
+        return _OV_FP32
+
+    dynamic = OpProfile({"ConvInteger": 0.8, "Mul": 0.2}, {"ConvInteger": 52})
+    assert "52 ConvInteger" in explain("int8-dynamic", dynamic, ("avx2",), base=fp32, ms=(30.0, 3.0)) and not calls
+    text = explain("int8", _OV_INT8, ("avx2",), "OpenVINO", base=fp32, ms=(15.9, 12.7))
+    assert calls == [1] and "FP32 runs 7 in 0.1 ms" in text, text
+
+
 def test_a_cause_that_does_not_account_for_the_slowdown_is_not_blamed():
     """Reorder grew by 0.2 ms of a 3 ms slow-down: the sentence falls back to the profile alone."""
     fp32 = OpProfile({"Convolution(F32)": 0.9, "Reorder": 0.1}, {"Reorder": 4})

@@ -290,8 +290,8 @@ class ModelPage(Page):
         pixels = next((a for a in assumed if a.startswith("pixels")), None)
         self.pre_editor.set_value(model.preprocess, sources, placeholder_preprocess(model, spec), pixels)
         if model.labels is None and spec is not None and spec.labels:  # the names the detector is shown with
-            coco = str(dict(spec.sources).get("labels", "")).startswith("default")
-            note = ("⚠ Assumed: the 80 COCO class names (none in the file or its card)" if coco
+            note = ("⚠ Assumed: the 80 COCO class names (none in the file or its card)"
+                    if "the 80 COCO class names" in assumed
                     else f"{len(spec.labels)} from the model file's metadata")
             self.labels_editor.set_value(spec.labels, note=note)
         else:
