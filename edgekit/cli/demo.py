@@ -49,19 +49,35 @@ def summary_table(stats: dict, seconds: float | None = None) -> Table:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in r.cpu_ms.items() if k not in ("total", "beyond_inference"))
         table.add_row("CPU ms/frame", f"{stages}; total {r.cpu_ms['total']:.2f}, "
                       f"beyond inference [bold]{r.cpu_ms['beyond_inference']:.2f}[/]")
-    if r.accuracy and r.accuracy.n:
+    if r.accuracy and r.accuracy.n and not r.accuracy.scored:
         a = r.accuracy
+        table.add_row("Accuracy", f"[dim]not scored: the {a.n} labelled frames' {esc(a.unknown_text())} are none of "
+                      f"this model's {stats.get('classes', 0)} classes (a --source folder with one sub-folder per "
+                      "class of the model scores every frame)[/]")
+    elif r.accuracy and r.accuracy.n:
+        a = r.accuracy
+        lacking = "" if not a.unknown else (f"; {a.unknown} frames' {esc(a.unknown_text())} are none of the model's "
+                                            "classes and count as wrong")
         table.add_row("Accuracy", f"[bold]{a.accuracy:.1%}[/] (95% CI {a.low:.1%}-{a.high:.1%}) on {a.n} labelled frames; "
-                      f"macro P {a.precision:.3f} R {a.recall:.3f} F1 {a.f1:.3f}")
+                      f"macro P {a.precision:.3f} R {a.recall:.3f} F1 {a.f1:.3f}{lacking}")
     elif r.detections is not None:  # a detector: what the last frame held
         from edgekit.vision.detect import count_text
+        from edgekit.vision.readouts import MapReadout
 
         table.add_row("Last frame", esc(count_text(r.detections, most=6)))
         final = stats.get("detection_metrics")
-        if final:  # a labelled detection stream: boxes scored against the truth
+        if final and not final["boxes"] and final.get("unknown"):  # e.g. a COCO detector on the digit stream
+            names = MapReadout(unknown=final["unknown"], unknown_classes=tuple(final["unknown_classes"])).unknown_text()
+            table.add_row("mAP", f"[dim]not scored: the {final['unknown']} labelled boxes are of {esc(names)} this "
+                          f"model does not have (a YOLO folder labelled with the model's classes scores every "
+                          "frame)[/]")
+        elif final:  # a labelled detection stream: boxes scored against the truth
             conf = "" if final.get("conf") is None else f" at the live conf {final['conf']:g}"
             if final.get("classes") is not None:  # the class filter: the mean runs over the shown classes
                 conf += f", over the shown classes {esc(', '.join(final['classes']))}"
+            if final.get("unknown"):
+                names = MapReadout(unknown_classes=tuple(final["unknown_classes"])).unknown_text()
+                conf += f"; {final['unknown']} boxes of {esc(names)} the model lacks were left out"
             table.add_row("mAP", f"[bold]mAP@0.5 {final['map50']:.3f}[/], mAP@0.5:0.95 {final['map']:.3f} on "
                           f"{final['frames']} labelled frames ({final['boxes']} boxes){conf}; "
                           f"P {final['precision']:.3f} R {final['recall']:.3f}")

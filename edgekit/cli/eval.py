@@ -35,9 +35,6 @@ def render(result, all_classes: bool = False) -> tuple[Table, str]:
     table = Table(
         title=f"{esc(result.model)} on {result.backend}/{result.device}/{result.precision}",
         title_justify="left",
-        caption=None if shown is rows else (f"the {len(shown)} of {len(rows)} classes with the lowest F1; "
-                                             "--all-classes lists every one"),
-        caption_justify="left",
     )
     for col in ("class", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="left" if col == "class" else "right")
@@ -51,8 +48,10 @@ def render(result, all_classes: bool = False) -> tuple[Table, str]:
         )
     lo, hi = m.accuracy_ci
     top = "".join(f", top-{k} {v:.2%}" for k, v in sorted(m.top_k.items()) if k > 1)
-    summary = (
-        f"accuracy {m.accuracy:.2%} (95% CI {lo:.2%}-{hi:.2%}, n={m.n}){top}\n"
+    left_out = "" if shown is rows else \
+        f"above: the {len(shown)} of {len(rows)} classes with the lowest F1; --all-classes lists every one\n"
+    summary = (  # the left-out line is not the table's caption: a caption wraps at the table's width
+        f"{left_out}accuracy {m.accuracy:.2%} (95% CI {lo:.2%}-{hi:.2%}, n={m.n}){top}\n"
         f"macro P/R/F1 {m.macro_precision:.3f}/{m.macro_recall:.3f}/{m.macro_f1:.3f}; "
         f"weighted P/R/F1 {m.weighted_precision:.3f}/{m.weighted_recall:.3f}/{m.weighted_f1:.3f}; "
         f"{result.seconds:.1f}s"

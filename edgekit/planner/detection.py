@@ -5,7 +5,8 @@ What changes for a detection model (``edgekit.detection.head.model_task``):
 - **data**: ``--data`` is a YOLO folder, a COCO json or a VOC folder
   (:func:`~edgekit.detection.datasets.open_detection_dataset`); a seeded half of
   the images calibrates INT8, the other half validates (``--calib`` gives separate
-  calibration images; then every ``--data`` image validates).
+  calibration images; then every ``--data`` image validates, as it does for a model
+  already quantized: halving the data would only widen the mAP interval).
 - **calibration**: images letterboxed with the model's own preprocessing.
 - **INT8**: the decode tail stays in float (:mod:`edgekit.compress.detection`;
   the builders read ``BuildContext.detector``).
@@ -61,6 +62,9 @@ def datasets(cfg: Any, model: Model, dataset: Any = None) -> tuple[Any, Any, Any
         calib = _open(cfg.calibration, model)
         return calib, full, None, (f"Validation: {len(full)} images of {full.source}; calibration from the "
                                    f"{len(calib)} images of {cfg.calibration}. Accuracy is {METRIC}.")
+    if str(model.precision).startswith("int8"):  # already quantized: nothing to calibrate, every image validates
+        return full, full, None, (f"Data {full.source}: all {len(full)} detection images validate (the model is "
+                                  f"already quantized). Accuracy is {METRIC} (COCO 101-point, as pycocotools).")
     calib, val = split(full, seed=0)
     return calib, val, None, (f"Data {full.source}: {len(full)} detection images, a seeded half ({len(calib)}) "
                               f"calibrates INT8, the other {len(val)} validate. Accuracy is {METRIC} "

@@ -106,12 +106,26 @@ class RunningMap:
             boxes above it, so it sits below an offline ``edgekit eval`` at conf 0.001).
         shown: the class filter in force (``None``: all classes), reported with the numbers; the
             caller leaves the ground truth of hidden classes out, so the mean runs over these.
+        truth_names: the source's class names (``SourceInfo.classes``), which its ground-truth ids
+            index; ``None``: the ids are the model's own. Why: the digit stream's id 0 is the digit
+            "0", a COCO detector's class 0 is "person"; matched by index, its person boxes were
+            scored against digits. By name, boxes of classes the model lacks are left out and
+            counted (:attr:`MapReadout.unknown`), and with none in common nothing is scored.
     """
 
     def __init__(self, classes: tuple[str, ...] | list[str], window: int = 300, every: int = 5,
                  conf: float | None = None, shown: tuple[str, ...] | None = None, min_interval_s: float = 0.1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, truth_names: tuple[str, ...] | None = None) -> None:
         self.classes = tuple(classes)
+        self._to_model: np.ndarray | None = None  # source class id -> model class id (-1: the model lacks it)
+        self._truth_names: tuple[str, ...] = ()
+        if truth_names:
+            index = {name: i for i, name in reversed(tuple(enumerate(self.classes)))}
+            self._truth_names = tuple(truth_names)
+            self._to_model = np.array([index.get(name, -1) for name in self._truth_names], np.int64)
+            if np.array_equal(self._to_model, np.arange(len(self._truth_names))):
+                self._to_model = None  # the same classes in the same order: nothing to map
+        self.unknown, self._unknown_classes = 0, {}  # truth boxes left out; their class names (first seen first)
         self.window, self.every, self.conf = int(window), int(every), conf
         self.min_interval_s, self._clock, self._scored_at = float(min_interval_s), clock, 0.0
         self.shown = None if shown is None else tuple(shown)
@@ -122,16 +136,44 @@ class RunningMap:
     def __len__(self) -> int:
         return len(self._matched)
 
+    def to_model(self, truth: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A frame's ground truth ``(boxes, class_ids)`` in the model's class ids, without (and
+        counting) the boxes of classes the model does not have."""
+        if self._to_model is None:
+            return truth
+        boxes, ids = np.asarray(truth[0]), np.asarray(truth[1], np.int64)
+        inside = (ids >= 0) & (ids < len(self._to_model))
+        mapped = np.full(ids.shape, -1, np.int64)
+        mapped[inside] = self._to_model[ids[inside]]
+        keep = mapped >= 0
+        for i in ids[~keep].tolist():
+            name = self._truth_names[i] if 0 <= i < len(self._truth_names) else str(i)
+            self._unknown_classes.setdefault(name, None)
+        self.unknown += int((~keep).sum())
+        return boxes[keep], mapped[keep]
+
+    @property
+    def comparable(self) -> bool:
+        """The source names at least one class the model has (else nothing is scored)."""
+        return self._to_model is None or bool((self._to_model >= 0).any())
+
     def add(self, truth: tuple[np.ndarray, np.ndarray], found: tuple[Detection, ...]) -> None:
-        """One labelled frame: its ground truth ``(boxes, class_ids)`` and the boxes found."""
+        """One labelled frame: its ground truth ``(boxes, class_ids)`` in the model's ids (see
+        :meth:`to_model`) and the boxes found. A source with no class of the model's adds nothing."""
+        if not self.comparable:
+            return
         self._matched.append(match_frame(_truth(*truth), _arrays(found)))
         self._since += 1
+
+    def _not_scored(self) -> MapReadout | None:
+        return None if not self.unknown else MapReadout(conf=self.conf, classes=self.shown, unknown=self.unknown,
+                                                        unknown_classes=tuple(self._unknown_classes)[:4])
 
     def readout(self, fresh: bool = False) -> MapReadout | None:
         """The running numbers over the last ``window`` frames, ``None`` before any labelled frame;
         ``fresh``: scored now, whenever it last was (the readout of a stream's last frame)."""
         if not self._matched:
-            return None
+            return self._not_scored()
         if fresh and self._since:
             self._last = None
         if self._last is None or (self._since >= self.every
@@ -142,12 +184,13 @@ class RunningMap:
 
     def final(self) -> dict | None:
         """Every kept frame scored (for the run's summary), ``None`` without labelled frames."""
-        if not self._matched:
+        score = self._score(list(self._matched)) if self._matched else self._not_scored()
+        if score is None:
             return None
-        score = self._score(list(self._matched))
         return {"frames": score.frames, "boxes": score.boxes, "map50": score.map50, "map": score.map,
                 "precision": score.precision, "recall": score.recall, "conf": self.conf,
-                "classes": None if self.shown is None else list(self.shown)}
+                "classes": None if self.shown is None else list(self.shown), "unknown": score.unknown,
+                "unknown_classes": list(score.unknown_classes)}
 
     def _score(self, frames: list) -> MapReadout:
         map50, mean = average_precision(frames, len(self.classes))
@@ -156,4 +199,5 @@ class RunningMap:
         boxes = sum(len(f[3]) for f in frames)
         return MapReadout(frames=len(frames), boxes=boxes, map50=map50, map=mean,
                           recall=hits / boxes if boxes else 0.0, precision=hits / found if found else 0.0,
-                          conf=self.conf, classes=self.shown)
+                          conf=self.conf, classes=self.shown, unknown=self.unknown,
+                          unknown_classes=tuple(self._unknown_classes)[:4])

@@ -21,7 +21,8 @@ class PredictorState:
         self.rate = RateMeter(window_s)
         self.latency = LatencyWindow()
         self.confusion = Confusion(len(predictor.labels))
-        self._unknown: dict[str, int] = {}
+        self._unknown: dict[str, int] = {}  # true labels that are none of the model's -> their index
+        self.unknown = 0  # labelled frames whose truth is one of those
         self._index: tuple[tuple[str, ...] | None, dict[str, int]] = (None, {})  # labels -> {name: first index}
         self.declared = False
 
@@ -45,13 +46,16 @@ class PredictorState:
 
     def record(self, truth: str | None, pred: int, declared: bool) -> None:
         if truth is not None:
-            self.confusion.add(self.class_index(truth), pred)
+            index = self.class_index(truth)
+            self.unknown += index >= len(self.predictor.labels)
+            self.confusion.add(index, pred)
             self.declared = self.declared or declared
 
     def accuracy(self) -> AccuracyReadout | None:
         if self.confusion.n == 0:
             return None
-        return AccuracyReadout(**self.confusion.summary(), declared=self.declared)
+        return AccuracyReadout(**self.confusion.summary(), declared=self.declared, unknown=self.unknown,
+                               unknown_labels=tuple(list(self._unknown)[:4]))
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, float, float]:
         """Run the predictor on ``batch``: ``(scores, finished_at, ms)``; :meth:`count` it after.

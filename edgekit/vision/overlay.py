@@ -106,10 +106,11 @@ def _lines(r: Readouts) -> list[tuple[str, tuple]]:
              (f"FPS {r.display_fps.ema:.1f}  inf {lat.p50_ms:.1f}ms", WHITE),
              (f"e2e {e2e.p50_ms:.0f}ms  drop {r.dropped}", WHITE)]
     if r.accuracy and r.accuracy.n:
-        lines.append((f"acc {r.accuracy.accuracy:.1%} n={r.accuracy.n}", WHITE))
+        lines.append((r.accuracy.short() + ("" if r.accuracy.scored else ": labels not model's"), WHITE))
     if r.det_map is not None:  # a labelled detection stream: boxes scored against the truth
         shown = "" if r.det_map.classes is None else f" ({len(r.det_map.classes)} cls)"  # over the shown classes
-        lines.append((f"mAP50 {r.det_map.map50:.0%} n={r.det_map.frames}{shown}", WHITE))
+        lines.append((f"mAP50 {r.det_map.map50:.0%} n={r.det_map.frames}{shown}" if r.det_map.scored
+                      else "mAP n/a: classes not model's", WHITE))
     if r.ab:
         lines.append((f"ref {_short(r.ab.last_label or '-')}  agree {r.ab.agreement:.0%}", YELLOW))
     if r.source_error:

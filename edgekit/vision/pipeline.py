@@ -737,8 +737,9 @@ class LivePipeline:
             return None if self._det_map is None or self._det_map[0] != key else self._det_map[1].readout()
         if self._det_map is None or self._det_map[0] != key:  # a new model, threshold or class filter
             names = pred.labels or tuple(str(i) for i in range(10))
-            self._det_map = (key, RunningMap(names, conf=conf, shown=getattr(pred, "shown_classes", None)))
-        truth = item.frame.boxes
+            self._det_map = (key, RunningMap(names, conf=conf, shown=getattr(pred, "shown_classes", None),
+                                             truth_names=self.source.info.classes))
+        truth = self._det_map[1].to_model(item.frame.boxes)
         if shown is not None:  # ground truth of hidden classes is neither shown nor missed
             keep = np.isin(np.asarray(truth[1]), list(shown))
             truth = (np.asarray(truth[0])[keep], np.asarray(truth[1])[keep])

@@ -44,6 +44,13 @@ class AccuracyReadout:
         precision, recall, f1: macro averages over the classes seen so far.
         declared: the truth was declared by the user (live camera), not known
             from the source.
+        unknown: of the ``n`` frames, those whose label is none of the model's classes (counted
+            wrong: the model cannot answer them).
+        unknown_labels: the first few such labels, for a message.
+
+    Why ``unknown``: an ImageNet model on the labelled digit stream (``edgekit demo model.onnx``
+    with no ``--source``) read "accuracy 0.0%", as if the model were broken; with no frame the
+    model could answer, :attr:`scored` is false and the readouts say why instead.
     """
 
     n: int = 0
@@ -55,6 +62,22 @@ class AccuracyReadout:
     recall: float = 0.0
     f1: float = 0.0
     declared: bool = False
+    unknown: int = 0
+    unknown_labels: tuple[str, ...] = ()
+
+    @property
+    def scored(self) -> bool:
+        """Some labelled frame showed a class the model has (an accuracy means something)."""
+        return self.n > self.unknown
+
+    def short(self) -> str:
+        """``acc 97.0% n=120``, or ``acc n/a`` when no frame's label is a class of the model."""
+        return f"acc {self.accuracy:.1%} n={self.n}" if self.scored else "acc n/a"
+
+    def unknown_text(self) -> str:
+        """"labels ('0', '1', '2', ...)" of frames the model cannot answer, for a message."""
+        names = ", ".join(repr(name) for name in self.unknown_labels[:3])
+        return f"labels ({names}{', ...' if len(self.unknown_labels) > 3 else ''})"
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,9 @@ class MapReadout:
             below an offline ``edgekit eval``, which scores every box down to 0.001).
         classes: the live class filter (``None``: all classes); the mean is over these classes only
             (ground truth of hidden classes is not counted as missed).
+        unknown: ground-truth boxes of classes the model does not have (matched by name where the
+            source names its classes), left out of the score: the model cannot find them.
+        unknown_classes: the first few such class names, for a message.
     """
 
     frames: int = 0
@@ -80,6 +106,23 @@ class MapReadout:
     recall: float = 0.0
     conf: float | None = None
     classes: tuple[str, ...] | None = None
+    unknown: int = 0
+    unknown_classes: tuple[str, ...] = ()
+
+    @property
+    def scored(self) -> bool:
+        """False when every ground-truth box so far is of a class the model does not have (a COCO
+        detector on the digit stream): the mAP would be a meaningless 0."""
+        return self.boxes > 0 or self.unknown == 0
+
+    def short(self) -> str:
+        """``mAP@.5 61.0%``, or ``mAP n/a`` when nothing could be scored."""
+        return f"mAP@.5 {self.map50:.1%}" if self.scored else "mAP n/a"
+
+    def unknown_text(self) -> str:
+        """"classes ('0', '1', '2', ...)" the model does not have, for a message."""
+        names = ", ".join(repr(name) for name in self.unknown_classes[:3])
+        return f"classes ({names}{', ...' if len(self.unknown_classes) > 3 else ''})"
 
 
 @dataclass(frozen=True)
@@ -284,10 +327,12 @@ class Readouts:
             count = len(self.detections)
             parts["objects"] = (f"{count} object{'' if count == 1 else 's'}",) * 2
         if self.det_map is not None:
-            parts["map"] = (f"mAP@.5 {self.det_map.map50:.1%} n={self.det_map.frames}",) * 2
+            parts["map"] = ((f"mAP@.5 {self.det_map.map50:.1%} n={self.det_map.frames}",) * 2 if self.det_map.scored
+                            else ("mAP n/a (classes not the model's)",) * 2)
         if self.accuracy and self.accuracy.n:
             a = self.accuracy
-            parts["acc"] = (f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}",) * 2
+            parts["acc"] = ((f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}",) * 2 if a.scored else
+                            ("acc n/a (labels not the model's)", "acc n/a (labels not the model's)"))
         if self.ab:
             parts["agree"] = (f"agree {self.ab.agreement:.1%} n={self.ab.compared}",) * 2
         if self.source_error:
@@ -314,7 +359,8 @@ class Readouts:
         data["predictor"] = _predictor(data.get("predictor") or {})
         if data.get("det_map") is not None:
             shown = data["det_map"].get("classes")
-            data["det_map"] = MapReadout(**{**data["det_map"], "classes": None if shown is None else tuple(shown)})
+            data["det_map"] = MapReadout(**{**data["det_map"], "classes": None if shown is None else tuple(shown),
+                                            "unknown_classes": tuple(data["det_map"].get("unknown_classes", ()))})
         if data.get("detections") is not None:
             data["detections"] = tuple(Detection.from_dict(d) for d in data["detections"])
         ab = data.get("ab")
@@ -339,8 +385,8 @@ _SHED: tuple[tuple[str, Callable[[Readouts], str] | None], ...] = (
     ("dropped0", None),
     ("inferred", None),
     ("e2e", None),
-    ("acc", lambda r: f"acc {r.accuracy.accuracy:.1%} n={r.accuracy.n}"),
-    ("map", lambda r: f"mAP@.5 {r.det_map.map50:.1%}"),
+    ("acc", lambda r: r.accuracy.short()),
+    ("map", lambda r: r.det_map.short()),
     ("agree", lambda r: f"agree {r.ab.agreement:.1%}"),
     ("dropped", lambda r: f"drop {r.dropped}"),
     ("infer", lambda r: f"infer {r.latency.get('inference', StageLatency()).p50_ms:.1f} ms"),
@@ -350,7 +396,9 @@ _SHED: tuple[tuple[str, Callable[[Readouts], str] | None], ...] = (
 
 
 def _accuracy(data: dict | None) -> AccuracyReadout | None:
-    return None if data is None else AccuracyReadout(**data)
+    if data is None:
+        return None
+    return AccuracyReadout(**{**data, "unknown_labels": tuple(data.get("unknown_labels", ()))})
 
 
 def _predictor(data: dict) -> PredictorReadout:

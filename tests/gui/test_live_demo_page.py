@@ -327,3 +327,22 @@ def test_a_saved_live_yaml_keeps_the_preprocessing_set_in_the_app(window, qtbot,
     config = LiveConfig.load(path)
     assert config.model == str(bare) and config.card_flags["std"] == [0.2, 0.25, 0.3]
     assert page.banner.kind == "success"
+
+
+def test_the_panel_says_why_accuracy_and_map_are_not_scored(qtbot):
+    """A model of other classes on a labelled source: "not scored" with the source's labels, never
+    a 0% that reads as a broken model."""
+    from edgekit.vision.readouts import AccuracyReadout, MapReadout, Readouts
+    from edgekit_gui.live.readout_panel import ReadoutPanel
+
+    panel = ReadoutPanel()
+    qtbot.addWidget(panel)
+    panel.show_readouts(Readouts(accuracy=AccuracyReadout(n=40, unknown=40, unknown_labels=("3", "7"))))
+    assert panel.values["accuracy"].text() == "not scored: the labels ('3', '7') are none of the model's classes"
+    assert panel.values["95% interval"].text() == "–"
+    panel.show_readouts(Readouts(accuracy=AccuracyReadout(n=40, correct=30, accuracy=0.75, unknown=4,
+                                                          unknown_labels=("okapi",))))
+    assert "75.0%" in panel.values["accuracy"].text() and "4 with labels the model lacks" in panel.values["accuracy"].text()
+    panel.show_readouts(Readouts(detections=(), det_map=MapReadout(unknown=12, unknown_classes=("3", "7", "1", "0"))))
+    assert panel.values["mAP@0.5 · 0.5:0.95"].text() == ("not scored: the source's classes ('3', '7', '1', ...) "
+                                                       "are none of the model's")

@@ -221,6 +221,21 @@ def test_plan_keeps_an_already_quantized_detector_as_stored(tiny, tmp_path):
             assert c.reasons and "could not" in c.reasons[0]
 
 
+def test_an_already_quantized_detector_validates_on_every_image(tiny, tmp_path):
+    """Nothing of a quantized detector is calibrated, so halving the data would only widen its mAP interval."""
+    from types import SimpleNamespace
+
+    from edgekit.compress.int8 import quantize_dynamic_int8
+    from edgekit.planner.detection import datasets
+
+    model, data = tiny
+    cfg = SimpleNamespace(data=str(data), calibration=None)
+    calib, val, _, what = datasets(cfg, model)
+    assert len(calib) + len(val) == 48 and "seeded half (24)" in what  # FP32: half calibrates
+    calib, val, _, what = datasets(cfg, quantize_dynamic_int8(model, tmp_path / "dyn.onnx"))
+    assert len(val) == 48 and "all 48 detection images validate (the model is already quantized)" in what
+
+
 def test_planner_split_is_disjoint(tiny):
     from edgekit.detection.datasets import open_detection_dataset
     from edgekit.planner.detection import split

@@ -176,3 +176,18 @@ def test_a_detectors_live_line_fits_an_80_column_terminal(monkeypatch):
     for line in lines:
         assert len(line.rstrip()) <= 80, line
         assert re.search(r"\d+ objects?", line) and "mAP@.5" in line, line  # what a detector demo is watched for
+
+
+def test_demo_says_why_it_cannot_score_a_model_of_other_classes(tmp_path, tiny_path, capsys, monkeypatch):
+    """The default source is the labelled digit stream; a model of other classes (here the tiny
+    model relabelled) is not "0.0% accurate" on it: the summary says its frames cannot be scored."""
+    monkeypatch.setenv("COLUMNS", "400")  # the summary's cells unwrapped
+    labels = tmp_path / "names.txt"
+    labels.write_text("\n".join(f"class {i}" for i in range(10)) + "\n")
+    stats_path = tmp_path / "s.json"
+    assert main(["demo", "--model", tiny_path, "--labels", str(labels), "--seconds", "1.5",
+                 "--json", str(stats_path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    accuracy = json.loads(stats_path.read_text())["readouts"]["accuracy"]
+    assert accuracy["n"] > 0 and accuracy["unknown"] == accuracy["n"]
+    assert "not scored" in out and "none of this model's 10 classes" in out and "0.0%" not in out

@@ -307,3 +307,27 @@ def test_stop_does_not_close_a_source_a_hung_read_is_still_using(tiny_session, l
     source.release.set()  # the device answers: the reading thread ends and closes the source
     assert source.closed.wait(10), "the source was never closed"
     assert not source.closed_mid_read
+
+
+def test_frames_labelled_with_none_of_the_models_classes_are_not_scored(tiny_session):
+    """An ImageNet model on the labelled digit stream (``edgekit demo model.onnx`` with no --source)
+    read "accuracy 0.0%", as if it were broken: with no frame the model could answer, the readouts
+    say so instead; frames of a class the model lacks among others count as wrong, and are counted."""
+    from edgekit.vision.overlay import _lines as overlay_lines
+    from edgekit.vision.readouts import Readouts
+
+    names = [f"class {i}" for i in range(10)]
+    pipe = run_to_end(LivePipeline(DemoSource(seed=1, length=12, size=(60, 80), loop=False), tiny_session,
+                                   labels=names))
+    acc = pipe.readouts.accuracy
+    assert acc.n == 12 and acc.unknown == 12 and not acc.scored
+    assert acc.unknown_labels and set(acc.unknown_labels) <= set("0123456789")
+    assert "acc n/a" in pipe.readouts.line() and acc.short() == "acc n/a"
+    assert any("labels not model's" in text for text, _ in overlay_lines(pipe.readouts))
+    assert Readouts.from_dict(pipe.readouts.to_dict()).accuracy == acc
+
+    image = np.random.default_rng(3).integers(0, 255, (40, 50, 3), dtype=np.uint8)
+    pipe = run_to_end(LivePipeline(ArraySource([image] * 6, ["3"] * 4 + ["okapi"] * 2), tiny_session))
+    acc = pipe.readouts.accuracy
+    assert acc.scored and acc.n == 6 and acc.unknown == 2 and acc.unknown_labels == ("okapi",)
+    assert acc.short().startswith("acc ") and "n/a" not in acc.short()

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QW
 
 def _side(title: str, p: Any, said: tuple[str, float] | None = None) -> str:
     acc = p.accuracy
-    acc_text = "accuracy –" if acc is None or not acc.n else f"accuracy {acc.accuracy:.1%} (n={acc.n})"
+    acc_text = ("accuracy –" if acc is None or not acc.n else f"accuracy {acc.accuracy:.1%} (n={acc.n})" if acc.scored
+                else "accuracy n/a (labels not the model's)")
     top = "" if said is None else f"<br><span style='font-size:15pt'><b>{escape(said[0])}</b> {said[1]:.1%}</span>"
     return (f"<b>{title}: {escape(p.name)}</b> — {escape(p.badge)}{top}<br>{p.fps.ema:.1f} FPS · inference p50 "
             f"{p.latency.p50_ms:.2f} ms · {acc_text}")

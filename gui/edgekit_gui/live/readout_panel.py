@@ -156,8 +156,14 @@ class ReadoutPanel(QWidget):
             for name in ("accuracy", "95% interval", "precision · recall · F1"):
                 self._set(name, "–")
             return
+        if not a.scored:  # e.g. an ImageNet model on the digit stream: no frame it could answer
+            self._set("accuracy", f"not scored: the {a.unknown_text()} are none of the model's classes")
+            for name in ("95% interval", "precision · recall · F1"):
+                self._set(name, "–")
+            return
         src = "declared" if a.declared else "labels from source"
-        self._set("accuracy", f"{_pct(a.accuracy)}  (n={a.n}, {src})")
+        lacking = "" if not a.unknown else f", {a.unknown} with labels the model lacks"
+        self._set("accuracy", f"{_pct(a.accuracy)}  (n={a.n}, {src}{lacking})")
         self._set("95% interval", f"{_pct(a.low)} – {_pct(a.high)}")
         self._set("precision · recall · F1", f"{_pct(a.precision)} · {_pct(a.recall)} · {_pct(a.f1)}")
 
@@ -175,12 +181,17 @@ class ReadoutPanel(QWidget):
             self._set("mAP@0.5 · 0.5:0.95", "– (the source has no boxes to score against)")
             self._set("scored on", "–")
             return
+        if not m.scored:  # e.g. a COCO detector on the digit stream
+            self._set("mAP@0.5 · 0.5:0.95", f"not scored: the source's {m.unknown_text()} are none of the model's")
+            self._set("scored on", f"0 of {m.unknown} boxes")
+            return
         self._set("mAP@0.5 · 0.5:0.95", f"{_pct(m.map50)} · {_pct(m.map)}")
         shown = m.classes
         which = ("all classes" if shown is None else f"classes {', '.join(shown[:4]) or 'none'}"
                  + (f" +{len(shown) - 4}" if len(shown) > 4 else ""))
         conf = "" if m.conf is None else f", conf ≥ {m.conf:.2f}"
-        self._set("scored on", f"{m.frames} frames, {m.boxes} boxes; {which}{conf}")
+        lacking = "" if not m.unknown else f"; {m.unknown} boxes of classes the model lacks left out"
+        self._set("scored on", f"{m.frames} frames, {m.boxes} boxes; {which}{conf}{lacking}")
 
     def clear(self) -> None:
         """Back to dashes."""
