@@ -66,9 +66,9 @@ def summary_table(stats: dict, seconds: float | None = None) -> Table:
 
         table.add_row("Last frame", esc(count_text(r.detections, most=6)))
         final = stats.get("detection_metrics")
+        lacking = esc(MapReadout(unknown_classes=tuple((final or {}).get("unknown_classes", ()))).unknown_text())
         if final and not final["boxes"] and final.get("unknown"):  # e.g. a COCO detector on the digit stream
-            names = MapReadout(unknown=final["unknown"], unknown_classes=tuple(final["unknown_classes"])).unknown_text()
-            table.add_row("mAP", f"[dim]not scored: the {final['unknown']} labelled boxes are of {esc(names)} this "
+            table.add_row("mAP", f"[dim]not scored: the {final['unknown']} labelled boxes are of {lacking} this "
                           f"model does not have (a YOLO folder labelled with the model's classes scores every "
                           "frame)[/]")
         elif final:  # a labelled detection stream: boxes scored against the truth
@@ -76,8 +76,7 @@ def summary_table(stats: dict, seconds: float | None = None) -> Table:
             if final.get("classes") is not None:  # the class filter: the mean runs over the shown classes
                 conf += f", over the shown classes {esc(', '.join(final['classes']))}"
             if final.get("unknown"):
-                names = MapReadout(unknown_classes=tuple(final["unknown_classes"])).unknown_text()
-                conf += f"; {final['unknown']} boxes of {esc(names)} the model lacks were left out"
+                conf += f"; {final['unknown']} boxes of {lacking} the model lacks were left out"
             table.add_row("mAP", f"[bold]mAP@0.5 {final['map50']:.3f}[/], mAP@0.5:0.95 {final['map']:.3f} on "
                           f"{final['frames']} labelled frames ({final['boxes']} boxes){conf}; "
                           f"P {final['precision']:.3f} R {final['recall']:.3f}")

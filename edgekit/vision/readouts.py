@@ -76,8 +76,7 @@ class AccuracyReadout:
 
     def unknown_text(self) -> str:
         """"labels ('0', '1', '2', ...)" of frames the model cannot answer, for a message."""
-        names = ", ".join(repr(name) for name in self.unknown_labels[:3])
-        return f"labels ({names}{', ...' if len(self.unknown_labels) > 3 else ''})"
+        return _some("labels", self.unknown_labels)
 
 
 @dataclass(frozen=True)
@@ -121,8 +120,7 @@ class MapReadout:
 
     def unknown_text(self) -> str:
         """"classes ('0', '1', '2', ...)" the model does not have, for a message."""
-        names = ", ".join(repr(name) for name in self.unknown_classes[:3])
-        return f"classes ({names}{', ...' if len(self.unknown_classes) > 3 else ''})"
+        return _some("classes", self.unknown_classes)
 
 
 @dataclass(frozen=True)
@@ -332,7 +330,7 @@ class Readouts:
         if self.accuracy and self.accuracy.n:
             a = self.accuracy
             parts["acc"] = ((f"acc {a.accuracy:.1%} [{a.low:.1%}-{a.high:.1%}] n={a.n}",) * 2 if a.scored else
-                            ("acc n/a (labels not the model's)", "acc n/a (labels not the model's)"))
+                            ("acc n/a (labels not the model's)",) * 2)
         if self.ab:
             parts["agree"] = (f"agree {self.ab.agreement:.1%} n={self.ab.compared}",) * 2
         if self.source_error:
@@ -393,6 +391,11 @@ _SHED: tuple[tuple[str, Callable[[Readouts], str] | None], ...] = (
     ("dropped", None),
     ("infer", None),
 )
+
+
+def _some(word: str, names: tuple[str, ...]) -> str:
+    """``word ('a', 'b', 'c', ...)``: up to three of ``names``, "..." when there are more."""
+    return f"{word} ({', '.join(repr(name) for name in names[:3])}{', ...' if len(names) > 3 else ''})"
 
 
 def _accuracy(data: dict | None) -> AccuracyReadout | None:
