@@ -12,10 +12,11 @@ background images, normal in detection data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -114,7 +115,9 @@ def open_detection_dataset(
         path: a folder with ``images/`` + ``labels/`` (YOLO), a ``.json`` (COCO; images
             beside it or in ``images/``), a folder with ``Annotations/`` (VOC), or the bundled
             held-out digit scenes ``demo-det-test`` / ``demo-det-handwriting`` (:mod:`edgekit.data.scenes`).
-        labels: the model's class names: COCO/VOC names are matched to them.
+        labels: the model's class names: COCO/VOC names, the names of a YOLO folder's
+            ``classes.txt``/``obj.names`` and the digit scenes' classes are matched to them (see
+            :func:`by_name`).
         num_classes: the model's class count: YOLO ids outside it are skipped and counted.
 
     Raises:
@@ -126,7 +129,8 @@ def open_detection_dataset(
         (2, 4)
     """
     if str(path) in DATASET_NAMES:  # the bundled held-out scenes
-        return scene_dataset(str(path))
+        scenes = scene_dataset(str(path))
+        return by_name(scenes, labels) if labels else scenes
     root = expand_user(path)
     if not root.exists():
         raise DataError(f"detection data {root} does not exist; pass a YOLO folder (images/ + labels/), "
@@ -154,10 +158,55 @@ NO_LABEL_FILE = "image(s) without a label file, scored as holding no objects"  #
 
 
 def read_yolo(root: Path, names: tuple[str, ...]) -> DetectionDataset:
-    """YOLO txt: ``images/**/X.jpg`` with ``labels/**/X.txt`` of ``class cx cy w h`` lines (0..1)."""
+    """YOLO txt: ``images/**/X.jpg`` with ``labels/**/X.txt`` of ``class cx cy w h`` lines (0..1).
+
+    The ids are the folder's own when it names its classes (``classes.txt``/``obj.names``), then
+    matched to the model's ``names`` by name; else they are taken as the model's."""
+    own = _yolo_names(root)
+    if own and names and not all(n.isdigit() for n in names):  # numbers only: the ids are the names
+        return by_name(_read_yolo(root, own), names)
+    return _read_yolo(root, names or own)
+
+
+def by_name(data: DetectionDataset, labels: tuple[str, ...] | list[str]) -> DetectionDataset:
+    """``data`` in the model's class numbering: its own classes matched to ``labels`` by name.
+
+    Boxes of classes the model does not have are left out and counted in ``skipped``, naming them.
+    Why: a YOLO folder's ``classes.txt`` or the digit scenes number their classes their own way;
+    taken as the model's ids, a COCO detector's "person" boxes were scored against the digit "0"
+    (``edgekit eval yolov8n.onnx --data demo-det-test`` printed mAP@0.5 0.033 instead of an error).
+
+    Raises:
+        DataError: no class of ``data`` is one of the model's.
+    """
+    labels, own = tuple(str(n) for n in labels), tuple(str(n) for n in data.classes)
+    if not own or own == labels[: len(own)]:  # the model's numbering already
+        return data
+    index = {name: i for i, name in reversed(tuple(enumerate(labels)))}  # a name given twice: its first class
+    to_model = np.asarray([index.get(name, -1) for name in own], np.int64)
+    if (to_model < 0).all():
+        names = ", ".join(repr(c) for c in own[:5]) + (" ..." if len(own) > 5 else "")
+        known = f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
+        raise DataError(f"the dataset's classes {names} ({data.source}) are not among the model's {len(labels)} "
+                        f"labels ({known}); label the boxes with the model's classes", path=data.source)
+    samples, lost = [], Counter()
+    for sample in data.samples:
+        ids = to_model[sample.class_ids]
+        keep = ids >= 0
+        lost.update(own[i] for i in sample.class_ids[~keep].tolist())
+        samples.append(replace(sample, boxes=sample.boxes[keep], class_ids=ids[keep],
+                               areas=None if sample.areas is None else sample.areas[keep],
+                               crowd=None if sample.crowd is None else sample.crowd[keep]))
+    skipped = Counter(data.skipped)
+    if lost:
+        names = ", ".join(repr(name) for name, _ in lost.most_common(3)) + (", ..." if len(lost) > 3 else "")
+        skipped[f"box(es) of classes the model does not have ({names})"] += sum(lost.values())
+    return replace(data, samples=samples, classes=labels, skipped=skipped)
+
+
+def _read_yolo(root: Path, names: tuple[str, ...]) -> DetectionDataset:
     images_dir = root / "images" if (root / "images").is_dir() else root
     labels_dir = root / "labels"
-    names = names or _yolo_names(root)
     images = sorted(p for p in images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     skipped: Counter = Counter()
     samples = []
@@ -327,15 +376,23 @@ def scene_dataset(name: str = "demo-det-test", count: int = TEST_COUNT, seed: in
     class SceneDataset(DetectionDataset):
         """Scenes held in memory; ``samples`` carry their boxes (pixels)."""
 
-        fingerprint = f"scenes:{name}:{seed}:{count}:{tuple(size)}"
+        @property
+        def fingerprint(self) -> str:
+            """Names the scenes held and their numbering: two halves of a split differ."""
+            held = ",".join(f"{s.image_id}:{s.class_ids.tolist()}" for s in self.samples)
+            digest = hashlib.blake2b(f"{held}|{self.classes}".encode(), digest_size=8).hexdigest()
+            return f"scenes:{name}:{seed}:{count}:{tuple(size)}:{digest}"
 
         def __getitem__(self, index: int):
             if not 0 <= index < len(self.samples):
                 raise IndexError(f"scene {index} is outside {name} ({len(self.samples)} scenes)")
-            scene = scenes[index]
-            area = (scene.boxes[:, 2] - scene.boxes[:, 0]) * (scene.boxes[:, 3] - scene.boxes[:, 1])
-            return scene.image.copy(), GroundTruth(scene.boxes.copy(), scene.class_ids.copy(),
-                                                   area.astype(np.float64), np.zeros(len(scene.boxes), bool))
+            # the sample's own scene and boxes: a split (planner.detection.split) or by_name keeps a
+            # subset of samples or remaps their ids; reading scenes[index] gave every half the first scenes
+            sample = self.samples[index]
+            boxes = sample.boxes.astype(np.float32)
+            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+            return scenes[sample.image_id].image.copy(), GroundTruth(boxes.copy(), sample.class_ids.astype(np.int64),
+                                                           area.astype(np.float64), np.zeros(len(boxes), bool))
 
     samples = [DetectionSample(i, Path(name) / f"{i:04d}.png", sc.boxes, sc.class_ids, size=tuple(size))
                for i, sc in enumerate(scenes)]

@@ -117,3 +117,53 @@ def test_images_without_a_label_file_are_counted_among_those_evaluated(tmp_path)
     assert [s.labelled for s in data.samples] == [True, True, False, False]
     note = "image(s) without a label file, scored as holding no objects"
     assert _skipped(data, None)[note] == 2 and _skipped(data, 3)[note] == 1 and note not in _skipped(data, 2)
+
+
+def test_a_yolo_folder_that_names_its_classes_is_matched_to_the_model_by_name(tmp_path):
+    """classes.txt numbers the folder's classes its own way; taken as the model's ids, a "dog" box
+    was scored as the model's class 0 ("person")."""
+    root = _yolo(tmp_path / "named", {"a": "0 0.5 0.5 0.2 0.4\n1 0.2 0.2 0.1 0.1\n2 0.7 0.7 0.1 0.1\n"})
+    (root / "classes.txt").write_text("dog\nperson\nokapi\n")
+    data = open_detection_dataset(root, labels=("person", "bicycle", "dog"))
+    truth = data[0][1]
+    assert truth.class_ids.tolist() == [2, 0] and data.classes == ("person", "bicycle", "dog")
+    np.testing.assert_allclose(truth.boxes[0], [80, 30, 120, 70])
+    assert data.skipped == {"box(es) of classes the model does not have ('okapi')": 1}
+    same = open_detection_dataset(root, labels=("dog", "person", "okapi", "cat"))  # already the model's order
+    assert same[0][1].class_ids.tolist() == [0, 1, 2] and not same.skipped
+    unnamed = open_detection_dataset(root, num_classes=80)  # a model without names: the ids are its own
+    assert unnamed[0][1].class_ids.tolist() == [0, 1, 2]
+    with pytest.raises(DataError, match=r"the dataset's classes 'dog', 'person', 'okapi' \(.*named\) are not "
+                                        r"among the model's 2 labels \(car, bus\)"):
+        open_detection_dataset(root, labels=("car", "bus"))
+
+
+def test_the_digit_scenes_refuse_a_model_of_other_classes():
+    """``edgekit eval yolov8n.onnx --data demo-det-test`` printed mAP@0.5 0.033 (COCO ids scored
+    against digits); now it is an error naming both sets of classes. The digit model reads them as before."""
+    from edgekit.data.digits import CLASSES
+
+    with pytest.raises(DataError, match=r"the dataset's classes '0', '1', '2', '3', '4' \.\.\. \(demo-det-test\) "
+                                        r"are not among the model's 3 labels \(person, bicycle, car\)"):
+        open_detection_dataset("demo-det-test", labels=("person", "bicycle", "car"))
+    digits = open_detection_dataset("demo-det-test", labels=CLASSES)
+    reordered = open_detection_dataset("demo-det-test", labels=tuple(reversed(CLASSES)))
+    ids, flipped = digits[0][1].class_ids, reordered[0][1].class_ids
+    assert len(ids) and (flipped == 9 - ids).all() and reordered.classes == tuple(reversed(CLASSES))
+
+
+def test_the_halves_of_a_split_of_the_digit_scenes_hold_different_scenes():
+    """A scene dataset read scene ``index`` whatever its samples were: the planner's seeded halves
+    (calibration, validation) both held the first scenes, so validation overlapped calibration."""
+    from edgekit.planner.detection import split
+
+    full = open_detection_dataset("demo-det-test")
+    calib, val = split(full)
+    for half in (calib, val):
+        for i in (0, len(half) - 1):
+            image, truth = half[i]
+            whole_image, whole_truth = full[half.samples[i].image_id]
+            assert np.array_equal(image, whole_image) and np.array_equal(truth.boxes, whole_truth.boxes)
+    seen = {full.samples.index(s) for s in calib.samples}
+    assert seen.isdisjoint(s.image_id for s in val.samples)
+    assert not np.array_equal(calib[0][0], val[0][0]) and calib.fingerprint != val.fingerprint
