@@ -106,19 +106,15 @@ def stored_precision_rule(
         return stored, ()
     if requested == Precision.FP32:
         return stored, (f"model is stored in {stored}; {backend} runs it as stored (asked fp32)",)
-    how = (
-        "quantize it with edgekit.compress"
-        if requested in QUANTIZED
-        else f"make a {requested} copy with edgekit.compress"
-    )
-    raise BackendUnavailable(
-        f"{backend} runs a model in the precision it is stored in ({stored}), not {requested}; {how} first"
-        + (
-            ", or use the openvino backend, which sets the execution precision"
-            if requested in (Precision.FP16, Precision.BF16)
-            else ""
-        )
-    )
+    head = f"{backend} runs a model in the precision it is stored in ({stored}), not {requested}"
+    if requested == Precision.BF16:  # no file is stored in bf16 here: it is how OpenVINO executes one
+        raise BackendUnavailable(f"{head}; bf16 is an execution precision: use the openvino backend, which runs "
+                                 "an fp32 model in bf16 on a CPU with BF16 arithmetic (AMX or AVX512-BF16)")
+    if requested in QUANTIZED:
+        raise BackendUnavailable(f"{head}; quantize it with edgekit.compress first")
+    raise BackendUnavailable(f"{head}; make a {requested} copy with edgekit.compress first"
+                             + (", or use the openvino backend, which sets the execution precision"
+                                if requested == Precision.FP16 else ""))
 
 
 def build_options(cls: type, options: Any, backend: str) -> Any:

@@ -169,6 +169,10 @@ def test_onnxruntime_precision_must_match_the_stored_model(tiny):
         compile_session(tiny, "onnxruntime", precision="fp16")
     with pytest.raises(BackendUnavailable, match="quantize it"):
         compile_session(tiny, "onnxruntime", precision="int8")
+    # edgekit makes no bf16 file: the way to bf16 is OpenVINO's execution precision, not a copy
+    with pytest.raises(BackendUnavailable, match=r"not bf16; bf16 is an execution precision: use the openvino") as info:
+        compile_session(tiny, "onnxruntime", precision="bf16")
+    assert "edgekit.compress" not in str(info.value)
     with pytest.raises(BackendUnavailable, match="unknown precision"):
         compile_session(tiny, "onnxruntime", precision="fp8")
 
