@@ -337,8 +337,11 @@ def test_the_panel_says_why_accuracy_and_map_are_not_scored(qtbot):
 
     panel = ReadoutPanel()
     qtbot.addWidget(panel)
+    narrow = panel.minimumSizeHint().width()
     panel.show_readouts(Readouts(accuracy=AccuracyReadout(n=40, unknown=40, unknown_labels=("3", "7"))))
     assert panel.values["accuracy"].text() == "not scored: the labels ('3', '7') are none of the model's classes"
+    # the long text wraps: it widened the panel past its scroll area and cut every value off at the right
+    assert panel.minimumSizeHint().width() <= narrow
     assert panel.values["95% interval"].text() == "–"
     panel.show_readouts(Readouts(accuracy=AccuracyReadout(n=40, correct=30, accuracy=0.75, unknown=4,
                                                           unknown_labels=("okapi",))))

@@ -59,8 +59,8 @@ class ReadoutPanel(QWidget):
         self.detection_box.setToolTip("Boxes of the classes shown at the confidence threshold set above; the running "
                                       "mAP covers only the shown classes and starts again when either changes.")
         layout.addWidget(self.detection_box)
-        for name in ("objects", "mAP@0.5 · 0.5:0.95", "scored on"):  # long texts wrap: the panel never widens
-            self.values[name].setWordWrap(True)
+        for name in ("truth", "accuracy", "objects", "mAP@0.5 · 0.5:0.95", "scored on"):  # long texts wrap:
+            self.values[name].setWordWrap(True)  # the panel never widens past its scroll area (values cut off)
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         self.source_label.setStyleSheet("color: #d64545;")
