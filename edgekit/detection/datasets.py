@@ -180,10 +180,9 @@ def by_name(data: DetectionDataset, labels: tuple[str, ...] | list[str]) -> Dete
         DataError: no class of ``data`` is one of the model's.
     """
     labels, own = tuple(str(n) for n in labels), tuple(str(n) for n in data.classes)
-    if not own or own == labels[: len(own)]:  # the model's numbering already
+    to_model = class_map(own, labels)
+    if to_model is None:
         return data
-    index = {name: i for i, name in reversed(tuple(enumerate(labels)))}  # a name given twice: its first class
-    to_model = np.asarray([index.get(name, -1) for name in own], np.int64)
     if (to_model < 0).all():
         names = ", ".join(repr(c) for c in own[:5]) + (" ..." if len(own) > 5 else "")
         known = f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
@@ -202,6 +201,16 @@ def by_name(data: DetectionDataset, labels: tuple[str, ...] | list[str]) -> Dete
         names = ", ".join(repr(name) for name, _ in lost.most_common(3)) + (", ..." if len(lost) > 3 else "")
         skipped[f"box(es) of classes the model does not have ({names})"] += sum(lost.values())
     return replace(data, samples=samples, classes=labels, skipped=skipped)
+
+
+def class_map(own: tuple[str, ...], labels: tuple[str, ...]) -> np.ndarray | None:
+    """Each of ``own``'s classes as the model's class id by name (-1: the model lacks it); ``None``
+    when ``own`` is already the model's numbering. A name the model has twice maps to the first.
+    Used for data read here (:func:`by_name`) and for a live source's boxes (``RunningMap``)."""
+    if not own or tuple(own) == tuple(labels[: len(own)]):
+        return None
+    index = {name: i for i, name in reversed(tuple(enumerate(labels)))}
+    return np.asarray([index.get(name, -1) for name in own], np.int64)
 
 
 def _read_yolo(root: Path, names: tuple[str, ...]) -> DetectionDataset:

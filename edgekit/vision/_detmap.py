@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from edgekit.detection.datasets import GroundTruth
+from edgekit.detection.datasets import GroundTruth, class_map
 from edgekit.detection.nms import box_iou
 from edgekit.detection.types import Detection, Detections
 from edgekit.vision.readouts import MapReadout
@@ -117,14 +117,9 @@ class RunningMap:
                  conf: float | None = None, shown: tuple[str, ...] | None = None, min_interval_s: float = 0.1,
                  clock: Callable[[], float] = time.monotonic, truth_names: tuple[str, ...] | None = None) -> None:
         self.classes = tuple(classes)
-        self._to_model: np.ndarray | None = None  # source class id -> model class id (-1: the model lacks it)
-        self._truth_names: tuple[str, ...] = ()
-        if truth_names:
-            index = {name: i for i, name in reversed(tuple(enumerate(self.classes)))}
-            self._truth_names = tuple(truth_names)
-            self._to_model = np.array([index.get(name, -1) for name in self._truth_names], np.int64)
-            if np.array_equal(self._to_model, np.arange(len(self._truth_names))):
-                self._to_model = None  # the same classes in the same order: nothing to map
+        self._truth_names = tuple(truth_names or ())
+        # source class id -> model class id (-1: the model lacks it); None: the same numbering
+        self._to_model = class_map(self._truth_names, self.classes)
         self.unknown, self._unknown_classes = 0, {}  # truth boxes left out; their class names (first seen first)
         self.window, self.every, self.conf = int(window), int(every), conf
         self.min_interval_s, self._clock, self._scored_at = float(min_interval_s), clock, 0.0
