@@ -26,6 +26,41 @@ def live_page(window, tiny_onnx, tmp_path):
     return page
 
 
+def _state(page) -> str:
+    """What a live run looks like now, for a wait that timed out: the page, its pipeline, the thread
+    that hands frames to the view, the bridge, and every edgekit thread's stack."""
+    import sys
+    import traceback
+
+    pipe, follower = page.pipe, page.follower
+    lines = [f"frames_received={page.frames_received} banner={page.banner.kind}:{page.banner.text()!r}",
+             f"status={page.status.text()!r} bridge posted={page.bridge.posted} dropped={page.bridge.dropped}"]
+    if pipe is not None:
+        r = pipe.readouts
+        lines.append(f"pipe error={pipe.error!r} finished={pipe.finished} paused={pipe.paused} "
+                     f"source_error={r.source_error!r} reopens={r.source_reopens} captured={r.frames_captured} "
+                     f"inferred={r.frames_inferred} displayed={r.frames_displayed}")
+    else:
+        lines.append("pipe=None")
+    if follower is not None:
+        lines.append(f"follower alive={follower._thread.is_alive()} error={follower.error!r}")
+    frames = sys._current_frames()
+    for t in threading.enumerate():
+        if t.name.startswith("edgekit-") and t.ident in frames:
+            lines.append(f"--- {t.name}\n" + "".join(traceback.format_stack(frames[t.ident], limit=6)))
+    return "\n".join(lines)
+
+
+def _wait(page, qtbot, condition, timeout_ms: int) -> None:
+    """``qtbot.waitUntil`` that says, when it times out, what the run was doing."""
+    from pytestqt.exceptions import TimeoutError as QtTimeout
+
+    try:
+        qtbot.waitUntil(condition, timeout=timeout_ms)
+    except QtTimeout:
+        pytest.fail(f"timed out after {timeout_ms} ms:\n{_state(page)}")
+
+
 def _start(page, qtbot, frames=20):
     page.start()
     qtbot.waitUntil(lambda: page.pipe is not None or page.banner.kind == "error", timeout=60000)
@@ -180,12 +215,12 @@ def test_a_camera_that_vanishes_is_reported_and_recovered_from(live_page, qtbot)
     page.source.add_source(camera, "Camera 0: test camera")
     _start(page, qtbot, frames=5)
     camera.unplugged.set()
-    qtbot.waitUntil(lambda: page.banner.kind == "error", timeout=20000)
-    assert "camera 0" in page.banner.text() and page.pipe is not None
+    _wait(page, qtbot, lambda: page.banner.kind == "error", 20000)
+    assert "camera 0" in page.banner.text() and page.pipe is not None, _state(page)
     camera.unplugged.clear()
     before = page.frames_received
-    qtbot.waitUntil(lambda: page.frames_received > before + 5, timeout=20000)
-    qtbot.waitUntil(lambda: page.banner.kind != "error", timeout=5000)
+    _wait(page, qtbot, lambda: page.frames_received > before + 5, 20000)
+    _wait(page, qtbot, lambda: page.banner.kind != "error", 5000)
     assert "reopened" in page.panel.source_label.text()
     page.stop()
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
