@@ -158,7 +158,7 @@ def bench_there(model: str, name: str, backends: list[str] | None, precisions: l
     import tempfile
 
     from edgekit._io import write_text_atomic
-    from edgekit.cli._console import console, err_console, print_json
+    from edgekit.cli._console import console, err_console, print_json, table_console
     from edgekit.cli.bench import render, resolve_model
     from edgekit.devices.planning import bench_on_device
 
@@ -177,7 +177,8 @@ def bench_there(model: str, name: str, backends: list[str] | None, precisions: l
 
     console.print(f"[bold]measured on device {esc(name)}[/] ({esc(result.url)}): "
                   f"{esc(HardwareProfile.from_dict(result.profile).summary())}", highlight=False)
-    console.print(render(list(result.results)))
+    wide = table_console(132)  # as `edgekit bench` here: the terminal's width, its narrow form under 80 columns
+    wide.print(render(list(result.results), wide.width))
     for row in result.overhead:
         console.print(f"[dim]{row['backend']}/{row['precision']}: sent {row['bytes_sent']} bytes in "
                       f"{row['transfer_s']:.2f} s, remote start-up {row['startup_s']:.2f} s[/]", highlight=False)

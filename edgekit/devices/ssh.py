@@ -23,6 +23,7 @@ import shlex
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,21 @@ from edgekit.errors import Cancelled, DeviceError
 
 _PID_MARK = "__EDGEKIT_PID__"
 Cancel = Callable[[], bool] | None
+
+
+def _asyncssh() -> Any:
+    """The asyncssh module, imported without the warnings its import prints under recent
+    cryptography releases (51 here).
+
+    Why: importing asyncssh touches cryptography's DSA classes, and each access prints a
+    ``CryptographyDeprecationWarning: DSA is deprecated`` with a line of asyncssh's source: ten lines
+    of a library's internals above every ``edgekit device`` command and ``bench --device``, about a
+    key type edgekit never offers (keys and the agent are used as OpenSSH would, and OpenSSH has
+    dropped DSA). Only that message is silenced, and only while the module is first imported."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="DSA is deprecated")
+        import asyncssh
+    return asyncssh
 
 
 @dataclass(frozen=True)
@@ -58,7 +74,7 @@ def host_pattern(device: Device) -> str:
 
 
 def _known_hosts():
-    import asyncssh
+    asyncssh = _asyncssh()
 
     text = "\n".join(f.read_text(encoding="utf-8", errors="replace") for f in known_hosts_files())
     return asyncssh.import_known_hosts(text)
@@ -117,7 +133,7 @@ def fetch_host_key(device: Device) -> Any:
     Raises:
         DeviceError: the device cannot be reached (refused, timed out, unknown host).
     """
-    import asyncssh
+    asyncssh = _asyncssh()
 
     runner = _Loop()
     try:
@@ -230,7 +246,7 @@ class Connection:
     def read_text(self, path: str) -> str | None:
         """A small remote text file's content, or ``None`` when it does not exist."""
         async def read(sftp: Any) -> str | None:
-            import asyncssh
+            asyncssh = _asyncssh()
 
             try:
                 async with sftp.open(path, "rb") as f:
@@ -242,7 +258,7 @@ class Connection:
     def sizes(self, folder: str) -> dict[str, int]:
         """``relative path -> size`` of every file under ``folder`` on the device (empty when absent)."""
         async def walk(sftp: Any) -> dict[str, int]:
-            import asyncssh
+            asyncssh = _asyncssh()
 
             found: dict[str, int] = {}
             stack = [""]
@@ -267,7 +283,7 @@ class Connection:
     def remove(self, path: str) -> None:
         """Delete a remote file if it exists."""
         async def rm(sftp: Any) -> None:
-            import asyncssh
+            asyncssh = _asyncssh()
 
             with contextlib.suppress(asyncssh.SFTPNoSuchFile):
                 await sftp.remove(path)
@@ -300,7 +316,7 @@ class Connection:
 
 
 async def _connect(device: Device) -> Any:
-    import asyncssh
+    asyncssh = _asyncssh()
 
     keys = [str(expand_user(device.key))] if device.key else ()
     options = {"known_hosts": _known_hosts(), "client_keys": keys, "password_auth": False, "kbdint_auth": False,
@@ -319,7 +335,7 @@ class _HostKeyRefused(Exception):
 
 
 async def _presented_key(device: Device) -> Any:
-    import asyncssh
+    asyncssh = _asyncssh()
 
     with contextlib.suppress(Exception):
         return await asyncio.wait_for(asyncssh.get_server_host_key(device.host, device.port, config=None),
@@ -357,7 +373,7 @@ def _short(command: str, n: int = 60) -> str:
 
 def _explain(exc: BaseException, device: Device, doing: str) -> DeviceError:
     """One sentence naming the device, what failed, and the fix."""
-    import asyncssh
+    asyncssh = _asyncssh()
 
     where = f"{device.name} ({device.url})"
     if isinstance(exc, DeviceError):

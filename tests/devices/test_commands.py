@@ -50,3 +50,28 @@ def test_a_candidate_failing_there_is_marked_failed_not_missing(server, client_k
     r = results["onnxruntime/cpu/fp32"]
     assert r.status == "failed" and "openvino cannot compile it here" in r.reason
     assert seen == ["benchmarking: on flaky: onnxruntime/cpu/fp32"]
+
+
+def test_bench_on_the_device_fits_an_80_column_terminal(device, server, capsys, monkeypatch):
+    """The device's table is `edgekit bench`'s: at 80 columns the secondary columns are left out (and
+    said so), instead of every name and number cut to 'onnxrunt…' and '1.9…'."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["bench", "demo:digits", "--device", "loop", "--backend", "onnxruntime", "--seconds", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "narrow terminal: p90 ms" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("onnxruntime"))
+    assert "…" not in row and len(row) <= 80, row
+
+
+def test_a_device_command_prints_no_warnings_from_inside_asyncssh(device, server):
+    """`edgekit device check` shows the device, not the 'DSA is deprecated' warnings (with lines of
+    asyncssh's source) that importing asyncssh prints under recent cryptography releases (51 here): ten
+    lines above every device command, about a key type edgekit never offers."""
+    import subprocess
+
+    bare = subprocess.run([sys.executable, "-W", "default", "-c", "import asyncssh"], check=False,
+                          capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-W", "default", "-m", "edgekit", "device", "check", "loop"],
+                         check=False, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "ready" in run.stdout, run.stdout + run.stderr
+    assert "Warning" not in run.stderr, f"{run.stderr}\n(a bare import printed {bare.stderr.count('Warning')})"
