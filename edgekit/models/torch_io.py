@@ -23,7 +23,7 @@ from edgekit.models.model import Model
 from edgekit.models.onnx_io import sniff
 from edgekit.models.spec import TensorSpec, guess_layout
 from edgekit.types import Format
-from edgekit.zoo import create_model, get_arch
+from edgekit.zoo import create_model, get_arch, list_models
 
 _STATE_KEYS = ("state_dict", "model_state_dict", "model", "weights")
 
@@ -76,18 +76,73 @@ def load_file(path: Path, *, name: str, input_shape=None, arch=None, arch_kwargs
             path=path,
         )
 
-    module = create_model(arch, **arch_kwargs)
-    try:
-        module.load_state_dict(state, strict=True)
-    except (RuntimeError, TypeError) as exc:
-        raise ModelLoadError(
-            f"the weights in {path} do not fit zoo architecture {arch!r} ({_line(exc)}); "
-            "check --arch and its kwargs",
-            path=path,
-        ) from exc
+    module, arch_kwargs = _fitted(arch, dict(arch_kwargs), state, path)
     shape = _input_shape(input_shape, arch, path)
     model = _describe(module.eval(), shape, name=name, path=path, digest=sha256_file(path))
     return model.replace(metadata={**model.metadata, "arch": arch, "arch_kwargs": arch_kwargs})
+
+
+def _fitted(arch: str, kwargs: dict, state: dict, path: Path) -> tuple[Any, dict]:
+    """The zoo ``arch`` holding ``state``, and the keyword arguments it was built with.
+
+    Why the class count is read from the weights: a checkpoint fine-tuned on 10 classes is the
+    common case, and the command line has no way to pass ``num_classes``; when the only tensors that
+    disagree are the head's (their first dimension is the architecture's class count), the
+    architecture is built again with the checkpoint's count. Anything else is refused with the
+    tensors that disagree, so the user sees which layer is not what ``arch`` expects.
+
+    Raises:
+        ModelLoadError: the weights do not fit ``arch`` (names the differing tensors).
+    """
+    module = create_model(arch, **kwargs)
+    problems = _misfits(module.state_dict(), state)
+    classes = _class_count(module.state_dict(), state, problems) if "num_classes" not in kwargs else None
+    if classes is not None:
+        kwargs = {**kwargs, "num_classes": classes}
+        module = create_model(arch, **kwargs)
+        problems = _misfits(module.state_dict(), state)
+    if problems:
+        raise ModelLoadError(
+            f"the weights in {path} do not fit zoo architecture {arch!r}: {'; '.join(problems[:3])}"
+            f"{f'; and {len(problems) - 3} more' if len(problems) > 3 else ''}; check --arch (the zoo has "
+            f"{', '.join(list_models())})",
+            path=path,
+        )
+    try:
+        module.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError) as exc:  # a tensor that is not one (the shapes were compared)
+        raise ModelLoadError(f"the weights in {path} do not load into {arch!r} ({_line(exc)})", path=path) from exc
+    return module, kwargs
+
+
+def _misfits(expected: dict, state: dict) -> list[str]:
+    """What differs between an architecture's state and a checkpoint's, one phrase per tensor."""
+    out = [f"{key}: {tuple(state[key].shape)} in the file, {tuple(want.shape)} in the architecture"
+           for key, want in expected.items() if key in state and hasattr(state[key], "shape")
+           and tuple(state[key].shape) != tuple(want.shape)]
+    missing = [key for key in expected if key not in state]
+    extra = [key for key in state if key not in expected]
+    if missing:
+        out.append(f"{len(missing)} tensor(s) missing from the file ({', '.join(missing[:2])}"
+                   f"{' ...' if len(missing) > 2 else ''})")
+    if extra:
+        out.append(f"{len(extra)} tensor(s) the architecture does not have ({', '.join(extra[:2])}"
+                   f"{' ...' if len(extra) > 2 else ''})")
+    return out
+
+
+def _class_count(expected: dict, state: dict, problems: list[str]) -> int | None:
+    """The checkpoint's class count when the only misfits are the head's weight and bias (first
+    dimension the architecture's output size, every other dimension equal); else ``None``."""
+    if not problems or len(problems) > 2 or any("tensor(s)" in p for p in problems):
+        return None
+    differing = [key for key, want in expected.items() if tuple(state[key].shape) != tuple(want.shape)]
+    last = list(expected)[-2:]  # a head is the last weight and bias (Linear or 1x1 Conv)
+    if not differing or not set(differing) <= set(last):
+        return None
+    counts = {int(state[key].shape[0]) for key in differing}
+    same_rest = all(tuple(state[k].shape[1:]) == tuple(expected[k].shape[1:]) for k in differing)
+    return counts.pop() if len(counts) == 1 and same_rest else None
 
 
 def _is_torchscript(path: Path) -> bool:

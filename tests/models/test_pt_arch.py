@@ -41,3 +41,29 @@ def test_a_bare_state_dict_names_the_flag_and_loads_with_it(tmp_path):
                    "--seconds", "0.2")
     assert done.returncode == 0, done.stderr
     assert "ok" in done.stdout
+
+
+def test_a_state_dict_fine_tuned_to_fewer_classes_loads_with_its_class_count(tmp_path):
+    """A MobileNetV2 state dict with a 7-class head: `--arch mobilenetv2` builds it with 7 classes (the
+    command line has no way to pass num_classes; it refused with 'Error(s) in loading state_dict')."""
+    import torch
+
+    from edgekit.zoo import create_model
+
+    torch.save(create_model("mobilenetv2", num_classes=7).state_dict(), weights := tmp_path / "mine.pt")
+    done = edgekit("info", str(weights), "--arch", "mobilenetv2")
+    assert done.returncode == 0, done.stderr
+    assert "[batch, 7]" in done.stdout
+
+
+def test_weights_of_another_architecture_name_the_tensors_that_differ(tmp_path):
+    import torch
+
+    from edgekit.zoo import create_model
+
+    torch.save(create_model("mobilenetv2", num_classes=7).state_dict(), weights := tmp_path / "mine.pt")
+    done = edgekit("info", str(weights), "--arch", "mobilenetv2_tiny")
+    assert done.returncode == 2
+    said = " ".join(done.stderr.split())
+    assert "features.0.0.weight: (32, 3, 3, 3) in the file, (16, 3, 3, 3) in the architecture" in said, said
+    assert "the zoo has digitcnn" in said and "Traceback" not in done.stderr
