@@ -24,6 +24,18 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def shell_arg(value: Any) -> str:
+    """``value`` (a path, a model name) as it must be typed in a command we suggest, quoted for a
+    POSIX shell where needed and escaped for rich markup: ``edgekit verify 'my bundle'``.
+
+    Why: a hint such as ``edgekit verify my bundle`` for a folder with a space fails when pasted."""
+    import shlex
+
+    from rich.markup import escape
+
+    return escape(shlex.quote(str(value)))
+
+
 def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:
     """A two-column rich table (bold cyan keys, folded values) of ``rows``."""
     from rich.table import Table

@@ -209,13 +209,13 @@ def register(app: typer.Typer) -> None:
         if change is not None:
             console.print(esc(change.sentence(data)), highlight=False)
             if change.drop_points > 100 * max_accuracy_drop:
-                from edgekit.cli._console import print_message
+                from edgekit.cli._console import print_message, shell_arg
 
                 print_message(
                     f"[yellow]warning:[/] {method} lost {change.drop_points:.1f} points of {change.metric} on "
                     f"these images (more than --max-accuracy-drop {max_accuracy_drop:g}, "
                     f"{100 * max_accuracy_drop:g} point{'' if max_accuracy_drop == 0.01 else 's'}); `edgekit plan "
-                    f"{esc(model)} --data {esc(data)}` measures each method on each runtime on held-out images and "
+                    f"{shell_arg(model)} --data {shell_arg(data)}` measures each method on each runtime on held-out images and "
                     "keeps only what stays within the budget")
         elif why_not:
             console.print(f"accuracy not compared: {esc(why_not)}", highlight=False)

@@ -169,10 +169,10 @@ def register(app: typer.Typer) -> None:
                             track=track, conf=conf, classes=_class_names(classes), card_flags=given_flags())
         config = with_model(config)  # before --save-config: a card-less model or an unknown class writes nothing
         if save_config:
-            from edgekit.cli._console import err_console
+            from edgekit.cli._console import err_console, shell_arg
 
             config.save(save_config, force=force)
-            err_console.print(f"settings saved to {esc(save_config)} (replay: edgekit run {esc(save_config)})")
+            err_console.print(f"settings saved to {esc(save_config)} (replay: edgekit run {shell_arg(save_config)})")
         run_live(config)
 
 

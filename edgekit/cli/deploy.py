@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
                                                "and run edgekit verify there.")] = None,
     ) -> None:
         """Package a plan's choice (or a model) as a bundle that checks itself on the device."""
-        from edgekit.cli._console import console, print_json
+        from edgekit.cli._console import console, print_json, shell_arg
         from edgekit.deployment import deploy
 
         if to:
@@ -72,5 +72,5 @@ def register(app: typer.Typer) -> None:
         console.print(f"  sample: {m.validation.get('samples')} images, {scored} (re-measured by edgekit verify), "
                       f"p50 {m.validation.get('latency_ms', 0):.3f} ms; {len(m.files)} files checksummed",
                       highlight=False)
-        console.print(f"  on the device: edgekit verify {esc(str(bundle.path))}; serve it: edgekit serve {esc(str(bundle.path))} "
+        console.print(f"  on the device: edgekit verify {shell_arg(bundle.path)}; serve it: edgekit serve {shell_arg(bundle.path)} "
                       f"(as {esc(m.serve_name)})", highlight=False)

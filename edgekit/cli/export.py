@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
                                                       "(default /opt/edgekit/bundles/NAME).")] = None,
     ) -> None:
         """Export a verified bundle for a serving cluster."""
-        from edgekit.cli._console import console
+        from edgekit.cli._console import console, shell_arg
         from edgekit.deployment.triton import export_triton
         from edgekit.errors import BundleError
 
@@ -58,4 +58,4 @@ def register(app: typer.Typer) -> None:
                                      force=force)
         folder = export_triton(bundle, out, max_batch_size=max_batch_size, instances=instances, force=force,
                                backend=triton_backend)
-        console.print(f"[green]Triton model written:[/] {esc(str(folder))}  (tritonserver --model-repository {esc(str(out))})", highlight=False)
+        console.print(f"[green]Triton model written:[/] {esc(str(folder))}  (tritonserver --model-repository {shell_arg(out)})", highlight=False)

@@ -142,11 +142,11 @@ def run_config(config, as_json: bool, force: bool = False, setting: str = "--out
     show(report, as_json)
     if as_json:
         return
-    from edgekit.cli._console import console
+    from edgekit.cli._console import console, shell_arg
 
     if config.out:  # the next step, as the folder is what deploy takes
         console.print(f"\nReport written to {esc(config.out)} (report.json, report.md, plot.png); "
-                      f"package its choice: edgekit deploy {esc(config.out)} --out bundle/", highlight=False)
+                      f"package its choice: edgekit deploy {shell_arg(config.out)} --out bundle/", highlight=False)
     elif report.best_key:  # nothing kept: say how to keep it before the user wants to deploy
         console.print("\nNothing saved: add --out plan/ to keep the report and its models, then "
                       "edgekit deploy plan/ --out bundle/", highlight=False)

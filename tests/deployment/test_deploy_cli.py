@@ -134,3 +134,18 @@ def test_deploy_prints_a_name_in_brackets_and_the_name_it_is_served_as(tiny_mode
     printed = " ".join(capsys.readouterr().out.split())  # lines wrapped at the terminal's width joined
     assert "tiny [int8-ac] on onnxruntime" in printed and "out [1].zip" in printed
     assert f"(as {safe_name('tiny [int8-ac]')})" in printed and Bundle.open(out).manifest.serve_name in printed
+
+
+def test_the_next_commands_it_suggests_can_be_pasted_for_a_folder_with_a_space(tiny_model, tmp_path, capsys,
+                                                                               monkeypatch):
+    """`edgekit deploy ... --out 'my bundle'` suggested `edgekit verify .../my bundle`, which a shell
+    reads as two arguments; the paths in the suggested commands are quoted as a shell needs them."""
+    import shlex
+
+    monkeypatch.setenv("COLUMNS", "400")  # one line per hint
+    out = tmp_path / "my bundle"
+    assert main(["deploy", str(tiny_model.path), "--out", str(out), "--assume-defaults", "--samples", "4"]) == 0
+    said = capsys.readouterr().out
+    suggested = said.split("on the device: ", 1)[1].split(";", 1)[0]  # "edgekit verify '.../my bundle'"
+    assert shlex.split(suggested) == ["edgekit", "verify", str(out)], suggested  # as a shell reads it
+    assert main(shlex.split(suggested)[1:]) == 0
