@@ -6,10 +6,19 @@ here or shipped in assets/.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The person's own edgekit config is never read by a test: a device they added with `edgekit device add`
+# appeared as an extra target card and failed the Optimize page's test. Tests that add devices set a
+# folder of their own per test (tests/devices/conftest.py); this one is empty and removed at the end.
+os.environ["EDGEKIT_CONFIG_DIR"] = _CONFIG = tempfile.mkdtemp(prefix="edgekit-tests-config-")
+atexit.register(shutil.rmtree, _CONFIG, ignore_errors=True)
 
 
 def as_in_a_terminal(argv: list[str]) -> list[str]:

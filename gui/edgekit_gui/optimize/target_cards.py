@@ -57,6 +57,8 @@ def card_text(t: Any) -> str:
 
     where = "this machine, measured" if t.is_local else t.cpu_arch
     if is_device_target(t):
+        if not t.cores:  # added without --target: nothing is known until a plan connects
+            return f"{t.name}\n{DEVICE_BADGE}\nits hardware is read over SSH when a plan runs there"
         where = f"{DEVICE_BADGE} · {t.cpu_arch}"
     budget = f" · {t.budgets.latency_ms:g} ms budget" if t.budgets.latency_ms else ""
     backends = ", ".join(_short(b) for b in t.backends)

@@ -76,7 +76,7 @@ class OptimizePage(Page):
         left = QWidget()
         self.left = QVBoxLayout(left)
         self.left.setContentsMargins(0, 0, 4, 0)
-        heading = QLabel("<b>Target</b> (measured on <i>local</i>, estimated elsewhere)")
+        heading = QLabel("<b>Target</b> (measured on <i>local</i> and on devices over SSH, estimated elsewhere)")
         heading.setWordWrap(True)
         self.left.addWidget(heading)
         buttons = QWidget()
