@@ -200,9 +200,15 @@ class ABReadout:
 
     @property
     def note(self) -> str:
-        """Which frames the reference ran on, in words."""
+        """Which frames the reference ran on, in words: "reference ran on every frame (40 compared)",
+        or, when it could not keep up, "reference ran on 16 of the 40 frames due (every frame; the
+        others came while it was still busy)" (it said "ran on every frame" beside "24 skipped")."""
         which = "every frame" if self.every == 1 else f"every {_ordinal(self.every)} inferred frame"
-        return f"reference ran on {which} ({self.compared} compared, {self.skipped} skipped while busy)"
+        if not self.skipped:
+            return f"reference ran on {which} ({self.compared} compared)"
+        due = self.compared + self.skipped
+        return (f"reference ran on {self.compared} of the {due} frames due ({which}; the others came while it "
+                "was still busy)")
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,15 @@ def test_readouts_round_trip_through_dict_and_json():
     assert r.bottleneck == "model (inference)"  # 1.2 ms inference; no capture/render recorded
 
 
+def test_the_ab_note_never_says_every_frame_of_frames_it_skipped():
+    from dataclasses import replace
+
+    ab = replace(sample_readouts().ab, every=1, compared=16, skipped=24)
+    assert ab.note == ("reference ran on 16 of the 40 frames due (every frame; the others came while it was "
+                       "still busy)")
+    assert replace(ab, skipped=0).note == "reference ran on every frame (16 compared)"
+
+
 def test_running_confusion_matches_compute_metrics():
     from edgekit.evaluation.metrics import compute_metrics
 
