@@ -49,6 +49,10 @@ def register(app: typer.Typer) -> None:
             model_or_plan = load_cli_model(source, need_preprocess=True)  # card flags; card-less models refused
         from edgekit.cli._progress import progress_bar
 
+        if target:  # a device added with `edgekit device add` is a target, as for `plan --target`
+            from edgekit.devices.planning import deploy_target
+
+            target = deploy_target(target)
         with progress_bar(f"deploying {source}") as progress:
             bundle = deploy(model_or_plan, target=target, out=out, backend=backend, precision=precision,
                             device=device, data=data, samples=samples, force=force, progress=progress)

@@ -221,8 +221,8 @@ def _check_runs_there(choice: Any, declared: Any) -> None:
 def _declared(target: Any, name: str) -> Any:
     """The ``Target`` whose backends bound the bundle's fallbacks; ``None`` when its file is not here
     (a plan made with a target YAML this machine lacks): then no fallback is promised."""
-    if isinstance(target, Target):
-        return target
+    if isinstance(target, Target):  # one that lists no backends (a device known only over SSH) bounds nothing
+        return target if target.backends else None
     try:
         return load_target(name)
     except TargetError:

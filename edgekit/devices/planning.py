@@ -17,7 +17,7 @@ from edgekit.devices.remote import CommandFailed
 from edgekit.devices.runner import DeviceRunner, Measured
 from edgekit.devices.store import Device, find_device, get_device
 from edgekit.errors import BackendUnavailable, BundleError, DeviceError
-from edgekit.progress import Progress, emit
+from edgekit.progress import Cancel, Progress, check_cancel, emit
 
 
 class PlanIncomplete(DeviceError):
@@ -211,29 +211,55 @@ def bench_on_device(model: Any, name: str, backends: list[str] | None = None, pr
         runner.close()
 
 
-def deploy_to_device(bundle: str | Path, name: str) -> dict:
+def deploy_to_device(bundle: str | Path, name: str, progress: Progress | None = None, cancel: Cancel = None) -> dict:
     """Copy a written bundle to device ``name`` and run ``edgekit verify`` there; return its report.
+
+    Args:
+        progress: told "connecting", "copying" and "verifying" (the app's Deploy page shows them).
+        cancel: stops the copy or the remote verify (the remote command is stopped there too).
 
     Returns:
         ``{"device", "path", "passed", "report", "shipment"}``.
 
     Raises:
         DeviceError: unreachable, refused, edgekit missing there, or the copy was refused there.
+        Cancelled: ``cancel`` fired.
     """
     from edgekit.devices.remote import BundleRefused, Remote
 
     device = get_device(name)
     bundle = Path(bundle)
+    folder = bundle.stem if bundle.is_file() else bundle.name
+    cancel = None if cancel is None else (lambda token=cancel: _fired(token))  # the SSH layer calls it
+    emit(progress, "connecting", f"{device.name} ({device.url})", fraction=0.0)
     with Remote.open(device) as remote:
         remote.require()
-        ship = remote.ship(bundle, bundle.stem if bundle.is_file() else bundle.name)
+        emit(progress, "copying", f"{bundle.name} to {device.name}", fraction=0.2)
+        check_cancel(cancel)
+        ship = remote.ship(bundle, folder, cancel)  # a copy cut short leaves only a .part file there
+        emit(progress, "verifying", f"{bundle.name} on {device.name}", fraction=0.6)
+        check_cancel(cancel)
         try:
-            rc, report = remote.verify(ship.path)
+            rc, report = remote.verify(ship.path, cancel=cancel)
         except BundleRefused:
-            ship = remote.ship(bundle, bundle.stem if bundle.is_file() else bundle.name, full=True)
-            rc, report = remote.verify(ship.path)
+            ship = remote.ship(bundle, folder, cancel, full=True)
+            rc, report = remote.verify(ship.path, cancel=cancel)
+    emit(progress, "done", f"verified on {device.name}", fraction=1.0)
     return {"device": name, "path": ship.path, "passed": rc == 0 and report.get("passed", False),
             "report": report, "shipment": ship.to_dict()}
+
+
+def deploy_target(name: Any) -> Any:
+    """``name`` as :func:`edgekit.deploy` takes a target: a device added with ``edgekit device add``
+    becomes a ``Target`` under its own name (its declared target's figures, or, added without
+    ``--target``, none: what it runs is known only over SSH, so nothing is refused and no fallback is
+    promised); anything else is returned as it is. Why: ``plan --target`` took a device's name and
+    ``deploy`` refused it as an unknown target, and so did the app's Deploy page after a plan on a
+    device card."""
+    from edgekit.devices.runner import offline_target
+
+    device = find_device(name) if isinstance(name, str) and name else None
+    return offline_target(device) if device is not None else name
 
 
 def is_device(name: str | None) -> bool:

@@ -75,3 +75,31 @@ def test_a_device_command_prints_no_warnings_from_inside_asyncssh(device, server
                          check=False, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and "ready" in run.stdout, run.stdout + run.stderr
     assert "Warning" not in run.stderr, f"{run.stderr}\n(a bare import printed {bare.stderr.count('Warning')})"
+
+
+def test_deploy_takes_a_device_as_its_target_as_plan_does(device, server, tmp_path, capsys):
+    """`plan --target loop` measured there; `deploy --target loop` refused it as an unknown target."""
+    import json
+    import zipfile
+
+    out = tmp_path / "digits.zip"
+    assert main(["deploy", "demo:digits", "--out", str(out), "--samples", "8", "--target", "loop"]) == 0, \
+        capsys.readouterr().err
+    assert json.loads(zipfile.ZipFile(out).read("manifest.json"))["target"] == "loop"
+
+
+def test_a_copy_to_a_device_can_be_cancelled(device, server, tmp_path):
+    import threading
+
+    import pytest
+
+    from edgekit.deployment import deploy
+    from edgekit.devices.planning import deploy_to_device
+    from edgekit.errors import Cancelled
+
+    bundle = deploy("demo:digits", out=tmp_path / "digits.zip", samples=8)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        deploy_to_device(bundle.path, "loop", cancel=stop)
+    assert not (server.home / "edgekit-work" / "bundles" / "digits.zip").exists()

@@ -33,12 +33,32 @@ def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data_s
     """Worker: ``edgekit.deployment.deploy`` then the bundle's own validation report."""
     from edgekit.deployment import deploy
     from edgekit.deployment.bundle import read_report
+    from edgekit.devices.planning import deploy_target
 
     emit(progress, "reading data", "validation images")
     data = open_dataset(data_spec)
-    bundle = deploy(source, target=target, out=out, data=data, samples=samples, force=force, progress=progress,
+    bundle = deploy(source, target=deploy_target(target), out=out, data=data, samples=samples, force=force, progress=progress,
                     **overrides)
     return bundle, read_report(bundle)
+
+
+def copy_in_worker(bundle: str, device: str, progress: Any, cancel: Any) -> dict:
+    """Worker: copy a written bundle to a device added with ``edgekit device add`` and verify it
+    there (``edgekit deploy --to DEVICE``): ``edgekit.devices.planning.deploy_to_device``."""
+    from edgekit.devices.planning import deploy_to_device
+
+    return deploy_to_device(bundle, device, progress=progress, cancel=cancel)
+
+
+def device_of(target: str | None) -> str | None:
+    """``target`` when it names a device added with ``edgekit device add`` (a plan ran there), else ``None``."""
+    from edgekit.devices.store import find_device
+    from edgekit.errors import EdgekitError
+
+    try:
+        return target if target and find_device(target) is not None else None
+    except EdgekitError:  # an unreadable devices.json: no device to copy to
+        return None
 
 
 def _digits_fit(model: Any) -> bool:
@@ -95,10 +115,21 @@ class DeployPage(Page):
         self.force = QCheckBox("Replace an existing bundle at that path")
         form.addRow("", self.force)
         self.deploy_button = QPushButton("Build bundle")
-        form.addRow("", self.deploy_button)
+        # a bundle for a device added with `edgekit device add`: copied there and verified there (deploy --to)
+        self.copy_button = QPushButton("Copy to device and verify there")
+        self.copy_button.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        for button in (self.deploy_button, self.copy_button, self.cancel_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        form.addRow("", buttons)
         self.content.addWidget(box)
         browse.clicked.connect(self._ask_out)
         self.deploy_button.clicked.connect(self.start)
+        self.copy_button.clicked.connect(self.copy_to_device)
+        self.cancel_button.clicked.connect(self.cancel_job)
 
     def _suggest_data(self) -> None:
         """Validation data that fits what is deployed: the images its plan was measured on, else, for
@@ -144,6 +175,7 @@ class DeployPage(Page):
                 f"its plan chose {report.best.key}: click “Use this model” on the Optimize page to deploy that"
                 if planned else "no plan chosen yet (Optimize: “Run plan”, then “Use this model”)"))
         self.what.add_row("Target", self.state.target)
+        self._offer_copy()
         stem = name.replace(":", "-").replace("/", "-")
         self.out.setText(str(Path(self.out.text()).with_name(f"{stem}-bundle.zip")))
 
@@ -160,6 +192,7 @@ class DeployPage(Page):
         overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
                      if w.currentText() != FROM_CHOICE}
         self.deploy_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
         self.job = self.runner.start(
             deploy_in_worker, src, self.state.target, self.out.text(), overrides, self.data.spec(),
             self.samples.value(), self.force.isChecked(),
@@ -169,7 +202,53 @@ class DeployPage(Page):
 
     def _done(self) -> None:
         self.job = None
-        self.deploy_button.setEnabled(True)
+        self.deploy_button.setEnabled(self.source() is not None)
+        self.cancel_button.setEnabled(False)
+        self._offer_copy()
+
+    def cancel_job(self) -> None:
+        """Stop the build or the copy at its next step (a copy stops mid-file, a verify there is stopped there)."""
+        if self.job is not None:
+            self.job.cancel()
+            self.job.signals.cancelled.connect(lambda: self.banner.show_info("Cancelled."))
+
+    def _offer_copy(self) -> None:
+        """The copy button, for a written bundle whose target is a device added with `edgekit device add`."""
+        device = device_of(self.state.target)
+        self.copy_button.setVisible(device is not None)
+        if device is not None:
+            self.copy_button.setText(f"Copy to {device} and verify there")
+        self.copy_button.setEnabled(device is not None and self.bundle is not None and self.job is None)
+
+    def copy_to_device(self) -> None:
+        """Copy the bundle just built to the target device and run ``edgekit verify`` there, in a worker."""
+        device = device_of(self.state.target)
+        if device is None or self.bundle is None or self.job is not None:
+            return
+        self.deploy_button.setEnabled(False)
+        self.copy_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.job = self.runner.start(
+            copy_in_worker, str(self.bundle.path), device,
+            on_progress=lambda event: self.banner.show_info(describe_event(event) + "…"),
+            on_result=self.show_device_result, on_error=self.banner.show_error, on_done=self._done,
+        )
+
+    def show_device_result(self, result: dict) -> None:
+        """What the device said: where the bundle is there, what was sent, and its own verify."""
+        ship, report, device = result["shipment"], result["report"], result["device"]
+        n = len(ship["sent"])
+        sent = f"{n} file{'' if n == 1 else 's'} sent, {len(ship['kept'])} already there, {ship['bytes_sent']} bytes"
+        self.result.add_row("On device", f"{device}: {result['path']} ({sent})")
+        from edgekit.deployment.verify import VerifyReport
+
+        checks = "; ".join(f"{c.name}: {c.measured:.4g} ({c.limit}) {_verdict(c.ok)}" if c.measured is not None
+                           else f"{c.name}: {_verdict(c.ok)}" for c in VerifyReport.from_dict(report).checks)
+        self.result.add_row("Verified there", checks)
+        if result["passed"]:
+            self.banner.show_success(f"Verified on {device}: every promise held ({result['path']})")
+        else:
+            self.banner.show_error(f"The bundle does not keep its promises on {device}: {checks}")
 
     def show_bundle(self, result: tuple[Any, dict]) -> None:
         """Show the manifest and the files of the finished bundle."""
@@ -182,16 +261,26 @@ class DeployPage(Page):
             ("Path", str(bundle.path)), ("Model", f"{m.name} ({m.format}, {m.precision})"),
             ("Runs on", ", ".join(f"{b.get('backend', '?')} {b.get('precision', '')}".strip() for b in m.backends)
              + f" (device {m.device})"),
-            ("Target", m.target), ("Accuracy", "–" if m.accuracy is None else f"{m.accuracy:.2%}"),
-            ("Validation", _summarise(report)),
+            ("Target", m.target),
+            ("Accuracy", "– (no plan; the sample's is below)" if m.accuracy is None else f"{m.accuracy:.2%} (the plan's)"),
+            ("Sample", _sample(m.validation, report)),
         ):
             self.result.add_row(label, value)
         rows = [(name, info.get("bytes", info.get("size")), info.get("sha256", "")[:16] + "…")
                 for name, info in sorted(m.files.items())]
         fill_table(self.files, rows)
+        self._offer_copy()
 
 
-def _summarise(report: dict) -> str:
-    parts = [f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in report.items()
-             if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-    return ", ".join(parts[:8]) or "recorded"
+def _verdict(ok: bool | None) -> str:
+    return "ok" if ok else "FAILED" if ok is False else "reported"
+
+
+def _sample(validation: dict, report: dict) -> str:
+    """The packaged validation sample in words, as ``edgekit deploy`` says it (it read "data = validation
+    data" from the report's raw fields)."""
+    acc, p50 = validation.get("accuracy"), validation.get("latency_ms")
+    scored = "accuracy n/a (unlabelled)" if acc is None else f"accuracy {acc:.2%}"
+    timed = "" if p50 is None else f", p50 {p50:.3f} ms"
+    source = f" from {report['data']}" if isinstance(report.get("data"), str) else ""
+    return f"{validation.get('samples', '?')} images{source}: {scored}{timed} (re-measured by edgekit verify)"
