@@ -19,7 +19,7 @@ from edgekit.detection.compare import box_agreement
 from edgekit.detection.datasets import DetectionDataset, GroundTruth
 from edgekit.detection.detector import postprocess, prepare
 from edgekit.detection.head import DetectorSpec
-from edgekit.detection.letterbox import Letterbox
+from edgekit.detection.letterboxing import Letterbox
 from edgekit.detection.types import Detections
 
 GT_KEYS = ("gt_boxes", "gt_classes", "gt_image", "gt_areas", "gt_crowd", "letterbox")

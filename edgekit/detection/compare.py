@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgekit.detection.nms import box_iou
+from edgekit.detection.suppression import box_iou
 from edgekit.detection.types import Detection
 
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from edgekit.detection.decoders import DECODERS
 from edgekit.detection.head import DetectorSpec, detector_spec
-from edgekit.detection.letterbox import Letterbox, letterbox, to_tensor
-from edgekit.detection.nms import nms
+from edgekit.detection.letterboxing import Letterbox, letterbox, to_tensor
+from edgekit.detection.suppression import nms
 from edgekit.detection.types import Detection, DetectionConfig, Detections
 from edgekit.errors import InputMismatch
 from edgekit.models.preprocess import as_bgr
@@ -48,7 +48,7 @@ def postprocess(
         spec: the detector's spec.
         box: the letterbox :func:`prepare` returned for this image.
         config: thresholds to use instead of ``spec.config`` (a confidence slider).
-        nms_method: ``"auto"``, ``"numpy"`` or ``"opencv"`` (see :func:`~edgekit.detection.nms.nms`).
+        nms_method: ``"auto"``, ``"numpy"`` or ``"opencv"`` (see :func:`~edgekit.detection.suppression.nms`).
     """
     cfg = config or spec.config
     boxes, scores, ids = DECODERS[cfg.decoder](outputs, cfg, spec.size)

@@ -280,6 +280,6 @@ def _unknown_head(model: Model) -> str:
 
 def as_preprocess(spec: DetectorSpec) -> Preprocess:
     """The nearest classic :class:`~edgekit.models.Preprocess` (a bundle's manifest and sample keep one;
-    the detector itself letterboxes with :func:`edgekit.detection.letterbox.letterbox`)."""
+    the detector itself letterboxes with :func:`edgekit.detection.letterboxing.letterbox`)."""
     return Preprocess(size=spec.size, scale=spec.scale, channel_order="RGB" if spec.rgb else "BGR",
                       resize="letterbox")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgekit.detection.nms import box_iou
+from edgekit.detection.suppression import box_iou
 from edgekit.detection.types import Detection
 
 

@@ -23,8 +23,8 @@ from edgekit.models.spec import TensorSpec
 _LAZY = {
     "load_model": "edgekit.models.load",
     "read_card": "edgekit.models.load",
-    "convert": "edgekit.models.convert",
-    "supported_conversions": "edgekit.models.convert",
+    "convert": "edgekit.models.conversion",
+    "supported_conversions": "edgekit.models.conversion",
     "ConversionReport": "edgekit.models.check",
     "check_conversion": "edgekit.models.check",
     "count_flops": "edgekit.models.cost",

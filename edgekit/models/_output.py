@@ -4,7 +4,7 @@ The output is written into a scratch folder beside its destination, checked,
 and only then moved into place, main file last, each file re-checked to be new
 (``force`` aside), so a failure never leaves half a model behind.
 
-Kept apart from :mod:`edgekit.models.convert` so that importing these helpers does
+Kept apart from :mod:`edgekit.models.conversion` so that importing these helpers does
 not bind the ``convert`` submodule over the lazily exported ``convert`` function.
 """
 

@@ -22,7 +22,7 @@ import threading
 import cv2
 import numpy as np
 
-from edgekit.detection.letterbox import fit
+from edgekit.detection.letterboxing import fit
 from edgekit.models.preprocess import CropGeometry, Preprocess, as_bgr, resize_to, resized_centre, to_planes
 
 _LETTERBOX_PAD = 114  # Preprocess(resize="letterbox") pads with this grey
@@ -81,7 +81,7 @@ class BlobWriter:
     Args:
         preprocess: the model's preprocessing.
         letterbox: for a detector, ``(pad, pad_value)`` of its letterbox (the rounding of
-            :func:`edgekit.detection.letterbox.letterbox`) instead of ``preprocess.resize``.
+            :func:`edgekit.detection.letterboxing.letterbox`) instead of ``preprocess.resize``.
         dtype: the model's input dtype (a float16 model gets a float16 blob).
     """
 
@@ -150,7 +150,7 @@ class BlobWriter:
         return self._scratch.get("resized", shape)
 
     def _detector_letterbox(self, bgr: np.ndarray) -> np.ndarray:
-        """:func:`edgekit.detection.letterbox.letterbox`'s sizes and rounding, resized into the canvas."""
+        """:func:`edgekit.detection.letterboxing.letterbox`'s sizes and rounding, resized into the canvas."""
         pad, pad_value = self.letterbox
         size = self.pre.size
         box = fit(bgr.shape[:2], size, pad=pad)

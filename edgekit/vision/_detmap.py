@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from edgekit.detection.datasets import GroundTruth, class_map
-from edgekit.detection.nms import box_iou
+from edgekit.detection.suppression import box_iou
 from edgekit.detection.types import Detection, Detections
 from edgekit.vision.readouts import MapReadout
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgekit.detection.detector import postprocess, prepare
 from edgekit.detection.head import DetectorSpec, detector_spec, model_task
-from edgekit.detection.letterbox import fit
+from edgekit.detection.letterboxing import fit
 from edgekit.detection.track import IoUTracker
 from edgekit.detection.types import Detection
 from edgekit.errors import ConfigError, InputMismatch

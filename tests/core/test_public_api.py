@@ -86,3 +86,26 @@ def test_readme_python_snippet_runs_verbatim_with_a_real_image(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Prediction(" in done.stdout and "Chose" in done.stdout
     assert (tmp_path / "digits-bundle" / "manifest.json").is_file()
+
+
+def test_a_lazily_exported_function_is_never_replaced_by_its_module():
+    """``from edgekit.models import convert`` gave the module ``edgekit.models.convert`` ("'module' object
+    is not callable") once anything had imported that module first (``supported_conversions`` does);
+    ``edgekit.detection.letterbox`` and ``nms`` the same after ``import edgekit.vision``. Every lazy
+    export is checked after every submodule is imported."""
+    script = f"""
+import importlib, sys, types
+for name in {_all_submodules()!r}:
+    importlib.import_module(name)
+bad = []
+for name, module in list(sys.modules.items()):
+    table = getattr(module, "_LAZY", None) if name.startswith("edgekit") else None
+    for public, where in (table or {{}}).items():
+        value = getattr(module, public)
+        if isinstance(value, types.ModuleType) and hasattr(sys.modules[where], public):
+            bad.append(f"{{name}}.{{public}} is the module {{value.__name__}}, not its {{public}}")
+print(bad)
+"""
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]", done.stdout

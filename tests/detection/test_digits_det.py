@@ -12,7 +12,7 @@ from edgekit.data.scenes import TEST_SEED, render_scene, scene_at
 from edgekit.detection import Detections
 from edgekit.detection.datasets import DetectionDataset, scene_dataset
 from edgekit.detection.metrics import coco_evaluate
-from edgekit.detection.nms import box_iou
+from edgekit.detection.suppression import box_iou
 from edgekit.vision._detmap import RunningMap, _truth
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.detection.letterbox import letterbox
+from edgekit.detection.letterboxing import letterbox
 
 
 def test_centred_letterbox_pads_both_sides_and_maps_boxes_back():

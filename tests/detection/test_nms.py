@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.detection.nms import box_iou, nms
+from edgekit.detection.suppression import box_iou, nms
 
 
 def _brute_force(boxes, scores, classes, iou, max_det):
