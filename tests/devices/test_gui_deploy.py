@@ -14,22 +14,18 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def window(qtbot):
-    """The main window; afterwards its workers are waited for and automatic collection is back on."""
-    from PySide6.QtCore import QThreadPool
+def page(qtbot):
+    """The Deploy page on its own (state and job runner as the window gives them), shown."""
+    from edgekit_gui.jobs import JobRunner
+    from edgekit_gui.pages.deploy import DeployPage
+    from edgekit_gui.state import AppState
 
-    from edgekit_gui import main_thread_gc
-    from edgekit_gui.app import create_app
-    from edgekit_gui.main_window import MainWindow
-
-    create_app([])
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    QThreadPool.globalInstance().waitForDone(10000)
-    main_thread_gc.stop()
+    state, runner = AppState(), JobRunner()
+    page = DeployPage(state, runner)
+    qtbot.addWidget(page)
+    page.show()
+    yield page
+    runner.stop_all(10000)
 
 
 def _finish(page, qtbot) -> None:
@@ -37,12 +33,11 @@ def _finish(page, qtbot) -> None:
         pass
 
 
-def test_a_bundle_for_a_device_is_copied_and_verified_there(device, server, window, qtbot, tmp_path):
+def test_a_bundle_for_a_device_is_copied_and_verified_there(device, server, page, qtbot, tmp_path):
     from edgekit.models import load_model
 
-    window.state.set_model(load_model("demo:digits"))
-    window.state.set_target("loop")  # the card of a device added with `edgekit device add`
-    page = window.show_page("DeployPage")
+    page.state.set_model(load_model("demo:digits"))
+    page.state.set_target("loop")  # the card of a device added with `edgekit device add`
     assert page.copy_button.isVisible() and not page.copy_button.isEnabled()  # no bundle yet
     page.out.setText(str(tmp_path / "digits.zip"))
     page.samples.setValue(16)
@@ -62,7 +57,6 @@ def test_a_bundle_for_a_device_is_copied_and_verified_there(device, server, wind
     assert not page.cancel_button.isEnabled() and page.deploy_button.isEnabled()
 
 
-def test_no_copy_button_for_a_target_that_is_not_a_device(window):
-    window.state.set_target("raspberry-pi-5")  # estimated, not a device: nothing to copy to
-    page = window.show_page("DeployPage")
+def test_no_copy_button_for_a_target_that_is_not_a_device(page):
+    page.state.set_target("raspberry-pi-5")  # estimated, not a device: nothing to copy to
     assert not page.copy_button.isVisible()
