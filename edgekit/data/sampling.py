@@ -131,6 +131,19 @@ def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
     return np.asarray([index[c] for c in ours], np.int64)
 
 
+def not_among(missing: Sequence[str], labels: Sequence[str], where: str = "") -> str:
+    """"the dataset's classes 'a', 'b' ... (where) are not among the model's N labels": the head of a
+    refusal of data labelled with classes the model does not have, for classification data here and
+    for detection data (:func:`edgekit.detection.datasets.by_name`)."""
+    names = ", ".join(repr(c) for c in missing[:5]) + (" ..." if len(missing) > 5 else "")
+    return f"the dataset's classes {names}{f' ({where})' if where else ''} are not among the model's {len(labels)} labels"
+
+
+def first_labels(labels: Sequence[str]) -> str:
+    """The model's first five labels, "..." when there are more."""
+    return f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
+
+
 def _unknown_classes(missing: Sequence[str], labels: Sequence[str], shown: int = 3) -> str:
     """The error for dataset classes the model does not know, with the labels each could mean.
 
@@ -138,11 +151,10 @@ def _unknown_classes(missing: Sequence[str], labels: Sequence[str], shown: int =
     'crane (n02012849)' and 'crane (n03126707)'), so a dataset labelled 'crane' matches neither;
     without the candidates the user was left to guess why a plain ImageNet name was refused.
     """
-    names = ", ".join(repr(c) for c in missing[:5]) + (" ..." if len(missing) > 5 else "")
-    head = f"the dataset's classes {names} are not among the model's {len(labels)} labels"
+    head = not_among(missing, labels)
     candidates = [(name, [lab for lab in labels if lab.startswith(f"{name} (")]) for name in missing]
     ambiguous = [(name, found) for name, found in candidates if found]
-    known = f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
+    known = first_labels(labels)
     if not ambiguous:
         return f"{head} ({known}); name the class folders (or manifest labels) after the model's labels"
     hints = "; ".join(f"{name!r} could be {_either(found)}" for name, found in ambiguous[:shown])

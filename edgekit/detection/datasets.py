@@ -24,6 +24,7 @@ import numpy as np
 
 from edgekit._io import expand_user
 from edgekit.data.digits import CLASSES
+from edgekit.data.sampling import first_labels, not_among
 from edgekit.data.scenes import DATASET_NAMES, TEST_COUNT, TEST_SEED, TEST_SIZE, _scenes
 from edgekit.errors import DataError
 
@@ -184,10 +185,8 @@ def by_name(data: DetectionDataset, labels: tuple[str, ...] | list[str]) -> Dete
     if to_model is None:
         return data
     if (to_model < 0).all():
-        names = ", ".join(repr(c) for c in own[:5]) + (" ..." if len(own) > 5 else "")
-        known = f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
-        raise DataError(f"the dataset's classes {names} ({data.source}) are not among the model's {len(labels)} "
-                        f"labels ({known}); label the boxes with the model's classes", path=data.source)
+        raise DataError(f"{not_among(own, labels, str(data.source))} ({first_labels(labels)}); label the boxes "
+                        "with the model's classes", path=data.source)
     samples, lost = [], Counter()
     for sample in data.samples:
         ids = to_model[sample.class_ids]

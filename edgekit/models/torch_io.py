@@ -96,7 +96,7 @@ def _fitted(arch: str, kwargs: dict, state: dict, path: Path) -> tuple[Any, dict
     """
     module = create_model(arch, **kwargs)
     problems = _misfits(module.state_dict(), state)
-    classes = _class_count(module.state_dict(), state, problems) if "num_classes" not in kwargs else None
+    classes = _class_count(module.state_dict(), state) if problems and "num_classes" not in kwargs else None
     if classes is not None:
         kwargs = {**kwargs, "num_classes": classes}
         module = create_model(arch, **kwargs)
@@ -131,10 +131,10 @@ def _misfits(expected: dict, state: dict) -> list[str]:
     return out
 
 
-def _class_count(expected: dict, state: dict, problems: list[str]) -> int | None:
+def _class_count(expected: dict, state: dict) -> int | None:
     """The checkpoint's class count when the only misfits are the head's weight and bias (first
     dimension the architecture's output size, every other dimension equal); else ``None``."""
-    if not problems or len(problems) > 2 or any("tensor(s)" in p for p in problems):
+    if set(expected) != set(state) or not all(hasattr(v, "shape") for v in state.values()):
         return None
     differing = [key for key, want in expected.items() if tuple(state[key].shape) != tuple(want.shape)]
     last = list(expected)[-2:]  # a head is the last weight and bias (Linear or 1x1 Conv)

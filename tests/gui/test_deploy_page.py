@@ -73,3 +73,17 @@ def test_a_finished_plan_says_how_its_choice_reaches_this_page(window, tiny_onnx
     assert "openvino/cpu/int8" in text and "Use this model" in text
     window.state.set_choice(chosen)  # what "Use this model" does
     assert page.what.values["Plan choice"].text().startswith("openvino/cpu/int8")
+
+
+def test_a_build_can_be_cancelled_and_leaves_no_bundle(window, qtbot, tiny_onnx, tmp_path):
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("DeployPage")
+    page.out.setText(str(tmp_path / "tiny.zip"))
+    page.data.kind.setCurrentIndex(0)
+    page.deploy_button.click()
+    assert page.cancel_button.isEnabled() and not page.deploy_button.isEnabled()
+    page.cancel_button.click()  # before the worker's first step: it stops there
+    with qtbot.waitSignal(page.job.signals.finished, timeout=60000):
+        pass
+    assert page.banner.text() == "Cancelled." and not (tmp_path / "tiny.zip").exists()
+    assert page.deploy_button.isEnabled() and not page.cancel_button.isEnabled()

@@ -191,14 +191,20 @@ class DeployPage(Page):
             return
         overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
                      if w.currentText() != FROM_CHOICE}
+        self._run(self.show_bundle, deploy_in_worker, src, self.state.target, self.out.text(), overrides,
+                  self.data.spec(), self.samples.value(), self.force.isChecked())
+
+    def _run(self, on_result: Any, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` (the build or the copy) as the page's one job: its steps in the banner,
+        the build and copy buttons off and Cancel on until it ends."""
         self.deploy_button.setEnabled(False)
+        self.copy_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.job = self.runner.start(
-            deploy_in_worker, src, self.state.target, self.out.text(), overrides, self.data.spec(),
-            self.samples.value(), self.force.isChecked(),
-            on_progress=lambda event: self.banner.show_info(describe_event(event) + "…"), on_result=self.show_bundle, on_error=self.banner.show_error,
-            on_done=self._done,
+            fn, *args, on_progress=lambda event: self.banner.show_info(describe_event(event) + "…"),
+            on_result=on_result, on_error=self.banner.show_error, on_done=self._done,
         )
+        self.job.signals.cancelled.connect(lambda: self.banner.show_info("Cancelled."))
 
     def _done(self) -> None:
         self.job = None
@@ -210,7 +216,6 @@ class DeployPage(Page):
         """Stop the build or the copy at its next step (a copy stops mid-file, a verify there is stopped there)."""
         if self.job is not None:
             self.job.cancel()
-            self.job.signals.cancelled.connect(lambda: self.banner.show_info("Cancelled."))
 
     def _offer_copy(self) -> None:
         """The copy button, for a written bundle whose target is a device added with `edgekit device add`."""
@@ -225,14 +230,7 @@ class DeployPage(Page):
         device = device_of(self.state.target)
         if device is None or self.bundle is None or self.job is not None:
             return
-        self.deploy_button.setEnabled(False)
-        self.copy_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.job = self.runner.start(
-            copy_in_worker, str(self.bundle.path), device,
-            on_progress=lambda event: self.banner.show_info(describe_event(event) + "…"),
-            on_result=self.show_device_result, on_error=self.banner.show_error, on_done=self._done,
-        )
+        self._run(self.show_device_result, copy_in_worker, str(self.bundle.path), device)
 
     def show_device_result(self, result: dict) -> None:
         """What the device said: where the bundle is there, what was sent, and its own verify."""
