@@ -42,8 +42,37 @@ app = typer.Typer(
 )
 
 
+def _show_version(wanted: bool) -> None:
+    """``edgekit --version``: what a bug report needs, read from the installed packages' metadata
+    (no runtime is imported, so it answers at once even where a runtime is broken)."""
+    if not wanted:
+        return
+    import platform
+    from importlib import metadata
+
+    from edgekit import __version__
+
+    def installed(*distributions: str) -> str:
+        for name in distributions:
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                return metadata.version(name)
+        return "not installed"
+
+    typer.echo(f"edgekit {__version__}")
+    typer.echo(f"python {platform.python_version()} ({sys.executable})")
+    # the GPU and small-device builds of onnxruntime and the GUI's Qt come under other distribution names
+    for shown, *distributions in (("numpy", "numpy"), ("onnxruntime", "onnxruntime", "onnxruntime-gpu",
+                                  "onnxruntime-openvino", "onnxruntime-directml"), ("openvino", "openvino"),
+                                  ("torch", "torch"), ("PySide6", "PySide6-Essentials", "PySide6")):
+        typer.echo(f"{shown} {installed(*distributions)}")
+    raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:  # a group needs a callback when its commands are not registered up front
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                 help="Show the versions of edgekit, Python and the runtimes, and exit."),
+) -> None:  # a group needs a callback when its commands are not registered up front
     pass
 
 

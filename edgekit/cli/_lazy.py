@@ -142,7 +142,10 @@ def print_root_help(group: TyperGroup, ctx: Any) -> None:
     console.print(Padding(f"[bold]{group.get_usage(ctx)}[/]", 1), markup=True)
     console.print(Padding(group.help or "", (0, 1, 1, 1)), markup=False)
     options = Table.grid(padding=(0, 2))
-    options.add_row("[bold cyan]--help[/]", "[dim yellow]<bool>[/]", "Show this message and exit.")
+    for param in group.get_params(ctx):  # --version and --help, from the group itself
+        if getattr(param, "hidden", False) or not param.opts:
+            continue
+        options.add_row(f"[bold cyan]{', '.join(param.opts)}[/]", "[dim yellow]<bool>[/]", param.help or "")
     console.print(Panel(options, title="Options", title_align="left", border_style="dim", box=box.ROUNDED))
     commands = Table.grid(padding=(0, 2))
     commands.add_column(style="bold cyan", no_wrap=True)

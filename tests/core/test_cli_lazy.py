@@ -46,3 +46,25 @@ def test_unknown_command_still_suggests_the_nearest(capsys):
 
     assert main(["benhc"]) == 2
     assert "bench" in capsys.readouterr().err
+
+
+def test_version_names_edgekit_python_and_the_runtimes_without_importing_them():
+    """What a bug report needs ("rerun ... and report it"), answered even where a runtime is broken."""
+    import edgekit
+
+    probe = ("import sys; from edgekit.cli import main; code = main(['--version']); "
+             "print(code, 'onnxruntime' in sys.modules, 'openvino' in sys.modules, 'torch' in sys.modules, "
+             "file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=120)
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"edgekit {edgekit.__version__}"
+    assert lines[1].startswith(f"python {sys.version_info.major}.{sys.version_info.minor}.")
+    import onnxruntime
+
+    assert f"onnxruntime {onnxruntime.__version__}" in lines
+    assert done.stderr.strip().splitlines()[-1] == "0 False False False"
+
+
+def test_top_level_help_lists_the_version_option():
+    out, _ = _imported(["--help"])
+    assert "--version" in out
