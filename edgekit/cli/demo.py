@@ -205,18 +205,22 @@ def with_model(config):
     return config.replace(model_obj=model_obj)
 
 
-def run_live(config) -> None:
+def run_live(config, as_json: bool = False) -> None:
     """Run a :class:`~edgekit.vision.config.LiveConfig` with a one-line live readout; print the summary
-    (what ``edgekit demo`` and ``edgekit run live.yaml`` do)."""
+    (what ``edgekit demo`` and ``edgekit run live.yaml`` do), or with ``as_json`` the stats as JSON on
+    stdout and no readout there (``edgekit run live.yaml --json | jq``)."""
     from rich.text import Text
 
-    from edgekit.cli._console import console, err_console, live_line, print_message
+    from edgekit.cli._console import console, err_console, live_line, print_json, print_message
     from edgekit.vision.demo import run_demo
 
     def notice(text: str) -> None:  # above the readout, wrapped at the terminal's width (a pipe: one line)
         print_message(f"[yellow]{esc(text)}[/]")
 
-    if console.is_terminal:
+    if as_json:
+        stats = run_demo(config, notice=notice)
+        print_json(stats)  # what --json PATH writes
+    elif console.is_terminal:
         with live_line("starting...") as live:
             # from the second frame shown: the first has no rate yet and read "0.0 FPS shown | e2e p50 0.0 ms"
             # at the terminal's width, read at each update (a window resized meanwhile): a line that
@@ -226,7 +230,8 @@ def run_live(config) -> None:
                              notice=notice)
     else:
         stats = run_demo(config, notice=notice)
-    console.print(summary_table(stats, config.seconds))
+    if not as_json:
+        console.print(summary_table(stats, config.seconds))
     for out in (config.record, config.json_out):
         if out is not None:
             err_console.print(f"saved {esc(str(out))}")

@@ -17,9 +17,10 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
         config_file: Annotated[str, typer.Argument(help="A plan.yaml (`plan:` mapping) or live.yaml (`live:`).")],
-        no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,
-        force: Annotated[bool, typer.Option("--force", help="Replace an existing `out:` folder.")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+        no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached (a plan).")] = False,
+        force: Annotated[bool, typer.Option(
+            "--force", help="Replace what it writes: a plan's `out:` folder, a live run's `record:` and `json_out:` files.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the report (a plan) or the stats (a live run) as JSON.")] = False,
     ) -> None:
         """Run a saved plan or live-demo configuration."""
         from edgekit.cli.plan import run_config
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
             from edgekit.vision.config import LiveConfig
 
             live = LiveConfig.load(config_file)
-            run_live(with_model(live.replace(force=live.force or force)))  # its card flags, refused as demo refuses
+            run_live(with_model(live.replace(force=live.force or force)), as_json)  # its card flags, refused as demo refuses
             return
         config = PlanConfig.load(config_file)
         if no_cache:

@@ -46,3 +46,12 @@ def test_demo_saves_its_settings_and_run_replays_them(tmp_path, tiny_path):
     assert main(["run", str(saved)]) == 0
     again = json.loads(stats.read_text())
     assert again["settings"] == first["settings"] and again["readouts"]["frames_inferred"] > 0
+
+
+def test_run_of_a_live_config_with_json_prints_the_stats_not_the_table(tmp_path, tiny_path, capsys):
+    """``edgekit run live.yaml --json`` gave the summary table, as if --json had not been passed."""
+    saved = tmp_path / "live.yaml"
+    LiveConfig(model=tiny_path, source="synthetic", seconds=1.0).save(saved)
+    assert main(["run", str(saved), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["readouts"]["frames_inferred"] > 0 and stats["settings"]["source"] == "synthetic"
