@@ -64,14 +64,16 @@ def draw_overlay(image: np.ndarray, readouts: Readouts, out: np.ndarray | None =
         draw_boxes(canvas, readouts.detections, h / image.shape[0], scale, thick)
     lines = _lines(readouts)
     margin = max(4, line_h // 4)
-    big_h = int(line_h * 1.5)
+    head, head_scale = fit_head(lines[0][0], scale, thick, w - 2 * margin)
+    lines[0] = (head, lines[0][1])
+    big_h = int(line_h * head_scale / scale)
     panel_h = min(h, margin * 2 + big_h + line_h * (len(lines) - 1))
-    panel_w = min(w, _panel_width(lines, scale, thick) + 2 * margin)
+    panel_w = min(w, _panel_width(lines, scale, head_scale, thick) + 2 * margin)
     roi = canvas[:panel_h, :panel_w]
     _darken(roi)  # behind the text, for contrast on any scene
     y = margin
     for i, (text, colour) in enumerate(lines):
-        s, t, step = (scale * 1.5, thick + 1, big_h) if i == 0 else (scale, thick, line_h)
+        s, t, step = (head_scale, thick + 1, big_h) if i == 0 else (scale, thick, line_h)
         y += step
         cv2.putText(canvas, text, (margin, y - step // 4), FONT, s, colour, t, cv2.LINE_AA)
     _badge(canvas, readouts.predictor.badge, scale, thick, margin)
@@ -83,8 +85,24 @@ def _darken(roi: np.ndarray) -> None:
     cv2.convertScaleAbs(roi, dst=roi, alpha=0.35)
 
 
-def _panel_width(lines: list[tuple[str, tuple]], scale: float, thick: int) -> int:
-    widths = [cv2.getTextSize(t, FONT, scale * (1.5 if i == 0 else 1), thick + (i == 0))[0][0]
+def fit_head(text: str, scale: float, thick: int, room: int) -> tuple[str, float]:
+    """The first line and its font scale: 1.5x the others, smaller where that would run past ``room``
+    pixels (down to the others' size), then cut with "~".
+
+    Why: on a portrait or narrow frame "4 person, 1 dining table" ran off the right edge, since the
+    scale is fitted to the widest *other* line; the first line is the one a demo's audience reads."""
+    big = scale * 1.5
+    width = cv2.getTextSize(text, FONT, big, thick + 1)[0][0]
+    if width <= room:
+        return text, big
+    size = max(scale, big * room / width)
+    while len(text) > 2 and cv2.getTextSize(text, FONT, size, thick + 1)[0][0] > room:
+        text = text[:-2] + "~"
+    return text, size
+
+
+def _panel_width(lines: list[tuple[str, tuple]], scale: float, head_scale: float, thick: int) -> int:
+    widths = [cv2.getTextSize(t, FONT, head_scale if i == 0 else scale, thick + (i == 0))[0][0]
               for i, (t, _) in enumerate(lines)]
     return max(widths)
 

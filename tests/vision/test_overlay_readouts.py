@@ -158,3 +158,21 @@ def test_the_terminal_line_never_runs_past_the_width(width):
         line = r.line(width)
         assert len(line) <= width, (width, line)
         assert line.strip().startswith(r.line(10_000).strip()[:min(width - 1, 4)])  # the FPS comes first, always
+
+
+@pytest.mark.parametrize("height,width", [(612, 340), (480, 200)])
+def test_the_headline_stays_inside_a_narrow_portrait_frame(height, width):
+    """Seen on the Live page with COCO photos: "4 person, 1 dining table" ran off a portrait frame's
+    right edge, as the text size is fitted to the other lines."""
+    import dataclasses
+
+    from edgekit.detection.types import Detection
+
+    found = tuple(Detection((5.0, height - 60.0, 40.0, height - 10.0), label, 0.9, i)
+                  for i, label in enumerate(["person"] * 4 + ["dining table", "cake"]))
+    readouts = dataclasses.replace(sample_readouts(), topk=(), truth=None, accuracy=None, ab=None, detections=found)
+    frame = np.full((height, width, 3), 90, np.uint8)
+    out = draw_overlay(frame, readouts)
+    top = out[: height // 8].max(axis=2) > 150  # the headline's band (the boxes are at the bottom)
+    assert top[:, -3:].sum() == 0  # no letter cut by the right edge
+    assert top[:, : width // 2].any()  # and the headline is there, still large enough to see
