@@ -33,6 +33,12 @@ def test_benchmark_runs_in_a_worker_with_progress_in_order(bench_page, qtbot, re
     assert float(page.table.item(0, 4).text()) > 0  # p50 ms from the SDK
     assert len(page.plot.getPlotItem().listDataItems()) == sum(r.ok for r in page.results)
     assert page.banner.kind == "success" and page.state.backend in measured
+    # the latency axis reads as plain milliseconds ("20 30 50"), not pyqtgraph's "2·10¹ 3·10¹"
+    page.plot.getPlotItem().autoRange()
+    axis = page.plot.getPlotItem().getAxis("bottom")
+    shown = [s for spacing, values in axis.tickValues(*axis.range, 600)
+             for s in axis.tickStrings(values, axis.autoSIPrefixScale, spacing or 1)]
+    assert shown and all(float(s) > 0 for s in shown), shown
 
 
 def test_benchmark_can_be_cancelled_and_run_again(bench_page, qtbot, cancel_mid_run):

@@ -83,7 +83,7 @@ class BenchmarkPage(Page):
         self.table.setSortingEnabled(True)
         self.table.setMinimumHeight(120)
         self.plot = make_plot("Latency distribution (batch 1): min, p50, p90, p95, p99, max",
-                              "latency (ms, log scale)", "runs at or below (%)")
+                              "latency (ms, log scale)", "runs at or below (%)", log_x=True)
         self.plot.setLogMode(x=True, y=False)
         # table and plot share the height (a 720-high screen showed half a plot below a fixed-size table)
         self.split = QSplitter(Qt.Orientation.Vertical)
