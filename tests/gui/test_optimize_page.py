@@ -167,6 +167,20 @@ def test_sub_millisecond_latencies_are_labelled_in_milliseconds(qtbot):
     assert shown and all(0.1 <= v <= 0.25 for v in shown), shown
 
 
+def test_a_detectors_plan_names_its_metric_in_the_table_and_on_the_chart(qtbot):
+    """A detector's plan is judged in mAP@0.5:0.95; the table's column still said "accuracy %"."""
+    from edgekit_gui.optimize.results import COLUMNS, PlanResults
+
+    results = PlanResults()
+    qtbot.addWidget(results)
+    column = COLUMNS.index("accuracy %")
+    results.set_metric("mAP@0.5:0.95")
+    assert results.table.horizontalHeaderItem(column).text() == "mAP@0.5:0.95 %"
+    assert results.plot.getPlotItem().getAxis("left").labelText == "mAP@0.5:0.95 (%)"
+    results.set_metric("top-1")  # the next plan, of a classifier
+    assert results.table.horizontalHeaderItem(column).text() == "accuracy %"
+
+
 def test_the_form_saves_the_plan_config_edgekit_run_replays(optimize_page, tiny_onnx, tmp_path):
     from edgekit.planner import PlanConfig
 

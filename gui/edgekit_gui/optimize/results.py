@@ -97,8 +97,10 @@ class PlanResults(QWidget):
         return self._scatter_args is not None
 
     def set_metric(self, metric: str) -> None:
-        """Name the accuracy axis: "top-1" for a classifier, "mAP@0.5:0.95" for a detector."""
+        """Name the accuracy axis and column: "top-1" for a classifier, "mAP@0.5:0.95" for a detector."""
         self.plot.getPlotItem().getAxis("left").setLabel(f"{metric} (%)" if metric != "top-1" else "top-1 accuracy (%)")
+        column = COLUMNS.index("accuracy %")
+        self.table.horizontalHeaderItem(column).setText("accuracy %" if metric == "top-1" else f"{metric} %")
 
     def show_candidates(self, candidates: list[Any], log: list[str], latency_budget: float | None,
                         accuracy_floor: float | None) -> None:
