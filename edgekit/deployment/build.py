@@ -67,6 +67,12 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
         elif isinstance(data, DetectionDataset):
             warnings.warn(EdgekitWarning(f"{model.name} ends in NMS (several outputs); the bundle's sample checks "
                                          "its outputs only, not mAP"), stacklevel=4)
+        elif data is not None:  # class-labelled images: dropping them validated the bundle on noise, unsaid
+            from edgekit.errors import DataError
+
+            raise DataError(f"{model.name} is a detector: its validation sample needs images with boxes (a YOLO "
+                            f"folder of images/ + labels/, a COCO .json or a VOC folder), not the class-labelled "
+                            f"images of {type(data).__name__}; pass the path as data= and it is opened as boxes")
         model, data = model.replace(task=Task.DETECTION, labels=spec.labels), None
     if data is not None:
         images, labels = sample_mod.pick(data, samples)

@@ -134,8 +134,10 @@ def open_detection_dataset(
         return by_name(scenes, labels) if labels else scenes
     root = expand_user(path)
     if not root.exists():
+        bundled = ", ".join(DATASET_NAMES)  # e.g. demo-test, the digits classifier's, given to demo:digits-det
         raise DataError(f"detection data {root} does not exist; pass a YOLO folder (images/ + labels/), "
-                        "a COCO .json or a VOC folder (Annotations/ + JPEGImages/)", path=root)
+                        f"a COCO .json, a VOC folder (Annotations/ + JPEGImages/) or the bundled digit scenes "
+                        f"({bundled})", path=root)
     names = tuple(labels) if labels else tuple(str(i) for i in range(num_classes or 0))
     if root.is_file() and root.suffix.lower() == ".json":
         data = read_coco(root, names)

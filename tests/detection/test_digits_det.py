@@ -198,3 +198,19 @@ def test_int8_of_the_digit_detector_keeps_map_within_one_point(tmp_path):
     fp32_map = evaluate_detection(model, held_out, bootstrap=0).metrics.map
     int8_map = evaluate_detection(int8, held_out, bootstrap=0).metrics.map  # mAP@0.5:0.95
     assert fp32_map - int8_map <= 0.01, (fp32_map, int8_map)
+
+
+def test_a_detectors_bundle_refuses_class_labelled_images_instead_of_validating_on_noise(tmp_path):
+    """deploy() dropped a classification dataset given to a detector without a word and packaged 16
+    noise images as its sample; the path of the same data is opened as boxes."""
+    import edgekit
+    from edgekit.data import demo_digits
+    from edgekit.deployment import deploy
+    from edgekit.errors import DataError
+
+    model = edgekit.load_model("demo:digits-det")
+    with pytest.raises(DataError, match="detector.*boxes"):
+        deploy(model, out=tmp_path / "det.zip", data=demo_digits("test"), samples=4)
+    assert not (tmp_path / "det.zip").exists()
+    with pytest.raises(DataError, match="demo-det-test"):  # the classifier's bundled name: the scenes are named
+        deploy(model, out=tmp_path / "det.zip", data="demo-test", samples=4)

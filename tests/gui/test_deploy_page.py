@@ -87,3 +87,45 @@ def test_a_build_can_be_cancelled_and_leaves_no_bundle(window, qtbot, tiny_onnx,
         pass
     assert page.banner.text() == "Cancelled." and not (tmp_path / "tiny.zip").exists()
     assert page.deploy_button.isEnabled() and not page.cancel_button.isEnabled()
+
+
+def _yolo_folder(root, count: int = 6):
+    """The held-out digit scenes written as a user's YOLO folder (images/ + labels/)."""
+    import cv2
+
+    from edgekit.data.scenes import TEST_SEED, scene_at
+
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for i in range(count):
+        scene = scene_at(TEST_SEED, i)
+        h, w = scene.image.shape[:2]
+        cv2.imwrite(str(root / "images" / f"{i}.png"), scene.image)
+        rows = [f"{c} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}"
+                for (x1, y1, x2, y2), c in zip(scene.boxes.tolist(), scene.class_ids.tolist(), strict=True)]
+        (root / "labels" / f"{i}.txt").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_a_detectors_bundle_is_validated_on_the_users_boxes(window, qtbot, tmp_path):
+    """A YOLO folder picked for a detector reached deploy as class folders ("images", "labels"), which
+    a detector cannot use: the bundle was validated on 16 noise images, and the page said so only in
+    its Sample row. The folder is opened as boxes, and the sample promises their mAP."""
+    import edgekit
+    from edgekit.deployment import Bundle
+
+    window.state.set_model(edgekit.load_model("demo:digits-det"))
+    page = window.show_page("DeployPage")
+    page.out.setText(str(tmp_path / "det.zip"))
+    page.data.set_folder(_yolo_folder(tmp_path / "scans"))
+    page.samples.setValue(6)
+    _deploy(page, qtbot)
+    assert page.banner.kind == "success", page.banner.text()
+    validation = Bundle.open(tmp_path / "det.zip").manifest.validation
+    assert validation["samples"] == 6 and validation["map50"] > 0.5, validation
+    assert "mAP@0.5" in page.result.values["Sample"].text()
+    page.data.kind.setCurrentText("Bundled handwritten digits (held-out test set)")  # for a detector: the scenes
+    page.out.setText(str(tmp_path / "det2.zip"))
+    _deploy(page, qtbot)
+    assert page.banner.kind == "success", page.banner.text()
+    assert Bundle.open(tmp_path / "det2.zip").manifest.validation["map50"] > 0.5

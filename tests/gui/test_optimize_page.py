@@ -203,8 +203,7 @@ def test_a_path_label_list_is_validation_data_like_a_folder(optimize_page, digit
     from PySide6.QtWidgets import QFileDialog, QPushButton
 
     from edgekit.data import open_dataset
-    from edgekit_gui.widgets.data_picker import DataPicker
-    from edgekit_gui.widgets.data_picker import open_dataset as picker_dataset
+    from edgekit_gui.widgets.data_picker import DataPicker, data_argument
 
     rows = ["path,label"] + [f"{p},{p.parent.name}" for p in sorted(digits_folder.rglob("*.png"))]
     listing = tmp_path / "digits.csv"
@@ -218,7 +217,7 @@ def test_a_path_label_list_is_validation_data_like_a_folder(optimize_page, digit
     picker = DataPicker(allow_none=True)
     picker.set_folder(digits_folder)  # switches to "your images"
     picker.browse_list.click()
-    assert picker.spec()[1] == str(listing) and len(picker_dataset(picker.spec())) == len(rows) - 1
+    assert picker.spec()[1] == str(listing) and len(open_dataset(data_argument(picker.spec()))) == len(rows) - 1
 
 
 def _close_candidates_report():

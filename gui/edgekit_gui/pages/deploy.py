@@ -19,26 +19,23 @@ from PySide6.QtWidgets import (
 )
 
 from edgekit.backends import backends_for
-from edgekit.progress import emit
 from edgekit_gui.pages.base import Page, describe_event
 from edgekit_gui.widgets.cards import Card
-from edgekit_gui.widgets.data_picker import DEMO, FOLDER, DataPicker, data_hint, open_dataset
+from edgekit_gui.widgets.data_picker import DEMO, FOLDER, DataPicker, data_argument, data_hint, is_detector
 from edgekit_gui.widgets.tables import fill_table, make_table
 
 FROM_CHOICE = "as chosen"
 
 
-def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data_spec: tuple, samples: int,
+def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data: str | None, samples: int,
                      force: bool, progress: Any) -> Any:
     """Worker: ``edgekit.deployment.deploy`` then the bundle's own validation report."""
     from edgekit.deployment import deploy
     from edgekit.deployment.bundle import read_report
     from edgekit.devices.planning import deploy_target
 
-    emit(progress, "reading data", "validation images")
-    data = open_dataset(data_spec)
-    bundle = deploy(source, target=deploy_target(target), out=out, data=data, samples=samples, force=force, progress=progress,
-                    **overrides)
+    bundle = deploy(source, target=deploy_target(target), out=out, data=data, samples=samples,
+                    force=force, progress=progress, **overrides)
     return bundle, read_report(bundle)
 
 
@@ -192,7 +189,8 @@ class DeployPage(Page):
         overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
                      if w.currentText() != FROM_CHOICE}
         self._run(self.show_bundle, deploy_in_worker, src, self.state.target, self.out.text(), overrides,
-                  self.data.spec(), self.samples.value(), self.force.isChecked())
+                  data_argument(self.data.spec(), is_detector(self.state.model)), self.samples.value(),
+                  self.force.isChecked())
 
     def _run(self, on_result: Any, fn: Any, *args: Any) -> None:
         """Run ``fn(*args)`` (the build or the copy) as the page's one job: its steps in the banner,
@@ -277,8 +275,10 @@ def _verdict(ok: bool | None) -> str:
 def _sample(validation: dict, report: dict) -> str:
     """The packaged validation sample in words, as ``edgekit deploy`` says it (it read "data = validation
     data" from the report's raw fields)."""
-    acc, p50 = validation.get("accuracy"), validation.get("latency_ms")
+    acc, p50, map50 = validation.get("accuracy"), validation.get("latency_ms"), validation.get("map50")
     scored = "accuracy n/a (unlabelled)" if acc is None else f"accuracy {acc:.2%}"
+    if map50 is not None:  # a detector's sample with boxes, as `edgekit deploy` prints it
+        scored = f"mAP@0.5 {map50:.2%}, mAP@0.5:0.95 {validation.get('map', 0.0):.2%}"
     timed = "" if p50 is None else f", p50 {p50:.3f} ms"
     source = f" from {report['data']}" if isinstance(report.get("data"), str) else ""
     return f"{validation.get('samples', '?')} images{source}: {scored}{timed} (re-measured by edgekit verify)"

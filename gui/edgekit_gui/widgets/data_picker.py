@@ -16,16 +16,11 @@ DETECTOR_DATA_HINT = "a YOLO folder (images/ + labels/), a COCO .json or a VOC f
 def data_hint(model: Any) -> str:
     """The data field's hint for ``model``. Why: a detector is scored on boxes, and its user read "one
     sub-folder per class" beside YOLOX (the planner takes what ``edgekit plan --data`` takes)."""
-    if model is None:
-        return CLASSIFIER_DATA_HINT
-    from edgekit.detection.head import model_task
-    from edgekit.types import Task
-
-    return DETECTOR_DATA_HINT if model_task(model) == Task.DETECTION else CLASSIFIER_DATA_HINT
+    return DETECTOR_DATA_HINT if is_detector(model) else CLASSIFIER_DATA_HINT
 
 
 class DataPicker(QWidget):
-    """A kind combo plus a folder field; :meth:`open_dataset` builds the SDK dataset (call it in a worker)."""
+    """A kind combo plus a folder field; :func:`data_argument` turns its :meth:`spec` into the SDK's ``data=``."""
 
     def __init__(self, allow_none: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,11 +70,28 @@ class DataPicker(QWidget):
         return self.kind.currentText(), self.folder.text().strip()
 
 
-def open_dataset(spec: tuple[str, str]) -> Any:
-    """The SDK dataset for a :meth:`DataPicker.spec` (worker side; raises DataError for a bad folder)."""
+def data_argument(spec: tuple[str, str], detector: bool = False) -> str | None:
+    """What a :meth:`DataPicker.spec` names, as the SDK's ``data=`` takes it: ``None``, the bundled
+    held-out digits (``"demo-test"``; for a ``detector``, the digit scenes ``"demo-det-test"``) or the
+    user's folder or list.
+
+    Why not an opened dataset: the SDK opens a path as its model needs it (boxes from a YOLO folder
+    for a detector, classes for a classifier); a YOLO folder opened here as class folders reached
+    ``deploy`` as class-labelled images, which a detector cannot use, and its bundle was validated
+    on noise images instead."""
     kind, folder = spec
     if kind == NONE:
         return None
-    from edgekit.data import open_dataset
+    if kind == DEMO:
+        return "demo-det-test" if detector else "demo-test"
+    return folder
 
-    return open_dataset("demo-test" if kind == DEMO else folder)
+
+def is_detector(model: Any) -> bool:
+    """``model`` is scored on boxes (its data is a YOLO/COCO/VOC set or the digit scenes)."""
+    if model is None:
+        return False
+    from edgekit.detection.head import model_task
+    from edgekit.types import Task
+
+    return model_task(model) == Task.DETECTION
