@@ -280,5 +280,7 @@ def _sample(validation: dict, report: dict) -> str:
     if map50 is not None:  # a detector's sample with boxes, as `edgekit deploy` prints it
         scored = f"mAP@0.5 {map50:.2%}, mAP@0.5:0.95 {validation.get('map', 0.0):.2%}"
     timed = "" if p50 is None else f", p50 {p50:.3f} ms"
-    source = f" from {report['data']}" if isinstance(report.get("data"), str) else ""
+    data = report.get("data") if isinstance(report.get("data"), str) else None
+    boxes = "labelled detection images from "  # the report's words for a detector's data ("64 images from labelled...")
+    source = "" if data is None else f" with boxes, from {data[len(boxes):]}" if data.startswith(boxes) else f" from {data}"
     return f"{validation.get('samples', '?')} images{source}: {scored}{timed} (re-measured by edgekit verify)"
