@@ -116,3 +116,20 @@ def test_a_note_cut_short_in_its_cell_shows_in_full_as_its_tooltip(window, qtbot
     assert shown < page.table.fontMetrics().horizontalAdvance(note)  # the cell cannot show it all
     assert _tooltip_at(qtbot, page.table, 0, column) == note
     assert _tooltip_at(qtbot, page.table, 0, COLUMNS.index("backend")) == ""  # "openvino" fits
+
+
+def test_a_winner_is_named_only_when_the_measurement_orders_it(window, tiny_onnx):
+    """The banner said "Fastest here: openvino ... 9.53 ms" beside onnxruntime at 9.69 ms, with
+    intervals of +-11 % and +-6 %: within noise, as the planner would call it."""
+    from edgekit.evaluation.benchmark import BenchResult
+
+    def result(backend, p50, ci):
+        return BenchResult("tiny", backend, "cpu", "fp32", status="ok", latency_ms={"p50": p50}, runs=100, ci_rel=ci)
+
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("BenchmarkPage")
+    page.show_results([result("openvino", 9.53, 0.11), result("onnxruntime", 9.69, 0.06)])
+    assert page.banner.kind == "info" and "Fastest" not in page.banner.text()
+    assert "openvino" in page.banner.text() and "onnxruntime" in page.banner.text() and "noise" in page.banner.text()
+    page.show_results([result("openvino", 9.53, 0.02), result("onnxruntime", 12.6, 0.03)])
+    assert page.banner.kind == "success" and page.banner.text().startswith("Fastest here: openvino")
