@@ -93,3 +93,20 @@ def test_cli_backends_capabilities_shows_what_each_declares(capsys):
     assert set(rows) == set(list_backends())
     assert rows["openvino"]["formats"] == ["openvino", "onnx"] and rows["torch"]["bundle"] is False
     assert rows["onnxruntime"]["options"].endswith("OrtOptions")
+
+
+def test_the_capabilities_table_keeps_every_word_whole_at_80_columns():
+    """Seven columns of lists broke words at 80 columns: "onnxrunti / me", "int8-dyn / amic"."""
+    from rich.console import Console
+
+    from edgekit.cli.backends import capability_rows, render_capabilities
+
+    rows = capability_rows()
+    console = Console(width=80, record=True, color_system=None)
+    console.print(render_capabilities(rows))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    words = {w.strip(",") for line in text.splitlines() for w in line.replace("│", " ").replace("┃", " ").split()}
+    for row in rows:
+        assert row["backend"] in words
+        assert set(row["precisions"]) | set(row["methods"]) | set(row["formats"]) <= words, row["backend"]
