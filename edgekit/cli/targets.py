@@ -18,16 +18,18 @@ def _list() -> Table:
     # the descriptive columns wrap at spaces instead
     table = Table(title="Targets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("name", no_wrap=True)
-    table.add_column("cpu", ratio=1, overflow="fold")
-    table.add_column("memory", no_wrap=True, justify="right")
-    table.add_column("backends", ratio=1, overflow="fold")
-    table.add_column("budget p50, model", no_wrap=True)
+    table.add_column("cpu, memory", ratio=1, overflow="fold")
+    # one backend per line, the budgets on two lines and the memory beside the cores: at 80 columns
+    # "openvino (cpu/gpu/npu)" and "Cortex-A78AE" were folded mid-word
+    table.add_column("backends (devices)", no_wrap=True)
+    table.add_column("budgets", no_wrap=True)
     for name in list_targets():
         t = load_target(name)
-        backends = ", ".join(f"{b} ({'/'.join(e['devices'])})" for b, e in t.backends.items())
+        backends = "\n".join(f"{b} ({'/'.join(e['devices'])})" for b, e in t.backends.items())
         b = t.budgets
-        table.add_row(name, esc(f"{t.cpu_arch} x{t.cores} {t.cpu_model}"), f"{t.memory_mb / 1024:.0f} GB", backends,
-                      f"{b.latency_ms or '-'} ms, {b.model_mb or '-'} MB")
+        table.add_row(name, esc(f"{t.cpu_arch} x{t.cores}, {t.memory_mb / 1024:.0f} GB\n{t.cpu_model}"), backends,
+                      f"p50 {f'{b.latency_ms:g} ms' if b.latency_ms else 'none'}\n"
+                      f"size {f'{b.model_mb:g} MB' if b.model_mb else 'none'}")
     return table
 
 

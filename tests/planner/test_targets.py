@@ -180,6 +180,9 @@ def test_target_names_stay_whole_in_an_80_column_terminal(monkeypatch, capsys):
     assert max(len(line.rstrip()) for line in lines) <= 80
     firsts = {line.split()[0] for line in lines if line.strip()}
     assert set(list_targets()) <= firsts, sorted(set(list_targets()) - firsts)
+    # and what describes them is not cut mid-word either ("openvino (cpu/gpu/np" / "u)", "Cortex-A7" / "8AE")
+    words = {w for line in lines for w in line.split()}
+    assert {"(cpu/gpu/npu)", "Cortex-A78AE", "i5-1135G7"} <= words, sorted(words)
 
 
 def test_targets_cli_shows_budgets_in_words_not_a_dataclass_repr(capsys):
