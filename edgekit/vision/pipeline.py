@@ -562,7 +562,10 @@ class LivePipeline:
         state.count(t1, ms)
         self._infer_rate.tick(t1)
         self._stages.add("inference", ms)
-        truth = item.frame.label if item.frame.label is not None else self._declared
+        label = item.frame.label
+        # an int is the model's output index (a path,label list with integer labels): its name from here on
+        truth = label if label is not None and not isinstance(label, int) else (
+            self._declared if label is None else pred.label(label))
         refer = self._ref is not None and item.ticket % self.reference_every == 0
         if pred.task == Task.DETECTION:  # raw outputs: decoded into boxes on the render thread
             if refer:

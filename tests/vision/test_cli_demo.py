@@ -191,3 +191,47 @@ def test_demo_says_why_it_cannot_score_a_model_of_other_classes(tmp_path, tiny_p
     accuracy = json.loads(stats_path.read_text())["readouts"]["accuracy"]
     assert accuracy["n"] > 0 and accuracy["unknown"] == accuracy["n"]
     assert "not scored" in out and "none of this model's 10 classes" in out and "0.0%" not in out
+
+
+def _digit_list(folder, count: int, names: bool):
+    """``count`` held-out digit scans as PNGs and a path,label CSV (class names, or output indices)."""
+    import cv2
+
+    from edgekit.data import demo_digits
+
+    data = demo_digits("test")
+    (folder / "img").mkdir(parents=True)
+    rows = ["path,label"]
+    for i in range(count):
+        image, label = data[i]
+        cv2.imwrite(str(folder / "img" / f"{i}.png"), image)
+        rows.append(f"img/{i}.png,{data.classes[label] if names else label}")
+    (folder / "list.csv").write_text("\n".join(rows) + "\n")
+    return folder / "list.csv"
+
+
+@pytest.mark.parametrize("names", [False, True])
+def test_demo_on_a_path_label_list_scores_the_same_as_eval(tmp_path, capsys, names):
+    """`edgekit demo MODEL --source list.csv` said "not a video or an image (a .csv file)": a user's
+    labelled photos listed as `edgekit eval --data` takes them now play as labelled frames, and the
+    running accuracy is eval's on the same list."""
+    listing = _digit_list(tmp_path, 24, names)
+    stats_path = tmp_path / "stats.json"
+    assert main(["demo", "demo:digits", "--source", str(listing), "--seconds", "30", "--json", str(stats_path)]) == 0
+    accuracy = json.loads(stats_path.read_text())["readouts"]["accuracy"]
+    capsys.readouterr()
+    assert main(["eval", "demo:digits", "--data", str(listing), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)["metrics"]
+    assert accuracy["n"] == 24 == evaluated["n"]
+    assert accuracy["correct"] == round(evaluated["accuracy"] * 24)
+
+
+def test_a_broken_list_is_a_source_error_naming_the_row(tmp_path):
+    from edgekit.errors import SourceError
+    from edgekit.vision.sources import ListSource, open_source
+
+    listing = _digit_list(tmp_path, 3, names=True)
+    assert isinstance(open_source(str(listing)), ListSource)
+    listing.write_text("path,label\nimg/0.png,7\nimg/1.png\n")
+    with pytest.raises(SourceError, match="line 3"):
+        open_source(str(listing)).open()

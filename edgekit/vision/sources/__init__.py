@@ -10,16 +10,18 @@ from edgekit.vision.sources.base import Frame, FrameSource, SourceInfo
 from edgekit.vision.sources.camera import CameraInfo, CameraSource, list_cameras
 from edgekit.vision.sources.files import (
     IMAGE_SUFFIXES,
+    LIST_SUFFIXES,
     BoxFolderSource,
     FolderSource,
     ImageSource,
+    ListSource,
     VideoSource,
 )
 from edgekit.vision.sources.generated import ArraySource, DemoSource, DetectionDemoSource, SyntheticSource
 
 __all__ = [
     "ArraySource", "BoxFolderSource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource", "FolderSource", "Frame",
-    "FrameSource", "ImageSource",
+    "FrameSource", "ImageSource", "ListSource",
     "SourceInfo", "SyntheticSource", "VideoSource", "list_cameras", "open_source",
 ]
 
@@ -33,7 +35,8 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     ``"demo"`` labelled demo stream, ``"demo-det"`` labelled detection demo stream
     (boxes per frame), ``"synthetic"`` test pattern, ``"0"``
     camera index, ``"rtsp://..."``/``"http://..."`` stream, a folder of
-    images (a YOLO folder, ``images/`` + ``labels/``: with its boxes), an image file, or a video file.
+    images (a YOLO folder, ``images/`` + ``labels/``: with its boxes), an image file, a ``path,label``
+    list (``.csv``/``.tsv``/``.txt``: labelled frames), or a video file.
 
     Args:
         spec: the text (or a camera index).
@@ -64,9 +67,12 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
         return FolderSource(path, loop=loop, fps=fps)
     if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path, loop=loop, fps=fps)
+    if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:  # path,label rows: labelled frames
+        return ListSource(path, loop=loop, fps=fps)
     if path.is_file():
         return VideoSource(path, loop=loop, realtime=fps is not None)
     raise SourceError(
         f"source {text!r} is not a camera index, URL, folder or file that exists; use demo, synthetic, "
-        "a camera index (0), rtsp://..., a video file, an image file or a folder of images", path=path,
+        "a camera index (0), rtsp://..., a video file, an image file, a folder of images or a path,label "
+        "list (.csv)", path=path,
     )

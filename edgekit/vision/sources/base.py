@@ -24,7 +24,8 @@ class Frame:
             accepted too; the pipeline converts them).
         timestamp: ``time.monotonic()`` when the frame was captured.
         seq: sequence number from the source, counting from 0.
-        label: the ground-truth class name when the source knows it, else ``None``.
+        label: the ground-truth class name when the source knows it, else ``None``; an ``int`` is the
+            model's output index (a ``path,label`` list with integer labels, e.g. ImageNet's 0..999).
         source: human name of the source ("demo", "camera 0", "clip.mp4").
         boxes: ground-truth boxes when the source knows them (the labelled detection
             demo stream): ``(xyxy (N, 4) float32 frame pixels, class ids (N,))``, else ``None``.
@@ -33,7 +34,7 @@ class Frame:
     image: np.ndarray
     timestamp: float
     seq: int
-    label: str | None = None
+    label: str | int | None = None
     source: str = ""
     boxes: tuple[np.ndarray, np.ndarray] | None = None
 

@@ -21,7 +21,9 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".asf
                   ".mpe", ".ts", ".mts", ".m2ts", ".vob", ".3gp", ".3g2", ".ogv", ".ogg", ".mxf", ".dv",
                   ".gif", ".mjpeg", ".mjpg", ".h264", ".264", ".h265", ".265", ".hevc", ".y4m", ".ivf"}
 SOURCE_CHOICES = ("--source takes demo, synthetic, a camera index (0), rtsp://..., a video file "
-                  "(.mp4, .avi, .mov, .mkv, ...), an image file or a folder of images")
+                  "(.mp4, .avi, .mov, .mkv, ...), an image file, a folder of images or a path,label list "
+                  "(.csv, .tsv, .txt)")
+LIST_SUFFIXES = {".csv", ".tsv", ".txt"}  # a path,label list, as `edgekit eval --data` takes
 
 
 class VideoSource:
@@ -238,6 +240,38 @@ class BoxFolderSource(FolderSource):
     def _frame(self, image: np.ndarray, sample: Any) -> Frame:
         truth = sample.truth(*image.shape[:2])
         return Frame(image, time.monotonic(), self._seq, None, self.info.name, boxes=(truth.boxes, truth.class_ids))
+
+
+class ListSource(FolderSource):
+    """The images of a ``path,label`` list (CSV, TSV or text: what ``edgekit eval --data`` reads, through
+    :class:`~edgekit.data.datasets.ManifestDataset`), in its order, each frame labelled: a class name, or
+    for integer labels the model's output index, so the demo shows a running accuracy on the user's
+    own labelled photos.
+
+    Raises (from ``open``):
+        SourceError: the list cannot be read or names no image that exists, naming the row and the fix.
+    """
+
+    def __init__(self, path: str | Path, loop: bool = False, fps: float | None = None) -> None:
+        super().__init__(path, loop, fps)
+        self.info = SourceInfo(self.path.name, "list", live=fps is not None, requested_fps=fps)
+
+    def open(self) -> None:
+        from edgekit.data.datasets import ManifestDataset
+        from edgekit.errors import DataError
+
+        try:
+            data = ManifestDataset(self.path)
+        except DataError as exc:
+            raise SourceError(str(exc), path=self.path) from exc
+        index_labels = data.index_labels
+        self._files = [(p, int(label) if index_labels else data.classes[label])
+                       for p, label in zip(data.paths, data.labels.tolist(), strict=True)]
+        self.info = SourceInfo(self.info.name, "list", live=self.info.live, requested_fps=self.info.requested_fps,
+                               granted_fps=self.info.requested_fps, length=len(self._files),
+                               classes=None if index_labels else tuple(data.classes))
+        self._index = 0
+        self._pacer.reset()
 
 
 def _label_of(path: Path, root: Path) -> str | None:
