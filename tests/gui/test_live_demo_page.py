@@ -181,6 +181,35 @@ def test_a_missing_video_file_is_an_error_and_the_demo_still_starts(live_page, q
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
 
 
+def test_a_labelled_image_list_is_a_source_with_running_accuracy(live_page, qtbot, tmp_path, monkeypatch):
+    """The file picker offers path,label lists (what `edgekit eval --data` takes): each photo's label
+    is the truth of its frame, so the page shows a running accuracy on the user's own photos."""
+    import cv2
+    from PySide6.QtWidgets import QFileDialog
+
+    from edgekit.data import demo_digits
+    from edgekit_gui.live.controls import VIDEO
+
+    data = demo_digits("test")
+    rows = ["path,label"]
+    for i in range(12):
+        image, label = data[i]
+        cv2.imwrite(str(tmp_path / f"{i}.png"), image)
+        rows.append(f"{i}.png,{label}")  # integer labels: the model's output indices
+    listing = tmp_path / "mine.csv"
+    listing.write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(listing), ""))  # the user's pick
+    page = live_page
+    page.source.combo.setCurrentText(VIDEO)
+    page.source._picked(page.source.combo.currentIndex())
+    assert page.source.spec() == str(listing)
+    _start(page, qtbot, frames=5)
+    _wait(page, qtbot, lambda: "n=" in page.panel.values["accuracy"].text(), 20000)
+    assert page.panel.values["truth"].text() in [str(i) for i in range(10)]
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
 class UnpluggableCamera:
     """A fake at the hardware edge: the demo stream paced like a camera, which can be unplugged."""
 

@@ -9,8 +9,10 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from edgekit.backends import list_backends
 
-DEMO, VIDEO, FOLDER = "Demo digits (labelled)", "Video or image file…", "Image folder…"
-_FILES = "Video or image (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp);;All (*)"
+DEMO, VIDEO, FOLDER = "Demo digits (labelled)", "Video, image or image list…", "Image folder…"
+# a path,label list (what `edgekit eval --data` takes) plays as labelled frames: a running accuracy on one's own photos
+_FILES = ("Video, image or path,label list (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp *.csv *.tsv "
+          "*.txt);;All (*)")
 SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
 BUNDLED = ("demo:digits", "demo:digits-mnv2", "demo:digits-det")
 
@@ -61,7 +63,7 @@ class SourcePicker(QWidget):
     def _picked(self, index: int) -> None:
         text = self.combo.itemText(index)
         if text in (VIDEO, FOLDER):
-            path = (QFileDialog.getOpenFileName(self, "Video or image file", "", _FILES)[0]
+            path = (QFileDialog.getOpenFileName(self, "Video, image or image list", "", _FILES)[0]
                     if text == VIDEO else QFileDialog.getExistingDirectory(self, "Image folder"))
             if not path:
                 self.combo.setCurrentIndex(0)
