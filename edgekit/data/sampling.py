@@ -126,6 +126,12 @@ def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
         return np.arange(len(ours), dtype=np.int64)
     index = {str(name): i for i, name in reversed(tuple(enumerate(labels)))}  # a name given twice: its first class
     missing = [c for c in ours if c not in index]
+    if missing and any(set(layout) <= set(ours) for layout in _DETECTION_LAYOUTS):
+        # a YOLO/VOC folder given to a classifier read as the classes 'images' and 'labels'
+        root = getattr(ds, "root", None)
+        raise DataError(f"{root or 'the data'} is a detection dataset (its sub-folders {', '.join(missing[:3])} hold "
+                        "images and their boxes), and this model is a classifier; give a folder with one sub-folder "
+                        "per class, or a path,label list (.csv)", path=root)
     if missing:
         raise DataError(_unknown_classes(missing, [str(name) for name in labels]))
     return np.asarray([index[c] for c in ours], np.int64)
@@ -142,6 +148,9 @@ def not_among(missing: Sequence[str], labels: Sequence[str], where: str = "") ->
 def first_labels(labels: Sequence[str]) -> str:
     """The model's first five labels, "..." when there are more."""
     return f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
+
+
+_DETECTION_LAYOUTS = (("images", "labels"), ("Annotations", "JPEGImages"))  # YOLO, VOC: sub-folders, not classes
 
 
 def _unknown_classes(missing: Sequence[str], labels: Sequence[str], shown: int = 3) -> str:

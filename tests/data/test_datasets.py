@@ -177,3 +177,16 @@ def test_classes_must_match_the_model_labels():
     assert check_classes(ds, ["zebra", "x", "cat"]).tolist() == [2, 0]
     # a name the model gives two classes (ImageNet's two "crane"s) means the first, as in the live readouts
     assert check_classes(ds, ["x", "cat", "zebra", "cat"]).tolist() == [1, 2]
+
+
+def test_a_yolo_folder_given_to_a_classifier_is_named_as_detection_data(tmp_path):
+    """`edgekit eval classifier.onnx --data coco64/` said "the dataset's classes 'images', 'labels' are
+    not among the model's 1000 labels": the folder is a detector's, and the error says so."""
+    from edgekit.data import check_classes, open_dataset
+
+    for sub in ("images", "labels"):
+        (tmp_path / sub).mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "labels" / "b.png"), np.zeros((8, 8, 3), np.uint8))  # any image, to open at all
+    with pytest.raises(DataError, match="detection dataset.*classifier.*path,label list"):
+        check_classes(open_dataset(str(tmp_path)), [f"class {i}" for i in range(5)])
