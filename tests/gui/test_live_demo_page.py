@@ -413,3 +413,23 @@ def test_the_panel_says_why_accuracy_and_map_are_not_scored(qtbot):
     panel.show_readouts(Readouts(detections=(), det_map=MapReadout(unknown=12, unknown_classes=("3", "7", "1", "0"))))
     assert panel.values["mAP@0.5 · 0.5:0.95"].text() == ("not scored: the source's classes ('3', '7', '1', ...) "
                                                        "are none of the model's")
+
+
+def test_find_cameras_says_what_it_found(live_page, qtbot, monkeypatch):
+    """A click on "Find cameras" that found none changed nothing on the page: it looked broken."""
+    from edgekit.vision.sources.camera import CameraInfo
+    from edgekit_gui.pages import live_demo
+
+    page = live_page
+    found: list = []
+    monkeypatch.setattr(live_demo, "find_cameras", lambda progress, cancel: list(found))  # the hardware edge
+    qtbot.waitUntil(lambda: page.source.rescan.isEnabled(), timeout=30000)  # the quiet look made on first opening
+    assert page.banner.kind != "info"
+    page.source.rescan.click()
+    qtbot.waitUntil(lambda: page.source.rescan.isEnabled(), timeout=10000)
+    assert page.banner.kind == "info" and page.banner.text().startswith("No camera found"), page.banner.text()
+    found.append(CameraInfo(0, "USB webcam", "/dev/video0"))
+    page.source.rescan.click()
+    qtbot.waitUntil(lambda: page.source.rescan.isEnabled(), timeout=10000)
+    assert page.banner.kind == "success" and "0: USB webcam" in page.banner.text()
+    assert any(page.source.combo.itemData(i) == "0" for i in range(page.source.combo.count()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,11 @@ def _same(a: Any, b: Any) -> bool:
     """The same model pick: equal names, or the very same ``Model``/candidate object (their ``==``
     would compare arrays)."""
     return a == b if isinstance(a, str) and isinstance(b, str) else a is b
+
+
+# where list_cameras looks (edgekit.vision.sources.camera): Linux lists V4L2 nodes, elsewhere indices are tried
+NO_CAMERA_HINT = ("no /dev/video* capture device" if sys.platform.startswith("linux")
+                  else "no camera answered at indices 0-8")
 
 
 def find_cameras(progress: Any, cancel: Any) -> list:
@@ -143,7 +149,7 @@ class LiveDemoPage(Page):
         self.snapshot_button.clicked.connect(self.snapshot)
         self.record_button.toggled.connect(self.toggle_record)
         self.present_button.clicked.connect(lambda: self.set_presenting(not self.presenting))
-        self.source.rescan.clicked.connect(self.scan_cameras)
+        self.source.rescan.clicked.connect(lambda: self.scan_cameras(announce=True))
         self.save_button.clicked.connect(self._ask_save)
         self.detection.changed.connect(self._view_changed)
         self.picker_a.model.currentIndexChanged.connect(lambda *_: self._describe_model())
@@ -259,9 +265,29 @@ class LiveDemoPage(Page):
             self._cameras_found = True
             self.scan_cameras()
 
-    def scan_cameras(self) -> None:
-        """Find cameras in a worker and offer them."""
-        self.runner.start(find_cameras, on_result=self.source.set_cameras, on_error=self.banner.show_error)
+    def scan_cameras(self, announce: bool = False) -> None:
+        """Find cameras in a worker and offer them; ``announce`` (a click on "Find cameras"): say
+        what was found (the look made when the page first opens stays quiet: no camera is normal).
+
+        Why the words: a click that found none changed nothing on the page, so "Find cameras"
+        looked broken; the button is off while it looks, and the banner says what it found."""
+        self.source.rescan.setEnabled(False)
+        if announce:
+            self.banner.show_info("Looking for cameras…")
+
+        def found(cameras: list) -> None:
+            self.source.set_cameras(cameras)
+            if not announce:
+                return
+            if cameras:
+                names = ", ".join(f"{c.index}: {c.name}" for c in cameras)
+                self.banner.show_success(f"Found {len(cameras)} camera(s) ({names}); pick one under Source.")
+            else:
+                self.banner.show_info(f"No camera found ({NO_CAMERA_HINT}); plug one in and click Find cameras "
+                                      "again, or play a video, an image folder or an image list.")
+
+        self.runner.start(find_cameras, on_result=found, on_error=self.banner.show_error,
+                          on_done=lambda: self.source.rescan.setEnabled(True))
 
     # ---- run control -----------------------------------------------------------------------
     def request(self) -> Any:
