@@ -69,6 +69,7 @@ def test_convert_to_openvino_shows_the_numeric_check(window, qtbot, tiny_onnx, t
     with qtbot.waitSignal(page.job.signals.finished, timeout=120000):
         pass
     assert "Numeric check passed" in page.convert_result.text(), page.banner.text()
+    assert "(numeric check passed: max |diff|" in page.banner.text()  # in view, not only below the Convert row
     assert window.state.model.format == "openvino"
     assert (tmp_path / "ir" / "tiny.xml").is_file()
     window.state.set_model(tiny_onnx)
