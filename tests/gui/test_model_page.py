@@ -72,6 +72,8 @@ def test_convert_to_openvino_shows_the_numeric_check(window, qtbot, tiny_onnx, t
     assert "(numeric check passed: max |diff|" in page.banner.text()  # in view, not only below the Convert row
     assert window.state.model.format == "openvino"
     assert (tmp_path / "ir" / "tiny.xml").is_file()
+    # an IR converts to nothing here: the box says so instead of standing empty
+    assert page.convert_to.count() == 0 and page.convert_to.placeholderText() == "nothing from openvino"
     window.state.set_model(tiny_onnx)
     page.convert_to.setCurrentText("openvino")
     page.convert()  # the same output again: OutputExists, shown, nothing overwritten

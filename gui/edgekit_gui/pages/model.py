@@ -305,6 +305,8 @@ class ModelPage(Page):
         self.convert_to.addItems(targets)
         self.convert_button.setEnabled(bool(targets))
         self.convert_button.setToolTip("" if targets else f"edgekit converts nothing from {fmt}")
+        # an empty box read as broken: it says why it is empty (after a conversion to OpenVINO, say)
+        self.convert_to.setPlaceholderText("" if targets else f"nothing from {fmt}")
 
     def apply_edits(self) -> None:
         """Make a new Model with the edited preprocessing and labels (the file is not touched)."""
