@@ -79,9 +79,8 @@ def test_readme_python_snippet_runs_verbatim_with_a_real_image(tmp_path):
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     snippet = re.search(r"## A scripted session\s+```python\n(.+?)\n```", text, flags=re.DOTALL)
     assert snippet, "README lost its scripted session"
-    # a real image: a held-out scan of a handwritten digit, as a camera frame would arrive (BGR)
-    prologue = "from edgekit.data import demo_digits\nimage_bgr, _label = demo_digits('test')[0]\n"
-    done = subprocess.run([sys.executable, "-c", prologue + snippet.group(1)], check=False, capture_output=True,
+    # verbatim, nothing prepended: it once used an image_bgr it never defined (a NameError when pasted)
+    done = subprocess.run([sys.executable, "-c", snippet.group(1)], check=False, capture_output=True,
                           text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Prediction(" in done.stdout and "Chose" in done.stdout
