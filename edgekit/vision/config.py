@@ -277,16 +277,24 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
     first choice buys frames/s nobody can use and costs latency. Opening first also tells of a
     missing camera before a model is compiled. The pipeline does not open it again.
 
+    A video file, an image, a folder or a list is opened once and closed again, for the same reason:
+    what is wrong with it is said before a model is compiled.
+
     Raises:
-        SourceError: the camera or stream cannot be opened (nothing was compiled).
+        SourceError: the camera, stream or file cannot be opened (nothing was compiled).
         ModelLoadError / BackendUnavailable: as :func:`compile_sessions` (the source is closed).
     """
+    from edgekit.vision.sources import FolderSource, VideoSource
+
     built, rate = None, None
     if config.source_obj is None and config.fps is None:
         built = open_live_source(config)
         if built.info.live:  # a camera or stream: its rate is known once it is open
             built.open()
             rate = built.info.granted_fps
+        elif isinstance(built, (VideoSource, FolderSource)):  # a file, a folder, a list: opened once to check it
+            built.open()  # (the pipeline opens it again); a broken row or video is said before any compiling,
+            built.close()  # not after the model was compiled and its live workers measured
     try:
         main, reference = compile_sessions(config, rate=rate)
     except BaseException:

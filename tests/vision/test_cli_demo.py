@@ -235,3 +235,22 @@ def test_a_broken_list_is_a_source_error_naming_the_row(tmp_path):
     listing.write_text("path,label\nimg/0.png,7\nimg/1.png\n")
     with pytest.raises(SourceError, match="line 3"):
         open_source(str(listing)).open()
+
+
+def test_a_broken_source_file_is_said_before_the_model_is_compiled(tmp_path, capsys, monkeypatch):
+    """A list with a broken row was reported only after the model was compiled and its live workers
+    measured (seconds for a large model); a file source is opened once first."""
+    import edgekit.vision.config as live_config
+
+    def compiled(*args, **kwargs):
+        raise AssertionError("the model was compiled before the source was checked")
+
+    monkeypatch.setattr(live_config, "compile_sessions", compiled)
+    listing = tmp_path / "bad.csv"
+    listing.write_text("path,label\nimg/0.png,7\nimg/1.png\n")
+    assert main(["demo", "demo:digits", "--source", str(listing), "--seconds", "1"]) == 2
+    assert "bad.csv, line 3" in capsys.readouterr().err
+    broken = tmp_path / "clip.mp4"
+    broken.write_bytes(b"\x00" * 64)
+    assert main(["demo", "demo:digits", "--source", str(broken), "--seconds", "1"]) == 2
+    assert "clip.mp4" in capsys.readouterr().err
