@@ -287,14 +287,14 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
     from edgekit.vision.sources import FolderSource, VideoSource
 
     built, rate = None, None
-    if config.source_obj is None and config.fps is None:
+    if config.source_obj is None:
         built = open_live_source(config)
-        if built.info.live:  # a camera or stream: its rate is known once it is open
+        if isinstance(built, (VideoSource, FolderSource)):  # a file, a folder, a list (paced or not): opened
+            built.open()  # once to check it (the pipeline opens it again): a broken row or video is said
+            built.close()  # before any compiling, not after the model was compiled and its workers measured
+        elif config.fps is None and built.info.live:  # a camera or stream: its rate is known once it is open
             built.open()
             rate = built.info.granted_fps
-        elif isinstance(built, (VideoSource, FolderSource)):  # a file, a folder, a list: opened once to check it
-            built.open()  # (the pipeline opens it again); a broken row or video is said before any compiling,
-            built.close()  # not after the model was compiled and its live workers measured
     try:
         main, reference = compile_sessions(config, rate=rate)
     except BaseException:

@@ -252,5 +252,5 @@ def test_a_broken_source_file_is_said_before_the_model_is_compiled(tmp_path, cap
     assert "bad.csv, line 3" in capsys.readouterr().err
     broken = tmp_path / "clip.mp4"
     broken.write_bytes(b"\x00" * 64)
-    assert main(["demo", "demo:digits", "--source", str(broken), "--seconds", "1"]) == 2
+    assert main(["demo", "demo:digits", "--source", str(broken), "--seconds", "1", "--fps", "30"]) == 2  # paced too
     assert "clip.mp4" in capsys.readouterr().err
