@@ -168,6 +168,33 @@ def test_ab_compare_and_declared_ground_truth(live_page, qtbot):
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
 
 
+def test_the_reference_can_be_any_model_file(live_page, qtbot, tiny_onnx, monkeypatch):
+    """`edgekit demo --compare FILE` takes a file; the app's B offered only the current and bundled
+    models, so an FP32 original could not be set beside its INT8 bundle."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from edgekit_gui.live.controls import OPEN_MODEL
+
+    page = live_page
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(tiny_onnx.path), ""))  # the user's pick
+    page.ab.setChecked(True)
+    page.picker_b.model.setCurrentIndex(page.picker_b.model.findText(OPEN_MODEL))
+    page.picker_b._picked(page.picker_b.model.currentIndex())
+    assert page.picker_b.choice()[0] == str(tiny_onnx.path) and page.picker_b.model.currentText() == "tiny.onnx"
+    page.picker_b.refresh(None, None)  # a new current model refreshes the list: the file stays offered
+    assert page.picker_b.model.findData(str(tiny_onnx.path)) >= 0
+    page.picker_b.add_file(str(tiny_onnx.path))
+    _start(page, qtbot)
+    _wait(page, qtbot, lambda: page.latest.ab is not None and page.latest.ab.compared > 5, 30000)
+    assert page.latest.ab.agreement == 1.0  # the same network in both: every frame agrees
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))  # a cancelled dialog
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+    page.picker_b.model.setCurrentIndex(page.picker_b.model.findText(OPEN_MODEL))
+    page.picker_b._picked(page.picker_b.model.currentIndex())
+    assert page.picker_b.model.currentText() != OPEN_MODEL and page.picker_b.choice()[0] is not None
+
+
 def test_a_missing_video_file_is_an_error_and_the_demo_still_starts(live_page, qtbot, tmp_path):
     page = live_page
     page.source.select(str(tmp_path / "gone.mp4"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -15,6 +16,8 @@ _FILES = ("Video, image or path,label list (*.mp4 *.avi *.mkv *.mov *.webm *.jpg
           "*.txt);;All (*)")
 SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
 BUNDLED = ("demo:digits", "demo:digits-mnv2", "demo:digits-det")
+OPEN_MODEL = "Model file…"  # any model file, as `edgekit demo --compare FILE` takes one
+MODEL_FILES = "Models (*.onnx *.xml *.pt *.pth *.ts);;All (*)"
 
 
 def compact(combo: QComboBox, chars: int) -> None:
@@ -99,7 +102,10 @@ class SourcePicker(QWidget):
 
 
 class PredictorPicker(QWidget):
-    """A model (plan choice, current model, bundled demos) and a backend."""
+    """A model (plan choice, current model, bundled demos, a model file) and a backend.
+
+    Why a file: the reference of an A/B is often another file (the FP32 original beside its INT8
+    bundle, YOLOv8n beside YOLOX), which ``edgekit demo --compare FILE`` took and the app did not."""
 
     def __init__(self, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,12 +113,14 @@ class PredictorPicker(QWidget):
         compact(self.model, 14)
         self.backend = QComboBox()
         self.backend.addItems(["auto", *list_backends()])
+        self.files: list[str] = []  # model files picked here, offered again after a refresh
         _row(self, QLabel(label), self.model, QLabel("on"), self.backend)
+        self.model.activated.connect(self._picked)
         self.refresh(None, None)
 
     def refresh(self, current: Any, choice: Any, prefer: str = "") -> None:
-        """Offer the plan choice, the current model and the bundled demos; select the first entry
-        starting with ``prefer`` (else the first entry)."""
+        """Offer the plan choice, the current model, the bundled demos and the files picked; select
+        the first entry starting with ``prefer`` (else the first entry)."""
         self.model.clear()
         if choice is not None:
             self.model.addItem(f"Plan choice: {choice.key}", choice)
@@ -120,8 +128,28 @@ class PredictorPicker(QWidget):
             self.model.addItem(f"Current model: {current.name}", current)
         for name in BUNDLED:
             self.model.addItem(name, name)
+        for path in self.files:
+            self.model.addItem(Path(path).name, path)
+        self.model.addItem(OPEN_MODEL, None)
         index = next((i for i in range(self.model.count()) if prefer and self.model.itemText(i).startswith(prefer)), 0)
         self.model.setCurrentIndex(index)
+
+    def _picked(self, index: int) -> None:
+        if self.model.itemText(index) != OPEN_MODEL:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Model file", "", MODEL_FILES)
+        if path:
+            self.add_file(path)
+        else:
+            self.model.setCurrentIndex(0)  # never left on the "Model file…" entry itself
+
+    def add_file(self, path: str) -> None:
+        """Offer ``path`` (a model file) and select it."""
+        if path not in self.files:
+            self.files.append(path)
+            self.model.insertItem(self.model.count() - 1, Path(path).name, path)
+        self.model.setCurrentIndex(self.model.findData(path))
+        self.model.setToolTip(path)
 
     def choice(self) -> tuple[Any, str]:
         """The picked model (a plan candidate, a ``Model`` or a name) and backend."""
