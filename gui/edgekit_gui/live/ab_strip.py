@@ -18,13 +18,18 @@ def _side(title: str, p: Any, said: tuple[str, float] | None = None) -> str:
             f"{p.latency.p50_ms:.2f} ms · {acc_text}")
 
 
+def _short(text: str, most: int = 28) -> str:
+    """A detector's answer is a count of every class ("4 person, 1 bicycle, 1 dog"): cut to fit a column."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _verdict(pair: Any) -> str:
     """Whether A and B agreed on the newest frame both ran on (with both answers: that frame may
     be older than the one on screen)."""
     if pair is None:
         return "no frame compared yet"
     word = "<span style='color:#2e9d4f'>✓ agree</span>" if pair.agree else "<span style='color:#d9534f'>✗ differ</span>"
-    return f"frame #{pair.seq}: {word} ({escape(pair.a_label)} / {escape(pair.b_label)})"
+    return f"frame #{pair.seq}: {word} ({escape(_short(pair.a_label))} / {escape(_short(pair.b_label))})"
 
 
 class ABStrip(QWidget):
@@ -35,11 +40,11 @@ class ABStrip(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 2, 4, 2)
         self.a_label, self.b_label = QLabel(), QLabel()
-        for label in (self.a_label, self.b_label):
-            label.setWordWrap(True)
         middle = QVBoxLayout()
         self.agreement = QLabel("agreement –")
         self.verdict = QLabel("")
+        for label in (self.a_label, self.b_label, self.verdict):  # the verdict too: it held the strip wide
+            label.setWordWrap(True)
         middle.addWidget(self.verdict)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -62,8 +67,10 @@ class ABStrip(QWidget):
         # A's top-1 comes from the readouts of the frame on screen -- the numbers its overlay and the
         # top-5 panel show (the pair's A could be an older frame: 31 % on the video, 39.5 % here)
         self.a_label.setText(_side("A", r.predictor, r.top1))
-        b_said = None if pair is None else (pair.b_label + ("" if pair.seq == r.seq else f" (frame #{pair.seq})"),
-                                            pair.b_confidence)
+        # B's answer in large type beside A's; a detector has no top-1 on A's side (its counts are in the
+        # verdict), and its B side in 15 pt ("3 person, 1 dog, 1 bicycle (frame #686)") wrapped over the video
+        b_said = None if pair is None or r.top1 is None else (
+            pair.b_label + ("" if pair.seq == r.seq else f" (frame #{pair.seq})"), pair.b_confidence)
         self.b_label.setText(_side("B", ab.reference, b_said))
         self.verdict.setText(_verdict(pair))
         self.agreement.setText(f"<b>agreement {ab.agreement:.1%}</b> (n={ab.compared})")

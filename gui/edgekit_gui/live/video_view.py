@@ -42,7 +42,9 @@ class VideoView(QWidget):
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(16)
         self._throttle.timeout.connect(self._flush)
-        self.setMinimumSize(320, 240)
+        # 180 high at least, not 240: at 1280x720 the column beside the readouts is ~300 px, and with the
+        # A/B strip under the video (~80 px) a 240-px minimum left the strip drawn over the picture
+        self.setMinimumSize(320, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:

@@ -358,7 +358,7 @@ class LiveDemoPage(Page):
         self.pipe = pipe
         self.follower = FrameFollower(pipe, self.bridge.post).start()
         if said:  # how "auto" chose the runtime, and what the runtime says bears on the accuracy shown
-            self.banner.show_info(" ".join(said))
+            self.banner.show_info("\n".join(said))  # one note a line: joined by a space they ran together
         _busy.hold()
         self.state.set_backend(self.picker_a.choice()[1])
         self._fill_truth(classes)
