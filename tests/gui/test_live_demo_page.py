@@ -212,6 +212,10 @@ def test_a_detectors_ab_strip_stays_under_the_video(live_page, qtbot, window):
     view_bottom = view.mapTo(window, view.rect().bottomLeft()).y()
     assert top_left.y() > view_bottom, (top_left.y(), view_bottom, view.height(), strip.height())  # under the video
     assert strip.height() <= 110, strip.height()
+    r = page.latest  # one snapshot (the page refreshes the strip meanwhile)
+    strip.show_readouts(r)
+    pair = r.ab.last_frame  # long box counts go to the tooltip, short ones stay in the line
+    assert pair.a_label in strip.verdict.toolTip() and pair.b_label in strip.verdict.toolTip()
     page.stop()
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
 

@@ -18,18 +18,27 @@ def _side(title: str, p: Any, said: tuple[str, float] | None = None) -> str:
             f"{p.latency.p50_ms:.2f} ms · {acc_text}")
 
 
-def _short(text: str, most: int = 28) -> str:
-    """A detector's answer is a count of every class ("4 person, 1 bicycle, 1 dog"): cut to fit a column."""
-    return text if len(text) <= most else text[: most - 1] + "…"
+SHORT = 16  # an answer this long fits the strip's middle column beside the other
 
 
 def _verdict(pair: Any) -> str:
-    """Whether A and B agreed on the newest frame both ran on (with both answers: that frame may
-    be older than the one on screen)."""
+    """Whether A and B agreed on the newest frame both ran on (with both answers when they are short:
+    that frame may be older than the one on screen).
+
+    Why not always both: a detector's answer counts every class ("4 person, 1 bicycle, 1 dog"); two of
+    them wrapped the narrow middle column to five lines, and the strip grew over the video. They are
+    in :func:`verdict_tip`."""
     if pair is None:
         return "no frame compared yet"
     word = "<span style='color:#2e9d4f'>✓ agree</span>" if pair.agree else "<span style='color:#d9534f'>✗ differ</span>"
-    return f"frame #{pair.seq}: {word} ({escape(_short(pair.a_label))} / {escape(_short(pair.b_label))})"
+    said = ("" if max(len(pair.a_label), len(pair.b_label)) > SHORT
+            else f" ({escape(pair.a_label)} / {escape(pair.b_label)})")
+    return f"frame #{pair.seq}: {word}{said}"
+
+
+def verdict_tip(pair: Any) -> str:
+    """Both answers of the compared frame, whatever their length (the verdict's tooltip)."""
+    return "" if pair is None else f"frame #{pair.seq}: A {pair.a_label} / B {pair.b_label}"
 
 
 class ABStrip(QWidget):
@@ -73,6 +82,7 @@ class ABStrip(QWidget):
             pair.b_label + ("" if pair.seq == r.seq else f" (frame #{pair.seq})"), pair.b_confidence)
         self.b_label.setText(_side("B", ab.reference, b_said))
         self.verdict.setText(_verdict(pair))
+        self.verdict.setToolTip(verdict_tip(pair))
         self.agreement.setText(f"<b>agreement {ab.agreement:.1%}</b> (n={ab.compared})")
         self.agreement.setToolTip(ab.note)
         self.bar.setValue(int(ab.agreement * 1000))
