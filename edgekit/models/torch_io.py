@@ -156,8 +156,14 @@ def _is_torchscript(path: Path) -> bool:
 def _read_checkpoint(path: Path, arch: str | None, arch_kwargs: dict | None) -> tuple[dict, str | None, dict]:
     torch = _torch()
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # "Detected pickle protocol 90 ...": torch's words, on stderr, for a
+            warnings.simplefilter("ignore", UserWarning)  # file that is no checkpoint; the error below says it
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if not any(word in str(exc) for word in ("Unsupported global", "GLOBAL")):  # unreadable bytes, no objects
+            raise ModelLoadError(f"{path} is not a readable PyTorch checkpoint (its bytes are no pickle that "
+                                 "torch.save writes); re-save it, or check that it was copied whole",
+                                 path=path) from exc
         raise ModelLoadError(
             f"{path} contains pickled Python objects that could run code, so edgekit will not load it "
             "(only weights are read, torch.load weights_only=True); re-save it with "

@@ -112,6 +112,13 @@ def _external_data_symlink(tmp: Path, _onnx: Path) -> Path:
     return path
 
 
+def _pickle_header_then_garbage(tmp: Path, _onnx: Path) -> Path:
+    """Bytes that start like a pickle of protocol 90 (no such protocol): torch printed a UserWarning
+    ("Detected pickle protocol 90 ...") and edgekit called them "pickled Python objects that could run code"."""
+    (path := tmp / "garbage.pt").write_bytes(b"\x80\x5agarbage-bytes-here")
+    return path
+
+
 # case -> (maker, error type, words the message must contain besides the file name)
 CASES = {
     "missing path": (_missing, ModelLoadError, ["does not exist"]),
@@ -122,6 +129,7 @@ CASES = {
     "unknown suffix": (_unknown_suffix, ModelLoadError, ["unknown model suffix", ".h5"]),
     "IR without .bin": (_ir_without_bin, ModelLoadError, ["ir.bin", "missing"]),
     "code-running pickle": (_evil_checkpoint, ModelLoadError, ["could run code"]),
+    "garbage after a pickle header": (_pickle_header_then_garbage, ModelLoadError, ["not a readable PyTorch checkpoint"]),
     "external data ../../etc/passwd": (
         _external_data_escape,
         ModelLoadError,
@@ -139,9 +147,17 @@ def bad(request, tmp_path, tiny_onnx):
 
 
 def test_load_model_raises_a_clear_error(bad, tmp_path):
+    import warnings
+
+    from edgekit.errors import EdgekitWarning
+
     path, error, words = bad
-    with pytest.raises(error) as info:
+    with pytest.raises(error) as info, warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         load_model(path, arch="tinycnn")
+    # a library's own warning ("Detected pickle protocol 90 ...") reaches the user's terminal as file:line
+    assert not [w for w in seen if not issubclass(w.category, (EdgekitWarning, DeprecationWarning))], \
+        [str(w.message)[:120] for w in seen]
     message = str(info.value)
     assert path.name in message
     for word in words:
