@@ -138,7 +138,10 @@ def test_config_saved_as_yaml_replays_with_edgekit_run(world, tmp_path, capsys):
     assert PlanConfig.load(path) == config
     assert main(["run", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["best_key"] == "onnxruntime/cpu/fp32" and out["config"]["methods"] == ["fp32"]
+    # the replay plans what the file says (fp32 only); which runtime wins is measured, never assumed
+    # (it asserted onnxruntime, and CI's busy run measured OpenVINO faster)
+    assert out["config"]["methods"] == ["fp32"] and out["best_key"].endswith("/cpu/fp32")
+    assert {c["precision"] for c in out["candidates"]} == {"fp32"}
 
 
 def test_cli_plan_for_raspberry_pi_5_prints_estimates(world, capsys):
