@@ -34,9 +34,25 @@ class ServerFailed(EdgekitError):
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports free on 127.0.0.1 right now, all held until all are chosen.
+
+    Why: two calls of :func:`free_port` in a row can return the same port (the first is released before
+    the second is asked for), and KServe then bound its gRPC server on its HTTP port: the HTTP client got
+    HTTP/2 frames back (``BadStatusLine``), seen in CI as every KServe conformance test failing at once."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            socks.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 @dataclass
@@ -102,7 +118,7 @@ def start(engine: str, bundle: str | Path, *, workers: int = 1, timeout_s: float
 
     name = Bundle.open(bundle, check=False).manifest.serve_name  # the engine itself verifies
     workdir = Path(tempfile.mkdtemp(prefix=f"edgekit-{engine}-"))
-    http, grpc = free_port(), free_port()
+    http, grpc = free_ports(2)
     if engine == "triton":
         cmd, env = _triton_command(bundle, repository, workdir, http, grpc)
     else:
