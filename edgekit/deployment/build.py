@@ -31,7 +31,7 @@ from edgekit.deployment.manifest import (
 from edgekit.deployment.source import Choice, ensure_file
 from edgekit.deployment.texts import readme, requirements
 from edgekit.detection.head import as_preprocess, detector_spec, with_task
-from edgekit.errors import BundleError, EdgekitError, EdgekitWarning
+from edgekit.errors import BundleError, DataError, EdgekitError, EdgekitWarning
 from edgekit.hardware.cpu import probe_cpu
 from edgekit.models.card import check_class_scores, require_task
 from edgekit.models.model import Model
@@ -68,8 +68,6 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
             warnings.warn(EdgekitWarning(f"{model.name} ends in NMS (several outputs); the bundle's sample checks "
                                          "its outputs only, not mAP"), stacklevel=4)
         elif data is not None:  # class-labelled images: dropping them validated the bundle on noise, unsaid
-            from edgekit.errors import DataError
-
             raise DataError(f"{model.name} is a detector: its validation sample needs images with boxes (a YOLO "
                             f"folder of images/ + labels/, a COCO .json or a VOC folder), not the class-labelled "
                             f"images of {type(data).__name__}; pass the path as data= and it is opened as boxes")

@@ -64,11 +64,11 @@ def draw_overlay(image: np.ndarray, readouts: Readouts, out: np.ndarray | None =
         draw_boxes(canvas, readouts.detections, h / image.shape[0], scale, thick)
     lines = _lines(readouts)
     margin = max(4, line_h // 4)
-    head, head_scale = fit_head(lines[0][0], scale, thick, w - 2 * margin)
+    head, head_scale, head_w = fit_head(lines[0][0], scale, thick, w - 2 * margin)
     lines[0] = (head, lines[0][1])
     big_h = int(line_h * head_scale / scale)
     panel_h = min(h, margin * 2 + big_h + line_h * (len(lines) - 1))
-    panel_w = min(w, _panel_width(lines, scale, head_scale, thick) + 2 * margin)
+    panel_w = min(w, max(head_w, _panel_width(lines[1:], scale, thick)) + 2 * margin)
     roi = canvas[:panel_h, :panel_w]
     _darken(roi)  # behind the text, for contrast on any scene
     y = margin
@@ -85,26 +85,25 @@ def _darken(roi: np.ndarray) -> None:
     cv2.convertScaleAbs(roi, dst=roi, alpha=0.35)
 
 
-def fit_head(text: str, scale: float, thick: int, room: int) -> tuple[str, float]:
-    """The first line and its font scale: 1.5x the others, smaller where that would run past ``room``
-    pixels (down to the others' size), then cut with "~".
+def fit_head(text: str, scale: float, thick: int, room: int) -> tuple[str, float, int]:
+    """The first line, its font scale and its width in pixels: 1.5x the others, smaller where that would
+    run past ``room`` pixels (down to the others' size), then cut with "~".
 
     Why: on a portrait or narrow frame "4 person, 1 dining table" ran off the right edge, since the
     scale is fitted to the widest *other* line; the first line is the one a demo's audience reads."""
     big = scale * 1.5
     width = cv2.getTextSize(text, FONT, big, thick + 1)[0][0]
     if width <= room:
-        return text, big
+        return text, big, width
     size = max(scale, big * room / width)
-    while len(text) > 2 and cv2.getTextSize(text, FONT, size, thick + 1)[0][0] > room:
+    while (width := cv2.getTextSize(text, FONT, size, thick + 1)[0][0]) > room and len(text) > 2:
         text = text[:-2] + "~"
-    return text, size
+    return text, size, width
 
 
-def _panel_width(lines: list[tuple[str, tuple]], scale: float, head_scale: float, thick: int) -> int:
-    widths = [cv2.getTextSize(t, FONT, head_scale if i == 0 else scale, thick + (i == 0))[0][0]
-              for i, (t, _) in enumerate(lines)]
-    return max(widths)
+def _panel_width(lines: list[tuple[str, tuple]], scale: float, thick: int) -> int:
+    """The widest of ``lines`` (all but the first, which :func:`fit_head` measured) at ``scale``."""
+    return max((cv2.getTextSize(t, FONT, scale, thick)[0][0] for t, _ in lines), default=0)
 
 
 def _lines(r: Readouts) -> list[tuple[str, tuple]]:
