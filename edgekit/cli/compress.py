@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape as esc
 
+from edgekit.data.layouts import DETECTION_FORMS
 from edgekit.types import Format, Method
 
 METHODS = (Method.FP16, Method.INT8, Method.INT8_DYNAMIC, Method.PRUNE)
@@ -42,8 +43,8 @@ def _detector_int8(model, out, fmt, data, samples, force, progress):
     from edgekit.errors import DataError
 
     if not data:
-        raise DataError(f"INT8 of the detector {model.name} needs calibration images: pass --data with a YOLO "
-                        "folder (images/ + labels/), a COCO .json or a VOC folder")
+        raise DataError(f"INT8 of the detector {model.name} needs calibration images: pass --data with "
+                        f"{DETECTION_FORMS}")
     quantizer = "nncf" if fmt == Format.OPENVINO else "onnxruntime"
     return quantize_detector(model, data, out, quantizer=quantizer, samples=samples, force=force, progress=progress)
 

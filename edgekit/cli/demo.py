@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
                                                         help="Model file or name (same as --model).")] = None,
         model: Annotated[str, typer.Option("--model", "-m", help="Model file or name.")] = "demo:digits",
         source: Annotated[str, typer.Option("--source", "-s", help="demo | synthetic | camera index (0) | rtsp://... | video file | image folder | "
-                                                      "path,label list (.csv: a running accuracy).")] = "demo",
+                                                      "path,label list (.csv: a running accuracy) | a detector's YOLO/VOC folder or COCO .json (a running mAP).")] = "demo",
         backend: Annotated[str, typer.Option("--backend", "-b", help="auto | onnxruntime | openvino | torch. auto: the first that loads the model; a dynamic-INT8 model is measured on each and runs on the fastest.")] = "auto",
         precision: Annotated[str, typer.Option("--precision", "-p", help="Execution precision.")] = "fp32",
         compare: Annotated[str | None, typer.Option("--compare", help="A/B: a reference model run on the same frames.")] = None,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.data.datasets import Dataset
+from edgekit.data.layouts import names_detection_folders
 from edgekit.errors import DataError, EdgekitWarning, require_argument
 
 
@@ -126,7 +127,7 @@ def check_classes(ds: Dataset, labels: Sequence[str] | None) -> np.ndarray:
         return np.arange(len(ours), dtype=np.int64)
     index = {str(name): i for i, name in reversed(tuple(enumerate(labels)))}  # a name given twice: its first class
     missing = [c for c in ours if c not in index]
-    if missing and any(set(layout) <= set(ours) for layout in _DETECTION_LAYOUTS):
+    if missing and names_detection_folders(ours):
         # a YOLO/VOC folder given to a classifier read as the classes 'images' and 'labels'
         root = getattr(ds, "root", None)
         raise DataError(f"{root or 'the data'} is a detection dataset (its sub-folders {', '.join(missing[:3])} hold "
@@ -148,9 +149,6 @@ def not_among(missing: Sequence[str], labels: Sequence[str], where: str = "") ->
 def first_labels(labels: Sequence[str]) -> str:
     """The model's first five labels, "..." when there are more."""
     return f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
-
-
-_DETECTION_LAYOUTS = (("images", "labels"), ("Annotations", "JPEGImages"))  # YOLO, VOC: sub-folders, not classes
 
 
 def _unknown_classes(missing: Sequence[str], labels: Sequence[str], shown: int = 3) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 import edgekit
 from edgekit.backends.registry import backends_for, compile_session
+from edgekit.data.layouts import DETECTION_FORMS
 from edgekit.deployment import sample as sample_mod
 from edgekit.deployment.integrity import list_files, manifest_digest
 from edgekit.deployment.manifest import (
@@ -68,8 +69,8 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
             warnings.warn(EdgekitWarning(f"{model.name} ends in NMS (several outputs); the bundle's sample checks "
                                          "its outputs only, not mAP"), stacklevel=4)
         elif data is not None:  # class-labelled images: dropping them validated the bundle on noise, unsaid
-            raise DataError(f"{model.name} is a detector: its validation sample needs images with boxes (a YOLO "
-                            f"folder of images/ + labels/, a COCO .json or a VOC folder), not the class-labelled "
+            raise DataError(f"{model.name} is a detector: its validation sample needs images with boxes "
+                            f"({DETECTION_FORMS}), not the class-labelled "
                             f"images of {type(data).__name__}; pass the path as data= and it is opened as boxes")
         model, data = model.replace(task=Task.DETECTION, labels=spec.labels), None
     if data is not None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from edgekit._io import expand_user
 from edgekit.data.digits import CLASSES
+from edgekit.data.layouts import DETECTION_FORMS, detection_layout
 from edgekit.data.sampling import first_labels, not_among
 from edgekit.data.scenes import DATASET_NAMES, TEST_COUNT, TEST_SEED, TEST_SIZE, _scenes
 from edgekit.errors import DataError
@@ -135,19 +136,16 @@ def open_detection_dataset(
     root = expand_user(path)
     if not root.exists():
         bundled = ", ".join(DATASET_NAMES)  # e.g. demo-test, the digits classifier's, given to demo:digits-det
-        raise DataError(f"detection data {root} does not exist; pass a YOLO folder (images/ + labels/), "
-                        f"a COCO .json, a VOC folder (Annotations/ + JPEGImages/) or the bundled digit scenes "
-                        f"({bundled})", path=root)
+        raise DataError(f"detection data {root} does not exist; pass {DETECTION_FORMS} or the bundled "
+                        f"digit scenes ({bundled})", path=root)
     names = tuple(labels) if labels else tuple(str(i) for i in range(num_classes or 0))
-    if root.is_file() and root.suffix.lower() == ".json":
-        data = read_coco(root, names)
-    elif (root / "Annotations").is_dir():
-        data = read_voc(root, names)
-    elif (root / "labels").is_dir() or (root / "images").is_dir():
-        data = read_yolo(root, names)
-    else:
-        raise DataError(f"{root} is neither a YOLO folder (images/ + labels/), a COCO .json nor a VOC folder "
-                        "(Annotations/); point --data at one of those", path=root)
+    layout = detection_layout(root)
+    if layout is None and (root / "images").is_dir():
+        raise DataError(f"{root} has images/ but no labels/ beside it, so no image has boxes; put YOLO labels "
+                        "in labels/ (labels/X.txt for images/X.jpg: 'class cx cy w h' per box, 0..1)", path=root)
+    if layout is None:
+        raise DataError(f"{root} is not detection data; point --data at {DETECTION_FORMS}", path=root)
+    data = {"coco": read_coco, "voc": read_voc, "yolo": read_yolo}[layout](root, names)
     if not data.samples:
         raise DataError(f"{root} holds no images; check the folder", path=root)
     boxes = sum(len(s.class_ids) for s in data.samples)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.data.layouts import DETECTION_FORMS
 from edgekit.errors import Cancelled, EdgekitError
 from edgekit.models.model import Model
 from edgekit.planner import rules
@@ -55,8 +56,8 @@ def datasets(cfg: Any, model: Model, dataset: Any = None) -> tuple[Any, Any, Any
 
     spec = dataset if dataset is not None else cfg.data
     if spec is None:
-        raise DataError(f"no validation data for the detector {model.name}: pass --data with a YOLO folder "
-                        "(images/ + labels/), a COCO .json or a VOC folder")
+        raise DataError(f"no validation data for the detector {model.name}: pass --data with "
+                        f"{DETECTION_FORMS}")
     full = spec if isinstance(spec, DetectionDataset) else _open(spec, model)
     if cfg.calibration:
         calib = _open(cfg.calibration, model)

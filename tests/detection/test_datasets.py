@@ -53,7 +53,7 @@ def test_yolo_labels_of_no_model_class_or_malformed_lines_are_refused(tmp_path):
     bad = _yolo(tmp_path / "bad", {"a": "0 0.5 0.5 0.2\n"})
     with pytest.raises(DataError, match="a.txt line 1 has 4 numbers"):
         open_detection_dataset(bad, num_classes=3)
-    with pytest.raises(DataError, match="neither a YOLO folder"):
+    with pytest.raises(DataError, match="is not detection data; point --data at a YOLO folder"):
         open_detection_dataset(tmp_path, num_classes=3)
 
 
@@ -167,3 +167,14 @@ def test_the_halves_of_a_split_of_the_digit_scenes_hold_different_scenes():
     seen = {full.samples.index(s) for s in calib.samples}
     assert seen.isdisjoint(s.image_id for s in val.samples)
     assert not np.array_equal(calib[0][0], val[0][0]) and calib.fingerprint != val.fingerprint
+
+
+def test_a_folder_of_images_without_labels_is_refused_naming_the_missing_labels_folder(tmp_path):
+    """Read as YOLO, every image was "holding no objects" and the mAP was scored against nothing."""
+    (tmp_path / "images").mkdir()
+    _image(tmp_path / "images" / "a.jpg")
+    with pytest.raises(DataError, match=r"has images/ but no labels/ beside it.*labels/X.txt"):
+        open_detection_dataset(tmp_path, num_classes=80)
+    (tmp_path / "notes.csv").write_text("a,b\n")
+    with pytest.raises(DataError, match="notes.csv is not detection data; point --data at a YOLO folder"):
+        open_detection_dataset(tmp_path / "notes.csv", num_classes=80)

@@ -244,3 +244,42 @@ def test_a_yolo_folder_source_hands_out_each_frames_boxes_in_pixels(tmp_path):
     (tmp_path / "labels" / "a.txt").write_text("3 0.5 0.5\n")
     with pytest.raises(SourceError, match="a.txt line 1"):
         open_source(str(tmp_path)).open()
+
+
+def test_a_voc_folder_and_a_coco_json_are_sources_with_boxes_like_a_yolo_folder(tmp_path):
+    """``edgekit eval --data`` read VOC and COCO while ``demo --source`` played a VOC folder as unlabelled
+    photos (no running mAP) and refused a COCO ``.json`` as "not a video"."""
+    import json
+
+    voc = tmp_path / "voc"
+    (voc / "Annotations").mkdir(parents=True)
+    (voc / "JPEGImages").mkdir()
+    cv2.imwrite(str(voc / "JPEGImages" / "a.jpg"), np.full((100, 200, 3), 90, np.uint8))
+    (voc / "Annotations" / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><object><name>dog</name><bndbox><xmin>50</xmin><ymin>40</ymin>"
+        "<xmax>150</xmax><ymax>60</ymax></bndbox></object></annotation>")
+    coco = tmp_path / "coco"
+    (coco / "images").mkdir(parents=True)
+    cv2.imwrite(str(coco / "images" / "a.jpg"), np.full((100, 200, 3), 90, np.uint8))
+    (coco / "val.json").write_text(json.dumps({
+        "images": [{"id": 7, "file_name": "a.jpg", "width": 200, "height": 100}],
+        "annotations": [{"id": 1, "image_id": 7, "category_id": 18, "bbox": [50, 40, 100, 20]}],
+        "categories": [{"id": 1, "name": "person"}, {"id": 18, "name": "dog"}]}))
+    for spec, classes in ((voc, ("dog",)), (coco / "val.json", ("person", "dog"))):
+        source = open_source(str(spec))
+        frames = read_all(source)
+        assert len(frames) == 1 and source.info.classes == classes
+        boxes, ids = frames[0].boxes
+        np.testing.assert_allclose(boxes, [[50, 40, 150, 60]], atol=1e-4)
+        assert [classes[i] for i in ids] == ["dog"]
+    (coco / "broken.json").write_text("{}")
+    with pytest.raises(SourceError, match="broken.json is not a COCO json"):
+        open_source(str(coco / "broken.json")).open()
+
+
+def test_a_folder_with_only_an_images_subfolder_is_played_as_photos(tmp_path):
+    """Without labels/ nothing is labelled: the photos play, each frame without boxes."""
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.jpg"), np.full((50, 50, 3), 90, np.uint8))
+    frames = read_all(open_source(str(tmp_path)))
+    assert len(frames) == 1 and frames[0].boxes is None

@@ -5,6 +5,7 @@ from a short text spec (what ``--source`` takes)."""
 from __future__ import annotations
 
 from edgekit._io import expand_user
+from edgekit.data.layouts import detection_layout
 from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, FrameSource, SourceInfo
 from edgekit.vision.sources.camera import CameraInfo, CameraSource, list_cameras
@@ -35,8 +36,9 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     ``"demo"`` labelled demo stream, ``"demo-det"`` labelled detection demo stream
     (boxes per frame), ``"synthetic"`` test pattern, ``"0"``
     camera index, ``"rtsp://..."``/``"http://..."`` stream, a folder of
-    images (a YOLO folder, ``images/`` + ``labels/``: with its boxes), an image file, a ``path,label``
-    list (``.csv``/``.tsv``/``.txt``: labelled frames), or a video file.
+    images, box-labelled photos (a YOLO folder of ``images/`` + ``labels/``, a VOC folder or a COCO
+    ``.json``: each frame with its boxes), an image file, a ``path,label`` list
+    (``.csv``/``.tsv``/``.txt``: labelled frames), or a video file.
 
     Args:
         spec: the text (or a camera index).
@@ -61,7 +63,7 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     if text.lower().startswith(_URL_SCHEMES):
         return CameraSource(text, fps=fps)
     path = expand_user(text)
-    if path.is_dir() and (path / "images").is_dir() and (path / "labels").is_dir():  # YOLO boxes
+    if detection_layout(path) is not None:  # YOLO/VOC folder, COCO .json: frames with their boxes
         return BoxFolderSource(path, loop=loop, fps=fps)
     if path.is_dir():
         return FolderSource(path, loop=loop, fps=fps)

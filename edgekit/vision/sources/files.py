@@ -209,8 +209,9 @@ class ImageSource(FolderSource):
 
 
 class BoxFolderSource(FolderSource):
-    """A YOLO-labelled folder (``images/`` + ``labels/``, what ``edgekit eval --data`` reads for a
-    detector), in sorted order: each frame carries its ground-truth boxes (``Frame.boxes``), so a
+    """Box-labelled photos, what ``edgekit eval --data`` reads for a detector (a YOLO folder of
+    ``images/`` + ``labels/``, a VOC folder or a COCO ``.json``: :func:`edgekit.data.layouts.detection_layout`),
+    in the dataset's order: each frame carries its ground-truth boxes (``Frame.boxes``), so a
     detector's live demo shows a running mAP on real photos, as on the labelled demo stream.
 
     Why its own source: as a plain :class:`FolderSource` the sub-folder ``images`` became every
@@ -228,9 +229,11 @@ class BoxFolderSource(FolderSource):
             data = open_detection_dataset(self.path)
         except DataError as exc:
             raise SourceError(str(exc), path=self.path) from exc
-        self._files = [(s.path, s) for s in data.samples if is_within(s.path, self.path)]
+        root = self.path.parent if self.path.is_file() else self.path  # a COCO .json: its images lie beside it
+        self._files = [(s.path, s) for s in data.samples if is_within(s.path, root)]
         if not self._files:
-            raise SourceError(f"labelled folder {self.path} holds no images; check images/", path=self.path)
+            raise SourceError(f"labelled data {self.path} names no image inside {root}; check that its images "
+                              "are there", path=self.path)
         self.info = SourceInfo(self.info.name, "folder", live=self.info.live, requested_fps=self.info.requested_fps,
                                granted_fps=self.info.requested_fps, length=len(self._files),
                                classes=data.classes or None)

@@ -12,8 +12,8 @@ from edgekit.backends import list_backends
 
 DEMO, VIDEO, FOLDER = "Demo digits (labelled)", "Video, image or image list…", "Image folder…"
 # a path,label list (what `edgekit eval --data` takes) plays as labelled frames: a running accuracy on one's own photos
-_FILES = ("Video, image or path,label list (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp *.csv *.tsv "
-          "*.txt);;All (*)")
+_FILES = ("Video, image, path,label list or COCO boxes (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp "
+          "*.csv *.tsv *.txt *.json);;All (*)")
 SPEEDS = {"Camera-like, 30 FPS": 30.0, "Full speed": None}
 BUNDLED = ("demo:digits", "demo:digits-mnv2", "demo:digits-det")
 OPEN_MODEL = "Model file…"  # any model file, as `edgekit demo --compare FILE` takes one
