@@ -277,8 +277,9 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
     first choice buys frames/s nobody can use and costs latency. Opening first also tells of a
     missing camera before a model is compiled. The pipeline does not open it again.
 
-    A video file, an image, a folder or a list is opened once and closed again, for the same reason:
-    what is wrong with it is said before a model is compiled.
+    A video file, an image, a folder or a list is opened first too, for the same reason: what is
+    wrong with it is said before a model is compiled. It stays open, so the pipeline's ``open``
+    finds it open and does not read it again.
 
     Raises:
         SourceError: the camera, stream or file cannot be opened (nothing was compiled).
@@ -289,9 +290,8 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
     built, rate = None, None
     if config.source_obj is None:
         built = open_live_source(config)
-        if isinstance(built, (VideoSource, FolderSource)):  # a file, a folder, a list (paced or not): opened
-            built.open()  # once to check it (the pipeline opens it again): a broken row or video is said
-            built.close()  # before any compiling, not after the model was compiled and its workers measured
+        if isinstance(built, (VideoSource, FolderSource)):  # a file, a folder, a list (paced or not): a broken
+            built.open()  # row or video is said before any compiling, not after the model was compiled
         elif config.fps is None and built.info.live:  # a camera or stream: its rate is known once it is open
             built.open()
             rate = built.info.granted_fps
@@ -303,6 +303,8 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
         raise
     if built is not None and _source_spec(config, main) == config.source:
         return main, reference, built  # built once (a demo stream takes ~35 ms to make)
+    if built is not None:
+        built.close()
     return main, reference, open_live_source(config, main)
 
 

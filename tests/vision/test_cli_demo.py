@@ -254,3 +254,28 @@ def test_a_broken_source_file_is_said_before_the_model_is_compiled(tmp_path, cap
     broken.write_bytes(b"\x00" * 64)
     assert main(["demo", "demo:digits", "--source", str(broken), "--seconds", "1", "--fps", "30"]) == 2  # paced too
     assert "clip.mp4" in capsys.readouterr().err
+
+
+def test_a_file_source_is_read_once_per_run(tmp_path, tiny_path, monkeypatch):
+    """The run opens a folder, a photo or a video first to check it before compiling, and the pipeline
+    then opened it again: a large folder listed, a big photo decoded, a COCO json parsed twice."""
+    import numpy as np
+
+    from edgekit.vision.sources import files
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), np.full((40, 40, 3), 60 * i, np.uint8))
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (40, 40))
+    for i in range(5):
+        writer.write(np.full((40, 40, 3), 40 * i, np.uint8))
+    writer.release()
+    listed, captured = [], []
+    real_open, real_capture = files.FolderSource._open, files.cv2.VideoCapture
+    monkeypatch.setattr(files.FolderSource, "_open", lambda self: (listed.append(self.path), real_open(self))[1])
+    monkeypatch.setattr(files.cv2, "VideoCapture", lambda *a: (captured.append(a), real_capture(*a))[1])
+    for source in (folder, video):
+        assert main(["demo", "--model", tiny_path, "--source", str(source), "--seconds", "2"]) == 0
+    assert listed == [folder] and len(captured) == 1

@@ -49,6 +49,9 @@ class VideoSource:
         self._seq = 0
 
     def open(self) -> None:
+        """Open the file at its first frame (an open source stays as it is until :meth:`close`)."""
+        if self._cap is not None:
+            return
         if not self.path.is_file():
             raise SourceError(f"video file {self.path} does not exist; check the path", path=self.path)
         cap = cv2.VideoCapture(str(self.path))
@@ -119,6 +122,15 @@ class FolderSource:
         self._seq = 0
 
     def open(self) -> None:
+        """List the images (once: an open source stays as it is until :meth:`close`).
+
+        Why once: a run checks its source before compiling the model and the pipeline then opens it
+        (:func:`edgekit.vision.config.sessions_and_source`); listing a large folder, decoding a big
+        photo or parsing a COCO json twice cost seconds."""
+        if not self._files:
+            self._open()
+
+    def _open(self) -> None:
         if not self.path.is_dir():
             raise SourceError(f"image folder {self.path} does not exist; check the path", path=self.path)
         files = [p for p in sorted(self.path.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES
@@ -165,7 +177,8 @@ class FolderSource:
         return Frame(image, time.monotonic(), self._seq, label, self.info.name)
 
     def close(self) -> None:
-        """Nothing to release; kept for the protocol."""
+        """Forget the listing (the next :meth:`open` reads the folder again)."""
+        self._files = []
 
 
 class ImageSource(FolderSource):
@@ -190,7 +203,11 @@ class ImageSource(FolderSource):
         busy 2-core Xeon, where a copy took 12 ms."""
         return None if self._image is None else self._image.copy()
 
-    def open(self) -> None:
+    def close(self) -> None:
+        super().close()
+        self._image = None
+
+    def _open(self) -> None:
         if not self.path.is_file():
             raise SourceError(f"image file {self.path} does not exist; check the path", path=self.path)
         too_big = oversize(self.path)
@@ -221,7 +238,7 @@ class BoxFolderSource(FolderSource):
         SourceError: the folder or its labels cannot be read, naming the file and the fix.
     """
 
-    def open(self) -> None:
+    def _open(self) -> None:
         from edgekit.detection.datasets import open_detection_dataset  # only for labelled folders
         from edgekit.errors import DataError
 
@@ -259,7 +276,7 @@ class ListSource(FolderSource):
         super().__init__(path, loop, fps)
         self.info = SourceInfo(self.path.name, "list", live=fps is not None, requested_fps=fps)
 
-    def open(self) -> None:
+    def _open(self) -> None:
         from edgekit.data.datasets import ManifestDataset
         from edgekit.errors import DataError
 
