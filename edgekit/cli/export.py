@@ -41,7 +41,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export a verified bundle for a serving cluster."""
         from edgekit.cli._console import console, shell_arg
+        from edgekit.deployment.bundle import Bundle
         from edgekit.deployment.triton import export_triton
+        from edgekit.deployment.triton import triton_backend as triton_backend_name
         from edgekit.errors import BundleError
 
         if fmt.lower() not in FORMATS:
@@ -56,6 +58,17 @@ def register(app: typer.Typer) -> None:
 
             return export_mender_cmd(bundle, out, device_types=tuple(device_type or ("raspberrypi4",)), dest=dest,
                                      force=force)
-        folder = export_triton(bundle, out, max_batch_size=max_batch_size, instances=instances, force=force,
+        opened = Bundle.open(bundle)
+        folder = export_triton(opened, out, max_batch_size=max_batch_size, instances=instances, force=force,
                                backend=triton_backend)
         console.print(f"[green]Triton model written:[/] {esc(str(folder))}  (tritonserver --model-repository {shell_arg(out)})", highlight=False)
+        if opened.manifest.task == "detection" and triton_backend == "native":
+            console.print(f"note: Triton's {esc(triton_backend_name(opened.manifest.format)[0])} backend answers with the "
+                          f"detector's raw output tensor ({esc(_shapes(opened.manifest.outputs))}), not boxes: the "
+                          "decode and NMS run in edgekit. --triton-backend python serves the bundle through edgekit, "
+                          "answering an image with boxes, scores and classes.", highlight=False)
+
+
+def _shapes(outputs: tuple[dict, ...]) -> str:
+    """``output [1, 3549, 85]``: each output's name and shape."""
+    return ", ".join(f"{o['name']} {list(o['shape'])}" for o in outputs)

@@ -4,7 +4,7 @@ When one device is not enough, the same model can be served by Triton (or a
 KServe cluster running Triton). The layout is Triton's::
 
     repo/<name>/config.pbtxt
-    repo/<name>/labels.txt          referenced by the output's label_filename
+    repo/<name>/labels.txt          the class names (a classifier's output's label_filename)
     repo/<name>/1/model.onnx        (onnxruntime backend) or model.xml + model.bin (openvino)
 
 The bundle is verified first, so a tampered bundle is never exported.
@@ -119,7 +119,10 @@ def config_pbtxt(m, max_batch_size: int = 8, instances: int = 1) -> str:
     backend = triton_backend(m.format)[0]
     lines = [f"name: {json.dumps(m.serve_name)}", f"backend: {json.dumps(backend)}", f"max_batch_size: {batch}"]
     lines += _tensors("input", m.inputs, batch, None)
-    lines += _tensors("output", m.outputs, batch, "labels.txt" if m.labels else None)
+    # Triton's classification extension reads label_filename as the output's index -> name; a detector's
+    # raw tensor ([1, 3549, 85] of grid cells) has no such index, so its names stay in labels.txt only
+    classifier = str(getattr(m, "task", "")) != "detection"
+    lines += _tensors("output", m.outputs, batch, "labels.txt" if m.labels and classifier else None)
     lines += [f"instance_group [ {{ count: {int(instances)} kind: KIND_CPU }} ]"]
     if batch:
         lines.append("dynamic_batching { }")

@@ -29,3 +29,23 @@ def test_bundle_predictor_returns_the_same_boxes(tiny_heads, tmp_path, decoder):
     assert [d.class_id for d in found] == [d.class_id for d in reference]
     np.testing.assert_allclose([d.box for d in found], [d.box for d in reference], atol=1e-4)
     assert sorted(d.class_id for d in found) == [0, 1]
+
+
+def test_a_detectors_triton_export_keeps_class_names_off_its_raw_tensor_and_says_it_is_raw(tiny_heads, tmp_path,
+                                                                                          capsys):
+    """Triton reads an output's label_filename as index -> class name; on a detector's raw grid tensor that
+    named grid cells as classes. The native export says the answer is the raw tensor, not boxes."""
+    from edgekit.cli import main
+    from edgekit.models import load_model
+
+    bundle = deploy(load_model(tiny_heads["yolox"]).replace(labels=("red", "green")), out=tmp_path / "bundle")
+    names = json.loads((bundle.path / "manifest.json").read_text())["labels"]
+    assert names == ["red", "green"]
+    assert main(["export", str(bundle.path), "--out", str(tmp_path / "repo")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    folder = next((tmp_path / "repo").iterdir())
+    assert "label_filename" not in (folder / "config.pbtxt").read_text()
+    assert (folder / "labels.txt").read_text().split("\n")[: len(names)] == list(names)
+    assert "answers with the detector's raw output tensor" in out and "--triton-backend python" in out
+    assert main(["export", str(bundle.path), "--out", str(tmp_path / "py"), "--triton-backend", "python"]) == 0
+    assert "raw output tensor" not in capsys.readouterr().out
