@@ -94,6 +94,10 @@ def summary_table(stats: dict, seconds: float | None = None) -> Table:
         table.add_row(what, f"{r.ab.agreement:.1%} - {esc(r.ab.note)}")
     if r.source_reopens or r.source_error:
         table.add_row("Source", f"reopened {r.source_reopens}x; last error: {esc(r.source_error or '-')}")
+    skipped = stats.get("skipped_files") or ()
+    if skipped:
+        names = ", ".join(Path(f).name for f in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        table.add_row("Skipped", f"{len(skipped)} file(s) that did not decode as images: {esc(names)}")
     if stats.get("record"):
         table.add_row("Video", f"{esc(str(stats['record']['path']))} ({stats['record']['frames']} frames)")
     return table

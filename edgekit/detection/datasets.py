@@ -95,7 +95,11 @@ class DetectionDataset:
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, GroundTruth]:
         sample = self.samples[index]
-        image = cv2.imread(str(sample.path), cv2.IMREAD_COLOR)
+        try:  # imdecode, not imread: no OpenCV warning on stderr beside the error below
+            image = cv2.imdecode(np.fromfile(str(sample.path), np.uint8), cv2.IMREAD_COLOR)
+        except OSError:
+            raise DataError(f"image {sample.path} is missing; put it back or remove its annotations",
+                            path=sample.path) from None
         if image is None:
             raise DataError(f"image {sample.path} cannot be decoded; remove or replace it", path=sample.path)
         return image, sample.truth(*image.shape[:2])
@@ -290,7 +294,29 @@ def read_coco(path: Path, names: tuple[str, ...]) -> DetectionDataset:
             continue
         by_image[int(ann["image_id"])].append(ann)
     samples = [_coco_sample(im, by_image[int(im["id"])], cat_map, folder, skipped) for im in images]
-    return DetectionDataset(samples, names, path, +skipped)
+    where = f"{folder} (a COCO json's images lie beside it or in images/ next to it)"
+    return DetectionDataset(_present(samples, path, where, skipped), names, path, +skipped)
+
+
+MISSING_IMAGE = "image(s) named in the annotations but not found, with their boxes"
+
+
+def _present(samples: list[DetectionSample], source: Path, where: str, skipped: Counter) -> list[DetectionSample]:
+    """The samples whose image file exists; the others are counted in ``skipped``.
+
+    Why: a COCO json or a VOC folder names its images; where none is found (the json copied without
+    them) the evaluation failed on the first, as "cannot be decoded", and a live demo played nothing.
+
+    Raises:
+        DataError: not one of the named images exists, naming where they were looked for.
+    """
+    present = [s for s in samples if s.path.is_file()]
+    if samples and not present:
+        raise DataError(f"none of the {len(samples)} images {source.name} names is in {where}; the first is "
+                        f"{samples[0].path.name}. Put the images there", path=source)
+    if len(present) < len(samples):
+        skipped[MISSING_IMAGE] += len(samples) - len(present)
+    return present
 
 
 def _category_map(categories: list[dict], names: tuple[str, ...], path: Path) -> tuple[dict, tuple[str, ...]]:
@@ -341,7 +367,8 @@ def read_voc(root: Path, names: tuple[str, ...]) -> DetectionDataset:
         boxes = np.asarray([o[1] for o in kept], np.float32).reshape(-1, 4)
         samples.append(DetectionSample(i, image, boxes, np.asarray([index[o[0].lower()] for o in kept], np.int64),
                                        crowd=np.asarray([o[2] for o in kept], bool)))
-    return DetectionDataset(samples, names, root, +skipped)
+    where = f"{images_dir} (a VOC folder's images lie in JPEGImages/)"
+    return DetectionDataset(_present(samples, root, where, skipped), names, root, +skipped)
 
 
 def _name_index(names: tuple[str, ...]) -> dict[str, int]:

@@ -447,6 +447,10 @@ class LivePipeline:
             self._recover(exc)
             return None
         if frame is None:
+            unread = getattr(self.source, "nothing_read", None)
+            why = unread() if callable(unread) and self._capture_rate.count == 0 else None
+            if why:  # a folder of files none of which decodes: an error, not an empty run's zeros
+                raise SourceError(why, path=getattr(self.source, "path", None))
             return END
         t1 = time.monotonic()
         self._source_error = None
@@ -812,6 +816,7 @@ class LivePipeline:
             "cpu_ms_per_frame": readouts.cpu_ms,
             "frames_drawn": self.frames_drawn,
             "source": self.source.info.to_dict(),
+            "skipped_files": [str(f) for f in getattr(self.source, "skipped", ())],  # a folder's files that did not decode
             "dropping": bool(self._drop),
             "fps_window_s": self.window_s,  # the span the readouts' FPS average over
             "reference_every": self.reference_every if self._ref is not None else None,

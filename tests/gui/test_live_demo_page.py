@@ -488,3 +488,34 @@ def test_find_cameras_says_what_it_found(live_page, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: page.source.rescan.isEnabled(), timeout=10000)
     assert page.banner.kind == "success" and "0: USB webcam" in page.banner.text()
     assert any(page.source.combo.itemData(i) == "0" for i in range(page.source.combo.count()))
+
+
+def test_a_folder_whose_files_do_not_decode_is_said_not_played_as_zeros(live_page, qtbot, tmp_path):
+    """A folder where no file decodes ended at once with "The source ended." and nothing else; one
+    broken file among good photos was skipped without a word (the status line names it now)."""
+    import cv2
+
+    from edgekit.data import demo_digits
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (broken / name).write_bytes(b"not an image")
+    page = live_page
+    page.source.select(str(broken))
+    page.start()
+    _wait(page, qtbot, lambda: page.banner.kind == "error" and "could be decoded" in page.banner.text(), 60000)
+    assert "none of the 2 image(s)" in page.banner.text() and "a.jpg, b.jpg" in page.banner.text()
+    qtbot.waitUntil(lambda: page.pipe is None and not _pipeline_threads(), timeout=10000)
+
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(mixed / f"{i}.png"), demo_digits("test")[i][0])
+    (mixed / "z.jpg").write_bytes(b"not an image")
+    page.source.select(str(mixed))
+    page.start()
+    _wait(page, qtbot, lambda: "skipped" in page.status.text(), 60000)  # the folder plays on, in a loop
+    assert "1 file(s) that do not decode as images skipped: z.jpg" in page.status.text()
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)

@@ -279,3 +279,26 @@ def test_a_file_source_is_read_once_per_run(tmp_path, tiny_path, monkeypatch):
     for source in (folder, video):
         assert main(["demo", "--model", tiny_path, "--source", str(source), "--seconds", "2"]) == 0
     assert listed == [folder] and len(captured) == 1
+
+
+def test_a_folder_whose_images_do_not_decode_is_an_error_and_one_bad_file_is_named(tmp_path, tiny_path, capsys):
+    """A folder where nothing decodes printed a table of zeros ending in "no labels" and exited 0."""
+    from pathlib import Path
+
+    import numpy as np
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (folder / name).write_bytes(b"not an image")
+    assert main(["demo", "--model", tiny_path, "--source", str(folder), "--seconds", "5"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "none of the 2 image(s) of" in err and "could be decoded (a.jpg, b.jpg)" in err
+    cv2.imwrite(str(folder / "c.png"), np.full((40, 40, 3), 90, np.uint8))
+    stats_path = tmp_path / "stats.json"
+    assert main(["demo", "--model", tiny_path, "--source", str(folder), "--seconds", "5",
+                 "--json", str(stats_path)]) == 0
+    stats = json.loads(stats_path.read_text())
+    assert stats["readouts"]["frames_captured"] == 1
+    assert [Path(f).name for f in stats["skipped_files"]] == ["a.jpg", "b.jpg"]
+    assert "Skipped" in capsys.readouterr().out

@@ -168,6 +168,17 @@ class FolderSource:
         self._seq += 1
         return frame
 
+    def nothing_read(self) -> str | None:
+        """Why the source ended without a frame, when every file failed to decode (else ``None``).
+
+        Why: a folder of files none of which decodes ended at once, and the run printed a table
+        of zeros, ending in "no labels"."""
+        if not self._files or len(self.skipped) < len(self._files):
+            return None
+        names = ", ".join(p.name for p in self.skipped[:3]) + (" ..." if len(self.skipped) > 3 else "")
+        return (f"none of the {len(self._files)} image(s) of {self.path} could be decoded ({names}); replace them "
+                "with images that open, or point --source at other images")
+
     def _decode(self, path: Path) -> np.ndarray | None:
         """``path`` decoded (``None``: it does not decode)."""
         return _imread(path)

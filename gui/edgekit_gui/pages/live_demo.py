@@ -456,7 +456,8 @@ class LiveDemoPage(Page):
                 self.banner.show_error(f"The source failed: {r.source_error}. Reopening it…")
             elif self.banner.kind == "error" and pipe is not None and pipe.error is None:
                 self.banner.clear_message()
-            self.status.setText(f"{self.frames_received} of {r.frames_displayed} frames shown")
+            self.status.setText(f"{self.frames_received} of {r.frames_displayed} frames shown"
+                                + _skipped_note(getattr(pipe, "source", None), "; "))
         if self.follower is not None and self.follower.error is not None:  # a run nobody can watch: stop it
             error = self.follower.error
             self.stop()
@@ -469,7 +470,7 @@ class LiveDemoPage(Page):
         if pipe.error is not None:
             self.banner.show_error(pipe.error)
         else:
-            self.banner.show_info("The source ended.")
+            self.banner.show_info("The source ended." + _skipped_note(pipe.source, " "))
         self.stop()
 
     # ---- ground truth, snapshot, record, presentation -----------------------------------------------
@@ -547,3 +548,13 @@ class LiveDemoPage(Page):
         self.present_button.setText("Leave presentation (Esc)" if on else "Present (full screen)")
         self.presentation_toggled.emit(on)
         self.setFocus()
+
+
+def _skipped_note(source: Any, lead: str) -> str:
+    """``lead`` + "2 file(s) that do not decode as images skipped: a.jpg, b.jpg" for a folder source that
+    skipped files, else ``""``. Why: a broken file among the photos was left out without a word."""
+    skipped = list(getattr(source, "skipped", None) or ())
+    if not skipped:
+        return ""
+    names = ", ".join(f.name for f in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+    return f"{lead}{len(skipped)} file(s) that do not decode as images skipped: {names}"
