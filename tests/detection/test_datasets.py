@@ -178,3 +178,34 @@ def test_a_folder_of_images_without_labels_is_refused_naming_the_missing_labels_
     (tmp_path / "notes.csv").write_text("a,b\n")
     with pytest.raises(DataError, match="notes.csv is not detection data; point --data at a YOLO folder"):
         open_detection_dataset(tmp_path / "notes.csv", num_classes=80)
+
+
+@pytest.mark.parametrize("form", ["coco", "voc"])
+def test_images_an_annotation_file_names_but_that_are_missing_are_counted_or_refused(tmp_path, form):
+    """A COCO json copied without its images failed on the first as "cannot be decoded" (with an OpenCV
+    warning on stderr), and a live demo of it played no frame at all."""
+    names = ("a", "b", "c")
+    if form == "coco":
+        path = tmp_path / "val.json"
+        path.write_text(json.dumps({
+            "images": [{"id": i, "file_name": f"{n}.jpg", "width": 200, "height": 100} for i, n in enumerate(names)],
+            "annotations": [{"id": 1, "image_id": 0, "category_id": 1, "bbox": [10, 20, 30, 40]}],
+            "categories": [{"id": 1, "name": "dog"}]}))
+        folder = tmp_path / "images"
+    else:
+        path, folder = tmp_path, tmp_path / "JPEGImages"
+        (tmp_path / "Annotations").mkdir()
+        for n in names:
+            (tmp_path / "Annotations" / f"{n}.xml").write_text(
+                f"<annotation><filename>{n}.jpg</filename><object><name>dog</name><bndbox><xmin>10</xmin>"
+                "<ymin>20</ymin><xmax>40</xmax><ymax>60</ymax></bndbox></object></annotation>")
+    with pytest.raises(DataError, match=r"none of the 3 images .* names is in .*; the first is a.jpg"):
+        open_detection_dataset(path, labels=("dog",))
+    _image(folder / "a.jpg")
+    _image(folder / "c.jpg")
+    data = open_detection_dataset(path, labels=("dog",))
+    assert [s.path.name for s in data.samples] == ["a.jpg", "c.jpg"]
+    assert data.skipped == {"image(s) named in the annotations but not found, with their boxes": 1}
+    (folder / "c.jpg").unlink()  # gone after it was listed
+    with pytest.raises(DataError, match="c.jpg is missing; put it back"):
+        data[1]
