@@ -113,6 +113,12 @@ class Predictor:
         """The backend actually running the model."""
         return self.session.info.backend
 
+    def __repr__(self) -> str:
+        """``<Predictor yolox_nano (detection) from yb on onnxruntime cpu fp32>``."""
+        info = self.session.info
+        return (f"<Predictor {self.manifest.name} ({self.manifest.task}) from {self.bundle.path.name} on "
+                f"{info.backend} {info.device} {info.precision}>")
+
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Run preprocessed inputs; return the first output, split into the model's batch size."""
         if self._max_batch is None or len(inputs) <= self._max_batch:

@@ -103,6 +103,13 @@ class Detector:
         """Class names."""
         return self.spec.labels
 
+    def __repr__(self) -> str:
+        """``<Detector yolox_nano: yolox head, 80 classes, conf 0.25, IoU 0.65 on onnxruntime cpu fp32>``."""
+        cfg, info = self.spec.config, self.session.info
+        classes = f", {len(self.labels)} classes" if self.labels else ""
+        return (f"<Detector {self.session.model.name}: {cfg.decoder} head{classes}, conf {cfg.conf:g}, IoU {cfg.iou:g} "
+                f"on {info.backend} {info.device} {info.precision}>")
+
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Raw outputs for a ``(B, 3, H, W)`` tensor, in graph order."""
         dtype = np.dtype(self.session.model.input.dtype)

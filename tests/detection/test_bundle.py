@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -49,3 +50,16 @@ def test_a_detectors_triton_export_keeps_class_names_off_its_raw_tensor_and_says
     assert "answers with the detector's raw output tensor" in out and "--triton-backend python" in out
     assert main(["export", str(bundle.path), "--out", str(tmp_path / "py"), "--triton-backend", "python"]) == 0
     assert "raw output tensor" not in capsys.readouterr().out
+
+
+def test_a_detector_a_predictor_and_a_session_say_what_runs_where_in_a_repl(tiny_heads, tmp_path):
+    """At a Python prompt they printed ``<edgekit.detection.detector.Detector object at 0x7f...>``."""
+    bundle = deploy(tiny_heads["yolox"], out=tmp_path / "yb.zip")
+    with Detector.open(tiny_heads["yolox"], conf=0.3) as detector:
+        assert repr(detector) == "<Detector tiny_yolox: yolox head, conf 0.3, IoU 0.45 on onnxruntime cpu fp32>"
+        detector.spec = replace(detector.spec, labels=("red", "green"))
+        assert "yolox head, 2 classes, conf 0.3" in repr(detector)
+        threads = detector.session.info.threads
+        assert repr(detector.session) == f"<OrtSession tiny_yolox on onnxruntime cpu fp32, {threads} threads>"
+    with Predictor.open(bundle.path) as predictor:
+        assert repr(predictor) == "<Predictor tiny_yolox (detection) from yb.zip on onnxruntime cpu fp32>"
