@@ -58,7 +58,9 @@ def register(app: typer.Typer) -> None:
             return
         sources = data.get("sources", {})
         rows = [("Task", str(data.get("task", loaded.task))), *detection_rows]
-        for key, value in (data.get("preprocess") or {}).items():
+        # a detector letterboxes and scales pixels (its Letterbox and Pixels rows); a classifier's resize
+        # ("stretch"), crop, mean and std beside them read as if they applied, and none does
+        for key, value in (() if detection_rows else (data.get("preprocess") or {}).items()):
             rows.append((key, esc(f"{_shown(key, value)}  ({sources.get(key, 'card')})")))
         if loaded.preprocess is None and not detection_rows:  # a detector's pixels are in its rows
             rows.append(("Preprocess", "[yellow]unknown: give --mean/--std/--size/--resize (or --assume-defaults)[/]"))
