@@ -81,8 +81,11 @@ def test_card_shows_and_saves_the_detection_fields(tiny_heads, tmp_path):
     assert loaded.task == Task.DETECTION and detector_spec(loaded).config.iou == 0.55
     again = edgekit("card", str(model))
     assert again.returncode == 0 and "0.4  (card)" in again.stdout and "yolox  (card)" in again.stdout
-    # only what the detector uses: its letterbox, not a classifier's "resize stretch" and crop beside it
-    assert "Letterbox" in again.stdout and "stretch" not in again.stdout and "crop_ratio" not in again.stdout
+    # pixels stated: only what the detector uses shows, its letterbox, not a classifier's "resize stretch" and crop
+    pixels = edgekit("card", str(model), "--bgr", "--scale", "1", "--save", "--force")
+    assert pixels.returncode == 0, pixels.stderr
+    assert "BGR, x1  (card)" in pixels.stdout or "BGR, x1  (flag)" in pixels.stdout
+    assert "Letterbox" in pixels.stdout and "stretch" not in pixels.stdout and "crop_ratio" not in pixels.stdout
     classifier = edgekit("card", "demo:digits", "--conf", "0.3")
     assert classifier.returncode == 2 and "apply to detectors" in classifier.stderr
 
