@@ -12,6 +12,7 @@ from typing import Any
 from edgekit._io import expand_user
 from edgekit.data.datasets import ImageFolder, ManifestDataset
 from edgekit.data.digits import demo_digits
+from edgekit.data.layouts import detection_layout
 from edgekit.errors import DataError
 
 DEMO_NAMES = {"demo-test": "test", "demo:digits": "test", "demo-train": "train", "demo-hard": "hard"}
@@ -55,6 +56,10 @@ def open_dataset(spec: Any, size: int | None = None) -> Any:
     path = expand_user(text)
     if path.is_dir():
         return ImageFolder(path)
+    if path.is_file() and detection_layout(path) == "coco":  # read as a path,label list it "named 1 class"
+        raise DataError(f"{path} is a COCO json (images with boxes), a detection dataset, and this model is a "
+                        "classifier; give a folder with one sub-folder per class, or a path,label list (.csv)",
+                        path=path)
     if path.is_file():
         return ManifestDataset(path)
     raise DataError(

@@ -190,3 +190,7 @@ def test_a_yolo_folder_given_to_a_classifier_is_named_as_detection_data(tmp_path
     cv2.imwrite(str(tmp_path / "labels" / "b.png"), np.zeros((8, 8, 3), np.uint8))  # any image, to open at all
     with pytest.raises(DataError, match="detection dataset.*classifier.*path,label list"):
         check_classes(open_dataset(str(tmp_path)), [f"class {i}" for i in range(5)])
+    coco = tmp_path / "val.json"
+    coco.write_text('{"images": [], "annotations": [], "categories": [{"id": 1, "name": "dog"}]}')
+    with pytest.raises(DataError, match="val.json is a COCO json .*detection dataset.*classifier"):
+        open_dataset(str(coco))  # read as a path,label list it "named 1 class(es)"
