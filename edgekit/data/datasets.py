@@ -291,6 +291,26 @@ class ManifestDataset(_FileDataset):
         super().__init__(items, names, manifest)
 
 
+def listed_images(listing: Path) -> list[Path] | None:
+    """The images of a list holding one image path per line and nothing else (no labels), resolved as
+    :class:`ManifestDataset` resolves its paths, the missing ones left out; ``None`` when a line holds
+    more than an image path (a ``path,label`` list is read by :class:`ManifestDataset`).
+
+    Why: ``ls photos/*.jpg > shots.txt`` is a list of what to play live (``edgekit demo --source
+    shots.txt``); read as a ``path,label`` list it was refused ("expected 'path,label'").
+    """
+    try:
+        lines = [line.strip() for line in listing.read_text(encoding="utf-8-sig").splitlines()]
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if not lines or any("," in line or "\t" in line or not line.lower().endswith(IMAGE_SUFFIXES) for line in lines):
+        return None
+    base = _base_folder(listing, lines)
+    files = (expand_user(line) for line in lines)
+    return [f if f.is_absolute() else base / f for f in files if (f if f.is_absolute() else base / f).is_file()]
+
+
 def _base_folder(manifest: Path, paths: list[str]) -> Path:
     """The folder relative paths start from: the manifest's own, else a parent of it or the current
     directory when that is where the first rows' files are (a CSV kept in ``labels/`` beside ``images/``)."""

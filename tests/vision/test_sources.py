@@ -283,3 +283,20 @@ def test_a_folder_with_only_an_images_subfolder_is_played_as_photos(tmp_path):
     cv2.imwrite(str(tmp_path / "images" / "a.jpg"), np.full((50, 50, 3), 90, np.uint8))
     frames = read_all(open_source(str(tmp_path)))
     assert len(frames) == 1 and frames[0].boxes is None
+
+
+def test_a_list_of_image_paths_alone_plays_them_unlabelled(tmp_path, monkeypatch):
+    """``ls shots/*.jpg > shots.txt`` was refused as a source: "expected 'path,label'"."""
+    (tmp_path / "shots").mkdir()
+    for name in ("b.png", "a photo.png"):
+        cv2.imwrite(str(tmp_path / "shots" / name), np.full((20, 30, 3), 90, np.uint8))
+    listing = tmp_path / "shots.txt"
+    listing.write_text(f"# my shots\nshots/b.png\n{tmp_path / 'shots' / 'a photo.png'}\nshots/gone.png\n")
+    source = open_source(str(listing))
+    frames = read_all(source)
+    assert [f.label for f in frames] == [None, None] and source.info.length == 2 and source.info.classes is None
+    listing.write_text("gone.png\nalso-gone.jpg\n")
+    with pytest.raises(SourceError, match="none of the images .*shots.txt lists exists"):
+        open_source(str(listing)).open()
+    listing.write_text("shots/b.png,cat\nshots/a photo.png,dog\n")  # labelled: the running accuracy's list
+    assert [f.label for f in read_all(open_source(str(listing)))] == ["cat", "dog"]

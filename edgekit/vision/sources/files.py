@@ -277,7 +277,8 @@ class ListSource(FolderSource):
     """The images of a ``path,label`` list (CSV, TSV or text: what ``edgekit eval --data`` reads, through
     :class:`~edgekit.data.datasets.ManifestDataset`), in its order, each frame labelled: a class name, or
     for integer labels the model's output index, so the demo shows a running accuracy on the user's
-    own labelled photos.
+    own labelled photos. A list of image paths alone, one per line (``ls photos/*.jpg > shots.txt``),
+    plays its photos unlabelled (:func:`~edgekit.data.datasets.listed_images`).
 
     Raises (from ``open``):
         SourceError: the list cannot be read or names no image that exists, naming the row and the fix.
@@ -288,9 +289,13 @@ class ListSource(FolderSource):
         self.info = SourceInfo(self.path.name, "list", live=fps is not None, requested_fps=fps)
 
     def _open(self) -> None:
-        from edgekit.data.datasets import ManifestDataset
+        from edgekit.data.datasets import ManifestDataset, listed_images
         from edgekit.errors import DataError
 
+        plain = listed_images(self.path) if self.path.is_file() else None
+        if plain is not None:  # one image path per line, no labels: the photos play unlabelled
+            self._play_unlabelled(plain)
+            return
         try:
             data = ManifestDataset(self.path)
         except DataError as exc:
@@ -301,6 +306,16 @@ class ListSource(FolderSource):
         self.info = SourceInfo(self.info.name, "list", live=self.info.live, requested_fps=self.info.requested_fps,
                                granted_fps=self.info.requested_fps, length=len(self._files),
                                classes=None if index_labels else tuple(data.classes))
+        self._index = 0
+        self._pacer.reset()
+
+    def _play_unlabelled(self, files: list[Path]) -> None:
+        if not files:
+            raise SourceError(f"none of the images {self.path} lists exists; paths are absolute or relative to "
+                              "the list's folder", path=self.path)
+        self._files = [(f, None) for f in files]
+        self.info = SourceInfo(self.info.name, "list", live=self.info.live, requested_fps=self.info.requested_fps,
+                               granted_fps=self.info.requested_fps, length=len(files))
         self._index = 0
         self._pacer.reset()
 
