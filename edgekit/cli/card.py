@@ -102,6 +102,8 @@ def _detection(loaded, data: dict, **thresholds) -> list[tuple[str, str]]:
     card = (loaded.metadata.get("card") or {}).get("detection") or {}
     data["task"] = str(Task.DETECTION)
     data["detection"] = spec.config.to_dict()
+    if isinstance(data.get("preprocess"), dict):  # pixels stated: the resize is the detector's letterbox, not
+        data["preprocess"]["resize"] = "letterbox"  # the classifier default ("stretch") the flags came with
     if spec.labels and not data.get("labels"):
         data["labels"] = list(spec.labels)
     sources = dict(spec.sources)

@@ -86,6 +86,8 @@ def test_card_shows_and_saves_the_detection_fields(tiny_heads, tmp_path):
     assert pixels.returncode == 0, pixels.stderr
     assert "BGR, x1  (card)" in pixels.stdout or "BGR, x1  (flag)" in pixels.stdout
     assert "Letterbox" in pixels.stdout and "stretch" not in pixels.stdout and "crop_ratio" not in pixels.stdout
+    saved = json.loads((tmp_path / "nano.json").read_text())["preprocess"]
+    assert saved["resize"] == "letterbox" and saved["channel_order"] == "BGR" and saved["scale"] == 1.0
     classifier = edgekit("card", "demo:digits", "--conf", "0.3")
     assert classifier.returncode == 2 and "apply to detectors" in classifier.stderr
 

@@ -124,6 +124,13 @@ def test_a_detector_shows_its_task_class_count_and_input_size(window, tiny_yolox
     page.apply_edits()
     assert page.banner.kind == "success", page.banner.text()
     assert page.info.values["Task"].text() == "detection" and page.info.values["Classes"].text() == "80"
+    assert page.pre_editor.resize.currentData() == "letterbox"
+    from edgekit.models import Preprocess
+
+    # a card saved by an older `edgekit card --save --bgr` said "stretch", which a detector never does
+    window.state.set_model(model.replace(preprocess=Preprocess(size=(96, 96), scale=1.0, channel_order="BGR",
+                                                               resize="stretch")))
+    assert page.pre_editor.resize.currentData() == "letterbox" and page.pre_editor.channel_order.currentText() == "BGR"
     window.state.set_model(tiny_onnx)  # a classifier with a card: its own task, classes and size
     assert page.info.values["Task"].text() == "classification" and page.info.values["Classes"].text() == "10"
     assert (page.pre_editor.height.value(), page.pre_editor.width.value()) == (32, 32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -288,7 +289,10 @@ class ModelPage(Page):
         sources = model.metadata.get("card_sources", {})
         assumed = spec.assumptions() if spec is not None else []
         pixels = next((a for a in assumed if a.startswith("pixels")), None)
-        self.pre_editor.set_value(model.preprocess, sources, placeholder_preprocess(model, spec), pixels)
+        shown = model.preprocess
+        if spec is not None and shown is not None and shown.resize != "letterbox":  # a card saved before the
+            shown = dataclasses.replace(shown, resize="letterbox")  # fix said "stretch"; a detector letterboxes
+        self.pre_editor.set_value(shown, sources, placeholder_preprocess(model, spec), pixels)
         if model.labels is None and spec is not None and spec.labels:  # the names the detector is shown with
             note = ("⚠ Assumed: the 80 COCO class names (none in the file or its card)"
                     if "the 80 COCO class names" in assumed
