@@ -68,10 +68,10 @@ def choose(session: Any, make_single: Callable[[], Any], rate: float | None = No
         all_ms = median_ms(session, feed)
     except (EdgekitError, RuntimeError, ValueError, OSError):
         return session  # the pipeline reports a session that cannot run, as it would have
-    too_slow = (f"{PREFIX} one {cores}-thread run ({{}} ms per frame; one thread would take over the "
+    too_slow = (f"{PREFIX} one {cores}-thread run ({{}} ms per frame {{}}; one thread would take over the "
                 f"{LATENCY_BUDGET_MS:.0f} ms a frame may wait: not measured side by side)")
     if all_ms > LATENCY_BUDGET_MS:  # one thread is slower still: not worth compiling it
-        return _noted(session, too_slow.format(f"{all_ms:.0f} on every core"))
+        return _noted(session, too_slow.format(f"{all_ms:.0f}", "on every core"))
     try:
         single = make_single()
     except (EdgekitError, RuntimeError, ValueError, OSError):
@@ -81,7 +81,7 @@ def choose(session: Any, make_single: Callable[[], Any], rate: float | None = No
         one_ms = median_ms(single, feed)
         if one_ms > LATENCY_BUDGET_MS:
             single.close()
-            return _noted(session, too_slow.format(f"{one_ms:.0f} on one thread"))
+            return _noted(session, too_slow.format(f"{one_ms:.0f}", "on one thread"))
         if rate and min(1e3 / all_ms, cores * 1e3 / one_ms) >= HEADROOM * rate:
             return _paced(session, single, feed, rate, cores)
         ratios, rates = [], {"all": [], "side": []}

@@ -197,6 +197,9 @@ def test_a_model_too_slow_for_one_thread_is_not_split(model, monkeypatch):
     with compile_live_session(model, "onnxruntime") as session:
         assert session.info.workers == 1
         assert any("not measured side by side" in n for n in session.info.notes)
+        # "(51 on every core ms per frame; ...)" read garbled
+        assert any(re.search(r"run \(\d+ ms per frame on (every core|one thread); one thread would", n)
+                   for n in session.info.notes)
 
 
 def test_workers_false_compiles_one_run_on_every_core(model):
