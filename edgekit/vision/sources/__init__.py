@@ -38,7 +38,7 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     camera index, ``"rtsp://..."``/``"http://..."`` stream, a folder of
     images, box-labelled photos (a YOLO folder of ``images/`` + ``labels/``, a VOC folder or a COCO
     ``.json``: each frame with its boxes), an image file, a ``path,label`` list
-    (``.csv``/``.tsv``/``.txt``: labelled frames), or a video file.
+    (``.csv``/``.tsv``/``.txt``: labelled frames; one image path per line: unlabelled), or a video file.
 
     Args:
         spec: the text (or a camera index).
