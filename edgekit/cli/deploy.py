@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     def deploy_cmd(
         source: Annotated[str, typer.Argument(help="Saved plan (the folder plan --out wrote, or its report.json), model file or hub name (demo:digits).")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder, or a path ending in .zip.")],
-        target: Annotated[str | None, typer.Option("--target", "-t", help="Target the bundle is for (default: the plan's, else local).")] = None,
+        target: Annotated[str | None, typer.Option("--target", "-t", help="Target the bundle is for (default: the plan's, else the --to device, else local).")] = None,
         backend: Annotated[str | None, typer.Option(help="Override the plan's backend (onnxruntime, openvino).")] = None,
         precision: Annotated[str | None, typer.Option(help="Override the plan's precision.")] = None,
         device: Annotated[str | None, typer.Option(help="Override the plan's device.")] = None,
@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
             model_or_plan = load_cli_model(source, need_preprocess=True)  # card flags; card-less models refused
         from edgekit.cli._progress import progress_bar
 
+        if to and not target and not isinstance(model_or_plan, str):  # a model sent to a device is for that device
+            target = to  # (a plan keeps its own target); the bundle said "local", this machine
         if target:  # a device added with `edgekit device add` is a target, as for `plan --target`
             from edgekit.devices.planning import deploy_target
 

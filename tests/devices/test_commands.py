@@ -30,6 +30,9 @@ def test_deploy_to_copies_a_zip_and_verifies_it_there(device, server, tmp_path, 
     out = capsys.readouterr().out
     assert "copied to loop" in out and "verified on loop: every promise held" in out
     assert (server.home / "edgekit-work" / "bundles" / "digits.zip").is_file()
+    from edgekit.deployment import Bundle
+
+    assert Bundle.open(tmp_path / "digits.zip").manifest.target == "loop"  # it said "local": this machine
 
 
 def test_a_candidate_failing_there_is_marked_failed_not_missing(server, client_key):
