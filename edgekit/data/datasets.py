@@ -236,7 +236,8 @@ class ImageFolder(_FileDataset):
             raise DataError(
                 f"{root} has class folders but no images ({', '.join(IMAGE_SUFFIXES)})", path=root
             )
-        super().__init__(items, classes, root)
+        # a folder made from a Windows list ("cat\r") or with a stray space is still the class "cat"
+        super().__init__(items, [name.strip() for name in classes], root)
 
 
 class ManifestDataset(_FileDataset):

@@ -194,3 +194,19 @@ def test_a_yolo_folder_given_to_a_classifier_is_named_as_detection_data(tmp_path
     coco.write_text('{"images": [], "annotations": [], "categories": [{"id": 1, "name": "dog"}]}')
     with pytest.raises(DataError, match="val.json is a COCO json .*detection dataset.*classifier"):
         open_dataset(str(coco))  # read as a path,label list it "named 1 class(es)"
+
+
+def test_class_folders_named_with_a_trailing_carriage_return_are_their_class(tmp_path):
+    """Folders made by a script reading a Windows list are called "cat\\r": the model's "cat" did not match."""
+    from edgekit.data import check_classes, open_dataset
+    from edgekit.vision.sources import open_source
+
+    for name in ("cat\r", "dog "):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    data = open_dataset(str(tmp_path))
+    assert list(data.classes) == ["cat", "dog"] and len(data) == 2
+    assert check_classes(data, ["dog", "cat"]).tolist() == [1, 0]
+    source = open_source(str(tmp_path))
+    source.open()
+    assert sorted(source.read().label for _ in range(2)) == ["cat", "dog"]

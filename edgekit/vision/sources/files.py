@@ -322,7 +322,7 @@ class ListSource(FolderSource):
 
 def _label_of(path: Path, root: Path) -> str | None:
     parts = path.relative_to(root).parts
-    return parts[0] if len(parts) > 1 else None
+    return parts[0].strip() if len(parts) > 1 else None  # "cat\r" (a folder made from a Windows list) is "cat"
 
 
 def _imread(path: Path) -> np.ndarray | None:
