@@ -91,6 +91,10 @@ def test_demo_stream_shows_frames_and_readouts(live_page, qtbot, window):
     qtbot.wait(300)
     outer = window.stack.currentWidget()
     assert not outer.horizontalScrollBar().isVisible(), outer.widget().minimumSizeHint().width()
+    for name in ("capture FPS", "inference FPS", "display FPS"):  # each number beside its name, not under it
+        value = page.panel.values[name]
+        label = value.parentWidget().layout().labelForField(value)
+        assert abs(value.geometry().y() - label.geometry().y()) <= 3, (name, value.text(), page.panel.width())
     snap = page.snapshot()
     assert snap is not None and snap.is_file() and snap.stat().st_size > 0
     page.toggle_pause()

@@ -42,9 +42,11 @@ class ReadoutPanel(QWidget):
         self.model_label.setWordWrap(True)
         self.model_label.setStyleSheet("font-weight: bold;")
         layout.addWidget(self.model_label)
-        layout.addWidget(self._rows("Frames per second", ["capture FPS", "inference FPS", "display FPS",
-                                                          "captured / inferred / shown", "dropped (stale)",
-                                                          "dropped before inference / display"]))
+        fps = self._rows("Frames per second", ["capture FPS", "inference FPS", "display FPS",
+                                               "captured / inferred / shown", "dropped (stale)",
+                                               "dropped before inference / display"])
+        fps.setToolTip("FPS now (smoothed), and in brackets the average over the last seconds shown")
+        layout.addWidget(fps)
         layout.addWidget(self._rows("Latency p50 / p95 (ms)", list(STAGE_NAMES.values())))
         cpu = self._rows("CPU per frame (ms)", ["total · beyond inference", "by stage"])
         cpu.setToolTip("CPU time the pipeline's threads spend per frame shown: capture, preprocess, inference, "
@@ -108,7 +110,8 @@ class ReadoutPanel(QWidget):
         self.model_label.setText(f"A: {p.name} — {p.badge or 'running'}  ·  {r.source} {r.frame_size[0]}×{r.frame_size[1]}")
         for name, rate in (("capture FPS", r.capture_fps), ("inference FPS", r.inference_fps),
                            ("display FPS", r.display_fps)):
-            self._set(name, f"{rate.ema:.1f}  (last {r.window_s:.0f} s: {rate.window:.1f})")
+            # short enough to stay beside its name at 1280x720 ("(last 5 s: ...)" went under it)
+            self._set(name, f"{rate.ema:.1f} ({r.window_s:.0f} s: {rate.window:.1f})")
         for stage, name in STAGE_NAMES.items():
             lat = r.latency.get(stage)
             self._set(name, "–" if lat is None or not lat.n else f"{lat.p50_ms:.2f} / {lat.p95_ms:.2f}")
