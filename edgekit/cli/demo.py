@@ -109,6 +109,8 @@ def _seen_text(seen: dict | None, detector: bool) -> str:
     if not seen or not seen.get("frames") or not seen.get("labels"):
         return ""
     n = seen["frames"]
+    if n >= 20 and max(count for _, count in seen["labels"]) * 20 < n:  # distinct photos: "pier <1%, sea
+        return ""  # lion <1%, ..." says nothing a reader can use (a video of one object says "bottle 72%")
     names = [f'"{label}"' if str(label).isdigit() else str(label) for label, _ in seen["labels"]]  # "9" 15%, not 9 15%
     parts = [f"{name} {100 * count / n:.0f}%" if count * 100 >= n else f"{name} <1%"
              for name, (_, count) in zip(names, seen["labels"])]

@@ -302,3 +302,15 @@ def test_a_folder_whose_images_do_not_decode_is_an_error_and_one_bad_file_is_nam
     assert stats["readouts"]["frames_captured"] == 1
     assert [Path(f).name for f in stats["skipped_files"]] == ["a.jpg", "b.jpg"]
     assert "Skipped" in capsys.readouterr().out
+
+
+def test_the_seen_row_is_left_out_when_no_class_stands_out():
+    """On 500 distinct ImageNet photos it read "top-1 over frames: pier <1%, sea lion <1%, ..."."""
+    from edgekit.cli.demo import _seen_text
+
+    video = {"frames": 300, "labels": [["water bottle", 216], ["soap dispenser", 36]]}
+    assert _seen_text(video, detector=False) == "top-1 over frames: water bottle 72%, soap dispenser 12%"
+    photos = {"frames": 500, "labels": [["pier", 4], ["sea lion", 3], ["thunder snake", 3]]}
+    assert _seen_text(photos, detector=False) == ""
+    few = {"frames": 5, "labels": [["pier", 1], ["sea lion", 1]]}  # a short run: each of 5 frames counts
+    assert _seen_text(few, detector=False) == "top-1 over frames: pier 20%, sea lion 20%"
