@@ -37,8 +37,10 @@ def _palette(dark: bool) -> QPalette:
     }
     for role, colour in roles.items():
         pal.setColor(role, QColor(colour))
-    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7f7f85"))
-    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7f7f85"))
+    # disabled text is grey, labels too (WindowText): the Live page's box controls, disabled for a
+    # classifier, kept "Boxes: confidence ≥ 0.30 classes:" in full black beside a greyed slider
+    for role in (QPalette.ColorRole.ButtonText, QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7f7f85"))
     return pal
 
 

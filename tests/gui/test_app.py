@@ -58,6 +58,10 @@ def test_palette_follows_the_colour_scheme(qapp, monkeypatch):
     monkeypatch.setattr(theme, "is_dark", lambda: False)
     qapp.styleHints().colorSchemeChanged.emit(qapp.styleHints().colorScheme())  # the system switched back
     assert qapp.palette().window().color() == light.window().color()
+    for pal in (dark, light):  # a disabled label looks disabled, as a disabled button does
+        group, role = pal.ColorGroup, pal.ColorRole
+        assert pal.color(group.Disabled, role.WindowText) != pal.color(group.Active, role.WindowText)
+        assert pal.color(group.Disabled, role.WindowText) == pal.color(group.Disabled, role.ButtonText)
 
 
 def test_unexpected_errors_show_a_dialog_instead_of_aborting(qtbot, monkeypatch):
