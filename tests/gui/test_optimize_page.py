@@ -322,3 +322,24 @@ def test_a_model_with_no_validation_data_of_its_own_asks_for_the_users_images(wi
     assert page.form.data_kind.currentText() == DEMO_DATA
     window.state.set_model(tiny_onnx.replace(validation=None))
     assert page.form.data_kind.currentText() == FOLDER_DATA and page.form.data_folder.isEnabled()
+
+
+def test_a_finished_plan_gives_its_decision_log_the_progress_lists_room_and_names_its_metric(window, qtbot):
+    """At 1280x720 the decision log showed 3-4 lines under the emptied progress list; a detector's
+    plan was announced as "accuracy 42.3%" beside a table and chart in mAP@0.5:0.95."""
+    from dataclasses import replace
+
+    window.resize(1280, 720)
+    page = window.show_page("OptimizePage")
+    assert page.progress_box.isHidden()  # nothing runs: no empty progress list
+    report = replace(_close_candidates_report(), metric="mAP@0.5:0.95",
+                     log=tuple(f"decision line {i}" for i in range(30)))
+    page.progress_box.setVisible(True)  # as after a run
+    page.show_report(report)
+    qtbot.waitUntil(lambda: not page.results.drawing, timeout=5000)
+    qtbot.wait(100)
+    assert page.progress_box.isHidden()
+    log = page.results.log
+    lines = log.viewport().height() // log.fontMetrics().lineSpacing()
+    assert lines >= 7, lines
+    assert "mAP@0.5:0.95 75.1%" in page.banner.text() and "accuracy" not in page.banner.text()

@@ -111,8 +111,15 @@ class OptimizePage(Page):
         column.setContentsMargins(4, 0, 0, 0)
         self.steps = QListWidget()
         self.steps.setMaximumHeight(90)
-        column.addWidget(QLabel("<b>Progress</b>"))
-        column.addWidget(self.steps)
+        # shown while a plan runs (and after one stopped short); a finished plan's decision log says
+        # all of it, and gets the height (at 1280x720 it showed 3-4 lines under an emptied list)
+        self.progress_box = QWidget()
+        box = QVBoxLayout(self.progress_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(QLabel("<b>Progress</b>"))
+        box.addWidget(self.steps)
+        self.progress_box.setVisible(False)
+        column.addWidget(self.progress_box)
         self.results = PlanResults()
         column.addWidget(self.results, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -289,6 +296,7 @@ class OptimizePage(Page):
         self.load_at_start = machine_load()  # other work competing with the measurement (speed-up badges)
         self.banner.clear_message()
         self.steps.clear()
+        self.progress_box.setVisible(True)
         self.results.clear()  # the last plan's table is not this run's: it comes back if this one is cancelled
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
@@ -337,10 +345,13 @@ class OptimizePage(Page):
     def show_report(self, report: Any) -> None:
         """Show a finished plan and make it the app's current report."""
         self.report = report
+        self.progress_box.setVisible(False)
         busy, load = self._render(report)
         best = report.best
+        metric = getattr(report, "metric", "top-1")  # a detector's plan scores mAP@0.5:0.95
         self.banner.show_success(f"Chosen: {best.key} at {best.latency_text()}"
-                                 + ("" if best.accuracy is None else f", accuracy {best.accuracy:.1%}")
+                                 + ("" if best.accuracy is None else
+                                    f", {'accuracy' if metric == 'top-1' else metric} {best.accuracy:.1%}")
                                  + eager_sentence(report, busy)
                                  + (f" (the machine was busy: load {load:.1f} per core)" if busy else "")
                                  + (" (from the cache)" if report.cache_hit else "") + ".")
