@@ -65,6 +65,7 @@ def _controlled_int8(model, out, data, samples, max_drop, force, progress):
         raise DataError(f"--method int8-ac needs labelled --data for {model.name}: half calibrates, the other half "
                         "measures the accuracy the budget is judged on")
     if is_detector(model):
+        from edgekit.compress.detection import detection_calibration
         from edgekit.compress.detection_control import quantize_detector_controlled
         from edgekit.detection.datasets import open_detection_dataset
         from edgekit.detection.head import detector_spec
@@ -72,8 +73,8 @@ def _controlled_int8(model, out, data, samples, max_drop, force, progress):
 
         labels = detector_spec(model).labels
         calib, val = split(open_detection_dataset(data, labels=labels, num_classes=len(labels) if labels else None))
-        result = quantize_detector_controlled(model, calib, val, out, max_drop=max_drop, force=force,
-                                              progress=progress)
+        result = quantize_detector_controlled(model, detection_calibration(calib, model, samples), val, out,
+                                              max_drop=max_drop, force=force, progress=progress)
         metric, held_out = "mAP@0.5:0.95", len(val)
     else:
         from edgekit.compress.accuracy_control import controlled
