@@ -36,7 +36,8 @@ def render(report) -> Table:
         ("Mean abs diff", _fmt(report.mean_abs_diff, ".3g")),
         ("Relative error", "n/a" if report.relative_diff is None else f"{report.relative_diff:.2%}"),
         ("Pass rule", esc(report.rule or f"max abs diff <= {report.tolerance:.3g}")),
-        ("Top-1 agreement", "n/a" if report.top1_agreement is None else f"{report.top1_agreement:.1%}"),
+        ("Top-1 agreement", f"{report.top1_agreement:.1%}" if report.top1_agreement is not None else
+         "n/a (outputs are not class scores: compared by the diffs above)" if report.passed is not None else "n/a"),
         ("Samples", f"{report.samples} ({report.check_seconds:.2f} s)"),
     ]
     return key_value_table("Conversion", rows)
