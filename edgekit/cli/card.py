@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape as esc
 
+from edgekit._text import first_few
 from edgekit.cli._options import ModelArg
 from edgekit.types import RESIZE_NAMES
 
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         if loaded.preprocess is None and not detection_rows:  # a detector's pixels are in its rows
             rows.append(("Preprocess", "[yellow]unknown: give --mean/--std/--size/--resize (or --assume-defaults)[/]"))
         labels = tuple(data.get("labels") or loaded.labels or ())
-        shown = ", ".join(labels[:8]) + (" ..." if len(labels) > 8 else "")
+        shown = first_few(labels, 8)
         rows.append(("Labels", esc(f"{len(labels)}: {shown}") if labels else "[yellow]none (give --labels FILE)[/]"))
         console.print(key_value_table(f"Card of {esc(loaded.name)}", rows))
         if target is not None:

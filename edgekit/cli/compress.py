@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape as esc
 
+from edgekit._text import first_few
 from edgekit.data.layouts import DETECTION_FORMS
 from edgekit.types import Format, Method
 
@@ -98,7 +99,7 @@ def _controlled_int8(model, out, data, samples, max_drop, force, progress):
 def _controlled_sentence(control: dict, max_drop: float) -> str:
     """What ``--method int8-ac`` kept in float and what it measured, in one sentence."""
     layers = control["float_layers"]
-    names = ", ".join(layers[:2]) + (" ..." if len(layers) > 2 else "")
+    names = first_few(layers, 2)
     met = "within" if control["met"] else "[yellow]over[/]"
     drop = 100 * (control["int8"] - control["fp32"]) + 0.0  # + 0.0: "+0.00", not "-0.00"
     return (f"kept {len(layers)} layer(s) in float{f' ({esc(names)})' if names else ''}: {control['metric']} "

@@ -15,6 +15,8 @@ import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
+from edgekit._text import first_few
+
 
 def summary_table(stats: dict, seconds: float | None = None) -> Table:
     """The run's final numbers as a two-column table; ``seconds``: the run asked for (to say when the
@@ -96,7 +98,7 @@ def summary_table(stats: dict, seconds: float | None = None) -> Table:
         table.add_row("Source", f"reopened {r.source_reopens}x; last error: {esc(r.source_error or '-')}")
     skipped = stats.get("skipped_files") or ()
     if skipped:
-        names = ", ".join(Path(f).name for f in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        names = first_few(Path(f).name for f in skipped)
         table.add_row("Skipped", f"{len(skipped)} file(s) that did not decode as images: {esc(names)}")
     if stats.get("record"):
         table.add_row("Video", f"{esc(str(stats['record']['path']))} ({stats['record']['frames']} frames)")

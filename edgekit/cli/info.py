@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
+from edgekit._text import first_few
 from edgekit.cli._options import ArchOption, InputShapeOption, ModelArg
 
 
@@ -52,7 +53,7 @@ def render(model) -> Table:
             )
         )
     if model.labels:
-        shown = ", ".join(model.labels[:10]) + (" ..." if len(model.labels) > 10 else "")
+        shown = first_few(model.labels, 10)
         rows.append(("Labels", esc(f"{len(model.labels)}: {shown}")))
     return key_value_table(f"Model {esc(model.name)}", rows)
 

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from edgekit._io import expand_user
+from edgekit._text import first_few
 from edgekit.errors import DataError, EdgekitWarning
 from edgekit.imagelimits import oversize
 
@@ -308,8 +309,8 @@ def listed_images(listing: Path) -> list[Path] | None:
     if not lines or any("," in line or "\t" in line or not line.lower().endswith(IMAGE_SUFFIXES) for line in lines):
         return None
     base = _base_folder(listing, lines)
-    files = (expand_user(line) for line in lines)
-    return [f if f.is_absolute() else base / f for f in files if (f if f.is_absolute() else base / f).is_file()]
+    files = (base / expand_user(line) for line in lines)  # an absolute path stays itself under "/"
+    return [f for f in files if f.is_file()]
 
 
 def _base_folder(manifest: Path, paths: list[str]) -> Path:
@@ -347,7 +348,7 @@ def _report_missing(manifest: Path, missing: list[tuple[int, str]], total: int) 
     """Warn about (or, when nothing is left, refuse) rows whose file does not exist."""
     if not missing:
         return
-    shown = ", ".join(f"line {n}: {rel}" for n, rel in missing[:3]) + (" ..." if len(missing) > 3 else "")
+    shown = first_few(f"line {n}: {rel}" for n, rel in missing)
     if len(missing) == total:
         raise DataError(f"{manifest}: none of its {total} image files exist ({shown}); paths are taken as "
                         "absolute or relative to the manifest's folder", path=manifest)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekit._text import first_few
 from edgekit.data.datasets import Dataset
 from edgekit.data.layouts import names_detection_folders
 from edgekit.errors import DataError, EdgekitWarning, require_argument
@@ -142,13 +143,13 @@ def not_among(missing: Sequence[str], labels: Sequence[str], where: str = "") ->
     """"the dataset's classes 'a', 'b' ... (where) are not among the model's N labels": the head of a
     refusal of data labelled with classes the model does not have, for classification data here and
     for detection data (:func:`edgekit.detection.datasets.by_name`)."""
-    names = ", ".join(repr(c) for c in missing[:5]) + (" ..." if len(missing) > 5 else "")
+    names = first_few((repr(c) for c in missing), 5)
     return f"the dataset's classes {names}{f' ({where})' if where else ''} are not among the model's {len(labels)} labels"
 
 
 def first_labels(labels: Sequence[str]) -> str:
     """The model's first five labels, "..." when there are more."""
-    return f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
+    return first_few(labels, 5)
 
 
 def _unknown_classes(missing: Sequence[str], labels: Sequence[str], shown: int = 3) -> str:

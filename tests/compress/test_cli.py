@@ -212,7 +212,7 @@ def test_a_cancel_during_the_accuracy_check_says_the_new_file_stays(tmp_path, ca
 
 
 @pytest.mark.filterwarnings("default::edgekit.errors.EdgekitWarning")  # a half of 500 images: "fewer than 300"
-def test_int8_ac_keeps_layers_float_within_the_budget_for_a_classifier_and_a_detector(tmp_path, capsys):
+def test_int8_ac_writes_int8_within_the_budget_on_a_held_out_half_for_a_classifier_and_a_detector(tmp_path, capsys):
     """`compress --method int8` on YOLOX-Nano lost 25 mAP points and pointed at a whole plan; int8-ac
     makes the one file within --max-accuracy-drop, judged on a held-out half of --data."""
     import re

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from edgekit._io import is_within
+from edgekit._text import first_few
 from edgekit.errors import SourceError
 from edgekit.imagelimits import oversize
 from edgekit.vision.sources.base import Frame, Pacer, SourceInfo
@@ -140,11 +141,18 @@ class FolderSource:
                 f"image folder {self.path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); "
                 "point --source at a folder of images", path=self.path,
             )
-        self._files = [(p, _label_of(p, self.path)) for p in files]
-        labels = sorted({label for _, label in self._files if label is not None})
-        self.info = SourceInfo(self.info.name, "folder", live=self.info.live, requested_fps=self.info.requested_fps,
-                               granted_fps=self.info.requested_fps, length=len(files),
-                               classes=tuple(labels) if labels else None)
+        listed = [(p, _label_of(p, self.path)) for p in files]
+        labels = sorted({label for _, label in listed if label is not None})
+        self._listed(listed, tuple(labels) or None)
+
+    def _listed(self, files: list[tuple[Path, Any]], classes: tuple[str, ...] | None = None,
+                **info: Any) -> None:
+        """Start at the first of ``files`` (each image with what its frame carries); ``info``: more
+        :class:`SourceInfo` fields than the count and ``classes`` (an image's size)."""
+        self._files = files
+        self.info = SourceInfo(self.info.name, self.info.kind, live=self.info.live,
+                               requested_fps=self.info.requested_fps, granted_fps=self.info.requested_fps,
+                               length=len(files), classes=classes, **info)
         self._index = 0
         self._pacer.reset()
 
@@ -175,8 +183,8 @@ class FolderSource:
         of zeros, ending in "no labels"."""
         if not self._files or len(self.skipped) < len(self._files):
             return None
-        names = ", ".join(p.name for p in self.skipped[:3]) + (" ..." if len(self.skipped) > 3 else "")
-        return (f"none of the {len(self._files)} image(s) of {self.path} could be decoded ({names}); replace them "
+        return (f"none of the {len(self._files)} image(s) of {self.path} could be decoded "
+                f"({first_few(p.name for p in self.skipped)}); replace them "
                 "with images that open, or point --source at other images")
 
     def _decode(self, path: Path) -> np.ndarray | None:
@@ -228,12 +236,8 @@ class ImageSource(FolderSource):
         if image is None:
             raise SourceError(_undecodable(self.path), path=self.path)
         h, w = image.shape[:2]
-        self._files = [(self.path, None)]
         self._image = image
-        self.info = SourceInfo(self.info.name, "image", live=self.info.live, granted_size=(w, h),
-                               requested_fps=self.info.requested_fps, granted_fps=self.info.requested_fps, length=1)
-        self._index = 0
-        self._pacer.reset()
+        self._listed([(self.path, None)], granted_size=(w, h))
 
 
 class BoxFolderSource(FolderSource):
@@ -258,15 +262,11 @@ class BoxFolderSource(FolderSource):
         except DataError as exc:
             raise SourceError(str(exc), path=self.path) from exc
         root = self.path.parent if self.path.is_file() else self.path  # a COCO .json: its images lie beside it
-        self._files = [(s.path, s) for s in data.samples if is_within(s.path, root)]
-        if not self._files:
+        files = [(s.path, s) for s in data.samples if is_within(s.path, root)]
+        if not files:
             raise SourceError(f"labelled data {self.path} names no image inside {root}; check that its images "
                               "are there", path=self.path)
-        self.info = SourceInfo(self.info.name, "folder", live=self.info.live, requested_fps=self.info.requested_fps,
-                               granted_fps=self.info.requested_fps, length=len(self._files),
-                               classes=data.classes or None)
-        self._index = 0
-        self._pacer.reset()
+        self._listed(files, data.classes or None)
 
     def _frame(self, image: np.ndarray, sample: Any) -> Frame:
         truth = sample.truth(*image.shape[:2])
@@ -294,30 +294,19 @@ class ListSource(FolderSource):
 
         plain = listed_images(self.path) if self.path.is_file() else None
         if plain is not None:  # one image path per line, no labels: the photos play unlabelled
-            self._play_unlabelled(plain)
+            if not plain:
+                raise SourceError(f"none of the images {self.path} lists exists; paths are absolute or relative "
+                                  "to the list's folder", path=self.path)
+            self._listed([(f, None) for f in plain])
             return
         try:
             data = ManifestDataset(self.path)
         except DataError as exc:
             raise SourceError(str(exc), path=self.path) from exc
         index_labels = data.index_labels
-        self._files = [(p, int(label) if index_labels else data.classes[label])
-                       for p, label in zip(data.paths, data.labels.tolist(), strict=True)]
-        self.info = SourceInfo(self.info.name, "list", live=self.info.live, requested_fps=self.info.requested_fps,
-                               granted_fps=self.info.requested_fps, length=len(self._files),
-                               classes=None if index_labels else tuple(data.classes))
-        self._index = 0
-        self._pacer.reset()
-
-    def _play_unlabelled(self, files: list[Path]) -> None:
-        if not files:
-            raise SourceError(f"none of the images {self.path} lists exists; paths are absolute or relative to "
-                              "the list's folder", path=self.path)
-        self._files = [(f, None) for f in files]
-        self.info = SourceInfo(self.info.name, "list", live=self.info.live, requested_fps=self.info.requested_fps,
-                               granted_fps=self.info.requested_fps, length=len(files))
-        self._index = 0
-        self._pacer.reset()
+        self._listed([(p, int(label) if index_labels else data.classes[label])
+                      for p, label in zip(data.paths, data.labels.tolist(), strict=True)],
+                     None if index_labels else tuple(data.classes))
 
 
 def _label_of(path: Path, root: Path) -> str | None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from edgekit._text import first_few
 from edgekit.errors import EdgekitError
 from edgekit_gui import _busy, settings
 from edgekit_gui.live.ab_strip import ABStrip
@@ -556,5 +557,4 @@ def _skipped_note(source: Any, lead: str) -> str:
     skipped = list(getattr(source, "skipped", None) or ())
     if not skipped:
         return ""
-    names = ", ".join(f.name for f in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
-    return f"{lead}{len(skipped)} file(s) that do not decode as images skipped: {names}"
+    return f"{lead}{len(skipped)} file(s) that do not decode as images skipped: {first_few(f.name for f in skipped)}"
