@@ -17,14 +17,13 @@ this module (``import edgekit`` stays light).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from edgekit.errors import EdgekitError, EdgekitWarning
+from edgekit.errors import EdgekitError, warn_caller
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -149,8 +148,34 @@ def validate(schema: type[M], data: Any, *, where: str | Path, error: type[Edgek
         raise error(f"{at}: field {field_path(first['loc'])} {_message(first, schema)}; {fix}",
                     path=path) from exc
     for key in unknown_keys(model):
-        warnings.warn(EdgekitWarning(f"{where}: unknown field `{key}` ignored; check its spelling"), stacklevel=3)
+        warn_caller(f"{where}: unknown field `{key}` ignored; check its spelling")
     return model
+
+
+def check_section(schema: type[M], data: Any, *, where: str | Path, section: str, fix: str,
+                  required: tuple[str, ...] = ()) -> dict:
+    """A saved-settings mapping (``plan:``, ``live:``) checked against ``schema``: the keys it holds, with
+    the values the schema made of them (``methods: fp32`` -> ``["fp32"]``); unknown keys refused.
+
+    Why refused here and only warned in :func:`validate`: a settings file is written by edgekit and
+    replayed whole, so a misspelt ``sorce:`` would silently run the default source.
+
+    Raises:
+        ConfigError: naming ``where``, the key or field, and ``fix``.
+    """
+    from edgekit.errors import ConfigError
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: `{section}:` must be a mapping of settings; {fix}")
+    unknown = sorted(str(k)[:40] for k in data if k not in schema.model_fields)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys: "
+                          f"{', '.join(sorted(schema.model_fields))}")
+    for key in required:
+        if key not in data:
+            raise ConfigError(f"{where}: no `{key}:` given; {fix}")
+    model = validate(schema, data, where=where, error=ConfigError, fix=fix)
+    return {k: getattr(model, k) for k in data}
 
 
 def unknown_keys(model: BaseModel, prefix: str = "") -> list[str]:

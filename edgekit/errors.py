@@ -203,3 +203,20 @@ def require_argument(value: object, what: str, expected: str, types: type | tupl
 class EdgekitWarning(UserWarning):
     """Something worth a user's attention that does not stop the work
     (a fallback to CPU, a calibration set that is small, a skipped image)."""
+
+
+def warn_caller(message: str) -> None:
+    """Warn with :class:`EdgekitWarning`, pointing at the first frame outside edgekit (the user's line).
+
+    Why: a fixed ``stacklevel`` pointed into edgekit whenever the same check was reached along call
+    paths of different depth (``LivePipeline(...)`` or ``set_predictor``, ``deploy(path)`` or
+    ``deploy(report)``), and the user's script is what the warning is about."""
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(__file__) + os.sep
+    frame, level = sys._getframe(1), 2  # level 1 is this function
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(EdgekitWarning(message), stacklevel=level)

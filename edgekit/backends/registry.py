@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import warnings
 from typing import Any
 
 from edgekit.backends.base import Backend, Session
 from edgekit.backends.capabilities import BackendCapabilities
-from edgekit.errors import BackendUnavailable, ConfigError, EdgekitWarning, require_argument
+from edgekit.errors import BackendUnavailable, ConfigError, require_argument, warn_caller
 from edgekit.types import DeviceKind, Format, Method, Precision
 
 # name -> "module:class" (or the class); the order is the order "auto" tries them in
@@ -246,8 +245,5 @@ def compile_session(
         except BackendUnavailable as exc:
             reasons.append(f"{name}: {exc}")
             if name != names[-1]:
-                warnings.warn(
-                    EdgekitWarning(f"backend {name} cannot run {model.name} ({exc}); trying the next"),
-                    stacklevel=2,
-                )
+                warn_caller(f"backend {name} cannot run {model.name} ({exc}); trying the next")
     raise BackendUnavailable("no backend can run this model here: " + "; ".join(reasons))

@@ -16,12 +16,11 @@ gives a model that is silently worse. What we check, and why:
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Iterable
 
 import numpy as np
 
-from edgekit.errors import DataError, EdgekitWarning
+from edgekit.errors import DataError, warn_caller
 
 MIN_SAMPLES = 10
 FEW_SAMPLES = 100
@@ -117,4 +116,4 @@ def _check_overlap(feeds: list[Feed], validation: list[Feed]) -> None:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(EdgekitWarning(message), stacklevel=3)
+    warn_caller(message)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from edgekit.backends._common import saturating_cpu, sums_saturate
 from edgekit.backends.base import cast_feed
 from edgekit.compress._common import as_onnx, output_path, refuse_quantized, say, write_result
 from edgekit.compress.calibration import check_calibration
-from edgekit.errors import ConversionError, EdgekitWarning, map_exceptions, require_argument
+from edgekit.errors import ConversionError, map_exceptions, require_argument, warn_caller
 from edgekit.models.model import Model
 from edgekit.progress import Progress, emit
 from edgekit.types import Format, Precision
@@ -320,8 +319,8 @@ def ov_names(ov_model: Any, names: Iterable[str]) -> list[str]:
         if not found:
             missing.append(name)
     if missing:
-        warnings.warn(EdgekitWarning(f"layers to keep in float not in the model, quantized as the rest: "
-                                     f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"), stacklevel=3)
+        warn_caller(f"layers to keep in float not in the model, quantized as the rest: "
+                    f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
     return resolved
 
 

@@ -10,7 +10,6 @@ nothing until it is read.
 from __future__ import annotations
 
 import csv
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 
 from edgekit._io import expand_user
 from edgekit._text import first_few
-from edgekit.errors import DataError, EdgekitWarning
+from edgekit.errors import DataError, warn_caller
 from edgekit.imagelimits import oversize
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -149,10 +148,7 @@ class _FileDataset(Dataset):
         if self.skipped:
             shown = ", ".join(p.name for p in self.skipped_files[:3])
             reason = f"; {self.oversized[0]}" if self.oversized else ""
-            warnings.warn(
-                f"{where}: skipped {self.skipped} of {len(items)} image(s), unreadable or too large ({shown}){reason}",
-                EdgekitWarning, stacklevel=3,
-            )
+            warn_caller(f"{where}: skipped {self.skipped} of {len(items)} image(s), unreadable or too large ({shown}){reason}")
         if not self._items:
             raise DataError(f"{where} holds no readable images; add .jpg/.png files", path=where)
 
@@ -188,12 +184,8 @@ class _FileDataset(Dataset):
             return
         self.skipped += 1
         self.skipped_files.append(path)
-        warnings.warn(
-            f"{self.root}: skipped unreadable image {path.name} (corrupt or truncated; {self.skipped} skipped "
-            "in all); remove or replace it",
-            EdgekitWarning,
-            stacklevel=4,
-        )
+        warn_caller(f"{self.root}: skipped unreadable image {path.name} (corrupt or truncated; {self.skipped} skipped "
+                    "in all); remove or replace it")
 
     def _label(self, index: int) -> int:
         return self._items[index][1]
@@ -339,8 +331,7 @@ def _unique_rows(manifest: Path, rows: list[tuple[int, str, str]]) -> list[tuple
         seen[(rel, lab)] = line
         unique.append((line, rel, lab))
     if dupes:
-        warnings.warn(f"{manifest}: {len(dupes)} duplicated row(s) counted once (first at line {dupes[0]})",
-                      EdgekitWarning, stacklevel=3)
+        warn_caller(f"{manifest}: {len(dupes)} duplicated row(s) counted once (first at line {dupes[0]})")
     return unique
 
 
@@ -352,8 +343,7 @@ def _report_missing(manifest: Path, missing: list[tuple[int, str]], total: int) 
     if len(missing) == total:
         raise DataError(f"{manifest}: none of its {total} image files exist ({shown}); paths are taken as "
                         "absolute or relative to the manifest's folder", path=manifest)
-    warnings.warn(f"{manifest}: skipped {len(missing)} of {total} rows whose file is missing ({shown})",
-                  EdgekitWarning, stacklevel=3)
+    warn_caller(f"{manifest}: skipped {len(missing)} of {total} rows whose file is missing ({shown})")
 
 
 def _natural(label: str) -> tuple:

@@ -8,7 +8,6 @@ seen during calibration are the ones seen in use.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 from edgekit._text import first_few
 from edgekit.data.datasets import Dataset
 from edgekit.data.layouts import names_detection_folders
-from edgekit.errors import DataError, EdgekitWarning, require_argument
+from edgekit.errors import DataError, require_argument, warn_caller
 
 
 class Subset(Dataset):
@@ -89,7 +88,7 @@ def calibration_validation_split(ds: Dataset, seed: int = 0) -> tuple[Subset, Su
         idx = np.arange(len(ds))
         note = (f"every class has a single image, so all {len(ds)} images validate and the same images "
                 "calibrate (calibration overlaps validation; give --calib DIR for a separate set)")
-        warnings.warn(note, EdgekitWarning, stacklevel=2)
+        warn_caller(note)
         return Subset(ds, idx), Subset(ds, idx), note
     rest_idx = np.flatnonzero(~shared)
     rest_calib, rest_val = stratified_split(Subset(ds, rest_idx), 0.5, seed)
@@ -98,7 +97,7 @@ def calibration_validation_split(ds: Dataset, seed: int = 0) -> tuple[Subset, Su
     val = Subset(ds, np.concatenate([rest_idx[rest_val.indices], shared_idx]))
     note = (f"{len(val)} images validate, {len(calib)} calibrate; {len(single)} class(es) have a single image, "
             "which both validates and calibrates (give --calib DIR for a separate calibration set)")
-    warnings.warn(note, EdgekitWarning, stacklevel=2)
+    warn_caller(note)
     return calib, val, note
 
 
@@ -214,11 +213,7 @@ def calibration_order(ds: Dataset, model: Any, n: int = 300, seed: int = 0) -> n
             "calibration inputs; load it with preprocess=... (size, mean, std)"
         )
     if n > len(ds):
-        warnings.warn(
-            f"calibration asked for {n} images but the dataset has {len(ds)}; using all",
-            EdgekitWarning,
-            stacklevel=3,
-        )
+        warn_caller(f"calibration asked for {n} images but the dataset has {len(ds)}; using all")
     return _balanced_order(ds.labels, seed)[: min(n, len(ds))]
 
 

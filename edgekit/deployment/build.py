@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import platform
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from edgekit.deployment.manifest import (
 from edgekit.deployment.source import Choice, ensure_file
 from edgekit.deployment.texts import readme, requirements
 from edgekit.detection.head import as_preprocess, detector_spec, with_task
-from edgekit.errors import BundleError, DataError, EdgekitError, EdgekitWarning
+from edgekit.errors import BundleError, DataError, EdgekitError, warn_caller
 from edgekit.hardware.cpu import probe_cpu
 from edgekit.models.card import check_class_scores, require_task
 from edgekit.models.model import Model
@@ -66,8 +65,8 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
         if isinstance(data, DetectionDataset) and detection_sample.decodable(spec, model):
             boxes_data = data
         elif isinstance(data, DetectionDataset):
-            warnings.warn(EdgekitWarning(f"{model.name} ends in NMS (several outputs); the bundle's sample checks "
-                                         "its outputs only, not mAP"), stacklevel=4)
+            warn_caller(f"{model.name} ends in NMS (several outputs); the bundle's sample checks "
+                        "its outputs only, not mAP")
         elif data is not None:  # class-labelled images: dropping them validated the bundle on noise, unsaid
             raise DataError(f"{model.name} is a detector: its validation sample needs images with boxes "
                             f"({DETECTION_FORMS}), not the class-labelled "
@@ -131,7 +130,7 @@ def _preprocess(model: Model) -> Preprocess:
         raise BundleError(f"{model.name} has no preprocessing and a non-image input {list(spec.shape)}; load it with preprocess=...")
     h, w = (dims[2], dims[3]) if layout == "NCHW" else (dims[1], dims[2])
     channels = dims[1] if layout == "NCHW" else dims[3]
-    warnings.warn(EdgekitWarning(f"{model.name} has no preprocessing; the bundle assumes resize to {h}x{w}, pixels/255"), stacklevel=4)
+    warn_caller(f"{model.name} has no preprocessing; the bundle assumes resize to {h}x{w}, pixels/255")
     return Preprocess(size=(h, w), layout=layout, channel_order="GRAY" if channels == 1 else "RGB")
 
 
@@ -171,8 +170,8 @@ def _loads(model: Model, backend: str, precision: str) -> bool:
     try:
         compile_session(model, backend, "cpu", precision).close()
     except EdgekitError as exc:
-        warnings.warn(EdgekitWarning(f"{backend} is not offered as a fallback: it cannot load "
-                                     f"{model.name} here ({exc})"), stacklevel=4)
+        warn_caller(f"{backend} is not offered as a fallback: it cannot load "
+                    f"{model.name} here ({exc})")
         return False
     return True
 

@@ -23,7 +23,6 @@ import dataclasses
 import json
 import shutil
 import tempfile
-import warnings
 import weakref
 import zipfile
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from edgekit.deployment.manifest import Manifest, Tolerance
 from edgekit.deployment.owned import bundle_files, check_bundle_replaceable
 from edgekit.deployment.sample import load
 from edgekit.deployment.source import open_data, resolve
-from edgekit.errors import BundleError, EdgekitError, EdgekitWarning, TargetError
+from edgekit.errors import BundleError, EdgekitError, TargetError, warn_caller
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
 from edgekit.models.spec import TensorSpec
@@ -172,8 +171,8 @@ def deploy(
     target = _known_target(target)
     choice = resolve(report_or_model, backend, precision, device)
     if data is None and choice.data and not expand_user(choice.data).exists():
-        warnings.warn(EdgekitWarning(f"the plan's validation data {choice.data} is not here; "
-                                     "the bundle's sample checks agreement only (pass data=...)"), stacklevel=2)
+        warn_caller(f"the plan's validation data {choice.data} is not here; "
+                    "the bundle's sample checks agreement only (pass data=...)")
         choice = dataclasses.replace(choice, data=None)
     emit(progress, "reading data", str(data if data is not None else choice.data or "seeded noise"), fraction=0.1)
     data = open_data(data if data is not None else choice.data, choice.model)

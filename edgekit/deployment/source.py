@@ -8,7 +8,6 @@ anything ``load_model`` accepts (a path, ``"demo:digits"``). Explicit
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from edgekit.backends.registry import backends_for, capabilities, get_backend
 from edgekit.data import open_dataset
 from edgekit.data.spec import image_size
-from edgekit.errors import BundleError, EdgekitWarning
+from edgekit.errors import BundleError, warn_caller
 from edgekit.models import convert, load_model
 from edgekit.models.model import Model
 from edgekit.types import Format
@@ -166,10 +165,7 @@ def _fit_backend(choice: Choice) -> Choice:
     if not capabilities(backend).bundle:
         allowed = " or ".join(backends_for(bundle=True))
         fallback = _default_backend(model)
-        warnings.warn(
-            EdgekitWarning(f"bundles run on {allowed}, not {backend}; packaging for {fallback}"),
-            stacklevel=3,
-        )
+        warn_caller(f"bundles run on {allowed}, not {backend}; packaging for {fallback}")
         backend, choice = fallback, Choice(**{**choice.__dict__, "options": None, "figures": {}})
     fmt = Format.parse(model.format)
     if fmt != Format.TORCH and not capabilities(backend).loads(fmt):

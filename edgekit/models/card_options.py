@@ -18,13 +18,12 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgekit._pixel_numbers import check_numbers
-from edgekit.errors import DataError, EdgekitError, EdgekitWarning, ModelLoadError
+from edgekit.errors import DataError, EdgekitError, ModelLoadError, warn_caller
 from edgekit.models.labels import disambiguate, read_labels
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
@@ -191,9 +190,8 @@ def apply_card_options(model: Model, options: CardOptions | None = None, *, need
     if not base and options.assume_defaults:
         base = {**IMAGENET, "size": _input_size(model)}
         sources.update({k: "default (ImageNet)" for k in base})
-        warnings.warn(f"{model.name}: nothing says how to preprocess it; assuming ImageNet's (RGB, /255, mean "
-                      f"{IMAGENET['mean']}, std {IMAGENET['std']}, shorter side + centre crop)",
-                      EdgekitWarning, stacklevel=2)
+        warn_caller(f"{model.name}: nothing says how to preprocess it; assuming ImageNet's (RGB, /255, mean "
+                    f"{IMAGENET['mean']}, std {IMAGENET['std']}, shorter side + centre crop)")
     pre = _complete(model, base) if base else None
     if pre is not None:
         sources.update({k: "default" for k in pre.to_dict() if k not in sources})

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import DataError, EdgekitWarning
+from edgekit.errors import DataError, warn_caller
 
 __all__ = ["disambiguate", "read_labels"]
 
@@ -54,9 +53,8 @@ def disambiguate(names: tuple[str, ...], synsets: list[str] | None = None, where
         return names
     use_synset = synsets is not None and len(synsets) == len(names)
     out = tuple(f"{n} ({synsets[i] if use_synset else f'#{i}'})" if counts[n] > 1 else n for i, n in enumerate(names))
-    warnings.warn(f"{where}: duplicate class names {', '.join(map(repr, dupes[:5]))} were made unique "
-                  f"({'by synset id' if use_synset else 'by class index'}), e.g. {out[names.index(dupes[0])]!r}",
-                  EdgekitWarning, stacklevel=3)
+    warn_caller(f"{where}: duplicate class names {', '.join(map(repr, dupes[:5]))} were made unique "
+                f"({'by synset id' if use_synset else 'by class index'}), e.g. {out[names.index(dupes[0])]!r}")
     return out
 
 

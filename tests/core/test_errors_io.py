@@ -74,3 +74,22 @@ def test_a_home_of_no_known_user_is_a_clear_error_not_a_pathlib_traceback(tmp_pa
     assert str(expand_user("~nosuchuser-edgekit/a.onnx")) == "~nosuchuser-edgekit/a.onnx"
     assert main(["card", "~nosuchuser-edgekit/model.onnx"]) != 0
     assert "model file ~nosuchuser-edgekit/model.onnx does not exist" in capsys.readouterr().err
+
+
+def test_an_sdk_warning_points_at_the_users_line_whatever_the_depth_inside_edgekit(tmp_path):
+    """A fixed stacklevel pointed into edgekit for every path but the one it was counted on."""
+    import cv2
+    import numpy as np
+
+    from edgekit.data.datasets import ImageFolder
+    from edgekit.models.labels import disambiguate
+
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "dog" / "empty.png").write_bytes(b"")
+    with pytest.warns(errors.EdgekitWarning, match="skipped 1 of 3") as found:
+        ImageFolder(tmp_path)  # ImageFolder.__init__ -> _FileDataset.__init__ -> the warning
+    with pytest.warns(errors.EdgekitWarning, match="duplicate class names") as dupes:
+        disambiguate(("cat", "cat"), where="labels.txt")  # one call deep
+    assert [w.filename for w in (*found, *dupes)] == [__file__, __file__]
