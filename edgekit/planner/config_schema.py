@@ -16,8 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from edgekit._config_files import check_card_flags
-from edgekit._schema import Strict, validate
-from edgekit.errors import ConfigError
+from edgekit._schema import Strict, check_section
 
 MAX_SECONDS = 3600.0  # per candidate: an hour is far past any useful benchmark
 
@@ -53,21 +52,14 @@ class PlanSchema(Strict):
 
 
 def check(data: Any, where: str | Path) -> dict:
-    """Validate the ``plan:`` mapping; return it with ``methods`` as a list and unknown keys refused.
+    """Validate the ``plan:`` mapping; return it with ``methods`` as a tuple and unknown keys refused.
 
     Raises:
         ConfigError: naming ``where``, the field path and the fix.
     """
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: `plan:` must be a mapping of settings; {FIX}")
-    unknown = sorted(str(k)[:40] for k in data if k not in PlanSchema.model_fields)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys: "
-                          f"{', '.join(sorted(PlanSchema.model_fields))}")
-    if "model" not in data:
-        raise ConfigError(f"{where}: no `model:` given; {FIX}")
-    model = validate(PlanSchema, data, where=where, error=ConfigError, fix=FIX)
-    out = {k: (tuple(model.methods) if k == "methods" else getattr(model, k)) for k in data}
+    out = check_section(PlanSchema, data, where=where, section="plan", fix=FIX, required=("model",))
+    if "methods" in out:
+        out["methods"] = tuple(out["methods"])
     if "card_flags" in out:
         out["card_flags"] = check_card_flags(out["card_flags"], str(where))
     return out

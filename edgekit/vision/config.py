@@ -150,13 +150,12 @@ class LiveConfig:
         """Inverse of :meth:`to_dict`.
 
         Raises:
-            ConfigError: unknown keys, naming the allowed ones.
+            ConfigError: unknown keys (naming the allowed ones), or a value of the wrong type or range
+                (naming the field), as :mod:`edgekit.vision.config_schema` checks them.
         """
-        names = {f.name for f in dataclasses.fields(cls)} - set(_RUNTIME)
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed keys: {', '.join(sorted(names))}")
-        return cls(**data)
+        from edgekit.vision.config_schema import check
+
+        return cls(**check(data, where))
 
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Write as YAML under a ``live:`` key (atomic; never over an existing file unless ``force``); relative

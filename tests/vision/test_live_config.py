@@ -55,3 +55,27 @@ def test_run_of_a_live_config_with_json_prints_the_stats_not_the_table(tmp_path,
     assert main(["run", str(saved), "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["readouts"]["frames_inferred"] > 0 and stats["settings"]["source"] == "synthetic"
+
+
+@pytest.mark.parametrize("line, words", [
+    ("seconds: five", "field seconds must be a number (got 'five')"),  # was an internal TypeError
+    ("loop: yes please", "field loop must be a boolean"),  # was text, so true: the video looped
+    ("reference_every: 0.5", "field reference_every must be an integer"),
+    ("fps: -3", "field fps must be greater than 0"),
+    ("conf: 1.5", "field conf must be less than or equal to 1"),
+])
+def test_a_hand_edited_live_config_of_the_wrong_type_is_refused_naming_the_file_and_field(tmp_path, capsys, line,
+                                                                                          words):
+    path = tmp_path / "live.yaml"
+    path.write_text(f"live:\n  model: demo:digits\n  source: synthetic\n  {line}\n")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and str(path) in err and "edgekit demo --help" in err and "internal error" not in err
+
+
+def test_a_live_config_may_name_a_camera_by_number_and_classes_as_one_line(tmp_path):
+    path = tmp_path / "live.yaml"
+    path.write_text("live:\n  model: demo:digits\n  source: 0\n  classes: 5, 9\n  seconds: 2\n")
+    config = LiveConfig.load(path)
+    assert (config.source, config.classes, config.seconds) == ("0", ("5", "9"), 2.0)
+
