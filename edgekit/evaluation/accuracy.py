@@ -146,7 +146,9 @@ def evaluate(
         require_task(getattr(model, "task", None), "evaluate", name=model.name)
         if model.preprocess is None:
             raise DataError(
-                f"model {model.name} has no preprocessing; load it with preprocess=... (size, mean, std)"
+                f"model {model.name}: nothing says how to turn an image into its input (no card, no metadata); "
+                "load it with edgekit.load_model(path, preprocess=Preprocess(size=..., mean=..., std=...)) or "
+                "write a card once with `edgekit card MODEL ... --save`", path=getattr(model, "path", None)
             )
         mapping = check_classes(dataset, model.labels)
         total = len(dataset) if limit is None else min(limit, len(dataset))

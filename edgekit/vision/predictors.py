@@ -24,7 +24,7 @@ from edgekit.detection.head import DetectorSpec, detector_spec, model_task
 from edgekit.detection.letterboxing import fit
 from edgekit.detection.track import IoUTracker
 from edgekit.detection.types import Detection
-from edgekit.errors import ConfigError, InputMismatch
+from edgekit.errors import ConfigError, InputMismatch, warn_caller
 from edgekit.models.card import require_task
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
@@ -116,7 +116,15 @@ def adapt(obj: Any, name: str | None = None) -> PipelinePredictor:
     title = str(getattr(model, "name", "") or getattr(obj, "name", "") or type(obj).__name__)
     task = require_task(getattr(model, "task", None) or getattr(getattr(obj, "manifest", None), "task", None),
                         "the live pipeline", name=title)
-    pre = getattr(model, "preprocess", None) or getattr(obj, "preprocess", None) or _default_preprocess(model)
+    pre = getattr(model, "preprocess", None) or getattr(obj, "preprocess", None)
+    if pre is None:
+        pre = _default_preprocess(model)
+        if pre is not None:  # `edgekit demo` refuses such a model; a script is told what it gets
+            warn_caller(f"{title}: nothing says how to turn an image into its input (no card, no metadata); the "
+                        f"live pipeline feeds it {pre.channel_order} pixels x 1/255, stretched to "
+                        f"{pre.size[1]}x{pre.size[0]}, with no mean/std. If its classes look wrong, load it with "
+                        "edgekit.load_model(path, preprocess=Preprocess(...)) or write a card once with "
+                        "`edgekit card MODEL ... --save`")
     if pre is None:
         raise InputMismatch(
             f"{type(obj).__name__} has no preprocessing and no image-shaped input; "

@@ -331,3 +331,35 @@ def test_frames_labelled_with_none_of_the_models_classes_are_not_scored(tiny_ses
     acc = pipe.readouts.accuracy
     assert acc.scored and acc.n == 6 and acc.unknown == 2 and acc.unknown_labels == ("okapi",)
     assert acc.short().startswith("acc ") and "n/a" not in acc.short()
+
+
+def test_a_model_with_no_preprocessing_runs_live_with_a_warning_at_the_users_line_naming_what_it_is_fed(tmp_path,
+                                                                                                       tiny_path):
+    """``edgekit demo`` refuses a card-less model; a script ran it fed [0, 1] RGB without a word."""
+    import shutil
+    import warnings
+
+    from edgekit.backends import compile_session
+    from edgekit.errors import EdgekitWarning
+    from edgekit.models import load_model
+    from edgekit.models.preprocess import Preprocess
+
+    bare = tmp_path / "bare.onnx"
+    shutil.copy(tiny_path, bare)  # no card beside it
+    images = [np.zeros((32, 32, 3), np.uint8)] * 2
+    with compile_session(load_model(bare), "onnxruntime") as session:
+        with pytest.warns(EdgekitWarning, match=r"bare: nothing says how .* RGB pixels x 1/255, stretched to "
+                                                r"32x32, with no mean/std.*preprocess=Preprocess") as caught:
+            pipe = LivePipeline(ArraySource(images), session)
+        assert caught[0].filename == __file__
+        run_to_end(pipe)
+    from edgekit.data.datasets import ArrayDataset
+    from edgekit.errors import DataError
+    from edgekit.evaluation import evaluate
+
+    with pytest.raises(DataError, match=r"bare: nothing says how .*edgekit.load_model\(path, preprocess=Preprocess"):
+        evaluate(str(bare), ArrayDataset(images, [0, 1], [str(i) for i in range(10)]))  # scores: refused, as the CLI
+    given = load_model(bare, preprocess=Preprocess(size=(32, 32)))
+    with compile_session(given, "onnxruntime") as session, warnings.catch_warnings():
+        warnings.simplefilter("error", EdgekitWarning)
+        run_to_end(LivePipeline(ArraySource(images), session))
