@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MAX_PIXELS = 64_000_000
 HEAD_BYTES = 256 << 10  # JPEG frame headers come after EXIF/ICC segments (64 KiB each at most)
@@ -146,3 +147,40 @@ def oversize_bytes(head: bytes, limit: int | None = None, where: str = "image") 
     if width == 0 or height == 0:
         return f"{where} declares a {width}x{height} {kind.upper()} image, which holds no pixels; replace it"
     return None
+
+
+def read_image(path: str | os.PathLike) -> Any:
+    """The BGR uint8 pixels of an image file, refused by its declared size before decoding.
+
+    Why: ``Detector.detect("bus.jpg")`` answered "got shape ()" and ``Predictor.predict`` asked for
+    ``cv2.imread`` first, which has no size limit and returns ``None`` for a missing file. Read as bytes
+    and decoded in memory, so a path OpenCV cannot open (non-ASCII on Windows) reads too.
+
+    Raises:
+        InputMismatch: naming the file: missing, unreadable, not an image, or over the pixel limit.
+    """
+    import cv2
+    import numpy as np
+
+    from edgekit.errors import InputMismatch
+
+    path = Path(path).expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        why = "no such file" if isinstance(exc, FileNotFoundError) else (exc.strerror or type(exc).__name__)
+        raise InputMismatch(f"{path}: {why}; give the path of a JPEG/PNG image, or its pixels as a numpy "
+                            "array", path=path) from None
+    too_large = oversize_bytes(data[:HEAD_BYTES], where=str(path))
+    if too_large:
+        raise InputMismatch(too_large, path=path)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:
+        raise InputMismatch(f"{path} could not be decoded as an image (empty, truncated or not an image); "
+                            "replace it with a JPEG or PNG", path=path)
+    return image
+
+
+def pixels_of(image: Any) -> Any:
+    """``image`` as it is, or for a path (``str``/``os.PathLike``) the pixels of that file (:func:`read_image`)."""
+    return read_image(image) if isinstance(image, (str, os.PathLike)) else image

@@ -8,7 +8,6 @@ from the manifest, so not even ``onnx`` has to parse the file.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,8 @@ import numpy as np
 from edgekit.deployment.bundle import Bundle
 from edgekit.detection.detector import postprocess, prepare
 from edgekit.detection.head import DetectorSpec
-from edgekit.errors import BackendUnavailable, BundleError, EdgekitWarning, InputMismatch
+from edgekit.errors import BackendUnavailable, BundleError, InputMismatch, warn_caller
+from edgekit.imagelimits import pixels_of
 from edgekit.models.card import require_task
 from edgekit.types import Task
 
@@ -127,22 +127,22 @@ class Predictor:
         parts = [np.asarray(self.session.predict(inputs[i : i + step])) for i in range(0, len(inputs), step)]
         return np.concatenate(parts)
 
-    def predict(self, image: np.ndarray, k: int = 5) -> Prediction | list[Detection]:
-        """Classify one BGR uint8 image (grayscale/BGRA accepted); a detection bundle answers its boxes
-        (:meth:`detect`).
+    def predict(self, image: np.ndarray | str | Path, k: int = 5) -> Prediction | list[Detection]:
+        """Classify one BGR uint8 image (grayscale/BGRA accepted), or the image file a path names; a
+        detection bundle answers its boxes (:meth:`detect`).
 
         Raises:
-            InputMismatch: ``image`` is not an image array.
+            InputMismatch: ``image`` is not an image array, or not a readable image file.
         """
         if self.detector_spec is not None:
             return self.detect(image)
         return self.predict_batch([image], k)[0]
 
-    def detect(self, image: np.ndarray, config: DetectionConfig | None = None) -> list[Detection]:
+    def detect(self, image: np.ndarray | str | Path, config: DetectionConfig | None = None) -> list[Detection]:
         """Boxes of one BGR image in its own pixels, best first (detection bundles only).
 
         Args:
-            image: ``(H, W[, 3|4])`` uint8.
+            image: ``(H, W[, 3|4])`` uint8, or an image file's path.
             config: thresholds instead of the bundle's (``predictor.detector_spec.config.replace(conf=0.5)``).
 
         Raises:
@@ -150,8 +150,7 @@ class Predictor:
         """
         if self.detector_spec is None:
             raise InputMismatch(f"bundle {self.bundle.path} is a {self.manifest.task} model; use predict()")
-        _check_image(image)
-        tensor, box = prepare(image, self.detector_spec)
+        tensor, box = prepare(_check_image(image), self.detector_spec)
         outputs = self.session.run(tensor.astype(np.dtype(self.input.dtype), copy=False))
         found = postprocess([o[0] for o in outputs.values()], self.detector_spec, box, config)
         return found.to_list(self.detector_spec.labels or self.labels)
@@ -165,8 +164,7 @@ class Predictor:
             raise TypeError("predict_batch expects a list of images; for one image call predict(image)")
         if not len(images):
             return []
-        for image in images:
-            _check_image(image)
+        images = [_check_image(image) for image in images]
         start = time.perf_counter()
         try:
             batch = self.preprocess.batch(list(images))
@@ -218,14 +216,17 @@ def _detector_spec(bundle: Bundle) -> DetectorSpec | None:
                           "re-create the bundle with edgekit deploy", path=bundle.path) from exc
 
 
-def _check_image(image: Any) -> None:
-    """A clear error for what would otherwise fail deep inside OpenCV (None, a path, a 0x0 array)."""
+def _check_image(image: Any) -> np.ndarray:
+    """``image``, or the pixels of the image file it names; a clear error for what would otherwise fail
+    deep inside OpenCV (None, a 0x0 array)."""
+    image = pixels_of(image)
     if not isinstance(image, np.ndarray):
-        raise TypeError(f"predict expects an image as a numpy array (H, W[, 3|4]), not {type(image).__name__}; "
-                        "read files with cv2.imread first")
+        raise TypeError(f"predict expects an image as a numpy array (H, W[, 3|4]) or an image file's path, not "
+                        f"{type(image).__name__}")
     if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0 or (
             image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
         raise InputMismatch(f"predict expects images of shape (H, W[, 1|3|4]) with H, W > 0, not {image.shape}")
+    return image
 
 
 def _compile(bundle: Bundle, backend: str | None, device: str | None) -> Any:
@@ -251,7 +252,7 @@ def _compile(bundle: Bundle, backend: str | None, device: str | None) -> Any:
             reasons.append(f"{name}: {exc}")
             continue
         if reasons:
-            warnings.warn(EdgekitWarning(f"bundle prefers {m.backend}, which cannot run here ({'; '.join(reasons)}); "
-                                         f"using {name}, which the bundle allows"), stacklevel=3)
+            warn_caller(f"bundle prefers {m.backend}, which cannot run here ({'; '.join(reasons)}); "
+                        f"using {name}, which the bundle allows")
         return session
     raise BackendUnavailable(f"no backend this bundle allows can run here: {'; '.join(reasons)}")

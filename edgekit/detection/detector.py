@@ -7,6 +7,7 @@ render thread): :meth:`Detector.prepare`, the backend session, :func:`postproces
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from edgekit.detection.letterboxing import Letterbox, letterbox, to_tensor
 from edgekit.detection.suppression import nms
 from edgekit.detection.types import Detection, DetectionConfig, Detections
 from edgekit.errors import InputMismatch
+from edgekit.imagelimits import pixels_of
 from edgekit.models.preprocess import as_bgr
 
 if TYPE_CHECKING:
@@ -24,13 +26,13 @@ if TYPE_CHECKING:
 
 
 def prepare(image: np.ndarray, spec: DetectorSpec) -> tuple[np.ndarray, Letterbox]:
-    """One BGR (or gray/BGRA) image -> ``(1, 3, H, W)`` float32 tensor and its letterbox.
+    """One BGR (or gray/BGRA) image, or an image file's path -> ``(1, 3, H, W)`` float32 tensor and its letterbox.
 
     Raises:
-        InputMismatch: ``image`` is not an image array.
+        InputMismatch: ``image`` is not an image array, or not a readable image file.
     """
     try:
-        bgr = as_bgr(np.asarray(image))
+        bgr = as_bgr(np.asarray(pixels_of(image)))
     except ValueError as exc:
         raise InputMismatch(f"detect expects an image array (H, W[, 3|4]); {exc}") from exc
     canvas, box = letterbox(bgr, spec.size, pad=spec.config.pad, pad_value=spec.config.pad_value)
@@ -115,14 +117,14 @@ class Detector:
         dtype = np.dtype(self.session.model.input.dtype)
         return list(self.session.run(tensor.astype(dtype, copy=False)).values())
 
-    def detect_arrays(self, image: np.ndarray, config: DetectionConfig | None = None) -> Detections:
+    def detect_arrays(self, image: np.ndarray | str | Path, config: DetectionConfig | None = None) -> Detections:
         """Boxes of one image as arrays (original pixels)."""
         tensor, box = prepare(image, self.spec)
         outputs = self.run(tensor)
         return postprocess([o[0] for o in outputs], self.spec, box, config)
 
-    def detect(self, image: np.ndarray, config: DetectionConfig | None = None) -> list[Detection]:
-        """Boxes of one BGR image as :class:`Detection` objects, best first."""
+    def detect(self, image: np.ndarray | str | Path, config: DetectionConfig | None = None) -> list[Detection]:
+        """Boxes of one BGR image (or an image file's path) as :class:`Detection` objects, best first."""
         return self.detect_arrays(image, config).to_list(self.labels)
 
     def close(self) -> None:

@@ -63,3 +63,43 @@ def test_a_detector_a_predictor_and_a_session_say_what_runs_where_in_a_repl(tiny
         assert repr(detector.session) == f"<OrtSession tiny_yolox on onnxruntime cpu fp32, {threads} threads>"
     with Predictor.open(bundle.path) as predictor:
         assert repr(predictor) == "<Predictor tiny_yolox (detection) from yb.zip on onnxruntime cpu fp32>"
+
+
+def test_an_image_files_path_is_detected_like_its_pixels_and_a_bad_path_is_named(tiny_heads, tmp_path):
+    """``Detector.open(m).detect("bus.jpg")`` said "got shape ()"; a Predictor asked for cv2.imread first."""
+    import cv2
+
+    from edgekit.errors import InputMismatch
+
+    image, _expected = scene()
+    photo = tmp_path / "scène.png"  # a non-ASCII name: read as bytes, not by OpenCV's path API
+    assert cv2.imencode(".png", image)[1].tofile(str(photo)) is None
+    bundle = deploy(tiny_heads["yolox"], out=tmp_path / "bundle")
+    with Detector.open(tiny_heads["yolox"]) as detector, Predictor.open(bundle.path) as predictor:
+        pixels = detector.detect(image)
+        assert len(pixels) == 2
+        assert detector.detect(str(photo)) == detector.detect(photo) == pixels
+        assert predictor.detect(photo) == predictor.predict(str(photo)) == predictor.predict_batch([photo])[0]
+        (tmp_path / "notes.png").write_text("not an image")
+        (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + (60000).to_bytes(4, "big") * 2)
+        for name, words in (("gone.jpg", "no such file"), ("notes.png", "could not be decoded as an image"),
+                            ("huge.png", "declares 60000x60000 pixels")):
+            for call in (detector.detect, predictor.detect):
+                with pytest.raises(InputMismatch, match=words) as caught:
+                    call(tmp_path / name)
+                assert name in str(caught.value)
+
+
+def test_a_classifier_bundle_predicts_an_image_files_path_like_its_pixels(tmp_path):
+    import cv2
+
+    from edgekit.data import demo_digits
+
+    bundle = deploy("demo:digits", out=tmp_path / "bundle", backend="onnxruntime", samples=4)
+    image, _label = demo_digits("test")[0]
+    photo = tmp_path / "digit.png"
+    cv2.imwrite(str(photo), image)
+    with Predictor.open(bundle.path) as predictor:
+        assert replace(predictor.predict(photo), latency_ms=0) == replace(predictor.predict(image), latency_ms=0)
+        with pytest.raises(TypeError, match="numpy array .* or an image file's path, not NoneType"):
+            predictor.predict(None)
