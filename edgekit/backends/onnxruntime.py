@@ -165,12 +165,17 @@ def _not_onnx(fmt: Any) -> str:
     command-line user had no flag to reach for.
     """
     from edgekit.backends.registry import backends_for  # the registry imports this module
+    from edgekit.models.conversion import supported_conversions  # an error path: its import cost is no matter
 
     readers = [name for name in backends_for(fmt) if name != "onnxruntime"]
     run_on = (f"run it on {readers[0]} (--backend {readers[0]} on the command line, backend={readers[0]!r} "
-              "in Python) or " if readers else "")
-    return (f"onnxruntime reads ONNX files only, not {fmt}; {run_on}"
-            "convert with edgekit.models.convert(model, to='onnx')")
+              "in Python)" if readers else "")
+    if (str(fmt), "onnx") in supported_conversions():
+        fix = (f"{run_on} or " if run_on else "") + ("convert it (`edgekit convert MODEL --to onnx`, "
+                                                     "edgekit.models.convert(model, to='onnx'))")
+    else:  # an OpenVINO IR does not convert back (Why: the message offered a conversion that then failed)
+        fix = (f"{run_on}, or " if run_on else "") + f"give onnxruntime the ONNX file this {fmt} model was made from"
+    return f"onnxruntime reads ONNX files only, not {fmt}; {fix}"
 
 
 class OnnxRuntimeBackend(Backend):
