@@ -49,7 +49,7 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
     from rich.table import Table
 
     from edgekit.cli._console import console, print_json
-    from edgekit.devices.store import load_devices
+    from edgekit.devices.store import DEFAULT_WORKDIR, load_devices
 
     devices = load_devices()
     if as_json:
@@ -58,13 +58,25 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
     if not devices:
         console.print("no devices; add one with: edgekit device add pi5 ssh://pi@raspberrypi.local --target raspberry-pi-5")
         return
+    # the key, command and workdir a device sets apart from the defaults go under the table, a line each:
+    # six columns (each the same on every row) broke "raspberry-pi-5" and the address mid-word at 80
+    # columns, and a long key path cannot fit a column beside them
     table = Table(title="devices", title_justify="left")
-    for col in ("name", "address", "key", "target", "edgekit command", "workdir"):
-        table.add_column(col, overflow="fold")
+    table.add_column("name", no_wrap=True)
+    table.add_column("address", overflow="fold")
+    table.add_column("target", no_wrap=True)
+    own = {}
     for d in devices.values():
-        table.add_row(esc(d.name), esc(d.url), esc(d.key or "agent / ~/.ssh"), esc(d.target or "-"), esc(d.edgekit),
-                      esc(d.workdir))
+        table.add_row(esc(d.name), esc(d.url), esc(d.target or "-"))
+        settings = [f"key {d.key}" if d.key else "", f"command {d.edgekit}" if d.edgekit != "edgekit" else "",
+                    f"workdir {d.workdir}" if d.workdir != DEFAULT_WORKDIR else ""]
+        if any(settings):
+            own[d.name] = ", ".join(x for x in settings if x)
     console.print(table)
+    for name, settings in own.items():
+        console.print(f"{esc(name)}: {esc(settings)}", highlight=False)
+    console.print("defaults: key from ssh-agent or ~/.ssh, command edgekit, workdir "
+                  f"{DEFAULT_WORKDIR} (on the device, under the login folder)", highlight=False)
 
 
 @device_app.command("remove")
