@@ -43,4 +43,9 @@ _LAZY = {
 __all__ = ["__version__"]
 __all__.extend(sorted(_LAZY))  # a form linters and IDEs read (not a bare sorted() call)
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+# subpackages named after ``import edgekit`` alone (``edgekit.evaluation.evaluate(...)``); imported then, not
+# before, and left out of ``__all__`` so ``from edgekit import *`` stays light
+_SUBPACKAGES = ("backends", "compress", "data", "deployment", "detection", "devices", "evaluation", "hardware",
+                "models", "planner", "progress", "serve", "targets", "types", "vision", "zoo")
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, _SUBPACKAGES)

@@ -108,3 +108,19 @@ print(bad)
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_every_subpackage_is_reachable_after_a_bare_import_edgekit_and_only_then_imported():
+    """The README writes ``edgekit.evaluation.evaluate(...)`` and ``edgekit.backends...``; after ``import
+    edgekit`` alone each was an AttributeError, since nothing had imported the subpackage yet."""
+    import edgekit
+
+    packages = {info.name for info in pkgutil.iter_modules(edgekit.__path__) if not info.name.startswith("_")}
+    assert set(edgekit._SUBPACKAGES) == packages - {"cli", "errors", "imagelimits", "safeyaml"} - set(edgekit._LAZY)
+    script = ("import sys, edgekit; light = sorted(m for m in sys.modules if m.startswith('edgekit')); "
+              "print(light, edgekit.evaluation.evaluate.__name__, edgekit.compress.quantize_int8.__name__, "
+              "edgekit.backends.list_backends.__name__, 'evaluation' in dir(edgekit))")
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["['edgekit',", "'edgekit._lazy']", "evaluate", "quantize_int8", "list_backends",
+                                   "True"]
