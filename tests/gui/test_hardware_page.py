@@ -46,3 +46,23 @@ def test_copy_as_json_round_trips(window, qtbot, qapp):
     text = qapp.clipboard().text()
     assert HardwareProfile.from_json(text) == page.profile
     assert json.loads(text)["cpu_name"] == page.profile.cpu_name
+
+
+def test_a_measurement_can_be_cancelled_and_keeps_the_profile_shown(window, qtbot):
+    """Measure ran ~20 s on 2 cores with no way to stop it (every other long job has a Cancel)."""
+    page = window.pages["HardwarePage"]
+    qtbot.waitUntil(lambda: page.job is None and page.profile is not None, timeout=30000)
+    before = page.profile
+    assert not page.cancel_button.isEnabled()
+    page.measure_button.click()
+    job = page.job
+    assert page.cancel_button.isEnabled() and not page.measure_button.isEnabled()
+    with qtbot.waitSignal(job.signals.progress, timeout=60000):
+        pass  # it has started measuring
+    with qtbot.waitSignal(job.signals.cancelled, timeout=60000):
+        page.cancel_button.click()
+    qtbot.waitUntil(lambda: page.job is None, timeout=30000)
+    assert page.profile is before and page.profile.peak_gflops is None
+    assert page.memory_card.values["Peak FP32"].text() == "not measured (click Measure)"
+    assert "Cancelled; the figures shown are unchanged." in page.banner.text()
+    assert page.measure_button.isEnabled() and not page.cancel_button.isEnabled()

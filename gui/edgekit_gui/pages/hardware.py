@@ -36,13 +36,16 @@ class HardwarePage(Page):
         self.refresh_button = QPushButton("Refresh")
         self.measure_button = QPushButton("Measure (GFLOP/s, bandwidth)")
         self.copy_button = QPushButton("Copy as JSON")
-        for button in (self.refresh_button, self.measure_button, self.copy_button):
+        self.cancel_button = QPushButton("Cancel")  # a measurement runs ~20 s on 2 cores, longer on a Pi
+        self.cancel_button.setEnabled(False)
+        for button in (self.refresh_button, self.measure_button, self.cancel_button, self.copy_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.content.addLayout(buttons)
         self.refresh_button.clicked.connect(lambda: self.start(bench=False))
         self.measure_button.clicked.connect(lambda: self.start(bench=True))
         self.copy_button.clicked.connect(self.copy_json)
+        self.cancel_button.clicked.connect(self.cancel)
         self.copy_button.setEnabled(False)
         self._build_cards()
 
@@ -72,10 +75,20 @@ class HardwarePage(Page):
         self.banner.show_info("Measuring peak GFLOP/s and memory bandwidth…" if bench else "Profiling this machine…")
         self.refresh_button.setEnabled(False)
         self.measure_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
         self.job = self.runner.start(
             run_profile, bench, on_progress=self._progress, on_result=self.show_profile,
             on_error=self.banner.show_error, on_done=self._done,
         )
+        kept = "the figures shown are unchanged" if self.profile is not None else "nothing was profiled"
+        self.job.signals.cancelled.connect(lambda: self.banner.show_info(f"Cancelled; {kept}."))
+
+    def cancel(self) -> None:
+        """Stop the measurement at its next progress report (the profile shown stays as it was)."""
+        if self.job is not None:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.banner.show_info("Cancelling…")
 
     def _progress(self, event: Any) -> None:
         self.banner.show_info(f"Measuring {event.message}… {event.fraction or 0.0:.0%}")
@@ -84,6 +97,7 @@ class HardwarePage(Page):
         self.job = None
         self.refresh_button.setEnabled(True)
         self.measure_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
 
     def show_profile(self, profile: Any) -> None:
         """Fill every card from ``profile``."""
