@@ -94,7 +94,7 @@ def test_session_run_with_a_non_array_names_what_to_pass(session, inputs, error)
     (np.zeros((5, 0), np.uint8), EdgekitError),
     (np.zeros((4, 4, 7), np.uint8), EdgekitError),
     (None, TypeError),
-    ("seven.png", TypeError),
+    ("seven.png", EdgekitError),  # a path is read now: this one is missing, and named
 ], ids=["0x0", "5x0", "7-channels", "None", "path"])
 def test_predict_on_a_non_image_names_what_to_pass(predictor, image, error):
     with pytest.raises(error) as info:
