@@ -49,7 +49,7 @@ def save_config(page: Any, config: Any, model: Any, path: str) -> Any:
     on ``page``'s runner and the file is written when that ends."""
     if model is None or not set_in_app(model):
         return _write(page, config, model, None, path)
-    page.runner.start(flags_in_worker, model, on_result=lambda flags: _write(page, config, model, flags, path),
+    page.start_job(flags_in_worker, model, on_result=lambda flags: _write(page, config, model, flags, path),
                       on_error=page.banner.show_error)
     return None
 

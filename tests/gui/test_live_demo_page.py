@@ -523,3 +523,41 @@ def test_a_folder_whose_files_do_not_decode_is_said_not_played_as_zeros(live_pag
     assert "1 file(s) that do not decode as images skipped: z.jpg" in page.status.text()
     page.stop()
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
+@pytest.mark.filterwarnings("default::edgekit.errors.EdgekitWarning")
+def test_the_sdks_warnings_from_a_worker_reach_the_pages_banner_under_its_message(window, qtbot, tiny_onnx):
+    """A card-less model ran on the Live page fed [0, 1] RGB; the SDK's warning saying so went to the log only.
+    Warnings stay under the next message (the start-up notes here) and go when the next job starts."""
+    window.state.set_model(tiny_onnx.replace(preprocess=None))  # as a bare ONNX with no card loads
+    page = window.show_page("LiveDemoPage")
+    page.picker_a.model.setCurrentIndex(page.picker_a.model.findText("Current model: tiny"))
+    page.picker_a.backend.setCurrentText("onnxruntime")
+    qtbot.waitUntil(lambda: page.runner.running == 0, timeout=30000)  # superqt's per-job catch_warnings nest
+    _start(page, qtbot)
+    text = page.banner.text()
+    assert "⚠ tiny: nothing says how to turn an image into its input" in text and "with no mean/std" in text
+    assert page.banner.isVisible()
+    page.stop()
+    qtbot.waitUntil(lambda: page.pipe is None, timeout=30000)
+    assert "nothing says how" not in page.banner.text()  # the stop job started: the last job's warning is gone
+
+
+def test_the_banner_keeps_warnings_under_each_message_until_cleared(qtbot):
+    from edgekit_gui.widgets.banner import MAX_WARNINGS, MessageBanner
+
+    banner = MessageBanner()
+    qtbot.addWidget(banner)
+    banner.warn("skipped 3 unreadable images")
+    assert banner.text() == "⚠ skipped 3 unreadable images" and banner.kind == "info"
+    banner.show_success("Loaded tiny.")
+    banner.warn("skipped 3 unreadable images")  # the same warning again: once
+    assert banner.text() == "Loaded tiny.\n⚠ skipped 3 unreadable images" and banner.kind == "success"
+    for n in range(MAX_WARNINGS + 1):
+        banner.warn(f"note {n}")
+    assert banner.text().splitlines()[-1] == f"⚠ {len(banner.warnings) - MAX_WARNINGS} more in the log"
+    banner.forget_warnings()
+    assert banner.text() == "Loaded tiny."
+    banner.warn("again")
+    banner.clear_message()
+    assert banner.text() == "" and banner.warnings == [] and banner.isHidden()

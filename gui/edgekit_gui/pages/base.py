@@ -64,6 +64,20 @@ class Page(QWidget):
         else:
             outer.addWidget(self.body, 1)
 
+    def start_job(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``self.runner.start(fn, ...)``, with the SDK's warnings raised in the worker shown in this page's
+        banner (under whatever message it shows) instead of only in the log; the last job's are dropped."""
+        from edgekit.errors import EdgekitWarning
+
+        def warned(args: tuple) -> None:
+            if isinstance(args[1], type) and issubclass(args[1], EdgekitWarning):  # not a library's deprecation
+                self.banner.warn(str(args[0]))
+
+        self.banner.forget_warnings()
+        job = self.runner.start(fn, *args, **kwargs)
+        job.signals.warned.connect(warned)
+        return job
+
     def cancel(self) -> None:
         """Ask the running job to stop at its next progress report."""
         if self.job is not None:

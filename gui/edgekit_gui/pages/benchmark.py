@@ -138,7 +138,7 @@ class BenchmarkPage(Page):
         """Find the backends the first time the page is shown."""
         if not self._discovered:
             self._discovered = True
-            self.runner.start(discover, on_result=self._show_backends, on_error=self.banner.show_error)
+            self.start_job(discover, on_result=self._show_backends, on_error=self.banner.show_error)
 
     def _show_backends(self, found: list) -> None:
         clear_layout(self.backends_row, keep=1)  # keep the trailing stretch
@@ -192,7 +192,7 @@ class BenchmarkPage(Page):
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.job = self.runner.start(
+        self.job = self.start_job(
             run_bench, model, backends, devices, precisions, self.mode.currentText(), self.seconds.value(),
             on_progress=self._progress, on_result=lambda out: self.show_results(*out), on_error=self.banner.show_error,
             on_done=self._done,

@@ -198,7 +198,7 @@ class DeployPage(Page):
         self.deploy_button.setEnabled(False)
         self.copy_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.job = self.runner.start(
+        self.job = self.start_job(
             fn, *args, on_progress=lambda event: self.banner.show_info(describe_event(event) + "…"),
             on_result=on_result, on_error=self.banner.show_error, on_done=self._done,
         )

@@ -76,7 +76,7 @@ class HardwarePage(Page):
         self.refresh_button.setEnabled(False)
         self.measure_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.job = self.runner.start(
+        self.job = self.start_job(
             run_profile, bench, on_progress=self._progress, on_result=self.show_profile,
             on_error=self.banner.show_error, on_done=self._done,
         )

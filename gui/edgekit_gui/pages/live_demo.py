@@ -206,7 +206,7 @@ class LiveDemoPage(Page):
             self._show_described((model, self._described[model]))
         elif not any(_same(model, m) for m in self._pending):  # a refresh changes the pick several times
             self._pending.append(model)
-            self.runner.start(describe_model, model, on_result=self._show_described, on_error=self._not_described,
+            self.start_job(describe_model, model, on_result=self._show_described, on_error=self._not_described,
                               on_done=lambda: self._forget_pending(model))
 
     def _forget_pending(self, model: Any) -> None:
@@ -287,7 +287,7 @@ class LiveDemoPage(Page):
                 self.banner.show_info(f"No camera found ({NO_CAMERA_HINT}); plug one in and click Find cameras "
                                       "again, or play a video, an image folder or an image list.")
 
-        self.runner.start(find_cameras, on_result=found, on_error=self.banner.show_error,
+        self.start_job(find_cameras, on_result=found, on_error=self.banner.show_error,
                           on_done=lambda: self.source.rescan.setEnabled(True))
 
     # ---- run control -----------------------------------------------------------------------
@@ -336,7 +336,7 @@ class LiveDemoPage(Page):
         self.view.clear("Starting…")
         self.latest, self.frames_received, self._ticks = None, 0, 0
         self.start_button.setEnabled(False)
-        self.job = self.runner.start(
+        self.job = self.start_job(
             start_pipeline, request, on_progress=lambda event: self.status.setText(f"{event.stage.capitalize()} {event.message}…"),
             on_result=self._started,
             on_error=self._failed, on_done=self._start_done,
@@ -409,7 +409,7 @@ class LiveDemoPage(Page):
         self._describe_model()  # the pick may have changed while it ran (a model loaded meanwhile)
         self.status.setText("Stopped.")
         self.stopping.add(pipe)
-        self.runner.start(stop_pipeline, pipe, on_error=self.banner.show_error,
+        self.start_job(stop_pipeline, pipe, on_error=self.banner.show_error,
                           on_done=lambda: self.stopping.discard(pipe))
 
     def shutdown(self) -> None:

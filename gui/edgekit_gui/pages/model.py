@@ -242,7 +242,7 @@ class ModelPage(Page):
         if not source or self.job is not None:
             return
         self.banner.show_info(f"Loading {source}…")
-        self.job = self.runner.start(
+        self.job = self.start_job(
             load_in_worker, source, on_result=lambda m: self._loaded(source, m),
             on_error=self.banner.show_error, on_done=self._job_done,
         )
@@ -356,7 +356,7 @@ class ModelPage(Page):
             return
         to = self.convert_to.currentText()
         self.convert_result.setText(f"Converting to {to}…")
-        self.job = self.runner.start(
+        self.job = self.start_job(
             convert_in_worker, model, to, self.convert_out.text(), on_result=self._converted,
             on_progress=lambda event: self.convert_result.setText(f"{describe_event(event)}…"),
             on_error=self._convert_failed, on_done=self._job_done,

@@ -178,7 +178,7 @@ class OptimizePage(Page):
         """Load the target cards the first time the page is shown."""
         if not self._targets_loaded:
             self._targets_loaded = True
-            self.runner.start(load_all_targets, on_result=self._show_targets, on_error=self.banner.show_error)
+            self.start_job(load_all_targets, on_result=self._show_targets, on_error=self.banner.show_error)
 
     def _show_targets(self, targets: list[Any]) -> None:
         for t in targets:
@@ -214,7 +214,7 @@ class OptimizePage(Page):
 
     def open_target_file(self, path: str) -> None:
         """Load a target YAML in a worker; a malformed one shows the SDK's sentence."""
-        self.runner.start(load_target_file, path, on_result=lambda t: self.cards.add_target(t, select=True),
+        self.start_job(load_target_file, path, on_result=lambda t: self.cards.add_target(t, select=True),
                           on_error=self.banner.show_error)
 
     def _target_chosen(self, target: Any) -> None:
@@ -251,7 +251,7 @@ class OptimizePage(Page):
         if model is None or config.model not in (str(model.path), model.name) or config.card_flags:
             from edgekit_gui.pages.model import load_in_worker
 
-            self.runner.start(load_in_worker, config.model, flags=config.card_flags, on_result=self.state.set_model,
+            self.start_job(load_in_worker, config.model, flags=config.card_flags, on_result=self.state.set_model,
                               on_error=self.banner.show_error)
         self.banner.show_info(f"Settings from {path}; press Run plan to replay it.")
         return config
@@ -303,7 +303,7 @@ class OptimizePage(Page):
         self.cancel_button.setEnabled(True)
         self.use_button.setEnabled(False)
         _busy.hold()
-        self.job = self.runner.start(run_plan, model, target, config, on_progress=self._progress,
+        self.job = self.start_job(run_plan, model, target, config, on_progress=self._progress,
                                      on_result=self.show_report, on_error=self._failed, on_done=self._done)
         self.job.signals.cancelled.connect(self._cancelled)
 

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from edgekit_gui.errors import describe, for_gui
 from edgekit_gui.theme import ACCENT, BAD, GOOD
 
+MAX_WARNINGS = 3  # more would push the page down; the rest are in the log
 _STYLE = "QLabel {{ background: {bg}; color: white; padding: 6px 10px; border-radius: 4px; }}"
 
 
@@ -24,6 +25,8 @@ class MessageBanner(QLabel):
         self.setObjectName("messageBanner")
         self.setWordWrap(True)
         self.kind = ""
+        self.warnings: list[str] = []  # the SDK's warnings since the page's job started, shown under each message
+        self._message: tuple[str, str, str] | None = None  # (text, colour, kind) of the message itself
         self.hide()
 
     def hasHeightForWidth(self) -> bool:
@@ -40,12 +43,37 @@ class MessageBanner(QLabel):
             self.setFixedHeight(need)
 
     def _show(self, text: str, colour: str, kind: str) -> None:
+        self._message = (text, colour, kind)
         if kind != self.kind:  # restyling re-polishes; the live page repeats one message every tick
             self.kind = kind
             self.setStyleSheet(_STYLE.format(bg=colour))
-        self.setText(text)
+        shown = self.warnings[:MAX_WARNINGS]
+        more = len(self.warnings) - len(shown)
+        lines = [text, *(f"⚠ {w}" for w in shown)] + ([f"⚠ {more} more in the log"] if more > 0 else [])
+        self.setText("\n".join(line for line in lines if line))
         self.show()
         self._fit_height()
+
+    def warn(self, text: str) -> None:
+        """Add one of the SDK's warnings (``EdgekitWarning``) under the message, now and under every later
+        one until :meth:`clear_message` or :meth:`forget_warnings`.
+
+        Why: a warning raised in a worker went to the log only, so "fed [0, 1] RGB with no mean/std" or
+        "skipped 3 unreadable images" never reached someone using the app; and a result message shown a
+        moment later would have replaced a banner that showed it alone."""
+        if text in self.warnings:
+            return
+        self.warnings.append(text)
+        self._show(*(self._message or ("", ACCENT, "info")))
+
+    def forget_warnings(self) -> None:
+        """Drop the warnings (a new job starts); the message stays."""
+        if self.warnings:
+            self.warnings = []
+            if self._message is not None and self._message[0]:
+                self._show(*self._message)
+            else:
+                self.clear_message()
 
     def show_error(self, exc: BaseException | str) -> None:
         """Show the SDK's sentence for ``exc`` (or a plain string) as an error."""
@@ -61,7 +89,8 @@ class MessageBanner(QLabel):
         self._show(text, GOOD, "success")
 
     def clear_message(self) -> None:
-        """Hide the banner."""
+        """Hide the banner (its warnings too)."""
         self.kind = ""
+        self.warnings, self._message = [], None
         self.setText("")
         self.hide()
