@@ -28,6 +28,7 @@ CONTROLS: dict[str, dict[str | None, str]] = {
              None: "choose a folder of images (one sub-folder per class)"},
     "seconds": {"OptimizePage": "“Benchmark time”", "BenchmarkPage": "“Time”", None: "the benchmark time"},
     "out": {"DeployPage": "another bundle path", None: "another output folder"},
+    "preprocess": {None: "set its preprocessing and labels on the Model page (“Apply preprocessing and labels”)"},
 }
 _CLI_WORDS: tuple[tuple[re.Pattern, str, str], ...] = (
     # (pattern in the SDK's sentence, the control it means, how the replacement reads: {control})
@@ -36,6 +37,8 @@ _CLI_WORDS: tuple[tuple[re.Pattern, str, str], ...] = (
     (re.compile(r"\(--seconds\)"), "seconds", "({control})"),
     (re.compile(r"--seconds"), "seconds", "{control}"),
     (re.compile(r"another output \(--out\)"), "out", "{control}"),
+    (re.compile(r"load it with edgekit\.load_model\(path, preprocess=Preprocess\(\.\.\.\)\) or write a card once "
+                r"with `edgekit card MODEL \.\.\. --save`"), "preprocess", "{control}"),
 )
 
 

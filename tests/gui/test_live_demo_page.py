@@ -537,6 +537,7 @@ def test_the_sdks_warnings_from_a_worker_reach_the_pages_banner_under_its_messag
     _start(page, qtbot)
     text = page.banner.text()
     assert "⚠ tiny: nothing says how to turn an image into its input" in text and "with no mean/std" in text
+    assert "set its preprocessing and labels on the Model page" in text and "load_model" not in text  # app words
     assert page.banner.isVisible()
     page.stop()
     qtbot.waitUntil(lambda: page.pipe is None, timeout=30000)

@@ -61,6 +61,8 @@ class MessageBanner(QLabel):
         Why: a warning raised in a worker went to the log only, so "fed [0, 1] RGB with no mean/std" or
         "skipped 3 unreadable images" never reached someone using the app; and a result message shown a
         moment later would have replaced a banner that showed it alone."""
+        surface = self.parent().objectName() if self.parent() is not None else None  # the page's class name
+        text = for_gui(text, surface)  # the app's controls, not the SDK's call or the CLI's flags
         if text in self.warnings:
             return
         self.warnings.append(text)
