@@ -257,6 +257,10 @@ class ManifestDataset(_FileDataset):
             raise DataError(
                 f"manifest {manifest} does not exist; give a CSV with path,label rows", path=manifest
             )
+        if listed_images(manifest) is not None:  # `ls *.jpg > shots.txt`: said as such, not as a malformed row 1
+            raise DataError(f"{manifest} lists images with no labels, so nothing can be scored (it plays live: "
+                            f"edgekit demo --source {manifest.name}); give a label per image as 'path,label' rows, "
+                            "or one sub-folder per class", path=manifest)
         rows = _unique_rows(manifest, _read_rows(manifest))
         found = [lab for _, _, lab in rows]
         self.index_labels = classes is None and all(_is_index(lab) for lab in found)

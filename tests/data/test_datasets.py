@@ -210,3 +210,20 @@ def test_class_folders_named_with_a_trailing_carriage_return_are_their_class(tmp
     source = open_source(str(tmp_path))
     source.open()
     assert sorted(source.read().label for _ in range(2)) == ["cat", "dog"]
+
+
+def test_a_list_of_image_paths_given_as_labelled_data_says_it_has_no_labels(tmp_path, capsys):
+    """`ls *.jpg > shots.txt; edgekit eval m --data shots.txt` said "line 1: expected 'path,label'" as if the
+    file were a broken CSV; it is a list of photos (a live source), and nothing in it can be scored."""
+    from edgekit.cli import main
+    from edgekit.data import open_dataset
+
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(tmp_path / name), _img(3))
+    shots = tmp_path / "shots.txt"
+    shots.write_text(f"{tmp_path / 'a.png'}\nb.png\n")
+    with pytest.raises(DataError, match=r"shots.txt lists images with no labels, so nothing can be scored \(it "
+                                        r"plays live: edgekit demo --source shots.txt\); give a label per image"):
+        open_dataset(str(shots))
+    assert main(["eval", "demo:digits", "--data", str(shots)]) == 2
+    assert "lists images with no labels" in capsys.readouterr().err
