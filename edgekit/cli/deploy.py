@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
         precision: Annotated[str | None, typer.Option(help="Override the plan's precision.")] = None,
         device: Annotated[str | None, typer.Option(help="Override the plan's device.")] = None,
         data: Annotated[str | None, typer.Option(help="Validation images: demo:digits, a class folder or a CSV; a detector: a YOLO folder, COCO .json or VOC folder (mAP is promised).")] = None,
-        samples: Annotated[int, typer.Option(min=1, max=10000, help="Validation images packaged for verify.")] = 64,
+        samples: Annotated[int | None, typer.Option(
+            min=1, max=10000, help="Validation images packaged for verify (default 64, fewer when the model's "
+                                   "tensors are large: their inputs and outputs take at most 48 MB).")] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print only the manifest as JSON.")] = False,
         to: Annotated[str | None, typer.Option("--to", help="A device (edgekit device add): copy the bundle there "

@@ -42,7 +42,7 @@ _DROP_OPTIONS = ("cache_dir", "cache")  # paths of the build machine mean nothin
 _DEFAULT_TOLERANCE = Tolerance()
 
 
-def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data: Any, samples: int,
+def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data: Any, samples: int | None,
                  tolerance: Tolerance = _DEFAULT_TOLERANCE, declared: Any = None) -> Manifest:
     """Write every bundle file into the new folder ``folder``; return the manifest.
 
@@ -55,6 +55,7 @@ def build_folder(choice: Choice, folder: Path, work: Path, *, target: str, data:
     if not detect:
         check_class_scores(choice.model, "edgekit deploy")
     model = ensure_file(choice.model, work)
+    samples = sample_mod.sample_count(model, samples)
     spec = detector_spec(model) if detect else None
     preprocess = _preprocess(model) if spec is None else as_preprocess(spec)
     boxes_data = None  # a detection dataset: the sample keeps labelled images and promises their mAP

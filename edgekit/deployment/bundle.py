@@ -35,7 +35,7 @@ from edgekit.deployment.build import build_folder
 from edgekit.deployment.integrity import list_files, verify_folder
 from edgekit.deployment.manifest import Manifest, Tolerance
 from edgekit.deployment.owned import bundle_files, check_bundle_replaceable
-from edgekit.deployment.sample import load
+from edgekit.deployment.sample import load, sample_count
 from edgekit.deployment.source import open_data, resolve
 from edgekit.errors import BundleError, EdgekitError, TargetError, warn_caller
 from edgekit.models.model import Model
@@ -133,7 +133,7 @@ def deploy(
     precision: str | None = None,
     device: str | None = None,
     data: Any = None,
-    samples: int = 64,
+    samples: int | None = None,
     tolerance: Tolerance | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -148,8 +148,10 @@ def deploy(
         backend / precision / device: override the plan's choice.
         data: validation data: an ``(image, label)`` dataset, a class-folder/CSV path or
             ``"demo-test"``; default: the plan's data, else the data the model's card
-            names (``validation``; the demo models: their held-out digits). ``samples`` of it are packaged. With none, seeded noise images
+            names (``validation``; the demo models: their held-out digits). With none, seeded noise images
             check agreement only (no accuracy).
+        samples: images of it packaged for ``edgekit verify``; default 64, fewer when the model's
+            tensors are large (see :func:`edgekit.deployment.sample.sample_count`).
         tolerance: how far ``edgekit verify`` may find a device from the promises
             (default :class:`Tolerance`).
         force: replace an existing output, when it is an edgekit bundle and nothing else.
@@ -185,7 +187,8 @@ def deploy(
     _check_runs_there(choice, declared)
     with tempfile.TemporaryDirectory(prefix="edgekit-deploy-") as work:
         folder = Path(work) / "bundle"
-        emit(progress, "building", f"{choice.model.name} on {choice.backend}: sample of {samples}", fraction=0.3)
+        emit(progress, "building", f"{choice.model.name} on {choice.backend}: sample of "
+             f"{sample_count(choice.model, samples)}", fraction=0.3)
         build_folder(choice, folder, Path(work), target=target_name, data=data, samples=samples,
                      tolerance=tolerance or Tolerance(), declared=declared)
         emit(progress, "writing", str(out), fraction=0.8)

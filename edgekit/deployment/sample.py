@@ -20,6 +20,30 @@ from edgekit.errors import BundleError, DataError
 
 _MAX_IMAGE_BYTES = 8 << 20  # keep raw images only while the sample stays small
 _WARMUP = 3
+DEFAULT_SAMPLES = 64
+MAX_SAMPLE_BYTES = 48 << 20  # of float32 inputs and outputs, before compression
+MIN_AUTO_SAMPLES = 4
+
+
+def sample_count(model: Any, asked: int | None) -> int:
+    """How many images the sample keeps: ``asked``, or by default 64, fewer when one image's input and
+    output tensors are large, so they take at most 48 MB (at least 4 images).
+
+    Why: the sample stores each image's float32 input and output tensors; YOLOX-Nano's are 3.3 MB an
+    image, so 64 images made an 87 MB bundle of a 4 MB model, copied to every device over SSH or in a
+    fleet update. A shape not known until run time counts as nothing.
+    """
+    if asked is not None:
+        return asked
+    per_image = sum(_tensor_bytes(spec) for spec in (*model.inputs, *model.outputs))
+    return max(MIN_AUTO_SAMPLES, min(DEFAULT_SAMPLES, MAX_SAMPLE_BYTES // max(per_image, 1)))
+
+
+def _tensor_bytes(spec: Any) -> int:
+    dims = list(getattr(spec, "shape", ()) or ())[1:]  # one image: the batch axis left out
+    if not all(isinstance(d, int) and d > 0 for d in dims):
+        return 0
+    return int(np.prod(dims, dtype=np.int64)) * 4
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def _digest(*parts: Any) -> str:
 
 
 def build_bundle(model: Any, backend: str, device: str, precision: str, target: Any, data: Any = None,
-                 samples: int = 64) -> Path:
+                 samples: int | None = None) -> Path:
     """A verified bundle of ``model`` for ``backend/device/precision`` (built once, then reused)."""
     import edgekit
     from edgekit.deployment import Bundle, deploy

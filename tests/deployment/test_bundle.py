@@ -130,3 +130,24 @@ def test_without_data_the_sample_checks_agreement_only(tiny_model, tmp_path):
     assert bundle.manifest.validation["accuracy"] is None and bundle.sample()["labels"].tolist() == [-1] * 16
     report = verify_bundle(bundle.path)
     assert report.passed and "sample accuracy" not in {c.name for c in report.checks}
+
+
+def test_the_default_sample_is_fewer_images_when_the_models_tensors_are_large(tiny_model, dataset, tmp_path,
+                                                                              monkeypatch):
+    """64 images of YOLOX-Nano's tensors (3.3 MB an image) made an 87 MB bundle of a 4 MB model."""
+    from edgekit.deployment import sample as sample_mod
+    from edgekit.models.spec import TensorSpec
+
+    yolox = tiny_model.replace(inputs=(TensorSpec("images", (1, 3, 416, 416)),),
+                               outputs=(TensorSpec("output", (1, 3549, 85)),))
+    assert sample_mod.sample_count(yolox, None) == 15  # 48 MiB / 3.28 MB an image
+    assert sample_mod.sample_count(yolox, 64) == 64  # asked for: kept
+    assert sample_mod.sample_count(tiny_model, None) == 64  # small tensors: the full default
+    dynamic = tiny_model.replace(inputs=(TensorSpec("x", (1, 3, "h", "w")),))
+    assert sample_mod.sample_count(dynamic, None) == 64  # a shape known only at run time counts as nothing
+    per_image = 4 * (3 * 32 * 32 + 10)  # the tiny model's input and logits
+    monkeypatch.setattr(sample_mod, "MAX_SAMPLE_BYTES", 6 * per_image)
+    bundle = deploy(tiny_model, out=tmp_path / "capped", data=dataset)
+    assert bundle.manifest.validation["samples"] == len(bundle.sample()["inputs"]) == 6
+    bundle = deploy(tiny_model, out=tmp_path / "asked", data=dataset, samples=9)
+    assert bundle.manifest.validation["samples"] == 9

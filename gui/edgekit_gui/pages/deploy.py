@@ -27,7 +27,7 @@ from edgekit_gui.widgets.tables import fill_table, make_table
 FROM_CHOICE = "as chosen"
 
 
-def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data: str | None, samples: int,
+def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data: str | None, samples: int | None,
                      force: bool, progress: Any) -> Any:
     """Worker: ``edgekit.deployment.deploy`` then the bundle's own validation report."""
     from edgekit.deployment import deploy
@@ -106,8 +106,9 @@ class DeployPage(Page):
         self.data = DataPicker(allow_none=True)
         form.addRow("Validation sample from:", self.data)
         self.samples = QSpinBox()
-        self.samples.setRange(1, 10000)
-        self.samples.setValue(64)
+        self.samples.setRange(0, 10000)
+        self.samples.setSpecialValueText("auto (64, fewer for large tensors)")  # 0: edgekit deploy's default
+        self.samples.setValue(0)
         form.addRow("Samples packaged:", self.samples)
         self.force = QCheckBox("Replace an existing bundle at that path")
         form.addRow("", self.force)
@@ -189,7 +190,7 @@ class DeployPage(Page):
         overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
                      if w.currentText() != FROM_CHOICE}
         self._run(self.show_bundle, deploy_in_worker, src, self.state.target, self.out.text(), overrides,
-                  data_argument(self.data.spec(), is_detector(self.state.model)), self.samples.value(),
+                  data_argument(self.data.spec(), is_detector(self.state.model)), self.samples.value() or None,
                   self.force.isChecked())
 
     def _run(self, on_result: Any, fn: Any, *args: Any) -> None:
