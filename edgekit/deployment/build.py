@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import platform
 import shutil
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from edgekit.deployment.source import Choice, ensure_file
 from edgekit.deployment.texts import readme, requirements
 from edgekit.detection.head import as_preprocess, detector_spec, with_task
 from edgekit.errors import BundleError, DataError, EdgekitError, warn_caller
-from edgekit.hardware.cpu import probe_cpu
+from edgekit.hardware.cpu import machine_label
 from edgekit.models.card import check_class_scores, require_task
 from edgekit.models.model import Model
 from edgekit.models.preprocess import Preprocess
@@ -184,14 +183,6 @@ def _options(options: Any) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items() if k not in _DROP_OPTIONS}
 
 
-def _machine() -> str:
-    """CPU name and arch of this machine, for the figures measured here."""
-    try:
-        return f"{probe_cpu().name} ({platform.machine()})"
-    except Exception:  # noqa: BLE001 - a label only; never fail a deploy over it
-        return platform.machine()
-
-
 def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: Any, target: str,
             declared: Any) -> dict:
     figures = dict(choice.figures) or {
@@ -203,7 +194,7 @@ def _fields(choice: Choice, model: Model, pre: Preprocess, info: Any, result: An
     if figures.get("source") == "estimated":
         figures.setdefault("estimated_for", target)
     else:
-        figures.setdefault("measured_on", _machine())
+        figures.setdefault("measured_on", machine_label())
     return {
         "name": model.name, "format": str(model.format),
         "inputs": [t.to_dict() for t in model.inputs], "outputs": [t.to_dict() for t in model.outputs],

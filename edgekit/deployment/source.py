@@ -125,6 +125,9 @@ def _from_candidate(cand: Any, target: Any, report: Any = None) -> Choice:
         "source": "estimated" if _first(cand, "is_estimate", "estimated") else "measured",
         "plan_candidate": _first(cand, "key"),
     }
+    where = getattr(report, "hardware", None) or {}
+    if isinstance(where, dict) and where.get("device") and where.get("measured_on"):  # planned on a device (SSH)
+        figures.update(measured_on=where["measured_on"], measured_on_device=where["device"])
     target_name = getattr(target, "name", target)
     plan_config = getattr(report, "config", None) or {}
     return Choice(

@@ -5,8 +5,10 @@ opening it), then the packaged sample re-run here: top-1 accuracy against the
 promise, agreement with the top-1 recorded at deploy time (a detector: its boxes,
 matched at IoU >= 0.5 with the same class), and p50 latency
 against the plan's figure. Tolerances come from the manifest. A latency that
-was only estimated (target absent when planning), or measured for a backend
-other than the one running here, is reported but not enforced.
+was only estimated (target absent when planning), measured for a backend
+other than the one running here, or measured on another machine (a bundle
+built on a laptop, checked on a Pi by a fleet update's post-install verify,
+which would otherwise fail and roll back) is reported but not enforced.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from edgekit.deployment.predictor import Predictor
 from edgekit.deployment.sample import SampleResult, rerun
+from edgekit.hardware.cpu import machine_label
 
 EXIT_OK, EXIT_FAILED = 0, 1  # exit 2 = the bundle was refused (any EdgekitError)
 
@@ -152,9 +155,14 @@ def _latency(m, result: SampleResult, backend: str) -> Check | None:
     tol = m.tolerance
     bound = promised * tol.latency_factor + tol.latency_slack_ms
     note, enforced = "", True
+    measured_on, here = m.figures.get("measured_on"), None
+    if measured_on and not m.figures.get("measured_on_device"):  # a device's own label is not a CPU name
+        here = machine_label()
     if m.figures.get("source") != "measured":
         note, enforced = f"promise is {m.figures.get('source', 'an estimate')}, not a measurement; not enforced", False
     elif backend != m.backend:
         note, enforced = f"promise is for {m.backend}; ran on fallback {backend}; not enforced", False
+    elif here is not None and here != measured_on:  # a bundle built on a laptop, checked on a Pi after a fleet update
+        note, enforced = f"promise was measured on {measured_on}; this is {here}; not enforced", False
     ok = result.latency_ms <= bound if enforced else None
     return Check("p50 latency ms (batch 1)", promised, result.latency_ms, f"<= {bound:.3f}", ok, note)

@@ -262,6 +262,15 @@ def _probe_other() -> CpuInfo:
     )
 
 
+def machine_label() -> str:
+    """``"AMD EPYC (x86_64)"``: this machine's CPU name and architecture, as a bundle's figures name the
+    machine they were measured on (and ``edgekit verify`` compares)."""
+    try:
+        return f"{probe_cpu().name} ({platform.machine()})"
+    except Exception:  # noqa: BLE001 - a label only; never fail a deploy or a verify over it
+        return platform.machine()
+
+
 def probe_cpu() -> CpuInfo:
     """Describe this machine's CPU (Linux: /proc + sysfs; macOS: sysctl; else best effort).
 

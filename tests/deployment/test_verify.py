@@ -59,3 +59,23 @@ def test_verify_json_output(bundle_dir, capsys):
     assert main(["verify", str(bundle_dir), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["passed"] is True and data["backend"] == "onnxruntime"
+
+
+def test_a_latency_measured_on_another_machine_is_reported_not_enforced(bundle_copy):
+    """A bundle built on a laptop and installed on a Pi by a Mender update failed the post-install verify
+    on the laptop's latency, so every update rolled back. A device's own measurement is still enforced."""
+    from edgekit.hardware.cpu import machine_label
+
+    data = json.loads((bundle_copy / "manifest.json").read_text())
+    assert data["figures"]["measured_on"] == machine_label()  # deploy labels what it measured here
+    data["figures"]["latency_ms"] = 1e-6
+    data["tolerance"]["latency_slack_ms"] = 0.0
+    data["figures"]["measured_on"] = "Cortex-A76 (aarch64)"
+    write_manifest(bundle_copy, data)
+    check = next(c for c in verify_bundle(bundle_copy).checks if c.name == "p50 latency ms (batch 1)")
+    assert check.ok is None and check.note == (f"promise was measured on Cortex-A76 (aarch64); this is "
+                                               f"{machine_label()}; not enforced")
+    data["figures"]["measured_on_device"] = "pi5"  # planned on the device over SSH: its label is no CPU name
+    write_manifest(bundle_copy, data)
+    failed = [c.name for c in verify_bundle(bundle_copy).checks if c.ok is False]
+    assert failed == ["p50 latency ms (batch 1)"]

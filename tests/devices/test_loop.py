@@ -53,6 +53,8 @@ def test_full_loop_figures_come_back_measured_on_the_device(server, client_key, 
     deployed = json.loads(capsys.readouterr().out)
     assert deployed["device"]["passed"] and deployed["device"]["report"]["checks"]
     assert deployed["manifest"]["target"] == "loop"
+    figures = deployed["manifest"]["figures"]  # the device's measurement, labelled so (not the build machine's CPU)
+    assert figures["measured_on_device"] == "loop" and figures["measured_on"].startswith("measured on device loop")
     assert server.count(" verify ") == 1
 
 
