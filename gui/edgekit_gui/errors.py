@@ -26,6 +26,8 @@ CONTROLS: dict[str, dict[str | None, str]] = {
     "data": {"OptimizePage": "choose your images under “Validation data” (Folder… or List…)",
              "DeployPage": "choose your images under “Validation sample from” (Folder… or List…)",
              None: "choose a folder of images (one sub-folder per class)"},
+    "data at": {"OptimizePage": "choose under “Validation data”", "DeployPage": "choose under “Validation sample from”",
+                None: "choose"},
     "seconds": {"OptimizePage": "“Benchmark time”", "BenchmarkPage": "“Time”", None: "the benchmark time"},
     "out": {"DeployPage": "another bundle path", None: "another output folder"},
     "preprocess": {None: "set its preprocessing and labels on the Model page (“Apply preprocessing and labels”)"},
@@ -33,6 +35,7 @@ CONTROLS: dict[str, dict[str | None, str]] = {
 _CLI_WORDS: tuple[tuple[re.Pattern, str, str], ...] = (
     # (pattern in the SDK's sentence, the control it means, how the replacement reads: {control})
     (re.compile(r"pass --force(?: to replace it)?|--force"), "force", "{control}"),
+    (re.compile(r"point --data at"), "data at", "{control}"),
     (re.compile(r"pass data=DIR \(--data DIR\)|(?:pass |with |give )?--(?:data|calib) DIR"), "data", "{control}"),
     (re.compile(r"\(--seconds\)"), "seconds", "({control})"),
     (re.compile(r"--seconds"), "seconds", "{control}"),

@@ -130,3 +130,17 @@ def test_a_detectors_bundle_is_validated_on_the_users_boxes(window, qtbot, tmp_p
     _deploy(page, qtbot)
     assert page.banner.kind == "success", page.banner.text()
     assert Bundle.open(tmp_path / "det2.zip").manifest.validation["map50"] > 0.5
+
+
+def test_your_images_with_no_path_chosen_is_said_not_sent_as_the_current_folder(window, qtbot, tiny_onnx, tmp_path):
+    """The empty field reached deploy as ".", and the banner read ". is not detection data; point --data at ..."."""
+    from edgekit_gui.widgets.data_picker import FOLDER
+
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("DeployPage")
+    page.out.setText(str(tmp_path / "tiny.zip"))
+    page.data.kind.setCurrentText(FOLDER)
+    page.data.folder.setText("  ")
+    page.deploy_button.click()
+    assert page.job is None and not (tmp_path / "tiny.zip").exists()
+    assert page.banner.kind == "error" and page.banner.text().startswith("no validation images chosen: pick a folder")

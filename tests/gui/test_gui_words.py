@@ -15,6 +15,8 @@ pytestmark = pytest.mark.gui
     ("no validation data for tiny: pass data=DIR (--data DIR), a folder with one sub-folder per class",
      "OptimizePage", ("no validation data for tiny: choose your images under “Validation data” (Folder… or "
                       "List…), a folder with one sub-folder per class")),
+    ("cls/ is not detection data; point --data at a YOLO folder (images/ + labels/)", "DeployPage",
+     "cls/ is not detection data; choose under “Validation sample from” a YOLO folder (images/ + labels/)"),
     ("too noisy to rank: rerun with more seconds per candidate (--seconds)", "OptimizePage",
      "too noisy to rank: rerun with more seconds per candidate (“Benchmark time”)"),
     (("b holds files edgekit did not write (notes.txt), so it will not be replaced; move them out of it, or choose "

@@ -187,6 +187,12 @@ class DeployPage(Page):
         src = self.source()
         if src is None or self.job is not None:
             return
+        kind, folder = self.data.spec()
+        if kind == FOLDER and not folder:  # an empty field reached deploy as "." ("'.' is not detection data")
+            self.banner.show_error("no validation images chosen: pick a folder or a list under “Validation sample "
+                                   "from” (Folder… or List…), or choose “None” to check agreement on noise "
+                                   "images only")
+            return
         overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
                      if w.currentText() != FROM_CHOICE}
         self._run(self.show_bundle, deploy_in_worker, src, self.state.target, self.out.text(), overrides,
