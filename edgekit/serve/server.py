@@ -7,6 +7,7 @@ admitted requests finish (up to ``grace_s``), then release the model.
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -97,4 +98,27 @@ def serve(
                                 timeout_graceful_shutdown=grace_s, limit_concurrency=connection_limit(max_queue),
                                 timeout_keep_alive=5, h11_max_incomplete_event_size=64 << 10,
                                 http=guarded_protocol(), access_log=False)
-        uvicorn.Server(config).run(sockets=[sock])
+        quiet = _ShutdownTracebacks()
+        logging.getLogger("uvicorn.error").addFilter(quiet)
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            logging.getLogger("uvicorn.error").removeFilter(quiet)
+
+
+class _ShutdownTracebacks(logging.Filter):
+    """Drop uvicorn's log of the lifespan task cancelled by a second Ctrl-C (or SIGINT passed on by
+    ``timeout``): an "ERROR: Traceback ... CancelledError" (starlette's traceback text, sent as the
+    shutdown-failed message) a user read as a crash, while the server was only stopping at once, as
+    asked. Every other record passes."""
+
+    _ENDS = ("CancelledError", "KeyboardInterrupt")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import asyncio
+
+        kind = record.exc_info[0] if record.exc_info else None
+        if kind is not None and issubclass(kind, (asyncio.CancelledError, KeyboardInterrupt)):
+            return False
+        text = str(record.msg)
+        return not (text.startswith("Traceback (most recent call last)") and text.rstrip().endswith(self._ENDS))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import cv2
 import httpx
@@ -181,3 +182,14 @@ def test_signals_shut_down_cleanly(bundle, server_class, sig):
     assert "stopped cleanly after 1 inference request\n" in err and "Traceback" not in err
     # Ctrl-C is the way to stop a server: success, not "cancelled"; SIGTERM ends it as signalled (uvicorn)
     assert code == 0 and "cancelled" not in err if sig == signal.SIGINT else code in (0, -sig)
+
+
+def test_a_second_ctrl_c_during_shutdown_stops_at_once_without_a_traceback(bundle, server_class):
+    """An impatient second Ctrl-C (or a `timeout` wrapper passing SIGINT on) printed uvicorn's
+    'ERROR: Traceback ... CancelledError' from the cancelled lifespan task."""
+    srv = server_class(bundle)
+    srv.proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    code, err = srv.stop(signal.SIGINT)
+    assert "Traceback" not in err and "CancelledError" not in err, err
+    assert code in (0, 130) and ("stopped cleanly" in err or "cancelled (Ctrl-C)" in err), (code, err)
