@@ -26,6 +26,7 @@ How it measures, and why:
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -214,7 +215,7 @@ def bench(
     """Measure ``model`` on every backend x device x precision, interleaved.
 
     Args:
-        model: an :class:`edgekit.models.Model`.
+        model: an :class:`edgekit.models.Model`, or a path or name ``load_model`` takes ("demo:digits").
         backends: names; ``None`` = every registered backend.
         devices: devices for every backend; ``None`` = "cpu" for each, plus the
             torch CUDA path (reported unavailable, with the reason, without a GPU).
@@ -242,8 +243,12 @@ def bench(
         >>> results = bench(model, ["onnxruntime", "openvino"], seconds=2)   # doctest: +SKIP
         >>> [round(r.p50_ms, 2) for r in results if r.ok]                     # doctest: +SKIP
     """
+    if isinstance(model, (str, os.PathLike)):  # as evaluate(), deploy() and plan() take a path or a name
+        from edgekit.models.load import load_model
+
+        model = load_model(model)
     if not isinstance(model, Model):  # bench(None) was an AttributeError deep inside
-        raise TypeError(f"bench expects an edgekit Model (edgekit.load_model(path) makes one), "
+        raise TypeError(f"bench expects an edgekit Model or a model path (edgekit.load_model(path) makes one), "
                         f"not {type(model).__name__}")
     settings = settings or BenchSettings(mode=mode, seconds=seconds, warmup_seconds=warmup)
     if combos is None:

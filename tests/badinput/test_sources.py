@@ -102,10 +102,22 @@ def test_predict_on_a_non_image_names_what_to_pass(predictor, image, error):
     assert_sentence(str(info.value), "image")
 
 
-@pytest.mark.parametrize("model", [None, "nope.onnx", 42], ids=["None", "str", "int"])
+@pytest.mark.parametrize("model", [None, 42], ids=["None", "int"])
 def test_bench_with_a_non_model_is_a_type_error(model):
     from edgekit.evaluation import bench
 
     with pytest.raises(TypeError) as info:
         bench(model)
     assert_sentence(str(info.value), "Model")
+
+
+def test_bench_takes_a_model_path_as_evaluate_and_deploy_do_and_names_a_missing_one(tmp_path):
+    """``edgekit.bench("m.onnx")`` was a TypeError asking for load_model first, while evaluate("m.onnx") ran."""
+    from edgekit.errors import ModelLoadError
+    from edgekit.evaluation import bench
+
+    with pytest.raises(ModelLoadError) as info:
+        bench(str(tmp_path / "nope.onnx"))
+    assert_sentence(str(info.value), "nope.onnx")
+    results = bench("demo:digits", ["onnxruntime"], seconds=0.2, warmup=0.1)
+    assert [(r.backend, r.ok) for r in results] == [("onnxruntime", True)]
