@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 from typing import Any
 
 from edgekit.backends.base import Backend, Session
@@ -216,7 +217,7 @@ def compile_session(
     """Compile ``model`` into a ready :class:`Session`.
 
     Args:
-        model: an :class:`edgekit.models.Model`.
+        model: an :class:`edgekit.models.Model`, or a path or name ``load_model`` takes ("demo:digits").
         backend: a registry name, or ``"auto"``: onnxruntime, then openvino, then
             torch; each failure is reported as an ``EdgekitWarning`` and the next
             is tried.
@@ -233,7 +234,11 @@ def compile_session(
         >>> session = compile_session(model, "openvino", precision="fp32")  # doctest: +SKIP
         >>> logits = session.predict(batch)                                  # doctest: +SKIP
     """
-    require_argument(model, "compile_session", "a Model (edgekit.load_model(path) makes one)")
+    if isinstance(model, (str, os.PathLike)):  # compile_session("m.onnx") ended in "unknown value <built-in
+        from edgekit.models.load import load_model  # method format of str ...>" three calls deep
+
+        model = load_model(model)
+    require_argument(model, "compile_session", "a Model or a model path (edgekit.load_model(path) makes one)")
     if backend != "auto":
         return get_backend(backend).compile(model, device, precision, options)
     reasons = []

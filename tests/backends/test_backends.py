@@ -349,3 +349,13 @@ def test_openvino_submit_many_rebinds_new_inputs_and_reuses_bound_ones(tiny):
     outputs_are(a)
     session.submit_many([{tiny.input.name: b}] * 2)  # new arrays: bound again, never the stale ones
     outputs_are(b)
+
+
+def test_compile_session_takes_a_model_path_or_name_and_names_a_missing_file(tmp_path):
+    """``compile_session("m.onnx")`` ended in "unknown value <built-in method format of str object ...>"."""
+    with compile_session("demo:digits", "onnxruntime") as session:
+        assert session.model.name == "demo:digits" and session.info.backend == "onnxruntime"
+    with pytest.raises(ModelLoadError, match="nope.onnx does not exist"):
+        compile_session(str(tmp_path / "nope.onnx"))
+    with pytest.raises(TypeError, match="compile_session expects a Model or a model path"):
+        compile_session(None)
