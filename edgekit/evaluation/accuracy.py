@@ -118,7 +118,8 @@ def evaluate(
 
     Args:
         model_or_session: a ``Model``, a model path/name (``"demo:digits"``) or a compiled ``Session``.
-        dataset: ``(image_bgr, label)`` pairs with ``len()`` and ``.classes`` matching the model's labels.
+        dataset: ``(image_bgr, label)`` pairs with ``len()`` and ``.classes`` matching the model's labels,
+            or what ``edgekit.data.open_dataset`` opens: a class folder, a ``path,label`` CSV, ``"demo-test"``.
         backend, device, precision: used when a session has to be compiled; ``"auto"``: the
             first backend that reads the model's format (onnxruntime for ONNX, openvino for an IR).
         batch_size: images per run (1 when the model's batch dimension is fixed to 1).
@@ -137,6 +138,10 @@ def evaluate(
         >>> result.metrics.accuracy > 0.97                            # doctest: +SKIP
         True
     """
+    if isinstance(dataset, (str, Path)):  # as deploy(data=...) and plan(data=...) take it
+        from edgekit.data import open_dataset
+
+        dataset = open_dataset(str(dataset))
     _check_arguments(model_or_session, dataset)
     t0 = time.perf_counter()
     session, owned = _session_for(model_or_session, backend, device, precision)
@@ -190,9 +195,6 @@ def _check_arguments(model: Any, dataset: Any) -> None:
     """TypeErrors that name what to pass (``evaluate(model, ["a", "b"])`` was an AttributeError)."""
     if model is None or isinstance(model, (int, float, bytes, list, tuple, dict)):
         raise TypeError(f"evaluate expects a Model, a model path/name or a compiled Session, not {type(model).__name__}")
-    if isinstance(dataset, (str, Path)):
-        raise TypeError("evaluate expects a dataset object; open a folder or CSV with "
-                        f"edgekit.data.open_dataset({str(dataset)[:60]!r}) first")
     if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__") and hasattr(dataset, "classes")):
         raise TypeError(f"evaluate expects a dataset of (image, label) pairs with len() and .classes (ImageFolder, "
                         f"ArrayDataset, open_dataset(...)), not {type(dataset).__name__}")

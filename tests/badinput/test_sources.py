@@ -121,3 +121,14 @@ def test_bench_takes_a_model_path_as_evaluate_and_deploy_do_and_names_a_missing_
     assert_sentence(str(info.value), "nope.onnx")
     results = bench("demo:digits", ["onnxruntime"], seconds=0.2, warmup=0.1)
     assert [(r.backend, r.ok) for r in results] == [("onnxruntime", True)]
+
+
+def test_evaluate_opens_a_data_path_as_deploy_and_plan_do(tmp_path):
+    """``evaluate(m, "demo-test")`` was a TypeError asking for open_dataset first."""
+    from edgekit.errors import DataError
+    from edgekit.evaluation import evaluate
+
+    assert evaluate("demo:digits", "demo-test", limit=40).metrics.accuracy > 0.9
+    with pytest.raises(DataError) as info:
+        evaluate("demo:digits", str(tmp_path / "nowhere"))
+    assert_sentence(str(info.value), "nowhere")
