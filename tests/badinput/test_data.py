@@ -187,10 +187,20 @@ def test_array_dataset_arguments_are_checked(case):
     assert_sentence(str(info.value), named)
 
 
-@pytest.mark.parametrize("dataset", [["a", "b"], "folder/", None, 5], ids=["list", "path", "None", "int"])
+@pytest.mark.parametrize("dataset", [["a", "b"], None, 5], ids=["list", "None", "int"])
 def test_evaluate_with_something_that_is_not_a_dataset_is_a_type_error(dataset):
     from edgekit.evaluation import evaluate
 
     with pytest.raises(TypeError) as info:
         evaluate("demo:digits", dataset)
     assert_sentence(str(info.value), "dataset")
+
+
+def test_evaluate_with_a_path_that_is_not_there_names_it_and_the_choices():
+    """A path is opened as deploy and plan open it; a missing one is one sentence naming it."""
+    from edgekit.evaluation import evaluate
+
+    with pytest.raises(DataError) as info:
+        evaluate("demo:digits", "folder/")
+    assert_sentence(str(info.value), "folder/")
+    assert "does not exist" in str(info.value) and "demo-test" in str(info.value)

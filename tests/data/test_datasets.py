@@ -102,8 +102,11 @@ def test_manifest_errors(folder):
     bad.write_text("cat/0.png,cat\ncat/1.png,zebra\n")
     with pytest.raises(DataError, match="'zebra' is not one of"):
         ManifestDataset(bad, classes=["cat", "dog"])
-    bad.write_text("cat/0.png\n")
-    with pytest.raises(DataError, match="line 1"):
+    bad.write_text("cat/0.png\n")  # a plain image list: said as such, not as a malformed row
+    with pytest.raises(DataError, match="lists images with no labels"):
+        ManifestDataset(bad)
+    bad.write_text("cat/0.png,cat\ncat/1.png\n")  # one row short of its label: the row is named
+    with pytest.raises(DataError, match="line 2"):
         ManifestDataset(bad)
     with pytest.raises(DataError, match="does not exist"):
         ManifestDataset(folder / "missing.csv")
