@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 
 from edgekit._io import check_writable, write_text_atomic
-from edgekit.errors import ConfigError
+from edgekit.errors import ConfigError, SourceError
 from edgekit.vision.config import LiveConfig, is_detector, sessions_and_source, startup_notes
 from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
 from edgekit.vision.recorder import VideoRecorder
+from edgekit.vision.sources.camera import REOPENING
 
 
 def display_problem() -> str | None:
@@ -147,6 +148,11 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
     stats["session"] = session.info.to_dict() if hasattr(session, "info") else None
     if pipe.error is not None:
         raise pipe.error
+    r = stats["readouts"]  # counted to the stop
+    if r["frames_captured"] == 0 and r.get("source_error"):  # a table of zeros would hide why
+        last = r["source_error"].removesuffix(REOPENING)
+        raise SourceError(f"no frame came from {r['source']} in {r['elapsed_s']:.0f} s ({r['source_reopens']} "
+                          f"reopen(s)); last error: {last}")
     return stats
 
 

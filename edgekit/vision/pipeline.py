@@ -189,14 +189,25 @@ class LivePipeline:
         self._source_error: str | None = None
         self._reopens = 0
         self._started_at = 0.0
+        self._stopped_at = 0.0
         self.error: BaseException | None = None
         self._readouts_of: LiveFrame | _Held = _Held(Readouts())  # the newest frame's, or set outright
         self.latest: LiveFrame | None = None  # the newest frame shown (a display polling at its own rate)
 
     @property
     def readouts(self) -> Readouts:
-        """The newest frame's :class:`Readouts` (made now if nobody has read them yet)."""
-        return self._readouts_of.readouts
+        """The newest frame's :class:`Readouts` (made now if nobody has read them yet); before any frame
+        is shown, what the source is doing: its name, how long it has run, its last error and reopens.
+
+        Why: a stream that opens but never gives a frame (an MP4 served without range requests) kept
+        failing and being reopened, while every readout, the app's and ``edgekit demo``'s summary,
+        showed an empty run of zeros that "ended" at 0.0 s, and the reason was nowhere."""
+        held = self._readouts_of
+        if self._display_rate.count or not isinstance(held, _Held) or not self._started_at:
+            return held.readouts
+        ran = (self._stopped_at or time.monotonic()) - self._started_at
+        return _with(held.readouts, {"source": self.source.info.name, "source_error": self._source_error,
+                                     "source_reopens": self._reopens, "elapsed_s": ran})
 
     @readouts.setter
     def readouts(self, value: Readouts) -> None:
@@ -242,6 +253,7 @@ class LivePipeline:
         closes it itself when the read returns. Why: releasing an OpenCV capture while another
         thread reads from it can crash the process, and stop() must not wait on a hung device."""
         _started.discard(self)
+        self._stopped_at = self._stopped_at or time.monotonic()
         self._stop.set()
         self._running.set()
         for box in (self._inbox, self._outbox, self._refbox, self._results):

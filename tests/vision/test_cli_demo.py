@@ -70,6 +70,21 @@ def test_demo_with_a_corrupt_video_is_one_clear_error(tmp_path, tiny_path, capsy
     assert "bad.mp4" in capsys.readouterr().err
 
 
+def test_a_stream_that_never_gives_a_frame_is_an_error_saying_why(tiny_path, capsys, monkeypatch):
+    """An MP4 served without range requests opens and never gives a frame: a table of zeros
+    that 'ended at 0.0 s' was printed and the run exited 0."""
+    from edgekit.vision.sources import camera as camera_module
+
+    from .test_sources import FakeCapture
+
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: FakeCapture(frames=0))
+    url = "http://127.0.0.1:9/clip.mp4"
+    assert main(["demo", "--model", tiny_path, "--source", url, "--seconds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"no frame came from {url} in 1 s" in err and "reopen(s)" in err and "range requests" in err
+    assert "keeps trying" not in err  # it has stopped trying
+
+
 def test_window_without_display_runs_headless_with_a_message(tmp_path, tiny_path, capsys, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

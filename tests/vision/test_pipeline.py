@@ -84,6 +84,24 @@ def test_a_camera_that_fails_mid_run_is_reopened(tiny_session, monkeypatch):
     assert after and after[-1].frames_displayed > 5
 
 
+def test_a_stream_that_never_gives_a_frame_says_why_in_its_readouts(tiny_session, monkeypatch):
+    """Before any frame is shown the readouts carry the source's name, time run and last error
+    (they were an empty run of zeros that ended at 0.0 s)."""
+    import time
+
+    from .test_sources import FakeCapture
+
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: FakeCapture(frames=0))
+    with LivePipeline(CameraSource("http://127.0.0.1:9/clip.mp4"), tiny_session) as pipe:
+        deadline = time.monotonic() + 10
+        while not pipe.readouts.source_reopens and time.monotonic() < deadline:
+            time.sleep(0.05)
+    r = pipe.readouts
+    assert r.frames_captured == 0 and r.source_reopens >= 1
+    assert r.source == "http://127.0.0.1:9/clip.mp4" and r.elapsed_s > 0
+    assert "gave no frame" in r.source_error and "range requests" in r.source_error
+
+
 def run_ab_with_itself(tiny_path, tiny_session, frames: int, every: int) -> LivePipeline:
     """The tiny model against a second session of itself, run to the end on random frames."""
     from edgekit.backends import compile_session

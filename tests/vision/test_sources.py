@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -167,6 +169,27 @@ def test_unplugged_camera_raises_source_error(monkeypatch):
     cam.read()
     with pytest.raises(SourceError, match="stopped delivering frames"):
         cam.read()
+
+
+def test_a_stream_that_stops_is_not_told_to_plug_it_back_in(monkeypatch):
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: FakeCapture(frames=0))
+    stream = CameraSource("http://127.0.0.1:9/clip.mp4")
+    stream.open()
+    with pytest.raises(SourceError) as info:
+        stream.read()
+    assert "gave no frame" in str(info.value) and "VLC/ffplay" in str(info.value)
+    assert "plug" not in str(info.value)
+
+
+def test_ffmpeg_log_lines_are_quiet_for_streams_unless_the_user_asks(monkeypatch):
+    """FFmpeg's "partial file" lines printed over the live table at every reopen."""
+    for name in ("OPENCV_FFMPEG_LOGLEVEL", "EDGEKIT_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    camera_module._open_capture("http://127.0.0.1:9/clip.mp4", timeout_ms=200).release()  # nothing listens
+    assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "-8"
+    monkeypatch.setenv("OPENCV_FFMPEG_LOGLEVEL", "32")
+    camera_module._open_capture("http://127.0.0.1:9/clip.mp4", timeout_ms=200).release()
+    assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "32"
 
 
 def test_list_cameras_finds_device_nodes_only(tmp_path):

@@ -8,6 +8,7 @@ request may come back as 640x480 @ 30), so both are kept in
 from __future__ import annotations
 
 import glob
+import os
 import re
 import sys
 import threading
@@ -21,14 +22,20 @@ from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, SourceInfo
 
 _TIMEOUT_MS = 5000
+REOPENING = " - edgekit keeps trying to reopen it"  # true while it runs; dropped from the error it ends with
 
 
 def _open_capture(target: int | str, timeout_ms: int = _TIMEOUT_MS) -> cv2.VideoCapture:
     """The hardware edge: open an OpenCV capture (tests replace this function).
 
     OpenCV's own warnings for a missing camera are silenced: the
-    ``SourceError`` raised by the caller says the same with what to do.
+    ``SourceError`` raised by the caller says the same with what to do. So is
+    FFmpeg's log for a stream (``OPENCV_FFMPEG_LOGLEVEL``, read at each open;
+    a value the user set, or ``EDGEKIT_DEBUG``, keeps it): a stream that fails
+    and is reopened printed its "partial file" lines over the live table.
     """
+    if not isinstance(target, int) and not os.environ.get("EDGEKIT_DEBUG"):
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
@@ -99,10 +106,7 @@ class CameraSource:
             raise SourceError(f"{self.name} is not open; call open() first")
         ok, image = self._cap.read()
         if not ok or image is None:
-            raise SourceError(
-                f"{self.name} stopped delivering frames (unplugged, asleep or taken by another app); "
-                "plug it back in or close the other app - edgekit keeps trying to reopen it"
-            )
+            raise SourceError(self._stopped_message())
         frame = Frame(image, time.monotonic(), self._seq, None, self.name)
         self._seq += 1
         return frame
@@ -111,6 +115,14 @@ class CameraSource:
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+    def _stopped_message(self) -> str:
+        if isinstance(self.target, int):
+            return (f"{self.name} stopped delivering frames (unplugged, asleep or taken by another app); "
+                    f"plug it back in or close the other app{REOPENING}")
+        return (f"stream {self.name} gave no frame (it ended or dropped, or it is a file served over HTTP "
+                "without range requests, which FFmpeg cannot read); check that it plays in VLC/ffplay, "
+                f"or give the file as a path{REOPENING}")
 
     def _missing_message(self) -> str:
         if isinstance(self.target, int):
