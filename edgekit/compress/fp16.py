@@ -50,8 +50,10 @@ def to_fp16(
     require_argument(model, "to_fp16", "a Model (edgekit.load_model(path) makes one)")
     target = Format.parse(fmt or model.format, "format")
     if model.precision is not Precision.FP32:
-        raise ConversionError(f"{model.name} is stored in {model.precision}; FP16 conversion starts from FP32",
-                              path=model.path)
+        fix = ("it is FP16 already: run it as it is" if model.precision is Precision.FP16 else
+               "give the FP32 model it was quantized from, or run this one as it is")
+        raise ConversionError(f"{model.name} is stored in {model.precision}; FP16 conversion starts from FP32: "
+                              f"{fix}", path=model.path)
     dest = output_path(model, out, "fp16", target)
     say(progress, "converting", f"{model.name} to FP16 ({target})", 0.0)
     writers = {Format.ONNX: _onnx_fp16, Format.OPENVINO: _openvino_fp16}

@@ -55,6 +55,10 @@ def test_int8_static_is_new_and_refuses_to_quantize_twice(fresh, calib):
     assert out.shape == (1, 4) and np.isfinite(out).all()
     with pytest.raises(ConversionError, match="already quantized"):
         quantize_int8(q, calib)
+    with pytest.raises(ConversionError, match="give the FP32 model it was quantized from"):
+        to_fp16(q)  # an INT8 model halved: the error says where to start instead
+    with pytest.raises(ConversionError, match="FP16 already"):
+        to_fp16(to_fp16(fresh))
 
 
 def test_int8_dynamic_and_nncf(fresh, calib):
