@@ -114,6 +114,19 @@ def test_closing_the_window_during_a_plan_leaves_no_child_process(optimize_page,
     assert not alive, f"plan processes left behind: {[p.pid for p in alive]}"
 
 
+def test_a_plan_refused_at_its_first_step_leaves_no_stale_progress_list(optimize_page, qtbot, tmp_path):
+    """A folder with no images stopped the plan at once; the banner said why, and a progress list
+    beside it still read "0%  loading ..." as if something were under way."""
+    page = optimize_page
+    empty = tmp_path / "no-images"
+    empty.mkdir()
+    page.form.set_folder(str(empty))
+    page.start()
+    qtbot.waitUntil(lambda: page.job is None and page.banner.kind == "error", timeout=60000)
+    assert "no-images" in page.banner.text()
+    assert page.progress_box.isHidden() and page.run_button.isEnabled()
+
+
 def test_a_target_yaml_with_errors_is_shown_and_the_page_keeps_working(optimize_page, qtbot, tmp_path):
     page = optimize_page
     bad = tmp_path / "broken.yaml"

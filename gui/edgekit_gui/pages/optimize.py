@@ -336,6 +336,8 @@ class OptimizePage(Page):
         self.banner.show_error(exc)
         self.status.setText("The plan stopped: the message above says why.")
         self.progress.setValue(0)
+        if self.steps.count() <= 1:  # stopped at its first step: a lone stale "0%  loading" line says nothing
+            self.progress_box.setVisible(False)
         closest = getattr(exc, "closest", None)
         if closest and self.config is not None:
             self.results.show_candidates(closest, [str(exc)], self.config.latency_budget_ms, None)
