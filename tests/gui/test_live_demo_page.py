@@ -430,6 +430,24 @@ def test_a_camera_at_its_default_rate_is_chosen_for_at_its_pace_and_opened_once(
     assert len(opened) == 1
 
 
+def test_a_stream_that_never_gives_a_frame_says_why_in_the_banner(live_page, qtbot, monkeypatch):
+    """An MP4 served without range requests opens and never gives a frame: the page sat on a black
+    view with nothing said, while the pipeline kept failing and reopening it."""
+    from edgekit.vision.sources import camera as camera_module
+    from tests.vision.test_sources import FakeCapture
+
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: FakeCapture(frames=0))
+    page = live_page
+    url = "http://127.0.0.1:9/clip.mp4"
+    page.source.select(url)
+    page.start()
+    qtbot.waitUntil(lambda: page.banner.kind == "error" and "No frame yet" in page.banner.text(), timeout=60000)
+    assert url in page.banner.text() and "range requests" in page.banner.text()
+    assert page.frames_received == 0
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+
+
 def test_a_saved_live_yaml_keeps_the_preprocessing_set_in_the_app(window, qtbot, tiny_onnx, tmp_path):
     """The Live page saved live.yaml for a bare ONNX without what the app knew of it, so `edgekit run
     live.yaml` refused the model: nothing said how to feed it. The app's preprocessing goes in as card flags."""

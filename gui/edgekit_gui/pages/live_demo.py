@@ -459,6 +459,11 @@ class LiveDemoPage(Page):
                 self.banner.clear_message()
             self.status.setText(f"{self.frames_received} of {r.frames_displayed} frames shown"
                                 + _skipped_note(getattr(pipe, "source", None), "; "))
+        elif pipe is not None and pipe.error is None:  # no frame yet: a stream failing from the start said nothing
+            early = pipe.readouts
+            if early.source_error:
+                self.banner.show_error(f"No frame yet from {early.source} ({early.elapsed_s:.0f} s, "
+                                       f"{early.source_reopens} reopen(s)): {early.source_error}")
         if self.follower is not None and self.follower.error is not None:  # a run nobody can watch: stop it
             error = self.follower.error
             self.stop()
