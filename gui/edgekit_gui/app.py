@@ -25,6 +25,17 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+USAGE = """usage: edgekit-gui [Qt options such as -platform offscreen or -style fusion]
+
+Opens the edgekit desktop app: Hardware, Model, Benchmark, Optimize, Deploy and
+Live demo pages. Everything it does can be scripted: see `edgekit --help`.
+
+environment:
+  EDGEKIT_GUI_SETTINGS=FILE.ini  keep the app's settings (recent models, window
+                                 size) in that ini file instead of the user's
+  QT_QPA_PLATFORM=xcb|wayland    the display Qt opens the window on"""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the main window and run the event loop; returns the exit code.
 
@@ -32,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     here (no display, or system libraries Qt's X11 plugin needs are missing)
     instead of letting Qt abort.
     """
+    args = list(sys.argv[1:] if argv is None else argv[1:])
+    if any(a in ("-h", "--help") for a in args):  # it opened the window
+        print(USAGE)
+        return 0
     problem = platform_problem()
     if problem is not None:
         print(f"edgekit-gui: {problem}", file=sys.stderr)

@@ -104,3 +104,16 @@ def test_the_banner_restyles_only_when_the_kind_of_message_changes(qtbot):
     banner.clear_message()
     banner.show_error("again")
     assert len(restyles) == 3 and not banner.isHidden() and banner.text() == "again"
+
+
+def test_edgekit_gui_help_prints_usage_and_opens_no_window(capsys):
+    """`edgekit-gui --help` opened the window (Qt took the flag as its own and ignored it)."""
+    from PySide6.QtWidgets import QApplication
+
+    from edgekit_gui.app import main
+
+    before = len(QApplication.topLevelWidgets()) if QApplication.instance() else 0
+    assert main(["edgekit-gui", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: edgekit-gui") and "edgekit --help" in out and "EDGEKIT_GUI_SETTINGS" in out
+    assert (len(QApplication.topLevelWidgets()) if QApplication.instance() else 0) == before
