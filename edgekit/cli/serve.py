@@ -59,3 +59,8 @@ def register(app: typer.Typer) -> None:
             # "cancelled" (130) after "stopped cleanly"; a Ctrl-C before it served is a cancel as anywhere
             if not finished:
                 raise
+        if not finished:
+            # stopped before its shutdown ran: a second Ctrl-C makes uvicorn skip it and re-raise the
+            # signal, which is lost where SIGINT was ignored when edgekit started (`nohup ... &`); it
+            # ended silently with 0, as if it had shut down cleanly
+            raise KeyboardInterrupt

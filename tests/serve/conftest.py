@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,12 +38,12 @@ def free_port() -> int:
 class Server:
     """``python -m edgekit serve`` in a subprocess, on a free loopback port."""
 
-    def __init__(self, bundle: Path, *extra: str) -> None:
+    def __init__(self, bundle: Path, *extra: str, **popen: Any) -> None:
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "edgekit", "serve", str(bundle), "--host", "127.0.0.1",
                "--port", str(self.port), "--max-body-mb", str(MAX_BODY_MB), *extra]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 90.0) -> None:
