@@ -430,6 +430,39 @@ def test_a_camera_at_its_default_rate_is_chosen_for_at_its_pace_and_opened_once(
     assert len(opened) == 1
 
 
+def test_an_ip_camera_url_can_be_typed_in_and_its_password_stays_off_screen(live_page, qtbot, monkeypatch, tmp_path):
+    """The app had no way to open a network stream (an RTSP IP camera) that `edgekit demo --source
+    rtsp://...` opens; the URL is asked again when it is not one, and its password is neither shown
+    in the picker nor kept in the settings file."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from edgekit.vision.sources import camera as camera_module
+    from edgekit_gui.live.controls import STREAM
+    from tests.vision.test_sources import FakeCapture
+
+    url = "rtsp://admin:s3cret@127.0.0.1:9/live"
+    typed, labels = iter([("camera-1", True), (url, True)]), []  # the user's typing, as the dialog returns it
+    monkeypatch.setattr(QInputDialog, "getText", lambda parent, title, label, **k: labels.append(label) or next(typed))
+    opened: list = []
+    monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: opened.append(target) or FakeCapture())
+    page = live_page
+    page.source.combo.setCurrentText(STREAM)
+    page.source._picked(page.source.combo.currentIndex())
+    assert "'camera-1' is not a stream URL" in labels[1]
+    assert page.source.spec() == url and page.source.combo.currentText() == "rtsp://admin:***@127.0.0.1:9/live"
+    _start(page, qtbot, frames=5)
+    assert opened == [url]
+    page.stop()
+    qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
+    from edgekit_gui import settings
+
+    assert "s3cret" not in str(settings.get("live/source", ""))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))  # a cancelled dialog
+    page.source.combo.setCurrentText(STREAM)
+    page.source._picked(page.source.combo.currentIndex())
+    assert page.source.spec() == "demo"
+
+
 def test_a_stream_that_never_gives_a_frame_says_why_in_the_banner(live_page, qtbot, monkeypatch):
     """An MP4 served without range requests opens and never gives a frame: the page sat on a black
     view with nothing said, while the pipeline kept failing and reopening it."""

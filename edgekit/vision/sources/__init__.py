@@ -23,10 +23,16 @@ from edgekit.vision.sources.generated import ArraySource, DemoSource, DetectionD
 __all__ = [
     "ArraySource", "BoxFolderSource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource", "FolderSource", "Frame",
     "FrameSource", "ImageSource", "ListSource",
-    "SourceInfo", "SyntheticSource", "VideoSource", "list_cameras", "open_source",
+    "SourceInfo", "SyntheticSource", "VideoSource", "is_stream_url", "list_cameras", "open_source",
 ]
 
 _URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+
+
+def is_stream_url(text: str) -> bool:
+    """Whether ``text`` is a network stream :func:`open_source` opens with FFmpeg (rtsp://, http://, ...)."""
+    text = text.strip().lower()
+    return text.startswith(_URL_SCHEMES) and len(text) > text.index("://") + 3
 
 
 def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False,
@@ -60,7 +66,7 @@ def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False
     if text.isdecimal():
         h, w = size if size else (None, None)
         return CameraSource(int(text), width=w, height=h, fps=fps)
-    if text.lower().startswith(_URL_SCHEMES):
+    if is_stream_url(text):
         return CameraSource(text, fps=fps)
     path = expand_user(text)
     if detection_layout(path) is not None:  # YOLO/VOC folder, COCO .json: frames with their boxes

@@ -69,7 +69,7 @@ class CameraSource:
         self.target = target
         self.requested = (width, height, fps)
         kind = "camera" if isinstance(target, int) else "stream"
-        self.name = f"camera {target}" if kind == "camera" else _redact(str(target))
+        self.name = f"camera {target}" if kind == "camera" else redact_url(str(target))
         size = (width, height) if width and height else None
         self.info = SourceInfo(self.name, kind, live=True, requested_size=size, requested_fps=fps)
         self._cap: cv2.VideoCapture | None = None
@@ -137,7 +137,7 @@ class CameraSource:
         )
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Hide a password in ``rtsp://user:pass@host`` before it reaches a log or screen."""
     return re.sub(r"(//[^:/@]+):[^@/]+@", r"\1:***@", url)
 

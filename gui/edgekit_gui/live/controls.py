@@ -6,11 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QWidget
 
 from edgekit.backends import list_backends
+from edgekit.vision.sources import is_stream_url
+from edgekit.vision.sources.camera import redact_url
 
 DEMO, VIDEO, FOLDER = "Demo digits (labelled)", "Video, image or image list…", "Image folder…"
+STREAM = "Network stream (RTSP/HTTP URL)…"  # an IP camera, as `edgekit demo --source rtsp://...` opens it
+_ASK_URL = "Stream URL (rtsp://, rtsps://, http://, https://, rtmp://, udp://):"
 # a path,label list (what `edgekit eval --data` takes) plays as labelled frames: a running accuracy on one's own photos
 _FILES = ("Video, image, path,label list or COCO boxes (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp "
           "*.csv *.tsv *.txt *.json);;All (*)")
@@ -59,13 +63,32 @@ class SourcePicker(QWidget):
         self.combo.addItem(DEMO, "demo")
         for cam in cameras:
             self.combo.addItem(f"Camera {cam.index}: {cam.name}", str(cam.index))
+        self.combo.addItem(STREAM, "")
         self.combo.addItem(VIDEO, "")
         self.combo.addItem(FOLDER, "")
         self.select(current)
 
+    def _ask_url(self) -> str:
+        """A stream URL typed by the user ('' when cancelled); asked again, saying why, until it is one."""
+        label, url = _ASK_URL, ""
+        while True:
+            url, ok = QInputDialog.getText(self, "Network stream", label, text=url)
+            url = url.strip()
+            if not ok or not url:
+                return ""
+            if is_stream_url(url):
+                return url
+            label = f"{url!r} is not a stream URL.\n{_ASK_URL}"
+
     def _picked(self, index: int) -> None:
         text = self.combo.itemText(index)
-        if text in (VIDEO, FOLDER):
+        if text == STREAM:
+            url = self._ask_url()
+            if not url:
+                self.combo.setCurrentIndex(0)
+                return
+            self.select(url)
+        elif text in (VIDEO, FOLDER):
             path = (QFileDialog.getOpenFileName(self, "Video, image or image list", "", _FILES)[0]
                     if text == VIDEO else QFileDialog.getExistingDirectory(self, "Image folder"))
             if not path:
@@ -80,9 +103,10 @@ class SourcePicker(QWidget):
             if self.combo.itemData(i) == spec and spec:
                 self.combo.setCurrentIndex(i)
                 return
-        if spec and spec != "demo" and not spec.isdigit():
-            self.combo.insertItem(self.combo.count() - 2, spec, spec)
-            self.combo.setCurrentIndex(self.combo.count() - 3)
+        if spec and spec != "demo" and not spec.isdigit():  # before the three "…" entries
+            shown = redact_url(spec) if is_stream_url(spec) else spec  # a camera's password stays off the screen
+            self.combo.insertItem(self.combo.count() - 3, shown, spec)
+            self.combo.setCurrentIndex(self.combo.count() - 4)
         else:
             self.combo.setCurrentIndex(0)
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from edgekit._text import first_few
 from edgekit.errors import EdgekitError
+from edgekit.vision.sources.camera import redact_url
 from edgekit_gui import _busy, settings
 from edgekit_gui.live.ab_strip import ABStrip
 from edgekit_gui.live.bridge import FrameBridge
@@ -326,7 +327,7 @@ class LiveDemoPage(Page):
         if self.pipe is not None or self.job is not None:
             return
         request = self.request()
-        if request.source_obj is None:
+        if request.source_obj is None and redact_url(request.source) == request.source:  # no password in the settings file
             settings.put("live/source", request.source)
         self.banner.clear_message()
         self.bridge.reset()
