@@ -188,6 +188,7 @@ class LivePipeline:
         self._declared: str | None = None
         self._source_error: str | None = None
         self._reopens = 0
+        self._backoff = _BACKOFF[0]  # the wait before the next reopen; grows while no frame comes
         self._started_at = 0.0
         self._stopped_at = 0.0
         self.error: BaseException | None = None
@@ -466,15 +467,20 @@ class LivePipeline:
             return END
         t1 = time.monotonic()
         self._source_error = None
+        self._backoff = _BACKOFF[0]  # a frame came: the next outage starts with a short wait again
         self._capture_rate.tick(t1)
         self._stages.add("capture", (t1 - t0) * 1e3)
         self._cpu.span("capture", c0)
         return frame
 
     def _recover(self, exc: BaseException) -> None:
-        """Close the broken source and reopen it on a growing back-off, reporting why."""
+        """Close the broken source and reopen it on a growing back-off, reporting why.
+
+        The back-off keeps growing across reopens that give no frame: a stream that opens and then
+        fails at once (an MP4 served without range requests) was reopened four times a second."""
         self._source_error = str(exc)
-        delay = _BACKOFF[0]
+        delay = self._backoff
+        self._backoff = min(delay * 2, _BACKOFF[1])
         while not self._stop.is_set():
             with contextlib.suppress(Exception):  # already broken; reopening is what matters
                 self.source.close()

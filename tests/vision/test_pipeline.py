@@ -102,6 +102,25 @@ def test_a_stream_that_never_gives_a_frame_says_why_in_its_readouts(tiny_session
     assert "gave no frame" in r.source_error and "range requests" in r.source_error
 
 
+def test_a_stream_that_keeps_failing_is_reopened_less_and_less_often(tiny_session, monkeypatch):
+    """It opens, then gives no frame: reopened every 0.25 s it was hit 52 times in 14 s."""
+    import itertools
+    import time
+
+    from .test_sources import FakeCapture
+
+    opened: list[float] = []
+    monkeypatch.setattr(camera_module, "_open_capture",
+                        lambda target, *a: opened.append(time.monotonic()) or FakeCapture(frames=0))
+    with LivePipeline(CameraSource("http://127.0.0.1:9/clip.mp4"), tiny_session):
+        deadline = time.monotonic() + 20
+        while len(opened) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    gaps = [b - a for a, b in itertools.pairwise(opened)]
+    assert len(gaps) >= 4, opened
+    assert all(gap >= 0.25 * 2**i for i, gap in enumerate(gaps[:4])), gaps  # 0.25, 0.5, 1, 2 s at least
+
+
 def run_ab_with_itself(tiny_path, tiny_session, frames: int, every: int) -> LivePipeline:
     """The tiny model against a second session of itself, run to the end on random frames."""
     from edgekit.backends import compile_session
