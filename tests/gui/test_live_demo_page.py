@@ -477,6 +477,8 @@ def test_a_stream_that_never_gives_a_frame_says_why_in_the_banner(live_page, qtb
     qtbot.waitUntil(lambda: page.banner.kind == "error" and "No frame yet" in page.banner.text(), timeout=60000)
     assert url in page.banner.text() and "range requests" in page.banner.text()
     assert page.frames_received == 0
+    assert page.view.caption.startswith(f"Waiting for the first frame from {url}")  # not "Starting…"
+    assert page.panel.model_label.text() == f"Running · waiting for {url}"  # not "Not running"
     page.stop()
     qtbot.waitUntil(lambda: not _pipeline_threads(), timeout=5000)
 

@@ -462,6 +462,9 @@ class LiveDemoPage(Page):
                                 + _skipped_note(getattr(pipe, "source", None), "; "))
         elif pipe is not None and pipe.error is None:  # no frame yet: a stream failing from the start said nothing
             early = pipe.readouts
+            if early.elapsed_s >= 1 or early.source_error:  # not "Starting…" and "Not running" while it waits
+                self.view.clear(f"Waiting for the first frame from {early.source} ({early.elapsed_s:.0f} s)…")
+                self.panel.model_label.setText(f"Running · waiting for {early.source}")
             if early.source_error:
                 self.banner.show_error(f"No frame yet from {early.source} ({early.elapsed_s:.0f} s, "
                                        f"{early.source_reopens} reopen(s)): {early.source_error}")
