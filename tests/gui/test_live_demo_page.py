@@ -448,7 +448,7 @@ def test_an_ip_camera_url_can_be_typed_in_and_its_password_stays_off_screen(live
     page = live_page
     page.source.combo.setCurrentText(STREAM)
     page.source._picked(page.source.combo.currentIndex())
-    assert "'camera-1' is not a stream URL" in labels[1]
+    assert "'camera-1' is not a stream URL (rtsp://camera-1 or http://camera-1?)" in labels[1]
     assert page.source.spec() == url and page.source.combo.currentText() == "rtsp://admin:***@127.0.0.1:9/live"
     _start(page, qtbot, frames=5)
     assert opened == [url]

@@ -78,7 +78,8 @@ class SourcePicker(QWidget):
                 return ""
             if is_stream_url(url):
                 return url
-            label = f"{url!r} is not a stream URL.\n{_ASK_URL}"
+            hint = "" if "://" in url else f" (rtsp://{url} or http://{url}?)"  # a camera's address typed bare
+            label = f"{url!r} is not a stream URL{hint}.\n{_ASK_URL}"
 
     def _picked(self, index: int) -> None:
         text = self.combo.itemText(index)
