@@ -269,8 +269,9 @@ def _is_bundle(name: str | None) -> bool:
 def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
     """``(model, reference, source)`` of a run: :func:`compile_sessions` and :func:`open_live_source`.
 
-    A camera or stream left at its default rate (no ``fps``) is opened first, and the session
-    compiled for the rate it granted. Why: how the cores are used (one-thread runs side by side,
+    A camera or stream is opened first, and the session compiled for the rate it granted (an asked
+    ``fps`` only where nothing was granted: a stream keeps its own rate whatever is asked, and a
+    camera may grant less; the app's "Camera-like, 30 FPS" on a 25 FPS stream chose for 30). Why: how the cores are used (one-thread runs side by side,
     or one run on every core) is chosen by frames/s when the rate is unknown, and by how soon a
     frame comes back when frames come at a camera's pace; at a 30 FPS camera's default rate the
     first choice buys frames/s nobody can use and costs latency. Opening first also tells of a
@@ -291,8 +292,8 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
         built = open_live_source(config)
         if isinstance(built, (VideoSource, FolderSource)):  # a file, a folder, a list (paced or not): a broken
             built.open()  # row or video is said before any compiling, not after the model was compiled
-        elif config.fps is None and built.info.live:  # a camera or stream: its rate is known once it is open
-            built.open()
+        elif built.info.live:  # a camera or stream: its rate is known once it is open, and an asked rate
+            built.open()  # may not be granted (a stream keeps its own; a camera in low light halves it)
             rate = built.info.granted_fps
     try:
         main, reference = compile_sessions(config, rate=rate)

@@ -380,6 +380,20 @@ def _fake_cameras(monkeypatch, **kwargs) -> list:
     return opened
 
 
+def test_a_stream_asked_for_another_rate_is_chosen_for_at_the_rate_it_grants(tiny_path, monkeypatch):
+    """The app's "Camera-like, 30 FPS" on a 25 FPS stream: the choice was made for 30 frames/s, the rate
+    asked, which a stream cannot be asked for. It is opened first, as a camera at its default rate is."""
+    from edgekit.vision.config import LiveConfig, sessions_and_source
+
+    opened = _fake_cameras(monkeypatch)  # grants 30 frames/s whatever is asked
+    config = LiveConfig(model=tiny_path, backend="onnxruntime", source="rtsp://127.0.0.1:9/live", fps=60)
+    main, _, source = sessions_and_source(config)
+    with main:
+        assert len(opened) == 1 and source.info.granted_fps == 30.0
+        assert any(n.startswith("live workers:") and "as the source's 30 frames/s come" in n for n in main.info.notes)
+        source.close()
+
+
 def test_a_camera_left_at_its_default_rate_is_opened_first_and_chosen_for_at_its_pace(tiny_path, monkeypatch):
     """``edgekit demo --source 0`` with no --fps: the camera grants 30 frames/s, so the session is chosen by how
     soon a frame comes back at that pace (not by frames/s it cannot use); the camera is opened once."""
