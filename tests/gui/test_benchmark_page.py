@@ -20,11 +20,15 @@ def test_benchmark_runs_in_a_worker_with_progress_in_order(bench_page, qtbot, re
     page = bench_page
     for name, box in page.backend_boxes.items():
         box.setChecked(name in ("onnxruntime", "openvino") and box.isEnabled())
+    assert page.progress.isHidden()  # idle, an empty bar read as a text field to type in
     page.start()
     job = page.job
     events = recorder(job)
+    assert not page.progress.isHidden()
     with qtbot.waitSignals([job.signals.started, job.signals.finished], order="strict", timeout=120000):
         pass
+    qtbot.waitUntil(lambda: page.job is None, timeout=5000)
+    assert page.progress.isHidden()
     assert events.names == ["started", "progress", "returned", "finished"]
     fractions = [e.fraction for e in events.payloads("progress")]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0

@@ -147,6 +147,9 @@ def test_progress_and_cancel_are_in_view_without_scrolling_even_under_a_banner(w
         page = window.show_page(name)
         if name == "OptimizePage":  # the target cards (the column's tallest part) load in a worker
             qtbot.waitUntil(lambda p=page: p.cards.current() is not None, timeout=60_000)
+        idle_bar = page.progress.isHidden() if hasattr(page, "progress") else None
+        if idle_bar:
+            page.progress.setVisible(True)  # as while its job runs (hidden while idle)
         page.banner.show_info(TWO_LINES)
         outer = window.stack.currentWidget()
         _settle(qtbot, lambda o=outer: not o.verticalScrollBar().isVisible() and o.widget().width() == o.viewport().width())
@@ -157,6 +160,8 @@ def test_progress_and_cancel_are_in_view_without_scrolling_even_under_a_banner(w
             if wrong:
                 problems.append(f"{name}.{attr}: {wrong}")
         page.banner.clear_message()
+        if idle_bar:
+            page.progress.setVisible(False)
     pool = QThreadPool.globalInstance()
     qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=120_000)
     assert not problems, "\n".join(problems)

@@ -123,6 +123,7 @@ class BenchmarkPage(Page):
         self.run_button, self.cancel_button = QPushButton("Run benchmark"), QPushButton("Cancel")
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
+        self.progress.setVisible(False)  # shown while a benchmark runs: idle, it read as an empty text field
         self.status = QLabel("")
         self.status.setWordWrap(True)  # a long status must not widen the page past a 1024-px screen
         for w in (QLabel("Mode:"), self.mode, QLabel("Time:"), self.seconds, self.run_button, self.cancel_button,
@@ -190,6 +191,7 @@ class BenchmarkPage(Page):
             return
         self.banner.clear_message()
         self.progress.setValue(0)
+        self.progress.setVisible(True)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.job = self.start_job(
@@ -221,6 +223,7 @@ class BenchmarkPage(Page):
 
     def _done(self) -> None:
         self.job = None
+        self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
         self.run_button.setEnabled(self.state.model is not None)
 
