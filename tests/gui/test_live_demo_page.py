@@ -450,6 +450,7 @@ def test_an_ip_camera_url_can_be_typed_in_and_its_password_stays_off_screen(live
     page.source._picked(page.source.combo.currentIndex())
     assert "'camera-1' is not a stream URL (rtsp://camera-1 or http://camera-1?)" in labels[1]
     assert page.source.spec() == url and page.source.combo.currentText() == "rtsp://admin:***@127.0.0.1:9/live"
+    assert not page.source.speed.isEnabled() and page.source.fps() is None  # a stream keeps its own rate
     _start(page, qtbot, frames=5)
     assert opened == [url]
     page.stop()
@@ -460,7 +461,7 @@ def test_an_ip_camera_url_can_be_typed_in_and_its_password_stays_off_screen(live
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))  # a cancelled dialog
     page.source.combo.setCurrentText(STREAM)
     page.source._picked(page.source.combo.currentIndex())
-    assert page.source.spec() == "demo"
+    assert page.source.spec() == "demo" and page.source.speed.isEnabled()
 
 
 def test_a_stream_that_never_gives_a_frame_says_why_in_the_banner(live_page, qtbot, monkeypatch):

@@ -54,6 +54,15 @@ class SourcePicker(QWidget):
         _row(self, QLabel("Source:"), self.combo, self.speed, self.rescan)
         self.set_cameras([])
         self.combo.activated.connect(self._picked)
+        self.combo.currentIndexChanged.connect(lambda _: self._sync_speed())
+        self._sync_speed()
+
+    def _sync_speed(self) -> None:
+        """A stream sends at its own rate: the pace choice is off for it (it read as if it applied)."""
+        stream = is_stream_url(str(self.spec()))
+        self.speed.setEnabled(not stream)
+        self.speed.setToolTip("A network stream sends frames at its own rate" if stream else
+                              "Pace of the demo stream, a video or a folder; the rate asked of a camera")
 
     def set_cameras(self, cameras: list[Any]) -> None:
         """Offer the demo stream, each camera found, a file and a folder."""
@@ -122,8 +131,9 @@ class SourcePicker(QWidget):
         return data if data and not isinstance(data, str) else str(data or "demo")
 
     def fps(self) -> float | None:
-        """Pace for generated/file sources (None = as fast as the model runs)."""
-        return SPEEDS[self.speed.currentText()]
+        """Pace for generated/file sources, the rate asked of a camera (None = as fast as the model
+        runs, or a stream's own rate)."""
+        return None if is_stream_url(str(self.spec())) else SPEEDS[self.speed.currentText()]
 
 
 class PredictorPicker(QWidget):
