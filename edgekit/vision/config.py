@@ -271,10 +271,11 @@ def sessions_and_source(config: LiveConfig) -> tuple[Any, Any, Any]:
 
     A camera or stream is opened first, and the session compiled for the rate it granted (an asked
     ``fps`` only where nothing was granted: a stream keeps its own rate whatever is asked, and a
-    camera may grant less; the app's "Camera-like, 30 FPS" on a 25 FPS stream chose for 30). Why: how the cores are used (one-thread runs side by side,
-    or one run on every core) is chosen by frames/s when the rate is unknown, and by how soon a
-    frame comes back when frames come at a camera's pace; at a 30 FPS camera's default rate the
-    first choice buys frames/s nobody can use and costs latency. Opening first also tells of a
+    camera may grant less; the app's "Camera-like, 30 FPS" on a 25 FPS stream chose for 30).
+    Why: how the cores are used (one-thread runs side by side, or one run on every core) is
+    chosen by frames/s when the rate is unknown, and by how soon a frame comes back when frames
+    come at a camera's pace; at a 30 FPS camera's default rate the first choice buys frames/s
+    nobody can use and costs latency. Opening first also tells of a
     missing camera before a model is compiled. The pipeline does not open it again.
 
     A video file, an image, a folder or a list is opened first too, for the same reason: what is
