@@ -8,6 +8,7 @@ number of inference threads (each with its own session) in this one process;
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -51,16 +52,12 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"stopped cleanly after {n} inference request{'' if n == 1 else 's'}", highlight=False)
             finished.append(True)
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server is stopped
             serve(bundle, host=host, port=port, workers=workers, max_queue=max_queue,
                   max_body_bytes=int(max_body_mb * (1 << 20)), backend=backend, on_ready=ready, on_shutdown=stopped)
-        except KeyboardInterrupt:
-            # Ctrl-C is how a server is stopped: once it shut down cleanly that is success (exit 0), not
-            # "cancelled" (130) after "stopped cleanly"; a Ctrl-C before it served is a cancel as anywhere
-            if not finished:
-                raise
         if not finished:
-            # stopped before its shutdown ran: a second Ctrl-C makes uvicorn skip it and re-raise the
-            # signal, which is lost where SIGINT was ignored when edgekit started (`nohup ... &`); it
-            # ended silently with 0, as if it had shut down cleanly
+            # a Ctrl-C before it served, or one that cut its shutdown short, is a cancel as anywhere (130); once it
+            # shut down cleanly it is success (0), not "cancelled" after "stopped cleanly". Not only an interrupt
+            # raised here: a second Ctrl-C makes uvicorn skip the shutdown and re-raise the signal, which is lost
+            # where SIGINT was ignored when edgekit started (`nohup ... &`): it ended silently with 0
             raise KeyboardInterrupt

@@ -27,7 +27,6 @@ from edgekit.vision.live_frame import LiveFrame
 from edgekit.vision.pipeline import LivePipeline
 from edgekit.vision.readouts import Readouts
 from edgekit.vision.recorder import VideoRecorder
-from edgekit.vision.sources.camera import REOPENING
 
 
 def display_problem() -> str | None:
@@ -150,9 +149,8 @@ def _run(settings: LiveConfig, session: Any, predictor: Any, reference: Any, sou
         raise pipe.error
     r = stats["readouts"]  # counted to the stop
     if r["frames_captured"] == 0 and r.get("source_error"):  # a table of zeros would hide why
-        last = r["source_error"].removesuffix(REOPENING)
         raise SourceError(f"no frame came from {r['source']} in {r['elapsed_s']:.0f} s ({r['source_reopens']} "
-                          f"reopen(s)); last error: {last}")
+                          f"reopen(s)); last error: {r['source_error']}")
     return stats
 
 

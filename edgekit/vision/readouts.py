@@ -340,7 +340,7 @@ class Readouts:
         if self.ab:
             parts["agree"] = (f"agree {self.ab.agreement:.1%} n={self.ab.compared}",) * 2
         if self.source_error:
-            parts["source"] = (f"SOURCE: {self.source_error}",) * 2
+            parts["source"] = (f"SOURCE: {self.source_error} (reopening)",) * 2  # the pipeline reopens it
         return parts
 
     def to_dict(self) -> dict:

@@ -22,7 +22,6 @@ from edgekit.errors import SourceError
 from edgekit.vision.sources.base import Frame, SourceInfo
 
 _TIMEOUT_MS = 5000
-REOPENING = " - edgekit keeps trying to reopen it"  # true while it runs; dropped from the error it ends with
 
 
 def _open_capture(target: int | str, timeout_ms: int = _TIMEOUT_MS) -> cv2.VideoCapture:
@@ -119,10 +118,10 @@ class CameraSource:
     def _stopped_message(self) -> str:
         if isinstance(self.target, int):
             return (f"{self.name} stopped delivering frames (unplugged, asleep or taken by another app); "
-                    f"plug it back in or close the other app{REOPENING}")
+                    "plug it back in or close the other app")
         return (f"stream {self.name} gave no frame (it ended or dropped, or it is a file served over HTTP "
                 "without range requests, which FFmpeg cannot read); check that it plays in VLC/ffplay, "
-                f"or give the file as a path{REOPENING}")
+                "or give the file as a path")
 
     def _missing_message(self) -> str:
         if isinstance(self.target, int):
