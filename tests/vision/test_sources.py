@@ -190,6 +190,10 @@ def test_ffmpeg_log_lines_are_quiet_for_streams_unless_the_user_asks(monkeypatch
     monkeypatch.setenv("OPENCV_FFMPEG_LOGLEVEL", "32")
     camera_module._open_capture("http://127.0.0.1:9/clip.mp4", timeout_ms=200).release()
     assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "32"
+    monkeypatch.delenv("OPENCV_FFMPEG_LOGLEVEL")
+    monkeypatch.setenv("EDGEKIT_DEBUG", "1")  # debugging: FFmpeg says what it says
+    camera_module._open_capture("http://127.0.0.1:9/clip.mp4", timeout_ms=200).release()
+    assert "OPENCV_FFMPEG_LOGLEVEL" not in os.environ
 
 
 def test_list_cameras_finds_device_nodes_only(tmp_path):

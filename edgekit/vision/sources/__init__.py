@@ -21,18 +21,17 @@ from edgekit.vision.sources.files import (
 from edgekit.vision.sources.generated import ArraySource, DemoSource, DetectionDemoSource, SyntheticSource
 
 __all__ = [
-    "ArraySource", "BoxFolderSource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource", "FolderSource", "Frame",
-    "FrameSource", "ImageSource", "ListSource",
-    "SourceInfo", "SyntheticSource", "VideoSource", "is_stream_url", "list_cameras", "open_source",
+    "STREAM_SCHEMES", "ArraySource", "BoxFolderSource", "CameraInfo", "CameraSource", "DemoSource", "DetectionDemoSource",
+    "FolderSource", "Frame", "FrameSource", "ImageSource", "ListSource", "SourceInfo", "SyntheticSource", "VideoSource", "is_stream_url", "list_cameras", "open_source",
 ]
 
-_URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
 def is_stream_url(text: str) -> bool:
     """Whether ``text`` is a network stream :func:`open_source` opens with FFmpeg (rtsp://, http://, ...)."""
     text = text.strip().lower()
-    return text.startswith(_URL_SCHEMES) and len(text) > text.index("://") + 3
+    return text.startswith(STREAM_SCHEMES) and len(text) > text.index("://") + 3
 
 
 def open_source(spec: str | int, *, fps: float | None = None, loop: bool = False,

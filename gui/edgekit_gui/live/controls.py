@@ -9,12 +9,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QWidget
 
 from edgekit.backends import list_backends
-from edgekit.vision.sources import is_stream_url
+from edgekit.vision.sources import STREAM_SCHEMES, is_stream_url
 from edgekit.vision.sources.camera import redact_url
 
 DEMO, VIDEO, FOLDER = "Demo digits (labelled)", "Video, image or image list…", "Image folder…"
 STREAM = "Network stream (RTSP/HTTP URL)…"  # an IP camera, as `edgekit demo --source rtsp://...` opens it
-_ASK_URL = "Stream URL (rtsp://, rtsps://, http://, https://, rtmp://, udp://):"
+_ASK_URL = f"Stream URL ({', '.join(STREAM_SCHEMES)}):"  # what open_source opens as a stream
 # a path,label list (what `edgekit eval --data` takes) plays as labelled frames: a running accuracy on one's own photos
 _FILES = ("Video, image, path,label list or COCO boxes (*.mp4 *.avi *.mkv *.mov *.webm *.jpg *.jpeg *.png *.bmp *.webp "
           "*.csv *.tsv *.txt *.json);;All (*)")
