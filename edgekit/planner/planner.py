@@ -275,7 +275,8 @@ def _device(config: PlanConfig, target: Target | None) -> DeviceMeasurer | None:
 
 
 def _finish_cached(report: Report, config: PlanConfig) -> Report:
-    report = replace(report, cache_hit=True, log=(*report.log, "Result reused from the cache (--no-cache re-measures)."))
+    again = "--no-cache; in Python, cache=False; in the app, untick 'Reuse a cached result'"
+    report = replace(report, cache_hit=True, log=(*report.log, f"Result reused from the cache (to measure again: {again})."))
     if config.out:  # the models built earlier move in with the new report
         report = plan_cache.adopt_artifacts(report, config.out, config.model if isinstance(config.model, str) else None)
         report.save(config.out)

@@ -55,6 +55,8 @@ def test_second_run_is_a_cache_hit_and_no_cache_measures_again(world):
     second = plan(model.path, data=data, methods=("fp32",), **FAST)
     fresh = plan(model.path, data=data, methods=("fp32",), cache=False, **FAST)
     assert not first.cache_hit and second.cache_hit and not fresh.cache_hit
+    # the way to measure again, for a caller in Python as much as on the command line
+    assert "cache=False" in second.log[-1] and "--no-cache" in second.log[-1]
     assert second.best_key == first.best_key and "cache" in second.log[-1]
 
 
