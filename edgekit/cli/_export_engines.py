@@ -34,5 +34,5 @@ def export_mender_cmd(bundle: Path, out: Path, *, device_types: tuple[str, ...],
                   f"{', '.join(artifact.device_types)}, module {artifact.payload_type}", highlight=False)
     for name, digest in artifact.files.items():
         console.print(f"  {esc(name)}  sha256 {digest}", highlight=False)
-    console.print("  after install, the state script runs: edgekit verify <dest> (non-zero rolls the update back)",
-                  highlight=False)
+    console.print(f"  installs into {esc(artifact.dest or '?')} on the device; then the state script runs: "
+                  f"edgekit verify {esc(artifact.dest or '<dest>')} (non-zero rolls the update back)", highlight=False)

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgekit._io import expand_user
@@ -45,6 +45,8 @@ class MenderArtifact:
         payload_type: update module (``"directory"``).
         files: ``{file name: sha256}`` of the payload (``update.tar``, ``dest_dir``).
         scripts: state scripts inside.
+        dest: the folder the bundle is installed into on the device (known to the export that
+            wrote it; ``None`` from :func:`read_artifact`, whose tool does not print it).
     """
 
     path: Path
@@ -53,11 +55,13 @@ class MenderArtifact:
     payload_type: str
     files: dict[str, str]
     scripts: tuple[str, ...]
+    dest: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
         return {"path": str(self.path), "name": self.name, "device_types": list(self.device_types),
-                "payload_type": self.payload_type, "files": dict(self.files), "scripts": list(self.scripts)}
+                "payload_type": self.payload_type, "files": dict(self.files), "scripts": list(self.scripts),
+                "dest": self.dest}
 
 
 def mender_tool() -> str:
@@ -120,7 +124,7 @@ def export_mender(bundle: str | Path | Bundle, out: str | Path, *, device_types:
             cmd += ["-t", device]
         _run(cmd, f"mender-artifact could not write {out}")
         partial.replace(out)
-    return read_artifact(out)
+    return replace(read_artifact(out), dest=dest)
 
 
 def _payload(bundle: Bundle) -> bytes:

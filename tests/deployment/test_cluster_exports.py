@@ -119,13 +119,15 @@ needs_mender = pytest.mark.skipif(
 
 
 @needs_mender
-def test_mender_artifact_is_read_back_with_device_type_and_payload_checksums(bundle_zip, tmp_path):
+def test_mender_artifact_is_read_back_with_device_type_and_payload_checksums(bundle_zip, tmp_path, capsys):
     from edgekit.deployment import Bundle
     from edgekit.deployment.mender import VERIFY_SCRIPT, read_artifact
 
     out = tmp_path / "x.mender"
     assert main(["export", str(bundle_zip), "--format", "mender", "--device-type", "raspberrypi4",
                  "--device-type", "beaglebone", "--dest", "/data/models/tiny", "--out", str(out)]) == 0
+    said = " ".join(capsys.readouterr().out.split())  # where it lands on the device, and what checks it there
+    assert "installs into /data/models/tiny on the device" in said and "edgekit verify /data/models/tiny" in said
     artifact = read_artifact(out)  # what `mender-artifact read` says
     assert artifact.device_types == ("raspberrypi4", "beaglebone")
     assert artifact.payload_type == "directory" and artifact.scripts == (VERIFY_SCRIPT,)
