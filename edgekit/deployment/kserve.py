@@ -120,6 +120,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 ARG EDGEKIT_SPEC=""
 COPY wheels/ /tmp/wheels/
 COPY bundle/ {BUNDLE_DIR}/
+# the README's EDGEKIT_SPEC is wheels/NAME.whl, a path in the build context: it is found from here
+WORKDIR /tmp
 RUN pip install -r {BUNDLE_DIR}/requirements.txt "{KSERVE_SPEC}" $EDGEKIT_SPEC \\
     && python -c "from edgekit.deployment import Predictor; Predictor.open('{BUNDLE_DIR}')"
 COPY entrypoint.sh /usr/local/bin/edgekit-entrypoint

@@ -11,6 +11,8 @@ import hashlib
 import importlib.util
 import io
 import json
+import posixpath
+import re
 import subprocess
 import sys
 import tarfile
@@ -78,6 +80,14 @@ def test_kserve_build_context_installs_only_the_bundles_runtime(bundle_zip, tmp_
     assert "--engine kserve" in (out / "entrypoint.sh").read_text()
     readme = (out / "README.md").read_text()
     assert "kubectl apply" in readme and "docker build" in readme
+    # the README's wheel (a path in the build context) is where pip looks for it inside the image:
+    # it named wheels/x.whl while pip ran in / and the wheels were copied to /tmp/wheels
+    spec = re.search(r'EDGEKIT_SPEC="\$\(ls ([^ ]+)\*\.whl', readme).group(1)
+    lines = (out / "Dockerfile").read_text().splitlines()
+    run = next(i for i, line in enumerate(lines) if line.startswith("RUN pip install"))
+    workdir = ([line.split()[1] for line in lines[:run] if line.startswith("WORKDIR ")] or ["/"])[-1]
+    copied = {line.split()[1]: line.split()[2] for line in lines if line.startswith("COPY ")}
+    assert posixpath.normpath(posixpath.join(workdir, spec)) == copied["wheels/"].rstrip("/"), (spec, workdir)
     with Predictor.open(out / "bundle") as predictor:  # the baked-in bundle still verifies
         assert predictor.labels == ("ant", "bee", "cat", "dog")
 
