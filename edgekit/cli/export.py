@@ -62,6 +62,11 @@ def register(app: typer.Typer) -> None:
         folder = export_triton(opened, out, max_batch_size=max_batch_size, instances=instances, force=force,
                                backend=triton_backend)
         console.print(f"[green]Triton model written:[/] {esc(str(folder))}  (tritonserver --model-repository {shell_arg(out)})", highlight=False)
+        if triton_backend == "python":  # Triton's own Python runs model.py: edgekit must be importable there
+            console.print(f"note: Triton's python backend imports edgekit: in the Triton image, pip install -r "
+                          f"{shell_arg(str(folder / '1' / 'bundle' / 'requirements.txt'))}, or set EDGEKIT_PYTHONPATH "
+                          "to the site-packages of a virtual environment that has them", highlight=False,
+                          soft_wrap=True)  # a command to copy: the terminal wraps it, not mid-path
         if opened.manifest.task == "detection" and triton_backend == "native":
             console.print(f"note: Triton's {esc(triton_backend_name(opened.manifest.format)[0])} backend answers with the "
                           f"detector's raw output tensor ({esc(_shapes(opened.manifest.outputs))}), not boxes: the "

@@ -34,8 +34,9 @@ def parse(path: Path):
     return text_format.Parse(path.read_text(), pb2.ModelConfig()), pb2
 
 
-def test_onnx_bundle_exports_for_the_onnxruntime_backend(bundle_zip, tmp_path):
+def test_onnx_bundle_exports_for_the_onnxruntime_backend(bundle_zip, tmp_path, capsys):
     assert main(["export", str(bundle_zip), "--format", "triton", "--out", str(tmp_path / "repo")]) == 0
+    assert "EDGEKIT_PYTHONPATH" not in capsys.readouterr().out  # Triton's own backend: nothing to install
     folder = tmp_path / "repo" / "tiny"
     assert (folder / "1" / "model.onnx").is_file()
     assert (folder / "labels.txt").read_text().split() == ["ant", "bee", "cat", "dog"]
@@ -77,3 +78,14 @@ def test_a_file_as_the_model_repository_is_one_clear_error(bundle_zip, tmp_path,
     assert main(["export", str(bundle_zip), "--out", str(not_a_folder)]) == 2
     assert "is a file; --out must be the Triton model repository folder" in capsys.readouterr().err
     assert not_a_folder.read_bytes() == b"\x89PNG"
+
+
+def test_the_python_variant_says_what_tritons_python_needs(bundle_zip, tmp_path, capsys):
+    """Its model.py imports edgekit inside Triton's own Python, which the export's words did not say:
+    only model.py's docstring did, and Triton fails at load with a ModuleNotFoundError."""
+    assert main(["export", str(bundle_zip), "--format", "triton", "--triton-backend", "python",
+                 "--out", str(tmp_path / "repo")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    requirements = tmp_path / "repo" / "tiny" / "1" / "bundle" / "requirements.txt"
+    assert f"pip install -r {requirements}" in said and "EDGEKIT_PYTHONPATH" in said
+    assert "edgekit" in requirements.read_text()
