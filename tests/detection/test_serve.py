@@ -35,3 +35,23 @@ def test_detect_endpoint_returns_the_predictor_boxes(tiny_heads, tmp_path):
         assert wrong.status_code == 400 and "/detect" in wrong.json()["error"]
     finally:
         server.stop()
+
+
+def test_the_readme_makes_the_scene_its_serve_example_sends(tmp_path):
+    """The README's serve example sent ``scene.png``, which a new user did not have; its one python line
+    writes a held-out digit scene, in which the bundled detector finds digits."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from edgekit.detection import Detector
+    from edgekit.models import load_model
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    line = re.search(r'^python -c "(.+scene\.png.+)"$', readme, re.MULTILINE)
+    assert line, "the README no longer says how to make scene.png"
+    subprocess.run([sys.executable, "-c", line.group(1)], cwd=tmp_path, check=True, timeout=120)
+    image = cv2.imread(str(tmp_path / "scene.png"))
+    assert image is not None and image.ndim == 3
+    assert Detector.open(load_model("demo:digits-det")).detect(image)  # digits on it, as the example shows
