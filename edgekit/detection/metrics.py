@@ -208,22 +208,43 @@ def _curve(items: list[_ImageEval], max_det: int) -> tuple[np.ndarray, np.ndarra
     order = np.argsort(-scores, kind="mergesort")
     dtm = np.concatenate([e.matched[:, :max_det] for e in items], axis=1)[:, order]
     dtig = np.concatenate([e.det_ignored[:, :max_det] for e in items], axis=1)[:, order]
-    tp = np.cumsum(dtm & ~dtig, axis=1, dtype=np.float64)
-    fp = np.cumsum(~dtm & ~dtig, axis=1, dtype=np.float64)
-    precision = np.zeros((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)))
-    recall = np.zeros(len(IOU_THRESHOLDS))
+    return _pr_curve(dtm & ~dtig, ~dtm & ~dtig, npig)
+
+
+_ROWS = np.arange(len(IOU_THRESHOLDS))[:, None]
+
+
+def _pr_curve(hits: np.ndarray, misses: np.ndarray, npig: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_curve` from its detections' true- and false-positive flags ``(T, D)`` (neither where
+    ignored), in score order."""
+    tp = np.cumsum(hits, axis=1, dtype=np.float64)
+    fp = np.cumsum(misses, axis=1, dtype=np.float64)
     nd = tp.shape[1]
     if not nd:
-        return precision, recall
+        return np.zeros((len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS))), np.zeros(len(IOU_THRESHOLDS))
     rc = tp / npig
     pr = tp / (fp + tp + np.spacing(1))
     pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]  # precision envelope
     recall = rc[:, -1]
-    for t in range(len(IOU_THRESHOLDS)):
-        idx = np.searchsorted(rc[t], RECALL_THRESHOLDS, side="left")
-        valid = idx < nd
-        precision[t, : valid.sum()] = pr[t, idx[valid]]  # pycocotools stops at the first unreachable recall
+    idx = _first_reaching(tp, npig)
+    valid = idx < nd  # a prefix of each row: pycocotools stops at the first unreachable recall
+    precision = np.where(valid, pr[_ROWS, np.minimum(idx, nd - 1)], 0.0)
     return precision, recall
+
+
+def _first_reaching(tp: np.ndarray, npig: int) -> np.ndarray:
+    """``(T, R)``: per IoU row, pycocotools' ``searchsorted(tp[t] / npig, RECALL_THRESHOLDS, "left")``.
+
+    Why not that call per row: it was a Python loop of 10 per curve, and the bootstrap draws
+    16,000 curves. ``tp`` holds whole counts, so ``tp / npig < r`` is ``tp < K(r)`` with ``K(r)`` the
+    number of counts ``k`` whose ``k / npig`` (the same float division) is below ``r``; whole
+    numbers shifted row by row stay sorted and exact, so one search covers every row."""
+    rows, nd = tp.shape
+    below = np.searchsorted(np.arange(npig + 1) / npig, RECALL_THRESHOLDS, side="left")
+    step = float(nd + npig + 2)  # above every count and every K(r): rows never overlap
+    shift = np.arange(rows)[:, None] * step
+    found = np.searchsorted((tp + shift).ravel(), (below[None, :] + shift).ravel(), side="left")
+    return found.reshape(rows, -1) - np.arange(rows)[:, None] * nd
 
 
 def _accumulate(evals: dict, cats: list[int], images: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -295,24 +316,69 @@ def _bootstrap(evals: dict, cats: list[int], n: int, reps: int, seed: int):
     nan = (float("nan"), float("nan"))
     if reps <= 0 or n < 2:
         return nan, nan
+    maps, map50s = _resampled([evals[("all", cat)] for cat in cats], n, reps, seed)
+    kept = np.isfinite(maps)
+    if not kept.any():
+        return nan, nan
+    return (tuple(float(v) for v in np.percentile(maps[kept], [2.5, 97.5])),
+            tuple(float(v) for v in np.percentile(map50s[kept], [2.5, 97.5])))
+
+
+class _Laid:
+    """One class's per-image evaluations laid end to end (at most ``max_det`` detections of each), so
+    a resample's concatenation is one gather instead of a list of slices per image.
+
+    Why: the bootstrap builds a precision/recall curve per class per resample (200 x 80 for COCO),
+    and gathering each image's slices in Python took 3 s of a detector's scoring on 64 images, per
+    candidate of a plan. The gather keeps the per-image order :func:`_curve` concatenates in, so
+    the curves (ties included) are the same."""
+
+    def __init__(self, per_image: list[_ImageEval | None], max_det: int) -> None:
+        n = len(per_image)
+        self.lengths, self.gts = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.present = np.zeros(n, bool)
+        scores, hits, misses = [np.zeros(0)], [np.zeros((len(IOU_THRESHOLDS), 0), bool)], []
+        for i, e in enumerate(per_image):
+            if e is None:
+                continue
+            d = min(len(e.scores), max_det)
+            self.present[i], self.lengths[i], self.gts[i] = True, d, int((~e.gt_ignored).sum())
+            scores.append(e.scores[:d])
+            matched, counted = e.matched[:, :d], ~e.det_ignored[:, :d]
+            hits.append(matched & counted)
+            misses.append(~matched & counted)
+        self.starts = np.cumsum(self.lengths) - self.lengths
+        self.scores = np.concatenate(scores)
+        self.hits = np.concatenate(hits, axis=1)
+        self.misses = np.concatenate([hits[0], *misses], axis=1)
+        self.any_gt = bool(self.gts.any())
+
+    def curve(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """:func:`_curve` of the evaluations of ``images`` (indices, sorted, repeats allowed)."""
+        images = images[self.present[images]]
+        npig = int(self.gts[images].sum())
+        if not len(images) or npig == 0:
+            return None
+        lengths = self.lengths[images]
+        ends = np.cumsum(lengths)
+        index = np.arange(int(ends[-1])) + np.repeat(self.starts[images] - (ends - lengths), lengths)
+        index = index[np.argsort(-self.scores[index], kind="mergesort")]
+        return _pr_curve(self.hits[:, index], self.misses[:, index], npig)
+
+
+def _resampled(per_class: list[list[_ImageEval | None]], n: int, reps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(mAP, mAP@0.5)`` of each of ``reps`` resamples of the ``n`` images (``nan`` where no class has
+    ground truth in a resample); resample ``r`` is the same for the same ``n`` and ``seed``."""
+    laid = [x for x in (_Laid(per_image, MAX_DETS[-1]) for per_image in per_class) if x.any_gt]
     rng = np.random.default_rng(seed)
-    maps, map50s = [], []
-    for _ in range(reps):
-        images = sorted(rng.integers(0, n, n).tolist())
-        per_cat = []
-        for cat in cats:
-            items = [evals[("all", cat)][i] for i in images if evals[("all", cat)][i] is not None]
-            curve = _curve(items, MAX_DETS[-1])
-            if curve is not None:
-                per_cat.append(curve[0])
+    maps, map50s = np.full(reps, np.nan), np.full(reps, np.nan)
+    for r in range(reps):
+        images = np.sort(rng.integers(0, n, n))
+        per_cat = [curve[0] for curve in (x.curve(images) for x in laid) if curve is not None]
         if per_cat:
             stack = np.stack(per_cat)
-            maps.append(stack.mean())
-            map50s.append(stack[:, 0].mean())
-    if not maps:
-        return nan, nan
-    return (tuple(float(v) for v in np.percentile(maps, [2.5, 97.5])),
-            tuple(float(v) for v in np.percentile(map50s, [2.5, 97.5])))
+            maps[r], map50s[r] = stack.mean(), stack[:, 0].mean()
+    return maps, map50s
 
 
 def map_resamples(truths: Sequence[GroundTruth], predictions: Sequence[Detections], classes: Sequence[str] | int,
@@ -321,15 +387,5 @@ def map_resamples(truths: Sequence[GroundTruth], predictions: Sequence[Detection
     ``len(truths)`` and ``seed``), so two models' values pair up: the planner's interval of an mAP drop."""
     names = [str(i) for i in range(classes)] if isinstance(classes, int) else [str(c) for c in classes]
     cats = sorted(set(range(len(names))) | {int(c) for t in truths for c in t.class_ids})
-    evals = {cat: [_evaluate_image(t, p, cat, AREA_RANGES["all"]) for t, p in zip(truths, predictions)]
-             for cat in cats}
-    rng, n, out = np.random.default_rng(seed), len(truths), []
-    for _ in range(reps):
-        images = sorted(rng.integers(0, n, n).tolist())
-        per_cat = []
-        for cat in cats:
-            curve = _curve([evals[cat][i] for i in images if evals[cat][i] is not None], MAX_DETS[-1])
-            if curve is not None:
-                per_cat.append(curve[0])
-        out.append(float(np.stack(per_cat).mean()) if per_cat else float("nan"))
-    return np.asarray(out)
+    per_class = [[_evaluate_image(t, p, cat, AREA_RANGES["all"]) for t, p in zip(truths, predictions)] for cat in cats]
+    return _resampled(per_class, len(truths), reps, seed)[0]

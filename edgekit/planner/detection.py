@@ -113,7 +113,7 @@ def evaluate_all(state: Any) -> None:
                     state.say.within("accuracy", "FP32 reference", 0.4, 0.4 + 0.3 / n, 0))
     state.ref_accuracy = ref.metrics.map
     state.det_ref = ref
-    ref_maps = _resamples(ref)
+    ref_maps = state.det_ref_maps = _resamples(ref)
     state.log.append(f"Reference {METRIC} {ref.metrics.map:.3f} (mAP@0.5 {ref.metrics.map50:.3f}) on "
                      f"{len(state.val_ds)} images with {ref_backend}; decoder settings {_settings(ref)}.")
     memo: dict = {}
@@ -132,6 +132,7 @@ def evaluate_all(state: Any) -> None:
             state.log.append(f"{k}: {c.backend} could not run this file ({exc}); skipped.")
             continue
         memo[key] = res
+        state.say("accuracy", f"{k}: mAP interval ({BOOTSTRAP} resamples)", hi, units=i + 1)
         state.cands[k] = _scored(c, res, ref, ref_maps)
 
 
@@ -140,7 +141,8 @@ def _evaluate(model: Model, data: Any, backend: str, device: str, precision: str
 
     if device != "cpu":  # as the classifier planner: a device not here is stood in for by this CPU
         device, precision = "cpu", ("fp32" if precision in ("fp16", "bf16") else precision)
-    return evaluate_detection(model, data, backend, device=device, precision=precision, bootstrap=BOOTSTRAP,
+    # no bootstrap here: _resamples draws the same resamples once, for the interval of the mAP and of its drop
+    return evaluate_detection(model, data, backend, device=device, precision=precision, bootstrap=0,
                               progress=progress)
 
 
@@ -158,13 +160,19 @@ def _classes(res: Any) -> int:
 
 
 def _scored(c: Any, res: Any, ref: Any, ref_maps: np.ndarray) -> Any:
-    """``c`` with its mAP, interval, and drop vs the reference (paired bootstrap on the same images)."""
+    """``c`` with its mAP, interval, and drop vs the reference (paired bootstrap on the same images).
+
+    The resamples are drawn once per candidate and give both intervals: ``edgekit eval``'s
+    ``map_ci`` is the percentile interval of the same resamples, which scoring drew a second time
+    (half of a detector candidate's scoring time)."""
     m = res.metrics
     drop = ref.metrics.map - m.map
-    diffs = ref_maps - _resamples(res)
+    maps = _resamples(res)
+    diffs = ref_maps - maps
     diffs = diffs[np.isfinite(diffs)]
     ci = tuple(float(v) for v in np.percentile(diffs, [2.5, 97.5])) if diffs.size else (drop, drop)
-    acc_ci = tuple(m.map_ci) if all(np.isfinite(m.map_ci)) else (m.map, m.map)
+    own = maps[np.isfinite(maps)]
+    acc_ci = tuple(float(v) for v in np.percentile(own, [2.5, 97.5])) if own.size > 1 else (m.map, m.map)
     return replace(c, accuracy=m.map, accuracy_ci=acc_ci, n=m.n_images, drop=drop, drop_ci=ci,
                    notes=(*c.notes, f"mAP@0.5 {m.map50:.3f}"))
 
@@ -256,4 +264,4 @@ def _add_controlled(state: Any, c: Any, key: str, built: Any) -> None:
     except EdgekitError as exc:
         state.cands[key] = rules.reject(replace(cand, status=Status.FAILED), f"could not run: {exc}")
         return
-    state.cands[key] = _scored(cand, res, state.det_ref, _resamples(state.det_ref))
+    state.cands[key] = _scored(cand, res, state.det_ref, state.det_ref_maps)

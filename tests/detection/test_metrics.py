@@ -119,3 +119,36 @@ def test_perfect_predictions_score_one_and_bootstrap_interval_brackets_the_value
     lo, hi = noisy.map50_ci
     assert lo <= noisy.map50 <= hi and hi - lo > 0.01
     assert not math.isnan(noisy.map_ci[0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bootstrap_curves_laid_end_to_end_equal_the_per_image_concatenation_ties_included(seed):
+    """The bootstrap gathers each resample's detections from one laid-out array per class instead of
+    concatenating every image's slices; the curves must stay those of the concatenation, bit for bit,
+    with tied scores too (an INT8 model's scores come in steps), or the intervals would move."""
+    from edgekit.detection.metrics import AREA_RANGES, MAX_DETS, _curve, _evaluate_image, _Laid
+
+    rng = np.random.default_rng(seed)
+    truths, preds = _scene(rng, n_images=16, crowd_rate=0.1)
+    preds = [Detections(p.boxes, np.round(p.scores * 4) / 4, p.class_ids) for p in preds]  # many ties
+    for cat in range(4):
+        per_image = [_evaluate_image(t, p, cat, AREA_RANGES["all"]) for t, p in zip(truths, preds)]
+        laid = _Laid(per_image, MAX_DETS[-1])
+        for _ in range(30):
+            images = np.sort(rng.integers(0, len(truths), len(truths)))
+            want = _curve([per_image[i] for i in images if per_image[i] is not None], MAX_DETS[-1])
+            got = laid.curve(images)
+            assert (want is None) == (got is None)
+            if want is not None:
+                assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
+
+
+def test_the_planners_resamples_give_evals_interval():
+    """The planner scores a detector once and takes both intervals (its mAP's, its drop's) from one
+    set of resamples: the mAP interval must be the one `edgekit eval` prints for the same boxes."""
+    from edgekit.detection.metrics import map_resamples
+
+    truths, preds = _scene(np.random.default_rng(11), n_images=30)
+    maps = map_resamples(truths, preds, 4, reps=100, seed=0)
+    ci = tuple(np.percentile(maps[np.isfinite(maps)], [2.5, 97.5]))
+    assert ci == coco_evaluate(truths, preds, 4, bootstrap=100, seed=0).map_ci
