@@ -178,3 +178,22 @@ def test_no_page_sizes_itself_by_its_preferred_height(window):
         if window.pages[name].layout().hasHeightForWidth():
             wrong.append(f"{name} (banner shown)")
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("name", list(PRIMARY))
+def test_a_one_line_message_does_not_move_the_pages_buttons(window, qtbot, name):
+    """The banner sat between the title and the page: a message appearing as a job started
+    ("writing: bundle.zip…") pushed every button 32 px down, under a pointer on its way to Cancel.
+    It shares the title's row now; a one-line message moves nothing."""
+    from PySide6.QtCore import QPoint
+
+    window.resize(1280, 720)
+    page = window.show_page(name)
+    button = getattr(page, PRIMARY[name])
+    qtbot.waitUntil(lambda: button.isVisible())
+    before = button.mapTo(window, QPoint(0, 0))
+    page.banner.show_info("writing: /root/edgekit/bundles/model-bundle.zip…")
+    _settle(qtbot, lambda: page.banner.isVisible() and page.banner.height() > 0)
+    qtbot.wait(50)
+    assert page.banner.isVisible() and button.mapTo(window, QPoint(0, 0)) == before
+    page.banner.clear_message()

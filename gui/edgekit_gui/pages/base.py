@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from edgekit_gui.jobs import JobRunner
 from edgekit_gui.state import AppState
@@ -48,10 +49,16 @@ class Page(QWidget):
         self.state, self.runner = state, runner
         self.setObjectName(type(self).__name__)
         outer = QVBoxLayout(self)
+        # the banner shares the title's row: below it, a message appearing pushed the page's buttons down
+        # under the pointer (a click aimed at Cancel as a job started could land on the next row)
+        top = QHBoxLayout()
         heading = QLabel(f"<h2>{self.title}</h2>")
-        outer.addWidget(heading)
+        top.addWidget(heading, 0, Qt.AlignmentFlag.AlignTop)
+        top.addSpacing(12)
         self.banner = MessageBanner(self)
-        outer.addWidget(self.banner)
+        top.addWidget(self.banner, 1, Qt.AlignmentFlag.AlignVCenter)
+        heading.setMinimumHeight(self.banner.line_height())
+        outer.addLayout(top)
         self.body = QWidget()
         self.content = QVBoxLayout(self.body)
         self.content.setContentsMargins(0, 0, 0, 0)

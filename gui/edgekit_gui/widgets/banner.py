@@ -29,6 +29,13 @@ class MessageBanner(QLabel):
         self._message: tuple[str, str, str] | None = None  # (text, colour, kind) of the message itself
         self.hide()
 
+    def line_height(self) -> int:
+        """The height of a one-line message (the title's row is given it, so one appearing moves nothing)."""
+        probe = QLabel("Ag")
+        probe.setStyleSheet(_STYLE.format(bg=ACCENT))
+        probe.setFont(self.font())
+        return probe.sizeHint().height()
+
     def hasHeightForWidth(self) -> bool:
         return False
 
