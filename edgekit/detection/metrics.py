@@ -328,10 +328,10 @@ class _Laid:
     """One class's per-image evaluations laid end to end (at most ``max_det`` detections of each), so
     a resample's concatenation is one gather instead of a list of slices per image.
 
-    Why: the bootstrap builds a precision/recall curve per class per resample (200 x 80 for COCO),
-    and gathering each image's slices in Python took 3 s of a detector's scoring on 64 images, per
-    candidate of a plan. The gather keeps the per-image order :func:`_curve` concatenates in, so
-    the curves (ties included) are the same."""
+    Why: the bootstrap builds a precision/recall curve per class per resample (200 x the classes
+    present), 2.6-3.2 s on 64 COCO photos; with this gather and :func:`_first_reaching` it is
+    2.0-2.2 s (YOLOX-Nano, YOLOv8n INT8; the rest is numpy's cost per call). The gather keeps the
+    per-image order :func:`_curve` concatenates in, so the curves (ties included) are the same."""
 
     def __init__(self, per_image: list[_ImageEval | None], max_det: int) -> None:
         n = len(per_image)

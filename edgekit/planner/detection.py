@@ -164,7 +164,7 @@ def _scored(c: Any, res: Any, ref: Any, ref_maps: np.ndarray) -> Any:
 
     The resamples are drawn once per candidate and give both intervals: ``edgekit eval``'s
     ``map_ci`` is the percentile interval of the same resamples, which scoring drew a second time
-    (half of a detector candidate's scoring time)."""
+    (3.3 of the 8.6 s a candidate took on 64 COCO photos)."""
     m = res.metrics
     drop = ref.metrics.map - m.map
     maps = _resamples(res)
