@@ -44,10 +44,17 @@ class MessageBanner(QLabel):
         self._fit_height()
 
     def _fit_height(self) -> None:
-        """As tall as the text needs at the banner's current width (wrapped lines)."""
-        need = super().heightForWidth(self.width()) if self.text() else 0
-        if need > 0 and need != self.maximumHeight():
-            self.setFixedHeight(need)
+        """As tall as the text needs at the banner's current width (wrapped lines).
+
+        QLabel never answers a height-for-width below its minimum height, which the last fit set:
+        without letting it go first, a banner that once wrapped (a message shown while the page was
+        still narrow, a two-line error) kept that height for every later one-line message."""
+        if not self.text():
+            return
+        held = self.minimumHeight()
+        self.setMinimumHeight(0)
+        need = super().heightForWidth(self.width())
+        self.setFixedHeight(need if need > 0 else held)
 
     def _show(self, text: str, colour: str, kind: str) -> None:
         self._message = (text, colour, kind)
@@ -57,9 +64,12 @@ class MessageBanner(QLabel):
         shown = self.warnings[:MAX_WARNINGS]
         more = len(self.warnings) - len(shown)
         lines = [text, *(f"⚠ {w}" for w in shown)] + ([f"⚠ {more} more in the log"] if more > 0 else [])
-        self.setText("\n".join(line for line in lines if line))
+        text = "\n".join(line for line in lines if line)
+        changed = text != self.text() or self.isHidden()
+        self.setText(text)
         self.show()
-        self._fit_height()
+        if changed:  # the live page repeats one message every tick: no relayout for it
+            self._fit_height()
 
     def warn(self, text: str) -> None:
         """Add one of the SDK's warnings (``EdgekitWarning``) under the message, now and under every later
