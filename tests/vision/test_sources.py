@@ -327,3 +327,46 @@ def test_a_list_of_image_paths_alone_plays_them_unlabelled(tmp_path, monkeypatch
         open_source(str(listing)).open()
     listing.write_text("shots/b.png,cat\nshots/a photo.png,dog\n")  # labelled: the running accuracy's list
     assert [f.label for f in read_all(open_source(str(listing)))] == ["cat", "dog"]
+
+
+def test_a_stream_that_does_not_open_says_whether_it_was_refused_or_timed_out(monkeypatch):
+    """A refused connection fails at once, and was said to have failed "within 5 s"; a server that
+    accepts and never answers is the one that times out."""
+    import socket
+    import threading
+
+    from edgekit.vision.sources import CameraSource
+
+    monkeypatch.setattr(camera_module, "_TIMEOUT_MS", 1000)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(SourceError) as refused:
+        CameraSource(f"http://127.0.0.1:{closed}/video.mjpg").open()
+    assert "connection was refused" in str(refused.value) and "within" not in str(refused.value)
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    held, stop = [], threading.Event()
+
+    def accept() -> None:  # accept, read nothing, answer nothing
+        silent.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(SourceError) as stalled:
+            CameraSource(f"http://127.0.0.1:{silent.getsockname()[1]}/video.mjpg").open()
+        assert "nothing answered within 1 s" in str(stalled.value)
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        silent.close()

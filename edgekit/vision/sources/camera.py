@@ -24,7 +24,7 @@ from edgekit.vision.sources.base import Frame, SourceInfo
 _TIMEOUT_MS = 5000
 
 
-def _open_capture(target: int | str, timeout_ms: int = _TIMEOUT_MS) -> cv2.VideoCapture:
+def _open_capture(target: int | str, timeout_ms: int | None = None) -> cv2.VideoCapture:
     """The hardware edge: open an OpenCV capture (tests replace this function).
 
     OpenCV's own warnings for a missing camera are silenced: the
@@ -41,6 +41,7 @@ def _open_capture(target: int | str, timeout_ms: int = _TIMEOUT_MS) -> cv2.Video
         if isinstance(target, int):
             api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
             return cv2.VideoCapture(target, api)
+        timeout_ms = _TIMEOUT_MS if timeout_ms is None else timeout_ms  # read now: the message says it too
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
         return cv2.VideoCapture(target, cv2.CAP_ANY, params)
     finally:
@@ -79,11 +80,12 @@ class CameraSource:
         learn its rate, see :func:`edgekit.vision.config.sessions_and_source`)."""
         if self._cap is not None:
             return
+        started = time.monotonic()
         cap = _open_capture(self.target)
         if cap is None or not cap.isOpened():
             if cap is not None:
                 cap.release()
-            raise SourceError(self._missing_message())
+            raise SourceError(self._missing_message(time.monotonic() - started))
         width, height, fps = self.requested
         if width and height:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
@@ -123,17 +125,20 @@ class CameraSource:
                 "without range requests, which FFmpeg cannot read); check that it plays in VLC/ffplay, "
                 "or give the file as a path")
 
-    def _missing_message(self) -> str:
+    def _missing_message(self, waited_s: float) -> str:
+        """Why the camera or stream did not open. ``waited_s``: how long the open took; a stream that
+        failed well before the timeout was refused or is no stream (it was said to have timed out)."""
         if isinstance(self.target, int):
             return (
                 f"camera {self.target} could not be opened: it is missing, or busy in another app; "
                 "run `edgekit demo --list-cameras` to see the cameras here, close apps using it, "
                 "or pass another --source"
             )
-        return (
-            f"stream {self.name} could not be opened within {_TIMEOUT_MS / 1000:.0f} s; check the URL, "
-            "credentials and network, and that the stream plays in VLC/ffplay"
-        )
+        timeout_s = _TIMEOUT_MS / 1000
+        why = (f"nothing answered within {timeout_s:g} s" if waited_s >= 0.8 * timeout_s else
+               f"it failed after {waited_s:.1f} s: the connection was refused, or what answered is no stream")
+        return (f"stream {self.name} could not be opened ({why}); check the URL, credentials and network, "
+                "and that the stream plays in VLC/ffplay")
 
 
 def redact_url(url: str) -> str:
