@@ -65,6 +65,8 @@ def test_a_finished_plan_says_how_its_choice_reaches_this_page(window, tiny_onnx
     window.state.set_model(tiny_onnx)
     page = window.show_page("DeployPage")
     assert "Run plan" in page.what.values["Model"].text()
+    # with no plan, the default Backend/Precision keep the model as it is ("as chosen" beside "no plan chosen")
+    assert page.backend.itemText(0).startswith("as the model is") and page.precision.itemText(0) == "as the model is"
     chosen = Candidate("openvino/cpu/int8", "openvino", "cpu", "int8", Method.INT8, {}, p50_ms=2.2,
                        status=CandidateStatus.CHOSEN)
     window.state.set_report(Report(model=tiny_onnx.name, model_sha256=tiny_onnx.sha256, target="local",
@@ -73,6 +75,7 @@ def test_a_finished_plan_says_how_its_choice_reaches_this_page(window, tiny_onnx
     assert "openvino/cpu/int8" in text and "Use this model" in text
     window.state.set_choice(chosen)  # what "Use this model" does
     assert page.what.values["Plan choice"].text().startswith("openvino/cpu/int8")
+    assert page.backend.itemText(0) == page.precision.itemText(0) == "as the plan chose"
 
 
 def test_a_build_can_be_cancelled_and_leaves_no_bundle(window, qtbot, tiny_onnx, tmp_path):

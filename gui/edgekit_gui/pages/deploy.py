@@ -24,7 +24,7 @@ from edgekit_gui.widgets.cards import Card
 from edgekit_gui.widgets.data_picker import DEMO, FOLDER, DataPicker, data_argument, data_hint, is_detector
 from edgekit_gui.widgets.tables import fill_table, make_table
 
-FROM_CHOICE = "as chosen"
+FROM_CHOICE = "as the plan chose"
 
 
 def deploy_in_worker(source: Any, target: str, out: str, overrides: dict, data: str | None, samples: int | None,
@@ -157,7 +157,12 @@ class DeployPage(Page):
             self.deploy_button.setEnabled(False)
             return
         self.deploy_button.setEnabled(True)
-        if src is self.state.choice:  # a plan Candidate: its model is a Model.to_dict()
+        # the first choice of Backend/Precision says what it keeps: "as chosen" read as a plan's choice
+        # beside "no plan chosen yet"
+        planned = src is self.state.choice
+        self.backend.setItemText(0, FROM_CHOICE if planned else "as the model is (edgekit picks the backend)")
+        self.precision.setItemText(0, FROM_CHOICE if planned else "as the model is")
+        if planned:  # a plan Candidate: its model is a Model.to_dict()
             name, fmt = src.model.get("name", src.key), src.model.get("format", "?")
             stored = src.model.get("precision", src.precision)  # an INT8 QDQ model's "fp32" method keeps it INT8
             self.what.add_row("Model", f"{name} ({fmt}, {stored})")
@@ -194,7 +199,7 @@ class DeployPage(Page):
                                    "images only")
             return
         overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
-                     if w.currentText() != FROM_CHOICE}
+                     if w.currentIndex() > 0}  # the first: the plan's choice, or the model as it is
         self._run(self.show_bundle, deploy_in_worker, src, self.state.target, self.out.text(), overrides,
                   data_argument(self.data.spec(), is_detector(self.state.model)), self.samples.value() or None,
                   self.force.isChecked())
