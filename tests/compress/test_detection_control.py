@@ -9,6 +9,7 @@ the best it found.
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -147,3 +148,29 @@ def test_a_layer_kept_float_takes_its_silu_along(tmp_path):
         q = quantize_int8(load_model(path), feeds, tmp_path / "q.onnx")
     groups = _groups(onnx.load(str(q.path)))
     assert groups["conv1"] == ["conv1", "sig1", "silu1"] and groups["conv2"] == ["conv2"]
+
+
+def test_the_ranking_runs_graphs_without_their_dead_nodes_and_measures_the_same(det, tmp_path):
+    """A ranking step ran the whole QDQ graph, the reverted layers' unread quantize/dequantize pairs
+    included (on YOLOX-Nano 822 of 1282 nodes, 0.55 s of a 0.78 s step); without them the heads the
+    ranking compares are the same."""
+    from edgekit.compress.detection import detection_calibration, quantize_detector
+    from edgekit.compress.detection_control import _Search, _tidy
+
+    model, calib, val, _ = det
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = quantize_detector(model, detection_calibration(calib, model), tmp_path / "q.onnx")
+        search = _Search(model, q, val, tmp_path, None)
+    feeds = detection_calibration(val, model, 2)
+    heads = search._heads()
+    from edgekit.compress.accuracy_control import _intermediates
+
+    ref = _intermediates(copy.deepcopy(search.float), heads, feeds)
+    layers = list(search.groups)
+    for one in layers[:3]:
+        graph = search._reverted(search.members([n for n in layers if n != one]))
+        tidy = _tidy(copy.deepcopy(graph))
+        assert len(tidy.graph.node) < len(graph.graph.node)  # dead Q/DQ dropped
+        assert search._error(tidy, heads, feeds, ref) == pytest.approx(search._error(graph, heads, feeds, ref),
+                                                                       rel=1e-6, abs=1e-9)
