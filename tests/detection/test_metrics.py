@@ -144,11 +144,18 @@ def test_bootstrap_curves_laid_end_to_end_equal_the_per_image_concatenation_ties
 
 
 def test_the_planners_resamples_give_evals_interval():
-    """The planner scores a detector once and takes both intervals (its mAP's, its drop's) from one
-    set of resamples: the mAP interval must be the one `edgekit eval` prints for the same boxes."""
-    from edgekit.detection.metrics import map_resamples
+    """The planner scores a detector once (no bootstrap) and takes both intervals, its mAP's and its drop's,
+    from one set of resamples: the mAP interval must be the one `edgekit eval` prints for the same boxes."""
+    from types import SimpleNamespace
+
+    from edgekit.planner.detection import BOOTSTRAP, _resamples, _scored
+    from edgekit.planner.report import Candidate
+    from edgekit.types import Method
 
     truths, preds = _scene(np.random.default_rng(11), n_images=30)
-    maps = map_resamples(truths, preds, 4, reps=100, seed=0)
-    ci = tuple(np.percentile(maps[np.isfinite(maps)], [2.5, 97.5]))
-    assert ci == coco_evaluate(truths, preds, 4, bootstrap=100, seed=0).map_ci
+    scored = SimpleNamespace(metrics=coco_evaluate(truths, preds, 4, bootstrap=0), truths=truths, predictions=preds)
+    assert math.isnan(scored.metrics.map_ci[0])  # what the planner now gets from scoring
+    c = _scored(Candidate("onnxruntime/cpu/fp32", "onnxruntime", "cpu", "fp32", Method.FP32, {}), scored, scored,
+                _resamples(scored))
+    assert c.accuracy_ci == coco_evaluate(truths, preds, 4, bootstrap=BOOTSTRAP, seed=0).map_ci
+    assert c.drop == 0 and c.drop_ci == (0.0, 0.0)  # paired with itself: no drop, no spread
