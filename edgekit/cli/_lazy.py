@@ -53,16 +53,17 @@ def load_command(name: str, markup: str | None) -> TyperCommand | TyperGroup:
     importlib.import_module(f"edgekit.cli.{name}").register(scratch)
     cmd = typer.main.get_command(scratch)
     inner = getattr(cmd, "commands", None)  # a module that adds a sub-group (``edgekit device ...``)
-    from edgekit.cli._examples import epilog
+    from edgekit.cli._examples import EXAMPLES, epilog
+    from edgekit.cli._narrow_help import fit  # an 80-column terminal gets click's layout
 
     if inner is not None and name in inner:
         inner[name].epilog = inner[name].epilog or epilog(name)
-        return inner[name]
+        return fit(inner[name], EXAMPLES.get(name))
     cmd.name = name
     cmd.epilog = cmd.epilog or epilog(name)
     from edgekit.cli._card_flags import attach  # --mean/--std/--labels/--card... on every MODEL command
 
-    return attach(cmd)
+    return fit(attach(cmd), EXAMPLES.get(name))
 
 
 class LazyCommands(MutableMapping):

@@ -59,3 +59,37 @@ def test_help_shows_every_option_name_whole_at_80_columns(argv, capsys, monkeypa
              for opt in (*p.opts, *p.secondary_opts) if opt.startswith("--")]
     assert "--help" in shown
     assert [flag for flag in flags if flag not in shown] == [], out
+
+
+def _help(argv: list[str], columns: int, capsys, monkeypatch) -> str:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.delenv("TERMINAL_WIDTH", raising=False)
+    assert main([*argv, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def test_help_at_80_columns_gives_descriptions_room_and_examples_a_shell_takes(capsys, monkeypatch):
+    """typer's panels left a description 22 characters at 80 columns: `plan --help` ran to 128 lines,
+    "Labelled image / folder (one / sub-folder per / class)"; and a long example was wrapped mid-command."""
+    from edgekit.cli._examples import EXAMPLES
+
+    out = _help(["plan"], 80, capsys, monkeypatch)
+    assert len(out.splitlines()) < 90
+    assert "Labelled image folder (one sub-folder per" in out  # one line of the description
+    assert "╭" not in out and "**" not in out and "`" not in out  # no panels, no markdown left showing
+    card = _help(["card"], 80, capsys, monkeypatch)
+    assert "shorter-crop" in card.replace("--resize shorter-crop", "")  # never cut at its hyphen
+    examples = card[card.index("Examples:"):].split("\n\n")[1:]
+    assert [" ".join(e.replace("\\\n", " ").split()) for e in examples] == EXAMPLES["card"]
+    assert all(len(line) <= 80 for e in examples for line in e.splitlines())
+    device = _help(["device"], 80, capsys, monkeypatch)
+    assert "are used as OpenSSH would" in " ".join(device.split())  # a group's list: sentences whole
+    assert not [line for line in device.splitlines()[1:] if line.endswith("...")], device
+
+
+def test_wide_terminals_keep_the_panels(capsys, monkeypatch):
+    out = _help(["plan"], 120, capsys, monkeypatch)
+    assert "╭─ Options" in out and "Examples:" in out
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["plan", "--no-such-flag"]) == 2  # an error keeps typer's box whatever the width
+    assert "╭" in capsys.readouterr().err
