@@ -6,7 +6,8 @@ the dependency graph so a removed conv output channel also removes the
 matching BatchNorm entries and the next layer's input channels. Channels
 are ranked by L2 weight magnitude; the classifier keeps all its outputs.
 
-With training data a short fine-tune (a few epochs of SGD) recovers most of
+With training data a short fine-tune (BatchNorm statistics measured again, a
+few epochs of AdamW) recovers most of
 the accuracy lost; without it the planner will usually reject the pruned
 model for accuracy -- which is the honest outcome.
 The pruned network is exported to ONNX (a pruned module no longer matches
@@ -70,7 +71,7 @@ def prune_channels(
     *,
     train_data: Iterable[tuple[np.ndarray, int]] | None = None,
     epochs: int = 2,
-    lr: float = 0.01,
+    lr: float = 1e-3,
     force: bool = False,
     progress: Progress | None = None,
 ) -> PruneResult:
@@ -104,20 +105,37 @@ def prune_channels(
     flops0, params0 = tp.utils.count_ops_and_params(module, example)
     say(progress, "pruning", f"{ratio:.0%} of the channels of {model.name}", 0.0)
     head = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1:]
+    # round_to=8: channel counts stay multiples of 8. Why: onnxruntime's convolutions run blocked layouts of
+    # 8/16 channels; digits-mnv2 pruned 30 % without rounding ran 4.8 ms against 2.0 ms with it (its
+    # FLOPs 57 vs 51 M; 2-core EPYC). The cost: a narrow layer loses more than `ratio` (16 channels keep 8
+    # at any ratio), so the CLI prints the FLOPs and parameters really removed.
     pruner = tp.pruner.MetaPruner(module, example, importance=tp.importance.MagnitudeImportance(p=2),
                                   pruning_ratio=ratio, ignored_layers=head, round_to=8)
     pruner.step()
     flops1, params1 = tp.utils.count_ops_and_params(module, example)
     tuned = train_data is not None
     if tuned:
+        train_data = list(train_data)
         fine_tune(module, model, train_data, epochs=epochs, lr=lr, progress=progress)
     onnx_model = _export(model, module.eval(), dest, force, progress)
+    meta = onnx_model.metadata
+    meta = {**meta, "compression": {**meta["compression"], "ratio": ratio, "flops_before": int(2 * flops0),
+                                    "flops_after": int(2 * flops1), "params_before": int(params0),
+                                    "params_after": int(params1), "fine_tuned_images": len(train_data) if tuned else 0,
+                                    "epochs": epochs if tuned else 0}}
+    onnx_model = onnx_model.replace(metadata=meta)
     return PruneResult(onnx_model, module, int(2 * flops0), int(2 * flops1), int(params0), int(params1), tuned)
 
 
 def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]], *, epochs: int = 2,
-              lr: float = 0.01, batch: int = 32, progress: Progress | None = None) -> None:
-    """A few epochs of SGD with momentum on ``data`` (images preprocessed as the model expects)."""
+              lr: float = 1e-3, batch: int = 32, progress: Progress | None = None) -> None:
+    """A few epochs of AdamW on ``data`` (images preprocessed as the model expects), with the
+    BatchNorm statistics measured again on ``data`` before and after.
+
+    Why the statistics: a pruned network's BatchNorm layers keep the running means and variances
+    of the channels it had, and a few dozen training steps (momentum 0.1) do not replace them:
+    digits-mnv2 pruned 30 % and tuned 2 epochs of SGD on 300 images scored 11 % on demo-test (chance),
+    76 % once its statistics were measured again after, 92 % with AdamW (1e-3) instead; 98 % unpruned."""
     import torch
 
     if model.preprocess is None:
@@ -125,7 +143,8 @@ def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]],
     items = list(data)
     x = torch.from_numpy(model.preprocess.batch([img for img, _ in items]))
     y = torch.tensor([label for _, label in items])
-    opt = torch.optim.SGD(module.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    recalibrate_batchnorm(module, x, batch)
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(0)
     module.train()
     for epoch in range(epochs):
@@ -135,6 +154,29 @@ def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]],
             opt.zero_grad()
             torch.nn.functional.cross_entropy(module(x[idx]), y[idx]).backward()
             opt.step()
+    recalibrate_batchnorm(module, x, batch)
+    module.eval()
+
+
+def recalibrate_batchnorm(module: Any, x: Any, batch: int = 32) -> None:
+    """Measure every BatchNorm layer's running mean and variance again over the inputs ``x`` (an
+    equal-weight average over the batches, not a moving one); weights are not touched."""
+    import torch
+
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    kept = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average
+    module.train()
+    with torch.no_grad():
+        for idx in torch.arange(len(x)).split(batch):
+            if len(idx) > 1:  # BatchNorm in training mode needs two samples
+                module(x[idx])
+    for norm, momentum in zip(norms, kept):
+        norm.momentum = momentum
     module.eval()
 
 

@@ -80,3 +80,20 @@ def test_pruning_refuses_an_existing_output_before_it_prunes(tmp_path, monkeypat
     with pytest.raises(OutputExists):
         prune.prune_channels(net, 0.4, tmp_path / "pruned.onnx")
     assert (tmp_path / "pruned.onnx").read_bytes() == b"keep me"
+
+
+def test_a_pruned_digit_recognizer_fine_tuned_on_200_images_keeps_its_accuracy_on_held_out_scans(tmp_path):
+    """The fine-tune left the BatchNorm statistics of the channels pruning removed: 30 % of demo:digits
+    pruned and tuned on 200 training scans kept 83 % on demo-test; measured again, 95 % (unpruned 98 %)."""
+    from edgekit._assets import assets_dir
+    from edgekit.compress.prune import prune_channels
+    from edgekit.data import open_dataset
+    from edgekit.data.sampling import stratified_split
+    from edgekit.evaluation import evaluate
+    from edgekit.models import load_model
+
+    model = load_model(assets_dir() / "digits.pt")
+    train = open_dataset("demo-train", 64)
+    result = prune_channels(model, 0.3, tmp_path / "p.onnx", train_data=stratified_split(train, 200 / len(train))[1])
+    assert result.flops_after < 0.7 * result.flops_before
+    assert evaluate(result.model, open_dataset("demo-test", 64), "onnxruntime").metrics.accuracy > 0.92
