@@ -170,12 +170,16 @@ def _not_onnx(fmt: Any) -> str:
     readers = [name for name in backends_for(fmt) if name != "onnxruntime"]
     run_on = (f"run it on {readers[0]} (--backend {readers[0]} on the command line, backend={readers[0]!r} "
               "in Python)" if readers else "")
+    named = _FORMAT_NAMES.get(str(fmt), str(fmt))
     if (str(fmt), "onnx") in supported_conversions():
         fix = (f"{run_on} or " if run_on else "") + ("convert it (`edgekit convert MODEL --to onnx`, "
                                                      "edgekit.models.convert(model, to='onnx'))")
     else:  # an OpenVINO IR does not convert back (Why: the message offered a conversion that then failed)
-        fix = (f"{run_on}, or " if run_on else "") + f"give onnxruntime the ONNX file this {fmt} model was made from"
-    return f"onnxruntime reads ONNX files only, not {fmt}; {fix}"
+        fix = (f"{run_on}, or " if run_on else "") + f"give onnxruntime the ONNX file this {named.removeprefix('an ')} was made from"
+    return f"onnxruntime reads ONNX files only, not {named}; {fix}"
+
+
+_FORMAT_NAMES = {"openvino": "an OpenVINO IR", "torch": "a PyTorch file"}  # what _not_onnx calls a format
 
 
 class OnnxRuntimeBackend(Backend):

@@ -34,7 +34,7 @@ def test_onnxruntime_asked_for_an_ir_names_the_cli_flag(digits_ir, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "ONNX files only" in err and "--backend openvino" in err
     # an IR does not convert back to ONNX: the fix named is the ONNX it came from, not a failing convert
-    assert "the ONNX file this openvino model was made from" in err and "convert" not in err
+    assert "the ONNX file this OpenVINO IR was made from" in err and "convert" not in err
 
 
 def test_the_python_evaluate_of_an_ir_picks_openvino_without_being_told(digits_ir):
