@@ -89,6 +89,13 @@ def resolve_model(spec: str, workdir: Path) -> Any:
     return load_cli_model(spec)
 
 
+def _split(given: list[str] | None) -> list[str] | None:
+    """Repeated values and comma lists alike: ``["fp32,int8", "fp16"]`` -> ``["fp32", "int8", "fp16"]``."""
+    if not given:
+        return given
+    return [part.strip() for item in given for part in item.split(",") if part.strip()]
+
+
 def _profile(peak: bool, backends: list[str] | None = None) -> Any:
     """The hardware profile for the manifest (and peak GFLOP/s with ``--peak``); None if unavailable.
 
@@ -122,16 +129,16 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str, typer.Argument(help="Model file, hub name (demo:digits) or zoo:NAME.")],
         backend: Annotated[
             list[str] | None,
-            typer.Option("--backend", "-b", help="Backend (repeat for several); default: all."),
+            typer.Option("--backend", "-b", help="Backend (repeat, or a comma list); default: all."),
         ] = None,
         device: Annotated[
             list[str] | None,
-            typer.Option("--device", "-d", help="Device (repeat); default: cpu (+ torch cuda); "
+            typer.Option("--device", "-d", help="Device (repeat, or a comma list); default: cpu (+ torch cuda); "
                          "or a device added with `edgekit device add` (measured there over SSH)."),
         ] = None,
         precision: Annotated[
             list[str] | None,
-            typer.Option("--precision", "-p", help="Precision (repeat); default: as stored."),
+            typer.Option("--precision", "-p", help="Precision (repeat, or a comma list); default: as stored."),
         ] = None,
         mode: Annotated[
             str, typer.Option("--mode", help="latency (one sync request) or throughput (async requests).")
@@ -157,6 +164,9 @@ def register(app: typer.Typer) -> None:
 
         if out is not None:
             check_writable(out, force)
+        # `-p fp32,int8` as well as `-p fp32 -p int8` (plan's --methods is a comma list; bench's own
+        # example was one, and measured nothing: "unknown precision 'fp32,int8'")
+        backend, device, precision = (_split(given) for given in (backend, device, precision))
         try:
             settings = BenchSettings(mode=mode, seconds=seconds, warmup_seconds=warmup)
         except ValueError as exc:

@@ -228,8 +228,45 @@ class Connection:
     # ---- files -------------------------------------------------------------------------
     def _sftp_client(self) -> Any:
         if self._sftp is None:
-            self._sftp = self._runner.call(self._conn.start_sftp_client(), 30)
+            try:
+                self._sftp = self._runner.call(self._conn.start_sftp_client(), 30)
+            except Exception as exc:
+                if not self._runs_commands_without_sftp(exc):
+                    raise
+                self._sftp = _NO_SFTP
         return self._sftp
+
+    def _runs_commands_without_sftp(self, exc: BaseException) -> bool:
+        """The server refused the SFTP subsystem yet runs commands: Dropbear without its sftp-server,
+        an OpenSSH whose sshd_config has no ``Subsystem sftp`` line.
+
+        Why: such a device answered ``device check`` (a command) and then every ``bench --device``,
+        ``plan`` and ``deploy --to`` failed with "connection lost while reading .../manifest.json"
+        (the refusal is a ChannelOpenError, as a dropped link is). Files then go through ``sh``:
+        ``mkdir -p``, ``cat``, ``find``/``wc -c``, ``rm -f``, ``mv -f`` (BusyBox has them all)."""
+        if not isinstance(exc, _asyncssh().ChannelOpenError):
+            return False
+        try:
+            return self.run("true", 15).rc == 0
+        except Exception:  # noqa: BLE001 - the link itself is gone: the caller explains the first error
+            return False
+
+    def _shell_files(self, doing: str) -> bool:
+        """True where files go through ``sh`` (no SFTP there); errors opening SFTP explained."""
+        try:
+            return self._sftp_client() is _NO_SFTP
+        except Cancelled:
+            raise
+        except Exception as exc:
+            raise _explain(exc, self.device, doing) from exc
+
+    def _sh(self, script: str, timeout: float, doing: str, ok: tuple[int, ...] = (0,)) -> RunResult:
+        """``script`` run by ``sh`` on the device; an exit code outside ``ok`` is a :class:`DeviceError`."""
+        done = self.run(f"sh -c {shlex.quote(script)}", timeout)
+        if done.rc not in ok:
+            said = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit code {done.rc}"]
+            raise DeviceError(f"on {self.device.name}: {doing} failed: {said[0]}")
+        return done
 
     def _file_op(self, coro_fn: Callable[[Any], Any], timeout: float, doing: str, cancel: Cancel = None) -> Any:
         try:
@@ -241,10 +278,18 @@ class Connection:
 
     def makedirs(self, path: str) -> None:
         """Create ``path`` (and parents) on the device."""
+        if self._shell_files(f"creating {path}"):
+            self._sh(f"mkdir -p -- {shlex.quote(path)}", 30, f"creating {path}")
+            return
         self._file_op(lambda s: s.makedirs(path, exist_ok=True), 30, f"creating {path}")
 
     def read_text(self, path: str) -> str | None:
         """A small remote text file's content, or ``None`` when it does not exist."""
+        if self._shell_files(f"reading {path}"):
+            q = shlex.quote(path)
+            done = self._sh(f"if [ -f {q} ]; then cat -- {q}; else exit 3; fi", 30, f"reading {path}", ok=(0, 3))
+            return None if done.rc == 3 else done.stdout
+
         async def read(sftp: Any) -> str | None:
             asyncssh = _asyncssh()
 
@@ -257,6 +302,15 @@ class Connection:
 
     def sizes(self, folder: str) -> dict[str, int]:
         """``relative path -> size`` of every file under ``folder`` on the device (empty when absent)."""
+        if self._shell_files(f"listing {folder}"):
+            script = f"cd -- {shlex.quote(folder)} 2>/dev/null || exit 0; find . -type f -exec wc -c {{}} +"
+            found = {}
+            for line in self._sh(script, 60, f"listing {folder}").stdout.splitlines():
+                size, _, name = line.strip().partition(" ")
+                if name.startswith("./") and size.isdigit():  # not wc's "total" line
+                    found[name[2:]] = int(size)
+            return found
+
         async def walk(sftp: Any) -> dict[str, int]:
             asyncssh = _asyncssh()
 
@@ -282,6 +336,10 @@ class Connection:
 
     def remove(self, path: str) -> None:
         """Delete a remote file if it exists."""
+        if self._shell_files(f"removing {path}"):
+            self._sh(f"rm -f -- {shlex.quote(path)}", 30, f"removing {path}")
+            return
+
         async def rm(sftp: Any) -> None:
             asyncssh = _asyncssh()
 
@@ -300,6 +358,10 @@ class Connection:
         size = Path(local).stat().st_size
         timeout = 30 + size / 1e6  # >= 1 MB/s or something is wrong
         part = f"{remote}.part"
+        doing = f"copying {Path(local).name} to {remote}"
+        if self._shell_files(doing):
+            self._put_through_sh(Path(local), remote, part, timeout, doing, cancel)
+            return size
 
         async def copy(sftp: Any) -> None:
             parent = remote.rsplit("/", 1)[0] if "/" in remote else "."
@@ -311,8 +373,29 @@ class Connection:
                 with contextlib.suppress(Exception):
                     await sftp.remove(remote)
                 await sftp.rename(part, remote)
-        self._file_op(copy, timeout, f"copying {Path(local).name} to {remote}", cancel)
+        self._file_op(copy, timeout, doing, cancel)
         return size
+
+    def _put_through_sh(self, local: Path, remote: str, part: str, timeout: float, doing: str,
+                        cancel: Cancel) -> None:
+        """:meth:`put` where there is no SFTP: the file is the standard input of ``cat > part``."""
+        parent = remote.rsplit("/", 1)[0] if "/" in remote else "."
+        script = (f"mkdir -p -- {shlex.quote(parent)} && cat > {shlex.quote(part)} && "
+                  f"mv -f -- {shlex.quote(part)} {shlex.quote(remote)}")
+
+        async def copy() -> Any:
+            return await self._conn.run(f"sh -c {shlex.quote(script)}", stdin=str(local), encoding=None, check=False)
+        try:
+            done = self._runner.call(copy(), timeout, cancel)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            raise _explain(exc, self.device, doing) from exc
+        if done.exit_status != 0:
+            said = (done.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
+            if said and ("space" in said[0].lower() or "quota" in said[0].lower()):
+                raise _disk_full(self.device, doing, said[0])
+            raise DeviceError(f"on {self.device.name}: {doing} failed: {said[0] if said else done.exit_status}")
 
 
 async def _connect(device: Device) -> Any:
@@ -343,8 +426,11 @@ async def _presented_key(device: Device) -> Any:
     return None
 
 
+_NO_SFTP = object()  # Connection._sftp where the server has no SFTP subsystem (files go through sh)
+
+
 async def _close(conn: Any, sftp: Any) -> None:
-    if sftp is not None:
+    if sftp is not None and sftp is not _NO_SFTP:
         sftp.exit()
     conn.close()
     with contextlib.suppress(Exception):

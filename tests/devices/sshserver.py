@@ -31,8 +31,9 @@ class LoopbackDevice:
     """Start with :meth:`start`, stop with :meth:`stop` (idempotent; kills every process it started)."""
 
     def __init__(self, home: Path, user: str, client_public_key: asyncssh.SSHKey,
-                 host_key: asyncssh.SSHKey | None = None, port: int | None = None) -> None:
+                 host_key: asyncssh.SSHKey | None = None, port: int | None = None, sftp: bool = True) -> None:
         self.home, self.user, self.client_key = Path(home), user, client_public_key
+        self.sftp = sftp  # False: no SFTP subsystem (Dropbear without sftp-server; sshd with no Subsystem line)
         self.host_key = host_key or asyncssh.generate_private_key("ssh-ed25519")
         self.port = port or free_port()
         self.fail_writes_with: int | None = None  # errno for every SFTP write (ENOSPC = disk full)
@@ -85,7 +86,8 @@ class LoopbackDevice:
                 return super().write(file_obj, offset, data)
 
         return await asyncssh.create_server(Server, "127.0.0.1", self.port, server_host_keys=[self.host_key],
-                                            process_factory=self._process, sftp_factory=SFTP, encoding=None,
+                                            process_factory=self._process, sftp_factory=SFTP if self.sftp else None,
+                                            encoding=None,
                                             allow_scp=False)
 
     async def _process(self, process: asyncssh.SSHServerProcess) -> None:
@@ -96,7 +98,7 @@ class LoopbackDevice:
             return
         env = {**os.environ, "HOME": str(self.home)}
         proc = await asyncio.create_subprocess_exec("/bin/sh", "-c", command, cwd=self.home, env=env,
-                                                    stdin=asyncio.subprocess.DEVNULL,
+                                                    stdin=asyncio.subprocess.PIPE,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                                                     start_new_session=True)
         self.pids[proc.pid] = command
@@ -106,8 +108,18 @@ class LoopbackDevice:
                 with contextlib.suppress(Exception):
                     dst.write(chunk)
 
+        async def feed() -> None:  # the client's standard input (a file copied with `cat > part`)
+            with contextlib.suppress(Exception):
+                while chunk := await process.stdin.read(65536):
+                    proc.stdin.write(chunk)
+                    await proc.stdin.drain()
+            with contextlib.suppress(Exception):
+                proc.stdin.close()
+
+        feeder = asyncio.ensure_future(feed())  # as sshd: the command's end ends the channel, read or not
         await asyncio.gather(pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr))
         code = await proc.wait()
+        feeder.cancel()
         with contextlib.suppress(Exception):
             process.exit(code if code >= 0 else 128 - code)
 

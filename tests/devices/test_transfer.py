@@ -67,3 +67,35 @@ def test_a_damaged_copy_is_refused_there_and_sent_again(device, server, bundle):
     assert m.bench["status"] == "ok"
     assert "labels.txt" in m.shipment["sent"]  # the second, full copy
     assert server.count("device measure") == 2
+
+
+def test_a_device_without_sftp_gets_its_bundles_through_the_shell(tmp_path, client_key):
+    """A server with no SFTP subsystem (Dropbear without sftp-server, an sshd_config with no Subsystem
+    line) answered `device check`, then every bench/plan/deploy there failed with "connection lost while
+    reading .../manifest.json". Files now go through sh: shipped whole, only what changed the second
+    time, verified there."""
+    import asyncssh
+
+    from edgekit.devices.runner import device_target
+    from edgekit.models import load_model
+    from tests.devices.conftest import add_device
+    from tests.devices.sshserver import LoopbackDevice
+
+    home = tmp_path / "dropbear-home"
+    home.mkdir()
+    server = LoopbackDevice(home, "edge", asyncssh.read_public_key(str(client_key) + ".pub"), sftp=False).start()
+    try:
+        device = add_device("nosftp", server, client_key, user="edge")
+        with Remote.open(device) as remote:
+            bundle = build_bundle(load_model("demo:digits"), "onnxruntime", "cpu", "fp32",
+                                  device_target(device, remote.profile()))
+            first = remote.ship(bundle, "digits")
+            again = remote.ship(bundle, "digits")
+        assert "model/digits.onnx" in first.sent and first.bytes_sent > 300_000
+        assert again.sent == ("manifest.json", "manifest.sha256") and "model/digits.onnx" in again.kept
+        shipped = home / "edgekit-work" / "bundles" / "digits" / "model" / "digits.onnx"
+        assert shipped.read_bytes() == (bundle / "model" / "digits.onnx").read_bytes()
+        assert not list(home.rglob("*.part"))
+        assert any(c.startswith("sh -c 'mkdir -p") for c in server.commands)  # the files went through sh
+    finally:
+        server.stop()
