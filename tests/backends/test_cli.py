@@ -77,3 +77,15 @@ def test_bench_refuses_a_negative_time_budget(tiny, capsys):
     assert main(["bench", str(tiny.path), "--seconds", "-1"]) == 2
     err = capsys.readouterr().err
     assert "--seconds" in err and "Traceback" not in err
+
+
+def test_bench_takes_comma_lists_as_its_help_example_does(tiny):
+    """``edgekit bench model.onnx -b onnxruntime -p fp32,int8`` (bench's own --help example) measured
+    nothing: "unknown precision 'fp32,int8'"; -p fp32 -p int8 worked."""
+    result = runner.invoke(app, ["bench", str(tiny.path), "-b", "onnxruntime,openvino", "-p", "fp32", "--json",
+                                 *QUICK])
+    assert result.exit_code == 0, result.output
+    assert [r["backend"] for r in json.loads(result.stdout)["results"]] == ["onnxruntime", "openvino"]
+    from edgekit.cli._examples import EXAMPLES
+
+    assert any("-p fp32,int8" in line for line in EXAMPLES["bench"])
