@@ -149,14 +149,18 @@ def _show_check(check, console) -> None:
 
 @device_app.command("measure", hidden=True)
 def measure_cmd(
-    bundle: Annotated[Path, typer.Argument(help="Bundle folder on this device.")],
+    bundles: Annotated[list[Path], typer.Argument(help="Bundle folder(s) on this device.")],
     seconds: Annotated[float, typer.Option("--seconds", min=0.05, help="Timed benchmark seconds.")] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (always).")] = True,
 ) -> None:
-    """(Runs ON the device.) Verify a bundle, re-run its sample, benchmark it; print JSON."""
-    from edgekit.devices.onboard import measure_bundle
+    """(Runs ON the device.) Verify bundles, re-run their samples, benchmark them interleaved; print JSON
+    (one bundle: its object; several: ``{"results": [...]}`` in their order)."""
+    from edgekit.devices.onboard import measure_bundle, measure_bundles
 
-    print(json.dumps(measure_bundle(bundle, seconds), default=str))
+    if len(bundles) == 1:
+        print(json.dumps(measure_bundle(bundles[0], seconds), default=str))
+        return
+    print(json.dumps({"results": measure_bundles(bundles, seconds)}, default=str))
 
 
 def register(app: typer.Typer) -> None:

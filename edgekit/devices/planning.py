@@ -71,9 +71,11 @@ class DeviceMeasurer:
 
     def measure(self, items: list[tuple[str, Any, str, str, str]], seconds: float, cancel: Any = None,
                 progress: Progress | None = None) -> dict[str, Any]:
-        """Measure ``(key, model, backend, device, precision)`` items there, one by one.
+        """Measure ``(key, model, backend, device, precision)`` items there: each shipped, then all timed
+        together, interleaved (:meth:`DeviceRunner.measure_together`).
 
-        ``progress`` gets a "benchmarking" :class:`~edgekit.progress.ProgressEvent` before each (k/N, fraction).
+        ``progress`` gets a "benchmarking" :class:`~edgekit.progress.ProgressEvent` before each is shipped
+        (k/N) and before they are timed.
 
         Returns:
             key -> ``BenchResult`` (status "unavailable" for a candidate that cannot be bundled).
@@ -87,31 +89,44 @@ class DeviceMeasurer:
         results: dict[str, Any] = {}
         name = self.device.name
         runner = None
-        try:  # closed however the loop ends: a leaked connection keeps its loop thread alive
-            for i, (key, model, backend, device, precision) in enumerate(items):
-                emit(progress, "benchmarking", f"on {name}: {key}", done=i, total=len(items),
-                     fraction=i / max(1, len(items)))
-                try:
-                    runner = runner or DeviceRunner.open(self.device, self.data, self.profile)
-                    m = runner.measure(model, backend, device, precision, seconds, cancel=lambda: _fired(cancel),
-                                        resume=self.resume)
-                except (BackendUnavailable, BundleError) as exc:
+        n = len(items)
+
+        def told(i: int | None, what: str) -> None:
+            emit(progress, "benchmarking", f"on {name}: {what}", done=n if i is None else i, total=n,
+                 fraction=0.5 if i is None else 0.5 * i / max(1, n))
+
+        try:  # closed however it ends: a leaked connection keeps its loop thread alive
+            try:
+                runner = DeviceRunner.open(self.device, self.data, self.profile)
+                measured = runner.measure_together(
+                    [(model, backend, device, precision) for _, model, backend, device, precision in items],
+                    seconds, cancel=lambda: _fired(cancel), resume=self.resume, progress=told)
+            except DeviceError as exc:  # Cancelled passes through; the connection is closed below
+                kept = self._kept(runner, items, seconds)
+                missing = tuple(k for k, *_ in items if k not in kept)
+                raise PlanIncomplete(
+                    f"{exc} -- measured {n - len(missing)} of {n} candidates on {name}; missing: "
+                    f"{', '.join(missing)}. Re-run the same command to measure only those (the others are kept)",
+                    missing) from exc
+            for (key, model, backend, device, precision), m in zip(items, measured):
+                if isinstance(m, (BackendUnavailable, BundleError)):
                     results[key] = BenchResult(model.name, backend, device, precision, status="unavailable",
-                                               reason=f"cannot be bundled for {name}: {exc}")
-                    continue
-                except CommandFailed as exc:  # edgekit there reported an error for this candidate only
-                    results[key] = BenchResult(model.name, backend, device, precision, status="failed", reason=str(exc))
-                    continue
-                except DeviceError as exc:  # Cancelled passes through; the connection is closed below
-                    missing = tuple(k for k, *_ in items[i:])
-                    raise PlanIncomplete(
-                        f"{exc} -- measured {i} of {len(items)} candidates on {name}; missing: {', '.join(missing)}. "
-                        "Re-run the same command to measure only those (the others are kept)", missing) from exc
-                self.measured[key] = m
-                results[key] = BenchResult.from_dict(m.bench)
+                                               reason=f"cannot be bundled for {name}: {m}")
+                elif isinstance(m, CommandFailed):  # edgekit there reported an error for this candidate only
+                    results[key] = BenchResult(model.name, backend, device, precision, status="failed", reason=str(m))
+                else:
+                    self.measured[key] = m
+                    results[key] = BenchResult.from_dict(m.bench)
             return results
         finally:
             _close(runner)
+
+    def _kept(self, runner: DeviceRunner | None, items: list, seconds: float) -> set[str]:
+        """Keys of ``items`` an earlier run stored results for (a dropped plan resumes with them)."""
+        if runner is None or not self.resume:
+            return set()
+        return {k for k, model, backend, device, precision in items
+                if runner.stored(model, backend, device, precision, seconds) is not None}
 
     def label(self, report: Any) -> Any:
         """The report with its figures labelled measured on the device, and the device's profile."""
@@ -193,18 +208,34 @@ def bench_on_device(model: Any, name: str, backends: list[str] | None = None, pr
     try:
         backends = backends or list(runner.target.backends)
         combos = [(b, p) for b in backends for p in (precisions or [str(model.precision)])]
-        results, rows = [], []
+        results: list[Any] = [None] * len(combos)
+        runnable = []
         for i, (backend, precision) in enumerate(combos):
-            if progress is not None:
-                progress(i / len(combos), f"on {name}: benchmarking {backend}/{precision}")
             if not runner.target.supports(backend, "cpu", precision):
-                results.append(BenchResult(model.name, backend, "cpu", precision, status="unavailable",
-                                           reason=f"{backend} ({precision}) is not installed on {name}; "
-                                                  f"python3 -m pip install {backend} there"))
+                results[i] = BenchResult(model.name, backend, "cpu", precision, status="unavailable",
+                                         reason=f"{backend} ({precision}) is not installed on {name}; "
+                                                f"python3 -m pip install {backend} there")
+            else:
+                runnable.append(i)
+
+        def told(i: int | None, what: str) -> None:
+            if progress is not None:
+                progress(0.5 if i is None else 0.5 * i / max(1, len(runnable)), f"on {name}: {what}")
+
+        measured = runner.measure_together([(model, combos[i][0], "cpu", combos[i][1]) for i in runnable], seconds,
+                                           resume=False, progress=told)
+        rows = []
+        for i, m in zip(runnable, measured):
+            if isinstance(m, Exception):  # one combination edgekit there could not run: the others stand
+                from edgekit.errors import EdgekitError
+
+                if not isinstance(m, EdgekitError):
+                    raise m
+                results[i] = BenchResult(model.name, combos[i][0], "cpu", combos[i][1], status="failed",
+                                         reason=str(m))
                 continue
-            m = runner.measure(model, backend, "cpu", precision, seconds, resume=False)
-            results.append(BenchResult.from_dict(m.bench))
-            rows.append({"backend": backend, "precision": precision, "transfer_s": m.shipment.get("seconds"),
+            results[i] = BenchResult.from_dict(m.bench)
+            rows.append({"backend": combos[i][0], "precision": combos[i][1], "transfer_s": m.shipment.get("seconds"),
                          "bytes_sent": m.shipment.get("bytes_sent"), "startup_s": m.startup_s})
         return DeviceBench(name, runner.device.url, runner.profile.to_dict(), tuple(results), tuple(rows))
     finally:

@@ -244,6 +244,25 @@ class Remote:
         res = self.edgekit(f"device measure {shlex.quote(path)} --seconds {seconds:g} --json", timeout, cancel)
         return self._json(res, "device measure", path)
 
+    def measure_together(self, paths: list[str], seconds: float, cancel: Cancel = None) -> list[dict]:
+        """Run ``edgekit device measure`` on several shipped bundles at once (timed interleaved there);
+        their JSON objects in order.
+
+        Raises:
+            BundleRefused: the device found a copy incomplete or modified (none was run).
+            DeviceError: the command failed, overran its limit or the connection dropped; an edgekit there
+                that takes one bundle per call (before 0.1.0's interleaving) is a :class:`CommandFailed`.
+        """
+        if len(paths) == 1:
+            return [self.measure(paths[0], seconds, cancel)]
+        timeout = 120.0 + 10 * seconds * len(paths)
+        quoted = " ".join(shlex.quote(p) for p in paths)
+        res = self.edgekit(f"device measure {quoted} --seconds {seconds:g} --json", timeout, cancel)
+        out = self._json(res, "device measure", paths[0])
+        if not isinstance(out.get("results"), list) or len(out["results"]) != len(paths):
+            raise CommandFailed(f"`edgekit device measure` on {self.device.name} measured one bundle of {len(paths)}")
+        return out["results"]
+
     def verify(self, path: str, timeout: float = 300.0, cancel: Cancel = None) -> tuple[int, dict]:
         """Run ``edgekit verify --json`` on a shipped bundle; return (exit code, report).
 

@@ -1,4 +1,4 @@
-"""Measure one candidate on a device: build its bundle here, ship it, run it there, bring the JSON back.
+"""Measure candidates on a device: build their bundles here, ship them, time them there together, bring the JSON back.
 
 Bundles are built once per (model, backend, device, precision) into the user
 cache and reused, so a re-run ships nothing new; measurements are stored per
@@ -160,37 +160,95 @@ class DeviceRunner:
         data[key] = measured.to_dict()
         write_text_atomic(path, json.dumps(data, indent=1), force=True)
 
-    def measure(self, model: Any, backend: str, device: str, precision: str, seconds: float,
-                cancel: Cancel = None, resume: bool = True) -> Measured:
-        """Measure one candidate there (with ``resume``: reuse, and keep, results of an interrupted run).
+    def measure_together(self, items: list[tuple[Any, str, str, str]], seconds: float, cancel: Cancel = None,
+                         resume: bool = True, progress: Any = None) -> list[Measured | Exception]:
+        """Measure ``(model, backend, device, precision)`` items there, timed interleaved: each is built
+        and shipped, then one command verifies and benchmarks them all (see
+        :func:`edgekit.devices.onboard.measure_bundles`). ``progress(i, text)`` before item ``i`` is shipped,
+        ``progress(None, text)`` before they are timed.
+
+        Returns:
+            per item, in order, its :class:`Measured`, or the error that kept it from being measured
+            (``BackendUnavailable``/``BundleError``: it cannot be bundled; ``CommandFailed``: edgekit
+            there failed on it).
 
         Raises:
-            DeviceError: the device dropped, refused, or failed the command.
-            BackendUnavailable / BundleError: the candidate cannot be bundled.
+            DeviceError: the device dropped or refused (the items measured so far are stored for a re-run).
         """
-        key = self._resume_key(model, backend, device, precision, seconds)
-        if resume:
-            hit = self.stored(model, backend, device, precision, seconds)
+        from edgekit.devices.remote import CommandFailed
+        from edgekit.errors import BackendUnavailable
+
+        out: list[Measured | Exception | None] = [None] * len(items)
+        shipped: list[list] = []  # [index, resume key, local bundle, shipment, build seconds]
+        for i, (model, backend, device, precision) in enumerate(items):
+            key = self._resume_key(model, backend, device, precision, seconds)
+            hit = self.stored(model, backend, device, precision, seconds) if resume else None
             if hit is not None:
-                return hit
-        t0 = time.monotonic()
-        local = build_bundle(model, backend, device, precision, self.target, self.data)
-        build_s = time.monotonic() - t0
-        name = local.name
-        shipment = self.remote.ship(local, name, cancel)
+                out[i] = hit
+                continue
+            if progress is not None:
+                progress(i, f"shipping {backend}/{device}/{precision} ({i + 1} of {len(items)})")
+            t0 = time.monotonic()
+            try:
+                local = build_bundle(model, backend, device, precision, self.target, self.data)
+            except (BackendUnavailable, BundleError) as exc:
+                out[i] = exc
+                continue
+            shipped.append([i, key, local, self.remote.ship(local, local.name, cancel), time.monotonic() - t0])
+        if shipped:
+            if progress is not None:
+                progress(None, f"{len(shipped)} candidate(s) timed together, interleaved ({seconds:g} s each)")
+            try:
+                if len(shipped) == 1:
+                    raise CommandFailed("one bundle")  # nothing to interleave: _run_each reports its own error
+                results, call_s = self._run_together(shipped, seconds, cancel)
+            except CommandFailed as exc:
+                if isinstance(exc, BundleRefused):
+                    raise
+                results, call_s = self._run_each(shipped, seconds, cancel)  # an older edgekit there, or one failed
+            for (i, key, _, shipment, build_s), res in zip(shipped, results):
+                if isinstance(res, Exception):
+                    out[i] = res
+                    continue
+                measured = Measured(res["bench"], res["verify"], shipment.to_dict(), build_s, call_s[i],
+                                    float(res.get("seconds", 0.0)))
+                if resume:  # kept for a re-run of an interrupted plan (a --no-cache plan neither reads nor writes it)
+                    self._store(key, measured)
+                out[i] = measured
+        return out  # type: ignore[return-value]
+
+    def _run_together(self, shipped: list[list], seconds: float, cancel: Cancel) -> tuple[list, dict]:
+        """One ``device measure`` of every shipped bundle; a copy found damaged there is sent whole, once."""
         start = time.monotonic()
         try:
-            out = self.remote.measure(shipment.path, seconds, cancel)
+            results = self.remote.measure_together([s[3].path for s in shipped], seconds, cancel)
         except BundleRefused:  # the copy there was damaged behind our back: send everything again, once
-            shipment = self.remote.ship(local, name, cancel, full=True)
+            for s in shipped:
+                s[3] = self.remote.ship(s[2], s[2].name, cancel, full=True)
             start = time.monotonic()
-            out = self.remote.measure(shipment.path, seconds, cancel)
-        call_s = time.monotonic() - start
-        measured = Measured(out["bench"], out["verify"], shipment.to_dict(), build_s, call_s,
-                            float(out.get("seconds", 0.0)))
-        if resume:  # kept for a re-run of an interrupted plan (a --no-cache plan neither reads nor writes it)
-            self._store(key, measured)
-        return measured
+            results = self.remote.measure_together([s[3].path for s in shipped], seconds, cancel)
+        each = (time.monotonic() - start) / len(shipped)
+        return results, {s[0]: each for s in shipped}
+
+    def _run_each(self, shipped: list[list], seconds: float, cancel: Cancel) -> tuple[list, dict]:
+        """One ``device measure`` per bundle (not interleaved): where the batch failed, each candidate gets
+        its own result or its own error."""
+        from edgekit.devices.remote import CommandFailed
+
+        results: list = []
+        call_s = {}
+        for s in shipped:
+            start = time.monotonic()
+            try:
+                results.append(self.remote.measure(s[3].path, seconds, cancel))
+            except BundleRefused:
+                s[3] = self.remote.ship(s[2], s[2].name, cancel, full=True)
+                start = time.monotonic()
+                results.append(self.remote.measure(s[3].path, seconds, cancel))
+            except CommandFailed as exc:
+                results.append(exc)
+            call_s[s[0]] = time.monotonic() - start
+        return results, call_s
 
 
 def device_target(device: Device, profile: Any) -> Any:

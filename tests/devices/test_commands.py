@@ -52,7 +52,9 @@ def test_a_candidate_failing_there_is_marked_failed_not_missing(server, client_k
                                progress=lambda event: seen.append(f"{event.stage}: {event.message}"))
     r = results["onnxruntime/cpu/fp32"]
     assert r.status == "failed" and "openvino cannot compile it here" in r.reason
-    assert seen == ["benchmarking: on flaky: onnxruntime/cpu/fp32"]
+    assert seen == ["benchmarking: on flaky: shipping onnxruntime/cpu/fp32 (1 of 1)",
+                    "benchmarking: on flaky: 1 candidate(s) timed together, interleaved (0.2 s each)"]
+    assert server.count("device measure") == 1  # one bundle: measured once, not again one by one
 
 
 def test_bench_on_the_device_fits_an_80_column_terminal(device, server, capsys, monkeypatch):
@@ -106,3 +108,24 @@ def test_a_copy_to_a_device_can_be_cancelled(device, server, tmp_path):
     with pytest.raises(Cancelled):
         deploy_to_device(bundle.path, "loop", cancel=stop)
     assert not (server.home / "edgekit-work" / "bundles" / "digits.zip").exists()
+
+
+def test_an_older_edgekit_there_measuring_one_bundle_per_call_still_measures_every_candidate(server, client_key):
+    """Candidates are timed together in one `device measure` call; an edgekit there that takes one bundle
+    per call refuses the batch, and each is then measured alone (not interleaved, but measured)."""
+    from edgekit.devices.planning import DeviceMeasurer
+    from edgekit.models import load_model
+
+    older = server.home / "edgekit-older"
+    older.write_text("#!/bin/sh\n"
+                     "case \"$*\" in *'device measure '*/bundles/*' '*/bundles/*) "
+                     "echo 'Error: Got unexpected extra argument' >&2; exit 2;; esac\n"
+                     f"exec {sys.executable} -m edgekit \"$@\"\n")
+    older.chmod(0o755)
+    add_device("older", server, client_key, edgekit=str(older))
+    model = load_model("demo:digits")
+    results = DeviceMeasurer.for_target("older").measure(
+        [("onnxruntime/cpu/fp32", model, "onnxruntime", "cpu", "fp32"),
+         ("openvino/cpu/fp32", model, "openvino", "cpu", "fp32")], 0.2)
+    assert [r.status for r in results.values()] == ["ok", "ok"]
+    assert server.count("device measure") == 3  # the refused batch, then one call each

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import EDGEKIT
@@ -46,7 +47,9 @@ def test_full_loop_figures_come_back_measured_on_the_device(server, client_key, 
     assert measured and all(any(n.startswith("measured on device loop") for n in c["notes"]) for c in measured)
     assert all(c["estimate"] is None for c in report["candidates"])
     assert any("Target loop: latency measured on device loop" in line for line in report["log"])
-    assert server.count("device measure") == 1 + len(measured)
+    assert server.count("device measure") == 2  # the plan's candidates timed together, interleaved, in one call
+    together = [c for c in server.commands if "device measure" in c][-1]
+    assert together.count("/bundles/") == len(measured)
 
     bundle = tmp_path / "bundle"
     assert main(["deploy", str(out / "report.json"), "--out", str(bundle), "--to", "loop", "--json"]) == 0
@@ -59,19 +62,24 @@ def test_full_loop_figures_come_back_measured_on_the_device(server, client_key, 
 
 
 def test_a_device_dropping_mid_plan_is_resumed_by_the_same_command(device, server, capsys):
-    args = ["plan", "demo:digits", "--target", "loop", "--methods", "fp32,int8", "--seconds", "0.3", "--json"]
-    server.drop_on = ("device measure", 1)  # the link dies at the second candidate
+    base = ["plan", "demo:digits", "--target", "loop", "--seconds", "0.3", "--json"]
+    assert main([*base, "--methods", "fp32", "--out", str(device.workdir) + "-a"]) == 0  # FP32 measured there
+    capsys.readouterr()
+    args = [*base, "--methods", "fp32,int8"]
+    server.drop_on = ("device measure", 1)  # the link dies while the new candidates are timed
     assert main(args) == 2
-    err = capsys.readouterr().err
-    assert "measured 1 of" in err and "missing:" in err and "Re-run the same command" in err
+    err = " ".join(capsys.readouterr().err.split())
+    assert re.search(r"measured 2 of [45] candidates", err) and "missing:" in err and "Re-run the same command" in err  # both FP32 kept
     missing = err.split("missing: ")[1].split(".")[0].split(", ")
+    assert not [k for k in missing if k.endswith("/fp32")]
     server.drop_on = None
     before = server.count("device measure")
     assert main(args) == 0
     report = _json(capsys.readouterr().out)
-    assert server.count("device measure") - before == len(missing)  # only the missing ones were measured
+    assert server.count("device measure") - before == 1  # the missing ones, timed together
+    assert [c for c in server.commands if "device measure" in c][-1].count("/bundles/") == len(missing)
     resumed = [c for c in report["candidates"] if any("resumed" in n for n in c["notes"])]
-    assert len(resumed) == 1
+    assert sorted(c["key"] for c in resumed) == ["onnxruntime/cpu/fp32", "openvino/cpu/fp32"]
 
 
 def test_cancelling_a_plan_stops_the_measurement_on_the_device(device, server):
@@ -115,7 +123,7 @@ def test_a_failure_of_any_kind_mid_measurement_closes_the_connection(device, mon
         raise ValueError("an unexpected failure while measuring")
 
     measurer = DeviceMeasurer(device)
-    monkeypatch.setattr(DeviceRunner, "measure", broken)
+    monkeypatch.setattr(DeviceRunner, "measure_together", broken)
     with pytest.raises(ValueError, match="unexpected failure"):
         measurer.measure([("onnxruntime/cpu/fp32", load_model("demo:digits"), "onnxruntime", "cpu", "fp32")], 0.2)
     assert "edgekit-ssh" not in [t.name for t in threading.enumerate() if t.is_alive()]
