@@ -140,6 +140,7 @@ def fine_tune(module: Any, model: Model, data: Iterable[tuple[np.ndarray, int]],
 
     if model.preprocess is None:
         raise ConversionError(f"{model.name} has no preprocessing; cannot turn training images into inputs")
+    emit(progress, "fine-tuning", "preparing the images; measuring BatchNorm statistics", fraction=0.05)
     items = list(data)
     x = torch.from_numpy(model.preprocess.batch([img for img, _ in items]))
     y = torch.tensor([label for _, label in items])

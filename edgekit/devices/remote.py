@@ -251,7 +251,7 @@ class Remote:
         Raises:
             BundleRefused: the device found a copy incomplete or modified (none was run).
             DeviceError: the command failed, overran its limit or the connection dropped; an edgekit there
-                that takes one bundle per call (before 0.1.0's interleaving) is a :class:`CommandFailed`.
+                that takes one bundle per call (an older one) is a :class:`CommandFailed`.
         """
         if len(paths) == 1:
             return [self.measure(paths[0], seconds, cancel)]
