@@ -108,6 +108,9 @@ class DeviceMeasurer:
                     f"{exc} -- measured {n - len(missing)} of {n} candidates on {name}; missing: "
                     f"{', '.join(missing)}. Re-run the same command to measure only those (the others are kept)",
                     missing) from exc
+            if self.resume:  # every figure came back: nothing is left to resume
+                runner.forget([(model, backend, device, precision) for _, model, backend, device, precision in items],
+                              seconds)
             for (key, model, backend, device, precision), m in zip(items, measured):
                 if isinstance(m, (BackendUnavailable, BundleError)):
                     results[key] = BenchResult(model.name, backend, device, precision, status="unavailable",

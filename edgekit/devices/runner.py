@@ -147,6 +147,27 @@ class DeviceRunner:
         except (OSError, ValueError, TypeError):
             return None
 
+    def forget(self, items: list[tuple[Any, str, str, str]], seconds: float) -> None:
+        """Drop what was stored for ``(model, backend, device, precision)`` items: their plan got every figure.
+
+        Why: the store is for a plan the device dropped out of. Kept after the plan finished, a plan of the
+        same model and settings days later took those old figures as "resumed from an interrupted run"
+        and measured nothing (the app's plan on a loopback device brought back an earlier run's FP16 "1.56x
+        FP32", timed one candidate after another, which interleaved reads 1.1x)."""
+        from edgekit._io import write_text_atomic
+
+        path = self._resume_file()
+        if not path.is_file():
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        keys = {self._resume_key(m, b, d, p, seconds) for m, b, d, p in items}
+        kept = {k: v for k, v in data.items() if k not in keys}
+        if len(kept) != len(data):
+            write_text_atomic(path, json.dumps(kept, indent=1), force=True)
+
     def _store(self, key: str, measured: Measured) -> None:
         from edgekit._io import write_text_atomic
 
