@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
             "[default: fp32, fp16, bf16, int8, int8-dynamic]")] = "fp32,fp16,bf16,int8,int8-dynamic",
         seconds: Annotated[float, typer.Option(help="Timed benchmark seconds per candidate, at most: one clearly slower than the fastest stops after a quarter of them; the candidates tied with the fastest get them doubled, twice at most.")] = 1.0,
         verify: Annotated[bool, typer.Option("--verify", help="Re-measure the top three.")] = False,
-        no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached.")] = False,
+        no_cache: Annotated[bool, typer.Option("--no-cache", help="Measure again even if cached (the new result then replaces the cached one).")] = False,
         out: Annotated[str | None, typer.Option(help="Folder for report.json/.md, plot.png and models.")] = None,
         save_config: Annotated[str | None, typer.Option(help="Also write these settings as YAML for `edgekit run`.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,

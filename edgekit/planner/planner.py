@@ -177,8 +177,9 @@ def run_plan(config: PlanConfig, *, model: Model | None = None, target: Target |
         report = measurer.label(report)
     if config.out:
         report.save(config.out)
-    if config.cache:
-        plan_cache.store(key, report)
+    # stored with cache=False too: a re-measured result replaces the older one (a plain plan after a
+    # --no-cache run answered with the figures from before it)
+    plan_cache.store(key, report)
     say("done", f"chose {report.best_key}", 1.0)
     return report
 

@@ -58,6 +58,9 @@ def test_second_run_is_a_cache_hit_and_no_cache_measures_again(world):
     # the way to measure again, for a caller in Python as much as on the command line
     assert "cache=False" in second.log[-1] and "--no-cache" in second.log[-1]
     assert second.best_key == first.best_key and "cache" in second.log[-1]
+    # the re-measured result replaces the cached one: a plain plan after --no-cache answers with it
+    third = plan(model.path, data=data, methods=("fp32",), **FAST)
+    assert third.cache_hit and third.log[:-1] == fresh.log and third.log != second.log
 
 
 def test_a_change_to_edgekit_itself_is_a_cache_miss(world, monkeypatch):
