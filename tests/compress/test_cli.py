@@ -256,6 +256,7 @@ def test_pruning_a_pytorch_file_fine_tunes_on_the_data_and_checks_it_on_each_run
     check = info["accuracy_check"]
     assert out.is_file() and check["backend"] == "torch -> onnxruntime"
     assert check["after"] > 0.9 and check["seen_while_made"] == "the pruned model was fine-tuned"
+    assert check["calibration_images"] is False
     assert main(["compress", weights, "--method", "prune", "--data", "demo-test",
                  "--samples", "120", "--out", str(tmp_path / "again.onnx")]) == 0
     said = " ".join(capsys.readouterr().out.split())
