@@ -16,6 +16,7 @@ one is broken at spaces with ``\\`` continuations rather than wrapped mid-comman
 from __future__ import annotations
 
 import contextlib
+import importlib
 import re
 import shutil
 import textwrap
@@ -52,7 +53,7 @@ def fit(command: Any, examples: list[str] | None = None) -> Any:
         for sub, short in listed:  # a group lists its commands' first sentences whole, not cut at "..."
             sub.short_help = short or unmark((sub.help or "").strip().split("\n\n")[0])
         try:
-            with _whole_hyphenated_words():
+            with _whole_hyphenated_words(formatter):
                 return panels(ctx, formatter)
         finally:
             command.rich_markup_mode, command.help, command.epilog = saved[:3]
@@ -68,13 +69,19 @@ def fit(command: Any, examples: list[str] | None = None) -> Any:
 
 
 @contextlib.contextmanager
-def _whole_hyphenated_words() -> Iterator[None]:
+def _whole_hyphenated_words(formatter: Any) -> Iterator[None]:
     """Click wraps at hyphens ("shorter-" / "crop", "--max-" / "accuracy-drop"): a flag or value cut
-    there is typed wrong. Its wrapper is looked up from ``typer._click._textwrap`` at each call, so
-    one that keeps such words whole stands in while the help is written."""
-    from typer._click import _textwrap
-
-    original = _textwrap.TextWrapper
+    there is typed wrong. Its wrapper is looked up from the ``_textwrap`` module beside the formatter's
+    at each call (``typer._click`` in recent typer, the ``click`` package before), so one that keeps
+    such words whole stands in while the help is written; where there is none, words wrap as click
+    wraps them."""
+    try:
+        package = importlib.import_module(type(formatter).__module__).__package__
+        _textwrap = importlib.import_module(f"{package}._textwrap")
+        original = _textwrap.TextWrapper
+    except (ImportError, AttributeError, TypeError):
+        yield
+        return
 
     class WholeWords(original):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
