@@ -69,9 +69,11 @@ def register(app: typer.Typer) -> None:
         model: Annotated[
             str, typer.Argument(help="Model file or name (demo:digits, hub:mobilenetv2, model.onnx).")
         ],
+        data_arg: Annotated[str | None, typer.Argument(
+            metavar="data", show_default=False, help="The labelled images (as --data): `edgekit eval MODEL DATA`.")] = None,
         data: Annotated[
-            str, typer.Option("--data", "-d", help="Image folder, path,label CSV, demo-test or demo-hard.")
-        ],
+            str | None, typer.Option("--data", "-d", help="Image folder, path,label CSV, demo-test or demo-hard.")
+        ] = None,
         backend: Annotated[str, typer.Option(
             "--backend", "-b", help="auto | onnxruntime | openvino | torch. auto: the first that reads the "
             "model's format (onnxruntime for .onnx, openvino for an .xml IR).")] = "auto",
@@ -94,6 +96,14 @@ def register(app: typer.Typer) -> None:
             "--max-det", min=1, help="Detectors: boxes kept per image (default per decoder).")] = None,
     ) -> None:
         """Measure a model's accuracy, per-class precision/recall/F1 and confusion on labelled images."""
+        # `edgekit eval MODEL DATA` as well as `--data DATA` (the positional said "Missing option '--data'")
+        if data_arg is not None and data is not None and data_arg != data:
+            raise typer.BadParameter(f"two data sets given ({data_arg} and --data {data}); give one",
+                                     param_hint="DATA")
+        data = data or data_arg
+        if data is None:
+            raise typer.BadParameter("give the labelled images: edgekit eval MODEL DATA (or --data DATA): an image "
+                                     "folder, a path,label CSV, demo-test or demo-hard", param_hint="DATA")
         from edgekit.backends.registry import format_backend
         from edgekit.cli._card_flags import load_cli_model
         from edgekit.cli._console import console, print_json

@@ -97,3 +97,18 @@ def test_many_classes_list_the_worst_and_keep_the_headline_in_view():
     table, summary = render(result, all_classes=True)
     names, text = shown(table)
     assert names == classes and "lowest F1" not in text + summary
+
+
+def test_the_data_may_follow_the_model_as_a_second_argument(tmp_path, capsys):
+    """``edgekit eval model.onnx photos/`` said "Missing option '--data'"; a newcomer reads the positional
+    form first (as ``edgekit demo MODEL``)."""
+    write_digits(tmp_path, 30)
+    assert main(["eval", "demo:digits", str(tmp_path), "--json"]) == 0
+    positional = json.loads(capsys.readouterr().out)
+    assert main(["eval", "demo:digits", "--data", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["accuracy"] == positional["metrics"]["accuracy"]
+    assert positional["metrics"]["n"] == 30
+    assert main(["eval", "demo:digits"]) == 2
+    assert "edgekit eval MODEL DATA (or --data DATA)" in " ".join(capsys.readouterr().err.replace("│", " ").split())
+    assert main(["eval", "demo:digits", str(tmp_path), "--data", "demo-test"]) == 2
+    assert "two data sets given" in capsys.readouterr().err
