@@ -24,7 +24,8 @@ def export_kserve_cmd(bundle: Path, out: Path, *, image: str | None, namespace: 
                   highlight=False)
 
 
-def export_mender_cmd(bundle: Path, out: Path, *, device_types: tuple[str, ...], dest: str | None, force: bool) -> None:
+def export_mender_cmd(bundle: Path, out: Path, *, device_types: tuple[str, ...] | None, dest: str | None,
+                      force: bool) -> None:
     """Write the artifact and print what ``mender-artifact read`` found in it."""
     from edgekit.cli._console import console
     from edgekit.deployment.mender import export_mender

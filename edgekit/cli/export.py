@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         image: Annotated[str | None, typer.Option(help="kserve: container image the manifests use.")] = None,
         namespace: Annotated[str, typer.Option(help="kserve: Kubernetes namespace.")] = "default",
         device_type: Annotated[list[str] | None, typer.Option("--device-type", help="mender: compatible device type "
-                                                              "(repeat for several).")] = None,
+                                                              "(repeat for several; default: the bundle's target's, "
+                                                              "raspberrypi4 or raspberrypi5).")] = None,
         dest: Annotated[str | None, typer.Option(help="mender: install folder on the device "
                                                       "(default /opt/edgekit/bundles/NAME).")] = None,
     ) -> None:
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
         if fmt == "mender":
             from edgekit.cli._export_engines import export_mender_cmd
 
-            return export_mender_cmd(bundle, out, device_types=tuple(device_type or ("raspberrypi4",)), dest=dest,
+            return export_mender_cmd(bundle, out, device_types=tuple(device_type) if device_type else None, dest=dest,
                                      force=force)
         opened = Bundle.open(bundle)
         folder = export_triton(opened, out, max_batch_size=max_batch_size, instances=instances, force=force,

@@ -77,14 +77,36 @@ def mender_tool() -> str:
     return tool
 
 
-def export_mender(bundle: str | Path | Bundle, out: str | Path, *, device_types: tuple[str, ...] = ("raspberrypi4",),
+# the device type Mender knows a target's boards by (meta-mender's MACHINE for them); other targets name theirs
+MENDER_DEVICE_TYPES = {"raspberry-pi-4": "raspberrypi4", "raspberry-pi-5": "raspberrypi5"}
+
+
+def device_types_for(target: str | None) -> tuple[str, ...]:
+    """The Mender device types a bundle built for ``target`` installs on by default.
+
+    Why: the default was ``raspberrypi4`` whatever the bundle was built and measured for, so a bundle
+    for this x86 machine (or a Jetson) was offered to a fleet of Pi 4s.
+
+    Raises:
+        BundleError: ``target`` has no device type edgekit knows (the caller must name it).
+    """
+    known = MENDER_DEVICE_TYPES.get(str(target or ""))
+    if known is None:
+        raise BundleError(f"the bundle was built for target {target!r}, which has no Mender device type edgekit knows: "
+                          "name the devices that may install it with --device-type NAME (repeat for several; the "
+                          "name in /var/lib/mender/device_type on them), e.g. --device-type raspberrypi4")
+    return (known,)
+
+
+def export_mender(bundle: str | Path | Bundle, out: str | Path, *, device_types: tuple[str, ...] | None = None,
                   dest: str | None = None, force: bool = False) -> MenderArtifact:
     """Write a Mender ``directory`` artifact installing the bundle to ``dest`` on each device.
 
     Args:
         bundle: bundle folder, zip, or an opened :class:`Bundle` (verified first).
         out: the ``.mender`` file to write.
-        device_types: device types the artifact installs on (Mender refuses it on others).
+        device_types: device types the artifact installs on (Mender refuses it on others); ``None``: the
+            one of the bundle's target (:func:`device_types_for`).
         dest: absolute install folder on the device (default ``/opt/edgekit/bundles/<name>``).
         force: replace an existing ``out``.
 
@@ -102,6 +124,8 @@ def export_mender(bundle: str | Path | Bundle, out: str | Path, *, device_types:
     dest = dest or f"{DEFAULT_ROOT}/{m.serve_name}"
     if not dest.startswith("/") or any(c in dest for c in "\n\"'`$\\") or "/../" in f"{dest}/":
         raise BundleError(f"--dest {dest!r} must be a plain absolute folder path on the device, e.g. {DEFAULT_ROOT}/NAME")
+    if device_types is None:
+        device_types = device_types_for(m.target)
     if not device_types or any(not re.fullmatch(r"[A-Za-z0-9._+-]+", t) for t in device_types):
         raise BundleError(f"--device-type {list(device_types)} must name device types such as raspberrypi4")
     out = expand_user(out)

@@ -173,7 +173,7 @@ def test_mender_export_refuses_bad_destinations_and_existing_files(bundle_zip, t
         export_mender(bundle_zip, tmp_path / "a.mender", device_types=("rpi 4; rm -rf /",))
     (tmp_path / "b.mender").write_bytes(b"x")
     with pytest.raises(OutputExists):
-        export_mender(bundle_zip, tmp_path / "b.mender")
+        export_mender(bundle_zip, tmp_path / "b.mender", device_types=("raspberrypi4",))
     with pytest.raises(BundleError, match="not a readable Mender artifact"):
         from edgekit.deployment.mender import read_artifact
 
@@ -186,3 +186,19 @@ def test_mender_missing_tool_is_one_clear_error(bundle_zip, tmp_path, monkeypatc
     monkeypatch.setattr(mender.shutil, "which", lambda _name: None)
     with pytest.raises(BackendUnavailable, match="apt-get install mender-artifact"):
         mender.export_mender(bundle_zip, tmp_path / "x.mender")
+
+
+@needs_mender
+def test_a_mender_artifact_installs_on_the_devices_the_bundle_was_built_for(tiny_model, bundle_zip, tmp_path, capsys):
+    """The device type defaulted to raspberrypi4 whatever the bundle's target: a bundle built and measured
+    for this x86 machine was offered to a fleet of Pi 4s."""
+    from edgekit.deployment import Tolerance, deploy
+
+    assert main(["export", str(bundle_zip), "--format", "mender", "--out", str(tmp_path / "local.mender")]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "no Mender device type edgekit knows" in said and "--device-type NAME" in said
+    assert not (tmp_path / "local.mender").exists()
+    pi5 = deploy(tiny_model, target="raspberry-pi-5", out=tmp_path / "pi5.zip",
+                 tolerance=Tolerance(latency_slack_ms=1000.0)).path
+    assert main(["export", str(pi5), "--format", "mender", "--out", str(tmp_path / "pi5.mender")]) == 0
+    assert "devices raspberrypi5," in " ".join(capsys.readouterr().out.split())
