@@ -434,15 +434,19 @@ def test_an_ip_camera_url_can_be_typed_in_and_its_password_stays_off_screen(live
     """The app had no way to open a network stream (an RTSP IP camera) that `edgekit demo --source
     rtsp://...` opens; the URL is asked again when it is not one, and its password is neither shown
     in the picker nor kept in the settings file."""
-    from PySide6.QtWidgets import QInputDialog
-
     from edgekit.vision.sources import camera as camera_module
     from edgekit_gui.live.controls import STREAM
     from tests.vision.test_sources import FakeCapture
 
     url = "rtsp://admin:s3cret@127.0.0.1:9/live"
     typed, labels = iter([("camera-1", True), (url, True)]), []  # the user's typing, as the dialog returns it
-    monkeypatch.setattr(QInputDialog, "getText", lambda parent, title, label, **k: labels.append(label) or next(typed))
+    from edgekit_gui.live import controls
+
+    def type_into(parent, title, label, text=""):  # the user's typing into the dialog the page opens
+        labels.append(label)
+        return next(typed)
+
+    monkeypatch.setattr(controls, "ask_text", type_into)
     opened: list = []
     monkeypatch.setattr(camera_module, "_open_capture", lambda target, *a: opened.append(target) or FakeCapture())
     page = live_page
@@ -458,7 +462,7 @@ def test_an_ip_camera_url_can_be_typed_in_and_its_password_stays_off_screen(live
     from edgekit_gui import settings
 
     assert "s3cret" not in str(settings.get("live/source", ""))
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))  # a cancelled dialog
+    monkeypatch.setattr(controls, "ask_text", lambda *a, **k: ("", False))  # a cancelled dialog
     page.source.combo.setCurrentText(STREAM)
     page.source._picked(page.source.combo.currentIndex())
     assert page.source.spec() == "demo" and page.source.speed.isEnabled()
@@ -616,3 +620,27 @@ def test_the_banner_keeps_warnings_under_each_message_until_cleared(qtbot):
     banner.warn("again")
     banner.clear_message()
     assert banner.text() == "" and banner.warnings == [] and banner.isHidden()
+
+
+def test_the_stream_url_dialog_is_wide_enough_for_a_camera_url(live_page, qtbot):
+    """The URL dialog opened 382 px wide: a camera's rtsp://user:password@host:port/path scrolled out of its
+    field while it was typed. The user types into the real dialog here; what was typed comes back."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    from edgekit_gui.live.controls import URL_DIALOG_WIDTH, ask_text
+
+    seen = {}
+
+    def type_and_accept():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(20, type_and_accept)
+            return
+        seen["width"] = dialog.width()
+        dialog.setTextValue("rtsp://admin:s3cret@camera.local:554/stream1")
+        dialog.accept()
+
+    QTimer.singleShot(0, type_and_accept)
+    assert ask_text(live_page, "Network stream", "Stream URL:") == ("rtsp://admin:s3cret@camera.local:554/stream1", True)
+    assert seen["width"] >= URL_DIALOG_WIDTH

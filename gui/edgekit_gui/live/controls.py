@@ -13,6 +13,7 @@ from edgekit.vision.sources import STREAM_SCHEMES, is_stream_url
 from edgekit.vision.sources.camera import redact_url
 
 DEMO, VIDEO, FOLDER = "Demo digits (labelled)", "Video, image or image list…", "Image folder…"
+URL_DIALOG_WIDTH = 560  # px: rtsp://user:password@camera.local:554/stream1 fits its field whole
 STREAM = "Network stream (RTSP/HTTP URL)…"  # an IP camera, as `edgekit demo --source rtsp://...` opens it
 _ASK_URL = f"Stream URL ({', '.join(STREAM_SCHEMES)}):"  # what open_source opens as a stream
 # a path,label list (what `edgekit eval --data` takes) plays as labelled frames: a running accuracy on one's own photos
@@ -81,7 +82,7 @@ class SourcePicker(QWidget):
         """A stream URL typed by the user ('' when cancelled); asked again, saying why, until it is one."""
         label, url = _ASK_URL, ""
         while True:
-            url, ok = QInputDialog.getText(self, "Network stream", label, text=url)
+            url, ok = ask_text(self, "Network stream", label, url)
             url = url.strip()
             if not ok or not url:
                 return ""
@@ -189,3 +190,19 @@ class PredictorPicker(QWidget):
     def choice(self) -> tuple[Any, str]:
         """The picked model (a plan candidate, a ``Model`` or a name) and backend."""
         return self.model.currentData(), self.backend.currentText()
+
+
+def ask_text(parent: QWidget, title: str, label: str, text: str = "") -> tuple[str, bool]:
+    """``QInputDialog.getText``, wide enough for a stream URL: ``(text, accepted)``.
+
+    Why: the static dialog opened 382 px wide, and a camera's URL with its user, password, port and
+    path scrolled out of its field while it was typed."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText(label)
+    dialog.setTextValue(text)
+    dialog.resize(max(dialog.sizeHint().width(), URL_DIALOG_WIDTH), dialog.sizeHint().height())
+    accepted = dialog.exec() == QInputDialog.DialogCode.Accepted
+    value = dialog.textValue()
+    dialog.deleteLater()
+    return value, accepted
