@@ -194,15 +194,12 @@ def _fine_tune_images(model, data: str | None, n: int):
     Why: pruning alone (no fine-tune) took digits-mnv2 from 98 % to chance (10 %) on demo-test even at
     ``--ratio 0.05``, and ``compress`` had the labelled images in hand; ``edgekit plan`` fine-tunes too."""
     from edgekit.data import open_dataset
-    from edgekit.data.sampling import stratified_split
+    from edgekit.data.sampling import at_most
     from edgekit.data.spec import image_size
 
     card = model.validation
     spec = data or (card and card.calibration)
-    if not spec:
-        return None
-    ds = open_dataset(spec, image_size(model))
-    return ds if len(ds) <= n else stratified_split(ds, n / len(ds), seed=0)[1]
+    return at_most(open_dataset(spec, image_size(model)), n) if spec else None
 
 
 def _pruned_sentence(meta: dict) -> str:

@@ -64,6 +64,14 @@ def stratified_split(ds: Dataset, fraction: float, seed: int = 0) -> tuple[Subse
     return Subset(ds, np.flatnonzero(~mask)), Subset(ds, np.flatnonzero(mask))
 
 
+def at_most(ds: Dataset | None, n: int) -> Dataset | Subset | None:
+    """``ds`` itself when it holds ``n`` images or fewer, else ``n`` of them keeping each class's share
+    (:func:`stratified_split`, seed 0): a short fine-tune's images, in the planner and ``compress``."""
+    if ds is None or len(ds) <= n:
+        return ds
+    return stratified_split(ds, n / len(ds), seed=0)[1]
+
+
 def calibration_validation_split(ds: Dataset, seed: int = 0) -> tuple[Subset, Subset, str]:
     """Split ``ds`` into ``(calibration, validation, note)`` that works with one image per class.
 

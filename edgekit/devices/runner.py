@@ -196,7 +196,6 @@ class DeviceRunner:
         Raises:
             DeviceError: the device dropped or refused (the items measured so far are stored for a re-run).
         """
-        from edgekit.devices.remote import CommandFailed
         from edgekit.errors import BackendUnavailable
 
         out: list[Measured | Exception | None] = [None] * len(items)
@@ -219,14 +218,8 @@ class DeviceRunner:
         if shipped:
             if progress is not None:
                 progress(None, f"{len(shipped)} candidate(s) timed together, interleaved ({seconds:g} s each)")
-            try:
-                if len(shipped) == 1:
-                    raise CommandFailed("one bundle")  # nothing to interleave: _run_each reports its own error
-                results, call_s = self._run_together(shipped, seconds, cancel)
-            except CommandFailed as exc:
-                if isinstance(exc, BundleRefused):
-                    raise
-                results, call_s = self._run_each(shipped, seconds, cancel)  # an older edgekit there, or one failed
+            results, call_s = (self._run_each(shipped, seconds, cancel) if len(shipped) == 1  # nothing to interleave
+                               else self._run_together(shipped, seconds, cancel))
             for (i, key, _, shipment, build_s), res in zip(shipped, results):
                 if isinstance(res, Exception):
                     out[i] = res
@@ -240,6 +233,8 @@ class DeviceRunner:
 
     def _run_together(self, shipped: list[list], seconds: float, cancel: Cancel) -> tuple[list, dict]:
         """One ``device measure`` of every shipped bundle; a copy found damaged there is sent whole, once."""
+        from edgekit.devices.remote import CommandFailed
+
         start = time.monotonic()
         try:
             results = self.remote.measure_together([s[3].path for s in shipped], seconds, cancel)
@@ -248,6 +243,8 @@ class DeviceRunner:
                 s[3] = self.remote.ship(s[2], s[2].name, cancel, full=True)
             start = time.monotonic()
             results = self.remote.measure_together([s[3].path for s in shipped], seconds, cancel)
+        except CommandFailed:  # an older edgekit there (one bundle per call), or one candidate failed it
+            return self._run_each(shipped, seconds, cancel)
         each = (time.monotonic() - start) / len(shipped)
         return results, {s[0]: each for s in shipped}
 

@@ -21,7 +21,7 @@ from edgekit.compress.detection import head_tail, tail_resolver
 from edgekit.compress.fp16 import to_fp16
 from edgekit.compress.int8 import quantize_dynamic_int8, quantize_int8, quantize_openvino
 from edgekit.compress.prune import prune_channels
-from edgekit.data import stratified_split
+from edgekit.data.sampling import at_most
 from edgekit.errors import ConversionError
 from edgekit.models import load_model
 from edgekit.models.model import Model
@@ -230,16 +230,8 @@ def target_reduce_range(target: Target) -> bool:
 def _pruned(spec: Spec, ctx: BuildContext) -> Model:
     if ctx.torch_model is None:
         raise ConversionError("pruning needs the PyTorch module (a .pt checkpoint beside the ONNX file)")
-    return prune_channels(ctx.torch_model, 0.3, ctx.work / "pruned", train_data=_few(ctx.train_data, 512),
+    return prune_channels(ctx.torch_model, 0.3, ctx.work / "pruned", train_data=at_most(ctx.train_data, 512),
                           epochs=1, force=True, progress=ctx.progress).model
-
-
-def _few(ds: Any, n: int) -> Any:
-    """At most ``n`` class-balanced images for the short fine-tune (keeps the plan within minutes)."""
-    if ds is None or len(ds) <= n:
-        return ds
-
-    return stratified_split(ds, n / len(ds), seed=0)[1]
 
 
 _BUILDERS = {Method.FP32: _fp32, Method.BF16: _fp32, Method.EAGER: _eager, Method.FP16: _fp16, Method.INT8: _int8,
