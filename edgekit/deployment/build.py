@@ -152,8 +152,9 @@ def _backends(choice: Choice, model: Model, declared: Any) -> list[dict]:
     A fallback is a promise that the bundle may run there, so it must be a
     backend the target lists for this device and precision (a Raspberry Pi has
     no OpenVINO, and naming it would only send the device owner after a runtime
-    that cannot help), and one that loaded this very file here (OpenVINO lacks
-    some ops onnxruntime has: a backend just seen failing is no fallback).
+    that cannot help), one that loaded this very file here (OpenVINO lacks
+    some ops onnxruntime has: a backend just seen failing is no fallback), and
+    not one the plan rejected for accuracy on this file (``choice.unfit``).
     """
     chosen = [{"backend": choice.backend, "precision": choice.precision}]
     if declared is None:
@@ -161,6 +162,9 @@ def _backends(choice: Choice, model: Model, declared: Any) -> list[dict]:
     stored = str(model.precision)
     others = [name for name in backends_for(model.format, bundle=True)
               if name != choice.backend and declared.supports(name, choice.device, stored)]
+    for name in [n for n in others if n in choice.unfit]:
+        warn_caller(f"{name} is not offered as a fallback: {choice.unfit[name]}")
+        others.remove(name)
     loads = next((name for name in others if _loads(model, name, stored)), None)
     return chosen + ([{"backend": loads, "precision": stored}] if loads else [])  # one fallback, the first
 

@@ -8,6 +8,7 @@ anything ``load_model`` accepts (a path, ``"demo:digits"``). Explicit
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ class Choice:
         accuracy: plan accuracy on its validation data, when known.
         target: target name from the plan, when given.
         data: the plan's validation data (a folder/CSV path), when it named one.
+        unfit: backends the plan ran this very file on and rejected for accuracy, with why
+            (``{"openvino": "accuracy drop 4.20 points ..."}``): never offered as fallbacks.
     """
 
     model: Model
@@ -44,6 +47,7 @@ class Choice:
     accuracy: float | None = None
     target: str | None = None
     data: str | None = None
+    unfit: dict = field(default_factory=dict)
 
 
 def resolve(src: Any, backend: str | None, precision: str | None, device: str | None) -> Choice:
@@ -90,13 +94,14 @@ def _from_plan_file(path: Path) -> Choice:
     data = load_json(read_text(path, BundleError, what="plan file", max_bytes=256 << 20), path=path, error=BundleError)
     if not isinstance(data, dict) or not ({"best", "candidates"} & set(data)):
         raise BundleError(f"{path} is not a saved plan (no 'best' or 'candidates'); pass a model or an edgekit plan JSON", path=path)
-    best = next((c for c in data.get("candidates") or () if isinstance(c, dict) and "key" in c
-                 and c["key"] == data.get("best_key")), None)
+    candidates = [c for c in data.get("candidates") or () if isinstance(c, dict)]
+    candidates = [{**c, "model": _resolved(c["model"], path.parent)}
+                  if isinstance(c.get("model"), dict) and c["model"].get("path") else c for c in candidates]
+    best = next((c for c in candidates if "key" in c and c["key"] == data.get("best_key")), None)
     if best is not None and not {"backend", "model"} <= set(best):
         raise BundleError(f"the best candidate in {path} has no backend or model; plan again", path=path)
-    if best is not None and isinstance(best.get("model"), dict) and best["model"].get("path"):
-        best = {**best, "model": _resolved(best["model"], path.parent)}
-    return _from_candidate(None if best is None else _Saved(best), data.get("target"), _Saved(data))
+    return _from_candidate(None if best is None else _Saved(best), data.get("target"),
+                           _Saved({**data, "candidates": candidates}))
 
 
 def _resolved(model: dict, folder: Path) -> dict:
@@ -140,7 +145,38 @@ def _from_candidate(cand: Any, target: Any, report: Any = None) -> Choice:
         accuracy=_first(cand, "accuracy"),
         target=None if target_name is None else str(target_name),
         data=plan_config.get("data") if isinstance(plan_config, dict) else None,
+        unfit=_unfit(cand, report),
     )
+
+
+def _unfit(chosen: Any, report: Any) -> dict:
+    """``{backend: reason}`` for the plan's other candidates that ran the chosen file on another
+    backend and lost more accuracy than the plan allowed.
+
+    Why: a fallback is the bundle's promise that the file may run there. The same INT8 file can
+    score points lower on another runtime (OpenVINO on an x86 CPU without VNNI saturates where
+    onnxruntime widens its sums); a plan that measured and rejected exactly that must not have its
+    bundle switch to it silently when the chosen runtime is missing on the device."""
+    config = getattr(report, "config", None) or {}
+    budget = config.get("max_accuracy_drop") if isinstance(config, dict) else None
+    path = _model_path(getattr(chosen, "model", None))
+    if budget is None or path is None:
+        return {}
+    unfit = {}
+    for cand in getattr(report, "candidates", None) or ():
+        get = cand.get if isinstance(cand, dict) else functools.partial(getattr, cand)
+        drop, backend = get("drop", None), get("backend", None)
+        if (backend and backend != chosen.backend and drop is not None and drop > budget + 1e-12
+                and _model_path(get("model", None)) == path):
+            unfit[str(backend)] = (f"the plan ran this file on {get('key', backend)} and rejected it: accuracy "
+                                   f"drop {100 * drop:.2f} points over the {100 * budget:.2f}-point budget")
+    return unfit
+
+
+def _model_path(model: Any) -> str | None:
+    """The main file of a candidate's model (a ``Model.to_dict()`` or a ``Model``)."""
+    path = model.get("path") if isinstance(model, dict) else getattr(model, "path", None)
+    return None if not path else str(path)
 
 
 def _first(obj: Any, *names: str) -> Any:

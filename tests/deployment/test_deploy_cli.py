@@ -149,3 +149,45 @@ def test_the_next_commands_it_suggests_can_be_pasted_for_a_folder_with_a_space(t
     suggested = said.split("on the device: ", 1)[1].split(";", 1)[0]  # "edgekit verify '.../my bundle'"
     assert shlex.split(suggested) == ["edgekit", "verify", str(out)], suggested  # as a shell reads it
     assert main(shlex.split(suggested)[1:]) == 0
+
+
+def test_a_backend_the_plan_rejected_for_accuracy_on_this_file_is_no_fallback(tiny_model, tmp_path, capsys):
+    """A plan that ran the chosen INT8 file on OpenVINO too and rejected it for accuracy (its sums
+    saturate on an x86 CPU without VNNI) must not have its bundle fall back to OpenVINO: it was
+    packaged with ``fallbacks: openvino``, the very loss the plan had measured. A backend rejected
+    only on another file, or within the budget, stays a fallback."""
+    import pytest
+
+    pytest.importorskip("openvino")
+    folder = tmp_path / "plan"
+    folder.mkdir()
+    model = {**tiny_model.to_dict(), "path": str(tiny_model.path)}
+
+    def plan(drop: float, other_model: dict) -> None:
+        chosen = {"key": "onnxruntime/cpu/fp32", "backend": "onnxruntime", "device": "cpu", "precision": "fp32",
+                  "method": "fp32", "model": model, "p50_ms": 1.0, "accuracy": 0.75, "drop": 0.0,
+                  "status": "chosen"}
+        other = {**chosen, "key": "openvino/cpu/fp32", "backend": "openvino", "model": other_model,
+                 "accuracy": 0.75 - drop, "drop": drop, "status": "rejected" if drop > 0.01 else "valid"}
+        (folder / "report.json").write_text(json.dumps(
+            {"model": "tiny", "model_sha256": "0" * 64, "target": "local", "estimated": False,
+             "candidates": [chosen, other], "best_key": chosen["key"], "log": [],
+             "config": {"max_accuracy_drop": 0.01}}, default=str))
+
+    import warnings
+
+    from edgekit.errors import EdgekitWarning
+
+    plan(0.042, model)
+    out = tmp_path / "bundle"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", EdgekitWarning)  # as a user sees it: one line, the run goes on
+        assert main(["deploy", str(folder), "--out", str(out), "--samples", "4"]) == 0
+    said = capsys.readouterr()
+    assert "fallbacks: none" in said.out
+    assert "warning: openvino is not offered as a fallback" in said.err and "4.20 points over" in said.err
+    assert [b["backend"] for b in Bundle.open(out).manifest.backends] == ["onnxruntime"]
+    for drop, other_model, name in ((0.004, model, "within"), (0.042, {**model, "path": "elsewhere.xml"}, "other")):
+        plan(drop, other_model)
+        assert main(["deploy", str(folder), "--out", str(tmp_path / name), "--samples", "4"]) == 0
+        assert [b["backend"] for b in Bundle.open(tmp_path / name).manifest.backends] == ["onnxruntime", "openvino"]
