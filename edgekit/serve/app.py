@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse, Response
 
 from edgekit.backends.registry import capabilities
 from edgekit.serve.engine import Engine
+from edgekit.serve.images import image_body
 from edgekit.serve.protocol import HEADER_LENGTH, RequestError, datatype_of, encode_response, parse_request
 
 MAX_BODY_BYTES = 32 << 20
@@ -91,7 +92,7 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutd
         _model(engine, name)
         if not 1 <= top_k <= 1000:
             raise RequestError(400, "top_k must be between 1 and 1000")
-        body = await read_body(request, max_body_bytes)
+        body = image_body(await read_body(request, max_body_bytes), request.headers.get("content-type"))
 
         def work(predictor: Any) -> dict:
             from edgekit.serve.images import decode
@@ -108,7 +109,7 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutd
         _model(engine, name)
         if conf is not None and not 0.0 <= conf <= 1.0:
             raise RequestError(400, "conf must be between 0 and 1")
-        body = await read_body(request, max_body_bytes)
+        body = image_body(await read_body(request, max_body_bytes), request.headers.get("content-type"))
 
         def work(predictor: Any) -> dict:
             from edgekit.serve.images import decode

@@ -30,7 +30,37 @@ def declared_size(data: bytes) -> tuple[str, int, int]:
         return "png", width, height
     if data[:2] == b"\xff\xd8":
         return ("jpeg", *_jpeg_size(data))
-    raise RequestError(415, "body is not a JPEG or PNG image; send the encoded image bytes")
+    raise RequestError(415, "body is not a JPEG or PNG image; send the encoded image bytes as the body "
+                            "(curl --data-binary @photo.jpg URL) or as one file of a form (curl -F image=@photo.jpg URL)")
+
+
+def image_body(body: bytes, content_type: str | None) -> bytes:
+    """The image bytes of a request: the body itself, or the one file of a ``multipart/form-data``
+    body (``curl -F image=@photo.jpg``, an HTML form, ``requests.post(url, files=...)``).
+
+    Why: a form upload is how browsers and most HTTP clients send a file; read as raw bytes it
+    starts with the form's boundary and was refused as "not a JPEG or PNG image", which the user
+    had just sent. Parsed with the standard library's MIME parser (no extra dependency on a device).
+
+    Raises:
+        RequestError: 400 for a form with no file or several files, or a form with no boundary.
+    """
+    if not (content_type or "").lower().lstrip().startswith("multipart/form-data"):
+        return body
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise RequestError(400, "multipart/form-data body without a boundary or parts; send the image as one form "
+                                "file (curl -F image=@photo.jpg URL) or the bytes as the body")
+    files = [part for part in message.iter_parts() if part.get_filename() is not None
+             or part.get_content_maintype() == "image"]
+    if len(files) != 1:
+        found = "no file" if not files else f"{len(files)} files"
+        raise RequestError(400, f"the form holds {found}; send exactly one image per request "
+                                "(curl -F image=@photo.jpg URL)")
+    return files[0].get_payload(decode=True) or b""
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:

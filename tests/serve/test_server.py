@@ -90,6 +90,25 @@ def test_classify_endpoint_takes_an_encoded_image(server, predictor):
     assert body["score"] == pytest.approx(expected.score, rel=1e-5) and len(body["topk"]) == 3
 
 
+def test_classify_takes_the_image_as_a_form_upload(server, predictor):
+    """``curl -F image=@photo.jpg`` (and a browser form, ``requests.post(files=...)``) sends a
+    multipart body: it was refused as "not a JPEG or PNG image". A form with two files, or none,
+    is refused saying so."""
+    image = images(1)[0]
+    _ok, jpeg = cv2.imencode(".jpg", image)
+    url = f"http://{server.url}/v2/models/tiny/classify"
+    reply = httpx.post(url, files={"image": ("photo.jpg", jpeg.tobytes(), "image/jpeg")}, data={"note": "x"})
+    assert reply.status_code == 200, reply.text
+    expected = predictor.predict(cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+    assert (reply.json()["label"], reply.json()["index"]) == (expected.label, expected.index)
+    two = httpx.post(url, files=[("a", ("a.jpg", jpeg.tobytes(), "image/jpeg")),
+                                 ("b", ("b.jpg", jpeg.tobytes(), "image/jpeg"))])
+    assert two.status_code == 400 and "2 files" in two.json()["error"]
+    text_only = b'--XX\r\nContent-Disposition: form-data; name="note"\r\n\r\nx\r\n--XX--\r\n'
+    none = httpx.post(url, content=text_only, headers={"content-type": "multipart/form-data; boundary=XX"})
+    assert none.status_code == 400 and "no file" in none.json()["error"]
+
+
 BAD_REQUESTS = {
     "not json": (b"{inputs: oops", 400, "not valid JSON"),
     "no inputs": (json.dumps({"outputs": []}).encode(), 400, "'inputs'"),
