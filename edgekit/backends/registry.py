@@ -76,6 +76,21 @@ def list_backends() -> list[str]:
     return list(_BACKENDS)
 
 
+def backend_name(name: str) -> str:
+    """The registered name ``name`` stands for (``ort`` -> ``onnxruntime``), without loading the backend.
+
+    Raises:
+        BackendUnavailable: unknown name, with a did-you-mean hint.
+    """
+    key = _ALIASES.get(str(name).lower(), str(name).lower())
+    if key not in _BACKENDS:
+        close = difflib.get_close_matches(key, [*_BACKENDS, *_ALIASES], n=2, cutoff=0.5)
+        names = list(dict.fromkeys(_ALIASES.get(c, c) for c in close))  # an alias and its target: say it once
+        hint = f"did you mean {' or '.join(map(repr, names))}? " if names else ""
+        raise BackendUnavailable(f"unknown backend {name!r}; {hint}known backends: {', '.join(_BACKENDS)}")
+    return key
+
+
 def get_backend(name: str) -> Backend:
     """Return the backend registered as ``name`` (``ort``/``ov``/``pytorch`` accepted too).
 
@@ -86,12 +101,7 @@ def get_backend(name: str) -> Backend:
         >>> get_backend("openvino").name
         'openvino'
     """
-    key = _ALIASES.get(str(name).lower(), str(name).lower())
-    if key not in _BACKENDS:
-        close = difflib.get_close_matches(key, [*_BACKENDS, *_ALIASES], n=2, cutoff=0.5)
-        names = list(dict.fromkeys(_ALIASES.get(c, c) for c in close))  # an alias and its target: say it once
-        hint = f"did you mean {' or '.join(map(repr, names))}? " if names else ""
-        raise BackendUnavailable(f"unknown backend {name!r}; {hint}known backends: {', '.join(_BACKENDS)}")
+    key = backend_name(name)
     if key not in _INSTANCES:
         _INSTANCES[key] = _load(key)
     return _INSTANCES[key]

@@ -95,12 +95,34 @@ class LiveConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ConfigError(f"{name} must be greater than 0, not {value}; give a positive number or leave it out")
+        self._check_runtimes()
         if self.conf is not None and not 0.0 <= self.conf <= 1.0:
             raise ConfigError(f"conf must lie between 0 and 1, not {self.conf}; give a score such as 0.25 or leave it out")
         if self.classes is not None:  # a YAML list or a "1,7" string becomes a tuple of names
             names = self.classes.split(",") if isinstance(self.classes, str) else self.classes
             object.__setattr__(self, "classes", tuple(str(n).strip() for n in names if str(n).strip()))
         object.__setattr__(self, "card_flags", check_card_flags(self.card_flags))
+
+    def _check_runtimes(self) -> None:
+        """Backend names and precisions are known words, so a typo in a saved live.yaml is named with
+        its key (and the file, by :meth:`load`) before anything loads; it was reported once per backend
+        tried, as "no backend can run this model here"."""
+        from edgekit.backends.registry import backend_name
+        from edgekit.errors import BackendUnavailable
+        from edgekit.types import Precision
+
+        for key in ("backend", "compare_backend"):
+            value = getattr(self, key)
+            if value is not None and value not in AS_PLANNED:
+                try:
+                    backend_name(value)
+                except BackendUnavailable as exc:
+                    raise ConfigError(f"{key}: {exc}, or auto") from None
+        for key in ("precision", "compare_precision"):
+            try:
+                Precision.parse(getattr(self, key), what="precision")
+            except ValueError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
 
     # ---- building from what a front door holds -------------------------------------------------
     @classmethod
@@ -155,7 +177,11 @@ class LiveConfig:
         """
         from edgekit.vision.config_schema import check
 
-        return cls(**check(data, where))
+        checked = check(data, where)
+        try:
+            return cls(**checked)
+        except ConfigError as exc:  # a value of the right type that is still wrong (an unknown backend)
+            raise ConfigError(f"{where}: {exc}") from None
 
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Write as YAML under a ``live:`` key (atomic; never over an existing file unless ``force``); relative

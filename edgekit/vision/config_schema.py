@@ -4,8 +4,9 @@ Why: ``yaml.safe_load`` gives whatever the file holds, and a hand-edited ``secon
 :class:`~edgekit.vision.config.LiveConfig` as text and ended in an internal ``TypeError``, while
 ``loop: yes please`` (text, so true) looped a video the user meant to stop. Checked here with the same
 pydantic helper as ``plan.yaml``; the message names the file, the field and the fix. Backend, device
-and precision stay text: which exist is known only on the machine that runs the file, and
-``compile_session`` names them (with a did-you-mean). The fields and their defaults are
+and precision are text here: which devices exist is known only on the machine that runs the file, and
+``compile_session`` names them; backend names and precisions are checked by :class:`LiveConfig`
+itself (so ``edgekit demo --backend`` is checked alike, with a did-you-mean). The fields and their defaults are
 :class:`LiveConfig`'s own (a field added there and not typed here fails on import). Imported lazily by
 :meth:`LiveConfig.from_dict`.
 """

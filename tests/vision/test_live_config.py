@@ -73,6 +73,22 @@ def test_a_hand_edited_live_config_of_the_wrong_type_is_refused_naming_the_file_
     assert words in err and str(path) in err and "edgekit demo --help" in err and "internal error" not in err
 
 
+@pytest.mark.parametrize("line, words", [
+    ("backend: tensorrt", "backend: unknown backend 'tensorrt'"),
+    ("compare_backend: onxruntime", "did you mean 'onnxruntime'"),
+    ("precision: fp33", "precision: unknown precision 'fp33'; choose one of: fp32, fp16"),
+])
+def test_a_typo_in_a_live_configs_backend_or_precision_is_named_once_with_its_file(tmp_path, capsys, line, words):
+    """It was found only when the model loaded: ``precision: fp33`` under ``backend: auto`` came back as
+    "no backend can run this model here", the same unknown precision once per backend, no file named."""
+    path = tmp_path / "live.yaml"
+    path.write_text(f"live:\n  model: demo:digits\n  source: synthetic\n  compare: demo:digits\n  {line}\n")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and str(path) in err and "no backend can run" not in err and err.count("unknown") == 1
+    assert LiveConfig(model="demo:digits", backend="ov", precision="FP16").backend == "ov"  # aliases, any case
+
+
 def test_a_live_config_may_name_a_camera_by_number_and_classes_as_one_line(tmp_path):
     path = tmp_path / "live.yaml"
     path.write_text("live:\n  model: demo:digits\n  source: 0\n  classes: 5, 9\n  seconds: 2\n")
