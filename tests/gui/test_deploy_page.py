@@ -78,6 +78,35 @@ def test_a_finished_plan_says_how_its_choice_reaches_this_page(window, tiny_onnx
     assert page.backend.itemText(0) == page.precision.itemText(0) == "as the plan chose"
 
 
+def test_the_plans_choice_is_packaged_without_a_fallback_the_plan_rejected_for_accuracy(window, qtbot, tiny_onnx,
+                                                                                        tmp_path):
+    """The page sent deploy the chosen candidate alone, so the bundle offered OpenVINO as its fallback
+    although the plan had run the very file there and rejected it for accuracy."""
+    pytest.importorskip("openvino")
+    from edgekit.deployment import Bundle
+    from edgekit.planner.report import Candidate, Report
+    from edgekit.types import CandidateStatus, Method
+
+    window.state.set_model(tiny_onnx)
+    page = window.show_page("DeployPage")
+    model = tiny_onnx.to_dict()
+    chosen = Candidate("onnxruntime/cpu/fp32", "onnxruntime", "cpu", "fp32", Method.FP32, model, p50_ms=1.0,
+                       accuracy=0.75, drop=0.0, status=CandidateStatus.CHOSEN)
+    lossy = Candidate("openvino/cpu/fp32", "openvino", "cpu", "fp32", Method.FP32, model, p50_ms=0.9,
+                      accuracy=0.70, drop=0.05, status=CandidateStatus.REJECTED, reasons=("accuracy drop 5.00 points",))
+    window.state.set_report(Report(model=tiny_onnx.name, model_sha256=tiny_onnx.sha256, target="local",
+                                   estimated=False, candidates=(chosen, lossy), best_key=chosen.key, log=(),
+                                   config={"max_accuracy_drop": 0.01}))
+    window.state.set_choice(chosen)
+    page.out.setText(str(tmp_path / "tiny.zip"))
+    page.data.kind.setCurrentIndex(0)
+    page.samples.setValue(8)
+    _deploy(page, qtbot)
+    assert page.banner.kind == "success", page.banner.text()
+    assert [b["backend"] for b in Bundle.open(tmp_path / "tiny.zip").manifest.backends] == ["onnxruntime"]
+    assert page.result.values["Runs on"].text().startswith("onnxruntime fp32 (")
+
+
 def test_a_build_can_be_cancelled_and_leaves_no_bundle(window, qtbot, tiny_onnx, tmp_path):
     window.state.set_model(tiny_onnx)
     page = window.show_page("DeployPage")

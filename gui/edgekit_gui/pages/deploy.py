@@ -149,6 +149,21 @@ class DeployPage(Page):
         """The plan choice when there is one for the current model, else the current model."""
         return self.state.choice if self.state.choice is not None else self.state.model
 
+    def _with_its_plan(self, src: Any) -> Any:
+        """The plan's report with ``src`` as its choice, when ``src`` is one of its candidates, else ``src``.
+
+        Why: a candidate alone does not say what the plan measured beside it, and the bundle's
+        fallback must not be a backend the plan rejected for accuracy on this very file (the
+        realdata ShuffleNet INT8 on OpenVINO without VNNI); ``deploy`` reads that from the report."""
+        import dataclasses
+
+        report = self.state.report
+        if src is None or src is not self.state.choice or report is None:
+            return src
+        if not any(c is src or (c.key == src.key and c.model == src.model) for c in report.candidates):
+            return src
+        return dataclasses.replace(report, best_key=src.key)
+
     def _describe(self) -> None:
         src = self.source()
         self.what.clear_rows()
@@ -200,7 +215,7 @@ class DeployPage(Page):
             return
         overrides = {k: w.currentText() for k, w in (("backend", self.backend), ("precision", self.precision))
                      if w.currentIndex() > 0}  # the first: the plan's choice, or the model as it is
-        self._run(self.show_bundle, deploy_in_worker, src, self.state.target, self.out.text(), overrides,
+        self._run(self.show_bundle, deploy_in_worker, self._with_its_plan(src), self.state.target, self.out.text(), overrides,
                   data_argument(self.data.spec(), is_detector(self.state.model)), self.samples.value() or None,
                   self.force.isChecked())
 
