@@ -46,6 +46,19 @@ def test_a_speedup_is_printed_only_when_its_interval_excludes_one():
     assert noisy.speedup_text() == "~1x (noise)"
 
 
+def test_a_speedup_between_two_estimates_is_marked_estimated():
+    """A plan for an absent target printed "2.51x" for INT8, the factor assumed for a CPU with
+    dot-product instructions, in the column where measured speed-ups stand."""
+    from edgekit.targets.estimate import Estimate
+
+    def estimated(method, ms):
+        return replace(cand(method), p50_ms=None, ci_rel=None,
+                       estimate=Estimate(ms, ms / 4, ms * 4, "reference", ("a published figure",)))
+
+    judged = rules.never_slower(estimated("int8", 0.666), estimated("fp32", 1.67), isa=())
+    assert judged.speedup_text() == "~2.5x (est.)"
+
+
 def test_a_clearly_slower_candidate_is_still_rejected():
     judged = rules.never_slower(cand("int8", p50=1.5, ci=0.02), cand(p50=1.0, ci=0.02), isa=("avx2",))
     assert judged.status == "rejected" and "slower than FP32" in judged.reasons[0]
