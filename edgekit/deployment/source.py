@@ -160,13 +160,13 @@ def _unfit(chosen: Any, report: Any) -> dict:
     config = getattr(report, "config", None) or {}
     budget = config.get("max_accuracy_drop") if isinstance(config, dict) else None
     path = _model_path(getattr(chosen, "model", None))
-    if budget is None or path is None:
+    if not isinstance(budget, (int, float)) or path is None:  # a hand-edited plan file: no promise to keep
         return {}
     unfit = {}
     for cand in getattr(report, "candidates", None) or ():
         get = cand.get if isinstance(cand, dict) else functools.partial(getattr, cand)
         drop, backend = get("drop", None), get("backend", None)
-        if (backend and backend != chosen.backend and drop is not None and drop > budget + 1e-12
+        if (backend and backend != chosen.backend and isinstance(drop, (int, float)) and drop > budget + 1e-12
                 and _model_path(get("model", None)) == path):
             unfit[str(backend)] = (f"the plan ran this file on {get('key', backend)} and rejected it: accuracy "
                                    f"drop {100 * drop:.2f} points over the {100 * budget:.2f}-point budget")
