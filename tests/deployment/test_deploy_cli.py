@@ -191,3 +191,7 @@ def test_a_backend_the_plan_rejected_for_accuracy_on_this_file_is_no_fallback(ti
         plan(drop, other_model)
         assert main(["deploy", str(folder), "--out", str(tmp_path / name), "--samples", "4"]) == 0
         assert [b["backend"] for b in Bundle.open(tmp_path / name).manifest.backends] == ["onnxruntime", "openvino"]
+    edited = json.loads((folder / "report.json").read_text())  # a hand-edited plan: words where numbers were
+    edited["config"]["max_accuracy_drop"], edited["candidates"][1]["drop"] = "1 point", "a lot"
+    (folder / "report.json").write_text(json.dumps(edited))
+    assert main(["deploy", str(folder), "--out", str(tmp_path / "edited"), "--samples", "4"]) == 0
