@@ -81,7 +81,17 @@ def _build() -> type:
             self.ready = True
 
         def __getstate__(self) -> dict:
-            return {"args": self._args, "name": self.name}
+            """What a spawned worker re-opens: the bundle as given, or for a zip the folder this process
+            extracted and verified it into (each worker still re-verifies every checksum).
+
+            Why not the zip: each worker extracted its own copy, and a worker ends by ``os._exit`` or
+            its parent's SIGTERM, never running the cleanup, so every stop of ``--workers N`` left N
+            copies of the model in the temp folder. This process removes its extraction when it exits."""
+            bundle, *rest = self._args
+            opened = getattr(getattr(self.adapter, "predictor", None), "bundle", None)
+            if opened is not None and opened.root != opened.path:  # a zip, extracted here
+                bundle = str(opened.root)
+            return {"args": (bundle, *rest), "name": self.name}
 
         def __setstate__(self, state: dict) -> None:
             """In a spawned worker: answer KServe's liveness ping at once, load the bundle in the background.

@@ -141,3 +141,28 @@ def test_a_grpc_port_in_use_names_the_grpc_flag(bundle, capsys):
         assert main(["serve", str(bundle), "--engine", "kserve", "--port", "0", "--grpc-port", str(busy)]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert f"cannot listen on 127.0.0.1:{busy}" in err and "pick another --grpc-port" in err
+
+
+@pytest.mark.slow
+def test_workers_serve_a_zip_from_one_extraction_removed_at_stop(bundle, tmp_path, monkeypatch):
+    """Each worker extracted the zip again and, ending by ``os._exit`` or its parent's SIGTERM, never
+    removed it: every stop of ``--workers 2`` (Ctrl-C to the server, ``kill``, a pod's SIGTERM) left two
+    copies of the model in the temp folder. The workers now read the server's own verified extraction."""
+    import httpx
+
+    from edgekit.serve.launch import start
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # the server's temp folder, read by its processes at start
+    running = start("kserve", bundle, workers=2, timeout_s=180)
+    try:
+        picture = images(1, seed=5)[0][0]
+        body = {"instances": [{"image_bytes": {"b64": _png(picture)}}]}
+        replies = [httpx.post(f"http://{running.http}/v1/models/{running.model}:predict", json=body, timeout=30)
+                   for _ in range(4)]
+        assert all(r.status_code == 200 for r in replies), [r.text for r in replies]
+        assert len(list(temp.glob("edgekit-bundle-*"))) == 1
+    finally:
+        running.stop()  # SIGINT to the server, as a user's `kill -INT` or a supervisor sends
+    assert not list(temp.glob("edgekit-bundle-*"))
