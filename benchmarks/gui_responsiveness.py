@@ -31,8 +31,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 
     app = create_app([])
     work = Path(tempfile.mkdtemp(prefix="edgekit-gui-bench-"))
+    atexit.register(shutil.rmtree, work, True)  # its settings and plan cache: one per run, left behind before
     os.environ["EDGEKIT_GUI_SETTINGS"] = str(work / "settings.ini")
     os.environ.setdefault("EDGEKIT_CACHE", str(work / "cache"))
     window = MainWindow()

@@ -23,8 +23,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -130,6 +132,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="edgekit-int8-"))
+    if args.work is None:  # a private folder of built models: gone with the run (it was left behind)
+        atexit.register(shutil.rmtree, work, True)
     for name in set(VARIANTS) - set(args.backends):
         VARIANTS.pop(name)
     rows = []

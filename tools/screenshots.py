@@ -9,7 +9,9 @@ a timer polls until it is done (no ``processEvents`` loops).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -83,6 +85,7 @@ def render(out: Path) -> list[Path]:
     app = create_app([])
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="edgekit-shots-"))
+    atexit.register(shutil.rmtree, work, True)  # the app's settings for the shots, not kept
     os.environ.setdefault("EDGEKIT_GUI_SETTINGS", str(work / "settings.ini"))
     window = MainWindow()
     window.resize(*SIZE)

@@ -118,18 +118,22 @@ def start(engine: str, bundle: str | Path, *, workers: int = 1, timeout_s: float
 
     name = Bundle.open(bundle, check=False).manifest.serve_name  # the engine itself verifies
     workdir = Path(tempfile.mkdtemp(prefix=f"edgekit-{engine}-"))
-    http, grpc = free_ports(2)
-    if engine == "triton":
-        cmd, env = _triton_command(bundle, repository, workdir, http, grpc)
-    else:
-        cmd = [sys.executable, "-m", "edgekit", "serve", str(bundle), "--host", "127.0.0.1", "--port", str(http),
-               "--workers", str(workers), *extra_args]
-        if engine == "kserve":
-            cmd += ["--engine", "kserve", "--grpc-port", str(grpc)]
-        env = dict(os.environ)
-    log = workdir / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:  # until a server runs, nothing else removes the folder (no tritonserver here left one per call)
+        http, grpc = free_ports(2)
+        if engine == "triton":
+            cmd, env = _triton_command(bundle, repository, workdir, http, grpc)
+        else:
+            cmd = [sys.executable, "-m", "edgekit", "serve", str(bundle), "--host", "127.0.0.1", "--port", str(http),
+                   "--workers", str(workers), *extra_args]
+            if engine == "kserve":
+                cmd += ["--engine", "kserve", "--grpc-port", str(grpc)]
+            env = dict(os.environ)
+        log = workdir / "server.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     running = Running(engine, name, f"127.0.0.1:{http}", None if engine == "edgekit" else f"127.0.0.1:{grpc}",
                       proc, log, workdir)
     try:

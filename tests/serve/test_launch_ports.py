@@ -16,3 +16,23 @@ def test_the_ports_of_one_launch_are_all_different_and_free():
     for port in ports[:4]:  # released again: a server can bind each
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))
+
+
+def test_a_launch_that_cannot_start_leaves_no_work_folder(bundle, tmp_path, monkeypatch):
+    """Each call on a machine without tritonserver left an empty ``edgekit-triton-*`` folder behind
+    (ten in this machine's temp folder): it was made before the command that failed."""
+    import tempfile
+
+    import pytest
+
+    from edgekit.errors import BackendUnavailable
+    from edgekit.serve import launch
+
+    def no_tritonserver():
+        raise BackendUnavailable("no tritonserver: unpack the nvidia-pytriton wheel")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(launch, "triton_home", no_tritonserver)  # the machine's edge: nothing installed
+    with pytest.raises(BackendUnavailable, match="no tritonserver"):
+        launch.start("triton", bundle)
+    assert not list(tmp_path.glob("edgekit-*"))
