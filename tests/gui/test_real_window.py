@@ -38,8 +38,7 @@ def display(request):
     """A fresh Xvfb screen of the requested size; stopped even when the test fails."""
     _need("Xvfb", "xdotool", "import")
     width, height = request.param
-    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X{n}-lock").exists()
-                  and not Path(f"/tmp/.X11-unix/X{n}").exists())
+    number = next(n for n in range(90, 200) if _free_display(n))
     server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -52,12 +51,39 @@ def display(request):
         time.sleep(0.1)
     problem = platform_problem(env)
     if problem is not None:
-        server.kill()
-        server.wait()
+        _stop(server, number)
         pytest.skip(problem)
     yield env, (width, height)
-    server.kill()
-    server.wait(timeout=10)
+    _stop(server, number)
+
+
+def _free_display(number: int) -> bool:
+    """No X server holds display ``number``: no lock, or the lock of a process that is gone (Xvfb takes
+    over a stale lock and socket itself)."""
+    lock = Path(f"/tmp/.X{number}-lock")
+    if not lock.exists():
+        return not Path(f"/tmp/.X11-unix/X{number}").exists()
+    try:
+        os.kill(int(lock.read_text().strip()), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):  # unreadable, or another user's server: not ours to take
+        return False
+    return False
+
+
+def _stop(server: subprocess.Popen, number: int) -> None:
+    """SIGTERM, so Xvfb removes its /tmp/.X<n>-lock and socket itself (SIGKILL left both: two
+    displays used up per run, until the 90..199 range ran out); a server that ignores it is killed
+    and its files removed here."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+    for leftover in (Path(f"/tmp/.X{number}-lock"), Path(f"/tmp/.X11-unix/X{number}")):
+        leftover.unlink(missing_ok=True)
 
 
 def _accepts(env) -> bool:
