@@ -134,6 +134,12 @@ def capabilities(name: str) -> BackendCapabilities:
     return get_backend(name).capabilities
 
 
+def _reads(name: str, model: Any) -> bool:
+    """``name`` can take ``model`` at all: it reads its file format, or it runs the module it carries."""
+    caps = capabilities(name)
+    return caps.loads(model.format) or (caps.needs_module and getattr(model, "module", None) is not None)
+
+
 def backends_for(
     fmt: Format | str | None = None,
     precision: Precision | str | None = None,
@@ -228,9 +234,9 @@ def compile_session(
 
     Args:
         model: an :class:`edgekit.models.Model`, or a path or name ``load_model`` takes ("demo:digits").
-        backend: a registry name, or ``"auto"``: onnxruntime, then openvino, then
-            torch; each failure is reported as an ``EdgekitWarning`` and the next
-            is tried.
+        backend: a registry name, or ``"auto"``: of onnxruntime, then openvino, then
+            torch, those that read the model's format; each failure is reported as an
+            ``EdgekitWarning`` and the next is tried.
         device: "cpu", "cuda", "gpu", "npu", "auto", or a backend's own name ("GPU.1").
         precision: "fp32", "fp16", "bf16", "int8", "int8-dynamic".
         options: the backend's options dataclass (``OrtOptions``, ``OpenVINOOptions``,
@@ -252,7 +258,9 @@ def compile_session(
     if backend != "auto":
         return get_backend(backend).compile(model, device, precision, options)
     reasons = []
-    names = list(_BACKENDS)
+    # only runtimes that read the file's format: onnxruntime tried on an OpenVINO IR warned "cannot run
+    # ... reads ONNX files only" at every `edgekit demo ir.xml` and in the app's banner, for nothing
+    names = [name for name in _BACKENDS if _reads(name, model)] or list(_BACKENDS)
     for name in names:
         mine = options if isinstance(options, capabilities(name).options) else None
         try:

@@ -25,7 +25,7 @@ import yaml
 
 from edgekit._config_files import check_card_flags, relocate
 from edgekit._io import write_text_atomic
-from edgekit.backends import capabilities, compile_session, list_backends
+from edgekit.backends import backends_for, capabilities, compile_session, list_backends
 from edgekit.errors import ConfigError
 
 AS_PLANNED = ("auto", "as planned")  # backend words that keep a plan candidate's own backend
@@ -413,9 +413,9 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
 
     if backend != "auto":
         session = compile_session(model, backend, device=device, precision=precision, options=live_options(backend))
-    else:  # "auto" passes options to the backend of their type: the first one's, as the first is tried first
-        session = compile_session(model, "auto", device=device, precision=precision,
-                                  options=live_options(list_backends()[0]))
+    else:  # "auto" passes options to the backend of their type: the first reader's, as it is tried first
+        first = (backends_for(model.format) or list_backends())[0]
+        session = compile_session(model, "auto", device=device, precision=precision, options=live_options(first))
         from edgekit.vision import _auto_backend
 
         if _auto_backend.needs_race(session):

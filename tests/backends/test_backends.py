@@ -153,15 +153,24 @@ def test_missing_package_names_the_pip_extra(tiny, monkeypatch):
         compile_session(tiny, "openvino")
 
 
-def test_auto_falls_back_with_a_warning(tiny, tmp_path):
+def test_auto_tries_only_runtimes_that_read_the_file_and_falls_back_with_a_warning(tiny, tmp_path, monkeypatch):
+    """An OpenVINO IR goes to OpenVINO without a word: onnxruntime, which reads ONNX only, was tried
+    first and warned "cannot run ... ONNX files only" at every `edgekit demo ir.xml` and in the app.
+    A runtime that reads the file and fails still warns, and the next is tried."""
     from edgekit.models import convert
 
     assert compile_session(tiny).info.backend == "onnxruntime"
     ir, _ = convert(tiny.replace(module=None), "openvino", tmp_path / "ir")
-    with pytest.warns(EdgekitWarning, match="onnxruntime cannot run .*ONNX files only"):
-        session = compile_session(ir, "auto")
+    session = compile_session(ir, "auto")  # an EdgekitWarning would fail this test
     assert session.info.backend == "openvino"
     np.testing.assert_allclose(session.predict(_x(tiny)), _reference(tiny, _x(tiny)), atol=1e-5, rtol=1e-4)
+
+    import edgekit.backends._common as common
+
+    monkeypatch.setattr(common, "has_package", lambda name: name != "onnxruntime")  # as where it is not installed
+    with pytest.warns(EdgekitWarning, match=r"onnxruntime cannot run .*edgekit\[onnxruntime\].*trying the next"):
+        fallback = compile_session(tiny.replace(module=None), "auto")
+    assert fallback.info.backend == "openvino"
 
 
 def test_onnxruntime_precision_must_match_the_stored_model(tiny):
