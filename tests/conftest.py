@@ -19,6 +19,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # folder of their own per test (tests/devices/conftest.py); this one is empty and removed at the end.
 os.environ["EDGEKIT_CONFIG_DIR"] = _CONFIG = tempfile.mkdtemp(prefix="edgekit-tests-config-")
 atexit.register(shutil.rmtree, _CONFIG, ignore_errors=True)
+# Nor its caches: every run added its optimized graphs and plans to the person's own cache folder (1657
+# optimized copies of the test's tiny model in one). Tests that need a cache of their own still set one.
+os.environ["EDGEKIT_CACHE"] = _CACHE = tempfile.mkdtemp(prefix="edgekit-tests-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 def as_in_a_terminal(argv: list[str]) -> list[str]:

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from edgekit._io import sha256_file
+from edgekit._disk_cache import touch, trim
+from edgekit._io import expand_user, sha256_file
 from edgekit.backends._common import (
     InputChecker,
     build_options,
@@ -337,9 +338,9 @@ def _create(path: Path, device: str, opts: OrtOptions, cached: Path | None) -> t
     with map_exceptions({Exception: ModelLoadError}, f"onnxruntime cannot load {path}: {{error}}", path=path):
         if cached is not None and cached.is_file():
             try:
-                return ort.InferenceSession(
-                    str(cached), _session_options(opts, "disable"), providers=providers
-                ), f"optimized graph loaded from the cache ({cached.name})"
+                sess = ort.InferenceSession(str(cached), _session_options(opts, "disable"), providers=providers)
+                touch(cached)  # in use: the last to go when the cache is trimmed
+                return sess, f"optimized graph loaded from the cache ({cached.name})"
             except Exception:  # noqa: BLE001 - a stale or broken cache entry is rebuilt below
                 cached.unlink(missing_ok=True)
         so = _session_options(opts, opts.graph_optimization)
@@ -349,6 +350,7 @@ def _create(path: Path, device: str, opts: OrtOptions, cached: Path | None) -> t
         sess = ort.InferenceSession(str(path), so, providers=providers)
     if tmp is not None and tmp.is_file():
         tmp.replace(cached)  # atomic: a reader never sees a half-written cache file
+        trim(cached.parent, keep=cached)  # within $EDGEKIT_CACHE_MAX_MB: least recently used first
         return sess, f"optimized graph saved to the cache ({cached.name})"
     return sess, ""
 
@@ -397,8 +399,12 @@ def _cache_path(model: Any, path: Path, device: str, opts: OrtOptions) -> Path:
 
 
 def _cache_root(opts: OrtOptions) -> Path:
+    """``opts.cache_dir``, else ``$EDGEKIT_CACHE`` (as the plan and model caches), else the user cache folder."""
     if opts.cache_dir is not None:
         return Path(opts.cache_dir)
+    override = os.environ.get("EDGEKIT_CACHE")
+    if override:
+        return expand_user(override)
     try:
         import platformdirs
 

@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+from edgekit._disk_cache import touch, trim
 from edgekit._io import expand_user, write_text_atomic
 from edgekit.planner.report import Report, relative_to
 
@@ -69,13 +70,18 @@ def load(key: str) -> Report | None:
         files = cand.model.get("files") or [] if isinstance(cand.model, dict) else []
         if not all(Path(f).exists() for f in files):
             return None
+    touch(path, cache_root() / key)  # in use: the last to go when the cache is trimmed
     return report
 
 
 def store(key: str, report: Report) -> Path:
     """Write ``report`` under ``key`` (replacing an older entry)."""
     data = relative_to(report.to_dict(), None)  # absolute: a later run from another folder finds the files
-    return write_text_atomic(cache_root() / f"{key}.json", json.dumps(data, indent=2, default=str), force=True)
+    path = write_text_atomic(cache_root() / f"{key}.json", json.dumps(data, indent=2, default=str), force=True)
+    # within $EDGEKIT_CACHE_MAX_MB, least recently used first; a plan's KEY.json and KEY/ go together (a user's
+    # --out folder holds its own links or copies of the files, so it keeps working)
+    trim(cache_root(), keep=path, entry=lambda name: name.removesuffix(".json"))
+    return path
 
 
 def work_dir(key: str) -> Path:
