@@ -25,6 +25,13 @@ os.environ["EDGEKIT_CACHE"] = _CACHE = tempfile.mkdtemp(prefix="edgekit-tests-ca
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
+def bare_env(**values: str) -> dict[str, str]:
+    """A child's environment with nothing of the person's (no HOME, no settings of theirs): PATH, this
+    session's own config and cache folders (a child given PATH alone wrote its optimized graphs into
+    the person's cache), and ``values``."""
+    return {"PATH": "/usr/bin:/bin", "EDGEKIT_CONFIG_DIR": _CONFIG, "EDGEKIT_CACHE": _CACHE, **values}
+
+
 def as_in_a_terminal(argv: list[str]) -> list[str]:
     """``argv`` run with Ctrl-C and hang-up as a terminal delivers them: CI may run the tests with
     both ignored (a background job, nohup), and edgekit leaves ignored signals ignored. (Reset in

@@ -16,13 +16,14 @@ import pytest
 from edgekit.models import load_model
 from edgekit.types import Task
 
+from ..conftest import bare_env
 from .conftest import scene
 from .test_evaluate import _squares_dataset
 
 
 def edgekit(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "edgekit", *args], capture_output=True, text=True, timeout=300,
-                          check=False, env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+                          check=False, env=bare_env(COLUMNS="120"))
 
 
 def _with_metadata(src, dest, **props) -> str:

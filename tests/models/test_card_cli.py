@@ -15,12 +15,14 @@ from edgekit.errors import DataError, EdgekitWarning
 from edgekit.models import load_model
 from edgekit.models.card_options import CardOptions, apply_card_options, read_labels
 
+from ..conftest import bare_env
+
 IMAGENET_FLAGS = ["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225", "--size", "32", "--resize", "stretch"]
 
 
 def edgekit(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "edgekit", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, check=False, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+                          cwd=cwd, check=False, env=bare_env(COLUMNS="100"))
 
 
 @pytest.fixture

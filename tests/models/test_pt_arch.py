@@ -11,12 +11,14 @@ import typer
 
 from edgekit.cli import app
 
+from ..conftest import bare_env
+
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "models"
 
 
 def edgekit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "edgekit", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, check=False, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+                          cwd=cwd, check=False, env=bare_env(COLUMNS="200"))
 
 
 def test_the_shipped_state_dict_loads_with_no_flags_from_its_card():

@@ -22,13 +22,15 @@ from edgekit.errors import EdgekitWarning
 from edgekit.models import load_model
 from edgekit.models.card_options import apply_card_options
 
+from ..conftest import bare_env
+
 CARD = ["--mean", "0.5,0.5,0.5", "--std", "0.25,0.25,0.25", "--size", "32", "--resize", "stretch"]
 RNG = np.random.default_rng(0)
 
 
 def edgekit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "edgekit", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, check=False, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+                          cwd=cwd, check=False, env=bare_env(COLUMNS="200"))
 
 
 def _save(path: Path, nodes: list, inits: list, elem: int = TensorProto.FLOAT, contrib: bool = False) -> Path:
