@@ -134,10 +134,12 @@ def capabilities(name: str) -> BackendCapabilities:
     return get_backend(name).capabilities
 
 
-def _reads(name: str, model: Any) -> bool:
-    """``name`` can take ``model`` at all: it reads its file format, or it runs the module it carries."""
-    caps = capabilities(name)
-    return caps.loads(model.format) or (caps.needs_module and getattr(model, "module", None) is not None)
+def readers(model: Any) -> list[str]:
+    """Registered backends (in ``"auto"`` order) that can take ``model`` at all: they read its file
+    format, or run the PyTorch module it carries. What ``"auto"`` tries, and races among."""
+    module = getattr(model, "module", None) is not None
+    return [name for name in _BACKENDS
+            if capabilities(name).loads(model.format) or (module and capabilities(name).needs_module)]
 
 
 def backends_for(
@@ -260,7 +262,7 @@ def compile_session(
     reasons = []
     # only runtimes that read the file's format: onnxruntime tried on an OpenVINO IR warned "cannot run
     # ... reads ONNX files only" at every `edgekit demo ir.xml` and in the app's banner, for nothing
-    names = [name for name in _BACKENDS if _reads(name, model)] or list(_BACKENDS)
+    names = readers(model) or list(_BACKENDS)
     for name in names:
         mine = options if isinstance(options, capabilities(name).options) else None
         try:

@@ -26,6 +26,7 @@ import yaml
 from edgekit._config_files import check_card_flags, relocate
 from edgekit._io import write_text_atomic
 from edgekit.backends import backends_for, capabilities, compile_session, list_backends
+from edgekit.backends.registry import readers
 from edgekit.errors import ConfigError
 
 AS_PLANNED = ("auto", "as planned")  # backend words that keep a plan candidate's own backend
@@ -414,14 +415,12 @@ def compile_live_session(model: Any, backend: str = "auto", device: str = "cpu",
     if backend != "auto":
         session = compile_session(model, backend, device=device, precision=precision, options=live_options(backend))
     else:  # "auto" passes options to the backend of their type: the first reader's, as it is tried first
-        first = (backends_for(model.format) or list_backends())[0]
+        first = (readers(model) or list_backends())[0]
         session = compile_session(model, "auto", device=device, precision=precision, options=live_options(first))
         from edgekit.vision import _auto_backend
 
         if _auto_backend.needs_race(session):
-            fmt = str(model.format)
-            others = [name for name in list_backends() if name != session.info.backend
-                      and fmt in {str(f) for f in capabilities(name).formats}]
+            others = [name for name in backends_for(model.format) if name != session.info.backend]
             session = _auto_backend.race(session, others, lambda name: compile_session(
                 model, name, device=device, precision=precision, options=live_options(name)))
     name = session.info.backend
