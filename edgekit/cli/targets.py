@@ -9,7 +9,7 @@ from rich.markup import escape as esc
 from rich.table import Table
 
 
-def _list() -> Table:
+def _list(width: int = 80) -> Table:
     from rich import box
 
     from edgekit.targets import list_targets, load_target
@@ -18,7 +18,9 @@ def _list() -> Table:
     # the descriptive columns wrap at spaces instead
     table = Table(title="Targets", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("name", no_wrap=True)
-    table.add_column("cpu, memory", ratio=1, overflow="fold")
+    # "x86_64 x16, 32 GB" whole where there is room (at 80 columns "32" / "GB" were split over two
+    # lines); a narrower terminal lets it wrap rather than cut the budgets off the right edge
+    table.add_column("cpu, memory", ratio=1, overflow="fold", min_width=17 if width >= 80 else None)
     # one backend per line, the budgets on two lines and the memory beside the cores: at 80 columns
     # "openvino (cpu/gpu/npu)" and "Cortex-A78AE" were folded mid-word
     table.add_column("backends (devices)", no_wrap=True)
@@ -77,4 +79,4 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(load_target(name).to_dict() if name else list_targets())
         else:
-            console.print(_show(name) if name else _list())
+            console.print(_show(name) if name else _list(console.width))

@@ -183,6 +183,20 @@ def test_target_names_stay_whole_in_an_80_column_terminal(monkeypatch, capsys):
     # and what describes them is not cut mid-word either ("openvino (cpu/gpu/np" / "u)", "Cortex-A7" / "8AE")
     words = {w for line in lines for w in line.split()}
     assert {"(cpu/gpu/npu)", "Cortex-A78AE", "i5-1135G7"} <= words, sorted(words)
+    # the cores and the memory stay on one line: "x86_64 x16, 32" / "GB" read as 32 cores' worth of nothing
+    assert any("x86_64 x16, 32 GB" in line for line in lines), lines
+
+
+def test_a_narrow_terminal_wraps_the_targets_table_rather_than_cut_the_budgets(monkeypatch, capsys):
+    from rich.console import Console
+
+    import edgekit.cli._console as shared
+    from edgekit.cli import main
+
+    monkeypatch.setattr(shared, "console", Console(width=70, force_terminal=False))
+    assert main(["targets"]) == 0
+    out = capsys.readouterr().out
+    assert "size 200 MB" in out and "p50 15 ms" in out, out
 
 
 def test_targets_cli_shows_budgets_in_words_not_a_dataclass_repr(capsys):
