@@ -52,11 +52,11 @@ from edgekit.planner.build import (
 from edgekit.planner.config import PlanConfig
 from edgekit.planner.crossbuild import foreign_specs
 from edgekit.planner.datacache import calibration_feeds, shared_cache
-from edgekit.planner.measure import RACE_AFTER, TooSlow, accuracy, bench_interleaved
+from edgekit.planner.measure import RACE_AFTER, RATIO_SECONDS, TooSlow, accuracy, bench_interleaved
 from edgekit.planner.outdir import report_folder
 from edgekit.planner.pace import Pace
 from edgekit.planner.report import Candidate, Report
-from edgekit.planner.why_slow import why_slower
+from edgekit.planner.why_slow import dynamic_nodes, same_int8_instructions, why_slower
 from edgekit.progress import Cancel, Progress, ProgressEvent, StageClock, check_cancel
 from edgekit.targets import Target, estimate_latency, load_target
 from edgekit.types import CandidateStatus as Status
@@ -298,6 +298,9 @@ class _State:
         self.evals: dict[str, Any] = {}
         self.too_slow: set[str] = set()  # stopped while scored: far slower than their FP32 (pace)
         self.caveats: dict[str, tuple[str, ...]] = {}  # what a runtime said bears on its accuracy
+        # an absent target's INT8 candidate timed here against its FP32 (see _ratio_here): both p50s, and
+        # the speed-up's interval from both medians' intervals (None when unknown)
+        self.timed_here: dict[str, tuple[float, float, tuple[float, float] | None]] = {}
         self.measurer: DeviceMeasurer | None = None
         self.detector = det_plan.is_detector(model)  # accuracy in mAP, INT8 keeps the decode tail float
 
@@ -489,6 +492,11 @@ class _State:
             self.say("estimating", "latency on the target", 0.75)
             for k in live:
                 self._estimate(k)
+            if self.timed_here:
+                ratios = ", ".join(f"{k} {mine / fp32:.2g}x" for k, (mine, fp32, _) in self.timed_here.items())
+                self.log.append(f"Timed here against their FP32, interleaved ({RATIO_SECONDS:g} s each): {ratios} "
+                                "the FP32 time; their estimates are the FP32 estimate times that ratio (each "
+                                "estimate's basis says why it carries over to the target).")
             return
         verify_s = self._bench_seconds(min(3, len(live))) if self.config.verify else 0.0
         self.say.begin(1.0, later=verify_s)
@@ -559,11 +567,62 @@ class _State:
             return
         try:
             est = estimate_latency(self.target, flops=flops, weight_bytes=m.size_bytes, device=c.device,
-                                   precision=c.precision, backend=c.backend, int8_share=self._int8_share(k))
+                                   precision=c.precision, backend=c.backend, int8_share=self._int8_share(k),
+                                   measured_ratio=self._ratio_here(k))
         except EdgekitError as exc:
             self.cands[k] = rules.reject(c, str(exc))
             return
         self.cands[k] = replace(c, estimate=est)
+
+    def _ratio_here(self, k: str) -> tuple[float, str] | None:
+        """An INT8 candidate's latency over its runtime's FP32, measured here (interleaved,
+        ``RATIO_SECONDS`` each), with the words the estimate's basis gives, where that ratio carries
+        over to the target; ``None`` otherwise (the estimate then assumes the INT8 rate).
+
+        Why: a dynamic-INT8 graph's cost is in its structure (activations quantized at run time by
+        unfused ``ConvInteger``/``MatMulInteger`` nodes), which a target's INT8 instructions do not
+        change: the INT8 rate made it ~2.4x faster than FP32 on a Raspberry Pi 5 while it ran 16x
+        slower here, on the same runtime and the same file. Static INT8's ratio depends on the CPU's
+        INT8 instructions and on the model's widths, so it carries over only to a target whose CPU
+        has the same INT8 instructions as this one (:func:`same_int8_instructions`)."""
+        c = self.cands[k]
+        if c.device != "cpu" or not str(c.precision).startswith("int8"):
+            return None
+        dynamic = c.precision == "int8-dynamic"
+        same = same_int8_instructions(self.profile, self.target)
+        if not dynamic and same is None:
+            return None
+        base = next((o for o in self.cands.values() if o.backend == c.backend and o.device == "cpu"
+                     and o.method == Method.FP32 and o.status != Status.FAILED), None)
+        if base is None or k not in self.models or base.key not in self.models:
+            return None
+        self.say("estimating", f"{k} against {base.key}, timed here ({RATIO_SECONDS:g} s each)", 0.8)
+        items = [(self.models[base.key], c.backend, "cpu", base.precision),
+                 (self.models[k], c.backend, "cpu", c.precision)]
+        try:
+            fp32, mine = bench_interleaved(items, RATIO_SECONDS, self.say.cancel)
+        except Cancelled:
+            raise
+        except EdgekitError as exc:
+            self.log.append(f"Could not time {k} against {base.key} here ({exc}); its estimate assumes the INT8 rate.")
+            return None
+        p_fp32, p_mine = (r.latency_ms.get("p50") if r.ok else None for r in (fp32, mine))
+        if not (p_fp32 and p_mine):
+            self.log.append(f"Could not time {k} against {base.key} here; its estimate assumes the INT8 rate.")
+            return None
+        cis = [r.ci_rel if r.ci_rel is not None and math.isfinite(r.ci_rel) else None for r in (mine, fp32)]
+        band = (p_fp32 * (1 - cis[1]) / (p_mine * (1 + cis[0])), p_fp32 * (1 + cis[1]) / (p_mine * (1 - cis[0]))) \
+            if None not in cis and cis[0] < 1 else None
+        ratio, self.timed_here[k] = p_mine / p_fp32, (p_mine, p_fp32, band)
+        timed = (f"{c.precision} ran at {ratio:.2g}x the FP32 time here ({c.backend}/cpu, {self.profile.cpu_name}: "
+                 f"{p_mine:.3g} vs {p_fp32:.3g} ms, measured)")
+        if dynamic:
+            nodes = dynamic_nodes(getattr(self.models[k], "path", None))
+            return ratio, (f"{timed}{f' ({nodes})' if nodes else ''}; assumed the same on {self.target.name}: "
+                           "dynamic INT8's cost is in its graph, which the target's INT8 instructions do not "
+                           "change (band x1.5)")
+        return ratio, (f"{timed}; assumed the same on {self.target.name}, whose CPU has the same INT8 "
+                       f"instructions as this one ({same}) (band x1.5)")
 
     def _int8_share(self, k: str) -> float | None:
         """How much of an INT8 candidate's compute runs in INT8 (int8-ac keeps layers float), read from
@@ -580,11 +639,17 @@ class _State:
     def _why_slower(self, c: Candidate, fp32: dict) -> str | None:
         """The measured cause when an INT8 candidate is slower than its FP32 here (per-op profile + graph)."""
         base = fp32.get((c.backend, c.device))
-        if not (self.target.is_local and base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms):
+        here = self.timed_here.get(c.key)  # an absent target: what was timed here, if anything
+        if here is not None and base is not None and here[0] > here[1]:
+            ms, isa = here[:2], tuple(k for k, v in self.profile.isa.items() if v)  # this CPU's: the cause seen here
+        elif self.target.is_local and base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms:
+            ms, isa = (c.p50_ms, base.p50_ms), self.target.isa
+        else:
             return None
-        runs = max(3, min(20, int(1000 / c.p50_ms)))  # about a second of profiling, whatever the model
-        return why_slower(self.models.get(c.key), c.method, c.backend, self.target.isa, runs,
-                          baseline=self.models.get(base.key), ms=(c.p50_ms, base.p50_ms))
+        runs = max(3, min(20, int(1000 / ms[0])))  # about a second of profiling, whatever the model
+        why = why_slower(self.models.get(c.key), c.method, c.backend, isa, runs, baseline=self.models.get(base.key),
+                         ms=ms)
+        return f"here: {why}" if why and here is not None else why
 
     def _twin(self, c: Candidate, max_drop: float) -> Candidate | None:
         """Another runtime's candidate that ran the very same file within the accuracy budget."""
@@ -605,7 +670,8 @@ class _State:
             if c.status == Status.FAILED:
                 judged.append(c)
                 continue
-            c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa, self._why_slower(c, fp32), cfg.objective)
+            c = rules.never_slower(c, fp32.get((c.backend, c.device)), isa, self._why_slower(c, fp32), cfg.objective,
+                                   timed_ci=self.timed_here.get(c.key, (0, 0, None))[2])
             c = rules.accuracy_rule(c, cfg.max_accuracy_drop, self.caveats.get(c.key, ()),
                                     self._twin(c, cfg.max_accuracy_drop))
             judged.append(rules.budget_rule(c, lat_budget, size_budget))

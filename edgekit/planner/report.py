@@ -80,7 +80,7 @@ class Candidate:
         INT8 on a CPU with dot-product instructions (:func:`edgekit.targets.estimate.precision_factor`)."""
         if self.speedup is None:
             return "-"
-        if self.is_estimate:  # two estimates' ratio restates the precision factor assumed for the target
+        if self.is_estimate:  # the factor assumed for the target, or a ratio timed here (see _ratio_here)
             return f"~{self.speedup:.2g}x (est.)"
         if self.speedup_ci is not None and self.speedup_ci[0] <= 1.0 <= self.speedup_ci[1]:
             return "~1x (noise)"

@@ -45,20 +45,22 @@ def slower_reason(method: str, isa: tuple[str, ...], device: str) -> str:
 
 
 def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...], why: str | None = None,
-                 objective: str = "latency") -> Candidate:
+                 objective: str = "latency", timed_ci: tuple[float, float] | None = None) -> Candidate:
     """Reject ``cand`` when its p50 (or, on an absent target, its estimate) exceeds its own
     FP32's on the same backend/device by more than the noise (a tie is kept, with a note).
 
     ``why``: the measured cause (:mod:`edgekit.planner.why_slow`); else a generic reason.
     ``objective`` "size": the user asked for the smallest file, so being slower is said in a
-    note and never a reason to reject (the latency budget, when given, still applies)."""
+    note and never a reason to reject (the latency budget, when given, still applies).
+    ``timed_ci``: for an estimate scaled by a speed-up timed here, that speed-up's interval (an
+    estimate has none of its own), so a ratio within noise of 1.0 is a tie there too."""
     if fp32 is None or cand.key == fp32.key or cand.latency_ms is None or fp32.latency_ms is None:
         return cand
     if cand.is_estimate != fp32.is_estimate:
         return cand
     mine, base = cand.latency_ms, fp32.latency_ms
     speedup = base / mine
-    ci = speedup_interval(cand, fp32)
+    ci = speedup_interval(cand, fp32) or timed_ci
     cand = replace(cand, speedup=speedup, speedup_ci=ci)
     if speedup > 1.0 and runs_as_fp32(cand, fp32):
         lo, hi = ci or (speedup, speedup)

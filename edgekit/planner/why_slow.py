@@ -61,6 +61,46 @@ class OpProfile:
         return sum(self.shares.get(op, 0.0) for op in ops)
 
 
+def dynamic_nodes(path: Path | str | None) -> str:
+    """"52 ConvInteger nodes quantize their inputs at run time" for a dynamic-INT8 ONNX graph, or
+    "" (no such nodes, not an ONNX file, unreadable): what a dynamic model's speed comes from."""
+    if path is None or not str(path).endswith(".onnx"):
+        return ""
+    try:
+        import onnx
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:  # noqa: BLE001 - words for an estimate's basis, never a reason to fail
+        return ""
+    counts = collections.Counter(n.op_type for n in graph.node if n.op_type in ("ConvInteger", "MatMulInteger"))
+    if not counts:
+        return ""
+    return " and ".join(f"{n} {op} node{'s' if n > 1 else ''}" for op, n in counts.most_common()) + \
+        " quantize their inputs at run time"
+
+
+INT8_CLASS = ("avx2", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "dotprod", "i8mm")
+
+
+def same_int8_instructions(profile: Any, target: Any) -> str | None:
+    """"x86_64, avx2; no avx512bw/avx512_vnni/avx_vnni/amx_int8" when ``target``'s CPU has the same
+    architecture and the same instructions INT8 kernels are chosen by (:data:`INT8_CLASS`) as the
+    machine ``profile`` describes; ``None`` when they differ or ``target`` is this machine.
+
+    Why: how much static INT8 saves over FP32 is decided by those instructions (and the model);
+    a ratio measured on this CPU says nothing of a Pi's, but holds for an AVX2 laptop when this
+    is an AVX2 server."""
+    if getattr(target, "is_local", False) or str(profile.arch) != str(target.cpu_arch):
+        return None
+    here = {f for f in INT8_CLASS if profile.has(f)}
+    there = {f for f in INT8_CLASS if target.has(f)}
+    family = {f for f in INT8_CLASS if f in profile.isa_keys}
+    if here != there or not family:
+        return None
+    has, lacks = sorted(here, key=INT8_CLASS.index), sorted(family - here, key=INT8_CLASS.index)
+    return ", ".join((str(target.cpu_arch), *has)) + (f"; no {'/'.join(lacks)}" if lacks else "")
+
+
 def _depthwise_convs(path: Path) -> set[str]:
     """Names of the Conv nodes whose weight has one input channel per group (depthwise)."""
     import onnx

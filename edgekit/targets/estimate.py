@@ -72,11 +72,14 @@ class Estimate:
 def precision_factor(target: Target, device: str, precision: str, ref_precision: str) -> float:
     """Latency ratio of ``precision`` vs ``ref_precision`` assumed on this target.
 
-    INT8 helps a CPU only with dot-product instructions (VNNI, ARM dotprod);
-    without them it is assumed *slower* (x1.15: the quantize/dequantize steps
-    cost more than the emulated INT8 saves -- what edgekit measures on AVX2-only
-    CPUs). FP16 helps GPUs/NPUs and CPUs with FP16 arithmetic; elsewhere it is
-    converted back to FP32 at run time (x1.05).
+    INT8 is assumed to help a CPU only with dot-product instructions (VNNI, ARM
+    dotprod); without them *slower* (x1.15: the quantize/dequantize steps cost
+    more than the emulated INT8 saves -- true of narrow models, while a full-width
+    MobileNetV2 gains on an AVX2-only CPU). That is why the planner replaces this
+    assumption by a ratio timed here (``measured_ratio`` of :func:`estimate_latency`)
+    wherever one carries over: always for dynamic INT8, for static INT8 on a target
+    whose CPU has this machine's INT8 instructions. FP16 helps GPUs/NPUs and CPUs
+    with FP16 arithmetic; elsewhere it is converted back to FP32 at run time (x1.05).
     """
     def cost(p: str) -> float:
         if p.startswith("int8"):
@@ -109,6 +112,7 @@ def estimate_latency(
     local_efficiency: float | None = None,
     backend: str | None = None,
     int8_share: float | None = None,
+    measured_ratio: tuple[float, str] | None = None,
 ) -> Estimate:
     """Estimate batch-1 latency of a model with ``flops`` on ``target``.
 
@@ -122,6 +126,11 @@ def estimate_latency(
             (:func:`edgekit.models.cost.int8_share`); the rest is costed at the fp32 rate. An
             accuracy-controlled INT8 model that kept most of its convolutions in float was
             estimated as fast as plain INT8 (2.5x FP32 on a Raspberry Pi 5); ``None``: all of it.
+        measured_ratio: ``(ratio, words)``: this precision's latency over FP32's, measured here on
+            the same runtime, used instead of the assumed :func:`precision_factor` (band x1.5: another
+            CPU), with ``words`` saying why it carries over. Why: a dynamic-INT8 graph is slow for its
+            structure (unfused ``ConvInteger`` nodes), not for the CPU's INT8 instructions; it was
+            estimated 2.4x *faster* than FP32 on a Raspberry Pi 5 while it ran 10x slower here.
 
     Raises:
         TargetError: when the target has no figure for ``device`` (and
@@ -163,8 +172,14 @@ def estimate_latency(
             f"add a `references:` entry with device: {device} to {where}"
         )
 
-    compute, band, basis, method = compute_at(precision)
-    share = 1.0 if int8_share is None or not precision.startswith("int8") else min(1.0, max(0.0, int8_share))
+    if measured_ratio is not None:
+        ratio, why = measured_ratio
+        compute, band, basis, method = compute_at("fp32")
+        compute, band, basis = compute * ratio, band * 1.5, (*basis, why)
+    else:
+        compute, band, basis, method = compute_at(precision)
+    share = (1.0 if int8_share is None or measured_ratio is not None or not precision.startswith("int8")
+             else min(1.0, max(0.0, int8_share)))
     if share < 1.0:  # linear in FLOPs: the INT8 share at the INT8 rate, the rest at the fp32 rate
         float_compute, float_band, float_basis, _ = compute_at("fp32")
         compute = share * compute + (1.0 - share) * float_compute

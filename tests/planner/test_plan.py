@@ -115,6 +115,66 @@ def test_absent_target_gives_estimates_labelled_as_such(world):
     assert (ran.latency_budget_ms, ran.max_model_mb) == (100, 100) and ran.methods == ("fp32", "int8")
 
 
+def test_dynamic_int8_on_an_absent_target_is_estimated_from_its_speed_here(world):
+    """A dynamic-INT8 graph's cost is its unfused ConvInteger nodes, not the target's INT8
+    instructions: it was estimated 2.4x faster than FP32 on a Raspberry Pi 5 while it ran 16x slower
+    here. Its estimate is now the FP32 estimate times the ratio timed here, and says so."""
+    import re
+
+    model, data = world
+    report = plan(model.path, target="raspberry-pi-5", data=data, methods=("fp32", "int8-dynamic"), cache=False,
+                  **FAST)
+    by = {c.key: c for c in report.candidates}
+    fp32, dyn = by["onnxruntime/cpu/fp32"], by["onnxruntime/cpu/int8-dynamic"]
+    line = next(b for b in dyn.estimate.basis if "the FP32 time here" in b)
+    assert "ConvInteger node" in line and "raspberry-pi-5" in line, line
+    mine, theirs = (float(x) for x in re.search(r": ([\d.e+-]+) vs ([\d.e+-]+) ms, measured", line).groups())
+    assert dyn.estimate.latency_ms / fp32.estimate.latency_ms == pytest.approx(mine / theirs, rel=0.01)
+    if mine > theirs:  # slower here: rejected, with the cause seen here
+        assert dyn.status == "rejected" and "here: " in " ".join(dyn.reasons), dyn.reasons
+
+
+def _twin_of_this_machine(tmp_path, isa=None):
+    """A target file describing a CPU like this one (its arch and ISA flags), not this machine."""
+    from edgekit.hardware import profile_hardware
+
+    here = profile_hardware()
+    flags = [k for k, v in here.isa.items() if v] if isa is None else isa
+    path = tmp_path / "twin.yaml"
+    path.write_text(f"""name: twin
+cpu:
+  arch: {here.arch}
+  cores: 4
+  isa: [{", ".join(flags)}]
+memory_mb: 8192
+backends:
+  onnxruntime:
+    devices: [cpu]
+    precisions: [fp32, int8]
+references:
+  - {{model: m, flops: 1000000000, latency_ms: 20, precision: fp32, runtime: onnxruntime, device: cpu,
+      source: https://example.org/m}}
+""", encoding="utf-8")
+    return str(path)
+
+
+def test_static_int8_on_a_target_with_this_cpus_int8_instructions_is_estimated_from_its_speed_here(world, tmp_path):
+    """Static INT8's speed-up depends on the CPU's INT8 instructions: on a target whose CPU has the
+    same ones as this machine, the ratio timed here is used (not the x0.4 / x1.15 assumed); on a
+    target with other instructions, the assumed factor stays."""
+    model, data = world
+    report = plan(model.path, target=_twin_of_this_machine(tmp_path), data=data, methods=("fp32", "int8"),
+                  cache=False, **FAST)
+    int8 = next(c for c in report.candidates if c.key == "onnxruntime/cpu/int8")
+    line = next(b for b in int8.estimate.basis if "the FP32 time here" in b)
+    assert "has the same INT8 instructions as this one" in line, line
+    assert any(entry.startswith("Timed here against their FP32") for entry in report.log), report.log
+    other = plan(model.path, target=_twin_of_this_machine(tmp_path, isa=["neon", "dotprod"]), data=data,
+                 methods=("fp32", "int8"), cache=False, **FAST)
+    int8 = next(c for c in other.candidates if c.key == "onnxruntime/cpu/int8")
+    assert int8.estimate is not None and not any("time here" in b for b in int8.estimate.basis), int8.estimate.basis
+
+
 def test_int8_of_an_all_gemm_model_is_rejected_if_it_measures_slower(world, tmp_path, make_onnx):
     _, data = world
     model = make_onnx(tmp_path, "gemmnet", 8, "gemm")

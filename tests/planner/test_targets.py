@@ -117,6 +117,20 @@ def test_int8_estimate_is_faster_only_with_dot_product_instructions():
         assert (int8 < fp32) is faster
 
 
+def test_a_ratio_measured_here_replaces_the_assumed_int8_rate():
+    """Dynamic INT8 was costed at the INT8 rate (2.4x faster than FP32 on a Pi 5) while it ran 16x
+    slower here: a ratio measured here scales the FP32 estimate, with a wider band and its words."""
+    pi5 = load_target("raspberry-pi-5")
+    fp32 = estimate_latency(pi5, flops=6e8, precision="fp32", backend="onnxruntime")
+    dyn = estimate_latency(pi5, flops=6e8, precision="int8-dynamic", backend="onnxruntime",
+                           measured_ratio=(16.0, "ran at 16x the FP32 time here"))
+    assert dyn.latency_ms == pytest.approx(16 * fp32.latency_ms)
+    assert dyn.high_ms / dyn.low_ms == pytest.approx(1.5**2 * fp32.high_ms / fp32.low_ms)
+    assert "ran at 16x the FP32 time here" in dyn.basis
+    assumed = estimate_latency(pi5, flops=6e8, precision="int8-dynamic", backend="onnxruntime")
+    assert assumed.latency_ms < fp32.latency_ms  # without a measurement: the INT8 rate, as before
+
+
 def _ref(runtime, ms):
     return (f"  - {{model: m, flops: 1000000000, latency_ms: {ms}, precision: fp32, runtime: {runtime}, "
             "device: cpu, source: https://example.org/m}\n")
