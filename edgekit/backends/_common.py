@@ -198,6 +198,24 @@ def sums_saturate(arch: str, has: Callable[[str], bool]) -> bool:
     return arch.lower() in _X86 and not any(has(f) for f in _INT8_ISA)
 
 
+SATURATION_CAUSE = (
+    "OpenVINO INT8 on this x86 CPU without VNNI: it sums pairs of 8-bit weight x 8-bit activation products "
+    "in 16 bits (VPMADDUBSW), which can saturate and cost accuracy")
+SATURATION_FIX = ("quantize the FP32 model with edgekit (`edgekit compress --method int8`) on this CPU: its weights "
+                  "are then 7-bit and cannot saturate")
+SATURATES = (  # the caveat said where nothing was compared (bench, eval, the demo)
+    f"{SATURATION_CAUSE} (measured: a third-party ShuffleNet V2 INT8 QDQ scored 70.8% top-1 on 500 ImageNet "
+    "photos on OpenVINO, 76.6% on onnxruntime, which widens its sums on such a CPU); compare its accuracy on "
+    f"onnxruntime, or {SATURATION_FIX}")
+
+
+def beside_a_comparison(caveat: str) -> str:
+    """``caveat`` as said beside a comparison just measured (the planner's "the same file scores
+    75.60% on onnxruntime"): the saturation caveat without its example figures and its advice to
+    compare, which read as a second, different measurement of the same file; others unchanged."""
+    return f"{SATURATION_CAUSE}; to run it on OpenVINO, {SATURATION_FIX}" if caveat == SATURATES else caveat
+
+
 @functools.lru_cache(maxsize=1)
 def saturating_cpu() -> bool:
     """:func:`sums_saturate` for this machine (its ISA read from the CPU alone: no full hardware

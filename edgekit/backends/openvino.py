@@ -18,6 +18,7 @@ import numpy as np
 
 from edgekit.backends._common import (
     QUANTIZED,
+    SATURATES,
     InputChecker,
     build_options,
     check_files,
@@ -289,15 +290,6 @@ def _precision(model: Any, requested: Precision, device: str) -> tuple[Precision
                 )
             )
     return shown, element, notes
-
-
-SATURATES = (
-    "OpenVINO INT8 on this x86 CPU without VNNI: it sums pairs of 8-bit weight x 8-bit activation products "
-    "in 16 bits (VPMADDUBSW), which can saturate and cost accuracy (measured: a third-party ShuffleNet V2 "
-    "INT8 QDQ scored 70.8% top-1 on 500 ImageNet photos on OpenVINO, 76.6% on onnxruntime, which widens "
-    "its sums on such a CPU); compare its accuracy on onnxruntime, or quantize the FP32 model with edgekit "
-    "(`edgekit compress --method int8`) on this CPU: its weights are then 7-bit and cannot saturate"
-)
 
 
 def _saturation(precision: Precision, device: str, model: Any = None) -> tuple[str, ...]:

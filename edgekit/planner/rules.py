@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from edgekit.backends._common import beside_a_comparison
 from edgekit.errors import BudgetNotMet
 from edgekit.planner.report import Candidate
 from edgekit.types import CandidateStatus as Status
@@ -161,8 +162,8 @@ def accuracy_rule(cand: Candidate, max_drop: float, caveats: tuple[str, ...] = (
     if twin is not None and twin.accuracy is not None:
         reason += (f"; the same file scores {100 * twin.accuracy:.2f}% on {twin.key} (drop "
                    f"{100 * (twin.drop or 0.0):+.2f}), so the loss is this runtime's arithmetic, not the file's")
-    if caveats:
-        reason += "; " + "; ".join(caveats)
+    if caveats:  # beside the twin's figure, without the caveat's own example figures
+        reason += "; " + "; ".join(beside_a_comparison(c) if twin is not None else c for c in caveats)
     return reject(cand, reason)
 
 

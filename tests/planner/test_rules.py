@@ -57,6 +57,22 @@ def test_an_accuracy_rejection_quotes_the_runtimes_caveat_and_the_same_file_else
     assert rules.accuracy_rule(ort, 0.01, (caveat,)).status == "valid"  # a caveat alone never rejects
 
 
+def test_beside_the_same_files_score_the_saturation_caveat_quotes_no_other_figures():
+    """The plan's rejection said "the same file scores 75.60% on onnxruntime/cpu/int8", then the
+    caveat's own example ("scored 70.8% ... 76.6% on onnxruntime") and "compare its accuracy on
+    onnxruntime": two different figures for what read as the same file, and advice already followed."""
+    from edgekit.backends._common import SATURATES
+
+    ov = cand("int8", drop=0.042, backend="openvino", acc=0.714)
+    ort = cand("int8", drop=0.0, acc=0.756)
+    (reason,) = rules.accuracy_rule(ov, 0.01, (SATURATES,), twin=ort).reasons
+    assert "75.60% on onnxruntime/cpu/int8" in reason and "VPMADDUBSW" in reason
+    assert "70.8%" not in reason and "compare its accuracy" not in reason, reason
+    assert "edgekit compress --method int8" in reason  # what to do to run it on OpenVINO stays
+    (alone,) = rules.accuracy_rule(ov, 0.01, (SATURATES,)).reasons  # nothing compared: the example is the evidence
+    assert "70.8%" in alone
+
+
 def test_paired_drop_counts_only_disagreements():
     ref = [True] * 90 + [False] * 10
     same = rules.paired_drop(ref, ref)
