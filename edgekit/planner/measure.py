@@ -17,7 +17,7 @@ from edgekit.models.model import Model
 from edgekit.planner.datacache import shared_cache
 from edgekit.progress import Cancel, Progress
 
-RATIO_SECONDS = 1.0  # a dynamic-INT8 candidate timed against its FP32 here, for a target's estimate
+RATIO_SECONDS = 1.0  # an INT8 candidate timed against its FP32 here, for an absent target's estimate
 RACE_AFTER = 0.25  # share of --seconds after which a candidate clearly slower than the fastest stops
 
 

@@ -130,7 +130,7 @@ def estimate_latency(
             the same runtime, used instead of the assumed :func:`precision_factor` (band x1.5: another
             CPU), with ``words`` saying why it carries over. Why: a dynamic-INT8 graph is slow for its
             structure (unfused ``ConvInteger`` nodes), not for the CPU's INT8 instructions; it was
-            estimated 2.4x *faster* than FP32 on a Raspberry Pi 5 while it ran 10x slower here.
+            estimated 2.4x *faster* than FP32 on a Raspberry Pi 5 while it ran 16x slower here.
 
     Raises:
         TargetError: when the target has no figure for ``device`` (and
