@@ -57,7 +57,7 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES, on_shutd
             on_shutdown(engine)
 
     app = FastAPI(title="edgekit serve", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    _errors(app)
+    _errors(app, engine)
     from edgekit.serve.limits import JsonErrors
 
     app.add_middleware(JsonErrors)  # whatever escapes the handlers: JSON 500, one log line, no traceback
@@ -256,8 +256,15 @@ def config(engine: Engine) -> dict:
             "labels": list(model.labels or ())}
 
 
-def _errors(app: FastAPI) -> None:
-    """Every failure becomes ``{"error": ...}`` with a fitting status."""
+def routes_text(name: str) -> str:
+    """The routes a person can try, for a request that matched none."""
+    return (f"this server serves {name!r}: GET /v2/health/ready, GET /v2/models/{name} (its inputs and outputs), "
+            f"POST /v2/models/{name}/infer (tensors), POST /v2/models/{name}/classify or /detect (a JPEG or PNG)")
+
+
+def _errors(app: FastAPI, engine: Engine) -> None:
+    """Every failure becomes ``{"error": ...}`` with a fitting status; a path or method that no route
+    takes is answered with the routes there are (a browser opened at ``/`` got "Not Found")."""
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
@@ -277,9 +284,15 @@ def _errors(app: FastAPI) -> None:
                              "code": "bad_request"}, status_code=400)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Any, exc: HTTPException) -> Any:
-        return JSONResponse({"error": str(exc.detail), "code": CODES.get(exc.status_code, "http_error")},
-                            status_code=exc.status_code)
+    async def http_error(request: Any, exc: HTTPException) -> Any:
+        said, asked = str(exc.detail), f"{request.method} {request.url.path}"
+        if exc.status_code == 404:
+            said = f"no route for {asked}; {routes_text(engine.name)}"
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+            said = f"{asked} is not allowed{f'; use {allowed}' if allowed else ''}; {routes_text(engine.name)}"
+        return JSONResponse({"error": said, "code": CODES.get(exc.status_code, "http_error")},
+                            status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(EdgekitError)
     async def edgekit_error(_request: Any, exc: EdgekitError) -> Any:

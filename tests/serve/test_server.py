@@ -182,7 +182,12 @@ def test_unknown_routes_models_and_images(server, client, predictor):
     assert httpx.get(f"{base}/models/nope").status_code == 404
     assert "unknown model" in httpx.get(f"{base}/models/nope/ready").json()["error"]
     assert httpx.get(f"{base}/models/tiny/versions/7").status_code == 404
-    assert httpx.get(f"{base}/nothing").json() == {"error": "Not Found", "code": "not_found"}
+    nothing = httpx.get(f"{base}/nothing").json()  # was {"error": "Not Found"}: what is there, then?
+    assert nothing["code"] == "not_found" and nothing["error"].startswith("no route for GET /v2/nothing; ")
+    assert "POST /v2/models/tiny/classify" in nothing["error"] and "GET /v2/health/ready" in nothing["error"]
+    assert "GET /v2/models/tiny " in httpx.get(f"http://{server.url}/").json()["error"]  # a browser at /
+    wrong = httpx.get(f"{base}/models/tiny/classify")  # a browser at the classify URL
+    assert wrong.status_code == 405 and "GET /v2/models/tiny/classify is not allowed; use POST" in wrong.json()["error"]
     not_image = httpx.post(f"{base}/models/tiny/classify", content=b"hello")
     assert not_image.status_code == 415 and "JPEG or PNG" in not_image.json()["error"]
     truncated = httpx.post(f"{base}/models/tiny/classify", content=b"\x89PNG\r\n\x1a\n" + b"\0" * 30)
