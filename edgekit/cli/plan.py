@@ -156,7 +156,9 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
         model: Annotated[str, typer.Argument(help="Model file or name (demo:digits-mnv2).")],
-        target: Annotated[str, typer.Option("--target", "-t", help="Target name or YAML; 'local' measures here.")] = "local",
+        target: Annotated[str, typer.Option("--target", "-t", help=(
+            "Target name or YAML; 'local' measures here; another target's latency is estimated from its "
+            "published figures (INT8 from ratios timed here, where they carry over)."))] = "local",
         data: Annotated[str | None, typer.Option(help="Labelled image folder (one sub-folder per class); for a "
                                                      "detector a YOLO folder, COCO .json or VOC folder.")] = None,
         calib: Annotated[str | None, typer.Option(
