@@ -110,6 +110,9 @@ def test_absent_target_gives_estimates_labelled_as_such(world):
     assert all(c.accuracy is not None for c in live)  # accuracy still measured here
     text = report.to_markdown()
     assert "est." in text and "estimated on raspberry-pi-5" in text
+    # from what: the figures and their sources, which were only in report.json
+    how = text.split("## How the latencies were estimated", 1)[1].split("## Decision log")[0]
+    assert "- Every estimate: " in how and "https://" in how, how
     assert "ESTIMATED" in report.log[0]
     ran = report.plan_config  # the config it ran with, the target's default budgets filled in (for plots, replays)
     assert (ran.latency_budget_ms, ran.max_model_mb) == (100, 100) and ran.methods == ("fp32", "int8")
