@@ -194,6 +194,30 @@ def test_a_detectors_plan_names_its_metric_in_the_table_and_on_the_chart(qtbot):
     assert results.table.horizontalHeaderItem(column).text() == "accuracy %"
 
 
+def test_an_estimated_latency_shows_what_it_was_estimated_from_on_hover(qtbot):
+    """The table said "~4.55 ms (est.)" with nothing to say from what (published figures, their
+    sources, a ratio timed here): the basis was only in report.json."""
+    from edgekit.planner.report import Candidate
+    from edgekit.targets.estimate import Estimate
+    from edgekit.types import Method
+    from edgekit_gui.optimize.results import COLUMNS, PlanResults
+
+    basis = ("mobilenet_v1 fp32 on tflite/cpu: 47 ms [https://example.org/pi5]",
+             "int8 ran at 0.7x the FP32 time here (onnxruntime/cpu, measured)")
+    est = Estimate(4.55, 1.0, 20.5, "reference", basis)
+    cand = Candidate("onnxruntime/cpu/int8", "onnxruntime", "cpu", "int8", Method.INT8, {}, size_mb=0.9,
+                     accuracy=0.98, estimate=est, status="chosen")
+    measured = Candidate("onnxruntime/cpu/fp32", "onnxruntime", "cpu", "fp32", Method.FP32, {}, size_mb=2.7,
+                         p50_ms=3.1, accuracy=0.98, status="valid")
+    results = PlanResults()
+    qtbot.addWidget(results)
+    results.show_candidates([cand, measured], [], None, None)
+    column = COLUMNS.index("latency p50 ms")
+    tips = {results.table.item(r, 1).text(): results.table.item(r, column).toolTip() for r in range(2)}
+    assert all(b in tips["onnxruntime/cpu/int8"] for b in basis), tips
+    assert "Estimated from" not in tips["onnxruntime/cpu/fp32"]
+
+
 def test_the_form_saves_the_plan_config_edgekit_run_replays(optimize_page, tiny_onnx, tmp_path):
     from edgekit.planner import PlanConfig
 

@@ -109,6 +109,11 @@ class PlanResults(QWidget):
         self.table.setSortingEnabled(False)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         fill_table(self.table, [candidate_row(c, self.busy) for c in self.candidates])
+        latency = COLUMNS.index("latency p50 ms")
+        for row, c in enumerate(self.candidates):  # an estimate's figures and sources, on hover
+            basis = getattr(c.estimate, "basis", ()) if c.is_estimate else ()
+            if basis and self.table.item(row, latency) is not None:
+                self.table.item(row, latency).setToolTip("Estimated from:\n" + "\n".join(f"• {b}" for b in basis))
         self.table.setSortingEnabled(True)
         self.log.setPlainText("\n".join(log))
         self.plot.setVisible(True)
