@@ -32,6 +32,7 @@ from typing import Any
 from edgekit._io import atomic_dir, atomic_path, check_writable, expand_user
 from edgekit.deployment import safezip
 from edgekit.deployment.build import build_folder
+from edgekit.deployment.extractions import new_extraction
 from edgekit.deployment.integrity import list_files, verify_folder
 from edgekit.deployment.manifest import Manifest, Tolerance
 from edgekit.deployment.owned import bundle_files, check_bundle_replaceable
@@ -78,7 +79,7 @@ class Bundle:
         if path.is_file():
             if not zipfile.is_zipfile(path):
                 raise BundleError(f"{path} is neither a bundle folder nor a zip file", path=path)
-            root = Path(tempfile.mkdtemp(prefix="edgekit-bundle-"))
+            root = new_extraction()  # also removes those of processes killed before their cleanup ran
             try:
                 safezip.extract(path, root)
                 manifest = verify_folder(root) if check else Manifest.read(root)
