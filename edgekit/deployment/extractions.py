@@ -46,16 +46,19 @@ def owner_pid(folder: Path, tag: str | None = None) -> int | None:
 
 
 def alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs (someone else's counts as running)."""
+    """Whether a process ``pid`` runs (someone else's counts as running; a zombie, killed and not
+    yet reaped by its parent, does not: it answers ``kill(pid, 0)`` but will never clean up)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
     except OSError:
-        return True  # cannot tell: keep its folder
-    return True
+        return True  # someone else's, or cannot tell: keep its folder
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc (macOS): it runs
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def sweep_stale(temp: str | Path | None = None) -> list[Path]:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -62,3 +63,24 @@ def test_the_extraction_of_a_killed_process_is_removed_by_the_next_one(bundle_zi
     finally:
         running.kill()
         running.wait(timeout=30)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="zombies are told apart by /proc (Linux)")
+def test_a_killed_process_not_yet_reaped_counts_as_gone():
+    """A server SIGKILLed under a parent that has not reaped it yet (a zombie) still answers
+    ``kill(pid, 0)``; its extraction was kept though it will never be cleaned up."""
+    from edgekit.deployment.extractions import alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        assert alive(child.pid)
+        child.send_signal(signal.SIGKILL)
+        for _ in range(200):  # not reaped: a zombie once the kernel has ended it
+            with open(f"/proc/{child.pid}/stat") as fh:
+                if fh.read().rpartition(")")[2].split()[0] == "Z":
+                    break
+            time.sleep(0.05)
+        assert not alive(child.pid)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
