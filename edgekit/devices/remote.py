@@ -139,11 +139,17 @@ class Remote:
         if self._profile is not None:
             return self._profile
         res = self.edgekit("profile --json", PROFILE_TIMEOUT_S)
-        if res.rc == 127 or "not found" in res.stderr.lower() or "no such file" in res.stderr.lower():
+        err = res.stderr.lower()
+        point = (f"install it there with `{install_command()}`, or point at it with `edgekit device add "
+                 f"{self.device.name} {self.device.url} --edgekit ~/venv/bin/edgekit --force`")
+        if res.rc == 127 or "not found" in err or "no such file" in err:
             raise DeviceError(f"edgekit is not installed on {self.device.name} (`{self.device.edgekit}`: "
-                              f"{_last(res.stderr) or 'command not found'}); install it there with "
-                              f"`{install_command()}`, or point at it with `edgekit device add {self.device.name} "
-                              f"{self.device.url} --edgekit ~/venv/bin/edgekit --force`")
+                              f"{_last(res.stderr) or 'command not found'}); {point}")
+        if res.rc == 126 or "cannot execute" in err or "permission denied" in err:
+            # not on the PATH an SSH command gets: bash's exec then tries the bare name in the home folder,
+            # where a folder called edgekit (its snapshots, its bundles) "cannot execute: Is a directory"
+            raise DeviceError(f"`{self.device.edgekit}` cannot be run on {self.device.name} ({_last(res.stderr) or 'exit 126'}): "
+                              f"edgekit is not installed there, or not on the PATH an SSH command gets; {point}")
         try:
             self._profile = HardwareProfile.from_dict(json.loads(res.stdout))
         except (ValueError, TypeError, KeyError) as exc:

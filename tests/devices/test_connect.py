@@ -97,6 +97,20 @@ def test_remote_without_edgekit_says_how_to_install(server, client_key, capsys):
     assert "edgekit is not installed on bare" in err and "pip install 'edgekit>=" in err
 
 
+def test_a_folder_named_like_the_command_is_not_called_an_old_edgekit(server, client_key, capsys):
+    """No edgekit on the device's PATH but a folder ~/edgekit (its snapshots, its bundles): bash's exec
+    tried the folder ("cannot execute: Is a directory", exit 126) and the check said "its edgekit is
+    probably older than 0.1.0: upgrade it" to a device that has none. Here: --edgekit naming a folder
+    (a venv rather than its bin/edgekit), which /bin/sh refuses the same way (exit 126)."""
+    venv = server.home / "venv"
+    venv.mkdir()
+    add_device("bare", server, client_key, edgekit=str(venv))
+    assert main(["device", "check", "bare"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be run on bare" in err and "not on the PATH an SSH command gets" in err, err
+    assert "older than" not in err and "--edgekit ~/venv/bin/edgekit" in err
+
+
 def test_remote_with_an_older_edgekit_says_which_and_how_to_upgrade(server, client_key, capsys):
     import sys
 
