@@ -644,6 +644,11 @@ class _State:
             ms, isa = here[:2], tuple(k for k, v in self.profile.isa.items() if v)  # this CPU's: the cause seen here
         elif self.target.is_local and base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms:
             ms, isa = (c.p50_ms, base.p50_ms), self.target.isa
+        elif base and c.p50_ms and base.p50_ms and c.p50_ms > base.p50_ms and c.precision == "int8-dynamic":
+            # timed on a device over SSH, not profiled there: what the graph says holds on any CPU
+            nodes = dynamic_nodes(getattr(self.models.get(c.key), "path", None))
+            return (f"its {nodes}, unfused with their scales and activations (static INT8 avoids both)"
+                    if nodes else None)
         else:
             return None
         runs = max(3, min(20, int(1000 / ms[0])))  # about a second of profiling, whatever the model

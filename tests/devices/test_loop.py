@@ -136,3 +136,20 @@ def test_a_failure_of_any_kind_mid_measurement_closes_the_connection(device, mon
     with pytest.raises(ValueError, match="unexpected failure"):
         measurer.measure([("onnxruntime/cpu/fp32", load_model("demo:digits"), "onnxruntime", "cpu", "fp32")], 0.2)
     assert "edgekit-ssh" not in [t.name for t in threading.enumerate() if t.is_alive()]
+
+
+def test_a_dynamic_int8_slower_on_the_device_names_its_graph(device, capsys):
+    """Timed on a device over SSH (not profiled there), a slower dynamic-INT8 candidate was rejected with
+    "the quantize/dequantize overhead outweighs the compute saved (a small or Gemm-bound model)"; its
+    unfused ConvInteger nodes, read from the graph, hold on any CPU."""
+    args = ["plan", "demo:digits", "--target", "loop", "--methods", "fp32,int8-dynamic", "--seconds", "0.3",
+            "--no-cache", "--json"]
+    assert main(args) == 0
+    report = _json(capsys.readouterr().out)
+    dyn = next(c for c in report["candidates"] if c["key"] == "onnxruntime/cpu/int8-dynamic")
+    fp32 = next(c for c in report["candidates"] if c["key"] == "onnxruntime/cpu/fp32")
+    if dyn["p50_ms"] > fp32["p50_ms"] and dyn["status"] == "rejected":
+        why = " ".join(dyn["reasons"])
+        assert "ConvInteger node" in why and "quantize their inputs at run time" in why, why
+    else:
+        pytest.skip(f"dynamic INT8 was not measured slower on this machine ({dyn['p50_ms']} vs {fp32['p50_ms']} ms)")
