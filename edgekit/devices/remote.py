@@ -148,8 +148,9 @@ class Remote:
         if res.rc == 126 or "cannot execute" in err or "permission denied" in err:
             # not on the PATH an SSH command gets: bash's exec then tries the bare name in the home folder,
             # where a folder called edgekit (its snapshots, its bundles) "cannot execute: Is a directory"
-            raise DeviceError(f"`{self.device.edgekit}` cannot be run on {self.device.name} ({_last(res.stderr) or 'exit 126'}): "
-                              f"edgekit is not installed there, or not on the PATH an SSH command gets; {point}")
+            said = _last(res.stderr) or "exit 126"
+            raise DeviceError(f"`{self.device.edgekit}` cannot be run on {self.device.name} ({said}): edgekit is not "
+                              f"installed there, or not on the PATH an SSH command gets; {point}")
         try:
             self._profile = HardwareProfile.from_dict(json.loads(res.stdout))
         except (ValueError, TypeError, KeyError) as exc:
