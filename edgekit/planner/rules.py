@@ -71,6 +71,11 @@ def never_slower(cand: Candidate, fp32: Candidate | None, isa: tuple[str, ...], 
     if mine > base and ci is not None and ci[0] <= 1.0 <= ci[1]:  # not measurably slower: a tie, kept
         note = f"as fast as FP32 on {cand.backend} within noise (speed-up {ci[0]:.2f}..{ci[1]:.2f}x)"
         return replace(cand, notes=(*cand.notes, note))
+    if mine > base and ci is None and cand.is_estimate and 100 * (mine / base - 1) <= TIE_PCT:
+        # two estimates this close cannot be ordered (an int8-ac that kept every layer float was
+        # "slower than FP32: 60.3 ms vs 60.2 ms estimated" and rejected with a generic cause)
+        note = f"as fast as FP32 on {cand.backend} as estimated ({mine:.3g} vs {base:.3g} ms: a tie)"
+        return replace(cand, notes=(*cand.notes, note))
     if mine > base:
         why = why or slower_reason(cand.method, isa, cand.device)
         kind = "estimated" if cand.is_estimate else "p50"

@@ -136,6 +136,22 @@ def test_a_run_too_slow_for_an_interval_says_how_many_seconds_would_rank_it():
     assert "at least 7 s per candidate (--seconds)" in note and "noisy" not in note
 
 
+def test_two_estimates_within_two_percent_are_a_tie_not_a_rejection():
+    """An int8-ac that kept every layer float was "slower than FP32 on onnxruntime: 60.3 ms vs 60.2 ms
+    estimated (1.00x); the quantize/dequantize overhead outweighs the compute saved": two estimates
+    0.2 % apart, with bands of x2-x4, cannot be ordered."""
+    from edgekit.targets.estimate import Estimate
+
+    def estimated(method, ms):
+        return replace(cand(method, p50=None), estimate=Estimate(ms, ms / 3, ms * 3, "reference", ("x",)))
+
+    fp32 = estimated("fp32", 60.2)
+    close = rules.never_slower(estimated("int8-ac", 60.3), fp32, isa=("neon",))
+    assert close.status != "rejected" and any("a tie" in n for n in close.notes), close
+    far = rules.never_slower(estimated("int8-dynamic", 254.0), fp32, isa=("neon",))
+    assert far.status == "rejected" and "254 ms vs 60.2 ms estimated" in far.reasons[0]
+
+
 def test_estimates_get_no_noise_note():
     est = replace(cand(p50=None), estimate=None)
     assert rules.margin_note(est, timed("int8", 2.0, 0.01)) == ""
