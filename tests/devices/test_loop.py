@@ -110,8 +110,14 @@ def test_cancelling_a_plan_stops_the_measurement_on_the_device(device, server):
 
     watcher = threading.Thread(target=cancel_once_it_runs_there, daemon=True)
     watcher.start()
-    with pytest.raises(Cancelled):
-        plan("demo:digits", target="loop", methods=("fp32",), seconds=60, cache=False, cancel=token)
+    try:
+        report = plan("demo:digits", target="loop", methods=("fp32",), seconds=60, cache=False, cancel=token)
+    except Cancelled:
+        pass
+    else:  # say what happened instead (it finished once in CI, not reproduced since)
+        pytest.fail(f"the plan finished instead of being cancelled (cancel fired: {token.is_set()}): "
+                    f"{[(c.key, str(c.status), c.p50_ms, c.reasons, c.notes) for c in report.candidates]}; "
+                    f"commands there: {server.commands}")
     watcher.join(5)
     pid = server.pid_of("device measure")
     deadline = time.monotonic() + 10
