@@ -656,6 +656,12 @@ class _State:
                          ms=ms)
         return f"here: {why}" if why and here is not None else why
 
+    def _all_float(self, c: Candidate) -> Candidate:
+        """:func:`rules.all_float` for an int8-ac candidate, its INT8 share read from its graph."""
+        if c.method != Method.INT8_AC or c.status == Status.REJECTED:
+            return c
+        return rules.all_float(c, self._int8_share(c.key))
+
     def _twin(self, c: Candidate, max_drop: float) -> Candidate | None:
         """Another runtime's candidate that ran the very same file within the accuracy budget."""
         model = self.models.get(c.key)
@@ -679,6 +685,7 @@ class _State:
                                    timed_ci=self.timed_here.get(c.key, (0, 0, None))[2])
             c = rules.accuracy_rule(c, cfg.max_accuracy_drop, self.caveats.get(c.key, ()),
                                     self._twin(c, cfg.max_accuracy_drop))
+            c = self._all_float(c)
             judged.append(rules.budget_rule(c, lat_budget, size_budget))
         for c in judged:
             if c.status == Status.REJECTED:

@@ -172,6 +172,18 @@ def accuracy_rule(cand: Candidate, max_drop: float, caveats: tuple[str, ...] = (
     return reject(cand, reason)
 
 
+def all_float(cand: Candidate, int8_share: float | None) -> Candidate:
+    """Reject an accuracy-controlled INT8 candidate of which under 1 % of the multiply-adds run in INT8
+    (``int8_share``, read from its graph; ``None``: unknown, kept).
+
+    Why: YOLOX-Nano's int8-ac met a 1-point budget only with all 113 layers float and stood in the
+    table as a "valid" INT8 candidate: the FP32 computation with quantize steps around nothing."""
+    if int8_share is None or int8_share >= 0.01:
+        return cand
+    return reject(cand, f"{100 * int8_share:.1f}% of its multiply-adds run in INT8: to stay within the accuracy "
+                        "budget every sensitive layer was kept in float, so it computes what FP32 does")
+
+
 def budget_rule(cand: Candidate, latency_ms: float | None, model_mb: float | None) -> Candidate:
     """Reject over the latency (p50 or estimate centre) or size budget."""
     lat = cand.latency_ms

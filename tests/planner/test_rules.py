@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from edgekit.errors import BudgetNotMet
+from edgekit.errors import BudgetNotMet, EdgekitWarning
 from edgekit.planner import rules
 from edgekit.planner.report import Candidate
 
@@ -71,6 +71,27 @@ def test_beside_the_same_files_score_the_saturation_caveat_quotes_no_other_figur
     assert "edgekit compress --method int8" in reason  # what to do to run it on OpenVINO stays
     (alone,) = rules.accuracy_rule(ov, 0.01, (SATURATES,)).reasons  # nothing compared: the example is the evidence
     assert "70.8%" in alone
+
+
+def test_an_int8_ac_that_kept_every_layer_float_is_rejected_as_such(make_onnx, tmp_path):
+    """Its INT8 share read from real graphs: a float graph (what an int8-ac with every layer kept float
+    computes) is rejected; a quantized one is not."""
+    import numpy as np
+
+    from edgekit.compress.int8 import quantize_int8
+    from edgekit.models.cost import int8_share
+
+    fp32 = make_onnx(tmp_path, "tinycnn", 32, "tiny")
+    rng = np.random.default_rng(0)
+    feeds = [{fp32.inputs[0].name: rng.random((1, 3, 32, 32), dtype=np.float32)} for _ in range(16)]
+    with pytest.warns(EdgekitWarning, match="calibration samples"):  # few on purpose: only its graph is read
+        int8 = quantize_int8(fp32, feeds, tmp_path / "tiny-int8.onnx")
+    ac = cand("int8-ac")
+    judged = rules.all_float(ac, int8_share(fp32))
+    assert judged.status == "rejected" and "computes what FP32 does" in judged.reasons[0]
+    assert "0.0% of its multiply-adds run in INT8" in judged.reasons[0]
+    assert rules.all_float(ac, int8_share(int8)).status != "rejected"
+    assert rules.all_float(ac, None).status != "rejected"  # a graph that cannot say: kept
 
 
 def test_paired_drop_counts_only_disagreements():
