@@ -9,6 +9,7 @@ converted and a compressed model are written the same way.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -141,13 +142,18 @@ _QDQ = ("QuantizeLinear", "DequantizeLinear")
 _DYNAMIC = ("DynamicQuantizeLinear", "ConvInteger", "MatMulInteger")
 
 
+def onnx_op_counts(path: str | Path) -> Counter:
+    """How many nodes of each op type the ONNX graph at ``path`` holds (external weights not read)."""
+    import onnx
+
+    return Counter(n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node)
+
+
 def quantized_as(model: Model) -> str | None:
     """What in ``model``'s file makes it quantized, for a message: "a QDQ graph: 120
     QuantizeLinear/DequantizeLinear nodes", "a QOperator graph: 52 QLinearConv, ..." -- the ops
     :func:`edgekit.models.onnx_io.precision` detected INT8 by, counted (``FakeQuantize`` ops for an
     OpenVINO IR). ``None`` when there is no file or none of them is found (the caller stays vague)."""
-    from collections import Counter
-
     path = getattr(model, "path", None)
     fmt = getattr(model, "format", None)
     try:
@@ -156,9 +162,7 @@ def quantized_as(model: Model) -> str | None:
         if fmt is Format.OPENVINO:
             n = Path(path).read_text(errors="replace").count('type="FakeQuantize"')
             return f"an IR with {n} FakeQuantize ops" if n else None
-        import onnx
-
-        ops = Counter(n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node)
+        ops = onnx_op_counts(path)
     except Exception:  # noqa: BLE001 -- only a message's detail: never fail the refusal over it
         return None
 

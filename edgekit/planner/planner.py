@@ -301,6 +301,7 @@ class _State:
         # an absent target's INT8 candidate timed here against its FP32 (see _ratio_here): both p50s, and
         # the speed-up's interval from both medians' intervals (None when unknown)
         self.timed_here: dict[str, tuple[float, float, tuple[float, float] | None]] = {}
+        self.shares: dict[str, float | None] = {}  # an INT8 candidate's share of multiply-adds in INT8, read once
         self.measurer: DeviceMeasurer | None = None
         self.detector = det_plan.is_detector(model)  # accuracy in mAP, INT8 keeps the decode tail float
 
@@ -626,14 +627,17 @@ class _State:
 
     def _int8_share(self, k: str) -> float | None:
         """How much of an INT8 candidate's compute runs in INT8 (int8-ac keeps layers float), read from
-        its graph; ``None`` (estimated as all INT8) for other precisions or a graph that cannot say."""
+        its graph once (the estimate and the all-float rule both ask); ``None`` (estimated as all INT8)
+        for other precisions or a graph that cannot say."""
         if not str(self.cands[k].precision).startswith("int8"):
             return None
-        try:
-            return int8_share(self.models[k])
-        except Exception as exc:  # noqa: BLE001 - an estimate with the old assumption beats none
-            self.log.append(f"Could not read which layers of {k} run in INT8 ({exc}); its estimate assumes all do.")
-            return None
+        if k not in self.shares:
+            try:
+                self.shares[k] = int8_share(self.models[k])
+            except Exception as exc:  # noqa: BLE001 - an estimate with the old assumption beats none
+                self.log.append(f"Could not read which layers of {k} run in INT8 ({exc}); its estimate assumes all do.")
+                self.shares[k] = None
+        return self.shares[k]
 
     # ---- decide --------------------------------------------------------------------
     def _why_slower(self, c: Candidate, fp32: dict) -> str | None:

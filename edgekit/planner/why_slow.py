@@ -66,13 +66,13 @@ def dynamic_nodes(path: Path | str | None) -> str:
     "" (no such nodes, not an ONNX file, unreadable): what a dynamic model's speed comes from."""
     if path is None or not str(path).endswith(".onnx"):
         return ""
-    try:
-        import onnx
+    from edgekit.compress._common import onnx_op_counts
 
-        graph = onnx.load(str(path), load_external_data=False).graph
+    try:
+        ops = onnx_op_counts(path)
     except Exception:  # noqa: BLE001 - words for an estimate's basis, never a reason to fail
         return ""
-    counts = collections.Counter(n.op_type for n in graph.node if n.op_type in ("ConvInteger", "MatMulInteger"))
+    counts = collections.Counter({op: ops[op] for op in ("ConvInteger", "MatMulInteger") if ops[op]})
     if not counts:
         return ""
     return " and ".join(f"{n} {op} node{'s' if n > 1 else ''}" for op, n in counts.most_common()) + \
