@@ -171,12 +171,18 @@ def _aggregate(events: list[dict], depthwise: set[str], runs: int) -> OpProfile:
 
 
 def openvino_profile(path: str | Path, runs: int = 20) -> OpProfile:
-    """Per-layer-type time shares of an OpenVINO model on the CPU plugin (its performance counters)."""
+    """Per-layer-type time shares of an OpenVINO model on the CPU plugin (its performance counters),
+    its float layers run in FP32 as the planner measures an FP32 or INT8 candidate.
+
+    Why the explicit precision: on a CPU with AMX or AVX512-BF16 OpenVINO runs an FP32 model's layers in
+    BF16 unless told otherwise, so the FP32 baseline a slow INT8 candidate is explained against was
+    profiled in BF16 while its latency was measured in FP32 (2-core Xeon with AMX). ``notes`` says the
+    precision the counters were read at."""
     import openvino as ov
 
     model = load_model(Path(path))
     feed = random_inputs(model, 1, 0)[0]
-    compiled = ov.Core().compile_model(str(path), "CPU", {"PERF_COUNT": "YES"})
+    compiled = ov.Core().compile_model(str(path), "CPU", {"PERF_COUNT": "YES", "INFERENCE_PRECISION_HINT": "f32"})
     request = compiled.create_infer_request()
     spent: collections.Counter = collections.Counter()
     count: collections.Counter = collections.Counter()
@@ -198,7 +204,9 @@ def openvino_profile(path: str | Path, runs: int = 20) -> OpProfile:
     total = sum(spent.values()) or 1
     shares = {k: v / total for k, v in spent.items()}
     dw = [k for k in shares if k.startswith("GroupConvolution")]  # MobileNet-style: depthwise
-    return OpProfile(shares, dict(count), sum(shares[k] for k in dw), sum(count[k] for k in dw))
+    hint = compiled.get_property("INFERENCE_PRECISION_HINT")
+    notes = {"inference_precision": getattr(hint, "to_string", lambda: str(hint))()}
+    return OpProfile(shares, dict(count), sum(shares[k] for k in dw), sum(count[k] for k in dw), notes)
 
 
 # op kinds whose work INT8 is meant to make cheaper (ONNX Runtime's and OpenVINO's names, FP32 and INT8)

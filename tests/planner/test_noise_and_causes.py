@@ -127,6 +127,19 @@ def test_a_dynamic_int8_model_is_profiled_to_its_convinteger_nodes(tmp_path, mak
     assert prof.nodes.get("ConvInteger", 0) >= 1 and prof.shares["ConvInteger"] > 0
 
 
+def test_an_openvino_profile_runs_float_layers_in_fp32_as_they_were_measured(tmp_path, make_onnx):
+    """On a Xeon with AMX, OpenVINO ran the FP32 baseline a slow INT8 candidate is explained against in
+    BF16 (its default there), while the planner measured it in FP32: the shares compared were of
+    another precision. (On a CPU without BF16 arithmetic FP32 is the default anyway.)"""
+    pytest.importorskip("openvino")
+    from edgekit.planner.why_slow import openvino_profile
+
+    model = make_onnx(tmp_path, "tinycnn", 32, "tiny")
+    prof = openvino_profile(model.path, runs=3)
+    assert prof.notes["inference_precision"] == "f32"
+    assert any(k.startswith("Convolution") for k in prof.shares)
+
+
 def test_adaptive_seconds_remeasure_only_the_tied_group_until_it_separates():
     from edgekit.planner.adapt import separate
 
