@@ -210,8 +210,11 @@ def quantize_openvino_controlled(
     floats = float_layers_openvino(quantized)
     final = quantize_openvino(model, calibration, out, ignored=floats, force=force, progress=progress,
                               reduce_range=reduce_range)
-    baseline = validate(core.compile_model(src, "CPU"), data)
-    acc = validate(core.compile_model(core.read_model(str(final.path)), "CPU"), data)
+    # FP32 for the float layers, as NNCF's search and the planner run them: OpenVINO's default on a CPU with
+    # AMX or AVX512-BF16 is BF16, which scored both models at another precision than the one reported
+    fp32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    baseline = validate(core.compile_model(src, "CPU", fp32), data)
+    acc = validate(core.compile_model(core.read_model(str(final.path)), "CPU", fp32), data)
     return ControlledResult(final, baseline, acc, tuple(floats), ((len(floats), acc),))
 
 

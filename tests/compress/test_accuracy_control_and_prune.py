@@ -56,7 +56,8 @@ def test_nncf_accuracy_control_reports_float_layers(mnv2, tmp_path):
     from edgekit.types import Format
 
     calib = _feeds(mnv2, 120)
-    compiled = ov.Core().compile_model(str(mnv2.path), "CPU")
+    compiled = ov.Core().compile_model(str(mnv2.path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    # labels = FP32's own answers: the baseline is scored in FP32 (not in BF16, OpenVINO's default with AMX)
     val = [(f, int(np.argmax(compiled(list(f.values()))[0]))) for f in _feeds(mnv2, 60, seed=1)]
     events = []
     result = quantize_openvino_controlled(mnv2, calib, val, tmp_path / "ac", max_drop=0.0, progress=events.append)
