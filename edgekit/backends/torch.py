@@ -203,12 +203,13 @@ class TorchBackend(Backend):
         dev = "cuda" if device.lower() in ("cuda", "gpu") else device.lower()
         prec = parse_precision(precision)
         start = time.perf_counter()
-        module = _module(model, dev)
+        module, ran = _module(model, dev)
         if dev != "cpu":
             module = copy.deepcopy(module)  # .to(cuda) would move the caller's module
         if opts.threads:
             torch.set_num_threads(opts.threads)
         autocast, notes = _autocast(torch, dev, prec, model)
+        notes = ran + notes
         if dev != "cpu":
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = opts.allow_tf32
             notes += ("TF32 allowed for fp32 math (process-wide)",) if opts.allow_tf32 else ()
@@ -230,10 +231,11 @@ class TorchBackend(Backend):
         return TorchSession(model, module, info, dev, opts, autocast)
 
 
-def _module(model: Any, device: str) -> Any:
-    """The model's ``nn.Module`` or its TorchScript file; else unavailable."""
+def _module(model: Any, device: str) -> tuple[Any, tuple[str, ...]]:
+    """The model's ``nn.Module``, its TorchScript file, or the PyTorch checkpoint beside its ONNX file
+    (:func:`edgekit.models.twin.torch_twin`), with a note naming that checkpoint; else unavailable."""
     if model.module is not None:
-        return model.module
+        return model.module, ()
     path = None if model.path is None else Path(model.path)
     if Format.parse(model.format) == Format.TORCH and path is not None:
         if not path.is_file():
@@ -249,10 +251,16 @@ def _module(model: Any, device: str) -> Any:
             "load it with edgekit.load_model and its architecture",
             path=path,
         ):
-            return torch.jit.load(str(path), map_location=device)
+            return torch.jit.load(str(path), map_location=device), ()
+    from edgekit.models.twin import torch_twin
+
+    twin = torch_twin(model)
+    if twin is not None and twin.module is not None:
+        arch = model.metadata.get("card", {}).get("architecture")
+        return twin.module, (f"ran {twin.path.name}, the PyTorch checkpoint beside {path.name} ({arch})",)
     raise BackendUnavailable(
-        f"no PyTorch module for this model ({model.name}, {model.format}); "
-        "the torch backend needs the nn.Module or a TorchScript file"
+        f"no PyTorch module for this model ({model.name}, {model.format}); the torch backend needs the "
+        "nn.Module, a TorchScript file, or the checkpoint as X.pt beside X.onnx with the architecture in its card"
     )
 
 

@@ -153,7 +153,7 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force, progres
     if method not in METHODS:
         raise ConversionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method == Method.PRUNE:
-        from edgekit.planner.build import torch_twin
+        from edgekit.models.twin import torch_twin
 
         twin = torch_twin(model)
         if twin is None:

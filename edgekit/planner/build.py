@@ -23,11 +23,10 @@ from edgekit.compress.int8 import quantize_dynamic_int8, quantize_int8, quantize
 from edgekit.compress.prune import prune_channels
 from edgekit.data.sampling import at_most
 from edgekit.errors import ConversionError
-from edgekit.models import load_model
 from edgekit.models.model import Model
 from edgekit.progress import Progress
 from edgekit.targets import Target
-from edgekit.types import Format, Method, Precision
+from edgekit.types import Method, Precision
 
 
 @dataclass(frozen=True)
@@ -236,20 +235,3 @@ def _pruned(spec: Spec, ctx: BuildContext) -> Model:
 
 _BUILDERS = {Method.FP32: _fp32, Method.BF16: _fp32, Method.EAGER: _eager, Method.FP16: _fp16, Method.INT8: _int8,
              Method.INT8_QOP: _int8_qop, Method.INT8_DYNAMIC: _int8_dynamic, Method.PRUNED: _pruned}
-
-
-def torch_twin(model: Model) -> Model | None:
-    """The PyTorch version of a model: itself, or ``X.pt`` + card architecture beside ``X.onnx``."""
-    if model.format is Format.TORCH:
-        return model
-    card = model.metadata.get("card", {})
-    pt = model.path.with_suffix(".pt") if model.path else None
-    if not (pt and pt.is_file() and card.get("architecture")):
-        return None
-
-    shape = (1, *card["input_size"]) if card.get("input_size") else model.input.concrete_shape(1)
-    try:
-        return load_model(pt, arch=card["architecture"], arch_kwargs=card.get("arch_kwargs"), input_shape=shape,
-                          name=f"{model.name} (PyTorch)")
-    except Exception:  # noqa: BLE001 - no torch, or a mismatched checkpoint: plan without the eager baseline
-        return None

@@ -34,6 +34,7 @@ from edgekit.hardware import profile_hardware
 from edgekit.models import load_model
 from edgekit.models.cost import int8_share
 from edgekit.models.model import Model
+from edgekit.models.twin import torch_twin
 from edgekit.planner import cache as plan_cache
 from edgekit.planner import detection as det_plan
 from edgekit.planner import rules
@@ -47,7 +48,6 @@ from edgekit.planner.build import (
     left_out,
     specs_for,
     target_reduce_range,
-    torch_twin,
 )
 from edgekit.planner.config import PlanConfig
 from edgekit.planner.crossbuild import foreign_specs

@@ -119,6 +119,22 @@ def test_torch_needs_a_module(onnx_only):
         compile_session(onnx_only, "torch")
 
 
+def test_torch_runs_the_checkpoint_beside_an_onnx_file_as_the_planner_does():
+    """``edgekit bench demo:digits-mnv2`` said "no PyTorch module for this model" while ``edgekit plan``
+    timed the same model's PyTorch checkpoint (``digits-mnv2.pt`` beside the ONNX file, architecture
+    in its card) as its eager baseline."""
+    pytest.importorskip("torch")
+    from edgekit.models import load_model
+
+    model = load_model("demo:digits-mnv2")
+    x = _x(model)
+    torch_session = compile_session(model, "torch")
+    assert any("digits-mnv2.pt, the PyTorch checkpoint beside digits-mnv2.onnx" in n for n in torch_session.info.notes)
+    ours = next(iter(torch_session.run({model.input.name: x}).values()))
+    ort = next(iter(compile_session(model, "onnxruntime").run({model.input.name: x}).values()))
+    np.testing.assert_allclose(ours, ort, atol=1e-3 + 1e-3 * np.abs(ort).max())
+
+
 def test_unavailable_devices_are_reported_with_reasons(tiny):
     import openvino
 

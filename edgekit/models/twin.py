@@ -1,0 +1,30 @@
+"""The PyTorch twin of an exported model: ``X.pt`` beside ``X.onnx``, built by the architecture its card names.
+
+Why here, below the backends: the planner's eager baseline and the torch backend itself both run it, so
+``edgekit bench demo:digits-mnv2`` measures PyTorch where ``edgekit plan`` does (bench said "no PyTorch
+module for this model" while the plan beside it timed the same checkpoint).
+"""
+
+from __future__ import annotations
+
+from edgekit.models.model import Model
+from edgekit.types import Format
+
+
+def torch_twin(model: Model) -> Model | None:
+    """The PyTorch version of a model: itself, or ``X.pt`` + card architecture beside ``X.onnx``;
+    ``None`` where there is none or it cannot be loaded here (no torch, a mismatched checkpoint)."""
+    if model.format is Format.TORCH:
+        return model
+    card = model.metadata.get("card", {})
+    pt = model.path.with_suffix(".pt") if model.path else None
+    if not (pt and pt.is_file() and card.get("architecture")):
+        return None
+    from edgekit.models.load import load_model
+
+    shape = (1, *card["input_size"]) if card.get("input_size") else model.input.concrete_shape(1)
+    try:
+        return load_model(pt, arch=card["architecture"], arch_kwargs=card.get("arch_kwargs"), input_shape=shape,
+                          name=f"{model.name} (PyTorch)")
+    except Exception:  # noqa: BLE001 - no torch, or a mismatched checkpoint: run without the PyTorch twin
+        return None
