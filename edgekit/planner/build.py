@@ -71,6 +71,16 @@ def as_stored(specs: list[Spec], model: Any, target: Target | None = None) -> tu
     return kept, line
 
 
+def reference_name(model: Any) -> str:
+    """What the plan's accuracy reference is called in its progress: the FP32 model, or for a model
+    stored quantized or in FP16, that file as stored (a plan of an INT8 ShuffleNet showed
+    "FP32 reference" while it scored the INT8 file)."""
+    stored = Precision.parse(model.precision)
+    if stored in (Precision.INT8, Precision.INT8_DYNAMIC, Precision.FP16):
+        return f"reference ({stored}, as stored)"
+    return "FP32 reference"
+
+
 def left_out(specs: list[Spec], model: Any, target: Target | None = None) -> list[tuple[Spec, str]]:
     """The specs :func:`as_stored` leaves out for a model stored at reduced precision, each with why.
 

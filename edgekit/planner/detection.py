@@ -102,15 +102,17 @@ def evaluate_all(state: Any) -> None:
     backend without that op) is marked failed with the backend's reason, and the plan goes on.
     """
     from edgekit.backends.registry import reference_backend
+    from edgekit.planner.build import reference_name
 
     live = [k for k, c in state.cands.items() if c.status != Status.FAILED]
     n = len(live) + 1
     state.say.begin(n)
-    state.say("accuracy", f"FP32 reference (1 of {n}, {METRIC})", 0.4, units=0)
+    what = reference_name(state.ctx.source)
+    state.say("accuracy", f"{what} (1 of {n}, {METRIC})", 0.4, units=0)
     ref_backend = reference_backend(state.ctx.source.format)
     ref_precision = str(state.model.precision) if str(state.model.precision).startswith("int8") else "fp32"
     ref = _evaluate(state.ctx.source, state.val_ds, ref_backend, "cpu", ref_precision,
-                    state.say.within("accuracy", "FP32 reference", 0.4, 0.4 + 0.3 / n, 0))
+                    state.say.within("accuracy", what, 0.4, 0.4 + 0.3 / n, 0))
     state.ref_accuracy = ref.metrics.map
     state.det_ref = ref
     ref_maps = state.det_ref_maps = _resamples(ref)

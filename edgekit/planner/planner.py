@@ -46,6 +46,7 @@ from edgekit.planner.build import (
     build,
     controlled_quantizer,
     left_out,
+    reference_name,
     specs_for,
     target_reduce_range,
 )
@@ -393,11 +394,12 @@ class _State:
         n = len(live) + 1  # the FP32 reference first
         bench_s = self._bench_seconds(len(live))
         self.say.begin(n, later=bench_s)
-        self.say("accuracy", f"FP32 reference (1 of {n})", 0.4, units=0)
+        what = reference_name(self.ctx.source)
+        self.say("accuracy", f"{what} (1 of {n})", 0.4, units=0)
         ref_backend = reference_backend(self.ctx.source.format)
         pace, timing = Pace(), {}
         ref = accuracy(self.ctx.source, self.val_ds, ref_backend, "cpu", "fp32",
-                       progress=self.say.within("accuracy", "FP32 reference", 0.4, 0.4 + 0.3 / n, 0), timing=timing)
+                       progress=self.say.within("accuracy", what, 0.4, 0.4 + 0.3 / n, 0), timing=timing)
         pace.record(ref_backend, timing, reference=True)
         self.evals[(self.ctx.source.sha256, ref_backend, "fp32")] = ref
         ref_ok = self.ref_ok = [p == y for p, y in zip(ref.predictions, ref.labels)]

@@ -88,7 +88,11 @@ def _quantized(model, images, tmp_path):
 def test_a_pre_quantized_model_is_planned_as_int8_and_its_accuracy_measured(world, tmp_path):
     model, images = world
     int8 = _quantized(model, images, tmp_path)
-    report = plan(int8.path, data=str(images), **FAST)
+    events = []
+    report = plan(int8.path, data=str(images), progress=events.append, **FAST)
+    said = {e.message for e in events if e.stage == "accuracy"}
+    # the reference it scores is the INT8 file as stored, not an FP32 model it does not have
+    assert any(m.startswith("reference (int8, as stored)") for m in said) and not any("FP32" in m for m in said), said
     keys = [c.key for c in report.candidates]
     assert keys and all(k.endswith("/int8") for k in keys), keys  # its own precision, never "fp32"
     assert all(c.precision == "int8" for c in report.candidates)
