@@ -8,14 +8,29 @@ video, ``--json`` the stats (neither over an existing file unless ``--force``).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape as esc
 from rich.table import Table
 
 from edgekit._text import first_few
+
+
+def _cut_short(stats: dict, r: Any, seconds: float | None) -> str:
+    """When ``--seconds`` ended a finite source (a video file, a folder) before its last frame: how far it
+    got, and the ``--seconds`` that plays it all at this run's rate. Why: a 129-frame video at 8 frames/s
+    stopped at frame 122 after 15 s, and its summary and ``--record`` video said nothing of the 7 left."""
+    source = stats.get("source") or {}
+    length, captured = source.get("length"), r.frames_captured
+    if not seconds or stats.get("interrupted") or stats.get("settings", {}).get("loop") or not length \
+            or captured >= length or captured <= 0 or r.elapsed_s <= 0:
+        return ""
+    needed = math.ceil(1.1 * length * r.elapsed_s / captured)
+    return (f" (--seconds {seconds:g} ended it at frame {captured} of the {length} in {esc(str(source.get('name')))}; "
+            f"-t {needed} plays them all at this rate)")
 
 
 def summary_table(stats: dict, seconds: float | None = None) -> Table:
@@ -39,7 +54,7 @@ def summary_table(stats: dict, seconds: float | None = None) -> Table:
     table.add_row(f"FPS ({span})", "capture {:.1f} | inference {:.1f} | shown {:.1f}".format(*rates))
     ended = "" if not seconds or stats.get("interrupted") or r.elapsed_s >= seconds - 0.5 else \
         f" (the source ended before --seconds {seconds:g})"
-    table.add_row("Ran", f"{r.elapsed_s:.1f} s{ended}")
+    table.add_row("Ran", f"{r.elapsed_s:.1f} s{ended or _cut_short(stats, r, seconds)}")
     in_flight = r.frames_captured - r.frames_displayed - r.dropped  # captured, not yet shown when it stopped
     table.add_row("Frames", f"{r.frames_captured} captured, {r.frames_inferred} inferred, {r.frames_displayed} shown, "
                   f"{r.dropped} dropped" + (f", {in_flight} in flight at the stop" if in_flight > 0 else "")

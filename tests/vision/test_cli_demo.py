@@ -130,6 +130,25 @@ def test_a_headless_run_says_what_it_saw_and_when_the_source_ended_first(tmp_pat
     assert "the source ended before --seconds 30" in text
 
 
+def test_a_run_that_ends_before_its_file_does_says_how_far_it_got_and_how_to_play_it_all(tmp_path, tiny_path, capsys):
+    """A 129-frame video at 8 frames/s stopped at frame 122 after the default 15 s; its summary (and
+    its --record video, 7 frames short) said nothing of the frames never shown."""
+    import re
+
+    import numpy as np
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    assert main(["demo", "--model", tiny_path, "--source", str(folder), "--fps", "10", "--seconds", "1"]) == 0
+    text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    said = re.search(r"--seconds 1 ended it at frame (\d+) of the 40 in frames; -t (\d+) plays them all", text)
+    assert said, text
+    assert 0 < int(said[1]) < 40 and int(said[2]) >= 4  # 40 frames at 10 a second: 4 s at least
+
+
 def test_the_window_shows_the_newest_frame_drawn_with_its_readouts(tiny_session, monkeypatch):
     """``--window`` with a display (the window itself is the hardware edge): it repaints the
     pipeline's newest frame with its overlay, drawing a frame only when a newer one came."""
