@@ -28,6 +28,7 @@ from edgekit.data.layouts import DETECTION_FORMS
 from edgekit.errors import Cancelled, EdgekitError
 from edgekit.models.model import Model
 from edgekit.planner import rules
+from edgekit.planner.build import reference_name
 from edgekit.types import CandidateStatus as Status
 from edgekit.types import Task
 
@@ -102,7 +103,6 @@ def evaluate_all(state: Any) -> None:
     backend without that op) is marked failed with the backend's reason, and the plan goes on.
     """
     from edgekit.backends.registry import reference_backend
-    from edgekit.planner.build import reference_name
 
     live = [k for k, c in state.cands.items() if c.status != Status.FAILED]
     n = len(live) + 1
