@@ -254,7 +254,10 @@ def _module(model: Any, device: str) -> tuple[Any, tuple[str, ...]]:
             return torch.jit.load(str(path), map_location=device), ()
     from edgekit.models.twin import torch_twin
 
-    twin = torch_twin(model)
+    try:  # a checkpoint beside the file that does not load is this backend's problem, not the model's
+        twin = torch_twin(model, strict=True)
+    except ModelLoadError as error:
+        raise BackendUnavailable(str(error), path=error.path) from error
     if twin is not None and twin.module is not None:
         arch = model.metadata.get("card", {}).get("architecture")
         return twin.module, (f"ran {twin.path.name}, the PyTorch checkpoint beside {path.name} ({arch})",)

@@ -7,13 +7,15 @@ module for this model" while the plan beside it timed the same checkpoint).
 
 from __future__ import annotations
 
+from edgekit.errors import ModelLoadError
 from edgekit.models.model import Model
 from edgekit.types import Format
 
 
-def torch_twin(model: Model) -> Model | None:
+def torch_twin(model: Model, strict: bool = False) -> Model | None:
     """The PyTorch version of a model: itself, or ``X.pt`` + card architecture beside ``X.onnx``;
-    ``None`` where there is none or it cannot be loaded here (no torch, a mismatched checkpoint)."""
+    ``None`` where there is none, or where it cannot be loaded here (no torch, a mismatched checkpoint)
+    unless ``strict``, which raises :class:`~edgekit.errors.ModelLoadError` naming the checkpoint."""
     if model.format is Format.TORCH:
         return model
     card = model.metadata.get("card", {})
@@ -26,5 +28,8 @@ def torch_twin(model: Model) -> Model | None:
     try:
         return load_model(pt, arch=card["architecture"], arch_kwargs=card.get("arch_kwargs"), input_shape=shape,
                           name=f"{model.name} (PyTorch)")
-    except Exception:  # noqa: BLE001 - no torch, or a mismatched checkpoint: run without the PyTorch twin
-        return None
+    except Exception as error:  # no torch, or a mismatched checkpoint: run without the PyTorch twin
+        if not strict:
+            return None
+        raise ModelLoadError(f"{pt}, the PyTorch checkpoint beside {model.path.name}, does not load as the "
+                             f"card's architecture {card['architecture']!r} ({error}); fix or remove it", path=pt) from error

@@ -135,6 +135,25 @@ def test_torch_runs_the_checkpoint_beside_an_onnx_file_as_the_planner_does():
     np.testing.assert_allclose(ours, ort, atol=1e-3 + 1e-3 * np.abs(ort).max())
 
 
+def test_a_checkpoint_beside_an_onnx_file_that_does_not_load_is_named(tmp_path):
+    """A mismatched ``X.pt`` beside ``X.onnx`` was passed over in silence and the torch backend said the
+    model had no PyTorch module at all."""
+    pytest.importorskip("torch")
+    import shutil
+
+    from edgekit._assets import assets_dir
+    from edgekit.models import load_model
+
+    for suffix in (".onnx", ".json"):
+        shutil.copy(assets_dir() / f"digits-mnv2{suffix}", tmp_path / f"m{suffix}")
+    shutil.copy(assets_dir() / "digits.pt", tmp_path / "m.pt")  # another architecture's weights
+    model = load_model(tmp_path / "m.onnx")
+    with pytest.raises(BackendUnavailable, match="m.pt, the PyTorch checkpoint beside m.onnx, does not load as "
+                                                 "the card's architecture 'mobilenetv2'") as err:
+        compile_session(model, "torch")
+    assert err.value.path == tmp_path / "m.pt"
+
+
 def test_unavailable_devices_are_reported_with_reasons(tiny):
     import openvino
 
