@@ -7,6 +7,8 @@ module for this model" while the plan beside it timed the same checkpoint).
 
 from __future__ import annotations
 
+import importlib.util
+
 from edgekit.errors import ModelLoadError
 from edgekit.models.model import Model
 from edgekit.types import Format
@@ -14,13 +16,15 @@ from edgekit.types import Format
 
 def torch_twin(model: Model, strict: bool = False) -> Model | None:
     """The PyTorch version of a model: itself, or ``X.pt`` + card architecture beside ``X.onnx``;
-    ``None`` where there is none, or where it cannot be loaded here (no torch, a mismatched checkpoint)
-    unless ``strict``, which raises :class:`~edgekit.errors.ModelLoadError` naming the checkpoint."""
+    ``None`` where there is none or PyTorch is not installed, or where the checkpoint does not load (a
+    mismatch) unless ``strict``, which then raises :class:`~edgekit.errors.ModelLoadError` naming it."""
     if model.format is Format.TORCH:
         return model
     card = model.metadata.get("card", {})
     pt = model.path.with_suffix(".pt") if model.path else None
     if not (pt and pt.is_file() and card.get("architecture")):
+        return None
+    if importlib.util.find_spec("torch") is None:  # nothing wrong with the checkpoint: no PyTorch to run it
         return None
     from edgekit.models.load import load_model
 
@@ -28,7 +32,7 @@ def torch_twin(model: Model, strict: bool = False) -> Model | None:
     try:
         return load_model(pt, arch=card["architecture"], arch_kwargs=card.get("arch_kwargs"), input_shape=shape,
                           name=f"{model.name} (PyTorch)")
-    except Exception as error:  # no torch, or a mismatched checkpoint: run without the PyTorch twin
+    except Exception as error:  # a mismatched or unreadable checkpoint
         if not strict:
             return None
         raise ModelLoadError(f"{pt}, the PyTorch checkpoint beside {model.path.name}, does not load as the "

@@ -29,7 +29,15 @@ from edgekit.compress.int8 import nncf_subset_size as calibration_size
 from edgekit.data import calibration_validation_split, open_dataset
 from edgekit.data.spec import image_size, paired_calibration
 from edgekit.devices.planning import DeviceMeasurer
-from edgekit.errors import BudgetNotMet, Cancelled, DataError, EdgekitError, EdgekitWarning, require_argument
+from edgekit.errors import (
+    BudgetNotMet,
+    Cancelled,
+    DataError,
+    EdgekitError,
+    EdgekitWarning,
+    ModelLoadError,
+    require_argument,
+)
 from edgekit.hardware import profile_hardware
 from edgekit.models import load_model
 from edgekit.models.cost import int8_share
@@ -321,9 +329,14 @@ class _State:
         feeds = (det_plan.calibration if self.detector else calibration_feeds)(calib_ds, self.model, n=n) \
             if methods_need_calib else []
         self.say("preparing", "the PyTorch twin (eager baseline, pruning), if there is one", 0.07)
-        self.twin = torch_twin(self.model)
-        if self.twin is None:
-            self.log.append("No PyTorch module for this model: no PyTorch-eager baseline, no pruning.")
+        try:
+            self.twin = torch_twin(self.model, strict=True)
+        except ModelLoadError as error:  # a checkpoint beside it that does not load: plan on without it, saying why
+            self.twin = None
+            self.log.append(f"No PyTorch-eager baseline, no pruning: {error}")
+        else:
+            if self.twin is None:
+                self.log.append("No PyTorch module for this model: no PyTorch-eager baseline, no pruning.")
         src = self.model if self.model.format.value == "onnx" else _to_onnx(self.model, self._work())
         self.ctx = BuildContext(src, self.twin, feeds, [], self.train_ds, self._work(),
                                 reduce_range=target_reduce_range(t), detector=self.detector)

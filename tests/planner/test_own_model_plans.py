@@ -158,3 +158,18 @@ def test_a_cache_hit_for_a_bundled_demo_copies_only_the_models_it_built(tmp_path
     for c in hit.candidates:
         if c.method == "int8-dynamic":
             assert Path(c.model["path"]).resolve().is_relative_to((tmp_path / "b").resolve())
+
+
+def test_a_checkpoint_beside_the_model_that_does_not_load_is_named_and_the_plan_goes_on(tmp_path):
+    """A mismatched ``X.pt`` beside ``X.onnx`` (architecture from the card) was skipped in silence:
+    "No PyTorch module for this model", as if there were none."""
+    pytest.importorskip("torch")
+    from edgekit._assets import assets_dir
+
+    for suffix in (".onnx", ".json"):
+        shutil.copy(assets_dir() / f"digits-mnv2{suffix}", tmp_path / f"m{suffix}")
+    shutil.copy(assets_dir() / "digits.pt", tmp_path / "m.pt")  # another architecture's weights
+    report = plan(str(tmp_path / "m.onnx"), methods=("fp32",), **FAST)
+    said = [line for line in report.log if line.startswith("No PyTorch-eager baseline, no pruning: ")]
+    assert said and "m.pt, the PyTorch checkpoint beside m.onnx, does not load as the card's architecture" in said[0]
+    assert report.best is not None and report.best.method == "fp32"
