@@ -155,9 +155,15 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force, progres
     if method == Method.PRUNE:
         from edgekit.models.twin import torch_twin
 
-        twin = torch_twin(model)
+        twin = torch_twin(model, strict=True)  # a checkpoint that does not load is named, with the mismatch
         if twin is None:
-            raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it")
+            import importlib.util
+
+            if importlib.util.find_spec("torch") is None:
+                raise ConversionError('pruning runs in PyTorch, which is not installed here; install it with: '
+                                      'pip install "edgekit[torch]"')
+            raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it "
+                                  "(with its architecture in the card)")
         model = twin
     _refuse_int8(model, method, fmt)
     _refuse_existing(model, method, out, fmt, force)

@@ -293,3 +293,20 @@ def test_int8_over_the_budget_names_int8_ac_with_the_same_budget(tmp_path, capsy
     suggested = f"`edgekit compress demo:digits --method int8-ac --data demo-test --max-accuracy-drop 0 --out {tmp_path / 'q-ac.onnx'}`"
     assert suggested in err
     assert "`edgekit plan demo:digits --data demo-test --max-accuracy-drop 0`" in err
+
+
+def test_pruning_names_a_checkpoint_beside_the_model_that_does_not_load(tmp_path, capsys):
+    """``compress --method prune`` said "has no .pt checkpoint beside it" while one lay there that did not fit
+    the card's architecture."""
+    pytest.importorskip("torch")
+    import shutil
+
+    from edgekit._assets import assets_dir
+
+    for suffix in (".onnx", ".json"):
+        shutil.copy(assets_dir() / f"digits-mnv2{suffix}", tmp_path / f"m{suffix}")
+    shutil.copy(assets_dir() / "digits.pt", tmp_path / "m.pt")  # another architecture's weights
+    assert main(["compress", str(tmp_path / "m.onnx"), "--method", "prune", "--out", str(tmp_path / "p.onnx")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "m.pt, the PyTorch checkpoint beside m.onnx, does not load as the card's architecture" in err, err
+    assert not (tmp_path / "p.onnx").exists()
