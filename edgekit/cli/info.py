@@ -27,8 +27,30 @@ def _tensor(spec) -> str:
     return esc(f"{spec.name}  [{dims}]  {spec.dtype}{layout}")
 
 
-def render(model) -> Table:
-    """A Model as a two-column table."""
+def _task(model, given: str) -> str:
+    """Classification, or detection with the head edgekit recognised and where to see the rest.
+
+    Why: a YOLOX file (no metadata, no card) showed its shapes and nothing of being a detector; the head
+    is recognised from those shapes, and ``edgekit card`` says what it is run on."""
+    from edgekit.detection.head import detector_spec, model_task
+    from edgekit.errors import EdgekitError
+    from edgekit.types import Task
+
+    if model_task(model) != Task.DETECTION:
+        return "classification"
+    try:
+        spec = detector_spec(model)
+    except EdgekitError as error:  # a detector's card that does not parse: say so here, where it is looked at
+        return f"detection ({error})"
+    found = dict(spec.sources).get("decoder", "card")
+    classes = f", {len(spec.labels)} classes" if spec.labels else ""
+    assumed = "; some of it assumed" if spec.assumptions() else ""
+    return (f"detection: {spec.config.decoder} head (from its {found}){classes}{assumed}; "
+            f"`edgekit card {given}` shows what it is run on")
+
+
+def render(model, given: str = "MODEL") -> Table:
+    """A Model as a two-column table; ``given``: the model as the user named it (for the commands it suggests)."""
     from edgekit.cli._console import key_value_table
 
     rows = [("Format", str(model.format)), ("Path", esc(str(model.path or "(in memory)")))]
@@ -41,6 +63,7 @@ def render(model) -> Table:
         ("Size", f"{model.size_bytes / 1e6:.2f} MB in {len(model.files)} file(s)"),
         ("sha256" if len(model.files) <= 1 else f"sha256 of {len(model.files)} files", model.sha256),
     ]
+    rows.append(("Task", esc(_task(model, given))))
     if model.preprocess is not None:
         p = model.preprocess
         rows.append(
@@ -79,4 +102,4 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({**loaded.to_dict(), "size_bytes": loaded.size_bytes})
             return
-        console.print(render(loaded))
+        console.print(render(loaded, model))

@@ -193,3 +193,15 @@ def test_converting_a_detector_says_why_top1_agreement_is_not_given(tiny_heads, 
     assert run.returncode == 0, run.stderr
     said = " ".join(run.stdout.replace("│", " ").split())
     assert "passed" in said and "n/a (outputs are not class scores: compared by the diffs above)" in said
+
+
+def test_info_says_a_file_is_a_detector_and_which_head(tiny_heads, tmp_path):
+    """``edgekit info`` of a card-less YOLOX showed its tensors and nothing of being a detector."""
+    model = shutil.copy(tiny_heads["yolox"], tmp_path / "nano.onnx")
+    run = edgekit("info", str(model))
+    assert run.returncode == 0, run.stderr
+    text = " ".join(run.stdout.replace("│", " ").split())
+    assert "Task detection: yolox head (from its shapes)" in text and "some of it assumed" in text, text
+    assert f"`edgekit card {model}` shows what it is run on" in text, text
+    classifier = " ".join(edgekit("info", "demo:digits").stdout.replace("│", " ").split())
+    assert "Task classification" in classifier
