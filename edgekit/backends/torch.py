@@ -255,7 +255,7 @@ def _module(model: Any, device: str) -> tuple[Any, tuple[str, ...]]:
     from edgekit.models.twin import torch_twin
 
     try:  # a checkpoint beside the file that does not load is this backend's problem, not the model's
-        twin = torch_twin(model, strict=True)
+        twin = torch_twin(model)
     except ModelLoadError as error:
         raise BackendUnavailable(str(error), path=error.path) from error
     if twin is not None and twin.module is not None:

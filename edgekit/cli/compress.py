@@ -155,7 +155,7 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force, progres
     if method == Method.PRUNE:
         from edgekit.models.twin import torch_twin
 
-        twin = torch_twin(model, strict=True)  # a checkpoint that does not load is named, with the mismatch
+        twin = torch_twin(model)  # a checkpoint that does not load is named, with the mismatch
         if twin is None:
             import importlib.util
 

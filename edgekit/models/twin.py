@@ -14,10 +14,14 @@ from edgekit.models.model import Model
 from edgekit.types import Format
 
 
-def torch_twin(model: Model, strict: bool = False) -> Model | None:
+def torch_twin(model: Model) -> Model | None:
     """The PyTorch version of a model: itself, or ``X.pt`` + card architecture beside ``X.onnx``;
-    ``None`` where there is none or PyTorch is not installed, or where the checkpoint does not load (a
-    mismatch) unless ``strict``, which then raises :class:`~edgekit.errors.ModelLoadError` naming it."""
+    ``None`` where there is none or PyTorch is not installed.
+
+    Raises:
+        ModelLoadError: the checkpoint is there but does not load as the card's architecture (naming it and
+            the mismatch: passing over it in silence read as "no PyTorch module for this model").
+    """
     if model.format is Format.TORCH:
         return model
     card = model.metadata.get("card", {})
@@ -33,7 +37,5 @@ def torch_twin(model: Model, strict: bool = False) -> Model | None:
         return load_model(pt, arch=card["architecture"], arch_kwargs=card.get("arch_kwargs"), input_shape=shape,
                           name=f"{model.name} (PyTorch)")
     except Exception as error:  # a mismatched or unreadable checkpoint
-        if not strict:
-            return None
         raise ModelLoadError(f"{pt}, the PyTorch checkpoint beside {model.path.name}, does not load as the "
                              f"card's architecture {card['architecture']!r} ({error}); fix or remove it", path=pt) from error

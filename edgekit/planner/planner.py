@@ -330,7 +330,7 @@ class _State:
             if methods_need_calib else []
         self.say("preparing", "the PyTorch twin (eager baseline, pruning), if there is one", 0.07)
         try:
-            self.twin = torch_twin(self.model, strict=True)
+            self.twin = torch_twin(self.model)
         except ModelLoadError as error:  # a checkpoint beside it that does not load: plan on without it, saying why
             self.twin = None
             self.log.append(f"No PyTorch-eager baseline, no pruning: {error}")
