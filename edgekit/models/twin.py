@@ -8,6 +8,7 @@ module for this model" while the plan beside it timed the same checkpoint).
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 from edgekit.errors import ModelLoadError
 from edgekit.models.model import Model
@@ -24,13 +25,12 @@ def torch_twin(model: Model) -> Model | None:
     """
     if model.format is Format.TORCH:
         return model
-    card = model.metadata.get("card", {})
-    pt = model.path.with_suffix(".pt") if model.path else None
-    if not (pt and pt.is_file() and card.get("architecture")):
-        return None
-    if importlib.util.find_spec("torch") is None:  # nothing wrong with the checkpoint: no PyTorch to run it
+    pt = _checkpoint(model)
+    if pt is None:
         return None
     from edgekit.models.load import load_model
+
+    card = model.metadata.get("card", {})
 
     shape = (1, *card["input_size"]) if card.get("input_size") else model.input.concrete_shape(1)
     try:
@@ -39,3 +39,19 @@ def torch_twin(model: Model) -> Model | None:
     except Exception as error:  # a mismatched or unreadable checkpoint
         raise ModelLoadError(f"{pt}, the PyTorch checkpoint beside {model.path.name}, does not load as the "
                              f"card's architecture {card['architecture']!r} ({error}); fix or remove it", path=pt) from error
+
+
+def runs_in_torch(model: Model) -> bool:
+    """Whether the torch backend has something to run for ``model``, told without loading it or PyTorch:
+    its ``nn.Module``, a TorchScript file, or a checkpoint beside it (the app ticks torch by this)."""
+    return getattr(model, "module", None) is not None or model.format is Format.TORCH or _checkpoint(model) is not None
+
+
+def _checkpoint(model: Model) -> Path | None:
+    """``X.pt`` beside ``X.onnx`` when the card names its architecture and PyTorch is installed, else ``None``
+    (nothing wrong with a checkpoint where there is no PyTorch to run it)."""
+    card = model.metadata.get("card", {})
+    pt = model.path.with_suffix(".pt") if model.path else None
+    if not (pt and pt.is_file() and card.get("architecture")):
+        return None
+    return pt if importlib.util.find_spec("torch") is not None else None

@@ -137,3 +137,20 @@ def test_a_winner_is_named_only_when_the_measurement_orders_it(window, tiny_onnx
     assert "openvino" in page.banner.text() and "onnxruntime" in page.banner.text() and "noise" in page.banner.text()
     page.show_results([result("openvino", 9.53, 0.02), result("onnxruntime", 12.6, 0.03)])
     assert page.banner.kind == "success" and page.banner.text().startswith("Fastest here: openvino")
+
+
+def test_torch_is_ticked_for_a_model_it_can_run_and_not_for_a_bare_onnx_file(window, qtbot, tiny_onnx):
+    """The page always left torch unticked ("an ONNX file has no module to run"), also for a model whose
+    PyTorch checkpoint lies beside it, the eager baseline the planner measures and the SDK now runs."""
+    pytest.importorskip("torch")
+    from edgekit.models import load_model
+
+    page = window.show_page("BenchmarkPage")
+    qtbot.waitUntil(lambda: "torch" in page.backend_boxes, timeout=60000)
+    torch_box = page.backend_boxes["torch"]
+    if not torch_box.isEnabled():
+        pytest.skip(f"torch cannot run here: {torch_box.toolTip()}")
+    window.state.set_model(load_model("demo:digits-mnv2"))  # digits-mnv2.pt beside it, architecture in its card
+    assert torch_box.isChecked()
+    window.state.set_model(tiny_onnx)  # an ONNX file alone
+    assert not torch_box.isChecked() and page.backend_boxes["onnxruntime"].isChecked()

@@ -148,7 +148,7 @@ class BenchmarkPage(Page):
         for name, ok, reason, devs in found:
             box = QCheckBox(name)
             box.setEnabled(ok)
-            box.setChecked(ok and not capabilities(name).needs_module)  # an ONNX file has no module to run
+            box.setChecked(ok and self._runs(name, self.state.model))
             box.setToolTip(reason or f"{name} is available")
             self.backend_boxes[name] = box
             self.backends_row.insertWidget(self.backends_row.count() - 1, box)
@@ -168,7 +168,19 @@ class BenchmarkPage(Page):
             note.setToolTip("\n".join(missing))
             self.devices_row.insertWidget(self.devices_row.count() - 1, note)
 
+    def _runs(self, backend: str, model: Any) -> bool:
+        """Ticked by default: a backend that runs files, or one that needs a PyTorch module where the model
+        has one (its own, a TorchScript file, or a checkpoint beside it: the eager baseline the planner uses)."""
+        if not capabilities(backend).needs_module:
+            return True
+        from edgekit.models.twin import runs_in_torch
+
+        return model is not None and runs_in_torch(model)
+
     def _model_changed(self, model: Any) -> None:
+        for name, box in self.backend_boxes.items():
+            if box.isEnabled() and capabilities(name).needs_module:
+                box.setChecked(self._runs(name, model))
         self.run_button.setEnabled(model is not None and self.job is None)
         if model is None:
             self.status.setText("Load a model on the Model page first.")
