@@ -157,11 +157,10 @@ def _compress(model, method: str, out, fmt, data, samples, ratio, force, progres
 
         twin = torch_twin(model)  # a checkpoint that does not load is named, with the mismatch
         if twin is None:
-            import importlib.util
+            from edgekit.backends._common import has_package, missing_package
 
-            if importlib.util.find_spec("torch") is None:
-                raise ConversionError('pruning runs in PyTorch, which is not installed here; install it with: '
-                                      'pip install "edgekit[torch]"')
+            if not has_package("torch"):
+                raise ConversionError(missing_package("pruning", "torch", "torch"))
             raise ConversionError(f"pruning needs a PyTorch model; {model.name} has no .pt checkpoint beside it "
                                   "(with its architecture in the card)")
         model = twin

@@ -31,7 +31,6 @@ def torch_twin(model: Model) -> Model | None:
     from edgekit.models.load import load_model
 
     card = model.metadata.get("card", {})
-
     shape = (1, *card["input_size"]) if card.get("input_size") else model.input.concrete_shape(1)
     try:
         return load_model(pt, arch=card["architecture"], arch_kwargs=card.get("arch_kwargs"), input_shape=shape,
